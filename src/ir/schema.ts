@@ -1,0 +1,372 @@
+/**
+ * The Trellis IR, version `trellis/1`, defined once with `effect/Schema`.
+ *
+ * Everything that reads or writes programs (the DSL lowering, the builder,
+ * the JSON codec, the validator, the normalizer, the runtime) speaks this
+ * shape. Field names are part of the contract and documented in the README
+ * ("The IR"). Ordered collections are arrays, so that key order never
+ * depends on JavaScript object semantics.
+ */
+import { Schema } from "effect"
+
+/** The version tag every IR document carries. */
+export const IR_VERSION = "trellis/1" as const
+
+// ---------------------------------------------------------------------------
+// Types (parameter, signature field and inferred types)
+// ---------------------------------------------------------------------------
+
+/** A primitive type name of the DSL. */
+export const PrimitiveTypeName = Schema.Literal("string", "number", "boolean", "null", "any")
+export type PrimitiveTypeName = typeof PrimitiveTypeName.Type
+
+/** A static type: a primitive, a list of a type, or a record of named fields. */
+export type Type =
+  | { readonly kind: PrimitiveTypeName }
+  | { readonly kind: "list"; readonly of: Type }
+  | { readonly kind: "record"; readonly fields: ReadonlyArray<{ readonly name: string; readonly type: Type }> }
+
+export const Type: Schema.Schema<Type> = Schema.Union(
+  Schema.Struct({ kind: PrimitiveTypeName }),
+  Schema.Struct({ kind: Schema.Literal("list"), of: Schema.suspend(() => Type) }),
+  Schema.Struct({
+    kind: Schema.Literal("record"),
+    fields: Schema.Array(Schema.Struct({ name: Schema.String, type: Schema.suspend(() => Type) }))
+  })
+).annotations({ identifier: "Type", description: "A static type." })
+
+// ---------------------------------------------------------------------------
+// Expressions
+// ---------------------------------------------------------------------------
+
+/** Unary operators. */
+export const UnaryOp = Schema.Literal("not", "-")
+export type UnaryOp = typeof UnaryOp.Type
+
+/** Binary operators, loosest to tightest binding in the DSL. */
+export const BinaryOp = Schema.Literal("or", "and", "==", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/", "%")
+export type BinaryOp = typeof BinaryOp.Type
+
+/** The builtin functions callable in expressions (SPEC §1). */
+export const BUILTINS = [
+  "len",
+  "keys",
+  "values",
+  "concat",
+  "join",
+  "split",
+  "lower",
+  "upper",
+  "min",
+  "max",
+  "sum",
+  "round",
+  "str",
+  "num",
+  "range"
+] as const
+export const BuiltinName = Schema.Literal(...BUILTINS)
+export type BuiltinName = typeof BuiltinName.Type
+
+/** A scalar literal value. Numbers are finite. */
+export const Scalar = Schema.Union(Schema.String, Schema.Number.pipe(Schema.finite()), Schema.Boolean, Schema.Null)
+export type Scalar = typeof Scalar.Type
+
+/** A pure expression. */
+export type Expr =
+  | { readonly kind: "lit"; readonly value: Scalar }
+  | { readonly kind: "ref"; readonly name: string }
+  | { readonly kind: "get"; readonly target: Expr; readonly field: string }
+  | { readonly kind: "index"; readonly target: Expr; readonly index: Expr }
+  | { readonly kind: "slice"; readonly target: Expr; readonly start: Expr | null; readonly end: Expr | null }
+  | { readonly kind: "unary"; readonly op: UnaryOp; readonly arg: Expr }
+  | { readonly kind: "binary"; readonly op: BinaryOp; readonly left: Expr; readonly right: Expr }
+  | { readonly kind: "list"; readonly items: ReadonlyArray<Expr> }
+  | { readonly kind: "record"; readonly entries: ReadonlyArray<{ readonly key: string; readonly value: Expr }> }
+  | { readonly kind: "call"; readonly fn: BuiltinName; readonly args: ReadonlyArray<Expr> }
+
+const ExprRef = Schema.suspend((): Schema.Schema<Expr> => Expr)
+
+export const Expr: Schema.Schema<Expr> = Schema.Union(
+  Schema.Struct({ kind: Schema.Literal("lit"), value: Scalar }),
+  Schema.Struct({ kind: Schema.Literal("ref"), name: Schema.String }),
+  Schema.Struct({ kind: Schema.Literal("get"), target: ExprRef, field: Schema.String }),
+  Schema.Struct({ kind: Schema.Literal("index"), target: ExprRef, index: ExprRef }),
+  Schema.Struct({
+    kind: Schema.Literal("slice"),
+    target: ExprRef,
+    start: Schema.NullOr(ExprRef),
+    end: Schema.NullOr(ExprRef)
+  }),
+  Schema.Struct({ kind: Schema.Literal("unary"), op: UnaryOp, arg: ExprRef }),
+  Schema.Struct({ kind: Schema.Literal("binary"), op: BinaryOp, left: ExprRef, right: ExprRef }),
+  Schema.Struct({ kind: Schema.Literal("list"), items: Schema.Array(ExprRef) }),
+  Schema.Struct({
+    kind: Schema.Literal("record"),
+    entries: Schema.Array(Schema.Struct({ key: Schema.String, value: ExprRef }))
+  }),
+  Schema.Struct({ kind: Schema.Literal("call"), fn: BuiltinName, args: Schema.Array(ExprRef) })
+).annotations({ identifier: "Expr", description: "A pure expression." })
+
+// ---------------------------------------------------------------------------
+// Policies
+// ---------------------------------------------------------------------------
+
+/** The error kinds of the taxonomy (SPEC §3). */
+export const ErrorKind = Schema.Literal(
+  "Timeout",
+  "RateLimited",
+  "Transient",
+  "Permanent",
+  "Cancelled",
+  "BudgetExceeded",
+  "Defect"
+)
+export type ErrorKind = typeof ErrorKind.Type
+
+/**
+ * A duration string: `"150ms"`, `"2s"`, `"1m"`, `"1h"`. The schema accepts
+ * any string; V7 (`bad-policy`) reports the ones that do not parse.
+ */
+export const Duration = Schema.String.annotations({
+  identifier: "Duration",
+  description: "A duration such as \"150ms\", \"2s\", \"1m\" or \"1h\"."
+})
+
+/** A retry policy, as data. Defaults are made explicit by normalization (N1). */
+export const RetryPolicy = Schema.Struct({
+  /** Retries after the first attempt. @default 3 */
+  times: Schema.optional(Schema.Number),
+  /** @default "exponential" */
+  backoff: Schema.optional(Schema.Literal("exponential", "fixed", "none")),
+  /** First delay. @default "100ms" */
+  base: Schema.optional(Duration),
+  /** Growth factor of exponential backoff. @default 2 */
+  factor: Schema.optional(Schema.Number),
+  /** Cap on one delay. */
+  max: Schema.optional(Duration),
+  /** @default "full" */
+  jitter: Schema.optional(Schema.Literal("full", "equal", "none")),
+  /** Cap on the total time spent retrying. */
+  maxElapsed: Schema.optional(Duration),
+  /** Error kinds that are retried. @default ["Timeout", "RateLimited", "Transient"] */
+  on: Schema.optional(Schema.Array(ErrorKind))
+}).annotations({ identifier: "RetryPolicy" })
+export type RetryPolicy = typeof RetryPolicy.Type
+
+/** Result cache setting of a node: `false` turns it off. */
+export const CachePolicy = Schema.Union(
+  Schema.Literal(false),
+  Schema.Struct({ ttl: Duration })
+).annotations({ identifier: "CachePolicy" })
+export type CachePolicy = typeof CachePolicy.Type
+
+/** A node's policy (`with { … }` in the DSL). */
+export const Policy = Schema.Struct({
+  timeout: Schema.optional(Duration),
+  retry: Schema.optional(RetryPolicy),
+  cache: Schema.optional(CachePolicy),
+  idempotencyKey: Schema.optional(Expr),
+  /** Names of nodes of the same scope that must complete first. */
+  after: Schema.optional(Schema.Array(Schema.String)),
+  /** A display label. */
+  label: Schema.optional(Schema.String),
+  budget: Schema.optional(
+    Schema.Struct({ cost: Schema.optional(Schema.Number), tokens: Schema.optional(Schema.Number) })
+  )
+}).annotations({ identifier: "Policy" })
+export type Policy = typeof Policy.Type
+
+// ---------------------------------------------------------------------------
+// Nodes and bodies
+// ---------------------------------------------------------------------------
+
+/** A nested scope: its nodes and the expression it returns. */
+export interface Body {
+  readonly nodes: ReadonlyArray<Node>
+  readonly result: Expr
+}
+
+/** Named arguments of a tool, llm or call step. */
+export type Args = { readonly [name: string]: Expr }
+
+/** Calls a registered tool. */
+export interface ToolNode {
+  readonly id: string
+  readonly kind: "tool"
+  readonly tool: string
+  readonly args: Args
+  readonly policy?: Policy
+}
+/** Calls a language model through a signature. */
+export interface LlmNode {
+  readonly id: string
+  readonly kind: "llm"
+  readonly signature: string
+  readonly args: Args
+  readonly model?: string
+  readonly policy?: Policy
+}
+/** Calls another program of the same file. */
+export interface CallNode {
+  readonly id: string
+  readonly kind: "call"
+  readonly program: string
+  readonly args: Args
+  readonly policy?: Policy
+}
+/** Runs its body once per item of `over`, with the item bound to `as`. */
+export interface MapNode {
+  readonly id: string
+  readonly kind: "map"
+  readonly over: Expr
+  readonly as: string
+  readonly body: Body
+  readonly concurrency?: number
+  readonly policy?: Policy
+}
+/** Runs `then` when `cond` is true, else `else` (null when absent). */
+export interface BranchNode {
+  readonly id: string
+  readonly kind: "branch"
+  readonly cond: Expr
+  readonly then: Body
+  readonly else: Body | null
+  readonly policy?: Policy
+}
+/** Asks the policy service which option to run. */
+export interface ChooseNode {
+  readonly id: string
+  readonly kind: "choose"
+  readonly key: string
+  readonly options: ReadonlyArray<{ readonly label: string; readonly body: Body }>
+  readonly policy?: Policy
+}
+/** A pure computation. */
+export interface ExprNode {
+  readonly id: string
+  readonly kind: "expr"
+  readonly expr: Expr
+  readonly policy?: Policy
+}
+
+/** One step of a scope. */
+export type Node = ToolNode | LlmNode | CallNode | MapNode | BranchNode | ChooseNode | ExprNode
+export type NodeKind = Node["kind"]
+
+const BodyRef = Schema.suspend((): Schema.Schema<Body> => Body)
+const ArgsSchema = Schema.Record({ key: Schema.String, value: Expr })
+
+export const Node: Schema.Schema<Node> = Schema.Union(
+  Schema.Struct({
+    id: Schema.String,
+    kind: Schema.Literal("tool"),
+    tool: Schema.String,
+    args: ArgsSchema,
+    policy: Schema.optional(Policy)
+  }),
+  Schema.Struct({
+    id: Schema.String,
+    kind: Schema.Literal("llm"),
+    signature: Schema.String,
+    args: ArgsSchema,
+    model: Schema.optional(Schema.String),
+    policy: Schema.optional(Policy)
+  }),
+  Schema.Struct({
+    id: Schema.String,
+    kind: Schema.Literal("call"),
+    program: Schema.String,
+    args: ArgsSchema,
+    policy: Schema.optional(Policy)
+  }),
+  Schema.Struct({
+    id: Schema.String,
+    kind: Schema.Literal("map"),
+    over: Expr,
+    as: Schema.String,
+    body: BodyRef,
+    concurrency: Schema.optional(Schema.Number),
+    policy: Schema.optional(Policy)
+  }),
+  Schema.Struct({
+    id: Schema.String,
+    kind: Schema.Literal("branch"),
+    cond: Expr,
+    then: BodyRef,
+    else: Schema.NullOr(BodyRef),
+    policy: Schema.optional(Policy)
+  }),
+  Schema.Struct({
+    id: Schema.String,
+    kind: Schema.Literal("choose"),
+    key: Schema.String,
+    options: Schema.Array(Schema.Struct({ label: Schema.String, body: BodyRef })),
+    policy: Schema.optional(Policy)
+  }),
+  Schema.Struct({
+    id: Schema.String,
+    kind: Schema.Literal("expr"),
+    expr: Expr,
+    policy: Schema.optional(Policy)
+  })
+).annotations({ identifier: "Node", description: "One step of a scope." })
+
+export const Body: Schema.Schema<Body> = Schema.Struct({
+  nodes: Schema.Array(Schema.suspend((): Schema.Schema<Node> => Node)),
+  result: Expr
+}).annotations({ identifier: "Body", description: "A nested scope: its nodes and the expression it returns." })
+
+// ---------------------------------------------------------------------------
+// Programs and signatures
+// ---------------------------------------------------------------------------
+
+/** A program parameter; `default` is used when the input is absent. */
+export const Param = Schema.Struct({
+  name: Schema.String,
+  type: Type,
+  default: Schema.optional(Expr)
+}).annotations({ identifier: "Param" })
+export type Param = typeof Param.Type
+
+/** One program: parameters, nodes of its top scope, and its result. */
+export const ProgramDef = Schema.Struct({
+  params: Schema.Array(Param),
+  nodes: Schema.Array(Node),
+  result: Expr
+}).annotations({ identifier: "ProgramDef" })
+export type ProgramDef = typeof ProgramDef.Type
+
+/** A typed field of a signature. */
+export const SignatureField = Schema.Struct({
+  name: Schema.String,
+  type: Type,
+  doc: Schema.optional(Schema.String)
+}).annotations({ identifier: "SignatureField" })
+export type SignatureField = typeof SignatureField.Type
+
+/** An LLM signature: instructions, typed inputs and outputs. */
+export const Signature = Schema.Struct({
+  doc: Schema.optional(Schema.String),
+  inputs: Schema.Array(SignatureField),
+  outputs: Schema.Array(SignatureField)
+}).annotations({ identifier: "Signature" })
+export type Signature = typeof Signature.Type
+
+/**
+ * A whole program document: every program and signature of a file, the
+ * entry program's name, and (after normalization) the labels side table
+ * mapping canonical node ids and binders to the user's names.
+ */
+export const Program = Schema.Struct({
+  ir: Schema.Literal(IR_VERSION),
+  entry: Schema.String,
+  programs: Schema.Record({ key: Schema.String, value: ProgramDef }),
+  signatures: Schema.Record({ key: Schema.String, value: Signature }),
+  labels: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String }))
+}).annotations({
+  identifier: "Program",
+  title: "Trellis program (trellis/1)",
+  description: "A Trellis program document: programs, signatures and the entry program."
+})
+export type Program = typeof Program.Type
