@@ -5,6 +5,9 @@
  */
 import { Schema } from "effect"
 
+/** An optional field that is absent rather than `undefined` (exact optional). */
+const opt = <S extends Schema.Schema.All>(schema: S) => Schema.optionalWith(schema, { exact: true })
+
 /** A position in source text: 1-based line and column, 0-based offset. */
 export const Position = Schema.Struct({
   line: Schema.Number,
@@ -74,7 +77,7 @@ export const Violation = Schema.Struct({
   code: ViolationCode,
   message: Schema.String,
   path: Schema.Array(Schema.Union(Schema.String, Schema.Number)),
-  span: Schema.optional(Span)
+  span: opt(Span)
 })
 export type Violation = typeof Violation.Type
 

@@ -9,6 +9,9 @@
  */
 import { Schema } from "effect"
 
+/** An optional field that is absent rather than `undefined` (exact optional). */
+const opt = <S extends Schema.Schema.All>(schema: S) => Schema.optionalWith(schema, { exact: true })
+
 /** The version tag every IR document carries. */
 export const IR_VERSION = "trellis/1" as const
 
@@ -136,21 +139,21 @@ export const Duration = Schema.String.annotations({
 /** A retry policy, as data. Defaults are made explicit by normalization (N1). */
 export const RetryPolicy = Schema.Struct({
   /** Retries after the first attempt. @default 3 */
-  times: Schema.optional(Schema.Number),
+  times: opt(Schema.Number),
   /** @default "exponential" */
-  backoff: Schema.optional(Schema.Literal("exponential", "fixed", "none")),
+  backoff: opt(Schema.Literal("exponential", "fixed", "none")),
   /** First delay. @default "100ms" */
-  base: Schema.optional(Duration),
+  base: opt(Duration),
   /** Growth factor of exponential backoff. @default 2 */
-  factor: Schema.optional(Schema.Number),
+  factor: opt(Schema.Number),
   /** Cap on one delay. */
-  max: Schema.optional(Duration),
+  max: opt(Duration),
   /** @default "full" */
-  jitter: Schema.optional(Schema.Literal("full", "equal", "none")),
+  jitter: opt(Schema.Literal("full", "equal", "none")),
   /** Cap on the total time spent retrying. */
-  maxElapsed: Schema.optional(Duration),
+  maxElapsed: opt(Duration),
   /** Error kinds that are retried. @default ["Timeout", "RateLimited", "Transient"] */
-  on: Schema.optional(Schema.Array(ErrorKind))
+  on: opt(Schema.Array(ErrorKind))
 }).annotations({ identifier: "RetryPolicy" })
 export type RetryPolicy = typeof RetryPolicy.Type
 
@@ -163,16 +166,16 @@ export type CachePolicy = typeof CachePolicy.Type
 
 /** A node's policy (`with { … }` in the DSL). */
 export const Policy = Schema.Struct({
-  timeout: Schema.optional(Duration),
-  retry: Schema.optional(RetryPolicy),
-  cache: Schema.optional(CachePolicy),
-  idempotencyKey: Schema.optional(Expr),
+  timeout: opt(Duration),
+  retry: opt(RetryPolicy),
+  cache: opt(CachePolicy),
+  idempotencyKey: opt(Expr),
   /** Names of nodes of the same scope that must complete first. */
-  after: Schema.optional(Schema.Array(Schema.String)),
+  after: opt(Schema.Array(Schema.String)),
   /** A display label. */
-  label: Schema.optional(Schema.String),
-  budget: Schema.optional(
-    Schema.Struct({ cost: Schema.optional(Schema.Number), tokens: Schema.optional(Schema.Number) })
+  label: opt(Schema.String),
+  budget: opt(
+    Schema.Struct({ cost: opt(Schema.Number), tokens: opt(Schema.Number) })
   )
 }).annotations({ identifier: "Policy" })
 export type Policy = typeof Policy.Type
@@ -263,22 +266,22 @@ export const Node: Schema.Schema<Node> = Schema.Union(
     kind: Schema.Literal("tool"),
     tool: Schema.String,
     args: ArgsSchema,
-    policy: Schema.optional(Policy)
+    policy: opt(Policy)
   }),
   Schema.Struct({
     id: Schema.String,
     kind: Schema.Literal("llm"),
     signature: Schema.String,
     args: ArgsSchema,
-    model: Schema.optional(Schema.String),
-    policy: Schema.optional(Policy)
+    model: opt(Schema.String),
+    policy: opt(Policy)
   }),
   Schema.Struct({
     id: Schema.String,
     kind: Schema.Literal("call"),
     program: Schema.String,
     args: ArgsSchema,
-    policy: Schema.optional(Policy)
+    policy: opt(Policy)
   }),
   Schema.Struct({
     id: Schema.String,
@@ -286,8 +289,8 @@ export const Node: Schema.Schema<Node> = Schema.Union(
     over: Expr,
     as: Schema.String,
     body: BodyRef,
-    concurrency: Schema.optional(Schema.Number),
-    policy: Schema.optional(Policy)
+    concurrency: opt(Schema.Number),
+    policy: opt(Policy)
   }),
   Schema.Struct({
     id: Schema.String,
@@ -295,20 +298,20 @@ export const Node: Schema.Schema<Node> = Schema.Union(
     cond: Expr,
     then: BodyRef,
     else: Schema.NullOr(BodyRef),
-    policy: Schema.optional(Policy)
+    policy: opt(Policy)
   }),
   Schema.Struct({
     id: Schema.String,
     kind: Schema.Literal("choose"),
     key: Schema.String,
     options: Schema.Array(Schema.Struct({ label: Schema.String, body: BodyRef })),
-    policy: Schema.optional(Policy)
+    policy: opt(Policy)
   }),
   Schema.Struct({
     id: Schema.String,
     kind: Schema.Literal("expr"),
     expr: Expr,
-    policy: Schema.optional(Policy)
+    policy: opt(Policy)
   })
 ).annotations({ identifier: "Node", description: "One step of a scope." })
 
@@ -325,7 +328,7 @@ export const Body: Schema.Schema<Body> = Schema.Struct({
 export const Param = Schema.Struct({
   name: Schema.String,
   type: Type,
-  default: Schema.optional(Expr)
+  default: opt(Expr)
 }).annotations({ identifier: "Param" })
 export type Param = typeof Param.Type
 
@@ -341,13 +344,13 @@ export type ProgramDef = typeof ProgramDef.Type
 export const SignatureField = Schema.Struct({
   name: Schema.String,
   type: Type,
-  doc: Schema.optional(Schema.String)
+  doc: opt(Schema.String)
 }).annotations({ identifier: "SignatureField" })
 export type SignatureField = typeof SignatureField.Type
 
 /** An LLM signature: instructions, typed inputs and outputs. */
 export const Signature = Schema.Struct({
-  doc: Schema.optional(Schema.String),
+  doc: opt(Schema.String),
   inputs: Schema.Array(SignatureField),
   outputs: Schema.Array(SignatureField)
 }).annotations({ identifier: "Signature" })
@@ -363,7 +366,7 @@ export const Program = Schema.Struct({
   entry: Schema.String,
   programs: Schema.Record({ key: Schema.String, value: ProgramDef }),
   signatures: Schema.Record({ key: Schema.String, value: Signature }),
-  labels: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String }))
+  labels: opt(Schema.Record({ key: Schema.String, value: Schema.String }))
 }).annotations({
   identifier: "Program",
   title: "Trellis program (trellis/1)",
