@@ -1,1 +1,27 @@
-export {}
+/**
+ * The library surface of Trellis. Everything public is listed here; other
+ * modules are internal.
+ */
+export * as Program from "./program.js"
+export type { Checked, CompileOptions, Compiled, Diagnostic, SourceFormat } from "./compile.js"
+export type { Path, Position, SourceMap, Span, SyntaxDiagnostic, Violation, ViolationCode } from "./ir/diagnostic.js"
+export type {
+  Body,
+  BranchNode,
+  CallNode,
+  ChooseNode,
+  Expr,
+  ExprNode,
+  LlmNode,
+  MapNode,
+  Node,
+  Param,
+  Policy,
+  Program as ProgramIR,
+  ProgramDef,
+  RetryPolicy,
+  Signature,
+  ToolNode,
+  Type
+} from "./ir/schema.js"
+export type { ResourceLimits, ToolSpec, ToolTable } from "./validate/context.js"

@@ -71,8 +71,11 @@ export const BUILTINS = [
 export const BuiltinName = Schema.Literal(...BUILTINS)
 export type BuiltinName = typeof BuiltinName.Type
 
+/** A JSON-representable number (no NaN or Infinity). */
+export const FiniteNumber = Schema.Number.pipe(Schema.finite())
+
 /** A scalar literal value. Numbers are finite. */
-export const Scalar = Schema.Union(Schema.String, Schema.Number.pipe(Schema.finite()), Schema.Boolean, Schema.Null)
+export const Scalar = Schema.Union(Schema.String, FiniteNumber, Schema.Boolean, Schema.Null)
 export type Scalar = typeof Scalar.Type
 
 /** A pure expression. */
@@ -139,13 +142,13 @@ export const Duration = Schema.String.annotations({
 /** A retry policy, as data. Defaults are made explicit by normalization (N1). */
 export const RetryPolicy = Schema.Struct({
   /** Retries after the first attempt. @default 3 */
-  times: opt(Schema.Number),
+  times: opt(FiniteNumber),
   /** @default "exponential" */
   backoff: opt(Schema.Literal("exponential", "fixed", "none")),
   /** First delay. @default "100ms" */
   base: opt(Duration),
   /** Growth factor of exponential backoff. @default 2 */
-  factor: opt(Schema.Number),
+  factor: opt(FiniteNumber),
   /** Cap on one delay. */
   max: opt(Duration),
   /** @default "full" */
@@ -175,7 +178,7 @@ export const Policy = Schema.Struct({
   /** A display label. */
   label: opt(Schema.String),
   budget: opt(
-    Schema.Struct({ cost: opt(Schema.Number), tokens: opt(Schema.Number) })
+    Schema.Struct({ cost: opt(FiniteNumber), tokens: opt(FiniteNumber) })
   )
 }).annotations({ identifier: "Policy" })
 export type Policy = typeof Policy.Type
@@ -289,7 +292,7 @@ export const Node: Schema.Schema<Node> = Schema.Union(
     over: Expr,
     as: Schema.String,
     body: BodyRef,
-    concurrency: opt(Schema.Number),
+    concurrency: opt(FiniteNumber),
     policy: opt(Policy)
   }),
   Schema.Struct({

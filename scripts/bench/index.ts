@@ -1,0 +1,18 @@
+/** `npm run bench [-- suite…]`: runs the named benchmark suites (all when none is named). */
+import { runLanguageBench } from "./language.js"
+
+const suites: Record<string, () => unknown> = {
+  language: runLanguageBench
+}
+
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"))
+const names = wanted.length > 0 ? wanted : Object.keys(suites)
+for (const name of names) {
+  const suite = suites[name]
+  if (suite === undefined) {
+    console.error(`unknown bench suite "${name}"; known: ${Object.keys(suites).join(", ")}`)
+    process.exitCode = 2
+    continue
+  }
+  suite()
+}

@@ -1,0 +1,35 @@
+/**
+ * The Trellis DSL: `parse` (text → syntax tree), `lower` (syntax tree → IR
+ * with a source map), `compileSource` (both), and `print` (IR → text).
+ */
+import type { SourceMap, SyntaxDiagnostic, Violation } from "../ir/diagnostic.js"
+import type { Program } from "../ir/schema.js"
+import { lower } from "./lower.js"
+import { parse, type ParseOptions } from "./parser.js"
+
+// The syntax tree, the lexer, the parser, lowering and the printer (each documented where defined).
+export type * from "./ast.js"
+export { AstKind, CHILD_KEYS, visit } from "./ast.js"
+export { lex, type LexOptions, type LexResult } from "./lexer.js"
+export { lower, type LowerResult } from "./lower.js"
+export { DEFAULT_MAX_DEPTH, DEFAULT_MAX_TOKENS, parse, type ParseOptions, type ParseResult } from "./parser.js"
+export { isSyntheticId, print } from "./printer.js"
+export { isIdentifier, isKeyword, KEYWORDS, type Token, TokenKind } from "./token.js"
+
+/** What `compileSource` produced: the IR when the text parsed, with every diagnostic. */
+export interface CompileSourceResult {
+  readonly program: Program | undefined
+  readonly sourceMap: SourceMap
+  readonly syntaxErrors: ReadonlyArray<SyntaxDiagnostic>
+  readonly violations: ReadonlyArray<Violation>
+}
+
+/** Parses and lowers DSL text; never throws. `program` is undefined when there are syntax errors. */
+export const compileSource = (source: string, options: ParseOptions = {}): CompileSourceResult => {
+  const parsed = parse(source, options)
+  if (parsed.file === undefined) {
+    return { program: undefined, sourceMap: new Map(), syntaxErrors: parsed.errors, violations: [] }
+  }
+  const lowered = lower(parsed.file)
+  return { program: lowered.program, sourceMap: lowered.sourceMap, syntaxErrors: [], violations: lowered.violations }
+}

@@ -1,0 +1,375 @@
+/**
+ * Structural hashes for N2 (canonical ordering). Names never enter them.
+ *
+ * - `down[u]` (Merkle): node `u`'s kind and fields, with a ref to a node
+ *   replaced by that node's `down` hash, a ref to a map binder by its de
+ *   Bruijn index (how many maps out it was bound), a ref to a param by the
+ *   param's name, and each nested body by the hash of the multiset of its
+ *   nodes' `down` hashes plus its result.
+ * - `up[u]`: `down[u]` plus where `u` is used in its scope: for every use,
+ *   the user's `up` hash (or "the result") and the name-free path of the
+ *   ref inside the user. Two nodes with equal `down` (two identical tool
+ *   calls) differ in `up` as soon as they are used differently.
+ *
+ * Also records, for every node, the refs to nodes of its own or enclosing
+ * scopes found anywhere inside it, with their paths: the canonical ordering
+ * breaks remaining ties with the canonical numbers of those targets.
+ */
+import { canonicalJson } from "../ir/canonical.js"
+import type { IBody, IDocument, IExpr, INode, IPolicy } from "./internal.js"
+import { childBodies } from "./internal.js"
+import { topoOrder, type Graph } from "./graph.js"
+
+/**
+ * A fast 128-bit non-cryptographic hash of a string (four multiplicative
+ * lanes over UTF-16 code units), as 32 hex digits.
+ */
+export const fastHash = (text: string): string => {
+  let h1 = 0x9e3779b9 | 0
+  let h2 = 0x85ebca6b | 0
+  let h3 = 0xc2b2ae35 | 0
+  let h4 = 0x27d4eb2f | 0
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    h1 = Math.imul(h1 ^ c, 0x9e3779b1)
+    h2 = Math.imul(h2 ^ c, 0x85ebca77)
+    h3 = Math.imul(h3 ^ c, 0xc2b2ae3d)
+    h4 = Math.imul(h4 ^ c, 0x27d4eb2d)
+    h1 = (h1 << 13) | (h1 >>> 19)
+    h3 = (h3 << 11) | (h3 >>> 21)
+  }
+  const n = text.length
+  h1 ^= n
+  h2 ^= n
+  h3 ^= n
+  h4 ^= n
+  // Final avalanche, each lane mixed with the others.
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 0x85ebca6b) ^ h2
+  h2 = Math.imul(h2 ^ (h2 >>> 13), 0xc2b2ae35) ^ h3
+  h3 = Math.imul(h3 ^ (h3 >>> 16), 0x27d4eb2f) ^ h4
+  h4 = Math.imul(h4 ^ (h4 >>> 15), 0x165667b1) ^ h1
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 0x9e3779b1)
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 0x85ebca77)
+  h3 = Math.imul(h3 ^ (h3 >>> 16), 0xc2b2ae3d)
+  h4 = Math.imul(h4 ^ (h4 >>> 16), 0x27d4eb2d)
+  return hex8(h1) + hex8(h2) + hex8(h3) + hex8(h4)
+}
+
+const hex8 = (h: number): string => (h >>> 0).toString(16).padStart(8, "0")
+
+/** Marks the result expression of a scope in the ancestor chain. */
+const RESULT = -1
+
+/** A ref found inside a node: the path to it (name-free) and the node it names. */
+export interface InnerRef {
+  readonly path: string
+  readonly target: number
+}
+
+/** Structural hashes of every node, indexed by uid. */
+export interface StructuralHashes {
+  readonly down: ReadonlyArray<string | undefined>
+  readonly up: ReadonlyArray<string | undefined>
+  /** Refs inside each node to nodes of its own or an enclosing scope, indexed by uid. */
+  readonly refs: ReadonlyArray<ReadonlyArray<InnerRef> | undefined>
+}
+
+const q = (s: string): string => JSON.stringify(s)
+
+/** Appends a name-free description of `expr` at map nesting `level` to `out`. */
+const describeExpr = (expr: IExpr, level: number, doc: IDocument, down: ReadonlyArray<string | undefined>, out: Array<string>): void => {
+  switch (expr.kind) {
+    case "lit":
+      out.push("L", canonicalJson(expr.value))
+      return
+    case "nref":
+      out.push("N", down[expr.uid] ?? "?")
+      return
+    case "bref":
+      out.push("B", String(level - (doc.binderLevel[expr.bid] ?? 0)))
+      return
+    case "pref":
+      out.push("P", q(expr.name))
+      return
+    case "fref":
+      out.push("F", q(expr.name))
+      return
+    case "get":
+      out.push("G(")
+      describeExpr(expr.target, level, doc, down, out)
+      out.push(",", q(expr.field), ")")
+      return
+    case "index":
+      out.push("I(")
+      describeExpr(expr.target, level, doc, down, out)
+      out.push(",")
+      describeExpr(expr.index, level, doc, down, out)
+      out.push(")")
+      return
+    case "slice":
+      out.push("S(")
+      describeExpr(expr.target, level, doc, down, out)
+      out.push(",")
+      if (expr.start === null) out.push("_")
+      else describeExpr(expr.start, level, doc, down, out)
+      out.push(",")
+      if (expr.end === null) out.push("_")
+      else describeExpr(expr.end, level, doc, down, out)
+      out.push(")")
+      return
+    case "unary":
+      out.push("U", expr.op, "(")
+      describeExpr(expr.arg, level, doc, down, out)
+      out.push(")")
+      return
+    case "binary":
+      out.push("O", expr.op, "(")
+      describeExpr(expr.left, level, doc, down, out)
+      out.push(",")
+      describeExpr(expr.right, level, doc, down, out)
+      out.push(")")
+      return
+    case "list":
+      out.push("[")
+      expr.items.forEach((item, i) => {
+        if (i > 0) out.push(",")
+        describeExpr(item, level, doc, down, out)
+      })
+      out.push("]")
+      return
+    case "record":
+      out.push("{")
+      expr.entries.forEach((e, i) => {
+        out.push(i > 0 ? "," : "", q(e.key), ":")
+        describeExpr(e.value, level, doc, down, out)
+      })
+      out.push("}")
+      return
+    case "call":
+      out.push("C", expr.fn, "(")
+      expr.args.forEach((arg, i) => {
+        if (i > 0) out.push(",")
+        describeExpr(arg, level, doc, down, out)
+      })
+      out.push(")")
+      return
+  }
+}
+
+const describePolicy = (
+  policy: IPolicy,
+  level: number,
+  doc: IDocument,
+  down: ReadonlyArray<string | undefined>,
+  out: Array<string>
+): void => {
+  out.push(
+    "|P",
+    canonicalJson({
+      timeout: policy.timeout,
+      retry: policy.retry,
+      cache: policy.cache,
+      label: policy.label,
+      budget: policy.budget
+    })
+  )
+  if (policy.idempotencyKey !== undefined) {
+    out.push("|K")
+    describeExpr(policy.idempotencyKey, level, doc, down, out)
+  }
+  const after = policy.after.map((a) => (a.kind === "node" ? "N" + (down[a.uid] ?? "?") : "F" + q(a.name))).sort()
+  out.push("|A[", after.join(","), "]")
+}
+
+/** Computes `down`, `up` and the inner refs of every node of the document. */
+export const structuralHashes = (doc: IDocument, graph: Graph): StructuralHashes => {
+  const down: Array<string | undefined> = []
+  const up: Array<string | undefined> = []
+  const orders = new Map<IBody, ReadonlyArray<INode>>()
+
+  // Down hashes: each scope in dependency order, bodies before their owner.
+  const downBody = (body: IBody, level: number): string => {
+    const order = topoOrder(body.nodes, graph)
+    orders.set(body, order)
+    for (const node of order) {
+      const out: Array<string> = [node.kind]
+      const inner = (e: IExpr): void => describeExpr(e, level, doc, down, out)
+      switch (node.kind) {
+        case "tool":
+        case "llm":
+        case "call":
+          out.push(q(node.kind === "tool" ? node.tool : node.kind === "llm" ? node.signature : node.program))
+          if (node.kind === "llm") out.push(node.model === undefined ? "_" : q(node.model))
+          for (const arg of node.args) {
+            out.push("|", q(arg.name), "=")
+            inner(arg.value)
+          }
+          break
+        case "map":
+          out.push("|over=")
+          inner(node.over)
+          out.push("|c=", String(node.concurrency ?? "_"), "|body=", downBody(node.body, level + 1))
+          break
+        case "branch":
+          out.push("|cond=")
+          inner(node.cond)
+          out.push("|then=", downBody(node.then, level), "|else=", downBody(node.else, level))
+          break
+        case "choose":
+          out.push(q(node.key))
+          for (const option of node.options) out.push("|", q(option.label), "=", downBody(option.body, level))
+          break
+        case "expr":
+          out.push("|")
+          inner(node.expr)
+          break
+      }
+      if (node.policy !== undefined) describePolicy(node.policy, level, doc, down, out)
+      down[node.uid] = fastHash(out.join(""))
+    }
+    const nodes = order.map((node) => down[node.uid]!).sort()
+    const out: Array<string> = ["body[", nodes.join(","), "]="]
+    describeExpr(body.result, level, doc, down, out)
+    return fastHash(out.join(""))
+  }
+  for (const program of doc.programs) downBody(program.body, 0)
+
+  // Uses and inner refs, with name-free paths, in one walk.
+  const uses: Array<Array<{ readonly user: number; readonly path: string }> | undefined> = []
+  const refs: Array<Array<InnerRef> | undefined> = []
+  const chain: Array<number> = []
+  const start: Array<number> = []
+  const segments: Array<string> = []
+  let depth = 0
+
+  const addUse = (target: number, user: number, path: string): void => {
+    const list = uses[target]
+    if (list === undefined) uses[target] = [{ user, path }]
+    else list.push({ user, path })
+  }
+  const addRef = (user: number, path: string, target: number): void => {
+    const list = refs[user]
+    if (list === undefined) refs[user] = [{ path, target }]
+    else list.push({ path, target })
+  }
+  const visitRef = (uid: number): void => {
+    const d = doc.depth[uid]
+    if (d === undefined || d > depth) return
+    addUse(uid, chain[d]!, segments.slice(start[d]!).join("/"))
+    for (let k = d; k <= depth; k++) {
+      const user = chain[k]!
+      if (user !== RESULT) addRef(user, segments.slice(start[k]!).join("/"), uid)
+    }
+  }
+  const walkExpr = (expr: IExpr): void => {
+    const sub = (segment: string, e: IExpr): void => {
+      segments.push(segment)
+      walkExpr(e)
+      segments.pop()
+    }
+    switch (expr.kind) {
+      case "nref":
+        return visitRef(expr.uid)
+      case "lit":
+      case "bref":
+      case "pref":
+      case "fref":
+        return
+      case "get":
+        return sub("g", expr.target)
+      case "index":
+        sub("t", expr.target)
+        return sub("i", expr.index)
+      case "slice":
+        sub("t", expr.target)
+        if (expr.start !== null) sub("s", expr.start)
+        if (expr.end !== null) sub("e", expr.end)
+        return
+      case "unary":
+        return sub("u", expr.arg)
+      case "binary":
+        sub("l", expr.left)
+        return sub("r", expr.right)
+      case "list":
+        expr.items.forEach((item, i) => sub(String(i), item))
+        return
+      case "record":
+        expr.entries.forEach((e, i) => sub(String(i), e.value))
+        return
+      case "call":
+        expr.args.forEach((arg, i) => sub(String(i), arg))
+        return
+    }
+  }
+  const walkBody = (body: IBody, at: number): void => {
+    for (const node of body.nodes) {
+      segments.push(down[node.uid]!)
+      chain[at] = node.uid
+      start[at] = segments.length
+      depth = at
+      const sub = (segment: string, e: IExpr): void => {
+        segments.push(segment)
+        walkExpr(e)
+        segments.pop()
+      }
+      const nested = (segment: string, b: IBody): void => {
+        segments.push(segment)
+        walkBody(b, at + 1)
+        segments.pop()
+        depth = at
+      }
+      switch (node.kind) {
+        case "tool":
+        case "llm":
+        case "call":
+          for (const arg of node.args) sub("a" + q(arg.name), arg.value)
+          break
+        case "map":
+          sub("over", node.over)
+          nested("body", node.body)
+          break
+        case "branch":
+          sub("cond", node.cond)
+          nested("then", node.then)
+          nested("else", node.else)
+          break
+        case "choose":
+          node.options.forEach((option, i) => nested("o" + i, option.body))
+          break
+        case "expr":
+          sub("x", node.expr)
+          break
+      }
+      if (node.policy?.idempotencyKey !== undefined) sub("key", node.policy.idempotencyKey)
+      for (const a of node.policy?.after ?? []) {
+        if (a.kind !== "node") continue
+        addUse(a.uid, node.uid, "after")
+        addRef(node.uid, "after", a.uid)
+      }
+      segments.pop()
+    }
+    chain[at] = RESULT
+    segments.push("R")
+    start[at] = segments.length
+    depth = at
+    walkExpr(body.result)
+    segments.pop()
+  }
+  for (const program of doc.programs) walkBody(program.body, 0)
+
+  // Up hashes: each scope in reverse dependency order (users before the nodes they use).
+  const upBody = (body: IBody): void => {
+    const order = orders.get(body) ?? []
+    for (let i = order.length - 1; i >= 0; i--) {
+      const node = order[i]!
+      const contexts = (uses[node.uid] ?? [])
+        .map((use) => (use.user === RESULT ? "R" : (up[use.user] ?? "?")) + ":" + use.path)
+        .sort()
+      up[node.uid] = fastHash(down[node.uid]! + "|" + contexts.join(","))
+    }
+    for (const node of body.nodes) for (const child of childBodies(node)) upBody(child)
+  }
+  for (const program of doc.programs) upBody(program.body)
+
+  return { down, up, refs }
+}

@@ -1,0 +1,16 @@
+/**
+ * Duration strings of policies: a non-negative decimal number and a unit,
+ * `ms`, `s`, `m` or `h` (`"150ms"`, `"2s"`, `"1.5m"`, `"1h"`).
+ */
+
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/
+
+const UNIT_MS: { readonly [unit: string]: number } = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }
+
+/** Parses a duration string to milliseconds; undefined when it does not parse (or overflows). */
+export const parseDuration = (text: string): number | undefined => {
+  const match = DURATION.exec(text)
+  if (match === null) return undefined
+  const ms = Number(match[1]) * UNIT_MS[match[2]!]!
+  return Number.isFinite(ms) ? ms : undefined
+}

@@ -1,0 +1,67 @@
+/**
+ * V7 bad-policy: policies make sense — durations parse, `retry.times` is an
+ * integer >= 0, `retry.factor` >= 1, `concurrency` an integer >= 1, budget
+ * values >= 0 — and a tool step that retries (`retry` with `times` > 0 or
+ * absent) is either an idempotent tool or has an `idempotencyKey`. Without
+ * a tool table idempotency is unknown and this part is not checked (like
+ * V4); the runtime always validates against its registry before running.
+ * Retry on llm, call and map steps is allowed.
+ */
+import type { Node } from "../../ir/schema.js"
+import { parseDuration } from "../duration.js"
+import type { PathRef } from "../path.js"
+import type { ValidationRule } from "../ruleContext.js"
+
+/** V7 bad-policy: durations parse, numbers are in range, and retried tools are idempotent or keyed. */
+export const PoliciesRule: ValidationRule = (ctx) => {
+  const bad = (message: string, path: PathRef) => ctx.report("bad-policy", message, path)
+  const duration = (value: string | undefined, name: string, path: PathRef) => {
+    if (value !== undefined && parseDuration(value) === undefined) {
+      bad(`Invalid duration ${JSON.stringify(value)} for ${name}`, path)
+    }
+  }
+  const atLeast = (value: number | undefined, min: number, integer: boolean, name: string, path: PathRef) => {
+    if (value === undefined) return
+    const fine = integer ? Number.isInteger(value) && value >= min : Number.isFinite(value) && value >= min
+    if (!fine) bad(`${name} must be ${integer ? "an integer" : "a number"} >= ${min}, got ${value}`, path)
+  }
+  const retryNeedsKey = (node: Node): boolean => {
+    if (node.kind !== "tool") return false
+    const policy = node.policy
+    const retry = policy?.retry
+    if (retry === undefined || policy?.idempotencyKey !== undefined) return false
+    if (retry.times !== undefined && !(retry.times > 0)) return false
+    if (ctx.tools === undefined) return false
+    const spec = ctx.tools.get(node.tool)
+    return spec !== undefined && !spec.idempotent
+  }
+  return {
+    Node: (e) => {
+      const { node, path } = e
+      if (node.kind === "map") atLeast(node.concurrency, 1, true, "concurrency", path.child("concurrency"))
+      const policy = node.policy
+      if (policy === undefined) return
+      const at = path.child("policy")
+      duration(policy.timeout, "timeout", at.child("timeout"))
+      const retry = policy.retry
+      if (retry !== undefined) {
+        const r = at.child("retry")
+        atLeast(retry.times, 0, true, "retry.times", r.child("times"))
+        atLeast(retry.factor, 1, false, "retry.factor", r.child("factor"))
+        duration(retry.base, "retry.base", r.child("base"))
+        duration(retry.max, "retry.max", r.child("max"))
+        duration(retry.maxElapsed, "retry.maxElapsed", r.child("maxElapsed"))
+      }
+      if (policy.cache !== undefined && policy.cache !== false) {
+        duration(policy.cache.ttl, "cache.ttl", at.child("cache", "ttl"))
+      }
+      if (policy.budget !== undefined) {
+        atLeast(policy.budget.cost, 0, false, "budget.cost", at.child("budget", "cost"))
+        atLeast(policy.budget.tokens, 0, false, "budget.tokens", at.child("budget", "tokens"))
+      }
+      if (node.kind === "tool" && retryNeedsKey(node)) {
+        bad(`Retry on tool ${JSON.stringify(node.tool)} requires an idempotent tool or an idempotencyKey`, at.child("retry"))
+      }
+    }
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * The rules `validate` runs, in order (V1–V9). Each lives in its own file.
+ */
+import type { ValidationRule } from "../ruleContext.js"
+import { KnownProgramsRule } from "./KnownProgramsRule.js"
+import { KnownSignaturesRule } from "./KnownSignaturesRule.js"
+import { KnownToolsRule } from "./KnownToolsRule.js"
+import { LimitsRule } from "./LimitsRule.js"
+import { NoCyclesRule } from "./NoCyclesRule.js"
+import { NoRecursiveCallsRule } from "./NoRecursiveCallsRule.js"
+import { NoUnboundRefsRule } from "./NoUnboundRefsRule.js"
+import { PoliciesRule } from "./PoliciesRule.js"
+import { TypesAgreeRule } from "./TypesAgreeRule.js"
+import { UniqueNamesRule } from "./UniqueNamesRule.js"
+
+export {
+  KnownProgramsRule,
+  KnownSignaturesRule,
+  KnownToolsRule,
+  LimitsRule,
+  NoCyclesRule,
+  NoRecursiveCallsRule,
+  NoUnboundRefsRule,
+  PoliciesRule,
+  TypesAgreeRule,
+  UniqueNamesRule
+}
+
+/** Every rule, in the order their events are dispatched. */
+export const specifiedRules: ReadonlyArray<ValidationRule> = [
+  NoUnboundRefsRule,
+  NoCyclesRule,
+  UniqueNamesRule,
+  KnownToolsRule,
+  KnownSignaturesRule,
+  KnownProgramsRule,
+  TypesAgreeRule,
+  PoliciesRule,
+  NoRecursiveCallsRule,
+  LimitsRule
+]
