@@ -1,6 +1,8 @@
 /** The language commands of the CLI: check, fmt, normalize, compile, tokens, schema. */
-import { Args, Command, Options } from "@effect/cli"
-import { FileSystem } from "@effect/platform"
+import * as Args from "@effect/cli/Args"
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import * as FileSystem from "@effect/platform/FileSystem"
 import { Effect, Either } from "effect"
 import { check } from "../compile.js"
 import { encodeProgram } from "../ir/json.js"

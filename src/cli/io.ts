@@ -2,7 +2,7 @@
  * The CLI's edge: reading a program from a path or standard input, writing
  * to stdout/stderr, and the one error type that turns into an exit code.
  */
-import { FileSystem } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
 import { Data, Effect } from "effect"
 
 /** A failure the CLI reports as a plain message and an exit code; never a stack trace. */

@@ -1,5 +1,5 @@
 /** Loading a program for a command: read, compile, and report diagnostics as a CliError. */
-import type { FileSystem } from "@effect/platform"
+import type * as FileSystem from "@effect/platform/FileSystem"
 import { Effect } from "effect"
 import { type Checked, check, type CompileOptions } from "../compile.js"
 import { CliError, err, readInput, type Input } from "./io.js"

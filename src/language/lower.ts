@@ -219,7 +219,8 @@ const lowerArgs = (ctx: LowerContext, args: ReadonlyArray<ArgumentNode>, nodePat
       ctx.report("duplicate-name", `Argument "${arg.name.value}" is given more than once`, path, arg.loc)
       continue
     }
-    ctx.mark(path, arg.loc)
+    // The argument's path is also its value's path: it maps to the value's span (set by lowerExpr),
+    // so a problem in the value (an unbound ref, a type mismatch) points at the value itself.
     setOwn(out, arg.name.value, lowerExpr(ctx, arg.value, path))
   }
   return out

@@ -102,8 +102,15 @@ const parseDeclarations = (s: TokenStream): ReadonlyArray<DeclarationNode> => {
 /** program = "program" IDENT "(" [ param { "," param } ] ")" block */
 const parseProgram = (s: TokenStream): ProgramDeclNode => {
   const start = s.expectKeyword("program")
-  const name = parseName(s, "program name")
-  const params = s.many(TokenKind.LParen, () => parseParam(s), TokenKind.RParen)
+  let name: NameNode = { kind: "Name", value: "", loc: start.span }
+  let params: ReadonlyArray<ParamNode> = []
+  try {
+    name = parseName(s, "program name")
+    params = s.many(TokenKind.LParen, () => parseParam(s), TokenKind.RParen)
+  } catch (e) {
+    // A broken header: resume at the body's "{" so that its errors are reported too.
+    if (!(e instanceof SyntaxFailure) || e.fatal || !s.skipToBody()) throw e
+  }
   const body = parseBlock(s, false)
   return { kind: "ProgramDecl", name, params, body, loc: s.spanFrom(start) }
 }

@@ -217,6 +217,24 @@ export class TokenStream {
     }
   }
 
+  /**
+   * Header recovery: moves to the next "{" that can open a program body (not
+   * after ":", "=" or ",", where it would be a type or a value), unless a
+   * `program` or `signature` comes first. True when found.
+   */
+  skipToBody(): boolean {
+    for (let i = this.index; ; i++) {
+      const t = this.tokens[i]
+      if (t === undefined || t.kind === TokenKind.EOF) return false
+      if (t.kind === TokenKind.Keyword && (t.value === "program" || t.value === "signature") && i > this.index) return false
+      const prev = this.tokens[i - 1]?.kind
+      if (t.kind === TokenKind.LBrace && prev !== TokenKind.Colon && prev !== TokenKind.Eq && prev !== TokenKind.Comma) {
+        this.index = i
+        return true
+      }
+    }
+  }
+
   private moveTo(i: number): void {
     this.index = i
   }

@@ -17,7 +17,7 @@ import { scopeEdges, type Graph } from "./graph.js"
 import type { StructuralHashes } from "./hash.js"
 import type { IArgs, IBody, IDocument, IExpr, INode, IPolicy } from "./internal.js"
 import { childBodies, isEmptyPolicy } from "./internal.js"
-import { refineColors } from "./refine.js"
+import { ScopeColors } from "./refine.js"
 
 interface Entry {
   readonly index: number
@@ -34,6 +34,11 @@ class ReadyHeap {
 
   get size(): number {
     return this.items.length
+  }
+
+  /** Removes and returns every entry, in no particular order. */
+  drain(): Array<Entry> {
+    return this.items.splice(0, this.items.length)
   }
 
   push(entry: Entry): void {
@@ -119,10 +124,10 @@ export const orderDocument = (doc: IDocument, graph: Graph, hashes: StructuralHa
     const n = nodes.length
     if (n === 0) return
     const { indegree, dependents } = scopeEdges(nodes, graph)
-    const colors = refineColors(nodes, hashes, (uid) => node[uid])
-    const heap = new ReadyHeap()
+    const colors = new ScopeColors(nodes, hashes, (uid) => node[uid])
+    let heap = new ReadyHeap()
     const ready = (i: number): void => {
-      heap.push({ index: i, color: colors[i]!, key: tieKey(nodes[i]!.uid) })
+      heap.push({ index: i, color: colors.color(i), key: tieKey(nodes[i]!.uid) })
     }
     for (let i = 0; i < n; i++) if (indegree[i] === 0) ready(i)
     const out: Array<INode> = []
@@ -133,6 +138,12 @@ export const orderDocument = (doc: IDocument, graph: Graph, hashes: StructuralHa
     }
     while (heap.size > 0) {
       const { index } = heap.pop()
+      if (colors.ambiguous(index) && colors.individualize(index, String(out.length))) {
+        // Colours changed: re-key the nodes still waiting.
+        const waiting = heap.drain()
+        heap = new ReadyHeap()
+        for (const entry of waiting) heap.push({ ...entry, color: colors.color(entry.index) })
+      }
       place(nodes[index]!)
       for (const j of dependents[index]!) if ((indegree[j] = indegree[j]! - 1) === 0) ready(j)
     }

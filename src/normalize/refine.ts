@@ -5,57 +5,154 @@
  * rehashes every colour with the colours of the siblings it uses and of
  * the siblings that use it (with the paths of those refs), until a round
  * splits no class. Colours depend only on structure, never on names or
- * input order, so nodes that keep equal colours are interchangeable as
- * far as this refinement can tell.
+ * input order.
+ *
+ * When the ordering has to pick one node out of a class of equal colours,
+ * it can individualize that node (give it a colour of its own) and refine
+ * again, so that the nodes tied to it (its partners in a symmetric
+ * structure) are told apart from the others. That costs a refinement, so
+ * it is done only when the class touches another non-singleton class, and
+ * within a work budget linear in the scope's size.
  */
 import type { StructuralHashes } from "./hash.js"
 import { fastHash } from "./hash.js"
 import type { INode } from "./internal.js"
 
-/** Most refinement rounds per scope (each is linear in the scope's refs). */
-export const MAX_ROUNDS = 64
+/** Refinement work allowed per scope, in multiples of (nodes + refs). */
+const BUDGET_FACTOR = 32
 
-const countDistinct = (colors: ReadonlyArray<string>): number => new Set(colors).size
+interface Edge {
+  readonly path: string
+  readonly other: number
+}
 
-/**
- * The refined colour of each node of a scope (by position). `outerName`
- * gives the canonical name of a node of an enclosing scope, or undefined
- * for a node of this scope.
- */
-export const refineColors = (
-  nodes: ReadonlyArray<INode>,
-  hashes: StructuralHashes,
-  outerName: (uid: number) => string | undefined
-): Array<string> => {
-  const n = nodes.length
-  const position = new Map<number, number>()
-  nodes.forEach((node, i) => position.set(node.uid, i))
-  const out: Array<Array<{ readonly path: string; readonly to: number }>> = Array.from({ length: n }, () => [])
-  const into: Array<Array<{ readonly path: string; readonly from: number }>> = Array.from({ length: n }, () => [])
-  let colors = nodes.map((node, i) => {
-    const outer: Array<string> = []
-    for (const ref of hashes.refs[node.uid] ?? []) {
-      const j = position.get(ref.target)
-      if (j !== undefined) {
-        out[i]!.push({ path: ref.path, to: j })
-        into[j]!.push({ path: ref.path, from: i })
-      } else outer.push(ref.path + "=" + (outerName(ref.target) ?? "?"))
-    }
-    const up = hashes.up[node.uid] ?? ""
-    return outer.length === 0 ? up : fastHash(up + "|" + outer.sort().join(","))
-  })
-  let classes = countDistinct(colors)
-  for (let round = 0; round < MAX_ROUNDS && classes < n; round++) {
-    const current = colors
-    const next = nodes.map((_, i) => {
-      const uses = out[i]!.map((e) => "o" + e.path + "=" + current[e.to]!).sort()
-      const users = into[i]!.map((e) => "i" + e.path + "=" + current[e.from]!).sort()
-      return fastHash(current[i]! + "|" + uses.join(",") + "|" + users.join(","))
+/** The colours of one scope's nodes (by position), refined on demand. */
+export class ScopeColors {
+  private readonly out: Array<Array<Edge>>
+  private readonly into: Array<Array<Edge>>
+  private readonly colors: Array<string>
+  private readonly sizes = new Map<string, number>()
+  private budget: number
+
+  /**
+   * `outerName` gives the canonical name of a node of an enclosing scope
+   * (undefined for a node of this scope).
+   */
+  constructor(
+    nodes: ReadonlyArray<INode>,
+    hashes: StructuralHashes,
+    outerName: (uid: number) => string | undefined
+  ) {
+    const n = nodes.length
+    const position = new Map<number, number>()
+    nodes.forEach((node, i) => position.set(node.uid, i))
+    this.out = Array.from({ length: n }, () => [])
+    this.into = Array.from({ length: n }, () => [])
+    let edges = 0
+    this.colors = nodes.map((node, i) => {
+      const outer: Array<string> = []
+      for (const ref of hashes.refs[node.uid] ?? []) {
+        const j = position.get(ref.target)
+        if (j !== undefined) {
+          this.out[i]!.push({ path: ref.path, other: j })
+          this.into[j]!.push({ path: ref.path, other: i })
+          edges++
+        } else outer.push(ref.path + "=" + (outerName(ref.target) ?? "?"))
+      }
+      const up = hashes.up[node.uid] ?? ""
+      return outer.length === 0 ? up : fastHash(up + "|" + outer.sort().join(","))
     })
-    const count = countDistinct(next)
-    if (count === classes) break
-    colors = next
-    classes = count
+    for (const c of this.colors) this.sizes.set(c, (this.sizes.get(c) ?? 0) + 1)
+    this.budget = BUDGET_FACTOR * (n + 2 * edges) + 4096
+    if (this.sizes.size < n) {
+      const linked: Array<number> = []
+      for (let i = 0; i < n; i++) if (this.out[i]!.length + this.into[i]!.length > 0) linked.push(i)
+      this.refine(linked)
+    }
   }
-  return colors
+
+  /** The current colour of the node at position `i`. */
+  color(i: number): string {
+    return this.colors[i]!
+  }
+
+  /**
+   * True when the node at `i` shares its colour with others and is linked
+   * to a node that does too: picking it first may then matter for which
+   * of its neighbours pair with it, so it should be individualized.
+   */
+  ambiguous(i: number): boolean {
+    const colors = this.colors
+    if ((this.sizes.get(colors[i]!) ?? 0) < 2) return false
+    for (const e of this.out[i]!) if ((this.sizes.get(colors[e.other]!) ?? 0) > 1) return true
+    for (const e of this.into[i]!) if ((this.sizes.get(colors[e.other]!) ?? 0) > 1) return true
+    return false
+  }
+
+  /** Gives the node at `i` a colour of its own (tagged by `tag`) and refines again; false when out of budget. */
+  individualize(i: number, tag: string): boolean {
+    if (this.budget <= 0) return false
+    const old = this.colors[i]!
+    const color = fastHash(old + "!" + tag)
+    this.recolor(i, old, color)
+    this.refine(this.neighbours([i]))
+    return true
+  }
+
+  private recolor(i: number, from: string, to: string): void {
+    const left = (this.sizes.get(from) ?? 1) - 1
+    if (left === 0) this.sizes.delete(from)
+    else this.sizes.set(from, left)
+    this.sizes.set(to, (this.sizes.get(to) ?? 0) + 1)
+    this.colors[i] = to
+  }
+
+  /** The distinct neighbours (either direction) of some nodes. */
+  private neighbours(nodes: ReadonlyArray<number>): Array<number> {
+    const seen = new Set<number>()
+    for (const i of nodes) {
+      this.budget -= 1 + this.out[i]!.length + this.into[i]!.length
+      for (const e of this.out[i]!) seen.add(e.other)
+      for (const e of this.into[i]!) seen.add(e.other)
+    }
+    return [...seen]
+  }
+
+  /**
+   * Rounds of refinement over `candidates`: each gets a colour from its
+   * own and its neighbours' colours; a class changes only where it
+   * splits; the neighbours of the nodes that changed are the next round's
+   * candidates. Stops when nothing splits or the budget is spent.
+   */
+  private refine(first: ReadonlyArray<number>): void {
+    let candidates = first
+    while (candidates.length > 0 && this.budget > 0) {
+      const colors = this.colors
+      const next = candidates.map((i) => {
+        this.budget -= 1 + this.out[i]!.length + this.into[i]!.length
+        const uses = this.out[i]!.map((e) => "o" + e.path + "=" + colors[e.other]!).sort()
+        const users = this.into[i]!.map((e) => "i" + e.path + "=" + colors[e.other]!).sort()
+        return fastHash(colors[i]! + "|" + uses.join(",") + "|" + users.join(","))
+      })
+      // Group the candidates by their current class; a class changes only if it splits.
+      const groups = new Map<string, Array<number>>()
+      candidates.forEach((i, k) => {
+        const c = colors[i]!
+        const group = groups.get(c)
+        if (group === undefined) groups.set(c, [k])
+        else group.push(k)
+      })
+      const changed: Array<number> = []
+      for (const [c, members] of groups) {
+        const fresh = new Set(members.map((k) => next[k]!))
+        if (fresh.size === 1 && members.length === this.sizes.get(c)) continue
+        for (const k of members) {
+          const i = candidates[k]!
+          this.recolor(i, c, next[k]!)
+          changed.push(i)
+        }
+      }
+      candidates = changed.length === 0 ? [] : this.neighbours(changed)
+    }
+  }
 }

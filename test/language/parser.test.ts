@@ -195,6 +195,19 @@ describe("parser: errors", () => {
     ])
   })
 
+  it("after a broken program header, resumes at the body", () => {
+    expect(errorsOf("program main( {\n  a = tool f(x: )\n  b = = 3\n}")).toEqual([
+      '1:15 Expected parameter name, found "{"',
+      '2:17 Expected expression, found ")"',
+      '3:7 Expected expression, found "="'
+    ])
+    expect(errorsOf("program p(a: { x: ) { a = }\nprogram q() { b = }")).toEqual([
+      '1:19 Expected type, found ")"',
+      '1:27 Expected expression, found "}"',
+      '2:19 Expected expression, found "}"'
+    ])
+  })
+
   it("sorts errors by position and caps them at 100", () => {
     const many = "program p() {\n" + "  a = )\n".repeat(150) + "}"
     const errors = parse(many).errors
