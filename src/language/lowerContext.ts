@@ -36,16 +36,77 @@ export class IrPath {
   }
 }
 
+/**
+ * A source map that records `(path, span)` pairs cheaply and builds its
+ * pointer → span table only when first read. Most lowerings are never
+ * asked for a span (no violations), so the pointers' strings are never
+ * flattened and hashed. The first record of a pointer wins.
+ */
+class LazySourceMap implements ReadonlyMap<string, Span> {
+  private readonly paths: Array<IrPath> = []
+  private readonly spans: Array<Span> = []
+  private table: Map<string, Span> | undefined
+
+  /** Records a pair (before the table is built). */
+  record(path: IrPath, span: Span): void {
+    if (this.table !== undefined) {
+      if (!this.table.has(path.pointer)) this.table.set(path.pointer, span)
+      return
+    }
+    this.paths.push(path)
+    this.spans.push(span)
+  }
+
+  private built(): Map<string, Span> {
+    if (this.table === undefined) {
+      const table = new Map<string, Span>()
+      for (let i = 0; i < this.paths.length; i++) {
+        const pointer = this.paths[i]!.pointer
+        if (!table.has(pointer)) table.set(pointer, this.spans[i]!)
+      }
+      this.table = table
+      this.paths.length = 0
+      this.spans.length = 0
+    }
+    return this.table
+  }
+
+  get size(): number {
+    return this.built().size
+  }
+  get(key: string): Span | undefined {
+    return this.built().get(key)
+  }
+  has(key: string): boolean {
+    return this.built().has(key)
+  }
+  forEach(f: (value: Span, key: string, map: ReadonlyMap<string, Span>) => void): void {
+    this.built().forEach((value, key) => f(value, key, this))
+  }
+  entries(): MapIterator<[string, Span]> {
+    return this.built().entries()
+  }
+  keys(): MapIterator<string> {
+    return this.built().keys()
+  }
+  values(): MapIterator<Span> {
+    return this.built().values()
+  }
+  [Symbol.iterator](): MapIterator<[string, Span]> {
+    return this.built()[Symbol.iterator]()
+  }
+}
+
 /** Accumulates the source map and violations of one lowering. */
 export class LowerContext {
-  private readonly spans = new Map<string, Span>()
+  private readonly spans = new LazySourceMap()
   readonly violations: Array<Violation> = []
   /** The next synthetic id number of the program being lowered. */
   synthetic = 0
 
   /** Records where the IR element at `path` came from (the first record wins). */
   mark(path: IrPath, span: Span): void {
-    if (!this.spans.has(path.pointer)) this.spans.set(path.pointer, span)
+    this.spans.record(path, span)
   }
 
   /** Records a violation found while lowering. */

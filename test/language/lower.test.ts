@@ -213,7 +213,7 @@ describe("lower: source map", () => {
     expect(at("/programs/main/nodes/0")).toBe('hits = tool search(query: "q", k: k * 4)\n    with { timeout: "2s" }')
     expect(at("/programs/main/nodes/0/id")).toBe("hits")
     expect(at("/programs/main/nodes/0/tool")).toBe("search")
-    expect(at("/programs/main/nodes/0/args/k")).toBe("k: k * 4")
+    expect(at("/programs/main/nodes/0/args/k")).toBe("k * 4")
     expect(at("/programs/main/nodes/0/args/k/left")).toBe("k")
     expect(at("/programs/main/nodes/0/args/k/right")).toBe("4")
     expect(at("/programs/main/nodes/0/policy")).toBe('{ timeout: "2s" }')
@@ -224,7 +224,7 @@ describe("lower: source map", () => {
 
   it("has exact spans (line, column, offset)", () => {
     expect(sourceMap.get("/programs/main/nodes/0/args/k")).toEqual({
-      start: { line: 2, column: 34, offset: 63 },
+      start: { line: 2, column: 37, offset: 66 },
       end: { line: 2, column: 42, offset: 71 }
     })
     expect(spanOf(sourceMap, ["programs", "main", "nodes", 0, "args", "k", "left"])).toEqual({

@@ -38,13 +38,13 @@ program main() {
         code: "bad-args",
         message: 'Argument "times" of program "helper" expects number, got string',
         path: ["programs", "main", "nodes", 0, "args", "times"],
-        span: at(src, 'times: "2"')
+        span: at(src, '"2"', 'times: "2"')
       },
       {
         code: "bad-args",
         message: 'Unknown argument "extra" for program "helper"',
         path: ["programs", "main", "nodes", 0, "args", "extra"],
-        span: at(src, "extra: true")
+        span: at(src, "true", "extra: true")
       },
       {
         code: "bad-args",

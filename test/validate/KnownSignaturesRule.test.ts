@@ -46,13 +46,13 @@ program main(q: string) {
         code: "bad-signature-args",
         message: 'Argument "question" of signature "Answer" expects string, got number',
         path: ["programs", "main", "nodes", 0, "args", "question"],
-        span: at(src, "question: 42")
+        span: at(src, "42", "question: 42")
       },
       {
         code: "bad-signature-args",
         message: 'Unknown argument "ctx" for signature "Answer"',
         path: ["programs", "main", "nodes", 0, "args", "ctx"],
-        span: at(src, "ctx: []")
+        span: at(src, "[]", "ctx: []")
       },
       {
         code: "bad-signature-args",

@@ -55,19 +55,19 @@ describe("V4 unknown-tool, bad-args (KnownToolsRule)", () => {
         code: "bad-args",
         message: 'Unknown argument "q" for tool "search"',
         path: ["programs", "main", "nodes", 0, "args", "q"],
-        span: at(src, 'q: "a"')
+        span: at(src, '"a"', 'q: "a"')
       },
       {
         code: "bad-args",
         message: 'Argument "k" of tool "search" expects number, got string',
         path: ["programs", "main", "nodes", 0, "args", "k"],
-        span: at(src, 'k: "five"')
+        span: at(src, '"five"', 'k: "five"')
       },
       {
         code: "bad-args",
         message: 'Argument "filters" of tool "search" expects { tags: string[] }, got { tags: number[] }',
         path: ["programs", "main", "nodes", 0, "args", "filters"],
-        span: at(src, "filters: { tags: [1] }")
+        span: at(src, "{ tags: [1] }", "filters: { tags: [1] }")
       },
       {
         code: "bad-args",
@@ -88,7 +88,7 @@ describe("V4 unknown-tool, bad-args (KnownToolsRule)", () => {
         code: "type-mismatch",
         message: 'Argument "query" of tool "search" expects string, got number',
         path: ["programs", "main", "nodes", 0, "args", "query"],
-        span: at(src, "query: n")
+        span: at(src, "n", "query: n")
       }
     ])
   })

@@ -42,7 +42,7 @@ program main(q: string, xs: number[]) {
         code: "unbound-ref",
         message: 'Unbound reference "nope1"',
         path: ["programs", "main", "nodes", 0, "args", "a"],
-        span: at(src, "a: nope1")
+        span: at(src, "nope1", "a: nope1")
       },
       {
         code: "unbound-ref",

@@ -240,19 +240,19 @@ program main(k: number, xs: string[]) {
         code: "type-mismatch",
         message: 'Argument "query" of tool "search" expects string, got number',
         path: ["programs", "main", "nodes", 0, "args", "query"],
-        span: at(src, "query: k")
+        span: at(src, "k", "query: k")
       },
       {
         code: "type-mismatch",
         message: 'Argument "text" of signature "S" expects string, got string[]',
         path: ["programs", "main", "nodes", 1, "args", "text"],
-        span: at(src, "text: xs")
+        span: at(src, "xs", "text: xs")
       },
       {
         code: "type-mismatch",
         message: 'Argument "n" of program "helper" expects number, got string',
         path: ["programs", "main", "nodes", 2, "args", "n"],
-        span: at(src, "n: xs[0]")
+        span: at(src, "xs[0]", "n: xs[0]")
       }
     ])
   })
