@@ -6,6 +6,19 @@
  * Values are JSON: null, booleans, finite numbers, strings, lists and
  * records. Every failure is an `EvalError` value (a `Permanent` node
  * failure at run time), never a thrown exception.
+ *
+ * Choices where the common semantics leave room:
+ * - Results are JSON: `-0` is returned as `0`.
+ * - `split(s, "")` splits into code points; `len` counts code points, while
+ *   `s[i]` and `s[a:b]` count UTF-16 code units.
+ * - `num(s)` reads a decimal number (optional sign, fraction, exponent;
+ *   surrounding whitespace ignored); `"0x10"`, `"Infinity"` and `""` fail.
+ * - `round(n, d)` rounds half away from zero on the decimal text of `n`
+ *   (`round(1.005, 2)` is `1.01`); `d` may be negative.
+ * - `concat` takes one or more arguments; `min` / `max` of one number is it.
+ * - A record built by a record expression keeps the last value of a
+ *   repeated key; `__proto__` is an ordinary key.
+ * - An expression nested too deeply for the call stack is an error.
  */
 import { Either, Schema } from "effect"
 import { canonicalJson, compareCodeUnits } from "./canonical.js"

@@ -21,24 +21,33 @@ import { ScopeColors } from "./refine.js"
 
 interface Entry {
   readonly index: number
+  /** The first 48 bits of `color`, to compare as a number first. */
+  readonly rank: number
   readonly color: string
-  readonly key: string
 }
 
-const before = (a: Entry, b: Entry): boolean =>
-  a.color !== b.color ? a.color < b.color : a.key !== b.key ? a.key < b.key : a.index < b.index
+/** Makes a heap entry for the node at `index` with colour `color`. */
+const entry = (index: number, color: string): Entry => ({ index, rank: parseInt(color.slice(0, 12), 16), color })
 
-/** A binary min-heap of ready nodes. */
+/**
+ * A binary min-heap of ready nodes, by colour, then tie key (computed
+ * only when two colours are equal), then input position.
+ */
 class ReadyHeap {
   private readonly items: Array<Entry> = []
 
-  get size(): number {
-    return this.items.length
+  constructor(private readonly tieKey: (index: number) => string) {}
+
+  private before(a: Entry, b: Entry): boolean {
+    if (a.rank !== b.rank) return a.rank < b.rank
+    if (a.color !== b.color) return a.color < b.color
+    const ka = this.tieKey(a.index)
+    const kb = this.tieKey(b.index)
+    return ka !== kb ? ka < kb : a.index < b.index
   }
 
-  /** Removes and returns every entry, in no particular order. */
-  drain(): Array<Entry> {
-    return this.items.splice(0, this.items.length)
+  get size(): number {
+    return this.items.length
   }
 
   push(entry: Entry): void {
@@ -47,7 +56,7 @@ class ReadyHeap {
     items.push(entry)
     while (i > 0) {
       const parent = (i - 1) >> 1
-      if (!before(entry, items[parent]!)) break
+      if (!this.before(entry, items[parent]!)) break
       items[i] = items[parent]!
       i = parent
     }
@@ -64,8 +73,8 @@ class ReadyHeap {
         const l = 2 * i + 1
         if (l >= items.length) break
         const r = l + 1
-        const child = r < items.length && before(items[r]!, items[l]!) ? r : l
-        if (!before(items[child]!, last)) break
+        const child = r < items.length && this.before(items[r]!, items[l]!) ? r : l
+        if (!this.before(items[child]!, last)) break
         items[i] = items[child]!
         i = child
       }
@@ -125,9 +134,13 @@ export const orderDocument = (doc: IDocument, graph: Graph, hashes: StructuralHa
     if (n === 0) return
     const { indegree, dependents } = scopeEdges(nodes, graph)
     const colors = new ScopeColors(nodes, hashes, (uid) => node[uid])
-    let heap = new ReadyHeap()
+    // 0: waits for siblings, 1: ready (in the heap), 2: placed.
+    const state = new Uint8Array(n)
+    const keys: Array<string | undefined> = new Array(n)
+    const heap = new ReadyHeap((i) => (keys[i] ??= tieKey(nodes[i]!.uid)))
     const ready = (i: number): void => {
-      heap.push({ index: i, color: colors.color(i), key: tieKey(nodes[i]!.uid) })
+      state[i] = 1
+      heap.push(entry(i, colors.color(i)))
     }
     for (let i = 0; i < n; i++) if (indegree[i] === 0) ready(i)
     const out: Array<INode> = []
@@ -137,13 +150,16 @@ export const orderDocument = (doc: IDocument, graph: Graph, hashes: StructuralHa
       out.push(x)
     }
     while (heap.size > 0) {
-      const { index } = heap.pop()
-      if (colors.ambiguous(index) && colors.individualize(index, String(out.length))) {
-        // Colours changed: re-key the nodes still waiting.
-        const waiting = heap.drain()
-        heap = new ReadyHeap()
-        for (const entry of waiting) heap.push({ ...entry, color: colors.color(entry.index) })
+      const top = heap.pop()
+      const index = top.index
+      // Skip entries made stale by a recolouring (a fresh one was pushed).
+      if (state[index] === 2 || top.color !== colors.color(index)) continue
+      if (colors.ambiguous(index)) {
+        for (const j of colors.individualize(index, String(out.length))) {
+          if (j !== index && state[j] === 1) heap.push(entry(j, colors.color(j)))
+        }
       }
+      state[index] = 2
       place(nodes[index]!)
       for (const j of dependents[index]!) if ((indegree[j] = indegree[j]! - 1) === 0) ready(j)
     }

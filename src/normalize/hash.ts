@@ -55,7 +55,9 @@ export const fastHash = (text: string): string => {
   return hex8(h1) + hex8(h2) + hex8(h3) + hex8(h4)
 }
 
-const hex8 = (h: number): string => (h >>> 0).toString(16).padStart(8, "0")
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"))
+
+const hex8 = (h: number): string => HEX[(h >>> 24) & 255]! + HEX[(h >>> 16) & 255]! + HEX[(h >>> 8) & 255]! + HEX[h & 255]!
 
 /** Marks the result expression of a scope in the ancestor chain. */
 const RESULT = -1
@@ -76,109 +78,60 @@ export interface StructuralHashes {
 
 const q = (s: string): string => JSON.stringify(s)
 
-/** Appends a name-free description of `expr` at map nesting `level` to `out`. */
-const describeExpr = (expr: IExpr, level: number, doc: IDocument, down: ReadonlyArray<string | undefined>, out: Array<string>): void => {
+/** A name-free description of `expr` at map nesting `level`. */
+const describeExpr = (expr: IExpr, level: number, doc: IDocument, down: ReadonlyArray<string | undefined>): string => {
+  const go = (e: IExpr): string => describeExpr(e, level, doc, down)
   switch (expr.kind) {
     case "lit":
-      out.push("L", canonicalJson(expr.value))
-      return
+      return "L" + (typeof expr.value === "string" ? q(expr.value) : String(expr.value))
     case "nref":
-      out.push("N", down[expr.uid] ?? "?")
-      return
+      return "N" + (down[expr.uid] ?? "?")
     case "bref":
-      out.push("B", String(level - (doc.binderLevel[expr.bid] ?? 0)))
-      return
+      return "B" + (level - (doc.binderLevel[expr.bid] ?? 0))
     case "pref":
-      out.push("P", q(expr.name))
-      return
+      return "P" + q(expr.name)
     case "fref":
-      out.push("F", q(expr.name))
-      return
+      return "F" + q(expr.name)
     case "get":
-      out.push("G(")
-      describeExpr(expr.target, level, doc, down, out)
-      out.push(",", q(expr.field), ")")
-      return
+      return "G(" + go(expr.target) + "," + q(expr.field) + ")"
     case "index":
-      out.push("I(")
-      describeExpr(expr.target, level, doc, down, out)
-      out.push(",")
-      describeExpr(expr.index, level, doc, down, out)
-      out.push(")")
-      return
+      return "I(" + go(expr.target) + "," + go(expr.index) + ")"
     case "slice":
-      out.push("S(")
-      describeExpr(expr.target, level, doc, down, out)
-      out.push(",")
-      if (expr.start === null) out.push("_")
-      else describeExpr(expr.start, level, doc, down, out)
-      out.push(",")
-      if (expr.end === null) out.push("_")
-      else describeExpr(expr.end, level, doc, down, out)
-      out.push(")")
-      return
+      return (
+        "S(" + go(expr.target) + "," + (expr.start === null ? "_" : go(expr.start)) + "," + (expr.end === null ? "_" : go(expr.end)) + ")"
+      )
     case "unary":
-      out.push("U", expr.op, "(")
-      describeExpr(expr.arg, level, doc, down, out)
-      out.push(")")
-      return
+      return "U" + expr.op + "(" + go(expr.arg) + ")"
     case "binary":
-      out.push("O", expr.op, "(")
-      describeExpr(expr.left, level, doc, down, out)
-      out.push(",")
-      describeExpr(expr.right, level, doc, down, out)
-      out.push(")")
-      return
-    case "list":
-      out.push("[")
-      expr.items.forEach((item, i) => {
-        if (i > 0) out.push(",")
-        describeExpr(item, level, doc, down, out)
-      })
-      out.push("]")
-      return
-    case "record":
-      out.push("{")
-      expr.entries.forEach((e, i) => {
-        out.push(i > 0 ? "," : "", q(e.key), ":")
-        describeExpr(e.value, level, doc, down, out)
-      })
-      out.push("}")
-      return
-    case "call":
-      out.push("C", expr.fn, "(")
-      expr.args.forEach((arg, i) => {
-        if (i > 0) out.push(",")
-        describeExpr(arg, level, doc, down, out)
-      })
-      out.push(")")
-      return
+      return "O" + expr.op + "(" + go(expr.left) + "," + go(expr.right) + ")"
+    case "list": {
+      let s = "["
+      for (let i = 0; i < expr.items.length; i++) s += (i > 0 ? "," : "") + go(expr.items[i]!)
+      return s + "]"
+    }
+    case "record": {
+      let s = "{"
+      for (let i = 0; i < expr.entries.length; i++) {
+        const e = expr.entries[i]!
+        s += (i > 0 ? "," : "") + q(e.key) + ":" + go(e.value)
+      }
+      return s + "}"
+    }
+    case "call": {
+      let s = "C" + expr.fn + "("
+      for (let i = 0; i < expr.args.length; i++) s += (i > 0 ? "," : "") + go(expr.args[i]!)
+      return s + ")"
+    }
   }
 }
 
-const describePolicy = (
-  policy: IPolicy,
-  level: number,
-  doc: IDocument,
-  down: ReadonlyArray<string | undefined>,
-  out: Array<string>
-): void => {
-  out.push(
-    "|P",
-    canonicalJson({
-      timeout: policy.timeout,
-      retry: policy.retry,
-      cache: policy.cache,
-      label: policy.label,
-      budget: policy.budget
-    })
-  )
-  if (policy.idempotencyKey !== undefined) {
-    out.push("|K")
-    describeExpr(policy.idempotencyKey, level, doc, down, out)
-  }
+const describePolicy = (policy: IPolicy, level: number, doc: IDocument, down: ReadonlyArray<string | undefined>): string => {
+  let s =
+    "|P" +
+    canonicalJson({ timeout: policy.timeout, retry: policy.retry, cache: policy.cache, label: policy.label, budget: policy.budget })
+  if (policy.idempotencyKey !== undefined) s += "|K" + describeExpr(policy.idempotencyKey, level, doc, down)
   const after = policy.after.map((a) => (a.kind === "node" ? "N" + (down[a.uid] ?? "?") : "F" + q(a.name))).sort()
-  out.push("|A[", after.join(","), "]")
+  return s + "|A[" + after.join(",") + "]"
 }
 
 /** Computes `down`, `up` and the inner refs of every node of the document. */
@@ -192,45 +145,35 @@ export const structuralHashes = (doc: IDocument, graph: Graph): StructuralHashes
     const order = topoOrder(body.nodes, graph)
     orders.set(body, order)
     for (const node of order) {
-      const out: Array<string> = [node.kind]
-      const inner = (e: IExpr): void => describeExpr(e, level, doc, down, out)
+      const inner = (e: IExpr): string => describeExpr(e, level, doc, down)
+      let text: string = node.kind
       switch (node.kind) {
         case "tool":
         case "llm":
         case "call":
-          out.push(q(node.kind === "tool" ? node.tool : node.kind === "llm" ? node.signature : node.program))
-          if (node.kind === "llm") out.push(node.model === undefined ? "_" : q(node.model))
-          for (const arg of node.args) {
-            out.push("|", q(arg.name), "=")
-            inner(arg.value)
-          }
+          text += q(node.kind === "tool" ? node.tool : node.kind === "llm" ? node.signature : node.program)
+          if (node.kind === "llm") text += node.model === undefined ? "_" : q(node.model)
+          for (const arg of node.args) text += "|" + q(arg.name) + "=" + inner(arg.value)
           break
         case "map":
-          out.push("|over=")
-          inner(node.over)
-          out.push("|c=", String(node.concurrency ?? "_"), "|body=", downBody(node.body, level + 1))
+          text += "|over=" + inner(node.over) + "|c=" + String(node.concurrency ?? "_") + "|body=" + downBody(node.body, level + 1)
           break
         case "branch":
-          out.push("|cond=")
-          inner(node.cond)
-          out.push("|then=", downBody(node.then, level), "|else=", downBody(node.else, level))
+          text += "|cond=" + inner(node.cond) + "|then=" + downBody(node.then, level) + "|else=" + downBody(node.else, level)
           break
         case "choose":
-          out.push(q(node.key))
-          for (const option of node.options) out.push("|", q(option.label), "=", downBody(option.body, level))
+          text += q(node.key)
+          for (const option of node.options) text += "|" + q(option.label) + "=" + downBody(option.body, level)
           break
         case "expr":
-          out.push("|")
-          inner(node.expr)
+          text += "|" + inner(node.expr)
           break
       }
-      if (node.policy !== undefined) describePolicy(node.policy, level, doc, down, out)
-      down[node.uid] = fastHash(out.join(""))
+      if (node.policy !== undefined) text += describePolicy(node.policy, level, doc, down)
+      down[node.uid] = fastHash(text)
     }
     const nodes = order.map((node) => down[node.uid]!).sort()
-    const out: Array<string> = ["body[", nodes.join(","), "]="]
-    describeExpr(body.result, level, doc, down, out)
-    return fastHash(out.join(""))
+    return fastHash("body[" + nodes.join(",") + "]=" + describeExpr(body.result, level, doc, down))
   }
   for (const program of doc.programs) downBody(program.body, 0)
 
@@ -362,10 +305,18 @@ export const structuralHashes = (doc: IDocument, graph: Graph): StructuralHashes
     const order = orders.get(body) ?? []
     for (let i = order.length - 1; i >= 0; i--) {
       const node = order[i]!
-      const contexts = (uses[node.uid] ?? [])
-        .map((use) => (use.user === RESULT ? "R" : (up[use.user] ?? "?")) + ":" + use.path)
-        .sort()
-      up[node.uid] = fastHash(down[node.uid]! + "|" + contexts.join(","))
+      // Uses grouped by user: one user reading u twice differs from two users reading it once.
+      const byUser = new Map<number, Array<string>>()
+      for (const use of uses[node.uid] ?? []) {
+        const paths = byUser.get(use.user)
+        if (paths === undefined) byUser.set(use.user, [use.path])
+        else paths.push(use.path)
+      }
+      const contexts: Array<string> = []
+      for (const [user, paths] of byUser) {
+        contexts.push((user === RESULT ? "R" : (up[user] ?? "?")) + ":" + paths.sort().join("+"))
+      }
+      up[node.uid] = fastHash(down[node.uid]! + "|" + contexts.sort().join(","))
     }
     for (const node of body.nodes) for (const child of childBodies(node)) upBody(child)
   }

@@ -21,9 +21,22 @@ import type { INode } from "./internal.js"
 /** Refinement work allowed per scope, in multiples of (nodes + refs). */
 const BUDGET_FACTOR = 32
 
+/** The refs between a node and one neighbour: the neighbour and the sorted paths of the refs. */
 interface Edge {
   readonly path: string
   readonly other: number
+}
+
+/** Groups edges by neighbour, joining the paths of each group. */
+const group = (edges: ReadonlyArray<Edge>): Array<Edge> => {
+  if (edges.length < 2) return [...edges]
+  const byOther = new Map<number, Array<string>>()
+  for (const e of edges) {
+    const paths = byOther.get(e.other)
+    if (paths === undefined) byOther.set(e.other, [e.path])
+    else paths.push(e.path)
+  }
+  return [...byOther].map(([other, paths]) => ({ other, path: paths.sort().join("+") }))
 }
 
 /** The colours of one scope's nodes (by position), refined on demand. */
@@ -62,6 +75,10 @@ export class ScopeColors {
       const up = hashes.up[node.uid] ?? ""
       return outer.length === 0 ? up : fastHash(up + "|" + outer.sort().join(","))
     })
+    for (let i = 0; i < n; i++) {
+      this.out[i] = group(this.out[i]!)
+      this.into[i] = group(this.into[i]!)
+    }
     for (const c of this.colors) this.sizes.set(c, (this.sizes.get(c) ?? 0) + 1)
     this.budget = BUDGET_FACTOR * (n + 2 * edges) + 4096
     if (this.sizes.size < n) {
@@ -83,20 +100,22 @@ export class ScopeColors {
    */
   ambiguous(i: number): boolean {
     const colors = this.colors
-    if ((this.sizes.get(colors[i]!) ?? 0) < 2) return false
+    if (this.sizes.size === colors.length || (this.sizes.get(colors[i]!) ?? 0) < 2) return false
     for (const e of this.out[i]!) if ((this.sizes.get(colors[e.other]!) ?? 0) > 1) return true
     for (const e of this.into[i]!) if ((this.sizes.get(colors[e.other]!) ?? 0) > 1) return true
     return false
   }
 
-  /** Gives the node at `i` a colour of its own (tagged by `tag`) and refines again; false when out of budget. */
-  individualize(i: number, tag: string): boolean {
-    if (this.budget <= 0) return false
+  /**
+   * Gives the node at `i` a colour of its own (tagged by `tag`) and
+   * refines again. Returns the positions whose colour changed (none when
+   * the budget is spent).
+   */
+  individualize(i: number, tag: string): ReadonlyArray<number> {
+    if (this.budget <= 0) return []
     const old = this.colors[i]!
-    const color = fastHash(old + "!" + tag)
-    this.recolor(i, old, color)
-    this.refine(this.neighbours([i]))
-    return true
+    this.recolor(i, old, fastHash(old + "!" + tag))
+    return [i, ...this.refine(this.neighbours([i]))]
   }
 
   private recolor(i: number, from: string, to: string): void {
@@ -123,8 +142,10 @@ export class ScopeColors {
    * own and its neighbours' colours; a class changes only where it
    * splits; the neighbours of the nodes that changed are the next round's
    * candidates. Stops when nothing splits or the budget is spent.
+   * Returns the positions whose colour changed.
    */
-  private refine(first: ReadonlyArray<number>): void {
+  private refine(first: ReadonlyArray<number>): Array<number> {
+    const all: Array<number> = []
     let candidates = first
     while (candidates.length > 0 && this.budget > 0) {
       const colors = this.colors
@@ -150,9 +171,11 @@ export class ScopeColors {
           const i = candidates[k]!
           this.recolor(i, c, next[k]!)
           changed.push(i)
+          all.push(i)
         }
       }
       candidates = changed.length === 0 ? [] : this.neighbours(changed)
     }
+    return all
   }
 }

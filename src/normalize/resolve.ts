@@ -14,6 +14,9 @@ import { isEmptyPolicy } from "./internal.js"
 /** Synthetic ids that lowering gives unnamed steps; they get no label. */
 const SYNTHETIC_ID = /^\$[0-9]+$/
 
+/** Ids and binders that normalization gives out. */
+const CANONICAL_ID = /^[nv][0-9]+$/
+
 interface Frame {
   readonly names: ReadonlyMap<string, IExpr>
   readonly parent: Frame | undefined
@@ -69,9 +72,16 @@ class Resolver {
 
   constructor(private readonly labels: { readonly [id: string]: string } | undefined) {}
 
-  /** The user's name of a node id or binder: from `labels` when the input has them. */
+  /**
+   * The user's name of a node id or binder. A normalized input (one with
+   * `labels`) names its canonical ids there; a canonical-looking id
+   * without a label was a synthetic step. Other ids are the user's names.
+   */
   labelOf(id: string): string | undefined {
-    if (this.labels !== undefined) return hasOwn(this.labels, id) ? this.labels[id] : undefined
+    if (this.labels !== undefined) {
+      if (hasOwn(this.labels, id)) return this.labels[id]
+      if (CANONICAL_ID.test(id)) return undefined
+    }
     return SYNTHETIC_ID.test(id) ? undefined : id
   }
 

@@ -62,6 +62,7 @@ describe("evalPure: literals, refs, env", () => {
     expect(ok(list(lit(1), ref("s")))).toEqual([1, "héllo"])
     const r = ok(rec({ a: lit(1), b: list() })) as Record<string, Json>
     expect(r).toEqual({ a: 1, b: [] })
+    expect(ok({ kind: "record", entries: [{ key: "a", value: lit(1) }, { key: "a", value: lit(2) }] })).toEqual({ a: 2 })
     const proto = ok({ kind: "record", entries: [{ key: "__proto__", value: lit(5) }] }) as Record<string, Json>
     expect(Object.keys(proto)).toEqual(["__proto__"])
     expect(ok({ kind: "get", target: q(proto), field: "__proto__" })).toBe(5)

@@ -1,0 +1,81 @@
+/**
+ * Bandit state as data (persisted by the store): per choose key, each
+ * option's reward statistics and a version that grows with every feedback.
+ * Strategies read it; only feedback changes it.
+ */
+import { Schema } from "effect"
+
+/** How a choose key picks among its options. */
+export const BanditStrategy = Schema.Union(
+  Schema.Struct({
+    kind: Schema.Literal("epsilon-greedy"),
+    /** Probability of exploring uniformly. @default 0.1 */
+    epsilon: Schema.optional(Schema.Number)
+  }),
+  Schema.Struct({ kind: Schema.Literal("ucb1") }),
+  Schema.Struct({ kind: Schema.Literal("thompson") })
+).annotations({ identifier: "BanditStrategy" })
+export type BanditStrategy = typeof BanditStrategy.Type
+
+/** The default epsilon of epsilon-greedy. */
+export const DEFAULT_EPSILON = 0.1
+
+/** The strategy's name as recorded with each choice (`"epsilon-greedy(0.1)"`, `"ucb1"`, `"thompson"`). */
+export const policyName = (strategy: BanditStrategy): string =>
+  strategy.kind === "epsilon-greedy" ? `epsilon-greedy(${epsilonOf(strategy)})` : strategy.kind
+
+/** The epsilon of an epsilon-greedy strategy, clamped to [0, 1]. */
+export const epsilonOf = (strategy: { readonly epsilon?: number | undefined }): number => {
+  const e = strategy.epsilon ?? DEFAULT_EPSILON
+  return Number.isFinite(e) ? Math.min(1, Math.max(0, e)) : DEFAULT_EPSILON
+}
+
+/** Reward statistics of one option. */
+export const ArmStats = Schema.Struct({
+  /** Rewards received. */
+  pulls: Schema.Number,
+  /** Sum of the rewards. */
+  rewardSum: Schema.Number,
+  /** Sum of the rewards clamped to [0, 1] (Thompson's Beta posterior: α = 1 + successes, β = 1 + pulls − successes). */
+  successes: Schema.Number
+}).annotations({ identifier: "ArmStats" })
+export type ArmStats = typeof ArmStats.Type
+
+/** The state of one choose key. */
+export const BanditState = Schema.Struct({
+  key: Schema.String,
+  /** Number of feedbacks applied; recorded with each choice as the policy version. */
+  version: Schema.Number,
+  arms: Schema.Record({ key: Schema.String, value: ArmStats })
+}).annotations({ identifier: "BanditState" })
+export type BanditState = typeof BanditState.Type
+
+/** The state of a key nobody has given feedback for. */
+export const emptyState = (key: string): BanditState => ({ key, version: 0, arms: {} })
+
+const NO_PULLS: ArmStats = { pulls: 0, rewardSum: 0, successes: 0 }
+
+/** The statistics of `option` (zero when it has none). */
+export const armOf = (state: BanditState, option: string): ArmStats =>
+  Object.prototype.hasOwnProperty.call(state.arms, option) ? state.arms[option]! : NO_PULLS
+
+/** The mean reward of an arm, or undefined when it has none. */
+export const meanOf = (arm: ArmStats): number | undefined => (arm.pulls === 0 ? undefined : arm.rewardSum / arm.pulls)
+
+/** The state after `option` received `reward` (non-finite rewards are ignored). */
+export const applyFeedback = (state: BanditState, option: string, reward: number): BanditState => {
+  if (!Number.isFinite(reward)) return state
+  const arm = armOf(state, option)
+  return {
+    key: state.key,
+    version: state.version + 1,
+    arms: {
+      ...state.arms,
+      [option]: {
+        pulls: arm.pulls + 1,
+        rewardSum: arm.rewardSum + reward,
+        successes: arm.successes + Math.min(1, Math.max(0, reward))
+      }
+    }
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * The interpreter: runs a plan as one Effect. It resolves the services
+ * once, records `RunStarted`, then drives the scheduler (`Run`): drain
+ * the ready queue, flush events to the `EventSink` in batches, wait for
+ * in-flight work, repeat. When the run ends it interrupts whatever is
+ * still in flight (their finalizers run), records the terminal event, and
+ * flushes. Interrupting this Effect cancels the run (`RunCancelled`).
+ */
+import { Effect, Fiber } from "effect"
+import type { Scope } from "effect"
+import type { Json } from "../ir/eval.js"
+import { errorKind } from "../tools/errors.js"
+import { ToolRegistry } from "../tools/registry.js"
+import { EventSink } from "../trace/events.js"
+import { hashJson } from "../trace/hash.js"
+import type { BanditStrategy } from "./bandit/state.js"
+import { PolicyStore } from "./bandit/store.js"
+import { RunError } from "./errors.js"
+import { LlmRunner } from "./llm.js"
+import type { Plan } from "./plan.js"
+import { makeBatcher } from "./policy/batcher.js"
+import type { BatchedCall } from "./policy/batcher.js"
+import type { Budgeter } from "./policy/budget.js"
+import { ResultCache } from "./policy/cache.js"
+import { Hooks } from "./policy/hooks.js"
+import { IdempotencyStore } from "./policy/idempotency.js"
+import { ToolLimiter } from "./policy/limiter.js"
+import { Run } from "./scheduler.js"
+
+/** The services every run needs. */
+export type RunRequirements = ToolRegistry | EventSink | IdempotencyStore | ResultCache | PolicyStore | ToolLimiter
+
+/** Settings of one execution (resolved from `Runtime.run`'s options). */
+export interface ExecuteConfig {
+  readonly runId: string
+  readonly plan: Plan
+  readonly params: ReadonlyMap<string, Json>
+  readonly seed: number | undefined
+  readonly concurrency: number
+  readonly maxNodes: number
+  readonly maxDepth: number
+  readonly maxRunTimeMs: number | undefined
+  readonly budget: Budgeter | undefined
+  readonly strategyFor: (key: string) => BanditStrategy
+}
+
+/** What a completed run returns. */
+export interface RunResult {
+  readonly runId: string
+  readonly status: "completed"
+  readonly output: Json
+}
+
+/** Starts the batcher of every batched tool the plan uses, in the run's scope. */
+const makeBatchers = (plan: Plan) =>
+  Effect.gen(function*() {
+    const registry = yield* ToolRegistry
+    const limiter = yield* ToolLimiter
+    const batchers = new Map<string, BatchedCall<unknown, unknown>>()
+    for (const name of plan.tools) {
+      const tool = registry.get(name)
+      if (tool?.batch === undefined) continue
+      batchers.set(name, yield* makeBatcher(tool, tool.batch, { guard: limiter.guard(tool) }))
+    }
+    return batchers as ReadonlyMap<string, BatchedCall<unknown, unknown>>
+  })
+
+/** Waits until the scheduler has something to do. */
+const waitForWork = (run: Run): Effect.Effect<void> =>
+  Effect.async<void>((resume) => {
+    if (run.hasWork()) return resume(Effect.void)
+    run.wake = () => resume(Effect.void)
+    return Effect.sync(() => {
+      run.wake = undefined
+    })
+  })
+
+/** Interrupts what is still in flight and records each interrupted node as failed with `Cancelled`. */
+const stopInflight = (run: Run, why: string): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    const paths = run.inflightNodes()
+    const fibers = [...run.inflight.keys()]
+    run.inflight.clear()
+    return Effect.zipRight(
+      fibers.length === 0 ? Effect.void : Fiber.interruptAll(fibers),
+      Effect.sync(() => {
+        for (const path of paths) run.emit("NodeFailed", path, undefined, { errorKind: "Cancelled", message: why })
+      })
+    )
+  })
+
+/** Runs a plan to completion; fails with `RunError` when a node (or the run) fails. */
+export const execute = (config: ExecuteConfig): Effect.Effect<RunResult, RunError, RunRequirements | Scope.Scope> =>
+  Effect.gen(function*() {
+    const registry = yield* ToolRegistry
+    const sink = yield* EventSink
+    const store = yield* IdempotencyStore
+    const cache = yield* ResultCache
+    const limiter = yield* ToolLimiter
+    const policy = yield* PolicyStore
+    const hooks = yield* Hooks
+    const llm = yield* LlmRunner
+    const clock = yield* Effect.clock
+    const runtime = yield* Effect.runtime<never>()
+    const batchers = yield* makeBatchers(config.plan)
+    const run = new Run(
+      {
+        runId: config.runId,
+        plan: config.plan,
+        params: config.params,
+        concurrency: config.concurrency,
+        maxNodes: config.maxNodes,
+        maxDepth: config.maxDepth,
+        maxRunTimeMs: config.maxRunTimeMs,
+        budget: config.budget,
+        strategyFor: config.strategyFor,
+        seed: config.seed
+      },
+      { registry, policy, hooks, llm, clock, runtime, call: { store, cache, limiter, batchers } }
+    )
+    const inputs: Record<string, Json> = Object.fromEntries(config.params)
+    run.emit("RunStarted", undefined, undefined, {
+      programHash: config.plan.hash,
+      inputsHash: hashJson(inputs),
+      seed: config.seed ?? null,
+      mode: "live",
+      inputs
+    })
+    const flush = Effect.suspend(() => (run.events.length === 0 ? Effect.void : sink.append(run.takeEvents())))
+
+    const loop = Effect.gen(function*() {
+      if (hooks.preRun !== undefined) {
+        const vetoed = yield* Effect.either(hooks.preRun({ runId: config.runId, programHash: config.plan.hash, inputs }))
+        if (vetoed._tag === "Left") run.failRun(vetoed.left, undefined)
+      }
+      if (run.status === "running") run.start()
+      while (true) {
+        run.drain()
+        yield* flush
+        if (run.status !== "running") break
+        if (!run.hasWork()) yield* waitForWork(run)
+      }
+    })
+
+    const cancelled = Effect.suspend(() => {
+      if (run.status !== "running") return Effect.void
+      run.status = "cancelled"
+      return stopInflight(run, "interrupted: the run was cancelled").pipe(
+        Effect.zipRight(Effect.sync(() => run.emit("RunCancelled", undefined, undefined, { reason: "interrupted" }))),
+        Effect.zipRight(flush)
+      )
+    })
+
+    yield* Effect.onInterrupt(loop, () => cancelled)
+
+    if (run.status === "completed") {
+      yield* stopInflight(run, "the run completed")
+      run.emit("RunCompleted", undefined, undefined, { outputHash: hashJson(run.output), output: run.output })
+      yield* flush
+      return { runId: config.runId, status: "completed", output: run.output } satisfies RunResult
+    }
+    const failure = run.failure!
+    yield* stopInflight(run, `interrupted: node ${failure.node ?? "(run)"} failed`)
+    run.emit("RunFailed", undefined, undefined, {
+      errorKind: errorKind(failure.error),
+      message: failure.error.message,
+      ...(failure.node === undefined ? {} : { failedNode: failure.node })
+    })
+    yield* flush
+    return yield* Effect.fail(
+      new RunError({
+        kind: errorKind(failure.error),
+        message: failure.error.message,
+        runId: config.runId,
+        ...(failure.node === undefined ? {} : { node: failure.node })
+      })
+    )
+  })

@@ -1,0 +1,85 @@
+/**
+ * Per-tool limits (SPEC §3, §4): a token-bucket `RateLimiter` (Effect's)
+ * from `limits.rate` and a `Semaphore` from `limits.concurrency`, created
+ * once per tool name and kept for the life of the layer. A call first takes
+ * a concurrency permit, then a rate token, so every admitted call starts
+ * the moment it is admitted. A tool without limits passes straight through.
+ */
+import { Context, Effect, Layer, RateLimiter, Scope } from "effect"
+import type { AnyTool, ToolLimits } from "../../tools/tool.js"
+
+/** Wraps an effect in a tool's limits. */
+export type Guard = <A, E, R>(eff: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+
+const passThrough: Guard = (eff) => eff
+
+/**
+ * The token bucket of a rate limit: capacity `burst` (at least 1), one
+ * token back every ⌈1000 / perSecond⌉ ms. Effect's RateLimiter refills in
+ * whole milliseconds, so the effective rate is 1000 / ⌈1000 / perSecond⌉
+ * per second: exact when 1000 / perSecond is whole, never above `perSecond`.
+ */
+export const bucketOptions = (rate: NonNullable<ToolLimits["rate"]>): RateLimiter.RateLimiter.Options => {
+  const limit = Math.max(1, Math.floor(rate.burst))
+  const millisPerToken = Math.max(1, Math.ceil(1000 / rate.perSecond))
+  return { limit, interval: `${limit * millisPerToken} millis`, algorithm: "token-bucket" }
+}
+
+/** Whether a tool declares a rate or concurrency limit. */
+export const hasLimits = (limits: ToolLimits): boolean => limits.rate !== undefined || limits.concurrency !== undefined
+
+/** Builds the guard of one tool's limits in `scope`. */
+export const makeGuard = (limits: ToolLimits): Effect.Effect<Guard, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const rate = limits.rate === undefined ? undefined : yield* RateLimiter.make(bucketOptions(limits.rate))
+    const sem = limits.concurrency === undefined
+      ? undefined
+      : yield* Effect.makeSemaphore(Math.max(1, Math.floor(limits.concurrency)))
+    if (rate === undefined && sem === undefined) return passThrough
+    if (sem === undefined) return rate as Guard
+    if (rate === undefined) return sem.withPermits(1)
+    return (eff) => sem.withPermits(1)(rate(eff))
+  })
+
+/** Applies each tool's declared rate and concurrency limits to its calls. */
+export class ToolLimiter extends Context.Tag("trellis/ToolLimiter")<ToolLimiter, {
+  /** The guard of `tool`: wrap each call (every attempt) of that tool in it. */
+  readonly guard: (tool: AnyTool) => Guard
+}>() {
+  /** One bucket and semaphore per tool name, made on first use and released with the layer's scope. */
+  static readonly layer: Layer.Layer<ToolLimiter> = Layer.scoped(
+    ToolLimiter,
+    Effect.gen(function*() {
+      const scope = yield* Effect.scope
+      const guards = new Map<string, Guard>()
+      const creating = yield* Effect.makeSemaphore(1)
+      const guardOf = (tool: AnyTool): Effect.Effect<Guard> =>
+        Effect.suspend(() => {
+          const known = guards.get(tool.name)
+          if (known !== undefined) return Effect.succeed(known)
+          return creating.withPermits(1)(
+            Effect.suspend(() => {
+              const raced = guards.get(tool.name)
+              if (raced !== undefined) return Effect.succeed(raced)
+              return Effect.tap(Scope.extend(makeGuard(tool.limits), scope), (g) => {
+                guards.set(tool.name, g)
+              })
+            })
+          )
+        })
+      return ToolLimiter.of({
+        guard: (tool) => {
+          if (!hasLimits(tool.limits)) return passThrough
+          const known = guards.get(tool.name)
+          if (known !== undefined) return known
+          return (eff) => Effect.flatMap(guardOf(tool), (g) => g(eff))
+        }
+      })
+    })
+  )
+
+  /** No limits at all (every call passes straight through). */
+  static readonly layerUnlimited: Layer.Layer<ToolLimiter> = Layer.succeed(ToolLimiter, ToolLimiter.of({
+    guard: () => passThrough
+  }))
+}

@@ -1,0 +1,625 @@
+/**
+ * The scheduler: one run of a plan as a plain, synchronous state machine.
+ *
+ * A ready queue holds node instances whose same-scope dependencies have
+ * completed. `drain` runs the queue: pure nodes (`expr`, branch
+ * conditions, map sources, call arguments) are evaluated inline; tool,
+ * llm and choose steps run as Effects started with `Runtime.runFork`,
+ * which executes them synchronously as far as they go — a call that
+ * completes synchronously finishes inline, and only a call that really
+ * suspends stays in flight, reporting back through the inbox. Outputs are
+ * stored by node index, never by arrival, so results do not depend on
+ * completion order. The driver (`interpret.ts`) runs `drain`, flushes
+ * events, and waits for in-flight work; it owns interruption.
+ */
+import { Clock, Effect, Either, Exit, FiberId, Random, Runtime } from "effect"
+import type { Fiber } from "effect"
+import { evalPure, isList, typeName } from "../ir/eval.js"
+import type { Json, JsonRecord } from "../ir/eval.js"
+import { canonicalJson } from "../ir/canonical.js"
+import type { Args, Program } from "../ir/schema.js"
+import { BudgetExceeded, errorKind, Permanent, Timeout } from "../tools/errors.js"
+import type { ToolError } from "../tools/errors.js"
+import type { ToolRegistryService } from "../tools/registry.js"
+import type { RunEvent } from "../trace/events.js"
+import { hashJson } from "../trace/hash.js"
+import type { BanditStrategy } from "./bandit/state.js"
+import type { PolicyStore } from "./bandit/store.js"
+import { toToolError } from "./errors.js"
+import { bindParams } from "./inputs.js"
+import type { LlmRunnerService } from "./llm.js"
+import { metered } from "./meter.js"
+import type { Usage } from "./meter.js"
+import type { Plan, PlanNode, ScopePlan } from "./plan.js"
+import { makeBudgeter } from "./policy/budget.js"
+import type { Budgeter } from "./policy/budget.js"
+import { durationMs } from "./policy/duration.js"
+import type { RunHooks } from "./policy/hooks.js"
+import { retrying } from "./policy/retry.js"
+import { timeoutMessage, withTimeout } from "./policy/timeout.js"
+import { inlineCall, isPlainCall, toolCall } from "./toolCall.js"
+import type { CallEnv, CallSite, Emit } from "./toolCall.js"
+
+/** Limits and settings of one run. */
+export interface RunConfig {
+  readonly runId: string
+  readonly plan: Plan
+  readonly params: ReadonlyMap<string, Json>
+  /** Most tool/llm calls in flight at once (calls that complete synchronously never wait). */
+  readonly concurrency: number
+  /** Most node executions in the whole run. */
+  readonly maxNodes: number
+  /** Deepest nesting of scopes (map items, branches, options, calls). */
+  readonly maxDepth: number
+  /** Longest run time in ms, if bounded. */
+  readonly maxRunTimeMs: number | undefined
+  /** The run's own budget, if any. */
+  readonly budget: Budgeter | undefined
+  /** The bandit strategy of a choose key. */
+  readonly strategyFor: (key: string) => BanditStrategy
+  /** Seed of the run, when seeded: each choose then draws from its own Random seeded by (seed, node path). */
+  readonly seed: number | undefined
+}
+
+/** The services a run uses, resolved once. */
+export interface RunServices {
+  readonly registry: ToolRegistryService
+  readonly policy: PolicyStore["Type"]
+  readonly hooks: RunHooks
+  readonly llm: LlmRunnerService
+  readonly clock: Clock.Clock
+  /** The runtime in-flight effects are forked with (carries Clock, Random and services). */
+  readonly runtime: Runtime.Runtime<never>
+  readonly call: Omit<CallEnv, "emit" | "now" | "runId">
+}
+
+type Env = (name: string) => Json | undefined
+
+/** The state of a map node while its items run. */
+interface MapState {
+  readonly items: ReadonlyArray<Json>
+  readonly results: Array<Json>
+  readonly cap: number
+  next: number
+  active: number
+  done: number
+  starting: boolean
+}
+
+/** One execution of a node. */
+interface NodeRun {
+  readonly scope: ScopeRun
+  readonly pn: PlanNode
+  readonly path: string
+  budgets: ReadonlyArray<Budgeter>
+  done: boolean
+  /** In-flight effect of the node (call, choice, hook), if any. */
+  fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined
+  /** Timer of a node-level timeout. */
+  timer: Fiber.RuntimeFiber<unknown, unknown> | undefined
+  map: MapState | undefined
+}
+
+/** One execution of a scope: values by node index and remaining dependency counts. */
+interface ScopeRun {
+  readonly plan: ScopePlan
+  readonly values: Array<Json | undefined>
+  readonly counts: Int32Array
+  left: number
+  readonly prefix: string
+  readonly env: Env
+  readonly depth: number
+  readonly budgets: ReadonlyArray<Budgeter>
+  readonly onDone: (value: Json) => void
+  readonly onFail: (error: ToolError) => void
+}
+
+/** How the run ended. */
+export type RunStatus = "running" | "completed" | "failed" | "cancelled"
+
+const noBudgets: ReadonlyArray<Budgeter> = []
+
+/** Evaluates named arguments to a JSON record. */
+const evalArgs = (args: Args, env: Env): Either.Either<JsonRecord, string> => {
+  const out: Record<string, Json> = {}
+  for (const name in args) {
+    const v = evalPure(args[name]!, env)
+    if (Either.isLeft(v)) return Either.left(`argument "${name}": ${v.left.message}`)
+    out[name] = v.right
+  }
+  return Either.right(out)
+}
+
+/** A run of a plan. Not reusable: make one per run. */
+export class Run {
+  status: RunStatus = "running"
+  output: Json = null
+  failure: { readonly error: ToolError; readonly node: string | undefined } | undefined
+  /** Events recorded and not yet flushed. */
+  events: Array<RunEvent> = []
+  /** Effects in flight, with the node each serves (timers serve none). */
+  readonly inflight = new Map<Fiber.RuntimeFiber<unknown, unknown>, NodeRun | undefined>()
+  /** Wakes the driver when it waits for in-flight work. */
+  wake: (() => void) | undefined
+
+  private seq = 0
+  private readonly ready: Array<NodeRun> = []
+  private readyHead = 0
+  private inbox: Array<() => void> = []
+  private readonly waiting: Array<() => void> = []
+  private waitingHead = 0
+  private callsInFlight = 0
+  private nodesStarted = 0
+  private runTimer: Fiber.RuntimeFiber<unknown, unknown> | undefined
+  private readonly callEnv: CallEnv
+  private readonly program: Program
+
+  readonly emit: Emit = (type, node, attempt, data) => {
+    const event: Record<string, unknown> = { runId: this.config.runId, seq: this.seq++, at: this.now(), type }
+    if (node !== undefined) event.node = node
+    if (attempt !== undefined) event.attempt = attempt
+    event.data = data
+    this.events.push(event as unknown as RunEvent)
+    // Events recorded from in-flight work are flushed promptly.
+    if (this.wake !== undefined) this.signal()
+  }
+
+  readonly now = (): number => this.services.clock.unsafeCurrentTimeMillis()
+
+  constructor(readonly config: RunConfig, readonly services: RunServices) {
+    this.callEnv = { ...services.call, runId: config.runId, emit: this.emit, now: this.now }
+    this.program = config.plan.program
+  }
+
+  /** Starts the entry program's scope (and the run-time limit timer). */
+  start(): void {
+    const params = this.config.params
+    const budgets = this.config.budget === undefined ? noBudgets : [this.config.budget]
+    if (this.config.maxRunTimeMs !== undefined) {
+      const ms = this.config.maxRunTimeMs
+      this.runTimer = this.fork(Clock.sleep(`${ms} millis`), undefined, (exit) => {
+        if (Exit.isSuccess(exit)) this.failRun(new Timeout({ message: timeoutMessage("run", ms) }), undefined)
+      })
+    }
+    this.startScope(this.config.plan.entry.scope, "", (name) => params.get(name), 0, budgets, (value) => {
+      if (this.status !== "running") return
+      this.status = "completed"
+      this.output = value
+      this.stopTimer(this.runTimer)
+    }, (error) => this.failRun(error, undefined))
+  }
+
+  /** Whether `drain` has something to do now. */
+  hasWork(): boolean {
+    return this.status !== "running" || this.readyHead < this.ready.length || this.inbox.length > 0
+  }
+
+  /** Takes the events recorded since the last call. */
+  takeEvents(): ReadonlyArray<RunEvent> {
+    const out = this.events
+    this.events = []
+    return out
+  }
+
+  /** Runs ready nodes and completions until there is nothing to do without waiting (or events pile up). */
+  drain(maxEvents = 8192): void {
+    while (this.status === "running" && this.events.length < maxEvents) {
+      if (this.inbox.length > 0) {
+        const inbox = this.inbox
+        this.inbox = []
+        for (const k of inbox) if (this.status === "running") k()
+        continue
+      }
+      if (this.readyHead < this.ready.length) {
+        const nr = this.ready[this.readyHead]!
+        this.ready[this.readyHead++] = undefined as unknown as NodeRun
+        if (this.readyHead > 4096 && this.readyHead * 2 > this.ready.length) {
+          this.ready.splice(0, this.readyHead)
+          this.readyHead = 0
+        }
+        this.exec(nr)
+        continue
+      }
+      return
+    }
+  }
+
+  /** The nodes with an effect in flight (to report them cancelled). */
+  inflightNodes(): ReadonlyArray<string> {
+    const paths: Array<string> = []
+    for (const nr of this.inflight.values()) if (nr !== undefined && !nr.done) paths.push(nr.path)
+    return paths
+  }
+
+  /** Marks the run failed (first failure wins). */
+  failRun(error: ToolError, node: string | undefined): void {
+    if (this.status !== "running") return
+    this.status = "failed"
+    this.failure = { error, node }
+    this.signal()
+  }
+
+  private signal(): void {
+    const wake = this.wake
+    if (wake !== undefined) {
+      this.wake = undefined
+      wake()
+    }
+  }
+
+  /**
+   * Runs `eff` on a fiber started at once; `k` gets its exit inline when it
+   * completes synchronously, else later through the inbox.
+   */
+  private fork<A, E>(
+    eff: Effect.Effect<A, E>,
+    nr: NodeRun | undefined,
+    k: (exit: Exit.Exit<A, E>) => void
+  ): Fiber.RuntimeFiber<A, E> {
+    const fiber = Runtime.runFork(this.services.runtime)(eff)
+    const exit = fiber.unsafePoll()
+    if (exit !== null) {
+      k(exit)
+      return fiber
+    }
+    const erased = fiber as Fiber.RuntimeFiber<unknown, unknown>
+    this.inflight.set(erased, nr)
+    fiber.addObserver((exit) => {
+      this.inflight.delete(erased)
+      if (this.status !== "running") return
+      this.inbox.push(() => k(exit))
+      this.signal()
+    })
+    return fiber
+  }
+
+  private stopTimer(timer: Fiber.RuntimeFiber<unknown, unknown> | undefined): void {
+    if (timer !== undefined && timer.unsafePoll() === null) timer.unsafeInterruptAsFork(FiberId.none)
+  }
+
+  private startScope(
+    plan: ScopePlan,
+    prefix: string,
+    env: Env,
+    depth: number,
+    budgets: ReadonlyArray<Budgeter>,
+    onDone: (value: Json) => void,
+    onFail: (error: ToolError) => void
+  ): void {
+    if (depth > this.config.maxDepth) {
+      onFail(new Permanent({ message: `scopes nested deeper than the limit of ${this.config.maxDepth} (limits.maxDepth)` }))
+      return
+    }
+    const n = plan.nodes.length
+    const values = new Array<Json | undefined>(n)
+    const scope: ScopeRun = {
+      plan,
+      values,
+      counts: plan.depCounts.slice(),
+      left: n,
+      prefix,
+      depth,
+      budgets,
+      onDone,
+      onFail,
+      env: (name) => {
+        const i = plan.indexOf.get(name)
+        if (i !== undefined) {
+          const v = values[i]
+          if (v !== undefined) return v
+        }
+        return env(name)
+      }
+    }
+    if (n === 0) return this.finishScope(scope)
+    for (const i of plan.roots) this.makeReady(scope, i)
+  }
+
+  private finishScope(scope: ScopeRun): void {
+    const result = evalPure(scope.plan.result, scope.env)
+    if (Either.isLeft(result)) scope.onFail(new Permanent({ message: `result: ${result.left.message}` }))
+    else scope.onDone(result.right)
+  }
+
+  private makeReady(scope: ScopeRun, index: number): void {
+    const pn = scope.plan.nodes[index]!
+    const path = scope.prefix + pn.id
+    const nr: NodeRun = { scope, pn, path, budgets: scope.budgets, done: false, fiber: undefined, timer: undefined, map: undefined }
+    this.emit("NodeReady", path, undefined, pn.label === pn.id ? { kind: pn.node.kind } : { kind: pn.node.kind, label: pn.label })
+    this.ready.push(nr)
+  }
+
+  private exec(nr: NodeRun): void {
+    if (++this.nodesStarted > this.config.maxNodes) {
+      this.emit("NodeStarted", nr.path, undefined, { kind: nr.pn.node.kind })
+      return this.failNode(nr, new BudgetExceeded({ message: `run executed more than ${this.config.maxNodes} nodes (limits.maxNodes)` }))
+    }
+    this.emit("NodeStarted", nr.path, undefined, { kind: nr.pn.node.kind })
+    const node = nr.pn.node
+    const policy = node.policy
+    if (policy?.budget !== undefined) {
+      nr.budgets = [Effect.runSync(makeBudgeter(policy.budget)), ...nr.budgets]
+    }
+    if (policy?.timeout !== undefined && node.kind !== "tool" && node.kind !== "llm" && node.kind !== "expr") {
+      const ms = durationMs(policy.timeout, 0)
+      nr.timer = this.fork(Clock.sleep(`${ms} millis`), undefined, (exit) => {
+        if (Exit.isSuccess(exit) && !nr.done) this.failNode(nr, new Timeout({ message: timeoutMessage(`node ${nr.path}`, ms) }))
+      })
+    }
+    if (node.kind === "tool") return this.execTool(nr)
+    const preNode = this.services.hooks.preNode
+    if (preNode === undefined) return this.dispatch(nr)
+    this.hook(nr, preNode({ runId: this.config.runId, node: nr.path, kind: node.kind }), () => this.dispatch(nr))
+  }
+
+  /** Runs a hook effect for a node; `k` continues when it passes, a veto fails the node. */
+  private hook(nr: NodeRun, eff: Effect.Effect<void, ToolError>, k: () => void): void {
+    this.fork(eff, nr, (exit) => {
+      if (nr.done) return
+      if (Exit.isSuccess(exit)) k()
+      else this.failNode(nr, toToolError(exit.cause, `hook of node ${nr.path}`))
+    })
+  }
+
+  private dispatch(nr: NodeRun): void {
+    const node = nr.pn.node
+    const env = nr.scope.env
+    switch (node.kind) {
+      case "expr": {
+        const v = evalPure(node.expr, env)
+        return Either.isLeft(v) ? this.failNode(nr, new Permanent({ message: v.left.message })) : this.complete(nr, v.right)
+      }
+      case "tool":
+        return this.execTool(nr)
+      case "llm":
+        return this.execLlm(nr)
+      case "call":
+        return this.execCall(nr)
+      case "map":
+        return this.execMap(nr)
+      case "branch": {
+        const cond = evalPure(node.cond, env)
+        if (Either.isLeft(cond)) return this.failNode(nr, new Permanent({ message: cond.left.message }))
+        if (typeof cond.right !== "boolean") {
+          return this.failNode(nr, new Permanent({ message: `if expects a boolean condition, got ${typeName(cond.right)}` }))
+        }
+        const which = cond.right ? 0 : 1
+        return this.startChild(nr, nr.pn.scopes[which]!, `${nr.path}/${cond.right ? "then" : "else"}/`, env)
+      }
+      case "choose":
+        return this.execChoose(nr)
+    }
+  }
+
+  /** Runs a nested scope of `nr`; its result completes the node. */
+  private startChild(nr: NodeRun, plan: ScopePlan, prefix: string, env: Env): void {
+    this.startScope(plan, prefix, env, nr.scope.depth + 1, nr.budgets, (v) => this.complete(nr, v), (e) => this.failNode(nr, e))
+  }
+
+  private execTool(nr: NodeRun): void {
+    const node = nr.pn.node
+    if (node.kind !== "tool") return
+    const tool = this.services.registry.get(node.tool)
+    if (tool === undefined) return this.failNode(nr, new Permanent({ message: `unknown tool "${node.tool}"` }))
+    const args = evalArgs(node.args, nr.scope.env)
+    if (Either.isLeft(args)) return this.failNode(nr, new Permanent({ message: args.left }))
+    let explicitKey: string | undefined
+    const keyExpr = node.policy?.idempotencyKey
+    if (keyExpr !== undefined) {
+      const k = evalPure(keyExpr, nr.scope.env)
+      if (Either.isLeft(k)) return this.failNode(nr, new Permanent({ message: `idempotencyKey: ${k.left.message}` }))
+      explicitKey = typeof k.right === "string" ? k.right : canonicalJson(k.right)
+    }
+    const site: CallSite = { path: nr.path, tool, args: args.right, explicitKey, policy: node.policy, budgets: nr.budgets, chunks: 0 }
+    const preNode = this.services.hooks.preNode
+    if (preNode === undefined) return this.startCall(nr, site)
+    this.hook(
+      nr,
+      preNode({ runId: this.config.runId, node: nr.path, kind: "tool", tool: tool.name, args: args.right }),
+      () => this.startCall(nr, site)
+    )
+  }
+
+  /** Starts a tool call now, or parks it until a call slot frees. */
+  private startCall(nr: NodeRun, site: CallSite): void {
+    if (this.callsInFlight >= this.config.concurrency) {
+      this.waiting.push(() => this.startCall(nr, site))
+      return
+    }
+    if (isPlainCall(site)) {
+      const r = inlineCall(this.callEnv, site)
+      if (Exit.isExit(r)) return this.afterCall(nr, r as Exit.Exit<Json, ToolError>)
+      return this.runCall(nr, r)
+    }
+    this.runCall(nr, toolCall(this.callEnv, site))
+  }
+
+  /** Runs a call effect holding a call slot. */
+  private runCall(nr: NodeRun, eff: Effect.Effect<Json, ToolError>): void {
+    this.callsInFlight++
+    nr.fiber = this.fork(eff, nr, (exit) => {
+      this.callsInFlight--
+      this.afterCall(nr, exit)
+      this.releaseWaiting()
+    })
+  }
+
+  private releaseWaiting(): void {
+    while (this.callsInFlight < this.config.concurrency && this.waitingHead < this.waiting.length) {
+      const start = this.waiting[this.waitingHead]!
+      this.waiting[this.waitingHead++] = undefined as unknown as () => void
+      start()
+    }
+    if (this.waitingHead === this.waiting.length && this.waitingHead > 0) {
+      this.waiting.length = 0
+      this.waitingHead = 0
+    }
+  }
+
+  private afterCall(nr: NodeRun, exit: Exit.Exit<Json, ToolError>): void {
+    nr.fiber = undefined
+    if (nr.done) return
+    if (Exit.isSuccess(exit)) this.complete(nr, exit.value)
+    else this.failNode(nr, toToolError(exit.cause, `node ${nr.path}`))
+  }
+
+  private execLlm(nr: NodeRun): void {
+    const node = nr.pn.node
+    if (node.kind !== "llm") return
+    const args = evalArgs(node.args, nr.scope.env)
+    if (Either.isLeft(args)) return this.failNode(nr, new Permanent({ message: args.left }))
+    const signature = Object.prototype.hasOwnProperty.call(this.program.signatures, node.signature)
+      ? this.program.signatures[node.signature]
+      : undefined
+    const meter: Usage = { cost: 0, tokens: 0 }
+    let chunks = 0
+    const attempt = (n: number): Effect.Effect<Json, ToolError> => {
+      const eff = this.services.llm.run({
+        runId: this.config.runId,
+        node: nr.path,
+        signatureName: node.signature,
+        signature,
+        args: args.right,
+        model: node.model,
+        attempt: n,
+        emit: (text) => Effect.sync(() => this.emit("Chunk", nr.path, n, { index: chunks++, text }))
+      })
+      const timeout = node.policy?.timeout
+      return timeout === undefined ? eff : withTimeout(durationMs(timeout, 0), `llm ${node.signature} (node ${nr.path}, attempt ${n})`)(eff)
+    }
+    const retry = node.policy?.retry
+    const attempts = retry === undefined ? attempt(1) : retrying(retry, (n, delayMs, error) =>
+      Effect.sync(() =>
+        this.emit("NodeRetrying", nr.path, n, { attempt: n, delayMs, errorKind: errorKind(error), message: error.message })
+      ))(attempt)
+    const budgets = nr.budgets
+    this.runCall(
+      nr,
+      Effect.tap(metered(meter, attempts), () => Effect.forEach(budgets, (b) => b.charge(meter.cost, meter.tokens), { discard: true }))
+    )
+  }
+
+  private execCall(nr: NodeRun): void {
+    const node = nr.pn.node
+    if (node.kind !== "call") return
+    const callee = this.config.plan.programs.get(node.program)
+    if (callee === undefined) return this.failNode(nr, new Permanent({ message: `unknown program "${node.program}"` }))
+    const args = evalArgs(node.args, nr.scope.env)
+    if (Either.isLeft(args)) return this.failNode(nr, new Permanent({ message: args.left }))
+    const bound = bindParams(callee.params, args.right, `program "${node.program}"`)
+    if (Either.isLeft(bound)) return this.failNode(nr, new Permanent({ message: bound.left }))
+    const params = bound.right
+    this.startChild(nr, callee.scope, `${nr.path}/`, (name) => params.get(name))
+  }
+
+  private execMap(nr: NodeRun): void {
+    const node = nr.pn.node
+    if (node.kind !== "map") return
+    const over = evalPure(node.over, nr.scope.env)
+    if (Either.isLeft(over)) return this.failNode(nr, new Permanent({ message: over.left.message }))
+    if (!isList(over.right)) {
+      return this.failNode(nr, new Permanent({ message: `map expects a list to map over, got ${typeName(over.right)}` }))
+    }
+    const items = over.right
+    if (items.length === 0) return this.complete(nr, [])
+    const cap = node.concurrency !== undefined && node.concurrency >= 1 ? Math.floor(node.concurrency) : Infinity
+    nr.map = { items, results: new Array<Json>(items.length), cap, next: 0, active: 0, done: 0, starting: false }
+    this.startItems(nr)
+  }
+
+  private startItems(nr: NodeRun): void {
+    const state = nr.map!
+    // Items whose body completes synchronously re-enter here; the outer loop starts the next ones.
+    const node = nr.pn.node
+    if (state.starting || node.kind !== "map") return
+    state.starting = true
+    const body = nr.pn.scopes[0]!
+    const outer = nr.scope.env
+    const binder = node.as
+    while (state.active < state.cap && state.next < state.items.length && !nr.done && this.status === "running") {
+      const i = state.next++
+      const item = state.items[i]!
+      state.active++
+      this.startScope(
+        body,
+        `${nr.path}/${i}/`,
+        (name) => (name === binder ? item : outer(name)),
+        nr.scope.depth + 1,
+        nr.budgets,
+        (v) => {
+          state.results[i] = v
+          state.active--
+          if (++state.done === state.items.length) this.complete(nr, state.results)
+          else this.startItems(nr)
+        },
+        (e) => this.failNode(nr, e)
+      )
+    }
+    state.starting = false
+  }
+
+  private execChoose(nr: NodeRun): void {
+    const node = nr.pn.node
+    if (node.kind !== "choose") return
+    const labels = node.options.map((o) => o.label)
+    if (labels.length === 0) return this.failNode(nr, new Permanent({ message: `choose "${node.key}" has no options` }))
+    const strategy = this.config.strategyFor(node.key)
+    const choose = this.services.policy.choose(node.key, labels, strategy)
+    const seed = this.config.seed
+    // Seeded runs give every choice its own Random, so choices do not depend on completion order.
+    const eff = seed === undefined ? choose : Effect.withRandom(choose, Random.make(`${seed}/${nr.path}`))
+    this.hookless(nr, eff, (choice) => {
+      const index = labels.indexOf(choice.option)
+      if (index < 0) {
+        return this.failNode(nr, new Permanent({ message: `policy chose "${choice.option}", not an option of "${node.key}"` }))
+      }
+      this.emit("ChoiceMade", nr.path, undefined, {
+        key: node.key,
+        option: choice.option,
+        policy: choice.policy,
+        version: choice.version,
+        propensity: choice.propensity
+      })
+      this.startChild(nr, nr.pn.scopes[index]!, `${nr.path}/${choice.option}/`, nr.scope.env)
+    })
+  }
+
+  /** Runs an effect of a node outside the call slots; its success continues with `k`. */
+  private hookless<A>(nr: NodeRun, eff: Effect.Effect<A, ToolError>, k: (a: A) => void): void {
+    nr.fiber = this.fork(eff, nr, (exit) => {
+      nr.fiber = undefined
+      if (nr.done) return
+      if (Exit.isSuccess(exit)) k(exit.value)
+      else this.failNode(nr, toToolError(exit.cause, `node ${nr.path}`))
+    })
+  }
+
+  private complete(nr: NodeRun, value: Json): void {
+    if (nr.done) return
+    const postNode = this.services.hooks.postNode
+    if (postNode === undefined) return this.finishNode(nr, value)
+    const kind = nr.pn.node.kind
+    this.hook(nr, postNode({ runId: this.config.runId, node: nr.path, kind, output: value }), () => this.finishNode(nr, value))
+  }
+
+  private finishNode(nr: NodeRun, value: Json): void {
+    if (nr.done) return
+    nr.done = true
+    this.stopTimer(nr.timer)
+    const scope = nr.scope
+    const index = nr.pn.index
+    scope.values[index] = value
+    this.emit("NodeCompleted", nr.path, undefined, { outputHash: hashJson(value) })
+    const counts = scope.counts
+    for (const j of nr.pn.dependents) if (--counts[j]! === 0) this.makeReady(scope, j)
+    if (--scope.left === 0) this.finishScope(scope)
+  }
+
+  private failNode(nr: NodeRun, error: ToolError): void {
+    if (nr.done) return
+    nr.done = true
+    this.stopTimer(nr.timer)
+    this.emit("NodeFailed", nr.path, undefined, { errorKind: errorKind(error), message: error.message })
+    this.failRun(error, nr.path)
+  }
+}

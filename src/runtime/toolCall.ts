@@ -1,0 +1,250 @@
+/**
+ * One tool call of a `tool` node, as an Effect, with every policy in
+ * order: decode the args with the tool's Schema → idempotency key →
+ * idempotency store → result cache → budgets → (per attempt) the tool's
+ * rate/concurrency guard → per-attempt timeout → handler (or its batcher)
+ * → encode the output; retries by the node's retry policy around each
+ * attempt; `ToolCalled` / `NodeRetrying` / `ToolReturned` / `Chunk`
+ * events recorded as they happen. `inlineCall` serves the common case of
+ * a call with no policy at all without building that Effect.
+ */
+import { Effect, Exit, Option } from "effect"
+import type { Json, JsonRecord } from "../ir/eval.js"
+import type { Policy } from "../ir/schema.js"
+import { Defect, errorKind } from "../tools/errors.js"
+import type { ToolError } from "../tools/errors.js"
+import { decodeArgs, encodeOutput } from "../tools/tool.js"
+import type { AnyTool, ToolContext } from "../tools/tool.js"
+import type { EventData, RunEventType } from "../trace/events.js"
+import { hashJson } from "../trace/hash.js"
+import { describe } from "./errors.js"
+import { metered } from "./meter.js"
+import type { Usage } from "./meter.js"
+import type { BatchedCall } from "./policy/batcher.js"
+import type { Budgeter } from "./policy/budget.js"
+import { cacheKey } from "./policy/cache.js"
+import type { ResultCache } from "./policy/cache.js"
+import { durationMs } from "./policy/duration.js"
+import { idempotencyKeyFor } from "./policy/idempotency.js"
+import type { IdempotencyStore } from "./policy/idempotency.js"
+import { hasLimits } from "./policy/limiter.js"
+import type { ToolLimiter } from "./policy/limiter.js"
+import { retrying } from "./policy/retry.js"
+import { withTimeout } from "./policy/timeout.js"
+
+/** Records an event of the run (assigns `seq` and `at`). */
+export type Emit = <T extends RunEventType>(
+  type: T,
+  node: string | undefined,
+  attempt: number | undefined,
+  data: EventData<T>
+) => void
+
+/** What tool calls of one run share. */
+export interface CallEnv {
+  readonly runId: string
+  readonly emit: Emit
+  /** Clock time in ms. */
+  readonly now: () => number
+  readonly store: IdempotencyStore["Type"]
+  readonly cache: ResultCache["Type"]
+  readonly limiter: ToolLimiter["Type"]
+  /** The batched entry point of each tool that declares `batch`. */
+  readonly batchers: ReadonlyMap<string, BatchedCall<unknown, unknown>>
+}
+
+/** One call site: a tool node instance with its evaluated arguments. */
+export interface CallSite {
+  /** The node path. */
+  readonly path: string
+  readonly tool: AnyTool
+  readonly args: JsonRecord
+  /** The key the program gave (`idempotencyKey:`), as a string. */
+  readonly explicitKey: string | undefined
+  readonly policy: Policy | undefined
+  /** Budgets of the node and its enclosing scopes, innermost first. */
+  readonly budgets: ReadonlyArray<Budgeter>
+  /** Numbers `Chunk` events of the node. */
+  chunks: number
+}
+
+/** The cache TTL of a node in ms, or undefined when the node does not ask for caching. */
+const cacheTtl = (policy: Policy | undefined): number | undefined => {
+  const cache = policy?.cache
+  return cache === undefined || cache === false ? undefined : durationMs(cache.ttl, 0)
+}
+
+/** Whether a tool's results are recorded in the idempotency store: a key was given, or the tool has side effects. */
+const usesStore = (site: CallSite): boolean => site.explicitKey !== undefined || !site.tool.idempotent
+
+/** Whether a call needs none of the policy machinery. */
+export const isPlainCall = (site: CallSite): boolean =>
+  site.policy?.retry === undefined &&
+  site.policy?.timeout === undefined &&
+  site.tool.limits.timeout === undefined &&
+  site.policy?.cache === undefined &&
+  site.budgets.length === 0 &&
+  site.tool.batch === undefined &&
+  !usesStore(site) &&
+  !hasLimits(site.tool.limits)
+
+/** A handler's context; `signal` is made on first use and aborted by `abort`. */
+const makeContext = (env: CallEnv, site: CallSite, key: string, attempt: number) => {
+  let controller: AbortController | undefined
+  const ctx: ToolContext = {
+    idempotencyKey: key,
+    attempt,
+    get signal() {
+      controller ??= new AbortController()
+      return controller.signal
+    },
+    emit: (text: string) => Effect.sync(() => env.emit("Chunk", site.path, attempt, { index: site.chunks++, text }))
+  }
+  return { ctx, abort: () => controller?.abort() }
+}
+
+/** Calls the handler, turning a thrown exception or a defect into `Defect`. */
+const callHandler = (
+  call: (args: unknown, ctx: ToolContext) => Effect.Effect<unknown, ToolError>,
+  tool: AnyTool,
+  decoded: unknown,
+  ctx: ToolContext
+): Effect.Effect<unknown, ToolError> => {
+  let eff: Effect.Effect<unknown, ToolError>
+  try {
+    eff = call(decoded, ctx)
+  } catch (e) {
+    return Effect.fail(new Defect({ message: `tool "${tool.name}" threw: ${describe(e)}` }))
+  }
+  return Effect.catchAllDefect(eff, (d) => Effect.fail(new Defect({ message: `tool "${tool.name}" died: ${describe(d)}` })))
+}
+
+const returned = (
+  env: CallEnv,
+  site: CallSite,
+  attempt: number,
+  output: Json,
+  latencyMs: number,
+  cost: number,
+  source: "tool" | "idempotency" | "cache"
+): void =>
+  env.emit("ToolReturned", site.path, attempt, {
+    tool: site.tool.name,
+    outputHash: hashJson(output),
+    latencyMs,
+    cost,
+    source,
+    output
+  })
+
+/** The whole tool call with every policy, as an Effect. */
+export const toolCall = (env: CallEnv, site: CallSite): Effect.Effect<Json, ToolError> =>
+  Effect.gen(function*() {
+    const tool = site.tool
+    const decoded = yield* decodeArgs(tool, site.args)
+    const argsHash = hashJson(site.args)
+    const key = site.explicitKey ?? idempotencyKeyFor(env.runId, site.path, site.args)
+    const store = usesStore(site)
+    if (store) {
+      const recorded = yield* env.store.get(key)
+      if (Option.isSome(recorded)) {
+        returned(env, site, 1, recorded.value, 0, 0, "idempotency")
+        return recorded.value
+      }
+    }
+    const ttl = cacheTtl(site.policy)
+    const ck = ttl === undefined ? undefined : cacheKey(tool.name, tool.version, site.args)
+    if (ck !== undefined) {
+      const hit = yield* env.cache.get(ck)
+      if (Option.isSome(hit)) {
+        returned(env, site, 1, hit.value, 0, 0, "cache")
+        return hit.value
+      }
+    }
+    // A budget already spent stops the call before it is made.
+    for (const b of site.budgets) yield* b.charge(0, 0)
+
+    const meter: Usage = { cost: 0, tokens: 0 }
+    const batcher = env.batchers.get(tool.name)
+    const call = batcher ?? ((args: unknown, ctx: ToolContext) => tool.handler(args, ctx))
+    // A batched tool's guard wraps each batch (see makeBatcher), not each call.
+    const guard = batcher === undefined ? env.limiter.guard(tool) : <A, E, R>(eff: Effect.Effect<A, E, R>) => eff
+    const timeoutText = site.policy?.timeout ?? tool.limits.timeout
+    const timeoutMs = timeoutText === undefined ? undefined : durationMs(timeoutText, 0)
+    let startedAt = 0
+    let lastAttempt = 1
+    const attemptOnce = (attempt: number): Effect.Effect<Json, ToolError> => {
+      const { abort, ctx } = makeContext(env, site, key, attempt)
+      let eff: Effect.Effect<Json, ToolError> = Effect.suspend(() => {
+        lastAttempt = attempt
+        env.emit("ToolCalled", site.path, attempt, { tool: tool.name, argsHash, idempotencyKey: key })
+        startedAt = env.now()
+        return Effect.flatMap(callHandler(call, tool, decoded, ctx), (out) => encodeOutput(tool, out))
+      }).pipe(Effect.onInterrupt(() => Effect.sync(abort)))
+      if (timeoutMs !== undefined) {
+        eff = withTimeout(timeoutMs, `tool "${tool.name}" (node ${site.path}, attempt ${attempt})`)(eff)
+      }
+      return guard(eff)
+    }
+    const retry = site.policy?.retry
+    const attempts = retry === undefined
+      ? attemptOnce(1)
+      : retrying(retry, (attempt, delayMs, error) =>
+        Effect.sync(() =>
+          env.emit("NodeRetrying", site.path, attempt, {
+            attempt,
+            delayMs,
+            errorKind: errorKind(error),
+            message: error.message
+          })
+        ))(attemptOnce)
+    const output = yield* metered(meter, attempts)
+    const latency = env.now() - startedAt
+    for (const b of site.budgets) yield* b.charge(meter.cost, meter.tokens)
+    returned(env, site, lastAttempt, output, latency, meter.cost, "tool")
+    if (store) yield* env.store.put(key, output)
+    if (ck !== undefined && ttl !== undefined) yield* env.cache.set(ck, output, ttl)
+    return output
+  })
+
+/** The effect as an Exit when it already is one (a completed effect), else undefined. */
+export const asExit = <A, E, R>(eff: Effect.Effect<A, E, R>): Exit.Exit<A, E> | undefined =>
+  Exit.isExit(eff) ? (eff as Exit.Exit<A, E>) : undefined
+
+/**
+ * Serves a plain call (see `isPlainCall`) without building the policy
+ * Effect: when decoding, the handler and encoding all return completed
+ * Effects, the result is returned at once; otherwise the rest of the call
+ * is returned as an Effect to run.
+ */
+export const inlineCall = (
+  env: CallEnv,
+  site: CallSite
+): Exit.Exit<Json, ToolError> | Effect.Effect<Json, ToolError> => {
+  const tool = site.tool
+  const decoded = asExit(decodeArgs(tool, site.args))
+  if (decoded === undefined) return toolCall(env, site)
+  if (Exit.isFailure(decoded)) return Exit.failCause(decoded.cause)
+  const argsHash = hashJson(site.args)
+  const key = idempotencyKeyFor(env.runId, site.path, site.args)
+  const { abort, ctx } = makeContext(env, site, key, 1)
+  env.emit("ToolCalled", site.path, 1, { tool: tool.name, argsHash, idempotencyKey: key })
+  const startedAt = env.now()
+  const handledEff = callHandler((args, c) => tool.handler(args, c), tool, decoded.value, ctx)
+  const finish = (out: unknown, cost: number): Effect.Effect<Json, ToolError> => {
+    const encodedEff = encodeOutput(tool, out)
+    const encoded = asExit(encodedEff)
+    if (encoded === undefined) {
+      return Effect.tap(encodedEff, (o) => Effect.sync(() => returned(env, site, 1, o, env.now() - startedAt, cost, "tool")))
+    }
+    if (Exit.isSuccess(encoded)) returned(env, site, 1, encoded.value, env.now() - startedAt, cost, "tool")
+    return encoded
+  }
+  const handled = asExit(handledEff)
+  if (handled !== undefined) return Exit.isFailure(handled) ? Exit.failCause(handled.cause) : finish(handled.value, 0)
+  const meter: Usage = { cost: 0, tokens: 0 }
+  return metered(meter, handledEff).pipe(
+    Effect.onInterrupt(() => Effect.sync(abort)),
+    Effect.flatMap((out) => finish(out, meter.cost))
+  )
+}

@@ -1,0 +1,15 @@
+/** `std.sleep(ms)`: waits on Effect's Clock (so TestClock controls it). */
+import { Duration, Effect, Schema } from "effect"
+import { make } from "../tool.js"
+
+/** Waits `ms` milliseconds on the Clock, then returns `null`; interruptible. */
+export const sleep = make({
+  name: "std.sleep",
+  description: "Waits the given number of milliseconds, then returns null.",
+  input: Schema.Struct({
+    ms: Schema.Number.pipe(Schema.finite(), Schema.nonNegative()).annotations({ description: "milliseconds to wait" })
+  }),
+  output: Schema.Null,
+  idempotent: true,
+  handler: (args) => Effect.as(Effect.sleep(Duration.millis(args.ms)), null)
+})

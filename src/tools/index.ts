@@ -1,0 +1,83 @@
+/**
+ * The tools surface, exported from the package as `Tool`
+ * (`Tool.make`, `Tool.ToolRegistry`, `Tool.toOpenAITool`, …).
+ */
+export {
+  configProblems,
+  decodeArgs,
+  encodeOutput,
+  invoke,
+  isTool,
+  make,
+  makeContext,
+  MAX_PROVIDER_NAME,
+  TOOL_NAME,
+  toJson
+} from "./tool.js"
+export type {
+  AnyTool,
+  BatchConfig,
+  Tool,
+  ToolConfig,
+  ToolContext,
+  ToolContextOptions,
+  ToolLimits,
+  ToolRequirements,
+  ToolSchema,
+  UnknownTool
+} from "./tool.js"
+export {
+  BudgetExceeded,
+  Cancelled,
+  DEFAULT_RETRY_ON,
+  Defect,
+  errorKind,
+  fromKind,
+  isToolError,
+  Permanent,
+  RateLimited,
+  Timeout,
+  ToolError,
+  Transient
+} from "./errors.js"
+export { jsonSchemaOf, toolJsonSchema } from "./jsonSchema.js"
+export type { ToolJsonSchema } from "./jsonSchema.js"
+export {
+  fromAnthropicTool,
+  fromAnthropicToolUse,
+  fromOpenAITool,
+  fromOpenAIToolCall,
+  fromProviderName,
+  toAnthropicTool,
+  toAnthropicToolUse,
+  toolDefinition,
+  toOpenAITool,
+  toOpenAIToolCall,
+  ToolAdapterError,
+  toProviderName
+} from "./adapters.js"
+export type {
+  AnthropicToolDefinition,
+  AnthropicToolUse,
+  OpenAIToolCall,
+  OpenAIToolDefinition,
+  ToolCall,
+  ToolDefinition
+} from "./adapters.js"
+export { makeRegistry, provideTool, ToolRegistry, ToolRegistryError } from "./registry.js"
+export type { ToolRegistryService } from "./registry.js"
+export { loadToolsModule, ToolModuleError, toolsOfModule } from "./load.js"
+export { builtinTools, echo, fail, httpGet, jsonParse, sleep, textChunk, textHash } from "./builtin/index.js"
+export { chunkText } from "./builtin/textChunk.js"
+export {
+  blockedReason,
+  checkHost,
+  HttpAllowlist,
+  HttpResolver,
+  isAllowlisted,
+  parseAllowlist,
+  systemResolver
+} from "./builtin/httpGuard.js"
+export type { Resolver } from "./builtin/httpGuard.js"
+export { HttpGetConfig, parseRetryAfter } from "./builtin/httpGet.js"
+export type { HttpGetOptions } from "./builtin/httpGet.js"
