@@ -218,7 +218,7 @@ export const varyConstants = (program: Program, seed: number, probability = 0.5)
 // A real change
 // ---------------------------------------------------------------------------
 
-/** Every tool node of the program, with a path to reach it (program name, then node indexes). */
+/** Number of tool nodes of the program, in every scope. */
 const toolNodeCount = (program: Program): number => {
   let n = 0
   const body = (b: Body): void => {

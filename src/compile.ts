@@ -10,7 +10,7 @@ import { parseProgramJson } from "./ir/json.js"
 import { jsonSourceMap } from "./ir/jsonSourceMap.js"
 import type { Program } from "./ir/schema.js"
 import { compileSource } from "./language/index.js"
-import { hashProgram, normalize } from "./normalize/index.js"
+import { hashNormalized, normalize } from "./normalize/index.js"
 import type { ResourceLimits, ToolTable } from "./validate/context.js"
 import { validate } from "./validate/index.js"
 
@@ -116,5 +116,5 @@ export const check = (source: string, options: CompileOptions = {}): Checked => 
     return { ...compiled, normalized: undefined, hash: undefined }
   }
   const normalized = normalize(compiled.program)
-  return { ...compiled, normalized, hash: hashProgram(normalized) }
+  return { ...compiled, normalized, hash: hashNormalized(normalized) }
 }

@@ -42,3 +42,6 @@ export const canonicalForm = (program: Program): string => canonicalJson(without
 
 /** The program's identity (N6): sha256 hex of `canonicalForm(program)`. */
 export const hashProgram = (program: Program): string => sha256Hex(canonicalForm(program))
+
+/** The identity of a program that is already normalized (skips normalizing it again). */
+export const hashNormalized = (normalized: Program): string => sha256Hex(canonicalJson(withoutLabels(normalized)))

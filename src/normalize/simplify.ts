@@ -97,10 +97,13 @@ const foldAndInline = (doc: IDocument): void => {
   }
 }
 
+/** Purity of each node by uid: 0 not yet known, 1 pure, 2 an effect. */
+type PurityMemo = Array<number>
+
 /** True when a node has no effect: an `expr` node, or a map/branch of pure bodies. */
-const isPure = (node: INode, memo: Map<number, boolean>): boolean => {
-  const known = memo.get(node.uid)
-  if (known !== undefined) return known
+const isPure = (node: INode, memo: PurityMemo): boolean => {
+  const known = memo[node.uid]
+  if (known !== undefined && known !== 0) return known === 1
   let pure: boolean
   switch (node.kind) {
     case "expr":
@@ -117,12 +120,12 @@ const isPure = (node: INode, memo: Map<number, boolean>): boolean => {
       pure = false
       break
   }
-  memo.set(node.uid, pure)
+  memo[node.uid] = pure ? 1 : 2
   return pure
 }
 
 /** Drops the unused pure nodes of one scope and, recursively, of the kept nodes' bodies; true if any went. */
-const pruneScope = (body: IBody, graph: Graph, memo: Map<number, boolean>): boolean => {
+const pruneScope = (body: IBody, graph: Graph, memo: PurityMemo): boolean => {
   const byUid = new Map<number, INode>()
   for (const node of body.nodes) byUid.set(node.uid, node)
   const live = new Set<number>()
@@ -151,7 +154,7 @@ const pruneScope = (body: IBody, graph: Graph, memo: Map<number, boolean>): bool
 
 /** Drops unused pure nodes until none is left (N5). */
 const pruneDocument = (doc: IDocument): void => {
-  const memo = new Map<number, boolean>()
+  const memo: PurityMemo = []
   let changed = true
   while (changed) {
     const graph = buildGraph(doc)

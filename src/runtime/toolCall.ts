@@ -8,7 +8,7 @@
  * events recorded as they happen. `inlineCall` serves the common case of
  * a call with no policy at all without building that Effect.
  */
-import { Effect, Exit, Option } from "effect"
+import { Cause, Effect, Exit, Option } from "effect"
 import type { Json, JsonRecord } from "../ir/eval.js"
 import type { Policy } from "../ir/schema.js"
 import { Defect, errorKind } from "../tools/errors.js"
@@ -115,6 +115,10 @@ const callHandler = (
     eff = call(decoded, ctx)
   } catch (e) {
     return Effect.fail(new Defect({ message: `tool "${tool.name}" threw: ${describe(e)}` }))
+  }
+  if (Exit.isExit(eff)) {
+    const exit = eff as Exit.Exit<unknown, ToolError>
+    if (Exit.isSuccess(exit) || Option.isNone(Cause.dieOption(exit.cause))) return exit
   }
   return Effect.catchAllDefect(eff, (d) => Effect.fail(new Defect({ message: `tool "${tool.name}" died: ${describe(d)}` })))
 }

@@ -508,3 +508,14 @@ describe("labels of edited normal forms", () => {
     expect(Object.values(again.labels ?? {}).sort()).toEqual(["a", "extra"])
   })
 })
+
+describe("hashNormalized", () => {
+  it("equals hashProgram on the normal form, and differs from hashing the raw text", async () => {
+    const { compileSource } = await import("../../src/language/index.js")
+    const { hashNormalized, hashProgram, normalize } = await import("../../src/normalize/index.js")
+    const p = compileSource("program main(q: string) {\n  b = tool t(x: a)\n  a = tool s(q: q, k: 2 * 3)\n  return b\n}\n").program!
+    const n = normalize(p)
+    expect(hashNormalized(n)).toBe(hashProgram(p))
+    expect(hashNormalized(p)).not.toBe(hashProgram(p))
+  })
+})

@@ -118,7 +118,7 @@ const readCapped = (url: string, stream: Stream.Stream<Uint8Array, HttpClientErr
 const hop = (url: URL, headers: Readonly<Record<string, string>>, addresses: ReadonlyArray<string>, maxBytes: number) =>
   Effect.scoped(
     Effect.gen(function*() {
-      const agent = yield* NodeHttpClient.makeAgent({})
+      const agent = yield* NodeHttpClient.makeAgent({ lookup: pinnedLookup(addresses) })
       const client = yield* Effect.provideService(NodeHttpClient.make, NodeHttpClient.HttpAgent, agent)
       const href = url.href
       const response = yield* Effect.mapError(client.get(url, { headers }), fromClientError(href))
