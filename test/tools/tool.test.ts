@@ -1,5 +1,6 @@
 /** Tool.make, argument decoding, output encoding, JSON Schema export and the error taxonomy. */
 import { describe, expect, it } from "@effect/vitest"
+import { expectTypeOf } from "vitest"
 import { Effect, Either, Exit, Schema } from "effect"
 import {
   decodeArgs,
@@ -107,6 +108,40 @@ describe("Tool.make", () => {
     expect(double.batch).toEqual({ size: 3, window: "10ms" })
     const out = await Effect.runPromise(double.batchHandler!([{ n: 1 }, { n: 2 }, { n: 3 }], makeContext()))
     expect(out).toEqual([2, 4, 6])
+  })
+})
+
+describe("type inference", () => {
+  it("a handler's argument and output types come from the Schemas; wrong ones do not compile", () => {
+    const typed = make({
+      name: "typed",
+      description: "",
+      input: Schema.Struct({ query: Schema.String, k: Schema.optional(Schema.NumberFromString) }),
+      output: Schema.Number,
+      handler: (args) => {
+        expectTypeOf(args).toEqualTypeOf<{ readonly query: string; readonly k?: number }>()
+        return Effect.succeed(args.query.length)
+      }
+    })
+    expectTypeOf(typed.input.Type).toEqualTypeOf<{ readonly query: string; readonly k?: number }>()
+    expectTypeOf(decodeArgs(typed, {})).toEqualTypeOf<Effect.Effect<{ readonly query: string; readonly k?: number }, Permanent>>()
+    make({
+      name: "wrong",
+      description: "",
+      input: Schema.Struct({ a: Schema.String }),
+      output: Schema.Number,
+      // @ts-expect-error the handler returns a string where the output Schema says number
+      handler: (args) => Effect.succeed(args.a)
+    })
+    make({
+      name: "wrong2",
+      description: "",
+      input: Schema.Struct({ a: Schema.String }),
+      output: Schema.String,
+      // @ts-expect-error `b` is not an argument
+      handler: (args) => Effect.succeed(args.b)
+    })
+    expect(typed.name).toBe("typed")
   })
 })
 
