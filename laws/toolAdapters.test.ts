@@ -32,7 +32,10 @@ const arbName = fc
   .map((parts) => parts.join("."))
   .filter((name) => configProblems({ name }).length === 0)
 
-const arbArgs: fc.Arbitrary<JsonRecord> = fc.dictionary(fc.string(), fc.jsonValue()) as fc.Arbitrary<JsonRecord>
+/** JSON objects as JSON text can hold them (read back from their text, so no `-0`). */
+const arbArgs: fc.Arbitrary<JsonRecord> = fc
+  .dictionary(fc.string(), fc.jsonValue())
+  .map((value) => JSON.parse(JSON.stringify(value)) as JsonRecord)
 
 const arbCall: fc.Arbitrary<ToolCall> = fc.record({ id: fc.string(), name: arbName, args: arbArgs })
 

@@ -3,6 +3,7 @@
  * modules are internal.
  */
 export * as Program from "./program.js"
+export * as Tool from "./tools/index.js"
 export type { Checked, CompileOptions, Compiled, Diagnostic, SourceFormat } from "./compile.js"
 export type { Path, Position, SourceMap, Span, SyntaxDiagnostic, Violation, ViolationCode } from "./ir/diagnostic.js"
 export type {

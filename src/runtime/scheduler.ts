@@ -256,7 +256,6 @@ export class Run {
     nr: NodeRun | undefined,
     k: (exit: Exit.Exit<A, E>) => void
   ): Fiber.RuntimeFiber<A, E> {
-    ;(globalThis as any).__forks = ((globalThis as any).__forks ?? 0) + 1
     const fiber = Runtime.runFork(this.services.runtime)(eff)
     const exit = fiber.unsafePoll()
     if (exit !== null) {

@@ -89,10 +89,12 @@ export const isPlainCall = (site: CallSite): boolean =>
   !hasLimits(site.tool.limits)
 
 /** A handler's context; `signal` is made on first use and aborted by `abort`. */
-const makeContext = (env: CallEnv, site: CallSite, key: string, attempt: number) => {
+const makeContext = (env: CallEnv, site: CallSite, key: () => string, attempt: number) => {
   let controller: AbortController | undefined
   const ctx: ToolContext = {
-    idempotencyKey: key,
+    get idempotencyKey() {
+      return key()
+    },
     attempt,
     get signal() {
       controller ??= new AbortController()
@@ -147,8 +149,9 @@ export const toolCall = (env: CallEnv, site: CallSite): Effect.Effect<Json, Tool
     const tool = site.tool
     const decoded = yield* decodeArgs(tool, site.args)
     const argsHash = hashJson(site.args)
-    const key = site.explicitKey ?? idempotencyKeyFor(env.runId, site.path, site.args)
     const store = usesStore(site)
+    const key = site.explicitKey ?? idempotencyKeyFor(env.runId, site.path, site.args)
+    const keyOf = () => key
     if (store) {
       const recorded = yield* env.store.get(key)
       if (Option.isSome(recorded)) {
@@ -178,10 +181,10 @@ export const toolCall = (env: CallEnv, site: CallSite): Effect.Effect<Json, Tool
     let startedAt = 0
     let lastAttempt = 1
     const attemptOnce = (attempt: number): Effect.Effect<Json, ToolError> => {
-      const { abort, ctx } = makeContext(env, site, key, attempt)
+      const { abort, ctx } = makeContext(env, site, keyOf, attempt)
       let eff: Effect.Effect<Json, ToolError> = Effect.suspend(() => {
         lastAttempt = attempt
-        env.emit("ToolCalled", site.path, attempt, { tool: tool.name, argsHash, idempotencyKey: key })
+        env.emit("ToolCalled", site.path, attempt, store ? { tool: tool.name, argsHash, idempotencyKey: key } : { tool: tool.name, argsHash })
         startedAt = env.now()
         return Effect.flatMap(callHandler(call, tool, decoded, ctx), (out) => encodeOutput(tool, out))
       }).pipe(Effect.onInterrupt(() => Effect.sync(abort)))
@@ -230,9 +233,10 @@ export const inlineCall = (
   if (decoded === undefined) return toolCall(env, site)
   if (Exit.isFailure(decoded)) return Exit.failCause(decoded.cause)
   const argsHash = hashJson(site.args)
-  const key = idempotencyKeyFor(env.runId, site.path, site.args)
-  const { abort, ctx } = makeContext(env, site, key, 1)
-  env.emit("ToolCalled", site.path, 1, { tool: tool.name, argsHash, idempotencyKey: key })
+  let key: string | undefined
+  const keyOf = () => (key ??= idempotencyKeyFor(env.runId, site.path, site.args))
+  const { abort, ctx } = makeContext(env, site, keyOf, 1)
+  env.emit("ToolCalled", site.path, 1, { tool: tool.name, argsHash })
   const startedAt = env.now()
   const handledEff = callHandler((args, c) => tool.handler(args, c), tool, decoded.value, ctx)
   const finish = (out: unknown, cost: number): Effect.Effect<Json, ToolError> => {

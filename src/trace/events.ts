@@ -58,11 +58,15 @@ export const NodeStarted = Schema.Struct({
 /** The `NodeStarted` event. */
 export type NodeStarted = typeof NodeStarted.Type
 
-/** A tool was called (one event per attempt): tool name, args hash, idempotency key. */
+/**
+ * A tool was called (one event per attempt): tool name, args hash, and the
+ * idempotency key when the call is keyed (the program gave a key, or the
+ * tool is not idempotent and its result is recorded in the idempotency store).
+ */
 export const ToolCalled = Schema.Struct({
   ...envelope,
   type: Schema.Literal("ToolCalled"),
-  data: Schema.Struct({ tool: Schema.String, argsHash: Schema.String, idempotencyKey: Schema.String })
+  data: Schema.Struct({ tool: Schema.String, argsHash: Schema.String, idempotencyKey: opt(Schema.String) })
 }).annotations({ identifier: "ToolCalled" })
 /** The `ToolCalled` event. */
 export type ToolCalled = typeof ToolCalled.Type
