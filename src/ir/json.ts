@@ -81,6 +81,12 @@ const formatIssues = (error: ParseResult.ParseError): ReadonlyArray<IrIssue> => 
   const out: Array<{ path: Path; message: string; expected?: Array<string>; actual?: string }> = []
   for (const issue of ParseResult.ArrayFormatter.formatErrorSync(error)) {
     const path = toPath(issue.path)
+    const unexpected = /^is unexpected, expected: (.*)$/.exec(issue.message)
+    if (unexpected !== null) {
+      const key = path[path.length - 1]
+      out.push({ path, message: `Unknown field ${JSON.stringify(String(key))}; expected one of ${unexpected[1]!}` })
+      continue
+    }
     const m = EXPECTED.exec(issue.message)
     const last = out[out.length - 1]
     if (

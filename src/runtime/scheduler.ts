@@ -98,6 +98,8 @@ interface NodeRun {
   /** Timer of a node-level timeout. */
   timer: Fiber.RuntimeFiber<unknown, unknown> | undefined
   map: MapState | undefined
+  /** The tool call of a tool node. */
+  site: CallSite | undefined
 }
 
 /** One execution of a scope: values by node index and remaining dependency counts. */
@@ -324,7 +326,7 @@ export class Run {
   private makeReady(scope: ScopeRun, index: number): void {
     const pn = scope.plan.nodes[index]!
     const path = scope.prefix + pn.id
-    const nr: NodeRun = { scope, pn, path, budgets: scope.budgets, done: false, fiber: undefined, timer: undefined, map: undefined }
+    const nr: NodeRun = { scope, pn, path, budgets: scope.budgets, done: false, fiber: undefined, timer: undefined, map: undefined, site: undefined }
     this.emit("NodeReady", path, undefined, pn.label === pn.id ? { kind: pn.node.kind } : { kind: pn.node.kind, label: pn.label })
     this.ready.push(nr)
   }
@@ -410,7 +412,18 @@ export class Run {
       if (Either.isLeft(k)) return this.failNode(nr, new Permanent({ message: `idempotencyKey: ${k.left.message}` }))
       explicitKey = typeof k.right === "string" ? k.right : canonicalJson(k.right)
     }
-    const site: CallSite = { path: nr.path, tool, args: args.right, explicitKey, policy: node.policy, budgets: nr.budgets, chunks: 0 }
+    const site: CallSite = {
+      path: nr.path,
+      tool,
+      args: args.right,
+      explicitKey,
+      policy: node.policy,
+      budgets: nr.budgets,
+      chunks: 0,
+      output: undefined,
+      outputHash: undefined
+    }
+    nr.site = site
     const preNode = this.services.hooks.preNode
     if (preNode === undefined) return this.startCall(nr, site)
     this.hook(
@@ -609,7 +622,9 @@ export class Run {
     const scope = nr.scope
     const index = nr.pn.index
     scope.values[index] = value
-    this.emit("NodeCompleted", nr.path, undefined, { outputHash: hashJson(value) })
+    const site = nr.site
+    const outputHash = site !== undefined && site.output === value ? site.outputHash! : hashJson(value)
+    this.emit("NodeCompleted", nr.path, undefined, { outputHash })
     const counts = scope.counts
     for (const j of nr.pn.dependents) if (--counts[j]! === 0) this.makeReady(scope, j)
     if (--scope.left === 0) this.finishScope(scope)

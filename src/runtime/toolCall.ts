@@ -66,6 +66,9 @@ export interface CallSite {
   readonly budgets: ReadonlyArray<Budgeter>
   /** Numbers `Chunk` events of the node. */
   chunks: number
+  /** The last output recorded by `ToolReturned` and its hash (so `NodeCompleted` need not hash it again). */
+  output: Json | undefined
+  outputHash: string | undefined
 }
 
 /** The cache TTL of a node in ms, or undefined when the node does not ask for caching. */
@@ -88,33 +91,45 @@ export const isPlainCall = (site: CallSite): boolean =>
   !usesStore(site) &&
   !hasLimits(site.tool.limits)
 
-/** A handler's context; `signal` is made on first use and aborted by `abort`. */
-const makeContext = (env: CallEnv, site: CallSite, key: () => string, attempt: number) => {
-  let controller: AbortController | undefined
-  const ctx: ToolContext = {
-    get idempotencyKey() {
-      return key()
-    },
-    attempt,
-    get signal() {
-      controller ??= new AbortController()
-      return controller.signal
-    },
-    emit: (text: string) => Effect.sync(() => env.emit("Chunk", site.path, attempt, { index: site.chunks++, text }))
+/**
+ * A handler's context. A class, so a call allocates one small object: the
+ * derived idempotency key and the abort signal are made on first use.
+ */
+class CallContext implements ToolContext {
+  private controller: AbortController | undefined
+  constructor(
+    private readonly env: CallEnv,
+    private readonly site: CallSite,
+    readonly attempt: number,
+    private key: string | undefined
+  ) {}
+  get idempotencyKey(): string {
+    return (this.key ??= idempotencyKeyFor(this.env.runId, this.site.path, this.site.args))
   }
-  return { ctx, abort: () => controller?.abort() }
+  get signal(): AbortSignal {
+    this.controller ??= new AbortController()
+    return this.controller.signal
+  }
+  get emit(): (text: string) => Effect.Effect<void> {
+    const { attempt, env, site } = this
+    return (text) => Effect.sync(() => env.emit("Chunk", site.path, attempt, { index: site.chunks++, text }))
+  }
+  /** Aborts the signal, if a handler asked for it. */
+  abort(): void {
+    this.controller?.abort()
+  }
 }
 
 /** Calls the handler, turning a thrown exception or a defect into `Defect`. */
 const callHandler = (
-  call: (args: unknown, ctx: ToolContext) => Effect.Effect<unknown, ToolError>,
+  batcher: BatchedCall<unknown, unknown> | undefined,
   tool: AnyTool,
   decoded: unknown,
   ctx: ToolContext
 ): Effect.Effect<unknown, ToolError> => {
   let eff: Effect.Effect<unknown, ToolError>
   try {
-    eff = call(decoded, ctx)
+    eff = batcher === undefined ? tool.handler(decoded, ctx) : batcher(decoded, ctx)
   } catch (e) {
     return Effect.fail(new Defect({ message: `tool "${tool.name}" threw: ${describe(e)}` }))
   }
@@ -133,15 +148,12 @@ const returned = (
   latencyMs: number,
   cost: number,
   source: "tool" | "idempotency" | "cache"
-): void =>
-  env.emit("ToolReturned", site.path, attempt, {
-    tool: site.tool.name,
-    outputHash: hashJson(output),
-    latencyMs,
-    cost,
-    source,
-    output
-  })
+): void => {
+  const outputHash = hashJson(output)
+  site.output = output
+  site.outputHash = outputHash
+  env.emit("ToolReturned", site.path, attempt, { tool: site.tool.name, outputHash, latencyMs, cost, source, output })
+}
 
 /** The whole tool call with every policy, as an Effect. */
 export const toolCall = (env: CallEnv, site: CallSite): Effect.Effect<Json, ToolError> =>
@@ -151,7 +163,6 @@ export const toolCall = (env: CallEnv, site: CallSite): Effect.Effect<Json, Tool
     const argsHash = hashJson(site.args)
     const store = usesStore(site)
     const key = site.explicitKey ?? idempotencyKeyFor(env.runId, site.path, site.args)
-    const keyOf = () => key
     if (store) {
       const recorded = yield* env.store.get(key)
       if (Option.isSome(recorded)) {
@@ -173,7 +184,6 @@ export const toolCall = (env: CallEnv, site: CallSite): Effect.Effect<Json, Tool
 
     const meter: Usage = { cost: 0, tokens: 0 }
     const batcher = env.batchers.get(tool.name)
-    const call = batcher ?? ((args: unknown, ctx: ToolContext) => tool.handler(args, ctx))
     // A batched tool's guard wraps each batch (see makeBatcher), not each call.
     const guard = batcher === undefined ? env.limiter.guard(tool) : <A, E, R>(eff: Effect.Effect<A, E, R>) => eff
     const timeoutText = site.policy?.timeout ?? tool.limits.timeout
@@ -181,13 +191,13 @@ export const toolCall = (env: CallEnv, site: CallSite): Effect.Effect<Json, Tool
     let startedAt = 0
     let lastAttempt = 1
     const attemptOnce = (attempt: number): Effect.Effect<Json, ToolError> => {
-      const { abort, ctx } = makeContext(env, site, keyOf, attempt)
+      const ctx = new CallContext(env, site, attempt, key)
       let eff: Effect.Effect<Json, ToolError> = Effect.suspend(() => {
         lastAttempt = attempt
         env.emit("ToolCalled", site.path, attempt, store ? { tool: tool.name, argsHash, idempotencyKey: key } : { tool: tool.name, argsHash })
         startedAt = env.now()
-        return Effect.flatMap(callHandler(call, tool, decoded, ctx), (out) => encodeOutput(tool, out))
-      }).pipe(Effect.onInterrupt(() => Effect.sync(abort)))
+        return Effect.flatMap(callHandler(batcher, tool, decoded, ctx), (out) => encodeOutput(tool, out))
+      }).pipe(Effect.onInterrupt(() => Effect.sync(() => ctx.abort())))
       if (timeoutMs !== undefined) {
         eff = withTimeout(timeoutMs, `tool "${tool.name}" (node ${site.path}, attempt ${attempt})`)(eff)
       }
@@ -233,26 +243,34 @@ export const inlineCall = (
   if (decoded === undefined) return toolCall(env, site)
   if (Exit.isFailure(decoded)) return Exit.failCause(decoded.cause)
   const argsHash = hashJson(site.args)
-  let key: string | undefined
-  const keyOf = () => (key ??= idempotencyKeyFor(env.runId, site.path, site.args))
-  const { abort, ctx } = makeContext(env, site, keyOf, 1)
+  const ctx = new CallContext(env, site, 1, undefined)
   env.emit("ToolCalled", site.path, 1, { tool: tool.name, argsHash })
   const startedAt = env.now()
-  const handledEff = callHandler((args, c) => tool.handler(args, c), tool, decoded.value, ctx)
-  const finish = (out: unknown, cost: number): Effect.Effect<Json, ToolError> => {
-    const encodedEff = encodeOutput(tool, out)
-    const encoded = asExit(encodedEff)
-    if (encoded === undefined) {
-      return Effect.tap(encodedEff, (o) => Effect.sync(() => returned(env, site, 1, o, env.now() - startedAt, cost, "tool")))
-    }
-    if (Exit.isSuccess(encoded)) returned(env, site, 1, encoded.value, env.now() - startedAt, cost, "tool")
-    return encoded
-  }
+  const handledEff = callHandler(undefined, tool, decoded.value, ctx)
   const handled = asExit(handledEff)
-  if (handled !== undefined) return Exit.isFailure(handled) ? Exit.failCause(handled.cause) : finish(handled.value, 0)
+  if (handled !== undefined) {
+    return Exit.isFailure(handled) ? Exit.failCause(handled.cause) : finishInline(env, site, handled.value, 0, startedAt)
+  }
   const meter: Usage = { cost: 0, tokens: 0 }
   return metered(meter, handledEff).pipe(
-    Effect.onInterrupt(() => Effect.sync(abort)),
-    Effect.flatMap((out) => finish(out, meter.cost))
+    Effect.onInterrupt(() => Effect.sync(() => ctx.abort())),
+    Effect.flatMap((out) => finishInline(env, site, out, meter.cost, startedAt))
   )
+}
+
+/** Encodes the output of an inline call and records `ToolReturned`. */
+const finishInline = (
+  env: CallEnv,
+  site: CallSite,
+  out: unknown,
+  cost: number,
+  startedAt: number
+): Effect.Effect<Json, ToolError> => {
+  const encodedEff = encodeOutput(site.tool, out)
+  const encoded = asExit(encodedEff)
+  if (encoded === undefined) {
+    return Effect.tap(encodedEff, (o) => Effect.sync(() => returned(env, site, 1, o, env.now() - startedAt, cost, "tool")))
+  }
+  if (Exit.isSuccess(encoded)) returned(env, site, 1, encoded.value, env.now() - startedAt, cost, "tool")
+  return encoded
 }

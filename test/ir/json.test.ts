@@ -39,7 +39,7 @@ describe("decodeProgram", () => {
     expect(issuesOf(decodeProgram(doc))).toEqual([
       {
         path: ["programs", "main", "nodes", 0, "retries"],
-        message: 'is unexpected, expected: "id" | "kind" | "tool" | "args" | "policy"'
+        message: 'Unknown field "retries"; expected one of "id" | "kind" | "tool" | "args" | "policy"'
       }
     ])
   })
