@@ -4,6 +4,7 @@
  */
 export * as Program from "./program.js"
 export * as Tool from "./tools/index.js"
+export * as Runtime from "./runtime/runtime.js"
 export type { Checked, CompileOptions, Compiled, Diagnostic, SourceFormat } from "./compile.js"
 export type { Path, Position, SourceMap, Span, SyntaxDiagnostic, Violation, ViolationCode } from "./ir/diagnostic.js"
 export type {

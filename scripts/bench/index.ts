@@ -1,8 +1,10 @@
 /** `npm run bench [-- suite…]`: runs the named benchmark suites (all when none is named). */
 import { runLanguageBench } from "./language.js"
+import { runRuntimeBench } from "./runtime.js"
 
 const suites: Record<string, () => unknown> = {
-  language: runLanguageBench
+  language: runLanguageBench,
+  runtime: runRuntimeBench
 }
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"))

@@ -9,7 +9,7 @@ import { encodeProgram } from "../ir/json.js"
 import { programJsonSchema } from "../ir/jsonSchema.js"
 import { fromTokens, textToTokens, toTokens, tokensToText } from "../ir/tokens.js"
 import { countNodes } from "../ir/count.js"
-import { compileSource, print } from "../language/index.js"
+import { format, print } from "../language/index.js"
 import { CliError, err, out, readInput } from "./io.js"
 import { loadValid } from "./load.js"
 import { formatDiagnostics } from "./report.js"
@@ -44,7 +44,7 @@ export const checkCommand = Command.make(
     })
 ).pipe(Command.withDescription("Check a program: syntax and every invariant V1–V9"))
 
-/** `trellis fmt <file>`: print canonical DSL; `--check` exits 1 when the file is not formatted. */
+/** `trellis fmt <file>`: print canonical DSL, comments kept; `--check` exits 1 when the file is not formatted. */
 export const fmtCommand = Command.make(
   "fmt",
   {
@@ -55,13 +55,13 @@ export const fmtCommand = Command.make(
   ({ check: onlyCheck, file, write }) =>
     Effect.gen(function*() {
       const input = yield* readInput(file)
-      const compiled = compileSource(input.text)
-      if (compiled.program === undefined || compiled.syntaxErrors.length > 0) {
-        const diagnostics = compiled.syntaxErrors.map((e) => ({ code: "syntax", message: e.message, span: e.span, excerpt: e.excerpt }))
+      const formatted = format(input.text)
+      const text = formatted.text
+      if (text === undefined) {
+        const diagnostics = formatted.errors.map((e) => ({ code: "syntax", message: e.message, span: e.span, excerpt: e.excerpt }))
         yield* err(formatDiagnostics(input.name, diagnostics, { excerpt: true }))
         return yield* new CliError({ message: `${input.name}: cannot format a file with syntax errors` })
       }
-      const text = print(compiled.program)
       if (onlyCheck) {
         if (text !== input.text) {
           return yield* new CliError({ message: `${input.name}: not formatted (run trellis fmt --write ${input.name})` })

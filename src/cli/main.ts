@@ -11,10 +11,11 @@ import {
   schemaCommand,
   tokensCommand
 } from "./commands.js"
+import { runCommand } from "./run.js"
 
 const root = Command.make("trellis").pipe(
   Command.withDescription("Trellis: check, format, normalize and compile agent programs written as data"),
-  Command.withSubcommands([checkCommand, fmtCommand, normalizeCommand, compileCommand, tokensCommand, schemaCommand])
+  Command.withSubcommands([runCommand, checkCommand, fmtCommand, normalizeCommand, compileCommand, tokensCommand, schemaCommand])
 )
 
 const cli = Command.run(root, { name: "trellis", version: "0.1.0" })

@@ -3,7 +3,7 @@
  * by `kind`, each with its source span in `loc`. `CHILD_KEYS` lists the
  * child fields of every kind and drives the generic `visit`.
  */
-import type { Span } from "../ir/diagnostic.js"
+import type { Position, Span } from "../ir/diagnostic.js"
 
 /** Every kind of syntax node. */
 export const AstKind = {
@@ -59,7 +59,7 @@ export interface NameNode {
 // Declarations and types
 // ---------------------------------------------------------------------------
 
-/** A whole `.tr` file. Comments are kept aside, not attached to nodes. */
+/** A whole `.tr` file. Comments are kept aside, not attached to nodes (`attachComments` places them for `fmt`). */
 export interface FileAst {
   readonly kind: "File"
   readonly decls: ReadonlyArray<DeclarationNode>
@@ -71,6 +71,8 @@ export interface FileAst {
 export interface CommentNode {
   readonly text: string
   readonly loc: Span
+  /** The end of the last token before the comment; undefined when no token precedes it. */
+  readonly previous: Position | undefined
 }
 
 /** A top-level declaration. */

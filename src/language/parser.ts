@@ -5,7 +5,7 @@
  * declarations, and capped at 100. Guards: `maxTokens` (checked before
  * parsing) and `maxDepth` (nesting of blocks, expressions and types).
  */
-import type { SyntaxDiagnostic } from "../ir/diagnostic.js"
+import type { Position, SyntaxDiagnostic } from "../ir/diagnostic.js"
 import { caretExcerpt } from "../ir/diagnostic.js"
 import type {
   ArgumentNode,
@@ -30,7 +30,7 @@ import type {
 } from "./ast.js"
 import { lex } from "./lexer.js"
 import { parseExpression, parseKey, parseName, parseRecord, parseWord, startsExpression } from "./parseExpression.js"
-import { TokenKind } from "./token.js"
+import { type Token, TokenKind } from "./token.js"
 import { SyntaxFailure, TokenStream } from "./tokenStream.js"
 
 /** Options of `parse`. */
@@ -77,8 +77,20 @@ export const parse = (source: string, options: ParseOptions = {}): ParseResult =
   const first = lexed.tokens[0]
   const eof = lexed.tokens[lexed.tokens.length - 1]
   const loc = { start: first?.span.start ?? { line: 1, column: 1, offset: 0 }, end: eof?.span.end ?? { line: 1, column: 1, offset: 0 } }
-  const comments = lexed.comments.map((c) => ({ text: c.value, loc: c.span }))
+  const comments = lexed.comments.map((c) => ({ text: c.value, loc: c.span, previous: endBefore(lexed.tokens, c.span.start.offset) }))
   return { file: { kind: "File", decls, comments, loc }, errors: [] }
+}
+
+/** The end of the last token that starts before `offset` (binary search; `tokens` are in source order). */
+const endBefore = (tokens: ReadonlyArray<Token>, offset: number): Position | undefined => {
+  let lo = 0
+  let hi = tokens.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (tokens[mid]!.span.start.offset < offset) lo = mid + 1
+    else hi = mid
+  }
+  return lo === 0 ? undefined : tokens[lo - 1]!.span.end
 }
 
 /** file = decl* ;  decl = program | signature */

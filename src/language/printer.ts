@@ -4,13 +4,18 @@
  * order (the entry first when it is neither `main` nor the first program),
  * `with { … }` folding `model` / `concurrency` back in, `else if` chains,
  * and synthetic nodes (`$k`) printed as bare steps or `return <step>`.
- * Comments and the `labels` side table are not printed.
+ * The `labels` side table is not printed. Comments are printed only when
+ * `options.comments` gives them (`attachComments`, for `trellis fmt`): own-line
+ * comments at the indent of what they precede, a trailing comment at the end
+ * of its element's first line, and the blank lines the map records.
  *
  * For every program that came from lowering or normalization,
  * `lower(parse(print(p)))` is `p` again (without `labels`), and printing is
  * idempotent.
  */
 import type { Args, Body, Node, Policy, Program, ProgramDef, Signature } from "../ir/schema.js"
+import { type CommentMap, type CommentSlot, EMPTY_SLOT, type PrintedComment } from "./comments.js"
+import { IrPath } from "./lowerContext.js"
 import { POLICY_KEYS, RETRY_KEYS } from "./lowerPolicy.js"
 import { printExpr, printKey, printNumber, printScalar, printString, printType } from "./printExpr.js"
 import { isIdentifier } from "./token.js"
@@ -20,62 +25,162 @@ const INDENT = "  "
 /** True for the synthetic ids lowering gives unnamed steps (`$0`, `$1`, …). */
 export const isSyntheticId = (id: string): boolean => /^\$(0|[1-9][0-9]*)$/.test(id)
 
+/** Options of `print`. */
+export interface PrintOptions {
+  /** Comments and blank lines to print, by IR pointer (from `attachComments`). @default none */
+  readonly comments?: CommentMap
+}
+
+const NO_COMMENTS: CommentMap = new Map()
+
 /** Prints a program document as DSL text (ending with a newline). */
-export const print = (program: Program): string => {
-  const parts: Array<string> = []
-  for (const [name, signature] of Object.entries(program.signatures)) parts.push(printSignature(name, signature))
+export const print = (program: Program, options: PrintOptions = {}): string => {
+  const cm = options.comments ?? NO_COMMENTS
+  const out: Array<string> = []
+  const decl = (path: IrPath, text: string): void => {
+    const slot = slotOf(cm, path)
+    // Declarations are always one blank line apart; the first leading comment follows that line.
+    if (out.length > 0) out.push("")
+    slot.leading.forEach((c, i) => {
+      if (i > 0 && c.blankBefore) out.push("")
+      out.push(commentLine(c.text))
+    })
+    if (slot.leading.length > 0 && slot.blankBefore) out.push("")
+    out.push(withTrailing(text, slot))
+  }
+  for (const [name, signature] of Object.entries(program.signatures)) {
+    const path = IrPath.root.child("signatures").child(name)
+    decl(path, printSignature(cm, name, signature, path))
+  }
   const names = Object.keys(program.programs)
   const entry = program.entry
   const entryFirst = !names.includes("main") && names.includes(entry) && names[0] !== entry
   const ordered = entryFirst ? [entry, ...names.filter((n) => n !== entry)] : names
-  for (const name of ordered) parts.push(printProgram(name, program.programs[name] as ProgramDef))
-  return parts.length === 0 ? "" : parts.join("\n\n") + "\n"
-}
-
-const printSignature = (name: string, signature: Signature): string => {
-  const lines = [`signature ${name} {`]
-  if (signature.doc !== undefined) lines.push(INDENT + printString(signature.doc))
-  for (const [direction, fields] of [["input", signature.inputs], ["output", signature.outputs]] as const) {
-    for (const f of fields) {
-      const doc = f.doc === undefined ? "" : " " + printString(f.doc)
-      lines.push(`${INDENT}${direction} ${f.name}: ${printType(f.type)}${doc}`)
-    }
+  for (const name of ordered) {
+    const path = IrPath.root.child("programs").child(name)
+    decl(path, printProgram(cm, name, program.programs[name] as ProgramDef, path))
   }
-  lines.push("}")
-  return lines.join("\n")
+  pushComments(out, slotOf(cm, IrPath.root).end)
+  return out.length === 0 ? "" : out.join("\n") + "\n"
 }
 
-const printProgram = (name: string, def: ProgramDef): string => {
-  const params = def.params
-    .map((p) => `${p.name}: ${printType(p.type)}${p.default === undefined ? "" : " = " + printExpr(p.default)}`)
-    .join(", ")
-  return `program ${name}(${params}) ${printBlock(def, "", true)}`
+// ---------------------------------------------------------------------------
+// Comments
+// ---------------------------------------------------------------------------
+
+const slotOf = (cm: CommentMap, path: IrPath): CommentSlot => cm.get(path.pointer) ?? EMPTY_SLOT
+
+const commentLine = (text: string): string => "#" + text
+
+/** Own-line comments, each after a blank line when it had one and something comes before it in `out`. */
+const pushComments = (out: Array<string>, comments: ReadonlyArray<PrintedComment>): void => {
+  for (const c of comments) {
+    if (c.blankBefore && out.length > 0) out.push("")
+    out.push(commentLine(c.text))
+  }
 }
 
-/** `{ statements }`, the closing brace at `indent`. */
-const printBlock = (body: Body, indent: string, isProgram: boolean): string => {
+/** An element with its leading comments, blank line and trailing comment, as lines of `out`. */
+const pushElement = (out: Array<string>, slot: CommentSlot, text: string): void => {
+  pushComments(out, slot.leading)
+  if (slot.blankBefore && out.length > 0) out.push("")
+  out.push(withTrailing(text, slot))
+}
+
+/** `text` with the slot's trailing comment at the end of its first line. */
+const withTrailing = (text: string, slot: CommentSlot): string => {
+  if (slot.trailing === undefined) return text
+  const comment = " " + commentLine(slot.trailing)
+  const nl = text.indexOf("\n")
+  return nl < 0 ? text + comment : text.slice(0, nl) + comment + text.slice(nl)
+}
+
+/** Lines indented by `indent`, blank lines left empty. */
+const indentLines = (lines: ReadonlyArray<string>, indent: string): string =>
+  lines.map((l) => (l === "" ? "" : indent + l)).join("\n")
+
+// ---------------------------------------------------------------------------
+// Declarations, blocks and steps
+// ---------------------------------------------------------------------------
+
+const printSignature = (cm: CommentMap, name: string, signature: Signature, path: IrPath): string => {
+  const lines: Array<string> = []
+  if (signature.doc !== undefined) pushElement(lines, slotOf(cm, path.child("doc")), printString(signature.doc))
+  for (const [direction, key, fields] of [["input", "inputs", signature.inputs], ["output", "outputs", signature.outputs]] as const) {
+    fields.forEach((f, i) => {
+      const doc = f.doc === undefined ? "" : " " + printString(f.doc)
+      pushElement(lines, slotOf(cm, path.child(key).child(i)), `${direction} ${f.name}: ${printType(f.type)}${doc}`)
+    })
+  }
+  pushComments(lines, slotOf(cm, path).end)
+  return lines.length === 0 ? `signature ${name} {\n}` : `signature ${name} {\n${indentLines(lines, INDENT)}\n}`
+}
+
+/** `program NAME(params) { … }`; the params go one per line when comments are among them. */
+const printProgram = (cm: CommentMap, name: string, def: ProgramDef, path: IrPath): string => {
+  const paramsPath = path.child("params")
+  const texts = def.params.map((p) => `${p.name}: ${printType(p.type)}${p.default === undefined ? "" : " = " + printExpr(p.default)}`)
+  const slots = def.params.map((_, i) => slotOf(cm, paramsPath.child(i)))
+  const end = slotOf(cm, paramsPath).end
+  let params: string
+  if (end.length === 0 && slots.every((s) => s.leading.length === 0 && s.trailing === undefined)) {
+    params = texts.join(", ")
+  } else {
+    // Blank lines are not kept among params.
+    const lines: Array<string> = []
+    texts.forEach((text, i) => {
+      const slot = slots[i] ?? EMPTY_SLOT
+      for (const c of slot.leading) lines.push(commentLine(c.text))
+      lines.push(withTrailing(i < texts.length - 1 ? text + "," : text, slot))
+    })
+    for (const c of end) lines.push(commentLine(c.text))
+    params = `\n${indentLines(lines, INDENT)}\n`
+  }
+  return `program ${name}(${params}) ${printBlock(cm, def, "", path, true)}`
+}
+
+/** `{ statements }`, the closing brace at `indent`; `extraEnd` comments go after the body's own end comments. */
+const printBlock = (
+  cm: CommentMap,
+  body: Body,
+  indent: string,
+  path: IrPath,
+  isProgram: boolean,
+  extraEnd: ReadonlyArray<PrintedComment> = []
+): string => {
   const inner = indent + INDENT
-  const lines = printStatements(body, inner, isProgram)
-  return lines.length === 0 ? "{\n" + indent + "}" : `{\n${lines.map((l) => inner + l).join("\n")}\n${indent}}`
+  const lines = printStatements(cm, body, inner, path, isProgram)
+  pushComments(lines, slotOf(cm, path).end)
+  pushComments(lines, extraEnd)
+  return lines.length === 0 ? "{\n" + indent + "}" : `{\n${indentLines(lines, inner)}\n${indent}}`
 }
 
-/** The statements of a body, each without its leading indent. */
-const printStatements = (body: Body, indent: string, isProgram: boolean): ReadonlyArray<string> => {
+/** The statements of a body, each without its leading indent (with their comments and blank lines). */
+const printStatements = (cm: CommentMap, body: Body, indent: string, path: IrPath, isProgram: boolean): Array<string> => {
   const last = body.nodes[body.nodes.length - 1]
   const returnStep =
     last !== undefined && isSyntheticId(last.id) && body.result.kind === "ref" && body.result.name === last.id ? last : undefined
   const lines: Array<string> = []
-  for (const node of body.nodes) {
-    if (node === returnStep) continue
-    lines.push((isSyntheticId(node.id) ? "" : `${node.id} = `) + printStep(node, indent))
+  const nodes = path.child("nodes")
+  body.nodes.forEach((node, i) => {
+    if (node === returnStep) return
+    const nodePath = nodes.child(i)
+    pushElement(lines, slotOf(cm, nodePath), (isSyntheticId(node.id) ? "" : `${node.id} = `) + printStep(cm, node, indent, nodePath))
+  })
+  const result = slotOf(cm, path.child("result"))
+  if (returnStep !== undefined) {
+    pushElement(lines, result, "return " + printStep(cm, returnStep, indent, nodes.child(body.nodes.length - 1)))
+  } else if (!(isProgram && body.result.kind === "lit" && body.result.value === null)) {
+    pushElement(lines, result, "return " + printExpr(body.result))
+  } else {
+    // `return null` is not printed in a program body; its comments stay, at the end of the body.
+    pushComments(lines, result.trailing === undefined ? result.leading : [...result.leading, { text: result.trailing, blankBefore: false }])
   }
-  if (returnStep !== undefined) lines.push("return " + printStep(returnStep, indent))
-  else if (!(isProgram && body.result.kind === "lit" && body.result.value === null)) lines.push("return " + printExpr(body.result))
   return lines
 }
 
-/** One step; nested blocks are indented relative to `indent`. */
-const printStep = (node: Node, indent: string): string => {
+/** One step (the node at `path`); nested blocks are indented relative to `indent`. */
+const printStep = (cm: CommentMap, node: Node, indent: string, path: IrPath): string => {
   switch (node.kind) {
     case "tool":
       return `tool ${node.tool}(${printArgs(node.args)})${printPolicy(node.policy, [])}`
@@ -85,18 +190,31 @@ const printStep = (node: Node, indent: string): string => {
       return `run ${node.program}(${printArgs(node.args)})${printPolicy(node.policy, [])}`
     case "map": {
       const extra = node.concurrency === undefined ? [] : [`concurrency: ${printNumber(node.concurrency)}`]
-      return `map ${node.as} in ${printExpr(node.over)}${printPolicy(node.policy, extra)} ${printBlock(node.body, indent, false)}`
+      return `map ${node.as} in ${printExpr(node.over)}${printPolicy(node.policy, extra)} ${printBlock(cm, node.body, indent, path.child("body"), false)}`
     }
     case "branch": {
-      const head = `if ${printExpr(node.cond)}${printPolicy(node.policy, [])} ${printBlock(node.then, indent, false)}`
+      const elsePath = path.child("else")
+      const chained = node.else === null ? undefined : elseIfOf(node.else)
+      // An `else if` has no line of its own: the comments before it end the `then` block, its trailing
+      // comment ends the `} else if … {` line.
+      const elseResult = slotOf(cm, elsePath.child("result"))
+      const extraEnd = chained === undefined ? [] : [...elseResult.leading, ...slotOf(cm, elsePath).end]
+      const head = `if ${printExpr(node.cond)}${printPolicy(node.policy, [])} ${printBlock(cm, node.then, indent, path.child("then"), false, extraEnd)}`
       if (node.else === null) return head
-      const chained = elseIfOf(node.else)
-      return chained === undefined ? `${head} else ${printBlock(node.else, indent, false)}` : `${head} else ${printStep(chained, indent)}`
+      return chained === undefined
+        ? `${head} else ${printBlock(cm, node.else, indent, elsePath, false)}`
+        : `${head} else ${withTrailing(printStep(cm, chained, indent, elsePath.child("nodes").child(0)), elseResult)}`
     }
     case "choose": {
       const inner = indent + INDENT
-      const options = node.options.map((o) => `${inner}${printKey(o.label)}: ${printBlock(o.body, inner, false)}`)
-      return `choose ${printString(node.key)}${printPolicy(node.policy, [])} {\n${options.join("\n")}\n${indent}}`
+      const optionsPath = path.child("options")
+      const lines: Array<string> = []
+      node.options.forEach((o, i) => {
+        const optionPath = optionsPath.child(i)
+        pushElement(lines, slotOf(cm, optionPath), `${printKey(o.label)}: ${printBlock(cm, o.body, inner, optionPath.child("body"), false)}`)
+      })
+      pushComments(lines, slotOf(cm, optionsPath).end)
+      return `choose ${printString(node.key)}${printPolicy(node.policy, [])} {\n${indentLines(lines, inner)}\n${indent}}`
     }
     case "expr":
       return printExpr(node.expr) + printPolicy(node.policy, [])

@@ -34,6 +34,15 @@ export { LlmRunner } from "./llm.js"
 export type { LlmRequest, LlmRunnerService } from "./llm.js"
 export { PlanError } from "./plan.js"
 export type { Plan as RunPlan } from "./plan.js"
+export { EventLog, EventSink, canonicalTrace } from "../trace/events.js"
+export type { RunEvent, RunEventType } from "../trace/events.js"
+export { PolicyStore } from "./bandit/store.js"
+export type { BanditStrategy } from "./bandit/state.js"
+export { ResultCache } from "./policy/cache.js"
+export { composeHooks, Hooks } from "./policy/hooks.js"
+export type { NodeEnd, NodeStart, RunHooks, RunStart } from "./policy/hooks.js"
+export { IdempotencyStore } from "./policy/idempotency.js"
+export { ToolLimiter } from "./policy/limiter.js"
 
 /** Run-time resource limits (SPEC §4). */
 export interface RunLimits {
@@ -150,7 +159,7 @@ export const run = (
       seed: options.seed,
       concurrency,
       maxNodes: positive(limits.maxNodes) ?? DEFAULT_MAX_NODES,
-      maxDepth: positive(limits.maxDepth) ?? DEFAULT_MAX_DEPTH,
+      maxDepth: limits.maxDepth !== undefined && limits.maxDepth >= 0 ? Math.floor(limits.maxDepth) : DEFAULT_MAX_DEPTH,
       maxRunTimeMs: maxRunTimeMs !== undefined && Number.isFinite(maxRunTimeMs) ? maxRunTimeMs : undefined,
       budget,
       strategyFor: (key) => (Object.prototype.hasOwnProperty.call(strategies, key) ? strategies[key]! : fallback)

@@ -12,7 +12,7 @@
  * completion order. The driver (`interpret.ts`) runs `drain`, flushes
  * events, and waits for in-flight work; it owns interruption.
  */
-import { Clock, Effect, Either, Exit, FiberId, Random, Runtime } from "effect"
+import { Clock, Effect, Either, Exit, FiberId, FiberRefs, Random, Runtime } from "effect"
 import type { Fiber } from "effect"
 import { evalPure, isList, typeName } from "../ir/eval.js"
 import type { Json, JsonRecord } from "../ir/eval.js"
@@ -28,7 +28,7 @@ import type { PolicyStore } from "./bandit/store.js"
 import { toToolError } from "./errors.js"
 import { bindParams } from "./inputs.js"
 import type { LlmRunnerService } from "./llm.js"
-import { metered } from "./meter.js"
+import { currentMeter, metered } from "./meter.js"
 import type { Usage } from "./meter.js"
 import type { Plan, PlanNode, ScopePlan } from "./plan.js"
 import { makeBudgeter } from "./policy/budget.js"
@@ -70,7 +70,7 @@ export interface RunServices {
   readonly clock: Clock.Clock
   /** The runtime in-flight effects are forked with (carries Clock, Random and services). */
   readonly runtime: Runtime.Runtime<never>
-  readonly call: Omit<CallEnv, "emit" | "now" | "runId">
+  readonly call: Omit<CallEnv, "emit" | "now" | "runId" | "seed">
 }
 
 type Env = (name: string) => Json | undefined
@@ -145,6 +145,7 @@ export class Run {
   wake: (() => void) | undefined
 
   private seq = 0
+  private draining = false
   private readonly ready: Array<NodeRun> = []
   private readyHead = 0
   private inbox: Array<() => void> = []
@@ -169,7 +170,7 @@ export class Run {
   readonly now = (): number => this.services.clock.unsafeCurrentTimeMillis()
 
   constructor(readonly config: RunConfig, readonly services: RunServices) {
-    this.callEnv = { ...services.call, runId: config.runId, emit: this.emit, now: this.now }
+    this.callEnv = { ...services.call, runId: config.runId, emit: this.emit, now: this.now, seed: config.seed }
     this.program = config.plan.program
   }
 
@@ -191,9 +192,9 @@ export class Run {
     }, (error) => this.failRun(error, undefined))
   }
 
-  /** Whether `drain` has something to do now. */
+  /** Whether the driver has something to do now: drain, flush events, or finish. */
   hasWork(): boolean {
-    return this.status !== "running" || this.readyHead < this.ready.length || this.inbox.length > 0
+    return this.status !== "running" || this.readyHead < this.ready.length || this.inbox.length > 0 || this.events.length > 0
   }
 
   /** Takes the events recorded since the last call. */
@@ -205,6 +206,16 @@ export class Run {
 
   /** Runs ready nodes and completions until there is nothing to do without waiting (or events pile up). */
   drain(maxEvents = 8192): void {
+    if (this.draining) return
+    this.draining = true
+    try {
+      this.drainLoop(maxEvents)
+    } finally {
+      this.draining = false
+    }
+  }
+
+  private drainLoop(maxEvents: number): void {
     while (this.status === "running" && this.events.length < maxEvents) {
       if (this.inbox.length > 0) {
         const inbox = this.inbox
@@ -256,9 +267,14 @@ export class Run {
   private fork<A, E>(
     eff: Effect.Effect<A, E>,
     nr: NodeRun | undefined,
-    k: (exit: Exit.Exit<A, E>) => void
+    k: (exit: Exit.Exit<A, E>) => void,
+    meter?: Usage
   ): Fiber.RuntimeFiber<A, E> {
-    const fiber = Runtime.runFork(this.services.runtime)(eff)
+    const fiber = meter === undefined
+      ? Runtime.runFork(this.services.runtime)(eff)
+      : Runtime.runFork(this.services.runtime)(eff, {
+        updateRefs: (refs, fiberId) => FiberRefs.updateAs(refs, { fiberId, fiberRef: currentMeter, value: meter })
+      })
     const exit = fiber.unsafePoll()
     if (exit !== null) {
       k(exit)
@@ -270,6 +286,8 @@ export class Run {
       this.inflight.delete(erased)
       if (this.status !== "running") return
       this.inbox.push(() => k(exit))
+      // Continue right here, on the completing fiber's turn: dependents start without waiting for the driver.
+      if (!this.draining) this.drain()
       this.signal()
     })
     return fiber
@@ -439,12 +457,25 @@ export class Run {
       this.waiting.push(() => this.startCall(nr, site))
       return
     }
-    if (isPlainCall(site)) {
-      const r = inlineCall(this.callEnv, site)
-      if (Exit.isExit(r)) return this.afterCall(nr, r as Exit.Exit<Json, ToolError>)
-      return this.runCall(nr, r)
+    if (!isPlainCall(site)) return this.runCall(nr, toolCall(this.callEnv, site))
+    const r = inlineCall(this.callEnv, site)
+    switch (r._tag) {
+      case "Done":
+        return this.afterCall(nr, r.exit)
+      case "Effect":
+        return this.runCall(nr, r.effect)
+      case "Handler": {
+        this.callsInFlight++
+        const finish = r.finish
+        nr.fiber = this.fork(r.effect, nr, (exit) => {
+          this.callsInFlight--
+          const done = finish(exit)
+          if (Exit.isExit(done)) this.afterCall(nr, done as Exit.Exit<Json, ToolError>)
+          else this.runCall(nr, done)
+          this.releaseWaiting()
+        }, r.meter)
+      }
     }
-    this.runCall(nr, toolCall(this.callEnv, site))
   }
 
   /** Runs a call effect holding a call slot. */
@@ -506,9 +537,11 @@ export class Run {
         this.emit("NodeRetrying", nr.path, n, { attempt: n, delayMs, errorKind: errorKind(error), message: error.message })
       ))(attempt)
     const budgets = nr.budgets
+    const seed = this.config.seed
+    const own = seed === undefined ? attempts : Effect.withRandom(attempts, Random.make(`${seed}/${nr.path}`))
     this.runCall(
       nr,
-      Effect.tap(metered(meter, attempts), () => Effect.forEach(budgets, (b) => b.charge(meter.cost, meter.tokens), { discard: true }))
+      Effect.tap(metered(meter, own), () => Effect.forEach(budgets, (b) => b.charge(meter.cost, meter.tokens), { discard: true }))
     )
   }
 

@@ -8,7 +8,7 @@
  * events recorded as they happen. `inlineCall` serves the common case of
  * a call with no policy at all without building that Effect.
  */
-import { Cause, Effect, Exit, Option } from "effect"
+import { Cause, Effect, Exit, Option, Random } from "effect"
 import type { Json, JsonRecord } from "../ir/eval.js"
 import type { Policy } from "../ir/schema.js"
 import { Defect, errorKind } from "../tools/errors.js"
@@ -51,7 +51,13 @@ export interface CallEnv {
   readonly limiter: ToolLimiter["Type"]
   /** The batched entry point of each tool that declares `batch`. */
   readonly batchers: ReadonlyMap<string, BatchedCall<unknown, unknown>>
+  /** The run's seed: each call of a seeded run draws from its own Random, seeded by (seed, node path). */
+  readonly seed: number | undefined
 }
+
+/** Gives a call of a seeded run its own Random, so jitter and handlers' draws do not depend on completion order. */
+const seeded = <A, E, R>(env: CallEnv, path: string, eff: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  env.seed === undefined ? eff : Effect.withRandom(eff, Random.make(`${env.seed}/${path}`))
 
 /** One call site: a tool node instance with its evaluated arguments. */
 export interface CallSite {
@@ -157,6 +163,9 @@ const returned = (
 
 /** The whole tool call with every policy, as an Effect. */
 export const toolCall = (env: CallEnv, site: CallSite): Effect.Effect<Json, ToolError> =>
+  seeded(env, site.path, policedCall(env, site))
+
+const policedCall = (env: CallEnv, site: CallSite): Effect.Effect<Json, ToolError> =>
   Effect.gen(function*() {
     const tool = site.tool
     const decoded = yield* decodeArgs(tool, site.args)
@@ -228,34 +237,58 @@ export const toolCall = (env: CallEnv, site: CallSite): Effect.Effect<Json, Tool
 export const asExit = <A, E, R>(eff: Effect.Effect<A, E, R>): Exit.Exit<A, E> | undefined =>
   Exit.isExit(eff) ? (eff as Exit.Exit<A, E>) : undefined
 
+/** What `inlineCall` leaves to do: nothing (`Done`), a whole call Effect, or just the handler's own Effect. */
+export type Inline =
+  | { readonly _tag: "Done"; readonly exit: Exit.Exit<Json, ToolError> }
+  | { readonly _tag: "Effect"; readonly effect: Effect.Effect<Json, ToolError> }
+  | {
+    readonly _tag: "Handler"
+    /** The handler's effect as it returned it: run it on a fiber whose `currentMeter` is `meter`. */
+    readonly effect: Effect.Effect<unknown, ToolError>
+    readonly meter: Usage
+    /** Turns the handler's exit into the call's: encode and record, or map the failure onto the taxonomy. */
+    readonly finish: (exit: Exit.Exit<unknown, ToolError>) => Effect.Effect<Json, ToolError>
+  }
+
 /**
  * Serves a plain call (see `isPlainCall`) without building the policy
- * Effect: when decoding, the handler and encoding all return completed
- * Effects, the result is returned at once; otherwise the rest of the call
- * is returned as an Effect to run.
+ * Effect. When decoding, the handler and encoding all return completed
+ * Effects the call is `Done` at once; when only the handler suspends, the
+ * caller runs the handler's own Effect (no wrapping: a wrapper costs more
+ * than the fiber) and calls `finish` with its exit.
  */
-export const inlineCall = (
-  env: CallEnv,
-  site: CallSite
-): Exit.Exit<Json, ToolError> | Effect.Effect<Json, ToolError> => {
+export const inlineCall = (env: CallEnv, site: CallSite): Inline => {
   const tool = site.tool
   const decoded = asExit(decodeArgs(tool, site.args))
-  if (decoded === undefined) return toolCall(env, site)
-  if (Exit.isFailure(decoded)) return Exit.failCause(decoded.cause)
+  if (decoded === undefined) return { _tag: "Effect", effect: toolCall(env, site) }
+  if (Exit.isFailure(decoded)) return { _tag: "Done", exit: Exit.failCause(decoded.cause) }
   const argsHash = hashJson(site.args)
   const ctx = new CallContext(env, site, 1, undefined)
   env.emit("ToolCalled", site.path, 1, { tool: tool.name, argsHash })
   const startedAt = env.now()
-  const handledEff = callHandler(undefined, tool, decoded.value, ctx)
-  const handled = asExit(handledEff)
-  if (handled !== undefined) {
-    return Exit.isFailure(handled) ? Exit.failCause(handled.cause) : finishInline(env, site, handled.value, 0, startedAt)
+  let effect: Effect.Effect<unknown, ToolError>
+  try {
+    effect = tool.handler(decoded.value, ctx)
+  } catch (e) {
+    return { _tag: "Done", exit: Exit.fail(new Defect({ message: `tool "${tool.name}" threw: ${describe(e)}` })) }
   }
   const meter: Usage = { cost: 0, tokens: 0 }
-  return metered(meter, handledEff).pipe(
-    Effect.onInterrupt(() => Effect.sync(() => ctx.abort())),
-    Effect.flatMap((out) => finishInline(env, site, out, meter.cost, startedAt))
-  )
+  const finish = (exit: Exit.Exit<unknown, ToolError>): Effect.Effect<Json, ToolError> => {
+    if (Exit.isFailure(exit)) {
+      if (Cause.isInterrupted(exit.cause)) ctx.abort()
+      const defect = Cause.dieOption(exit.cause)
+      if (Option.isSome(defect) && Option.isNone(Cause.failureOption(exit.cause))) {
+        return Exit.fail(new Defect({ message: `tool "${tool.name}" died: ${describe(defect.value)}` }))
+      }
+      return Exit.failCause(exit.cause)
+    }
+    return finishInline(env, site, exit.value, meter.cost, startedAt)
+  }
+  const handled = asExit(effect)
+  if (handled === undefined) return { _tag: "Handler", effect: seeded(env, site.path, effect), meter, finish }
+  const done = finish(handled)
+  const exit = asExit(done)
+  return exit === undefined ? { _tag: "Effect", effect: done } : { _tag: "Done", exit }
 }
 
 /** Encodes the output of an inline call and records `ToolReturned`. */

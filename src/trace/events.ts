@@ -9,6 +9,7 @@
  * (`n3/2/n4`: node `n4` in item 2 of map `n3`; see README.md).
  */
 import { Context, Effect, Layer, PubSub, Schema, Stream } from "effect"
+import { canonicalJson, compareCodeUnits } from "../ir/canonical.js"
 import { ErrorKind } from "../ir/schema.js"
 
 /** A JSON value as carried in event data. */
@@ -196,6 +197,34 @@ export const TERMINAL_TYPES: ReadonlySet<RunEventType> = new Set(["RunCompleted"
 
 /** Whether an event ends its run. */
 export const isTerminal = (event: RunEvent): boolean => TERMINAL_TYPES.has(event.type)
+
+/** Drops what varies between runs of the same program, inputs and seed: `seq`, `at`, latencies. */
+const stable = (event: RunEvent): unknown => {
+  const { at: _at, seq: _seq, ...rest } = event
+  if (rest.type !== "ToolReturned") return rest
+  const { latencyMs: _latency, ...data } = rest.data
+  return { ...rest, data }
+}
+
+/**
+ * The canonical trace of a run (ARCHITECTURE, "Events and determinism"):
+ * events grouped by node path (run-level events first), in each node's own
+ * order, without `seq`, timestamps and latencies, one canonical JSON line
+ * each. It is the same for the same program, inputs and seed, whatever the
+ * completion order of tools.
+ */
+export const canonicalTrace = (events: ReadonlyArray<RunEvent>): ReadonlyArray<string> => {
+  const groups = new Map<string, Array<string>>()
+  for (const e of events) {
+    const key = e.node ?? ""
+    const line = canonicalJson(stable(e))
+    const group = groups.get(key)
+    if (group === undefined) groups.set(key, [line])
+    else group.push(line)
+  }
+  const keys = [...groups.keys()].sort(compareCodeUnits)
+  return keys.flatMap((k) => groups.get(k)!)
+}
 
 /** The JSON form of an event (what JSONL files and the wire carry). */
 export const encodeEvent = (event: RunEvent): unknown => Schema.encodeSync(RunEvent)(event)

@@ -159,8 +159,9 @@ export const makeBatcher = <I, O, R>(
       )
     )
 
+    // acquire is uninterruptible: the consumer must not inherit that (groupedWithin interrupts its timer)
     yield* Effect.acquireRelease(
-      Effect.forkDaemon(consumer),
+      Effect.forkDaemon(Effect.interruptible(consumer)),
       (fiber) =>
         Effect.suspend(() => {
           closed = true

@@ -35,9 +35,8 @@ export const makeGuard = (limits: ToolLimits): Effect.Effect<Guard, never, Scope
     const sem = limits.concurrency === undefined
       ? undefined
       : yield* Effect.makeSemaphore(Math.max(1, Math.floor(limits.concurrency)))
-    if (rate === undefined && sem === undefined) return passThrough
-    if (sem === undefined) return rate as Guard
-    if (rate === undefined) return sem.withPermits(1)
+    if (rate === undefined) return sem === undefined ? passThrough : sem.withPermits(1)
+    if (sem === undefined) return rate
     return (eff) => sem.withPermits(1)(rate(eff))
   })
 

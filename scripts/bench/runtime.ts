@@ -1,0 +1,97 @@
+/**
+ * Benchmark of the runtime (issue 3, item 8): workloads W1 wide (1 → 10,000
+ * no-op nodes → 1 join), W2 chain (10,000), W3 layered (50×50, 3 seeded
+ * random deps each), W4 io-bound (20×20, 3 deps, each node waits 5 ms,
+ * concurrency 16); rows Trellis (tool nodes, every event kept in memory),
+ * Trellis with pure `expr` nodes, a hand-written Effect executor (Deferred
+ * per node + Effect.forEach with concurrency) and a hand-written Promise
+ * executor; µs per node, peak heap, W4 makespan and its ratio to the Promise
+ * executor's; linearity of Trellis from 1k to 100k nodes. Every cell runs in
+ * its own process. Writes scripts/bench/results/runtime.json.
+ */
+import { execFileSync } from "node:child_process"
+import { mkdirSync, writeFileSync } from "node:fs"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+
+const here = dirname(fileURLToPath(import.meta.url))
+
+interface Cell {
+  readonly workload: string
+  readonly executor: string
+  readonly nodes: number
+  readonly medianMs: number
+  readonly usPerNode: number
+  readonly runsMs: ReadonlyArray<number>
+  readonly peakHeapMB: number
+  readonly maxRssMB: number
+  readonly planMs?: number
+  readonly events?: number
+}
+
+const cell = (workload: string, size: number, executor: string, reps: number): Cell => {
+  const out = execFileSync(
+    process.execPath,
+    ["--expose-gc", "--max-old-space-size=8192", "--import", "tsx", join(here, "runtime-worker.ts"), workload, String(size), executor, String(reps)],
+    { encoding: "utf8", maxBuffer: 16 * 1024 * 1024 }
+  )
+  return JSON.parse(out.trim().split("\n").pop() ?? "{}") as Cell
+}
+
+const EXECUTORS = ["trellis", "trellis-expr", "effect", "promise"] as const
+const fmt = (n: number, digits = 2) => n.toFixed(digits).padStart(8)
+
+/** Runs the whole suite, prints a table, writes the JSON report. */
+export const runRuntimeBench = (): Record<string, unknown> => {
+  const table: Array<Cell> = []
+  const workloads: ReadonlyArray<readonly [string, number, number]> = [
+    ["W1", 10_000, 7],
+    ["W2", 10_000, 7],
+    ["W3", 2_500, 7],
+    ["W4", 400, 5]
+  ]
+  console.log("workload      executor       nodes    µs/node   median ms  peak heap MB")
+  for (const [w, size, reps] of workloads) {
+    for (const ex of EXECUTORS) {
+      const c = cell(w, size, ex, reps)
+      table.push(c)
+      console.log(`${w.padEnd(12)}  ${ex.padEnd(12)} ${String(c.nodes).padStart(7)} ${fmt(c.usPerNode)} ${fmt(c.medianMs, 1)}    ${fmt(c.peakHeapMB, 1)}`)
+    }
+  }
+  const w4 = (ex: string) => table.find((c) => c.workload === "W4" && c.executor === ex)!
+  const promiseMakespan = w4("promise").medianMs
+  const makespan = Object.fromEntries(EXECUTORS.map((ex) => [ex, { ms: w4(ex).medianMs, ratioToPromise: w4(ex).medianMs / promiseMakespan }]))
+  console.log(`W4 makespan: ${EXECUTORS.map((ex) => `${ex} ${w4(ex).medianMs.toFixed(1)} ms (×${(w4(ex).medianMs / promiseMakespan).toFixed(3)})`).join(", ")}`)
+
+  const linearity: Array<{ workload: string; nodes: number; usPerNode: number; planMs: number | undefined }> = []
+  for (const w of ["W1", "W2"]) {
+    for (const size of [1_000, 10_000, 100_000]) {
+      const c = size === 10_000 ? table.find((x) => x.workload === w && x.executor === "trellis")! : cell(w, size, "trellis", size > 10_000 ? 3 : 7)
+      linearity.push({ workload: w, nodes: c.nodes, usPerNode: c.usPerNode, planMs: c.planMs })
+      console.log(`linearity ${w} ${String(c.nodes).padStart(7)} nodes: ${c.usPerNode.toFixed(2)} µs/node (plan ${c.planMs?.toFixed(0)} ms)`)
+    }
+  }
+  const ratio = (w: string) => {
+    const xs = linearity.filter((l) => l.workload === w)
+    return xs[xs.length - 1]!.usPerNode / xs[0]!.usPerNode
+  }
+  const targets = {
+    usPerNodeAtMost10OnW1toW3: ["W1", "W2", "W3"].every((w) => table.find((c) => c.workload === w && c.executor === "trellis")!.usPerNode <= 10),
+    w4MakespanAtMost105OfPromise: makespan["trellis"]!.ratioToPromise <= 1.05,
+    linear1kTo100k: ratio("W1") < 1.5 && ratio("W2") < 1.5
+  }
+  const report = {
+    bench: "runtime",
+    node: process.version,
+    note: "µs/node = median run time / nodes; Trellis rows keep every run event in memory (fresh in-memory EventSink per run); the plan is built once per program (planMs, not in µs/node)",
+    table,
+    w4Makespan: makespan,
+    linearity,
+    ratio100kTo1kPerNode: { W1: Number(ratio("W1").toFixed(3)), W2: Number(ratio("W2").toFixed(3)) },
+    targets
+  }
+  console.log(`targets: ${JSON.stringify(targets)}`)
+  mkdirSync(join(here, "results"), { recursive: true })
+  writeFileSync(join(here, "results", "runtime.json"), JSON.stringify(report, null, 2) + "\n")
+  return report
+}

@@ -1,0 +1,203 @@
+/**
+ * `trellis run <file>`: check a program against the built-in (and `--tools`)
+ * tools, run it in memory, print its output (or a typed error, exit 1).
+ * Live per-node progress goes to stderr when stderr is a TTY; `--events`
+ * writes every event as JSONL; `--json` prints exactly one object
+ * `{ runId, status, output?, error? }` on stdout.
+ */
+import * as Args from "@effect/cli/Args"
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import type * as FileSystem from "@effect/platform/FileSystem"
+import { Cause, Effect, Either, Exit, Layer, Option, Random } from "effect"
+import * as fs from "node:fs"
+import type { Json } from "../ir/eval.js"
+import type { Program } from "../ir/schema.js"
+import * as Runtime from "../runtime/runtime.js"
+import { builtinTools, loadToolsModule, makeRegistry } from "../tools/index.js"
+import type { AnyTool } from "../tools/index.js"
+import { EventSink } from "../trace/events.js"
+import type { RunEvent } from "../trace/events.js"
+import { CliError, out, readInput } from "./io.js"
+import { loadValid } from "./load.js"
+
+/** The one object `--json` prints. */
+interface JsonReport {
+  readonly runId: string | null
+  readonly status: "completed" | "failed" | "cancelled"
+  readonly output?: Json
+  readonly error?: { readonly kind: string; readonly message: string; readonly node?: string }
+}
+
+/** Parses `k=v` inputs: `v` is JSON when it parses, else the string itself. */
+export const parseInputPairs = (pairs: ReadonlyArray<string>): Either.Either<Record<string, Json>, string> => {
+  const inputs: Record<string, Json> = {}
+  for (const pair of pairs) {
+    const eq = pair.indexOf("=")
+    if (eq <= 0) return Either.left(`--input expects k=v, got "${pair}"`)
+    const key = pair.slice(0, eq)
+    const text = pair.slice(eq + 1)
+    let value: Json
+    try {
+      value = JSON.parse(text) as Json
+    } catch {
+      value = text
+    }
+    inputs[key] = value
+  }
+  return Either.right(inputs)
+}
+
+/** A node path with each canonical id replaced by the user's name when known (`n3/2/n4` → `docs/2/page`). */
+export const displayPath = (path: string, labels: { readonly [id: string]: string }): string =>
+  path
+    .split("/")
+    .map((seg) => (Object.prototype.hasOwnProperty.call(labels, seg) ? labels[seg]! : seg))
+    .join("/")
+
+/** Renders one event as a progress line, or undefined for events not shown. */
+const progressLine = (e: RunEvent, labels: { readonly [id: string]: string }, started: Map<string, number>): string | undefined => {
+  const name = e.node === undefined ? "" : displayPath(e.node, labels)
+  switch (e.type) {
+    case "NodeStarted":
+      started.set(e.node ?? "", e.at)
+      return e.data.kind === "expr" ? undefined : `  ▸ ${name} (${e.data.kind})`
+    case "NodeCompleted": {
+      const t0 = started.get(e.node ?? "")
+      return `  ✓ ${name}${t0 === undefined ? "" : ` ${e.at - t0}ms`}`
+    }
+    case "NodeRetrying":
+      return `  ↻ ${name}: ${e.data.errorKind} (${e.data.message}), retry in ${Math.round(e.data.delayMs)}ms`
+    case "NodeFailed":
+      return `  ✗ ${name}: ${e.data.errorKind}: ${e.data.message}`
+    case "ChoiceMade":
+      return `  ◆ ${name}: chose ${e.data.option} (p=${e.data.propensity.toFixed(2)})`
+    default:
+      return undefined
+  }
+}
+
+/** An EventSink that keeps events in memory and also writes JSONL and/or progress lines. */
+const cliSink = (options: { readonly eventsFd: number | undefined; readonly progress: boolean; readonly labels: { readonly [id: string]: string } }) =>
+  Layer.effect(
+    EventSink,
+    Effect.gen(function*() {
+      const memory = yield* EventSink
+      const started = new Map<string, number>()
+      return {
+        append: (events: ReadonlyArray<RunEvent>) =>
+          Effect.zipRight(
+            memory.append(events),
+            Effect.sync(() => {
+              if (options.eventsFd !== undefined) {
+                fs.writeSync(options.eventsFd, events.map((e) => JSON.stringify(e)).join("\n") + "\n")
+              }
+              if (options.progress) {
+                const lines: Array<string> = []
+                for (const e of events) {
+                  const line = progressLine(e, options.labels, started)
+                  if (line !== undefined) lines.push(line)
+                }
+                if (lines.length > 0) process.stderr.write(lines.join("\n") + "\n")
+              }
+            })
+          )
+      }
+    })
+  )
+
+const report = (json: boolean, r: JsonReport): Effect.Effect<void> =>
+  json ? out(JSON.stringify(r)) : r.output !== undefined ? out(JSON.stringify(r.output, null, 2)) : Effect.void
+
+/** Fails the command after printing the --json report of an error that happened before the run started. */
+const failEarly = (json: boolean, kind: string, message: string): Effect.Effect<never, CliError> =>
+  Effect.zipRight(
+    json ? out(JSON.stringify({ runId: null, status: "failed", error: { kind, message } } satisfies JsonReport)) : Effect.void,
+    Effect.fail(new CliError({ message }))
+  )
+
+const readInputFile = (path: string): Effect.Effect<Record<string, Json>, CliError, FileSystem.FileSystem> =>
+  Effect.flatMap(readInput(path), (input) => {
+    try {
+      const value: unknown = JSON.parse(input.text)
+      if (typeof value !== "object" || value === null || Array.isArray(value)) {
+        return Effect.fail(new CliError({ message: `${input.name}: --input-file must hold a JSON object` }))
+      }
+      return Effect.succeed(value as Record<string, Json>)
+    } catch (e) {
+      return Effect.fail(new CliError({ message: `${input.name}: not JSON (${e instanceof Error ? e.message : String(e)})` }))
+    }
+  })
+
+/** `trellis run <file>`. */
+export const runCommand = Command.make(
+  "run",
+  {
+    file: Args.text({ name: "file" }).pipe(Args.withDescription("A .tr (DSL) or .json (IR) file, or - for stdin")),
+    input: Options.text("input").pipe(
+      Options.repeated,
+      Options.withDescription("An input k=v (v is JSON when it parses, else a string); repeatable")
+    ),
+    inputFile: Options.text("input-file").pipe(Options.optional, Options.withDescription("A JSON object of inputs")),
+    tools: Options.text("tools").pipe(Options.optional, Options.withDescription("A module exporting `tools` (TypeScript or JavaScript)")),
+    seed: Options.integer("seed").pipe(Options.optional, Options.withDescription("Seed of Effect's Random: reproducible run id, jitter and choices")),
+    json: Options.boolean("json").pipe(Options.withDescription("Print one JSON object { runId, status, output?, error? }")),
+    events: Options.text("events").pipe(Options.optional, Options.withDescription("Write every run event to this file as JSONL"))
+  },
+  ({ events, file, input, inputFile, json, seed, tools }) =>
+    Effect.gen(function*() {
+      const userTools: ReadonlyArray<AnyTool> = Option.isSome(tools)
+        ? yield* loadToolsModule(tools.value).pipe(Effect.catchAll((e) => failEarly(json, "InvalidProgram", e.message)))
+        : []
+      const registry = makeRegistry([...builtinTools, ...userTools], new Set(builtinTools.map((t) => t.name)))
+      if (Either.isLeft(registry)) return yield* failEarly(json, "InvalidProgram", registry.left.message)
+      const loaded = yield* loadValid(file, { tools: registry.right.table }).pipe(
+        Effect.catchAll((e) => failEarly(json, "InvalidProgram", e.message))
+      )
+      const program: Program = loaded.checked.normalized ?? loaded.checked.program
+      const fromFile = Option.isSome(inputFile) ? yield* readInputFile(inputFile.value) : {}
+      const pairs = parseInputPairs(input)
+      if (Either.isLeft(pairs)) return yield* failEarly(json, "InvalidInput", pairs.left)
+      const inputs = { ...fromFile, ...pairs.right }
+
+      const eventsFd = Option.isSome(events) ? yield* openEvents(events.value) : undefined
+      const labels = program.labels ?? {}
+      const sink = cliSink({ eventsFd, progress: process.stderr.isTTY === true, labels })
+      const layer = Layer.provideMerge(sink, Runtime.layerMemoryWith(userTools))
+      // The run id a seeded run would draw itself, so even a cancelled run reports it.
+      const runId = yield* Option.isSome(seed) ? Effect.withRandom(Runtime.makeRunId, Random.make(seed.value)) : Runtime.makeRunId
+      const options: Runtime.RunOptions = Option.isSome(seed) ? { runId, seed: seed.value } : { runId }
+      const exit = yield* Runtime.run(program, inputs, options).pipe(
+        Effect.provide(layer),
+        Effect.exit,
+        Effect.onInterrupt(() =>
+          Effect.zipRight(
+            report(json, { runId, status: "cancelled" }),
+            Effect.sync(() => eventsFd !== undefined && fs.closeSync(eventsFd))
+          )
+        )
+      )
+      if (eventsFd !== undefined) fs.closeSync(eventsFd)
+      if (Exit.isSuccess(exit)) return yield* report(json, exit.value)
+      const error = Option.getOrUndefined(Cause.failureOption(exit.cause))
+      if (error === undefined) return yield* new CliError({ message: "the run ended without a result", exitCode: 70 })
+      if (error._tag === "ToolRegistryError") return yield* failEarly(json, "InvalidProgram", error.message)
+      const node = error.node
+      // A RunError without a run id failed before the run started (bad inputs or program).
+      yield* report(json, {
+        runId: error.runId ?? null,
+        status: "failed",
+        error: { kind: error.kind, message: error.message, ...(node === undefined ? {} : { node }) }
+      })
+      const shown = node === undefined ? "" : displayPath(node, labels)
+      const where = node === undefined ? "" : ` at node ${shown}${shown === node ? "" : ` (${node})`}`
+      const run = error.runId === undefined ? "run" : `run ${error.runId}`
+      return yield* new CliError({ message: `${run} failed: ${error.kind}${where}: ${error.message}` })
+    })
+).pipe(Command.withDescription("Run a program in memory with the built-in (and --tools) tools; print its output"))
+
+const openEvents = (path: string): Effect.Effect<number, CliError> =>
+  Effect.try({
+    try: () => fs.openSync(path, "w"),
+    catch: (e) => new CliError({ message: `${path}: cannot write events (${e instanceof Error ? e.message : String(e)})` })
+  })
