@@ -70,6 +70,8 @@ const waitForWork = (run: Run): Effect.Effect<void> =>
   Effect.async<void>((resume) => {
     if (run.hasWork()) return resume(Effect.void)
     run.wake = () => resume(Effect.void)
+    // Events recorded while the driver was busy flushing are flushed soon.
+    if (run.events.length > 0) run.scheduleFlush()
     return Effect.sync(() => {
       run.wake = undefined
     })
@@ -151,7 +153,7 @@ export const execute = (config: ExecuteConfig): Effect.Effect<RunResult, RunErro
       )
     })
 
-    yield* Effect.onInterrupt(loop, () => cancelled)
+    yield* Effect.onInterrupt(loop, () => cancelled).pipe(Effect.ensuring(Effect.sync(() => run.clearFlush())))
 
     if (run.status === "completed") {
       yield* stopInflight(run, "the run completed")

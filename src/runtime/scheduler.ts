@@ -146,6 +146,7 @@ export class Run {
 
   private seq = 0
   private draining = false
+  private flushTimer: ReturnType<typeof setTimeout> | undefined
   private readonly ready: Array<NodeRun> = []
   private readyHead = 0
   private inbox: Array<() => void> = []
@@ -163,8 +164,8 @@ export class Run {
     if (attempt !== undefined) event.attempt = attempt
     event.data = data
     this.events.push(event as unknown as RunEvent)
-    // Events recorded from in-flight work are flushed promptly.
-    if (this.wake !== undefined) this.signal()
+    // Events recorded by in-flight work (outside a drain) are flushed soon.
+    if (!this.draining) this.scheduleFlush()
   }
 
   readonly now = (): number => this.services.clock.unsafeCurrentTimeMillis()
@@ -194,7 +195,7 @@ export class Run {
 
   /** Whether the driver has something to do now: drain, flush events, or finish. */
   hasWork(): boolean {
-    return this.status !== "running" || this.readyHead < this.ready.length || this.inbox.length > 0 || this.events.length > 0
+    return this.status !== "running" || this.readyHead < this.ready.length || this.inbox.length > 0
   }
 
   /** Takes the events recorded since the last call. */
@@ -252,6 +253,26 @@ export class Run {
     this.signal()
   }
 
+  /**
+   * Wakes the driver to flush events on the next macrotask, once for
+   * however many completions arrive before it: a burst of completions (say
+   * 16 timers firing together) costs one flush, not 16. This timer only
+   * paces flushing; it never decides what the run computes or when.
+   */
+  scheduleFlush(): void {
+    if (this.flushTimer !== undefined || this.wake === undefined) return
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined
+      this.signal()
+    }, 0)
+  }
+
+  /** Cancels a pending flush wake (the run is over). */
+  clearFlush(): void {
+    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer)
+    this.flushTimer = undefined
+  }
+
   private signal(): void {
     const wake = this.wake
     if (wake !== undefined) {
@@ -288,7 +309,8 @@ export class Run {
       this.inbox.push(() => k(exit))
       // Continue right here, on the completing fiber's turn: dependents start without waiting for the driver.
       if (!this.draining) this.drain()
-      this.signal()
+      if (this.status !== "running") this.signal()
+      else this.scheduleFlush()
     })
     return fiber
   }

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest"
 import type { Program } from "../../src/ir/schema.js"
 import type { ValidationRule } from "../../src/validate/index.js"
 import { MAX_ERRORS, specifiedRules, validate } from "../../src/validate/index.js"
+import { builtinTools } from "../../src/tools/builtin/index.js"
 import { compile, T, tools, violationsOf } from "./harness.js"
 
 const examplesDir = new URL("../../examples/", import.meta.url)
@@ -45,9 +46,12 @@ const exampleTools = tools([
   { name: "index.put", input: { id: T.string, body: T.string }, output: T.null }
 ])
 
+/** The example tools plus the built-in ones (std.echo, text.hash, …) that examples/echo.tr runs with. */
+const withBuiltins = new Map([...exampleTools, ...builtinTools.map((t) => [t.name, t.spec] as const)])
+
 describe("validate", () => {
   it.each(examples)("examples/%s validates clean against the example tools", (file) => {
-    expect(violationsOf(read(file), { tools: exampleTools })).toEqual([])
+    expect(violationsOf(read(file), { tools: withBuiltins })).toEqual([])
   })
 
   it.each(examples)("examples/%s validates clean without a tool table", (file) => {
