@@ -61,7 +61,10 @@ const progressLine = (e: RunEvent, labels: { readonly [id: string]: string }, st
   switch (e.type) {
     case "NodeStarted":
       started.set(e.node ?? "", e.at)
-      return e.data.kind === "expr" ? undefined : `  ▸ ${name} (${e.data.kind})`
+      // Tool nodes are shown when their call starts, with the tool's name.
+      return e.data.kind === "expr" || e.data.kind === "tool" ? undefined : `  ▸ ${name} (${e.data.kind})`
+    case "ToolCalled":
+      return e.attempt === undefined || e.attempt === 1 ? `  ▸ ${name} (${e.data.tool})` : `  ▸ ${name} (${e.data.tool}, attempt ${e.attempt})`
     case "NodeCompleted": {
       const t0 = started.get(e.node ?? "")
       return `  ✓ ${name}${t0 === undefined ? "" : ` ${e.at - t0}ms`}`

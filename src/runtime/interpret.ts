@@ -25,7 +25,7 @@ import { ResultCache } from "./policy/cache.js"
 import { Hooks } from "./policy/hooks.js"
 import { IdempotencyStore } from "./policy/idempotency.js"
 import { ToolLimiter } from "./policy/limiter.js"
-import { Run } from "./scheduler.js"
+import { Run } from "./nodes.js"
 
 /** The services every run needs. */
 export type RunRequirements = ToolRegistry | EventSink | IdempotencyStore | ResultCache | PolicyStore | ToolLimiter
@@ -148,7 +148,7 @@ export const execute = (config: ExecuteConfig): Effect.Effect<RunResult, RunErro
       if (run.status !== "running") return Effect.void
       run.status = "cancelled"
       return stopInflight(run, "interrupted: the run was cancelled").pipe(
-        Effect.zipRight(Effect.sync(() => run.emit("RunCancelled", undefined, undefined, { reason: "interrupted" }))),
+        Effect.zipRight(Effect.sync(() => run.close("RunCancelled", { reason: "interrupted" }))),
         Effect.zipRight(flush)
       )
     })
@@ -157,13 +157,13 @@ export const execute = (config: ExecuteConfig): Effect.Effect<RunResult, RunErro
 
     if (run.status === "completed") {
       yield* stopInflight(run, "the run completed")
-      run.emit("RunCompleted", undefined, undefined, { outputHash: hashJson(run.output), output: run.output })
+      run.close("RunCompleted", { outputHash: hashJson(run.output), output: run.output })
       yield* flush
       return { runId: config.runId, status: "completed", output: run.output } satisfies RunResult
     }
     const failure = run.failure!
     yield* stopInflight(run, `interrupted: node ${failure.node ?? "(run)"} failed`)
-    run.emit("RunFailed", undefined, undefined, {
+    run.close("RunFailed", {
       errorKind: errorKind(failure.error),
       message: failure.error.message,
       ...(failure.node === undefined ? {} : { failedNode: failure.node })

@@ -33,6 +33,10 @@ export interface PlanNode {
   readonly dependents: ReadonlyArray<number>
   /** Nested scopes: the body of a map, `[then, else]` of a branch, one per option of a choose. */
   readonly scopes: ReadonlyArray<ScopePlan>
+  /** The `data` of this node's `NodeReady` events (shared, immutable). */
+  readonly readyData: { readonly kind: Node["kind"]; readonly label?: string }
+  /** The `data` of this node's `NodeStarted` events (shared, immutable). */
+  readonly startedData: { readonly kind: Node["kind"] }
 }
 
 /** A scope (a program's top level or a body): its nodes and result. */
@@ -222,15 +226,20 @@ class Planner {
       const stuck = nodes.filter((_, i) => counts[i]! > 0).map((x) => x.id)
       return Either.left(new PlanError({ message: `Cycle among nodes ${stuck.join(", ")} in ${where}`, node: stuck[0]! }))
     }
-    const planNodes: Array<PlanNode> = nodes.map((node, i) => ({
-      index: i,
-      id: node.id,
-      label: node.policy?.label ?? this.labels[node.id] ?? node.id,
-      node,
-      deps: depCounts[i]!,
-      dependents: dependents[i]!,
-      scopes: nested[i]!
-    }))
+    const planNodes: Array<PlanNode> = nodes.map((node, i) => {
+      const label = node.policy?.label ?? this.labels[node.id] ?? node.id
+      return {
+        index: i,
+        id: node.id,
+        label,
+        node,
+        deps: depCounts[i]!,
+        dependents: dependents[i]!,
+        scopes: nested[i]!,
+        readyData: Object.freeze(label === node.id ? { kind: node.kind } : { kind: node.kind, label }),
+        startedData: Object.freeze({ kind: node.kind })
+      }
+    })
     return Either.right({ scope: { nodes: planNodes, indexOf, depCounts, roots, result: body.result }, free })
   }
 }

@@ -6,37 +6,36 @@
  * conditions, map sources, call arguments) are evaluated inline; tool,
  * llm and choose steps run as Effects started with `Runtime.runFork`,
  * which executes them synchronously as far as they go — a call that
- * completes synchronously finishes inline, and only a call that really
- * suspends stays in flight, reporting back through the inbox. Outputs are
- * stored by node index, never by arrival, so results do not depend on
- * completion order. The driver (`interpret.ts`) runs `drain`, flushes
- * events, and waits for in-flight work; it owns interruption.
+ * completes synchronously finishes inline (a handler that returns a
+ * completed Effect needs no fiber at all), and only a call that really
+ * suspends stays in flight; when it completes, its fiber's observer
+ * continues the drain right there. Outputs are stored by node index, never
+ * by arrival, so results do not depend on completion order. How each node
+ * kind executes is in `nodes.ts`; the driver (`interpret.ts`) starts the
+ * run, flushes events in batches, and owns interruption.
  */
-import { Clock, Effect, Either, Exit, FiberId, FiberRefs, Random, Runtime } from "effect"
+import { Clock, Effect, Either, Exit, FiberId, FiberRefs, Runtime } from "effect"
 import type { Fiber } from "effect"
-import { evalPure, isList, typeName } from "../ir/eval.js"
-import type { Json, JsonRecord } from "../ir/eval.js"
-import { canonicalJson } from "../ir/canonical.js"
-import type { Args, Program } from "../ir/schema.js"
+import { evalPure } from "../ir/eval.js"
+import type { Json } from "../ir/eval.js"
+import type { Program } from "../ir/schema.js"
 import { BudgetExceeded, errorKind, Permanent, Timeout } from "../tools/errors.js"
 import type { ToolError } from "../tools/errors.js"
 import type { ToolRegistryService } from "../tools/registry.js"
-import type { RunEvent } from "../trace/events.js"
+import type { EventData, RunEvent } from "../trace/events.js"
 import { hashJson } from "../trace/hash.js"
 import type { BanditStrategy } from "./bandit/state.js"
 import type { PolicyStore } from "./bandit/store.js"
 import { toToolError } from "./errors.js"
-import { bindParams } from "./inputs.js"
 import type { LlmRunnerService } from "./llm.js"
-import { currentMeter, metered } from "./meter.js"
+import { currentMeter } from "./meter.js"
 import type { Usage } from "./meter.js"
 import type { Plan, PlanNode, ScopePlan } from "./plan.js"
 import { makeBudgeter } from "./policy/budget.js"
 import type { Budgeter } from "./policy/budget.js"
 import { durationMs } from "./policy/duration.js"
 import type { RunHooks } from "./policy/hooks.js"
-import { retrying } from "./policy/retry.js"
-import { timeoutMessage, withTimeout } from "./policy/timeout.js"
+import { timeoutMessage } from "./policy/timeout.js"
 import { inlineCall, isPlainCall, toolCall } from "./toolCall.js"
 import type { CallEnv, CallSite, Emit } from "./toolCall.js"
 
@@ -73,10 +72,11 @@ export interface RunServices {
   readonly call: Omit<CallEnv, "emit" | "now" | "runId" | "seed">
 }
 
-type Env = (name: string) => Json | undefined
+/** Resolves a name in a scope instance (undefined when unbound). */
+export type Env = (name: string) => Json | undefined
 
 /** The state of a map node while its items run. */
-interface MapState {
+export interface MapState {
   readonly items: ReadonlyArray<Json>
   readonly results: Array<Json>
   readonly cap: number
@@ -87,7 +87,7 @@ interface MapState {
 }
 
 /** One execution of a node. */
-interface NodeRun {
+export interface NodeRun {
   readonly scope: ScopeRun
   readonly pn: PlanNode
   readonly path: string
@@ -103,7 +103,7 @@ interface NodeRun {
 }
 
 /** One execution of a scope: values by node index and remaining dependency counts. */
-interface ScopeRun {
+export interface ScopeRun {
   readonly plan: ScopePlan
   readonly values: Array<Json | undefined>
   readonly counts: Int32Array
@@ -121,19 +121,11 @@ export type RunStatus = "running" | "completed" | "failed" | "cancelled"
 
 const noBudgets: ReadonlyArray<Budgeter> = []
 
-/** Evaluates named arguments to a JSON record. */
-const evalArgs = (args: Args, env: Env): Either.Either<JsonRecord, string> => {
-  const out: Record<string, Json> = {}
-  for (const name in args) {
-    const v = evalPure(args[name]!, env)
-    if (Either.isLeft(v)) return Either.left(`argument "${name}": ${v.left.message}`)
-    out[name] = v.right
-  }
-  return Either.right(out)
-}
-
-/** A run of a plan. Not reusable: make one per run. */
-export class Run {
+/**
+ * The scheduling core of a run: ready queue, scopes, call slots, in-flight
+ * effects, events. `Run` (nodes.ts) adds how each node kind executes.
+ */
+export abstract class Scheduler {
   status: RunStatus = "running"
   output: Json = null
   failure: { readonly error: ToolError; readonly node: string | undefined } | undefined
@@ -145,7 +137,10 @@ export class Run {
   wake: (() => void) | undefined
 
   private seq = 0
+  private closed = false
   private draining = false
+  /** The clock time of the current drain step, or -1 outside one. */
+  private stepTime = -1
   private flushTimer: ReturnType<typeof setTimeout> | undefined
   private readonly ready: Array<NodeRun> = []
   private readyHead = 0
@@ -155,11 +150,13 @@ export class Run {
   private callsInFlight = 0
   private nodesStarted = 0
   private runTimer: Fiber.RuntimeFiber<unknown, unknown> | undefined
-  private readonly callEnv: CallEnv
-  private readonly program: Program
+  protected readonly callEnv: CallEnv
+  protected readonly program: Program
 
   readonly emit: Emit = (type, node, attempt, data) => {
-    const event: Record<string, unknown> = { runId: this.config.runId, seq: this.seq++, at: this.now(), type }
+    // Nothing is recorded after the terminal event (seq stays contiguous and ends there).
+    if (this.closed) return
+    const event: Record<string, unknown> = { runId: this.config.runId, seq: this.seq++, at: this.stepNow(), type }
     if (node !== undefined) event.node = node
     if (attempt !== undefined) event.attempt = attempt
     event.data = data
@@ -169,6 +166,13 @@ export class Run {
   }
 
   readonly now = (): number => this.services.clock.unsafeCurrentTimeMillis()
+
+  /** Clock time for events: read once per synchronous step of a drain (a step cannot see the clock move). */
+  private stepNow(): number {
+    if (!this.draining) return this.now()
+    if (this.stepTime < 0) this.stepTime = this.now()
+    return this.stepTime
+  }
 
   constructor(readonly config: RunConfig, readonly services: RunServices) {
     this.callEnv = { ...services.call, runId: config.runId, emit: this.emit, now: this.now, seed: config.seed }
@@ -213,11 +217,13 @@ export class Run {
       this.drainLoop(maxEvents)
     } finally {
       this.draining = false
+      this.stepTime = -1
     }
   }
 
   private drainLoop(maxEvents: number): void {
     while (this.status === "running" && this.events.length < maxEvents) {
+      this.stepTime = -1
       if (this.inbox.length > 0) {
         const inbox = this.inbox
         this.inbox = []
@@ -267,6 +273,12 @@ export class Run {
     }, 0)
   }
 
+  /** Records the terminal event; nothing is recorded after it. */
+  close<T extends "RunCompleted" | "RunFailed" | "RunCancelled">(type: T, data: EventData<T>): void {
+    this.emit(type, undefined, undefined, data)
+    this.closed = true
+  }
+
   /** Cancels a pending flush wake (the run is over). */
   clearFlush(): void {
     if (this.flushTimer !== undefined) clearTimeout(this.flushTimer)
@@ -285,7 +297,7 @@ export class Run {
    * Runs `eff` on a fiber started at once; `k` gets its exit inline when it
    * completes synchronously, else later through the inbox.
    */
-  private fork<A, E>(
+  protected fork<A, E>(
     eff: Effect.Effect<A, E>,
     nr: NodeRun | undefined,
     k: (exit: Exit.Exit<A, E>) => void,
@@ -315,11 +327,11 @@ export class Run {
     return fiber
   }
 
-  private stopTimer(timer: Fiber.RuntimeFiber<unknown, unknown> | undefined): void {
+  protected stopTimer(timer: Fiber.RuntimeFiber<unknown, unknown> | undefined): void {
     if (timer !== undefined && timer.unsafePoll() === null) timer.unsafeInterruptAsFork(FiberId.none)
   }
 
-  private startScope(
+  protected startScope(
     plan: ScopePlan,
     prefix: string,
     env: Env,
@@ -357,26 +369,26 @@ export class Run {
     for (const i of plan.roots) this.makeReady(scope, i)
   }
 
-  private finishScope(scope: ScopeRun): void {
+  protected finishScope(scope: ScopeRun): void {
     const result = evalPure(scope.plan.result, scope.env)
     if (Either.isLeft(result)) scope.onFail(new Permanent({ message: `result: ${result.left.message}` }))
     else scope.onDone(result.right)
   }
 
-  private makeReady(scope: ScopeRun, index: number): void {
+  protected makeReady(scope: ScopeRun, index: number): void {
     const pn = scope.plan.nodes[index]!
     const path = scope.prefix + pn.id
     const nr: NodeRun = { scope, pn, path, budgets: scope.budgets, done: false, fiber: undefined, timer: undefined, map: undefined, site: undefined }
-    this.emit("NodeReady", path, undefined, pn.label === pn.id ? { kind: pn.node.kind } : { kind: pn.node.kind, label: pn.label })
+    this.emit("NodeReady", path, undefined, pn.readyData)
     this.ready.push(nr)
   }
 
   private exec(nr: NodeRun): void {
     if (++this.nodesStarted > this.config.maxNodes) {
-      this.emit("NodeStarted", nr.path, undefined, { kind: nr.pn.node.kind })
+      this.emit("NodeStarted", nr.path, undefined, nr.pn.startedData)
       return this.failNode(nr, new BudgetExceeded({ message: `run executed more than ${this.config.maxNodes} nodes (limits.maxNodes)` }))
     }
-    this.emit("NodeStarted", nr.path, undefined, { kind: nr.pn.node.kind })
+    this.emit("NodeStarted", nr.path, undefined, nr.pn.startedData)
     const node = nr.pn.node
     const policy = node.policy
     if (policy?.budget !== undefined) {
@@ -388,14 +400,15 @@ export class Run {
         if (Exit.isSuccess(exit) && !nr.done) this.failNode(nr, new Timeout({ message: timeoutMessage(`node ${nr.path}`, ms) }))
       })
     }
-    if (node.kind === "tool") return this.execTool(nr)
+    // Tool nodes run their pre-node hook once their args are evaluated (see Run.execTool).
+    if (node.kind === "tool") return this.dispatch(nr)
     const preNode = this.services.hooks.preNode
     if (preNode === undefined) return this.dispatch(nr)
     this.hook(nr, preNode({ runId: this.config.runId, node: nr.path, kind: node.kind }), () => this.dispatch(nr))
   }
 
   /** Runs a hook effect for a node; `k` continues when it passes, a veto fails the node. */
-  private hook(nr: NodeRun, eff: Effect.Effect<void, ToolError>, k: () => void): void {
+  protected hook(nr: NodeRun, eff: Effect.Effect<void, ToolError>, k: () => void): void {
     this.fork(eff, nr, (exit) => {
       if (nr.done) return
       if (Exit.isSuccess(exit)) k()
@@ -403,78 +416,16 @@ export class Run {
     })
   }
 
-  private dispatch(nr: NodeRun): void {
-    const node = nr.pn.node
-    const env = nr.scope.env
-    switch (node.kind) {
-      case "expr": {
-        const v = evalPure(node.expr, env)
-        return Either.isLeft(v) ? this.failNode(nr, new Permanent({ message: v.left.message })) : this.complete(nr, v.right)
-      }
-      case "tool":
-        return this.execTool(nr)
-      case "llm":
-        return this.execLlm(nr)
-      case "call":
-        return this.execCall(nr)
-      case "map":
-        return this.execMap(nr)
-      case "branch": {
-        const cond = evalPure(node.cond, env)
-        if (Either.isLeft(cond)) return this.failNode(nr, new Permanent({ message: cond.left.message }))
-        if (typeof cond.right !== "boolean") {
-          return this.failNode(nr, new Permanent({ message: `if expects a boolean condition, got ${typeName(cond.right)}` }))
-        }
-        const which = cond.right ? 0 : 1
-        return this.startChild(nr, nr.pn.scopes[which]!, `${nr.path}/${cond.right ? "then" : "else"}/`, env)
-      }
-      case "choose":
-        return this.execChoose(nr)
-    }
-  }
+  /** Executes a node of the given kind (its pre-node hook has passed). */
+  protected abstract dispatch(nr: NodeRun): void
 
   /** Runs a nested scope of `nr`; its result completes the node. */
-  private startChild(nr: NodeRun, plan: ScopePlan, prefix: string, env: Env): void {
+  protected startChild(nr: NodeRun, plan: ScopePlan, prefix: string, env: Env): void {
     this.startScope(plan, prefix, env, nr.scope.depth + 1, nr.budgets, (v) => this.complete(nr, v), (e) => this.failNode(nr, e))
   }
 
-  private execTool(nr: NodeRun): void {
-    const node = nr.pn.node
-    if (node.kind !== "tool") return
-    const tool = this.services.registry.get(node.tool)
-    if (tool === undefined) return this.failNode(nr, new Permanent({ message: `unknown tool "${node.tool}"` }))
-    const args = evalArgs(node.args, nr.scope.env)
-    if (Either.isLeft(args)) return this.failNode(nr, new Permanent({ message: args.left }))
-    let explicitKey: string | undefined
-    const keyExpr = node.policy?.idempotencyKey
-    if (keyExpr !== undefined) {
-      const k = evalPure(keyExpr, nr.scope.env)
-      if (Either.isLeft(k)) return this.failNode(nr, new Permanent({ message: `idempotencyKey: ${k.left.message}` }))
-      explicitKey = typeof k.right === "string" ? k.right : canonicalJson(k.right)
-    }
-    const site: CallSite = {
-      path: nr.path,
-      tool,
-      args: args.right,
-      explicitKey,
-      policy: node.policy,
-      budgets: nr.budgets,
-      chunks: 0,
-      output: undefined,
-      outputHash: undefined
-    }
-    nr.site = site
-    const preNode = this.services.hooks.preNode
-    if (preNode === undefined) return this.startCall(nr, site)
-    this.hook(
-      nr,
-      preNode({ runId: this.config.runId, node: nr.path, kind: "tool", tool: tool.name, args: args.right }),
-      () => this.startCall(nr, site)
-    )
-  }
-
   /** Starts a tool call now, or parks it until a call slot frees. */
-  private startCall(nr: NodeRun, site: CallSite): void {
+  protected startCall(nr: NodeRun, site: CallSite): void {
     if (this.callsInFlight >= this.config.concurrency) {
       this.waiting.push(() => this.startCall(nr, site))
       return
@@ -490,27 +441,28 @@ export class Run {
         this.callsInFlight++
         const finish = r.finish
         nr.fiber = this.fork(r.effect, nr, (exit) => {
+          // Hand the freed call slot on first: a waiting call starts before this one's bookkeeping.
           this.callsInFlight--
+          this.releaseWaiting()
           const done = finish(exit)
           if (Exit.isExit(done)) this.afterCall(nr, done as Exit.Exit<Json, ToolError>)
           else this.runCall(nr, done)
-          this.releaseWaiting()
         }, r.meter)
       }
     }
   }
 
   /** Runs a call effect holding a call slot. */
-  private runCall(nr: NodeRun, eff: Effect.Effect<Json, ToolError>): void {
+  protected runCall(nr: NodeRun, eff: Effect.Effect<Json, ToolError>): void {
     this.callsInFlight++
     nr.fiber = this.fork(eff, nr, (exit) => {
       this.callsInFlight--
-      this.afterCall(nr, exit)
       this.releaseWaiting()
+      this.afterCall(nr, exit)
     })
   }
 
-  private releaseWaiting(): void {
+  protected releaseWaiting(): void {
     while (this.callsInFlight < this.config.concurrency && this.waitingHead < this.waiting.length) {
       const start = this.waiting[this.waitingHead]!
       this.waiting[this.waitingHead++] = undefined as unknown as () => void
@@ -522,138 +474,15 @@ export class Run {
     }
   }
 
-  private afterCall(nr: NodeRun, exit: Exit.Exit<Json, ToolError>): void {
+  protected afterCall(nr: NodeRun, exit: Exit.Exit<Json, ToolError>): void {
     nr.fiber = undefined
     if (nr.done) return
     if (Exit.isSuccess(exit)) this.complete(nr, exit.value)
     else this.failNode(nr, toToolError(exit.cause, `node ${nr.path}`))
   }
 
-  private execLlm(nr: NodeRun): void {
-    const node = nr.pn.node
-    if (node.kind !== "llm") return
-    const args = evalArgs(node.args, nr.scope.env)
-    if (Either.isLeft(args)) return this.failNode(nr, new Permanent({ message: args.left }))
-    const signature = Object.prototype.hasOwnProperty.call(this.program.signatures, node.signature)
-      ? this.program.signatures[node.signature]
-      : undefined
-    const meter: Usage = { cost: 0, tokens: 0 }
-    let chunks = 0
-    const attempt = (n: number): Effect.Effect<Json, ToolError> => {
-      const eff = this.services.llm.run({
-        runId: this.config.runId,
-        node: nr.path,
-        signatureName: node.signature,
-        signature,
-        args: args.right,
-        model: node.model,
-        attempt: n,
-        emit: (text) => Effect.sync(() => this.emit("Chunk", nr.path, n, { index: chunks++, text }))
-      })
-      const timeout = node.policy?.timeout
-      return timeout === undefined ? eff : withTimeout(durationMs(timeout, 0), `llm ${node.signature} (node ${nr.path}, attempt ${n})`)(eff)
-    }
-    const retry = node.policy?.retry
-    const attempts = retry === undefined ? attempt(1) : retrying(retry, (n, delayMs, error) =>
-      Effect.sync(() =>
-        this.emit("NodeRetrying", nr.path, n, { attempt: n, delayMs, errorKind: errorKind(error), message: error.message })
-      ))(attempt)
-    const budgets = nr.budgets
-    const seed = this.config.seed
-    const own = seed === undefined ? attempts : Effect.withRandom(attempts, Random.make(`${seed}/${nr.path}`))
-    this.runCall(
-      nr,
-      Effect.tap(metered(meter, own), () => Effect.forEach(budgets, (b) => b.charge(meter.cost, meter.tokens), { discard: true }))
-    )
-  }
-
-  private execCall(nr: NodeRun): void {
-    const node = nr.pn.node
-    if (node.kind !== "call") return
-    const callee = this.config.plan.programs.get(node.program)
-    if (callee === undefined) return this.failNode(nr, new Permanent({ message: `unknown program "${node.program}"` }))
-    const args = evalArgs(node.args, nr.scope.env)
-    if (Either.isLeft(args)) return this.failNode(nr, new Permanent({ message: args.left }))
-    const bound = bindParams(callee.params, args.right, `program "${node.program}"`)
-    if (Either.isLeft(bound)) return this.failNode(nr, new Permanent({ message: bound.left }))
-    const params = bound.right
-    this.startChild(nr, callee.scope, `${nr.path}/`, (name) => params.get(name))
-  }
-
-  private execMap(nr: NodeRun): void {
-    const node = nr.pn.node
-    if (node.kind !== "map") return
-    const over = evalPure(node.over, nr.scope.env)
-    if (Either.isLeft(over)) return this.failNode(nr, new Permanent({ message: over.left.message }))
-    if (!isList(over.right)) {
-      return this.failNode(nr, new Permanent({ message: `map expects a list to map over, got ${typeName(over.right)}` }))
-    }
-    const items = over.right
-    if (items.length === 0) return this.complete(nr, [])
-    const cap = node.concurrency !== undefined && node.concurrency >= 1 ? Math.floor(node.concurrency) : Infinity
-    nr.map = { items, results: new Array<Json>(items.length), cap, next: 0, active: 0, done: 0, starting: false }
-    this.startItems(nr)
-  }
-
-  private startItems(nr: NodeRun): void {
-    const state = nr.map!
-    // Items whose body completes synchronously re-enter here; the outer loop starts the next ones.
-    const node = nr.pn.node
-    if (state.starting || node.kind !== "map") return
-    state.starting = true
-    const body = nr.pn.scopes[0]!
-    const outer = nr.scope.env
-    const binder = node.as
-    while (state.active < state.cap && state.next < state.items.length && !nr.done && this.status === "running") {
-      const i = state.next++
-      const item = state.items[i]!
-      state.active++
-      this.startScope(
-        body,
-        `${nr.path}/${i}/`,
-        (name) => (name === binder ? item : outer(name)),
-        nr.scope.depth + 1,
-        nr.budgets,
-        (v) => {
-          state.results[i] = v
-          state.active--
-          if (++state.done === state.items.length) this.complete(nr, state.results)
-          else this.startItems(nr)
-        },
-        (e) => this.failNode(nr, e)
-      )
-    }
-    state.starting = false
-  }
-
-  private execChoose(nr: NodeRun): void {
-    const node = nr.pn.node
-    if (node.kind !== "choose") return
-    const labels = node.options.map((o) => o.label)
-    if (labels.length === 0) return this.failNode(nr, new Permanent({ message: `choose "${node.key}" has no options` }))
-    const strategy = this.config.strategyFor(node.key)
-    const choose = this.services.policy.choose(node.key, labels, strategy)
-    const seed = this.config.seed
-    // Seeded runs give every choice its own Random, so choices do not depend on completion order.
-    const eff = seed === undefined ? choose : Effect.withRandom(choose, Random.make(`${seed}/${nr.path}`))
-    this.hookless(nr, eff, (choice) => {
-      const index = labels.indexOf(choice.option)
-      if (index < 0) {
-        return this.failNode(nr, new Permanent({ message: `policy chose "${choice.option}", not an option of "${node.key}"` }))
-      }
-      this.emit("ChoiceMade", nr.path, undefined, {
-        key: node.key,
-        option: choice.option,
-        policy: choice.policy,
-        version: choice.version,
-        propensity: choice.propensity
-      })
-      this.startChild(nr, nr.pn.scopes[index]!, `${nr.path}/${choice.option}/`, nr.scope.env)
-    })
-  }
-
   /** Runs an effect of a node outside the call slots; its success continues with `k`. */
-  private hookless<A>(nr: NodeRun, eff: Effect.Effect<A, ToolError>, k: (a: A) => void): void {
+  protected hookless<A>(nr: NodeRun, eff: Effect.Effect<A, ToolError>, k: (a: A) => void): void {
     nr.fiber = this.fork(eff, nr, (exit) => {
       nr.fiber = undefined
       if (nr.done) return
@@ -662,7 +491,7 @@ export class Run {
     })
   }
 
-  private complete(nr: NodeRun, value: Json): void {
+  protected complete(nr: NodeRun, value: Json): void {
     if (nr.done) return
     const postNode = this.services.hooks.postNode
     if (postNode === undefined) return this.finishNode(nr, value)
@@ -670,7 +499,7 @@ export class Run {
     this.hook(nr, postNode({ runId: this.config.runId, node: nr.path, kind, output: value }), () => this.finishNode(nr, value))
   }
 
-  private finishNode(nr: NodeRun, value: Json): void {
+  protected finishNode(nr: NodeRun, value: Json): void {
     if (nr.done) return
     nr.done = true
     this.stopTimer(nr.timer)
@@ -685,7 +514,7 @@ export class Run {
     if (--scope.left === 0) this.finishScope(scope)
   }
 
-  private failNode(nr: NodeRun, error: ToolError): void {
+  protected failNode(nr: NodeRun, error: ToolError): void {
     if (nr.done) return
     nr.done = true
     this.stopTimer(nr.timer)

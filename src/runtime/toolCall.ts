@@ -272,23 +272,37 @@ export const inlineCall = (env: CallEnv, site: CallSite): Inline => {
   } catch (e) {
     return { _tag: "Done", exit: Exit.fail(new Defect({ message: `tool "${tool.name}" threw: ${describe(e)}` })) }
   }
-  const meter: Usage = { cost: 0, tokens: 0 }
-  const finish = (exit: Exit.Exit<unknown, ToolError>): Effect.Effect<Json, ToolError> => {
-    if (Exit.isFailure(exit)) {
-      if (Cause.isInterrupted(exit.cause)) ctx.abort()
-      const defect = Cause.dieOption(exit.cause)
-      if (Option.isSome(defect) && Option.isNone(Cause.failureOption(exit.cause))) {
-        return Exit.fail(new Defect({ message: `tool "${tool.name}" died: ${describe(defect.value)}` }))
-      }
-      return Exit.failCause(exit.cause)
-    }
-    return finishInline(env, site, exit.value, meter.cost, startedAt)
-  }
   const handled = asExit(effect)
-  if (handled === undefined) return { _tag: "Handler", effect: seeded(env, site.path, effect), meter, finish }
-  const done = finish(handled)
+  if (handled === undefined) {
+    const meter: Usage = { cost: 0, tokens: 0 }
+    return {
+      _tag: "Handler",
+      effect: seeded(env, site.path, effect),
+      meter,
+      finish: (exit) => finishCall(env, site, ctx, exit, meter.cost, startedAt)
+    }
+  }
+  const done = finishCall(env, site, ctx, handled, 0, startedAt)
   const exit = asExit(done)
   return exit === undefined ? { _tag: "Effect", effect: done } : { _tag: "Done", exit }
+}
+
+/** Ends an inline call: maps a failure onto the taxonomy (aborting the signal on interruption), or encodes and records the output. */
+const finishCall = (
+  env: CallEnv,
+  site: CallSite,
+  ctx: CallContext,
+  exit: Exit.Exit<unknown, ToolError>,
+  cost: number,
+  startedAt: number
+): Effect.Effect<Json, ToolError> => {
+  if (Exit.isSuccess(exit)) return finishInline(env, site, exit.value, cost, startedAt)
+  if (Cause.isInterrupted(exit.cause)) ctx.abort()
+  const defect = Cause.dieOption(exit.cause)
+  if (Option.isSome(defect) && Option.isNone(Cause.failureOption(exit.cause))) {
+    return Exit.fail(new Defect({ message: `tool "${site.tool.name}" died: ${describe(defect.value)}` }))
+  }
+  return Exit.failCause(exit.cause)
 }
 
 /** Encodes the output of an inline call and records `ToolReturned`. */

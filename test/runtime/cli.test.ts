@@ -108,6 +108,18 @@ describe("trellis run", () => {
   }, 60_000)
 })
 
+describe("examples/embed.ts", () => {
+  it("embeds a program in an Effect app: output, events, feedback, a typed error", () => {
+    const r = spawnSync(process.execPath, ["--import", "tsx", "examples/embed.ts"], { cwd: root, encoding: "utf8", timeout: 60_000 })
+    expect(r.stderr).toBe("")
+    expect(r.status).toBe(0)
+    const lines = r.stdout.trim().split("\n")
+    expect(lines[0]).toMatch(/^output: \{"answer":"EFFECT LAYERS #1(; EFFECT LAYERS #2; EFFECT LAYERS #3)?","best":1\}$/)
+    expect(lines[1]).toMatch(/^events: RunStarted .* ChoiceMade .*RunCompleted$/)
+    expect(lines[2]).toBe(`error: InvalidInput - missing input "question" of program "main"`)
+  }, 60_000)
+})
+
 describe("--input parsing", () => {
   it("reads JSON when it parses, else the string", () => {
     expect(parseInputPairs(["a=1", "b=x", "c=[1,2]", "d=\"q\"", "e=a=b", "f="])).toEqual(

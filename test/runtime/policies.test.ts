@@ -382,6 +382,25 @@ describe("batching and hooks", () => {
 })
 
 describe("events", () => {
+  it.effect("Runtime.events streams a run live, from before its first event to its terminal event", () => {
+    const probe = makeProbe()
+    return Effect.gen(function*() {
+      const program = compileProgram(`
+        program main() {
+          a = tool t.work(ms: 100, value: 1)
+          b = tool t.work(ms: 50, value: a + 1)
+          return b
+        }`, [probe.tool])
+      const collector = yield* Effect.fork(Stream.runCollect(Runtime.events("live")))
+      yield* settle
+      const run = yield* Effect.fork(Runtime.run(program, {}, { runId: "live" }))
+      yield* advanceUntilDone(run, 1000)
+      const streamed = Chunk.toReadonlyArray(yield* Fiber.join(collector))
+      expect(streamed).toEqual(yield* eventsOf("live"))
+      expect(streamed[streamed.length - 1]?.type).toBe("RunCompleted")
+    }).pipe(Effect.provide(testLayer([probe.tool])))
+  })
+
   it.effect("a completed run's events are well formed and end in RunCompleted with the output", () =>
     Effect.gen(function*() {
       const program = compileProgram(`

@@ -1,0 +1,265 @@
+/**
+ * How each node kind executes, on top of the scheduling core
+ * (`Scheduler`): `expr` and branch conditions inline; tool calls through
+ * the call slots (inline when the handler completes synchronously); llm
+ * steps through the `LlmRunner`; `call`, `map` (a nested scope per item,
+ * within the map's own concurrency), `branch` and `choose` (asks the
+ * PolicyStore, records `ChoiceMade`) as nested scopes whose result
+ * completes the node.
+ */
+import { Effect, Either, Random } from "effect"
+import { canonicalJson } from "../ir/canonical.js"
+import { evalPure, isList, typeName } from "../ir/eval.js"
+import type { Json, JsonRecord } from "../ir/eval.js"
+import type { Args, Expr } from "../ir/schema.js"
+import { errorKind, Permanent } from "../tools/errors.js"
+import type { ToolError } from "../tools/errors.js"
+import { bindParams } from "./inputs.js"
+import { metered } from "./meter.js"
+import type { Usage } from "./meter.js"
+import { durationMs } from "./policy/duration.js"
+import { retrying } from "./policy/retry.js"
+import { withTimeout } from "./policy/timeout.js"
+import { Scheduler } from "./scheduler.js"
+import type { Env, NodeRun } from "./scheduler.js"
+import type { CallSite } from "./toolCall.js"
+
+/** Marks "no fast path": the expression needs the full evaluator. */
+const SLOW: unique symbol = Symbol("slow")
+
+/**
+ * The value of the most common argument shapes — a literal, a bound ref, a
+ * list of those — without the evaluator's Either wrappers; `SLOW` for
+ * anything else (including unbound refs, so errors keep evalPure's text).
+ */
+const quickValue = (expr: Expr, env: Env): Json | typeof SLOW => {
+  switch (expr.kind) {
+    case "lit":
+      return expr.value === 0 ? 0 : expr.value
+    case "ref": {
+      const v = env(expr.name)
+      return v === undefined ? SLOW : v
+    }
+    case "list": {
+      const items = expr.items
+      const out = new Array<Json>(items.length)
+      for (let i = 0; i < items.length; i++) {
+        const item = items[i]!
+        const v = item.kind === "ref" ? env(item.name) : item.kind === "lit" ? (item.value === 0 ? 0 : item.value) : undefined
+        if (v === undefined) return SLOW
+        out[i] = v
+      }
+      return out
+    }
+    default:
+      return SLOW
+  }
+}
+
+/** Evaluates named arguments to a JSON record. */
+const evalArgs = (args: Args, env: Env): Either.Either<JsonRecord, string> => {
+  const out: Record<string, Json> = {}
+  for (const name in args) {
+    const expr = args[name]!
+    const quick = quickValue(expr, env)
+    if (quick !== SLOW) {
+      out[name] = quick
+      continue
+    }
+    const v = evalPure(expr, env)
+    if (Either.isLeft(v)) return Either.left(`argument "${name}": ${v.left.message}`)
+    out[name] = v.right
+  }
+  return Either.right(out)
+}
+
+/** A run of a plan. Not reusable: make one per run. */
+export class Run extends Scheduler {
+  protected dispatch(nr: NodeRun): void {
+    const node = nr.pn.node
+    const env = nr.scope.env
+    switch (node.kind) {
+      case "expr": {
+        const v = evalPure(node.expr, env)
+        return Either.isLeft(v) ? this.failNode(nr, new Permanent({ message: v.left.message })) : this.complete(nr, v.right)
+      }
+      case "tool":
+        return this.execTool(nr)
+      case "llm":
+        return this.execLlm(nr)
+      case "call":
+        return this.execCall(nr)
+      case "map":
+        return this.execMap(nr)
+      case "branch": {
+        const cond = evalPure(node.cond, env)
+        if (Either.isLeft(cond)) return this.failNode(nr, new Permanent({ message: cond.left.message }))
+        if (typeof cond.right !== "boolean") {
+          return this.failNode(nr, new Permanent({ message: `if expects a boolean condition, got ${typeName(cond.right)}` }))
+        }
+        const which = cond.right ? 0 : 1
+        return this.startChild(nr, nr.pn.scopes[which]!, `${nr.path}/${cond.right ? "then" : "else"}/`, env)
+      }
+      case "choose":
+        return this.execChoose(nr)
+    }
+  }
+
+  private execTool(nr: NodeRun): void {
+    const node = nr.pn.node
+    if (node.kind !== "tool") return
+    const tool = this.services.registry.get(node.tool)
+    if (tool === undefined) return this.failNode(nr, new Permanent({ message: `unknown tool "${node.tool}"` }))
+    const args = evalArgs(node.args, nr.scope.env)
+    if (Either.isLeft(args)) return this.failNode(nr, new Permanent({ message: args.left }))
+    let explicitKey: string | undefined
+    const keyExpr = node.policy?.idempotencyKey
+    if (keyExpr !== undefined) {
+      const k = evalPure(keyExpr, nr.scope.env)
+      if (Either.isLeft(k)) return this.failNode(nr, new Permanent({ message: `idempotencyKey: ${k.left.message}` }))
+      explicitKey = typeof k.right === "string" ? k.right : canonicalJson(k.right)
+    }
+    const site: CallSite = {
+      path: nr.path,
+      tool,
+      args: args.right,
+      explicitKey,
+      policy: node.policy,
+      budgets: nr.budgets,
+      chunks: 0,
+      output: undefined,
+      outputHash: undefined
+    }
+    nr.site = site
+    const preNode = this.services.hooks.preNode
+    if (preNode === undefined) return this.startCall(nr, site)
+    this.hook(
+      nr,
+      preNode({ runId: this.config.runId, node: nr.path, kind: "tool", tool: tool.name, args: args.right }),
+      () => this.startCall(nr, site)
+    )
+  }
+
+  private execLlm(nr: NodeRun): void {
+    const node = nr.pn.node
+    if (node.kind !== "llm") return
+    const args = evalArgs(node.args, nr.scope.env)
+    if (Either.isLeft(args)) return this.failNode(nr, new Permanent({ message: args.left }))
+    const signature = Object.prototype.hasOwnProperty.call(this.program.signatures, node.signature)
+      ? this.program.signatures[node.signature]
+      : undefined
+    const meter: Usage = { cost: 0, tokens: 0 }
+    let chunks = 0
+    const attempt = (n: number): Effect.Effect<Json, ToolError> => {
+      const eff = this.services.llm.run({
+        runId: this.config.runId,
+        node: nr.path,
+        signatureName: node.signature,
+        signature,
+        args: args.right,
+        model: node.model,
+        attempt: n,
+        emit: (text) => Effect.sync(() => this.emit("Chunk", nr.path, n, { index: chunks++, text }))
+      })
+      const timeout = node.policy?.timeout
+      return timeout === undefined ? eff : withTimeout(durationMs(timeout, 0), `llm ${node.signature} (node ${nr.path}, attempt ${n})`)(eff)
+    }
+    const retry = node.policy?.retry
+    const attempts = retry === undefined ? attempt(1) : retrying(retry, (n, delayMs, error) =>
+      Effect.sync(() =>
+        this.emit("NodeRetrying", nr.path, n, { attempt: n, delayMs, errorKind: errorKind(error), message: error.message })
+      ))(attempt)
+    const budgets = nr.budgets
+    const seed = this.config.seed
+    const own = seed === undefined ? attempts : Effect.withRandom(attempts, Random.make(`${seed}/${nr.path}`))
+    this.runCall(
+      nr,
+      Effect.tap(metered(meter, own), () => Effect.forEach(budgets, (b) => b.charge(meter.cost, meter.tokens), { discard: true }))
+    )
+  }
+
+  private execCall(nr: NodeRun): void {
+    const node = nr.pn.node
+    if (node.kind !== "call") return
+    const callee = this.config.plan.programs.get(node.program)
+    if (callee === undefined) return this.failNode(nr, new Permanent({ message: `unknown program "${node.program}"` }))
+    const args = evalArgs(node.args, nr.scope.env)
+    if (Either.isLeft(args)) return this.failNode(nr, new Permanent({ message: args.left }))
+    const bound = bindParams(callee.params, args.right, `program "${node.program}"`)
+    if (Either.isLeft(bound)) return this.failNode(nr, new Permanent({ message: bound.left }))
+    const params = bound.right
+    this.startChild(nr, callee.scope, `${nr.path}/`, (name) => params.get(name))
+  }
+
+  private execMap(nr: NodeRun): void {
+    const node = nr.pn.node
+    if (node.kind !== "map") return
+    const over = evalPure(node.over, nr.scope.env)
+    if (Either.isLeft(over)) return this.failNode(nr, new Permanent({ message: over.left.message }))
+    if (!isList(over.right)) {
+      return this.failNode(nr, new Permanent({ message: `map expects a list to map over, got ${typeName(over.right)}` }))
+    }
+    const items = over.right
+    if (items.length === 0) return this.complete(nr, [])
+    const cap = node.concurrency !== undefined && node.concurrency >= 1 ? Math.floor(node.concurrency) : Infinity
+    nr.map = { items, results: new Array<Json>(items.length), cap, next: 0, active: 0, done: 0, starting: false }
+    this.startItems(nr)
+  }
+
+  private startItems(nr: NodeRun): void {
+    const state = nr.map!
+    // Items whose body completes synchronously re-enter here; the outer loop starts the next ones.
+    const node = nr.pn.node
+    if (state.starting || node.kind !== "map") return
+    state.starting = true
+    const body = nr.pn.scopes[0]!
+    const outer = nr.scope.env
+    const binder = node.as
+    while (state.active < state.cap && state.next < state.items.length && !nr.done && this.status === "running") {
+      const i = state.next++
+      const item = state.items[i]!
+      state.active++
+      this.startScope(
+        body,
+        `${nr.path}/${i}/`,
+        (name) => (name === binder ? item : outer(name)),
+        nr.scope.depth + 1,
+        nr.budgets,
+        (v) => {
+          state.results[i] = v
+          state.active--
+          if (++state.done === state.items.length) this.complete(nr, state.results)
+          else this.startItems(nr)
+        },
+        (e) => this.failNode(nr, e)
+      )
+    }
+    state.starting = false
+  }
+
+  private execChoose(nr: NodeRun): void {
+    const node = nr.pn.node
+    if (node.kind !== "choose") return
+    const labels = node.options.map((o) => o.label)
+    if (labels.length === 0) return this.failNode(nr, new Permanent({ message: `choose "${node.key}" has no options` }))
+    const strategy = this.config.strategyFor(node.key)
+    const choose = this.services.policy.choose(node.key, labels, strategy)
+    const seed = this.config.seed
+    // Seeded runs give every choice its own Random, so choices do not depend on completion order.
+    const eff = seed === undefined ? choose : Effect.withRandom(choose, Random.make(`${seed}/${nr.path}`))
+    this.hookless(nr, eff, (choice) => {
+      const index = labels.indexOf(choice.option)
+      if (index < 0) {
+        return this.failNode(nr, new Permanent({ message: `policy chose "${choice.option}", not an option of "${node.key}"` }))
+      }
+      this.emit("ChoiceMade", nr.path, undefined, {
+        key: node.key,
+        option: choice.option,
+        policy: choice.policy,
+        version: choice.version,
+        propensity: choice.propensity
+      })
+      this.startChild(nr, nr.pn.scopes[index]!, `${nr.path}/${choice.option}/`, nr.scope.env)
+    })
+  }
+}
