@@ -1,14 +1,15 @@
 /**
  * One cell of the runtime benchmark (workload × size × executor), in its own
  * process so peak heap is per cell; prints one JSON line.
- * Usage: runtime-worker.ts <W1|W2|W3|W4> <size> <trellis|trellis-expr|effect|promise> [reps]
+ * Usage: runtime-worker.ts <W1|W2|W3|W4> <size> <trellis|trellis-expr|trellis-discard|effect|promise> [reps]
+ * (`trellis-discard` drops events instead of keeping them: the scheduler alone.)
  */
 import { Effect, Either, Layer, ManagedRuntime, Schema } from "effect"
 import { performance } from "node:perf_hooks"
 import * as Runtime from "../../src/runtime/runtime.js"
 import { builtinTools, make, makeRegistry, ToolRegistry } from "../../src/tools/index.js"
 import type { AnyTool } from "../../src/tools/index.js"
-import { EventLog } from "../../src/trace/events.js"
+import { EventLog, EventSink } from "../../src/trace/events.js"
 import { chain, effectExecutor, ioBound, layered, promiseExecutor, toExprProgram, toProgram, waitEffect, wide } from "./runtime-workloads.js"
 import type { Dag } from "./runtime-workloads.js"
 
@@ -61,15 +62,19 @@ const main = async () => {
   let events: number | undefined
   let runOnce: () => Promise<void>
 
-  if (executor === "trellis" || executor === "trellis-expr") {
-    const program = executor === "trellis" ? toProgram(dag, dag.waitMs > 0 ? "bench.wait" : "bench.noop") : toExprProgram(dag)
+  if (executor === "trellis" || executor === "trellis-expr" || executor === "trellis-discard") {
+    const program = executor === "trellis-expr" ? toExprProgram(dag) : toProgram(dag, dag.waitMs > 0 ? "bench.wait" : "bench.noop")
     const p0 = performance.now()
     const plan = Effect.runSync(Runtime.prepare(program))
     planMs = performance.now() - p0
     let k = 0
     runOnce = async () => {
       // A fresh in-memory event log per run: every event of the run is kept in memory.
-      const rt = ManagedRuntime.make(Layer.merge(Runtime.layerServices, registry))
+      const rt = ManagedRuntime.make(
+        executor === "trellis-discard"
+          ? Layer.mergeAll(Runtime.layerServices, EventSink.layerDiscard, registry)
+          : Layer.merge(Runtime.layerServices, registry)
+      )
       await rt.runtime()
       const runId = `run-${k++}`
       const t0 = performance.now()

@@ -14,7 +14,7 @@ import * as fs from "node:fs"
 import type { Json } from "../ir/eval.js"
 import type { Program } from "../ir/schema.js"
 import * as Runtime from "../runtime/runtime.js"
-import { builtinTools, loadToolsModule, makeRegistry } from "../tools/index.js"
+import { builtinTools, HttpAllowlist, loadToolsModule, makeRegistry } from "../tools/index.js"
 import type { AnyTool } from "../tools/index.js"
 import { EventSink } from "../trace/events.js"
 import type { RunEvent } from "../trace/events.js"
@@ -172,6 +172,8 @@ export const runCommand = Command.make(
       const options: Runtime.RunOptions = Option.isSome(seed) ? { runId, seed: seed.value } : { runId }
       const exit = yield* Runtime.run(program, inputs, options).pipe(
         Effect.provide(layer),
+        // http.get's allowlist comes from TRELLIS_HTTP_ALLOW (comma-separated hosts).
+        Effect.provide(HttpAllowlist.layerFromEnv),
         Effect.exit,
         Effect.onInterrupt(() =>
           Effect.zipRight(

@@ -91,6 +91,33 @@ const stopInflight = (run: Run, why: string): Effect.Effect<void> =>
     )
   })
 
+/** Stops what is still in flight, records the terminal event and flushes; the run's result or its `RunError`. */
+const finish = (run: Run, runId: string, flush: Effect.Effect<void>): Effect.Effect<RunResult, RunError> =>
+  Effect.gen(function*() {
+    if (run.status === "completed") {
+      yield* stopInflight(run, "the run completed")
+      run.close("RunCompleted", { outputHash: hashJson(run.output), output: run.output })
+      yield* flush
+      return { runId, status: "completed", output: run.output } satisfies RunResult
+    }
+    const failure = run.failure!
+    yield* stopInflight(run, `interrupted: node ${failure.node ?? "(run)"} failed`)
+    run.close("RunFailed", {
+      errorKind: errorKind(failure.error),
+      message: failure.error.message,
+      ...(failure.node === undefined ? {} : { failedNode: failure.node })
+    })
+    yield* flush
+    return yield* Effect.fail(
+      new RunError({
+        kind: errorKind(failure.error),
+        message: failure.error.message,
+        runId,
+        ...(failure.node === undefined ? {} : { node: failure.node })
+      })
+    )
+  })
+
 /** Runs a plan to completion; fails with `RunError` when a node (or the run) fails. */
 export const execute = (config: ExecuteConfig): Effect.Effect<RunResult, RunError, RunRequirements | Scope.Scope> =>
   Effect.gen(function*() {
@@ -155,26 +182,6 @@ export const execute = (config: ExecuteConfig): Effect.Effect<RunResult, RunErro
 
     yield* Effect.onInterrupt(loop, () => cancelled).pipe(Effect.ensuring(Effect.sync(() => run.clearFlush())))
 
-    if (run.status === "completed") {
-      yield* stopInflight(run, "the run completed")
-      run.close("RunCompleted", { outputHash: hashJson(run.output), output: run.output })
-      yield* flush
-      return { runId: config.runId, status: "completed", output: run.output } satisfies RunResult
-    }
-    const failure = run.failure!
-    yield* stopInflight(run, `interrupted: node ${failure.node ?? "(run)"} failed`)
-    run.close("RunFailed", {
-      errorKind: errorKind(failure.error),
-      message: failure.error.message,
-      ...(failure.node === undefined ? {} : { failedNode: failure.node })
-    })
-    yield* flush
-    return yield* Effect.fail(
-      new RunError({
-        kind: errorKind(failure.error),
-        message: failure.error.message,
-        runId: config.runId,
-        ...(failure.node === undefined ? {} : { node: failure.node })
-      })
-    )
+    // Once the loop has ended, recording the end of the run is not interrupted half-way.
+    return yield* Effect.uninterruptible(Effect.suspend(() => finish(run, config.runId, flush)))
   })

@@ -2,7 +2,7 @@
  * The tool registry service: the tools a run may call, by name, plus the
  * ToolTable the validator checks programs against.
  */
-import { Context, Effect, Either, Layer, Schema } from "effect"
+import { Context, Effect, Either, Exit, Layer, Schema } from "effect"
 import type { ToolTable } from "../validate/context.js"
 import { builtinTools } from "./builtin/index.js"
 import type { AnyTool, Tool, ToolRequirements, UnknownTool } from "./tool.js"
@@ -55,8 +55,12 @@ export const makeRegistry = (
  * with none. The captured services win over the call site's for the same tag.
  */
 export const provideTool = <I, O, R>(tool: Tool<I, O, R>, context: Context.Context<R>): Tool<I, O, never> => {
+  // An already-completed result (an Exit) needs no context: return it as it is, which keeps the
+  // runtime's no-fiber fast path for synchronous handlers.
   const withContext = <A, E>(eff: Effect.Effect<A, E, R>): Effect.Effect<A, E> =>
-    Effect.mapInputContext(eff, (current: Context.Context<never>) => Context.merge(current, context))
+    Exit.isExit(eff)
+      ? (eff as Exit.Exit<A, E>)
+      : Effect.mapInputContext(eff, (current: Context.Context<never>) => Context.merge(current, context))
   const { batchHandler, handler, ...rest } = tool
   const provided: Tool<I, O, never> = { ...rest, handler: (args, ctx) => withContext(handler(args, ctx)) }
   return batchHandler === undefined
