@@ -1,11 +1,10 @@
 /**
  * Embedding a Trellis program in another Effect app: define a tool, check a
  * program, run it with in-memory services, watch its events, post feedback.
- * Run it with `node --import tsx examples/embed.ts` (an app would import
- * from "trellis" instead of "../src/index.js").
+ * Run it with `node --import tsx examples/embed.ts`.
  */
 import { Chunk, Effect, Schema, Stream } from "effect"
-import { Program, Runtime, Tool } from "../src/index.js"
+import { Program, Runtime, Tool } from "trellis"
 
 // 1. A tool: typed by its Schemas, idempotent, with its own limits.
 const Doc = Schema.Struct({ title: Schema.String, score: Schema.Number })
