@@ -10,6 +10,7 @@
  */
 import { Either, Schema } from "effect"
 import type { Body, Expr, Node, Param, Program } from "../ir/schema.js"
+import { forEachSubExpr } from "../ir/visit.js"
 import { hashProgram } from "../normalize/index.js"
 
 /** A program the runtime cannot run: it has a cycle or names a program or node that does not exist. */
@@ -71,46 +72,11 @@ export interface Plan {
   readonly nodeCount: number
 }
 
-/** Adds the names an expression refers to into `out`, minus `bound`; iterative. */
-const exprRefs = (root: Expr, out: Set<string>): void => {
-  const stack: Array<Expr> = [root]
-  while (stack.length > 0) {
-    const e = stack.pop()!
-    switch (e.kind) {
-      case "lit":
-        break
-      case "ref":
-        out.add(e.name)
-        break
-      case "get":
-        stack.push(e.target)
-        break
-      case "index":
-        stack.push(e.target, e.index)
-        break
-      case "slice":
-        stack.push(e.target)
-        if (e.start !== null) stack.push(e.start)
-        if (e.end !== null) stack.push(e.end)
-        break
-      case "unary":
-        stack.push(e.arg)
-        break
-      case "binary":
-        stack.push(e.left, e.right)
-        break
-      case "list":
-        for (const item of e.items) stack.push(item)
-        break
-      case "record":
-        for (const entry of e.entries) stack.push(entry.value)
-        break
-      case "call":
-        for (const arg of e.args) stack.push(arg)
-        break
-    }
-  }
-}
+/** Adds the names an expression refers to into `out` (iterative). */
+const exprRefs = (root: Expr, out: Set<string>): void =>
+  forEachSubExpr(root, (e) => {
+    if (e.kind === "ref") out.add(e.name)
+  })
 
 /** The display labels of a document (canonical id → user name). */
 type Labels = { readonly [id: string]: string }
