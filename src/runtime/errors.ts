@@ -8,8 +8,13 @@ import { ErrorKind } from "../ir/schema.js"
 import { Cancelled, Defect, isToolError, Permanent } from "../tools/errors.js"
 import type { ToolError } from "../tools/errors.js"
 
-/** Why a run failed before it could start: bad inputs or a program the runtime cannot run. */
-export const RunErrorKind = Schema.Union(ErrorKind, Schema.Literal("InvalidInput", "InvalidProgram"))
+/**
+ * Why a run did not complete: an error kind of the taxonomy; `InvalidInput` /
+ * `InvalidProgram` for runs that never started; `StoreUnavailable` when its
+ * events could not be recorded (the run stays resumable); `NotFound` for an
+ * unknown run id (resume, replay).
+ */
+export const RunErrorKind = Schema.Union(ErrorKind, Schema.Literal("InvalidInput", "InvalidProgram", "StoreUnavailable", "NotFound"))
 /** The kind of a `RunError`. */
 export type RunErrorKind = typeof RunErrorKind.Type
 

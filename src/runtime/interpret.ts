@@ -12,6 +12,7 @@ import type { Json } from "../ir/eval.js"
 import { errorKind } from "../tools/errors.js"
 import { ToolRegistry } from "../tools/registry.js"
 import { EventSink } from "../trace/events.js"
+import type { StoreError } from "../trace/errors.js"
 import { hashJson } from "../trace/hash.js"
 import type { BanditStrategy } from "./bandit/state.js"
 import { PolicyStore } from "./bandit/store.js"
@@ -91,8 +92,31 @@ const stopInflight = (run: Run, why: string): Effect.Effect<void> =>
     )
   })
 
+/**
+ * The events of the run could not be recorded: stop everything in flight
+ * (recording nothing more) and fail with `StoreUnavailable`. The run stays
+ * `running` in the store with every acknowledged event, so it can resume.
+ */
+const unrecorded = (run: Run, runId: string, error: StoreError): Effect.Effect<never, RunError> =>
+  Effect.suspend(() => {
+    run.status = "failed"
+    const fibers = [...run.inflight.keys()]
+    run.inflight.clear()
+    run.takeEvents()
+    return Effect.zipRight(
+      fibers.length === 0 ? Effect.void : Fiber.interruptAll(fibers),
+      Effect.fail(
+        new RunError({
+          kind: "StoreUnavailable",
+          message: `the run's events could not be recorded (${error.operation}: ${error.message}); the run was stopped and can be resumed`,
+          runId
+        })
+      )
+    )
+  })
+
 /** Stops what is still in flight, records the terminal event and flushes; the run's result or its `RunError`. */
-const finish = (run: Run, runId: string, flush: Effect.Effect<void>): Effect.Effect<RunResult, RunError> =>
+const finish = (run: Run, runId: string, flush: Effect.Effect<void, StoreError>): Effect.Effect<RunResult, RunError | StoreError> =>
   Effect.gen(function*() {
     if (run.status === "completed") {
       yield* stopInflight(run, "the run completed")
@@ -180,8 +204,14 @@ export const execute = (config: ExecuteConfig): Effect.Effect<RunResult, RunErro
       )
     })
 
-    yield* Effect.onInterrupt(loop, () => cancelled).pipe(Effect.ensuring(Effect.sync(() => run.clearFlush())))
+    const lost = (e: StoreError) => unrecorded(run, config.runId, e)
+    yield* Effect.onInterrupt(loop, () => Effect.catchTag(cancelled, "StoreError", () => Effect.void)).pipe(
+      Effect.ensuring(Effect.sync(() => run.clearFlush())),
+      Effect.catchTag("StoreError", lost)
+    )
 
     // Once the loop has ended, recording the end of the run is not interrupted half-way.
-    return yield* Effect.uninterruptible(Effect.suspend(() => finish(run, config.runId, flush)))
+    return yield* Effect.uninterruptible(
+      Effect.suspend(() => finish(run, config.runId, flush)).pipe(Effect.catchTag("StoreError", lost))
+    )
   })

@@ -12,6 +12,7 @@ import { ToolRegistry } from "../tools/registry.js"
 import type { ToolRegistryError } from "../tools/registry.js"
 import type { ToolRequirements, UnknownTool } from "../tools/tool.js"
 import { EventLog, EventSink } from "../trace/events.js"
+import type { StoreError } from "../trace/errors.js"
 import type { RunEvent } from "../trace/events.js"
 import type { BanditStrategy } from "./bandit/state.js"
 import { PolicyStore } from "./bandit/store.js"
@@ -35,6 +36,7 @@ export type { LlmRequest, LlmRunnerService } from "./llm.js"
 export { PlanError } from "./plan.js"
 export type { Plan as RunPlan } from "./plan.js"
 export { EventLog, EventSink, canonicalTrace } from "../trace/events.js"
+export { StoreError } from "../trace/errors.js"
 export type { RunEvent, RunEventType } from "../trace/events.js"
 export { PolicyStore } from "./bandit/store.js"
 export type { BanditStrategy } from "./bandit/state.js"
@@ -169,7 +171,7 @@ export const run = (
 }
 
 /** The events of a run: those recorded so far, then live ones until the run ends. */
-export const events = (runId: string): Stream.Stream<RunEvent, never, EventLog> =>
+export const events = (runId: string): Stream.Stream<RunEvent, StoreError, EventLog> =>
   Stream.unwrap(Effect.map(EventLog, (log) => log.stream(runId)))
 
 /**
@@ -181,7 +183,7 @@ export const feedback = (
   runId: string,
   key: string,
   reward: number
-): Effect.Effect<number, RunError, EventLog | PolicyStore> =>
+): Effect.Effect<number, RunError | StoreError, EventLog | PolicyStore> =>
   Effect.gen(function*() {
     const log = yield* EventLog
     const policy = yield* PolicyStore

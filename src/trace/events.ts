@@ -11,6 +11,7 @@
 import { Context, Effect, Layer, PubSub, Schema, Stream } from "effect"
 import { canonicalJson, compareCodeUnits } from "../ir/canonical.js"
 import { ErrorKind } from "../ir/schema.js"
+import type { StoreError } from "./errors.js"
 
 /** A JSON value as carried in event data. */
 const JsonValue = Schema.Unknown
@@ -232,10 +233,14 @@ export const encodeEvent = (event: RunEvent): unknown => Schema.encodeSync(RunEv
 /** Reads an event from its JSON form. */
 export const decodeEvent = Schema.decodeUnknown(RunEvent)
 
-/** Where the runtime writes events. Batches arrive in `seq` order; an append is acknowledged when it returns. */
+/**
+ * Where the runtime writes events. Batches arrive in `seq` order; an append
+ * is acknowledged when it succeeds (a durable sink has committed it by then);
+ * a failed append ends the run in this process (see `StoreError`).
+ */
 export class EventSink extends Context.Tag("trellis/EventSink")<
   EventSink,
-  { readonly append: (events: ReadonlyArray<RunEvent>) => Effect.Effect<void> }
+  { readonly append: (events: ReadonlyArray<RunEvent>) => Effect.Effect<void, StoreError> }
 >() {
   /** An in-memory sink that keeps every event and publishes it to `EventLog` subscribers. */
   static readonly layerMemory: Layer.Layer<EventSink | EventLog> = Layer.effectContext(
@@ -254,9 +259,9 @@ export class EventLog extends Context.Tag("trellis/EventLog")<
   EventLog,
   {
     /** The events recorded so far for a run, in `seq` order. */
-    readonly events: (runId: string) => Effect.Effect<ReadonlyArray<RunEvent>>
+    readonly events: (runId: string) => Effect.Effect<ReadonlyArray<RunEvent>, StoreError>
     /** The events of a run: those recorded so far, then live ones, ending after the run's terminal event. */
-    readonly stream: (runId: string) => Stream.Stream<RunEvent>
+    readonly stream: (runId: string) => Stream.Stream<RunEvent, StoreError>
     /** Every event appended from now on, of every run. */
     readonly live: Stream.Stream<RunEvent>
   }
@@ -273,11 +278,11 @@ const makeMemoryLog = Effect.gen(function* () {
       else list.push(e)
     }
   }
-  const append = (events: ReadonlyArray<RunEvent>): Effect.Effect<void> =>
+  const append = (events: ReadonlyArray<RunEvent>): Effect.Effect<void, StoreError> =>
     events.length === 0 ? Effect.void : Effect.zipRight(Effect.sync(() => record(events)), PubSub.publishAll(hub, events))
-  const events = (runId: string): Effect.Effect<ReadonlyArray<RunEvent>> =>
+  const events = (runId: string): Effect.Effect<ReadonlyArray<RunEvent>, StoreError> =>
     Effect.sync(() => (runs.get(runId) ?? []).slice())
-  const stream = (runId: string): Stream.Stream<RunEvent> =>
+  const stream = (runId: string): Stream.Stream<RunEvent, StoreError> =>
     Stream.unwrapScoped(
       Effect.gen(function* () {
         // Subscribe before reading the backlog so nothing falls between the two.

@@ -31,7 +31,7 @@ export const idOf = (program: Program, label: string): string => {
 
 /** The recorded events of a run. */
 export const eventsOf = (runId: string): Effect.Effect<ReadonlyArray<RunEvent>, never, EventLog> =>
-  Effect.flatMap(EventLog, (log) => log.events(runId))
+  Effect.orDie(Effect.flatMap(EventLog, (log) => log.events(runId)))
 
 /** A tool that sleeps `ms` on the Clock and returns `value`, counting calls in flight. */
 export const makeProbe = (name = "t.work") => {

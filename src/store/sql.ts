@@ -1,0 +1,122 @@
+/**
+ * The SQL connection of the store: one `@effect/sql` client (`PgClient`)
+ * over two backends — embedded PGlite (the zero-setup default, data in a
+ * directory) and a PostgreSQL server (`TRELLIS_DATABASE_URL`). Every query
+ * and migration is written once and runs on both. PGlite is reached through
+ * its `node-postgres` adapter (one connection; no socket), so the same
+ * `PgClient` code drives it.
+ */
+import { PgClient } from "@effect/sql-pg"
+import { SqlError } from "@effect/sql/SqlError"
+import type { SqlClient } from "@effect/sql/SqlClient"
+import { PGlite } from "@electric-sql/pglite"
+import { createPgConfig } from "@electric-sql/pglite/node-postgres"
+import { vector } from "@electric-sql/pglite-pgvector"
+import { Context, Effect, Layer, Redacted } from "effect"
+import * as Fs from "node:fs"
+import * as Path from "node:path"
+import Pg from "pg"
+
+/** Which backend a store runs on. */
+export type Backend =
+  | { readonly kind: "pglite"; readonly dataDir: string }
+  | { readonly kind: "postgres"; readonly url: Redacted.Redacted<string> }
+
+/** The backend of the SQL client in context (what `trellis` prints, what vector features check). */
+export class Database extends Context.Tag("trellis/Database")<Database, {
+  readonly backend: Backend["kind"]
+  /** A display form: the PGlite directory, or the server URL without its password. */
+  readonly location: string
+  /** Whether pgvector's `vector` extension can be created on this backend. */
+  readonly vectorAvailable: boolean
+}>() {}
+
+/** PGlite's in-memory data directory (tests). */
+export const MEMORY = "memory://"
+
+/** The default home of embedded data: `TRELLIS_HOME`, else `./.trellis`. */
+export const trellisHome = (env: NodeJS.ProcessEnv = process.env): string =>
+  Path.resolve(env.TRELLIS_HOME !== undefined && env.TRELLIS_HOME !== "" ? env.TRELLIS_HOME : ".trellis")
+
+/** The backend the environment asks for: `TRELLIS_DATABASE_URL`, else PGlite under `trellisHome()/pglite`. */
+export const backendFromEnv = (env: NodeJS.ProcessEnv = process.env): Backend => {
+  const url = env.TRELLIS_DATABASE_URL
+  if (url !== undefined && url !== "") return { kind: "postgres", url: Redacted.make(url) }
+  return { kind: "pglite", dataDir: Path.join(trellisHome(env), "pglite") }
+}
+
+/** A URL with its password hidden. */
+export const displayUrl = (url: string): string => {
+  try {
+    const u = new URL(url)
+    if (u.password !== "") u.password = "***"
+    return u.toString()
+  } catch {
+    return "(unparseable database URL)"
+  }
+}
+
+const sqlError = (message: string) => (cause: unknown) => new SqlError({ cause, message })
+
+/**
+ * A PGlite database in `dataDir` (`memory://` for a throwaway one) with the
+ * pgvector extension loaded, as `PgClient` + `SqlClient` + `Database`.
+ * The directory is created when missing; the database is closed when the
+ * layer is released.
+ */
+export const layerPglite = (dataDir: string): Layer.Layer<PgClient.PgClient | SqlClient | Database, SqlError> => {
+  const acquire = Effect.acquireRelease(
+    Effect.tryPromise({
+      try: async () => {
+        if (dataDir !== MEMORY) Fs.mkdirSync(dataDir, { recursive: true })
+        const db = await PGlite.create(dataDir === MEMORY ? undefined : dataDir, { extensions: { vector } })
+        return db
+      },
+      catch: sqlError(`cannot open the embedded database in ${dataDir}`)
+    }),
+    (db) => Effect.promise(() => db.close().catch(() => undefined))
+  )
+  return Layer.unwrapScoped(
+    Effect.map(acquire, (db) =>
+      Layer.merge(
+        PgClient.layerFromPool({
+          acquire: Effect.acquireRelease(
+            Effect.sync(() => new Pg.Pool(createPgConfig(db) as unknown as Pg.PoolConfig)),
+            (pool) => Effect.promise(() => pool.end().catch(() => undefined))
+          )
+        }),
+        Layer.succeed(Database, { backend: "pglite", location: dataDir, vectorAvailable: true })
+      ))
+  )
+}
+
+/**
+ * A PostgreSQL server at `url`, as `PgClient` + `SqlClient` + `Database`.
+ * `vectorAvailable` says whether the server offers the `vector` extension.
+ */
+export const layerPostgres = (
+  url: Redacted.Redacted<string>,
+  options: { readonly maxConnections?: number } = {}
+): Layer.Layer<PgClient.PgClient | SqlClient | Database, SqlError> => {
+  const client = PgClient.layer({ url, maxConnections: options.maxConnections ?? 10 })
+  const database = Layer.effect(
+    Database,
+    Effect.gen(function*() {
+      const sql = yield* PgClient.PgClient
+      const rows = yield* sql<{ readonly n: number }>`SELECT count(*)::int AS n FROM pg_available_extensions WHERE name = 'vector'`
+      return { backend: "postgres" as const, location: displayUrl(Redacted.value(url)), vectorAvailable: (rows[0]?.n ?? 0) > 0 }
+    })
+  )
+  return Layer.merge(client, Layer.provide(database, client)).pipe(
+    Layer.mapError((e) => new SqlError({ cause: e, message: `cannot connect to PostgreSQL at ${displayUrl(Redacted.value(url))}` }))
+  )
+}
+
+/** The client of a backend. */
+export const layerBackend = (backend: Backend): Layer.Layer<PgClient.PgClient | SqlClient | Database, SqlError> =>
+  backend.kind === "pglite" ? layerPglite(backend.dataDir) : layerPostgres(backend.url)
+
+/** The client the environment asks for (see `backendFromEnv`). */
+export const layerFromEnv: Layer.Layer<PgClient.PgClient | SqlClient | Database, SqlError> = Layer.suspend(() =>
+  layerBackend(backendFromEnv())
+)
