@@ -12,6 +12,7 @@ import type { Json } from "../ir/eval.js"
 import { errorKind } from "../tools/errors.js"
 import { ToolRegistry } from "../tools/registry.js"
 import { EventSink } from "../trace/events.js"
+import type { RunEvent } from "../trace/events.js"
 import type { StoreError } from "../trace/errors.js"
 import { hashJson } from "../trace/hash.js"
 import type { BanditStrategy } from "./bandit/state.js"
@@ -19,6 +20,7 @@ import { PolicyStore } from "./bandit/store.js"
 import { RunError } from "./errors.js"
 import { LlmRunner } from "./llm.js"
 import type { Plan } from "./plan.js"
+import type { Recorded } from "./recorded.js"
 import { makeBatcher } from "./policy/batcher.js"
 import type { BatchedCall } from "./policy/batcher.js"
 import type { Budgeter } from "./policy/budget.js"
@@ -43,6 +45,8 @@ export interface ExecuteConfig {
   readonly maxRunTimeMs: number | undefined
   readonly budget: Budgeter | undefined
   readonly strategyFor: (key: string) => BanditStrategy
+  /** The run's record and its events, when it is resumed or replayed. */
+  readonly recorded?: { readonly record: Recorded; readonly events: ReadonlyArray<RunEvent> } | undefined
 }
 
 /** What a completed run returns. */
@@ -167,16 +171,18 @@ export const execute = (config: ExecuteConfig): Effect.Effect<RunResult, RunErro
         maxRunTimeMs: config.maxRunTimeMs,
         budget: config.budget,
         strategyFor: config.strategyFor,
-        seed: config.seed
+        seed: config.seed,
+        recorded: config.recorded?.record
       },
-      { registry, policy, hooks, llm, clock, runtime, call: { store, cache, limiter, batchers } }
+      { registry, policy, hooks, llm, clock, runtime, call: { store, cache, limiter, batchers } },
+      config.recorded?.events
     )
     const inputs: Record<string, Json> = Object.fromEntries(config.params)
     run.emit("RunStarted", undefined, undefined, {
       programHash: config.plan.hash,
       inputsHash: hashJson(inputs),
       seed: config.seed ?? null,
-      mode: "live",
+      mode: config.recorded === undefined ? "live" : config.recorded.record.mode === "resume" ? "resume" : "replay",
       inputs
     })
     const flush = Effect.suspend(() => (run.events.length === 0 ? Effect.void : sink.append(run.takeEvents())))

@@ -243,7 +243,11 @@ export class Run extends Scheduler {
     const labels = node.options.map((o) => o.label)
     if (labels.length === 0) return this.failNode(nr, new Permanent({ message: `choose "${node.key}" has no options` }))
     const strategy = this.config.strategyFor(node.key)
-    const choose = this.services.policy.choose(node.key, labels, strategy)
+    // A resumed or replayed run makes the choice it made before.
+    const recorded = this.config.recorded?.choices.get(nr.path)
+    const choose = recorded !== undefined
+      ? Effect.succeed(recorded)
+      : this.services.policy.choose(node.key, labels, strategy)
     const seed = this.config.seed
     // Seeded runs give every choice its own Random, so choices do not depend on completion order.
     const eff = seed === undefined ? choose : Effect.withRandom(choose, Random.make(`${seed}/${nr.path}`))

@@ -21,6 +21,7 @@ import { bindParams } from "./inputs.js"
 import { execute } from "./interpret.js"
 import type { RunRequirements, RunResult } from "./interpret.js"
 import * as Plan from "./plan.js"
+import type { Recorded } from "./recorded.js"
 import { makeBudgeter } from "./policy/budget.js"
 import { ResultCache } from "./policy/cache.js"
 import { durationMs } from "./policy/duration.js"
@@ -39,6 +40,10 @@ export { EventLog, EventSink, canonicalTrace } from "../trace/events.js"
 export { StoreError } from "../trace/errors.js"
 export type { RunEvent, RunEventType } from "../trace/events.js"
 export { PolicyStore } from "./bandit/store.js"
+export { makeRecorded, Suppressor } from "./recorded.js"
+export type { Recorded, RecordedMode } from "./recorded.js"
+export { RunStore } from "./runStore.js"
+export type { RunEnding, RunPage, RunQuery, RunRecord, RunRecordStatus } from "./runStore.js"
 export type { BanditStrategy } from "./bandit/state.js"
 export { ResultCache } from "./policy/cache.js"
 export { composeHooks, Hooks } from "./policy/hooks.js"
@@ -133,6 +138,19 @@ export const run = (
   program: Program | Plan.Plan,
   inputs: { readonly [name: string]: Json } = {},
   options: RunOptions = {}
+): Effect.Effect<RunResult, RunError, RunRequirements> => runWith(program, inputs, options, undefined)
+
+/**
+ * `run`, re-executing a recorded run: resuming it (recorded outcomes are
+ * reused, the rest runs for real, events continue the record's seq) or
+ * replaying it (see `recorded.ts`). `options.runId` must be the recorded
+ * run's id and `options.seed` its seed.
+ */
+export const runWith = (
+  program: Program | Plan.Plan,
+  inputs: { readonly [name: string]: Json },
+  options: RunOptions,
+  recorded: { readonly record: Recorded; readonly events: ReadonlyArray<RunEvent> } | undefined
 ): Effect.Effect<RunResult, RunError, RunRequirements> => {
   const planned = "ir" in program ? plan(program) : Either.right(program)
   if (Either.isLeft(planned)) return Effect.fail(planned.left)
@@ -164,7 +182,8 @@ export const run = (
       maxDepth: limits.maxDepth !== undefined && limits.maxDepth >= 0 ? Math.floor(limits.maxDepth) : DEFAULT_MAX_DEPTH,
       maxRunTimeMs: maxRunTimeMs !== undefined && Number.isFinite(maxRunTimeMs) ? maxRunTimeMs : undefined,
       budget,
-      strategyFor: (key) => (Object.prototype.hasOwnProperty.call(strategies, key) ? strategies[key]! : fallback)
+      strategyFor: (key) => (Object.prototype.hasOwnProperty.call(strategies, key) ? strategies[key]! : fallback),
+      recorded
     })
   }).pipe(Effect.scoped)
   return options.seed === undefined ? body : Effect.withRandom(body, Random.make(options.seed))

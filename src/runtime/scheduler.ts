@@ -22,6 +22,7 @@ import type { Program } from "../ir/schema.js"
 import { BudgetExceeded, errorKind, Permanent, Timeout } from "../tools/errors.js"
 import type { ToolError } from "../tools/errors.js"
 import type { ToolRegistryService } from "../tools/registry.js"
+import { makeEvent } from "../trace/events.js"
 import type { EventData, RunEvent } from "../trace/events.js"
 import { hashJson } from "../trace/hash.js"
 import type { BanditStrategy } from "./bandit/state.js"
@@ -36,6 +37,8 @@ import type { Budgeter } from "./policy/budget.js"
 import { durationMs } from "./policy/duration.js"
 import type { RunHooks } from "./policy/hooks.js"
 import { timeoutMessage } from "./policy/timeout.js"
+import { Suppressor } from "./recorded.js"
+import type { Recorded } from "./recorded.js"
 import { inlineCall, isPlainCall, toolCall } from "./toolCall.js"
 import type { CallEnv, CallSite, Emit } from "./toolCall.js"
 
@@ -58,6 +61,8 @@ export interface RunConfig {
   readonly strategyFor: (key: string) => BanditStrategy
   /** Seed of the run, when seeded: each choose then draws from its own Random seeded by (seed, node path). */
   readonly seed: number | undefined
+  /** The run's record, when it is resumed or replayed (see recorded.ts). */
+  readonly recorded: Recorded | undefined
 }
 
 /** The services a run uses, resolved once. */
@@ -69,7 +74,7 @@ export interface RunServices {
   readonly clock: Clock.Clock
   /** The runtime in-flight effects are forked with (carries Clock, Random and services). */
   readonly runtime: Runtime.Runtime<never>
-  readonly call: Omit<CallEnv, "emit" | "now" | "runId" | "seed">
+  readonly call: Omit<CallEnv, "emit" | "now" | "runId" | "seed" | "recorded">
 }
 
 /** Resolves a name in a scope instance (undefined when unbound). */
@@ -136,7 +141,8 @@ export abstract class Scheduler {
   /** Wakes the driver when it waits for in-flight work. */
   wake: (() => void) | undefined
 
-  private seq = 0
+  private seq: number
+  private readonly suppressor: Suppressor | undefined
   private closed = false
   private draining = false
   /** The clock time of the current drain step, or -1 outside one. */
@@ -156,11 +162,11 @@ export abstract class Scheduler {
   readonly emit: Emit = (type, node, attempt, data) => {
     // Nothing is recorded after the terminal event (seq stays contiguous and ends there).
     if (this.closed) return
-    const event: Record<string, unknown> = { runId: this.config.runId, seq: this.seq++, at: this.stepNow(), type }
-    if (node !== undefined) event.node = node
-    if (attempt !== undefined) event.attempt = attempt
-    event.data = data
-    this.events.push(event as unknown as RunEvent)
+    const event = makeEvent(type, { runId: this.config.runId, seq: this.seq, at: this.stepNow(), node, attempt, data })
+    // A resumed run does not record again what its record already holds.
+    if (this.suppressor !== undefined && this.suppressor.drop(event)) return
+    this.seq++
+    this.events.push(event)
     // Events recorded by in-flight work (outside a drain) are flushed soon.
     if (!this.draining) this.scheduleFlush()
   }
@@ -174,8 +180,12 @@ export abstract class Scheduler {
     return this.stepTime
   }
 
-  constructor(readonly config: RunConfig, readonly services: RunServices) {
-    this.callEnv = { ...services.call, runId: config.runId, emit: this.emit, now: this.now, seed: config.seed }
+  constructor(readonly config: RunConfig, readonly services: RunServices, recordedEvents?: ReadonlyArray<RunEvent>) {
+    const recorded = config.recorded
+    // A resumed run continues its record's seq; a replay records a fresh log from 0.
+    this.seq = recorded?.mode === "resume" ? recorded.lastSeq + 1 : 0
+    this.suppressor = recorded?.mode === "resume" && recordedEvents !== undefined ? new Suppressor(recordedEvents) : undefined
+    this.callEnv = { ...services.call, runId: config.runId, emit: this.emit, now: this.now, seed: config.seed, recorded }
     this.program = config.plan.program
   }
 
@@ -430,7 +440,7 @@ export abstract class Scheduler {
       this.waiting.push(() => this.startCall(nr, site))
       return
     }
-    if (!isPlainCall(site)) return this.runCall(nr, toolCall(this.callEnv, site))
+    if (this.config.recorded !== undefined || !isPlainCall(site)) return this.runCall(nr, toolCall(this.callEnv, site))
     const r = inlineCall(this.callEnv, site)
     switch (r._tag) {
       case "Done":

@@ -11,14 +11,14 @@
 import { Cause, Effect, Exit, Option, Random } from "effect"
 import type { Json, JsonRecord } from "../ir/eval.js"
 import type { Policy } from "../ir/schema.js"
-import { Defect, errorKind } from "../tools/errors.js"
+import { BudgetExceeded, Cancelled, Defect, errorKind, Permanent, RateLimited, Timeout, Transient } from "../tools/errors.js"
 import type { ToolError } from "../tools/errors.js"
 import { decodeArgs, encodeOutput } from "../tools/tool.js"
 import type { AnyTool, ToolContext } from "../tools/tool.js"
 import type { EventData, RunEventType } from "../trace/events.js"
 import { hashJson } from "../trace/hash.js"
 import { describe } from "./errors.js"
-import { metered } from "./meter.js"
+import { charge, metered } from "./meter.js"
 import type { Usage } from "./meter.js"
 import type { BatchedCall } from "./policy/batcher.js"
 import type { Budgeter } from "./policy/budget.js"
@@ -29,6 +29,7 @@ import { idempotencyKeyFor } from "./policy/idempotency.js"
 import type { IdempotencyStore } from "./policy/idempotency.js"
 import { hasLimits } from "./policy/limiter.js"
 import type { ToolLimiter } from "./policy/limiter.js"
+import type { AttemptOutcome, Recorded } from "./recorded.js"
 import { retrying } from "./policy/retry.js"
 import { withTimeout } from "./policy/timeout.js"
 
@@ -53,6 +54,8 @@ export interface CallEnv {
   readonly batchers: ReadonlyMap<string, BatchedCall<unknown, unknown>>
   /** The run's seed: each call of a seeded run draws from its own Random, seeded by (seed, node path). */
   readonly seed: number | undefined
+  /** The run's record when it is resumed or replayed: recorded outcomes answer calls (see recorded.ts). */
+  readonly recorded: Recorded | undefined
 }
 
 /** Gives a call of a seeded run its own Random, so jitter and handlers' draws do not depend on completion order. */
@@ -172,6 +175,12 @@ const policedCall = (env: CallEnv, site: CallSite): Effect.Effect<Json, ToolErro
     const argsHash = hashJson(site.args)
     const store = usesStore(site)
     const key = site.explicitKey ?? idempotencyKeyFor(env.runId, site.path, site.args)
+    const rec = env.recorded
+    const served = rec === undefined || rec.mode === "live" ? undefined : rec.served.get(site.path)
+    if (served !== undefined) {
+      returned(env, site, 1, served.output, 0, 0, served.source)
+      return served.output
+    }
     if (store) {
       const recorded = yield* env.store.get(key)
       if (Option.isSome(recorded)) {
@@ -199,11 +208,21 @@ const policedCall = (env: CallEnv, site: CallSite): Effect.Effect<Json, ToolErro
     const timeoutMs = timeoutText === undefined ? undefined : durationMs(timeoutText, 0)
     let startedAt = 0
     let lastAttempt = 1
+    const calledData = store ? { tool: tool.name, argsHash, idempotencyKey: key } : { tool: tool.name, argsHash }
     const attemptOnce = (attempt: number): Effect.Effect<Json, ToolError> => {
+      const answer = recordedAnswer(rec, site.path, attempt)
+      if (answer !== undefined) {
+        return Effect.suspend(() => {
+          lastAttempt = attempt
+          env.emit("ToolCalled", site.path, attempt, calledData)
+          startedAt = env.now()
+          return answer
+        })
+      }
       const ctx = new CallContext(env, site, attempt, key)
       let eff: Effect.Effect<Json, ToolError> = Effect.suspend(() => {
         lastAttempt = attempt
-        env.emit("ToolCalled", site.path, attempt, store ? { tool: tool.name, argsHash, idempotencyKey: key } : { tool: tool.name, argsHash })
+        env.emit("ToolCalled", site.path, attempt, calledData)
         startedAt = env.now()
         return Effect.flatMap(callHandler(batcher, tool, decoded, ctx), (out) => encodeOutput(tool, out))
       }).pipe(Effect.onInterrupt(() => Effect.sync(() => ctx.abort())))
@@ -232,6 +251,47 @@ const policedCall = (env: CallEnv, site: CallSite): Effect.Effect<Json, ToolErro
     if (ck !== undefined && ttl !== undefined) yield* env.cache.set(ck, output, ttl)
     return output
   })
+
+/** The taxonomy error of a recorded failure. */
+const errorOf = (outcome: Extract<AttemptOutcome, { _tag: "Failed" }>): ToolError => {
+  const message = outcome.message
+  switch (outcome.kind) {
+    case "Timeout":
+      return new Timeout({ message })
+    case "RateLimited":
+      return new RateLimited({ message })
+    case "Transient":
+      return new Transient({ message })
+    case "Permanent":
+      return new Permanent({ message })
+    case "Cancelled":
+      return new Cancelled({ message })
+    case "BudgetExceeded":
+      return new BudgetExceeded({ message })
+    case "Defect":
+      return new Defect({ message })
+  }
+}
+
+/**
+ * The recorded answer to attempt `attempt` of the call at `path`, or
+ * undefined when the tool must really be called (no record, a live replay,
+ * or a resumed attempt that was in flight). A replay answers every call
+ * from the record: an attempt cut short there never completes (the run's
+ * end interrupts it), one missing from it fails the node.
+ */
+const recordedAnswer = (rec: Recorded | undefined, path: string, attempt: number): Effect.Effect<Json, ToolError> | undefined => {
+  if (rec === undefined || rec.mode === "live") return undefined
+  const a = rec.attempts.get(path)?.get(attempt)
+  if (a?.outcome !== undefined) {
+    const o = a.outcome
+    if (o._tag === "Failed") return Effect.fail(errorOf(o))
+    return o.cost > 0 ? Effect.as(charge({ cost: o.cost }), o.output) : Effect.succeed(o.output)
+  }
+  if (rec.mode === "resume") return undefined
+  if (a !== undefined) return Effect.never
+  return Effect.fail(new Permanent({ message: `replay: the record has no call of node ${path} (attempt ${attempt})` }))
+}
 
 /** The effect as an Exit when it already is one (a completed effect), else undefined. */
 export const asExit = <A, E, R>(eff: Effect.Effect<A, E, R>): Exit.Exit<A, E> | undefined =>

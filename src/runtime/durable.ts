@@ -1,0 +1,356 @@
+/**
+ * Durable runs (SPEC §5): runs recorded in a `RunStore` with their events,
+ * resumed after a crash, and replayed.
+ *
+ * - `start` keeps the program under its hash, records the run (`running`),
+ *   runs it, and records how it ended. Its events go to the `EventSink`
+ *   (durable when the store's layer provides it).
+ * - `resume(runId)` runs a run left `running` again with its own program,
+ *   inputs, seed and options: completed calls and choices are restored from
+ *   its events, calls that were in flight run again with the same
+ *   idempotency keys, and new events continue its seq (`recorded.ts`).
+ *   `resumeAll` resumes every run left `running`.
+ * - `replay` re-executes a recorded run with every tool call answered from
+ *   the record (or, `live`, with the real tools) into a separate in-memory
+ *   log, and reports the first divergence (`divergence.ts`).
+ */
+import { Cause, Clock, Effect, Either, Exit, FiberId, Layer, Option, Random } from "effect"
+import type { Json } from "../ir/eval.js"
+import { decodeProgram, encodeProgram } from "../ir/json.js"
+import type { Program } from "../ir/schema.js"
+import type { ToolRegistry } from "../tools/registry.js"
+import type { StoreError } from "../trace/errors.js"
+import { EventLog, EventSink } from "../trace/events.js"
+import type { RunEvent } from "../trace/events.js"
+import { PolicyStore } from "./bandit/store.js"
+import { firstDivergence, recordIntegrity } from "./divergence.js"
+import type { Divergence } from "./divergence.js"
+import { RunError } from "./errors.js"
+import { bindParams } from "./inputs.js"
+import type { RunRequirements, RunResult } from "./interpret.js"
+import { ResultCache } from "./policy/cache.js"
+import { IdempotencyStore } from "./policy/idempotency.js"
+import { ToolLimiter } from "./policy/limiter.js"
+import { makeRecorded } from "./recorded.js"
+import { RunStore } from "./runStore.js"
+import type { RunRecord, RunRecordError } from "./runStore.js"
+import { makeRunId, plan, runWith } from "./runtime.js"
+import type { RunOptions } from "./runtime.js"
+
+/** Options of `start`: `RunOptions` plus the workspace the run belongs to. */
+export interface StartOptions extends RunOptions {
+  /** @default "default" */
+  readonly workspace?: string
+}
+
+/** What durable runs need besides the run services. */
+export type DurableRequirements = RunRequirements | RunStore | EventLog
+
+const storeFailed = (runId: string | undefined) => (e: StoreError) =>
+  new RunError({
+    kind: "StoreUnavailable",
+    message: `the store failed (${e.operation}: ${e.message})`,
+    ...(runId === undefined ? {} : { runId })
+  })
+
+/** The options of a run as JSON (what a resume reuses). */
+const optionsJson = (options: RunOptions): Json => {
+  const { runId: _r, ...rest } = options
+  return JSON.parse(JSON.stringify(rest)) as Json
+}
+
+/** The options a record was started with. */
+const optionsOf = (record: RunRecord): RunOptions => {
+  const o = record.options
+  const base = typeof o === "object" && o !== null && !Array.isArray(o) ? (o as RunOptions) : {}
+  return { ...base, runId: record.runId, ...(record.seed === null ? {} : { seed: record.seed }) }
+}
+
+/** Records how a run ended; a run whose events could not be recorded stays `running`. */
+const recordEnding = (runId: string, exit: Exit.Exit<RunResult, RunError>) =>
+  Effect.gen(function*() {
+    const store = yield* RunStore
+    const endedAt = yield* Clock.currentTimeMillis
+    if (Exit.isSuccess(exit)) {
+      return yield* store.finish(runId, { status: "completed", endedAt, output: exit.value.output, state: {} })
+    }
+    if (Cause.isInterruptedOnly(exit.cause)) {
+      return yield* store.finish(runId, {
+        status: "cancelled",
+        endedAt,
+        error: { kind: "Cancelled", message: "the run was cancelled" },
+        state: {}
+      })
+    }
+    const failure = Cause.failureOption(exit.cause)
+    if (Option.isSome(failure) && failure.value.kind === "StoreUnavailable") return
+    const error: RunRecordError = Option.isSome(failure)
+      ? {
+        kind: failure.value.kind,
+        message: failure.value.message,
+        ...(failure.value.node === undefined ? {} : { node: failure.value.node })
+      }
+      : { kind: "Defect", message: Cause.pretty(exit.cause).split("\n")[0] ?? "the run died" }
+    return yield* store.finish(runId, { status: "failed", endedAt, error, state: {} })
+  })
+
+/** Runs `body` and records its ending, whatever it is (also when interrupted). */
+const recorded = (runId: string, body: Effect.Effect<RunResult, RunError, RunRequirements>) =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.gen(function*() {
+      const exit = yield* Effect.exit(restore(body))
+      yield* recordEnding(runId, exit).pipe(Effect.mapError(storeFailed(runId)))
+      return yield* exit
+    })
+  )
+
+/**
+ * Runs a program durably: keeps the program, records the run, runs it,
+ * records how it ended. Inputs are checked before anything is recorded.
+ */
+export const start = (
+  program: Program,
+  inputs: { readonly [name: string]: Json } = {},
+  options: StartOptions = {}
+): Effect.Effect<RunResult, RunError, DurableRequirements> =>
+  Effect.gen(function*() {
+    const planned = plan(program)
+    if (Either.isLeft(planned)) return yield* Effect.fail(planned.left)
+    const p = planned.right
+    const bound = bindParams(p.entry.params, inputs, `program "${p.entry.name}"`)
+    if (Either.isLeft(bound)) return yield* Effect.fail(new RunError({ kind: "InvalidInput", message: bound.left }))
+    const runId = options.runId ??
+      (options.seed === undefined ? yield* makeRunId : yield* Effect.withRandom(makeRunId, Random.make(options.seed)))
+    const store = yield* RunStore
+    const now = yield* Clock.currentTimeMillis
+    const { workspace, ...runOptions } = options
+    yield* store.putProgram(p.hash, JSON.parse(encodeProgram(p.program)) as Json).pipe(Effect.mapError(storeFailed(runId)))
+    yield* store.create({
+      runId,
+      workspace: workspace ?? "default",
+      programHash: p.hash,
+      programName: p.entry.name,
+      status: "running",
+      inputs: inputs as Json,
+      seed: options.seed ?? null,
+      options: optionsJson(runOptions),
+      createdAt: now,
+      updatedAt: now,
+      endedAt: null,
+      state: {}
+    }).pipe(Effect.mapError(storeFailed(runId)))
+    return yield* recorded(runId, runWith(p, inputs, { ...runOptions, runId }, undefined))
+  })
+
+/** The program a run ran, from the store. */
+const programOf = (record: RunRecord) =>
+  Effect.gen(function*() {
+    const store = yield* RunStore
+    const json = yield* store.getProgram(record.programHash).pipe(Effect.mapError(storeFailed(record.runId)))
+    if (Option.isNone(json)) {
+      return yield* Effect.fail(
+        new RunError({ kind: "InvalidProgram", message: `the store has no program ${record.programHash}`, runId: record.runId })
+      )
+    }
+    const decoded = decodeProgram(json.value)
+    if (Either.isLeft(decoded)) {
+      return yield* Effect.fail(
+        new RunError({ kind: "InvalidProgram", message: `stored program ${record.programHash}: ${decoded.left.message}`, runId: record.runId })
+      )
+    }
+    return decoded.right
+  })
+
+/** A run's record, or `NotFound`. */
+export const getRun = (runId: string, workspace?: string) =>
+  Effect.flatMap(RunStore, (store) => store.get(runId, workspace)).pipe(
+    Effect.mapError(storeFailed(runId)),
+    Effect.flatMap(Option.match({
+      onNone: () => Effect.fail(new RunError({ kind: "NotFound", message: `no run ${runId}`, runId })),
+      onSome: Effect.succeed
+    }))
+  )
+
+/** A run's recorded events. */
+export const eventsOf = (runId: string) =>
+  Effect.flatMap(EventLog, (log) => log.events(runId)).pipe(Effect.mapError(storeFailed(runId)))
+
+/**
+ * Resumes a run left `running` (its process died): same program, inputs,
+ * seed and options; completed work restored from its events, in-flight
+ * calls run again with the same idempotency keys. A run whose terminal
+ * event was recorded but whose record was not updated is just closed.
+ */
+export const resume = (runId: string): Effect.Effect<RunResult, RunError, DurableRequirements> =>
+  Effect.gen(function*() {
+    const record = yield* getRun(runId)
+    if (record.status !== "running") {
+      return yield* Effect.fail(
+        new RunError({ kind: "InvalidInput", message: `run ${runId} is ${record.status}; only running runs resume`, runId })
+      )
+    }
+    const program = yield* programOf(record)
+    const events = yield* eventsOf(runId)
+    const last = events[events.length - 1]
+    if (last !== undefined && (last.type === "RunCompleted" || last.type === "RunFailed" || last.type === "RunCancelled")) {
+      const exit: Exit.Exit<RunResult, RunError> = last.type === "RunCompleted"
+        ? Exit.succeed({ runId, status: "completed", output: last.data.output as Json })
+        : last.type === "RunFailed"
+        ? Exit.fail(new RunError({
+          kind: last.data.errorKind,
+          message: last.data.message,
+          runId,
+          ...(last.data.failedNode === undefined ? {} : { node: last.data.failedNode })
+        }))
+        : Exit.interrupt(FiberId.none)
+      yield* recordEnding(runId, exit).pipe(Effect.mapError(storeFailed(runId)))
+      return yield* exit
+    }
+    const store = yield* RunStore
+    yield* store.reopen(runId, yield* Clock.currentTimeMillis).pipe(Effect.mapError(storeFailed(runId)))
+    const inputs = (record.inputs ?? {}) as { readonly [name: string]: Json }
+    return yield* recorded(runId, runWith(program, inputs, optionsOf(record), { record: makeRecorded("resume", events), events }))
+  })
+
+/** What `resumeAll` did for one run. */
+export interface Resumed {
+  readonly runId: string
+  readonly exit: Exit.Exit<RunResult, RunError>
+}
+
+/** Resumes every run left `running` (oldest first, `concurrency` at a time). */
+export const resumeAll = (
+  options: { readonly workspace?: string; readonly concurrency?: number } = {}
+): Effect.Effect<ReadonlyArray<Resumed>, RunError, DurableRequirements> =>
+  Effect.gen(function*() {
+    const store = yield* RunStore
+    const ids: Array<string> = []
+    let cursor: string | undefined
+    do {
+      const page = yield* store.list({
+        status: "running",
+        limit: 1000,
+        ...(options.workspace === undefined ? {} : { workspace: options.workspace }),
+        ...(cursor === undefined ? {} : { cursor })
+      }).pipe(Effect.mapError(storeFailed(undefined)))
+      for (const r of page.runs) ids.push(r.runId)
+      cursor = page.next
+    } while (cursor !== undefined)
+    ids.reverse()
+    return yield* Effect.forEach(ids, (runId) => Effect.map(Effect.exit(resume(runId)), (exit) => ({ runId, exit })), {
+      concurrency: options.concurrency ?? 4
+    })
+  })
+
+/** The report of a replay. */
+export interface ReplayReport {
+  readonly runId: string
+  /** True when the replay produced exactly the recorded events (canonically). */
+  readonly exact: boolean
+  readonly divergence: Divergence | undefined
+  /** How the replay ended. */
+  readonly status: "completed" | "failed" | "cancelled"
+  readonly output?: Json
+  readonly error?: RunRecordError
+  /** Events recorded and replayed. */
+  readonly recordedEvents: number
+  readonly replayedEvents: number
+}
+
+/** What to replay: a stored run, or a trace (its events and the program it ran). */
+export type ReplaySource =
+  | { readonly _tag: "Stored"; readonly runId: string }
+  | { readonly _tag: "Trace"; readonly events: ReadonlyArray<RunEvent>; readonly program: Program | undefined }
+
+/**
+ * Replays a recorded run: the program re-executes with every tool call
+ * answered from the record (`live`: the real tools run again) and every
+ * choice as recorded, into a separate in-memory log (the store is not
+ * touched); the replayed events are compared with the record. Fails only
+ * when the replay cannot start (unknown run, no program, a record without
+ * its inputs).
+ */
+export const replay = (
+  source: ReplaySource,
+  options: { readonly live?: boolean } = {}
+): Effect.Effect<ReplayReport, RunError, ToolRegistry | RunStore | EventLog> =>
+  Effect.gen(function*() {
+    const events = source._tag === "Stored" ? yield* eventsOf(source.runId) : source.events
+    const first = events[0]
+    const runId = source._tag === "Stored" ? source.runId : first?.runId ?? "(empty trace)"
+    if (first === undefined || first.type !== "RunStarted") {
+      return yield* Effect.fail(new RunError({ kind: "InvalidInput", message: `the record of run ${runId} does not start with RunStarted`, runId }))
+    }
+    const started = first.data
+    const integrity = recordIntegrity(events)
+    const base = { runId, recordedEvents: events.length }
+    if (integrity !== undefined) {
+      return { ...base, exact: false, divergence: integrity, status: "failed", replayedEvents: 0 } satisfies ReplayReport
+    }
+    let program: Program
+    if (source._tag === "Trace" && source.program !== undefined) {
+      program = source.program
+    } else {
+      const store = yield* RunStore
+      const json = yield* store.getProgram(started.programHash).pipe(Effect.mapError(storeFailed(runId)))
+      if (Option.isNone(json)) {
+        return yield* Effect.fail(new RunError({ kind: "InvalidProgram", message: `no program ${started.programHash} in the store; give the program file`, runId }))
+      }
+      const decoded = decodeProgram(json.value)
+      if (Either.isLeft(decoded)) return yield* Effect.fail(new RunError({ kind: "InvalidProgram", message: decoded.left.message, runId }))
+      program = decoded.right
+    }
+    const planned = plan(program)
+    if (Either.isLeft(planned)) return yield* Effect.fail(planned.left)
+    if (planned.right.hash !== started.programHash) {
+      return yield* Effect.fail(
+        new RunError({
+          kind: "InvalidProgram",
+          message: `the program's hash ${planned.right.hash} is not the recorded ${started.programHash}`,
+          runId
+        })
+      )
+    }
+    if (started.inputs === undefined) {
+      return yield* Effect.fail(new RunError({ kind: "InvalidInput", message: `the record of run ${runId} lacks its inputs`, runId }))
+    }
+    const record = makeRecorded(options.live === true ? "live" : "replay", events)
+    const runOptions: RunOptions = {
+      runId,
+      ...(started.seed === null ? {} : { seed: started.seed }),
+      ...(source._tag === "Stored" ? optionsOf(yield* getRun(runId)) : {})
+    }
+    // Replays run on fresh in-memory services: the store's records are neither read nor written.
+    const fresh = Layer.mergeAll(
+      EventSink.layerMemory,
+      IdempotencyStore.layerMemory,
+      ResultCache.layerMemory,
+      PolicyStore.layerMemory,
+      ToolLimiter.layer
+    )
+    const outcome = yield* Effect.gen(function*() {
+      const exit = yield* Effect.exit(
+        runWith(planned.right, started.inputs as { readonly [name: string]: Json }, runOptions, { record, events: [] })
+      )
+      const replayed = yield* Effect.orDie(Effect.flatMap(EventLog, (log) => log.events(runId)))
+      return { exit, replayed }
+    }).pipe(Effect.provide(fresh))
+    const replayed = outcome.replayed
+    const divergence = firstDivergence(events, replayed, { delays: started.seed !== null })
+    const exit = outcome.exit
+    const ending = Exit.isSuccess(exit)
+      ? { status: "completed" as const, output: exit.value.output }
+      : Cause.isInterruptedOnly(exit.cause)
+      ? { status: "cancelled" as const }
+      : (() => {
+        const f = Cause.failureOption(exit.cause)
+        const e = Option.getOrUndefined(f)
+        return {
+          status: "failed" as const,
+          error: e === undefined
+            ? { kind: "Defect", message: "the replay died" }
+            : { kind: e.kind, message: e.message, ...(e.node === undefined ? {} : { node: e.node }) }
+        }
+      })()
+    return { ...base, ...ending, exact: divergence === undefined, divergence, replayedEvents: replayed.length } satisfies ReplayReport
+  })
