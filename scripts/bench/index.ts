@@ -1,10 +1,12 @@
 /** `npm run bench [-- suite…]`: runs the named benchmark suites (all when none is named). */
 import { runLanguageBench } from "./language.js"
 import { runRuntimeBench } from "./runtime.js"
+import { runTraceBench } from "./trace.js"
 
 const suites: Record<string, () => unknown> = {
   language: runLanguageBench,
-  runtime: runRuntimeBench
+  runtime: runRuntimeBench,
+  trace: runTraceBench
 }
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"))
@@ -16,5 +18,5 @@ for (const name of names) {
     process.exitCode = 2
     continue
   }
-  suite()
+  await suite()
 }

@@ -11,16 +11,18 @@ import {
   schemaCommand,
   tokensCommand
 } from "./commands.js"
+import { replayCommand, resumeCommand, runsCommand, traceCommand } from "./durable.js"
 import { runCommand } from "./run.js"
+import { evalCommand, ingestCommand, normalizeArgv, searchCommand } from "./retrieval.js"
 
 const root = Command.make("trellis").pipe(
   Command.withDescription("Trellis: check, format, normalize and compile agent programs written as data"),
-  Command.withSubcommands([runCommand, checkCommand, fmtCommand, normalizeCommand, compileCommand, tokensCommand, schemaCommand])
+  Command.withSubcommands([runCommand, resumeCommand, runsCommand, replayCommand, traceCommand, checkCommand, fmtCommand, normalizeCommand, compileCommand, tokensCommand, schemaCommand, ingestCommand, searchCommand, evalCommand])
 )
 
 const cli = Command.run(root, { name: "trellis", version: "0.1.0" })
 
-const program = Effect.suspend(() => cli(process.argv)).pipe(
+const program = Effect.suspend(() => cli(normalizeArgv(process.argv))).pipe(
   Effect.catchAll((error) =>
     Effect.sync(() => {
       // @effect/cli has already printed its own help/usage for ValidationErrors.

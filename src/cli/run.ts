@@ -1,6 +1,8 @@
 /**
  * `trellis run <file>`: check a program against the built-in (and `--tools`)
- * tools, run it in memory, print its output (or a typed error, exit 1).
+ * tools, run it — recorded in the store (`TRELLIS_HOME`, default
+ * `./.trellis`, or `TRELLIS_DATABASE_URL`) unless `--memory` — and print its
+ * output (or a typed error, exit 1).
  * Live per-node progress goes to stderr when stderr is a TTY; `--events`
  * writes every event as JSONL; `--json` prints exactly one object
  * `{ runId, status, output?, error? }` on stdout.
@@ -14,12 +16,13 @@ import * as fs from "node:fs"
 import type { Json } from "../ir/eval.js"
 import type { Program } from "../ir/schema.js"
 import * as Runtime from "../runtime/runtime.js"
-import { builtinTools, HttpAllowlist, loadToolsModule, makeRegistry } from "../tools/index.js"
-import type { AnyTool } from "../tools/index.js"
+import * as Durable from "../runtime/durable.js"
+import { HttpAllowlist } from "../tools/index.js"
 import { EventSink } from "../trace/events.js"
 import type { RunEvent } from "../trace/events.js"
 import { CliError, out, readInput } from "./io.js"
 import { loadValid } from "./load.js"
+import { loadRegistry, servicesLayer } from "./services.js"
 
 /** The one object `--json` prints. */
 interface JsonReport {
@@ -145,16 +148,15 @@ export const runCommand = Command.make(
     tools: Options.text("tools").pipe(Options.optional, Options.withDescription("A module exporting `tools` (TypeScript or JavaScript)")),
     seed: Options.integer("seed").pipe(Options.optional, Options.withDescription("Seed of Effect's Random: reproducible run id, jitter and choices")),
     json: Options.boolean("json").pipe(Options.withDescription("Print one JSON object { runId, status, output?, error? }")),
-    events: Options.text("events").pipe(Options.optional, Options.withDescription("Write every run event to this file as JSONL"))
+    events: Options.text("events").pipe(Options.optional, Options.withDescription("Write every run event to this file as JSONL")),
+    memory: Options.boolean("memory").pipe(Options.withDescription("Run in memory only: record nothing in the store"))
   },
-  ({ events, file, input, inputFile, json, seed, tools }) =>
+  ({ events, file, input, inputFile, json, memory, seed, tools }) =>
     Effect.gen(function*() {
-      const userTools: ReadonlyArray<AnyTool> = Option.isSome(tools)
-        ? yield* loadToolsModule(tools.value).pipe(Effect.catchAll((e) => failEarly(json, "InvalidProgram", e.message)))
-        : []
-      const registry = makeRegistry([...builtinTools, ...userTools], new Set(builtinTools.map((t) => t.name)))
-      if (Either.isLeft(registry)) return yield* failEarly(json, "InvalidProgram", registry.left.message)
-      const loaded = yield* loadValid(file, { tools: registry.right.table }).pipe(
+      const { registry } = yield* loadRegistry(Option.getOrUndefined(tools)).pipe(
+        Effect.catchAll((e) => failEarly(json, "InvalidProgram", e.message))
+      )
+      const loaded = yield* loadValid(file, { tools: registry.table }).pipe(
         Effect.catchAll((e) => failEarly(json, "InvalidProgram", e.message))
       )
       const program: Program = loaded.checked.normalized ?? loaded.checked.program
@@ -166,11 +168,11 @@ export const runCommand = Command.make(
       const eventsFd = Option.isSome(events) ? yield* openEvents(events.value) : undefined
       const labels = program.labels ?? {}
       const sink = cliSink({ eventsFd, progress: process.stderr.isTTY === true, labels })
-      const layer = Layer.provideMerge(sink, Runtime.layerMemoryWith(userTools))
+      const layer = Layer.provideMerge(sink, servicesLayer(registry, { memory }))
       // The run id a seeded run would draw itself, so even a cancelled run reports it.
       const runId = yield* Option.isSome(seed) ? Effect.withRandom(Runtime.makeRunId, Random.make(seed.value)) : Runtime.makeRunId
       const options: Runtime.RunOptions = Option.isSome(seed) ? { runId, seed: seed.value } : { runId }
-      const exit = yield* Runtime.run(program, inputs, options).pipe(
+      const exit = yield* Durable.start(program, inputs, options).pipe(
         Effect.provide(layer),
         // http.get's allowlist comes from TRELLIS_HTTP_ALLOW (comma-separated hosts).
         Effect.provide(HttpAllowlist.layerFromEnv),
@@ -186,7 +188,7 @@ export const runCommand = Command.make(
       if (Exit.isSuccess(exit)) return yield* report(json, exit.value)
       const error = Option.getOrUndefined(Cause.failureOption(exit.cause))
       if (error === undefined) return yield* new CliError({ message: "the run ended without a result", exitCode: 70 })
-      if (error._tag === "ToolRegistryError") return yield* failEarly(json, "InvalidProgram", error.message)
+      if (error._tag === "CliError") return yield* failEarly(json, "StoreUnavailable", error.message)
       const node = error.node
       // A RunError without a run id failed before the run started (bad inputs or program).
       yield* report(json, {
@@ -199,7 +201,7 @@ export const runCommand = Command.make(
       const run = error.runId === undefined ? "run" : `run ${error.runId}`
       return yield* new CliError({ message: `${run} failed: ${error.kind}${where}: ${error.message}` })
     })
-).pipe(Command.withDescription("Run a program in memory with the built-in (and --tools) tools; print its output"))
+).pipe(Command.withDescription("Run a program with the built-in (and --tools) tools, recorded in the store (or --memory); print its output"))
 
 const openEvents = (path: string): Effect.Effect<number, CliError> =>
   Effect.try({

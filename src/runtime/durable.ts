@@ -22,6 +22,7 @@ import type { ToolRegistry } from "../tools/registry.js"
 import type { StoreError } from "../trace/errors.js"
 import { EventLog, EventSink } from "../trace/events.js"
 import type { RunEvent } from "../trace/events.js"
+import { summarize } from "../trace/summary.js"
 import { PolicyStore } from "./bandit/store.js"
 import { firstDivergence, recordIntegrity } from "./divergence.js"
 import type { Divergence } from "./divergence.js"
@@ -66,20 +67,22 @@ const optionsOf = (record: RunRecord): RunOptions => {
   return { ...base, runId: record.runId, ...(record.seed === null ? {} : { seed: record.seed }) }
 }
 
-/** Records how a run ended; a run whose events could not be recorded stays `running`. */
+/** Records how a run ended, with the summary of its events as its state; a run whose events could not be recorded stays `running`. */
 const recordEnding = (runId: string, exit: Exit.Exit<RunResult, RunError>) =>
   Effect.gen(function*() {
     const store = yield* RunStore
     const endedAt = yield* Clock.currentTimeMillis
+    const log = yield* EventLog
+    const state = summarize(yield* log.events(runId)) as unknown as Json
     if (Exit.isSuccess(exit)) {
-      return yield* store.finish(runId, { status: "completed", endedAt, output: exit.value.output, state: {} })
+      return yield* store.finish(runId, { status: "completed", endedAt, output: exit.value.output, state })
     }
     if (Cause.isInterruptedOnly(exit.cause)) {
       return yield* store.finish(runId, {
         status: "cancelled",
         endedAt,
         error: { kind: "Cancelled", message: "the run was cancelled" },
-        state: {}
+        state
       })
     }
     const failure = Cause.failureOption(exit.cause)
@@ -91,11 +94,11 @@ const recordEnding = (runId: string, exit: Exit.Exit<RunResult, RunError>) =>
         ...(failure.value.node === undefined ? {} : { node: failure.value.node })
       }
       : { kind: "Defect", message: Cause.pretty(exit.cause).split("\n")[0] ?? "the run died" }
-    return yield* store.finish(runId, { status: "failed", endedAt, error, state: {} })
+    return yield* store.finish(runId, { status: "failed", endedAt, error, state })
   })
 
 /** Runs `body` and records its ending, whatever it is (also when interrupted). */
-const recorded = (runId: string, body: Effect.Effect<RunResult, RunError, RunRequirements>) =>
+const recorded = (runId: string, body: Effect.Effect<RunResult, RunError, RunRequirements | EventLog | RunStore>) =>
   Effect.uninterruptibleMask((restore) =>
     Effect.gen(function*() {
       const exit = yield* Effect.exit(restore(body))

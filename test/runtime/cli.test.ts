@@ -10,8 +10,15 @@ import { parseInputPairs } from "../../src/cli/run.js"
 const root = join(import.meta.dirname, "..", "..")
 const bin = join(root, "bin", "trellis.mjs")
 
+// Runs are recorded in a store of this file's own (TRELLIS_HOME), never in the repository.
+const home = mkdtempSync(join(tmpdir(), "trellis-home-"))
 const trellis = (args: ReadonlyArray<string>) => {
-  const r = spawnSync(process.execPath, [bin, "run", ...args], { cwd: root, encoding: "utf8", timeout: 60_000 })
+  const r = spawnSync(process.execPath, [bin, "run", ...args], {
+    cwd: root,
+    encoding: "utf8",
+    timeout: 60_000,
+    env: { ...process.env, TRELLIS_HOME: home, TRELLIS_DATABASE_URL: "" }
+  })
   return { code: r.status, stdout: r.stdout, stderr: r.stderr }
 }
 

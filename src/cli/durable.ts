@@ -1,0 +1,201 @@
+/**
+ * The CLI of recorded runs: `trellis resume`, `trellis runs` (+ `show`),
+ * `trellis replay` and `trellis trace export`. They work on the store of
+ * the environment (`TRELLIS_HOME`, default `./.trellis`, or
+ * `TRELLIS_DATABASE_URL`).
+ */
+import * as Args from "@effect/cli/Args"
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import { Cause, Effect, Either, Exit, Layer, Option } from "effect"
+import * as fs from "node:fs"
+import type { Program } from "../ir/schema.js"
+import * as Durable from "../runtime/durable.js"
+import type { ReplayReport } from "../runtime/durable.js"
+import { RunError } from "../runtime/errors.js"
+import { RunStore } from "../runtime/runStore.js"
+import type { RunRecord, RunRecordStatus } from "../runtime/runStore.js"
+import { HttpAllowlist } from "../tools/index.js"
+import { fromJsonl, toJsonl } from "../trace/jsonl.js"
+import { CliError, err, out } from "./io.js"
+import { loadValid } from "./load.js"
+import { loadRegistry, servicesLayer, storeLayer } from "./services.js"
+import { renderRun, renderRuns } from "./timeline.js"
+
+const toolsOption = Options.text("tools").pipe(Options.optional, Options.withDescription("A module exporting `tools` (TypeScript or JavaScript)"))
+const jsonOption = Options.boolean("json").pipe(Options.withDescription("Print JSON"))
+
+/** A RunError as a CLI failure. */
+const runFailed = (e: RunError): CliError =>
+  new CliError({ message: `${e.runId === undefined ? "" : `run ${e.runId}: `}${e.kind}${e.node === undefined ? "" : ` at node ${e.node}`}: ${e.message}` })
+
+/** The services of durable runs on the environment's store, with built-ins and `--tools`. */
+const withServices = <A, E, R>(tools: Option.Option<string>, body: Effect.Effect<A, E, R>) =>
+  Effect.gen(function*() {
+    const { registry } = yield* loadRegistry(Option.getOrUndefined(tools))
+    return yield* body.pipe(
+      Effect.provide(Layer.merge(servicesLayer(registry, { memory: false }), HttpAllowlist.layerFromEnv))
+    )
+  })
+
+/** `trellis resume [--all | <run-id>]`. */
+export const resumeCommand = Command.make(
+  "resume",
+  {
+    runId: Args.text({ name: "run-id" }).pipe(Args.optional, Args.withDescription("The run to resume")),
+    all: Options.boolean("all").pipe(Options.withDescription("Resume every run left running")),
+    tools: toolsOption,
+    json: jsonOption
+  },
+  ({ all, json, runId, tools }) =>
+    withServices(tools, Effect.gen(function*() {
+      if (all === Option.isSome(runId)) return yield* new CliError({ message: "give a run id or --all (not both)" })
+      const results = Option.isSome(runId)
+        ? [{ runId: runId.value, exit: yield* Effect.exit(Durable.resume(runId.value)) }]
+        : yield* Durable.resumeAll().pipe(Effect.mapError(runFailed))
+      let failed = 0
+      const lines: Array<unknown> = []
+      for (const { exit, runId: id } of results) {
+        if (Exit.isSuccess(exit)) {
+          lines.push({ runId: id, status: "completed", output: exit.value.output })
+          if (!json) yield* out(`${id}: completed`)
+          continue
+        }
+        failed++
+        const e = Option.getOrUndefined(Cause.failureOption(exit.cause))
+        const error = e === undefined ? { kind: "Cancelled", message: "interrupted" } : { kind: e.kind, message: e.message, ...(e.node === undefined ? {} : { node: e.node }) }
+        lines.push({ runId: id, status: error.kind === "Cancelled" ? "cancelled" : "failed", error })
+        if (!json) yield* err(`${id}: ${error.kind}: ${error.message}`)
+      }
+      if (json) yield* out(JSON.stringify(Option.isSome(runId) ? lines[0] : lines))
+      else if (all && results.length === 0) yield* out("no runs left running")
+      if (failed > 0) return yield* new CliError({ message: `${failed} of ${results.length} resumed run(s) did not complete` })
+    }))
+).pipe(Command.withDescription("Resume runs left running (their process died): completed work is restored, the rest runs again"))
+
+const STATUSES: ReadonlyArray<RunRecordStatus> = ["running", "completed", "failed", "cancelled"]
+
+const runsShow = Command.make(
+  "show",
+  { runId: Args.text({ name: "run-id" }), json: jsonOption },
+  ({ json, runId }) =>
+    Effect.gen(function*() {
+      const record = yield* Durable.getRun(runId).pipe(Effect.mapError(runFailed))
+      const events = yield* Durable.eventsOf(runId).pipe(Effect.mapError(runFailed))
+      yield* out(renderRun(record, events, json))
+    }).pipe(Effect.provide(storeLayer))
+).pipe(Command.withDescription("Show one run: status, output or error, and its node timeline"))
+
+/** `trellis runs [--status s] [--limit n] [--cursor c] [--json]`, `trellis runs show <id>`. */
+export const runsCommand = Command.make(
+  "runs",
+  {
+    status: Options.choice("status", STATUSES).pipe(Options.optional, Options.withDescription("Only runs with this status")),
+    program: Options.text("program").pipe(Options.optional, Options.withDescription("Only runs of this program hash")),
+    limit: Options.integer("limit").pipe(Options.withDefault(20), Options.withDescription("Runs per page (1..1000)")),
+    cursor: Options.text("cursor").pipe(Options.optional, Options.withDescription("The cursor printed after a page, for the next one")),
+    json: jsonOption
+  },
+  ({ cursor, json, limit, program, status }) =>
+    Effect.gen(function*() {
+      if (limit < 1 || limit > 1000) return yield* new CliError({ message: `--limit must be between 1 and 1000, got ${limit}` })
+      const store = yield* RunStore
+      const page = yield* store.list({
+        limit,
+        ...(Option.isSome(status) ? { status: status.value } : {}),
+        ...(Option.isSome(program) ? { programHash: program.value } : {}),
+        ...(Option.isSome(cursor) ? { cursor: cursor.value } : {})
+      }).pipe(Effect.mapError((e) => new CliError({ message: `cannot list runs: ${e.message}` })))
+      yield* out(renderRuns(page.runs, page.next, json))
+    }).pipe(Effect.provide(storeLayer))
+).pipe(
+  Command.withDescription("List recorded runs, newest first"),
+  Command.withSubcommands([runsShow])
+)
+
+/** Prints a replay report; fails (exit 1) unless the replay was exact. */
+const reportReplay = (report: ReplayReport, json: boolean) =>
+  Effect.gen(function*() {
+    if (json) yield* out(JSON.stringify(report))
+    else if (report.exact) {
+      yield* out(`replay of run ${report.runId}: exact (${report.recordedEvents} events, ${report.status})`)
+    } else {
+      const d = report.divergence!
+      yield* out([
+        `replay of run ${report.runId}: diverged at ${d.node === undefined ? "the run" : `node ${d.node}`}${d.seq === undefined ? "" : ` (recorded seq ${d.seq})`}`,
+        `  expected: ${d.expected ?? "(no event)"}`,
+        `  actual:   ${d.actual ?? "(no event)"}`
+      ].join("\n"))
+    }
+    if (!report.exact) return yield* new CliError({ message: "the replay diverged from the record" })
+  })
+
+/** `trellis replay <run-id | trace.jsonl> [--live] [--program file]`. */
+export const replayCommand = Command.make(
+  "replay",
+  {
+    target: Args.text({ name: "run-id | trace.jsonl" }),
+    live: Options.boolean("live").pipe(Options.withDescription("Run the real tools again and diff their outputs")),
+    program: Options.text("program").pipe(Options.optional, Options.withDescription("The program of a trace file (.tr or .json), when the store does not have it")),
+    tools: toolsOption,
+    json: jsonOption
+  },
+  ({ json, live, program, target, tools }) =>
+    withServices(tools, Effect.gen(function*() {
+      const isFile = target.endsWith(".jsonl") || fs.existsSync(target)
+      let source: Durable.ReplaySource
+      if (isFile) {
+        const text = yield* Effect.try({
+          try: () => fs.readFileSync(target, "utf8"),
+          catch: (e) => new CliError({ message: `${target}: cannot read (${e instanceof Error ? e.message : String(e)})` })
+        })
+        const events = fromJsonl(text)
+        if (Either.isLeft(events)) return yield* new CliError({ message: `${target}: ${events.left.message}` })
+        let p: Program | undefined
+        if (Option.isSome(program)) {
+          const { registry } = yield* loadRegistry(Option.getOrUndefined(tools))
+          const loaded = yield* loadValid(program.value, { tools: registry.table })
+          p = loaded.checked.normalized ?? loaded.checked.program
+        }
+        source = { _tag: "Trace", events: events.right, program: p }
+      } else {
+        source = { _tag: "Stored", runId: target }
+      }
+      const report = yield* Durable.replay(source, { live }).pipe(Effect.mapError(runFailed))
+      yield* reportReplay(report, json)
+    }))
+).pipe(Command.withDescription("Re-execute a recorded run with tools answered from the record (or --live) and report the first divergence"))
+
+const traceExport = Command.make(
+  "export",
+  {
+    runId: Args.text({ name: "run-id" }),
+    output: Options.text("output").pipe(Options.withAlias("o"), Options.optional, Options.withDescription("Write to this file (default: stdout)"))
+  },
+  ({ output, runId }) =>
+    Effect.gen(function*() {
+      yield* Durable.getRun(runId).pipe(Effect.mapError(runFailed))
+      const events = yield* Durable.eventsOf(runId).pipe(Effect.mapError(runFailed))
+      const text = toJsonl(events)
+      if (Option.isNone(output)) return yield* Effect.sync(() => void process.stdout.write(text))
+      yield* Effect.try({
+        try: () => fs.writeFileSync(output.value, text),
+        catch: (e) => new CliError({ message: `${output.value}: cannot write (${e instanceof Error ? e.message : String(e)})` })
+      })
+      yield* err(`wrote ${events.length} events of run ${runId} to ${output.value}`)
+    }).pipe(Effect.provide(storeLayer))
+).pipe(Command.withDescription("Write a run's events as JSONL (one event per line)"))
+
+/** `trellis trace export <run-id> [-o file]`. */
+export const traceCommand = Command.make("trace").pipe(
+  Command.withDescription("Traces of recorded runs"),
+  Command.withSubcommands([traceExport])
+)
+
+/** For `runs show`: the record as `trellis run --json` reports it. */
+export const runReport = (record: RunRecord) => ({
+  runId: record.runId,
+  status: record.status,
+  ...(record.output === undefined ? {} : { output: record.output }),
+  ...(record.error === undefined ? {} : { error: record.error })
+})

@@ -1,0 +1,129 @@
+/**
+ * How `trellis runs` and `trellis runs show` print runs: a table of runs,
+ * and one run with its node timeline (start offset, duration, state,
+ * attempts, and a bar on the run's time axis).
+ */
+import type { RunRecord } from "../runtime/runStore.js"
+import type { RunEvent } from "../trace/events.js"
+
+const iso = (ms: number | null): string => (ms === null ? "-" : new Date(ms).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z"))
+
+const pad = (s: string, n: number): string => (s.length >= n ? s : s + " ".repeat(n - s.length))
+
+/** Runs as a table (or JSON `{ runs, next }`). */
+export const renderRuns = (runs: ReadonlyArray<RunRecord>, next: string | undefined, json: boolean): string => {
+  if (json) return JSON.stringify({ runs, next: next ?? null })
+  if (runs.length === 0) return "no runs"
+  const rows = runs.map((r) => [
+    r.runId,
+    r.status,
+    r.programName,
+    r.programHash.slice(0, 12),
+    iso(r.createdAt),
+    r.endedAt === null ? "-" : `${r.endedAt - r.createdAt}ms`
+  ])
+  const head = ["RUN", "STATUS", "PROGRAM", "HASH", "STARTED", "TOOK"]
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)))
+  const line = (cells: ReadonlyArray<string>) => cells.map((c, i) => pad(c, widths[i]!)).join("  ").trimEnd()
+  const out = [line(head), ...rows.map(line)]
+  if (next !== undefined) out.push(`more: trellis runs --cursor ${next}`)
+  return out.join("\n")
+}
+
+/** One node of the timeline. */
+export interface NodeLine {
+  readonly node: string
+  readonly what: string
+  start: number | undefined
+  end: number | undefined
+  state: string
+  attempts: number
+}
+
+/** The node timeline of a run's events, in order of first appearance. */
+export const timeline = (events: ReadonlyArray<RunEvent>): ReadonlyArray<NodeLine> => {
+  const nodes = new Map<string, NodeLine>()
+  const get = (e: RunEvent, what: string): NodeLine => {
+    let n = nodes.get(e.node!)
+    if (n === undefined) nodes.set(e.node!, n = { node: e.node!, what, start: undefined, end: undefined, state: "waiting", attempts: 0 })
+    return n
+  }
+  for (const e of events) {
+    if (e.node === undefined) continue
+    switch (e.type) {
+      case "NodeReady":
+        get(e, e.data.kind).state = "ready"
+        break
+      case "NodeStarted": {
+        const n = get(e, e.data.kind)
+        n.start ??= e.at
+        n.state = "running"
+        break
+      }
+      case "ToolCalled": {
+        const n = get(e, "tool")
+        ;(n as { what: string }).what = `tool ${e.data.tool}`
+        n.attempts = Math.max(n.attempts, e.attempt ?? 1)
+        break
+      }
+      case "ToolReturned":
+        if (e.data.source !== "tool") get(e, "tool").state = e.data.source === "cache" ? "cached" : "restored"
+        break
+      case "NodeRetrying":
+        get(e, "tool").state = "retrying"
+        break
+      case "NodeCompleted": {
+        const n = get(e, "node")
+        n.end = e.at
+        if (n.state !== "cached" && n.state !== "restored") n.state = "done"
+        break
+      }
+      case "NodeFailed": {
+        const n = get(e, "node")
+        n.end = e.at
+        n.state = e.data.errorKind === "Cancelled" ? "cancelled" : `failed (${e.data.errorKind})`
+        break
+      }
+      case "ChoiceMade":
+        ;(get(e, "choose") as { what: string }).what = `choose ${e.data.key} → ${e.data.option}`
+        break
+      default:
+        break
+    }
+  }
+  return [...nodes.values()]
+}
+
+const BAR = 24
+
+/** One run with its node timeline (or JSON: the record, the timeline and the event count). */
+export const renderRun = (record: RunRecord, events: ReadonlyArray<RunEvent>, json: boolean): string => {
+  const lines = timeline(events)
+  if (json) return JSON.stringify({ ...record, events: events.length, timeline: lines })
+  const t0 = events[0]?.at ?? record.createdAt
+  const t1 = Math.max(t0 + 1, events[events.length - 1]?.at ?? t0 + 1)
+  const span = t1 - t0
+  const out = [
+    `run ${record.runId}  ${record.status}`,
+    `program ${record.programName} ${record.programHash}`,
+    `started ${iso(record.createdAt)}${record.endedAt === null ? "" : `, took ${record.endedAt - record.createdAt}ms`}, ${events.length} events`
+  ]
+  if (record.output !== undefined) out.push(`output ${JSON.stringify(record.output)}`)
+  if (record.error !== undefined) out.push(`error ${record.error.kind}${record.error.node === undefined ? "" : ` at ${record.error.node}`}: ${record.error.message}`)
+  if (lines.length === 0) return out.join("\n")
+  const w = Math.max(4, ...lines.map((l) => l.node.length))
+  const ww = Math.max(4, ...lines.map((l) => l.what.length))
+  out.push("", `${pad("NODE", w)}  ${pad("WHAT", ww)}  ${pad("START", 8)}${pad("TOOK", 8)}${pad("STATE", 12)}${pad("TRIES", 6)}TIMELINE`)
+  for (const l of lines) {
+    const start = l.start === undefined ? "-" : `+${l.start - t0}ms`
+    const took = l.start === undefined || l.end === undefined ? "-" : `${l.end - l.start}ms`
+    let bar = ""
+    if (l.start !== undefined) {
+      const a = Math.floor(((l.start - t0) / span) * BAR)
+      const b = Math.max(a + 1, Math.ceil((((l.end ?? t1) - t0) / span) * BAR))
+      bar = " ".repeat(a) + "█".repeat(Math.min(BAR, b) - a)
+    }
+    out.push(`${pad(l.node, w)}  ${pad(l.what, ww)}  ${pad(start, 8)}${pad(took, 8)}${pad(l.state, 12)}${pad(String(l.attempts || "-"), 6)}${bar}`)
+  }
+  return out.join("\n")
+}
