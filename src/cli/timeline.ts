@@ -111,19 +111,25 @@ export const renderRun = (record: RunRecord, events: ReadonlyArray<RunEvent>, js
   if (record.output !== undefined) out.push(`output ${JSON.stringify(record.output)}`)
   if (record.error !== undefined) out.push(`error ${record.error.kind}${record.error.node === undefined ? "" : ` at ${record.error.node}`}: ${record.error.message}`)
   if (lines.length === 0) return out.join("\n")
-  const w = Math.max(4, ...lines.map((l) => l.node.length))
-  const ww = Math.max(4, ...lines.map((l) => l.what.length))
-  out.push("", `${pad("NODE", w)}  ${pad("WHAT", ww)}  ${pad("START", 8)}${pad("TOOK", 8)}${pad("STATE", 12)}${pad("TRIES", 6)}TIMELINE`)
-  for (const l of lines) {
-    const start = l.start === undefined ? "-" : `+${l.start - t0}ms`
-    const took = l.start === undefined || l.end === undefined ? "-" : `${l.end - l.start}ms`
+  const rows = lines.map((l) => {
     let bar = ""
     if (l.start !== undefined) {
       const a = Math.floor(((l.start - t0) / span) * BAR)
       const b = Math.max(a + 1, Math.ceil((((l.end ?? t1) - t0) / span) * BAR))
       bar = " ".repeat(a) + "█".repeat(Math.min(BAR, b) - a)
     }
-    out.push(`${pad(l.node, w)}  ${pad(l.what, ww)}  ${pad(start, 8)}${pad(took, 8)}${pad(l.state, 12)}${pad(String(l.attempts || "-"), 6)}${bar}`)
-  }
+    return [
+      l.node,
+      l.what,
+      l.start === undefined ? "-" : `+${l.start - t0}ms`,
+      l.start === undefined || l.end === undefined ? "-" : `${l.end - l.start}ms`,
+      l.state,
+      l.attempts === 0 ? "-" : String(l.attempts),
+      bar
+    ]
+  })
+  const head = ["NODE", "WHAT", "START", "TOOK", "STATE", "TRIES", "TIMELINE"]
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
+  out.push("", ...[head, ...rows].map((r) => r.map((c, i) => (i === r.length - 1 ? c : pad(c, widths[i]!))).join("  ").trimEnd()))
   return out.join("\n")
 }

@@ -1,0 +1,119 @@
+/**
+ * The CLI of recorded runs, as a user runs it (real processes, a real PGlite
+ * store under TRELLIS_HOME): `trellis run` records by default; `runs`
+ * lists (filter, pagination, --json); `runs show` prints the node timeline;
+ * `trace export` writes JSONL that `replay` replays exactly; a `trellis run`
+ * killed with SIGKILL is left `running` and `trellis resume --all` finishes it.
+ */
+import { execFile, spawn } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { describe, expect, it } from "vitest"
+
+const root = path.join(import.meta.dirname, "..", "..")
+const bin = path.join(root, "bin", "trellis.mjs")
+const home = fs.mkdtempSync(path.join(os.tmpdir(), "trellis-cli-store-"))
+const env = { ...process.env, TRELLIS_HOME: home, TRELLIS_DATABASE_URL: "" }
+
+/** Runs the CLI without blocking the test worker (a blocked worker misses vitest's heartbeats). */
+const trellis = (args: ReadonlyArray<string>) =>
+  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    execFile(process.execPath, [bin, ...args], { cwd: root, encoding: "utf8", timeout: 120_000, env }, (error, stdout, stderr) =>
+      resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : null, stdout, stderr }))
+  })
+
+const SLOW = path.join(home, "slow.tr")
+fs.writeFileSync(
+  SLOW,
+  `program main() {
+  waits = map i in range(6) with { concurrency: 2 } {
+    w = tool std.sleep(ms: 400)
+    return i
+  }
+  return sum(waits)
+}
+`
+)
+
+describe("trellis runs / show / trace export / replay / resume", () => {
+  it("records runs and shows them", async () => {
+    const a = await trellis(["run", "examples/echo.tr", "--seed", "11", "--input", "name=Ada", "--json"])
+    expect(a.code, a.stderr).toBe(0)
+    const runA = (JSON.parse(a.stdout) as { runId: string }).runId
+    const b = await trellis(["run", "test/fixtures/traces/failing.tr", "--seed", "12", "--json"])
+    expect(b.code).toBe(1)
+    const runB = (JSON.parse(b.stdout) as { runId: string }).runId
+
+    const all = JSON.parse((await trellis(["runs", "--json"])).stdout) as { runs: Array<{ runId: string; status: string }>; next: string | null }
+    expect(all.runs.map((r) => [r.runId, r.status])).toEqual([[runB, "failed"], [runA, "completed"]])
+    const failed = JSON.parse((await trellis(["runs", "--status", "failed", "--json"])).stdout) as { runs: Array<{ runId: string }> }
+    expect(failed.runs.map((r) => r.runId)).toEqual([runB])
+    const page1 = JSON.parse((await trellis(["runs", "--limit", "1", "--json"])).stdout) as { runs: Array<{ runId: string }>; next: string }
+    expect(page1.runs.map((r) => r.runId)).toEqual([runB])
+    const page2 = JSON.parse((await trellis(["runs", "--limit", "1", "--cursor", page1.next, "--json"])).stdout) as { runs: Array<{ runId: string }>; next: string | null }
+    expect(page2.runs.map((r) => r.runId)).toEqual([runA])
+    expect(page2.next).toBeNull()
+    const table = await trellis(["runs"])
+    expect(table.stdout.split("\n")[0]).toMatch(/^RUN\s+STATUS\s+PROGRAM\s+HASH\s+STARTED\s+TOOK$/)
+    expect((await trellis(["runs", "--limit", "0"])).stderr).toBe("error: --limit must be between 1 and 1000, got 0\n")
+
+    const show = await trellis(["runs", "show", runB])
+    expect(show.code).toBe(0)
+    expect(show.stdout).toContain(`run ${runB}  failed`)
+    expect(show.stdout).toContain("error Transient at n1: upstream is down")
+    expect(show.stdout).toMatch(/n1\s+tool std\.fail\s+\+\d+ms\s+\d+ms\s+failed \(Transient\)\s+3/)
+    const missing = await trellis(["runs", "show", "nope"])
+    expect(missing.code).toBe(1)
+    expect(missing.stderr).toBe("error: run nope: NotFound: no run nope\n")
+
+    const file = path.join(home, "a.jsonl")
+    const exported = await trellis(["trace", "export", runA, "-o", file])
+    expect(exported.code, exported.stderr).toBe(0)
+    const lines = fs.readFileSync(file, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { seq: number; type: string })
+    expect(lines.map((e) => e.seq)).toEqual(lines.map((_, i) => i))
+    expect(lines.at(-1)?.type).toBe("RunCompleted")
+
+    const byId = await trellis(["replay", runA])
+    expect(byId.code, byId.stderr).toBe(0)
+    expect(byId.stdout).toContain(`replay of run ${runA}: exact`)
+    // The trace file replays with the program from the store.
+    expect((await trellis(["replay", file])).code).toBe(0)
+    // A failed run replays exactly too (same retries, same failure).
+    expect((await trellis(["replay", runB])).stdout).toContain(`replay of run ${runB}: exact`)
+  }, 240_000)
+
+  it("a trellis run killed with SIGKILL is resumed by trellis resume --all", async () => {
+    const events = path.join(home, "slow.jsonl")
+    const child = spawn(process.execPath, [bin, "run", SLOW, "--json", "--events", events], { cwd: root, env, stdio: "ignore" })
+    // Kill once the third sleep has started (two have completed by then or are in flight).
+    await new Promise<void>((resolve, reject) => {
+      const timer = setInterval(() => {
+        const text = fs.existsSync(events) ? fs.readFileSync(events, "utf8") : ""
+        if ((text.match(/"ToolReturned"/g) ?? []).length >= 2) {
+          clearInterval(timer)
+          child.kill("SIGKILL")
+          resolve()
+        }
+      }, 20)
+      child.on("exit", () => {
+        clearInterval(timer)
+        reject(new Error("the run ended before it could be killed"))
+      })
+    })
+    await new Promise((r) => child.on("close", r))
+    const running = JSON.parse((await trellis(["runs", "--status", "running", "--json"])).stdout) as { runs: Array<{ runId: string }> }
+    expect(running.runs).toHaveLength(1)
+    const runId = running.runs[0]!.runId
+    const resumed = await trellis(["resume", "--all", "--json"])
+    expect(resumed.code, resumed.stderr).toBe(0)
+    expect(JSON.parse(resumed.stdout)).toEqual([{ runId, status: "completed", output: 15 }])
+    const shown = JSON.parse((await trellis(["runs", "show", runId, "--json"])).stdout) as { status: string; output: number }
+    expect(shown.status).toBe("completed")
+    expect(shown.output).toBe(15)
+    expect((await trellis(["resume", "--all"])).stdout).toBe("no runs left running\n")
+    const again = await trellis(["resume", runId])
+    expect(again.code).toBe(1)
+    expect(again.stderr).toContain(`run ${runId} is completed; only running runs resume`)
+  }, 240_000)
+})
