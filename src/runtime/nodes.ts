@@ -203,6 +203,7 @@ export class Run extends Scheduler {
     if (items.length === 0) return this.complete(nr, [])
     const cap = node.concurrency !== undefined && node.concurrency >= 1 ? Math.floor(node.concurrency) : Infinity
     nr.map = { items, results: new Array<Json>(items.length), cap, next: 0, active: 0, done: 0, starting: false }
+    this.open.add(nr)
     this.startItems(nr)
   }
 

@@ -149,6 +149,8 @@ export abstract class Scheduler {
   private stepTime = -1
   private flushTimer: ReturnType<typeof setTimeout> | undefined
   private readonly ready: Array<NodeRun> = []
+  /** Container nodes whose nested scopes are running (to report them cancelled if the run stops). */
+  protected readonly open = new Set<NodeRun>()
   private readyHead = 0
   private inbox: Array<() => void> = []
   private readonly waiting: Array<() => void> = []
@@ -258,6 +260,8 @@ export abstract class Scheduler {
   inflightNodes(): ReadonlyArray<string> {
     const paths: Array<string> = []
     for (const nr of this.inflight.values()) if (nr !== undefined && !nr.done) paths.push(nr.path)
+    // Container nodes (map, call, branch, choose) whose nested scopes were still running.
+    for (const nr of this.open) if (!nr.done) paths.push(nr.path)
     return paths
   }
 
@@ -431,6 +435,7 @@ export abstract class Scheduler {
 
   /** Runs a nested scope of `nr`; its result completes the node. */
   protected startChild(nr: NodeRun, plan: ScopePlan, prefix: string, env: Env): void {
+    this.open.add(nr)
     this.startScope(plan, prefix, env, nr.scope.depth + 1, nr.budgets, (v) => this.complete(nr, v), (e) => this.failNode(nr, e))
   }
 
@@ -512,6 +517,7 @@ export abstract class Scheduler {
   protected finishNode(nr: NodeRun, value: Json): void {
     if (nr.done) return
     nr.done = true
+    if (this.open.size > 0) this.open.delete(nr)
     this.stopTimer(nr.timer)
     const scope = nr.scope
     const index = nr.pn.index
@@ -527,6 +533,7 @@ export abstract class Scheduler {
   protected failNode(nr: NodeRun, error: ToolError): void {
     if (nr.done) return
     nr.done = true
+    if (this.open.size > 0) this.open.delete(nr)
     this.stopTimer(nr.timer)
     this.emit("NodeFailed", nr.path, undefined, { errorKind: errorKind(error), message: error.message })
     this.failRun(error, nr.path)

@@ -156,12 +156,20 @@ const returned = (
   output: Json,
   latencyMs: number,
   cost: number,
-  source: "tool" | "idempotency" | "cache"
+  source: "tool" | "idempotency" | "cache",
+  tokens = 0
 ): void => {
   const outputHash = hashJson(output)
   site.output = output
   site.outputHash = outputHash
-  env.emit("ToolReturned", site.path, attempt, { tool: site.tool.name, outputHash, latencyMs, cost, source, output })
+  env.emit(
+    "ToolReturned",
+    site.path,
+    attempt,
+    tokens > 0
+      ? { tool: site.tool.name, outputHash, latencyMs, cost, tokens, source, output }
+      : { tool: site.tool.name, outputHash, latencyMs, cost, source, output }
+  )
 }
 
 /** The whole tool call with every policy, as an Effect. */
@@ -246,7 +254,7 @@ const policedCall = (env: CallEnv, site: CallSite): Effect.Effect<Json, ToolErro
     const output = yield* metered(meter, attempts)
     const latency = env.now() - startedAt
     for (const b of site.budgets) yield* b.charge(meter.cost, meter.tokens)
-    returned(env, site, lastAttempt, output, latency, meter.cost, "tool")
+    returned(env, site, lastAttempt, output, latency, meter.cost, "tool", meter.tokens)
     if (store) yield* env.store.put(key, output)
     if (ck !== undefined && ttl !== undefined) yield* env.cache.set(ck, output, ttl)
     return output

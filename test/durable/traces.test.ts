@@ -7,7 +7,6 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either, Layer } from "effect"
-import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -18,9 +17,9 @@ import { RunStore } from "../../src/runtime/runStore.js"
 import * as Runtime from "../../src/runtime/runtime.js"
 import type { RunEvent } from "../../src/trace/events.js"
 import { fromJsonl, toJsonl } from "../../src/trace/jsonl.js"
+import { runTrellis } from "../support/cli.js"
 
 const root = path.join(import.meta.dirname, "..", "..")
-const bin = path.join(root, "bin", "trellis.mjs")
 const dir = path.join(root, "test", "fixtures", "traces")
 
 const GOLDEN: ReadonlyArray<{ readonly name: string; readonly program: string; readonly args: ReadonlyArray<string> }> = [
@@ -30,19 +29,12 @@ const GOLDEN: ReadonlyArray<{ readonly name: string; readonly program: string; r
 ]
 
 const home = fs.mkdtempSync(path.join(os.tmpdir(), "trellis-traces-"))
-const trellis = (args: ReadonlyArray<string>) => {
-  const r = spawnSync(process.execPath, [bin, ...args], {
-    cwd: root,
-    encoding: "utf8",
-    timeout: 60_000,
-    env: { ...process.env, TRELLIS_HOME: home, TRELLIS_DATABASE_URL: "" }
-  })
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr }
-}
+const trellis = (args: ReadonlyArray<string>) =>
+  runTrellis(args, { env: { ...process.env, TRELLIS_HOME: home, TRELLIS_DATABASE_URL: "" } })
 
 if (process.env.UPDATE_GOLDEN === "1") {
   for (const g of GOLDEN) {
-    trellis(["run", g.program, "--memory", ...g.args, "--events", path.join(dir, `${g.name}.jsonl`)])
+    (await trellis(["run", g.program, "--memory", ...g.args, "--events", path.join(dir, `${g.name}.jsonl`)]))
   }
 }
 
@@ -102,8 +94,8 @@ describe("golden traces", () => {
       }).pipe(Effect.provide(layer)))
   }
 
-  it("trellis replay: exit 0 on the golden trace, 1 with the divergence on a tampered copy", () => {
-    const ok = trellis(["replay", "test/fixtures/traces/pipeline.jsonl", "--program", "test/fixtures/traces/pipeline.tr"])
+  it("trellis replay: exit 0 on the golden trace, 1 with the divergence on a tampered copy", async () => {
+    const ok = (await trellis(["replay", "test/fixtures/traces/pipeline.jsonl", "--program", "test/fixtures/traces/pipeline.tr"]))
     expect(ok.stderr).toBe("")
     expect(ok.code).toBe(0)
     expect(ok.stdout).toMatch(/^replay of run 6206f11f-6532-43dc-a0ae-7c8b8ddcdc40: exact \(49 events, completed\)/)
@@ -111,20 +103,20 @@ describe("golden traces", () => {
     const tampered = path.join(home, "tampered.jsonl")
     const changed = changedArgument(traceOf("pipeline"))
     fs.writeFileSync(tampered, toJsonl(changed.events))
-    const bad = trellis(["replay", tampered, "--program", "test/fixtures/traces/pipeline.tr"])
+    const bad = (await trellis(["replay", tampered, "--program", "test/fixtures/traces/pipeline.tr"]))
     expect(bad.code).toBe(1)
     expect(bad.stdout).toContain(`diverged at node ${changed.at.node} (recorded seq ${changed.at.seq})`)
     expect(bad.stdout).toContain("expected: ")
     expect(bad.stdout).toContain("ffffffffffffffff")
     expect(bad.stderr).toBe("error: the replay diverged from the record\n")
 
-    const json = trellis(["replay", tampered, "--program", "test/fixtures/traces/pipeline.tr", "--json"])
+    const json = (await trellis(["replay", tampered, "--program", "test/fixtures/traces/pipeline.tr", "--json"]))
     expect(json.code).toBe(1)
     const report = JSON.parse(json.stdout) as { exact: boolean; divergence: { node: string } }
     expect(report.exact).toBe(false)
     expect(report.divergence.node).toBe(changed.at.node)
 
-    const missing = trellis(["replay", "test/fixtures/traces/pipeline.jsonl"])
+    const missing = (await trellis(["replay", "test/fixtures/traces/pipeline.jsonl"]))
     expect(missing.code).toBe(1)
     expect(missing.stderr).toContain("no program 58c45a3c4827e33860c010da2bd042f353e652c6f077844b9089f7fa5345a6c3 in the store; give the program file")
   })

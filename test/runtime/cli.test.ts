@@ -1,26 +1,17 @@
 /** `trellis run` as a user runs it: a real child process, real files. */
-import { spawnSync } from "node:child_process"
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Either } from "effect"
 import { describe, expect, it } from "vitest"
 import { parseInputPairs } from "../../src/cli/run.js"
+import { runNode, runTrellis } from "../support/cli.js"
 
-const root = join(import.meta.dirname, "..", "..")
-const bin = join(root, "bin", "trellis.mjs")
 
 // Runs are recorded in a store of this file's own (TRELLIS_HOME), never in the repository.
 const home = mkdtempSync(join(tmpdir(), "trellis-home-"))
-const trellis = (args: ReadonlyArray<string>) => {
-  const r = spawnSync(process.execPath, [bin, "run", ...args], {
-    cwd: root,
-    encoding: "utf8",
-    timeout: 60_000,
-    env: { ...process.env, TRELLIS_HOME: home, TRELLIS_DATABASE_URL: "" }
-  })
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr }
-}
+const trellis = (args: ReadonlyArray<string>) =>
+  runTrellis(["run", ...args], { env: { ...process.env, TRELLIS_HOME: home, TRELLIS_DATABASE_URL: "" } })
 
 const scratch = mkdtempSync(join(tmpdir(), "trellis-run-"))
 const write = (name: string, text: string) => {
@@ -40,8 +31,8 @@ const failing = write(
 )
 
 describe("trellis run", () => {
-  it("runs examples/echo.tr with built-in tools and prints the output", () => {
-    const r = trellis(["examples/echo.tr", "--input", "name=Ada"])
+  it("runs examples/echo.tr with built-in tools and prints the output", async () => {
+    const r = (await trellis(["examples/echo.tr", "--input", "name=Ada"]))
     expect(r.stderr).toBe("")
     expect(r.code).toBe(0)
     const output = JSON.parse(r.stdout)
@@ -51,10 +42,10 @@ describe("trellis run", () => {
     expect(output.digest).toMatch(/^[0-9a-f]{64}$/)
   }, 60_000)
 
-  it("--json prints exactly one object; --seed makes the run id reproducible; --events writes JSONL", () => {
+  it("--json prints exactly one object; --seed makes the run id reproducible; --events writes JSONL", async () => {
     const events = join(scratch, "events.jsonl")
-    const a = trellis(["examples/echo.tr", "--json", "--seed", "7", "--events", events])
-    const b = trellis(["examples/echo.tr", "--json", "--seed", "7"])
+    const a = (await trellis(["examples/echo.tr", "--json", "--seed", "7", "--events", events]))
+    const b = (await trellis(["examples/echo.tr", "--json", "--seed", "7"]))
     expect(a.code).toBe(0)
     const lines = a.stdout.trim().split("\n")
     expect(lines.length).toBe(1)
@@ -71,12 +62,12 @@ describe("trellis run", () => {
     expect(recorded.every((e) => e.runId === report.runId)).toBe(true)
   }, 60_000)
 
-  it("a failing run prints a typed error and exits 1 (and --json reports it)", () => {
-    const plain = trellis([failing, "--input", "x=1"])
+  it("a failing run prints a typed error and exits 1 (and --json reports it)", async () => {
+    const plain = (await trellis([failing, "--input", "x=1"]))
     expect(plain.code).toBe(1)
     expect(plain.stdout).toBe("")
     expect(plain.stderr).toMatch(/^error: run [0-9a-f-]{36} failed: Transient at node boom \(n\d+\): upstream down\n$/)
-    const json = trellis([failing, "--input", "x=1", "--json"])
+    const json = (await trellis([failing, "--input", "x=1", "--json"]))
     expect(json.code).toBe(1)
     const report = JSON.parse(json.stdout)
     expect(report.status).toBe("failed")
@@ -85,30 +76,30 @@ describe("trellis run", () => {
     expect(report.error.node).toMatch(/^n\d+$/)
   }, 60_000)
 
-  it("inputs come from --input-file and --input (the latter wins); bad inputs are InvalidInput", () => {
+  it("inputs come from --input-file and --input (the latter wins); bad inputs are InvalidInput", async () => {
     const file = write("inputs.json", JSON.stringify({ name: "file", words: 1 }))
-    const r = trellis(["examples/echo.tr", "--input-file", file, "--input", "name=flag", "--json"])
+    const r = (await trellis(["examples/echo.tr", "--input-file", file, "--input", "name=flag", "--json"]))
     expect(r.code).toBe(0)
     expect(JSON.parse(r.stdout).output.greeting).toBe("hello, flag")
     expect(JSON.parse(r.stdout).output.parts).toEqual(["HELLO,"])
-    const bad = trellis([failing, "--json"])
+    const bad = (await trellis([failing, "--json"]))
     expect(bad.code).toBe(1)
     expect(JSON.parse(bad.stdout)).toEqual({
       runId: null,
       status: "failed",
       error: { kind: "InvalidInput", message: `missing input "x" of program "main"` }
     })
-    const typed = trellis([failing, "--input", "x=\"one\""])
+    const typed = (await trellis([failing, "--input", "x=\"one\""]))
     expect(typed.code).toBe(1)
     expect(typed.stderr).toContain(`input "x" of program "main" must be a number, got string`)
   }, 60_000)
 
-  it("--tools loads user tools from a TypeScript module; unknown tools are reported before running", () => {
+  it("--tools loads user tools from a TypeScript module; unknown tools are reported before running", async () => {
     const prog = write("user.tr", `program main(t: string = "abc") { u = tool fixture.upper(text: t) return u }\n`)
-    const r = trellis([prog, "--tools", "test/fixtures/tools/good.ts", "--json"])
+    const r = (await trellis([prog, "--tools", "test/fixtures/tools/good.ts", "--json"]))
     expect(r.code).toBe(0)
     expect(JSON.parse(r.stdout).output).toBe("ABC")
-    const without = trellis([prog, "--json"])
+    const without = (await trellis([prog, "--json"]))
     expect(without.code).toBe(1)
     expect(JSON.parse(without.stdout).error.kind).toBe("InvalidProgram")
     expect(without.stderr).toContain("unknown-tool")
@@ -116,10 +107,10 @@ describe("trellis run", () => {
 })
 
 describe("examples/embed.ts", () => {
-  it("embeds a program in an Effect app: output, events, feedback, a typed error", () => {
-    const r = spawnSync(process.execPath, ["--import", "tsx", "examples/embed.ts"], { cwd: root, encoding: "utf8", timeout: 60_000 })
+  it("embeds a program in an Effect app: output, events, feedback, a typed error", async () => {
+    const r = await runNode(["--import", "tsx", "examples/embed.ts"])
     expect(r.stderr).toBe("")
-    expect(r.status).toBe(0)
+    expect(r.code).toBe(0)
     const lines = r.stdout.trim().split("\n")
     expect(lines[0]).toMatch(/^output: \{"answer":"EFFECT LAYERS #1(; EFFECT LAYERS #2; EFFECT LAYERS #3)?","best":1\}$/)
     expect(lines[1]).toMatch(/^events: RunStarted .* ChoiceMade .*RunCompleted$/)
@@ -128,7 +119,7 @@ describe("examples/embed.ts", () => {
 })
 
 describe("--input parsing", () => {
-  it("reads JSON when it parses, else the string", () => {
+  it("reads JSON when it parses, else the string", async () => {
     expect(parseInputPairs(["a=1", "b=x", "c=[1,2]", "d=\"q\"", "e=a=b", "f="])).toEqual(
       Either.right({ a: 1, b: "x", c: [1, 2], d: "q", e: "a=b", f: "" })
     )
