@@ -14,7 +14,7 @@
  *   the record (or, `live`, with the real tools) into a separate in-memory
  *   log, and reports the first divergence (`divergence.ts`).
  */
-import { Cause, Clock, Effect, Either, Exit, FiberId, Layer, Option, Random } from "effect"
+import { Cause, Clock, Effect, Either, Exit, FiberId, FiberRef, Layer, Option, Random } from "effect"
 import type { Json } from "../ir/eval.js"
 import { decodeProgram, encodeProgram } from "../ir/json.js"
 import type { Program } from "../ir/schema.js"
@@ -28,6 +28,7 @@ import { firstDivergence, recordIntegrity } from "./divergence.js"
 import type { Divergence } from "./divergence.js"
 import { RunError } from "./errors.js"
 import { bindParams } from "./inputs.js"
+import { leaveRunningOnInterrupt } from "./interpret.js"
 import type { RunRequirements, RunResult } from "./interpret.js"
 import { ResultCache } from "./policy/cache.js"
 import { IdempotencyStore } from "./policy/idempotency.js"
@@ -43,6 +44,14 @@ export interface StartOptions extends RunOptions {
   /** @default "default" */
   readonly workspace?: string
 }
+
+/**
+ * Runs `effect` (a `start` or `resume`) so that interrupting it leaves the
+ * run `running` and resumable instead of cancelling it — for a server that
+ * shuts down before its runs finish.
+ */
+export const leaveRunning = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.locally(effect, leaveRunningOnInterrupt, true)
 
 /** What durable runs need besides the run services. */
 export type DurableRequirements = RunRequirements | RunStore | EventLog
@@ -78,6 +87,8 @@ const recordEnding = (runId: string, exit: Exit.Exit<RunResult, RunError>) =>
       return yield* store.finish(runId, { status: "completed", endedAt, output: exit.value.output, state })
     }
     if (Cause.isInterruptedOnly(exit.cause)) {
+      // Stopped by a shutdown (see `leaveRunning`): the run stays `running`, to be resumed.
+      if (yield* FiberRef.get(leaveRunningOnInterrupt)) return
       return yield* store.finish(runId, {
         status: "cancelled",
         endedAt,

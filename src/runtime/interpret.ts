@@ -6,7 +6,8 @@
  * still in flight (their finalizers run), records the terminal event, and
  * flushes. Interrupting this Effect cancels the run (`RunCancelled`).
  */
-import { Effect, Fiber } from "effect"
+import { Effect, Fiber, FiberRef } from "effect"
+import { globalValue } from "effect/GlobalValue"
 import type { Scope } from "effect"
 import type { Json } from "../ir/eval.js"
 import { errorKind } from "../tools/errors.js"
@@ -80,6 +81,25 @@ const waitForWork = (run: Run): Effect.Effect<void> =>
     return Effect.sync(() => {
       run.wake = undefined
     })
+  })
+
+/**
+ * When set on the fiber running a run, interrupting it does not cancel the
+ * run: in-flight work is stopped and the events recorded so far are flushed,
+ * but no cancellation is recorded, so the run stays resumable (a server
+ * shutting down).
+ */
+export const leaveRunningOnInterrupt: FiberRef.FiberRef<boolean> = globalValue(
+  "trellis/runtime/leaveRunningOnInterrupt",
+  () => FiberRef.unsafeMake(false)
+)
+
+/** Stops in-flight work without recording anything about it, then flushes what was recorded. */
+const detach = (run: Run, flush: Effect.Effect<void, StoreError>): Effect.Effect<void, StoreError> =>
+  Effect.suspend(() => {
+    const fibers = [...run.inflight.keys()]
+    run.inflight.clear()
+    return Effect.zipRight(fibers.length === 0 ? Effect.void : Fiber.interruptAll(fibers), flush)
   })
 
 /** Interrupts what is still in flight and records each interrupted node as failed with `Cancelled`. */
@@ -201,14 +221,17 @@ export const execute = (config: ExecuteConfig): Effect.Effect<RunResult, RunErro
       }
     })
 
-    const cancelled = Effect.suspend(() => {
-      if (run.status !== "running") return Effect.void
-      run.status = "cancelled"
-      return stopInflight(run, "interrupted: the run was cancelled").pipe(
-        Effect.zipRight(Effect.sync(() => run.close("RunCancelled", { reason: "interrupted" }))),
-        Effect.zipRight(flush)
-      )
-    })
+    const cancelled = Effect.flatMap(FiberRef.get(leaveRunningOnInterrupt), (leave) =>
+      Effect.suspend(() => {
+        if (run.status !== "running") return Effect.void
+        run.status = "cancelled"
+        // A shutdown leaves the run resumable: in-flight work stops, nothing more is recorded but what happened.
+        if (leave) return detach(run, flush)
+        return stopInflight(run, "interrupted: the run was cancelled").pipe(
+          Effect.zipRight(Effect.sync(() => run.close("RunCancelled", { reason: "interrupted" }))),
+          Effect.zipRight(flush)
+        )
+      }))
 
     const lost = (e: StoreError) => unrecorded(run, config.runId, e)
     yield* Effect.onInterrupt(loop, () => Effect.catchTag(cancelled, "StoreError", () => Effect.void)).pipe(

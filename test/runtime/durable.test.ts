@@ -228,4 +228,22 @@ describe("durable runs (memory)", () => {
       expect(yield* Durable.resumeAll()).toEqual([])
     }).pipe(Effect.provide(layerFor(world.tools)))
   })
+
+  it.live("a run interrupted under leaveRunning stays running and resumes (a server shutting down)", () => {
+    const world = makeWorld()
+    return Effect.gen(function*() {
+      const slow = compileProgram(`program main() {\n  a = tool std.echo(value: 1)\n  b = tool std.sleep(ms: 200)\n  return a\n}`)
+      const fiber = yield* Effect.fork(Durable.leaveRunning(Durable.start(slow, {}, { runId: "kept" })))
+      yield* Effect.sleep("50 millis")
+      yield* Fiber.interrupt(fiber)
+      expect((yield* Durable.getRun("kept")).status).toBe("running")
+      const before = yield* Durable.eventsOf("kept")
+      expect(before.some((e) => e.type === "RunCancelled" || (e.type === "NodeFailed"))).toBe(false)
+      const done = yield* Durable.resume("kept")
+      expect(done.output).toBe(1)
+      const after = yield* Durable.eventsOf("kept")
+      expect(after.map((e) => e.seq)).toEqual(after.map((_, i) => i))
+      expect(after.at(-1)?.type).toBe("RunCompleted")
+    }).pipe(Effect.provide(layerFor(world.tools)))
+  })
 })
