@@ -16,6 +16,8 @@ import { Context, Effect, Layer, Redacted } from "effect"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import Pg from "pg"
+import { lockDir } from "./lock.js"
+import { openPGliteThread, pgliteThreadAvailable } from "./pgliteThread.js"
 
 /** Which backend a store runs on. */
 export type Backend =
@@ -58,30 +60,62 @@ export const displayUrl = (url: string): string => {
 
 const sqlError = (message: string) => (cause: unknown) => new SqlError({ cause, message })
 
+/** Options of `layerPglite`. */
+export interface PgliteOptions {
+  /**
+   * Run PGlite on a worker thread, so its (synchronous, WASM) work does not
+   * block this thread's event loop (when the sources were bundled into one
+   * file, the worker script is missing and PGlite runs in this thread).
+   * @default true, unless `TRELLIS_PGLITE_THREAD=0`
+   */
+  readonly thread?: boolean
+}
+
+/** Whether PGlite runs on a worker thread when not said otherwise (`TRELLIS_PGLITE_THREAD=0` turns it off). */
+export const pgliteThreadDefault = (env: NodeJS.ProcessEnv = process.env): boolean => env.TRELLIS_PGLITE_THREAD !== "0"
+
 /**
  * A PGlite database in `dataDir` (`memory://` for a throwaway one) with the
  * pgvector extension loaded, as `PgClient` + `SqlClient` + `Database`.
- * The directory is created when missing; the database is closed when the
+ * The directory is created when missing and locked for this process
+ * (`lock.ts`: a second opener fails with "the store in <dir> is in use by
+ * process <pid>"); the database is closed and the lock removed when the
  * layer is released.
  */
-export const layerPglite = (dataDir: string): Layer.Layer<PgClient.PgClient | SqlClient | Database, SqlError> => {
-  const acquire = Effect.acquireRelease(
+export const layerPglite = (
+  dataDir: string,
+  options: PgliteOptions = {}
+): Layer.Layer<PgClient.PgClient | SqlClient | Database, SqlError> => {
+  const thread = (options.thread ?? pgliteThreadDefault()) && pgliteThreadAvailable()
+  const lock = dataDir === MEMORY
+    ? Effect.void
+    : Effect.mapError(lockDir(dataDir), (e) => new SqlError({ cause: e, message: e.message }))
+  const acquire = Effect.zipRight(lock, Effect.acquireRelease(
     Effect.tryPromise({
       try: async () => {
         if (dataDir !== MEMORY) Fs.mkdirSync(dataDir, { recursive: true })
-        const db = await PGlite.create(dataDir === MEMORY ? undefined : dataDir, { extensions: { vector } })
-        return db
+        const path = dataDir === MEMORY ? undefined : dataDir
+        if (thread) {
+          const db = openPGliteThread(path)
+          await db.waitReady.catch(async (e) => {
+            await db.close()
+            throw e
+          })
+          return db
+        }
+        return await PGlite.create(path, { extensions: { vector } })
       },
       catch: sqlError(`cannot open the embedded database in ${dataDir}`)
     }),
     (db) => Effect.promise(() => db.close().catch(() => undefined))
-  )
+  ))
   return Layer.unwrapScoped(
     Effect.map(acquire, (db) =>
       Layer.merge(
         PgClient.layerFromPool({
           acquire: Effect.acquireRelease(
-            Effect.sync(() => new Pg.Pool(createPgConfig(db) as unknown as Pg.PoolConfig)),
+            // The adapter uses only `waitReady` and `execProtocolStream`, which a PGlite thread has too.
+            Effect.sync(() => new Pg.Pool(createPgConfig(db as PGlite) as unknown as Pg.PoolConfig)),
             (pool) => Effect.promise(() => pool.end().catch(() => undefined))
           )
         }),

@@ -1,0 +1,170 @@
+/**
+ * `EventSink` + `EventLog` over SQL (table `run_events`). An append writes
+ * its whole batch with one multi-row `INSERT` (one statement: one
+ * transaction) and is acknowledged once committed; a batch that repeats a
+ * stored `(run_id, seq)` is rejected whole. Readers get a run's events in
+ * `seq` order, and `stream` follows a live run: events appended in this
+ * process arrive through an in-process PubSub, events appended by another
+ * process are found by polling the table; either way the stream is
+ * contiguous in `seq` (no gap, no duplicate, never out of order) and ends
+ * after the run's terminal event.
+ */
+import { SqlClient } from "@effect/sql/SqlClient"
+import { Chunk, Context, Duration, Effect, Layer, Option, PubSub, Queue, Stream } from "effect"
+import type { Scope } from "effect"
+import { StoreError } from "../trace/errors.js"
+import { decodeEvent, EventLog, EventSink, isTerminal } from "../trace/events.js"
+import type { RunEvent } from "../trace/events.js"
+import { describe, isUniqueViolation, storeOp } from "./failure.js"
+
+/** Options of the SQL event log. */
+export interface EventStoreOptions {
+  /** How often a live `stream` looks for events appended by other processes. @default 200 ms */
+  readonly pollInterval?: Duration.DurationInput
+  /** Most events read per query while a stream catches up. @default 5000 */
+  readonly readBatch?: number
+}
+
+/** The default polling interval of `stream`. */
+export const DEFAULT_POLL_INTERVAL: Duration.DurationInput = "200 millis"
+
+const describeBatch = (events: ReadonlyArray<RunEvent>): string => {
+  const runs = new Set(events.map((e) => e.runId))
+  if (runs.size !== 1) return `${events.length} event(s) of ${runs.size} runs`
+  const seqs = events.map((e) => e.seq)
+  return `${events.length} event(s) of run ${events[0]!.runId} (seq ${Math.min(...seqs)}..${Math.max(...seqs)})`
+}
+
+const decodeRow = (runId: string, body: unknown): Effect.Effect<RunEvent, StoreError> =>
+  Effect.mapError(decodeEvent(body), (e) =>
+    new StoreError({
+      operation: "read events",
+      message: `a stored event of run ${runId} cannot be decoded: ${e.message}`
+    }))
+
+/** The SQL `EventSink` and `EventLog`, sharing one in-process PubSub. */
+export const make = (
+  options: EventStoreOptions = {}
+): Effect.Effect<{ readonly sink: EventSink["Type"]; readonly log: EventLog["Type"] }, never, SqlClient | Scope.Scope> =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient
+    const hub = yield* Effect.acquireRelease(PubSub.unbounded<RunEvent>(), PubSub.shutdown)
+    const pollInterval = Duration.decode(options.pollInterval ?? DEFAULT_POLL_INTERVAL)
+    const readBatch = Math.max(1, Math.floor(options.readBatch ?? 5000))
+
+    // The batch travels as one JSON array, unpacked by the server: one statement whatever the batch
+    // size (no parameter limit), one transaction. `JSON.stringify` of an event IS its encoded form
+    // (every event schema is a struct of JSON values without transformations; test/store/encoding.test.ts
+    // checks it for every event type) and costs ~1 µs per event where `encodeEvent` costs ~6 µs —
+    // this is the hot path of durable tracing.
+    const insert = (events: ReadonlyArray<RunEvent>) =>
+      sql.unsafe(
+        `INSERT INTO run_events (run_id, seq, at, type, node, attempt, body)
+         SELECT e->>'runId', (e->>'seq')::int, (e->>'at')::float8::bigint, e->>'type', e->>'node', (e->>'attempt')::int, e
+         FROM jsonb_array_elements($1::jsonb) AS e`,
+        [JSON.stringify(events)]
+      )
+
+    const append = (events: ReadonlyArray<RunEvent>): Effect.Effect<void, StoreError> => {
+      if (events.length === 0) return Effect.void
+      return insert(events).pipe(
+        Effect.mapError((e) =>
+          new StoreError({
+            operation: "append events",
+            message: isUniqueViolation(e)
+              ? `the batch of ${describeBatch(events)} was rejected whole, nothing from it stored: an event with the same (run_id, seq) is already stored or repeated in the batch — ${describe(e)}`
+              : `the batch of ${describeBatch(events)} was not stored: ${describe(e)}`
+          })
+        ),
+        Effect.zipRight(PubSub.publishAll(hub, events)),
+        Effect.asVoid
+      )
+    }
+
+    /** Stored events of `runId` with `seq > after`, in order, at most `limit`. */
+    const after = (runId: string, afterSeq: number, limit: number): Effect.Effect<ReadonlyArray<RunEvent>, StoreError> =>
+      storeOp(
+        "read events",
+        sql.unsafe<{ readonly body: unknown }>(
+          `SELECT body FROM run_events WHERE run_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+          [runId, afterSeq, limit]
+        )
+      ).pipe(Effect.flatMap((rows) => Effect.forEach(rows, (r) => decodeRow(runId, r.body))))
+
+    const events = (runId: string): Effect.Effect<ReadonlyArray<RunEvent>, StoreError> =>
+      storeOp(
+        "read events",
+        sql.unsafe<{ readonly body: unknown }>(`SELECT body FROM run_events WHERE run_id = $1 ORDER BY seq`, [runId])
+      ).pipe(Effect.flatMap((rows) => Effect.forEach(rows, (r) => decodeRow(runId, r.body))))
+
+    const stream = (runId: string): Stream.Stream<RunEvent, StoreError> =>
+      Stream.unwrapScoped(
+        Effect.gen(function*() {
+          // Subscribe before the first read so nothing falls between the two.
+          const sub = yield* PubSub.subscribe(hub)
+          let last = -1
+          let done = false
+          /** The contiguous run of `xs` (sorted by seq) after `last`; updates `last` and `done`. */
+          const take = (xs: ReadonlyArray<RunEvent>): Array<RunEvent> => {
+            const out: Array<RunEvent> = []
+            for (const e of xs) {
+              if (done) break
+              if (e.seq <= last) continue
+              if (e.seq !== last + 1) break
+              out.push(e)
+              last = e.seq
+              if (isTerminal(e)) done = true
+            }
+            return out
+          }
+          /** This run's events among those received from the PubSub, by seq. */
+          const mine = (xs: Iterable<RunEvent>): Array<RunEvent> =>
+            [...xs].filter((e) => e.runId === runId).sort((a, b) => a.seq - b.seq)
+          // The table is read first (the backlog), after a gap in what the PubSub brought,
+          // and whenever the poll interval passes without news.
+          let needRead = true
+          let pending: ReadonlyArray<RunEvent> = []
+          /** The next non-empty piece of the stream, or `None` once the terminal event went out. */
+          const next: Effect.Effect<Option.Option<readonly [Chunk.Chunk<RunEvent>, undefined]>, StoreError> = Effect.gen(
+            function*() {
+              while (!done) {
+                const live = mine(pending.concat(Chunk.toReadonlyArray(yield* Queue.takeAll(sub))))
+                pending = []
+                const out = take(live)
+                if (!done && live.some((e) => e.seq > last)) needRead = true
+                if (needRead && !done) {
+                  const stored = yield* after(runId, last, readBatch)
+                  const taken = take(stored)
+                  out.push(...taken)
+                  // Read again next time when the page was full, or when stored events lie beyond a gap
+                  // (the gap may be filled by this process's appends, which do not republish them).
+                  needRead = stored.length === readBatch || (taken.length < stored.length && !done)
+                }
+                if (out.length > 0) return Option.some([Chunk.unsafeFromArray(out), undefined] as const)
+                // Nothing new: wait for an append in this process, or for the next poll.
+                // (Should a received event be dropped by the race, the next poll reads it.)
+                const woke = yield* Effect.race(
+                  Effect.map(Queue.take(sub), Option.some),
+                  Effect.as(Effect.sleep(pollInterval), Option.none<RunEvent>())
+                )
+                if (Option.isSome(woke)) pending = [woke.value]
+                else needRead = true
+              }
+              return Option.none()
+            }
+          )
+          return Stream.unfoldChunkEffect(undefined, () => next)
+        })
+      )
+
+    return {
+      sink: EventSink.of({ append }),
+      log: EventLog.of({ events, stream, live: Stream.fromPubSub(hub) })
+    }
+  })
+
+/** `EventSink` + `EventLog` on the `SqlClient` in context (schema from `migrations.ts`). */
+export const layer = (options: EventStoreOptions = {}): Layer.Layer<EventSink | EventLog, never, SqlClient> =>
+  Layer.scopedContext(
+    Effect.map(make(options), ({ log, sink }) => Context.make(EventSink, sink).pipe(Context.add(EventLog, log)))
+  )

@@ -1,0 +1,134 @@
+/**
+ * The store's schema as forward-only, numbered migrations (`@effect/sql`
+ * `Migrator`, table `trellis_migrations`), one schema for PGlite and
+ * PostgreSQL: programs (by hash), runs (indexed status, workspace and time
+ * columns; JSONB inputs, options, output, error and state), run events
+ * (append-only, keyed by `(run_id, seq)`), idempotency records and bandit
+ * state. A new migration is a new numbered entry; an applied one is never
+ * edited. Retrieval keeps its own tables and migrations table.
+ */
+import * as Migrator from "@effect/sql/Migrator"
+import { SqlClient } from "@effect/sql/SqlClient"
+import { SqlError } from "@effect/sql/SqlError"
+import { Effect, Option } from "effect"
+import { StoreError } from "../trace/errors.js"
+import { describe, toStoreError } from "./failure.js"
+
+/** The table recording which migrations ran. */
+export const MIGRATIONS_TABLE = "trellis_migrations"
+
+/** The advisory lock key that serializes concurrent migrations of one database (any fixed 64-bit number). */
+export const MIGRATION_LOCK_KEY = 7_301_920_417
+
+/** Runs statements one by one (each its own query: the extended protocol takes one statement at a time). */
+const statements = (...texts: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient
+    for (const text of texts) yield* sql.unsafe(text)
+  })
+
+const core = statements(
+  `CREATE TABLE programs (
+    hash TEXT PRIMARY KEY,
+    ir JSONB NOT NULL,
+    created_at BIGINT NOT NULL
+  )`,
+  `CREATE TABLE runs (
+    run_id TEXT COLLATE "C" PRIMARY KEY,
+    workspace TEXT NOT NULL,
+    program_hash TEXT NOT NULL,
+    program_name TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('running', 'completed', 'failed', 'cancelled')),
+    inputs JSONB NOT NULL,
+    seed DOUBLE PRECISION,
+    options JSONB NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    ended_at BIGINT,
+    output JSONB,
+    error JSONB,
+    state JSONB NOT NULL
+  )`,
+  `CREATE INDEX runs_status_idx ON runs (status)`,
+  `CREATE INDEX runs_workspace_created_idx ON runs (workspace, created_at DESC, run_id DESC)`,
+  `CREATE INDEX runs_created_idx ON runs (created_at DESC, run_id DESC)`,
+  `CREATE INDEX runs_program_hash_idx ON runs (program_hash)`,
+  `CREATE TABLE run_events (
+    run_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    at BIGINT NOT NULL,
+    type TEXT NOT NULL,
+    node TEXT,
+    attempt INTEGER,
+    body JSONB NOT NULL,
+    PRIMARY KEY (run_id, seq)
+  )`,
+  // Append-only: an event, once stored, never changes.
+  `CREATE FUNCTION run_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    RAISE EXCEPTION 'run_events is append-only: event % of run % cannot be updated', OLD.seq, OLD.run_id;
+  END
+  $$`,
+  `CREATE TRIGGER run_events_no_update BEFORE UPDATE ON run_events
+    FOR EACH ROW EXECUTE FUNCTION run_events_append_only()`,
+  `CREATE TABLE idempotency (
+    key TEXT PRIMARY KEY,
+    value JSONB NOT NULL,
+    created_at BIGINT NOT NULL
+  )`,
+  `CREATE TABLE bandit_state (
+    key TEXT PRIMARY KEY,
+    state JSONB NOT NULL,
+    version INTEGER NOT NULL
+  )`
+)
+
+/** Every migration, by `<number>_<name>`: append new ones, never edit applied ones. */
+export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient>> = {
+  "0001_core": core
+}
+
+const migrator = Migrator.make({})
+
+/**
+ * Brings the schema up to date; the migrations it ran (`[id, name]`).
+ * Runs inside one transaction holding an advisory lock, so processes starting
+ * together on one PostgreSQL migrate one after the other (the second finds
+ * nothing to do); a second call is a no-op.
+ */
+export const migrate: Effect.Effect<ReadonlyArray<readonly [number, string]>, StoreError, SqlClient> = Effect.gen(
+  function*() {
+    const sql = yield* SqlClient
+    const run = Effect.gen(function*() {
+      yield* sql.unsafe(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`)
+      // The Migrator creates its table after a failed probe, which would abort our
+      // transaction: create it first (same shape), under the lock.
+      yield* sql.unsafe(`CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (
+        migration_id integer primary key,
+        created_at timestamp with time zone not null default now(),
+        name text not null
+      )`)
+      return yield* migrator({ loader: Migrator.fromRecord(migrations), table: MIGRATIONS_TABLE })
+    })
+    return yield* sql.withTransaction(run)
+  }
+).pipe(
+  // The Migrator turns a failed migration into a defect; it is a store failure like any other.
+  Effect.catchSomeDefect((defect) =>
+    defect instanceof Migrator.MigrationError
+      ? Option.some(Effect.fail(
+        new StoreError({
+          operation: "migrate",
+          message: defect.cause instanceof SqlError ? `${defect.message}: ${describe(defect.cause)}` : defect.message
+        })
+      ))
+      : Option.none()
+  ),
+  Effect.mapError((e) =>
+    e._tag === "MigrationError"
+      ? new StoreError({ operation: "migrate", message: e.message })
+      : e._tag === "StoreError"
+      ? e
+      : toStoreError("migrate")(e)
+  )
+)

@@ -1,0 +1,178 @@
+/**
+ * `RunStore` over SQL (tables `runs` and `programs`): the same semantics as
+ * `RunStore.layerMemory` — programs kept once per hash, runs created
+ * `running`, finished and reopened, read one by one or listed newest first
+ * with filters and a cursor. JSON values travel as text cast to JSONB, and
+ * `output` is read back as text, so a JSON `null` output stays distinct
+ * from no output (SQL NULL).
+ */
+import { SqlClient } from "@effect/sql/SqlClient"
+import { Clock, Effect, Layer, Option } from "effect"
+import type { Json } from "../ir/eval.js"
+import { cursorOf, pageSize, parseCursor, RunStore } from "../runtime/runStore.js"
+import type { RunRecord, RunRecordError, RunRecordStatus } from "../runtime/runStore.js"
+import { StoreError } from "../trace/errors.js"
+import { describe, isUniqueViolation, storeOp } from "./failure.js"
+
+/** A row of `runs` as selected by `COLUMNS`. */
+interface RunRow {
+  readonly run_id: string
+  readonly workspace: string
+  readonly program_hash: string
+  readonly program_name: string
+  readonly status: RunRecordStatus
+  readonly inputs: string
+  readonly seed: number | string | null
+  readonly options: string
+  readonly created_at: number | string
+  readonly updated_at: number | string
+  readonly ended_at: number | string | null
+  readonly output: string | null
+  readonly error: string | null
+  readonly state: string
+}
+
+const COLUMNS = `run_id, workspace, program_hash, program_name, status, inputs::text AS inputs, seed,
+  options::text AS options, created_at, updated_at, ended_at, output::text AS output, error::text AS error,
+  state::text AS state`
+
+/** A JSON value as a query parameter (cast to JSONB in the statement). */
+const jsonText = (value: Json | RunRecordError): string => JSON.stringify(value)
+
+const toRecord = (row: RunRow): RunRecord => {
+  const error = row.error === null ? undefined : (JSON.parse(row.error) as RunRecordError)
+  return {
+    runId: row.run_id,
+    workspace: row.workspace,
+    programHash: row.program_hash,
+    programName: row.program_name,
+    status: row.status,
+    inputs: JSON.parse(row.inputs) as Json,
+    seed: row.seed === null ? null : Number(row.seed),
+    options: JSON.parse(row.options) as Json,
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+    endedAt: row.ended_at === null ? null : Number(row.ended_at),
+    ...(row.output === null ? {} : { output: JSON.parse(row.output) as Json }),
+    ...(error === undefined ? {} : { error }),
+    state: JSON.parse(row.state) as Json
+  }
+}
+
+/** The SQL `RunStore` on the `SqlClient` in context. */
+export const make: Effect.Effect<RunStore["Type"], never, SqlClient> = Effect.gen(function*() {
+  const sql = yield* SqlClient
+
+  const updated = (operation: string, runId: string) => (rows: ReadonlyArray<unknown>) =>
+    rows.length === 0 ? Effect.fail(new StoreError({ operation, message: `no run ${runId}` })) : Effect.void
+
+  return RunStore.of({
+    putProgram: (hash, program) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        storeOp(
+          "put program",
+          sql.unsafe(`INSERT INTO programs (hash, ir, created_at) VALUES ($1, $2::jsonb, $3) ON CONFLICT (hash) DO NOTHING`, [
+            hash,
+            jsonText(program),
+            now
+          ])
+        )).pipe(Effect.asVoid),
+
+    getProgram: (hash) =>
+      storeOp("get program", sql.unsafe<{ readonly ir: string }>(`SELECT ir::text AS ir FROM programs WHERE hash = $1`, [hash])).pipe(
+        Effect.map((rows) => (rows.length === 0 ? Option.none() : Option.some(JSON.parse(rows[0]!.ir) as Json)))
+      ),
+
+    create: (run) =>
+      sql.unsafe(
+        `INSERT INTO runs (run_id, workspace, program_hash, program_name, status, inputs, seed, options,
+           created_at, updated_at, ended_at, output, error, state)
+         VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8::jsonb, $9, $10, $11, $12::jsonb, $13::jsonb, $14::jsonb)`,
+        [
+          run.runId,
+          run.workspace,
+          run.programHash,
+          run.programName,
+          run.status,
+          jsonText(run.inputs),
+          run.seed,
+          jsonText(run.options),
+          run.createdAt,
+          run.updatedAt,
+          run.endedAt,
+          run.output === undefined ? null : jsonText(run.output),
+          run.error === undefined ? null : jsonText(run.error),
+          jsonText(run.state)
+        ]
+      ).pipe(
+        Effect.mapError((e) =>
+          new StoreError({
+            operation: "create run",
+            message: isUniqueViolation(e) ? `run ${run.runId} exists` : describe(e)
+          })
+        ),
+        Effect.asVoid
+      ),
+
+    finish: (runId, ending) =>
+      storeOp(
+        "finish run",
+        sql.unsafe(
+          `UPDATE runs SET status = $2, ended_at = $3, updated_at = $3, state = $4::jsonb, output = $5::jsonb, error = $6::jsonb
+           WHERE run_id = $1 RETURNING run_id`,
+          [
+            runId,
+            ending.status,
+            ending.endedAt,
+            jsonText(ending.state),
+            ending.output === undefined ? null : jsonText(ending.output),
+            ending.error === undefined ? null : jsonText(ending.error)
+          ]
+        )
+      ).pipe(Effect.flatMap(updated("finish run", runId))),
+
+    reopen: (runId, at) =>
+      storeOp(
+        "reopen run",
+        sql.unsafe(
+          `UPDATE runs SET status = 'running', updated_at = $2, ended_at = NULL, output = NULL, error = NULL
+           WHERE run_id = $1 RETURNING run_id`,
+          [runId, at]
+        )
+      ).pipe(Effect.flatMap(updated("reopen run", runId))),
+
+    get: (runId, workspace) =>
+      storeOp(
+        "get run",
+        workspace === undefined
+          ? sql.unsafe<RunRow>(`SELECT ${COLUMNS} FROM runs WHERE run_id = $1`, [runId])
+          : sql.unsafe<RunRow>(`SELECT ${COLUMNS} FROM runs WHERE run_id = $1 AND workspace = $2`, [runId, workspace])
+      ).pipe(Effect.map((rows) => (rows.length === 0 ? Option.none() : Option.some(toRecord(rows[0]!))))),
+
+    list: (query) => {
+      const size = pageSize(query)
+      const where: Array<string> = []
+      const params: Array<string | number> = []
+      const param = (v: string | number): string => {
+        params.push(v)
+        return `$${params.length}`
+      }
+      if (query.workspace !== undefined) where.push(`workspace = ${param(query.workspace)}`)
+      if (query.status !== undefined) where.push(`status = ${param(query.status)}`)
+      if (query.programHash !== undefined) where.push(`program_hash = ${param(query.programHash)}`)
+      const after = query.cursor === undefined ? undefined : parseCursor(query.cursor)
+      if (after !== undefined) where.push(`(created_at, run_id) < (${param(after.createdAt)}, ${param(after.runId)})`)
+      const text = `SELECT ${COLUMNS} FROM runs ${where.length === 0 ? "" : `WHERE ${where.join(" AND ")}`}
+        ORDER BY created_at DESC, run_id DESC LIMIT ${param(size + 1)}`
+      return storeOp("list runs", sql.unsafe<RunRow>(text, params)).pipe(
+        Effect.map((rows) => {
+          const runs = rows.slice(0, size).map(toRecord)
+          return { runs, next: rows.length > size ? cursorOf(runs[runs.length - 1]!) : undefined }
+        })
+      )
+    }
+  })
+})
+
+/** `RunStore` on the `SqlClient` in context (schema from `migrations.ts`). */
+export const layer: Layer.Layer<RunStore, never, SqlClient> = Layer.effect(RunStore, make)

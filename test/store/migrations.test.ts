@@ -1,0 +1,67 @@
+/**
+ * The schema: migrating creates every table once, a second migration is a
+ * no-op, events cannot be updated in place, and processes starting together
+ * on one PostgreSQL database migrate it once without failing.
+ */
+import { describe, expect, it, layer } from "@effect/vitest"
+import { SqlClient } from "@effect/sql/SqlClient"
+import { Effect, Layer, Redacted } from "effect"
+import * as Store from "../../src/store/layer.js"
+import { migrate } from "../../src/store/migrations.js"
+import { layerPostgres } from "../../src/store/sql.js"
+import { freshPostgresDatabase, testBackends, testDatabaseUrl } from "../support/db.js"
+
+for (const backend of testBackends()) {
+  describe(backend.name, () => {
+    layer(backend.layer, { timeout: "60 seconds" })((it) => {
+      it.effect("migrates once; a second migration is a no-op", () =>
+        Effect.gen(function*() {
+          expect(yield* migrate).toEqual([[1, "core"]])
+          expect(yield* migrate).toEqual([])
+          const sql = yield* SqlClient
+          const tables = yield* sql<{ readonly table_name: string }>`
+            SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`
+          expect(tables.map((t) => t.table_name)).toEqual([
+            "bandit_state",
+            "idempotency",
+            "programs",
+            "run_events",
+            "runs",
+            "trellis_migrations"
+          ])
+          // Building the store layer on a migrated database migrates nothing and works.
+          yield* Effect.provide(Effect.void, Store.layer)
+        }))
+
+      it.effect("stored events cannot be updated", () =>
+        Effect.gen(function*() {
+          const sql = yield* SqlClient
+          yield* sql`INSERT INTO run_events (run_id, seq, at, type, body) VALUES ('r', 0, 1, 'NodeReady', '{}'::jsonb)`
+          const error = yield* Effect.flip(sql`UPDATE run_events SET at = 2 WHERE run_id = 'r'`)
+          expect(String((error.cause as Error).message)).toBe("run_events is append-only: event 0 of run r cannot be updated")
+        }))
+    })
+  })
+}
+
+describe("concurrent start-up", () => {
+  it.live.skipIf(testDatabaseUrl() === undefined)("processes migrating one PostgreSQL database at once migrate it once", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const db = yield* freshPostgresDatabase(testDatabaseUrl()!)
+      // Six independent clients (as six processes would have), each migrating as it starts.
+      const starts = Array.from({ length: 6 }, () =>
+        Effect.scoped(Effect.flatMap(Layer.build(layerPostgres(Redacted.make(db.url), { maxConnections: 2 })), (ctx) =>
+          Effect.provide(migrate, ctx)
+        ))
+      )
+      const results = yield* Effect.all(starts, { concurrency: "unbounded" })
+      expect(results.filter((r) => r.length > 0)).toEqual([[[1, "core"]]])
+      const counts = yield* Effect.scoped(Effect.flatMap(Layer.build(layerPostgres(Redacted.make(db.url))), (ctx) =>
+        Effect.provide(
+          Effect.flatMap(SqlClient, (sql) => sql<{ readonly n: number }>`SELECT count(*)::int AS n FROM trellis_migrations`),
+          ctx
+        )
+      ))
+      expect(counts).toEqual([{ n: 1 }])
+    })), 60_000)
+})
