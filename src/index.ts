@@ -5,6 +5,9 @@
 export * as Program from "./program.js"
 export * as Tool from "./tools/index.js"
 export * as Runtime from "./runtime/runtime.js"
+export * as Durable from "./runtime/durable.js"
+export { Store } from "./store/index.js"
+export * as Trace from "./trace/index.js"
 export type { Checked, CompileOptions, Compiled, Diagnostic, SourceFormat } from "./compile.js"
 export type { Path, Position, SourceMap, Span, SyntaxDiagnostic, Violation, ViolationCode } from "./ir/diagnostic.js"
 export type {
