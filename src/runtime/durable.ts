@@ -22,7 +22,8 @@ import type { ToolRegistry } from "../tools/registry.js"
 import type { StoreError } from "../trace/errors.js"
 import { EventLog, EventSink } from "../trace/events.js"
 import type { RunEvent } from "../trace/events.js"
-import { summarize } from "../trace/summary.js"
+import { combine as combineSummaries, summarize } from "../trace/summary.js"
+import type { Summary } from "../trace/summary.js"
 import { PolicyStore } from "./bandit/store.js"
 import { firstDivergence, recordIntegrity } from "./divergence.js"
 import type { Divergence } from "./divergence.js"
@@ -77,12 +78,11 @@ const optionsOf = (record: RunRecord): RunOptions => {
 }
 
 /** Records how a run ended, with the summary of its events as its state; a run whose events could not be recorded stays `running`. */
-const recordEnding = (runId: string, exit: Exit.Exit<RunResult, RunError>) =>
+const recordEnding = (runId: string, exit: Exit.Exit<RunResult, RunError>, summary: Summary) =>
   Effect.gen(function*() {
     const store = yield* RunStore
     const endedAt = yield* Clock.currentTimeMillis
-    const log = yield* EventLog
-    const state = summarize(yield* log.events(runId)) as unknown as Json
+    const state = summary as unknown as Json
     if (Exit.isSuccess(exit)) {
       return yield* store.finish(runId, { status: "completed", endedAt, output: exit.value.output, state })
     }
@@ -108,12 +108,29 @@ const recordEnding = (runId: string, exit: Exit.Exit<RunResult, RunError>) =>
     return yield* store.finish(runId, { status: "failed", endedAt, error, state })
   })
 
-/** Runs `body` and records its ending, whatever it is (also when interrupted). */
-const recorded = (runId: string, body: Effect.Effect<RunResult, RunError, RunRequirements | EventLog | RunStore>) =>
+/**
+ * Runs `body` and records its ending, whatever it is (also when
+ * interrupted), with the summary of the run's events — those of `before`
+ * (a resumed run's record) and every batch `body` appends, summarized as
+ * they pass, so nothing is read back at the end.
+ */
+const recorded = (
+  runId: string,
+  body: Effect.Effect<RunResult, RunError, RunRequirements | EventLog | RunStore>,
+  before: ReadonlyArray<RunEvent> = []
+) =>
   Effect.uninterruptibleMask((restore) =>
     Effect.gen(function*() {
-      const exit = yield* Effect.exit(restore(body))
-      yield* recordEnding(runId, exit).pipe(Effect.mapError(storeFailed(runId)))
+      const sink = yield* EventSink
+      let summary = summarize(before)
+      const counting = EventSink.of({
+        append: (events) =>
+          Effect.tap(sink.append(events), () => {
+            summary = combineSummaries(summary, summarize(events))
+          })
+      })
+      const exit = yield* Effect.exit(restore(Effect.provideService(body, EventSink, counting)))
+      yield* recordEnding(runId, exit, summary).pipe(Effect.mapError(storeFailed(runId)))
       return yield* exit
     })
   )
@@ -138,21 +155,24 @@ export const start = (
     const store = yield* RunStore
     const now = yield* Clock.currentTimeMillis
     const { workspace, ...runOptions } = options
-    yield* store.putProgram(p.hash, JSON.parse(encodeProgram(p.program)) as Json).pipe(Effect.mapError(storeFailed(runId)))
-    yield* store.create({
-      runId,
-      workspace: workspace ?? "default",
-      programHash: p.hash,
-      programName: p.entry.name,
-      status: "running",
-      inputs: inputs as Json,
-      seed: options.seed ?? null,
-      options: optionsJson(runOptions),
-      createdAt: now,
-      updatedAt: now,
-      endedAt: null,
-      state: {}
-    }).pipe(Effect.mapError(storeFailed(runId)))
+    // The program and the run record, in parallel where the backend has several connections.
+    yield* Effect.all([
+      store.putProgram(p.hash, JSON.parse(encodeProgram(p.program)) as Json),
+      store.create({
+        runId,
+        workspace: workspace ?? "default",
+        programHash: p.hash,
+        programName: p.entry.name,
+        status: "running",
+        inputs: inputs as Json,
+        seed: options.seed ?? null,
+        options: optionsJson(runOptions),
+        createdAt: now,
+        updatedAt: now,
+        endedAt: null,
+        state: {}
+      })
+    ], { concurrency: 2, discard: true }).pipe(Effect.mapError(storeFailed(runId)))
     return yield* recorded(runId, runWith(p, inputs, { ...runOptions, runId }, undefined))
   })
 
@@ -217,13 +237,13 @@ export const resume = (runId: string): Effect.Effect<RunResult, RunError, Durabl
           ...(last.data.failedNode === undefined ? {} : { node: last.data.failedNode })
         }))
         : Exit.interrupt(FiberId.none)
-      yield* recordEnding(runId, exit).pipe(Effect.mapError(storeFailed(runId)))
+      yield* recordEnding(runId, exit, summarize(events)).pipe(Effect.mapError(storeFailed(runId)))
       return yield* exit
     }
     const store = yield* RunStore
     yield* store.reopen(runId, yield* Clock.currentTimeMillis).pipe(Effect.mapError(storeFailed(runId)))
     const inputs = (record.inputs ?? {}) as { readonly [name: string]: Json }
-    return yield* recorded(runId, runWith(program, inputs, optionsOf(record), { record: makeRecorded("resume", events), events }))
+    return yield* recorded(runId, runWith(program, inputs, optionsOf(record), { record: makeRecorded("resume", events), events }), events)
   })
 
 /** What `resumeAll` did for one run. */

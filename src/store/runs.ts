@@ -66,9 +66,11 @@ export const make: Effect.Effect<RunStore["Type"], never, SqlClient> = Effect.ge
   const updated = (operation: string, runId: string) => (rows: ReadonlyArray<unknown>) =>
     rows.length === 0 ? Effect.fail(new StoreError({ operation, message: `no run ${runId}` })) : Effect.void
 
+  const stored = new Set<string>()
   return RunStore.of({
+    // Programs are immutable by hash: one this layer has stored needs no second round trip.
     putProgram: (hash, program) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      stored.has(hash) ? Effect.void : Effect.flatMap(Clock.currentTimeMillis, (now) =>
         storeOp(
           "put program",
           sql.unsafe(`INSERT INTO programs (hash, ir, created_at) VALUES ($1, $2::jsonb, $3) ON CONFLICT (hash) DO NOTHING`, [
@@ -76,7 +78,7 @@ export const make: Effect.Effect<RunStore["Type"], never, SqlClient> = Effect.ge
             jsonText(program),
             now
           ])
-        )).pipe(Effect.asVoid),
+        )).pipe(Effect.tap(() => Effect.sync(() => stored.add(hash))), Effect.asVoid),
 
     getProgram: (hash) =>
       storeOp("get program", sql.unsafe<{ readonly ir: string }>(`SELECT ir::text AS ir FROM programs WHERE hash = $1`, [hash])).pipe(
