@@ -1,12 +1,14 @@
 /** `npm run bench [-- suite…]`: runs the named benchmark suites (all when none is named). */
 import { runLanguageBench } from "./language.js"
+import { runRetrievalBench } from "./retrieval.js"
 import { runRuntimeBench } from "./runtime.js"
 import { runTraceBench } from "./trace.js"
 
 const suites: Record<string, () => unknown> = {
   language: runLanguageBench,
   runtime: runRuntimeBench,
-  trace: runTraceBench
+  trace: runTraceBench,
+  retrieval: runRetrievalBench
 }
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"))

@@ -1,0 +1,127 @@
+/**
+ * The eval gate: ingest a collection, run every query in every mode, and
+ * compare Recall@K, MRR@K and nDCG@K with committed thresholds
+ * (`thresholds.json`: collection name → K → mode → metric → minimum).
+ */
+import { Effect, Schema } from "effect"
+import * as Fs from "node:fs"
+import * as Path from "node:path"
+import { fileURLToPath } from "node:url"
+import type { Collection } from "./collection.js"
+import { RetrievalError } from "./errors.js"
+import type { IngestProgress, IngestReport } from "./ingest.js"
+import { evaluate, METRIC_NAMES } from "./metrics.js"
+import type { Metrics } from "./metrics.js"
+import type { SearchMode, SearchOptions } from "./search.js"
+import { Retrieval } from "./service.js"
+
+/** Metrics per mode (only the modes that ran). */
+export type EvalResults = Partial<Record<SearchMode, Metrics>>
+
+/** Options of `runEval`. */
+export interface EvalOptions {
+  readonly k: number
+  readonly modes: ReadonlyArray<SearchMode>
+  /** Extra search options (fusion, candidates, rerank). @default {} */
+  readonly search?: Omit<SearchOptions, "mode" | "k" | "distinct">
+  /** Index sparse-only (no embeddings). @default false */
+  readonly sparseOnly?: boolean
+  readonly onIngestProgress?: (p: IngestProgress) => Effect.Effect<void>
+}
+
+/** Ingests the collection and evaluates each mode. */
+export const runEval = (collection: Collection, options: EvalOptions) =>
+  Effect.gen(function*() {
+    const retrieval = yield* Retrieval
+    const started = Date.now()
+    const ingested: IngestReport = yield* retrieval.ingest(collection.documents, {
+      source: collection.name,
+      sparseOnly: options.sparseOnly === true,
+      ...(options.onIngestProgress === undefined ? {} : { onProgress: options.onIngestProgress })
+    })
+    const ingestMs = Date.now() - started
+    const t0 = Date.now()
+    const runs = new Map(options.modes.map((m) => [m, new Map<string, ReadonlyArray<string>>()] as const))
+    for (const q of collection.queries) {
+      const byMode = yield* retrieval.searchModes(q.text, options.modes, { ...options.search, k: options.k, distinct: "document" })
+      for (const m of options.modes) runs.get(m)!.set(q.id, (byMode[m]?.hits ?? []).map((h) => h.documentId))
+    }
+    const searchMs = Date.now() - t0
+    const results: EvalResults = {}
+    for (const m of options.modes) {
+      const r = evaluate(runs.get(m)!, collection.qrels, options.k)
+      results[m] = { recall: r.recall, mrr: r.mrr, ndcg: r.ndcg }
+    }
+    return { results, ingested, ingestMs, searchMs }
+  }).pipe(Effect.withSpan("retrieval.eval", { attributes: { "retrieval.collection": collection.name, "retrieval.k": options.k } }))
+
+const Floor = Schema.Struct({ recall: Schema.Number, mrr: Schema.Number, ndcg: Schema.Number })
+/** The thresholds file: collection → K (as a string, `"10"` or `"10:no-rerank"`) → mode → metric minimums. */
+export const Thresholds = Schema.Record({
+  key: Schema.String,
+  value: Schema.Record({ key: Schema.String, value: Schema.partial(Schema.Struct({ sparse: Floor, dense: Floor, hybrid: Floor })) })
+})
+/** The decoded thresholds file. */
+export type Thresholds = typeof Thresholds.Type
+
+/** The name of the committed thresholds file at the repository root. */
+export const THRESHOLDS_FILE_NAME = "retrieval-thresholds.json"
+
+/**
+ * The committed thresholds file: the first `retrieval-thresholds.json` in
+ * this module's folder or above it (the repository root, whether the CLI
+ * runs from the sources or from the bundle in dist/).
+ */
+export const defaultThresholdsFile = (from: string = Path.dirname(fileURLToPath(import.meta.url))): string | undefined => {
+  for (let dir = from; ; dir = Path.dirname(dir)) {
+    const candidate = Path.join(dir, THRESHOLDS_FILE_NAME)
+    if (Fs.existsSync(candidate)) return candidate
+    if (Path.dirname(dir) === dir) return undefined
+  }
+}
+
+/** Reads and checks a thresholds file. */
+export const loadThresholds = (file: string): Effect.Effect<Thresholds, RetrievalError> =>
+  Effect.gen(function*() {
+    const where = file
+    const text = yield* Effect.try({
+      try: () => Fs.readFileSync(file, "utf8"),
+      catch: () => new RetrievalError({ reason: "data", message: "cannot read the thresholds file", location: where })
+    })
+    const json = yield* Effect.try({
+      try: () => JSON.parse(text) as unknown,
+      catch: (e) => new RetrievalError({ reason: "bad-input", message: `not JSON (${e instanceof Error ? e.message : String(e)})`, location: where })
+    })
+    return yield* Schema.decodeUnknown(Thresholds)(json).pipe(
+      Effect.mapError((e) => new RetrievalError({ reason: "bad-input", message: `not a thresholds file: ${e.message.split("\n").join(" ")}`, location: where }))
+    )
+  })
+
+/** One metric below its threshold. */
+export interface Shortfall {
+  readonly mode: SearchMode
+  readonly metric: keyof Metrics
+  readonly value: number
+  readonly threshold: number
+}
+
+/** The thresholds that apply to a collection and K (key `"10"`; `"10:no-rerank"` for runs without the rerank stage), if any. */
+export const thresholdsFor = (thresholds: Thresholds, collection: string, k: number, rerank = true) =>
+  thresholds[collection]?.[rerank ? String(k) : `${k}:no-rerank`]
+
+/** The metrics below their thresholds (compared at 4 decimals, as printed). */
+export const shortfalls = (results: EvalResults, floors: NonNullable<ReturnType<typeof thresholdsFor>>): ReadonlyArray<Shortfall> => {
+  const out: Array<Shortfall> = []
+  for (const mode of ["sparse", "dense", "hybrid"] as const) {
+    const floor = floors[mode]
+    const got = results[mode]
+    if (floor === undefined || got === undefined) continue
+    for (const metric of METRIC_NAMES) {
+      if (round4(got[metric]) < floor[metric]) out.push({ mode, metric, value: got[metric], threshold: floor[metric] })
+    }
+  }
+  return out
+}
+
+/** Rounds to 4 decimals. */
+export const round4 = (x: number): number => Math.round(x * 10000) / 10000
