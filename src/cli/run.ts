@@ -22,7 +22,7 @@ import { EventSink } from "../trace/events.js"
 import type { RunEvent } from "../trace/events.js"
 import { CliError, out, readInput } from "./io.js"
 import { loadValid } from "./load.js"
-import { loadRegistry, servicesLayer } from "./services.js"
+import { loadRegistry, servicesLayer, usesRetrieval } from "./services.js"
 
 /** The one object `--json` prints. */
 interface JsonReport {
@@ -153,7 +153,7 @@ export const runCommand = Command.make(
   },
   ({ events, file, input, inputFile, json, memory, seed, tools }) =>
     Effect.gen(function*() {
-      const { registry } = yield* loadRegistry(Option.getOrUndefined(tools)).pipe(
+      const { registry, userTools } = yield* loadRegistry(Option.getOrUndefined(tools)).pipe(
         Effect.catchAll((e) => failEarly(json, "InvalidProgram", e.message))
       )
       const loaded = yield* loadValid(file, { tools: registry.table }).pipe(
@@ -168,7 +168,9 @@ export const runCommand = Command.make(
       const eventsFd = Option.isSome(events) ? yield* openEvents(events.value) : undefined
       const labels = program.labels ?? {}
       const sink = cliSink({ eventsFd, progress: process.stderr.isTTY === true, labels })
-      const layer = Layer.provideMerge(sink, servicesLayer(registry, { memory }))
+      const planned = Runtime.plan(program)
+      const retrieval = Either.isRight(planned) && usesRetrieval(planned.right.tools) ? { userTools } : undefined
+      const layer = Layer.provideMerge(sink, servicesLayer(registry, { memory, ...(retrieval === undefined ? {} : { retrieval }) }))
       // The run id a seeded run would draw itself, so even a cancelled run reports it.
       const runId = yield* Option.isSome(seed) ? Effect.withRandom(Runtime.makeRunId, Random.make(seed.value)) : Runtime.makeRunId
       const options: Runtime.RunOptions = Option.isSome(seed) ? { runId, seed: seed.value } : { runId }

@@ -2,20 +2,55 @@
  * The Layers the CLI runs programs with: the durable store of the
  * environment (PGlite under `TRELLIS_HOME`, default `./.trellis`, or
  * PostgreSQL at `TRELLIS_DATABASE_URL`) or everything in memory
- * (`--memory`), plus the tool registry (built-ins and `--tools`).
+ * (`--memory`), plus the tool registry: the built-ins, the retrieval tools
+ * (`retrieval.ingest`, `retrieval.search`, on the store's own database
+ * connection, set up only when a program uses them) and `--tools`.
  */
 import { Effect, Either, Layer } from "effect"
-import type { EventLog } from "../trace/events.js"
+import { RetrievalError } from "../retrieval/errors.js"
+import { layerDefault, Retrieval } from "../retrieval/service.js"
+import type { RetrievalShape } from "../retrieval/service.js"
+import { toolsOf } from "../retrieval/tools.js"
 import * as Runtime from "../runtime/runtime.js"
 import type { RunRequirements } from "../runtime/runtime.js"
 import { RunStore } from "../runtime/runStore.js"
 import { Store } from "../store/index.js"
+import { layerPglite, MEMORY } from "../store/sql.js"
 import { builtinTools, loadToolsModule, makeRegistry, ToolRegistry } from "../tools/index.js"
 import type { AnyTool } from "../tools/index.js"
+import type { EventLog } from "../trace/events.js"
 import { CliError } from "./io.js"
 
 /** Every service a durable run needs. */
 export type CliServices = RunRequirements | RunStore | EventLog
+
+const unconnected = (): never => {
+  throw new RetrievalError({ reason: "bad-config", message: "retrieval is not connected" })
+}
+
+/** The retrieval tools' specs (names, Schemas) without a database: what programs are checked against. */
+const retrievalSpecs: ReadonlyArray<AnyTool> = toolsOf({
+  get settings(): never {
+    return unconnected()
+  },
+  get embedder(): never {
+    return unconnected()
+  },
+  vectorAvailable: false,
+  ingest: unconnected,
+  search: unconnected,
+  searchModes: unconnected,
+  stats: Effect.die("retrieval is not connected")
+} as RetrievalShape)
+
+/** The built-in tools of the CLI: the standard ones and the retrieval tools. */
+const cliBuiltins: ReadonlyArray<AnyTool> = [...builtinTools, ...retrievalSpecs]
+
+/** Whether a program (by the tools it names) uses retrieval. */
+export const usesRetrieval = (tools: Iterable<string>): boolean => {
+  for (const t of tools) if (t.startsWith("retrieval.")) return true
+  return false
+}
 
 /** Loads `--tools` (when given) and builds the registry of built-ins plus those tools. */
 export const loadRegistry = (toolsModule: string | undefined) =>
@@ -23,7 +58,7 @@ export const loadRegistry = (toolsModule: string | undefined) =>
     const userTools: ReadonlyArray<AnyTool> = toolsModule === undefined
       ? []
       : yield* loadToolsModule(toolsModule).pipe(Effect.mapError((e) => new CliError({ message: e.message })))
-    const registry = makeRegistry([...builtinTools, ...userTools], new Set(builtinTools.map((t) => t.name)))
+    const registry = makeRegistry([...cliBuiltins, ...userTools], new Set(cliBuiltins.map((t) => t.name)))
     if (Either.isLeft(registry)) return yield* new CliError({ message: registry.left.message })
     return { userTools, registry: registry.right }
   })
@@ -33,12 +68,40 @@ export const storeLayer = Store.layerFromEnv.pipe(
   Layer.mapError((e) => new CliError({ message: `cannot open the store: ${e.message}` }))
 )
 
-/** Run services: the durable store (default) or memory, with `registry` as the tools. */
+/** The registry with the retrieval tools bound to a live `Retrieval` service. */
+const registryWithRetrieval = (userTools: ReadonlyArray<AnyTool>) =>
+  Layer.effect(
+    ToolRegistry,
+    Effect.gen(function*() {
+      const retrieval = yield* Retrieval
+      const made = makeRegistry([...builtinTools, ...toolsOf(retrieval), ...userTools])
+      if (Either.isLeft(made)) return yield* new CliError({ message: made.left.message })
+      return made.right
+    })
+  )
+
+const retrievalError = (e: unknown) =>
+  new CliError({ message: `cannot set up retrieval: ${e instanceof Error ? e.message : String((e as { message?: unknown }).message ?? e)}` })
+
+/**
+ * Run services: the durable store (default) or memory, with `registry` as
+ * the tools; with `retrieval`, the retrieval tools run on the store's
+ * database (or an in-memory one with `memory`).
+ */
 export const servicesLayer = (
   registry: ToolRegistry["Type"],
-  options: { readonly memory: boolean }
+  options: { readonly memory: boolean; readonly retrieval?: { readonly userTools: ReadonlyArray<AnyTool> } }
 ): Layer.Layer<CliServices, CliError> => {
-  const tools = Layer.succeed(ToolRegistry, registry)
-  if (options.memory) return Layer.mergeAll(Runtime.layerServices, RunStore.layerMemory, tools)
-  return Layer.mergeAll(storeLayer, Runtime.ResultCache.layerMemory, Runtime.ToolLimiter.layer, tools)
+  const store = options.memory ? Layer.mergeAll(Runtime.layerServices, RunStore.layerMemory) : Layer.mergeAll(
+    storeLayer,
+    Runtime.ResultCache.layerMemory,
+    Runtime.ToolLimiter.layer
+  )
+  if (options.retrieval === undefined) return Layer.merge(store, Layer.succeed(ToolRegistry, registry))
+  // One database connection: the store's client layer is the same value in both places, so it is built once.
+  const sql = options.memory ? layerPglite(MEMORY).pipe(Layer.mapError(retrievalError)) : storeLayer
+  const tools = registryWithRetrieval(options.retrieval.userTools).pipe(
+    Layer.provide(layerDefault(sql).pipe(Layer.mapError(retrievalError)))
+  )
+  return Layer.merge(store, tools)
 }

@@ -116,4 +116,22 @@ describe("trellis runs / show / trace export / replay / resume", () => {
     expect(again.code).toBe(1)
     expect(again.stderr).toContain(`run ${runId} is completed; only running runs resume`)
   }, 240_000)
+
+  it("retrieval tools are built in and use the store's own database", async () => {
+    const prog = path.join(home, "retrieve.tr")
+    fs.writeFileSync(
+      prog,
+      `program main(q: string = "wing lift") {
+  ing = tool retrieval.ingest(documents: [{ id: "a", text: "The wing lift in a slipstream was measured." }, { id: "b", text: "Boundary layers on flat plates." }])
+  hits = tool retrieval.search(query: q, k: 1) with { after: [ing] }
+  return hits
+}
+`
+    )
+    const r = await trellis(["run", prog, "--json"])
+    expect(r.code, r.stderr).toBe(0)
+    const out = JSON.parse(r.stdout) as { status: string; output: Array<{ documentId: string; start: number; end: number }> }
+    expect(out.status).toBe("completed")
+    expect(out.output.map((h) => [h.documentId, h.start, h.end])).toEqual([["a", 0, 43]])
+  }, 240_000)
 })
