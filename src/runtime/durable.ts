@@ -10,6 +10,9 @@
  *   its events, calls that were in flight run again with the same
  *   idempotency keys, and new events continue its seq (`recorded.ts`).
  *   `resumeAll` resumes every run left `running`.
+ * - `start` and `resume` run inside a `run` span (attributes
+ *   `trellis.run_id`, `trellis.program`, `trellis.workspace`,
+ *   `trellis.mode`) with the log annotations `runId` and `workspace`.
  * - `replay` re-executes a recorded run with every tool call answered from
  *   the record (or, `live`, with the real tools) into a separate in-memory
  *   log, and reports the first divergence (`divergence.ts`).
@@ -155,12 +158,19 @@ export const start = (
     const store = yield* RunStore
     const now = yield* Clock.currentTimeMillis
     const { workspace, ...runOptions } = options
+    const ws = workspace ?? "default"
+    yield* Effect.annotateCurrentSpan({
+      "trellis.run_id": runId,
+      "trellis.program": p.entry.name,
+      "trellis.program_hash": p.hash,
+      "trellis.workspace": ws
+    })
     // The program and the run record, in parallel where the backend has several connections.
     yield* Effect.all([
       store.putProgram(p.hash, JSON.parse(encodeProgram(p.program)) as Json),
       store.create({
         runId,
-        workspace: workspace ?? "default",
+        workspace: ws,
         programHash: p.hash,
         programName: p.entry.name,
         status: "running",
@@ -173,8 +183,10 @@ export const start = (
         state: {}
       })
     ], { concurrency: 2, discard: true }).pipe(Effect.mapError(storeFailed(runId)))
-    return yield* recorded(runId, runWith(p, inputs, { ...runOptions, runId }, undefined))
-  })
+    return yield* recorded(runId, runWith(p, inputs, { ...runOptions, runId }, undefined)).pipe(
+      Effect.annotateLogs({ runId, workspace: ws })
+    )
+  }).pipe(Effect.withSpan("run", { attributes: { "trellis.mode": "live" } }))
 
 /** The program a run ran, from the store. */
 const programOf = (record: RunRecord) =>
@@ -243,8 +255,15 @@ export const resume = (runId: string): Effect.Effect<RunResult, RunError, Durabl
     const store = yield* RunStore
     yield* store.reopen(runId, yield* Clock.currentTimeMillis).pipe(Effect.mapError(storeFailed(runId)))
     const inputs = (record.inputs ?? {}) as { readonly [name: string]: Json }
+    yield* Effect.annotateCurrentSpan({
+      "trellis.run_id": runId,
+      "trellis.program": record.programName,
+      "trellis.program_hash": record.programHash,
+      "trellis.workspace": record.workspace
+    })
     return yield* recorded(runId, runWith(program, inputs, optionsOf(record), { record: makeRecorded("resume", events), events }), events)
-  })
+      .pipe(Effect.annotateLogs({ runId, workspace: record.workspace }))
+  }).pipe(Effect.withSpan("run", { attributes: { "trellis.mode": "resume" } }))
 
 /** What `resumeAll` did for one run. */
 export interface Resumed {

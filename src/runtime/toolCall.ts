@@ -7,8 +7,14 @@
  * attempt; `ToolCalled` / `NodeRetrying` / `ToolReturned` / `Chunk`
  * events recorded as they happen. `inlineCall` serves the common case of
  * a call with no policy at all without building that Effect.
+ *
+ * Tracing: the policed call runs in a `node` span (attributes
+ * `trellis.node`, `trellis.tool`) with a `tool <name>` span per attempt
+ * that calls the handler. The inline fast path opens no span; when a
+ * tracer other than Effect's default is installed (OpenTelemetry), a run's
+ * calls all take the policed path so every call is traced.
  */
-import { Cause, Effect, Exit, Option, Random } from "effect"
+import { Cause, Context, DefaultServices, Effect, Exit, Fiber, FiberRef, Option, Random, Tracer } from "effect"
 import type { Json, JsonRecord } from "../ir/eval.js"
 import type { Policy } from "../ir/schema.js"
 import { BudgetExceeded, Cancelled, Defect, errorKind, Permanent, RateLimited, Timeout, Transient } from "../tools/errors.js"
@@ -56,6 +62,25 @@ export interface CallEnv {
   readonly seed: number | undefined
   /** The run's record when it is resumed or replayed: recorded outcomes answer calls (see recorded.ts). */
   readonly recorded: Recorded | undefined
+  /** Whether the run's fibers export spans (set by the first inline call; see `isTraced`). */
+  traced?: boolean | undefined
+}
+
+/** Effect's built-in tracer: its spans go nowhere unless a real tracer replaces it. */
+const defaultTracer = Context.get(DefaultServices.liveServices, Tracer.Tracer)
+
+/**
+ * Whether the running fiber has tracing on with a tracer other than
+ * Effect's default (read once per run: the scheduler calls `inlineCall`
+ * on the run's fiber or on one forked from the run's runtime).
+ */
+const isTraced = (env: CallEnv): boolean => {
+  if (env.traced !== undefined) return env.traced
+  const fiber = Fiber.getCurrentFiber()
+  env.traced = Option.isSome(fiber) &&
+    fiber.value.currentTracer !== defaultTracer &&
+    fiber.value.getFiberRef(FiberRef.currentTracerEnabled)
+  return env.traced
 }
 
 /** Gives a call of a seeded run its own Random, so jitter and handlers' draws do not depend on completion order. */
@@ -174,7 +199,9 @@ const returned = (
 
 /** The whole tool call with every policy, as an Effect. */
 export const toolCall = (env: CallEnv, site: CallSite): Effect.Effect<Json, ToolError> =>
-  seeded(env, site.path, policedCall(env, site))
+  seeded(env, site.path, policedCall(env, site)).pipe(
+    Effect.withSpan("node", { attributes: { "trellis.node": site.path, "trellis.tool": site.tool.name } })
+  )
 
 const policedCall = (env: CallEnv, site: CallSite): Effect.Effect<Json, ToolError> =>
   Effect.gen(function*() {
@@ -234,6 +261,10 @@ const policedCall = (env: CallEnv, site: CallSite): Effect.Effect<Json, ToolErro
         startedAt = env.now()
         return Effect.flatMap(callHandler(batcher, tool, decoded, ctx), (out) => encodeOutput(tool, out))
       }).pipe(Effect.onInterrupt(() => Effect.sync(() => ctx.abort())))
+      eff = Effect.withSpan(eff, `tool ${tool.name}`, {
+        kind: "client",
+        attributes: { "trellis.tool": tool.name, "trellis.node": site.path, "trellis.attempt": attempt }
+      })
       if (timeoutMs !== undefined) {
         eff = withTimeout(timeoutMs, `tool "${tool.name}" (node ${site.path}, attempt ${attempt})`)(eff)
       }
@@ -326,6 +357,7 @@ export type Inline =
  * than the fiber) and calls `finish` with its exit.
  */
 export const inlineCall = (env: CallEnv, site: CallSite): Inline => {
+  if (env.traced ?? isTraced(env)) return { _tag: "Effect", effect: toolCall(env, site) }
   const tool = site.tool
   const decoded = asExit(decodeArgs(tool, site.args))
   if (decoded === undefined) return { _tag: "Effect", effect: toolCall(env, site) }

@@ -3,6 +3,9 @@
  * behind the SSRF guard of `httpGuard.ts`. Each hop (the first request and
  * every redirect) is checked, and the connection is pinned to the addresses
  * that were checked, so a DNS answer cannot change between check and connect.
+ * Each request carries the W3C `traceparent` (and `b3`) header of its
+ * `http.client` span, a child of the current span: @effect/platform's
+ * HttpClient adds them (test/server/observability-http.test.ts checks it).
  */
 import type { HttpClientError } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
