@@ -6,7 +6,7 @@
  * still in flight (their finalizers run), records the terminal event, and
  * flushes. Interrupting this Effect cancels the run (`RunCancelled`).
  */
-import { Effect, Fiber, FiberRef } from "effect"
+import { Effect, FiberRef } from "effect"
 import { globalValue } from "effect/GlobalValue"
 import type { Scope } from "effect"
 import type { Json } from "../ir/eval.js"
@@ -18,6 +18,7 @@ import type { StoreError } from "../trace/errors.js"
 import { hashJson } from "../trace/hash.js"
 import type { BanditStrategy } from "./bandit/state.js"
 import { PolicyStore } from "./bandit/store.js"
+import { interruptAll } from "./direct.js"
 import { RunError } from "./errors.js"
 import { LlmRunner } from "./llm.js"
 import type { Plan } from "./plan.js"
@@ -99,7 +100,7 @@ const detach = (run: Run, flush: Effect.Effect<void, StoreError>): Effect.Effect
   Effect.suspend(() => {
     const fibers = [...run.inflight.keys()]
     run.inflight.clear()
-    return Effect.zipRight(fibers.length === 0 ? Effect.void : Fiber.interruptAll(fibers), flush)
+    return Effect.zipRight(fibers.length === 0 ? Effect.void : interruptAll(fibers), flush)
   })
 
 /** Interrupts what is still in flight and records each interrupted node as failed with `Cancelled`. */
@@ -109,7 +110,7 @@ const stopInflight = (run: Run, why: string): Effect.Effect<void> =>
     const fibers = [...run.inflight.keys()]
     run.inflight.clear()
     return Effect.zipRight(
-      fibers.length === 0 ? Effect.void : Fiber.interruptAll(fibers),
+      fibers.length === 0 ? Effect.void : interruptAll(fibers),
       Effect.sync(() => {
         for (const path of paths) run.emit("NodeFailed", path, undefined, { errorKind: "Cancelled", message: why })
       })
@@ -128,7 +129,7 @@ const unrecorded = (run: Run, runId: string, error: StoreError): Effect.Effect<n
     run.inflight.clear()
     run.takeEvents()
     return Effect.zipRight(
-      fibers.length === 0 ? Effect.void : Fiber.interruptAll(fibers),
+      fibers.length === 0 ? Effect.void : interruptAll(fibers),
       Effect.fail(
         new RunError({
           kind: "StoreUnavailable",

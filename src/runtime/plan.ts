@@ -32,6 +32,12 @@ export interface PlanNode {
   readonly deps: number
   /** Indexes of the nodes of the same scope that wait for this one. */
   readonly dependents: ReadonlyArray<number>
+  /**
+   * The longest chain of same-scope nodes that starts here (this node
+   * counted): 1 for a node nothing waits for. Free call slots go to the
+   * waiting call of highest rank (critical path first).
+   */
+  readonly rank: number
   /** Nested scopes: the body of a map, `[then, else]` of a branch, one per option of a choose. */
   readonly scopes: ReadonlyArray<ScopePlan>
   /** The `data` of this node's `NodeReady` events (shared, immutable). */
@@ -192,6 +198,14 @@ class Planner {
       const stuck = nodes.filter((_, i) => counts[i]! > 0).map((x) => x.id)
       return Either.left(new PlanError({ message: `Cycle among nodes ${stuck.join(", ")} in ${where}`, node: stuck[0]! }))
     }
+    // Critical-path rank: the longest chain of same-scope dependents from each node (itself counted), in reverse topological order.
+    const ranks = new Int32Array(n)
+    for (let k = n - 1; k >= 0; k--) {
+      const i = queue[k]!
+      let longest = 0
+      for (const j of dependents[i]!) if (ranks[j]! > longest) longest = ranks[j]!
+      ranks[i] = longest + 1
+    }
     const planNodes: Array<PlanNode> = nodes.map((node, i) => {
       const label = node.policy?.label ?? this.labels[node.id] ?? node.id
       return {
@@ -201,6 +215,7 @@ class Planner {
         node,
         deps: depCounts[i]!,
         dependents: dependents[i]!,
+        rank: ranks[i]!,
         scopes: nested[i]!,
         readyData: Object.freeze(label === node.id ? { kind: node.kind } : { kind: node.kind, label }),
         startedData: Object.freeze({ kind: node.kind })

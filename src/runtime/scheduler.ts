@@ -37,10 +37,13 @@ import type { Budgeter } from "./policy/budget.js"
 import { durationMs } from "./policy/duration.js"
 import type { RunHooks } from "./policy/hooks.js"
 import { timeoutMessage } from "./policy/timeout.js"
+import { DirectCall } from "./direct.js"
+import type { AsyncRegister, InFlight } from "./direct.js"
 import { Suppressor } from "./recorded.js"
 import type { Recorded } from "./recorded.js"
-import { inlineCall, isPlainCall, toolCall } from "./toolCall.js"
-import type { CallEnv, CallSite, Emit } from "./toolCall.js"
+import { asExit, inlineCall, isPlainCall, toolCall } from "./toolCall.js"
+import type { CallEnv, CallSite, Emit, Suspended } from "./toolCall.js"
+import { WaitQueue } from "./waitQueue.js"
 
 /** Limits and settings of one run. */
 export interface RunConfig {
@@ -137,7 +140,7 @@ export abstract class Scheduler {
   /** Events recorded and not yet flushed. */
   events: Array<RunEvent> = []
   /** Effects in flight, with the node each serves (timers serve none). */
-  readonly inflight = new Map<Fiber.RuntimeFiber<unknown, unknown>, NodeRun | undefined>()
+  readonly inflight = new Map<InFlight, NodeRun | undefined>()
   /** Wakes the driver when it waits for in-flight work. */
   wake: (() => void) | undefined
 
@@ -148,13 +151,16 @@ export abstract class Scheduler {
   /** The clock time of the current drain step, or -1 outside one. */
   private stepTime = -1
   private flushTimer: ReturnType<typeof setTimeout> | undefined
+  private drainScheduled = false
   private readonly ready: Array<NodeRun> = []
   /** Container nodes whose nested scopes are running (to report them cancelled if the run stops). */
   protected readonly open = new Set<NodeRun>()
   private readyHead = 0
   private inbox: Array<() => void> = []
-  private readonly waiting: Array<() => void> = []
-  private waitingHead = 0
+  /** Calls waiting for a call slot (critical path first, see waitQueue.ts). */
+  private readonly waiting = new WaitQueue<NodeRun>()
+  /** Set while a batch of completions is drained: calls queue up and take free slots by rank at its end. */
+  private batching = false
   private callsInFlight = 0
   private nodesStarted = 0
   private runTimer: Fiber.RuntimeFiber<unknown, unknown> | undefined
@@ -441,8 +447,8 @@ export abstract class Scheduler {
 
   /** Starts a tool call now, or parks it until a call slot frees. */
   protected startCall(nr: NodeRun, site: CallSite): void {
-    if (this.callsInFlight >= this.config.concurrency) {
-      this.waiting.push(() => this.startCall(nr, site))
+    if (this.callsInFlight >= this.config.concurrency || this.batching) {
+      this.waiting.push(nr.pn.rank, nr)
       return
     }
     if (this.config.recorded !== undefined || !isPlainCall(site)) return this.runCall(nr, toolCall(this.callEnv, site))
@@ -454,17 +460,100 @@ export abstract class Scheduler {
         return this.runCall(nr, r.effect)
       case "Handler": {
         this.callsInFlight++
-        const finish = r.finish
-        nr.fiber = this.fork(r.effect, nr, (exit) => {
-          // Hand the freed call slot on first: a waiting call starts before this one's bookkeeping.
-          this.callsInFlight--
-          this.releaseWaiting()
-          const done = finish(exit)
-          if (Exit.isExit(done)) this.afterCall(nr, done as Exit.Exit<Json, ToolError>)
-          else this.runCall(nr, done)
-        }, r.meter)
+        if (r.register !== undefined) return this.startDirect(nr, r, r.register)
+        nr.fiber = this.fork(r.effect, nr, (exit) => this.handlerDone(nr, r, exit), r.meter)
       }
     }
+  }
+
+  /** A suspended handler's exit: hand the freed call slot on first (a waiting call starts before this one's bookkeeping), then finish the call. */
+  private handlerDone(nr: NodeRun, r: Suspended, exit: Exit.Exit<unknown, ToolError>, endedAt?: number): void {
+    this.callsInFlight--
+    this.releaseWaiting()
+    this.finishHandler(nr, r, exit, endedAt)
+  }
+
+  private finishHandler(nr: NodeRun, r: Suspended, exit: Exit.Exit<unknown, ToolError>, endedAt?: number): void {
+    const done = r.finish(exit, endedAt)
+    if (Exit.isExit(done)) this.afterCall(nr, done as Exit.Exit<Json, ToolError>)
+    else this.runCall(nr, done)
+  }
+
+  /**
+   * Drives a handler's `Effect.async` without a fiber (direct.ts). When it
+   * resumes later — from a timer or I/O callback, typically one of a burst
+   * firing together — the completion joins the inbox and the whole burst
+   * is finished in one drain once the burst is over (`drainSoon`): its
+   * calls are not started one by one as each completion comes in, but
+   * take the freed slots together, critical path first.
+   */
+  private startDirect(nr: NodeRun, r: Suspended, register: AsyncRegister): void {
+    let early: Effect.Effect<unknown, unknown> | undefined
+    let started = false
+    const call: DirectCall = new DirectCall(register, (resumed) => {
+      if (!started) {
+        early = resumed
+        return
+      }
+      this.inflight.delete(call)
+      if (this.status === "running") this.directResumed(nr, r, resumed)
+    }, () => r.abort())
+    started = true
+    if (early === undefined) {
+      this.inflight.set(call, nr)
+      return
+    }
+    // Resumed during registration: the call completes here, like a handler that never suspended.
+    const exit = asExit(early)
+    if (exit !== undefined) this.handlerDone(nr, r, exit as Exit.Exit<unknown, ToolError>)
+    else nr.fiber = this.fork(r.resumed(early), nr, (e) => this.handlerDone(nr, r, e), r.meter)
+  }
+
+  private directResumed(nr: NodeRun, r: Suspended, resumed: Effect.Effect<unknown, unknown>): void {
+    const exit = asExit(resumed) as Exit.Exit<unknown, ToolError> | undefined
+    // Resumed with an effect still to run: run it on a fiber, still holding the call slot.
+    if (exit === undefined) {
+      nr.fiber = this.fork(r.resumed(resumed), nr, (e) => this.handlerDone(nr, r, e), r.meter)
+      return
+    }
+    const endedAt = this.now()
+    this.inbox.push(() => this.handlerDone(nr, r, exit, endedAt))
+    if (!this.draining) this.drainSoon()
+  }
+
+  /**
+   * Drains the inbox once the current burst of host callbacks is over
+   * (timers firing together run back to back; `setImmediate` comes after
+   * all of them): calls made ready meanwhile queue up and take the free
+   * slots by rank at the end, then the events recorded are flushed.
+   */
+  private drainSoon(): void {
+    if (this.drainScheduled) return
+    this.drainScheduled = true
+    setImmediate(this.deferredDrain)
+  }
+
+  private readonly deferredDrain = (): void => {
+    this.drainScheduled = false
+    if (this.status === "running" && !this.draining) {
+      this.batching = true
+      try {
+        this.drain()
+      } finally {
+        this.batching = false
+      }
+      // Calls that completed at once made more nodes ready: those start first come, first served.
+      if (this.status === "running") {
+        this.draining = true
+        try {
+          this.releaseWaiting()
+        } finally {
+          this.draining = false
+        }
+        this.drain()
+      }
+    }
+    this.signal()
   }
 
   /** Runs a call effect holding a call slot. */
@@ -477,15 +566,14 @@ export abstract class Scheduler {
     })
   }
 
+  /** Starts waiting calls while slots are free (not during a batch: its end does). */
   protected releaseWaiting(): void {
-    while (this.callsInFlight < this.config.concurrency && this.waitingHead < this.waiting.length) {
-      const start = this.waiting[this.waitingHead]!
-      this.waiting[this.waitingHead++] = undefined as unknown as () => void
-      start()
-    }
-    if (this.waitingHead === this.waiting.length && this.waitingHead > 0) {
-      this.waiting.length = 0
-      this.waitingHead = 0
+    if (this.batching) return
+    while (this.callsInFlight < this.config.concurrency) {
+      const nr = this.waiting.pop()
+      if (nr === undefined) return
+      if (nr.done || nr.site === undefined) continue
+      this.startCall(nr, nr.site)
     }
   }
 

@@ -23,6 +23,8 @@ import { decodeArgs, encodeOutput } from "../tools/tool.js"
 import type { AnyTool, ToolContext } from "../tools/tool.js"
 import type { EventData, RunEventType } from "../trace/events.js"
 import { hashJson } from "../trace/hash.js"
+import { asyncRegister } from "./direct.js"
+import type { AsyncRegister } from "./direct.js"
 import { describe } from "./errors.js"
 import { charge, metered } from "./meter.js"
 import type { Usage } from "./meter.js"
@@ -340,14 +342,7 @@ export const asExit = <A, E, R>(eff: Effect.Effect<A, E, R>): Exit.Exit<A, E> | 
 export type Inline =
   | { readonly _tag: "Done"; readonly exit: Exit.Exit<Json, ToolError> }
   | { readonly _tag: "Effect"; readonly effect: Effect.Effect<Json, ToolError> }
-  | {
-    readonly _tag: "Handler"
-    /** The handler's effect as it returned it: run it on a fiber whose `currentMeter` is `meter`. */
-    readonly effect: Effect.Effect<unknown, ToolError>
-    readonly meter: Usage
-    /** Turns the handler's exit into the call's: encode and record, or map the failure onto the taxonomy. */
-    readonly finish: (exit: Exit.Exit<unknown, ToolError>) => Effect.Effect<Json, ToolError>
-  }
+  | Suspended
 
 /**
  * Serves a plain call (see `isPlainCall`) without building the policy
@@ -373,18 +368,52 @@ export const inlineCall = (env: CallEnv, site: CallSite): Inline => {
     return { _tag: "Done", exit: Exit.fail(new Defect({ message: `tool "${tool.name}" threw: ${describe(e)}` })) }
   }
   const handled = asExit(effect)
-  if (handled === undefined) {
-    const meter: Usage = { cost: 0, tokens: 0 }
-    return {
-      _tag: "Handler",
-      effect: seeded(env, site.path, effect),
-      meter,
-      finish: (exit) => finishCall(env, site, ctx, exit, meter.cost, startedAt)
-    }
-  }
+  if (handled === undefined) return new Suspended(env, site, ctx, effect, startedAt)
   const done = finishCall(env, site, ctx, handled, 0, startedAt)
   const exit = asExit(done)
   return exit === undefined ? { _tag: "Effect", effect: done } : { _tag: "Done", exit }
+}
+
+/**
+ * A plain call whose handler suspended (the `Handler` case of `Inline`):
+ * the caller runs `effect` on a fiber whose `currentMeter` is `meter` — or,
+ * when the handler returned an `Effect.async`, drives `register` without a
+ * fiber (direct.ts) — and ends the call with `finish`. A class, so a call
+ * allocates no closures.
+ */
+export class Suspended {
+  readonly _tag = "Handler"
+  readonly meter: Usage = { cost: 0, tokens: 0 }
+  /** The handler's effect, seeded for a seeded run. */
+  readonly effect: Effect.Effect<unknown, ToolError>
+  /** The register function when the handler returned an `Effect.async`. */
+  readonly register: AsyncRegister | undefined
+  constructor(
+    private readonly env: CallEnv,
+    private readonly site: CallSite,
+    private readonly ctx: CallContext,
+    handler: Effect.Effect<unknown, ToolError>,
+    private readonly startedAt: number
+  ) {
+    this.register = asyncRegister(handler)
+    this.effect = this.register === undefined ? seeded(env, site.path, handler) : handler
+  }
+  /** What an `Effect.async` resumed with, ready to run on a fiber (seeded like the handler). */
+  resumed(effect: Effect.Effect<unknown, unknown>): Effect.Effect<unknown, ToolError> {
+    return seeded(this.env, this.site.path, effect as Effect.Effect<unknown, ToolError>)
+  }
+  /**
+   * Turns the handler's exit into the call's: encode and record, or map
+   * the failure onto the taxonomy. `endedAt` (Clock ms) is when the handler
+   * finished, when that was before now.
+   */
+  finish(exit: Exit.Exit<unknown, ToolError>, endedAt?: number): Effect.Effect<Json, ToolError> {
+    return finishCall(this.env, this.site, this.ctx, exit, this.meter.cost, this.startedAt, endedAt)
+  }
+  /** Aborts the handler's signal (the call was interrupted). */
+  abort(): void {
+    this.ctx.abort()
+  }
 }
 
 /** Ends an inline call: maps a failure onto the taxonomy (aborting the signal on interruption), or encodes and records the output. */
@@ -394,9 +423,10 @@ const finishCall = (
   ctx: CallContext,
   exit: Exit.Exit<unknown, ToolError>,
   cost: number,
-  startedAt: number
+  startedAt: number,
+  endedAt?: number
 ): Effect.Effect<Json, ToolError> => {
-  if (Exit.isSuccess(exit)) return finishInline(env, site, exit.value, cost, startedAt)
+  if (Exit.isSuccess(exit)) return finishInline(env, site, exit.value, cost, startedAt, endedAt)
   if (Cause.isInterrupted(exit.cause)) ctx.abort()
   const defect = Cause.dieOption(exit.cause)
   if (Option.isSome(defect) && Option.isNone(Cause.failureOption(exit.cause))) {
@@ -411,13 +441,14 @@ const finishInline = (
   site: CallSite,
   out: unknown,
   cost: number,
-  startedAt: number
+  startedAt: number,
+  endedAt?: number
 ): Effect.Effect<Json, ToolError> => {
   const encodedEff = encodeOutput(site.tool, out)
   const encoded = asExit(encodedEff)
   if (encoded === undefined) {
-    return Effect.tap(encodedEff, (o) => Effect.sync(() => returned(env, site, 1, o, env.now() - startedAt, cost, "tool")))
+    return Effect.tap(encodedEff, (o) => Effect.sync(() => returned(env, site, 1, o, (endedAt ?? env.now()) - startedAt, cost, "tool")))
   }
-  if (Exit.isSuccess(encoded)) returned(env, site, 1, encoded.value, env.now() - startedAt, cost, "tool")
+  if (Exit.isSuccess(encoded)) returned(env, site, 1, encoded.value, (endedAt ?? env.now()) - startedAt, cost, "tool")
   return encoded
 }
