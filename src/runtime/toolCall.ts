@@ -17,7 +17,7 @@
 import { Cause, Context, DefaultServices, Effect, Exit, Fiber, FiberRef, Option, Random, Tracer } from "effect"
 import type { Json, JsonRecord } from "../ir/eval.js"
 import type { Policy } from "../ir/schema.js"
-import { BudgetExceeded, Cancelled, Defect, errorKind, Permanent, RateLimited, Timeout, Transient } from "../tools/errors.js"
+import { Defect, errorKind, fromKind, Permanent } from "../tools/errors.js"
 import type { ToolError } from "../tools/errors.js"
 import { decodeArgs, encodeOutput } from "../tools/tool.js"
 import type { AnyTool, ToolContext } from "../tools/tool.js"
@@ -37,7 +37,7 @@ import { idempotencyKeyFor } from "./policy/idempotency.js"
 import type { IdempotencyStore } from "./policy/idempotency.js"
 import { hasLimits } from "./policy/limiter.js"
 import type { ToolLimiter } from "./policy/limiter.js"
-import type { AttemptOutcome, Recorded } from "./recorded.js"
+import type { Recorded } from "./recorded.js"
 import { retrying } from "./policy/retry.js"
 import { withTimeout } from "./policy/timeout.js"
 
@@ -293,27 +293,6 @@ const policedCall = (env: CallEnv, site: CallSite): Effect.Effect<Json, ToolErro
     return output
   })
 
-/** The taxonomy error of a recorded failure. */
-const errorOf = (outcome: Extract<AttemptOutcome, { _tag: "Failed" }>): ToolError => {
-  const message = outcome.message
-  switch (outcome.kind) {
-    case "Timeout":
-      return new Timeout({ message })
-    case "RateLimited":
-      return new RateLimited({ message })
-    case "Transient":
-      return new Transient({ message })
-    case "Permanent":
-      return new Permanent({ message })
-    case "Cancelled":
-      return new Cancelled({ message })
-    case "BudgetExceeded":
-      return new BudgetExceeded({ message })
-    case "Defect":
-      return new Defect({ message })
-  }
-}
-
 /**
  * The recorded answer to attempt `attempt` of the call at `path`, or
  * undefined when the tool must really be called (no record, a live replay,
@@ -326,7 +305,7 @@ const recordedAnswer = (rec: Recorded | undefined, path: string, attempt: number
   const a = rec.attempts.get(path)?.get(attempt)
   if (a?.outcome !== undefined) {
     const o = a.outcome
-    if (o._tag === "Failed") return Effect.fail(errorOf(o))
+    if (o._tag === "Failed") return Effect.fail(fromKind(o.kind, o.message))
     return o.cost > 0 ? Effect.as(charge({ cost: o.cost }), o.output) : Effect.succeed(o.output)
   }
   if (rec.mode === "resume") return undefined
