@@ -1,0 +1,74 @@
+/**
+ * `trellis serve [--port 8080] [--host h] [--config f] [--tools m] [--drain-ms n]`:
+ * the HTTP server (`src/server/`) on the store of the environment (PGlite
+ * under `TRELLIS_HOME`, or PostgreSQL at `TRELLIS_DATABASE_URL`) with the
+ * built-in tools plus `--tools`. Prints its URL and first steps; on SIGTERM
+ * or SIGINT it stops listening, drains runs up to the deadline, leaves the
+ * rest resumable, and exits 0.
+ */
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import { Effect, Layer, Option } from "effect"
+import { isOpen, loadConfig } from "../server/config.js"
+import type { ServerConfig } from "../server/config.js"
+import { layerJson } from "../server/observability/logging.js"
+import * as Server from "../server/server.js"
+import { CliError } from "./io.js"
+import { loadRegistry, servicesLayer } from "./services.js"
+
+const storeName = (): string => {
+  const url = process.env.TRELLIS_DATABASE_URL
+  if (url !== undefined && url !== "") return "PostgreSQL (TRELLIS_DATABASE_URL)"
+  const home = process.env.TRELLIS_HOME
+  return `PGlite in ${home === undefined || home === "" ? "./.trellis" : home}`
+}
+
+/** The lines printed at start: where it listens, how it is secured, what to try. */
+export const banner = (url: string, config: ServerConfig): string => {
+  const auth = isOpen(config) ? "" : ` -H "Authorization: Bearer $TRELLIS_KEY"`
+  const lines = [
+    `trellis serve: listening on ${url} (store: ${storeName()})`,
+    isOpen(config)
+      ? `no workspace configured: one open "default" workspace, no API key needed, loopback only`
+      : `workspaces: ${config.workspaces.map((w) => w.name).join(", ")} (Authorization: Bearer <key>)`,
+    `first steps:`,
+    `  curl -s${auth} -X POST ${url}/v1/runs -H 'content-type: application/json' \\`,
+    `    -d '{"source": "program main(name: string) { g = tool std.echo(value: name) return g }", "inputs": {"name": "Ada"}}'`,
+    `  curl -N${auth} ${url}/v1/runs/<runId>/events     # live events (SSE)`,
+    `  curl -s${auth} ${url}/v1/runs/<runId>            # status and output`,
+    `  API docs: ${url}/docs   OpenAPI: ${url}/openapi.json`
+  ]
+  return lines.join("\n") + "\n"
+}
+
+/** `trellis serve`. */
+export const serveCommand = Command.make(
+  "serve",
+  {
+    port: Options.integer("port").pipe(Options.withDefault(8080), Options.withDescription("Port to listen on (0: any free port)")),
+    host: Options.text("host").pipe(Options.optional, Options.withDescription("Address to bind (default 127.0.0.1; other addresses need workspaces)")),
+    config: Options.text("config").pipe(Options.optional, Options.withDescription("The config file (else TRELLIS_CONFIG)")),
+    tools: Options.text("tools").pipe(Options.optional, Options.withDescription("A module exporting `tools` (TypeScript or JavaScript)")),
+    drainMs: Options.integer("drain-ms").pipe(Options.optional, Options.withDescription("How long a shutdown waits for runs (default: limits.drainMs, 10000)"))
+  },
+  ({ config, drainMs, host, port, tools }) =>
+    Effect.gen(function*() {
+      const cfg = yield* loadConfig(
+        Option.getOrUndefined(config),
+        process.env,
+        Option.isSome(drainMs) ? { drainMs: Math.max(0, drainMs.value) } : {}
+      ).pipe(Effect.mapError((e) => new CliError({ message: e.message })))
+      const { registry } = yield* loadRegistry(Option.getOrUndefined(tools))
+      const server = Server.layer({ config: cfg, port, host: Option.getOrElse(host, () => "127.0.0.1") }).pipe(
+        Layer.mapError((e) => new CliError({ message: e.message }))
+      )
+      yield* Effect.scoped(
+        Effect.gen(function*() {
+          const ctx = yield* Layer.build(Layer.provide(server, servicesLayer(registry, { memory: false })))
+          const started = yield* Server.urlOf(ctx)
+          process.stdout.write(banner(started, cfg))
+          return yield* Effect.never
+        })
+      )
+    }).pipe(Effect.provide(layerJson()))
+).pipe(Command.withDescription("Serve the HTTP API (runs, live events over SSE, replay) on the store of the environment"))

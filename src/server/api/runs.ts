@@ -1,0 +1,130 @@
+/**
+ * Runs (SPEC §8): submit (`POST /v1/runs`, 202 `{ runId }`, honouring
+ * `Idempotency-Key`), list and get, follow live over SSE
+ * (`GET /v1/runs/:id/events`, resumable with `Last-Event-ID`), cancel,
+ * feedback for a learned choice, and replay.
+ */
+import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema } from "@effect/platform"
+import { Schema } from "effect"
+import { Authorization } from "./auth.js"
+import { BadRequest, Conflict, NotFound, TooManyRequests, Unavailable } from "./errors.js"
+
+/** `POST /v1/runs`: exactly one of `source` (DSL) and `program` (IR), plus inputs and a seed. */
+export const CreateRun = Schema.Struct({
+  source: Schema.optionalWith(Schema.String, { exact: true }),
+  program: Schema.optionalWith(Schema.Unknown, { exact: true }),
+  inputs: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.Unknown }), { exact: true }),
+  seed: Schema.optionalWith(Schema.Int, { exact: true })
+})
+export type CreateRun = typeof CreateRun.Type
+
+/** The status of a run as the API shows it (`queued`: accepted, waiting for a slot). */
+export const RunStatus = Schema.Literal("queued", "running", "completed", "failed", "cancelled")
+export type RunStatus = typeof RunStatus.Type
+
+/** How a run failed. */
+export const RunErrorView = Schema.Struct({
+  kind: Schema.String,
+  message: Schema.String,
+  node: Schema.optionalWith(Schema.String, { exact: true })
+})
+
+/** A run: the `trellis run --json` shape plus its record's fields. */
+export const RunView = Schema.Struct({
+  runId: Schema.String,
+  status: RunStatus,
+  output: Schema.optionalWith(Schema.Unknown, { exact: true }),
+  error: Schema.optionalWith(RunErrorView, { exact: true }),
+  programHash: Schema.String,
+  programName: Schema.String,
+  inputs: Schema.Unknown,
+  seed: Schema.NullOr(Schema.Number),
+  createdAt: Schema.Number,
+  updatedAt: Schema.Number,
+  endedAt: Schema.NullOr(Schema.Number)
+})
+export type RunView = typeof RunView.Type
+
+/** A page of runs, newest first; `next` is the cursor of the following page. */
+export const RunPageView = Schema.Struct({
+  runs: Schema.Array(RunView),
+  next: Schema.optionalWith(Schema.String, { exact: true })
+})
+
+/** The report of a replay (`Durable.replay`). */
+export const ReplayView = Schema.Struct({
+  runId: Schema.String,
+  exact: Schema.Boolean,
+  divergence: Schema.optionalWith(Schema.Unknown, { exact: true }),
+  status: Schema.Literal("completed", "failed", "cancelled"),
+  output: Schema.optionalWith(Schema.Unknown, { exact: true }),
+  error: Schema.optionalWith(RunErrorView, { exact: true }),
+  recordedEvents: Schema.Int,
+  replayedEvents: Schema.Int
+})
+
+const IdParam = Schema.Struct({ id: Schema.String })
+
+/** The run endpoints. */
+export class RunsGroup extends HttpApiGroup.make("runs")
+  .add(
+    HttpApiEndpoint.post("create", "/v1/runs")
+      .setPayload(CreateRun)
+      .setHeaders(Schema.Struct({ "idempotency-key": Schema.optionalWith(Schema.String, { exact: true }) }))
+      .addSuccess(Schema.Struct({ runId: Schema.String }), { status: 202 })
+      .addError(BadRequest)
+      .addError(Conflict)
+      .addError(TooManyRequests)
+      .addError(Unavailable)
+  )
+  .add(
+    HttpApiEndpoint.get("list", "/v1/runs")
+      .setUrlParams(Schema.Struct({
+        status: Schema.optionalWith(RunStatus, { exact: true }),
+        limit: Schema.optionalWith(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 1000)), { exact: true }),
+        cursor: Schema.optionalWith(Schema.String, { exact: true })
+      }))
+      .addSuccess(RunPageView)
+      .addError(BadRequest)
+      .addError(Unavailable)
+  )
+  .add(
+    HttpApiEndpoint.get("get", "/v1/runs/:id").setPath(IdParam).addSuccess(RunView).addError(NotFound).addError(Unavailable)
+  )
+  .add(
+    HttpApiEndpoint.get("events", "/v1/runs/:id/events")
+      .setPath(IdParam)
+      .setHeaders(Schema.Struct({ "last-event-id": Schema.optionalWith(Schema.String, { exact: true }) }))
+      .addSuccess(Schema.String.pipe(HttpApiSchema.withEncoding({ kind: "Text", contentType: "text/event-stream" })))
+      .addError(NotFound)
+      .addError(Unavailable)
+  )
+  .add(
+    HttpApiEndpoint.post("cancel", "/v1/runs/:id/cancel")
+      .setPath(IdParam)
+      .addSuccess(Schema.Struct({ runId: Schema.String, status: RunStatus }), { status: 202 })
+      .addError(NotFound)
+      .addError(Conflict)
+      .addError(Unavailable)
+  )
+  .add(
+    HttpApiEndpoint.post("feedback", "/v1/runs/:id/feedback")
+      .setPath(IdParam)
+      .setPayload(Schema.Struct({ key: Schema.String, reward: Schema.Number.pipe(Schema.finite()) }))
+      .addSuccess(Schema.Struct({ rewarded: Schema.Int }))
+      .addError(BadRequest)
+      .addError(NotFound)
+      .addError(Unavailable)
+  )
+  .add(
+    HttpApiEndpoint.post("replay", "/v1/runs/:id/replay")
+      .setPath(IdParam)
+      .setPayload(Schema.Struct({ live: Schema.optionalWith(Schema.Boolean, { exact: true }) }))
+      .addSuccess(ReplayView)
+      .addError(BadRequest)
+      .addError(NotFound)
+      .addError(Conflict)
+      .addError(Unavailable)
+  )
+  .middleware(Authorization)
+{}

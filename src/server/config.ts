@@ -1,0 +1,195 @@
+/**
+ * The server's configuration (SPEC §8): the JSON config file (`--config` or
+ * `TRELLIS_CONFIG`) decoded with Schema at start, plus development API keys
+ * from `TRELLIS_API_KEYS="acme=key1,beta=key2"`. A bad config is one
+ * `ConfigError` naming the field. Keys are only ever kept hashed
+ * (`sha256:<hex>`); with no workspace configured the server is "open": one
+ * `default` workspace, loopback only.
+ */
+import { createHash } from "node:crypto"
+import { readFileSync } from "node:fs"
+import { Effect, Either, ParseResult, Schema } from "effect"
+
+/** The configuration could not be read or is invalid. */
+export class ConfigError extends Schema.TaggedError<ConfigError>()("ConfigError", {
+  message: Schema.String
+}) {}
+
+const PositiveInt = Schema.Int.pipe(Schema.positive())
+const opt = <S extends Schema.Schema.Any>(s: S) => Schema.optionalWith(s, { exact: true })
+
+/** A workspace's quotas (absent: unlimited). */
+export const Quotas = Schema.Struct({
+  runsPerMinute: opt(PositiveInt),
+  concurrentRuns: opt(PositiveInt),
+  tokensPerMinute: opt(PositiveInt)
+})
+export type Quotas = typeof Quotas.Type
+
+/** A workspace: its name, the sha256 hashes of its API keys, its quotas. */
+export const Workspace = Schema.Struct({
+  name: Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9_.-]{1,64}$/, {
+    message: () => "a workspace name is 1-64 letters, digits, '_', '.' or '-'"
+  })),
+  keyHashes: Schema.Array(Schema.String.pipe(Schema.pattern(/^sha256:[0-9a-f]{64}$/, {
+    message: () => "a key hash is \"sha256:\" followed by 64 lowercase hex digits"
+  }))),
+  quotas: opt(Quotas)
+})
+export type Workspace = typeof Workspace.Type
+
+/** An LLM provider (used by the LLM gateway; kept loose here: only its name and kind are checked). */
+export const Provider = Schema.Struct(
+  { name: Schema.String, kind: Schema.String, apiKeyEnv: opt(Schema.String) },
+  Schema.Record({ key: Schema.String, value: Schema.Unknown })
+)
+
+/** Server limits. */
+export const Limits = Schema.Struct({
+  /** Largest request body. @default 1048576 */
+  maxBodyBytes: opt(PositiveInt),
+  /** Runs waiting for a slot before submissions get 429. @default 1000 */
+  runQueue: opt(PositiveInt),
+  /** Runs executing at once, over all workspaces. @default 64 */
+  concurrentRuns: opt(PositiveInt),
+  /** How long a shutdown waits for runs to finish before leaving them resumable. @default 10000 */
+  drainMs: opt(Schema.Int.pipe(Schema.nonNegative())),
+  /** Interval of SSE heartbeat comments. @default 15000 */
+  sseHeartbeatMs: opt(PositiveInt),
+  /** How long an Idempotency-Key is remembered. @default 86400000 (24 h) */
+  idempotencyTtlMs: opt(PositiveInt)
+})
+
+/** The config file. */
+export const ConfigFile = Schema.Struct({
+  workspaces: opt(Schema.Array(Workspace)),
+  providers: opt(Schema.Array(Provider)),
+  fallbacks: opt(Schema.Record({ key: Schema.String, value: Schema.Array(Schema.String) })),
+  limits: opt(Limits)
+})
+export type ConfigFile = typeof ConfigFile.Type
+
+/** Resolved limits, defaults applied. */
+export interface ResolvedLimits {
+  readonly maxBodyBytes: number
+  readonly runQueue: number
+  readonly concurrentRuns: number
+  readonly drainMs: number
+  readonly sseHeartbeatMs: number
+  readonly idempotencyTtlMs: number
+}
+
+/** The defaults of `limits`. */
+export const DEFAULT_LIMITS: ResolvedLimits = {
+  maxBodyBytes: 1_048_576,
+  runQueue: 1000,
+  concurrentRuns: 64,
+  drainMs: 10_000,
+  sseHeartbeatMs: 15_000,
+  idempotencyTtlMs: 86_400_000
+}
+
+/** The configuration the server runs with. */
+export interface ServerConfig {
+  /** Configured workspaces; empty means open mode (one `default` workspace, no key). */
+  readonly workspaces: ReadonlyArray<Workspace>
+  readonly limits: ResolvedLimits
+  /** The decoded file (providers, fallbacks) for other parts (the LLM gateway). */
+  readonly file: ConfigFile
+}
+
+/** True when no workspace is configured: one open `default` workspace. */
+export const isOpen = (config: ServerConfig): boolean => config.workspaces.length === 0
+
+/** `sha256:<hex>` of an API key. */
+export const hashKey = (key: string): string => `sha256:${createHash("sha256").update(key, "utf8").digest("hex")}`
+
+/** The workspaces of `TRELLIS_API_KEYS` ("acme=key1,beta=key2"), keys hashed at once. */
+export const parseApiKeys = (text: string): Either.Either<ReadonlyArray<Workspace>, string> => {
+  const byName = new Map<string, Array<string>>()
+  for (const raw of text.split(",")) {
+    const item = raw.trim()
+    if (item === "") continue
+    const eq = item.indexOf("=")
+    const name = eq < 0 ? "" : item.slice(0, eq).trim()
+    const key = eq < 0 ? "" : item.slice(eq + 1).trim()
+    // Never echo the item: it holds a key.
+    if (name === "" || key === "") return Either.left("TRELLIS_API_KEYS: each entry is workspace=key (an entry lacks one of them)")
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) {
+      return Either.left(`TRELLIS_API_KEYS: workspace name "${name.slice(0, 64)}" must be 1-64 letters, digits, '_', '.' or '-'`)
+    }
+    const list = byName.get(name) ?? []
+    list.push(hashKey(key))
+    byName.set(name, list)
+  }
+  return Either.right([...byName].map(([name, keyHashes]) => ({ name, keyHashes })))
+}
+
+const formatIssues = (error: ParseResult.ParseError): string =>
+  ParseResult.ArrayFormatter.formatErrorSync(error)
+    .map((i) => `${i.path.length === 0 ? "(root)" : i.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("").replace(/^\./, "")}: ${i.message}`)
+    .join("; ")
+
+/** Decodes a config file's text; `source` names it in errors. */
+export const decodeConfig = (text: string, source: string): Either.Either<ConfigFile, ConfigError> => {
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (e) {
+    return Either.left(new ConfigError({ message: `config ${source}: not JSON (${e instanceof Error ? e.message : String(e)})` }))
+  }
+  return Schema.decodeUnknownEither(ConfigFile, { errors: "all", onExcessProperty: "error" })(json).pipe(
+    Either.mapLeft((e) => new ConfigError({ message: `config ${source}: ${formatIssues(e)}` }))
+  )
+}
+
+/** Merges a decoded file with the development keys and applies defaults. */
+export const resolveConfig = (
+  file: ConfigFile,
+  devWorkspaces: ReadonlyArray<Workspace> = [],
+  overrides: Partial<ResolvedLimits> = {}
+): Either.Either<ServerConfig, ConfigError> => {
+  const merged = new Map<string, Workspace>()
+  for (const w of [...(file.workspaces ?? []), ...devWorkspaces]) {
+    const known = merged.get(w.name)
+    merged.set(w.name, known === undefined ? w : { ...known, keyHashes: [...known.keyHashes, ...w.keyHashes] })
+  }
+  const owners = new Map<string, string>()
+  for (const w of merged.values()) {
+    for (const h of w.keyHashes) {
+      const other = owners.get(h)
+      if (other !== undefined && other !== w.name) {
+        return Either.left(new ConfigError({ message: `config: the same key belongs to workspaces "${other}" and "${w.name}"` }))
+      }
+      owners.set(h, w.name)
+    }
+  }
+  const limits: ResolvedLimits = { ...DEFAULT_LIMITS, ...(file.limits ?? {}), ...overrides }
+  return Either.right({ workspaces: [...merged.values()], limits, file })
+}
+
+/**
+ * Loads the configuration: the file at `path` (or `TRELLIS_CONFIG`), then
+ * `TRELLIS_API_KEYS`. No file and no keys: open mode.
+ */
+export const loadConfig = (
+  path: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: Partial<ResolvedLimits> = {}
+): Effect.Effect<ServerConfig, ConfigError> =>
+  Effect.gen(function*() {
+    const file = path ?? (env.TRELLIS_CONFIG === undefined || env.TRELLIS_CONFIG === "" ? undefined : env.TRELLIS_CONFIG)
+    let decoded: ConfigFile = {}
+    if (file !== undefined) {
+      const text = yield* Effect.try({
+        try: () => readFileSync(file, "utf8"),
+        catch: (e) => new ConfigError({ message: `config ${file}: cannot read (${e instanceof Error && "code" in e ? String(e.code) : "error"})` })
+      })
+      decoded = yield* decodeConfig(text, file)
+    }
+    const keys = env.TRELLIS_API_KEYS
+    const dev = keys === undefined || keys.trim() === ""
+      ? []
+      : yield* Either.mapLeft(parseApiKeys(keys), (message) => new ConfigError({ message }))
+    return yield* resolveConfig(decoded, dev, overrides)
+  })

@@ -1,0 +1,206 @@
+/**
+ * Handlers of the run endpoints: submission through the `RunManager`, reads
+ * from the `RunStore` (always filtered by the caller's workspace, so another
+ * workspace's run is a 404), SSE from the `EventLog`, cancel, feedback and
+ * replay. Store failures are 503s; nothing here answers 500 for bad input.
+ */
+import { HttpApiBuilder, HttpApp, HttpServerResponse } from "@effect/platform"
+import { Effect, Either, Option } from "effect"
+import { createHash } from "node:crypto"
+import { canonicalJson } from "../../ir/canonical.js"
+import type { Json } from "../../ir/eval.js"
+import * as Durable from "../../runtime/durable.js"
+import { bindParams } from "../../runtime/inputs.js"
+import { RunStore } from "../../runtime/runStore.js"
+import type { RunRecord } from "../../runtime/runStore.js"
+import { feedback, plan } from "../../runtime/runtime.js"
+import { ToolRegistry } from "../../tools/registry.js"
+import { Api } from "../api/index.js"
+import { CurrentWorkspace } from "../api/auth.js"
+import { BadRequest, Conflict, NotFound, TooManyRequests, Unavailable } from "../api/errors.js"
+import type { RunView } from "../api/runs.js"
+import { ServerContext } from "../context.js"
+import { RunManager } from "../runManager.js"
+import type { ManagedRun, ManagerError } from "../runManager.js"
+import { parseLastEventId, sseResponse } from "../sse.js"
+import { checkInput, violationsOf } from "./program.js"
+
+/** Run ids the API accepts; anything else is simply not found (never reaches the store). */
+const RUN_ID = /^[A-Za-z0-9_-]{1,128}$/
+const CURSOR = /^\d{1,16}:[A-Za-z0-9_-]{1,128}$/
+
+const unavailable = (e: { readonly message: string }) => new Unavailable({ message: `the store failed: ${e.message}` })
+const notFound = (id: string) => new NotFound({ message: `no run ${id.length > 128 ? id.slice(0, 128) + "…" : id}` })
+
+/** A record as the API shows it. */
+export const viewOfRecord = (r: RunRecord): RunView => ({
+  runId: r.runId,
+  status: r.status,
+  ...(r.output === undefined ? {} : { output: r.output }),
+  ...(r.error === undefined ? {} : { error: r.error }),
+  programHash: r.programHash,
+  programName: r.programName,
+  inputs: r.inputs,
+  seed: r.seed,
+  createdAt: r.createdAt,
+  updatedAt: r.updatedAt,
+  endedAt: r.endedAt
+})
+
+const viewOfManaged = (m: ManagedRun): RunView => ({
+  runId: m.runId,
+  status: m.state,
+  programHash: m.programHash,
+  programName: m.programName,
+  inputs: m.inputs,
+  seed: m.seed,
+  createdAt: m.createdAt,
+  updatedAt: m.createdAt,
+  endedAt: null
+})
+
+/** The run `id` of the caller's workspace: its record, or what the manager holds, or 404. */
+const findRun = (id: string) =>
+  Effect.gen(function*() {
+    if (!RUN_ID.test(id)) return yield* notFound(id)
+    const ws = yield* CurrentWorkspace
+    const store = yield* RunStore
+    const record = yield* store.get(id, ws.name).pipe(Effect.mapError(unavailable))
+    if (Option.isSome(record)) return viewOfRecord(record.value)
+    const managed = (yield* RunManager).peek(id, ws.name)
+    if (managed !== undefined) return viewOfManaged(managed)
+    return yield* notFound(id)
+  })
+
+const rejected = (e: ManagerError) =>
+  Effect.gen(function*() {
+    if (e.reason === "idempotency-conflict") return yield* new Conflict({ message: e.message })
+    if (e.reason === "shutting-down") return yield* new Unavailable({ message: e.message })
+    const retryAfter = e.retryAfter ?? 1
+    yield* HttpApp.appendPreResponseHandler((_req, response) =>
+      Effect.succeed(HttpServerResponse.setHeader(response, "retry-after", String(retryAfter)))
+    )
+    return yield* new TooManyRequests({ message: e.message, retryAfter })
+  })
+
+/** The handlers of the `runs` group. */
+export const layerRuns = HttpApiBuilder.group(Api, "runs", (handlers) =>
+  handlers
+    .handle("create", ({ headers, payload }) =>
+      Effect.gen(function*() {
+        const ws = yield* CurrentWorkspace
+        const registry = yield* ToolRegistry
+        const checked = yield* checkInput(payload, registry.table)
+        if (checked.program === undefined || checked.diagnostics.length > 0) {
+          return yield* new BadRequest({ message: `the program has ${checked.diagnostics.length} problem(s)`, violations: violationsOf(checked) })
+        }
+        // Like `trellis run`: the normal form runs.
+        const program = checked.normalized ?? checked.program
+        const planned = plan(program)
+        if (Either.isLeft(planned)) return yield* new BadRequest({ message: planned.left.message })
+        const p = planned.right
+        const inputs = (payload.inputs ?? {}) as { readonly [name: string]: Json }
+        const bound = bindParams(p.entry.params, inputs, `program "${p.entry.name}"`)
+        if (Either.isLeft(bound)) return yield* new BadRequest({ message: bound.left })
+        const key = headers["idempotency-key"]
+        if (key !== undefined && (key.length === 0 || key.length > 255)) {
+          return yield* new BadRequest({ message: "Idempotency-Key must be 1-255 characters" })
+        }
+        const manager = yield* RunManager
+        const accepted = yield* manager.submit({
+          workspace: ws.name,
+          quotas: ws.quotas,
+          program,
+          programHash: p.hash,
+          programName: p.entry.name,
+          inputs,
+          ...(payload.seed === undefined ? {} : { seed: payload.seed }),
+          ...(key === undefined
+            ? {}
+            : { idempotency: { key, bodyHash: createHash("sha256").update(canonicalJson(payload)).digest("hex") } })
+        }).pipe(Effect.catchAll(rejected))
+        return { runId: accepted.runId }
+      }))
+    .handle("list", ({ urlParams }) =>
+      Effect.gen(function*() {
+        const ws = yield* CurrentWorkspace
+        const manager = yield* RunManager
+        const limit = urlParams.limit ?? 50
+        if (urlParams.status === "queued") return { runs: manager.queuedOf(ws.name).slice(0, limit).map(viewOfManaged) }
+        if (urlParams.cursor !== undefined && !CURSOR.test(urlParams.cursor)) {
+          return yield* new BadRequest({ message: "cursor: not a cursor of this API (use the `next` of a previous page)" })
+        }
+        const store = yield* RunStore
+        const page = yield* store.list({
+          workspace: ws.name,
+          limit,
+          ...(urlParams.status === undefined ? {} : { status: urlParams.status }),
+          ...(urlParams.cursor === undefined ? {} : { cursor: urlParams.cursor })
+        }).pipe(Effect.mapError(unavailable))
+        const queued = urlParams.status === undefined && urlParams.cursor === undefined ? [...manager.queuedOf(ws.name)].reverse() : []
+        return {
+          runs: [...queued.map(viewOfManaged), ...page.runs.map(viewOfRecord)],
+          ...(page.next === undefined ? {} : { next: page.next })
+        }
+      }))
+    .handle("get", ({ path }) => findRun(path.id))
+    .handleRaw("events", ({ path, request }) =>
+      Effect.gen(function*() {
+        yield* findRun(path.id)
+        const ctx = yield* ServerContext
+        const last = request.headers["last-event-id"]
+        return yield* sseResponse(path.id, {
+          after: parseLastEventId(last),
+          heartbeatMs: ctx.config.limits.sseHeartbeatMs,
+          gauge: ctx.sse
+        })
+      }))
+    .handle("cancel", ({ path }) =>
+      Effect.gen(function*() {
+        const ws = yield* CurrentWorkspace
+        const run = yield* findRun(path.id)
+        const manager = yield* RunManager
+        const held = yield* manager.cancel(run.runId, ws.name)
+        if (!held) {
+          return yield* new Conflict({
+            message: run.status === "running"
+              ? `run ${run.runId} is not executing in this server`
+              : `run ${run.runId} is already ${run.status}`
+          })
+        }
+        const after = yield* findRun(run.runId)
+        return { runId: run.runId, status: after.status }
+      }))
+    .handle("feedback", ({ path, payload }) =>
+      Effect.gen(function*() {
+        const run = yield* findRun(path.id)
+        const rewarded = yield* feedback(run.runId, payload.key, payload.reward).pipe(
+          Effect.catchTags({
+            RunError: (e) => Effect.fail(new BadRequest({ message: e.message })),
+            StoreError: (e) => Effect.fail(unavailable(e))
+          })
+        )
+        return { rewarded }
+      }))
+    .handle("replay", ({ path, payload }) =>
+      Effect.gen(function*() {
+        const run = yield* findRun(path.id)
+        if (run.status === "queued" || run.status === "running") {
+          return yield* new Conflict({ message: `run ${run.runId} is ${run.status}; only ended runs replay` })
+        }
+        const report = yield* Durable.replay({ _tag: "Stored", runId: run.runId }, { live: payload.live === true }).pipe(
+          Effect.mapError((e): BadRequest | Unavailable =>
+            e.kind === "StoreUnavailable" ? unavailable(e) : new BadRequest({ message: e.message }))
+        )
+        return {
+          runId: report.runId,
+          exact: report.exact,
+          ...(report.divergence === undefined ? {} : { divergence: JSON.parse(JSON.stringify(report.divergence)) as unknown }),
+          status: report.status,
+          ...(report.output === undefined ? {} : { output: report.output }),
+          ...(report.error === undefined ? {} : { error: report.error }),
+          recordedEvents: report.recordedEvents,
+          replayedEvents: report.replayedEvents
+        }
+      }))
+)

@@ -1,0 +1,340 @@
+/**
+ * `RunManager`: the server's runs in flight. Submissions go to a bounded
+ * queue (`limits.runQueue`) and start when one of `limits.concurrentRuns`
+ * slots frees; each run is `Durable.leaveRunning(Durable.start(…))` on a
+ * fiber of its own, so:
+ * - an explicit `cancel` interrupts it on its cancel path — the run records
+ *   `RunCancelled` and ends `cancelled` (see `cancelFiber`);
+ * - a shutdown (the layer's release) stops accepting, starts what is still
+ *   queued (so every accepted run has a record), waits up to
+ *   `limits.drainMs` for runs to finish, then interrupts the rest, which stay
+ *   `running` in the store and resume at the next start.
+ * Per-workspace quotas (runs per minute, concurrent runs) and
+ * `Idempotency-Key` records (in memory, per workspace, for
+ * `limits.idempotencyTtlMs`) are checked at submission.
+ */
+import { randomUUID } from "node:crypto"
+import { Clock, Context, Deferred, Effect, Exit, Fiber, FiberId, FiberRef, Layer, Runtime, Schema } from "effect"
+import type { Json } from "../ir/eval.js"
+import type { Program } from "../ir/schema.js"
+import * as Durable from "../runtime/durable.js"
+import type { DurableRequirements } from "../runtime/durable.js"
+import { leaveRunningOnInterrupt } from "../runtime/interpret.js"
+import { composeHooks, Hooks } from "../runtime/policy/hooks.js"
+import { RunStore } from "../runtime/runStore.js"
+import type { Quotas, ResolvedLimits } from "./config.js"
+
+/** Why a submission or a cancel was refused. */
+export class ManagerError extends Schema.TaggedError<ManagerError>()("ManagerError", {
+  reason: Schema.Literal("queue-full", "runs-per-minute", "concurrent-runs", "shutting-down", "idempotency-conflict"),
+  message: Schema.String,
+  /** Seconds to wait before trying again (429s). */
+  retryAfter: Schema.optionalWith(Schema.Int, { exact: true })
+}) {}
+
+/** A run to start. */
+export interface Submission {
+  readonly workspace: string
+  readonly quotas: Quotas
+  readonly program: Program
+  readonly programHash: string
+  readonly programName: string
+  readonly inputs: { readonly [name: string]: Json }
+  readonly seed?: number
+  /** The Idempotency-Key and the hash of the request body. */
+  readonly idempotency?: { readonly key: string; readonly bodyHash: string }
+}
+
+/** A run the manager holds (queued or executing). */
+export interface ManagedRun {
+  readonly runId: string
+  readonly workspace: string
+  readonly programHash: string
+  readonly programName: string
+  readonly inputs: Json
+  readonly seed: number | null
+  readonly createdAt: number
+  readonly state: "queued" | "running"
+}
+
+interface Entry {
+  readonly run: ManagedRun & { state: "queued" | "running" }
+  readonly kind: "start" | "resume"
+  readonly program: Program | undefined
+  cancelRequested: boolean
+  /** Set by the pre-run hook: the run's loop is executing (its fiber may be cancelled). */
+  started: boolean
+  fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined
+  readonly done: Deferred.Deferred<void>
+}
+
+/** The manager's interface. */
+export interface RunManagerService {
+  /** Accepts a run: its id (the same id again for a repeated Idempotency-Key with the same body). */
+  readonly submit: (s: Submission) => Effect.Effect<{ readonly runId: string; readonly repeated: boolean }, ManagerError>
+  /** A run the manager holds, if it belongs to `workspace`. */
+  readonly peek: (runId: string, workspace: string) => ManagedRun | undefined
+  /** Runs of `workspace` still queued, oldest first. */
+  readonly queuedOf: (workspace: string) => ReadonlyArray<ManagedRun>
+  /** Cancels a queued or executing run and waits until its ending is recorded; false when the manager does not hold it. */
+  readonly cancel: (runId: string, workspace: string) => Effect.Effect<boolean>
+  /** Queue depth, executing runs, and whether a shutdown has begun. */
+  readonly stats: () => { readonly queued: number; readonly running: number; readonly closing: boolean }
+  /** Resumes the runs the store holds as `running` (left by a previous process), through the queue. */
+  readonly resumeLeftRunning: Effect.Effect<number>
+  /**
+   * Stops accepting, starts what is queued, waits up to `limits.drainMs` for
+   * runs to end, then interrupts the rest (left `running`, resumable). Runs
+   * once; the layer's release calls it too.
+   */
+  readonly drain: Effect.Effect<void>
+}
+
+/** The run manager. */
+export class RunManager extends Context.Tag("trellis/RunManager")<RunManager, RunManagerService>() {
+  /** The manager over the durable services in context; its release drains (see the module doc). */
+  static readonly layer = (limits: ResolvedLimits, options: { readonly resumeOnStart?: boolean } = {}) =>
+    Layer.scoped(RunManager, make(limits, options))
+}
+
+/**
+ * Makes an interrupt of `fiber` take the run's cancel path: the run was
+ * started under `Durable.leaveRunning`, whose flag lives on the fiber; an
+ * explicit cancel clears it on that fiber first, so the interrupt records
+ * `RunCancelled`. (JavaScript is single-threaded: the target fiber is not
+ * executing while this runs.)
+ */
+const cancelFiber = (fiber: Fiber.RuntimeFiber<unknown, unknown>): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    const internal = fiber as unknown as { setFiberRef?: (ref: FiberRef.FiberRef<boolean>, value: boolean) => void }
+    if (typeof internal.setFiberRef === "function") internal.setFiberRef(leaveRunningOnInterrupt, false)
+    return Fiber.interrupt(fiber)
+  })
+
+const WINDOW_MS = 60_000
+
+const make = (limits: ResolvedLimits, options: { readonly resumeOnStart?: boolean }) =>
+  Effect.gen(function*() {
+    const runtime = yield* Effect.runtime<DurableRequirements>()
+    const baseHooks = yield* Hooks
+    const queue: Array<Entry> = []
+    const entries = new Map<string, Entry>()
+    let running = 0
+    let closing = false
+    let stopped = false
+    const active = new Map<string, number>()
+    const windows = new Map<string, Array<number>>()
+    const keys = new Map<string, Map<string, { bodyHash: string; runId: string; expiresAt: number }>>()
+    let idle: Deferred.Deferred<void> | undefined
+    let resumer: Fiber.RuntimeFiber<number> | undefined
+
+    const bump = (workspace: string, d: number) => {
+      const n = (active.get(workspace) ?? 0) + d
+      if (n <= 0) active.delete(workspace)
+      else active.set(workspace, n)
+    }
+
+    const gate = (entry: Entry) =>
+      Effect.suspend(() => {
+        entry.started = true
+        return entry.cancelRequested
+          ? Effect.zipRight(FiberRef.set(leaveRunningOnInterrupt, false), Effect.interrupt)
+          : Effect.void
+      })
+
+    const finished = (entry: Entry) =>
+      Effect.suspend(() => {
+        entries.delete(entry.run.runId)
+        running--
+        bump(entry.run.workspace, -1)
+        if (running === 0 && queue.length === 0 && idle !== undefined) Deferred.unsafeDone(idle, Exit.void)
+        return Effect.zipRight(Deferred.done(entry.done, Exit.void), pump)
+      })
+
+    const launch = (entry: Entry): void => {
+      entry.run.state = "running"
+      running++
+      const body = entry.kind === "start" && entry.program !== undefined
+        ? Durable.start(entry.program, entry.run.inputs as { readonly [name: string]: Json }, {
+          runId: entry.run.runId,
+          workspace: entry.run.workspace,
+          ...(entry.run.seed === null ? {} : { seed: entry.run.seed })
+        })
+        : Durable.resume(entry.run.runId)
+      const effect = body.pipe(
+        Effect.provideService(Hooks, composeHooks(baseHooks, { preRun: () => gate(entry) })),
+        Durable.leaveRunning,
+        Effect.ignore,
+        Effect.ensuring(finished(entry))
+      )
+      entry.fiber = Runtime.runFork(runtime)(effect) as Fiber.RuntimeFiber<unknown, unknown>
+    }
+
+    /** Starts queued runs while slots are free (all of them once a shutdown has begun). */
+    const pump: Effect.Effect<void> = Effect.sync(() => {
+      if (stopped) return
+      while (queue.length > 0 && (closing || running < limits.concurrentRuns)) launch(queue.shift()!)
+    })
+
+    const enqueue = (entry: Entry) =>
+      Effect.suspend(() => {
+        entries.set(entry.run.runId, entry)
+        bump(entry.run.workspace, 1)
+        queue.push(entry)
+        return pump
+      })
+
+    const newEntry = (run: ManagedRun, kind: Entry["kind"], program: Program | undefined): Entry => ({
+      run: { ...run },
+      kind,
+      program,
+      cancelRequested: false,
+      started: false,
+      fiber: undefined,
+      done: Deferred.unsafeMake<void>(FiberId.none)
+    })
+
+    const submit = (s: Submission) =>
+      Effect.gen(function*() {
+        const now = yield* Clock.currentTimeMillis
+        if (closing) return yield* new ManagerError({ reason: "shutting-down", message: "the server is shutting down", retryAfter: 5 })
+        let wsKeys = keys.get(s.workspace)
+        if (s.idempotency !== undefined && wsKeys !== undefined) {
+          const known = wsKeys.get(s.idempotency.key)
+          if (known !== undefined && known.expiresAt > now) {
+            if (known.bodyHash === s.idempotency.bodyHash) return { runId: known.runId, repeated: true }
+            return yield* new ManagerError({
+              reason: "idempotency-conflict",
+              message: "this Idempotency-Key was used with a different request body"
+            })
+          }
+        }
+        const quotas = s.quotas
+        if (quotas.concurrentRuns !== undefined && (active.get(s.workspace) ?? 0) >= quotas.concurrentRuns) {
+          return yield* new ManagerError({
+            reason: "concurrent-runs",
+            message: `workspace ${s.workspace} has ${quotas.concurrentRuns} runs queued or running (its concurrentRuns quota)`,
+            retryAfter: 1
+          })
+        }
+        let window = windows.get(s.workspace)
+        if (quotas.runsPerMinute !== undefined) {
+          window = (window ?? []).filter((t) => t > now - WINDOW_MS)
+          windows.set(s.workspace, window)
+          if (window.length >= quotas.runsPerMinute) {
+            return yield* new ManagerError({
+              reason: "runs-per-minute",
+              message: `workspace ${s.workspace} started ${quotas.runsPerMinute} runs in the last minute (its runsPerMinute quota)`,
+              retryAfter: Math.max(1, Math.ceil((window[0]! + WINDOW_MS - now) / 1000))
+            })
+          }
+        }
+        if (queue.length >= limits.runQueue && running >= limits.concurrentRuns) {
+          return yield* new ManagerError({ reason: "queue-full", message: `the run queue is full (${limits.runQueue} runs waiting)`, retryAfter: 1 })
+        }
+        const runId = randomUUID()
+        if (quotas.runsPerMinute !== undefined) window!.push(now)
+        if (s.idempotency !== undefined) {
+          if (wsKeys === undefined) {
+            wsKeys = new Map()
+            keys.set(s.workspace, wsKeys)
+          }
+          if (wsKeys.size > 0 && wsKeys.size % 256 === 0) {
+            for (const [k, v] of wsKeys) if (v.expiresAt <= now) wsKeys.delete(k)
+          }
+          wsKeys.set(s.idempotency.key, { bodyHash: s.idempotency.bodyHash, runId, expiresAt: now + limits.idempotencyTtlMs })
+        }
+        yield* enqueue(newEntry({
+          runId,
+          workspace: s.workspace,
+          programHash: s.programHash,
+          programName: s.programName,
+          inputs: s.inputs as Json,
+          seed: s.seed ?? null,
+          createdAt: now,
+          state: "queued"
+        }, "start", s.program))
+        return { runId, repeated: false }
+      })
+
+    const peek = (runId: string, workspace: string): ManagedRun | undefined => {
+      const e = entries.get(runId)
+      return e === undefined || e.run.workspace !== workspace ? undefined : { ...e.run }
+    }
+
+    const cancel = (runId: string, workspace: string): Effect.Effect<boolean> =>
+      Effect.suspend(() => {
+        const e = entries.get(runId)
+        if (e === undefined || e.run.workspace !== workspace) return Effect.succeed(false)
+        e.cancelRequested = true
+        const i = queue.indexOf(e)
+        if (i >= 0) {
+          // A queued run starts now and stops at once on its cancel path, so its cancellation is recorded.
+          queue.splice(i, 1)
+          launch(e)
+        } else if (e.started && e.fiber !== undefined) {
+          return Effect.as(cancelFiber(e.fiber), true)
+        }
+        return Effect.as(Deferred.await(e.done), true)
+      })
+
+    const resumeLeftRunning: Effect.Effect<number> = Effect.gen(function*() {
+      const store = yield* RunStore
+      let cursor: string | undefined
+      const found: Array<ManagedRun> = []
+      do {
+        const page = yield* store.list({ status: "running", limit: 1000, ...(cursor === undefined ? {} : { cursor }) })
+        for (const r of page.runs) {
+          if (!entries.has(r.runId)) {
+            found.push({
+              runId: r.runId,
+              workspace: r.workspace,
+              programHash: r.programHash,
+              programName: r.programName,
+              inputs: r.inputs,
+              seed: r.seed,
+              createdAt: r.createdAt,
+              state: "queued"
+            })
+          }
+        }
+        cursor = page.next
+      } while (cursor !== undefined)
+      found.reverse()
+      for (const run of found) if (!closing) yield* enqueue(newEntry(run, "resume", undefined))
+      return found.length
+    }).pipe(
+      Effect.catchAll((e) => Effect.as(Effect.logWarning(`resuming runs left running failed: ${e.message}`), 0)),
+      Effect.provide(runtime.context)
+    )
+
+    const drain = yield* Effect.cached(
+      Effect.gen(function*() {
+        closing = true
+        if (resumer !== undefined) yield* Fiber.interrupt(resumer)
+        yield* pump
+        if (running > 0) {
+          idle = Deferred.unsafeMake<void>(FiberId.none)
+          // Finalizers are uninterruptible: the wait must be interruptible for the deadline to cut it.
+          yield* Deferred.await(idle).pipe(Effect.interruptible, Effect.timeout(limits.drainMs), Effect.ignore)
+        }
+        stopped = true
+        const fibers = [...entries.values()].flatMap((e) => (e.fiber === undefined ? [] : [e.fiber]))
+        // Interrupted under `leaveRunning`: these runs stay `running` and resume at the next start.
+        if (fibers.length > 0) yield* Fiber.interruptAll(fibers)
+      })
+    )
+    yield* Effect.addFinalizer(() => drain)
+
+    if (options.resumeOnStart !== false) resumer = Runtime.runFork(runtime)(resumeLeftRunning)
+
+    return RunManager.of({
+      submit,
+      peek,
+      queuedOf: (workspace) => queue.filter((e) => e.run.workspace === workspace).map((e) => ({ ...e.run })),
+      cancel,
+      stats: () => ({ queued: queue.length, running, closing }),
+      resumeLeftRunning,
+      drain
+    })
+  })

@@ -1,0 +1,118 @@
+/**
+ * The Trellis HTTP server as one Layer: the API (`api/`) with its handlers
+ * (`handlers/`), OpenAPI at `/openapi.json`, Swagger UI at `/docs`, the
+ * body limit, the observability middleware, the `RunManager`, on a Node HTTP
+ * server. Its release is the graceful shutdown: stop listening, drain runs
+ * up to `limits.drainMs` (the rest stay resumable), close the connections.
+ */
+import { createServer } from "node:http"
+import type { Server } from "node:http"
+import { HttpApiBuilder, HttpApiSwagger, HttpServer } from "@effect/platform"
+import type { HttpApp } from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
+import { Context, Effect, Layer, Schema } from "effect"
+import type { Scope } from "effect"
+import type { DurableRequirements } from "../runtime/durable.js"
+import { Api } from "./api/index.js"
+import { isOpen } from "./config.js"
+import type { ServerConfig } from "./config.js"
+import { ServerContext } from "./context.js"
+import { layerAuthorization } from "./handlers/auth.js"
+import { layerPrograms } from "./handlers/programs.js"
+import { layerRuns } from "./handlers/runs.js"
+import { layerHealth, layerSystem } from "./handlers/system.js"
+import { bodyLimit, lastResort } from "./http.js"
+import { observeHttp, routesOf } from "./observability/middleware.js"
+import { RunManager } from "./runManager.js"
+
+/** The server could not start (bad options, port in use). */
+export class ServeError extends Schema.TaggedError<ServeError>()("ServeError", { message: Schema.String }) {}
+
+/** Options of the server. */
+export interface ServerOptions {
+  readonly config: ServerConfig
+  /** @default 8080 (0: any free port) */
+  readonly port?: number
+  /** @default "127.0.0.1"; only loopback is allowed when no workspace is configured */
+  readonly host?: string
+  /** Resume the runs a previous process left `running`. @default true */
+  readonly resumeOnStart?: boolean
+}
+
+const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1"])
+
+/** The HTTP app of the API with its handlers (no server). */
+export const layerApi = (config: ServerConfig) =>
+  HttpApiBuilder.api(Api).pipe(
+    Layer.provide([layerHealth, layerSystem, layerPrograms, layerRuns]),
+    Layer.provide(layerAuthorization(config))
+  )
+
+/**
+ * The whole server. Provides the `HttpServer` (its address) and the
+ * `RunManager`; needs the durable run services (store, tools).
+ */
+export const layer = (
+  options: ServerOptions
+): Layer.Layer<HttpServer.HttpServer | RunManager | ServerContext, ServeError, DurableRequirements> => {
+  const host = options.host ?? "127.0.0.1"
+  if (isOpen(options.config) && !LOOPBACK.has(host)) {
+    return Layer.fail(new ServeError({
+      message: `--host ${host}: with no workspace configured the server is open and binds to loopback only; configure API keys (--config or TRELLIS_API_KEYS) to listen on ${host}`
+    }))
+  }
+  const ref: { server: Server | undefined } = { server: undefined }
+  const node = NodeHttpServer.layer(() => {
+    ref.server = createServer({ keepAliveTimeout: 5000 })
+    return ref.server
+  }, { port: options.port ?? 8080, host }).pipe(
+    Layer.mapError((e) => new ServeError({ message: `cannot listen on ${host}:${options.port ?? 8080}: ${String((e.cause as { code?: string } | undefined)?.code ?? e.message)}` }))
+  )
+  const observe = observeHttp({ routes: routesOf(Api) })
+  const limit = bodyLimit(options.config.limits.maxBodyBytes)
+  // The middlewares keep the app's own error channel (respondable errors such as RouteNotFound), which the server renders.
+  const serve = HttpApiBuilder.serve((app) => observe(lastResort(limit(app))) as HttpApp.Default<never, never>).pipe(
+    Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
+    Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
+    Layer.provide(layerApi(options.config)),
+    Layer.provideMerge(node)
+  )
+  const lifecycle = Layer.scopedDiscard(
+    Effect.gen(function*() {
+      const manager = yield* RunManager
+      yield* Effect.addFinalizer(() =>
+        Effect.gen(function*() {
+          const server = ref.server
+          if (server?.listening === true) server.close()
+          server?.closeIdleConnections()
+          yield* manager.drain
+          server?.closeAllConnections()
+        })
+      )
+    })
+  )
+  const core = Layer.mergeAll(
+    RunManager.layer(options.config.limits, { resumeOnStart: options.resumeOnStart ?? true }),
+    Layer.succeed(ServerContext, { config: options.config, sse: { clients: 0 } })
+  )
+  return lifecycle.pipe(Layer.provideMerge(serve), Layer.provideMerge(core))
+}
+
+/** The base URL (`http://host:port`) of a built server. */
+export const urlOf = (context: Context.Context<HttpServer.HttpServer>): Effect.Effect<string> =>
+  Effect.sync(() => {
+    const address = Context.get(context, HttpServer.HttpServer).address
+    if (address._tag !== "TcpAddress") return "http://localhost"
+    const host = address.hostname.includes(":") ? `[${address.hostname}]` : address.hostname
+    return `http://${host}:${address.port}`
+  })
+
+/** Starts the server in the current scope; its base URL and services. */
+export const start = (
+  options: ServerOptions
+): Effect.Effect<{ readonly url: string; readonly context: Context.Context<HttpServer.HttpServer | RunManager | ServerContext> }, ServeError, DurableRequirements | Scope.Scope> =>
+  Effect.gen(function*() {
+    const scope = yield* Effect.scope
+    const context = yield* Layer.buildWithScope(layer(options), scope)
+    return { url: yield* urlOf(context), context }
+  })
