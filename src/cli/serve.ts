@@ -12,6 +12,8 @@ import { Effect, Layer, Option } from "effect"
 import { isOpen, loadConfig } from "../server/config.js"
 import type { ServerConfig } from "../server/config.js"
 import { layerJson } from "../server/observability/logging.js"
+import { observeEvents } from "../server/observability/metrics.js"
+import { layerTracing } from "../server/observability/tracing.js"
 import * as Server from "../server/server.js"
 import { CliError } from "./io.js"
 import { loadRegistry, servicesLayer } from "./services.js"
@@ -64,7 +66,9 @@ export const serveCommand = Command.make(
       )
       yield* Effect.scoped(
         Effect.gen(function*() {
-          const ctx = yield* Layer.build(Layer.provide(server, servicesLayer(registry, { memory: false })))
+          // Run events feed the run/node/error metrics on their way to the store; spans go out over OTLP when configured.
+          const services = Layer.provideMerge(observeEvents, servicesLayer(registry, { memory: false }))
+          const ctx = yield* Layer.build(Layer.provide(server, services).pipe(Layer.provide(layerTracing())))
           const started = yield* Server.urlOf(ctx)
           process.stdout.write(banner(started, cfg))
           return yield* Effect.never
