@@ -17,7 +17,7 @@
  *   the record (or, `live`, with the real tools) into a separate in-memory
  *   log, and reports the first divergence (`divergence.ts`).
  */
-import { Cause, Clock, Effect, Either, Exit, FiberId, FiberRef, Layer, Option, Random } from "effect"
+import { Cause, Clock, Effect, Either, Exit, FiberId, Layer, Option, Random } from "effect"
 import type { Json } from "../ir/eval.js"
 import { decodeProgram, encodeProgram } from "../ir/json.js"
 import type { Program } from "../ir/schema.js"
@@ -32,7 +32,8 @@ import { firstDivergence, recordIntegrity } from "./divergence.js"
 import type { Divergence } from "./divergence.js"
 import { RunError } from "./errors.js"
 import { bindParams } from "./inputs.js"
-import { leaveRunningOnInterrupt } from "./interpret.js"
+import { leaveRunningOnInterrupt, leavesRunning } from "./interpret.js"
+import type { StopControl } from "./interpret.js"
 import type { RunRequirements, RunResult } from "./interpret.js"
 import { ResultCache } from "./policy/cache.js"
 import { IdempotencyStore } from "./policy/idempotency.js"
@@ -52,10 +53,16 @@ export interface StartOptions extends RunOptions {
 /**
  * Runs `effect` (a `start` or `resume`) so that interrupting it leaves the
  * run `running` and resumable instead of cancelling it — for a server that
- * shuts down before its runs finish.
+ * shuts down before its runs finish. Pass your own `control` and set
+ * `control.leave = false` before interrupting to cancel the run instead
+ * (an explicit cancel).
  */
-export const leaveRunning = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.locally(effect, leaveRunningOnInterrupt, true)
+export const leaveRunning = <A, E, R>(
+  effect: Effect.Effect<A, E, R>,
+  control: StopControl = { leave: true }
+): Effect.Effect<A, E, R> => Effect.locally(effect, leaveRunningOnInterrupt, control)
+
+export type { StopControl } from "./interpret.js"
 
 /** What durable runs need besides the run services. */
 export type DurableRequirements = RunRequirements | RunStore | EventLog
@@ -91,7 +98,7 @@ const recordEnding = (runId: string, exit: Exit.Exit<RunResult, RunError>, summa
     }
     if (Cause.isInterruptedOnly(exit.cause)) {
       // Stopped by a shutdown (see `leaveRunning`): the run stays `running`, to be resumed.
-      if (yield* FiberRef.get(leaveRunningOnInterrupt)) return
+      if (yield* leavesRunning) return
       return yield* store.finish(runId, {
         status: "cancelled",
         endedAt,

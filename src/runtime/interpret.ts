@@ -84,16 +84,27 @@ const waitForWork = (run: Run): Effect.Effect<void> =>
     })
   })
 
+/** Decides, when a run is interrupted, whether it is cancelled or left running (see `leaveRunningOnInterrupt`). */
+export interface StopControl {
+  /** True: an interruption leaves the run running and resumable; false: it cancels the run. */
+  leave: boolean
+}
+
 /**
- * When set on the fiber running a run, interrupting it does not cancel the
- * run: in-flight work is stopped and the events recorded so far are flushed,
- * but no cancellation is recorded, so the run stays resumable (a server
- * shutting down).
+ * The stop control of the fiber running a run, if any. While its `leave`
+ * is true, interrupting the run does not cancel it: in-flight work is
+ * stopped and the events recorded so far are flushed, but no cancellation
+ * is recorded, so the run stays resumable (a server shutting down). The
+ * control is mutable so its owner can turn a later interruption back into
+ * a cancellation (an explicit cancel).
  */
-export const leaveRunningOnInterrupt: FiberRef.FiberRef<boolean> = globalValue(
+export const leaveRunningOnInterrupt: FiberRef.FiberRef<StopControl | undefined> = globalValue(
   "trellis/runtime/leaveRunningOnInterrupt",
-  () => FiberRef.unsafeMake(false)
+  () => FiberRef.unsafeMake<StopControl | undefined>(undefined)
 )
+
+/** Whether an interruption now should leave the run running. */
+export const leavesRunning: Effect.Effect<boolean> = Effect.map(FiberRef.get(leaveRunningOnInterrupt), (c) => c?.leave === true)
 
 /** Stops in-flight work without recording anything about it, then flushes what was recorded. */
 const detach = (run: Run, flush: Effect.Effect<void, StoreError>): Effect.Effect<void, StoreError> =>
@@ -222,7 +233,7 @@ export const execute = (config: ExecuteConfig): Effect.Effect<RunResult, RunErro
       }
     })
 
-    const cancelled = Effect.flatMap(FiberRef.get(leaveRunningOnInterrupt), (leave) =>
+    const cancelled = Effect.flatMap(leavesRunning, (leave) =>
       Effect.suspend(() => {
         if (run.status !== "running") return Effect.void
         run.status = "cancelled"

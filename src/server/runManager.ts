@@ -4,7 +4,7 @@
  * slots frees; each run is `Durable.leaveRunning(Durable.start(…))` on a
  * fiber of its own, so:
  * - an explicit `cancel` interrupts it on its cancel path — the run records
- *   `RunCancelled` and ends `cancelled` (see `cancelFiber`);
+ *   `RunCancelled` and ends `cancelled` (its `StopControl` is switched to cancel first);
  * - a shutdown (the layer's release) stops accepting, starts what is still
  *   queued (so every accepted run has a record), waits up to
  *   `limits.drainMs` for runs to finish, then interrupts the rest, which stay
@@ -14,12 +14,12 @@
  * `limits.idempotencyTtlMs`) are checked at submission.
  */
 import { randomUUID } from "node:crypto"
-import { Clock, Context, Deferred, Effect, Exit, Fiber, FiberId, FiberRef, Layer, Runtime, Schema } from "effect"
+import { Clock, Context, Deferred, Effect, Exit, Fiber, FiberId, Layer, Runtime, Schema } from "effect"
 import type { Json } from "../ir/eval.js"
 import type { Program } from "../ir/schema.js"
 import * as Durable from "../runtime/durable.js"
+import type { StopControl } from "../runtime/durable.js"
 import type { DurableRequirements } from "../runtime/durable.js"
-import { leaveRunningOnInterrupt } from "../runtime/interpret.js"
 import { composeHooks, Hooks } from "../runtime/policy/hooks.js"
 import { RunStore } from "../runtime/runStore.js"
 import type { Quotas, ResolvedLimits } from "./config.js"
@@ -62,6 +62,8 @@ interface Entry {
   readonly kind: "start" | "resume"
   readonly program: Program | undefined
   cancelRequested: boolean
+  /** Whether interrupting the run leaves it running (shutdown) or cancels it (explicit cancel). */
+  readonly control: StopControl
   /** Set by the pre-run hook: the run's loop is executing (its fiber may be cancelled). */
   started: boolean
   fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined
@@ -97,20 +99,6 @@ export class RunManager extends Context.Tag("trellis/RunManager")<RunManager, Ru
     Layer.scoped(RunManager, make(limits, options))
 }
 
-/**
- * Makes an interrupt of `fiber` take the run's cancel path: the run was
- * started under `Durable.leaveRunning`, whose flag lives on the fiber; an
- * explicit cancel clears it on that fiber first, so the interrupt records
- * `RunCancelled`. (JavaScript is single-threaded: the target fiber is not
- * executing while this runs.)
- */
-const cancelFiber = (fiber: Fiber.RuntimeFiber<unknown, unknown>): Effect.Effect<void> =>
-  Effect.suspend(() => {
-    const internal = fiber as unknown as { setFiberRef?: (ref: FiberRef.FiberRef<boolean>, value: boolean) => void }
-    if (typeof internal.setFiberRef === "function") internal.setFiberRef(leaveRunningOnInterrupt, false)
-    return Fiber.interrupt(fiber)
-  })
-
 const WINDOW_MS = 60_000
 
 const make = (limits: ResolvedLimits, options: { readonly resumeOnStart?: boolean }) =>
@@ -137,9 +125,9 @@ const make = (limits: ResolvedLimits, options: { readonly resumeOnStart?: boolea
     const gate = (entry: Entry) =>
       Effect.suspend(() => {
         entry.started = true
-        return entry.cancelRequested
-          ? Effect.zipRight(FiberRef.set(leaveRunningOnInterrupt, false), Effect.interrupt)
-          : Effect.void
+        if (!entry.cancelRequested) return Effect.void
+        entry.control.leave = false
+        return Effect.interrupt
       })
 
     const finished = (entry: Entry) =>
@@ -163,7 +151,7 @@ const make = (limits: ResolvedLimits, options: { readonly resumeOnStart?: boolea
         : Durable.resume(entry.run.runId)
       const effect = body.pipe(
         Effect.provideService(Hooks, composeHooks(baseHooks, { preRun: () => gate(entry) })),
-        Durable.leaveRunning,
+        (eff) => Durable.leaveRunning(eff, entry.control),
         Effect.ignore,
         Effect.ensuring(finished(entry))
       )
@@ -189,6 +177,7 @@ const make = (limits: ResolvedLimits, options: { readonly resumeOnStart?: boolea
       kind,
       program,
       cancelRequested: false,
+      control: { leave: true },
       started: false,
       fiber: undefined,
       done: Deferred.unsafeMake<void>(FiberId.none)
@@ -273,7 +262,9 @@ const make = (limits: ResolvedLimits, options: { readonly resumeOnStart?: boolea
           queue.splice(i, 1)
           launch(e)
         } else if (e.started && e.fiber !== undefined) {
-          return Effect.as(cancelFiber(e.fiber), true)
+          // The run's cancel path: its interruption records RunCancelled instead of leaving it running.
+          e.control.leave = false
+          return Effect.as(Fiber.interrupt(e.fiber), true)
         }
         return Effect.as(Deferred.await(e.done), true)
       })
