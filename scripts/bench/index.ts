@@ -2,13 +2,15 @@
 import { runLanguageBench } from "./language.js"
 import { runRetrievalBench } from "./retrieval.js"
 import { runRuntimeBench } from "./runtime.js"
+import { runServerBench } from "./server.js"
 import { runTraceBench } from "./trace.js"
 
 const suites: Record<string, () => unknown> = {
   language: runLanguageBench,
   runtime: runRuntimeBench,
   trace: runTraceBench,
-  retrieval: runRetrievalBench
+  retrieval: runRetrievalBench,
+  server: runServerBench
 }
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"))
