@@ -15,20 +15,12 @@
  * milliseconds below 2^53, as the runtime records them; costs that are
  * binary fractions), and associative up to rounding otherwise.
  */
-import type { ErrorKind } from "../ir/schema.js"
+import { ErrorKind } from "../ir/schema.js"
 import { EVENT_TYPES } from "./events.js"
 import type { RunEvent, RunEventType } from "./events.js"
 
 /** Every error kind, in the taxonomy's order (SPEC §3). */
-export const ERROR_KINDS: ReadonlyArray<ErrorKind> = [
-  "Timeout",
-  "RateLimited",
-  "Transient",
-  "Permanent",
-  "Cancelled",
-  "BudgetExceeded",
-  "Defect"
-]
+export const ERROR_KINDS: ReadonlyArray<ErrorKind> = ErrorKind.literals
 
 /**
  * Upper bounds (inclusive, in ms) of the latency histogram's buckets; the
