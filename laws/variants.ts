@@ -6,18 +6,10 @@
  * replay and shrink them.
  */
 import type { Body, Expr, Node, Program, ProgramDef, Scalar } from "../src/ir/schema.js"
+import { makeUniform } from "../src/runtime/bandit/sample.js"
 
-/** A small deterministic random generator (mulberry32). */
-export const makeRandom = (seed: number): (() => number) => {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** A small deterministic random generator (mulberry32, the bandits' own). */
+export const makeRandom: (seed: number) => () => number = makeUniform
 
 const mapPrograms = (program: Program, f: (def: ProgramDef, name: string) => ProgramDef): Program => ({
   ...program,
