@@ -106,7 +106,9 @@ const main = async () => {
   const sampleHeap = () => {
     peak = Math.max(peak, process.memoryUsage().heapUsed - base)
   }
-  const warmups = dag.waitMs > 0 ? 1 : 3
+  // W4 runs are few and long: five warm-up runs bring the JIT to steady state (the first two or three
+  // runs of a fresh process are 3-7% slower), as for a server that has run programs before.
+  const warmups = dag.waitMs > 0 ? 5 : 3
   for (let i = 0; i < warmups; i++) await runOnce()
   // Timed runs back to back, as a server would run them (a forced GC before each run shrinks the
   // young generation and makes the next run pay for growing it again).

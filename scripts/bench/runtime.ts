@@ -83,7 +83,7 @@ export const runRuntimeBench = (): Record<string, unknown> => {
     ["W1", 10_000, 9],
     ["W2", 10_000, 9],
     ["W3", 2_500, 15],
-    ["W4", 400, 9]
+    ["W4", 400, 15]
   ]
   console.log("workload  executor       nodes  µs/node (median)  µs/node (best)  median ms  peak heap MB")
   for (const [w, size, reps] of workloads) {
@@ -125,7 +125,7 @@ export const runRuntimeBench = (): Record<string, unknown> => {
   const report = {
     bench: "runtime",
     node: process.version,
-    note: "µs/node = median run time / nodes (runsMs has every run; the best run is the floor without GC pauses or other load on the machine); W4 cells run in 3 interleaved rounds (each executor in its own process per round, order rotated) so load drift on a shared machine hits every executor alike; Trellis rows keep every run event in memory (fresh in-memory EventSink per run); the plan is built once per program (planMs, not in µs/node); W4 nodes wait on setTimeout in every executor",
+    note: "µs/node = median run time / nodes (runsMs has every run; the best run is the floor without GC pauses or other load on the machine); W4 cells run in 3 interleaved rounds of 5 runs after 5 warm-up runs (each executor in its own process per round, order rotated) so load drift on a shared machine hits every executor alike; Trellis rows keep every run event in memory (fresh in-memory EventSink per run); the plan is built once per program (planMs, not in µs/node); W4 nodes wait on setTimeout in every executor",
     loadAverage: os.loadavg(),
     table,
     w4Makespan: makespan,

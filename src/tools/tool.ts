@@ -10,6 +10,7 @@ import { parseDuration } from "../validate/duration.js"
 import { toolSpecFromSchemas } from "../validate/context.js"
 import type { ToolSpec } from "../validate/context.js"
 import { Permanent } from "./errors.js"
+import { plainGuard } from "./plainGuard.js"
 import type { ToolError } from "./errors.js"
 
 /** What a handler is told about the call it serves. */
@@ -206,10 +207,16 @@ type Decoder = (u: unknown) => Either.Either<unknown, ParseResult.ParseError>
 const decoders = new WeakMap<SchemaAST.AST, Decoder>()
 const encoders = new WeakMap<SchemaAST.AST, Decoder>()
 
+/** Schema's parser, behind the plain-schema fast path (plainGuard.ts) when the schema is plain. */
+const withGuard = (ast: SchemaAST.AST, parse: Decoder): Decoder => {
+  const guard = plainGuard(ast)
+  return guard === undefined ? parse : (u) => (guard(u) ? Either.right(u) : parse(u))
+}
+
 const decoderOf = (ast: SchemaAST.AST): Decoder => {
   let d = decoders.get(ast)
   if (d === undefined) {
-    d = Schema.decodeUnknownEither(Schema.make<unknown, unknown, never>(ast), { onExcessProperty: "error", errors: "all" })
+    d = withGuard(ast, Schema.decodeUnknownEither(Schema.make<unknown, unknown, never>(ast), { onExcessProperty: "error", errors: "all" }))
     decoders.set(ast, d)
   }
   return d
@@ -218,7 +225,7 @@ const decoderOf = (ast: SchemaAST.AST): Decoder => {
 const encoderOf = (ast: SchemaAST.AST): Decoder => {
   let e = encoders.get(ast)
   if (e === undefined) {
-    e = Schema.encodeUnknownEither(Schema.make<unknown, unknown, never>(ast), { errors: "all" })
+    e = withGuard(ast, Schema.encodeUnknownEither(Schema.make<unknown, unknown, never>(ast), { errors: "all" }))
     encoders.set(ast, e)
   }
   return e
