@@ -43,7 +43,7 @@ import { Suppressor } from "./recorded.js"
 import type { Recorded } from "./recorded.js"
 import { asExit, inlineCall, isPlainCall, toolCall } from "./toolCall.js"
 import type { CallEnv, CallSite, Emit, Suspended } from "./toolCall.js"
-import { WaitQueue } from "./waitQueue.js"
+import { RankSet, WaitQueue } from "./waitQueue.js"
 
 /** Limits and settings of one run. */
 export interface RunConfig {
@@ -133,6 +133,16 @@ const noBudgets: ReadonlyArray<Budgeter> = []
  * The scheduling core of a run: ready queue, scopes, call slots, in-flight
  * effects, events. `Run` (nodes.ts) adds how each node kind executes.
  */
+/** A fiberless call that resumed with an exit, to be finished by the next drain. */
+interface Resumed {
+  readonly nr: NodeRun
+  readonly r: Suspended
+  readonly exit: Exit.Exit<unknown, ToolError>
+  readonly endedAt: number
+}
+
+const byRankDesc = (a: Resumed, b: Resumed): number => b.nr.pn.rank - a.nr.pn.rank
+
 export abstract class Scheduler {
   status: RunStatus = "running"
   output: Json = null
@@ -152,16 +162,21 @@ export abstract class Scheduler {
   private stepTime = -1
   private flushTimer: ReturnType<typeof setTimeout> | undefined
   private drainScheduled = false
+  private burstScheduled = false
   private readonly ready: Array<NodeRun> = []
   /** Container nodes whose nested scopes are running (to report them cancelled if the run stops). */
   protected readonly open = new Set<NodeRun>()
   private readyHead = 0
   private inbox: Array<() => void> = []
+  /** Fiberless calls resumed since the last drain, waiting to be finished (see `finishBurst`). */
+  private resumed: Array<Resumed> = []
   /** Calls waiting for a call slot (critical path first, see waitQueue.ts). */
   private readonly waiting = new WaitQueue<NodeRun>()
   /** Set while a batch of completions is drained: calls queue up and take free slots by rank at its end. */
   private batching = false
   private callsInFlight = 0
+  /** The ranks of the calls holding call slots. */
+  private readonly slotRanks = new RankSet()
   private nodesStarted = 0
   private runTimer: Fiber.RuntimeFiber<unknown, unknown> | undefined
   protected readonly callEnv: CallEnv
@@ -217,7 +232,7 @@ export abstract class Scheduler {
 
   /** Whether the driver has something to do now: drain, flush events, or finish. */
   hasWork(): boolean {
-    return this.status !== "running" || this.readyHead < this.ready.length || this.inbox.length > 0
+    return this.status !== "running" || this.readyHead < this.ready.length || this.inbox.length > 0 || this.resumed.length > 0
   }
 
   /** Takes the events recorded since the last call. */
@@ -246,6 +261,13 @@ export abstract class Scheduler {
         const inbox = this.inbox
         this.inbox = []
         for (const k of inbox) if (this.status === "running") k()
+        continue
+      }
+      if (this.resumed.length > 0) {
+        // Outside a burst's own drain: finish them in arrival order.
+        const resumed = this.resumed
+        this.resumed = []
+        for (const c of resumed) if (this.status === "running") this.handlerDone(c.nr, c.r, c.exit, c.endedAt)
         continue
       }
       if (this.readyHead < this.ready.length) {
@@ -459,7 +481,7 @@ export abstract class Scheduler {
       case "Effect":
         return this.runCall(nr, r.effect)
       case "Handler": {
-        this.callsInFlight++
+        this.takeSlot(nr)
         if (r.register !== undefined) return this.startDirect(nr, r, r.register)
         nr.fiber = this.fork(r.effect, nr, (exit) => this.handlerDone(nr, r, exit), r.meter)
       }
@@ -468,7 +490,7 @@ export abstract class Scheduler {
 
   /** A suspended handler's exit: hand the freed call slot on first (a waiting call starts before this one's bookkeeping), then finish the call. */
   private handlerDone(nr: NodeRun, r: Suspended, exit: Exit.Exit<unknown, ToolError>, endedAt?: number): void {
-    this.callsInFlight--
+    this.freeSlot(nr)
     this.releaseWaiting()
     this.finishHandler(nr, r, exit, endedAt)
   }
@@ -482,10 +504,10 @@ export abstract class Scheduler {
   /**
    * Drives a handler's `Effect.async` without a fiber (direct.ts). When it
    * resumes later — from a timer or I/O callback, typically one of a burst
-   * firing together — the completion joins the inbox and the whole burst
-   * is finished in one drain once the burst is over (`drainSoon`): its
-   * calls are not started one by one as each completion comes in, but
-   * take the freed slots together, critical path first.
+   * firing together — the call is finished right after that callback
+   * (`finishResumed`): freed slots go to waiting calls critical path first,
+   * at once when no call still in flight can make a better one ready, else
+   * once the burst is over (`drainSoon`).
    */
   private startDirect(nr: NodeRun, r: Suspended, register: AsyncRegister): void {
     let early: Effect.Effect<unknown, unknown> | undefined
@@ -516,9 +538,30 @@ export abstract class Scheduler {
       nr.fiber = this.fork(r.resumed(resumed), nr, (e) => this.handlerDone(nr, r, e), r.meter)
       return
     }
-    const endedAt = this.now()
-    this.inbox.push(() => this.handlerDone(nr, r, exit, endedAt))
-    if (!this.draining) this.drainSoon()
+    this.resumed.push({ nr, r, exit, endedAt: this.now() })
+    if (this.draining || this.burstScheduled) return
+    this.burstScheduled = true
+    queueMicrotask(this.finishResumed)
+  }
+
+  /**
+   * Finishes the calls resumed by one host callback, right after it (a
+   * microtask, like a promise continuation; between two timers firing
+   * together Node runs microtasks): their dependents become ready at once,
+   * and a waiting call starts at once when nothing still in flight can
+   * make a call ready that would go before it; the rest take the free
+   * slots once the burst of callbacks is over (`drainSoon`).
+   */
+  private readonly finishResumed = (): void => {
+    this.burstScheduled = false
+    if (this.status !== "running" || this.draining) return
+    this.batching = true
+    try {
+      this.finishBurst()
+    } finally {
+      this.batching = false
+    }
+    this.drainSoon()
   }
 
   /**
@@ -538,6 +581,7 @@ export abstract class Scheduler {
     if (this.status === "running" && !this.draining) {
       this.batching = true
       try {
+        this.finishBurst()
         this.drain()
       } finally {
         this.batching = false
@@ -556,11 +600,72 @@ export abstract class Scheduler {
     this.signal()
   }
 
+  /**
+   * Finishes a burst of resumed calls highest rank first, and starts a
+   * waiting call as soon as no call still to be finished can make a call
+   * ready that would go before it (a node's dependents rank below it, and
+   * among equal ranks the call that waited longer goes first): the
+   * critical path's next call starts after its predecessor's bookkeeping,
+   * not after the whole burst's — the same calls, in the same order, as
+   * taking the free slots at the end of the burst, only sooner.
+   */
+  private finishBurst(): void {
+    const burst = this.resumed
+    if (burst.length === 0) return
+    this.resumed = []
+    if (burst.length > 1) burst.sort(byRankDesc)
+    for (let i = 0; i < burst.length; i++) {
+      if (this.status !== "running") return
+      const c = burst[i]!
+      this.freeSlot(c.nr)
+      this.draining = true
+      try {
+        this.finishHandler(c.nr, c.r, c.exit, c.endedAt)
+      } finally {
+        this.draining = false
+        this.stepTime = -1
+      }
+      // Nodes made ready run now (their calls join the waiting queue: `batching` is set).
+      this.drain()
+      // Whatever the calls still holding slots (the rest of the burst among them) make ready ranks below them, and joins the queue after the calls waiting now.
+      this.startWaitingFrom(this.slotRanks.max - 1)
+    }
+  }
+
+  private takeSlot(nr: NodeRun): void {
+    this.callsInFlight++
+    this.slotRanks.add(nr.pn.rank)
+  }
+
+  private freeSlot(nr: NodeRun): void {
+    this.callsInFlight--
+    this.slotRanks.delete(nr.pn.rank)
+  }
+
+  /** Starts waiting calls of rank at least `minRank` while call slots are free. */
+  private startWaitingFrom(minRank: number): void {
+    if (this.waiting.size === 0 || this.waiting.topRank() < minRank) return
+    this.batching = false
+    this.draining = true
+    try {
+      while (this.status === "running" && this.callsInFlight < this.config.concurrency && this.waiting.topRank() >= minRank) {
+        const nr = this.waiting.pop()
+        if (nr === undefined) return
+        if (nr.done || nr.site === undefined) continue
+        this.startCall(nr, nr.site)
+      }
+    } finally {
+      this.draining = false
+      this.stepTime = -1
+      this.batching = true
+    }
+  }
+
   /** Runs a call effect holding a call slot. */
   protected runCall(nr: NodeRun, eff: Effect.Effect<Json, ToolError>): void {
-    this.callsInFlight++
+    this.takeSlot(nr)
     nr.fiber = this.fork(eff, nr, (exit) => {
-      this.callsInFlight--
+      this.freeSlot(nr)
       this.releaseWaiting()
       this.afterCall(nr, exit)
     })

@@ -25,6 +25,12 @@ export class WaitQueue<T> {
     return this.heap.length
   }
 
+  /** The rank of the call that goes first (-Infinity when none waits). */
+  topRank(): number {
+    const top = this.heap[0]
+    return top === undefined ? -Infinity : top.rank
+  }
+
   /** Adds a call of the given rank. */
   push(rank: number, value: T): void {
     const heap = this.heap
@@ -61,5 +67,35 @@ export class WaitQueue<T> {
       heap[i] = last
     }
     return top.value
+  }
+}
+
+/** A multiset of ranks and its maximum: the ranks of the calls holding call slots. */
+export class RankSet {
+  private readonly counts = new Map<number, number>()
+  private top = -Infinity
+
+  /** The highest rank held (-Infinity when empty). */
+  get max(): number {
+    return this.top
+  }
+
+  add(rank: number): void {
+    this.counts.set(rank, (this.counts.get(rank) ?? 0) + 1)
+    if (rank > this.top) this.top = rank
+  }
+
+  delete(rank: number): void {
+    const left = (this.counts.get(rank) ?? 0) - 1
+    if (left > 0) {
+      this.counts.set(rank, left)
+      return
+    }
+    this.counts.delete(rank)
+    if (rank !== this.top) return
+    // Few distinct ranks are ever held at once (at most one per call slot).
+    let top = -Infinity
+    for (const r of this.counts.keys()) if (r > top) top = r
+    this.top = top
   }
 }
