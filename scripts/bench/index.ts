@@ -1,4 +1,5 @@
 /** `npm run bench [-- suite…]`: runs the named benchmark suites (all when none is named). */
+import { runGatewayBench } from "./gateway.js"
 import { runLanguageBench } from "./language.js"
 import { runRetrievalBench } from "./retrieval.js"
 import { runRuntimeBench } from "./runtime.js"
@@ -10,7 +11,8 @@ const suites: Record<string, () => unknown> = {
   runtime: runRuntimeBench,
   trace: runTraceBench,
   retrieval: runRetrievalBench,
-  server: runServerBench
+  server: runServerBench,
+  gateway: runGatewayBench
 }
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"))

@@ -12,13 +12,14 @@ import {
   tokensCommand
 } from "./commands.js"
 import { replayCommand, resumeCommand, runsCommand, traceCommand } from "./durable.js"
+import { planCommand } from "./plan.js"
 import { runCommand } from "./run.js"
 import { serveCommand } from "./serve.js"
 import { evalCommand, ingestCommand, normalizeArgv, searchCommand } from "./retrieval.js"
 
 const root = Command.make("trellis").pipe(
   Command.withDescription("Trellis: check, format, normalize and compile agent programs written as data"),
-  Command.withSubcommands([runCommand, serveCommand, resumeCommand, runsCommand, replayCommand, traceCommand, checkCommand, fmtCommand, normalizeCommand, compileCommand, tokensCommand, schemaCommand, ingestCommand, searchCommand, evalCommand])
+  Command.withSubcommands([runCommand, serveCommand, resumeCommand, runsCommand, replayCommand, traceCommand, checkCommand, fmtCommand, normalizeCommand, compileCommand, tokensCommand, schemaCommand, ingestCommand, searchCommand, evalCommand, planCommand])
 )
 
 const cli = Command.run(root, { name: "trellis", version: "0.1.0" })

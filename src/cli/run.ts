@@ -149,9 +149,10 @@ export const runCommand = Command.make(
     seed: Options.integer("seed").pipe(Options.optional, Options.withDescription("Seed of Effect's Random: reproducible run id, jitter and choices")),
     json: Options.boolean("json").pipe(Options.withDescription("Print one JSON object { runId, status, output?, error? }")),
     events: Options.text("events").pipe(Options.optional, Options.withDescription("Write every run event to this file as JSONL")),
-    memory: Options.boolean("memory").pipe(Options.withDescription("Run in memory only: record nothing in the store"))
+    memory: Options.boolean("memory").pipe(Options.withDescription("Run in memory only: record nothing in the store")),
+    config: Options.text("config").pipe(Options.optional, Options.withDescription("Config file of the LLM providers for llm steps (else TRELLIS_CONFIG; default local/echo only)"))
   },
-  ({ events, file, input, inputFile, json, memory, seed, tools }) =>
+  ({ config, events, file, input, inputFile, json, memory, seed, tools }) =>
     Effect.gen(function*() {
       const { registry, userTools } = yield* loadRegistry(Option.getOrUndefined(tools)).pipe(
         Effect.catchAll((e) => failEarly(json, "InvalidProgram", e.message))
@@ -170,7 +171,7 @@ export const runCommand = Command.make(
       const sink = cliSink({ eventsFd, progress: process.stderr.isTTY === true, labels })
       const planned = Runtime.plan(program)
       const retrieval = Either.isRight(planned) && usesRetrieval(planned.right.tools) ? { userTools } : undefined
-      const layer = Layer.provideMerge(sink, servicesLayer(registry, { memory, ...(retrieval === undefined ? {} : { retrieval }) }))
+      const layer = Layer.provideMerge(sink, servicesLayer(registry, { memory, config: Option.getOrUndefined(config), ...(retrieval === undefined ? {} : { retrieval }) }))
       // The run id a seeded run would draw itself, so even a cancelled run reports it.
       const runId = yield* Option.isSome(seed) ? Effect.withRandom(Runtime.makeRunId, Random.make(seed.value)) : Runtime.makeRunId
       const options: Runtime.RunOptions = Option.isSome(seed) ? { runId, seed: seed.value } : { runId }

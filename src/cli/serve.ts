@@ -67,7 +67,7 @@ export const serveCommand = Command.make(
       yield* Effect.scoped(
         Effect.gen(function*() {
           // Run events feed the run/node/error metrics on their way to the store; spans go out over OTLP when configured.
-          const services = Layer.provideMerge(observeEvents, servicesLayer(registry, { memory: false }))
+          const services = Layer.provideMerge(observeEvents, servicesLayer(registry, { memory: false, config: false }))
           const ctx = yield* Layer.build(Layer.provide(server, services).pipe(Layer.provide(layerTracing())))
           const started = yield* Server.urlOf(ctx)
           process.stdout.write(banner(started, cfg))

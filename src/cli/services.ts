@@ -19,6 +19,10 @@ import { layerPglite, MEMORY } from "../store/sql.js"
 import { builtinTools, loadToolsModule, makeRegistry, ToolRegistry } from "../tools/index.js"
 import type { AnyTool } from "../tools/index.js"
 import type { EventLog } from "../trace/events.js"
+import * as Router from "../llm/router.js"
+import * as StepRunner from "../llm/stepRunner.js"
+import type { LlmRunner } from "../runtime/llm.js"
+import { loadConfig } from "../server/config.js"
 import { CliError } from "./io.js"
 
 /** Every service a durable run needs. */
@@ -63,6 +67,16 @@ export const loadRegistry = (toolsModule: string | undefined) =>
     return { userTools, registry: registry.right }
   })
 
+/**
+ * The runner of llm steps: the router of the config file's `providers`
+ * (`path`, else `TRELLIS_CONFIG`; `local/echo` is always served) and its
+ * `steps` settings; with no config file, `local/echo` only.
+ */
+export const llmLayer = (path: string | undefined): Layer.Layer<LlmRunner, CliError> =>
+  Layer.unwrapEffect(
+    Effect.map(loadConfig(path), (cfg) => StepRunner.layer(cfg.file.steps ?? {}).pipe(Layer.provide(Router.layer(cfg.file))))
+  ).pipe(Layer.mapError((e) => new CliError({ message: e.message })))
+
 /** The store of the environment, or an error saying which store could not be opened and why. */
 export const storeLayer = Store.layerFromEnv.pipe(
   Layer.mapError((e) => new CliError({ message: `cannot open the store: ${e.message}` }))
@@ -90,13 +104,20 @@ const retrievalError = (e: unknown) =>
  */
 export const servicesLayer = (
   registry: ToolRegistry["Type"],
-  options: { readonly memory: boolean; readonly retrieval?: { readonly userTools: ReadonlyArray<AnyTool> } }
+  options: {
+    readonly memory: boolean
+    readonly retrieval?: { readonly userTools: ReadonlyArray<AnyTool> }
+    /** The config file of the LLM providers (else `TRELLIS_CONFIG`); `false`: no step runner (the server brings its own). */
+    readonly config?: string | false | undefined
+  }
 ): Layer.Layer<CliServices, CliError> => {
-  const store = options.memory ? Layer.mergeAll(Runtime.layerServices, RunStore.layerMemory) : Layer.mergeAll(
+  const base = options.memory ? Layer.mergeAll(Runtime.layerServices, RunStore.layerMemory) : Layer.mergeAll(
     storeLayer,
     Runtime.ResultCache.layerMemory,
     Runtime.ToolLimiter.layer
   )
+  // Provided after the base services, so the step runner overrides the runtime's default (no LLM layer).
+  const store = options.config === false ? base : Layer.provideMerge(llmLayer(options.config), base)
   if (options.retrieval === undefined) return Layer.merge(store, Layer.succeed(ToolRegistry, registry))
   // One database connection: the store's client layer is the same value in both places, so it is built once.
   const sql = options.memory ? layerPglite(MEMORY).pipe(Layer.mapError(retrievalError)) : storeLayer

@@ -38,6 +38,7 @@ import type { RunRequirements, RunResult } from "./interpret.js"
 import { ResultCache } from "./policy/cache.js"
 import { IdempotencyStore } from "./policy/idempotency.js"
 import { ToolLimiter } from "./policy/limiter.js"
+import { currentWorkspace } from "./llm.js"
 import { makeRecorded } from "./recorded.js"
 import { RunStore } from "./runStore.js"
 import type { RunRecord, RunRecordError } from "./runStore.js"
@@ -191,7 +192,8 @@ export const start = (
       })
     ], { concurrency: 2, discard: true }).pipe(Effect.mapError(storeFailed(runId)))
     return yield* recorded(runId, runWith(p, inputs, { ...runOptions, runId }, undefined)).pipe(
-      Effect.annotateLogs({ runId, workspace: ws })
+      Effect.annotateLogs({ runId, workspace: ws }),
+      Effect.locally(currentWorkspace, ws)
     )
   }).pipe(Effect.withSpan("run", { attributes: { "trellis.mode": "live" } }))
 
@@ -269,7 +271,7 @@ export const resume = (runId: string): Effect.Effect<RunResult, RunError, Durabl
       "trellis.workspace": record.workspace
     })
     return yield* recorded(runId, runWith(program, inputs, optionsOf(record), { record: makeRecorded("resume", events), events }), events)
-      .pipe(Effect.annotateLogs({ runId, workspace: record.workspace }))
+      .pipe(Effect.annotateLogs({ runId, workspace: record.workspace }), Effect.locally(currentWorkspace, record.workspace))
   }).pipe(Effect.withSpan("run", { attributes: { "trellis.mode": "resume" } }))
 
 /** What `resumeAll` did for one run. */

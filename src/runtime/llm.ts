@@ -3,7 +3,8 @@
  * `LlmRunner`; until then, and whenever none is provided, an llm step fails
  * with a clear `Permanent` error.
  */
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, FiberRef, Layer } from "effect"
+import { globalValue } from "effect/GlobalValue"
 import type { Json, JsonRecord } from "../ir/eval.js"
 import type { Signature } from "../ir/schema.js"
 import { Permanent } from "../tools/errors.js"
@@ -23,12 +24,37 @@ export interface LlmRequest {
   readonly attempt: number
   /** Streams a chunk of the reply (recorded as a `Chunk` event). */
   readonly emit: (chunk: string) => Effect.Effect<void>
+  /** Reports the route (`provider/model`) that answered (recorded in `ToolReturned.route`). Optional to call. */
+  readonly answeredBy?: (route: string) => Effect.Effect<void>
+}
+
+/** An llm step before any attempt: what `describe` needs. */
+export type LlmStep = Omit<LlmRequest, "attempt" | "emit" | "answeredBy">
+
+/** What an llm step will ask, known before the model is called: recorded in `ToolCalled`, compared by replay. */
+export interface LlmDescription {
+  /** The model name the step asks for (`provider/model`). */
+  readonly model: string
+  /** The hash of the prompt the step sends. */
+  readonly promptHash: string
 }
 
 /** Serves llm steps: returns the decoded output of the signature. Report tokens and cost with `charge`. */
 export interface LlmRunnerService {
   readonly run: (request: LlmRequest) => Effect.Effect<Json, ToolError>
+  /**
+   * Describes a step without calling a model (model asked for, prompt
+   * hash). When present, the runtime records it in the step's `ToolCalled`
+   * events, and a replay (which never calls the model) compares it.
+   */
+  readonly describe?: (step: LlmStep) => Effect.Effect<LlmDescription, ToolError>
 }
+
+/** The workspace of the run being executed (set by durable runs), for the LLM requests of its steps. */
+export const currentWorkspace: FiberRef.FiberRef<string | undefined> = globalValue(
+  "trellis/runtime/currentWorkspace",
+  () => FiberRef.unsafeMake<string | undefined>(undefined)
+)
 
 /** The message of an llm step run without an LLM layer. */
 export const NO_LLM_MESSAGE = "llm steps need the LLM layer (issue 6)"

@@ -12,14 +12,9 @@ import { canonicalJson } from "../ir/canonical.js"
 import { evalPure, isList, typeName } from "../ir/eval.js"
 import type { Json, JsonRecord } from "../ir/eval.js"
 import type { Args, Expr } from "../ir/schema.js"
-import { errorKind, Permanent } from "../tools/errors.js"
-import type { ToolError } from "../tools/errors.js"
+import { Permanent } from "../tools/errors.js"
 import { bindParams } from "./inputs.js"
-import { metered } from "./meter.js"
-import type { Usage } from "./meter.js"
-import { durationMs } from "./policy/duration.js"
-import { retrying } from "./policy/retry.js"
-import { withTimeout } from "./policy/timeout.js"
+import { llmCall } from "./llmCall.js"
 import { Scheduler } from "./scheduler.js"
 import type { Env, NodeRun } from "./scheduler.js"
 import type { CallSite } from "./toolCall.js"
@@ -148,34 +143,18 @@ export class Run extends Scheduler {
     const signature = Object.prototype.hasOwnProperty.call(this.program.signatures, node.signature)
       ? this.program.signatures[node.signature]
       : undefined
-    const meter: Usage = { cost: 0, tokens: 0 }
-    let chunks = 0
-    const attempt = (n: number): Effect.Effect<Json, ToolError> => {
-      const eff = this.services.llm.run({
-        runId: this.config.runId,
-        node: nr.path,
-        signatureName: node.signature,
-        signature,
-        args: args.right,
-        model: node.model,
-        attempt: n,
-        emit: (text) => Effect.sync(() => this.emit("Chunk", nr.path, n, { index: chunks++, text }))
-      })
-      const timeout = node.policy?.timeout
-      return timeout === undefined ? eff : withTimeout(durationMs(timeout, 0), `llm ${node.signature} (node ${nr.path}, attempt ${n})`)(eff)
-    }
-    const retry = node.policy?.retry
-    const attempts = retry === undefined ? attempt(1) : retrying(retry, (n, delayMs, error) =>
-      Effect.sync(() =>
-        this.emit("NodeRetrying", nr.path, n, { attempt: n, delayMs, errorKind: errorKind(error), message: error.message })
-      ))(attempt)
-    const budgets = nr.budgets
+    const call = llmCall(this.callEnv, this.services.llm, {
+      runId: this.config.runId,
+      path: nr.path,
+      signatureName: node.signature,
+      signature,
+      args: args.right,
+      model: node.model,
+      policy: node.policy,
+      budgets: nr.budgets
+    })
     const seed = this.config.seed
-    const own = seed === undefined ? attempts : Effect.withRandom(attempts, Random.make(`${seed}/${nr.path}`))
-    this.runCall(
-      nr,
-      Effect.tap(metered(meter, own), () => Effect.forEach(budgets, (b) => b.charge(meter.cost, meter.tokens), { discard: true }))
-    )
+    this.runCall(nr, seed === undefined ? call : Effect.withRandom(call, Random.make(`${seed}/${nr.path}`)))
   }
 
   private execCall(nr: NodeRun): void {

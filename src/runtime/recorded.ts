@@ -23,7 +23,15 @@ import type { RunEvent } from "../trace/events.js"
 
 /** How a recorded attempt ended. */
 export type AttemptOutcome =
-  | { readonly _tag: "Returned"; readonly output: Json; readonly cost: number }
+  | {
+    readonly _tag: "Returned"
+    readonly output: Json
+    readonly cost: number
+    /** Tokens the attempt reported (0 when none). */
+    readonly tokens?: number
+    /** The route that answered (llm steps). */
+    readonly route?: string
+  }
   | { readonly _tag: "Failed"; readonly kind: ErrorKind; readonly message: string }
 
 /** One recorded attempt of a tool call. */
@@ -32,6 +40,8 @@ export interface RecordedAttempt {
   readonly idempotencyKey: string | undefined
   /** Undefined when the attempt was in flight when the record ends (or was cancelled). */
   readonly outcome: AttemptOutcome | undefined
+  /** The texts of the `Chunk` events the attempt streamed, in order. */
+  readonly chunks: ReadonlyArray<string>
 }
 
 /** A result served without calling the tool (idempotency store or cache). */
@@ -73,7 +83,10 @@ export interface Recorded {
 
 /** Indexes a run's events (in seq order). */
 export const makeRecorded = (mode: RecordedMode, events: ReadonlyArray<RunEvent>): Recorded => {
-  const attempts = new Map<string, Map<number, { argsHash: string; idempotencyKey: string | undefined; outcome: AttemptOutcome | undefined }>>()
+  const attempts = new Map<
+    string,
+    Map<number, { argsHash: string; idempotencyKey: string | undefined; outcome: AttemptOutcome | undefined; chunks: Array<string> }>
+  >()
   const served = new Map<string, RecordedServed>()
   const choices = new Map<string, RecordedChoice>()
   const lastAttempt = new Map<string, number>()
@@ -95,7 +108,7 @@ export const makeRecorded = (mode: RecordedMode, events: ReadonlyArray<RunEvent>
         let byAttempt = attempts.get(path)
         if (byAttempt === undefined) attempts.set(path, byAttempt = new Map())
         // A resumed run may call an attempt again: the latest record of it counts.
-        byAttempt.set(n, { argsHash: e.data.argsHash, idempotencyKey: e.data.idempotencyKey, outcome: undefined })
+        byAttempt.set(n, { argsHash: e.data.argsHash, idempotencyKey: e.data.idempotencyKey, outcome: undefined, chunks: [] })
         lastAttempt.set(path, n)
         break
       }
@@ -106,7 +119,22 @@ export const makeRecorded = (mode: RecordedMode, events: ReadonlyArray<RunEvent>
           break
         }
         const a = attemptOf(path, e.attempt ?? 1)
-        if (a !== undefined) a.outcome = { _tag: "Returned", output: e.data.output as Json, cost: e.data.cost }
+        if (a !== undefined) {
+          const { route, tokens } = e.data
+          a.outcome = {
+            _tag: "Returned",
+            output: e.data.output as Json,
+            cost: e.data.cost,
+            ...(tokens === undefined ? {} : { tokens }),
+            ...(route === undefined ? {} : { route })
+          }
+        }
+        break
+      }
+      case "Chunk": {
+        if (path === undefined) break
+        const a = attemptOf(path, e.attempt ?? 1)
+        if (a !== undefined && a.outcome === undefined) a.chunks.push(e.data.text)
         break
       }
       case "NodeRetrying": {

@@ -306,7 +306,8 @@ const recordedAnswer = (rec: Recorded | undefined, path: string, attempt: number
   if (a?.outcome !== undefined) {
     const o = a.outcome
     if (o._tag === "Failed") return Effect.fail(fromKind(o.kind, o.message))
-    return o.cost > 0 ? Effect.as(charge({ cost: o.cost }), o.output) : Effect.succeed(o.output)
+    const tokens = o.tokens ?? 0
+    return o.cost > 0 || tokens > 0 ? Effect.as(charge({ cost: o.cost, tokens }), o.output) : Effect.succeed(o.output)
   }
   if (rec.mode === "resume") return undefined
   if (a !== undefined) return Effect.never

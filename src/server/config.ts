@@ -9,6 +9,8 @@
 import { createHash } from "node:crypto"
 import { readFileSync } from "node:fs"
 import { Effect, Either, ParseResult, Schema } from "effect"
+import { ProviderConfig } from "../llm/config.js"
+import { StepsConfig } from "../llm/stepRunner.js"
 
 /** The configuration could not be read or is invalid. */
 export class ConfigError extends Schema.TaggedError<ConfigError>()("ConfigError", {
@@ -38,11 +40,8 @@ export const Workspace = Schema.Struct({
 })
 export type Workspace = typeof Workspace.Type
 
-/** An LLM provider (used by the LLM gateway; kept loose here: only its name and kind are checked). */
-export const Provider = Schema.Struct(
-  { name: Schema.String, kind: Schema.String, apiKeyEnv: opt(Schema.String) },
-  Schema.Record({ key: Schema.String, value: Schema.Unknown })
-)
+/** An LLM provider (the LLM gateway's schema, `src/llm/config.ts`). */
+export const Provider = ProviderConfig
 
 /** Server limits. */
 export const Limits = Schema.Struct({
@@ -65,7 +64,9 @@ export const ConfigFile = Schema.Struct({
   workspaces: opt(Schema.Array(Workspace)),
   providers: opt(Schema.Array(Provider)),
   fallbacks: opt(Schema.Record({ key: Schema.String, value: Schema.Array(Schema.String) })),
-  limits: opt(Limits)
+  limits: opt(Limits),
+  /** Settings of llm steps in programs (`src/llm/stepRunner.ts`). */
+  steps: opt(StepsConfig)
 })
 export type ConfigFile = typeof ConfigFile.Type
 

@@ -12,12 +12,16 @@ import type { HttpApp } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Context, Effect, Layer, Schema } from "effect"
 import type { Scope } from "effect"
+import * as LlmRouting from "../llm/router.js"
+import type { LlmRouter } from "../llm/service.js"
+import * as StepRunner from "../llm/stepRunner.js"
 import type { DurableRequirements } from "../runtime/durable.js"
 import { Api } from "./api/index.js"
 import { isOpen } from "./config.js"
 import type { ServerConfig } from "./config.js"
 import { ServerContext } from "./context.js"
 import { layerAuthorization } from "./handlers/auth.js"
+import { layerLlm } from "./handlers/llm.js"
 import { layerPrograms } from "./handlers/programs.js"
 import { layerRuns } from "./handlers/runs.js"
 import { layerHealth, layerSystem } from "./handlers/system.js"
@@ -44,9 +48,25 @@ const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1"])
 /** The HTTP app of the API with its handlers (no server). */
 export const layerApi = (config: ServerConfig) =>
   HttpApiBuilder.api(Api).pipe(
-    Layer.provide([layerHealth, layerSystem, layerPrograms, layerRuns]),
-    Layer.provide(layerAuthorization(config))
+    Layer.provide([layerHealth, layerSystem, layerPrograms, layerRuns, layerLlm]),
+    Layer.provide(layerAuthorization(config)),
+    // The LLM router of the config's providers (a missing API key variable fails the start, naming it).
+    Layer.provide(layerLlmRouter(config))
   )
+
+const llmRouters = new WeakMap<ServerConfig, Layer.Layer<LlmRouting.LlmGateway | LlmRouter, ServeError>>()
+
+/**
+ * The LLM router of a config, one layer value per config so that the gateway and the runs' llm steps share
+ * one instance (layers are memoized by reference): one cache, one set of per-provider limits and quotas.
+ */
+export const layerLlmRouter = (config: ServerConfig): Layer.Layer<LlmRouting.LlmGateway | LlmRouter, ServeError> => {
+  const known = llmRouters.get(config)
+  if (known !== undefined) return known
+  const made = LlmRouting.layer(config.file).pipe(Layer.mapError((e) => new ServeError({ message: e.message })))
+  llmRouters.set(config, made)
+  return made
+}
 
 /**
  * The whole server. Provides the `HttpServer` (its address) and the
@@ -91,8 +111,12 @@ export const layer = (
       )
     })
   )
+  // llm steps of the server's runs: the step runner over a router of the config's providers, with its `steps` settings.
+  const steps = StepRunner.layer(options.config.file.steps ?? {}).pipe(
+    Layer.provide(layerLlmRouter(options.config))
+  )
   const core = Layer.mergeAll(
-    RunManager.layer(options.config.limits, { resumeOnStart: options.resumeOnStart ?? true }),
+    RunManager.layer(options.config.limits, { resumeOnStart: options.resumeOnStart ?? true }).pipe(Layer.provide(steps)),
     Layer.succeed(ServerContext, { config: options.config, sse: { clients: 0 } })
   )
   return lifecycle.pipe(Layer.provideMerge(serve), Layer.provideMerge(core))

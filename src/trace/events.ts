@@ -64,9 +64,19 @@ export class NodeStarted extends Schema.Class<NodeStarted>("NodeStarted")(
  * A tool was called (one event per attempt): tool name, args hash, and the
  * idempotency key when the call is keyed (the program gave a key, or the
  * tool is not idempotent and its result is recorded in the idempotency store).
+ * An llm step records its attempts with the same event (tool `llm:<Signature>`),
+ * plus the model asked for and the prompt hash.
  */
 export class ToolCalled extends Schema.Class<ToolCalled>("ToolCalled")(
-  eventFields("ToolCalled", { tool: Schema.String, argsHash: Schema.String, idempotencyKey: opt(Schema.String) })
+  eventFields("ToolCalled", {
+    tool: Schema.String,
+    argsHash: Schema.String,
+    idempotencyKey: opt(Schema.String),
+    /** llm steps (`tool` is `llm:<Signature>`): the model name asked for. */
+    model: opt(Schema.String),
+    /** llm steps: the hash of the prompt sent (a replay with a different prompt diverges here). */
+    promptHash: opt(Schema.String)
+  })
 ) {}
 
 /**
@@ -84,7 +94,9 @@ export class ToolReturned extends Schema.Class<ToolReturned>("ToolReturned")(
     tokens: opt(Num),
     /** Where the result came from: the tool, the idempotency store or the result cache. */
     source: Schema.Literal("tool", "idempotency", "cache"),
-    output: JsonValue
+    output: JsonValue,
+    /** llm steps: the route (`provider/model`) that answered, when the runner reported it. */
+    route: opt(Schema.String)
   })
 ) {}
 

@@ -5,6 +5,7 @@
  */
 import { HttpApi, OpenApi } from "@effect/platform"
 import { PayloadTooLarge } from "./errors.js"
+import { LlmGroup } from "./llm.js"
 import { ProgramsGroup } from "./programs.js"
 import { RunsGroup } from "./runs.js"
 import { HealthGroup, SystemGroup } from "./system.js"
@@ -15,6 +16,7 @@ export class Api extends HttpApi.make("trellis")
   .add(SystemGroup)
   .add(ProgramsGroup)
   .add(RunsGroup)
+  .add(LlmGroup)
   .addError(PayloadTooLarge)
   .annotate(OpenApi.Title, "Trellis")
   .annotate(OpenApi.Description, "Run agent and tool-orchestration programs: submit, follow live over SSE, cancel, replay.")

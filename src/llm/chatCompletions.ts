@@ -1,0 +1,499 @@
+/**
+ * The OpenAI chat-completions API (what vLLM, Ollama, llama.cpp, LiteLLM and
+ * Azure OpenAI speak): its wire shapes, a client over `@effect/platform`'s
+ * `HttpClient` (`complete`, and `stream` parsing the SSE `data:` lines up to
+ * `[DONE]`), the mapping of HTTP failures to `LlmError` (429 with
+ * `Retry-After` in seconds or as an HTTP date), and the conversions between
+ * `@effect/ai`'s provider options / response parts and this wire format that
+ * `chatLanguageModel` uses to be an `@effect/ai` `LanguageModel`.
+ * Interrupting a stream aborts the upstream HTTP request.
+ */
+import type { LanguageModel, Response } from "@effect/ai"
+import { AiError, LanguageModel as LanguageModelApi, Tool } from "@effect/ai"
+import { HttpClient, HttpClientRequest } from "@effect/platform"
+import type { HttpClientResponse } from "@effect/platform"
+import { Effect, JSONSchema, Option, Redacted, Schema, Stream } from "effect"
+import type { Scope } from "effect"
+import { LlmError } from "./service.js"
+
+// ---------------------------------------------------------------------------
+// Wire shapes
+
+/** A message of a chat request (other fields pass through). */
+export const ChatMessage = Schema.Struct(
+  {
+    role: Schema.Literal("system", "developer", "user", "assistant", "tool"),
+    content: Schema.optionalWith(Schema.NullOr(Schema.Union(Schema.String, Schema.Array(Schema.Unknown))), { exact: true }),
+    tool_calls: Schema.optionalWith(Schema.Array(Schema.Unknown), { exact: true }),
+    tool_call_id: Schema.optionalWith(Schema.String, { exact: true })
+  },
+  Schema.Record({ key: Schema.String, value: Schema.Unknown })
+)
+export type ChatMessage = typeof ChatMessage.Type
+
+/** A function tool of a chat request. */
+export const ChatTool = Schema.Struct(
+  {
+    type: Schema.Literal("function"),
+    function: Schema.Struct(
+      { name: Schema.String, description: Schema.optionalWith(Schema.String, { exact: true }), parameters: Schema.optionalWith(Schema.Unknown, { exact: true }) },
+      Schema.Record({ key: Schema.String, value: Schema.Unknown })
+    )
+  }
+)
+
+/** `POST /v1/chat/completions` body; parameters not named here (temperature, …) pass through untouched. */
+export const ChatRequest = Schema.Struct(
+  {
+    model: Schema.String.pipe(Schema.minLength(1)),
+    messages: Schema.NonEmptyArray(ChatMessage),
+    stream: Schema.optionalWith(Schema.Boolean, { exact: true }),
+    tools: Schema.optionalWith(Schema.Array(ChatTool), { exact: true }),
+    response_format: Schema.optionalWith(
+      Schema.Struct({ type: Schema.Literal("text", "json_object", "json_schema") }, Schema.Record({ key: Schema.String, value: Schema.Unknown })),
+      { exact: true }
+    )
+  },
+  Schema.Record({ key: Schema.String, value: Schema.Unknown })
+)
+export type ChatRequest = typeof ChatRequest.Type
+
+/** A tool call in a reply. */
+export interface ChatToolCall {
+  readonly id: string
+  readonly type: "function"
+  readonly function: { readonly name: string; readonly arguments: string }
+}
+
+/** Token usage as chat completions report it. */
+export interface ChatUsage {
+  readonly prompt_tokens: number
+  readonly completion_tokens: number
+  readonly total_tokens: number
+}
+
+/** A non-streamed reply. */
+export interface ChatCompletion {
+  readonly id: string
+  readonly object: "chat.completion"
+  readonly created: number
+  readonly model: string
+  readonly choices: ReadonlyArray<{
+    readonly index: number
+    readonly message: { readonly role: "assistant"; readonly content: string | null; readonly tool_calls?: ReadonlyArray<ChatToolCall> }
+    readonly finish_reason: string | null
+  }>
+  readonly usage?: ChatUsage | undefined
+}
+
+/** A tool-call delta of a streamed chunk. */
+export interface ChatToolCallDelta {
+  readonly index: number
+  readonly id?: string
+  readonly type?: "function"
+  readonly function?: { readonly name?: string; readonly arguments?: string }
+}
+
+/** One streamed chunk (`data: {…}`). */
+export interface ChatChunk {
+  readonly id: string
+  readonly object: "chat.completion.chunk"
+  readonly created: number
+  readonly model: string
+  readonly choices: ReadonlyArray<{
+    readonly index: number
+    readonly delta: { readonly role?: "assistant"; readonly content?: string | null; readonly tool_calls?: ReadonlyArray<ChatToolCallDelta> }
+    readonly finish_reason: string | null
+  }>
+  readonly usage?: ChatUsage | null | undefined
+}
+
+/** The capabilities a chat request needs. */
+export const needsOf = (request: ChatRequest): Array<"stream" | "tools" | "json"> => {
+  const needs: Array<"stream" | "tools" | "json"> = []
+  if (request.stream === true) needs.push("stream")
+  if (request.tools !== undefined && request.tools.length > 0) needs.push("tools")
+  const format = request.response_format?.type
+  if (format === "json_schema" || format === "json_object") needs.push("json")
+  return needs
+}
+
+// ---------------------------------------------------------------------------
+// HTTP
+
+/** Milliseconds of a `Retry-After` header: delta seconds or an HTTP date (relative to `now`). */
+export const parseRetryAfter = (value: string | undefined, now: number): number | undefined => {
+  if (value === undefined) return undefined
+  const text = value.trim()
+  if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000)
+  const date = Date.parse(text)
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now)
+}
+
+/** The `LlmError` of an upstream HTTP status. */
+export const errorOfStatus = (provider: string, status: number, body: string, retryAfterMs: number | undefined): LlmError => {
+  const detail = upstreamMessage(body)
+  if (status === 429) {
+    return new LlmError({
+      reason: "RateLimited",
+      provider,
+      status,
+      message: `provider ${provider} answered 429 (rate limited)${detail}`,
+      ...(retryAfterMs === undefined ? {} : { retryAfterMs })
+    })
+  }
+  if (status >= 500) return new LlmError({ reason: "Upstream", provider, status, message: `provider ${provider} answered ${status}${detail}` })
+  // The gateway's own configuration is wrong (key, base URL, model name): not the client's fault, and another route may work.
+  if (status === 401 || status === 403 || status === 404) {
+    return new LlmError({ reason: "Upstream", provider, status, message: `provider ${provider} answered ${status} (check its apiKeyEnv, baseUrl and models)${detail}` })
+  }
+  return new LlmError({ reason: "BadRequest", provider, status, message: `provider ${provider} refused the request (${status})${detail}` })
+}
+
+/** The upstream's own error message, shortened (never the request, which may hold secrets in headers). */
+const upstreamMessage = (body: string): string => {
+  try {
+    const parsed = JSON.parse(body) as { error?: { message?: unknown } | string }
+    const message = typeof parsed.error === "string" ? parsed.error : parsed.error?.message
+    if (typeof message === "string") return `: ${message.slice(0, 300)}`
+  } catch {
+    // not JSON
+  }
+  return body.trim() === "" ? "" : `: ${body.trim().slice(0, 200)}`
+}
+
+/** Options of a chat-completions client. */
+export interface ChatClientOptions {
+  /** The provider's name (errors and metrics). */
+  readonly provider: string
+  /** The API base, e.g. `http://127.0.0.1:8000/v1` (`/chat/completions` is appended). */
+  readonly baseUrl: string
+  readonly apiKey?: Redacted.Redacted<string> | undefined
+}
+
+/** A chat-completions client. */
+export interface ChatClient {
+  /** A non-streamed completion. */
+  readonly complete: (request: ChatRequest) => Effect.Effect<ChatCompletion, LlmError>
+  /** The chunks of a streamed completion; ends at `data: [DONE]`; a stream cut before it fails with `Upstream`. */
+  readonly stream: (request: ChatRequest) => Stream.Stream<ChatChunk, LlmError>
+}
+
+const transportError = (provider: string, cause: unknown): LlmError =>
+  new LlmError({
+    reason: "Upstream",
+    provider,
+    message: `provider ${provider} could not be reached or broke the connection (${describe(cause)})`
+  })
+
+const describe = (cause: unknown): string => {
+  if (typeof cause === "object" && cause !== null) {
+    const c = cause as { _tag?: unknown; reason?: unknown; message?: unknown }
+    if (typeof c._tag === "string") return `${c._tag}${typeof c.reason === "string" ? ` ${c.reason}` : ""}`
+    if (typeof c.message === "string") return c.message.slice(0, 200)
+  }
+  return "error"
+}
+
+const failOnStatus = (provider: string, scrub: (text: string) => string) => (response: HttpClientResponse.HttpClientResponse) =>
+  response.status >= 200 && response.status < 300
+    ? Effect.succeed(response)
+    : Effect.flatMap(
+      Effect.orElseSucceed(response.text, () => ""),
+      (body) =>
+        Effect.fail(errorOfStatus(provider, response.status, scrub(body), parseRetryAfter(response.headers["retry-after"], Date.now())))
+    )
+
+/** Parses the SSE byte stream of a chat completion into chunks, up to `[DONE]`. */
+export const parseSse = (provider: string) => <E>(bytes: Stream.Stream<Uint8Array, E>): Stream.Stream<ChatChunk, LlmError | E> => {
+  let data: Array<string> = []
+  let done = false
+  let finished = false
+  return bytes.pipe(
+    Stream.decodeText(),
+    Stream.splitLines,
+    Stream.mapConcatEffect((line): Effect.Effect<ReadonlyArray<ChatChunk>, LlmError> => {
+      if (done) return Effect.succeed([])
+      if (line.startsWith("data:")) {
+        data.push(line.slice(line.charCodeAt(5) === 32 ? 6 : 5))
+        return Effect.succeed([])
+      }
+      if (line !== "" || data.length === 0) return Effect.succeed([]) // comments, event:, id:, retry:
+      const payload = data.join("\n")
+      data = []
+      if (payload.trim() === "[DONE]") {
+        done = true
+        return Effect.succeed([])
+      }
+      try {
+        const chunk = JSON.parse(payload) as ChatChunk & { error?: { message?: string } }
+        if (chunk.error !== undefined) {
+          return Effect.fail(new LlmError({ reason: "Upstream", provider, message: `provider ${provider} sent an error mid-stream: ${String(chunk.error.message ?? "error").slice(0, 300)}` }))
+        }
+        if (Array.isArray(chunk.choices) && chunk.choices.some((c) => c.finish_reason !== null && c.finish_reason !== undefined)) finished = true
+        return Effect.succeed([chunk])
+      } catch {
+        return Effect.fail(new LlmError({ reason: "Upstream", provider, message: `provider ${provider} sent a chunk that is not JSON` }))
+      }
+    }),
+    Stream.takeUntilEffect(() => Effect.succeed(done)),
+    Stream.concat(Stream.suspend(() =>
+      done || finished
+        ? Stream.empty
+        : Stream.fail(new LlmError({ reason: "Upstream", provider, message: `provider ${provider} cut the stream before it finished` }))
+    ))
+  )
+}
+
+/** A chat-completions client over the `HttpClient` in context. */
+export const makeChatClient = (options: ChatClientOptions): Effect.Effect<ChatClient, never, HttpClient.HttpClient> =>
+  Effect.map(HttpClient.HttpClient, (http) => {
+    const url = `${options.baseUrl}/chat/completions`
+    const post = (body: unknown) => {
+      let request = HttpClientRequest.post(url).pipe(HttpClientRequest.bodyUnsafeJson(body))
+      if (options.apiKey !== undefined) request = HttpClientRequest.bearerToken(request, Redacted.value(options.apiKey))
+      return request
+    }
+    const provider = options.provider
+    // An upstream may quote the key back in its error; it never reaches our errors.
+    const key = options.apiKey === undefined ? "" : Redacted.value(options.apiKey)
+    const scrub = (text: string) => (key.length < 4 ? text : text.split(key).join("[REDACTED]"))
+    return {
+      complete: (request) =>
+        http.execute(post({ ...request, stream: false })).pipe(
+          Effect.mapError((e) => transportError(provider, e)),
+          Effect.flatMap(failOnStatus(provider, scrub)),
+          Effect.flatMap((response) =>
+            Effect.mapError(response.json, () => new LlmError({ reason: "Upstream", provider, message: `provider ${provider} answered with a body that is not JSON` }))
+          ),
+          Effect.flatMap((json) => {
+            const c = json as ChatCompletion
+            return typeof c === "object" && c !== null && Array.isArray(c.choices)
+              ? Effect.succeed(c)
+              : Effect.fail(new LlmError({ reason: "Upstream", provider, message: `provider ${provider} answered without choices` }))
+          })
+        ),
+      stream: (request) =>
+        Stream.unwrap(
+          http.execute(post({ stream_options: { include_usage: true }, ...request, stream: true })).pipe(
+            Effect.mapError((e) => transportError(provider, e)),
+            Effect.flatMap(failOnStatus(provider, scrub)),
+            Effect.map((response) => parseSse(provider)(Stream.mapError(response.stream, (e) => transportError(provider, e))))
+          )
+        )
+    }
+  })
+
+// ---------------------------------------------------------------------------
+// @effect/ai <-> chat completions
+
+/** The text of a message content (a string or text parts). */
+export const contentText = (content: unknown): string => {
+  if (typeof content === "string") return content
+  if (Array.isArray(content)) {
+    return content.map((p) => (typeof p === "object" && p !== null && (p as { type?: unknown }).type === "text" ? String((p as { text?: unknown }).text ?? "") : "")).join("")
+  }
+  return ""
+}
+
+/** A chat request for `@effect/ai` provider options (`model` is the upstream model name). */
+export const requestOfOptions = (model: string, options: LanguageModel.ProviderOptions): ChatRequest => {
+  const messages: Array<ChatMessage> = []
+  for (const m of options.prompt.content) {
+    switch (m.role) {
+      case "system":
+        messages.push({ role: "system", content: m.content })
+        break
+      case "user":
+        messages.push({ role: "user", content: m.content.map((p) => (p.type === "text" ? p.text : "")).join("") })
+        break
+      case "assistant": {
+        const content = m.content.map((p) => (p.type === "text" ? p.text : "")).join("")
+        const calls = m.content.flatMap((p) =>
+          p.type === "tool-call" ? [{ id: p.id, type: "function", function: { name: p.name, arguments: JSON.stringify(p.params ?? {}) } }] : []
+        )
+        messages.push({ role: "assistant", content: content === "" && calls.length > 0 ? null : content, ...(calls.length > 0 ? { tool_calls: calls } : {}) })
+        break
+      }
+      case "tool":
+        for (const r of m.content) {
+          messages.push({ role: "tool", tool_call_id: r.id, content: typeof r.result === "string" ? r.result : JSON.stringify(r.result ?? null) })
+        }
+        break
+    }
+  }
+  if (messages.length === 0) messages.push({ role: "user", content: "" })
+  const request: Record<string, unknown> = { model, messages }
+  if (options.tools.length > 0) {
+    request.tools = options.tools.map((t) => ({
+      type: "function",
+      function: {
+        name: t.name,
+        ...(t.description === undefined ? {} : { description: t.description }),
+        parameters: Tool.getJsonSchema(t as Parameters<typeof Tool.getJsonSchema>[0])
+      }
+    }))
+    const choice = options.toolChoice
+    request.tool_choice = typeof choice === "string"
+      ? choice
+      : "tool" in choice
+      ? { type: "function", function: { name: choice.tool } }
+      : (choice.mode ?? "auto")
+  }
+  if (options.responseFormat.type === "json") {
+    request.response_format = {
+      type: "json_schema",
+      json_schema: { name: options.responseFormat.objectName, schema: JSONSchema.make(options.responseFormat.schema) }
+    }
+  }
+  return request as ChatRequest
+}
+
+/** `@effect/ai`'s finish reason of a chat `finish_reason`. */
+export const finishReasonOf = (reason: string | null | undefined): Response.FinishPartEncoded["reason"] => {
+  switch (reason) {
+    case "stop":
+      return "stop"
+    case "length":
+      return "length"
+    case "tool_calls":
+    case "function_call":
+      return "tool-calls"
+    case "content_filter":
+      return "content-filter"
+    case null:
+    case undefined:
+      return "unknown"
+    default:
+      return "other"
+  }
+}
+
+const usageOf = (usage: ChatUsage | null | undefined): Response.FinishPartEncoded["usage"] => ({
+  inputTokens: usage?.prompt_tokens,
+  outputTokens: usage?.completion_tokens,
+  totalTokens: usage?.total_tokens
+})
+
+const parseArguments = (args: string): unknown => {
+  try {
+    return args.trim() === "" ? {} : JSON.parse(args)
+  } catch {
+    return args
+  }
+}
+
+/** The response parts of a completion; `route` (`provider/model`) is the `modelId` of the metadata part. */
+export const partsOfCompletion = (route: string, completion: ChatCompletion): Array<Response.PartEncoded> => {
+  const parts: Array<Response.PartEncoded> = [
+    { type: "response-metadata", id: completion.id, modelId: route, timestamp: new Date(completion.created * 1000).toISOString() }
+  ]
+  const choice = completion.choices[0]
+  const content = choice?.message.content
+  if (typeof content === "string" && content !== "") parts.push({ type: "text", text: content })
+  for (const call of choice?.message.tool_calls ?? []) {
+    parts.push({ type: "tool-call", id: call.id, name: call.function.name, params: parseArguments(call.function.arguments) })
+  }
+  parts.push({ type: "finish", reason: finishReasonOf(choice?.finish_reason), usage: usageOf(completion.usage) })
+  return parts
+}
+
+/**
+ * The stream parts of a chunk stream: `response-metadata` (modelId =
+ * `route`) first, text deltas, tool calls (assembled from their deltas) and
+ * `finish` with the usage at the end.
+ */
+export const partsOfChunks = <E>(route: string, chunks: Stream.Stream<ChatChunk, E>): Stream.Stream<Response.StreamPartEncoded, E> =>
+  Stream.suspend(() => {
+    let started = false
+    let textOpen = false
+    let finish: string | null = null
+    let usage: ChatUsage | null | undefined
+    const calls = new Map<number, { id: string; name: string; args: string }>()
+    const body = Stream.mapConcat(chunks, (chunk): Array<Response.StreamPartEncoded> => {
+      const out: Array<Response.StreamPartEncoded> = []
+      if (!started) {
+        started = true
+        out.push({ type: "response-metadata", id: chunk.id, modelId: route, timestamp: new Date(chunk.created * 1000).toISOString() })
+      }
+      if (chunk.usage !== undefined && chunk.usage !== null) usage = chunk.usage
+      const choice = chunk.choices[0]
+      if (choice === undefined) return out
+      const delta = choice.delta.content
+      if (typeof delta === "string" && delta !== "") {
+        if (!textOpen) {
+          textOpen = true
+          out.push({ type: "text-start", id: "0" })
+        }
+        out.push({ type: "text-delta", id: "0", delta })
+      }
+      for (const d of choice.delta.tool_calls ?? []) {
+        const known = calls.get(d.index)
+        if (known === undefined) {
+          const call = { id: d.id ?? `call_${d.index}`, name: d.function?.name ?? "", args: d.function?.arguments ?? "" }
+          calls.set(d.index, call)
+          out.push({ type: "tool-params-start", id: call.id, name: call.name })
+          if (call.args !== "") out.push({ type: "tool-params-delta", id: call.id, delta: call.args })
+        } else if (d.function?.arguments !== undefined && d.function.arguments !== "") {
+          known.args += d.function.arguments
+          out.push({ type: "tool-params-delta", id: known.id, delta: d.function.arguments })
+        }
+      }
+      if (choice.finish_reason !== null && choice.finish_reason !== undefined) finish = choice.finish_reason
+      return out
+    })
+    const tail = Stream.suspend(() => {
+      const out: Array<Response.StreamPartEncoded> = []
+      if (!started) out.push({ type: "response-metadata", modelId: route })
+      if (textOpen) out.push({ type: "text-end", id: "0" })
+      for (const call of calls.values()) {
+        out.push({ type: "tool-params-end", id: call.id })
+        out.push({ type: "tool-call", id: call.id, name: call.name, params: parseArguments(call.args) })
+      }
+      out.push({ type: "finish", reason: finishReasonOf(finish), usage: usageOf(usage) })
+      return Stream.fromIterable(out)
+    })
+    return Stream.concat(body, tail)
+  })
+
+/** An `AiError` carrying an `LlmError` (as its `cause`), for `LanguageModel` callers. */
+export const aiErrorOf = (method: string) => (error: LlmError): AiError.AiError =>
+  new AiError.UnknownError({ module: "LlmRouter", method, description: `${error.reason}: ${error.message}`, cause: error })
+
+/** The `LlmError` inside an `AiError` raised by the router's models, if any. */
+export const llmErrorOf = (error: unknown): Option.Option<LlmError> => {
+  if (error instanceof LlmError) return Option.some(error)
+  if (typeof error === "object" && error !== null && "cause" in error && (error as { cause: unknown }).cause instanceof LlmError) {
+    return Option.some((error as { cause: LlmError }).cause)
+  }
+  return Option.none()
+}
+
+/** Where a router (or any chat backend) sends chat requests. */
+export interface ChatBackend {
+  /** A completion and the route (`provider/model`) that answered. */
+  readonly complete: (request: ChatRequest) => Effect.Effect<{ readonly route: string; readonly completion: ChatCompletion }, LlmError>
+  /** An opened stream (its first chunk already arrived) and the route that answers it. */
+  readonly stream: (
+    request: ChatRequest
+  ) => Effect.Effect<{ readonly route: string; readonly chunks: Stream.Stream<ChatChunk, LlmError> }, LlmError, Scope.Scope>
+}
+
+/**
+ * Our own `@effect/ai` `LanguageModel` over the chat-completions wire format:
+ * provider options become a chat request for `model`, replies become
+ * response parts whose `response-metadata.modelId` is the answering route.
+ * Failures are `AiError.UnknownError`s whose `cause` is the `LlmError`.
+ */
+export const chatLanguageModel = (model: string, backend: ChatBackend): Effect.Effect<LanguageModel.Service> =>
+  LanguageModelApi.make({
+    generateText: (options) =>
+      backend.complete(requestOfOptions(model, options)).pipe(
+        Effect.map(({ completion, route }) => partsOfCompletion(route, completion)),
+        Effect.mapError(aiErrorOf("generateText"))
+      ),
+    streamText: (options) =>
+      Stream.unwrapScoped(
+        Effect.map(backend.stream({ ...requestOfOptions(model, options), stream: true }), ({ chunks, route }) => partsOfChunks(route, chunks))
+      ).pipe(Stream.mapError(aiErrorOf("streamText")))
+  })

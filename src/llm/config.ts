@@ -1,0 +1,221 @@
+/**
+ * The LLM part of the server config (SPEC §8): `providers` (name, kind, base
+ * URL, the NAME of the env var holding the API key — never the key —,
+ * models, capabilities, concurrency, rate limit, pricing, timeout, retries)
+ * and `fallbacks` (`"provider/model": ["other/model", …]`). `resolveLlmConfig`
+ * checks what a Schema cannot (duplicate names, a missing `baseUrl`, unknown
+ * fallback routes, an unset API key variable) and reads the keys once, as
+ * `Redacted` values; every problem is one `LlmConfigError` naming the field.
+ */
+import { Either, Redacted, Schema } from "effect"
+import { parseDuration } from "../validate/duration.js"
+import { Capability } from "./service.js"
+
+const PositiveInt = Schema.Int.pipe(Schema.positive())
+const NonNegativeInt = Schema.Int.pipe(Schema.nonNegative())
+const opt = <S extends Schema.Schema.Any>(s: S) => Schema.optionalWith(s, { exact: true })
+
+/** The kinds of provider. */
+export const ProviderKind = Schema.Literal("openai", "openai-compatible", "anthropic", "local")
+export type ProviderKind = typeof ProviderKind.Type
+
+/** A rate limit: `requests` per `per` (a duration: `"1s"`, `"500ms"`, `"1m"`). */
+export const RateLimitConfig = Schema.Struct({
+  requests: PositiveInt,
+  per: Schema.String.pipe(Schema.filter((s) => {
+    const ms = parseDuration(s)
+    return ms !== undefined && ms > 0 ? undefined : "a duration such as \"1s\", \"500ms\" or \"1m\""
+  }))
+})
+
+/** Prices in USD per one million tokens. */
+export const PricingConfig = Schema.Struct({
+  inputPer1M: Schema.Number.pipe(Schema.nonNegative()),
+  outputPer1M: Schema.Number.pipe(Schema.nonNegative())
+})
+
+/** Retries on one route before the next fallback is tried. */
+export const RetryConfig = Schema.Struct({
+  /** Retries after the first attempt (429, 5xx, timeouts, cut streams). @default 2 */
+  times: opt(NonNegativeInt),
+  /** Base of the exponential backoff (jittered) when there is no `Retry-After`. @default 200 */
+  baseMs: opt(PositiveInt),
+  /** A `Retry-After` longer than this is not waited for on this route: the next fallback is tried. @default 30000 */
+  maxRetryAfterMs: opt(PositiveInt)
+})
+
+/** One LLM provider. */
+export const ProviderConfig = Schema.Struct({
+  /** The route prefix: `vllm` serves `vllm/<model>`. */
+  name: Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, {
+    message: () => "a provider name is 1-64 letters, digits, '_', '.' or '-' (no '/')"
+  })),
+  kind: ProviderKind,
+  /** The API base, e.g. `http://127.0.0.1:8000/v1` (required for `openai-compatible`). */
+  baseUrl: opt(Schema.String.pipe(Schema.pattern(/^https?:\/\/[^\s]+$/, { message: () => "an http(s) URL" }))),
+  /** The NAME of the environment variable holding the API key (never the key). */
+  apiKeyEnv: opt(Schema.String.pipe(Schema.pattern(/^[A-Za-z_][A-Za-z0-9_]*$/, {
+    message: () => "the name of an environment variable (letters, digits, '_'), not a key"
+  }))),
+  /** The models served, without the provider prefix. */
+  models: Schema.NonEmptyArray(Schema.String.pipe(Schema.minLength(1))),
+  /** @default ["stream", "tools", "json"] (`openai`, `anthropic`: ["stream", "json"]) */
+  capabilities: opt(Schema.Array(Capability)),
+  /** Requests in flight at once. @default 16 */
+  concurrency: opt(PositiveInt),
+  /** @default none */
+  rateLimit: opt(RateLimitConfig),
+  /** @default none (cost not recorded) */
+  pricing: opt(PricingConfig),
+  /** Time for a whole non-streamed answer, and for the first chunk and each gap between chunks of a stream. @default 60000 */
+  timeoutMs: opt(PositiveInt),
+  retry: opt(RetryConfig)
+})
+export type ProviderConfig = typeof ProviderConfig.Type
+
+/** `fallbacks`: a route's ordered alternatives. */
+export const FallbacksConfig = Schema.Record({ key: Schema.String, value: Schema.Array(Schema.String) })
+
+/** The LLM config could not be resolved. */
+export class LlmConfigError extends Schema.TaggedError<LlmConfigError>()("LlmConfigError", {
+  message: Schema.String
+}) {}
+
+/** A provider with defaults applied and its key read. */
+export interface ResolvedProvider {
+  readonly name: string
+  readonly kind: ProviderKind
+  readonly baseUrl: string | undefined
+  readonly apiKey: Redacted.Redacted<string> | undefined
+  readonly models: ReadonlyArray<string>
+  readonly capabilities: ReadonlyArray<Capability>
+  readonly concurrency: number
+  readonly rateLimit: { readonly requests: number; readonly perMs: number } | undefined
+  readonly pricing: typeof PricingConfig.Type | undefined
+  readonly timeoutMs: number
+  readonly retry: { readonly times: number; readonly baseMs: number; readonly maxRetryAfterMs: number }
+}
+
+/** The resolved LLM config. */
+export interface LlmConfig {
+  readonly providers: ReadonlyArray<ResolvedProvider>
+  /** `provider/model` → ordered fallback routes. */
+  readonly fallbacks: Readonly<Record<string, ReadonlyArray<string>>>
+  /** How long a cached response is served. @default 300000 (5 min) */
+  readonly cacheTtlMs: number
+  /** Cached responses kept at most (oldest evicted first). @default 1000 */
+  readonly cacheCapacity: number
+}
+
+/** The built-in provider: `local/echo`, always present unless a provider named `local` is configured. */
+export const LOCAL_ECHO: ResolvedProvider = {
+  name: "local",
+  kind: "local",
+  baseUrl: undefined,
+  apiKey: undefined,
+  models: ["echo"],
+  capabilities: ["stream", "tools", "json"],
+  concurrency: 64,
+  rateLimit: undefined,
+  pricing: undefined,
+  timeoutMs: 60_000,
+  retry: { times: 0, baseMs: 200, maxRetryAfterMs: 30_000 }
+}
+
+const DEFAULT_BASE: Partial<Record<ProviderKind, string>> = {
+  openai: "https://api.openai.com/v1",
+  anthropic: "https://api.anthropic.com"
+}
+
+/** Splits a route `provider/model` (the model part may contain `/`). */
+export const splitRoute = (route: string): { readonly provider: string; readonly model: string } | undefined => {
+  const slash = route.indexOf("/")
+  if (slash <= 0 || slash === route.length - 1) return undefined
+  return { provider: route.slice(0, slash), model: route.slice(slash + 1) }
+}
+
+/** Options of `resolveLlmConfig`. */
+export interface ResolveOptions {
+  /** Where API keys are read. @default process.env */
+  readonly env?: NodeJS.ProcessEnv
+  readonly cacheTtlMs?: number
+  readonly cacheCapacity?: number
+}
+
+/**
+ * Resolves `providers` and `fallbacks` of a decoded config: defaults, checks,
+ * API keys read from the environment (a missing variable is an error naming
+ * it). `local/echo` is always added.
+ */
+export const resolveLlmConfig = (
+  file: {
+    readonly providers?: ReadonlyArray<ProviderConfig> | undefined
+    readonly fallbacks?: Readonly<Record<string, ReadonlyArray<string>>> | undefined
+  },
+  options: ResolveOptions = {}
+): Either.Either<LlmConfig, LlmConfigError> => {
+  const env = options.env ?? process.env
+  const fail = (message: string) => Either.left(new LlmConfigError({ message: `config: ${message}` }))
+  const providers: Array<ResolvedProvider> = []
+  const seen = new Set<string>()
+  for (const [i, p] of (file.providers ?? []).entries()) {
+    const at = `providers[${i}] (${p.name})`
+    if (seen.has(p.name)) return fail(`${at}.name: provider "${p.name}" is configured twice`)
+    seen.add(p.name)
+    const baseUrl = p.baseUrl ?? DEFAULT_BASE[p.kind]
+    if (p.kind === "openai-compatible" && baseUrl === undefined) return fail(`${at}.baseUrl: required for kind "openai-compatible"`)
+    if ((p.kind === "openai" || p.kind === "anthropic") && p.apiKeyEnv === undefined) {
+      return fail(`${at}.apiKeyEnv: required for kind "${p.kind}" (the name of the variable holding the key)`)
+    }
+    const capabilities = p.capabilities ?? (p.kind === "openai" || p.kind === "anthropic" ? ["stream", "json"] : ["stream", "tools", "json"])
+    if ((p.kind === "openai" || p.kind === "anthropic") && capabilities.includes("tools")) {
+      return fail(`${at}.capabilities: "tools" is not supported for kind "${p.kind}" (@effect/ai needs Effect Schemas for tools); use kind "openai-compatible" for tool calls`)
+    }
+    if (p.kind === "local" && p.models.some((m) => m !== "echo")) return fail(`${at}.models: a "local" provider serves "echo" only`)
+    let apiKey: Redacted.Redacted<string> | undefined
+    if (p.apiKeyEnv !== undefined) {
+      const value = env[p.apiKeyEnv]
+      if (value === undefined || value === "") {
+        return fail(`${at}.apiKeyEnv: the environment variable ${p.apiKeyEnv} is not set (it must hold the API key of provider "${p.name}")`)
+      }
+      apiKey = Redacted.make(value)
+    }
+    providers.push({
+      name: p.name,
+      kind: p.kind,
+      baseUrl: baseUrl?.replace(/\/+$/, ""),
+      apiKey,
+      models: p.models,
+      capabilities,
+      concurrency: p.concurrency ?? 16,
+      rateLimit: p.rateLimit === undefined ? undefined : { requests: p.rateLimit.requests, perMs: parseDuration(p.rateLimit.per)! },
+      pricing: p.pricing,
+      timeoutMs: p.timeoutMs ?? 60_000,
+      retry: {
+        times: p.retry?.times ?? 2,
+        baseMs: p.retry?.baseMs ?? 200,
+        maxRetryAfterMs: p.retry?.maxRetryAfterMs ?? 30_000
+      }
+    })
+  }
+  if (!seen.has("local")) providers.push(LOCAL_ECHO)
+  const serves = (route: string) => {
+    const r = splitRoute(route)
+    return r !== undefined && providers.some((p) => p.name === r.provider && p.models.includes(r.model))
+  }
+  const fallbacks: Record<string, ReadonlyArray<string>> = {}
+  for (const [from, to] of Object.entries(file.fallbacks ?? {})) {
+    if (!serves(from)) return fail(`fallbacks["${from}"]: no provider serves "${from}" (a route is provider/model)`)
+    for (const [j, r] of to.entries()) {
+      if (!serves(r)) return fail(`fallbacks["${from}"][${j}]: no provider serves "${r}"`)
+      if (r === from) return fail(`fallbacks["${from}"][${j}]: a route cannot fall back to itself`)
+    }
+    fallbacks[from] = to
+  }
+  return Either.right({
+    providers,
+    fallbacks,
+    cacheTtlMs: options.cacheTtlMs ?? 300_000,
+    cacheCapacity: options.cacheCapacity ?? 1000
+  })
+}
