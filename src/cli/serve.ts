@@ -38,7 +38,8 @@ export const banner = (url: string, config: ServerConfig): string => {
     `    -d '{"source": "program main(name: string) { g = tool std.echo(value: name) return g }", "inputs": {"name": "Ada"}}'`,
     `  curl -N${auth} ${url}/v1/runs/<runId>/events     # live events (SSE)`,
     `  curl -s${auth} ${url}/v1/runs/<runId>            # status and output`,
-    `  API docs: ${url}/docs   OpenAPI: ${url}/openapi.json`
+    `  API docs: ${url}/docs   OpenAPI: ${url}/openapi.json`,
+    `  trace viewer: ${url}/${isOpen(config) ? "" : "   (enter an API key in its key field)"}`
   ]
   return lines.join("\n") + "\n"
 }

@@ -8,6 +8,7 @@ import { PayloadTooLarge } from "./errors.js"
 import { ProgramsGroup } from "./programs.js"
 import { RunsGroup } from "./runs.js"
 import { HealthGroup, SystemGroup } from "./system.js"
+import { ViewerGroup } from "../web/api.js"
 
 /** The API. */
 export class Api extends HttpApi.make("trellis")
@@ -15,6 +16,7 @@ export class Api extends HttpApi.make("trellis")
   .add(SystemGroup)
   .add(ProgramsGroup)
   .add(RunsGroup)
+  .add(ViewerGroup)
   .addError(PayloadTooLarge)
   .annotate(OpenApi.Title, "Trellis")
   .annotate(OpenApi.Description, "Run agent and tool-orchestration programs: submit, follow live over SSE, cancel, replay.")
