@@ -2,18 +2,25 @@
  * The trace viewer in a real browser: Debian's chromium (`/usr/bin/chromium`)
  * driven by playwright-core, against a real server on 127.0.0.1 with a
  * workspace API key. Enters the key, watches a submitted run's nodes turn
- * done live, opens a node (mouse and keyboard), replays the run, cancels a
- * slow run, compares two runs, and checks the phone-width layout.
+ * done live, opens a node (mouse and keyboard), replays the run (exactly,
+ * and live against a counter that has moved on: the divergence report),
+ * cancels a slow run, compares two runs, and checks the phone-width layout.
  * Screenshots go to test-artifacts/viewer/. Without chromium the suite is
  * skipped with one line saying why.
  */
 import { createHash } from "node:crypto"
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs"
+import { createServer } from "node:http"
+import type { Server as HttpServer } from "node:http"
+import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { chromium } from "playwright-core"
 import type { BrowserContext, Page } from "playwright-core"
+import { Layer } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { Store } from "../../src/store/index.js"
+import { HttpAllowlist } from "../../src/tools/index.js"
 import { call, startServer, testConfig, waitEnded } from "../server/support.js"
 import type { TestServer } from "../server/support.js"
 import { root, runNode } from "../support/cli.js"
@@ -36,11 +43,22 @@ const SLOW = `program main(n: number = 3, ms: number = 300) {
   return { items: items, after: after }
 }`
 
+/** SLOW with `warm` held on a gate URL (see `gateUrl`) instead of sleeping. */
+const GATED = SLOW.replace("ms: number = 300", "gate: string").replace("tool std.sleep(ms: ms)", "tool http.get(url: gate)")
+
 describe.skipIf(!hasChromium)("the trace viewer in chromium", () => {
   let server: TestServer
   let context: BrowserContext
   let page: Page
   let profile: string
+  /** A local HTTP counter: every GET answers the next number (so a live replay cannot match). */
+  let counter: HttpServer
+  let counterUrl: string
+  let hits = 0
+  /** GET /gate on the same server is held until the test releases it (a node that runs as long as the test needs). */
+  let gateUrl: string
+  const held: Array<() => void> = []
+  const release = () => held.splice(0).forEach((answer) => answer())
   const errors: Array<string> = []
 
   const submit = async (source: string, inputs: Record<string, unknown> = {}) => {
@@ -63,8 +81,24 @@ describe.skipIf(!hasChromium)("the trace viewer in chromium", () => {
       const built = await runNode(["scripts/build.mjs"])
       if (built.code !== 0) throw new Error(`the build failed: ${built.stderr}`)
     }
+    counter = createServer((req, res) => {
+      if (req.url === "/gate") {
+        held.push(() => res.writeHead(200, { "content-type": "text/plain" }).end("open"))
+        return
+      }
+      hits += 1
+      res.writeHead(200, { "content-type": "text/plain" }).end(`count ${hits}`)
+    })
+    await new Promise<void>((r) => counter.listen(0, "127.0.0.1", r))
+    const base = `http://127.0.0.1:${(counter.address() as AddressInfo).port}`
+    counterUrl = `${base}/count`
+    gateUrl = `${base}/gate`
     const hash = createHash("sha256").update(KEY).digest("hex")
-    server = await startServer(testConfig({ workspaces: [{ name: "acme", keyHashes: [`sha256:${hash}`] }] }))
+    // http.get refuses loopback unless allowlisted: the server's runs (and live replays) get 127.0.0.1 on the
+    // allowlist, as `trellis serve` does with TRELLIS_HTTP_ALLOW=127.0.0.1.
+    server = await startServer(testConfig({ workspaces: [{ name: "acme", keyHashes: [`sha256:${hash}`] }] }), {
+      store: Layer.merge(Store.layerPglite("memory://"), Layer.succeed(HttpAllowlist, ["127.0.0.1"]))
+    })
     profile = mkdtempSync(join(tmpdir(), "trellis-viewer-"))
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
@@ -84,6 +118,8 @@ describe.skipIf(!hasChromium)("the trace viewer in chromium", () => {
     await context?.close()
     if (profile !== undefined) rmSync(profile, { recursive: true, force: true })
     await server?.close()
+    release()
+    await new Promise<void>((r) => (counter === undefined ? r() : counter.close(() => r())))
   })
 
   it("asks for the key, keeps it in session storage, and lists runs", async () => {
@@ -103,12 +139,15 @@ describe.skipIf(!hasChromium)("the trace viewer in chromium", () => {
   })
 
   it("shows a run's nodes turning done live, and opens a node with the mouse and the keyboard", async () => {
-    const runId = await submit(SLOW, { n: 3, ms: 2000 })
+    // `warm` waits on the gate, so the page sees it running however slow the machine is; then the test opens it.
+    const runId = await submit(GATED, { n: 3, gate: gateUrl })
     await open(`#/runs/${runId}`)
     const warm = page.locator(".dag-svg [data-key]").filter({ hasText: "warm" }).first()
     // Seen running, then done, without reloading.
     await expect.poll(() => warm.getAttribute("class"), { timeout: 8000 }).toContain("st-running")
     await shot("run-live")
+    await expect.poll(() => held.length).toBe(1)
+    release()
     await expect.poll(() => warm.getAttribute("class"), { timeout: 10000 }).toContain("st-done")
     await expect.poll(() => page.locator(".run-head .badge").textContent(), { timeout: 8000 }).toBe("completed")
     const states = await page.locator(".dag-svg [data-key]").evaluateAll((els) => els.map((e) => e.getAttribute("class") ?? ""))
@@ -124,7 +163,7 @@ describe.skipIf(!hasChromium)("the trace viewer in chromium", () => {
     const panel = page.locator("#node-panel")
     await expect.poll(() => panel.isVisible()).toBe(true)
     expect(await panel.locator("#panel-title").textContent()).toBe("warm")
-    expect(await panel.textContent()).toContain("std.sleep")
+    expect(await panel.textContent()).toContain("http.get")
     expect(await panel.locator("table.attempts tbody tr").count()).toBe(1)
     expect(await panel.locator("summary").filter({ hasText: "Events" }).textContent()).toMatch(/Events \(\d+\)/)
     await shot("run-node-panel")
@@ -151,6 +190,36 @@ describe.skipIf(!hasChromium)("the trace viewer in chromium", () => {
     // Replay with the divergence report (exact here).
     await page.getByRole("button", { name: "Replay", exact: true }).click()
     await expect.poll(() => page.locator(".replay-report h2").textContent(), { timeout: 10000 }).toBe("Replay matched the record")
+  })
+
+  it("replays live against a tool whose answer changed: the divergence report shows the node, recorded and replayed", async () => {
+    const runId = await submit("program main(url: string) { fetched = tool http.get(url: url) return fetched.body }", { url: counterUrl })
+    const ended = (await waitEnded(server.url, runId, KEY)) as { status: string; output?: unknown }
+    expect(ended).toMatchObject({ status: "completed", output: "count 1" })
+    await open(`#/runs/${runId}`)
+    await expect.poll(() => page.locator(".run-head .badge").textContent()).toBe("completed")
+    const live = page.getByRole("checkbox", { name: "re-run real tools (live)" })
+    await live.check()
+    await page.getByRole("button", { name: "Replay", exact: true }).click()
+    const report = page.locator(".replay-report")
+    await expect.poll(() => report.locator("h2").textContent(), { timeout: 10000 }).toBe("Replay diverged")
+    expect(hits).toBe(2)
+    expect(await report.getAttribute("class")).toContain("diverged")
+    // The first divergence is at the http.get node: recorded "count 1", replayed "count 2".
+    expect(await report.locator("strong").textContent()).toBe("fetched (n0)")
+    const recorded = report.locator(".diff > div").filter({ hasText: "Expected (recorded)" }).locator("pre")
+    const replayed = report.locator(".diff > div").filter({ hasText: "Actual (replayed)" }).locator("pre")
+    expect(await recorded.textContent()).toContain("count 1")
+    expect(await recorded.textContent()).not.toContain("count 2")
+    expect(await replayed.textContent()).toContain("count 2")
+    expect(await report.isVisible()).toBe(true)
+    await report.scrollIntoViewIfNeeded()
+    await shot("run-replay-diverged")
+    // Without "live" the record answers the tool: the replay matches and the counter is not asked again.
+    await live.uncheck()
+    await page.getByRole("button", { name: "Replay", exact: true }).click()
+    await expect.poll(() => report.locator("h2").textContent(), { timeout: 10000 }).toBe("Replay matched the record")
+    expect(hits).toBe(2)
   })
 
   it("cancels a slow run from its page", async () => {
