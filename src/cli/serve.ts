@@ -15,6 +15,7 @@ import { layerJson } from "../server/observability/logging.js"
 import { observeEvents } from "../server/observability/metrics.js"
 import { layerTracing } from "../server/observability/tracing.js"
 import * as Server from "../server/server.js"
+import { HttpAllowlist } from "../tools/index.js"
 import { CliError } from "./io.js"
 import { loadRegistry, servicesLayer } from "./services.js"
 
@@ -38,7 +39,8 @@ export const banner = (url: string, config: ServerConfig): string => {
     `    -d '{"source": "program main(name: string) { g = tool std.echo(value: name) return g }", "inputs": {"name": "Ada"}}'`,
     `  curl -N${auth} ${url}/v1/runs/<runId>/events     # live events (SSE)`,
     `  curl -s${auth} ${url}/v1/runs/<runId>            # status and output`,
-    `  API docs: ${url}/docs   OpenAPI: ${url}/openapi.json`
+    `  API docs: ${url}/docs   OpenAPI: ${url}/openapi.json`,
+    `  trace viewer: ${url}/${isOpen(config) ? "" : "   (enter an API key in its key field)"}`
   ]
   return lines.join("\n") + "\n"
 }
@@ -67,7 +69,11 @@ export const serveCommand = Command.make(
       yield* Effect.scoped(
         Effect.gen(function*() {
           // Run events feed the run/node/error metrics on their way to the store; spans go out over OTLP when configured.
-          const services = Layer.provideMerge(observeEvents, servicesLayer(registry, { memory: false, config: false }))
+          // http.get's allowlist comes from TRELLIS_HTTP_ALLOW (comma-separated hosts), as for `trellis run`.
+          const services = Layer.provideMerge(
+            observeEvents,
+            Layer.merge(servicesLayer(registry, { memory: false, config: false }), HttpAllowlist.layerFromEnv)
+          )
           const ctx = yield* Layer.build(Layer.provide(server, services).pipe(Layer.provide(layerTracing())))
           const started = yield* Server.urlOf(ctx)
           process.stdout.write(banner(started, cfg))

@@ -28,6 +28,8 @@ import { layerHealth, layerSystem } from "./handlers/system.js"
 import { bodyLimit, lastResort } from "./http.js"
 import { observeHttp, routesOf } from "./observability/middleware.js"
 import { RunManager } from "./runManager.js"
+import { layerViewerApi } from "./web/handlers.js"
+import { layerRoutes as layerViewerRoutes } from "./web/routes.js"
 
 /** The server could not start (bad options, port in use). */
 export class ServeError extends Schema.TaggedError<ServeError>()("ServeError", { message: Schema.String }) {}
@@ -48,7 +50,7 @@ const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1"])
 /** The HTTP app of the API with its handlers (no server). */
 export const layerApi = (config: ServerConfig) =>
   HttpApiBuilder.api(Api).pipe(
-    Layer.provide([layerHealth, layerSystem, layerPrograms, layerRuns, layerLlm]),
+    Layer.provide([layerHealth, layerSystem, layerPrograms, layerRuns, layerLlm, layerViewerApi]),
     Layer.provide(layerAuthorization(config)),
     // The LLM router of the config's providers (a missing API key variable fails the start, naming it).
     Layer.provide(layerLlmRouter(config))
@@ -93,6 +95,7 @@ export const layer = (
   // The middlewares keep the app's own error channel (respondable errors such as RouteNotFound), which the server renders.
   const serve = HttpApiBuilder.serve((app) => observe(lastResort(limit(app))) as HttpApp.Default<never, never>).pipe(
     Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
+    Layer.provide(layerViewerRoutes),
     Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
     Layer.provide(layerApi(options.config)),
     Layer.provideMerge(node)

@@ -226,7 +226,7 @@ describe("runs", () => {
     const spec = (await req("/openapi.json")).json() as { paths: Record<string, unknown> }
     expect(Object.keys(spec.paths).sort()).toEqual([
       "/healthz", "/metrics", "/v1/chat/completions", "/v1/programs/check", "/v1/programs/plan", "/v1/runs", "/v1/runs/{id}", "/v1/runs/{id}/cancel",
-      "/v1/runs/{id}/events", "/v1/runs/{id}/feedback", "/v1/runs/{id}/replay", "/v1/schema/program", "/v1/tools"
+      "/v1/runs/{id}/events", "/v1/runs/{id}/feedback", "/v1/runs/{id}/program", "/v1/runs/{id}/replay", "/v1/schema/program", "/v1/tools"
     ])
     expect((await req("/docs")).status).toBe(200)
     const metrics = await req("/metrics", { key: ACME })

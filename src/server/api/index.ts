@@ -9,6 +9,7 @@ import { LlmGroup } from "./llm.js"
 import { ProgramsGroup } from "./programs.js"
 import { RunsGroup } from "./runs.js"
 import { HealthGroup, SystemGroup } from "./system.js"
+import { ViewerGroup } from "../web/api.js"
 
 /** The API. */
 export class Api extends HttpApi.make("trellis")
@@ -17,6 +18,7 @@ export class Api extends HttpApi.make("trellis")
   .add(ProgramsGroup)
   .add(RunsGroup)
   .add(LlmGroup)
+  .add(ViewerGroup)
   .addError(PayloadTooLarge)
   .annotate(OpenApi.Title, "Trellis")
   .annotate(OpenApi.Description, "Run agent and tool-orchestration programs: submit, follow live over SSE, cancel, replay.")

@@ -41,7 +41,9 @@ export const RunView = Schema.Struct({
   seed: Schema.NullOr(Schema.Number),
   createdAt: Schema.Number,
   updatedAt: Schema.Number,
-  endedAt: Schema.NullOr(Schema.Number)
+  endedAt: Schema.NullOr(Schema.Number),
+  /** Total cost of the run's tool results, once it ended (from its trace summary). */
+  cost: Schema.optionalWith(Schema.Number, { exact: true })
 })
 export type RunView = typeof RunView.Type
 
@@ -82,7 +84,9 @@ export class RunsGroup extends HttpApiGroup.make("runs")
       .setUrlParams(Schema.Struct({
         status: Schema.optionalWith(RunStatus, { exact: true }),
         limit: Schema.optionalWith(Schema.NumberFromString.pipe(Schema.int(), Schema.between(1, 1000)), { exact: true }),
-        cursor: Schema.optionalWith(Schema.String, { exact: true })
+        cursor: Schema.optionalWith(Schema.String, { exact: true }),
+        /** Only runs of the program with this hash. */
+        programHash: Schema.optionalWith(Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9:_-]{1,128}$/)), { exact: true })
       }))
       .addSuccess(RunPageView)
       .addError(BadRequest)

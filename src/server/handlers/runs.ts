@@ -44,8 +44,15 @@ export const viewOfRecord = (r: RunRecord): RunView => ({
   seed: r.seed,
   createdAt: r.createdAt,
   updatedAt: r.updatedAt,
-  endedAt: r.endedAt
+  endedAt: r.endedAt,
+  ...costOf(r.state)
 })
+
+/** The `cost` of a run's recorded state (its trace summary), when it has one. */
+const costOf = (state: unknown): { readonly cost?: number } => {
+  const cost = typeof state === "object" && state !== null ? (state as { readonly cost?: unknown }).cost : undefined
+  return typeof cost === "number" && Number.isFinite(cost) ? { cost } : {}
+}
 
 const viewOfManaged = (m: ManagedRun): RunView => ({
   runId: m.runId,
@@ -126,7 +133,9 @@ export const layerRuns = HttpApiBuilder.group(Api, "runs", (handlers) =>
         const ws = yield* CurrentWorkspace
         const manager = yield* RunManager
         const limit = urlParams.limit ?? 50
-        if (urlParams.status === "queued") return { runs: manager.queuedOf(ws.name).slice(0, limit).map(viewOfManaged) }
+        const program = urlParams.programHash
+        const queuedOf = () => manager.queuedOf(ws.name).filter((m) => program === undefined || m.programHash === program)
+        if (urlParams.status === "queued") return { runs: queuedOf().slice(0, limit).map(viewOfManaged) }
         if (urlParams.cursor !== undefined && !CURSOR.test(urlParams.cursor)) {
           return yield* new BadRequest({ message: "cursor: not a cursor of this API (use the `next` of a previous page)" })
         }
@@ -135,9 +144,10 @@ export const layerRuns = HttpApiBuilder.group(Api, "runs", (handlers) =>
           workspace: ws.name,
           limit,
           ...(urlParams.status === undefined ? {} : { status: urlParams.status }),
-          ...(urlParams.cursor === undefined ? {} : { cursor: urlParams.cursor })
+          ...(urlParams.cursor === undefined ? {} : { cursor: urlParams.cursor }),
+          ...(program === undefined ? {} : { programHash: program })
         }).pipe(Effect.mapError(unavailable))
-        const queued = urlParams.status === undefined && urlParams.cursor === undefined ? [...manager.queuedOf(ws.name)].reverse() : []
+        const queued = urlParams.status === undefined && urlParams.cursor === undefined ? [...queuedOf()].reverse() : []
         return {
           runs: [...queued.map(viewOfManaged), ...page.runs.map(viewOfRecord)],
           ...(page.next === undefined ? {} : { next: page.next })
