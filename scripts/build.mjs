@@ -19,8 +19,9 @@ await build({
   format: "esm",
   target: "node20",
   outfile: tmp,
-  // PGlite finds its WASM and data files next to its own module; pg has optional native parts; tsx loads --tools modules.
-  external: ["@electric-sql/pglite", "@electric-sql/pglite-pgvector", "pg", "tsx", "tsx/*"],
+  // PGlite finds its WASM and data files next to its own module; pg has optional native parts; tsx loads --tools modules;
+  // tiktoken (under @effect/ai-anthropic's tokenizer) finds its WASM through __dirname.
+  external: ["@electric-sql/pglite", "@electric-sql/pglite-pgvector", "pg", "tsx", "tsx/*", "@anthropic-ai/tokenizer", "tiktoken", "tiktoken/*"],
   banner: { js: "import { createRequire as __trellisCreateRequire } from 'module'; const require = __trellisCreateRequire(import.meta.url);" },
   logLevel: "warning",
   legalComments: "none"

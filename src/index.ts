@@ -8,6 +8,7 @@ export * as Runtime from "./runtime/runtime.js"
 export * as Durable from "./runtime/durable.js"
 export { Store } from "./store/index.js"
 export * as Trace from "./trace/index.js"
+export * as Llm from "./llm/index.js"
 export type { Checked, CompileOptions, Compiled, Diagnostic, SourceFormat } from "./compile.js"
 export type { Path, Position, SourceMap, Span, SyntaxDiagnostic, Violation, ViolationCode } from "./ir/diagnostic.js"
 export type {

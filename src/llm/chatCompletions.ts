@@ -383,8 +383,19 @@ const parseArguments = (args: string): unknown => {
   }
 }
 
-/** The response parts of a completion; `route` (`provider/model`) is the `modelId` of the metadata part. */
-export const partsOfCompletion = (route: string, completion: ChatCompletion): Array<Response.PartEncoded> => {
+/**
+ * The metadata of a `finish` part: `{ trellis: { cost } }`, the USD cost of
+ * the answer (0 without pricing or for a cache hit). Llm steps charge it to
+ * their meter (stepRunner.ts).
+ */
+export const finishMetadata = (cost: number): Response.ProviderMetadata => ({ trellis: { cost: Number.isFinite(cost) && cost > 0 ? cost : 0 } })
+
+/**
+ * The response parts of a completion; `route` (`provider/model`) is the
+ * `modelId` of the metadata part, `cost` (USD) goes into the finish part's
+ * `metadata.trellis.cost`.
+ */
+export const partsOfCompletion = (route: string, completion: ChatCompletion, cost = 0): Array<Response.PartEncoded> => {
   const parts: Array<Response.PartEncoded> = [
     { type: "response-metadata", id: completion.id, modelId: route, timestamp: new Date(completion.created * 1000).toISOString() }
   ]
@@ -394,16 +405,21 @@ export const partsOfCompletion = (route: string, completion: ChatCompletion): Ar
   for (const call of choice?.message.tool_calls ?? []) {
     parts.push({ type: "tool-call", id: call.id, name: call.function.name, params: parseArguments(call.function.arguments) })
   }
-  parts.push({ type: "finish", reason: finishReasonOf(choice?.finish_reason), usage: usageOf(completion.usage) })
+  parts.push({ type: "finish", reason: finishReasonOf(choice?.finish_reason), usage: usageOf(completion.usage), metadata: finishMetadata(cost) })
   return parts
 }
 
 /**
  * The stream parts of a chunk stream: `response-metadata` (modelId =
  * `route`) first, text deltas, tool calls (assembled from their deltas) and
- * `finish` with the usage at the end.
+ * `finish` with the usage at the end; its `metadata.trellis.cost` is
+ * `price(usage)` (USD; 0 without `price` or usage).
  */
-export const partsOfChunks = <E>(route: string, chunks: Stream.Stream<ChatChunk, E>): Stream.Stream<Response.StreamPartEncoded, E> =>
+export const partsOfChunks = <E>(
+  route: string,
+  chunks: Stream.Stream<ChatChunk, E>,
+  price?: (usage: ChatUsage) => number
+): Stream.Stream<Response.StreamPartEncoded, E> =>
   Stream.suspend(() => {
     let started = false
     let textOpen = false
@@ -450,7 +466,8 @@ export const partsOfChunks = <E>(route: string, chunks: Stream.Stream<ChatChunk,
         out.push({ type: "tool-params-end", id: call.id })
         out.push({ type: "tool-call", id: call.id, name: call.name, params: parseArguments(call.args) })
       }
-      out.push({ type: "finish", reason: finishReasonOf(finish), usage: usageOf(usage) })
+      const cost = price === undefined || usage === undefined || usage === null ? 0 : price(usage)
+      out.push({ type: "finish", reason: finishReasonOf(finish), usage: usageOf(usage), metadata: finishMetadata(cost) })
       return Stream.fromIterable(out)
     })
     return Stream.concat(body, tail)
@@ -471,29 +488,39 @@ export const llmErrorOf = (error: unknown): Option.Option<LlmError> => {
 
 /** Where a router (or any chat backend) sends chat requests. */
 export interface ChatBackend {
-  /** A completion and the route (`provider/model`) that answered. */
-  readonly complete: (request: ChatRequest) => Effect.Effect<{ readonly route: string; readonly completion: ChatCompletion }, LlmError>
-  /** An opened stream (its first chunk already arrived) and the route that answers it. */
+  /** A completion, the route (`provider/model`) that answered and its USD cost (0 when unknown or cached). */
+  readonly complete: (
+    request: ChatRequest
+  ) => Effect.Effect<{ readonly route: string; readonly completion: ChatCompletion; readonly cost?: number }, LlmError>
+  /**
+   * An opened stream (its first chunk already arrived), the route that
+   * answers it, and the USD price of its final usage (none: cost 0).
+   */
   readonly stream: (
     request: ChatRequest
-  ) => Effect.Effect<{ readonly route: string; readonly chunks: Stream.Stream<ChatChunk, LlmError> }, LlmError, Scope.Scope>
+  ) => Effect.Effect<
+    { readonly route: string; readonly chunks: Stream.Stream<ChatChunk, LlmError>; readonly price?: (usage: ChatUsage) => number },
+    LlmError,
+    Scope.Scope
+  >
 }
 
 /**
  * Our own `@effect/ai` `LanguageModel` over the chat-completions wire format:
  * provider options become a chat request for `model`, replies become
- * response parts whose `response-metadata.modelId` is the answering route.
+ * response parts whose `response-metadata.modelId` is the answering route
+ * and whose `finish` part carries `metadata: { trellis: { cost } }` (USD).
  * Failures are `AiError.UnknownError`s whose `cause` is the `LlmError`.
  */
 export const chatLanguageModel = (model: string, backend: ChatBackend): Effect.Effect<LanguageModel.Service> =>
   LanguageModelApi.make({
     generateText: (options) =>
       backend.complete(requestOfOptions(model, options)).pipe(
-        Effect.map(({ completion, route }) => partsOfCompletion(route, completion)),
+        Effect.map(({ completion, cost, route }) => partsOfCompletion(route, completion, cost)),
         Effect.mapError(aiErrorOf("generateText"))
       ),
     streamText: (options) =>
       Stream.unwrapScoped(
-        Effect.map(backend.stream({ ...requestOfOptions(model, options), stream: true }), ({ chunks, route }) => partsOfChunks(route, chunks))
+        Effect.map(backend.stream({ ...requestOfOptions(model, options), stream: true }), ({ chunks, price, route }) => partsOfChunks(route, chunks, price))
       ).pipe(Stream.mapError(aiErrorOf("streamText")))
   })

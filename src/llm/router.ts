@@ -12,6 +12,9 @@
  * - ordered fallbacks (`fallbacks["p/m"]`) on `RateLimited`, `Upstream`,
  *   `Timeout`; a stream falls back only until its first chunk arrived;
  * - the response cache (model + request + workspace; TTL; `noCache` skips);
+ * - cost: the USD cost of an answer by the provider's `pricing` (0 for a
+ *   cache hit) is in `ChatResult.cost` / `ChatStreamResult.price`, and in
+ *   the finish part of `LlmRouter` models (`metadata.trellis.cost`);
  * - usage: tokens and cost into metrics, and into the per-workspace
  *   tokens-per-minute window that `checkQuota` enforces (the gateway).
  * `layer(llmConfig)` provides `LlmGateway` and `LlmRouter`; `layerLocal`
@@ -37,6 +40,8 @@ export interface ChatResult {
   readonly route: string
   readonly completion: ChatCompletion
   readonly cached: boolean
+  /** USD cost from the answering provider's `pricing` (0 without pricing, without usage, or for a cache hit). */
+  readonly cost: number
 }
 
 /** An opened stream: its first chunk arrived (or it came from the cache). */
@@ -44,6 +49,8 @@ export interface ChatStreamResult {
   readonly route: string
   readonly chunks: Stream.Stream<ChatChunk, LlmError>
   readonly cached: boolean
+  /** USD cost of the stream's final usage by the answering provider's `pricing` (0 for a cache hit or without pricing). */
+  readonly price: (usage: ChatUsage) => number
 }
 
 /** What the gateway (and `LlmRouter`) use. */
@@ -108,7 +115,8 @@ const timeoutError = (p: ResolvedProvider, what: string) =>
 const costOf = (p: ResolvedProvider, usage: ChatUsage | undefined): number | undefined =>
   p.pricing === undefined || usage === undefined
     ? undefined
-    : (usage.prompt_tokens * p.pricing.inputPer1M + usage.completion_tokens * p.pricing.outputPer1M) / 1_000_000
+    // An upstream's usage is not trusted to be complete: missing counts cost nothing.
+    : ((Number(usage.prompt_tokens) || 0) * p.pricing.inputPer1M + (Number(usage.completion_tokens) || 0) * p.pricing.outputPer1M) / 1_000_000
 
 /** Builds the gateway service over resolved providers (needs an `HttpClient` for HTTP providers). */
 export const make = (config: LlmConfig) =>
@@ -211,7 +219,7 @@ export const make = (config: LlmConfig) =>
           if (hit !== undefined) {
             const p = splitRoute(hit.route)
             if (p !== undefined) recordOutcome(p.provider, p.model, context.workspace, "cached")
-            return { route: hit.route, completion: hit.completion, cached: true }
+            return { route: hit.route, completion: hit.completion, cached: true, cost: 0 }
           }
         }
         const result = yield* overRoutes(model, context.workspace, candidates, (c) =>
@@ -221,7 +229,7 @@ export const make = (config: LlmConfig) =>
             )
           )).pipe(
             Effect.retry(retrySchedule(c.r.provider)),
-            Effect.map((completion) => ({ route: c.route, completion, cached: false as const })),
+            Effect.map((completion) => ({ route: c.route, completion, cached: false as const, cost: costOf(c.r.provider, completion.usage) ?? 0 })),
             Effect.tap(({ completion }) => record(context.workspace, c.r.provider, c.model, completion.usage))
           ))
         cache.set(key, result.route, result.completion, yield* Clock.currentTimeMillis)
@@ -262,7 +270,7 @@ export const make = (config: LlmConfig) =>
           if (hit !== undefined) {
             const p = splitRoute(hit.route)
             if (p !== undefined) recordOutcome(p.provider, p.model, context.workspace, "cached")
-            return { route: hit.route, chunks: Stream.fromIterable(chunksOf(hit.completion)), cached: true }
+            return { route: hit.route, chunks: Stream.fromIterable(chunksOf(hit.completion)), cached: true, price: () => 0 }
           }
         }
         const outer = yield* Effect.scope
@@ -294,7 +302,7 @@ export const make = (config: LlmConfig) =>
                 })),
                 Stream.tapError((e) => Effect.sync(() => recordOutcome(c.r.provider.name, c.model, context.workspace, e.reason)))
               )
-              return { route: c.route, chunks: observed, cached: false }
+              return { route: c.route, chunks: observed, cached: false, price: (u) => costOf(c.r.provider, u) ?? 0 }
             })
           ))
       })
