@@ -208,20 +208,24 @@ export const make = (config: LlmConfig) =>
       return loop(0)
     }
 
+    /** The cached answer for `key` (not with `noCache`), its use counted as a `cached` outcome. */
+    const cached = (key: string, context: RequestContext) =>
+      Effect.map(Clock.currentTimeMillis, (now) => {
+        if (context.noCache === true) return undefined
+        const hit = cache.get(key, now)
+        if (hit === undefined) return undefined
+        const p = splitRoute(hit.route)
+        if (p !== undefined) recordOutcome(p.provider, p.model, context.workspace, "cached")
+        return hit
+      })
+
     const complete: LlmGatewayService["complete"] = (model, request, context) =>
       Effect.gen(function*() {
         const needs = [...new Set([...context.needs, ...needsOf({ ...request, stream: false })])]
         const candidates = yield* plan(model, needs)
         const key = cacheKey(model, request, context.workspace)
-        const now = yield* Clock.currentTimeMillis
-        if (context.noCache !== true) {
-          const hit = cache.get(key, now)
-          if (hit !== undefined) {
-            const p = splitRoute(hit.route)
-            if (p !== undefined) recordOutcome(p.provider, p.model, context.workspace, "cached")
-            return { route: hit.route, completion: hit.completion, cached: true, cost: 0 }
-          }
-        }
+        const hit = yield* cached(key, context)
+        if (hit !== undefined) return { route: hit.route, completion: hit.completion, cached: true, cost: 0 }
         const result = yield* overRoutes(model, context.workspace, candidates, (c) =>
           c.r.limit(c.r.permits.withPermits(1)(
             c.r.backend.complete({ ...request, model: c.model, stream: false }).pipe(
@@ -264,15 +268,8 @@ export const make = (config: LlmConfig) =>
         const needs = [...new Set<Capability>([...context.needs, ...needsOf(request), "stream"])]
         const candidates = yield* plan(model, needs)
         const key = cacheKey(model, request, context.workspace)
-        const now = yield* Clock.currentTimeMillis
-        if (context.noCache !== true) {
-          const hit = cache.get(key, now)
-          if (hit !== undefined) {
-            const p = splitRoute(hit.route)
-            if (p !== undefined) recordOutcome(p.provider, p.model, context.workspace, "cached")
-            return { route: hit.route, chunks: Stream.fromIterable(chunksOf(hit.completion)), cached: true, price: () => 0 }
-          }
-        }
+        const hit = yield* cached(key, context)
+        if (hit !== undefined) return { route: hit.route, chunks: Stream.fromIterable(chunksOf(hit.completion)), cached: true, price: () => 0 }
         const outer = yield* Effect.scope
         return yield* overRoutes(model, context.workspace, candidates, (c) =>
           open(c, request, outer).pipe(
