@@ -4,6 +4,7 @@
 // TypeScript sources through tsx on every start. bin/trellis.mjs uses the
 // bundle only while it is newer than every source file (else the sources).
 import { build } from "esbuild"
+import { NODE_EXTERNALS } from "./bundleExternals.mjs"
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -19,9 +20,7 @@ await build({
   format: "esm",
   target: "node20",
   outfile: tmp,
-  // PGlite finds its WASM and data files next to its own module; pg has optional native parts; tsx loads --tools modules;
-  // tiktoken (under @effect/ai-anthropic's tokenizer) finds its WASM through __dirname.
-  external: ["@electric-sql/pglite", "@electric-sql/pglite-pgvector", "pg", "tsx", "tsx/*", "@anthropic-ai/tokenizer", "tiktoken", "tiktoken/*"],
+  external: NODE_EXTERNALS,
   banner: { js: "import { createRequire as __trellisCreateRequire } from 'module'; const require = __trellisCreateRequire(import.meta.url);" },
   logLevel: "warning",
   legalComments: "none"

@@ -10,6 +10,7 @@
  */
 import { beforeAll, describe, expect, it } from "@effect/vitest"
 import { build } from "esbuild"
+import { NODE_EXTERNALS } from "../../scripts/bundleExternals.mjs"
 import { Effect, Exit, Scope } from "effect"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
@@ -31,7 +32,7 @@ beforeAll(async () => {
     platform: "node",
     format: "esm",
     outfile: child,
-    external: ["@electric-sql/pglite", "@electric-sql/pglite-pgvector", "pg"],
+    external: NODE_EXTERNALS,
     banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
     logLevel: "warning"
   })

@@ -1,0 +1,14 @@
+// Packages every esbuild bundle of Trellis's Node code leaves to node_modules (the CLI in scripts/build.mjs,
+// the crash test's child): PGlite finds its WASM and data files next to its own module; pg has optional native
+// parts; tsx loads --tools modules; tiktoken (under @effect/ai-anthropic's tokenizer) finds its WASM through
+// __dirname.
+export const NODE_EXTERNALS = [
+  "@electric-sql/pglite",
+  "@electric-sql/pglite-pgvector",
+  "pg",
+  "tsx",
+  "tsx/*",
+  "@anthropic-ai/tokenizer",
+  "tiktoken",
+  "tiktoken/*"
+]
