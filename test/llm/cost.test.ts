@@ -18,18 +18,13 @@ import { summarize } from "../../src/trace/summary.js"
 import type { FakeUpstream } from "../support/fakeUpstream.js"
 import { startFakeUpstream } from "../support/fakeUpstream.js"
 import { compileProgram, eventsOf, testLayer } from "../runtime/helpers.js"
+import { ANSWER_SIGNATURE } from "./steps-fake.js"
 
 const PRICING = { inputPer1M: 3_000, outputPer1M: 15_000 }
 const REPLY = "{\"text\":\"4\",\"confidence\":1}"
 
 const SOURCE = `
-signature Answer {
-  "Answer the question."
-  input  question: string
-  output text: string
-  output confidence: number "0..1"
-}
-program main(q: string = "What is 2+2?") {
+${ANSWER_SIGNATURE}program main(q: string = "What is 2+2?") {
   a = llm Answer(question: q) with { model: "paid/m" }
   b = llm Answer(question: "And 3+3?") with { model: "paid/m" }
   return [a, b]

@@ -9,6 +9,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either, Layer, Schema } from "effect"
 import { Llm, Program, Runtime, Tool } from "../../src/index.js"
 import type { ProgramIR } from "../../src/index.js"
+import { ANSWER_SIGNATURE } from "./steps-fake.js"
 
 const Answer = Schema.Struct({
   text: Schema.String,
@@ -17,13 +18,7 @@ const Answer = Schema.Struct({
 })
 
 const SOURCE = `
-signature Answer {
-  "Answer the question."
-  input  question: string
-  output text: string
-  output confidence: number "0..1"
-}
-program main(q: string = "What is 2+2?") {
+${ANSWER_SIGNATURE}program main(q: string = "What is 2+2?") {
   a = llm Answer(question: q)
   return a
 }`

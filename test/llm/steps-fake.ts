@@ -102,3 +102,12 @@ export const failingThen = (errors: ReadonlyArray<LlmError>, then: ReturnType<ty
 }
 
 export { LlmError }
+
+/** The signature the llm step tests share (DSL text, to prepend to a program). */
+export const ANSWER_SIGNATURE = `signature Answer {
+  "Answer the question."
+  input  question: string
+  output text: string
+  output confidence: number "0..1"
+}
+`

@@ -10,16 +10,10 @@ import * as Durable from "../../src/runtime/durable.js"
 import * as Runtime from "../../src/runtime/runtime.js"
 import type { RunEvent } from "../../src/trace/events.js"
 import { compileProgram, eventsOf, testLayer } from "../runtime/helpers.js"
-import { failingThen, makeFake } from "./steps-fake.js"
+import { ANSWER_SIGNATURE, failingThen, makeFake } from "./steps-fake.js"
 
 const SOURCE = `
-signature Answer {
-  "Answer the question."
-  input  question: string
-  output text: string
-  output confidence: number "0..1"
-}
-program main(q: string = "What is 2+2?") {
+${ANSWER_SIGNATURE}program main(q: string = "What is 2+2?") {
   a = llm Answer(question: q) with { model: "fake/m" }
   return a
 }`
