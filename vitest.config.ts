@@ -1,6 +1,9 @@
+import { fileURLToPath } from "node:url"
 import { defineConfig } from "vitest/config"
 
 export default defineConfig({
+  // In this repository `import ... from "trellis"` means the sources (as in tsconfig.json's `paths`), not dist/lib.
+  resolve: { alias: [{ find: /^trellis$/, replacement: fileURLToPath(new URL("./src/index.ts", import.meta.url)) }] },
   test: {
     include: ["test/**/*.test.ts", "laws/**/*.test.ts"],
     passWithNoTests: false,

@@ -1,11 +1,26 @@
-// The project's build step (run by `npm install` through `prepare`, and by
-// `npm test`): bundles the trace viewer into dist/web/ (see below) and the CLI into dist/trellis.mjs with esbuild, so
-// `trellis` starts in well under a second instead of compiling the
-// TypeScript sources through tsx on every start. bin/trellis.mjs uses the
-// bundle only while it is newer than every source file (else the sources).
+// The project's build step (run by `npm install` and `npm pack` through `prepare`, and by `npm test`):
+// 1. the CLI bundled into dist/trellis.mjs with esbuild, so `trellis` starts in well under a second instead of
+//    compiling the TypeScript sources through tsx on every start (bin/trellis.mjs uses it for every command without
+//    `--tools`; in a checkout only while it is newer than every source file). It embeds its own copy of effect, which
+//    is faster to load than effect's many modules and never meets user code (see bin/trellis.mjs);
+// 2. the trace viewer into dist/web/ (see below);
+// 3. the library: tsc -p tsconfig.build.json into dist/lib/ (ESM, .d.ts, source maps with the sources inlined),
+//    what `import ... from "trellis"` loads and what `trellis --tools` runs on. Incremental: an unchanged tree
+//    rebuilds in a few seconds.
 import { build } from "esbuild"
 import { NODE_EXTERNALS } from "./bundleExternals.mjs"
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
+import { spawnSync } from "node:child_process"
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync
+} from "node:fs"
+import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 
@@ -74,3 +89,36 @@ try {
   rmSync(webTmp, { recursive: true, force: true })
 }
 rmSync(webOld, { recursive: true, force: true })
+
+// The library (dist/lib/). tsc's incremental state lives next to, not inside, the output: forget it when the
+// output is gone, or tsc would think everything is emitted.
+const libOut = join(root, "dist", "lib")
+const buildInfo = join(root, "dist", "lib.tsbuildinfo")
+if (!existsSync(join(libOut, "index.js"))) rmSync(buildInfo, { force: true })
+const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc")
+const compiled = spawnSync(
+  process.execPath,
+  [tsc, "-p", join(root, "tsconfig.build.json"), "--incremental", "--tsBuildInfoFile", buildInfo],
+  { cwd: root, stdio: "inherit" }
+)
+if (compiled.status !== 0) {
+  rmSync(buildInfo, { force: true })
+  throw new Error(`tsc -p tsconfig.build.json failed (exit ${compiled.status ?? compiled.signal})`)
+}
+// Outputs whose source is gone (a deleted or renamed file) must not ship.
+const OUTPUT = /(\.d\.ts\.map|\.d\.ts|\.js\.map|\.js)$/
+const prune = (dir, rel) => {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name)
+    const relPath = rel === "" ? entry.name : `${rel}/${entry.name}`
+    if (entry.isDirectory()) {
+      prune(path, relPath)
+      if (readdirSync(path).length === 0) rmSync(path, { recursive: true })
+    } else if (OUTPUT.test(entry.name) && !existsSync(join(root, "src", relPath.replace(OUTPUT, ".ts")))) {
+      rmSync(path)
+    }
+  }
+}
+prune(libOut, "")
+// Plain JavaScript files the library loads next to its modules.
+for (const file of ["store/pgliteWorker.mjs"]) copyFileSync(join(root, "src", file), join(libOut, file))
