@@ -56,8 +56,8 @@ const registerTsx = async () => {
 
 const tools = toolsModules()
 const checkout = existsSync(sources)
-const fromSource = process.env.TRELLIS_FROM_SOURCE === "1" ||
-  (checkout && (tools.length > 0 || !existsSync(bundle) || statSync(bundle).mtimeMs < newestSource(join(root, "src"))))
+const fromSource = checkout && (process.env.TRELLIS_FROM_SOURCE === "1" || tools.length > 0 || !existsSync(bundle) ||
+  statSync(bundle).mtimeMs < newestSource(join(root, "src")))
 
 if (fromSource) {
   if (!(await registerTsx())) fail("running Trellis from its sources needs tsx (npm install)")

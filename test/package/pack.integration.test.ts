@@ -10,14 +10,11 @@
  * skips with one line when npm is not installed.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { spawn, spawnSync } from "node:child_process"
+import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { root } from "../support/cli.js"
-
-const npmAvailable = spawnSync("npm", ["--version"], { encoding: "utf8", timeout: 30_000 }).status === 0
-if (!npmAvailable) console.warn("test/package/pack: skipped, npm is not available on PATH")
 
 interface Ran {
   readonly code: number | null
@@ -49,6 +46,10 @@ const ok = (r: Ran, what: string): Ran => {
   if (r.code !== 0) throw new Error(`${what} failed (exit ${r.code}):\n${r.stderr.slice(-4000)}\n${r.stdout.slice(-2000)}`)
   return r
 }
+
+// Asynchronously, like every child process here: a worker blocked in spawnSync misses vitest's heartbeats.
+const npmAvailable = await run("npm", ["--version"], root, 60_000).then((r) => r.code === 0, () => false)
+if (!npmAvailable) console.warn("test/package/pack: skipped, npm is not available on PATH")
 
 /** Every installed package named `name` under `dir` (nested node_modules included). */
 const installedCopies = (dir: string, name: string): Array<string> => {
@@ -208,9 +209,9 @@ describe.skipIf(!npmAvailable)("the npm package (npm pack, installed into scratc
     )
   }, 1_200_000)
 
-  afterAll(() => {
-    if (scratch !== "") fs.rmSync(scratch, { recursive: true, force: true })
-  })
+  afterAll(async () => {
+    if (scratch !== "") await fs.promises.rm(scratch, { recursive: true, force: true })
+  }, 300_000)
 
   it("the tarball holds the builds, the bin and the types, and no sources or tests", () => {
     for (const f of [
@@ -231,18 +232,22 @@ describe.skipIf(!npmAvailable)("the npm package (npm pack, installed into scratc
     expect(packedFiles.filter((f) => f.includes("tsbuildinfo"))).toEqual([])
   })
 
-  it("installs with one copy of effect, shared by the app and Trellis, and without tsx", () => {
+  it("installs with one copy of effect, shared by the app and Trellis, and without tsx", async () => {
     expect(installedCopies(app, "effect")).toEqual([path.join(app, "node_modules", "effect")])
     // Node resolves `effect` from inside the installed package to the app's own copy.
-    const fromTrellis = spawnSync(
-      process.execPath,
-      ["-e", "console.log(require('node:module').createRequire(process.argv[1]).resolve('effect/package.json'))",
-        path.join(app, "node_modules", "trellis", "dist", "lib", "index.js")],
-      { encoding: "utf8" }
+    const fromTrellis = ok(
+      await run(
+        process.execPath,
+        ["-e", "console.log(require('node:module').createRequire(process.argv[1]).resolve('effect/package.json'))",
+          path.join(app, "node_modules", "trellis", "dist", "lib", "index.js")],
+        app,
+        60_000
+      ),
+      "resolving effect from the installed package"
     )
     expect(fs.realpathSync(fromTrellis.stdout.trim())).toBe(fs.realpathSync(path.join(app, "node_modules", "effect", "package.json")))
     expect(fs.existsSync(path.join(app, "node_modules", "tsx"))).toBe(false)
-  })
+  }, 120_000)
 
   it("(a) a plain Node ESM app: a tool needing the host's Context.Tag runs in Trellis's runtime", async () => {
     const r = ok(await run(process.execPath, ["main.mjs"], app, 120_000), "node main.mjs")
