@@ -28,10 +28,12 @@ export {
   ProviderConfig,
   ProviderKind,
   RateLimitConfig,
+  loadLlmConfig,
+  readApiKeys,
   resolveLlmConfig,
   RetryConfig
 } from "./config.js"
-export type { LlmConfig, ResolvedProvider, ResolveOptions } from "./config.js"
+export type { LlmConfig, LlmConfigFile, ResolvedProvider, ResolveOptions } from "./config.js"
 export { StepsConfig } from "./stepRunner.js"
 export type { StepMode, StepRunnerConfig } from "./stepRunner.js"
 
