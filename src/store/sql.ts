@@ -92,7 +92,8 @@ export const layerPglite = (
   const lock = dataDir === MEMORY
     ? Effect.void
     : Effect.mapError(lockDir(dataDir), (e) => new SqlError({ cause: e, message: e.message }))
-  const acquire = Effect.zipRight(lock, thread).pipe(Effect.flatMap((thread) => Effect.acquireRelease(
+  // The setting is checked before the directory is locked (and created).
+  const acquire = Effect.zipLeft(thread, lock).pipe(Effect.flatMap((thread) => Effect.acquireRelease(
     Effect.tryPromise({
       // `lockDir` has created the directory.
       try: async () => {
