@@ -20,14 +20,16 @@ export const databaseUrl: Config.Config<Option.Option<Redacted.Redacted<string>>
 ).pipe(Config.map(Option.filter((url) => Redacted.value(url) !== "")))
 
 /** `TRELLIS_PGLITE_THREAD`: run PGlite on a worker thread (`0`/`false` runs it on the main thread). @default true */
-export const pgliteThread: Config.Config<boolean> = Config.string("TRELLIS_PGLITE_THREAD").pipe(
-  Config.withDefault(""),
+export const pgliteThread: Config.Config<boolean> = Config.string().pipe(
   Config.mapOrFail((text) => {
     const value = text.trim().toLowerCase()
     if (["", "1", "true", "yes", "on"].includes(value)) return Either.right(true)
     if (["0", "false", "no", "off"].includes(value)) return Either.right(false)
     return Either.left(ConfigError.InvalidData([], `expected 0 or 1 (or true/false), got ${JSON.stringify(text.slice(0, 32))}`))
-  })
+  }),
+  // Nested after the check, so that its error names the variable.
+  Config.nested("TRELLIS_PGLITE_THREAD"),
+  Config.withDefault(true)
 )
 
 /** Every store setting at once (what `docs/configuration.md` must list). */
