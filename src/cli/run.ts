@@ -84,6 +84,7 @@ const progressLine = (e: RunEvent, labels: { readonly [id: string]: string }, st
 }
 
 const encoder = new TextEncoder()
+const jsonLines = (events: ReadonlyArray<RunEvent>): string => events.map((e) => JSON.stringify(e)).join("\n") + "\n"
 
 /** An EventSink that keeps events in memory and also writes JSONL and/or progress lines. */
 const cliSink = (options: { readonly events: FileSystem.File | undefined; readonly progress: boolean; readonly labels: { readonly [id: string]: string } }) =>
@@ -99,8 +100,8 @@ const cliSink = (options: { readonly events: FileSystem.File | undefined; readon
             Effect.zipRight(
               options.events === undefined
                 ? Effect.void
-                // Written before the append returns, as the synchronous write was; a failed write is a defect as before.
-                : Effect.orDie(options.events.writeAll(encoder.encode(events.map((e) => JSON.stringify(e)).join("\n") + "\n"))),
+                // Written before the append returns, as before; a failed write is a defect, as before.
+                : Effect.orDie(options.events.writeAll(encoder.encode(jsonLines(events)))),
               Effect.sync(() => {
                 if (!options.progress) return
                 const lines: Array<string> = []

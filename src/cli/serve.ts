@@ -29,6 +29,8 @@ export const storeName: Effect.Effect<string, ConfigError.ConfigError> = Effect.
       : `PGlite in ${Option.getOrElse(home, () => "./.trellis")}`
 )
 
+const settingError = (e: ConfigError.ConfigError) => new CliError({ message: `invalid setting: ${String(e)}` })
+
 /** The lines printed at start: where it listens, how it is secured, what to try (`store`: see `storeName`). */
 export const banner = (url: string, config: ServerConfig, store: string): string => {
   const auth = isOpen(config) ? "" : ` -H "Authorization: Bearer $TRELLIS_KEY"`
@@ -76,10 +78,10 @@ export const serveCommand = Command.make(
             observeEvents,
             Layer.merge(servicesLayer(registry, { memory: false, config: false }), HttpAllowlist.layerFromEnv)
           )
-          const tracing = Layer.mapError(layerTracing(), (e) => new CliError({ message: `invalid setting: ${String(e)}` }))
+          const tracing = Layer.mapError(layerTracing(), settingError)
           const ctx = yield* Layer.build(Layer.provide(server, services).pipe(Layer.provide(tracing)))
           const started = yield* Server.urlOf(ctx)
-          const store = yield* Effect.mapError(storeName, (e) => new CliError({ message: `invalid setting: ${String(e)}` }))
+          const store = yield* Effect.mapError(storeName, settingError)
           process.stdout.write(banner(started, cfg, store))
           return yield* Effect.never
         })

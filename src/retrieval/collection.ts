@@ -120,7 +120,11 @@ export const loadCollection = (
     else if (!(yield* exists(Path.join(dir, "queries.jsonl")))) {
       const entries = yield* Effect.orElseSucceed(fs.readDirectory(dir), () => [])
       const splits = yield* Effect.filter(entries, (d) =>
-        Effect.zipWith(exists(Path.join(dir, d, "queries.jsonl")), exists(Path.join(dir, d, "qrels.tsv")), (a, b) => a && b)
+        Effect.zipWith(
+          exists(Path.join(dir, d, "queries.jsonl")),
+          exists(Path.join(dir, d, "qrels.tsv")),
+          (a, b) => a && b
+        )
       )
       if (splits.length === 1) qdir = Path.join(dir, splits[0]!)
       else if (splits.length > 1) {

@@ -12,7 +12,10 @@ export const homeAsGiven: Config.Config<Option.Option<string>> = Config.option(C
 )
 
 /** The directory of embedded data, resolved: `TRELLIS_HOME`, else `./.trellis`. */
-export const home: Config.Config<string> = Config.map(homeAsGiven, (dir) => Path.resolve(Option.getOrElse(dir, () => ".trellis")))
+export const home: Config.Config<string> = Config.map(
+  homeAsGiven,
+  (dir) => Path.resolve(Option.getOrElse(dir, () => ".trellis"))
+)
 
 /** `TRELLIS_DATABASE_URL`: a PostgreSQL server to use instead of PGlite (secret: it may hold a password). */
 export const databaseUrl: Config.Config<Option.Option<Redacted.Redacted<string>>> = Config.option(
@@ -25,7 +28,8 @@ export const pgliteThread: Config.Config<boolean> = Config.string().pipe(
     const value = text.trim().toLowerCase()
     if (["", "1", "true", "yes", "on"].includes(value)) return Either.right(true)
     if (["0", "false", "no", "off"].includes(value)) return Either.right(false)
-    return Either.left(ConfigError.InvalidData([], `expected 0 or 1 (or true/false), got ${JSON.stringify(text.slice(0, 32))}`))
+    const got = JSON.stringify(text.slice(0, 32))
+    return Either.left(ConfigError.InvalidData([], `expected 0 or 1 (or true/false), got ${got}`))
   }),
   // Nested after the check, so that its error names the variable.
   Config.nested("TRELLIS_PGLITE_THREAD"),

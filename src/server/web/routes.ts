@@ -56,9 +56,11 @@ export const webDir: Effect.Effect<string | undefined, never, FileSystem.FileSys
     fileURLToPath(new URL("./web/", import.meta.url)),
     fileURLToPath(new URL("../../../dist/web/", import.meta.url))
   ]
-  return yield* Effect.findFirst(candidates, (dir) => Effect.orElseSucceed(fs.exists(join(dir, "index.html")), () => false)).pipe(
-    Effect.map(Option.getOrUndefined)
+  const found = yield* Effect.findFirst(
+    candidates,
+    (dir) => Effect.orElseSucceed(fs.exists(join(dir, "index.html")), () => false)
   )
+  return Option.getOrUndefined(found)
 })
 
 const notBuilt = HttpServerResponse.html(
