@@ -145,6 +145,7 @@ const ingestWorker = async () => {
   const { loadCollection } = await import("../../src/retrieval/collection.js")
   const { layerDefault, Retrieval } = await import("../../src/retrieval/service.js")
   const { layerPglite, MEMORY } = await import("../../src/store/sql.js")
+  const { NodeFileSystem } = await import("@effect/platform-node")
   return Effect.runPromise(Effect.gen(function*() {
     const c = yield* loadCollection(dir)
     const r = yield* Retrieval
@@ -155,7 +156,7 @@ const ingestWorker = async () => {
     const again = yield* r.ingest(c.documents)
     const reMs = performance.now() - t2
     return { documents: report.documents, chunks: report.chunks, ms, docsPerSecond: report.documents / (ms / 1000), reingestUnchanged: again.unchanged, reingestMs: reMs }
-  }).pipe(Effect.provide(layerDefault(layerPglite(MEMORY), { embedderFromEnv: false }))))
+  }).pipe(Effect.provide(layerDefault(layerPglite(MEMORY), { embedderFromEnv: false })), Effect.provide(NodeFileSystem.layer)))
 }
 
 /** Runs the suite in a child process, prints a summary, writes the JSON report. */

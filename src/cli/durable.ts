@@ -7,8 +7,8 @@
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
+import * as FileSystem from "@effect/platform/FileSystem"
 import { Cause, Effect, Either, Exit, Layer, Option } from "effect"
-import * as fs from "node:fs"
 import type { Program } from "../ir/schema.js"
 import * as Durable from "../runtime/durable.js"
 import type { ReplayReport } from "../runtime/durable.js"
@@ -17,7 +17,7 @@ import { RunStore } from "../runtime/runStore.js"
 import type { RunRecord, RunRecordStatus } from "../runtime/runStore.js"
 import { HttpAllowlist } from "../tools/index.js"
 import { fromJsonl, toJsonl } from "../trace/jsonl.js"
-import { CliError, err, out } from "./io.js"
+import { CliError, err, out, writeText } from "./io.js"
 import { loadValid } from "./load.js"
 import { loadRegistry, servicesLayer, storeLayer } from "./services.js"
 import { renderRun, renderRuns } from "./timeline.js"
@@ -142,13 +142,13 @@ export const replayCommand = Command.make(
   },
   ({ json, live, program, target, tools }) =>
     withServices(tools, Effect.gen(function*() {
-      const isFile = target.endsWith(".jsonl") || fs.existsSync(target)
+      const fs = yield* FileSystem.FileSystem
+      const isFile = target.endsWith(".jsonl") || (yield* Effect.orElseSucceed(fs.exists(target), () => false))
       let source: Durable.ReplaySource
       if (isFile) {
-        const text = yield* Effect.try({
-          try: () => fs.readFileSync(target, "utf8"),
-          catch: (e) => new CliError({ message: `${target}: cannot read (${e instanceof Error ? e.message : String(e)})` })
-        })
+        const text = yield* fs.readFileString(target, "utf8").pipe(
+          Effect.mapError((e) => new CliError({ message: `${target}: cannot read (${e.message})` }))
+        )
         const events = fromJsonl(text)
         if (Either.isLeft(events)) return yield* new CliError({ message: `${target}: ${events.left.message}` })
         let p: Program | undefined
@@ -178,10 +178,7 @@ const traceExport = Command.make(
       const events = yield* Durable.eventsOf(runId).pipe(Effect.mapError(runFailed))
       const text = toJsonl(events)
       if (Option.isNone(output)) return yield* Effect.sync(() => void process.stdout.write(text))
-      yield* Effect.try({
-        try: () => fs.writeFileSync(output.value, text),
-        catch: (e) => new CliError({ message: `${output.value}: cannot write (${e instanceof Error ? e.message : String(e)})` })
-      })
+      yield* writeText(output.value, text)
       yield* err(`wrote ${events.length} events of run ${runId} to ${output.value}`)
     }).pipe(Effect.provide(storeLayer))
 ).pipe(Command.withDescription("Write a run's events as JSONL (one event per line)"))

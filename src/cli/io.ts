@@ -47,3 +47,11 @@ export const out = (text: string): Effect.Effect<void> => Effect.sync(() => void
 
 /** Writes a line (or several) to stderr. */
 export const err = (text: string): Effect.Effect<void> => Effect.sync(() => void process.stderr.write(text.endsWith("\n") ? text : text + "\n"))
+
+/** Writes `text` to the file `path` (through `FileSystem`), or fails with a `CliError` naming it. */
+export const writeText = (path: string, text: string): Effect.Effect<void, CliError, FileSystem.FileSystem> =>
+  Effect.flatMap(FileSystem.FileSystem, (fs) =>
+    fs.writeFileString(path, text).pipe(
+      Effect.mapError((e) => new CliError({ message: `${path}: cannot write (${e.message})` }))
+    )
+  )

@@ -12,25 +12,22 @@
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
+import type * as FileSystem from "@effect/platform/FileSystem"
 import { Effect, Layer, Option } from "effect"
-import * as fs from "node:fs"
 import { pathToPointer } from "../ir/diagnostic.js"
 import { encodeProgram } from "../ir/json.js"
 import { DEFAULT_PLAN_ROUNDS, plan } from "../llm/planner.js"
 import type { PlanViolation } from "../llm/planner.js"
 import * as Router from "../llm/router.js"
 import { loadConfig } from "../server/config.js"
-import { CliError, err, out } from "./io.js"
+import { CliError, err, out, writeText } from "./io.js"
 import { loadRegistry } from "./services.js"
 
 const violationLine = (v: PlanViolation): string =>
   `${v.code}${v.path === undefined || v.path.length === 0 ? "" : ` at ${pathToPointer(v.path)}`}: ${v.message}`
 
-const writeFile = (path: string, text: string): Effect.Effect<void, CliError> =>
-  Effect.try({
-    try: () => fs.writeFileSync(path, text.endsWith("\n") ? text : `${text}\n`),
-    catch: (e) => new CliError({ message: `${path}: cannot write (${e instanceof Error ? e.message : String(e)})` })
-  })
+const writeFile = (path: string, text: string): Effect.Effect<void, CliError, FileSystem.FileSystem> =>
+  writeText(path, text.endsWith("\n") ? text : `${text}\n`)
 
 /** `trellis plan`. */
 export const planCommand = Command.make(

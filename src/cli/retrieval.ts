@@ -10,8 +10,8 @@
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
+import * as FileSystem from "@effect/platform/FileSystem"
 import { Effect, Option } from "effect"
-import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { loadCollection, parseDocuments } from "../retrieval/collection.js"
 import { RetrievalError } from "../retrieval/errors.js"
@@ -44,27 +44,29 @@ const settingsOf = (o: { readonly chunking: "recursive" | "sentence" | "fixed"; 
 })
 
 /** Reads documents from a `.jsonl` file, or every `.jsonl`, `.md` and `.txt` file under a directory. */
-export const readDocuments = (path: string): Effect.Effect<ReadonlyArray<DocumentInput>, RetrievalError> =>
+export const readDocuments = (path: string): Effect.Effect<ReadonlyArray<DocumentInput>, RetrievalError, FileSystem.FileSystem> =>
   Effect.gen(function*() {
-    const stat = yield* Effect.try({
-      try: () => Fs.statSync(path),
-      catch: () => new RetrievalError({ reason: "data", message: "no such file or directory", location: path })
-    })
-    const files = stat.isDirectory()
-      ? (Fs.readdirSync(path, { recursive: true, encoding: "utf8" }) as Array<string>)
+    const fs = yield* FileSystem.FileSystem
+    const stat = yield* fs.stat(path).pipe(
+      Effect.mapError(() => new RetrievalError({ reason: "data", message: "no such file or directory", location: path }))
+    )
+    const isDirectory = stat.type === "Directory"
+    const files = isDirectory
+      ? (yield* fs.readDirectory(path, { recursive: true }).pipe(
+        Effect.mapError(() => new RetrievalError({ reason: "data", message: "cannot list the directory", location: path }))
+      ))
         .filter((f) => /\.(jsonl|md|markdown|txt)$/i.test(f))
         .sort()
         .map((f) => Path.join(path, f))
       : [path]
     const docs: Array<DocumentInput> = []
     for (const file of files) {
-      const text = yield* Effect.try({
-        try: () => Fs.readFileSync(file, "utf8"),
-        catch: () => new RetrievalError({ reason: "data", message: "cannot read", location: file })
-      })
+      const text = yield* fs.readFileString(file, "utf8").pipe(
+        Effect.mapError(() => new RetrievalError({ reason: "data", message: "cannot read", location: file }))
+      )
       if (/\.jsonl$/i.test(file)) docs.push(...yield* parseDocuments(file, text))
       else {
-        const id = stat.isDirectory() ? Path.relative(path, file).split(Path.sep).join("/") : Path.basename(file)
+        const id = isDirectory ? Path.relative(path, file).split(Path.sep).join("/") : Path.basename(file)
         const heading = /^#{1,6}[ \t]+(.+)$/m.exec(text)
         docs.push({ id, text, title: heading?.[1]?.trim() ?? Path.basename(file) })
       }
@@ -192,7 +194,7 @@ export const evalRetrievalCommand = Command.make(
     Effect.gen(function*() {
       if (o.k < 1 || o.k > 1000) return yield* new CliError({ message: `--k must be from 1 to 1000, got ${o.k}`, exitCode: 2 })
       const collection = yield* loadCollection(o.data, Option.getOrUndefined(o.split))
-      const thresholdsFile = Option.isSome(o.thresholds) ? o.thresholds.value : defaultThresholdsFile()
+      const thresholdsFile = Option.isSome(o.thresholds) ? o.thresholds.value : yield* defaultThresholdsFile()
       const thresholds = thresholdsFile === undefined ? {} : yield* loadThresholds(thresholdsFile)
       const floors = thresholdsFor(thresholds, collection.name, o.k, !o.noRerank)
       const modes: ReadonlyArray<SearchMode> = o.sparseOnly ? ["sparse"] : ["sparse", "dense", "hybrid"]

@@ -10,9 +10,9 @@
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
-import type * as FileSystem from "@effect/platform/FileSystem"
+import * as FileSystem from "@effect/platform/FileSystem"
 import { Cause, Effect, Either, Exit, Layer, Option, Random } from "effect"
-import * as fs from "node:fs"
+import type { Scope } from "effect"
 import type { Json } from "../ir/eval.js"
 import type { Program } from "../ir/schema.js"
 import * as Runtime from "../runtime/runtime.js"
@@ -83,8 +83,11 @@ const progressLine = (e: RunEvent, labels: { readonly [id: string]: string }, st
   }
 }
 
+const encoder = new TextEncoder()
+const jsonLines = (events: ReadonlyArray<RunEvent>): string => events.map((e) => JSON.stringify(e)).join("\n") + "\n"
+
 /** An EventSink that keeps events in memory and also writes JSONL and/or progress lines. */
-const cliSink = (options: { readonly eventsFd: number | undefined; readonly progress: boolean; readonly labels: { readonly [id: string]: string } }) =>
+const cliSink = (options: { readonly events: FileSystem.File | undefined; readonly progress: boolean; readonly labels: { readonly [id: string]: string } }) =>
   Layer.effect(
     EventSink,
     Effect.gen(function*() {
@@ -94,19 +97,21 @@ const cliSink = (options: { readonly eventsFd: number | undefined; readonly prog
         append: (events: ReadonlyArray<RunEvent>) =>
           Effect.zipRight(
             memory.append(events),
-            Effect.sync(() => {
-              if (options.eventsFd !== undefined) {
-                fs.writeSync(options.eventsFd, events.map((e) => JSON.stringify(e)).join("\n") + "\n")
-              }
-              if (options.progress) {
+            Effect.zipRight(
+              options.events === undefined
+                ? Effect.void
+                // Written before the append returns, as before; a failed write is a defect, as before.
+                : Effect.orDie(options.events.writeAll(encoder.encode(jsonLines(events)))),
+              Effect.sync(() => {
+                if (!options.progress) return
                 const lines: Array<string> = []
                 for (const e of events) {
                   const line = progressLine(e, options.labels, started)
                   if (line !== undefined) lines.push(line)
                 }
                 if (lines.length > 0) process.stderr.write(lines.join("\n") + "\n")
-              }
-            })
+              })
+            )
           )
       }
     })
@@ -166,9 +171,9 @@ export const runCommand = Command.make(
       if (Either.isLeft(pairs)) return yield* failEarly(json, "InvalidInput", pairs.left)
       const inputs = { ...fromFile, ...pairs.right }
 
-      const eventsFd = Option.isSome(events) ? yield* openEvents(events.value) : undefined
+      const eventsFile = Option.isSome(events) ? yield* openEvents(events.value) : undefined
       const labels = program.labels ?? {}
-      const sink = cliSink({ eventsFd, progress: process.stderr.isTTY === true, labels })
+      const sink = cliSink({ events: eventsFile, progress: process.stderr.isTTY === true, labels })
       const planned = Runtime.plan(program)
       const retrieval = Either.isRight(planned) && usesRetrieval(planned.right.tools) ? { userTools } : undefined
       const layer = Layer.provideMerge(sink, servicesLayer(registry, { memory, config: Option.getOrUndefined(config), ...(retrieval === undefined ? {} : { retrieval }) }))
@@ -180,14 +185,9 @@ export const runCommand = Command.make(
         // http.get's allowlist comes from TRELLIS_HTTP_ALLOW (comma-separated hosts).
         Effect.provide(HttpAllowlist.layerFromEnv),
         Effect.exit,
-        Effect.onInterrupt(() =>
-          Effect.zipRight(
-            report(json, { runId, status: "cancelled" }),
-            Effect.sync(() => eventsFd !== undefined && fs.closeSync(eventsFd))
-          )
-        )
+        // The events file is closed with the command's scope.
+        Effect.onInterrupt(() => report(json, { runId, status: "cancelled" }))
       )
-      if (eventsFd !== undefined) fs.closeSync(eventsFd)
       if (Exit.isSuccess(exit)) return yield* report(json, exit.value)
       const error = Option.getOrUndefined(Cause.failureOption(exit.cause))
       if (error === undefined) return yield* new CliError({ message: "the run ended without a result", exitCode: 70 })
@@ -203,11 +203,10 @@ export const runCommand = Command.make(
       const where = node === undefined ? "" : ` at node ${shown}${shown === node ? "" : ` (${node})`}`
       const run = error.runId === undefined ? "run" : `run ${error.runId}`
       return yield* new CliError({ message: `${run} failed: ${error.kind}${where}: ${error.message}` })
-    })
+    }).pipe(Effect.scoped)
 ).pipe(Command.withDescription("Run a program with the built-in (and --tools) tools, recorded in the store (or --memory); print its output"))
 
-const openEvents = (path: string): Effect.Effect<number, CliError> =>
-  Effect.try({
-    try: () => fs.openSync(path, "w"),
-    catch: (e) => new CliError({ message: `${path}: cannot write events (${e instanceof Error ? e.message : String(e)})` })
-  })
+const openEvents = (path: string): Effect.Effect<FileSystem.File, CliError, FileSystem.FileSystem | Scope.Scope> =>
+  Effect.flatMap(FileSystem.FileSystem, (fs) => fs.open(path, { flag: "w" })).pipe(
+    Effect.mapError((e) => new CliError({ message: `${path}: cannot write events (${e.message})` }))
+  )

@@ -8,29 +8,34 @@
  */
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
-import { Effect, Layer, Option } from "effect"
+import { Config, ConfigError, Effect, Layer, Option } from "effect"
 import { isOpen, loadConfig } from "../server/config.js"
 import type { ServerConfig } from "../server/config.js"
 import { layerJson } from "../server/observability/logging.js"
 import { observeEvents } from "../server/observability/metrics.js"
 import { layerTracing } from "../server/observability/tracing.js"
 import * as Server from "../server/server.js"
+import * as StoreSettings from "../store/settings.js"
 import { HttpAllowlist } from "../tools/index.js"
 import { CliError } from "./io.js"
 import { loadRegistry, servicesLayer } from "./services.js"
 
-const storeName = (): string => {
-  const url = process.env.TRELLIS_DATABASE_URL
-  if (url !== undefined && url !== "") return "PostgreSQL (TRELLIS_DATABASE_URL)"
-  const home = process.env.TRELLIS_HOME
-  return `PGlite in ${home === undefined || home === "" ? "./.trellis" : home}`
-}
+/** Where the store is, as the banner says it (from the store's settings). */
+export const storeName: Effect.Effect<string, ConfigError.ConfigError> = Effect.map(
+  Config.all([StoreSettings.databaseUrl, StoreSettings.homeAsGiven]),
+  ([url, home]) =>
+    Option.isSome(url)
+      ? "PostgreSQL (TRELLIS_DATABASE_URL)"
+      : `PGlite in ${Option.getOrElse(home, () => "./.trellis")}`
+)
 
-/** The lines printed at start: where it listens, how it is secured, what to try. */
-export const banner = (url: string, config: ServerConfig): string => {
+const settingError = (e: ConfigError.ConfigError) => new CliError({ message: `invalid setting: ${String(e)}` })
+
+/** The lines printed at start: where it listens, how it is secured, what to try (`store`: see `storeName`). */
+export const banner = (url: string, config: ServerConfig, store: string): string => {
   const auth = isOpen(config) ? "" : ` -H "Authorization: Bearer $TRELLIS_KEY"`
   const lines = [
-    `trellis serve: listening on ${url} (store: ${storeName()})`,
+    `trellis serve: listening on ${url} (store: ${store})`,
     isOpen(config)
       ? `no workspace configured: one open "default" workspace, no API key needed, loopback only`
       : `workspaces: ${config.workspaces.map((w) => w.name).join(", ")} (Authorization: Bearer <key>)`,
@@ -59,7 +64,6 @@ export const serveCommand = Command.make(
     Effect.gen(function*() {
       const cfg = yield* loadConfig(
         Option.getOrUndefined(config),
-        process.env,
         Option.isSome(drainMs) ? { drainMs: Math.max(0, drainMs.value) } : {}
       ).pipe(Effect.mapError((e) => new CliError({ message: e.message })))
       const { registry } = yield* loadRegistry(Option.getOrUndefined(tools))
@@ -74,9 +78,11 @@ export const serveCommand = Command.make(
             observeEvents,
             Layer.merge(servicesLayer(registry, { memory: false, config: false }), HttpAllowlist.layerFromEnv)
           )
-          const ctx = yield* Layer.build(Layer.provide(server, services).pipe(Layer.provide(layerTracing())))
+          const tracing = Layer.mapError(layerTracing(), settingError)
+          const ctx = yield* Layer.build(Layer.provide(server, services).pipe(Layer.provide(tracing)))
           const started = yield* Server.urlOf(ctx)
-          process.stdout.write(banner(started, cfg))
+          const store = yield* Effect.mapError(storeName, settingError)
+          process.stdout.write(banner(started, cfg, store))
           return yield* Effect.never
         })
       )

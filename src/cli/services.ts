@@ -6,6 +6,7 @@
  * (`retrieval.ingest`, `retrieval.search`, on the store's own database
  * connection, set up only when a program uses them) and `--tools`.
  */
+import type * as FileSystem from "@effect/platform/FileSystem"
 import { Effect, Either, Layer } from "effect"
 import { RetrievalError } from "../retrieval/errors.js"
 import { layerDefault, Retrieval } from "../retrieval/service.js"
@@ -72,7 +73,7 @@ export const loadRegistry = (toolsModule: string | undefined) =>
  * (`path`, else `TRELLIS_CONFIG`; `local/echo` is always served) and its
  * `steps` settings; with no config file, `local/echo` only.
  */
-export const llmLayer = (path: string | undefined): Layer.Layer<LlmRunner, CliError> =>
+export const llmLayer = (path: string | undefined): Layer.Layer<LlmRunner, CliError, FileSystem.FileSystem> =>
   Layer.unwrapEffect(
     Effect.map(loadConfig(path), (cfg) => StepRunner.layer(cfg.file.steps ?? {}).pipe(Layer.provide(Router.layer(cfg.file))))
   ).pipe(Layer.mapError((e) => new CliError({ message: e.message })))
@@ -110,7 +111,7 @@ export const servicesLayer = (
     /** The config file of the LLM providers (else `TRELLIS_CONFIG`); `false`: no step runner (the server brings its own). */
     readonly config?: string | false | undefined
   }
-): Layer.Layer<CliServices, CliError> => {
+): Layer.Layer<CliServices, CliError, FileSystem.FileSystem> => {
   const base = options.memory ? Layer.mergeAll(Runtime.layerServices, RunStore.layerMemory) : Layer.mergeAll(
     storeLayer,
     Runtime.ResultCache.layerMemory,

@@ -7,9 +7,11 @@
  * fallback routes, an unset API key variable) and reads the keys once, as
  * `Redacted` values; every problem is one `LlmConfigError` naming the field.
  */
-import { Either, Redacted, Schema } from "effect"
+import { Effect, Either, Option, Schema } from "effect"
+import type { Redacted } from "effect"
 import { parseDuration } from "../validate/duration.js"
 import { Capability } from "./service.js"
+import { providerApiKey } from "./settings.js"
 
 const PositiveInt = Schema.Int.pipe(Schema.positive())
 const NonNegativeInt = Schema.Int.pipe(Schema.nonNegative())
@@ -136,25 +138,56 @@ export const splitRoute = (route: string): { readonly provider: string; readonly
 
 /** Options of `resolveLlmConfig`. */
 export interface ResolveOptions {
-  /** Where API keys are read. @default process.env */
-  readonly env?: NodeJS.ProcessEnv
+  /** The API keys by variable name (`apiKeyEnv`), as `readApiKeys` reads them. @default {} */
+  readonly apiKeys?: Readonly<Record<string, Redacted.Redacted<string>>>
   readonly cacheTtlMs?: number
   readonly cacheCapacity?: number
 }
 
+/** The config file's part the LLM gateway reads. */
+export interface LlmConfigFile {
+  readonly providers?: ReadonlyArray<ProviderConfig> | undefined
+  readonly fallbacks?: Readonly<Record<string, ReadonlyArray<string>>> | undefined
+}
+
+/**
+ * Reads the API key of every provider with an `apiKeyEnv` through `Config`
+ * (as `Redacted`, `settings.ts`); unset or empty variables are left out
+ * (`resolveLlmConfig` names them).
+ */
+export const readApiKeys = (
+  file: LlmConfigFile
+): Effect.Effect<Readonly<Record<string, Redacted.Redacted<string>>>, LlmConfigError> =>
+  Effect.gen(function*() {
+    const keys: Record<string, Redacted.Redacted<string>> = {}
+    for (const p of file.providers ?? []) {
+      if (p.apiKeyEnv === undefined || Object.hasOwn(keys, p.apiKeyEnv)) continue
+      const key = yield* Effect.mapError(
+        providerApiKey(p.apiKeyEnv),
+        (e) => new LlmConfigError({ message: `config: providers (${p.name}).apiKeyEnv: ${String(e)}` })
+      )
+      if (Option.isSome(key)) keys[p.apiKeyEnv] = key.value
+    }
+    return keys
+  })
+
+/** `readApiKeys`, then `resolveLlmConfig`: the gateway's configuration from a config file and the environment. */
+export const loadLlmConfig = (
+  file: LlmConfigFile,
+  options: Omit<ResolveOptions, "apiKeys"> = {}
+): Effect.Effect<LlmConfig, LlmConfigError> =>
+  Effect.flatMap(readApiKeys(file), (apiKeys) => resolveLlmConfig(file, { ...options, apiKeys }))
+
 /**
  * Resolves `providers` and `fallbacks` of a decoded config: defaults, checks,
- * API keys read from the environment (a missing variable is an error naming
- * it). `local/echo` is always added.
+ * API keys taken from `options.apiKeys` (a missing variable is an error
+ * naming it). `local/echo` is always added.
  */
 export const resolveLlmConfig = (
-  file: {
-    readonly providers?: ReadonlyArray<ProviderConfig> | undefined
-    readonly fallbacks?: Readonly<Record<string, ReadonlyArray<string>>> | undefined
-  },
+  file: LlmConfigFile,
   options: ResolveOptions = {}
 ): Either.Either<LlmConfig, LlmConfigError> => {
-  const env = options.env ?? process.env
+  const apiKeys = options.apiKeys ?? {}
   const fail = (message: string) => Either.left(new LlmConfigError({ message: `config: ${message}` }))
   const providers: Array<ResolvedProvider> = []
   const seen = new Set<string>()
@@ -174,11 +207,10 @@ export const resolveLlmConfig = (
     if (p.kind === "local" && p.models.some((m) => m !== "echo")) return fail(`${at}.models: a "local" provider serves "echo" only`)
     let apiKey: Redacted.Redacted<string> | undefined
     if (p.apiKeyEnv !== undefined) {
-      const value = env[p.apiKeyEnv]
-      if (value === undefined || value === "") {
+      apiKey = Object.hasOwn(apiKeys, p.apiKeyEnv) ? apiKeys[p.apiKeyEnv] : undefined
+      if (apiKey === undefined) {
         return fail(`${at}.apiKeyEnv: the environment variable ${p.apiKeyEnv} is not set (it must hold the API key of provider "${p.name}")`)
       }
-      apiKey = Redacted.make(value)
     }
     providers.push({
       name: p.name,

@@ -15,7 +15,7 @@ import { StepsConfig } from "./stepRunner.js"
 
 export { Capability, LlmError, LlmErrorReason, LlmRouter } from "./service.js"
 export type { LlmRouterService, RequestContext, ResolvedModel } from "./service.js"
-/** The router: `layer(configFile, { env })`, `layerLocal`, `layerResolved`, the `LlmGateway` tag. */
+/** The router: `layer(configFile)` (API keys through `Config`), `layerLocal`, `layerResolved`, the `LlmGateway` tag. */
 export * as Router from "./router.js"
 /** llm steps in programs: `layer(config)` is the runtime's `LlmRunner` over the `LlmRouter`. */
 export * as StepRunner from "./stepRunner.js"
@@ -28,10 +28,12 @@ export {
   ProviderConfig,
   ProviderKind,
   RateLimitConfig,
+  loadLlmConfig,
+  readApiKeys,
   resolveLlmConfig,
   RetryConfig
 } from "./config.js"
-export type { LlmConfig, ResolvedProvider, ResolveOptions } from "./config.js"
+export type { LlmConfig, LlmConfigFile, ResolvedProvider, ResolveOptions } from "./config.js"
 export { StepsConfig } from "./stepRunner.js"
 export type { StepMode, StepRunnerConfig } from "./stepRunner.js"
 

@@ -26,7 +26,8 @@ import { Chunk, Clock, Context, Duration, Effect, Either, ExecutionStrategy, Exi
 import type { ChatChunk, ChatCompletion, ChatRequest, ChatUsage } from "./chatCompletions.js"
 import { chatLanguageModel, needsOf } from "./chatCompletions.js"
 import { assemble, cacheKey, chunksOf, ResponseCache } from "./cache.js"
-import { resolveLlmConfig, splitRoute } from "./config.js"
+import { loadLlmConfig, resolveLlmConfig, splitRoute } from "./config.js"
+import type { LlmConfigFile, ResolveOptions } from "./config.js"
 import type { LlmConfig, LlmConfigError, ResolvedProvider } from "./config.js"
 import { recordFallback, recordOutcome, recordUsage } from "./metrics.js"
 import type { ProviderBackend } from "./providers.js"
@@ -358,15 +359,15 @@ export const layerResolved = (config: LlmConfig): Layer.Layer<LlmGateway | LlmRo
   return Layer.effect(LlmRouter, Effect.map(LlmGateway, routerOf)).pipe(Layer.provideMerge(gateway))
 }
 
-/** The router from the config file's `providers`/`fallbacks` (API keys read from `env`); fails with the first config problem. */
+/**
+ * The router from the config file's `providers`/`fallbacks` (API keys read
+ * through `Config` when the layer is built); fails with the first config problem.
+ */
 export const layer = (
-  file: Parameters<typeof resolveLlmConfig>[0],
-  options: Parameters<typeof resolveLlmConfig>[1] = {}
+  file: LlmConfigFile,
+  options: Omit<ResolveOptions, "apiKeys"> = {}
 ): Layer.Layer<LlmGateway | LlmRouter, LlmConfigError> =>
-  Either.match(resolveLlmConfig(file, options), {
-    onLeft: (e) => Layer.fail(e),
-    onRight: layerResolved
-  })
+  Layer.unwrapEffect(Effect.map(loadLlmConfig(file, options), layerResolved))
 
 /** `local/echo` only. */
-export const layerLocal: Layer.Layer<LlmGateway | LlmRouter> = layerResolved(Either.getOrThrow(resolveLlmConfig({}, { env: {} })))
+export const layerLocal: Layer.Layer<LlmGateway | LlmRouter> = layerResolved(Either.getOrThrow(resolveLlmConfig({})))

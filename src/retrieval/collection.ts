@@ -7,8 +7,8 @@
  * or the split named by `split`. Every bad line is a `bad-input` error with
  * `file:line`.
  */
+import * as FileSystem from "@effect/platform/FileSystem"
 import { Effect } from "effect"
-import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { RetrievalError } from "./errors.js"
 import type { Qrels } from "./metrics.js"
@@ -26,14 +26,17 @@ export interface Collection {
 const bad = (message: string, location?: string) =>
   new RetrievalError({ reason: "bad-input", message, ...(location === undefined ? {} : { location }) })
 
-const readText = (file: string): Effect.Effect<string, RetrievalError> =>
-  Effect.try({
-    try: () => Fs.readFileSync(file, "utf8"),
-    catch: (e) => {
-      const code = typeof e === "object" && e !== null && "code" in e ? String(e.code) : ""
-      return new RetrievalError({ reason: "data", message: code === "ENOENT" ? "no such file" : `cannot read (${code || String(e)})`, location: file })
-    }
-  })
+/** Reads a text file through `FileSystem`; a missing file is "no such file". */
+export const readText = (file: string): Effect.Effect<string, RetrievalError, FileSystem.FileSystem> =>
+  Effect.flatMap(FileSystem.FileSystem, (fs) => fs.readFileString(file, "utf8")).pipe(
+    Effect.mapError((e) =>
+      new RetrievalError({
+        reason: "data",
+        message: e._tag === "SystemError" && e.reason === "NotFound" ? "no such file" : `cannot read (${e.message})`,
+        location: file
+      })
+    )
+  )
 
 const idOf = (u: unknown): string | undefined => (typeof u === "string" && u !== "" ? u : typeof u === "number" ? String(u) : undefined)
 
@@ -99,16 +102,30 @@ export const parseQrels = (file: string, text: string): Effect.Effect<Qrels, Ret
     return Effect.succeed(qrels)
   })
 
-const exists = (p: string) => Fs.existsSync(p)
-
 /** Loads a collection folder (see the module comment). */
-export const loadCollection = (dir: string, split?: string): Effect.Effect<Collection, RetrievalError> =>
+export const loadCollection = (
+  dir: string,
+  split?: string
+): Effect.Effect<Collection, RetrievalError, FileSystem.FileSystem> =>
   Effect.gen(function*() {
-    if (!exists(dir) || !Fs.statSync(dir).isDirectory()) return yield* new RetrievalError({ reason: "data", message: "no such directory", location: dir })
+    const fs = yield* FileSystem.FileSystem
+    const exists = (p: string) => Effect.orElseSucceed(fs.exists(p), () => false)
+    const isDirectory = yield* fs.stat(dir).pipe(
+      Effect.map((info) => info.type === "Directory"),
+      Effect.orElseSucceed(() => false)
+    )
+    if (!isDirectory) return yield* new RetrievalError({ reason: "data", message: "no such directory", location: dir })
     let qdir = dir
     if (split !== undefined) qdir = Path.join(dir, split)
-    else if (!exists(Path.join(dir, "queries.jsonl"))) {
-      const splits = Fs.readdirSync(dir).filter((d) => exists(Path.join(dir, d, "queries.jsonl")) && exists(Path.join(dir, d, "qrels.tsv")))
+    else if (!(yield* exists(Path.join(dir, "queries.jsonl")))) {
+      const entries = yield* Effect.orElseSucceed(fs.readDirectory(dir), () => [])
+      const splits = yield* Effect.filter(entries, (d) =>
+        Effect.zipWith(
+          exists(Path.join(dir, d, "queries.jsonl")),
+          exists(Path.join(dir, d, "qrels.tsv")),
+          (a, b) => a && b
+        )
+      )
       if (splits.length === 1) qdir = Path.join(dir, splits[0]!)
       else if (splits.length > 1) {
         return yield* new RetrievalError({ reason: "data", message: `several splits (${splits.sort().join(", ")}): choose one with --split`, location: dir })

@@ -8,11 +8,12 @@
  */
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import { Effect, Layer, Option, RateLimiter, Redacted, Schedule, Schema } from "effect"
+import { Config, Effect, Layer, Option, RateLimiter, Redacted, Schedule, Schema } from "effect"
 import type { Duration, Scope } from "effect"
 import { Embedder } from "./embedder.js"
 import type { EmbedderShape } from "./embedder.js"
 import { RetrievalError } from "./errors.js"
+import * as Settings from "./settings.js"
 
 /** Configuration of the OpenAI-compatible embedder. */
 export interface OpenAiEmbedderOptions {
@@ -138,26 +139,23 @@ export const layerOpenAi = (options: OpenAiEmbedderOptions): Layer.Layer<Embedde
   Layer.scoped(Embedder, makeOpenAi(options))
 
 /**
- * The embedder options from the environment, or none when no embeddings
- * endpoint is configured: `TRELLIS_EMBEDDINGS_URL` (else `OPENAI_BASE_URL`),
- * `TRELLIS_EMBEDDINGS_MODEL` (required with a URL), `TRELLIS_EMBEDDINGS_DIMENSION`
- * (required), `TRELLIS_EMBEDDINGS_API_KEY` (else `OPENAI_API_KEY`).
+ * The embedder options from the environment (settings in `settings.ts`), or
+ * none when no embeddings endpoint is configured: `TRELLIS_EMBEDDINGS_URL`
+ * (else `OPENAI_BASE_URL`), `TRELLIS_EMBEDDINGS_MODEL` (required with a URL),
+ * `TRELLIS_EMBEDDINGS_DIMENSION` (required), `TRELLIS_EMBEDDINGS_API_KEY`
+ * (else `OPENAI_API_KEY`). A bad value is a `bad-config` error naming the variable.
  */
-export const openAiOptionsFromEnv = (
-  env: NodeJS.ProcessEnv = process.env
-): Effect.Effect<Option.Option<OpenAiEmbedderOptions>, RetrievalError> => {
-  const nonEmpty = (s: string | undefined) => (s === undefined || s === "" ? undefined : s)
-  const baseUrl = nonEmpty(env.TRELLIS_EMBEDDINGS_URL) ?? nonEmpty(env.OPENAI_BASE_URL)
-  const model = nonEmpty(env.TRELLIS_EMBEDDINGS_MODEL)
-  if (baseUrl === undefined || model === undefined) return Effect.succeed(Option.none())
-  const dimension = Number(env.TRELLIS_EMBEDDINGS_DIMENSION)
-  if (!Number.isInteger(dimension) || dimension < 1) {
-    return Effect.fail(new RetrievalError({
-      reason: "bad-config",
-      message: `TRELLIS_EMBEDDINGS_DIMENSION must be a positive integer (the model's vector length), got ${JSON.stringify(env.TRELLIS_EMBEDDINGS_DIMENSION ?? "")}`
-    }))
+export const openAiOptionsFromEnv: Effect.Effect<Option.Option<OpenAiEmbedderOptions>, RetrievalError> = Effect.gen(
+  function*() {
+    const [baseUrl, model] = yield* Config.all([Settings.embeddingsUrl, Settings.embeddingsModel])
+    if (Option.isNone(baseUrl) || Option.isNone(model)) return Option.none()
+    const dimension = yield* Settings.embeddingsDimension
+    const key = yield* Settings.embeddingsApiKey
+    return Option.some({
+      baseUrl: baseUrl.value,
+      model: model.value,
+      dimension,
+      ...(Option.isNone(key) ? {} : { apiKey: key.value })
+    })
   }
-  const key = nonEmpty(env.TRELLIS_EMBEDDINGS_API_KEY) ?? nonEmpty(env.OPENAI_API_KEY)
-  return Effect.succeed(Option.some({ baseUrl, model, dimension, ...(key === undefined ? {} : { apiKey: Redacted.make(key) }) }))
-}
-
+).pipe(Effect.mapError((e) => new RetrievalError({ reason: "bad-config", message: `invalid setting: ${String(e)}` })))

@@ -3,8 +3,8 @@
  * compare Recall@K, MRR@K and nDCG@K with committed thresholds
  * (`thresholds.json`: collection name → K → mode → metric → minimum).
  */
+import * as FileSystem from "@effect/platform/FileSystem"
 import { Effect, Schema } from "effect"
-import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
 import type { Collection } from "./collection.js"
@@ -72,22 +72,26 @@ export const THRESHOLDS_FILE_NAME = "retrieval-thresholds.json"
  * this module's folder or above it (the repository root, whether the CLI
  * runs from the sources or from the bundle in dist/).
  */
-export const defaultThresholdsFile = (from: string = Path.dirname(fileURLToPath(import.meta.url))): string | undefined => {
-  for (let dir = from; ; dir = Path.dirname(dir)) {
-    const candidate = Path.join(dir, THRESHOLDS_FILE_NAME)
-    if (Fs.existsSync(candidate)) return candidate
-    if (Path.dirname(dir) === dir) return undefined
-  }
-}
+export const defaultThresholdsFile = (
+  from: string = Path.dirname(fileURLToPath(import.meta.url))
+): Effect.Effect<string | undefined, never, FileSystem.FileSystem> =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    for (let dir = from; ; dir = Path.dirname(dir)) {
+      const candidate = Path.join(dir, THRESHOLDS_FILE_NAME)
+      if (yield* Effect.orElseSucceed(fs.exists(candidate), () => false)) return candidate
+      if (Path.dirname(dir) === dir) return undefined
+    }
+  })
 
 /** Reads and checks a thresholds file. */
-export const loadThresholds = (file: string): Effect.Effect<Thresholds, RetrievalError> =>
+export const loadThresholds = (file: string): Effect.Effect<Thresholds, RetrievalError, FileSystem.FileSystem> =>
   Effect.gen(function*() {
     const where = file
-    const text = yield* Effect.try({
-      try: () => Fs.readFileSync(file, "utf8"),
-      catch: () => new RetrievalError({ reason: "data", message: "cannot read the thresholds file", location: where })
-    })
+    const fs = yield* FileSystem.FileSystem
+    const text = yield* fs.readFileString(file, "utf8").pipe(
+      Effect.mapError(() => new RetrievalError({ reason: "data", message: "cannot read the thresholds file", location: where }))
+    )
     const json = yield* Effect.try({
       try: () => JSON.parse(text) as unknown,
       catch: (e) => new RetrievalError({ reason: "bad-input", message: `not JSON (${e instanceof Error ? e.message : String(e)})`, location: where })

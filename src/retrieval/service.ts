@@ -134,7 +134,7 @@ export interface DefaultStackOptions {
 
 /** The embedder the environment asks for: OpenAI-compatible when configured, else the local hashing embedder. */
 export const layerEmbedderFromEnv = (dimension?: number): Layer.Layer<Embedder, RetrievalError> =>
-  Layer.unwrapEffect(Effect.map(openAiOptionsFromEnv(), (o) =>
+  Layer.unwrapEffect(Effect.map(openAiOptionsFromEnv, (o) =>
     Option.isSome(o)
       ? Layer.provide(layerOpenAi(o.value), FetchHttpClient.layer)
       : layerLocal(dimension === undefined ? {} : { dimension })))

@@ -7,10 +7,12 @@
  * `default` workspace, loopback only.
  */
 import { createHash } from "node:crypto"
-import { readFileSync } from "node:fs"
-import { Effect, Either, ParseResult, Schema } from "effect"
+import { FileSystem } from "@effect/platform"
+import type { PlatformError } from "@effect/platform/Error"
+import { Effect, Either, Option, ParseResult, Redacted, Schema } from "effect"
 import { ProviderConfig } from "../llm/config.js"
 import { StepsConfig } from "../llm/stepRunner.js"
+import * as Settings from "./settings.js"
 
 /** The configuration could not be read or is invalid. */
 export class ConfigError extends Schema.TaggedError<ConfigError>()("ConfigError", {
@@ -169,28 +171,39 @@ export const resolveConfig = (
   return Either.right({ workspaces: [...merged.values()], limits, file })
 }
 
+/** The errno code of a failed file operation (`ENOENT`), else its kind. */
+const errorCode = (e: PlatformError): string =>
+  e._tag === "SystemError"
+    ? (e.cause instanceof Error && "code" in e.cause ? String(e.cause.code) : e.reason)
+    : "bad argument"
+
+/** A `Config` failure (it names the variable) as this module's `ConfigError`. */
+const settingError = (e: unknown): ConfigError => new ConfigError({ message: `invalid setting: ${String(e)}` })
+
 /**
  * Loads the configuration: the file at `path` (or `TRELLIS_CONFIG`), then
- * `TRELLIS_API_KEYS`. No file and no keys: open mode.
+ * `TRELLIS_API_KEYS` (settings through `Config`, see `settings.ts`; the file
+ * through `FileSystem`). No file and no keys: open mode.
  */
 export const loadConfig = (
   path: string | undefined,
-  env: NodeJS.ProcessEnv = process.env,
   overrides: Partial<ResolvedLimits> = {}
-): Effect.Effect<ServerConfig, ConfigError> =>
+): Effect.Effect<ServerConfig, ConfigError, FileSystem.FileSystem> =>
   Effect.gen(function*() {
-    const file = path ?? (env.TRELLIS_CONFIG === undefined || env.TRELLIS_CONFIG === "" ? undefined : env.TRELLIS_CONFIG)
+    const file = path ?? Option.getOrUndefined(yield* Effect.mapError(Settings.configFile, settingError))
     let decoded: ConfigFile = {}
     if (file !== undefined) {
-      const text = yield* Effect.try({
-        try: () => readFileSync(file, "utf8"),
-        catch: (e) => new ConfigError({ message: `config ${file}: cannot read (${e instanceof Error && "code" in e ? String(e.code) : "error"})` })
-      })
+      const fs = yield* FileSystem.FileSystem
+      const text = yield* fs.readFileString(file, "utf8").pipe(
+        Effect.mapError((e) =>
+          new ConfigError({ message: `config ${file}: cannot read (${errorCode(e)})` })
+        )
+      )
       decoded = yield* decodeConfig(text, file)
     }
-    const keys = env.TRELLIS_API_KEYS
-    const dev = keys === undefined || keys.trim() === ""
+    const keys = yield* Effect.mapError(Settings.apiKeys, settingError)
+    const dev = Option.isNone(keys)
       ? []
-      : yield* Either.mapLeft(parseApiKeys(keys), (message) => new ConfigError({ message }))
+      : yield* Either.mapLeft(parseApiKeys(Redacted.value(keys.value)), (message) => new ConfigError({ message }))
     return yield* resolveConfig(decoded, dev, overrides)
   })

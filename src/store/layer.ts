@@ -83,6 +83,4 @@ export const layerBackend = (backend: Backend, options: StoreOptions = {}): Laye
   layerOn(Sql.layerBackend(backend), options)
 
 /** The store the environment asks for: PostgreSQL at `TRELLIS_DATABASE_URL`, else PGlite under `TRELLIS_HOME` (default `./.trellis`). */
-export const layerFromEnv: Layer.Layer<StoreServices | Client, StoreError> = Layer.suspend(() =>
-  layerBackend(Sql.backendFromEnv())
-)
+export const layerFromEnv: Layer.Layer<StoreServices | Client, StoreError> = layerOn(Sql.layerFromEnv)

@@ -6,6 +6,7 @@
  */
 import { Effect } from "effect"
 import type { Scope } from "effect"
+// Synchronous `node:fs` on purpose: the lock is taken with `openSync(file, "wx")` (atomic create) and dropped on exit.
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 

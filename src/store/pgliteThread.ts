@@ -8,6 +8,7 @@
  * another core. Backend messages cross the thread boundary as plain objects;
  * error messages become `Error`s again (with `code`, `detail`…).
  */
+// `node:fs` kept: PGlite worker-thread plumbing (a synchronous check that the worker script is here).
 import * as Fs from "node:fs"
 import { fileURLToPath } from "node:url"
 import { Worker } from "node:worker_threads"

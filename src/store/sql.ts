@@ -12,12 +12,12 @@ import type { SqlClient } from "@effect/sql/SqlClient"
 import { PGlite } from "@electric-sql/pglite"
 import { createPgConfig } from "@electric-sql/pglite/node-postgres"
 import { vector } from "@electric-sql/pglite-pgvector"
-import { Context, Effect, Layer, Redacted } from "effect"
-import * as Fs from "node:fs"
+import { Config, ConfigError, Context, Effect, Layer, Option, Redacted } from "effect"
 import * as Path from "node:path"
 import Pg from "pg"
 import { lockDir } from "./lock.js"
 import { openPGliteThread, pgliteThreadAvailable } from "./pgliteThread.js"
+import * as Settings from "./settings.js"
 
 /** Which backend a store runs on. */
 export type Backend =
@@ -36,16 +36,15 @@ export class Database extends Context.Tag("trellis/Database")<Database, {
 /** PGlite's in-memory data directory (tests). */
 export const MEMORY = "memory://"
 
-/** The default home of embedded data: `TRELLIS_HOME`, else `./.trellis`. */
-export const trellisHome = (env: NodeJS.ProcessEnv = process.env): string =>
-  Path.resolve(env.TRELLIS_HOME !== undefined && env.TRELLIS_HOME !== "" ? env.TRELLIS_HOME : ".trellis")
+/** The default home of embedded data: `TRELLIS_HOME`, else `./.trellis` (see `settings.ts`). */
+export const trellisHome: Effect.Effect<string, ConfigError.ConfigError> = Settings.home
 
-/** The backend the environment asks for: `TRELLIS_DATABASE_URL`, else PGlite under `trellisHome()/pglite`. */
-export const backendFromEnv = (env: NodeJS.ProcessEnv = process.env): Backend => {
-  const url = env.TRELLIS_DATABASE_URL
-  if (url !== undefined && url !== "") return { kind: "postgres", url: Redacted.make(url) }
-  return { kind: "pglite", dataDir: Path.join(trellisHome(env), "pglite") }
-}
+/** The backend the environment asks for: `TRELLIS_DATABASE_URL`, else PGlite under `trellisHome/pglite`. */
+export const backendFromEnv: Effect.Effect<Backend, ConfigError.ConfigError> = Effect.map(
+  Config.all([Settings.databaseUrl, Settings.home]),
+  ([url, home]): Backend =>
+    Option.isSome(url) ? { kind: "postgres", url: url.value } : { kind: "pglite", dataDir: Path.join(home, "pglite") }
+)
 
 /** A URL with its password hidden. */
 export const displayUrl = (url: string): string => {
@@ -72,7 +71,7 @@ export interface PgliteOptions {
 }
 
 /** Whether PGlite runs on a worker thread when not said otherwise (`TRELLIS_PGLITE_THREAD=0` turns it off). */
-export const pgliteThreadDefault = (env: NodeJS.ProcessEnv = process.env): boolean => env.TRELLIS_PGLITE_THREAD !== "0"
+export const pgliteThreadDefault: Effect.Effect<boolean, ConfigError.ConfigError> = Settings.pgliteThread
 
 /**
  * A PGlite database in `dataDir` (`memory://` for a throwaway one) with the
@@ -86,14 +85,18 @@ export const layerPglite = (
   dataDir: string,
   options: PgliteOptions = {}
 ): Layer.Layer<PgClient.PgClient | SqlClient | Database, SqlError> => {
-  const thread = (options.thread ?? pgliteThreadDefault()) && pgliteThreadAvailable()
+  const thread = Effect.map(
+    options.thread === undefined ? pgliteThreadDefault : Effect.succeed(options.thread),
+    (wanted) => wanted && pgliteThreadAvailable()
+  ).pipe(Effect.mapError((e) => new SqlError({ cause: e, message: `invalid setting: ${String(e)}` })))
   const lock = dataDir === MEMORY
     ? Effect.void
     : Effect.mapError(lockDir(dataDir), (e) => new SqlError({ cause: e, message: e.message }))
-  const acquire = Effect.zipRight(lock, Effect.acquireRelease(
+  // The setting is checked before the directory is locked (and created).
+  const acquire = Effect.zipLeft(thread, lock).pipe(Effect.flatMap((thread) => Effect.acquireRelease(
     Effect.tryPromise({
+      // `lockDir` has created the directory.
       try: async () => {
-        if (dataDir !== MEMORY) Fs.mkdirSync(dataDir, { recursive: true })
         const path = dataDir === MEMORY ? undefined : dataDir
         if (thread) {
           const db = openPGliteThread(path)
@@ -108,7 +111,7 @@ export const layerPglite = (
       catch: sqlError(`cannot open the embedded database in ${dataDir}`)
     }),
     (db) => Effect.promise(() => db.close().catch(() => undefined))
-  ))
+  )))
   return Layer.unwrapScoped(
     Effect.map(acquire, (db) =>
       Layer.merge(
@@ -151,6 +154,9 @@ export const layerBackend = (backend: Backend): Layer.Layer<PgClient.PgClient | 
   backend.kind === "pglite" ? layerPglite(backend.dataDir) : layerPostgres(backend.url)
 
 /** The client the environment asks for (see `backendFromEnv`). */
-export const layerFromEnv: Layer.Layer<PgClient.PgClient | SqlClient | Database, SqlError> = Layer.suspend(() =>
-  layerBackend(backendFromEnv())
+export const layerFromEnv: Layer.Layer<PgClient.PgClient | SqlClient | Database, SqlError> = Layer.unwrapEffect(
+  Effect.map(
+    Effect.mapError(backendFromEnv, (e) => new SqlError({ cause: e, message: `invalid setting: ${String(e)}` })),
+    layerBackend
+  )
 )

@@ -49,7 +49,7 @@ describe("llm step cost", () => {
   const router = (extra: Partial<ProviderConfig> = { pricing: PRICING }) =>
     routerLayer({
       providers: [{ name: "paid", kind: "openai-compatible", baseUrl: up.baseUrl, models: ["m"], retry: { times: 0 }, ...extra }]
-    }, { env: {} }).pipe(Layer.orDie)
+    }).pipe(Layer.orDie)
 
   const runAll = (source: string, routers: Layer.Layer<LlmRouter>, config: StepRunnerConfig, runIds: ReadonlyArray<string>) =>
     Effect.gen(function*() {

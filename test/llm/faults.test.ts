@@ -86,7 +86,7 @@ describe("faults", () => {
       Effect.provide(layer({
         providers: [provider("bad", bad.baseUrl, "m"), provider("good", good.baseUrl, "m", 3000)],
         fallbacks: { "bad/m": ["good/m"] }
-      }, { env: {} }))
+      }))
     ))
     const ok = results.filter(Either.isRight)
     expect(ok.length / results.length).toBeGreaterThanOrEqual(0.99)
@@ -103,7 +103,7 @@ describe("faults", () => {
       Effect.provide(layer({
         providers: [provider("bad", bad.baseUrl, "m"), provider("alsoBad", alsoBad.baseUrl, "m")],
         fallbacks: { "bad/m": ["alsoBad/m"] }
-      }, { env: {} }))
+      }))
     ))
     expect(results.length).toBe(500)
     for (const r of results) {

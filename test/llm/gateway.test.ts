@@ -13,6 +13,7 @@ import * as Server from "../../src/server/server.js"
 import { Store } from "../../src/store/index.js"
 import type { Behaviour, FakeUpstream } from "../support/fakeUpstream.js"
 import { startFakeUpstream } from "../support/fakeUpstream.js"
+import { layerSettings } from "../support/settings.js"
 import { call, services, testConfig } from "../server/support.js"
 
 /** A real server on 127.0.0.1:0 whose spans are recorded in memory. */
@@ -20,6 +21,8 @@ const startTracedServer = async (config: ServerConfig) => {
   const runtime = ManagedRuntime.make(
     Server.layer({ config, port: 0, host: "127.0.0.1", resumeOnStart: false }).pipe(
       Layer.provide(services(Store.layerPglite("memory://"))),
+      // The provider keys (apiKeyEnv) come from these settings, not from process.env.
+      Layer.provide(layerSettings({ TRELLIS_TEST_UPSTREAM_KEY: "upstream-secret-1" })),
       Layer.provideMerge(layerInMemory())
     )
   )
@@ -40,7 +43,6 @@ let behaviour: (body: Record<string, unknown>, index: number) => Behaviour = () 
 const user = (content: string) => [{ role: "user" as const, content }]
 
 beforeAll(async () => {
-  process.env.TRELLIS_TEST_UPSTREAM_KEY = "upstream-secret-1"
   primary = await startFakeUpstream("vllm", (b, i) => behaviour(b, i))
   backup = await startFakeUpstream("backup")
   server = await startTracedServer(testConfig({

@@ -53,9 +53,9 @@ describe("Llm (library surface)", () => {
         fallbacks: { "vllm/qwen": ["local/echo"] },
         steps: { defaultModel: "vllm/qwen" }
       })
-      const models = yield* Effect.map(Llm.LlmRouter, (r) => r.models()).pipe(Effect.provide(Llm.Router.layer(file, { env: {} })))
+      const models = yield* Effect.map(Llm.LlmRouter, (r) => r.models()).pipe(Effect.provide(Llm.Router.layer(file)))
       expect([...models].sort()).toEqual(["local/echo", "vllm/qwen"])
-      const bad = yield* Effect.flip(Effect.provide(Llm.LlmRouter, Llm.Router.layer({ providers: [{ name: "x", kind: "openai-compatible", models: ["m"] }] }, { env: {} })))
+      const bad = yield* Effect.flip(Effect.provide(Llm.LlmRouter, Llm.Router.layer({ providers: [{ name: "x", kind: "openai-compatible", models: ["m"] }] })))
       expect(bad).toBeInstanceOf(Llm.LlmConfigError)
       expect(bad.message).toContain("providers[0] (x).baseUrl")
       expect(Either.isLeft(Schema.decodeUnknownEither(Llm.ConfigFile)({ providers: [{ name: "a/b", kind: "local", models: ["echo"] }] }))).toBe(true)

@@ -2,12 +2,13 @@
  * The `anthropic` kind: `@effect/ai-anthropic` behind the router, against a
  * minimal fake `POST /v1/messages` over real HTTP.
  */
-import { Effect } from "effect"
+import { Effect, Layer } from "effect"
 import { createServer } from "node:http"
 import type { Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { LlmGateway, layer } from "../../src/llm/router.js"
+import { layerSettings } from "../support/settings.js"
 
 const received: Array<{ url: string; body: Record<string, unknown>; key: string | undefined }> = []
 let server: Server
@@ -38,7 +39,9 @@ describe("kind anthropic (@effect/ai-anthropic)", () => {
   it("a chat request becomes a Messages call; the answer a chat completion with usage", async () => {
     const r = await Effect.runPromise(Effect.flatMap(LlmGateway, (g) =>
       g.complete("claude/claude-3-5-haiku", { model: "x", messages: [{ role: "system", content: "be brief" }, { role: "user", content: "hi" }] }, { workspace: "w", needs: [], noCache: true })).pipe(
-        Effect.provide(layer({ providers: [{ name: "claude", kind: "anthropic", baseUrl: url, apiKeyEnv: "K", models: ["claude-3-5-haiku"] }] }, { env: { K: "ant-key" } }))
+        Effect.provide(layer({ providers: [{ name: "claude", kind: "anthropic", baseUrl: url, apiKeyEnv: "K", models: ["claude-3-5-haiku"] }] }).pipe(
+          Layer.provide(layerSettings({ K: "ant-key" }))
+        ))
       ))
     expect(r.route).toBe("claude/claude-3-5-haiku")
     expect(r.completion.choices[0]!.message.content).toBe("hello from claude")

@@ -3,12 +3,13 @@
  * router, against a minimal fake `POST /v1/responses` over real HTTP —
  * text and structured output come back as chat completions.
  */
-import { Chunk, Effect, Stream } from "effect"
+import { Chunk, Effect, Layer, Stream } from "effect"
 import { createServer } from "node:http"
 import type { Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { LlmGateway, layer } from "../../src/llm/router.js"
+import { layerSettings } from "../support/settings.js"
 
 const received: Array<{ url: string; body: Record<string, unknown>; auth: string | undefined }> = []
 let answer = "hello from responses"
@@ -58,7 +59,9 @@ afterAll(() => new Promise<void>((r) => server.close(() => r())))
 
 const run = <A, E>(f: (g: typeof LlmGateway.Service) => Effect.Effect<A, E>) =>
   Effect.runPromise(Effect.flatMap(LlmGateway, f).pipe(
-    Effect.provide(layer({ providers: [{ name: "openai", kind: "openai", baseUrl: url, apiKeyEnv: "K", models: ["gpt-4o-mini"] }] }, { env: { K: "sk-test" } }))
+    Effect.provide(layer({ providers: [{ name: "openai", kind: "openai", baseUrl: url, apiKeyEnv: "K", models: ["gpt-4o-mini"] }] }).pipe(
+      Layer.provide(layerSettings({ K: "sk-test" }))
+    ))
   ))
 
 describe("kind openai (@effect/ai-openai, Responses API)", () => {

@@ -167,7 +167,7 @@ describe("router over a fake upstream", () => {
         { name: "spare", kind: "openai-compatible", baseUrl: spare.baseUrl, models: ["s"] }
       ],
       fallbacks: { "vllm/qwen": ["spare/s"] }
-    }, { env: {} })
+    })
 
   it.live("LanguageModel: tool calls and structured output go out as chat-completions fields", () =>
     Effect.gen(function*() {

@@ -5,6 +5,7 @@
  * found through TRELLIS_IR_DATA (default ../shared/data/ir from the repo
  * root); those tests are skipped, saying so, when the data is absent.
  */
+import { NodeFileSystem } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { execFile } from "node:child_process"
@@ -13,6 +14,7 @@ import * as Os from "node:os"
 import * as Path from "node:path"
 import { loadCollection } from "../../src/retrieval/collection.js"
 import { shortfalls, thresholdsFor } from "../../src/retrieval/eval.js"
+import { layerMemoryFs } from "../support/memoryFs.js"
 
 const root = Path.resolve(import.meta.dirname, "..", "..")
 const irData = Path.resolve(root, process.env.TRELLIS_IR_DATA ?? "../shared/data/ir")
@@ -37,16 +39,36 @@ const tiny = {
 }
 
 describe("collections", () => {
+  // In memory: the collection is read through the FileSystem service.
+  const memDir = Path.resolve(Os.tmpdir(), "ir-in-memory", "tiny")
+  const memoryCollection = (files: Record<string, string>) =>
+    layerMemoryFs(Object.fromEntries(Object.entries(files).map(([name, text]) => [Path.join(memDir, name), text])))
+
   it.effect("report bad lines with file:line", () =>
     Effect.gen(function*() {
-      const dir = tmpCollection({ ...tiny, "corpus.jsonl": `{"id": "1", "text": "ok"}\n\n{"id": 2, "text": 5}\n` })
-      const e = yield* Effect.flip(loadCollection(dir))
-      expect(e.display).toBe(`${Path.join(dir, "corpus.jsonl")}:3: document "2": "text" must be a string`)
-      const q = tmpCollection({ ...tiny, "qrels.tsv": "query-id\tdoc-id\trelevance\nq1\t1\n" })
-      expect((yield* Effect.flip(loadCollection(q))).display).toBe(
-        `${Path.join(q, "qrels.tsv")}:2: expected query-id, doc-id and a numeric relevance separated by tabs`
+      const e = yield* Effect.flip(loadCollection(memDir)).pipe(
+        Effect.provide(memoryCollection({ ...tiny, "corpus.jsonl": `{"id": "1", "text": "ok"}\n\n{"id": 2, "text": 5}\n` }))
       )
-      expect((yield* Effect.flip(loadCollection("/nonexistent/ir"))).display).toBe("/nonexistent/ir: no such directory")
+      expect(e.display).toBe(`${Path.join(memDir, "corpus.jsonl")}:3: document "2": "text" must be a string`)
+      const q = yield* Effect.flip(loadCollection(memDir)).pipe(
+        Effect.provide(memoryCollection({ ...tiny, "qrels.tsv": "query-id\tdoc-id\trelevance\nq1\t1\n" }))
+      )
+      expect(q.display).toBe(`${Path.join(memDir, "qrels.tsv")}:2: expected query-id, doc-id and a numeric relevance separated by tabs`)
+      const missing = yield* Effect.flip(loadCollection(memDir)).pipe(Effect.provide(memoryCollection({ "corpus.jsonl": "" })))
+      expect(missing.display).toBe(`${Path.join(memDir, "queries.jsonl")}: no such file`)
+      expect((yield* Effect.flip(loadCollection("/nonexistent/ir")).pipe(Effect.provide(NodeFileSystem.layer))).display).toBe(
+        "/nonexistent/ir: no such directory"
+      )
+    }))
+
+  it.effect("use the one split holding queries and qrels", () =>
+    Effect.gen(function*() {
+      const c = yield* loadCollection(memDir).pipe(Effect.provide(memoryCollection({
+        "corpus.jsonl": tiny["corpus.jsonl"],
+        "train/queries.jsonl": tiny["queries.jsonl"],
+        "train/qrels.tsv": tiny["qrels.tsv"]
+      })))
+      expect([c.name, c.documents.length, c.queries.length]).toEqual(["tiny", 3, 2])
     }))
 
   it("compare metrics with thresholds at 4 decimals", () => {
@@ -59,9 +81,9 @@ describe("collections", () => {
 
   it.effect.skipIf(!hasData)(`reads the real collections under ${irData} (skipped when absent; set TRELLIS_IR_DATA)`, () =>
     Effect.gen(function*() {
-      const cranfield = yield* loadCollection(Path.join(irData, "cranfield"))
+      const cranfield = yield* loadCollection(Path.join(irData, "cranfield")).pipe(Effect.provide(NodeFileSystem.layer))
       expect([cranfield.name, cranfield.documents.length, cranfield.queries.length]).toEqual(["cranfield", 1400, 225])
-      const scifact = yield* loadCollection(Path.join(irData, "scifact"))
+      const scifact = yield* loadCollection(Path.join(irData, "scifact")).pipe(Effect.provide(NodeFileSystem.layer))
       expect([scifact.documents.length, scifact.queries.length]).toEqual([5183, 809])
     }))
 })

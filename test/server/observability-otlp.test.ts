@@ -5,19 +5,30 @@
  * the variable it installs nothing.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { ConfigProvider, Effect, Option } from "effect"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { layerTracing, otlpTracesUrl } from "../../src/server/observability/tracing.js"
 
+const fromEnv = (env: Record<string, string>) => ConfigProvider.fromMap(new Map(Object.entries(env)))
+
 describe("layerTracing", () => {
-  it("derives the traces URL from the environment", () => {
-    expect(otlpTracesUrl({})).toBeUndefined()
-    expect(otlpTracesUrl({ OTEL_EXPORTER_OTLP_ENDPOINT: " " })).toBeUndefined()
-    expect(otlpTracesUrl({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318/" })).toBe("http://c:4318/v1/traces")
-    expect(otlpTracesUrl({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318", OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://t/x" })).toBe("http://t/x")
-    expect(layerTracing({ env: {} })).toBe(Layer.empty)
+  const urlWith = (env: Record<string, string>) =>
+    Effect.runSync(Effect.map(Effect.withConfigProvider(otlpTracesUrl, fromEnv(env)), Option.getOrUndefined))
+
+  it("derives the traces URL from the settings", () => {
+    expect(urlWith({})).toBeUndefined()
+    expect(urlWith({ OTEL_EXPORTER_OTLP_ENDPOINT: " " })).toBeUndefined()
+    expect(urlWith({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318/" })).toBe("http://c:4318/v1/traces")
+    expect(urlWith({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318", OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://t/x" })).toBe("http://t/x")
   })
+
+  it.effect("installs no tracer without an endpoint", () =>
+    Effect.gen(function*() {
+      const before = yield* Effect.tracer
+      const during = yield* Effect.tracer.pipe(Effect.provide(layerTracing()), Effect.withConfigProvider(fromEnv({})))
+      expect(during).toBe(before)
+    }))
 
   it.live("sends the spans of a traced effect to the OTLP endpoint when the layer is released", () =>
     Effect.gen(function*() {
@@ -43,7 +54,8 @@ describe("layerTracing", () => {
         Effect.void.pipe(
           Effect.withSpan("inner-span"),
           Effect.withSpan("outer-span", { attributes: { "trellis.run_id": "run-otlp" } }),
-          Effect.provide(layerTracing({ env }))
+          Effect.provide(layerTracing()),
+          Effect.withConfigProvider(fromEnv(env))
         )
       )
       expect(bodies.map((b) => b.path)).toEqual(["/v1/traces"])

@@ -11,49 +11,44 @@ import { NodeSdk } from "@effect/opentelemetry"
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http"
 import { BatchSpanProcessor, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import type { ReadableSpan } from "@opentelemetry/sdk-trace-base"
-import { Context, Effect, Layer, Option } from "effect"
-import type { Tracer } from "effect"
+import { Config, Context, Effect, Layer, Option } from "effect"
+import type { ConfigError, Tracer } from "effect"
+import * as Settings from "../settings.js"
 
 /** Options of the tracing layers. */
 export interface TracingOptions {
   /** The `service.name` resource attribute (`OTEL_SERVICE_NAME` wins when set). @default "trellis" */
   readonly serviceName?: string
-  /** Environment to read the OTLP settings from. @default process.env */
-  readonly env?: NodeJS.ProcessEnv
 }
 
 /**
- * The OTLP/HTTP traces URL configured in the environment, if any:
- * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` as given, else
+ * The OTLP/HTTP traces URL configured in the environment, if any (a `Config`,
+ * see `../settings.ts`): `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` as given, else
  * `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/traces`.
  */
-export const otlpTracesUrl = (env: NodeJS.ProcessEnv = process.env): string | undefined => {
-  const traces = env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]?.trim()
-  if (traces !== undefined && traces !== "") return traces
-  const base = env["OTEL_EXPORTER_OTLP_ENDPOINT"]?.trim()
-  if (base === undefined || base === "") return undefined
-  return `${base.replace(/\/+$/, "")}/v1/traces`
-}
+export const otlpTracesUrl: Config.Config<Option.Option<string>> = Settings.otlpTracesUrl
 
 /**
  * OpenTelemetry tracing exported over OTLP/HTTP (batched) when
  * `OTEL_EXPORTER_OTLP_ENDPOINT` is set; otherwise an empty layer (Effect's
- * default tracer). Spans go to `otlpTracesUrl(env)` as OTLP JSON; the
- * exporter reads `OTEL_EXPORTER_OTLP_HEADERS` / `_TIMEOUT` itself. Spans
- * still buffered are flushed when the layer is released.
+ * default tracer). Settings are read through `Config` when the layer is
+ * built. Spans go to `otlpTracesUrl` as OTLP JSON; the exporter reads
+ * `OTEL_EXPORTER_OTLP_HEADERS` / `_TIMEOUT` itself. Spans still buffered are
+ * flushed when the layer is released.
  */
-export const layerTracing = (options: TracingOptions = {}): Layer.Layer<never> => {
-  const env = options.env ?? process.env
-  const url = otlpTracesUrl(env)
-  if (url === undefined) return Layer.empty
-  const serviceName = env["OTEL_SERVICE_NAME"] ?? options.serviceName ?? "trellis"
-  return Layer.discard(
-    NodeSdk.layer(() => ({
-      resource: { serviceName },
-      spanProcessor: new BatchSpanProcessor(new OTLPTraceExporter({ url }))
-    }))
+export const layerTracing = (options: TracingOptions = {}): Layer.Layer<never, ConfigError.ConfigError> =>
+  Layer.unwrapEffect(
+    Effect.map(Config.all([otlpTracesUrl, Settings.otelServiceName]), ([url, name]) => {
+      if (Option.isNone(url)) return Layer.empty
+      const serviceName = Option.getOrElse(name, () => options.serviceName ?? "trellis")
+      return Layer.discard(
+        NodeSdk.layer(() => ({
+          resource: { serviceName },
+          spanProcessor: new BatchSpanProcessor(new OTLPTraceExporter({ url: url.value }))
+        }))
+      )
+    })
   )
-}
 
 /** The spans recorded by `layerInMemory`. */
 export class SpanRecorder extends Context.Tag("trellis/SpanRecorder")<

@@ -11,14 +11,13 @@
  * with 503 and says how to build it.
  */
 import { createHash } from "node:crypto"
-import { existsSync } from "node:fs"
-import { readFile } from "node:fs/promises"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { gzip } from "node:zlib"
-import { HttpApiBuilder, HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Effect } from "effect"
+import { FileSystem, HttpApiBuilder, HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { Effect, Option } from "effect"
 import { setRoute } from "../observability/middleware.js"
+import * as Settings from "../settings.js"
 
 /** Content types of the files the build writes. */
 export const CONTENT_TYPES: { readonly [ext: string]: string } = {
@@ -48,15 +47,21 @@ const SECURITY_HEADERS = {
 export const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 /** Where the built viewer lives: `TRELLIS_WEB_DIR`, else `web/` next to the CLI bundle, else the repo's `dist/web/`. */
-export const webDir = (): string | undefined => {
-  const fromEnv = process.env.TRELLIS_WEB_DIR
+export const webDir: Effect.Effect<string | undefined, never, FileSystem.FileSystem> = Effect.gen(function*() {
+  const fs = yield* FileSystem.FileSystem
+  // A string setting cannot be invalid; an unreadable source counts as unset.
+  const fromEnv = yield* Effect.orElseSucceed(Settings.webDir, () => Option.none<string>())
   const candidates = [
-    ...(fromEnv === undefined || fromEnv === "" ? [] : [fromEnv]),
+    ...Option.toArray(fromEnv),
     fileURLToPath(new URL("./web/", import.meta.url)),
     fileURLToPath(new URL("../../../dist/web/", import.meta.url))
   ]
-  return candidates.find((dir) => existsSync(join(dir, "index.html")))
-}
+  const found = yield* Effect.findFirst(
+    candidates,
+    (dir) => Effect.orElseSucceed(fs.exists(join(dir, "index.html")), () => false)
+  )
+  return Option.getOrUndefined(found)
+})
 
 const notBuilt = HttpServerResponse.html(
   `<!doctype html><html lang="en"><meta charset="utf-8"><title>Trellis viewer not built</title>` +
@@ -66,7 +71,8 @@ const notBuilt = HttpServerResponse.html(
 const notFound = (name: string) =>
   HttpServerResponse.unsafeJson({ _tag: "NotFound", message: `no viewer asset ${name.slice(0, 128)}` }, { status: 404 })
 
-const read = (file: string) => Effect.promise(() => readFile(file).catch(() => undefined))
+const read = (file: string): Effect.Effect<Uint8Array | undefined, never, FileSystem.FileSystem> =>
+  Effect.flatMap(FileSystem.FileSystem, (fs) => Effect.orElseSucceed(fs.readFile(file), () => undefined))
 
 /** Gzipped hashed assets by path (their content never changes under one name); a few files, so unbounded is fine. */
 const gzipped = new Map<string, Promise<Uint8Array>>()
@@ -82,7 +88,7 @@ const gzipOf = (file: string, body: Uint8Array): Effect.Effect<Uint8Array> => {
 /** `GET /`: the page (no-cache, ETag, CSP). */
 const page = Effect.gen(function*() {
   yield* setRoute("/")
-  const dir = webDir()
+  const dir = yield* webDir
   if (dir === undefined) return notBuilt
   const body = yield* read(join(dir, "index.html"))
   if (body === undefined) return notBuilt
@@ -100,7 +106,7 @@ const asset = Effect.gen(function*() {
   const ext = name.slice(name.lastIndexOf(".") + 1)
   const type = CONTENT_TYPES[ext]
   if (!ASSET.test(name) || type === undefined || name === "index.html") return notFound(name)
-  const dir = webDir()
+  const dir = yield* webDir
   if (dir === undefined) return notFound(name)
   const file = join(dir, name)
   const body = yield* read(file)
@@ -122,10 +128,11 @@ const asset = Effect.gen(function*() {
   return HttpServerResponse.uint8Array(body, { contentType: type, headers })
 })
 
-/** The viewer's routes on the HttpApi router. */
+/** The viewer's routes on the HttpApi router (files through the `FileSystem` of the server's platform layer). */
 export const layerRoutes = HttpApiBuilder.Router.use((router) =>
   Effect.gen(function*() {
-    yield* router.get("/", page)
-    yield* router.get("/assets/:file", asset)
+    const fs = yield* FileSystem.FileSystem
+    yield* router.get("/", Effect.provideService(page, FileSystem.FileSystem, fs))
+    yield* router.get("/assets/:file", Effect.provideService(asset, FileSystem.FileSystem, fs))
   })
 )

@@ -1,0 +1,40 @@
+/**
+ * Every environment setting of the store, read through effect's `Config`
+ * (documented in `docs/configuration.md`). The database URL is a secret: it
+ * stays `Redacted` until the PostgreSQL client opens it.
+ */
+import { Config, ConfigError, Either, Option, Redacted } from "effect"
+import * as Path from "node:path"
+
+/** `TRELLIS_HOME` as given: the directory of embedded data (an empty value counts as unset). */
+export const homeAsGiven: Config.Config<Option.Option<string>> = Config.option(Config.string("TRELLIS_HOME")).pipe(
+  Config.map(Option.filter((dir) => dir !== ""))
+)
+
+/** The directory of embedded data, resolved: `TRELLIS_HOME`, else `./.trellis`. */
+export const home: Config.Config<string> = Config.map(
+  homeAsGiven,
+  (dir) => Path.resolve(Option.getOrElse(dir, () => ".trellis"))
+)
+
+/** `TRELLIS_DATABASE_URL`: a PostgreSQL server to use instead of PGlite (secret: it may hold a password). */
+export const databaseUrl: Config.Config<Option.Option<Redacted.Redacted<string>>> = Config.option(
+  Config.redacted("TRELLIS_DATABASE_URL")
+).pipe(Config.map(Option.filter((url) => Redacted.value(url) !== "")))
+
+/** `TRELLIS_PGLITE_THREAD`: run PGlite on a worker thread (`0`/`false` runs it on the main thread). @default true */
+export const pgliteThread: Config.Config<boolean> = Config.string().pipe(
+  Config.mapOrFail((text) => {
+    const value = text.trim().toLowerCase()
+    if (["", "1", "true", "yes", "on"].includes(value)) return Either.right(true)
+    if (["0", "false", "no", "off"].includes(value)) return Either.right(false)
+    const got = JSON.stringify(text.slice(0, 32))
+    return Either.left(ConfigError.InvalidData([], `expected 0 or 1 (or true/false), got ${got}`))
+  }),
+  // Nested after the check, so that its error names the variable.
+  Config.nested("TRELLIS_PGLITE_THREAD"),
+  Config.withDefault(true)
+)
+
+/** Every store setting at once (what `docs/configuration.md` must list). */
+export const StoreSettings = Config.all({ home, databaseUrl, pgliteThread })
