@@ -3,7 +3,7 @@
  * package's sources through a tsconfig `paths` entry), and every `$ ` command of a ```console / ```sh block
  * through the real CLI (`node bin/trellis.mjs`), its output compared with the block's (`…` matches anything).
  * Each block runs in its own scratch directory (its own `.trellis` store) under test-artifacts/docs/run/,
- * where `examples/` is a link to the repository's.
+ * where `examples/` and `docs/` are links to the repository's.
  */
 import { execFile } from "node:child_process"
 import { mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
@@ -41,11 +41,11 @@ const sh = (command: string, cwd: string, timeout = 120_000): Promise<Result> =>
     })
   })
 
-/** A scratch directory for one block, with `examples/` linked in. */
+/** A scratch directory for one block, with `examples/` and `docs/` linked in. */
 const scratch = (b: Block): string => {
   const dir = join(runDir, slug(b))
   mkdirSync(dir, { recursive: true })
-  symlinkSync(join(root, "examples"), join(dir, "examples"))
+  for (const d of ["examples", "docs"]) symlinkSync(join(root, d), join(dir, d))
   return dir
 }
 
