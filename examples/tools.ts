@@ -116,11 +116,11 @@ const escalate = Tool.make({
 })
 
 /** A sink that records nothing and answers `{ ok: true }` (audit logs, alerts, index writes). */
-const sink = <F extends Schema.Struct.Fields>(name: string, description: string, fields: F) =>
+const sink = <I, IE>(name: string, description: string, input: Schema.Schema<I, IE>) =>
   Tool.make({
     name,
     description,
-    input: Schema.Struct(fields),
+    input,
     output: Schema.Struct({ ok: Schema.Boolean }),
     idempotent: true,
     handler: () => Effect.succeed({ ok: true })
@@ -151,14 +151,14 @@ export const tools = [
   summarize,
   fetchPage,
   escalate,
-  sink("audit.log", "Writes an audit record.", {
-    event: Schema.String,
-    question: Schema.optional(Schema.String),
-    query: Schema.optional(Schema.String)
-  }),
-  sink("publish", "Publishes a list of items.", { items: Schema.Array(Schema.Unknown) }),
-  sink("alert.send", "Sends an alert.", { message: Schema.String, k: Schema.Number }),
-  sink("index.put", "Writes a document into an index.", { id: Schema.String, body: Schema.String }),
+  sink(
+    "audit.log",
+    "Writes an audit record.",
+    Schema.Struct({ event: Schema.String, question: Schema.optional(Schema.String), query: Schema.optional(Schema.String) })
+  ),
+  sink("publish", "Publishes a list of items.", Schema.Struct({ items: Schema.Array(Schema.Unknown) })),
+  sink("alert.send", "Sends an alert.", Schema.Struct({ message: Schema.String, k: Schema.Number })),
+  sink("index.put", "Writes a document into an index.", Schema.Struct({ id: Schema.String, body: Schema.String })),
   textSearch("search.web", { limit: Schema.Number, filters: Schema.Unknown }),
   textSearch("search.news", {}),
   Tool.make({

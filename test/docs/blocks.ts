@@ -46,7 +46,7 @@ export const blocksOf = (file: string): ReadonlyArray<Block> => {
   const lines = readFileSync(join(root, file), "utf8").split("\n")
   const out: Array<Block> = []
   for (let i = 0; i < lines.length; i++) {
-    const open = /^(`{3,})(.*)$/.exec(lines[i]!)
+    const open = /^(`{3,})([^`]*)$/.exec(lines[i]!)
     if (open === null) continue
     const fence = open[1]!
     const info = open[2]!.trim()
