@@ -33,7 +33,7 @@ interface Result {
   readonly output: string
 }
 
-const sh = (command: string, cwd: string, timeout = 120_000): Promise<Result> =>
+const sh = (command: string, cwd: string, timeout = 300_000): Promise<Result> =>
   new Promise((resolve) => {
     execFile("bash", ["-c", `${command} 2>&1`], { cwd, env: env(), timeout, maxBuffer: 16 << 20 }, (error, stdout) => {
       const code = error === null ? 0 : typeof error.code === "number" ? error.code : 1
@@ -63,7 +63,7 @@ const runnable = (command: string): boolean =>
 
 describe("the docs' ts blocks run", () => {
   const tsBlocks = blocks.filter((b) => b.lang === "ts")
-  it.each(tsBlocks.map((b) => [where(b), b] as const))("%s", { timeout: 180_000 }, async (_, b) => {
+  it.each(tsBlocks.map((b) => [where(b), b] as const))("%s", { timeout: 300_000 }, async (_, b) => {
     const dir = scratch(b)
     writeFileSync(join(dir, "block.ts"), b.code)
     const r = await sh(`node --import tsx block.ts`, dir)
@@ -73,7 +73,7 @@ describe("the docs' ts blocks run", () => {
 
 describe("the docs' console blocks run as shown", () => {
   const consoleBlocks = blocks.filter((b) => b.lang === "console" || b.lang === "sh")
-  it.each(consoleBlocks.map((b) => [where(b), b] as const))("%s", { timeout: 300_000 }, async (_, b) => {
+  it.each(consoleBlocks.map((b) => [where(b), b] as const))("%s", { timeout: 900_000 }, async (_, b) => {
     const dir = scratch(b)
     let lastRunId: string | undefined
     for (const c of commandsOf(b)) {
