@@ -1,6 +1,7 @@
 /**
- * The documentation's examples, run: every ```ts block as a program (tsx, `trellis` resolved to this
- * package's sources through a tsconfig `paths` entry), and every `$ ` command of a ```console / ```sh block
+ * The documentation's examples, run: every ```ts block (and examples/*.ts) type-checked with tsc and run as
+ * a program with tsx (`trellis` resolved to this package's sources through a tsconfig `paths` entry, whatever
+ * package.json's `exports` says; a ```ts no-run block is type-checked only), and every `$ ` command of a ```console / ```sh block
  * through the real CLI (`node bin/trellis.mjs`), its output compared with the block's (`…` matches anything).
  * Each block runs in its own scratch directory (its own `.trellis` store) under test-artifacts/docs/run/,
  * where `examples/` and `docs/` are links to the repository's.
@@ -60,6 +61,29 @@ const UUID = /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/g
 /** Only the CLI and example programs run; anything else in a block must opt out with a reason. */
 const runnable = (command: string): boolean =>
   /^(printf |echo |cat )?.*\bnpx trellis\b/.test(command) || /^node --import tsx examples\/\w+\.ts\b/.test(command)
+
+describe("the docs' ts blocks type-check", () => {
+  it("with examples/*.ts, against the package's sources", { timeout: 600_000 }, async () => {
+    const dir = join(runDir, "typecheck")
+    mkdirSync(dir, { recursive: true })
+    const tsBlocks = allBlocks().filter((b) => b.lang === "ts")
+    expect(tsBlocks.length).toBeGreaterThan(3)
+    for (const b of tsBlocks) writeFileSync(join(dir, `${slug(b)}.ts`), b.code)
+    writeFileSync(
+      join(dir, "tsconfig.json"),
+      JSON.stringify({
+        extends: "../../../../tsconfig.json",
+        compilerOptions: { paths: { trellis: ["../../../../src/index.ts"] } },
+        include: ["*.ts", "../../../../examples/*.ts"]
+      })
+    )
+    const tsc = join(root, "node_modules", "typescript", "bin", "tsc")
+    const r = await sh(`node ${tsc} --noEmit --pretty false -p .`, dir, 600_000)
+    // Errors name the scratch file of a block: `docs-running-md-L195.ts(3,1)` is line 3 of docs/running.md:195.
+    expect(r.output).toBe("")
+    expect(r.code).toBe(0)
+  })
+})
 
 describe("the docs' ts blocks run", () => {
   const tsBlocks = blocks.filter((b) => b.lang === "ts")

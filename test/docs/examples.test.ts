@@ -1,15 +1,13 @@
 /**
  * The documentation's code blocks, checked without starting a process: every ```tr block compiles, every
- * ```json block parses, every ```ts block (and examples/*.ts) type-checks with `import … from "trellis"`
- * resolved to this package's sources, and every block declares a language and a reason when it opts out.
- * Running the ts and console blocks is examples.integration.test.ts.
+ * ```json block parses, and every block declares a language and a reason when it opts out. Type-checking and
+ * running the ts blocks, and running the console blocks, is examples.integration.test.ts.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
-import { join, relative } from "node:path"
-import ts from "typescript"
+import { readFileSync } from "node:fs"
+import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { check } from "../../src/program.js"
-import { allBlocks, root, slug } from "./blocks.js"
+import { allBlocks, root } from "./blocks.js"
 
 const blocks = allBlocks()
 const where = (b: { file: string; line: number }) => `${b.file}:${b.line}`
@@ -61,39 +59,6 @@ describe("the docs' code blocks", () => {
       }
     })
     expect(problems).toEqual([])
-  })
-
-  it("ts blocks and examples/*.ts type-check against the package", { timeout: 240_000 }, () => {
-    const dir = join(root, "test-artifacts", "docs", "typecheck")
-    rmSync(dir, { recursive: true, force: true })
-    mkdirSync(dir, { recursive: true })
-    const tsBlocks = blocks.filter((b) => b.lang === "ts")
-    expect(tsBlocks.length).toBeGreaterThan(3)
-    const files = new Map<string, string>()
-    for (const b of tsBlocks) {
-      const path = join(dir, `${slug(b)}.ts`)
-      writeFileSync(path, b.code)
-      files.set(path, where(b))
-    }
-    const examples = ["examples/builder.ts", "examples/embed.ts", "examples/tools.ts"].map((f) => join(root, f))
-    const base = ts.parseJsonConfigFileContent(
-      ts.readConfigFile(join(root, "tsconfig.json"), (p) => readFileSync(p, "utf8")).config,
-      ts.sys,
-      root
-    )
-    const program = ts.createProgram({
-      rootNames: [...files.keys(), ...examples],
-      // `trellis` is this package's sources, whatever `exports` of package.json points at.
-      options: { ...base.options, noEmit: true, paths: { trellis: [join(root, "src", "index.ts")] } }
-    })
-    const diagnostics = ts.getPreEmitDiagnostics(program).map((d) => {
-      const file = d.file === undefined ? "" : (files.get(d.file.fileName) ?? relative(root, d.file.fileName))
-      const line = d.file === undefined || d.start === undefined
-        ? ""
-        : ` (block line ${d.file.getLineAndCharacterOfPosition(d.start).line + 1})`
-      return `${file}${line}: ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`
-    })
-    expect(diagnostics).toEqual([])
   })
 })
 
