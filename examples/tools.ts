@@ -154,7 +154,11 @@ export const tools = [
   sink(
     "audit.log",
     "Writes an audit record.",
-    Schema.Struct({ event: Schema.String, question: Schema.optional(Schema.String), query: Schema.optional(Schema.String) })
+    Schema.Struct({
+      event: Schema.String,
+      question: Schema.optional(Schema.String),
+      query: Schema.optional(Schema.String)
+    })
   ),
   sink("publish", "Publishes a list of items.", Schema.Struct({ items: Schema.Array(Schema.Unknown) })),
   sink("alert.send", "Sends an alert.", Schema.Struct({ message: Schema.String, k: Schema.Number })),

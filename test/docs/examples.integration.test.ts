@@ -1,7 +1,8 @@
 /**
  * The documentation's examples, run: every ```ts block (and examples/*.ts) type-checked with tsc and run as
  * a program with tsx (`trellis` resolved to this package's sources through a tsconfig `paths` entry, whatever
- * package.json's `exports` says; a ```ts no-run block is type-checked only), and every `$ ` command of a ```console / ```sh block
+ * package.json's `exports` says; a ```ts no-run block is type-checked only), and every `$ ` command of a
+ * ```console / ```sh block
  * through the real CLI (`node bin/trellis.mjs`), its output compared with the block's (`…` matches anything).
  * Each block runs in its own scratch directory (its own `.trellis` store) under test-artifacts/docs/run/,
  * where `examples/` and `docs/` are links to the repository's.
@@ -53,7 +54,10 @@ const scratch = (b: Block): string => {
 // `import … from "trellis"` in a block resolves to src/index.ts whatever package.json's `exports` says.
 writeFileSync(
   join(runDir, "tsconfig.json"),
-  JSON.stringify({ extends: "../../../tsconfig.json", compilerOptions: { paths: { trellis: ["../../../src/index.ts"] } } })
+  JSON.stringify({
+    extends: "../../../tsconfig.json",
+    compilerOptions: { paths: { trellis: ["../../../src/index.ts"] } }
+  })
 )
 
 const UUID = /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/g

@@ -70,7 +70,8 @@ const examples: ReadonlyArray<Example> = [
   {
     file: "research.tr",
     command:
-      `npx trellis run examples/research.tr --tools examples/tools.ts --input question="How does replay work?" --input k=2`,
+      "npx trellis run examples/research.tr --tools examples/tools.ts " +
+      `--input question="How does replay work?" --input k=2`,
     check: (out) => {
       const o = json(out) as { answer: { text: string }; sources: ReadonlyArray<{ id: string }> }
       // local/echo's confidence is 0, so the answer went through `escalate`, then through Formal or Casual.
@@ -86,13 +87,15 @@ const examples: ReadonlyArray<Example> = [
   {
     file: "choose.tr",
     command:
-      `npx trellis run examples/choose.tr --tools examples/tools.ts --input question="What is a fan-out?" --seed 1 --memory`,
+      "npx trellis run examples/choose.tr --tools examples/tools.ts " +
+      `--input question="What is a fan-out?" --seed 1 --memory`,
     check: (out) => expect(json(out)).toBe("I don't know yet.")
   },
   {
     file: "choose.tr",
     command:
-      `npx trellis run examples/choose.tr --tools examples/tools.ts --input question="What is a fan-out?" --seed 2 --memory`,
+      "npx trellis run examples/choose.tr --tools examples/tools.ts " +
+      `--input question="What is a fan-out?" --seed 2 --memory`,
     check: (out) => expect(json(out)).toBe("text: question (string): Briefly: What is a fan-out? facts (any): null")
   },
   {
@@ -102,7 +105,8 @@ const examples: ReadonlyArray<Example> = [
   },
   {
     file: "kitchen-sink.tr",
-    command: `npx trellis run examples/kitchen-sink.tr --tools examples/tools.ts --input query=replay --input 'extra={"input":{"map":"m"}}'`,
+    command: "npx trellis run examples/kitchen-sink.tr --tools examples/tools.ts " +
+      `--input query=replay --input 'extra={"input":{"map":"m"}}'`,
     check: (out) => {
       const o = json(out) as { summaries: ReadonlyArray<string>; tier: string }
       expect(o.summaries).toHaveLength(5)
