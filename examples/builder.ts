@@ -2,6 +2,8 @@
  * A search → summarize fan-out, written with the TypeScript builder.
  * Run: node --import tsx examples/builder.ts
  */
+import { realpathSync } from "node:fs"
+import { fileURLToPath } from "node:url"
 import { Program } from "trellis"
 
 const { all, get, make, map, named, tool } = Program.build
@@ -21,7 +23,8 @@ export const fanout = make({
   }
 })
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+// Run as a script (also through a symbolic link), not imported: print the program and check it.
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === realpathSync(process.argv[1])) {
   const checked = Program.check(Program.encodeProgram(fanout))
   console.log(Program.print(fanout))
   console.log(checked.diagnostics.length === 0 ? `valid, hash ${checked.hash}` : checked.diagnostics)

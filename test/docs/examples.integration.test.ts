@@ -1,0 +1,123 @@
+/**
+ * The documentation's examples, run: every ```ts block (and examples/*.ts) type-checked with tsc and run as
+ * a program with tsx (`trellis` resolved to this package's sources through a tsconfig `paths` entry, whatever
+ * package.json's `exports` says; a ```ts no-run block is type-checked only), and every `$ ` command of a
+ * ```console / ```sh block
+ * through the real CLI (`node bin/trellis.mjs`), its output compared with the block's (`…` matches anything).
+ * Each block runs in its own scratch directory (its own `.trellis` store) under test-artifacts/docs/run/,
+ * where `examples/` and `docs/` are links to the repository's.
+ */
+import { execFile } from "node:child_process"
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { describe, expect, it } from "vitest"
+import { allBlocks, commandsOf, matchesOutput, root, slug } from "./blocks.js"
+import type { Block } from "./blocks.js"
+
+const runDir = join(root, "test-artifacts", "docs", "run")
+rmSync(runDir, { recursive: true, force: true })
+mkdirSync(runDir, { recursive: true })
+
+const blocks = allBlocks().filter((b) => b.noRun === undefined)
+const where = (b: Block) => `${b.file}:${b.line}`
+
+/** The environment of a docs command: no store, config or provider settings leak in from the test's. */
+const env = (): NodeJS.ProcessEnv => {
+  const e: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1", TSX_TSCONFIG_PATH: join(runDir, "tsconfig.json") }
+  for (const k of Object.keys(e)) {
+    if (/^TRELLIS_/.test(k) || k === "OTEL_EXPORTER_OTLP_ENDPOINT" || k === "FORCE_COLOR") delete e[k]
+  }
+  return e
+}
+
+interface Result {
+  readonly code: number
+  readonly output: string
+}
+
+const sh = (command: string, cwd: string, timeout = 300_000): Promise<Result> =>
+  new Promise((resolve) => {
+    execFile("bash", ["-c", `${command} 2>&1`], { cwd, env: env(), timeout, maxBuffer: 16 << 20 }, (error, stdout) => {
+      const code = error === null ? 0 : typeof error.code === "number" ? error.code : 1
+      resolve({ code, output: stdout })
+    })
+  })
+
+/** A scratch directory for one block, with `examples/` and `docs/` linked in. */
+const scratch = (b: Block): string => {
+  const dir = join(runDir, slug(b))
+  mkdirSync(dir, { recursive: true })
+  for (const d of ["examples", "docs"]) symlinkSync(join(root, d), join(dir, d))
+  return dir
+}
+
+// `import … from "trellis"` in a block resolves to src/index.ts whatever package.json's `exports` says.
+writeFileSync(
+  join(runDir, "tsconfig.json"),
+  JSON.stringify({
+    extends: "../../../tsconfig.json",
+    compilerOptions: { paths: { trellis: ["../../../src/index.ts"] } }
+  })
+)
+
+const UUID = /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/g
+
+/** Only the CLI and example programs run; anything else in a block must opt out with a reason. */
+const runnable = (command: string): boolean =>
+  /^(printf |echo |cat )?.*\bnpx trellis\b/.test(command) || /^node --import tsx examples\/\w+\.ts\b/.test(command)
+
+describe("the docs' ts blocks type-check", () => {
+  it("with examples/*.ts, against the package's sources", { timeout: 600_000 }, async () => {
+    const dir = join(runDir, "typecheck")
+    mkdirSync(dir, { recursive: true })
+    const tsBlocks = allBlocks().filter((b) => b.lang === "ts")
+    expect(tsBlocks.length).toBeGreaterThan(3)
+    for (const b of tsBlocks) writeFileSync(join(dir, `${slug(b)}.ts`), b.code)
+    writeFileSync(
+      join(dir, "tsconfig.json"),
+      JSON.stringify({
+        extends: "../../../../tsconfig.json",
+        compilerOptions: { paths: { trellis: ["../../../../src/index.ts"] } },
+        include: ["*.ts", "../../../../examples/*.ts"]
+      })
+    )
+    const tsc = join(root, "node_modules", "typescript", "bin", "tsc")
+    const r = await sh(`node ${tsc} --noEmit --pretty false -p .`, dir, 600_000)
+    // Errors name the scratch file of a block: `docs-running-md-L195.ts(3,1)` is line 3 of docs/running.md:195.
+    expect(r.output).toBe("")
+    expect(r.code).toBe(0)
+  })
+})
+
+describe("the docs' ts blocks run", () => {
+  const tsBlocks = blocks.filter((b) => b.lang === "ts")
+  it.each(tsBlocks.map((b) => [where(b), b] as const))("%s", { timeout: 300_000 }, async (_, b) => {
+    const dir = scratch(b)
+    writeFileSync(join(dir, "block.ts"), b.code)
+    const r = await sh(`node --import tsx block.ts`, dir)
+    expect(r.code, r.output).toBe(0)
+  })
+})
+
+describe("the docs' console blocks run as shown", () => {
+  const consoleBlocks = blocks.filter((b) => b.lang === "console" || b.lang === "sh")
+  it.each(consoleBlocks.map((b) => [where(b), b] as const))("%s", { timeout: 900_000 }, async (_, b) => {
+    const dir = scratch(b)
+    let lastRunId: string | undefined
+    for (const c of commandsOf(b)) {
+      expect(runnable(c.command), `${b.file}:${c.line}: only \`npx trellis\` runs; mark the block no-run`).toBe(true)
+      if (c.command.includes("<run-id>")) {
+        expect(lastRunId, `${b.file}:${c.line}: <run-id> before any run`).toBeDefined()
+      }
+      const command = c.command
+        .replaceAll("<run-id>", lastRunId ?? "")
+        .replace(/\bnpx trellis\b/g, `node ${join(root, "bin", "trellis.mjs")}`)
+      const r = await sh(command, dir)
+      const ids = [...r.output.matchAll(UUID)].map((m) => m[0])
+      if (ids.length > 0) lastRunId = ids[0]
+      const label = `${b.file}:${c.line}: $ ${c.command}\n--- got (exit ${r.code}):\n${r.output}`
+      expect(r.code, label).toBe(c.exitCode)
+      expect(matchesOutput(c.expected, r.output), `${label}\n--- expected:\n${c.expected}`).toBe(true)
+    }
+  })
+})
