@@ -59,7 +59,8 @@ type Family = {
 /** Whether the pair is visible to `options.workspace`. */
 const visible = (tags: ReadonlyArray<MetricLabel.MetricLabel>, options: RenderOptions): boolean => {
   if (options.workspace === undefined) return true
-  for (const tag of tags) if (tag.key === "workspace" && tag.value !== options.workspace) return false
+  // Series of requests refused before authentication (workspace "none") hold no tenant data: every workspace sees them.
+  for (const tag of tags) if (tag.key === "workspace" && tag.value !== options.workspace && tag.value !== "none") return false
   return true
 }
 
