@@ -20,7 +20,7 @@ import { Api } from "./api/index.js"
 import { isOpen } from "./config.js"
 import type { ServerConfig } from "./config.js"
 import { ServerContext } from "./context.js"
-import { layerAuthorization } from "./handlers/auth.js"
+import { layerAuthorization, layerLlmAuthorization } from "./handlers/auth.js"
 import { layerLlm } from "./handlers/llm.js"
 import { layerPrograms } from "./handlers/programs.js"
 import { layerRuns } from "./handlers/runs.js"
@@ -64,7 +64,7 @@ export const routeTable = (): ReadonlyArray<RouteEntry> => {
 export const layerApi = (config: ServerConfig) =>
   HttpApiBuilder.api(Api).pipe(
     Layer.provide([layerHealth, layerSystem, layerPrograms, layerRuns, layerLlm, layerViewerApi]),
-    Layer.provide(layerAuthorization(config)),
+    Layer.provide([layerAuthorization(config), layerLlmAuthorization(config)]),
     // The LLM router of the config's providers (a missing API key variable fails the start, naming it).
     Layer.provide(layerLlmRouter(config))
   )
