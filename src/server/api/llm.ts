@@ -22,8 +22,19 @@ export const OpenAiErrorBody = Schema.Struct({
   param: Schema.optionalWith(Schema.NullOr(Schema.String), { exact: true })
 })
 
+/** OpenAI's error body with its `type` fixed (so the error schemas differ and each encodes with its own status). */
+const typedBody = (type: string) =>
+  Schema.Struct({
+    message: Schema.String,
+    type: Schema.Literal(type),
+    code: Schema.NullOr(Schema.String),
+    param: Schema.optionalWith(Schema.NullOr(Schema.String), { exact: true })
+  })
+
 const errorClass = <const Name extends string>(name: Name, status: number, description: string) =>
-  Schema.Struct({ error: OpenAiErrorBody }).annotations({
+  Schema.Struct({
+    error: typedBody(status === 401 ? "authentication_error" : status === 429 ? "rate_limit_error" : status >= 500 ? "server_error" : "invalid_request_error")
+  }).annotations({
     identifier: name,
     description,
     ...HttpApiSchema.annotations({ status })
