@@ -3,28 +3,18 @@ import * as Command from "@effect/cli/Command"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Effect } from "effect"
-import {
-  checkCommand,
-  compileCommand,
-  fmtCommand,
-  normalizeCommand,
-  schemaCommand,
-  tokensCommand
-} from "./commands.js"
-import { replayCommand, resumeCommand, runsCommand, traceCommand } from "./durable.js"
-import { planCommand } from "./plan.js"
-import { runCommand } from "./run.js"
-import { serveCommand } from "./serve.js"
-import { evalCommand, ingestCommand, normalizeArgv, searchCommand } from "./retrieval.js"
+import { helpText, plainOutput, plainWanted, root, VERSION, wantsTopHelp } from "./help.js"
+import { normalizeArgv } from "./retrieval.js"
 
-const root = Command.make("trellis").pipe(
-  Command.withDescription("Trellis: check, format, normalize and compile agent programs written as data"),
-  Command.withSubcommands([runCommand, serveCommand, resumeCommand, runsCommand, replayCommand, traceCommand, checkCommand, fmtCommand, normalizeCommand, compileCommand, tokensCommand, schemaCommand, ingestCommand, searchCommand, evalCommand, planCommand])
-)
+const cli = Command.run(root, { name: "trellis", version: VERSION })
 
-const cli = Command.run(root, { name: "trellis", version: "0.1.0" })
+if (plainWanted(process.env, process.stdout.isTTY === true)) plainOutput()
 
-const program = Effect.suspend(() => cli(normalizeArgv(process.argv))).pipe(
+const program = Effect.suspend(() =>
+  wantsTopHelp(process.argv.slice(2))
+    ? Effect.sync(() => void process.stdout.write(helpText(VERSION)))
+    : cli(normalizeArgv(process.argv))
+).pipe(
   Effect.catchAll((error) =>
     Effect.sync(() => {
       // @effect/cli has already printed its own help/usage for ValidationErrors.

@@ -7,7 +7,7 @@
  */
 import { createServer } from "node:http"
 import type { Server } from "node:http"
-import { HttpApiBuilder, HttpApiSwagger, HttpServer } from "@effect/platform"
+import { HttpApi, HttpApiBuilder, HttpApiSwagger, HttpServer } from "@effect/platform"
 import type { HttpApp } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Context, Effect, Layer, Schema } from "effect"
@@ -20,12 +20,13 @@ import { Api } from "./api/index.js"
 import { isOpen } from "./config.js"
 import type { ServerConfig } from "./config.js"
 import { ServerContext } from "./context.js"
-import { layerAuthorization } from "./handlers/auth.js"
+import { layerAuthorization, layerLlmAuthorization } from "./handlers/auth.js"
 import { layerLlm } from "./handlers/llm.js"
 import { layerPrograms } from "./handlers/programs.js"
 import { layerRuns } from "./handlers/runs.js"
 import { layerHealth, layerSystem } from "./handlers/system.js"
-import { bodyLimit, lastResort } from "./http.js"
+import { bodyLimit, errorBodies, lastResort } from "./http.js"
+import type { RouteEntry } from "./http.js"
 import { observeHttp, routesOf } from "./observability/middleware.js"
 import { RunManager } from "./runManager.js"
 import { layerViewerApi } from "./web/handlers.js"
@@ -47,11 +48,23 @@ export interface ServerOptions {
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1"])
 
+/** Every route the server answers (the API's endpoints, the docs, the viewer): for 404 vs 405 and `Allow`. */
+export const routeTable = (): ReadonlyArray<RouteEntry> => {
+  const routes: Array<RouteEntry> = [
+    { method: "GET", path: "/" },
+    { method: "GET", path: "/assets/:file" },
+    { method: "GET", path: "/docs" },
+    { method: "GET", path: "/openapi.json" }
+  ]
+  HttpApi.reflect(Api, { onGroup: () => {}, onEndpoint: ({ endpoint }) => routes.push({ method: endpoint.method, path: endpoint.path }) })
+  return routes
+}
+
 /** The HTTP app of the API with its handlers (no server). */
 export const layerApi = (config: ServerConfig) =>
   HttpApiBuilder.api(Api).pipe(
     Layer.provide([layerHealth, layerSystem, layerPrograms, layerRuns, layerLlm, layerViewerApi]),
-    Layer.provide(layerAuthorization(config)),
+    Layer.provide([layerAuthorization(config), layerLlmAuthorization(config)]),
     // The LLM router of the config's providers (a missing API key variable fails the start, naming it).
     Layer.provide(layerLlmRouter(config))
   )
@@ -93,7 +106,11 @@ export const layer = (
   const observe = observeHttp({ routes: routesOf(Api) })
   const limit = bodyLimit(options.config.limits.maxBodyBytes)
   // The middlewares keep the app's own error channel (respondable errors such as RouteNotFound), which the server renders.
-  const serve = HttpApiBuilder.serve((app) => observe(lastResort(limit(app))) as HttpApp.Default<never, never>).pipe(
+  // The server's middlewares wrap an app whose failures were already answered: the body limit answers first, and
+  // the error bodies (404/405/400, the last-resort 500) wrap the API's router, where failures are still failures.
+  const bodies = errorBodies(routeTable())
+  const serve = HttpApiBuilder.serve((app) => observe(limit(app)) as HttpApp.Default<never, never>).pipe(
+    Layer.provide(HttpApiBuilder.middleware((app) => bodies(lastResort(app)) as HttpApp.Default<never, never>)),
     Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
     Layer.provide(layerViewerRoutes),
     Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),

@@ -3,13 +3,19 @@
  * `event: <type>`, `data: <the encoded event JSON>`; the recorded events
  * first, then live ones, from the durable `EventLog`; `lastEventId` skips
  * what the client already has; a comment line every `heartbeatMs`; the
- * stream ends after the run's terminal event. A client that disconnects
- * interrupts the stream (its subscription is released); the run goes on.
+ * stream ends after the run's terminal event, and a reconnect whose
+ * `Last-Event-ID` is at or past it is answered 204 (an `EventSource` stops
+ * there). A failing event log sends `event: stream-error`. A client that
+ * disconnects interrupts the stream (its subscription is released); the run
+ * goes on.
  */
 import { Headers, HttpServerResponse } from "@effect/platform"
 import { Duration, Effect, Stream } from "effect"
 import { EventLog, encodeEvent } from "../trace/events.js"
 import type { RunEvent } from "../trace/events.js"
+
+/** The event name of the frame sent when the event log fails mid-stream (the client reconnects to resume). */
+export const STREAM_ERROR = "stream-error"
 
 /** One SSE frame of a run event. */
 export const frameOf = (event: RunEvent): string =>
@@ -37,7 +43,8 @@ export const sseStream = (runId: string, options: SseOptions): Stream.Stream<Uin
   const events = Stream.unwrap(Effect.map(EventLog, (log) => log.stream(runId))).pipe(
     Stream.filter((e) => e.seq > options.after),
     Stream.map(frameOf),
-    Stream.catchAll(() => Stream.make(`event: error\ndata: {"message":"the event log failed; reconnect to resume"}\n\n`))
+    // Not `event: error`: that name is EventSource's own connection-error event.
+    Stream.catchAll(() => Stream.make(`event: ${STREAM_ERROR}\ndata: {"message":"the event log failed; reconnect to resume"}\n\n`))
   )
   const heartbeat = Stream.tick(Duration.millis(options.heartbeatMs)).pipe(Stream.drop(1), Stream.as(": heartbeat\n\n"))
   const body = Stream.concat(Stream.make("retry: 2000\n\n"), Stream.merge(events, heartbeat, { haltStrategy: "left" }))
@@ -51,6 +58,10 @@ export const sseStream = (runId: string, options: SseOptions): Stream.Stream<Uin
     )
   )
 }
+
+/** 204: nothing follows `after` in an ended run (an `EventSource` reconnecting past the end stops here). */
+export const endedResponse = (): HttpServerResponse.HttpServerResponse =>
+  HttpServerResponse.empty({ status: 204, headers: Headers.fromInput({ "cache-control": "no-cache" }) })
 
 /** The SSE response of a run. */
 export const sseResponse = (runId: string, options: SseOptions) =>

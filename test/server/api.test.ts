@@ -225,7 +225,7 @@ describe("runs", () => {
   it("serves OpenAPI with every endpoint, and docs", async () => {
     const spec = (await req("/openapi.json")).json() as { paths: Record<string, unknown> }
     expect(Object.keys(spec.paths).sort()).toEqual([
-      "/healthz", "/metrics", "/v1/chat/completions", "/v1/programs/check", "/v1/programs/plan", "/v1/runs", "/v1/runs/{id}", "/v1/runs/{id}/cancel",
+      "/healthz", "/metrics", "/v1/chat/completions", "/v1/models", "/v1/programs/check", "/v1/programs/plan", "/v1/runs", "/v1/runs/{id}", "/v1/runs/{id}/cancel",
       "/v1/runs/{id}/events", "/v1/runs/{id}/feedback", "/v1/runs/{id}/program", "/v1/runs/{id}/replay", "/v1/schema/program", "/v1/tools"
     ])
     expect((await req("/docs")).status).toBe(200)

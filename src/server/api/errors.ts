@@ -2,10 +2,16 @@
  * The typed errors of the HTTP API, each with its status (SPEC §8). Every
  * error body is `{ _tag, message, … }`; none carries a stack trace or a
  * secret. `BadRequest` lists the program's violations when a program was
- * refused.
+ * refused. (404 for an unknown path and 405 for another method are answered
+ * by `../http.ts` in the same shape.) Request bodies are decoded strictly:
+ * a field the schema does not name is a 400.
  */
 import { HttpApiSchema } from "@effect/platform"
 import { Schema } from "effect"
+
+/** A request body schema that refuses fields it does not name (as its JSON Schema's `additionalProperties: false` says). */
+export const strict = <S extends Schema.Schema.Any>(schema: S): S =>
+  schema.annotations({ parseOptions: { onExcessProperty: "error" } }) as S
 
 /** A position in a program's text. */
 const Position = Schema.Struct({ line: Schema.Number, column: Schema.Number, offset: Schema.Number })
@@ -45,6 +51,11 @@ export class Conflict extends Schema.TaggedError<Conflict>()("Conflict", {
 export class PayloadTooLarge extends Schema.TaggedError<PayloadTooLarge>()("PayloadTooLarge", {
   message: Schema.String
 }, HttpApiSchema.annotations({ status: 413 })) {}
+
+/** 415: the request body is not JSON (`Content-Type: application/json`). */
+export class UnsupportedMediaType extends Schema.TaggedError<UnsupportedMediaType>()("UnsupportedMediaType", {
+  message: Schema.String
+}, HttpApiSchema.annotations({ status: 415 })) {}
 
 /** 429: the run queue is full or a workspace quota is spent; `retryAfter` seconds (also the `Retry-After` header). */
 export class TooManyRequests extends Schema.TaggedError<TooManyRequests>()("TooManyRequests", {

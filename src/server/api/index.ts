@@ -1,10 +1,12 @@
 /**
- * The Trellis HTTP API as a value (SPEC §8): every group, the API-level
- * errors (413 for an oversized body), OpenAPI info. Handlers live in
+ * The Trellis HTTP API as a value (SPEC §8): every group, OpenAPI info
+ * (its version is the server's), the document's finishing touches
+ * (`openapi.ts`). Handlers live in
  * `../handlers/`; the derived `HttpApiClient.make(Api, …)` is a typed client.
  */
 import { HttpApi, OpenApi } from "@effect/platform"
-import { PayloadTooLarge } from "./errors.js"
+import { VERSION } from "../context.js"
+import { finishSpec } from "./openapi.js"
 import { LlmGroup } from "./llm.js"
 import { ProgramsGroup } from "./programs.js"
 import { RunsGroup } from "./runs.js"
@@ -19,8 +21,9 @@ export class Api extends HttpApi.make("trellis")
   .add(RunsGroup)
   .add(LlmGroup)
   .add(ViewerGroup)
-  .addError(PayloadTooLarge)
   .annotate(OpenApi.Title, "Trellis")
+  .annotate(OpenApi.Version, VERSION)
+  .annotate(OpenApi.Transform, finishSpec)
   .annotate(OpenApi.Description, "Run agent and tool-orchestration programs: submit, follow live over SSE, cancel, replay.")
 {}
 

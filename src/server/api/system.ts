@@ -3,7 +3,7 @@
  * `GET /metrics` (Prometheus text), `GET /v1/tools` (the JSON Schema of each
  * tool), `GET /v1/schema/program` (the JSON Schema of the IR).
  */
-import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema } from "@effect/platform"
+import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { Authorization } from "./auth.js"
 
@@ -19,7 +19,7 @@ export const Health = Schema.Struct({
 
 /** Liveness, unauthenticated. */
 export class HealthGroup extends HttpApiGroup.make("health").add(
-  HttpApiEndpoint.get("healthz", "/healthz").addSuccess(Health)
+  HttpApiEndpoint.get("healthz", "/healthz").addSuccess(Health).annotate(OpenApi.Summary, "Liveness, version and gauges")
 ) {}
 
 /** A tool as a model sees it. */
@@ -33,11 +33,19 @@ export const ToolInfo = Schema.Struct({
 /** Metrics, tools and the IR schema (authenticated). */
 export class SystemGroup extends HttpApiGroup.make("system")
   .add(
-    HttpApiEndpoint.get("metrics", "/metrics").addSuccess(
-      Schema.String.pipe(HttpApiSchema.withEncoding({ kind: "Text", contentType: "text/plain; version=0.0.4" }))
-    )
+    HttpApiEndpoint.get("metrics", "/metrics")
+      .addSuccess(Schema.String.pipe(HttpApiSchema.withEncoding({ kind: "Text", contentType: "text/plain; version=0.0.4" })))
+      .annotate(OpenApi.Summary, "Prometheus metrics (text format 0.0.4)")
   )
-  .add(HttpApiEndpoint.get("tools", "/v1/tools").addSuccess(Schema.Struct({ tools: Schema.Array(ToolInfo) })))
-  .add(HttpApiEndpoint.get("programSchema", "/v1/schema/program").addSuccess(Schema.Unknown))
+  .add(
+    HttpApiEndpoint.get("tools", "/v1/tools")
+      .addSuccess(Schema.Struct({ tools: Schema.Array(ToolInfo) }))
+      .annotate(OpenApi.Summary, "The server's tools as JSON Schema")
+  )
+  .add(
+    HttpApiEndpoint.get("programSchema", "/v1/schema/program")
+      .addSuccess(Schema.Unknown)
+      .annotate(OpenApi.Summary, "The JSON Schema of the program IR")
+  )
   .middleware(Authorization)
 {}

@@ -5,6 +5,7 @@
  */
 import { Effect, Layer, Redacted } from "effect"
 import { Authorization } from "../api/auth.js"
+import { LlmAuthorization } from "../api/llm.js"
 import { Unauthorized } from "../api/errors.js"
 import { hashKey, isOpen } from "../config.js"
 import type { ServerConfig, Workspace } from "../config.js"
@@ -31,3 +32,15 @@ export const layerAuthorization = (config: ServerConfig): Layer.Layer<Authorizat
       })
   })
 }
+
+/** The gateway's `LlmAuthorization` middleware for `config`: the same keys, refusals in OpenAI's error shape. */
+export const layerLlmAuthorization = (config: ServerConfig): Layer.Layer<LlmAuthorization> =>
+  Layer.effect(
+    LlmAuthorization,
+    Effect.map(Effect.provide(Authorization, layerAuthorization(config)), (auth) => ({
+      bearer: (token: Redacted.Redacted<string>) =>
+        Effect.mapError(auth.bearer(token), (e) => ({
+          error: { message: e.message, type: "authentication_error", param: null, code: "invalid_api_key" }
+        }))
+    }))
+  )

@@ -11,7 +11,7 @@
  * interrupts the response stream, which closes the upstream request.
  */
 import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
-import { Cause, Clock, Effect, Either, Exit, ParseResult, Schema, Scope, Stream } from "effect"
+import { Cause, Clock, Effect, Either, Exit, Option, ParseResult, Schema, Scope, Stream } from "effect"
 import type { ChatChunk, ChatRequest as ChatRequestType } from "../../llm/chatCompletions.js"
 import { ChatRequest } from "../../llm/chatCompletions.js"
 import { LlmGateway } from "../../llm/router.js"
@@ -47,8 +47,47 @@ export const errorResponse = (e: LlmError): HttpServerResponse.HttpServerRespons
   })
 }
 
-const badRequest = (message: string) =>
-  HttpServerResponse.unsafeJson({ error: { message, type: "invalid_request_error", code: "bad_request" } }, { status: 400 })
+const badRequest = (message: string, param: string | null = null, code = "bad_request") =>
+  HttpServerResponse.unsafeJson({ error: { message, type: "invalid_request_error", param, code } }, { status: 400 })
+
+/** The request's `stream_options` object ({} when absent or not an object). */
+const streamOptionsOf = (request: ChatRequestType): Record<string, unknown> => {
+  const o = request["stream_options"]
+  return typeof o === "object" && o !== null && !Array.isArray(o) ? (o as Record<string, unknown>) : {}
+}
+
+/** Whether the client asked for the usage chunk (`stream_options.include_usage: true`). */
+const includeUsageOf = (request: ChatRequestType): boolean => streamOptionsOf(request)["include_usage"] === true
+
+/**
+ * The chunks as OpenAI sends them: without `include_usage` no chunk carries `usage` (a usage-only chunk is
+ * dropped); with it every chunk has `usage: null` and one last chunk with empty `choices` carries the usage.
+ */
+export const shapeUsage = (
+  chunks: Stream.Stream<ChatChunk, LlmError>,
+  includeUsage: boolean
+): Stream.Stream<ChatChunk, LlmError> => {
+  let usage: ChatChunk["usage"] = undefined
+  let last: ChatChunk | undefined
+  const body = chunks.pipe(
+    Stream.filterMap((chunk) => {
+      if (chunk.usage !== undefined && chunk.usage !== null) usage = chunk.usage
+      last = chunk
+      if (chunk.choices.length === 0) return Option.none()
+      const { usage: _, ...rest } = chunk
+      return Option.some(includeUsage ? { ...rest, usage: null } : rest)
+    })
+  )
+  if (!includeUsage) return body
+  return Stream.concat(
+    body,
+    Stream.suspend(() =>
+      last === undefined || usage === undefined || usage === null
+        ? Stream.empty
+        : Stream.make({ id: last.id, object: last.object, created: last.created, model: last.model, choices: [], usage })
+    )
+  )
+}
 
 const formatIssues = (error: ParseResult.ParseError): string =>
   ParseResult.ArrayFormatter.formatErrorSync(error)
@@ -61,7 +100,7 @@ const encoder = new TextEncoder()
 const sse = (value: unknown) => encoder.encode(`data: ${JSON.stringify(value)}\n\n`)
 const DONE = encoder.encode("data: [DONE]\n\n")
 
-/** The handlers of the `llm` group. */
+/** The handlers of the `llm` group: chat completions (raw), the model list. */
 export const layerLlm = HttpApiBuilder.group(Api, "llm", (handlers) =>
   handlers.handleRaw("chatCompletions", ({ request }) =>
     Effect.gen(function*() {
@@ -71,7 +110,15 @@ export const layerLlm = HttpApiBuilder.group(Api, "llm", (handlers) =>
       if (Either.isLeft(raw)) return badRequest("the body is not JSON")
       const decoded = decode(raw.right)
       if (Either.isLeft(decoded)) return badRequest(`invalid request: ${formatIssues(decoded.left)}`)
-      const body: ChatRequestType = decoded.right
+      const n = decoded.right["n"]
+      if (n !== undefined && n !== null && n !== 1) {
+        return badRequest("n: only one choice per request is served (n = 1)", "n", "unsupported_value")
+      }
+      const includeUsage = includeUsageOf(decoded.right)
+      // Upstream is always asked for usage (quotas and metrics need it); the client gets it only if it asked.
+      const body: ChatRequestType = decoded.right.stream === true
+        ? { ...decoded.right, stream_options: { ...streamOptionsOf(decoded.right), include_usage: true } }
+        : decoded.right
       const quota = yield* Effect.either(gateway.checkQuota(ws.name, ws.quotas.tokensPerMinute))
       if (Either.isLeft(quota)) return errorResponse(quota.left)
       const cacheControl = request.headers["cache-control"] ?? ""
@@ -95,7 +142,8 @@ export const layerLlm = HttpApiBuilder.group(Api, "llm", (handlers) =>
         yield* Scope.close(scope, Exit.void)
         return errorResponse(opened.left)
       }
-      const { chunks, route, cached } = opened.right
+      const { route, cached } = opened.right
+      const chunks = shapeUsage(opened.right.chunks, includeUsage)
       const span = yield* Effect.makeSpan("llm.gateway.stream", {
         attributes: { "llm.model": body.model, "llm.route": route, "llm.cached": cached, "llm.workspace": ws.name }
       })
@@ -127,5 +175,9 @@ export const layerLlm = HttpApiBuilder.group(Api, "llm", (handlers) =>
         contentType: "text/event-stream",
         headers: { "cache-control": "no-cache", "x-trellis-route": route, "x-trellis-cache": cached ? "hit" : "miss" }
       })
-    }))
+    })).handle("models", () =>
+      Effect.map(LlmGateway, (gateway) => ({
+        object: "list" as const,
+        data: gateway.models().map((id) => ({ id, object: "model" as const, created: 0, owned_by: id.split("/")[0] ?? id }))
+      })))
 )

@@ -22,12 +22,15 @@ import type { RunView } from "../api/runs.js"
 import { ServerContext } from "../context.js"
 import { RunManager } from "../runManager.js"
 import type { ManagedRun, ManagerError } from "../runManager.js"
-import { parseLastEventId, sseResponse } from "../sse.js"
+import { endedResponse, parseLastEventId, sseResponse } from "../sse.js"
+import { EventLog } from "../../trace/events.js"
 import { checkInput, violationsOf } from "./program.js"
 
 /** Run ids the API accepts; anything else is simply not found (never reaches the store). */
 const RUN_ID = /^[A-Za-z0-9_-]{1,128}$/
 const CURSOR = /^\d{1,16}:[A-Za-z0-9_-]{1,128}$/
+/** Statuses after the terminal event. */
+const ENDED = new Set<string>(["completed", "failed", "cancelled"])
 
 const unavailable = (e: { readonly message: string }) => new Unavailable({ message: `the store failed: ${e.message}` })
 const notFound = (id: string) => new NotFound({ message: `no run ${id.length > 128 ? id.slice(0, 128) + "…" : id}` })
@@ -156,11 +159,17 @@ export const layerRuns = HttpApiBuilder.group(Api, "runs", (handlers) =>
     .handle("get", ({ path }) => findRun(path.id))
     .handleRaw("events", ({ path, request }) =>
       Effect.gen(function*() {
-        yield* findRun(path.id)
+        const run = yield* findRun(path.id)
         const ctx = yield* ServerContext
-        const last = request.headers["last-event-id"]
+        const after = parseLastEventId(request.headers["last-event-id"])
+        if (after >= 0 && ENDED.has(run.status)) {
+          // An ended run's log is complete: nothing after `after` means the client has the terminal event.
+          const log = yield* EventLog
+          const events = yield* log.events(run.runId).pipe(Effect.mapError(unavailable))
+          if (!events.some((e) => e.seq > after)) return endedResponse()
+        }
         return yield* sseResponse(path.id, {
-          after: parseLastEventId(last),
+          after,
           heartbeatMs: ctx.config.limits.sseHeartbeatMs,
           gauge: ctx.sse
         })

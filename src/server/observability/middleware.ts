@@ -133,7 +133,8 @@ export const observeHttp = (options: ObserveHttpOptions = {}) => {
         Effect.exit
       )
       const ended = yield* Clock.currentTimeNanos
-      const status = HttpServerError.exitResponse(exit).status
+      // A failure is counted with the status the server answers it with (a respondable error's own, not 500).
+      const status = exit._tag === "Success" ? exit.value.status : (yield* HttpServerError.causeResponse(exit.cause))[0].status
       recordRequest({
         method: METHODS.has(request.method) ? request.method : "OTHER",
         route: info.route ?? UNMATCHED,

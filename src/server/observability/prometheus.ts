@@ -6,6 +6,10 @@
  * `_count`; summaries as `{quantile="…"}` samples plus `_sum` and `_count`;
  * frequencies as a counter with a `key` label. Names are sanitized to
  * `[a-zA-Z_:][a-zA-Z0-9_:]*`, label values escaped (`\\`, `\"`, `\n`).
+ * Every family has HELP; counters end in `_total`; a histogram with a
+ * `time_unit` label is rendered in seconds (`…_seconds`, label dropped);
+ * Effect's `effect_fiber_*` get names, types and HELP that pass
+ * `promtool check metrics` (`effect_fiber_active` is a gauge).
  */
 import { Effect, Metric, MetricState, Option } from "effect"
 import type { MetricLabel, MetricPair } from "effect"
@@ -59,23 +63,52 @@ type Family = {
 /** Whether the pair is visible to `options.workspace`. */
 const visible = (tags: ReadonlyArray<MetricLabel.MetricLabel>, options: RenderOptions): boolean => {
   if (options.workspace === undefined) return true
-  for (const tag of tags) if (tag.key === "workspace" && tag.value !== options.workspace) return false
+  // Series of requests refused before authentication (workspace "none") hold no tenant data: every workspace sees them.
+  for (const tag of tags) if (tag.key === "workspace" && tag.value !== options.workspace && tag.value !== "none") return false
   return true
 }
+
+/**
+ * Effect's own runtime metrics (`effect_fiber_*`, on by default) as Prometheus wants them: counters named
+ * `_total`, the active-fiber count (an Effect counter that goes down) as a gauge, lifetimes in seconds.
+ */
+const RUNTIME_METRICS: { readonly [name: string]: { readonly name: string; readonly type?: Family["type"]; readonly help: string } } = {
+  effect_fiber_started: { name: "effect_fiber_started_total", help: "Effect fibers started." },
+  effect_fiber_successes: { name: "effect_fiber_successes_total", help: "Effect fibers that ended successfully." },
+  effect_fiber_failures: { name: "effect_fiber_failures_total", help: "Effect fibers that ended with a failure." },
+  effect_fiber_active: { name: "effect_fiber_active", type: "gauge", help: "Effect fibers running now." },
+  effect_fiber_lifetimes: { name: "effect_fiber_lifetime_seconds", help: "Lifetimes of ended Effect fibers in seconds." }
+}
+
+/** Factors to seconds of a histogram's `time_unit` label (Effect's fiber lifetimes are tagged `milliseconds`). */
+const TIME_UNITS: { readonly [unit: string]: number } = { nanoseconds: 1e-9, microseconds: 1e-6, milliseconds: 1e-3, seconds: 1 }
 
 /** Adds one metric pair's samples to its family (created on first use). */
 const addPair = (families: Map<string, Family>, pair: MetricPair.MetricPair.Untyped): void => {
   const key = pair.metricKey
-  const name = sanitizeName(key.name)
-  const labels = key.tags.map((t): readonly [string, string] => [sanitizeLabelName(t.key), t.value])
+  const runtime = RUNTIME_METRICS[key.name]
   const state = pair.metricState
+  let base = sanitizeName(runtime?.name ?? key.name)
+  // A counter's samples end in `_total` (Prometheus naming; `promtool check metrics`).
+  const counter = MetricState.isCounterState(state) || MetricState.isFrequencyState(state)
+  if (counter && runtime?.type === undefined && !base.endsWith("_total")) base = `${base}_total`
+  // A histogram of durations with a `time_unit` label is rendered in seconds, the unit in its name.
+  const unit = MetricState.isHistogramState(state) ? key.tags.find((t) => t.key === "time_unit") : undefined
+  const scale = unit === undefined ? 1 : TIME_UNITS[unit.value] ?? 1
+  if (unit !== undefined && unit.value in TIME_UNITS && !base.endsWith("_seconds")) base = `${base}_seconds`
+  const name = base
+  const labels = key.tags
+    .filter((t) => unit === undefined || t !== unit)
+    .map((t): readonly [string, string] => [sanitizeLabelName(t.key), t.value])
   const family = (type: Family["type"]): Family => {
     let f = families.get(name)
     if (f === undefined) {
-      f = { type, help: undefined, lines: [] }
+      f = { type: runtime?.type ?? type, help: undefined, lines: [] }
       families.set(name, f)
     }
-    if (f.help === undefined && Option.isSome(key.description)) f.help = key.description.value
+    if (f.help === undefined) {
+      f.help = runtime?.help ?? (Option.isSome(key.description) ? key.description.value : `${key.name.replace(/_/g, " ")}.`)
+    }
     return f
   }
   if (MetricState.isCounterState(state)) {
@@ -87,10 +120,10 @@ const addPair = (families: Map<string, Family>, pair: MetricPair.MetricPair.Unty
     let sawInf = false
     for (const [bound, cumulative] of state.buckets) {
       if (bound === Number.POSITIVE_INFINITY) sawInf = true
-      f.lines.push(`${name}_bucket${labelText([...labels, ["le", formatValue(bound)]])} ${formatValue(cumulative)}`)
+      f.lines.push(`${name}_bucket${labelText([...labels, ["le", formatValue(bound * scale)]])} ${formatValue(cumulative)}`)
     }
     if (!sawInf) f.lines.push(`${name}_bucket${labelText([...labels, ["le", "+Inf"]])} ${formatValue(state.count)}`)
-    f.lines.push(`${name}_sum${labelText(labels)} ${formatValue(state.sum)}`)
+    f.lines.push(`${name}_sum${labelText(labels)} ${formatValue(state.sum * scale)}`)
     f.lines.push(`${name}_count${labelText(labels)} ${formatValue(state.count)}`)
   } else if (MetricState.isSummaryState(state)) {
     const f = family("summary")

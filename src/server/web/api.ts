@@ -4,7 +4,7 @@
  * DAG as the viewer draws it (`graph.ts`). Workspace-scoped like every run
  * endpoint: another workspace's run is a 404.
  */
-import { HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
+import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { Authorization } from "../api/auth.js"
 import { NotFound, Unavailable } from "../api/errors.js"
@@ -28,6 +28,7 @@ export class ViewerGroup extends HttpApiGroup.make("viewer")
       .addSuccess(RunProgramView)
       .addError(NotFound)
       .addError(Unavailable)
+      .annotate(OpenApi.Summary, "The program a run ran and its DAG")
   )
   .middleware(Authorization)
 {}

@@ -2,8 +2,9 @@
  * Follows a run's events (`GET /v1/runs/:id/events`) with fetch, not
  * EventSource — EventSource cannot send the Authorization header. Parses
  * SSE frames, delivers events in batches, reconnects with `Last-Event-ID`
- * after a dropped connection, and stops after the run's terminal event or
- * when closed (browser code).
+ * after a dropped connection, and stops after the run's terminal event, on
+ * a 204 (nothing after its Last-Event-ID in an ended run) or when closed
+ * (browser code). A `stream-error` frame is reported, then it reconnects.
  */
 import type { RunEvent } from "../../../trace/events.js"
 import { authHeaders } from "./api.js"
@@ -37,6 +38,11 @@ export const follow = (runId: string, handlers: FollowHandlers): (() => void) =>
           handlers.onError?.(response.status === 401 ? "a valid API key is required" : "no such run", true)
           return
         }
+        if (response.status === 204) {
+          // Nothing after our Last-Event-ID in an ended run: we have its terminal event.
+          handlers.onEnd?.()
+          return
+        }
         if (!response.ok || response.body === null) throw new Error(`the server answered ${response.status}`)
         delay = 500
         const reader = response.body.pipeThrough(new TextDecoderStream()).getReader()
@@ -50,7 +56,15 @@ export const follow = (runId: string, handlers: FollowHandlers): (() => void) =>
           const batch: Array<RunEvent> = []
           for (const frame of frames) {
             let data = ""
-            for (const line of frame.split(/\r?\n/)) if (line.startsWith("data:")) data += line.slice(5).trimStart()
+            let name = ""
+            for (const line of frame.split(/\r?\n/)) {
+              if (line.startsWith("data:")) data += line.slice(5).trimStart()
+              else if (line.startsWith("event:")) name = line.slice(6).trim()
+            }
+            if (name === "stream-error") {
+              handlers.onError?.("the server's event log failed; reconnecting", false)
+              continue
+            }
             if (data === "") continue
             let event: RunEvent
             try {
