@@ -14,7 +14,7 @@ import * as Runtime from "../src/runtime/runtime.js"
 import { make, ToolRegistry } from "../src/tools/index.js"
 import type { AnyTool, ToolRegistryService } from "../src/tools/index.js"
 import { canonicalTrace, EventLog } from "../src/trace/events.js"
-import { hashText } from "../src/trace/hash.js"
+import { hashText } from "../src/trace/contentHash.js"
 import { advanceUntilDone } from "../test/runtime/helpers.js"
 import { arbProgramWith } from "./arbitrary.js"
 

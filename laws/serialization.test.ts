@@ -8,7 +8,7 @@ import { Either, Schema } from "effect"
 import * as fc from "fast-check"
 import { decodeProgram, encodeProgram, parseProgramJson } from "../src/ir/json.js"
 import { Program } from "../src/ir/schema.js"
-import { fromTokens, textToTokens, tokensToText, toTokens } from "../src/ir/tokens.js"
+import { fromTokens, textToTokens, tokensToText, toTokens } from "../src/ir/tokenSerialization.js"
 import { arbMutatedJson, arbProgram, arbSchemaProgram } from "./arbitrary.js"
 
 const isExact = Schema.is(Program, { onExcessProperty: "error" })

@@ -18,7 +18,7 @@ import { EventLog, decodeEvent, encodeEvent, EVENT_CLASSES } from "../src/trace/
 import type { RunEvent } from "../src/trace/events.js"
 import { fold, foldAll, initialState } from "../src/trace/fold.js"
 import type { RunState } from "../src/trace/fold.js"
-import { hashJson } from "../src/trace/hash.js"
+import { hashJson } from "../src/trace/contentHash.js"
 import { fromJsonl, toJsonl } from "../src/trace/jsonl.js"
 import { combine, empty, summarize } from "../src/trace/summary.js"
 import { advanceUntilDone } from "../test/runtime/helpers.js"

@@ -10,7 +10,7 @@
  * token and parsing continues, so one pass reports several errors.
  */
 import { caretExcerpt, type Position, type Span, type SyntaxDiagnostic } from "../ir/diagnostic.js"
-import { describeToken, type Token, TokenKind } from "./token.js"
+import { describeToken, type Token, TokenKind } from "./lexToken.js"
 
 /** Unwinds to the nearest recovery point after an error was recorded. */
 export class SyntaxFailure {

@@ -8,7 +8,7 @@
  * `Redacted` values; every problem is one `LlmConfigError` naming the field.
  */
 import { Either, Redacted, Schema } from "effect"
-import { parseDuration } from "../validate/duration.js"
+import { parseDuration } from "../ir/duration.js"
 import { Capability } from "./service.js"
 
 const PositiveInt = Schema.Int.pipe(Schema.positive())

@@ -11,7 +11,7 @@ import { JSONSchema, ParseResult, Schema } from "effect"
 import { canonicalJson } from "../ir/canonical.js"
 import type { Json, JsonRecord } from "../ir/eval.js"
 import type { Signature, SignatureField, Type } from "../ir/schema.js"
-import { sha256Hex } from "../ir/sha256.js"
+import { sha256Hex } from "../ir/hash.js"
 import { formatType } from "../validate/types.js"
 
 /** One message of a compiled prompt. */

@@ -12,7 +12,7 @@ import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { RetrievalError } from "./errors.js"
 import type { Qrels } from "./metrics.js"
-import type { DocumentInput } from "./normalize.js"
+import type { DocumentInput } from "./textNormalize.js"
 
 /** A test collection: documents, queries and judgments. */
 export interface Collection {

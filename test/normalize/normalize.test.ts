@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest"
 import { canonicalJson } from "../../src/ir/canonical.js"
 import type { Node, Program } from "../../src/ir/schema.js"
-import { sha256Hex } from "../../src/ir/sha256.js"
+import { sha256Hex } from "../../src/ir/hash.js"
 import { canonicalForm, FOLD_LIMIT, hashProgram, normalize, RETRY_DEFAULTS } from "../../src/normalize/index.js"
 import { bin, compile, exprNode, get, list, lit, mainOf, norm, program, ref, tool } from "./helpers.js"
 

@@ -2,7 +2,7 @@
 import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { canonicalJson } from "../../src/ir/canonical.js"
-import { hashJson, hashText } from "../../src/trace/hash.js"
+import { hashJson, hashText } from "../../src/trace/contentHash.js"
 
 describe("hashJson", () => {
   it("equals hashText of the canonical JSON for any JSON value", () => {

@@ -1,7 +1,7 @@
 /** The built-in tools (except http.get, tested with its guard). */
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Either, Exit, Fiber, Option, TestClock } from "effect"
-import { sha256Hex } from "../../src/ir/sha256.js"
+import { sha256Hex } from "../../src/ir/hash.js"
 import type { AnyTool } from "../../src/tools/index.js"
 import {
   builtinTools,

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto"
 import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { sha256Hex } from "../../src/ir/sha256.js"
+import { sha256Hex } from "../../src/ir/hash.js"
 
 const nodeSha256 = (text: string): string => createHash("sha256").update(text, "utf8").digest("hex")
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { parseDuration } from "../../src/validate/duration.js"
+import { parseDuration } from "../../src/ir/duration.js"
 
 describe("parseDuration", () => {
   it("parses each unit to milliseconds", () => {

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Either } from "effect"
 import type { Expr, Node, Program } from "../../src/ir/schema.js"
-import { fromTokens, textToTokens, TokenDecodeError, tokensToText, toTokens } from "../../src/ir/tokens.js"
+import { fromTokens, textToTokens, TokenDecodeError, tokensToText, toTokens } from "../../src/ir/tokenSerialization.js"
 
 const doc = (nodes: ReadonlyArray<Node>, result: Expr, extra: Partial<Program> = {}): Program => ({
   ir: "trellis/1",
