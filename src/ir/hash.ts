@@ -1,8 +1,16 @@
 /**
- * SHA-256 (FIPS 180-4) of the UTF-8 encoding of a string, in pure
- * TypeScript: no Node APIs, so it runs in the pure core and in browsers.
- * Lone surrogates are encoded as U+FFFD, as `TextEncoder` and Node's
- * `crypto` do.
+ * The primitive string hashes, in pure TypeScript (no Node APIs, so they run
+ * in the pure core and in browsers):
+ *
+ * - `sha256Hex`: SHA-256 (FIPS 180-4) of the UTF-8 encoding of a string, for
+ *   identities that must resist collisions (program hashes, idempotency and
+ *   cache keys, content hashes). Lone surrogates are encoded as U+FFFD, as
+ *   `TextEncoder` and Node's `crypto` do.
+ * - `fastHash`: a 128-bit non-cryptographic hash, for structural hashes
+ *   compared within one process (normalize/structuralHash.ts).
+ *
+ * The content hash of run events (`hashJson`, 64-bit, fed incrementally from
+ * a value) is trace/contentHash.ts.
  */
 
 const K = new Int32Array([
@@ -152,3 +160,40 @@ export const sha256Hex = (text: string): string => {
   }
   return out
 }
+
+/**
+ * A fast 128-bit non-cryptographic hash of a string (four multiplicative
+ * lanes over UTF-16 code units), as 32 hex digits.
+ */
+export const fastHash = (text: string): string => {
+  let h1 = 0x9e3779b9 | 0
+  let h2 = 0x85ebca6b | 0
+  let h3 = 0xc2b2ae35 | 0
+  let h4 = 0x27d4eb2f | 0
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    h1 = Math.imul(h1 ^ c, 0x9e3779b1)
+    h2 = Math.imul(h2 ^ c, 0x85ebca77)
+    h3 = Math.imul(h3 ^ c, 0xc2b2ae3d)
+    h4 = Math.imul(h4 ^ c, 0x27d4eb2d)
+    h1 = (h1 << 13) | (h1 >>> 19)
+    h3 = (h3 << 11) | (h3 >>> 21)
+  }
+  const n = text.length
+  h1 ^= n
+  h2 ^= n
+  h3 ^= n
+  h4 ^= n
+  // Final avalanche, each lane mixed with the others.
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 0x85ebca6b) ^ h2
+  h2 = Math.imul(h2 ^ (h2 >>> 13), 0xc2b2ae35) ^ h3
+  h3 = Math.imul(h3 ^ (h3 >>> 16), 0x27d4eb2f) ^ h4
+  h4 = Math.imul(h4 ^ (h4 >>> 15), 0x165667b1) ^ h1
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 0x9e3779b1)
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 0x85ebca77)
+  h3 = Math.imul(h3 ^ (h3 >>> 16), 0xc2b2ae3d)
+  h4 = Math.imul(h4 ^ (h4 >>> 16), 0x27d4eb2d)
+  return hex8(h1) + hex8(h2) + hex8(h3) + hex8(h4)
+}
+
+const hex8 = (h: number): string => HEX[(h >>> 24) & 255]! + HEX[(h >>> 16) & 255]! + HEX[(h >>> 8) & 255]! + HEX[h & 255]!

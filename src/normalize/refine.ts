@@ -15,7 +15,7 @@
  * within a work budget linear in the scope's size.
  */
 import type { StructuralHashes } from "./structuralHash.js"
-import { fastHash } from "./structuralHash.js"
+import { fastHash } from "../ir/hash.js"
 import type { INode } from "./internal.js"
 
 /** Refinement work allowed per scope, in multiples of (nodes + refs). */

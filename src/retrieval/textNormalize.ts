@@ -4,7 +4,8 @@
  * runs of blanks), so the content hash decides whether re-ingesting a
  * document changes anything. Chunk offsets point into the normalized text.
  */
-import { createHash } from "node:crypto"
+import { canonicalJson } from "../ir/canonical.js"
+import { sha256Hex } from "../ir/hash.js"
 
 // C0 and C1 controls except tab and newline, plus zero-width and BOM characters.
 // eslint-disable-next-line no-control-regex
@@ -48,19 +49,6 @@ export interface NormalizedDocument {
   /** sha256 (hex) of the normalized title, text and canonical metadata. */
   readonly contentHash: string
 }
-
-/** JSON with object keys sorted, so equal metadata hashes equally. */
-export const canonicalJson = (value: unknown): string => {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`
-  if (typeof value === "object" && value !== null) {
-    const entries = Object.entries(value).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`
-  }
-  return JSON.stringify(value) ?? "null"
-}
-
-/** sha256 of a string, hex. */
-export const sha256Hex = (text: string): string => createHash("sha256").update(text, "utf8").digest("hex")
 
 /** Normalizes a document and computes its content hash. */
 export const normalizeDocument = (doc: DocumentInput): NormalizedDocument => {

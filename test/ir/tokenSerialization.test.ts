@@ -1,4 +1,4 @@
-/** The structural token stream (src/ir/tokens.ts). */
+/** The structural token stream (src/ir/tokenSerialization.ts). */
 import { describe, expect, it } from "@effect/vitest"
 import { Either } from "effect"
 import type { Expr, Node, Program } from "../../src/ir/schema.js"
