@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest"
 import type { Expr, Node } from "../src/ir/schema.js"
 import { Program } from "../src/ir/schema.js"
 import { canonicalForm, hashProgram, normalize } from "../src/normalize/index.js"
-import { run } from "../test/normalize/interpreter.js"
+import { run } from "../test/support/normalizeInterpreter.js"
 import { arbProgram } from "./arbitrary.js"
 import { alphaRename, changeToolArgument, hasToolNode, shuffleStatements, varyConstants } from "./variants.js"
 

@@ -15,7 +15,7 @@ import { make, ToolRegistry } from "../src/tools/index.js"
 import type { AnyTool, ToolRegistryService } from "../src/tools/index.js"
 import { canonicalTrace, EventLog } from "../src/trace/events.js"
 import { hashText } from "../src/trace/contentHash.js"
-import { advanceUntilDone } from "../test/runtime/helpers.js"
+import { advanceUntilDone } from "../test/support/runtime.js"
 import { arbProgramWith } from "./arbitrary.js"
 
 /** A tool of any name: waits a delay picked from `delays` by its arguments, then returns its name and arguments. */

@@ -21,8 +21,8 @@ import type { RunState } from "../src/trace/fold.js"
 import { hashJson } from "../src/trace/contentHash.js"
 import { fromJsonl, toJsonl } from "../src/trace/jsonl.js"
 import { combine, empty, summarize } from "../src/trace/summary.js"
-import { advanceUntilDone } from "../test/runtime/helpers.js"
-import { anyNumbers, arbEvent, arbEvents, arbTrace } from "../test/trace/arbitrary.js"
+import { advanceUntilDone } from "../test/support/runtime.js"
+import { anyNumbers, arbEvent, arbEvents, arbTrace } from "../test/support/traceArbitrary.js"
 
 const deepFreeze = <T>(v: T): T => {
   if (typeof v === "object" && v !== null && !Object.isFrozen(v)) {

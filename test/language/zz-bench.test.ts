@@ -1,6 +1,6 @@
 import { it } from "vitest"
 import { lex, parse, lower } from "../../src/language/index.js"
-import { kitchenSink } from "./harness.js"
+import { kitchenSink } from "../support/language.js"
 it("bench", () => {
   const big = Array.from({ length: 2000 }, (_, i) => kitchenSink.replace(/program (\w+)/g, `program $1_${i}`).replace(/signature (\w+)/g, `signature $1_${i}`)).join("\n")
   let t = performance.now()

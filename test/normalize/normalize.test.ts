@@ -3,7 +3,7 @@ import { canonicalJson } from "../../src/ir/canonical.js"
 import type { Node, Program } from "../../src/ir/schema.js"
 import { sha256Hex } from "../../src/ir/hash.js"
 import { canonicalForm, FOLD_LIMIT, hashProgram, normalize, RETRY_DEFAULTS } from "../../src/normalize/index.js"
-import { bin, compile, exprNode, get, list, lit, mainOf, norm, program, ref, tool } from "./helpers.js"
+import { bin, compile, exprNode, get, list, lit, mainOf, norm, program, ref, tool } from "../support/normalize.js"
 
 /** The node of a normalized program whose label is `label` (searched in every scope). */
 const byLabel = (p: Program, label: string): Node => {
