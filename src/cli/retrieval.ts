@@ -62,7 +62,8 @@ export const readDocuments = (path: string): Effect.Effect<ReadonlyArray<Documen
         try: () => Fs.readFileSync(file, "utf8"),
         catch: () => new RetrievalError({ reason: "data", message: "cannot read", location: file })
       })
-      if (/\.jsonl$/i.test(file)) docs.push(...yield* parseDocuments(file, text))
+      // One push per document: spreading a large file's documents into push overflows the stack.
+      if (/\.jsonl$/i.test(file)) for (const doc of yield* parseDocuments(file, text)) docs.push(doc)
       else {
         const id = stat.isDirectory() ? Path.relative(path, file).split(Path.sep).join("/") : Path.basename(file)
         const heading = /^#{1,6}[ \t]+(.+)$/m.exec(text)

@@ -148,14 +148,15 @@ const trials = async (seed: number, parallel: number, makeEnv: (n: number) => Pr
   const outcomes: Array<{ kills: ReadonlyArray<string>; calls: number }> = []
   for (let i = 0; i < plans.length; i += parallel) {
     const batch = plans.slice(i, i + parallel)
-    outcomes.push(...await Promise.all(batch.map(async (p) => {
+    const settled = await Promise.all(batch.map(async (p) => {
       const { done, env } = await makeEnv(p.n)
       try {
         return await trial(p.n, env, prng(p.seed))
       } finally {
         await done()
       }
-    })))
+    }))
+    for (const outcome of settled) outcomes.push(outcome)
   }
   return outcomes
 }

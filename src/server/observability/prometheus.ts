@@ -120,7 +120,7 @@ export const renderPairs = (pairs: Iterable<MetricPair.MetricPair.Untyped>, opti
     const f = families.get(name)!
     if (f.help !== undefined) out.push(`# HELP ${name} ${escapeHelp(f.help)}`)
     out.push(`# TYPE ${name} ${f.type}`)
-    out.push(...f.lines)
+    for (const line of f.lines) out.push(line)
   }
   return out.length === 0 ? "" : `${out.join("\n")}\n`
 }
