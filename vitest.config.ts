@@ -23,7 +23,8 @@ export default defineConfig({
         test: { name: "unit", include: ["test/**/*.test.ts"], exclude: ["test/**/*.integration.test.ts"] }
       },
       { extends: true, test: { name: "integration", include: ["test/**/*.integration.test.ts"] } },
-      { extends: true, test: { name: "laws", include: ["laws/**/*.test.ts"] } }
+      // A law runs hundreds of generated cases in one test: more time than a unit test, on a loaded machine too.
+      { extends: true, test: { name: "laws", include: ["laws/**/*.test.ts"], testTimeout: 300_000 } }
     ]
   }
 })

@@ -44,7 +44,7 @@ const settingsOf = (o: { readonly chunking: "recursive" | "sentence" | "fixed"; 
 })
 
 /** Reads documents from a `.jsonl` file, or every `.jsonl`, `.md` and `.txt` file under a directory. */
-export const readDocuments = (path: string): Effect.Effect<ReadonlyArray<DocumentInput>, RetrievalError> =>
+const readDocuments = (path: string): Effect.Effect<ReadonlyArray<DocumentInput>, RetrievalError> =>
   Effect.gen(function*() {
     const stat = yield* Effect.try({
       try: () => Fs.statSync(path),
@@ -176,7 +176,7 @@ export const searchCommand = Command.make(
 const fmt = (x: number) => x.toFixed(4)
 
 /** `trellis eval retrieval --data <dir>`. */
-export const evalRetrievalCommand = Command.make(
+const evalRetrievalCommand = Command.make(
   "retrieval",
   {
     data: Options.text("data").pipe(Options.withDescription("A collection folder: corpus.jsonl, queries.jsonl, qrels.tsv")),

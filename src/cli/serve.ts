@@ -27,7 +27,7 @@ const storeName = (): string => {
 }
 
 /** The lines printed at start: where it listens, how it is secured, what to try. */
-export const banner = (url: string, config: ServerConfig): string => {
+const banner = (url: string, config: ServerConfig): string => {
   const auth = isOpen(config) ? "" : ` -H "Authorization: Bearer $TRELLIS_KEY"`
   const lines = [
     `trellis serve: listening on ${url} (store: ${storeName()})`,

@@ -72,7 +72,7 @@ export const loadRegistry = (toolsModule: string | undefined) =>
  * (`path`, else `TRELLIS_CONFIG`; `local/echo` is always served) and its
  * `steps` settings; with no config file, `local/echo` only.
  */
-export const llmLayer = (path: string | undefined): Layer.Layer<LlmRunner, CliError> =>
+const llmLayer = (path: string | undefined): Layer.Layer<LlmRunner, CliError> =>
   Layer.unwrapEffect(
     Effect.map(loadConfig(path), (cfg) => StepRunner.layer(cfg.file.steps ?? {}).pipe(Layer.provide(Router.layer(cfg.file))))
   ).pipe(Layer.mapError((e) => new CliError({ message: e.message })))

@@ -41,7 +41,7 @@ export interface NodeLine {
 }
 
 /** The node timeline of a run's events, in order of first appearance. */
-export const timeline = (events: ReadonlyArray<RunEvent>): ReadonlyArray<NodeLine> => {
+const timeline = (events: ReadonlyArray<RunEvent>): ReadonlyArray<NodeLine> => {
   const nodes = new Map<string, NodeLine>()
   const get = (e: RunEvent, what: string): NodeLine => {
     let n = nodes.get(e.node!)

@@ -18,7 +18,7 @@ export class SyntaxFailure {
 }
 
 /** The most syntax errors one parse reports (graphql-js caps at 100 too). */
-export const MAX_ERRORS = 100
+const MAX_ERRORS = 100
 
 /** Step keywords: a statement can start with them, and no expression contains them. */
 const STEP_KEYWORDS: ReadonlySet<string> = new Set(["return", "tool", "llm", "run", "map", "if", "choose"])

@@ -132,7 +132,7 @@ export const parseRetryAfter = (value: string | undefined, now: number): number 
 }
 
 /** The `LlmError` of an upstream HTTP status. */
-export const errorOfStatus = (provider: string, status: number, body: string, retryAfterMs: number | undefined): LlmError => {
+const errorOfStatus = (provider: string, status: number, body: string, retryAfterMs: number | undefined): LlmError => {
   const detail = upstreamMessage(body)
   if (status === 429) {
     return new LlmError({
@@ -307,7 +307,7 @@ export const contentText = (content: unknown): string => {
 }
 
 /** A chat request for `@effect/ai` provider options (`model` is the upstream model name). */
-export const requestOfOptions = (model: string, options: LanguageModel.ProviderOptions): ChatRequest => {
+const requestOfOptions = (model: string, options: LanguageModel.ProviderOptions): ChatRequest => {
   const messages: Array<ChatMessage> = []
   for (const m of options.prompt.content) {
     switch (m.role) {
@@ -360,7 +360,7 @@ export const requestOfOptions = (model: string, options: LanguageModel.ProviderO
 }
 
 /** `@effect/ai`'s finish reason of a chat `finish_reason`. */
-export const finishReasonOf = (reason: string | null | undefined): Response.FinishPartEncoded["reason"] => {
+const finishReasonOf = (reason: string | null | undefined): Response.FinishPartEncoded["reason"] => {
   switch (reason) {
     case "stop":
       return "stop"
@@ -398,14 +398,14 @@ const parseArguments = (args: string): unknown => {
  * the answer (0 without pricing or for a cache hit). Llm steps charge it to
  * their meter (stepRunner.ts).
  */
-export const finishMetadata = (cost: number): Response.ProviderMetadata => ({ trellis: { cost: Number.isFinite(cost) && cost > 0 ? cost : 0 } })
+const finishMetadata = (cost: number): Response.ProviderMetadata => ({ trellis: { cost: Number.isFinite(cost) && cost > 0 ? cost : 0 } })
 
 /**
  * The response parts of a completion; `route` (`provider/model`) is the
  * `modelId` of the metadata part, `cost` (USD) goes into the finish part's
  * `metadata.trellis.cost`.
  */
-export const partsOfCompletion = (route: string, completion: ChatCompletion, cost = 0): Array<Response.PartEncoded> => {
+const partsOfCompletion = (route: string, completion: ChatCompletion, cost = 0): Array<Response.PartEncoded> => {
   const parts: Array<Response.PartEncoded> = [
     { type: "response-metadata", id: completion.id, modelId: route, timestamp: new Date(completion.created * 1000).toISOString() }
   ]
@@ -425,7 +425,7 @@ export const partsOfCompletion = (route: string, completion: ChatCompletion, cos
  * `finish` with the usage at the end; its `metadata.trellis.cost` is
  * `price(usage)` (USD; 0 without `price` or usage).
  */
-export const partsOfChunks = <E>(
+const partsOfChunks = <E>(
   route: string,
   chunks: Stream.Stream<ChatChunk, E>,
   price?: (usage: ChatUsage) => number
@@ -484,7 +484,7 @@ export const partsOfChunks = <E>(
   })
 
 /** An `AiError` carrying an `LlmError` (as its `cause`), for `LanguageModel` callers. */
-export const aiErrorOf = (method: string) => (error: LlmError): AiError.AiError =>
+const aiErrorOf = (method: string) => (error: LlmError): AiError.AiError =>
   new AiError.UnknownError({ module: "LlmRouter", method, description: `${error.reason}: ${error.message}`, cause: error })
 
 /** The `LlmError` inside an `AiError` raised by the router's models, if any. */

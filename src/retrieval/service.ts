@@ -74,7 +74,7 @@ export interface RetrievalShape {
 export class Retrieval extends Context.Tag("trellis/Retrieval")<Retrieval, RetrievalShape>() {}
 
 /** What is wrong with the settings (empty when valid). */
-export const settingsProblems = (s: RetrievalSettings, dimension: number): ReadonlyArray<string> => [
+const settingsProblems = (s: RetrievalSettings, dimension: number): ReadonlyArray<string> => [
   ...strategyProblems(s.chunking),
   ...hnswProblems(dimension, s.hnsw),
   ...fusionProblems(s.fusion),

@@ -12,7 +12,7 @@ import { EventLog, encodeEvent } from "../trace/events.js"
 import type { RunEvent } from "../trace/events.js"
 
 /** One SSE frame of a run event. */
-export const frameOf = (event: RunEvent): string =>
+const frameOf = (event: RunEvent): string =>
   `id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(encodeEvent(event))}\n\n`
 
 /** The seq after which to resume, from a `Last-Event-ID` value; -1 (from the start) when absent or not a seq. */
@@ -33,7 +33,7 @@ export interface SseOptions {
 const encoder = new TextEncoder()
 
 /** The byte stream of a run's events as SSE. */
-export const sseStream = (runId: string, options: SseOptions): Stream.Stream<Uint8Array, never, EventLog> => {
+const sseStream = (runId: string, options: SseOptions): Stream.Stream<Uint8Array, never, EventLog> => {
   const events = Stream.unwrap(Effect.map(EventLog, (log) => log.stream(runId))).pipe(
     Stream.filter((e) => e.seq > options.after),
     Stream.map(frameOf),

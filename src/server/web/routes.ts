@@ -21,7 +21,7 @@ import { Effect } from "effect"
 import { setRoute } from "../observability/middleware.js"
 
 /** Content types of the files the build writes. */
-export const CONTENT_TYPES: { readonly [ext: string]: string } = {
+const CONTENT_TYPES: { readonly [ext: string]: string } = {
   html: "text/html; charset=utf-8",
   js: "text/javascript; charset=utf-8",
   css: "text/css; charset=utf-8",
@@ -45,10 +45,10 @@ const SECURITY_HEADERS = {
 }
 
 /** The page's Content-Security-Policy: everything from this origin, nothing inline. */
-export const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 /** Where the built viewer lives: `TRELLIS_WEB_DIR`, else `web/` next to the CLI bundle, else the repo's `dist/web/`. */
-export const webDir = (): string | undefined => {
+const webDir = (): string | undefined => {
   const fromEnv = process.env.TRELLIS_WEB_DIR
   const candidates = [
     ...(fromEnv === undefined || fromEnv === "" ? [] : [fromEnv]),

@@ -27,6 +27,18 @@ import { root, runNode } from "../../support/cli.js"
 
 /** Debian's chromium; `TRELLIS_CHROMIUM` points elsewhere. */
 const CHROMIUM = process.env.TRELLIS_CHROMIUM ?? "/usr/bin/chromium"
+
+/**
+ * The page globals the callbacks of `page.evaluate` use. This file is Node code (its tsconfig has no DOM lib); those
+ * callbacks run in the browser, so they reach the globals through `globalThis` with these types.
+ */
+interface PageGlobals {
+  readonly sessionStorage: { getItem(key: string): string | null; setItem(key: string, value: string): void }
+  readonly document: {
+    readonly documentElement: { readonly scrollWidth: number }
+    readonly activeElement: { getAttribute(name: string): string | null } | null
+  }
+}
 const hasChromium = existsSync(CHROMIUM)
 if (!hasChromium) console.log(`viewer browser tests skipped: ${CHROMIUM} is missing (apt-get install -y chromium)`)
 
@@ -69,7 +81,7 @@ describe.skipIf(!hasChromium)("the trace viewer in chromium", () => {
   /** Opens a view with the key already in session storage (each test stands alone). */
   const open = async (hash: string) => {
     await page.goto(`${server.url}/#/none`)
-    await page.evaluate((key) => sessionStorage.setItem("trellis.apiKey", key), KEY)
+    await page.evaluate((key) => (globalThis as unknown as PageGlobals).sessionStorage.setItem("trellis.apiKey", key), KEY)
     await page.goto(`${server.url}/${hash}`)
     await page.reload()
   }
@@ -128,7 +140,7 @@ describe.skipIf(!hasChromium)("the trace viewer in chromium", () => {
     await expect.poll(() => page.locator("main p[role=status]").textContent()).toContain("Unauthorized")
     await page.getByRole("textbox", { name: "API key" }).fill(KEY)
     await page.getByRole("button", { name: "Use key" }).click()
-    expect(await page.evaluate(() => sessionStorage.getItem("trellis.apiKey"))).toBe(KEY)
+    expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).sessionStorage.getItem("trellis.apiKey"))).toBe(KEY)
     const row = page.locator(`tr[data-run="${runId}"]`)
     await row.waitFor()
     expect(await row.textContent()).toContain("main")
@@ -171,7 +183,7 @@ describe.skipIf(!hasChromium)("the trace viewer in chromium", () => {
     // Keyboard: focus the first node, arrow to the next, open it with Enter.
     await page.locator(".dag-svg [data-key]").first().focus()
     await page.keyboard.press("ArrowDown")
-    const focusedKey = await page.evaluate(() => (document.activeElement as HTMLElement | SVGElement | null)?.getAttribute("data-key"))
+    const focusedKey = await page.evaluate(() => (globalThis as unknown as PageGlobals).document.activeElement?.getAttribute("data-key"))
     expect(focusedKey).toBeTruthy()
     await page.keyboard.press("Enter")
     await expect.poll(() => page.locator(`.dag-svg [data-key="${focusedKey}"]`).getAttribute("aria-pressed")).toBe("true")
@@ -280,11 +292,11 @@ describe.skipIf(!hasChromium)("the trace viewer in chromium", () => {
     await open(`#/runs/${runId}`)
     await page.locator(".dag-svg").waitFor()
     await expect.poll(() => page.locator(".run-head .badge").textContent()).toBe("completed")
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(391)
+    expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).document.documentElement.scrollWidth)).toBeLessThanOrEqual(391)
     await shot("phone-run")
     await open(`#/runs`)
     await page.locator("table.runs tbody tr").first().waitFor()
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(391)
+    expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).document.documentElement.scrollWidth)).toBeLessThanOrEqual(391)
     await shot("phone-runs")
     await page.setViewportSize({ width: 1280, height: 800 })
   })
