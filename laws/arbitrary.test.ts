@@ -2,11 +2,11 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Schema } from "effect"
 import * as fc from "fast-check"
-import { arbExpr, arbProgram, arbSchemaProgram, buildProgram } from "../../laws/arbitrary.js"
-import type { Body, Expr, Node, Program } from "../../src/ir/schema.js"
-import { Program as ProgramSchema } from "../../src/ir/schema.js"
-import { forEachNode, forEachSubExpr, nodeExprs, childBodies } from "../../src/ir/visit.js"
-import { validate } from "../../src/validate/index.js"
+import { arbExpr, arbProgram, arbSchemaProgram, buildProgram } from "./arbitrary.js"
+import type { Body, Expr, Node, Program } from "../src/ir/schema.js"
+import { Program as ProgramSchema } from "../src/ir/schema.js"
+import { forEachNode, forEachSubExpr, nodeExprs, childBodies } from "../src/ir/visit.js"
+import { validate } from "../src/validate/index.js"
 
 const isProgram = Schema.is(ProgramSchema)
 const SYNTHETIC = /^\$[0-9]+$/
