@@ -1,7 +1,7 @@
 // ESLint (flat config) as Effect's own repository uses it: eslint:recommended, typescript-eslint's recommended rules,
 // and @effect/eslint-plugin's dprint rule as the formatter (`npm run lint` checks, `npm run format` fixes).
-import js from "@eslint/js"
 import * as effectEslint from "@effect/eslint-plugin"
+import js from "@eslint/js"
 import tseslint from "typescript-eslint"
 
 export default tseslint.config(
