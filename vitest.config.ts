@@ -1,11 +1,15 @@
 import { fileURLToPath } from "node:url"
 import { defineConfig } from "vitest/config"
 
+/**
+ * Three projects (docs/testing.md): `unit` (pure and in-process tests), `integration` (tests that start a process,
+ * a database, a browser or an HTTP server: `*.integration.test.ts`) and `laws` (property laws, case counts from
+ * laws/settings.ts). `vitest run` runs all three; `--project <name>` runs one.
+ */
 export default defineConfig({
   // In this repository `import ... from "trellis"` means the sources (as in tsconfig.json's `paths`), not dist/lib.
   resolve: { alias: [{ find: /^trellis$/, replacement: fileURLToPath(new URL("./src/index.ts", import.meta.url)) }] },
   test: {
-    include: ["test/**/*.test.ts", "laws/**/*.test.ts"],
     passWithNoTests: false,
     testTimeout: 60_000,
     hookTimeout: 60_000,
@@ -13,8 +17,17 @@ export default defineConfig({
     // suite's time is spent waiting on child processes, sockets and databases, not on the CPU.
     maxWorkers: 2,
     minWorkers: 1,
-    // The JSON report lets .ci/run print the plain "N passed, N failed" line.
+    // The JSON report lets .ci/run print the plain "N passed, N failed" line (scripts/test-summary.mjs).
     reporters: ["default", "json"],
-    outputFile: { json: "test-results/vitest.json" }
+    outputFile: { json: "test-results/vitest.json" },
+    projects: [
+      {
+        extends: true,
+        test: { name: "unit", include: ["test/**/*.test.ts"], exclude: ["test/**/*.integration.test.ts"] }
+      },
+      { extends: true, test: { name: "integration", include: ["test/**/*.integration.test.ts"] } },
+      // A law runs hundreds of generated cases in one test: more time than a unit test, on a loaded machine too.
+      { extends: true, test: { name: "laws", include: ["laws/**/*.test.ts"], testTimeout: 300_000 } }
+    ]
   }
 })

@@ -27,6 +27,7 @@ import type { Expr, Program } from "../src/ir/schema.js"
 import { hashProgram } from "../src/normalize/index.js"
 import { validate } from "../src/validate/index.js"
 import { arbExprWith } from "./arbitrary.js"
+import { numRuns } from "./settings.js"
 
 /** One step of a generated flow. */
 type StepRecipe =
@@ -90,7 +91,7 @@ describe("builder laws", () => {
         expect(structural(doc(seq(a, b)))).toEqual([])
         expect(structural(doc(par(a, b)))).toEqual([])
       }),
-      { numRuns: 100 }
+      { numRuns: numRuns(100) }
     )
   })
 
@@ -102,7 +103,7 @@ describe("builder laws", () => {
         expect(left).toEqual(right)
         expect(hashProgram(left)).toBe(hashProgram(right))
       }),
-      { numRuns: 100 }
+      { numRuns: numRuns(100) }
     )
   })
 
@@ -115,7 +116,7 @@ describe("builder laws", () => {
         const right = doc(seq(a, (r) => seq(f(r), g)))
         expect(hashProgram(left)).toBe(hashProgram(right))
       }),
-      { numRuns: 50 }
+      { numRuns: numRuns(50) }
     )
   })
 
@@ -129,7 +130,7 @@ describe("builder laws", () => {
         const f = (r: Expr) => all([a], list(r, a.result))
         expect(doc(seq(pure(e), f))).toEqual(doc(f(e)))
       }),
-      { numRuns: 100 }
+      { numRuns: numRuns(100) }
     )
   })
 
@@ -141,7 +142,7 @@ describe("builder laws", () => {
         const ba = doc(all([par(b, a)], list(a.result, b.result)))
         expect(hashProgram(ab)).toBe(hashProgram(ba))
       }),
-      { numRuns: 100 }
+      { numRuns: numRuns(100) }
     )
   })
 

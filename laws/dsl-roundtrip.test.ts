@@ -11,6 +11,7 @@ import type { Program } from "../src/ir/schema.js"
 import { compileSource, print } from "../src/language/index.js"
 import { normalize } from "../src/normalize/index.js"
 import { arbProgram } from "./arbitrary.js"
+import { numRuns } from "./settings.js"
 
 const withoutLabels = ({ labels: _labels, ...rest }: Program): Program => rest
 
@@ -28,10 +29,10 @@ const dir = fileURLToPath(new URL("../examples/", import.meta.url))
 
 describe("DSL round trip", () => {
   it.prop("lower(parse(print(p))) = p for well-formed programs", [arbProgram], ([p]) => roundTrip(p), {
-    fastCheck: { numRuns: 400 }
+    fastCheck: { numRuns: numRuns(400) }
   })
 
-  it.prop("… and for their normal forms", [arbProgram], ([p]) => roundTrip(normalize(p)), { fastCheck: { numRuns: 250 } })
+  it.prop("… and for their normal forms", [arbProgram], ([p]) => roundTrip(normalize(p)), { fastCheck: { numRuns: numRuns(250) } })
 
   it("holds for every example and its normal form", () => {
     const files = readdirSync(dir).filter((f) => f.endsWith(".tr"))

@@ -15,6 +15,7 @@ import { readdirSync, readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { compileSource, format, lex, print } from "../src/language/index.js"
 import { arbProgram } from "./arbitrary.js"
+import { numRuns } from "./settings.js"
 
 const dir = fileURLToPath(new URL("../examples/", import.meta.url))
 const EXAMPLES: ReadonlyArray<readonly [string, string]> = readdirSync(dir)
@@ -132,20 +133,20 @@ describe("fmt keeps comments", () => {
     "examples with comments and blank lines inserted at line ends and between lines",
     [fc.nat({ max: SAMPLES.length - 1 }), fc.array(arbInsertion, { minLength: 1, maxLength: 25 })],
     ([k, insertions]) => formatsFaithfully(insertByLine(SAMPLES[k]![1], insertions)),
-    { fastCheck: { numRuns: 300 } }
+    { fastCheck: { numRuns: numRuns(300) } }
   )
 
   it.prop(
     "examples with comments after random tokens (inside expressions, records, params, policies)",
     [fc.nat({ max: SAMPLES.length - 1 }), fc.array(arbTokenComment, { minLength: 1, maxLength: 25 })],
     ([k, at]) => formatsFaithfully(insertAfterTokens(SAMPLES[k]![1], at)),
-    { fastCheck: { numRuns: 300 } }
+    { fastCheck: { numRuns: numRuns(300) } }
   )
 
   it.prop(
     "printed random programs with comments inserted",
     [arbProgram, fc.array(arbInsertion, { minLength: 1, maxLength: 15 }), fc.array(arbTokenComment, { maxLength: 10 })],
     ([p, insertions, at]) => formatsFaithfully(insertAfterTokens(insertByLine(print(p), insertions), at)),
-    { fastCheck: { numRuns: 200 } }
+    { fastCheck: { numRuns: numRuns(200) } }
   )
 })

@@ -9,9 +9,10 @@ import { describe, expect, it } from "vitest"
 import type { Expr, Node } from "../src/ir/schema.js"
 import { Program } from "../src/ir/schema.js"
 import { canonicalForm, hashProgram, normalize } from "../src/normalize/index.js"
-import { run } from "../test/normalize/interpreter.js"
+import { run } from "../test/support/normalizeInterpreter.js"
 import { arbProgram } from "./arbitrary.js"
 import { alphaRename, changeToolArgument, hasToolNode, shuffleStatements, varyConstants } from "./variants.js"
+import { numRuns } from "./settings.js"
 
 /**
  * Programs full of identical steps (`tool t()`) wired to each other in
@@ -63,7 +64,7 @@ const arbSymmetricProgram: fc.Arbitrary<Program> = fc
   })
 
 const seed = fc.integer({ min: 0, max: 0x7fffffff })
-const RUNS = { numRuns: 200 }
+const RUNS = { numRuns: numRuns(200) }
 const decode = Schema.decodeUnknownEither(Program)
 
 describe("normalize laws", () => {
@@ -94,7 +95,7 @@ describe("normalize laws", () => {
         normalize(p)
         expect(JSON.stringify(p)).toBe(before)
       }),
-      { numRuns: 50 }
+      { numRuns: numRuns(50) }
     )
   })
 
@@ -140,7 +141,7 @@ describe("normalize laws", () => {
       fc.property(arbSymmetricProgram, seed, (p, s) => {
         expect(canonicalForm(shuffleStatements(alphaRename(p, s), s + 1))).toBe(canonicalForm(p))
       }),
-      { numRuns: 500 }
+      { numRuns: numRuns(500) }
     )
   })
 
@@ -150,7 +151,7 @@ describe("normalize laws", () => {
         const once = normalize(p)
         expect(normalize(once)).toEqual(once)
       }),
-      { numRuns: 300 }
+      { numRuns: numRuns(300) }
     )
   })
 
@@ -164,7 +165,7 @@ describe("normalize laws", () => {
         compared++
         expect(run(normalize(p))).toEqual(before)
       }),
-      { numRuns: 300 }
+      { numRuns: numRuns(300) }
     )
     expect(compared).toBeGreaterThan(30)
   })

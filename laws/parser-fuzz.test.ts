@@ -10,6 +10,7 @@ import * as fc from "fast-check"
 import { readdirSync, readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { compileSource, lex, lower, parse, print } from "../src/language/index.js"
+import { numRuns } from "./settings.js"
 
 const dir = fileURLToPath(new URL("../examples/", import.meta.url))
 const EXAMPLES: ReadonlyArray<string> = readdirSync(dir)
@@ -117,9 +118,9 @@ const checkParse = (source: string): void => {
 }
 
 describe("parser fuzz", () => {
-  it.prop("arbitrary text never throws", [arbText], ([source]) => checkParse(source), { fastCheck: { numRuns: 600 } })
+  it.prop("arbitrary text never throws", [arbText], ([source]) => checkParse(source), { fastCheck: { numRuns: numRuns(600) } })
 
-  it.prop("mutated examples never throw", [arbMutated], ([source]) => checkParse(source), { fastCheck: { numRuns: 900 } })
+  it.prop("mutated examples never throw", [arbMutated], ([source]) => checkParse(source), { fastCheck: { numRuns: numRuns(900) } })
 
   it("the mutations are not vacuous: some still parse, most do not", () => {
     const samples = fc.sample(arbMutated, { numRuns: 300, seed: 42 })

@@ -8,6 +8,7 @@ import { describe, expect, it } from "@effect/vitest"
 import fc from "fast-check"
 import { chunkText } from "../src/retrieval/chunk.js"
 import type { ChunkStrategy } from "../src/retrieval/chunk.js"
+import { LAW_CASES, numRuns } from "./settings.js"
 
 const pieces = fc.constantFrom("word", " ", "  ", ".", ". ", "!", "?\n", "\n", "\n\n", "# Head\n", "é", "😀", "\t", "x", "abc def", "ghi.")
 const text = fc.oneof(fc.array(pieces, { maxLength: 80 }).map((xs) => xs.join("")), fc.fullUnicodeString({ maxLength: 200 }), fc.string({ maxLength: 200 }))
@@ -38,5 +39,5 @@ describe("chunk offsets", () => {
     for (let j = 0; j < t.length; j++) {
       if (!covered[j] && t[j]!.trim() !== "") expect.fail(`character ${j} (${JSON.stringify(t[j])}) is in no chunk`)
     }
-  }, { fastCheck: { numRuns: 2000 } })
+  }, { fastCheck: { numRuns: numRuns(2 * LAW_CASES) } })
 })

@@ -10,6 +10,7 @@ import type { ErrorKind, RetryPolicy } from "../src/ir/schema.js"
 import { jitterBounds, nominalDelayMs, resolveRetry, retrying } from "../src/runtime/policy/retry.js"
 import { fromKind } from "../src/tools/errors.js"
 import type { ToolError } from "../src/tools/errors.js"
+import { numRuns } from "./settings.js"
 
 const KINDS: ReadonlyArray<ErrorKind> = ["Timeout", "RateLimited", "Transient", "Permanent", "Cancelled", "BudgetExceeded", "Defect"]
 const ms = (n: number) => `${n}ms`
@@ -85,6 +86,6 @@ describe("retry schedule law", () => {
         const stoppedByElapsed = resolved.maxElapsedMs !== undefined
         expect(stoppedByKind || stoppedByTimes || stoppedByElapsed).toBe(true)
       }),
-    { fastCheck: { numRuns: 200 } }
+    { fastCheck: { numRuns: numRuns(200) } }
   )
 })

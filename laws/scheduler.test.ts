@@ -14,9 +14,10 @@ import * as Runtime from "../src/runtime/runtime.js"
 import { make, ToolRegistry } from "../src/tools/index.js"
 import type { AnyTool, ToolRegistryService } from "../src/tools/index.js"
 import { canonicalTrace, EventLog } from "../src/trace/events.js"
-import { hashText } from "../src/trace/hash.js"
-import { advanceUntilDone } from "../test/runtime/helpers.js"
+import { hashText } from "../src/trace/contentHash.js"
+import { advanceUntilDone } from "../test/support/runtime.js"
 import { arbProgramWith } from "./arbitrary.js"
+import { numRuns } from "./settings.js"
 
 /** A tool of any name: waits a delay picked from `delays` by its arguments, then returns its name and arguments. */
 const delayedTool = (name: string, delays: ReadonlyArray<number>): AnyTool =>
@@ -170,7 +171,7 @@ describe("scheduler determinism", () => {
         expect(b.exit).toEqual(a.exit)
         expect(b.trace).toEqual(a.trace)
       }),
-    { fastCheck: { numRuns: 40 } }
+    { fastCheck: { numRuns: numRuns(40) } }
   )
 
   /** Drops policies whose effect depends on time or on sharing across nodes (timeouts, retries, caches, keys, budgets). */
@@ -222,6 +223,6 @@ describe("scheduler determinism", () => {
           expect(b.exit.cause._tag).toBe(a.exit.cause._tag)
         }
       }),
-    { fastCheck: { numRuns: 40 } }
+    { fastCheck: { numRuns: numRuns(40) } }
   )
 })

@@ -8,8 +8,9 @@ import { Either, Schema } from "effect"
 import * as fc from "fast-check"
 import { decodeProgram, encodeProgram, parseProgramJson } from "../src/ir/json.js"
 import { Program } from "../src/ir/schema.js"
-import { fromTokens, textToTokens, tokensToText, toTokens } from "../src/ir/tokens.js"
+import { fromTokens, textToTokens, tokensToText, toTokens } from "../src/ir/tokenSerialization.js"
 import { arbMutatedJson, arbProgram, arbSchemaProgram } from "./arbitrary.js"
+import { numRuns } from "./settings.js"
 
 const isExact = Schema.is(Program, { onExcessProperty: "error" })
 const programs = fc.oneof(arbProgram, arbSchemaProgram)
@@ -22,7 +23,7 @@ describe("JSON codec", () => {
         expect(parseProgramJson(text)).toEqual(Either.right(p))
         expect(decodeProgram(JSON.parse(text))).toEqual(Either.right(p))
       }),
-      { numRuns: 200 }
+      { numRuns: numRuns(200) }
     )
   })
 
@@ -34,7 +35,7 @@ describe("JSON codec", () => {
         expect(Either.isRight(once)).toBe(true)
         expect(twice).toEqual(once)
       }),
-      { numRuns: 100 }
+      { numRuns: numRuns(100) }
     )
   })
 
@@ -46,7 +47,7 @@ describe("JSON codec", () => {
         if (Either.isRight(decoded)) expect(decoded.right).toEqual(m)
         else expect(decoded.left.issues.length).toBeGreaterThan(0)
       }),
-      { numRuns: 300 }
+      { numRuns: numRuns(300) }
     )
   })
 })
@@ -57,7 +58,7 @@ describe("token stream", () => {
       fc.property(programs, (p) => {
         expect(fromTokens(toTokens(p))).toEqual(Either.right(p))
       }),
-      { numRuns: 200 }
+      { numRuns: numRuns(200) }
     )
   })
 
@@ -68,7 +69,7 @@ describe("token stream", () => {
         expect(textToTokens(tokensToText(tokens))).toEqual(tokens)
         expect(fromTokens(textToTokens(tokensToText(tokens)))).toEqual(Either.right(p))
       }),
-      { numRuns: 100 }
+      { numRuns: numRuns(100) }
     )
   })
 
@@ -105,7 +106,7 @@ describe("token stream", () => {
           expect(r.left.index).toBeLessThanOrEqual(ts.length)
         }
       }),
-      { numRuns: 300 }
+      { numRuns: numRuns(300) }
     )
   })
 })

@@ -9,6 +9,7 @@ import * as fc from "fast-check"
 import { ToolLimiter } from "../src/runtime/policy/limiter.js"
 import { make } from "../src/tools/tool.js"
 import type { AnyTool } from "../src/tools/tool.js"
+import { numRuns } from "./settings.js"
 
 const rated = (perSecond: number, burst: number): AnyTool =>
   make({
@@ -74,7 +75,7 @@ describe("token bucket law", () => {
         expect(admitted).toHaveLength(sorted.length)
         expect(worstExcess(admitted, rate, capacity)).toBeLessThanOrEqual(1e-9)
       }).pipe(Effect.provide(ToolLimiter.layer)),
-    { fastCheck: { numRuns: 60 } }
+    { fastCheck: { numRuns: numRuns(60) } }
   )
 
   it("the checker itself catches a bucket that admits too much", () => {

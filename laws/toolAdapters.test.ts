@@ -23,6 +23,7 @@ import {
   toProviderName
 } from "../src/tools/index.js"
 import type { ToolCall, ToolDefinition } from "../src/tools/index.js"
+import { LAW_CASES, numRuns } from "./settings.js"
 
 const segmentChar = fc.constantFrom(..."abcXYZ019-_")
 const segment = fc.stringOf(segmentChar, { minLength: 1, maxLength: 8 }).filter((s) => /^[A-Za-z_]/.test(s))
@@ -53,7 +54,7 @@ describe("tool adapter laws", () => {
         expect(provider).toMatch(/^[A-Za-z0-9_-]{1,64}$/)
         expect(fromProviderName(provider)).toBe(name)
       }),
-      { numRuns: 500 }
+      { numRuns: numRuns(LAW_CASES) }
     )
   })
 
@@ -63,7 +64,7 @@ describe("tool adapter laws", () => {
         expect(fromOpenAIToolCall(toOpenAIToolCall(call))).toEqual(Either.right(call))
         expect(fromOpenAIToolCall(JSON.parse(JSON.stringify(toOpenAIToolCall(call))))).toEqual(Either.right(call))
       }),
-      { numRuns: 300 }
+      { numRuns: numRuns(LAW_CASES) }
     )
   })
 
@@ -73,7 +74,7 @@ describe("tool adapter laws", () => {
         expect(fromAnthropicToolUse(toAnthropicToolUse(call))).toEqual(Either.right(call))
         expect(fromAnthropicToolUse(JSON.parse(JSON.stringify(toAnthropicToolUse(call))))).toEqual(Either.right(call))
       }),
-      { numRuns: 300 }
+      { numRuns: numRuns(LAW_CASES) }
     )
   })
 
@@ -84,7 +85,7 @@ describe("tool adapter laws", () => {
         expect(fromAnthropicTool(toAnthropicTool(definition))).toEqual(Either.right(definition))
         expect(fromOpenAITool(JSON.parse(JSON.stringify(toOpenAITool(definition))))).toEqual(Either.right(definition))
       }),
-      { numRuns: 300 }
+      { numRuns: numRuns(LAW_CASES) }
     )
   })
 
@@ -107,7 +108,7 @@ describe("tool adapter laws", () => {
         const direct = Effect.runSync(Effect.either(decodeArgs(tool, args)))
         expect(Effect.runSync(Effect.either(decodeArgs(tool, back.args)))).toEqual(direct)
       }),
-      { numRuns: 300 }
+      { numRuns: numRuns(LAW_CASES) }
     )
   })
 })

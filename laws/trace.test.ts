@@ -18,11 +18,12 @@ import { EventLog, decodeEvent, encodeEvent, EVENT_CLASSES } from "../src/trace/
 import type { RunEvent } from "../src/trace/events.js"
 import { fold, foldAll, initialState } from "../src/trace/fold.js"
 import type { RunState } from "../src/trace/fold.js"
-import { hashJson } from "../src/trace/hash.js"
+import { hashJson } from "../src/trace/contentHash.js"
 import { fromJsonl, toJsonl } from "../src/trace/jsonl.js"
 import { combine, empty, summarize } from "../src/trace/summary.js"
-import { advanceUntilDone } from "../test/runtime/helpers.js"
-import { anyNumbers, arbEvent, arbEvents, arbTrace } from "../test/trace/arbitrary.js"
+import { advanceUntilDone } from "../test/support/runtime.js"
+import { anyNumbers, arbEvent, arbEvents, arbTrace } from "../test/support/traceArbitrary.js"
+import { LAW_CASES, numRuns } from "./settings.js"
 
 const deepFreeze = <T>(v: T): T => {
   if (typeof v === "object" && v !== null && !Object.isFrozen(v)) {
@@ -49,7 +50,7 @@ describe("trace fold", () => {
     expect(whole.events).toBe(events.length)
     // The state is JSON-able data.
     expect(JSON.parse(JSON.stringify(whole))).toEqual(whole)
-  }, { fastCheck: { numRuns: 300 } })
+  }, { fastCheck: { numRuns: numRuns(300) } })
 })
 
 describe("summary monoid", () => {
@@ -57,18 +58,18 @@ describe("summary monoid", () => {
 
   it.prop("combine is associative", [arbSummary, arbSummary, arbSummary], ([a, b, c]) => {
     expect(combine(combine(a, b), c)).toEqual(combine(a, combine(b, c)))
-  }, { fastCheck: { numRuns: 300 } })
+  }, { fastCheck: { numRuns: numRuns(300) } })
 
   it.prop("empty is the identity on both sides", [arbSummary], ([a]) => {
     expect(combine(empty, a)).toEqual(a)
     expect(combine(a, empty)).toEqual(a)
-  }, { fastCheck: { numRuns: 200 } })
+  }, { fastCheck: { numRuns: numRuns(LAW_CASES) } })
 
   it.prop("summarize(a ++ b) = combine(summarize(a), summarize(b)); summaries survive JSON", [arbEvents(), arbEvents()], ([a, b]) => {
     const s = summarize([...a, ...b])
     expect(s).toEqual(combine(summarize(a), summarize(b)))
     expect(JSON.parse(JSON.stringify(s))).toEqual(s)
-  }, { fastCheck: { numRuns: 300 } })
+  }, { fastCheck: { numRuns: numRuns(LAW_CASES) } })
 })
 
 describe("event serialization", () => {
@@ -80,13 +81,13 @@ describe("event serialization", () => {
       expect(Schema.encodeSync(EVENT_CLASSES[e.type] as Schema.Schema<RunEvent, unknown>)(back)).toEqual(encodeEvent(e))
       // An instance is its own JSON.
       expect(yield* decodeEvent(JSON.parse(JSON.stringify(e)))).toEqual(e)
-    }), { fastCheck: { numRuns: 500 } })
+    }), { fastCheck: { numRuns: numRuns(500) } })
 
   it.prop("JSONL round-trips a run's events", [arbTrace(anyNumbers)], ([events]) => {
     const text = toJsonl(events)
     expect(text.split("\n")).toHaveLength(events.length + 1)
     expect(fromJsonl(text)).toEqual(Either.right(events))
-  }, { fastCheck: { numRuns: 300 } })
+  }, { fastCheck: { numRuns: numRuns(LAW_CASES) } })
 })
 
 // ---------------------------------------------------------------------------
@@ -272,7 +273,7 @@ describe("fold of real runs", () => {
 
       // And the trace file of a real run reads back as the same events.
       expect(fromJsonl(toJsonl(events))).toEqual(Either.right(events))
-    }), { fastCheck: { numRuns: 60 } })
+    }), { fastCheck: { numRuns: numRuns(60) } })
 
   it("the generated runs covered completions, failures, cache hits, retries and fan-outs", (ctx) => {
     if (seen.completed + seen.failed === 0) return ctx.skip() // the property was filtered out (-t)

@@ -14,7 +14,7 @@ import * as Durable from "../runtime/durable.js"
 import type { ReplayReport } from "../runtime/durable.js"
 import { RunError } from "../runtime/errors.js"
 import { RunStore } from "../runtime/runStore.js"
-import type { RunRecord, RunRecordStatus } from "../runtime/runStore.js"
+import type { RunRecordStatus } from "../runtime/runStore.js"
 import { HttpAllowlist } from "../tools/index.js"
 import { fromJsonl, toJsonl } from "../trace/jsonl.js"
 import { CliError, err, out, writeText } from "./io.js"
@@ -188,11 +188,3 @@ export const traceCommand = Command.make("trace").pipe(
   Command.withDescription("Traces of recorded runs"),
   Command.withSubcommands([traceExport])
 )
-
-/** For `runs show`: the record as `trellis run --json` reports it. */
-export const runReport = (record: RunRecord) => ({
-  runId: record.runId,
-  status: record.status,
-  ...(record.output === undefined ? {} : { output: record.output }),
-  ...(record.error === undefined ? {} : { error: record.error })
-})

@@ -3,7 +3,7 @@ import type { Diagnostic } from "../compile.js"
 import { pathToPointer } from "../ir/diagnostic.js"
 
 /** One diagnostic as `file:line:col code message`, plus its caret excerpt when `excerpt` is set. */
-export const formatDiagnostic = (file: string, d: Diagnostic, options: { readonly excerpt?: boolean } = {}): string => {
+const formatDiagnostic = (file: string, d: Diagnostic, options: { readonly excerpt?: boolean } = {}): string => {
   const where = d.span === undefined ? `${file}` : `${file}:${d.span.start.line}:${d.span.start.column}`
   const at = d.span === undefined && d.path !== undefined && d.path.length > 0 ? ` (at ${pathToPointer(d.path)})` : ""
   const head = `${where} ${d.code} ${d.message}${at}`

@@ -17,7 +17,7 @@ import { loadCollection, parseDocuments } from "../retrieval/collection.js"
 import { RetrievalError } from "../retrieval/errors.js"
 import { defaultThresholdsFile, loadThresholds, round4, runEval, shortfalls, thresholdsFor } from "../retrieval/eval.js"
 import type { IngestProgress } from "../retrieval/ingest.js"
-import type { DocumentInput } from "../retrieval/normalize.js"
+import type { DocumentInput } from "../retrieval/textNormalize.js"
 import type { Hit, SearchMode } from "../retrieval/search.js"
 import { layerDefault, Retrieval } from "../retrieval/service.js"
 import type { RetrievalSettings } from "../retrieval/service.js"
@@ -44,7 +44,7 @@ const settingsOf = (o: { readonly chunking: "recursive" | "sentence" | "fixed"; 
 })
 
 /** Reads documents from a `.jsonl` file, or every `.jsonl`, `.md` and `.txt` file under a directory. */
-export const readDocuments = (path: string): Effect.Effect<ReadonlyArray<DocumentInput>, RetrievalError, FileSystem.FileSystem> =>
+const readDocuments = (path: string): Effect.Effect<ReadonlyArray<DocumentInput>, RetrievalError, FileSystem.FileSystem> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const stat = yield* fs.stat(path).pipe(
@@ -64,7 +64,8 @@ export const readDocuments = (path: string): Effect.Effect<ReadonlyArray<Documen
       const text = yield* fs.readFileString(file, "utf8").pipe(
         Effect.mapError(() => new RetrievalError({ reason: "data", message: "cannot read", location: file }))
       )
-      if (/\.jsonl$/i.test(file)) docs.push(...yield* parseDocuments(file, text))
+      // One push per document: spreading a large file's documents into push overflows the stack.
+      if (/\.jsonl$/i.test(file)) for (const doc of yield* parseDocuments(file, text)) docs.push(doc)
       else {
         const id = isDirectory ? Path.relative(path, file).split(Path.sep).join("/") : Path.basename(file)
         const heading = /^#{1,6}[ \t]+(.+)$/m.exec(text)
@@ -177,7 +178,7 @@ export const searchCommand = Command.make(
 const fmt = (x: number) => x.toFixed(4)
 
 /** `trellis eval retrieval --data <dir>`. */
-export const evalRetrievalCommand = Command.make(
+const evalRetrievalCommand = Command.make(
   "retrieval",
   {
     data: Options.text("data").pipe(Options.withDescription("A collection folder: corpus.jsonl, queries.jsonl, qrels.tsv")),

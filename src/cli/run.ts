@@ -52,7 +52,7 @@ export const parseInputPairs = (pairs: ReadonlyArray<string>): Either.Either<Rec
 }
 
 /** A node path with each canonical id replaced by the user's name when known (`n3/2/n4` → `docs/2/page`). */
-export const displayPath = (path: string, labels: { readonly [id: string]: string }): string =>
+const displayPath = (path: string, labels: { readonly [id: string]: string }): string =>
   path
     .split("/")
     .map((seg) => (Object.prototype.hasOwnProperty.call(labels, seg) ? labels[seg]! : seg))

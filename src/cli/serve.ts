@@ -32,7 +32,7 @@ export const storeName: Effect.Effect<string, ConfigError.ConfigError> = Effect.
 const settingError = (e: ConfigError.ConfigError) => new CliError({ message: `invalid setting: ${String(e)}` })
 
 /** The lines printed at start: where it listens, how it is secured, what to try (`store`: see `storeName`). */
-export const banner = (url: string, config: ServerConfig, store: string): string => {
+const banner = (url: string, config: ServerConfig, store: string): string => {
   const auth = isOpen(config) ? "" : ` -H "Authorization: Bearer $TRELLIS_KEY"`
   const lines = [
     `trellis serve: listening on ${url} (store: ${store})`,

@@ -73,7 +73,7 @@ export const loadRegistry = (toolsModule: string | undefined) =>
  * (`path`, else `TRELLIS_CONFIG`; `local/echo` is always served) and its
  * `steps` settings; with no config file, `local/echo` only.
  */
-export const llmLayer = (path: string | undefined): Layer.Layer<LlmRunner, CliError, FileSystem.FileSystem> =>
+const llmLayer = (path: string | undefined): Layer.Layer<LlmRunner, CliError, FileSystem.FileSystem> =>
   Layer.unwrapEffect(
     Effect.map(loadConfig(path), (cfg) => StepRunner.layer(cfg.file.steps ?? {}).pipe(Layer.provide(Router.layer(cfg.file))))
   ).pipe(Layer.mapError((e) => new CliError({ message: e.message })))

@@ -41,7 +41,7 @@ export interface NodeLine {
 }
 
 /** The node timeline of a run's events, in order of first appearance. */
-export const timeline = (events: ReadonlyArray<RunEvent>): ReadonlyArray<NodeLine> => {
+const timeline = (events: ReadonlyArray<RunEvent>): ReadonlyArray<NodeLine> => {
   const nodes = new Map<string, NodeLine>()
   const get = (e: RunEvent, what: string): NodeLine => {
     let n = nodes.get(e.node!)
@@ -129,7 +129,9 @@ export const renderRun = (record: RunRecord, events: ReadonlyArray<RunEvent>, js
     ]
   })
   const head = ["NODE", "WHAT", "START", "TOOK", "STATE", "TRIES", "TIMELINE"]
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)))
-  out.push("", ...[head, ...rows].map((r) => r.map((c, i) => (i === r.length - 1 ? c : pad(c, widths[i]!))).join("  ").trimEnd()))
+  // No spread of the rows into Math.max or push: a run with many nodes would overflow the stack.
+  const widths = head.map((h, i) => rows.reduce((w, r) => Math.max(w, r[i]!.length), h.length))
+  out.push("")
+  for (const r of [head, ...rows]) out.push(r.map((c, i) => (i === r.length - 1 ? c : pad(c, widths[i]!))).join("  ").trimEnd())
   return out.join("\n")
 }

@@ -27,16 +27,6 @@ export type Path = ReadonlyArray<string | number>
 export const pathToPointer = (path: Path): string =>
   path.length === 0 ? "" : "/" + path.map((p) => String(p).replace(/~/g, "~0").replace(/\//g, "~1")).join("/")
 
-/** Parses a JSON Pointer back into a path; numeric segments become numbers. */
-export const pointerToPath = (pointer: string): Path =>
-  pointer === ""
-    ? []
-    : pointer
-        .slice(1)
-        .split("/")
-        .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"))
-        .map((s) => (/^(0|[1-9][0-9]*)$/.test(s) ? Number(s) : s))
-
 /**
  * Where each part of a lowered program came from: JSON Pointer of an IR
  * element → its span in the source text. Produced by lowering; absent for

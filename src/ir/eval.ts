@@ -39,7 +39,7 @@ export class EvalError extends Schema.TaggedError<EvalError>()("EvalError", {
 export type Env = ((name: string) => Json | undefined) | ReadonlyMap<string, Json>
 
 /** The longest list `range` builds. */
-export const MAX_RANGE = 1_000_000
+const MAX_RANGE = 1_000_000
 
 type Out = Json | EvalError
 
@@ -61,7 +61,7 @@ export const typeName = (v: Json): string =>
   v === null ? "null" : Array.isArray(v) ? "list" : typeof v === "object" ? "record" : typeof v
 
 /** Builds a record whose keys are own data properties (safe for `__proto__`). */
-export const makeRecord = (entries: Iterable<readonly [string, Json]>): JsonRecord => Object.fromEntries(entries)
+const makeRecord = (entries: Iterable<readonly [string, Json]>): JsonRecord => Object.fromEntries(entries)
 
 const hasOwn = (r: JsonRecord, key: string): boolean => Object.prototype.hasOwnProperty.call(r, key)
 

@@ -18,7 +18,7 @@ export { lex, type LexOptions, type LexResult } from "./lexer.js"
 export { lower, type LowerResult } from "./lower.js"
 export { DEFAULT_MAX_DEPTH, DEFAULT_MAX_TOKENS, parse, type ParseOptions, type ParseResult } from "./parser.js"
 export { isSyntheticId, print, type PrintOptions } from "./printer.js"
-export { isIdentifier, isKeyword, KEYWORDS, type Token, TokenKind } from "./token.js"
+export { isIdentifier, isKeyword, KEYWORDS, type Token, TokenKind } from "./lexToken.js"
 
 /** What `compileSource` produced: the IR when the text parsed, with every diagnostic. */
 export interface CompileSourceResult {

@@ -4,7 +4,7 @@
  * as diagnostics, never thrown; the lexer always reaches the end of input.
  */
 import { caretExcerpt, type Position, type Span, type SyntaxDiagnostic } from "../ir/diagnostic.js"
-import { isKeyword, type Token, TokenKind } from "./token.js"
+import { isKeyword, type Token, TokenKind } from "./lexToken.js"
 
 /** What `lex` produced. */
 export interface LexResult {

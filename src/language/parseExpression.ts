@@ -12,7 +12,7 @@ import type {
   RecordExprNode,
   StringLiteralNode
 } from "./ast.js"
-import { type Token, TokenKind } from "./token.js"
+import { type Token, TokenKind } from "./lexToken.js"
 import type { TokenStream } from "./tokenStream.js"
 
 /** Binding power of each binary operator, and of the prefix and postfix levels. */

@@ -30,7 +30,7 @@ import type {
 } from "./ast.js"
 import { lex } from "./lexer.js"
 import { parseExpression, parseKey, parseName, parseRecord, parseWord, startsExpression } from "./parseExpression.js"
-import { type Token, TokenKind } from "./token.js"
+import { type Token, TokenKind } from "./lexToken.js"
 import { SyntaxFailure, TokenStream } from "./tokenStream.js"
 
 /** Options of `parse`. */

@@ -7,7 +7,7 @@
  */
 import type { Expr, Scalar, Type } from "../ir/schema.js"
 import { Precedence } from "./parseExpression.js"
-import { isIdentifier, isWord } from "./token.js"
+import { isIdentifier, isWord } from "./lexToken.js"
 
 /** A number in JS shortest form, which the lexer reads back to the same value (`-0` included). */
 export const printNumber = (n: number): string => (Object.is(n, -0) ? "-0" : String(n))

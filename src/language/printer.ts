@@ -18,7 +18,7 @@ import { type CommentMap, type CommentSlot, EMPTY_SLOT, type PrintedComment } fr
 import { IrPath } from "./lowerContext.js"
 import { POLICY_KEYS, RETRY_KEYS } from "./lowerPolicy.js"
 import { printExpr, printKey, printNumber, printScalar, printString, printType } from "./printExpr.js"
-import { isIdentifier } from "./token.js"
+import { isIdentifier } from "./lexToken.js"
 
 const INDENT = "  "
 

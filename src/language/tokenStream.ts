@@ -10,7 +10,7 @@
  * token and parsing continues, so one pass reports several errors.
  */
 import { caretExcerpt, type Position, type Span, type SyntaxDiagnostic } from "../ir/diagnostic.js"
-import { describeToken, type Token, TokenKind } from "./token.js"
+import { describeToken, type Token, TokenKind } from "./lexToken.js"
 
 /** Unwinds to the nearest recovery point after an error was recorded. */
 export class SyntaxFailure {
@@ -18,7 +18,7 @@ export class SyntaxFailure {
 }
 
 /** The most syntax errors one parse reports (graphql-js caps at 100 too). */
-export const MAX_ERRORS = 100
+const MAX_ERRORS = 100
 
 /** Step keywords: a statement can start with them, and no expression contains them. */
 const STEP_KEYWORDS: ReadonlySet<string> = new Set(["return", "tool", "llm", "run", "map", "if", "choose"])

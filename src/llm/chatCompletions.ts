@@ -13,6 +13,7 @@ import { AiError, LanguageModel as LanguageModelApi, Tool } from "@effect/ai"
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import type { HttpClientResponse } from "@effect/platform"
 import { Effect, JSONSchema, Option, Redacted, Schema, Stream } from "effect"
+import { createParser } from "eventsource-parser"
 import type { Scope } from "effect"
 import { LlmError } from "./service.js"
 
@@ -131,7 +132,7 @@ export const parseRetryAfter = (value: string | undefined, now: number): number 
 }
 
 /** The `LlmError` of an upstream HTTP status. */
-export const errorOfStatus = (provider: string, status: number, body: string, retryAfterMs: number | undefined): LlmError => {
+const errorOfStatus = (provider: string, status: number, body: string, retryAfterMs: number | undefined): LlmError => {
   const detail = upstreamMessage(body)
   if (status === 429) {
     return new LlmError({
@@ -204,46 +205,55 @@ const failOnStatus = (provider: string, scrub: (text: string) => string) => (res
         Effect.fail(errorOfStatus(provider, response.status, scrub(body), parseRetryAfter(response.headers["retry-after"], Date.now())))
     )
 
-/** Parses the SSE byte stream of a chat completion into chunks, up to `[DONE]`. */
-export const parseSse = (provider: string) => <E>(bytes: Stream.Stream<Uint8Array, E>): Stream.Stream<ChatChunk, LlmError | E> => {
-  let data: Array<string> = []
-  let done = false
-  let finished = false
-  return bytes.pipe(
-    Stream.decodeText(),
-    Stream.splitLines,
-    Stream.mapConcatEffect((line): Effect.Effect<ReadonlyArray<ChatChunk>, LlmError> => {
-      if (done) return Effect.succeed([])
-      if (line.startsWith("data:")) {
-        data.push(line.slice(line.charCodeAt(5) === 32 ? 6 : 5))
-        return Effect.succeed([])
+/** Parses the SSE byte stream of a chat completion into chunks, up to `[DONE]` (frames parsed by eventsource-parser). */
+export const parseSse = (provider: string) => <E>(bytes: Stream.Stream<Uint8Array, E>): Stream.Stream<ChatChunk, LlmError | E> =>
+  Stream.suspend(() => {
+    let done = false
+    let finished = false
+    let pending: Array<string> = []
+    let tooLarge = false
+    // Comments, `event:`, `id:` and `retry:` fields are not chat data; only `data:` payloads are read.
+    const parser = createParser({
+      onEvent: (message) => pending.push(message.data),
+      onError: (error) => {
+        if (error.type === "max-buffer-size-exceeded") tooLarge = true
       }
-      if (line !== "" || data.length === 0) return Effect.succeed([]) // comments, event:, id:, retry:
-      const payload = data.join("\n")
-      data = []
-      if (payload.trim() === "[DONE]") {
-        done = true
-        return Effect.succeed([])
-      }
-      try {
-        const chunk = JSON.parse(payload) as ChatChunk & { error?: { message?: string } }
-        if (chunk.error !== undefined) {
-          return Effect.fail(new LlmError({ reason: "Upstream", provider, message: `provider ${provider} sent an error mid-stream: ${String(chunk.error.message ?? "error").slice(0, 300)}` }))
+    })
+    const payloads = (text: string): Effect.Effect<ReadonlyArray<string>, LlmError> => {
+      parser.feed(text)
+      if (tooLarge) return Effect.fail(new LlmError({ reason: "Upstream", provider, message: `provider ${provider} sent an event too large to buffer` }))
+      const out = pending
+      pending = []
+      return Effect.succeed(out)
+    }
+    return bytes.pipe(
+      Stream.decodeText(),
+      Stream.mapConcatEffect(payloads),
+      Stream.mapConcatEffect((payload): Effect.Effect<ReadonlyArray<ChatChunk>, LlmError> => {
+        if (done) return Effect.succeed([])
+        if (payload.trim() === "[DONE]") {
+          done = true
+          return Effect.succeed([])
         }
-        if (Array.isArray(chunk.choices) && chunk.choices.some((c) => c.finish_reason !== null && c.finish_reason !== undefined)) finished = true
-        return Effect.succeed([chunk])
-      } catch {
-        return Effect.fail(new LlmError({ reason: "Upstream", provider, message: `provider ${provider} sent a chunk that is not JSON` }))
-      }
-    }),
-    Stream.takeUntilEffect(() => Effect.succeed(done)),
-    Stream.concat(Stream.suspend(() =>
-      done || finished
-        ? Stream.empty
-        : Stream.fail(new LlmError({ reason: "Upstream", provider, message: `provider ${provider} cut the stream before it finished` }))
-    ))
-  )
-}
+        try {
+          const chunk = JSON.parse(payload) as ChatChunk & { error?: { message?: string } }
+          if (chunk.error !== undefined) {
+            return Effect.fail(new LlmError({ reason: "Upstream", provider, message: `provider ${provider} sent an error mid-stream: ${String(chunk.error.message ?? "error").slice(0, 300)}` }))
+          }
+          if (Array.isArray(chunk.choices) && chunk.choices.some((c) => c.finish_reason !== null && c.finish_reason !== undefined)) finished = true
+          return Effect.succeed([chunk])
+        } catch {
+          return Effect.fail(new LlmError({ reason: "Upstream", provider, message: `provider ${provider} sent a chunk that is not JSON` }))
+        }
+      }),
+      Stream.takeUntilEffect(() => Effect.succeed(done)),
+      Stream.concat(Stream.suspend(() =>
+        done || finished
+          ? Stream.empty
+          : Stream.fail(new LlmError({ reason: "Upstream", provider, message: `provider ${provider} cut the stream before it finished` }))
+      ))
+    )
+  })
 
 /** A chat-completions client over the `HttpClient` in context. */
 export const makeChatClient = (options: ChatClientOptions): Effect.Effect<ChatClient, never, HttpClient.HttpClient> =>
@@ -297,7 +307,7 @@ export const contentText = (content: unknown): string => {
 }
 
 /** A chat request for `@effect/ai` provider options (`model` is the upstream model name). */
-export const requestOfOptions = (model: string, options: LanguageModel.ProviderOptions): ChatRequest => {
+const requestOfOptions = (model: string, options: LanguageModel.ProviderOptions): ChatRequest => {
   const messages: Array<ChatMessage> = []
   for (const m of options.prompt.content) {
     switch (m.role) {
@@ -350,7 +360,7 @@ export const requestOfOptions = (model: string, options: LanguageModel.ProviderO
 }
 
 /** `@effect/ai`'s finish reason of a chat `finish_reason`. */
-export const finishReasonOf = (reason: string | null | undefined): Response.FinishPartEncoded["reason"] => {
+const finishReasonOf = (reason: string | null | undefined): Response.FinishPartEncoded["reason"] => {
   switch (reason) {
     case "stop":
       return "stop"
@@ -388,14 +398,14 @@ const parseArguments = (args: string): unknown => {
  * the answer (0 without pricing or for a cache hit). Llm steps charge it to
  * their meter (stepRunner.ts).
  */
-export const finishMetadata = (cost: number): Response.ProviderMetadata => ({ trellis: { cost: Number.isFinite(cost) && cost > 0 ? cost : 0 } })
+const finishMetadata = (cost: number): Response.ProviderMetadata => ({ trellis: { cost: Number.isFinite(cost) && cost > 0 ? cost : 0 } })
 
 /**
  * The response parts of a completion; `route` (`provider/model`) is the
  * `modelId` of the metadata part, `cost` (USD) goes into the finish part's
  * `metadata.trellis.cost`.
  */
-export const partsOfCompletion = (route: string, completion: ChatCompletion, cost = 0): Array<Response.PartEncoded> => {
+const partsOfCompletion = (route: string, completion: ChatCompletion, cost = 0): Array<Response.PartEncoded> => {
   const parts: Array<Response.PartEncoded> = [
     { type: "response-metadata", id: completion.id, modelId: route, timestamp: new Date(completion.created * 1000).toISOString() }
   ]
@@ -415,7 +425,7 @@ export const partsOfCompletion = (route: string, completion: ChatCompletion, cos
  * `finish` with the usage at the end; its `metadata.trellis.cost` is
  * `price(usage)` (USD; 0 without `price` or usage).
  */
-export const partsOfChunks = <E>(
+const partsOfChunks = <E>(
   route: string,
   chunks: Stream.Stream<ChatChunk, E>,
   price?: (usage: ChatUsage) => number
@@ -474,7 +484,7 @@ export const partsOfChunks = <E>(
   })
 
 /** An `AiError` carrying an `LlmError` (as its `cause`), for `LanguageModel` callers. */
-export const aiErrorOf = (method: string) => (error: LlmError): AiError.AiError =>
+const aiErrorOf = (method: string) => (error: LlmError): AiError.AiError =>
   new AiError.UnknownError({ module: "LlmRouter", method, description: `${error.reason}: ${error.message}`, cause: error })
 
 /** The `LlmError` inside an `AiError` raised by the router's models, if any. */

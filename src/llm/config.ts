@@ -9,7 +9,7 @@
  */
 import { Effect, Either, Option, Schema } from "effect"
 import type { Redacted } from "effect"
-import { parseDuration } from "../validate/duration.js"
+import { parseDuration } from "../ir/duration.js"
 import { Capability } from "./service.js"
 import { providerApiKey } from "./settings.js"
 

@@ -7,22 +7,22 @@
 import { Metric, MetricLabel } from "effect"
 
 /** LLM requests; labels `provider`, `model`, `workspace`, `outcome` (`ok`, `cached`, an `LlmError` reason). */
-export const llmRequestsTotal = Metric.counter("trellis_llm_requests_total", {
+const llmRequestsTotal = Metric.counter("trellis_llm_requests_total", {
   description: "LLM requests by provider, model, workspace and outcome (ok, cached, or the error reason)."
 })
 
 /** Tokens; labels `provider`, `model`, `workspace`, `type` (`input`, `output`). */
-export const llmTokensTotal = Metric.counter("trellis_llm_tokens_total", {
+const llmTokensTotal = Metric.counter("trellis_llm_tokens_total", {
   description: "LLM tokens by provider, model, workspace and type (input, output)."
 })
 
 /** Cost in USD (from the provider's `pricing`); labels `provider`, `model`, `workspace`. */
-export const llmCostTotal = Metric.counter("trellis_llm_cost_usd_total", {
+const llmCostTotal = Metric.counter("trellis_llm_cost_usd_total", {
   description: "LLM cost in USD by provider, model and workspace (providers with pricing only)."
 })
 
 /** Fallbacks taken; labels `from`, `to` (routes), `workspace`. */
-export const llmFallbacksTotal = Metric.counter("trellis_llm_fallbacks_total", {
+const llmFallbacksTotal = Metric.counter("trellis_llm_fallbacks_total", {
   description: "Requests answered by a fallback route, by first-choice route, answering route and workspace."
 })
 

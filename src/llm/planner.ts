@@ -94,7 +94,7 @@ const toolLine = (t: ToolSpec): string => {
 }
 
 /** The system message of the planner. */
-export const plannerSystem = (tools: ToolTable): string => {
+const plannerSystem = (tools: ToolTable): string => {
   const list = [...tools.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map(toolLine)
   return [
     "You write Trellis programs. A program is a JSON document (IR version \"trellis/1\") that follows the given JSON Schema:",
@@ -114,7 +114,7 @@ export const plannerSystem = (tools: ToolTable): string => {
 }
 
 /** The feedback message after an answer with violations. */
-export const feedbackMessage = (violations: ReadonlyArray<PlanViolation>): string =>
+const feedbackMessage = (violations: ReadonlyArray<PlanViolation>): string =>
   [
     "The program is not valid. Violations:",
     ...violations.map((v) => `- ${v.code}${v.path === undefined || v.path.length === 0 ? "" : ` at ${pathToPointer(v.path)}`}: ${v.message}`),
@@ -134,7 +134,7 @@ const programSchema = (): Schema.Schema<unknown, Record<string, unknown>> => {
 }
 
 /** Checks one answer: the normalized program, or its violations. */
-export const checkAnswer = (
+const checkAnswer = (
   text: string,
   tools: ToolTable
 ): { readonly _tag: "Ok"; readonly program: Program; readonly hash: string } | { readonly _tag: "Bad"; readonly violations: ReadonlyArray<PlanViolation> } => {

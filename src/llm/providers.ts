@@ -101,7 +101,7 @@ const jsonSchemaOf = (request: ChatRequest): { readonly name: string; readonly s
 }
 
 /** A backend over `@effect/ai` language models, one per model name. */
-export const fromLanguageModels = (provider: string, models: ReadonlyMap<string, LanguageModel.Service>): ProviderBackend => {
+const fromLanguageModels = (provider: string, models: ReadonlyMap<string, LanguageModel.Service>): ProviderBackend => {
   const modelOf = (request: ChatRequest) => {
     const m = models.get(request.model)
     return m === undefined

@@ -11,7 +11,7 @@ import { JSONSchema, ParseResult, Schema } from "effect"
 import { canonicalJson } from "../ir/canonical.js"
 import type { Json, JsonRecord } from "../ir/eval.js"
 import type { Signature, SignatureField, Type } from "../ir/schema.js"
-import { sha256Hex } from "../ir/sha256.js"
+import { sha256Hex } from "../ir/hash.js"
 import { formatType } from "../validate/types.js"
 
 /** One message of a compiled prompt. */
@@ -35,10 +35,10 @@ export interface CompiledSignature {
 }
 
 /** The instructions used when a signature has none. */
-export const DEFAULT_INSTRUCTIONS = "Produce the outputs from the inputs."
+const DEFAULT_INSTRUCTIONS = "Produce the outputs from the inputs."
 
 /** The `effect/Schema` of a static type (JSON values only; `any` accepts any value). */
-export const typeSchema = (type: Type): Schema.Schema<Json, Json> => {
+const typeSchema = (type: Type): Schema.Schema<Json, Json> => {
   switch (type.kind) {
     case "string":
       return Schema.String as unknown as Schema.Schema<Json, Json>
@@ -67,7 +67,7 @@ const structOf = (fields: ReadonlyArray<{ readonly name: string; readonly type: 
 }
 
 /** The Schema of a signature's outputs: a struct with every output field required. */
-export const outputSchema = (signature: Signature): Schema.Schema<JsonRecord, JsonRecord> =>
+const outputSchema = (signature: Signature): Schema.Schema<JsonRecord, JsonRecord> =>
   structOf(signature.outputs.map((f) => (f.doc === undefined ? { name: f.name, type: f.type } : { name: f.name, type: f.type, doc: f.doc })))
 
 /** The JSON Schema of a signature's outputs. */
@@ -81,7 +81,7 @@ const fieldLine = (f: SignatureField): string =>
   `- ${f.name} (${formatType(f.type)})${f.doc === undefined ? "" : `: ${f.doc}`}`
 
 /** The system message: instructions, then the output fields and the reply format. */
-export const systemMessage = (signature: Signature): string =>
+const systemMessage = (signature: Signature): string =>
   [
     signature.doc ?? DEFAULT_INSTRUCTIONS,
     "",
@@ -93,7 +93,7 @@ const valueText = (v: Json | undefined): string =>
   v === undefined ? "null" : typeof v === "string" ? v : canonicalJson(v)
 
 /** The user message: each input of the signature as `name (type): value` (strings verbatim, other values as JSON). */
-export const userMessage = (signature: Signature, args: JsonRecord): string =>
+const userMessage = (signature: Signature, args: JsonRecord): string =>
   signature.inputs.map((f) => `${f.name} (${formatType(f.type)}): ${valueText(args[f.name])}`).join("\n")
 
 /** The prompt hash of messages. */

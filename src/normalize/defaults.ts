@@ -43,7 +43,7 @@ export const withRetryDefaults = (retry: RetryPolicy): RetryPolicy => {
 export const emptyBody = (): IBody => ({ nodes: [], result: { kind: "lit", value: null } })
 
 /** True when `expr` mentions no name at all (no node, binder, param or unbound ref). */
-export const isClosed = (expr: IExpr): boolean => {
+const isClosed = (expr: IExpr): boolean => {
   switch (expr.kind) {
     case "lit":
       return true

@@ -53,7 +53,7 @@ const jsonWeight = (value: Json, limit: number): number => {
 }
 
 /** A JSON value as a constant expression; record keys in code-unit order. */
-export const jsonToExpr = (value: Json): IExpr => {
+const jsonToExpr = (value: Json): IExpr => {
   if (value === null || typeof value !== "object") return { kind: "lit", value: value === 0 ? 0 : value }
   if (Array.isArray(value)) return { kind: "list", items: (value as ReadonlyArray<Json>).map(jsonToExpr) }
   const record = value as { readonly [key: string]: Json }

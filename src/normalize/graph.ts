@@ -20,7 +20,7 @@ export interface Graph {
 }
 
 /** Calls `visit` with the uid of every node ref in `expr`. */
-export const forEachNodeRef = (expr: IExpr, visit: (uid: number) => void): void => {
+const forEachNodeRef = (expr: IExpr, visit: (uid: number) => void): void => {
   switch (expr.kind) {
     case "nref":
       return visit(expr.uid)

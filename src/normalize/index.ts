@@ -6,10 +6,10 @@
  */
 import { canonicalJson } from "../ir/canonical.js"
 import type { Program } from "../ir/schema.js"
-import { sha256Hex } from "../ir/sha256.js"
+import { sha256Hex } from "../ir/hash.js"
 import { emitDocument, orderDocument } from "./canonicalize.js"
 import { buildGraph } from "./graph.js"
-import { structuralHashes } from "./hash.js"
+import { structuralHashes } from "./structuralHash.js"
 import { resolveDocument } from "./resolve.js"
 import { simplifyDocument } from "./simplify.js"
 

@@ -14,8 +14,8 @@
  * it is done only when the class touches another non-singleton class, and
  * within a work budget linear in the scope's size.
  */
-import type { StructuralHashes } from "./hash.js"
-import { fastHash } from "./hash.js"
+import type { StructuralHashes } from "./structuralHash.js"
+import { fastHash } from "../ir/hash.js"
 import type { INode } from "./internal.js"
 
 /** Refinement work allowed per scope, in multiples of (nodes + refs). */

@@ -12,7 +12,7 @@ import { Effect } from "effect"
 import * as Path from "node:path"
 import { RetrievalError } from "./errors.js"
 import type { Qrels } from "./metrics.js"
-import type { DocumentInput } from "./normalize.js"
+import type { DocumentInput } from "./textNormalize.js"
 
 /** A test collection: documents, queries and judgments. */
 export interface Collection {
@@ -41,7 +41,7 @@ export const readText = (file: string): Effect.Effect<string, RetrievalError, Fi
 const idOf = (u: unknown): string | undefined => (typeof u === "string" && u !== "" ? u : typeof u === "number" ? String(u) : undefined)
 
 /** Parses JSON lines, each an object with its 1-based line number (`line`, not part of the object); blank lines are skipped. */
-export const parseJsonLines = (
+const parseJsonLines = (
   file: string,
   text: string
 ): Effect.Effect<ReadonlyArray<{ readonly line: number; readonly row: Record<string, unknown> }>, RetrievalError> =>
@@ -83,7 +83,7 @@ export const parseDocuments = (file: string, text: string): Effect.Effect<Readon
     }))
 
 /** Qrels from TSV with a header line: `query-id <tab> doc-id <tab> relevance`. */
-export const parseQrels = (file: string, text: string): Effect.Effect<Qrels, RetrievalError> =>
+const parseQrels = (file: string, text: string): Effect.Effect<Qrels, RetrievalError> =>
   Effect.suspend(() => {
     const qrels = new Map<string, Map<string, number>>()
     const lines = text.split("\n")

@@ -2,12 +2,11 @@
  * The `Embedder` service: turns texts into unit vectors of a fixed
  * dimension, in batches. Implementations: `embedderLocal.ts` (feature
  * hashing, offline, the default) and `embedderOpenAi.ts` (any
- * OpenAI-compatible `/embeddings` endpoint). `embedStream` feeds an
- * embedder through a bounded queue in batches, so a fast producer waits for
- * a slow embedder (backpressure).
+ * OpenAI-compatible `/embeddings` endpoint). `embedAll` embeds an array in
+ * batches; the ingestion pipeline (`ingest.ts`) streams documents through a
+ * bounded buffer to it.
  */
-import { Chunk, Context, Effect, Stream } from "effect"
-import type { Duration } from "effect"
+import { Context, Effect } from "effect"
 import type { RetrievalError } from "./errors.js"
 
 /** An embedding model. */
@@ -29,43 +28,6 @@ export class Embedder extends Context.Tag("trellis/Embedder")<Embedder, Embedder
 
 /** `name@version`, as stored with each vector. */
 export const embedderId = (e: Pick<EmbedderShape, "name" | "version">): string => `${e.name}@${e.version}`
-
-/** Options of `embedStream`. */
-export interface EmbedStreamOptions {
-  /** Texts per `embed` call. @default the embedder's maxBatch */
-  readonly batchSize?: number
-  /** How long a partial batch waits for more texts. @default "20 millis" */
-  readonly window?: Duration.DurationInput
-  /** Batches in flight at once. @default 2 */
-  readonly concurrency?: number
-  /** Items buffered ahead of the embedder (the bounded queue). @default 4 × batchSize */
-  readonly buffer?: number
-}
-
-/**
- * Embeds a stream of items in batches (`Stream.groupedWithin` over a bounded
- * buffer), keeping order: each item comes out paired with its vector.
- */
-export const embedStream = <A, E, R>(
-  embedder: EmbedderShape,
-  items: Stream.Stream<A, E, R>,
-  textOf: (a: A) => string,
-  options: EmbedStreamOptions = {}
-): Stream.Stream<readonly [A, ReadonlyArray<number>], E | RetrievalError, R> => {
-  const size = Math.max(1, options.batchSize ?? embedder.maxBatch)
-  return items.pipe(
-    Stream.buffer({ capacity: options.buffer ?? size * 4 }),
-    Stream.groupedWithin(size, options.window ?? "20 millis"),
-    Stream.mapEffect(
-      (group) => {
-        const batch = Chunk.toReadonlyArray(group)
-        return Effect.map(embedder.embed(batch.map(textOf)), (vectors) => batch.map((a, i) => [a, vectors[i]!] as const))
-      },
-      { concurrency: options.concurrency ?? 2 }
-    ),
-    Stream.flattenIterables
-  )
-}
 
 /** Embeds an array of texts in batches of the embedder's `maxBatch` (at most `concurrency` at once). */
 export const embedAll = (

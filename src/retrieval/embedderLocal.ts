@@ -24,7 +24,7 @@ export interface LocalEmbedderOptions {
 }
 
 /** The version of the feature set; bump it whenever features or weights change. */
-export const LOCAL_EMBEDDER_VERSION = "1"
+const LOCAL_EMBEDDER_VERSION = "1"
 
 const STOPWORDS = new Set(
   ("a about above after again against all also am an and any are as at be been before being below between both but by can " +
@@ -35,7 +35,7 @@ const STOPWORDS = new Set(
 )
 
 /** A light English suffix stemmer (plurals, -ing, -ed, -ly, -ation…), enough to match word variants. */
-export const stem = (w: string): string => {
+const stem = (w: string): string => {
   if (w.length <= 4) return w
   for (const [suffix, keep] of SUFFIXES) {
     if (w.endsWith(suffix) && w.length - suffix.length >= keep) return w.slice(0, w.length - suffix.length)

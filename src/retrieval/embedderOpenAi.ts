@@ -50,7 +50,7 @@ class Retryable extends Schema.TaggedError<Retryable>()("Retryable", { message: 
 const embedderError = (message: string) => new RetrievalError({ reason: "embedder", message })
 
 /** Makes the embedder (scoped: its rate limiter lives as long as the scope). */
-export const makeOpenAi = (
+const makeOpenAi = (
   options: OpenAiEmbedderOptions
 ): Effect.Effect<EmbedderShape, RetrievalError, HttpClient.HttpClient | Scope.Scope> =>
   Effect.gen(function*() {

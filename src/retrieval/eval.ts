@@ -65,7 +65,7 @@ export const Thresholds = Schema.Record({
 export type Thresholds = typeof Thresholds.Type
 
 /** The name of the committed thresholds file at the repository root. */
-export const THRESHOLDS_FILE_NAME = "retrieval-thresholds.json"
+const THRESHOLDS_FILE_NAME = "retrieval-thresholds.json"
 
 /**
  * The committed thresholds file: the first `retrieval-thresholds.json` in

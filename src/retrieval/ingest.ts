@@ -17,8 +17,10 @@ import type { Chunk, ChunkStrategy } from "./chunk.js"
 import { embedAll, embedderId } from "./embedder.js"
 import type { EmbedderShape } from "./embedder.js"
 import { databaseError, RetrievalError } from "./errors.js"
-import { canonicalJson, normalizeDocument, sha256Hex } from "./normalize.js"
-import type { DocumentInput, NormalizedDocument } from "./normalize.js"
+import { canonicalJson } from "../ir/canonical.js"
+import { sha256Hex } from "../ir/hash.js"
+import { normalizeDocument } from "./textNormalize.js"
+import type { DocumentInput, NormalizedDocument } from "./textNormalize.js"
 import { ensureVectorIndex, ensureVectorSpace, vectorTable } from "./schema.js"
 import type { HnswParams } from "./schema.js"
 
@@ -62,13 +64,13 @@ interface Prepared {
 }
 
 /** The text a chunk is embedded as: its heading (section, else document title) and its text. */
-export const embeddingText = (heading: string, text: string): string => (heading === "" ? text : `${heading}\n${text}`)
+const embeddingText = (heading: string, text: string): string => (heading === "" ? text : `${heading}\n${text}`)
 
 /** The heading of a chunk: its section, else the document's title. */
-export const headingOf = (doc: NormalizedDocument, chunk: Chunk): string => (chunk.section !== "" ? chunk.section : doc.title)
+const headingOf = (doc: NormalizedDocument, chunk: Chunk): string => (chunk.section !== "" ? chunk.section : doc.title)
 
 /** A new ingestion id: `ing_` + time (base 36) + random. */
-export const makeIngestionId: Effect.Effect<string> = Effect.zipWith(
+const makeIngestionId: Effect.Effect<string> = Effect.zipWith(
   Clock.currentTimeMillis,
   Random.nextIntBetween(0, 36 ** 6),
   (t, r) => `ing_${t.toString(36)}_${r.toString(36).padStart(6, "0")}`

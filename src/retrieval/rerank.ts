@@ -39,7 +39,7 @@ export interface LexicalOptions {
 }
 
 /** The lexical (BM25) reranker over the retrieval tables. */
-export const makeLexical = (options: LexicalOptions = {}): Effect.Effect<RerankerShape, never, SqlClient> =>
+const makeLexical = (options: LexicalOptions = {}): Effect.Effect<RerankerShape, never, SqlClient> =>
   Effect.map(SqlClient, (sql) => {
     const k1 = options.k1 ?? 1.2
     const b = options.b ?? 0.75

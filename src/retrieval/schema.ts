@@ -17,7 +17,7 @@ import { Database } from "../store/sql.js"
 import { databaseError, RetrievalError, vectorUnavailable } from "./errors.js"
 
 /** The Migrator's bookkeeping table for retrieval (separate from the store's). */
-export const MIGRATIONS_TABLE = "trellis_retrieval_migrations"
+const MIGRATIONS_TABLE = "trellis_retrieval_migrations"
 
 const core = Effect.gen(function*() {
   const sql = yield* SqlClient
@@ -88,7 +88,7 @@ export interface HnswParams {
 export const DEFAULT_HNSW: HnswParams = { m: 16, efConstruction: 64 }
 
 /** The largest dimension pgvector's HNSW index takes for `vector`. */
-export const MAX_HNSW_DIMENSION = 2000
+const MAX_HNSW_DIMENSION = 2000
 
 /** The name of the vector table of a dimension. */
 export const vectorTable = (dimension: number): string => `retrieval_vectors_${dimension}`
@@ -144,7 +144,7 @@ export const ensureVectorSpace = (
   }).pipe(Effect.catchTag("SqlError", databaseError(`cannot create the vector table for dimension ${dimension}`)))
 
 /** The name of the HNSW index of a dimension's vector table. */
-export const vectorIndex = (dimension: number): string => `${vectorTable(dimension)}_hnsw`
+const vectorIndex = (dimension: number): string => `${vectorTable(dimension)}_hnsw`
 
 /** Builds the HNSW index of a dimension's vector table when it does not exist yet, with the recorded `m` and `ef_construction`. */
 export const ensureVectorIndex = (dimension: number): Effect.Effect<void, RetrievalError, SqlClient> =>

@@ -23,7 +23,7 @@ import { hasVectorSpace, vectorTable } from "./schema.js"
 export type SearchMode = "sparse" | "dense" | "hybrid"
 
 /** The search modes, in a fixed order. */
-export const SEARCH_MODES: ReadonlyArray<SearchMode> = ["sparse", "dense", "hybrid"]
+const SEARCH_MODES: ReadonlyArray<SearchMode> = ["sparse", "dense", "hybrid"]
 
 /** Options of one search. */
 export interface SearchOptions {
@@ -150,7 +150,7 @@ export const sparseStage = (query: string, limit: number) =>
   )
 
 /** The dense stage: nearest chunks by cosine distance through the HNSW index (score = 1 − distance), `SET LOCAL hnsw.ef_search` in the query's transaction. */
-export const denseStage = (embedder: EmbedderShape, query: string, limit: number, efSearch: number) =>
+const denseStage = (embedder: EmbedderShape, query: string, limit: number, efSearch: number) =>
   Effect.gen(function*() {
     const db = yield* Database
     if (!db.vectorAvailable) return yield* vectorUnavailable()

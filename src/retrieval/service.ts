@@ -21,7 +21,7 @@ import { DEFAULT_FUSION, fusionProblems } from "./fusion.js"
 import type { Fusion } from "./fusion.js"
 import { ingest } from "./ingest.js"
 import type { IngestOptions, IngestReport } from "./ingest.js"
-import type { DocumentInput } from "./normalize.js"
+import type { DocumentInput } from "./textNormalize.js"
 import { layerLexical, Reranker } from "./rerank.js"
 import type { LexicalOptions } from "./rerank.js"
 import { DEFAULT_HNSW, hnswProblems, migrate } from "./schema.js"
@@ -74,7 +74,7 @@ export interface RetrievalShape {
 export class Retrieval extends Context.Tag("trellis/Retrieval")<Retrieval, RetrievalShape>() {}
 
 /** What is wrong with the settings (empty when valid). */
-export const settingsProblems = (s: RetrievalSettings, dimension: number): ReadonlyArray<string> => [
+const settingsProblems = (s: RetrievalSettings, dimension: number): ReadonlyArray<string> => [
   ...strategyProblems(s.chunking),
   ...hnswProblems(dimension, s.hnsw),
   ...fusionProblems(s.fusion),

@@ -42,7 +42,7 @@ const IngestOutput = Schema.Struct({
 const StageScore = Schema.NullOr(Schema.Struct({ score: Schema.Number, rank: Schema.Number }))
 
 /** The Schema of one hit of `retrieval.search`. */
-export const HitSchema = Schema.Struct({
+const HitSchema = Schema.Struct({
   rank: Schema.Number,
   documentId: Schema.String,
   chunkId: Schema.String,

@@ -83,7 +83,7 @@ export interface ResolvedLimits {
 }
 
 /** The defaults of `limits`. */
-export const DEFAULT_LIMITS: ResolvedLimits = {
+const DEFAULT_LIMITS: ResolvedLimits = {
   maxBodyBytes: 1_048_576,
   runQueue: 1000,
   concurrentRuns: 64,
@@ -108,7 +108,7 @@ export const isOpen = (config: ServerConfig): boolean => config.workspaces.lengt
 export const hashKey = (key: string): string => `sha256:${createHash("sha256").update(key, "utf8").digest("hex")}`
 
 /** The workspaces of `TRELLIS_API_KEYS` ("acme=key1,beta=key2"), keys hashed at once. */
-export const parseApiKeys = (text: string): Either.Either<ReadonlyArray<Workspace>, string> => {
+const parseApiKeys = (text: string): Either.Either<ReadonlyArray<Workspace>, string> => {
   const byName = new Map<string, Array<string>>()
   for (const raw of text.split(",")) {
     const item = raw.trim()

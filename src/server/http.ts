@@ -81,10 +81,10 @@ export const mediaTypeRefusal = (contentType: string | undefined): string | unde
 }
 
 /** Deepest JSON nesting a request body may have (deeper values would overflow recursive decoders). */
-export const MAX_DEPTH = 256
+const MAX_DEPTH = 256
 
 /** The deepest nesting of `[`/`{` in a JSON text (outside strings); stops counting past `MAX_DEPTH`. */
-export const nestingDepth = (text: string): number => {
+const nestingDepth = (text: string): number => {
   let depth = 0
   let max = 0
   let inString = false

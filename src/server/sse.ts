@@ -18,7 +18,7 @@ import type { RunEvent } from "../trace/events.js"
 export const STREAM_ERROR = "stream-error"
 
 /** One SSE frame of a run event. */
-export const frameOf = (event: RunEvent): string =>
+const frameOf = (event: RunEvent): string =>
   `id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(encodeEvent(event))}\n\n`
 
 /** The seq after which to resume, from a `Last-Event-ID` value; -1 (from the start) when absent or not a seq. */
@@ -39,7 +39,7 @@ export interface SseOptions {
 const encoder = new TextEncoder()
 
 /** The byte stream of a run's events as SSE. */
-export const sseStream = (runId: string, options: SseOptions): Stream.Stream<Uint8Array, never, EventLog> => {
+const sseStream = (runId: string, options: SseOptions): Stream.Stream<Uint8Array, never, EventLog> => {
   const events = Stream.unwrap(Effect.map(EventLog, (log) => log.stream(runId))).pipe(
     Stream.filter((e) => e.seq > options.after),
     Stream.map(frameOf),

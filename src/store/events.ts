@@ -135,7 +135,7 @@ export const make = (
                 if (needRead && !done) {
                   const stored = yield* after(runId, last, readBatch)
                   const taken = take(stored)
-                  out.push(...taken)
+                  for (const e of taken) out.push(e)
                   // Read again next time when the page was full, or when stored events lie beyond a gap
                   // (the gap may be filled by this process's appends, which do not republish them).
                   needRead = stored.length === readBatch || (taken.length < stored.length && !done)

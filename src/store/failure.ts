@@ -20,7 +20,7 @@ const pgFields = (cause: unknown): PgErrorFields =>
   typeof cause === "object" && cause !== null ? (cause as PgErrorFields) : {}
 
 /** The SQLSTATE of a failed statement (`23505` unique violation…), if the driver gave one. */
-export const sqlState = (error: SqlError): string | undefined => {
+const sqlState = (error: SqlError): string | undefined => {
   const code = pgFields(error.cause).code
   return typeof code === "string" ? code : undefined
 }
@@ -44,7 +44,7 @@ export const storeOp = <A, R>(operation: string, effect: Effect.Effect<A, SqlErr
   Effect.mapError(effect, toStoreError(operation))
 
 /** Retries of an operation whose signature cannot fail: 5 more tries, 20 ms doubling (≈ 0.6 s in all). */
-export const infallibleRetry = Schedule.exponential(Duration.millis(20), 2).pipe(Schedule.intersect(Schedule.recurs(5)))
+const infallibleRetry = Schedule.exponential(Duration.millis(20), 2).pipe(Schedule.intersect(Schedule.recurs(5)))
 
 /**
  * Runs a store operation whose service signature has no error channel:

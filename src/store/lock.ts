@@ -20,7 +20,7 @@ export class DirLockError {
 }
 
 /** Whether a process with this pid is alive (a process we may not signal counts as alive). */
-export const isAlive = (pid: number): boolean => {
+const isAlive = (pid: number): boolean => {
   try {
     process.kill(pid, 0)
     return true

@@ -18,7 +18,7 @@ import { describe, toStoreError } from "./failure.js"
 export const MIGRATIONS_TABLE = "trellis_migrations"
 
 /** The advisory lock key that serializes concurrent migrations of one database (any fixed 64-bit number). */
-export const MIGRATION_LOCK_KEY = 7_301_920_417
+const MIGRATION_LOCK_KEY = 7_301_920_417
 
 /** Runs statements one by one (each its own query: the extended protocol takes one statement at a time). */
 const statements = (...texts: ReadonlyArray<string>) =>

@@ -6,7 +6,7 @@
 import { Effect, Either, ParseResult, Schema } from "effect"
 import type { SchemaAST } from "effect"
 import type { Json } from "../ir/eval.js"
-import { parseDuration } from "../validate/duration.js"
+import { parseDuration } from "../ir/duration.js"
 import { toolSpecFromSchemas } from "../validate/context.js"
 import type { ToolSpec } from "../validate/context.js"
 import { Permanent } from "./errors.js"

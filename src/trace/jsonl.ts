@@ -45,7 +45,7 @@ const EXPECTED = /^Expected (.*), actual (.*)$/s
  * alternatives of a failed literal union merged into one
  * `Expected "a" | "b", actual "c"`.
  */
-export const formatParseError = (error: ParseResult.ParseError): string => {
+const formatParseError = (error: ParseResult.ParseError): string => {
   const groups = new Map<string, Array<string>>()
   for (const issue of ParseResult.ArrayFormatter.formatErrorSync(error)) {
     const key = issue.path.map(String).join(".")

@@ -5,7 +5,7 @@
 export { validate, MAX_ERRORS } from "./validate.js"
 export type { ResourceLimits, ToolInput, ToolSchemas, ToolSpec, ToolTable, ValidationContext } from "./context.js"
 export { defaultLimits, toolSpecFromSchemas } from "./context.js"
-export { parseDuration } from "./duration.js"
+export { parseDuration } from "../ir/duration.js"
 export { formatType, isAssignable, join as joinTypes } from "./types.js"
 export type { RuleContext, ValidationRule } from "./ruleContext.js"
 export type { Visitor } from "./visitor.js"

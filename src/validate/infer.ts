@@ -17,7 +17,7 @@ import type { Binding, Scope, ScopeTree } from "./scope.js"
 import { anyType, join, joinAll, listOf, nullType, recordOf, typeOfScalar } from "./types.js"
 
 /** How many inferences may be nested before the answer is `any`. */
-export const MAX_INFER_DEPTH = 200
+const MAX_INFER_DEPTH = 200
 
 /** Receives a type error found in an expression. */
 export type TypeErrorSink = (path: PathRef, message: string) => void

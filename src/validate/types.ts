@@ -42,9 +42,6 @@ export const typeOfScalar = (value: Scalar): Type =>
         ? numberType
         : booleanType
 
-/** True when the type is `any` (unknown). */
-export const isAny = (t: Type): boolean => t.kind === "any"
-
 /** The type of a record's field, or undefined when the record has no such field. */
 export const fieldType = (t: Type & { readonly kind: "record" }, name: string): Type | undefined => {
   for (const f of t.fields) if (f.name === name) return f.type

@@ -46,7 +46,7 @@ const check = (root: JsonSchema, schema: JsonSchema, value: unknown, at = ""): A
     const branches = schema["anyOf"] as Array<JsonSchema>
     return branches.some((b) => check(root, b, value, at).length === 0) ? [] : [at]
   }
-  const errors: Array<string> = []
+  let errors: Array<string> = []
   const type = schema["type"]
   if (type !== undefined) {
     const actual = typeOf(value)
@@ -60,13 +60,13 @@ const check = (root: JsonSchema, schema: JsonSchema, value: unknown, at = ""): A
     const props = (schema["properties"] as Record<string, JsonSchema> | undefined) ?? {}
     const extra = schema["additionalProperties"]
     for (const [k, v] of Object.entries(obj)) {
-      if (props[k] !== undefined) errors.push(...check(root, props[k], v, `${at}/${k}`))
+      if (props[k] !== undefined) errors = errors.concat(check(root, props[k], v, `${at}/${k}`))
       else if (extra === false) errors.push(`${at}/${k}`)
-      else if (typeof extra === "object" && extra !== null) errors.push(...check(root, extra as JsonSchema, v, `${at}/${k}`))
+      else if (typeof extra === "object" && extra !== null) errors = errors.concat(check(root, extra as JsonSchema, v, `${at}/${k}`))
     }
   }
   if (type === "array" && schema["items"] !== undefined) {
-    ;(value as Array<unknown>).forEach((v, i) => errors.push(...check(root, schema["items"] as JsonSchema, v, `${at}/${i}`)))
+    ;(value as Array<unknown>).forEach((v, i) => errors = errors.concat(check(root, schema["items"] as JsonSchema, v, `${at}/${i}`)))
   }
   return errors
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest"
 import { attachComments, type CommentMap, compileSource, format, lower, parse, print } from "../../src/language/index.js"
-import { examples } from "./harness.js"
+import { examples } from "../support/language.js"
 
 /** Formats a source that must parse. */
 const fmt = (source: string): string => {

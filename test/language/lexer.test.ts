@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest"
 import { lex } from "../../src/language/lexer.js"
-import { TokenKind } from "../../src/language/token.js"
+import { TokenKind } from "../../src/language/lexToken.js"
 
 const kinds = (source: string) => lex(source).tokens.map((t) => [t.kind, t.value])
 

@@ -4,7 +4,7 @@ import { Program as ProgramSchema } from "../../src/ir/schema.js"
 import type { Body, Expr, Node, Program } from "../../src/ir/schema.js"
 import { compileSource } from "../../src/language/index.js"
 import { Schema } from "effect"
-import { examples, kitchenSink } from "./harness.js"
+import { examples, kitchenSink } from "../support/language.js"
 
 /** Lowers a source that must parse; returns the whole result. */
 const compile = (source: string) => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest"
 import type { DeclarationNode, ProgramDeclNode, StepNode } from "../../src/language/ast.js"
 import { visit } from "../../src/language/ast.js"
 import { parse } from "../../src/language/parser.js"
-import { errorsOf, examples, firstStep, kitchenSink, parseExpr, parseOk, sexpr } from "./harness.js"
+import { errorsOf, examples, firstStep, kitchenSink, parseExpr, parseOk, sexpr } from "../support/language.js"
 
 const program = (d: DeclarationNode | undefined): ProgramDeclNode => {
   if (d?.kind !== "ProgramDecl") throw new Error("expected a program")

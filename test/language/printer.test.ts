@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest"
 import { IR_VERSION, type Expr, type Node, type Program } from "../../src/ir/schema.js"
 import { compileSource, print } from "../../src/language/index.js"
-import { examples, kitchenSink } from "./harness.js"
+import { examples, kitchenSink } from "../support/language.js"
 
 const compile = (source: string): Program => {
   const r = compileSource(source)

@@ -9,7 +9,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either, Layer, Schema } from "effect"
 import { Llm, Program, Runtime, Tool } from "../../src/index.js"
 import type { ProgramIR } from "../../src/index.js"
-import { ANSWER_SIGNATURE } from "./steps-fake.js"
+import { ANSWER_SIGNATURE } from "../support/llmSteps.js"
 
 const Answer = Schema.Struct({
   text: Schema.String,

@@ -6,8 +6,8 @@ import { plan, PlanError } from "../../src/llm/planner.js"
 import { LlmError } from "../../src/llm/service.js"
 import { makeRegistry } from "../../src/tools/index.js"
 import { builtinTools } from "../../src/tools/index.js"
-import { failingThen, makeFake } from "./steps-fake.js"
-import { INVALID_PROGRAM, VALID_PROGRAM } from "./planner-fixtures.js"
+import { failingThen, makeFake } from "../support/llmSteps.js"
+import { INVALID_PROGRAM, VALID_PROGRAM } from "../support/llmPlanner.js"
 
 const tools = Either.getOrThrow(makeRegistry(builtinTools)).table
 const TASK = "Greet someone loudly."

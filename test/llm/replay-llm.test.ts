@@ -9,8 +9,8 @@ import { replay } from "../../src/runtime/durable.js"
 import * as Runtime from "../../src/runtime/runtime.js"
 import { makeEvent } from "../../src/trace/events.js"
 import type { RunEvent } from "../../src/trace/events.js"
-import { compileProgram, eventsOf, idOf, testLayer } from "../runtime/helpers.js"
-import { makeFake } from "./steps-fake.js"
+import { compileProgram, eventsOf, idOf, testLayer } from "../support/runtime.js"
+import { makeFake } from "../support/llmSteps.js"
 
 const SOURCE = `
 signature Summarize {

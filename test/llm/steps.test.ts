@@ -9,8 +9,8 @@ import type { StepRunnerConfig } from "../../src/llm/stepRunner.js"
 import * as Durable from "../../src/runtime/durable.js"
 import * as Runtime from "../../src/runtime/runtime.js"
 import type { RunEvent } from "../../src/trace/events.js"
-import { compileProgram, eventsOf, testLayer } from "../runtime/helpers.js"
-import { ANSWER_SIGNATURE, failingThen, makeFake } from "./steps-fake.js"
+import { compileProgram, eventsOf, testLayer } from "../support/runtime.js"
+import { ANSWER_SIGNATURE, failingThen, makeFake } from "../support/llmSteps.js"
 
 const SOURCE = `
 ${ANSWER_SIGNATURE}program main(q: string = "What is 2+2?") {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest"
 import { canonicalJson } from "../../src/ir/canonical.js"
 import type { Node, Program } from "../../src/ir/schema.js"
-import { sha256Hex } from "../../src/ir/sha256.js"
+import { sha256Hex } from "../../src/ir/hash.js"
 import { canonicalForm, FOLD_LIMIT, hashProgram, normalize, RETRY_DEFAULTS } from "../../src/normalize/index.js"
-import { bin, compile, exprNode, get, list, lit, mainOf, norm, program, ref, tool } from "./helpers.js"
+import { bin, compile, exprNode, get, list, lit, mainOf, norm, program, ref, tool } from "../support/normalize.js"
 
 /** The node of a normalized program whose label is `label` (searched in every scope). */
 const byLabel = (p: Program, label: string): Node => {
@@ -482,17 +482,14 @@ describe("normalize", () => {
     expect(() => normalize(p)).not.toThrow()
   })
 
-  it("handles 100k-node scopes in linear time", () => {
+  it("handles 100k-node scopes (no recursion, no quadratic pass)", () => {
+    // How fast is `npm run bench -- language`; a quadratic pass would take minutes and trip the test timeout.
     const nodes: Array<Node> = []
     for (let i = 0; i < 100_000; i++) nodes.push(tool(`a${i}`, "f", { x: i === 0 ? ref("p") : ref(`a${i - 1}`) }))
     const p = program(nodes, ref("a99999"), [{ name: "p" }])
-    const start = performance.now()
     const out = normalize(p)
-    const elapsed = performance.now() - start
     expect(mainOf(out).nodes).toHaveLength(100_000)
     expect(mainOf(out).result).toEqual(ref("n99999"))
-    // Generous: a second or two on a slow machine; a quadratic pass would take minutes.
-    expect(elapsed).toBeLessThan(10_000)
   })
 })
 

@@ -5,7 +5,7 @@ import { chunkText, strategyProblems } from "../../src/retrieval/chunk.js"
 import { hashEmbed, makeLocal, words } from "../../src/retrieval/embedderLocal.js"
 import { fuse } from "../../src/retrieval/fusion.js"
 import { evaluate, mrrAt, ndcgAt, recallAt } from "../../src/retrieval/metrics.js"
-import { normalizeDocument, normalizeText } from "../../src/retrieval/normalize.js"
+import { normalizeDocument, normalizeText } from "../../src/retrieval/textNormalize.js"
 import { resolveOptions } from "../../src/retrieval/search.js"
 
 describe("normalizeText", () => {

@@ -9,7 +9,7 @@ import { WaitQueue } from "../../src/runtime/waitQueue.js"
 import { make } from "../../src/tools/index.js"
 import type { AnyTool } from "../../src/tools/index.js"
 import type { RunEvent } from "../../src/trace/events.js"
-import { compileProgram, eventsOf, settle, testLayer } from "./helpers.js"
+import { compileProgram, eventsOf, settle, testLayer } from "../support/runtime.js"
 
 /** Lets the host's macrotasks run (the scheduler finishes a burst of completions in a `setImmediate`), then every ready fiber. */
 const turn = Effect.zipRight(Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve))), settle)

@@ -14,7 +14,7 @@ import { make, Transient } from "../../src/tools/index.js"
 import type { AnyTool } from "../../src/tools/index.js"
 import { canonicalTrace, EventLog, EventSink } from "../../src/trace/events.js"
 import type { RunEvent } from "../../src/trace/events.js"
-import { compileProgram, settle, testLayer } from "./helpers.js"
+import { compileProgram, settle, testLayer } from "../support/runtime.js"
 
 /** Side effects "outside the process": applied once per idempotency key; every call is logged. */
 const makeWorld = () => {

@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs"
 import { describe, expect, it } from "vitest"
 import type { Node, Program } from "../../src/ir/schema.js"
 import * as Plan from "../../src/runtime/plan.js"
-import { compileProgram } from "./helpers.js"
+import { compileProgram } from "../support/runtime.js"
 
 const doc = (nodes: ReadonlyArray<Node>, extra: Program["programs"] = {}): Program => ({
   ir: "trellis/1",

@@ -7,7 +7,7 @@ import type { RunError } from "../../src/runtime/runtime.js"
 import { make, Permanent, Transient } from "../../src/tools/index.js"
 import type { AnyTool } from "../../src/tools/index.js"
 import type { RunEvent } from "../../src/trace/events.js"
-import { advanceUntilDone, compileProgram, eventsOf, idOf, makeProbe, settle, testLayer } from "./helpers.js"
+import { advanceUntilDone, compileProgram, eventsOf, idOf, makeProbe, settle, testLayer } from "../support/runtime.js"
 
 const failureOf = <A>(exit: Exit.Exit<A, RunError>): RunError => {
   if (Exit.isSuccess(exit) || exit.cause._tag !== "Fail") throw new Error("expected a RunError failure")

@@ -5,7 +5,7 @@ import * as Runtime from "../../src/runtime/runtime.js"
 import { RunError } from "../../src/runtime/runtime.js"
 import { make } from "../../src/tools/index.js"
 import type { AnyTool } from "../../src/tools/index.js"
-import { compileProgram, eventsOf, idOf, testLayer } from "./helpers.js"
+import { compileProgram, eventsOf, idOf, testLayer } from "../support/runtime.js"
 
 const runSource = (source: string, inputs: Record<string, unknown> = {}, options: Runtime.RunOptions = {}) =>
   Runtime.run(compileProgram(source), inputs as never, options).pipe(Effect.provide(testLayer()))

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { fold, foldAll, initialState, isFinished } from "../../src/trace/fold.js"
 import type { AttemptState, NodeState, RunState } from "../../src/trace/fold.js"
-import { traceOf } from "./arbitrary.js"
+import { traceOf } from "../support/traceArbitrary.js"
 
 const started = { programHash: "sha256:p", inputsHash: "ih", seed: 7, mode: "live" as const, inputs: { q: "why" } }
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Either } from "effect"
 import { NodeCompleted, RunStarted } from "../../src/trace/events.js"
 import { fromJsonl, toJsonl } from "../../src/trace/jsonl.js"
-import { traceOf } from "./arbitrary.js"
+import { traceOf } from "../support/traceArbitrary.js"
 
 const events = traceOf("run-1", [
   ["RunStarted", {}, { programHash: "p", inputsHash: "i", seed: null, mode: "live", inputs: { q: "héllo\u2028" } }],

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { combine, empty, LATENCY_BOUNDS_MS, latencyBucket, summarize } from "../../src/trace/summary.js"
 import type { Summary } from "../../src/trace/summary.js"
-import { traceOf } from "./arbitrary.js"
+import { traceOf } from "../support/traceArbitrary.js"
 
 const returned = (latencyMs: number, cost: number, source: "tool" | "cache" | "idempotency" = "tool", tokens?: number) =>
   ({ tool: "t", outputHash: "h", latencyMs, cost, source, output: null, ...(tokens === undefined ? {} : { tokens }) }) as const

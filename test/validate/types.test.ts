@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest"
 import type { Type } from "../../src/ir/schema.js"
 import { formatType, isAssignable, isLiteralExpr, join, joinAll, typeEquals } from "../../src/validate/types.js"
-import { T } from "./harness.js"
+import { T } from "../support/validate.js"
 
 describe("type algebra", () => {
   it("formats types in DSL syntax", () => {

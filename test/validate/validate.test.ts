@@ -4,7 +4,7 @@ import type { Program } from "../../src/ir/schema.js"
 import type { ValidationRule } from "../../src/validate/index.js"
 import { MAX_ERRORS, specifiedRules, validate } from "../../src/validate/index.js"
 import { builtinTools } from "../../src/tools/builtin/index.js"
-import { compile, T, tools, violationsOf } from "./harness.js"
+import { compile, T, tools, violationsOf } from "../support/validate.js"
 
 const examplesDir = new URL("../../examples/", import.meta.url)
 const examples = readdirSync(examplesDir).filter((f) => f.endsWith(".tr"))

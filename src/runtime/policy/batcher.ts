@@ -11,7 +11,7 @@
 import { Cause, Chunk, Deferred, Effect, Exit, Fiber, Queue, Stream } from "effect"
 import type { Scope } from "effect"
 import { canonicalJson } from "../../ir/canonical.js"
-import { sha256Hex } from "../../ir/sha256.js"
+import { sha256Hex } from "../../ir/hash.js"
 import { Cancelled, Defect, isToolError } from "../../tools/errors.js"
 import type { ToolError } from "../../tools/errors.js"
 import type { BatchConfig, Tool, ToolContext } from "../../tools/tool.js"

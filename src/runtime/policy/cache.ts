@@ -6,7 +6,7 @@
 import { Clock, Context, Effect, Layer, Option } from "effect"
 import { canonicalJson } from "../../ir/canonical.js"
 import type { Json } from "../../ir/eval.js"
-import { sha256Hex } from "../../ir/sha256.js"
+import { sha256Hex } from "../../ir/hash.js"
 
 /** Cached tool results with a time to live. */
 export class ResultCache extends Context.Tag("trellis/ResultCache")<ResultCache, {

@@ -3,7 +3,7 @@
  * validator (V7) already rejects unparseable ones in programs; a tool's own
  * limits are checked by `Tool.make`, so a fallback here is a last resort.
  */
-import { parseDuration } from "../../validate/duration.js"
+import { parseDuration } from "../../ir/duration.js"
 
 /** Milliseconds of a duration string (`"150ms"`, `"2s"`), or `fallback` when absent or unparseable. */
 export const durationMs = (text: string | undefined, fallback: number): number =>

@@ -7,7 +7,7 @@
 import { Context, Effect, Layer, Option } from "effect"
 import { canonicalJson } from "../../ir/canonical.js"
 import type { Json } from "../../ir/eval.js"
-import { sha256Hex } from "../../ir/sha256.js"
+import { sha256Hex } from "../../ir/hash.js"
 
 /** Records the result of each completed keyed call, so a repeat (retry, resume) returns it instead of calling again. */
 export class IdempotencyStore extends Context.Tag("trellis/IdempotencyStore")<IdempotencyStore, {

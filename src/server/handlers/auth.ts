@@ -12,7 +12,7 @@ import type { ServerConfig, Workspace } from "../config.js"
 import { setWorkspace } from "../observability/middleware.js"
 
 /** The workspace name of open mode. */
-export const DEFAULT_WORKSPACE = "default"
+const DEFAULT_WORKSPACE = "default"
 
 /** The `Authorization` middleware for `config`. */
 export const layerAuthorization = (config: ServerConfig): Layer.Layer<Authorization> => {

@@ -32,13 +32,13 @@ const STATUS: Record<LlmError["reason"], readonly [number, string, string]> = {
 }
 
 /** OpenAI's error body of an `LlmError`. */
-export const errorBody = (e: LlmError) => {
+const errorBody = (e: LlmError) => {
   const [, type, code] = STATUS[e.reason]
   return { error: { message: e.message, type, code } }
 }
 
 /** The HTTP response of an `LlmError` (`Retry-After` on 429). */
-export const errorResponse = (e: LlmError): HttpServerResponse.HttpServerResponse => {
+const errorResponse = (e: LlmError): HttpServerResponse.HttpServerResponse => {
   const [status] = STATUS[e.reason]
   const retry = e.retryAfterMs === undefined ? 1 : Math.max(1, Math.ceil(e.retryAfterMs / 1000))
   return HttpServerResponse.unsafeJson(errorBody(e), {

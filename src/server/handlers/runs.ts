@@ -36,7 +36,7 @@ const unavailable = (e: { readonly message: string }) => new Unavailable({ messa
 const notFound = (id: string) => new NotFound({ message: `no run ${id.length > 128 ? id.slice(0, 128) + "…" : id}` })
 
 /** A record as the API shows it. */
-export const viewOfRecord = (r: RunRecord): RunView => ({
+const viewOfRecord = (r: RunRecord): RunView => ({
   runId: r.runId,
   status: r.status,
   ...(r.output === undefined ? {} : { output: r.output }),

@@ -1,6 +1,6 @@
 /** Handlers of `/healthz`, `/metrics`, `/v1/tools` and `/v1/schema/program`. */
 import { HttpApiBuilder } from "@effect/platform"
-import { Effect, Layer } from "effect"
+import { Effect } from "effect"
 import { programJsonSchema } from "../../ir/jsonSchema.js"
 import { toolJsonSchema } from "../../tools/jsonSchema.js"
 import { ToolRegistry } from "../../tools/registry.js"
@@ -40,6 +40,3 @@ export const layerSystem = HttpApiBuilder.group(Api, "system", (handlers) =>
       })))
     .handle("programSchema", () => Effect.sync(() => programJsonSchema()))
 )
-
-/** Both groups. */
-export const layerSystemGroups = Layer.mergeAll(layerHealth, layerSystem)

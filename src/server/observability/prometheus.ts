@@ -28,7 +28,7 @@ export interface RenderOptions {
 }
 
 /** A metric or label name made valid for Prometheus. */
-export const sanitizeName = (name: string): string => {
+const sanitizeName = (name: string): string => {
   const cleaned = name.replace(/[^a-zA-Z0-9_:]/g, "_")
   return /^[a-zA-Z_:]/.test(cleaned) ? cleaned : `_${cleaned}`
 }
@@ -36,14 +36,14 @@ export const sanitizeName = (name: string): string => {
 const sanitizeLabelName = (name: string): string => sanitizeName(name).replace(/:/g, "_")
 
 /** A label value escaped for the text format. */
-export const escapeLabelValue = (value: string): string =>
+const escapeLabelValue = (value: string): string =>
   value.replace(/\\/g, "\\\\").replace(/"/g, "\\\"").replace(/\n/g, "\\n")
 
 /** HELP text escaped for the text format. */
 const escapeHelp = (text: string): string => text.replace(/\\/g, "\\\\").replace(/\n/g, "\\n")
 
 /** A sample value in the text format (`+Inf`, `-Inf`, `NaN` included). */
-export const formatValue = (value: number | bigint): string => {
+const formatValue = (value: number | bigint): string => {
   if (typeof value === "bigint") return value.toString()
   if (Number.isNaN(value)) return "NaN"
   if (value === Number.POSITIVE_INFINITY) return "+Inf"
@@ -153,7 +153,7 @@ export const renderPairs = (pairs: Iterable<MetricPair.MetricPair.Untyped>, opti
     const f = families.get(name)!
     if (f.help !== undefined) out.push(`# HELP ${name} ${escapeHelp(f.help)}`)
     out.push(`# TYPE ${name} ${f.type}`)
-    out.push(...f.lines)
+    for (const line of f.lines) out.push(line)
   }
   return out.length === 0 ? "" : `${out.join("\n")}\n`
 }

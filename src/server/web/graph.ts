@@ -77,9 +77,9 @@ export const GraphViewSchema: Schema.Schema<GraphView> = Schema.Struct({
 }).annotations({ identifier: "GraphView" })
 
 /** Most nodes drawn (a bigger program is cut, with `truncated`). */
-export const MAX_GRAPH_NODES = 2000
+const MAX_GRAPH_NODES = 2000
 /** Deepest nesting of `run` calls expanded. */
-export const MAX_CALL_DEPTH = 6
+const MAX_CALL_DEPTH = 6
 /** Longest printed expression kept (longer ones end with `…`). */
 const MAX_EXPR = 240
 

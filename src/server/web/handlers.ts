@@ -14,7 +14,7 @@ const RUN_ID = /^[A-Za-z0-9_-]{1,128}$/
 const unavailable = (e: { readonly message: string }) => new Unavailable({ message: `the store failed: ${e.message}` })
 
 /** `GET /v1/runs/:id/program`: the run's program and its DAG. */
-export const runProgram = (id: string) =>
+const runProgram = (id: string) =>
   Effect.gen(function*() {
     const shown = id.length > 128 ? id.slice(0, 128) + "…" : id
     if (!RUN_ID.test(id)) return yield* new NotFound({ message: `no run ${shown}` })

@@ -20,7 +20,7 @@ import { setRoute } from "../observability/middleware.js"
 import * as Settings from "../settings.js"
 
 /** Content types of the files the build writes. */
-export const CONTENT_TYPES: { readonly [ext: string]: string } = {
+const CONTENT_TYPES: { readonly [ext: string]: string } = {
   html: "text/html; charset=utf-8",
   js: "text/javascript; charset=utf-8",
   css: "text/css; charset=utf-8",
@@ -44,7 +44,7 @@ const SECURITY_HEADERS = {
 }
 
 /** The page's Content-Security-Policy: everything from this origin, nothing inline. */
-export const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 /** Where the built viewer lives: `TRELLIS_WEB_DIR`, else `web/` next to the CLI bundle, else the repo's `dist/web/`. */
 export const webDir: Effect.Effect<string | undefined, never, FileSystem.FileSystem> = Effect.gen(function*() {

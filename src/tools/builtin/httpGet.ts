@@ -5,7 +5,7 @@
  * that were checked, so a DNS answer cannot change between check and connect.
  * Each request carries the W3C `traceparent` (and `b3`) header of its
  * `http.client` span, a child of the current span: @effect/platform's
- * HttpClient adds them (test/server/observability-http.test.ts checks it).
+ * HttpClient adds them (test/server/observability/http.integration.test.ts checks it).
  */
 import type { HttpClientError } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"

@@ -1,6 +1,6 @@
 /** `text.hash(text)`: the SHA-256 of a text. */
 import { Effect, Schema } from "effect"
-import { sha256Hex } from "../../ir/sha256.js"
+import { sha256Hex } from "../../ir/hash.js"
 import { make } from "../tool.js"
 
 /** SHA-256 of the UTF-8 bytes of `text`, as 64 lowercase hex digits. */

@@ -8,7 +8,7 @@
  * Retry on llm, call and map steps is allowed.
  */
 import type { Node } from "../../ir/schema.js"
-import { parseDuration } from "../duration.js"
+import { parseDuration } from "../../ir/duration.js"
 import type { PathRef } from "../path.js"
 import type { ValidationRule } from "../ruleContext.js"
 

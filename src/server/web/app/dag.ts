@@ -103,8 +103,8 @@ export class DagView {
       if (n.scopes.length === 1) {
         const sc = n.scopes[0]!
         const prefix = sc.segment === "" ? `${n.key}/` : `${n.key}/${sc.segment}/`
-        children.push(...sc.nodes.map(nodeOf))
-        edges.push(...edgesOf(sc.nodes, prefix))
+        for (const node of sc.nodes) children.push(nodeOf(node))
+        for (const edge of edgesOf(sc.nodes, prefix)) edges.push(edge)
       } else {
         for (const sc of n.scopes) {
           const id = `${n.key}/${sc.segment}`

@@ -76,7 +76,7 @@ export class NodePanel {
     if (st === undefined) {
       parts.push(h("p", { class: "note" }, paths.length === 0 ? "This node has not run (yet)." : "No events for this run of the node."))
     } else {
-      parts.push(...this.instance(st))
+      for (const part of this.instance(st)) parts.push(part)
     }
     replace(this.body, parts)
   }

@@ -1,12 +1,13 @@
 /**
  * Follows a run's events (`GET /v1/runs/:id/events`) with fetch, not
  * EventSource — EventSource cannot send the Authorization header. Parses
- * SSE frames, delivers events in batches, reconnects with `Last-Event-ID`
+ * SSE frames (eventsource-parser), delivers events in batches, reconnects with `Last-Event-ID`
  * after a dropped connection, and stops after the run's terminal event, on
  * a 204 (nothing after its Last-Event-ID in an ended run) or when closed
  * (browser code). A `stream-error` frame is reported, then it reconnects.
  */
 import type { RunEvent } from "../../../trace/events.js"
+import { createParser } from "eventsource-parser"
 import { authHeaders } from "./api.js"
 
 const TERMINAL = new Set(["RunCompleted", "RunFailed", "RunCancelled"])
@@ -46,38 +47,30 @@ export const follow = (runId: string, handlers: FollowHandlers): (() => void) =>
         if (!response.ok || response.body === null) throw new Error(`the server answered ${response.status}`)
         delay = 500
         const reader = response.body.pipeThrough(new TextDecoderStream()).getReader()
-        let buffer = ""
-        for (;;) {
-          const { done, value } = await reader.read()
-          if (done) break
-          buffer += value
-          const frames = buffer.split(/\r?\n\r?\n/)
-          buffer = frames.pop() ?? ""
-          const batch: Array<RunEvent> = []
-          for (const frame of frames) {
-            let data = ""
-            let name = ""
-            for (const line of frame.split(/\r?\n/)) {
-              if (line.startsWith("data:")) data += line.slice(5).trimStart()
-              else if (line.startsWith("event:")) name = line.slice(6).trim()
-            }
-            if (name === "stream-error") {
+        const batch: Array<RunEvent> = []
+        const parser = createParser({
+          onEvent: (message) => {
+            if (message.event === "stream-error") {
               handlers.onError?.("the server's event log failed; reconnecting", false)
-              continue
+              return
             }
-            if (data === "") continue
             let event: RunEvent
             try {
-              event = JSON.parse(data) as RunEvent
+              event = JSON.parse(message.data) as RunEvent
             } catch {
-              continue
+              return
             }
-            if (typeof event.seq !== "number" || event.seq <= last) continue
+            if (typeof event.seq !== "number" || event.seq <= last) return
             last = event.seq
             batch.push(event)
             if (TERMINAL.has(event.type)) finished = true
           }
-          if (batch.length > 0) handlers.onEvents(batch)
+        })
+        for (;;) {
+          const { done, value } = await reader.read()
+          if (done) break
+          parser.feed(value)
+          if (batch.length > 0) handlers.onEvents(batch.splice(0))
         }
       } catch (e) {
         if (stopped || (e instanceof DOMException && e.name === "AbortError")) return
