@@ -78,6 +78,8 @@ export abstract class Driver {
   protected abstract startWaiting(minRank: number): void
   /** Starts waiting calls while slots are free. */
   protected abstract releaseWaiting(): void
+  /** Whether calls wait for a slot. */
+  protected abstract hasWaiting(): boolean
 
   /** Clock time for events: read once per synchronous step (a step cannot see the clock move). */
   protected stepNow(): number {
@@ -224,7 +226,8 @@ export abstract class Driver {
    * together Node runs microtasks): their dependents become ready at once,
    * and a waiting call starts at once when nothing still in flight can
    * make a call ready that would go before it; the rest take the free
-   * slots once the burst of callbacks is over (`afterBurst`).
+   * slots once the burst of callbacks is over (`afterBurst`). A run that
+   * ended wakes the driver loop at once.
    */
   private readonly onBurst = (): void => {
     this.burstPending = false
@@ -236,9 +239,13 @@ export abstract class Driver {
       this.phase = "idle"
       this.stepTime = -1
     }
-    if (this.afterBurstPending) return
-    this.afterBurstPending = true
-    setImmediate(this.afterBurst)
+    // Calls parked during the burst take the free slots once it is over; else only the events wait (a flush).
+    if (this.status !== "running") this.signal()
+    else if (!this.hasWaiting()) this.scheduleFlush()
+    else if (!this.afterBurstPending) {
+      this.afterBurstPending = true
+      setImmediate(this.afterBurst)
+    }
   }
 
   /**

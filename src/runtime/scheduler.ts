@@ -268,6 +268,10 @@ export abstract class Scheduler extends Driver {
     this.finishHandler(c.nr, c.r, c.exit, c.endedAt)
   }
 
+  protected hasWaiting(): boolean {
+    return this.slots.topWaitingRank !== -Infinity
+  }
+
   protected maxHeldRank(): number {
     return this.slots.maxHeldRank
   }
