@@ -316,7 +316,7 @@ const recordedAnswer = (rec: Recorded | undefined, path: string, attempt: number
 }
 
 /** The effect as an Exit when it already is one (a completed effect), else undefined. */
-export const asExit = <A, E, R>(eff: Effect.Effect<A, E, R>): Exit.Exit<A, E> | undefined =>
+const asExit = <A, E, R>(eff: Effect.Effect<A, E, R>): Exit.Exit<A, E> | undefined =>
   Exit.isExit(eff) ? (eff as Exit.Exit<A, E>) : undefined
 
 /** What `inlineCall` leaves to do: nothing (`Done`), a whole call Effect, or just the handler's own Effect. */
