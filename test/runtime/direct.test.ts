@@ -284,31 +284,31 @@ describe("handler shapes", () => {
 
 describe("call slots go to the critical path first", () => {
   for (const shape of SHAPES) {
-  it.effect(`${shape}: with one slot, the waiting call with the longest chain after it starts first, then the oldest`, () => {
-    const gate = makeGate("t.gate", shape)
-    const runId = `ranked-${shape}`
-    return Effect.gen(function*() {
-      const program = compileProgram(`
-        program main() {
-          x = tool t.gate(value: 0)
-          y1 = tool t.gate(value: x + 1)
-          y2 = tool t.gate(value: x + 2)
-          z = tool t.gate(value: y2 + 1)
-          w = tool t.gate(value: z + 1)
-          return [y1, w]
-        }`, [gate.tool])
-      const f = yield* Effect.fork(Runtime.run(program, {}, { runId, concurrency: 1 }))
-      yield* turn
-      for (let i = 0; i < 5; i++) {
-        gate.release()
+    it.effect(`${shape}: with one slot, the waiting call with the longest chain after it starts first, then the oldest`, () => {
+      const gate = makeGate("t.gate", shape)
+      const runId = `ranked-${shape}`
+      return Effect.gen(function*() {
+        const program = compileProgram(`
+          program main() {
+            x = tool t.gate(value: 0)
+            y1 = tool t.gate(value: x + 1)
+            y2 = tool t.gate(value: x + 2)
+            z = tool t.gate(value: y2 + 1)
+            w = tool t.gate(value: z + 1)
+            return [y1, w]
+          }`, [gate.tool])
+        const f = yield* Effect.fork(Runtime.run(program, {}, { runId, concurrency: 1 }))
         yield* turn
-      }
-      expect((yield* Fiber.join(f)).output).toEqual([1, 4])
-      expect(gate.state.maxPending).toBe(1)
-      const labels = program.labels ?? {}
-      expect(calledOrder(yield* eventsOf(runId)).map((id) => labels[id!] ?? id)).toEqual(["x", "y2", "z", "y1", "w"])
-    }).pipe(Effect.provide(testLayer([gate.tool])))
-  })
+        for (let i = 0; i < 5; i++) {
+          gate.release()
+          yield* turn
+        }
+        expect((yield* Fiber.join(f)).output).toEqual([1, 4])
+        expect(gate.state.maxPending).toBe(1)
+        const labels = program.labels ?? {}
+        expect(calledOrder(yield* eventsOf(runId)).map((id) => labels[id!] ?? id)).toEqual(["x", "y2", "z", "y1", "w"])
+      }).pipe(Effect.provide(testLayer([gate.tool])))
+    })
   }
 
   it("ranks are the longest chain of same-scope dependents", () => {
