@@ -3,10 +3,14 @@
  * the same outputs and the same canonical trace under any completion order
  * of tools. Completion orders come from fast-check-chosen tool delays under
  * TestClock; programs are random DAGs of tool, expr, map, branch, choose
- * and call steps, plus the generator of the law suite.
+ * and call steps, plus the generator of the law suite. Every law runs with
+ * every tool handler shape: an Effect that completes at once, `Effect.sleep`,
+ * `Effect.async`, `Effect.promise`, a `run` function returning a Promise or
+ * a plain value, and all of them mixed in one run (by tool name). The waits
+ * of Promise and callback handlers run on the test's TestClock too.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either, Exit, Fiber, Layer, Schema } from "effect"
+import { Effect, Either, Exit, Fiber, Layer, Runtime as EffectRuntime, Schema } from "effect"
 import * as fc from "fast-check"
 import { canonicalJson } from "../src/ir/canonical.js"
 import type { Body, Expr, Node, Policy, Program } from "../src/ir/schema.js"
@@ -19,27 +23,60 @@ import { advanceUntilDone } from "../test/support/runtime.js"
 import { arbProgramWith } from "./arbitrary.js"
 import { numRuns } from "./settings.js"
 
-/** A tool of any name: waits a delay picked from `delays` by its arguments, then returns its name and arguments. */
-const delayedTool = (name: string, delays: ReadonlyArray<number>): AnyTool =>
-  make({
+/** The handler shapes a law runs with (`mixed`: each tool name picks one of the others). */
+const SHAPES = ["effect-sync", "effect-sleep", "effect-async", "effect-promise", "run-promise", "run-value", "mixed"] as const
+type Shape = (typeof SHAPES)[number]
+
+/** A hash of a text as a number (picks delays and shapes deterministically). */
+const pickOf = (text: string, n: number): number => parseInt(hashText(text).slice(0, 8), 16) % n
+
+/**
+ * A tool of any name in the given handler shape: waits a delay picked from
+ * `delays` by its arguments (on the clock of `rt`, the test's TestClock),
+ * then returns its name and arguments. `effect-sync` and `run-value`
+ * return at once.
+ */
+const delayedTool = (name: string, delays: ReadonlyArray<number>, shape: Shape, rt: EffectRuntime.Runtime<never>): AnyTool => {
+  const chosen: Shape = shape === "mixed" ? SHAPES[pickOf(name, SHAPES.length - 1)]! : shape
+  const base = {
     name,
     description: "waits, then returns its name and arguments",
     input: Schema.Record({ key: Schema.String, value: Schema.Unknown }),
     output: Schema.Unknown,
-    idempotent: true,
+    idempotent: true
+  }
+  const delay = (args: unknown) => Effect.sleep(`${delays[pickOf(canonicalJson([name, args]), delays.length)]!} millis`)
+  const later = (args: unknown) => EffectRuntime.runPromise(rt)(Effect.as(delay(args), { tool: name, args } as unknown))
+  if (chosen === "run-promise") return make({ ...base, run: later }) as unknown as AnyTool
+  if (chosen === "run-value") return make({ ...base, run: (args) => ({ tool: name, args }) as unknown }) as unknown as AnyTool
+  return make({
+    ...base,
     handler: (args) => {
-      const pick = parseInt(hashText(canonicalJson([name, args])).slice(0, 8), 16) % delays.length
-      return Effect.as(Effect.sleep(`${delays[pick]!} millis`), { tool: name, args } as unknown)
+      const out = { tool: name, args } as unknown
+      switch (chosen) {
+        case "effect-sync":
+          return Effect.succeed(out)
+        case "effect-sleep":
+          return Effect.as(delay(args), out)
+        case "effect-async":
+          return Effect.async<unknown>((resume) => {
+            const cancel = EffectRuntime.runCallback(rt)(delay(args), { onExit: () => resume(Effect.succeed(out)) })
+            return Effect.sync(() => cancel())
+          })
+        default:
+          return Effect.promise(() => later(args))
+      }
     }
   }) as unknown as AnyTool
+}
 
 /** A registry serving every tool name with `delayedTool`. */
-const anyToolRegistry = (delays: ReadonlyArray<number>): ToolRegistryService => {
+const anyToolRegistry = (delays: ReadonlyArray<number>, shape: Shape, rt: EffectRuntime.Runtime<never>): ToolRegistryService => {
   const tools = new Map<string, AnyTool>()
   const get = (name: string): AnyTool => {
     let t = tools.get(name)
     if (t === undefined) {
-      t = delayedTool(name, delays)
+      t = delayedTool(name, delays, shape, rt)
       tools.set(name, t)
     }
     return t
@@ -48,9 +85,10 @@ const anyToolRegistry = (delays: ReadonlyArray<number>): ToolRegistryService => 
 }
 
 /** Runs a program under TestClock with the given delays; the exit and the canonical trace. */
-const runWith = (program: Program, delays: ReadonlyArray<number>, seed: number) =>
+const runWith = (program: Program, delays: ReadonlyArray<number>, seed: number, shape: Shape) =>
   Effect.gen(function*() {
-    const layer = Layer.mergeAll(Runtime.layerServices, Layer.succeed(ToolRegistry, anyToolRegistry(delays)))
+    const rt = yield* Effect.runtime<never>()
+    const layer = Layer.mergeAll(Runtime.layerServices, Layer.succeed(ToolRegistry, anyToolRegistry(delays, shape, rt)))
     const llm = Runtime.LlmRunner.layer({
       run: (req) => Effect.as(Effect.sleep(`${delays[req.node.length % delays.length]!} millis`), { llm: req.signatureName, args: req.args })
     })
@@ -159,20 +197,38 @@ const arbDag: fc.Arbitrary<Program> = fc.array(arbStep, { minLength: 1, maxLengt
 
 const arbDelays = fc.array(fc.integer({ min: 0, max: 30 }), { minLength: 1, maxLength: 8 })
 
+const arbShape = fc.constantFrom(...SHAPES)
+
 describe("scheduler determinism", () => {
   it.effect.prop(
-    "random DAGs: same output and canonical trace under any tool delays",
-    [arbDag, arbDelays, arbDelays, fc.integer({ min: 0, max: 1000 })],
-    ([program, d1, d2, seed]) =>
+    "random DAGs: same output and canonical trace under any tool delays and handler shapes",
+    [arbDag, arbDelays, arbDelays, fc.integer({ min: 0, max: 1000 }), arbShape, arbShape],
+    ([program, d1, d2, seed, s1, s2]) =>
       Effect.gen(function*() {
-        const a = yield* runWith(program, d1, seed)
-        const b = yield* runWith(program, d2, seed)
+        const a = yield* runWith(program, d1, seed, s1)
+        const b = yield* runWith(program, d2, seed, s2)
         expect(Exit.isSuccess(a.exit)).toBe(true)
         expect(b.exit).toEqual(a.exit)
         expect(b.trace).toEqual(a.trace)
       }),
     { fastCheck: { numRuns: numRuns(40) } }
   )
+
+  for (const shape of SHAPES) {
+    it.effect.prop(
+      `random DAGs with ${shape} handlers: the same output and canonical trace as Effect handlers that complete at once`,
+      [arbDag, arbDelays, fc.integer({ min: 0, max: 1000 })],
+      ([program, delays, seed]) =>
+        Effect.gen(function*() {
+          const a = yield* runWith(program, delays, seed, shape)
+          const b = yield* runWith(program, [0], seed, "effect-sync")
+          expect(Exit.isSuccess(a.exit)).toBe(true)
+          expect(a.exit).toEqual(b.exit)
+          expect(a.trace).toEqual(b.trace)
+        }),
+      { fastCheck: { numRuns: 10 } }
+    )
+  }
 
   /** Drops policies whose effect depends on time or on sharing across nodes (timeouts, retries, caches, keys, budgets). */
   const stripTimePolicies = (program: Program): Program => {
@@ -204,16 +260,16 @@ describe("scheduler determinism", () => {
   }
 
   it.effect.prop(
-    "generated programs: completion, outputs and canonical traces agree under any tool delays",
-    [arbProgramWith({ maxNodesPerProgram: 20 }), arbDelays, arbDelays],
-    ([generated, d1, d2]) =>
+    "generated programs: completion, outputs and canonical traces agree under any tool delays and handler shapes",
+    [arbProgramWith({ maxNodesPerProgram: 20 }), arbDelays, arbDelays, arbShape, arbShape],
+    ([generated, d1, d2, s1, s2]) =>
       Effect.gen(function*() {
         const program = stripTimePolicies(generated)
         const planned = Runtime.plan(program)
         if (Either.isLeft(planned)) return
 
-        const a = yield* runWith(program, d1, 1)
-        const b = yield* runWith(program, d2, 1)
+        const a = yield* runWith(program, d1, 1, s1)
+        const b = yield* runWith(program, d2, 1, s2)
         expect(Exit.isSuccess(b.exit)).toBe(Exit.isSuccess(a.exit))
         if (Exit.isSuccess(a.exit)) {
           expect(b.exit).toEqual(a.exit)

@@ -1,8 +1,10 @@
 /**
  * One cell of the runtime benchmark (workload × size × executor), in its own
  * process so peak heap is per cell; prints one JSON line.
- * Usage: runtime-worker.ts <W1|W2|W3|W4> <size> <trellis|trellis-expr|trellis-discard|effect|promise> [reps]
- * (`trellis-discard` drops events instead of keeping them: the scheduler alone.)
+ * Usage: runtime-worker.ts <W1|W2|W3|W4> <size> <executor> [reps], executor one of
+ * `trellis` (tool handler `Effect.async` on a timer in W4, `Effect.succeed` in W1–W3),
+ * `trellis-run` (a `run` handler: an async function), `trellis-epromise` (an `Effect.promise` handler),
+ * `trellis-expr`, `trellis-discard` (drops events instead of keeping them: the scheduler alone), `effect`, `promise`.
  */
 import { Effect, Either, Layer, ManagedRuntime, Schema } from "effect"
 import { performance } from "node:perf_hooks"
@@ -45,10 +47,36 @@ const wait = make({
   idempotent: true,
   handler: () => waitEffect(5)
 })
+/** Resolves after `ms` of real time (a microtask when 0), on the same timer primitive as the Promise executor. */
+const after = (ms: number): Promise<null> =>
+  ms === 0 ? Promise.resolve(null) : new Promise<null>((resolve) => setTimeout(() => resolve(null), ms))
+/** The way most users write an I/O tool: an async function (W1–W3: resolves at once; W4: waits 5 ms). */
+const runTool = (name: string, ms: number) =>
+  make({ name, description: "an async function", input: Deps, output: Schema.Null, idempotent: true, run: () => after(ms) })
+/** The other usual way: an Effect built with `Effect.promise` (W1–W3: resolves at once; W4: waits 5 ms). */
+const promiseTool = (name: string, ms: number) =>
+  make({ name, description: "Effect.promise", input: Deps, output: Schema.Null, idempotent: true, handler: () => Effect.promise(() => after(ms)) })
 const registry = Layer.succeed(
   ToolRegistry,
-  Either.getOrThrow(makeRegistry([...builtinTools, noop as unknown as AnyTool, wait as unknown as AnyTool]))
+  Either.getOrThrow(makeRegistry([
+    ...builtinTools,
+    ...[noop, wait, runTool("bench.run", 0), runTool("bench.runWait", 5), promiseTool("bench.epromise", 0), promiseTool("bench.epromiseWait", 5)]
+      .map((t) => t as unknown as AnyTool)
+  ]))
 )
+
+/** The tool of a Trellis executor on a DAG. */
+const toolFor = (ex: string, dag: Dag): string => {
+  const io = dag.waitMs > 0
+  switch (ex) {
+    case "trellis-run":
+      return io ? "bench.runWait" : "bench.run"
+    case "trellis-epromise":
+      return io ? "bench.epromiseWait" : "bench.epromise"
+    default:
+      return io ? "bench.wait" : "bench.noop"
+  }
+}
 
 const median = (xs: ReadonlyArray<number>): number => {
   const s = [...xs].sort((a, b) => a - b)
@@ -62,8 +90,8 @@ const main = async () => {
   let events: number | undefined
   let runOnce: () => Promise<void>
 
-  if (executor === "trellis" || executor === "trellis-expr" || executor === "trellis-discard") {
-    const program = executor === "trellis-expr" ? toExprProgram(dag) : toProgram(dag, dag.waitMs > 0 ? "bench.wait" : "bench.noop")
+  if (executor.startsWith("trellis")) {
+    const program = executor === "trellis-expr" ? toExprProgram(dag) : toProgram(dag, toolFor(executor, dag))
     const p0 = performance.now()
     const plan = Effect.runSync(Runtime.prepare(program))
     planMs = performance.now() - p0

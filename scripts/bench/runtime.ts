@@ -80,12 +80,16 @@ const interleaved = (workload: string, size: number, reps: number): Array<Cell> 
   })
 }
 
-const EXECUTORS = ["trellis", "trellis-expr", "effect", "promise"] as const
-const IO_EXECUTORS = ["trellis", "effect", "promise"] as const
+const EXECUTORS = ["trellis", "trellis-run", "trellis-epromise", "trellis-expr", "effect", "promise"] as const
+const IO_EXECUTORS = ["trellis", "trellis-run", "trellis-epromise", "effect", "promise"] as const
+/** The Trellis rows with a tool per node (one per handler shape). */
+const TOOL_EXECUTORS = ["trellis", "trellis-run", "trellis-epromise"] as const
 const fmt = (n: number, digits = 2) => n.toFixed(digits).padStart(8)
 
 /** Runs the whole suite, prints a table, writes the JSON report. */
 export const runRuntimeBench = (): Record<string, unknown> => {
+  const loadBefore = os.loadavg()
+  const quick = process.env["RUNTIME_BENCH_QUICK"] === "1"
   const table: Array<Cell> = []
   const workloads: ReadonlyArray<readonly [string, number, number]> = [
     ["W1", 10_000, 9],
@@ -110,7 +114,7 @@ export const runRuntimeBench = (): Record<string, unknown> => {
   console.log(`W4 makespan: ${IO_EXECUTORS.map((ex) => `${ex} ${w4(ex).medianMs.toFixed(1)} ms (×${(w4(ex).medianMs / promiseMakespan).toFixed(3)})`).join(", ")}`)
 
   const linearity: Array<{ workload: string; executor: string; nodes: number; usPerNode: number; planMs: number | undefined }> = []
-  for (const w of ["W1", "W2"]) {
+  for (const w of quick ? [] : ["W1", "W2"]) {
     for (const ex of ["trellis", "trellis-discard"]) {
       for (const size of [1_000, 10_000, 100_000]) {
         const known = ex === "trellis" && size === 10_000 ? table.find((x) => x.workload === w && x.executor === ex) : undefined
@@ -123,19 +127,30 @@ export const runRuntimeBench = (): Record<string, unknown> => {
   }
   const ratio = (w: string, ex = "trellis") => {
     const xs = linearity.filter((l) => l.workload === w && l.executor === ex)
-    return xs[xs.length - 1]!.usPerNode / xs[0]!.usPerNode
+    return xs.length === 0 ? Number.NaN : xs[xs.length - 1]!.usPerNode / xs[0]!.usPerNode
   }
+  const atMost10 = (ex: string) => ["W1", "W2", "W3"].every((w) => table.find((c) => c.workload === w && c.executor === ex)!.usPerNode <= 10)
   const targets = {
-    usPerNodeAtMost10OnW1toW3: ["W1", "W2", "W3"].every((w) => table.find((c) => c.workload === w && c.executor === "trellis")!.usPerNode <= 10),
+    usPerNodeAtMost10OnW1toW3: atMost10("trellis"),
+    usPerNodeAtMost10OnW1toW3RunTool: atMost10("trellis-run"),
+    usPerNodeAtMost10OnW1toW3EffectPromiseTool: atMost10("trellis-epromise"),
     w4MakespanAtMost105OfPromise: makespan["trellis"]!.ratioToPromise <= 1.05,
-    linear1kTo100k: ratio("W1") < 1.5 && ratio("W2") < 1.5
+    w4RunToolAtMost105OfPromise: makespan["trellis-run"]!.ratioToPromise <= 1.05,
+    w4EffectPromiseToolAtMost105OfPromise: makespan["trellis-epromise"]!.ratioToPromise <= 1.05,
+    ...(quick ? {} : { linear1kTo100k: ratio("W1") < 1.5 && ratio("W2") < 1.5 })
   }
+  const perNode = Object.fromEntries(
+    ["W1", "W2", "W3"].map((w) => [w, Object.fromEntries(TOOL_EXECUTORS.map((ex) => [ex, table.find((c) => c.workload === w && c.executor === ex)!.usPerNode]))])
+  )
   const report = {
     bench: "runtime",
     node: process.version,
     note: `µs/node = median run time / nodes (runsMs has every run; the best run is the floor without GC pauses or other load on the machine); W4 cells run in 3 interleaved rounds of 5 runs after 5 warm-up runs (each executor in its own process per round, order rotated) so load drift on a shared machine hits every executor alike; Trellis rows keep every run event in memory (fresh in-memory EventSink per run); the plan is built once per program (planMs, not in µs/node); W4 nodes wait on setTimeout in every executor; every cell runs with --max-semi-space-size=${SEMI_SPACE_MB}`,
     loadAverage: os.loadavg(),
+    loadAverageBefore: loadBefore,
+    cores: os.cpus().length,
     table,
+    toolShapesUsPerNode: perNode,
     w4Makespan: makespan,
     linearity,
     ratio100kTo1kPerNode: {

@@ -42,8 +42,8 @@ import { currentWorkspace } from "./llm.js"
 import { makeRecorded } from "./recorded.js"
 import { RunStore } from "./runStore.js"
 import type { RunRecord, RunRecordError } from "./runStore.js"
-import { makeRunId, plan, runWith } from "./runtime.js"
-import type { RunOptions } from "./runtime.js"
+import { makeRunId, plan, runWith } from "./launch.js"
+import type { RunOptions } from "./launch.js"
 
 /** Options of `start`: `RunOptions` plus the workspace the run belongs to. */
 export interface StartOptions extends RunOptions {

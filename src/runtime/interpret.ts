@@ -18,7 +18,7 @@ import type { StoreError } from "../trace/errors.js"
 import { hashJson } from "../trace/contentHash.js"
 import type { BanditStrategy } from "./bandit/state.js"
 import { PolicyStore } from "./bandit/store.js"
-import { interruptAll } from "./direct.js"
+import { interruptAll } from "./inflight.js"
 import { RunError } from "./errors.js"
 import { LlmRunner } from "./llm.js"
 import type { Plan } from "./plan.js"
@@ -78,7 +78,7 @@ const waitForWork = (run: Run): Effect.Effect<void> =>
     if (run.hasWork()) return resume(Effect.void)
     run.wake = () => resume(Effect.void)
     // Events recorded while the driver was busy flushing are flushed soon.
-    if (run.events.length > 0) run.scheduleFlush()
+    if (run.pendingEventCount > 0) run.scheduleFlush()
     return Effect.sync(() => {
       run.wake = undefined
     })
@@ -217,7 +217,7 @@ export const execute = (config: ExecuteConfig): Effect.Effect<RunResult, RunErro
       mode: config.recorded === undefined ? "live" : config.recorded.record.mode === "resume" ? "resume" : "replay",
       inputs
     })
-    const flush = Effect.suspend(() => (run.events.length === 0 ? Effect.void : sink.append(run.takeEvents())))
+    const flush = Effect.suspend(() => (run.pendingEventCount === 0 ? Effect.void : sink.append(run.takeEvents())))
 
     const loop = Effect.gen(function*() {
       if (hooks.preRun !== undefined) {

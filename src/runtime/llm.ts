@@ -57,7 +57,7 @@ export const currentWorkspace: FiberRef.FiberRef<string | undefined> = globalVal
 )
 
 /** The message of an llm step run without an LLM layer. */
-export const NO_LLM_MESSAGE = "llm steps need the LLM layer (issue 6)"
+const NO_LLM_MESSAGE = "llm steps need the LLM layer (issue 6)"
 
 /** Serves llm steps; by default every llm step fails with `Permanent` (no LLM layer). */
 export class LlmRunner extends Context.Reference<LlmRunner>()("trellis/LlmRunner", {

@@ -27,7 +27,7 @@ import type { AttemptOutcome, Recorded } from "./recorded.js"
 import type { Emit } from "./toolCall.js"
 
 /** The `tool` name an llm step's events carry. */
-export const llmToolName = (signatureName: string): string => `llm:${signatureName}`
+const llmToolName = (signatureName: string): string => `llm:${signatureName}`
 
 /** One llm node instance with its evaluated arguments. */
 export interface LlmSite {

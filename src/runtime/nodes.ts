@@ -16,7 +16,7 @@ import { Permanent } from "../tools/errors.js"
 import { bindParams } from "./inputs.js"
 import { llmCall } from "./llmCall.js"
 import { Scheduler } from "./scheduler.js"
-import type { Env, NodeRun } from "./scheduler.js"
+import type { Env, NodeRun } from "./runState.js"
 import type { CallSite } from "./toolCall.js"
 
 /** Marks "no fast path": the expression needs the full evaluator. */

@@ -94,7 +94,7 @@ export class RunStore extends Context.Tag("trellis/RunStore")<RunStore, {
 }
 
 /** The newest-first order of runs. */
-export const compareRuns = (a: RunRecord, b: RunRecord): number =>
+const compareRuns = (a: RunRecord, b: RunRecord): number =>
   b.createdAt - a.createdAt || (a.runId < b.runId ? 1 : a.runId > b.runId ? -1 : 0)
 
 /** The cursor after `run` in newest-first order. */

@@ -19,12 +19,10 @@ import type { Json, JsonRecord } from "../ir/eval.js"
 import type { Policy } from "../ir/schema.js"
 import { Defect, errorKind, fromKind, Permanent } from "../tools/errors.js"
 import type { ToolError } from "../tools/errors.js"
-import { decodeArgs, encodeOutput } from "../tools/tool.js"
+import { decodeArgs, encodeOutput, thrownError } from "../tools/tool.js"
 import type { AnyTool, ToolContext } from "../tools/tool.js"
 import type { EventData, RunEventType } from "../trace/events.js"
 import { hashJson } from "../trace/contentHash.js"
-import { asyncRegister } from "./direct.js"
-import type { AsyncRegister } from "./direct.js"
 import { describe } from "./errors.js"
 import { charge, metered } from "./meter.js"
 import type { Usage } from "./meter.js"
@@ -147,8 +145,11 @@ class CallContext implements ToolContext {
     return this.controller.signal
   }
   get emit(): (text: string) => Effect.Effect<void> {
+    return (text) => Effect.sync(() => this.emitNow(text))
+  }
+  get emitNow(): (text: string) => void {
     const { attempt, env, site } = this
-    return (text) => Effect.sync(() => env.emit("Chunk", site.path, attempt, { index: site.chunks++, text }))
+    return (text) => env.emit("Chunk", site.path, attempt, { index: site.chunks++, text })
   }
   /** Aborts the signal, if a handler asked for it. */
   abort(): void {
@@ -315,7 +316,7 @@ const recordedAnswer = (rec: Recorded | undefined, path: string, attempt: number
 }
 
 /** The effect as an Exit when it already is one (a completed effect), else undefined. */
-export const asExit = <A, E, R>(eff: Effect.Effect<A, E, R>): Exit.Exit<A, E> | undefined =>
+const asExit = <A, E, R>(eff: Effect.Effect<A, E, R>): Exit.Exit<A, E> | undefined =>
   Exit.isExit(eff) ? (eff as Exit.Exit<A, E>) : undefined
 
 /** What `inlineCall` leaves to do: nothing (`Done`), a whole call Effect, or just the handler's own Effect. */
@@ -341,6 +342,20 @@ export const inlineCall = (env: CallEnv, site: CallSite): Inline => {
   const ctx = new CallContext(env, site, 1, undefined)
   env.emit("ToolCalled", site.path, 1, { tool: tool.name, argsHash })
   const startedAt = env.now()
+  const run = tool.run
+  if (run !== undefined) {
+    // A `run` handler: called here, its Promise (if any) awaited without a fiber.
+    let out: unknown
+    try {
+      out = run.call(tool, decoded.value, ctx)
+    } catch (e) {
+      return { _tag: "Done", exit: Exit.fail(thrownError(tool.name, e)) }
+    }
+    if (isThenable(out)) return new Suspended(env, site, ctx, undefined, out, startedAt)
+    const done = finishInline(env, site, out, 0, startedAt)
+    const exit = asExit(done)
+    return exit === undefined ? { _tag: "Effect", effect: done } : { _tag: "Done", exit }
+  }
   let effect: Effect.Effect<unknown, ToolError>
   try {
     effect = tool.handler(decoded.value, ctx)
@@ -348,39 +363,42 @@ export const inlineCall = (env: CallEnv, site: CallSite): Inline => {
     return { _tag: "Done", exit: Exit.fail(new Defect({ message: `tool "${tool.name}" threw: ${describe(e)}` })) }
   }
   const handled = asExit(effect)
-  if (handled === undefined) return new Suspended(env, site, ctx, effect, startedAt)
+  if (handled === undefined) return new Suspended(env, site, ctx, effect, undefined, startedAt)
   const done = finishCall(env, site, ctx, handled, 0, startedAt)
   const exit = asExit(done)
   return exit === undefined ? { _tag: "Effect", effect: done } : { _tag: "Done", exit }
 }
 
+const isThenable = (u: unknown): u is PromiseLike<unknown> =>
+  typeof u === "object" && u !== null && typeof (u as { then?: unknown }).then === "function"
+
 /**
- * A plain call whose handler suspended (the `Handler` case of `Inline`):
- * the caller runs `effect` on a fiber whose `currentMeter` is `meter` — or,
- * when the handler returned an `Effect.async`, drives `register` without a
- * fiber (direct.ts) — and ends the call with `finish`. A class, so a call
- * allocates no closures.
+ * A plain call that did not complete at once (the `Handler` case of
+ * `Inline`): either a `run` handler's pending `promise` — the caller
+ * awaits it without a fiber (inflight.ts) — or an Effect handler's
+ * suspended `effect`, which the caller runs on a fiber whose
+ * `currentMeter` is `meter`. Either way the caller ends the call with
+ * `finish`. A class, so a call allocates no closures.
  */
 export class Suspended {
   readonly _tag = "Handler"
   readonly meter: Usage = { cost: 0, tokens: 0 }
-  /** The handler's effect, seeded for a seeded run. */
-  readonly effect: Effect.Effect<unknown, ToolError>
-  /** The register function when the handler returned an `Effect.async`. */
-  readonly register: AsyncRegister | undefined
+  /** The Effect handler's effect, seeded for a seeded run (undefined for a `run` handler). */
+  readonly effect: Effect.Effect<unknown, ToolError> | undefined
   constructor(
     private readonly env: CallEnv,
     private readonly site: CallSite,
     private readonly ctx: CallContext,
-    handler: Effect.Effect<unknown, ToolError>,
+    handler: Effect.Effect<unknown, ToolError> | undefined,
+    /** The `run` handler's pending result. */
+    readonly promise: PromiseLike<unknown> | undefined,
     private readonly startedAt: number
   ) {
-    this.register = asyncRegister(handler)
-    this.effect = this.register === undefined ? seeded(env, site.path, handler) : handler
+    this.effect = handler === undefined ? undefined : seeded(env, site.path, handler)
   }
-  /** What an `Effect.async` resumed with, ready to run on a fiber (seeded like the handler). */
-  resumed(effect: Effect.Effect<unknown, unknown>): Effect.Effect<unknown, ToolError> {
-    return seeded(this.env, this.site.path, effect as Effect.Effect<unknown, ToolError>)
+  /** The failure a `run` handler's rejection means. */
+  rejected(e: unknown): ToolError {
+    return thrownError(this.site.tool.name, e)
   }
   /**
    * Turns the handler's exit into the call's: encode and record, or map

@@ -9,7 +9,7 @@ import type { Json } from "../ir/eval.js"
 import { parseDuration } from "../ir/duration.js"
 import { toolSpecFromSchemas } from "../validate/context.js"
 import type { ToolSpec } from "../validate/context.js"
-import { Permanent } from "./errors.js"
+import { Defect, isToolError, Permanent } from "./errors.js"
 import { plainGuard } from "./plainGuard.js"
 import type { ToolError } from "./errors.js"
 
@@ -23,6 +23,8 @@ export interface ToolContext {
   readonly signal: AbortSignal
   /** Streams a chunk of partial output (recorded as a `Chunk` event). */
   readonly emit: (chunk: string) => Effect.Effect<void>
+  /** `emit` for plain functions (`run` handlers): records the chunk now. */
+  readonly emitNow: (chunk: string) => void
 }
 
 /** Per-tool limits applied by the runtime. */
@@ -72,6 +74,11 @@ export interface Tool<I, O, R = never> {
   readonly batch?: BatchConfig
   /** Serves one call; call it only with what `decodeArgs` returned for this tool. */
   handler(args: I, ctx: ToolContext): Effect.Effect<O, ToolError, R>
+  /**
+   * The plain function a tool made with `run` was given (`handler` wraps it):
+   * the runtime calls it directly, without a fiber. Undefined for `handler` tools.
+   */
+  run?(args: I, ctx: ToolContext): O | PromiseLike<O>
   /** Serves a whole batch, outputs in the same order; present whenever `batch` is. */
   batchHandler?(args: ReadonlyArray<I>, ctx: ToolContext): Effect.Effect<ReadonlyArray<O>, ToolError, R>
   /** What the validator knows about the tool. */
@@ -91,8 +98,8 @@ export type UnknownTool = Tool<unknown, unknown, unknown>
 /** The requirements of the handlers of a tool type (or a union of tool types). */
 export type ToolRequirements<T> = T extends Tool<infer _I, infer _O, infer R> ? R : never
 
-/** The configuration of `make`. */
-export interface ToolConfig<I, IE, O, OE, R> {
+/** What every tool configuration of `make` has, whatever its handler shape. */
+export interface ToolConfigBase<I, IE, O, OE> {
   /**
    * Letters, digits, `_` and `-`, in dot-separated segments; no `__`, `._` or `_.`
    * (provider adapters map `.` to `__` and back), at most 64 characters once mapped.
@@ -111,10 +118,31 @@ export interface ToolConfig<I, IE, O, OE, R> {
   readonly version?: string
   /** @default undefined (no batching) */
   readonly batch?: BatchConfig
+}
+
+/** A tool whose handler returns an Effect: the general shape (any Effect, requirements `R`, typed failures). */
+export interface EffectToolConfig<I, IE, O, OE, R> extends ToolConfigBase<I, IE, O, OE> {
   readonly handler: (args: I, ctx: ToolContext) => Effect.Effect<O, ToolError, R>
+  readonly run?: never
   /** @default each call of the batch served by `handler`, concurrently */
   readonly batchHandler?: (args: ReadonlyArray<I>, ctx: ToolContext) => Effect.Effect<ReadonlyArray<O>, ToolError, R>
 }
+
+/**
+ * A tool whose handler is a plain function returning the output or a
+ * Promise of it (an `async` function): the runtime calls it without a
+ * fiber. A thrown or rejected `ToolError` (`Transient`, `Permanent`, …) is
+ * that failure; anything else thrown or rejected is a `Defect`.
+ */
+export interface PromiseToolConfig<I, IE, O, OE> extends ToolConfigBase<I, IE, O, OE> {
+  readonly run: (args: I, ctx: ToolContext) => O | PromiseLike<O>
+  readonly handler?: never
+  /** @default each call of the batch served by `run`, concurrently */
+  readonly batchHandler?: (args: ReadonlyArray<I>, ctx: ToolContext) => Effect.Effect<ReadonlyArray<O>, ToolError>
+}
+
+/** The configuration of `make`: an Effect `handler` or a plain `run` function. */
+export type ToolConfig<I, IE, O, OE, R> = EffectToolConfig<I, IE, O, OE, R> | PromiseToolConfig<I, IE, O, OE>
 
 /** The longest tool name model providers accept (OpenAI and Anthropic: 64). */
 export const MAX_PROVIDER_NAME = 64
@@ -162,13 +190,43 @@ export const configProblems = (config: {
   return problems
 }
 
+const isThenable = (u: unknown): u is PromiseLike<unknown> =>
+  typeof u === "object" && u !== null && typeof (u as { then?: unknown }).then === "function"
+
+const describeThrown = (e: unknown): string => (e instanceof Error ? e.message : String(e))
+
+/** What a `run` handler threw or rejected with, as a tool failure: a `ToolError` as is, anything else a `Defect`. */
+export const thrownError = (tool: string, e: unknown): ToolError =>
+  isToolError(e) ? e : new Defect({ message: `tool "${tool}" threw: ${describeThrown(e)}` })
+
+/** The Effect handler of a `run` function: the same call, for the policy path, batches and `invoke`. */
+const runHandler = <I, O>(name: string, run: (args: I, ctx: ToolContext) => O | PromiseLike<O>) =>
+(args: I, ctx: ToolContext): Effect.Effect<O, ToolError> =>
+  Effect.suspend(() => {
+    let out: O | PromiseLike<O>
+    try {
+      out = run(args, ctx)
+    } catch (e) {
+      return Effect.fail(thrownError(name, e))
+    }
+    if (!isThenable(out)) return Effect.succeed(out)
+    const promise = out
+    return Effect.async<O, ToolError>((resume) => {
+      promise.then((v) => resume(Effect.succeed(v)), (e: unknown) => resume(Effect.fail(thrownError(name, e))))
+    })
+  })
+
 /**
  * Makes a tool. Argument and output types are inferred from the Schemas.
- * Throws an `Error` listing the problems when the configuration is invalid
- * (a bad name, limit or batch setting) — a programming error at definition time.
+ * Give either `handler` (returns an Effect) or `run` (a plain or `async`
+ * function). Throws an `Error` listing the problems when the configuration
+ * is invalid (a bad name, limit or batch setting, both or neither handler)
+ * — a programming error at definition time.
  */
 export const make = <I, IE, O, OE, R = never>(config: ToolConfig<I, IE, O, OE, R>): Tool<I, O, R> => {
-  const problems = configProblems(config)
+  const problems = [...configProblems(config)]
+  const given = (config.handler === undefined ? 0 : 1) + (config.run === undefined ? 0 : 1)
+  if (given !== 1) problems.push(given === 0 ? "give a handler or a run function" : "give a handler or a run function, not both")
   if (problems.length > 0) throw new Error(`Tool.make: ${problems.join("; ")}`)
   const idempotent = config.idempotent ?? false
   const spec = toolSpecFromSchemas({
@@ -178,7 +236,10 @@ export const make = <I, IE, O, OE, R = never>(config: ToolConfig<I, IE, O, OE, R
     idempotent,
     description: config.description
   })
-  const handler = config.handler
+  const run = config.run
+  const handler: (args: I, ctx: ToolContext) => Effect.Effect<O, ToolError, R> = run === undefined
+    ? config.handler!
+    : runHandler(config.name, run)
   const base = {
     [TOOL_BRAND]: true,
     name: config.name,
@@ -190,6 +251,7 @@ export const make = <I, IE, O, OE, R = never>(config: ToolConfig<I, IE, O, OE, R
     limits: config.limits ?? {},
     version: config.version ?? "1",
     handler,
+    ...(run === undefined ? {} : { run }),
     spec
   }
   if (config.batch === undefined) return base
@@ -322,12 +384,16 @@ export interface ToolContextOptions {
 }
 
 /** Builds a ToolContext (for tests and direct calls); unspecified fields take neutral defaults. */
-export const makeContext = (options: ToolContextOptions = {}): ToolContext => ({
-  idempotencyKey: options.idempotencyKey ?? "",
-  attempt: options.attempt ?? 1,
-  signal: options.signal ?? new AbortController().signal,
-  emit: options.emit ?? (() => Effect.void)
-})
+export const makeContext = (options: ToolContextOptions = {}): ToolContext => {
+  const emit = options.emit ?? (() => Effect.void)
+  return {
+    idempotencyKey: options.idempotencyKey ?? "",
+    attempt: options.attempt ?? 1,
+    signal: options.signal ?? new AbortController().signal,
+    emit,
+    emitNow: (chunk) => Effect.runSync(emit(chunk))
+  }
+}
 
 /**
  * Calls a tool on JSON arguments outside the runtime (no policies, limits or

@@ -1,12 +1,17 @@
-/** Fiberless calls (direct.ts): `Effect.async` handlers without a fiber, cancellation, odd resumes; slots by critical path (waitQueue.ts). */
+/**
+ * Tool handler shapes in the scheduler: `run` handlers (a Promise, awaited
+ * without a fiber, inflight.ts) and Effect handlers (`Effect.async`,
+ * `Effect.promise`, wrapped effects, on a fiber) agree on outputs, events,
+ * cancellation and errors; slots go by critical path (waitQueue.ts).
+ */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Option, Schema } from "effect"
-import { asyncRegister, DirectCall } from "../../src/runtime/direct.js"
+import { Effect, Exit, Fiber, Option, Schema, TestClock } from "effect"
+import { PromiseCall } from "../../src/runtime/inflight.js"
 import { charge } from "../../src/runtime/meter.js"
 import * as Plan from "../../src/runtime/plan.js"
 import * as Runtime from "../../src/runtime/runtime.js"
 import { WaitQueue } from "../../src/runtime/waitQueue.js"
-import { make } from "../../src/tools/index.js"
+import { make, Transient } from "../../src/tools/index.js"
 import type { AnyTool } from "../../src/tools/index.js"
 import type { RunEvent } from "../../src/trace/events.js"
 import { compileProgram, eventsOf, settle, testLayer } from "../support/runtime.js"
@@ -14,44 +19,65 @@ import { compileProgram, eventsOf, settle, testLayer } from "../support/runtime.
 /** Lets the host's macrotasks run (the scheduler finishes a burst of completions in a `setImmediate`), then every ready fiber. */
 const turn = Effect.zipRight(Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve))), settle)
 
+/** The ways a handler can wait. */
+const SHAPES = ["run", "async", "promise", "wrapped"] as const
+type Shape = (typeof SHAPES)[number]
+
 /**
- * A tool whose calls wait until the test resumes them: each call's
- * `Effect.async` registers itself in `pending`; `onFiber` says whether a
- * fiber was current when the register ran; `wrapped` makes the handler something other
- * than a bare `Effect.async` (so it runs on a fiber).
+ * A tool whose calls wait until the test releases them, written in the
+ * given shape: `run` (an async function), `async` (`Effect.async` with a
+ * canceller), `promise` (`Effect.promise`), `wrapped` (`Effect.async`
+ * under `Effect.map`). `onFiber` says whether a fiber was current when
+ * the call started waiting.
  */
-const makeGate = (name: string, wrapped = false) => {
+const makeGate = (name: string, shape: Shape) => {
   const state = {
-    pending: [] as Array<{ readonly value: number; readonly resume: (e: Effect.Effect<number>) => void; readonly signal: AbortSignal }>,
+    pending: [] as Array<{ readonly value: number; readonly resolve: (n: number) => void; readonly signal: AbortSignal }>,
     onFiber: [] as Array<boolean>,
     cancelled: 0,
     aborted: 0,
     maxPending: 0
   }
-  const tool = make({
+  const register = (value: number, signal: AbortSignal, resolve: (n: number) => void) => {
+    state.onFiber.push(Option.isSome(Fiber.getCurrentFiber()))
+    signal.addEventListener("abort", () => state.aborted++)
+    state.pending.push({ value, resolve, signal })
+    state.maxPending = Math.max(state.maxPending, state.pending.length)
+  }
+  const asyncWait = (value: number) =>
+    Effect.async<number>((resume, signal) => {
+      register(value, signal, (n) => resume(Effect.succeed(n)))
+      return Effect.sync(() => {
+        state.cancelled++
+      })
+    })
+  const base = {
     name,
-    description: "waits until the test resumes it",
+    description: "waits until the test releases it",
     input: Schema.Struct({ value: Schema.Number }),
     output: Schema.Number,
-    idempotent: true,
-    handler: (args) => {
-      const wait = Effect.async<number>((resume, signal) => {
-        state.onFiber.push(Option.isSome(Fiber.getCurrentFiber()))
-        signal.addEventListener("abort", () => state.aborted++)
-        state.pending.push({ value: args.value, resume, signal })
-        state.maxPending = Math.max(state.maxPending, state.pending.length)
-        return Effect.sync(() => {
-          state.cancelled++
-        })
-      })
-      return wrapped ? Effect.map(wait, (n) => n) : wait
-    }
-  })
-  /** Resumes the oldest pending call with its value plus `add`. */
+    idempotent: true
+  }
+  const tool = shape === "run"
+    ? make({ ...base, run: (args, ctx) => new Promise<number>((resolve) => register(args.value, ctx.signal, resolve)) })
+    : make({
+      ...base,
+      handler: (args) => {
+        switch (shape) {
+          case "async":
+            return asyncWait(args.value)
+          case "promise":
+            return Effect.promise((signal) => new Promise<number>((resolve) => register(args.value, signal, resolve)))
+          default:
+            return Effect.map(asyncWait(args.value), (n) => n)
+        }
+      }
+    })
+  /** Releases the oldest pending call with its value plus `add`. */
   const release = (add = 0) => {
     const p = state.pending.shift()
     if (p === undefined) throw new Error("nothing pending")
-    p.resume(Effect.succeed(p.value + add))
+    p.resolve(p.value + add)
   }
   return { tool: tool as unknown as AnyTool, state, release }
 }
@@ -64,51 +90,41 @@ const typesByNode = (events: ReadonlyArray<RunEvent>) => {
 
 const calledOrder = (events: ReadonlyArray<RunEvent>) => events.filter((e) => e.type === "ToolCalled").map((e) => e.node)
 
-describe("asyncRegister", () => {
-  it("recognises Effect.async (with and without a signal) and Effect.promise, nothing else", () => {
-    expect(asyncRegister(Effect.async<number>((resume) => resume(Effect.succeed(1))))).toBeTypeOf("function")
-    expect(asyncRegister(Effect.async<number>((_resume, _signal) => undefined))).toBeTypeOf("function")
-    expect(asyncRegister(Effect.promise(() => Promise.resolve(1)))).toBeTypeOf("function")
-    expect(asyncRegister(Effect.succeed(1))).toBeUndefined()
-    expect(asyncRegister(Effect.sleep("1 millis"))).toBeUndefined()
-    expect(asyncRegister(Effect.uninterruptibleMask((restore) => restore(Effect.void)))).toBeUndefined()
-    expect(asyncRegister(Effect.map(Effect.async<number>(() => undefined), (n) => n))).toBeUndefined()
-  })
+const failureOf = (exit: Exit.Exit<unknown, unknown>) => (Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined)
 
-  it("a DirectCall takes the first resume only, and ignores resumes after an interrupt", () => {
+describe("PromiseCall", () => {
+  it("settles once, and not at all after an interrupt", async () => {
     const seen: Array<unknown> = []
-    let resume: ((e: Effect.Effect<unknown, unknown>) => void) | undefined
-    const call = new DirectCall((r) => {
-      resume = r
-    }, (e) => seen.push(e), () => seen.push("interrupted"))
-    resume!(Exit.succeed(1))
-    resume!(Exit.succeed(2))
-    expect(seen).toEqual([Exit.succeed(1)])
-    expect(call.resumed).toBe(true)
-    const other = new DirectCall((r) => {
-      resume = r
-    }, (e) => seen.push(e), () => seen.push("interrupted"))
-    Effect.runSync(other.interrupt())
-    resume!(Exit.succeed(3))
-    expect(seen).toEqual([Exit.succeed(1), "interrupted"])
+    let resolve: ((n: number) => void) | undefined
+    new PromiseCall(new Promise<number>((r) => (resolve = r)), (ok, v) => seen.push([ok, v]), () => seen.push("interrupted"))
+    resolve!(1)
+    await Promise.resolve()
+    expect(seen).toEqual([[true, 1]])
+    let reject: ((e: unknown) => void) | undefined
+    const other = new PromiseCall(new Promise<number>((_, r) => (reject = r)), (ok, v) => seen.push([ok, v]), () => seen.push("interrupted"))
+    other.interrupt()
+    other.interrupt()
+    reject!(new Error("late"))
+    await new Promise((r) => setImmediate(r))
+    expect(seen).toEqual([[true, 1], "interrupted"])
   })
 })
 
-describe("fiberless tool calls", () => {
-  it.effect("an Effect.async handler runs without a fiber; outputs and events match the fiber path", () => {
-    const direct = makeGate("t.gate")
-    const fibered = makeGate("t.fgate", true)
+describe("handler shapes", () => {
+  it.effect("every shape gives the same outputs and events; a run handler started by a drain has no fiber", () => {
+    const gates = SHAPES.map((shape) => makeGate(`t.${shape}`, shape))
+    const tools = gates.map((g) => g.tool)
     return Effect.gen(function*() {
-      const source = (tool: string) => `
-        program main() {
-          a = tool ${tool}(value: 1)
-          b = tool ${tool}(value: a + 1)
-          return [a, b]
-        }`
       const results: Array<unknown> = []
       const shapes: Array<unknown> = []
-      for (const [gate, runId] of [[direct, "direct"], [fibered, "fibered"]] as const) {
-        const program = compileProgram(source(gate.tool.name), [direct.tool, fibered.tool])
+      for (const gate of gates) {
+        const program = compileProgram(`
+          program main() {
+            a = tool ${gate.tool.name}(value: 1)
+            b = tool ${gate.tool.name}(value: a + 1)
+            return [a, b]
+          }`, tools)
+        const runId = `shape-${gate.tool.name}`
         const f = yield* Effect.fork(Runtime.run(program, {}, { runId }))
         yield* turn
         gate.release()
@@ -118,42 +134,100 @@ describe("fiberless tool calls", () => {
         results.push((yield* Fiber.join(f)).output)
         shapes.push(typesByNode(yield* eventsOf(runId)))
       }
-      expect(results).toEqual([[1, 12], [1, 12]])
-      expect(shapes[0]).toEqual(shapes[1])
-      // The first call starts from the driver (its fiber is current); the second from the drain after a completion: no fiber.
-      expect(direct.state.onFiber[1]).toBe(false)
-      expect(fibered.state.onFiber).toEqual([true, true])
-    }).pipe(Effect.provide(testLayer([direct.tool, fibered.tool])))
+      for (let i = 0; i < gates.length; i++) {
+        expect(results[i]).toEqual([1, 12])
+        expect(shapes[i]).toEqual(shapes[0])
+      }
+      // The first call starts from the driver (its fiber is current); the second from the drain after a completion.
+      expect(gates[0]!.state.onFiber).toEqual([true, false])
+      for (const g of gates.slice(1)) expect(g.state.onFiber).toEqual([true, true])
+    }).pipe(Effect.provide(testLayer(tools)))
   })
 
-  it.effect("interrupting a run aborts the signal and runs the canceller of every waiting call", () => {
-    const gate = makeGate("t.gate")
+  for (const shape of SHAPES) {
+    it.effect(`${shape}: interrupting a run aborts the signal of every waiting call (and runs Effect.async's canceller)`, () => {
+      const gate = makeGate("t.gate", shape)
+      return Effect.gen(function*() {
+        const program = compileProgram(`
+          program main() {
+            a = tool t.gate(value: 1)
+            b = tool t.gate(value: 2)
+            return a + b
+          }`, [gate.tool])
+        const runId = `cancel-${shape}`
+        const f = yield* Effect.fork(Runtime.run(program, {}, { runId }))
+        yield* turn
+        expect(gate.state.pending.length).toBe(2)
+        yield* Fiber.interrupt(f)
+        expect(gate.state.aborted).toBe(2)
+        expect(gate.state.cancelled).toBe(shape === "async" || shape === "wrapped" ? 2 : 0)
+        // A completion after the run was cancelled changes nothing.
+        gate.release()
+        yield* turn
+        const events = yield* eventsOf(runId)
+        expect(events[events.length - 1]?.type).toBe("RunCancelled")
+        expect(events.filter((e) => e.type === "NodeFailed").map((e) => e.type === "NodeFailed" && e.data.errorKind)).toEqual([
+          "Cancelled",
+          "Cancelled"
+        ])
+      }).pipe(Effect.provide(testLayer([gate.tool])))
+    })
+  }
+
+  it.effect("run handlers: a returned value completes at once; throws and rejections are Defects, ToolErrors stay typed", () => {
+    const base = { description: "", input: Schema.Struct({}), output: Schema.Number, idempotent: true }
+    const tools = [
+      make({ ...base, name: "t.sync", run: () => 7 }),
+      make({ ...base, name: "t.throws", run: (): number => {
+        throw new Error("no socket")
+      } }),
+      make({ ...base, name: "t.rejects", run: () => Promise.reject(new Error("refused")) }),
+      make({ ...base, name: "t.transient", run: async (): Promise<number> => {
+        await Promise.resolve()
+        throw new Transient({ message: "try later" })
+      } }),
+      make({ ...base, name: "t.bad", run: async () => "seven" as unknown as number })
+    ].map((t) => t as unknown as AnyTool)
+    const one = (tool: string) => Effect.exit(Runtime.run(compileProgram(`program main() { return tool ${tool}() }`, tools), {}))
+    return Effect.gen(function*() {
+      const ok = yield* one("t.sync")
+      expect(Exit.isSuccess(ok) && ok.value.output).toBe(7)
+      expect(failureOf(yield* one("t.throws"))).toMatchObject({ kind: "Defect", message: `tool "t.throws" threw: no socket` })
+      expect(failureOf(yield* one("t.rejects"))).toMatchObject({ kind: "Defect", message: `tool "t.rejects" threw: refused` })
+      expect(failureOf(yield* one("t.transient"))).toMatchObject({ kind: "Transient", message: "try later" })
+      expect(failureOf(yield* one("t.bad"))).toMatchObject({ kind: "Permanent" })
+    }).pipe(Effect.provide(testLayer(tools)))
+  })
+
+  it.effect("run handlers under a retry policy take the policy path with the same semantics", () => {
+    let calls = 0
+    const flaky = make({
+      name: "t.flaky",
+      description: "fails once, then answers",
+      input: Schema.Struct({}),
+      output: Schema.Number,
+      idempotent: true,
+      run: async (_args, ctx) => {
+        calls++
+        if (ctx.attempt === 1) throw new Transient({ message: "once" })
+        return ctx.attempt
+      }
+    })
+    const tools = [flaky as unknown as AnyTool]
     return Effect.gen(function*() {
       const program = compileProgram(`
         program main() {
-          a = tool t.gate(value: 1)
-          b = tool t.gate(value: 2)
-          return a + b
-        }`, [gate.tool])
-      const f = yield* Effect.fork(Runtime.run(program, {}, { runId: "cancel-direct" }))
-      yield* turn
-      expect(gate.state.pending.length).toBe(2)
-      yield* Fiber.interrupt(f)
-      expect(gate.state.cancelled).toBe(2)
-      expect(gate.state.aborted).toBe(2)
-      // A resume after the run was cancelled changes nothing.
-      gate.release()
-      yield* turn
-      const events = yield* eventsOf("cancel-direct")
-      expect(events[events.length - 1]?.type).toBe("RunCancelled")
-      expect(events.filter((e) => e.type === "NodeFailed").map((e) => e.type === "NodeFailed" && e.data.errorKind)).toEqual([
-        "Cancelled",
-        "Cancelled"
-      ])
-    }).pipe(Effect.provide(testLayer([gate.tool])))
+          a = tool t.flaky() with { retry: { times: 2, backoff: "fixed", base: "1ms", jitter: "none" } }
+          return a
+        }`, tools)
+      const f = yield* Effect.fork(Runtime.run(program, {}, { runId: "flaky" }))
+      for (let i = 0; i < 5; i++) yield* Effect.zipRight(turn, TestClock.adjust("1 millis"))
+      expect((yield* Fiber.join(f)).output).toBe(2)
+      expect(calls).toBe(2)
+    }).pipe(Effect.provide(testLayer(tools)))
   })
 
-  it.effect("a resume during registration completes at once; a throwing register is a Defect", () => {
+  it.effect("Effect.async: a resume during registration completes at once; a throwing register is a Defect", () => {
     const now = make({
       name: "t.now",
       description: "resumes while registering",
@@ -178,14 +252,11 @@ describe("fiberless tool calls", () => {
       const ok = yield* Runtime.run(compileProgram(`program main() { return tool t.now() }`, tools), {})
       expect(ok.output).toBe(7)
       const exit = yield* Effect.exit(Runtime.run(compileProgram(`program main() { return tool t.broken() }`, tools), {}))
-      expect(Exit.isFailure(exit) && exit.cause._tag === "Fail" && exit.cause.error).toMatchObject({
-        kind: "Defect",
-        message: `tool "t.broken" died: no socket`
-      })
+      expect(failureOf(exit)).toMatchObject({ kind: "Defect", message: `tool "t.broken" died: no socket` })
     }).pipe(Effect.provide(testLayer(tools)))
   })
 
-  it.effect("a resume with an effect still to run runs it (charges included)", () => {
+  it.effect("Effect.async: a resume with an effect still to run runs it (charges included)", () => {
     let resume: ((e: Effect.Effect<number>) => void) | undefined
     const later = make({
       name: "t.later",
@@ -212,30 +283,33 @@ describe("fiberless tool calls", () => {
 })
 
 describe("call slots go to the critical path first", () => {
-  it.effect("with one slot, the waiting call with the longest chain after it starts first, then the oldest", () => {
-    const gate = makeGate("t.gate")
-    return Effect.gen(function*() {
-      const program = compileProgram(`
-        program main() {
-          x = tool t.gate(value: 0)
-          y1 = tool t.gate(value: x + 1)
-          y2 = tool t.gate(value: x + 2)
-          z = tool t.gate(value: y2 + 1)
-          w = tool t.gate(value: z + 1)
-          return [y1, w]
-        }`, [gate.tool])
-      const f = yield* Effect.fork(Runtime.run(program, {}, { runId: "ranked", concurrency: 1 }))
-      yield* turn
-      for (let i = 0; i < 5; i++) {
-        gate.release()
+  for (const shape of SHAPES) {
+    it.effect(`${shape}: with one slot, the waiting call with the longest chain after it starts first, then the oldest`, () => {
+      const gate = makeGate("t.gate", shape)
+      const runId = `ranked-${shape}`
+      return Effect.gen(function*() {
+        const program = compileProgram(`
+          program main() {
+            x = tool t.gate(value: 0)
+            y1 = tool t.gate(value: x + 1)
+            y2 = tool t.gate(value: x + 2)
+            z = tool t.gate(value: y2 + 1)
+            w = tool t.gate(value: z + 1)
+            return [y1, w]
+          }`, [gate.tool])
+        const f = yield* Effect.fork(Runtime.run(program, {}, { runId, concurrency: 1 }))
         yield* turn
-      }
-      expect((yield* Fiber.join(f)).output).toEqual([1, 4])
-      expect(gate.state.maxPending).toBe(1)
-      const labels = program.labels ?? {}
-      expect(calledOrder(yield* eventsOf("ranked")).map((id) => labels[id!] ?? id)).toEqual(["x", "y2", "z", "y1", "w"])
-    }).pipe(Effect.provide(testLayer([gate.tool])))
-  })
+        for (let i = 0; i < 5; i++) {
+          gate.release()
+          yield* turn
+        }
+        expect((yield* Fiber.join(f)).output).toEqual([1, 4])
+        expect(gate.state.maxPending).toBe(1)
+        const labels = program.labels ?? {}
+        expect(calledOrder(yield* eventsOf(runId)).map((id) => labels[id!] ?? id)).toEqual(["x", "y2", "z", "y1", "w"])
+      }).pipe(Effect.provide(testLayer([gate.tool])))
+    })
+  }
 
   it("ranks are the longest chain of same-scope dependents", () => {
     const program = compileProgram(`

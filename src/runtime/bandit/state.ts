@@ -18,7 +18,7 @@ export const BanditStrategy = Schema.Union(
 export type BanditStrategy = typeof BanditStrategy.Type
 
 /** The default epsilon of epsilon-greedy. */
-export const DEFAULT_EPSILON = 0.1
+const DEFAULT_EPSILON = 0.1
 
 /** The strategy's name as recorded with each choice (`"epsilon-greedy(0.1)"`, `"ucb1"`, `"thompson"`). */
 export const policyName = (strategy: BanditStrategy): string =>

@@ -20,7 +20,7 @@ export interface Choice {
 }
 
 /** Extra posterior draws used to estimate a Thompson choice's propensity. */
-export const THOMPSON_PROPENSITY_DRAWS = 100
+const THOMPSON_PROPENSITY_DRAWS = 100
 
 /** The options whose score is highest (in option order); scores may be `Infinity`. */
 const argmaxAll = (options: ReadonlyArray<string>, score: (o: string) => number): ReadonlyArray<string> => {

@@ -59,7 +59,10 @@ const batchContext = <I, O>(items: ReadonlyArray<Pending<I, O>>, signal: AbortSi
     : sha256Hex(canonicalJson(items.map((p) => p.ctx.idempotencyKey))),
   attempt: items.reduce((m, p) => Math.max(m, p.ctx.attempt), 1),
   signal,
-  emit: (chunk) => Effect.forEach(items, (p) => p.ctx.emit(chunk), { discard: true })
+  emit: (chunk) => Effect.forEach(items, (p) => p.ctx.emit(chunk), { discard: true }),
+  emitNow: (chunk) => {
+    for (const p of items) p.ctx.emitNow(chunk)
+  }
 })
 
 /** The taxonomy error a failed batch gives each of its callers. */

@@ -1,5 +1,5 @@
 /** `std.echo(value)`: returns its argument unchanged. */
-import { Effect, Schema } from "effect"
+import { Schema } from "effect"
 import { make } from "../tool.js"
 
 /** Returns `value` as given; idempotent, useful for wiring and tests. */
@@ -9,5 +9,5 @@ export const echo = make({
   input: Schema.Struct({ value: Schema.Unknown }),
   output: Schema.Unknown,
   idempotent: true,
-  handler: (args) => Effect.succeed(args.value)
+  run: (args) => args.value
 })

@@ -54,7 +54,7 @@ export const systemResolver: Resolver = {
 }
 
 /** Parses a dotted-quad IPv4 address (four decimal octets, no leading zeros) to its 32-bit value. */
-export const parseIPv4 = (text: string): number | undefined => {
+const parseIPv4 = (text: string): number | undefined => {
   const parts = text.split(".")
   if (parts.length !== 4) return undefined
   let value = 0
@@ -151,7 +151,7 @@ export type IpAddress =
   | { readonly family: 6; readonly groups: ReadonlyArray<number> }
 
 /** Parses an IP literal (IPv6 with or without brackets); undefined for a host name. */
-export const parseIp = (text: string): IpAddress | undefined => {
+const parseIp = (text: string): IpAddress | undefined => {
   const bare = text.startsWith("[") && text.endsWith("]") ? text.slice(1, -1) : text
   const v4 = parseIPv4(bare)
   if (v4 !== undefined) return { family: 4, value: v4 }
@@ -172,10 +172,10 @@ export const blockedReason = (address: string): string | undefined => {
 }
 
 /** Host names of cloud metadata services, refused unless allowlisted. */
-export const METADATA_HOSTS: ReadonlySet<string> = new Set(["metadata.google.internal", "metadata.goog", "metadata", "instance-data"])
+const METADATA_HOSTS: ReadonlySet<string> = new Set(["metadata.google.internal", "metadata.goog", "metadata", "instance-data"])
 
 /** A host name lowercased, without brackets or a trailing dot; IP literals in a canonical form. */
-export const normalizeHost = (host: string): string => {
+const normalizeHost = (host: string): string => {
   const lower = host.trim().toLowerCase().replace(/\.$/, "")
   const ip = parseIp(lower)
   if (ip === undefined) return lower

@@ -1,5 +1,5 @@
 /** `json.parse(text)`: parses JSON text; bad JSON is `Permanent` with its position. */
-import { Effect, Schema } from "effect"
+import { Schema } from "effect"
 import { jsonSyntaxError } from "../../ir/json.js"
 import { Permanent } from "../errors.js"
 import { make } from "../tool.js"
@@ -24,19 +24,18 @@ export const jsonParse = make({
   input: Schema.Struct({ text: Schema.String }),
   output: Schema.Unknown,
   idempotent: true,
-  handler: (args) => {
+  run: (args): unknown => {
     const error = jsonSyntaxError(args.text)
     if (error !== undefined) {
       const { column, line } = lineColumn(args.text, error.offset)
-      return Effect.fail(
-        new Permanent({
-          message: `invalid JSON at line ${line}, column ${column} (offset ${error.offset}): ${error.message.replace(/^Invalid JSON: /, "")}`
-        })
-      )
+      throw new Permanent({
+        message: `invalid JSON at line ${line}, column ${column} (offset ${error.offset}): ${error.message.replace(/^Invalid JSON: /, "")}`
+      })
     }
-    return Effect.try({
-      try: (): unknown => JSON.parse(args.text),
-      catch: (e) => new Permanent({ message: `invalid JSON: ${e instanceof Error ? e.message : String(e)}` })
-    })
+    try {
+      return JSON.parse(args.text)
+    } catch (e) {
+      throw new Permanent({ message: `invalid JSON: ${e instanceof Error ? e.message : String(e)}` })
+    }
   }
 })

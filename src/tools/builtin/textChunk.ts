@@ -1,5 +1,5 @@
 /** `text.chunk(text, size, overlap?)`: splits text into overlapping windows of code points. */
-import { Effect, Schema } from "effect"
+import { Schema } from "effect"
 import { Permanent } from "../errors.js"
 import { make } from "../tool.js"
 
@@ -33,10 +33,9 @@ export const textChunk = make({
   }),
   output: Schema.Array(Schema.String),
   idempotent: true,
-  handler: (args) => {
+  run: (args) => {
     const overlap = args.overlap ?? 0
-    return overlap >= args.size
-      ? Effect.fail(new Permanent({ message: `overlap (${overlap}) must be less than size (${args.size})` }))
-      : Effect.succeed(chunkText(args.text, args.size, overlap))
+    if (overlap >= args.size) throw new Permanent({ message: `overlap (${overlap}) must be less than size (${args.size})` })
+    return chunkText(args.text, args.size, overlap)
   }
 })

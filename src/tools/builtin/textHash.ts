@@ -1,5 +1,5 @@
 /** `text.hash(text)`: the SHA-256 of a text. */
-import { Effect, Schema } from "effect"
+import { Schema } from "effect"
 import { sha256Hex } from "../../ir/hash.js"
 import { make } from "../tool.js"
 
@@ -10,5 +10,5 @@ export const textHash = make({
   input: Schema.Struct({ text: Schema.String }),
   output: Schema.String,
   idempotent: true,
-  handler: (args) => Effect.succeed(sha256Hex(args.text))
+  run: (args) => sha256Hex(args.text)
 })

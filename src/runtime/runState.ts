@@ -1,0 +1,95 @@
+/** The state of one run that the scheduler, the driver and the node kinds share: settings, services, nodes, scopes. */
+import type { Clock, Fiber, Runtime } from "effect"
+import type { Json } from "../ir/eval.js"
+import type { ToolError } from "../tools/errors.js"
+import type { ToolRegistryService } from "../tools/registry.js"
+import type { BanditStrategy } from "./bandit/state.js"
+import type { PolicyStore } from "./bandit/store.js"
+import type { LlmRunnerService } from "./llm.js"
+import type { PlanNode, Plan, ScopePlan } from "./plan.js"
+import type { Budgeter } from "./policy/budget.js"
+import type { RunHooks } from "./policy/hooks.js"
+import type { Recorded } from "./recorded.js"
+import type { CallEnv, CallSite } from "./toolCall.js"
+
+/** Limits and settings of one run. */
+export interface RunConfig {
+  readonly runId: string
+  readonly plan: Plan
+  readonly params: ReadonlyMap<string, Json>
+  /** Most tool/llm calls in flight at once (calls that complete synchronously never wait). */
+  readonly concurrency: number
+  /** Most node executions in the whole run. */
+  readonly maxNodes: number
+  /** Deepest nesting of scopes (map items, branches, options, calls). */
+  readonly maxDepth: number
+  /** Longest run time in ms, if bounded. */
+  readonly maxRunTimeMs: number | undefined
+  /** The run's own budget, if any. */
+  readonly budget: Budgeter | undefined
+  /** The bandit strategy of a choose key. */
+  readonly strategyFor: (key: string) => BanditStrategy
+  /** Seed of the run, when seeded: each choose then draws from its own Random seeded by (seed, node path). */
+  readonly seed: number | undefined
+  /** The run's record, when it is resumed or replayed (see recorded.ts). */
+  readonly recorded: Recorded | undefined
+}
+
+/** The services a run uses, resolved once. */
+export interface RunServices {
+  readonly registry: ToolRegistryService
+  readonly policy: PolicyStore["Type"]
+  readonly hooks: RunHooks
+  readonly llm: LlmRunnerService
+  readonly clock: Clock.Clock
+  /** The runtime in-flight effects are forked with (carries Clock, Random and services). */
+  readonly runtime: Runtime.Runtime<never>
+  readonly call: Omit<CallEnv, "emit" | "now" | "runId" | "seed" | "recorded">
+}
+
+/** Resolves a name in a scope instance (undefined when unbound). */
+export type Env = (name: string) => Json | undefined
+
+/** The state of a map node while its items run. */
+export interface MapState {
+  readonly items: ReadonlyArray<Json>
+  readonly results: Array<Json>
+  readonly cap: number
+  next: number
+  active: number
+  done: number
+  starting: boolean
+}
+
+/** One execution of a node. */
+export interface NodeRun {
+  readonly scope: ScopeRun
+  readonly pn: PlanNode
+  readonly path: string
+  budgets: ReadonlyArray<Budgeter>
+  done: boolean
+  /** In-flight effect of the node (call, choice, hook), if any. */
+  fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined
+  /** Timer of a node-level timeout. */
+  timer: Fiber.RuntimeFiber<unknown, unknown> | undefined
+  map: MapState | undefined
+  /** The tool call of a tool node. */
+  site: CallSite | undefined
+}
+
+/** One execution of a scope: values by node index and remaining dependency counts. */
+export interface ScopeRun {
+  readonly plan: ScopePlan
+  readonly values: Array<Json | undefined>
+  readonly counts: Int32Array
+  left: number
+  readonly prefix: string
+  readonly env: Env
+  readonly depth: number
+  readonly budgets: ReadonlyArray<Budgeter>
+  readonly onDone: (value: Json) => void
+  readonly onFail: (error: ToolError) => void
+}
+
+/** How the run ended. */
+export type RunStatus = "running" | "completed" | "failed" | "cancelled"
