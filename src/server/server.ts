@@ -27,6 +27,7 @@ import { layerRuns } from "./handlers/runs.js"
 import { layerHealth, layerSystem } from "./handlers/system.js"
 import { bodyLimit, lastResort } from "./http.js"
 import { observeHttp, routesOf } from "./observability/middleware.js"
+import { registerSecretEnv } from "./observability/redact.js"
 import { RunManager } from "./runManager.js"
 import { layerViewerApi } from "./web/handlers.js"
 import { layerRoutes as layerViewerRoutes } from "./web/routes.js"
@@ -65,6 +66,8 @@ const llmRouters = new WeakMap<ServerConfig, Layer.Layer<LlmRouting.LlmGateway |
 export const layerLlmRouter = (config: ServerConfig): Layer.Layer<LlmRouting.LlmGateway | LlmRouter, ServeError> => {
   const known = llmRouters.get(config)
   if (known !== undefined) return known
+  // Provider keys never reach a log line or a response, whatever their variable is called.
+  registerSecretEnv((config.file.providers ?? []).flatMap((p) => (p.apiKeyEnv === undefined ? [] : [p.apiKeyEnv])))
   const made = LlmRouting.layer(config.file).pipe(Layer.mapError((e) => new ServeError({ message: e.message })))
   llmRouters.set(config, made)
   return made
