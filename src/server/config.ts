@@ -66,7 +66,12 @@ export const ConfigFile = Schema.Struct({
   fallbacks: opt(Schema.Record({ key: Schema.String, value: Schema.Array(Schema.String) })),
   limits: opt(Limits),
   /** Settings of llm steps in programs (`src/llm/stepRunner.ts`). */
-  steps: opt(StepsConfig)
+  steps: opt(StepsConfig),
+  /** Bandit state of `choose` steps: per workspace, unless `shared` (every workspace learns from every other). */
+  bandit: opt(Schema.Struct({
+    /** Share one bandit policy per choose key across workspaces (deliberate; isolation is lost). @default false */
+    shared: opt(Schema.Boolean)
+  }))
 })
 export type ConfigFile = typeof ConfigFile.Type
 
