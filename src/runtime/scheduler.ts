@@ -19,7 +19,7 @@ import type { Fiber } from "effect"
 import { evalPure } from "../ir/eval.js"
 import type { Json } from "../ir/eval.js"
 import type { Program } from "../ir/schema.js"
-import { BudgetExceeded, errorKind, Permanent, Timeout } from "../tools/errors.js"
+import { errorKind, Permanent, ResourceExhausted, Timeout } from "../tools/errors.js"
 import type { ToolError } from "../tools/errors.js"
 import type { ToolRegistryService } from "../tools/registry.js"
 import { makeEvent } from "../trace/events.js"
@@ -219,7 +219,7 @@ export abstract class Scheduler {
     if (this.config.maxRunTimeMs !== undefined) {
       const ms = this.config.maxRunTimeMs
       this.runTimer = this.fork(Clock.sleep(`${ms} millis`), undefined, (exit) => {
-        if (Exit.isSuccess(exit)) this.failRun(new Timeout({ message: timeoutMessage("run", ms) }), undefined)
+        if (Exit.isSuccess(exit)) this.failRun(new ResourceExhausted({ message: `${timeoutMessage("run", ms)} (limits.maxRunTime)` }), undefined)
       })
     }
     this.startScope(this.config.plan.entry.scope, "", (name) => params.get(name), 0, budgets, (value) => {
@@ -428,7 +428,7 @@ export abstract class Scheduler {
   private exec(nr: NodeRun): void {
     if (++this.nodesStarted > this.config.maxNodes) {
       this.emit("NodeStarted", nr.path, undefined, nr.pn.startedData)
-      return this.failNode(nr, new BudgetExceeded({ message: `run executed more than ${this.config.maxNodes} nodes (limits.maxNodes)` }))
+      return this.failNode(nr, new ResourceExhausted({ message: `run executed more than ${this.config.maxNodes} nodes (limits.maxNodes)` }))
     }
     this.emit("NodeStarted", nr.path, undefined, nr.pn.startedData)
     const node = nr.pn.node

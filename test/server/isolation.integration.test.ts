@@ -43,8 +43,8 @@ beforeAll(async () => {
   server = await startServer(testConfig({
     workspaces: [{ name: "alpha", keyHashes: [hashKey(A)] }, { name: "beta", keyHashes: [hashKey(B)] }]
   }))
-}, 30_000)
-afterAll(() => server.close())
+}, 120_000)
+afterAll(() => server?.close(), 60_000)
 
 describe("idempotency records", () => {
   it("are scoped by workspace: B never gets A's result under the same key", async () => {

@@ -49,7 +49,7 @@ beforeAll(async () => {
       retry: { times: 0 }
     }]
   }))
-}, 30_000)
+}, 120_000)
 
 afterAll(async () => {
   await server.close()

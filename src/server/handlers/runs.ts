@@ -187,13 +187,14 @@ export const layerRuns = HttpApiBuilder.group(Api, "runs", (handlers) =>
       Effect.gen(function*() {
         const run = yield* findRun(path.id)
         const ctx = yield* ServerContext
+        const ws = yield* CurrentWorkspace
         const rewarded = yield* feedback(run.runId, payload.key, payload.reward).pipe(
           Effect.catchTags({
             RunError: (e) => Effect.fail(new BadRequest({ message: e.message })),
             StoreError: (e) => Effect.fail(unavailable(e))
           }),
           // The run's workspace's bandit state (issue 14), or the shared one when the config says so.
-          Effect.locally(currentWorkspace, run.workspace),
+          Effect.locally(currentWorkspace, ws.name),
           Effect.locally(sharedPolicy, ctx.config.file.bandit?.shared === true)
         )
         return { rewarded }
