@@ -46,8 +46,14 @@ const isSizeError = (error: unknown): boolean => {
   return cause instanceof Error && cause.message === "maxBytes exceeded"
 }
 
-/** Refuses request bodies larger than `maxBytes` with 413. */
-export const bodyLimit = (maxBytes: number): HttpMiddleware.HttpMiddleware =>
+const bodyTimeout = (ms: number) =>
+  HttpServerResponse.unsafeJson(
+    { _tag: "RequestTimeout", message: `the request body was not received within ${ms} ms` },
+    { status: 408, headers: { connection: "close" } }
+  )
+
+/** Refuses request bodies larger than `maxBytes` with 413, and bodies not received within `readMs` with 408. */
+export const bodyLimit = (maxBytes: number, readMs = 10_000): HttpMiddleware.HttpMiddleware =>
   HttpMiddleware.make((app) =>
     Effect.gen(function*() {
       const request = yield* HttpServerRequest.HttpServerRequest
@@ -63,7 +69,12 @@ export const bodyLimit = (maxBytes: number): HttpMiddleware.HttpMiddleware =>
         )
       }
       // JSON and text bodies are read as text by the API too: this read is cached and shared.
-      const read = yield* Effect.either(HttpIncomingMessage.withMaxBodySize(request.text, Option.some(maxBytes)))
+      const timed = yield* HttpIncomingMessage.withMaxBodySize(request.text, Option.some(maxBytes)).pipe(
+        Effect.either,
+        Effect.timeoutTo({ duration: readMs, onTimeout: () => undefined, onSuccess: (r) => r })
+      )
+      if (timed === undefined) return bodyTimeout(readMs)
+      const read = timed
       if (Either.isLeft(read) && isSizeError(read.left)) return tooLarge(maxBytes)
       if (Either.isRight(read) && nestingDepth(read.right) > MAX_DEPTH) {
         return HttpServerResponse.unsafeJson(

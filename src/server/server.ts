@@ -25,6 +25,7 @@ import { layerLlm } from "./handlers/llm.js"
 import { layerPrograms } from "./handlers/programs.js"
 import { layerRuns } from "./handlers/runs.js"
 import { layerHealth, layerSystem } from "./handlers/system.js"
+import { guard } from "./guard.js"
 import { bodyLimit, lastResort } from "./http.js"
 import { observeHttp, routesOf } from "./observability/middleware.js"
 import { registerSecretEnv } from "./observability/redact.js"
@@ -94,9 +95,10 @@ export const layer = (
     Layer.mapError((e) => new ServeError({ message: `cannot listen on ${host}:${options.port ?? 8080}: ${String((e.cause as { code?: string } | undefined)?.code ?? e.message)}` }))
   )
   const observe = observeHttp({ routes: routesOf(Api) })
-  const limit = bodyLimit(options.config.limits.maxBodyBytes)
+  const limit = bodyLimit(options.config.limits.maxBodyBytes, options.config.limits.bodyReadMs)
+  const guarded = guard(options.config, () => ref.server?.address())
   // The middlewares keep the app's own error channel (respondable errors such as RouteNotFound), which the server renders.
-  const serve = HttpApiBuilder.serve((app) => observe(lastResort(limit(app))) as HttpApp.Default<never, never>).pipe(
+  const serve = HttpApiBuilder.serve((app) => observe(lastResort(guarded(limit(app)))) as HttpApp.Default<never, never>).pipe(
     Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
     Layer.provide(layerViewerRoutes),
     Layer.provide(HttpApiBuilder.middlewareOpenApi({ path: "/openapi.json" })),
@@ -122,7 +124,11 @@ export const layer = (
     Layer.provide(layerLlmRouter(options.config))
   )
   const core = Layer.mergeAll(
-    RunManager.layer(options.config.limits, { resumeOnStart: options.resumeOnStart ?? true }).pipe(Layer.provide(steps)),
+    RunManager.layer(
+      // Open mode has one workspace: nobody to share the slots with.
+      isOpen(options.config) ? { ...options.config.limits, workspaceRuns: options.config.limits.concurrentRuns } : options.config.limits,
+      { resumeOnStart: options.resumeOnStart ?? true, sharedPolicy: options.config.file.bandit?.shared === true }
+    ).pipe(Layer.provide(steps)),
     Layer.succeed(ServerContext, { config: options.config, sse: { clients: 0 } })
   )
   return lifecycle.pipe(Layer.provideMerge(serve), Layer.provideMerge(core))
