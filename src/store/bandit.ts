@@ -38,7 +38,7 @@ export const make: Effect.Effect<PolicyStore["Type"], never, SqlClient> = Effect
       "read bandit state",
       sql.unsafe<{ readonly state: string }>(
         `SELECT state::text AS state FROM bandit_states WHERE scope = $1 AND key = $2${forUpdate ? " FOR UPDATE" : ""}`,
-        [scope, key]
+        [scope, JsonText.encode(key)]
       )
     ).pipe(Effect.flatMap((rows) => (rows.length === 0 ? Effect.succeed(emptyState(key)) : decodeState(key, JsonText.decodeText(rows[0]!.state)))))
 
@@ -54,7 +54,7 @@ export const make: Effect.Effect<PolicyStore["Type"], never, SqlClient> = Effect
         "record bandit feedback",
         sql.unsafe(
           `INSERT INTO bandit_states (scope, key, state, version) VALUES ($1, $2, $3::jsonb, 0) ON CONFLICT (scope, key) DO NOTHING`,
-          [scope, key, JsonText.encode(emptyState(key))]
+          [scope, JsonText.encode(key), JsonText.encode(emptyState(key))]
         )
       )
       const before = yield* read(scope, key, true)
@@ -63,7 +63,7 @@ export const make: Effect.Effect<PolicyStore["Type"], never, SqlClient> = Effect
         "record bandit feedback",
         sql.unsafe(`UPDATE bandit_states SET state = $3::jsonb, version = $4 WHERE scope = $1 AND key = $2`, [
           scope,
-          key,
+          JsonText.encode(key),
           JsonText.encode(after),
           after.version
         ])

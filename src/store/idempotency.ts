@@ -4,7 +4,8 @@
  * bound to the hash of its arguments; the first record of a key wins (a
  * second `put` is ignored), so a resumed run finds what already happened,
  * and the same key with other arguments is a `Permanent` conflict. The
- * workspace is the running run's (`currentWorkspace`). A SQL failure is
+ * workspace is the running run's (`currentWorkspace`). A key is stored as
+ * its escaped JSON text (a key may hold U+0000, which TEXT refuses). A SQL failure is
  * retried briefly, then becomes a defect with a clear message (the runtime
  * reports it as `Defect`).
  */
@@ -27,7 +28,7 @@ export const make: Effect.Effect<IdempotencyStore["Type"], never, SqlClient> = E
             "get idempotency record",
             sql.unsafe<{ readonly value: string; readonly args_hash: string }>(
               `SELECT value::text AS value, args_hash FROM idempotency_records WHERE workspace = $1 AND tool = $2 AND key = $3`,
-              [workspace, call.tool, call.key]
+              [workspace, call.tool, JsonText.encode(call.key)]
             )
           )
         ).pipe(Effect.flatMap((rows) => {
@@ -45,7 +46,7 @@ export const make: Effect.Effect<IdempotencyStore["Type"], never, SqlClient> = E
               sql.unsafe(
                 `INSERT INTO idempotency_records (workspace, tool, key, args_hash, value, created_at)
                  VALUES ($1, $2, $3, $4, $5::jsonb, $6) ON CONFLICT (workspace, tool, key) DO NOTHING`,
-                [workspace, call.tool, call.key, call.argsHash, JsonText.encode(value), now]
+                [workspace, call.tool, JsonText.encode(call.key), call.argsHash, JsonText.encode(value), now]
               )
             ))
         ).pipe(Effect.asVoid))
