@@ -178,6 +178,7 @@ export abstract class Scheduler {
   /** The ranks of the calls holding call slots. */
   private readonly slotRanks = new RankSet()
   private nodesStarted = 0
+  private nodesReady = 0
   private runTimer: Fiber.RuntimeFiber<unknown, unknown> | undefined
   protected readonly callEnv: CallEnv
   protected readonly program: Program
@@ -418,6 +419,13 @@ export abstract class Scheduler {
   }
 
   protected makeReady(scope: ScopeRun, index: number): void {
+    // Nodes made ready bound the run's work too (a map readies all its items' roots before executing them).
+    if (++this.nodesReady > 4 * this.config.maxNodes) {
+      return this.failRun(
+        new ResourceExhausted({ message: `run created more than ${4 * this.config.maxNodes} nodes (4 × limits.maxNodes)` }),
+        undefined
+      )
+    }
     const pn = scope.plan.nodes[index]!
     const path = scope.prefix + pn.id
     const nr: NodeRun = { scope, pn, path, budgets: scope.budgets, done: false, fiber: undefined, timer: undefined, map: undefined, site: undefined }

@@ -15,6 +15,7 @@
  *   and a restrictive Content-Security-Policy on `/openapi.json`.
  * Refusals use the server's error JSON shape (`{ _tag, message }`).
  */
+import type { IncomingMessage, ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 import { HttpMiddleware, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Effect } from "effect"
@@ -99,10 +100,17 @@ export const guard = (config: ServerConfig, address: () => AddressInfo | string 
           return refuse(415, "UnsupportedMediaType", "request bodies are JSON (Content-Type: application/json)")
         }
       }
-      const response = yield* app
-      const path = request.url.split("?")[0]!
-      const csp = CSP[path]
-      return HttpServerResponse.setHeaders(response, csp === undefined ? SECURITY_HEADERS : { ...SECURITY_HEADERS, "content-security-policy": csp })
+      return yield* app
     })
   )
+}
+
+/**
+ * Sets the security headers on a Node response before the app handles the request (Node merges them
+ * into the response's head): every response, whatever route or middleware produced it, carries them.
+ */
+export const setSecurityHeaders = (req: IncomingMessage, res: ServerResponse): void => {
+  for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value)
+  const csp = CSP[(req.url ?? "").split("?")[0]!]
+  if (csp !== undefined) res.setHeader("content-security-policy", csp)
 }

@@ -71,6 +71,8 @@ export const bodyLimit = (maxBytes: number, readMs = 10_000): HttpMiddleware.Htt
       // JSON and text bodies are read as text by the API too: this read is cached and shared.
       const timed = yield* HttpIncomingMessage.withMaxBodySize(request.text, Option.some(maxBytes)).pipe(
         Effect.either,
+        // Do not wait for the read to notice its interruption: answer at the deadline.
+        Effect.disconnect,
         Effect.timeoutTo({ duration: readMs, onTimeout: () => undefined, onSuccess: (r) => r })
       )
       if (timed === undefined) return bodyTimeout(readMs)

@@ -25,7 +25,7 @@ import { layerLlm } from "./handlers/llm.js"
 import { layerPrograms } from "./handlers/programs.js"
 import { layerRuns } from "./handlers/runs.js"
 import { layerHealth, layerSystem } from "./handlers/system.js"
-import { guard } from "./guard.js"
+import { guard, setSecurityHeaders } from "./guard.js"
 import { bodyLimit, lastResort } from "./http.js"
 import { observeHttp, routesOf } from "./observability/middleware.js"
 import { registerSecretEnv } from "./observability/redact.js"
@@ -89,7 +89,13 @@ export const layer = (
   }
   const ref: { server: Server | undefined } = { server: undefined }
   const node = NodeHttpServer.layer(() => {
-    ref.server = createServer({ keepAliveTimeout: 5000 })
+    // requestTimeout: Node's own bound on receiving a request (408), behind the body read bound of `bodyLimit`.
+    ref.server = createServer({
+      keepAliveTimeout: 5000,
+      requestTimeout: options.config.limits.bodyReadMs + 5000,
+      connectionsCheckingInterval: 1000
+    })
+    ref.server.on("request", setSecurityHeaders)
     return ref.server
   }, { port: options.port ?? 8080, host }).pipe(
     Layer.mapError((e) => new ServeError({ message: `cannot listen on ${host}:${options.port ?? 8080}: ${String((e.cause as { code?: string } | undefined)?.code ?? e.message)}` }))
