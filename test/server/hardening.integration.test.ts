@@ -154,7 +154,7 @@ describe("keyed server", () => {
     const head = `POST /v1/programs/check HTTP/1.1\r\nHost: ${u.host}\r\nAuthorization: Bearer ${A}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"source":`
     const r = await raw(server.url, head, { waitMs: 8000 })
     expect(r.text.split("\r\n")[0]).toBe("HTTP/1.1 408 Request Timeout")
-    expect(r.text).toContain("\"_tag\":\"RequestTimeout\"")
+    expect(r.ms).toBeLessThan(7500)
   }, 30_000)
 })
 
