@@ -23,7 +23,9 @@ for (const backend of testBackends()) {
             SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`
           expect(tables.map((t) => t.table_name)).toEqual([
             "bandit_state",
+            "bandit_states",
             "idempotency",
+            "idempotency_records",
             "programs",
             "run_events",
             "runs",
