@@ -5,6 +5,9 @@
 
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/
 
+/** The longest duration a program may give (7 days): longer sleeps and timeouts are refused. */
+export const MAX_DURATION_MS = 604_800_000
+
 const UNIT_MS: { readonly [unit: string]: number } = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }
 
 /** Parses a duration string to milliseconds; undefined when it does not parse (or overflows). */

@@ -32,8 +32,49 @@ export type JsonRecord = { readonly [key: string]: Json }
 
 /** Why evaluating a pure expression failed: a type error, a division by zero, an unbound ref, … */
 export class EvalError extends Schema.TaggedError<EvalError>()("EvalError", {
-  message: Schema.String
+  message: Schema.String,
+  /** Set when a resource limit was reached (a value grew beyond `MAX_VALUE_LENGTH`), not a mistake of the program. */
+  resource: Schema.optionalWith(Schema.Boolean, { exact: true })
 }) {}
+
+/** The longest list or string (in items / UTF-16 code units) an expression may build. */
+export const MAX_VALUE_LENGTH = 10_000_000
+
+/** The largest value (its approximate JSON size in characters) an expression node may produce. */
+export const MAX_VALUE_SIZE = 32_000_000
+
+/**
+ * Whether the JSON form of `value` is at most `max` characters (approximately). Stops as soon as it is over,
+ * so it costs at most O(max) even for a value that shares one big list many times (`[a, a]` doubled).
+ */
+export const sizeWithin = (value: Json, max: number = MAX_VALUE_SIZE): boolean => {
+  let left = max
+  const stack: Array<Json> = [value]
+  while (stack.length > 0) {
+    const v = stack.pop()!
+    if (typeof v === "string") left -= v.length + 2
+    else if (v === null || typeof v !== "object") left -= 8
+    else if (Array.isArray(v)) {
+      left -= 2 + v.length
+      if (left < 0) return false
+      for (let i = 0; i < v.length; i++) stack.push(v[i]!)
+    } else {
+      const keys = Object.keys(v)
+      left -= 2 + keys.length
+      if (left < 0) return false
+      for (const k of keys) {
+        left -= k.length + 3
+        stack.push((v as JsonRecord)[k]!)
+      }
+    }
+    if (left < 0) return false
+  }
+  return true
+}
+
+/** The error of a value that would grow beyond `MAX_VALUE_LENGTH`. */
+const tooLong = (what: string, length: number): EvalError =>
+  new EvalError({ message: `${what} would build a value of ${length} items, over the limit of ${MAX_VALUE_LENGTH}`, resource: true })
 
 /** Resolves a ref name to its value; `undefined` means unbound. */
 export type Env = ((name: string) => Json | undefined) | ReadonlyMap<string, Json>
@@ -156,8 +197,11 @@ const binary = (op: BinaryOp, l: Json, r: Json): Out => {
     }
     case "+":
       if (typeof l === "number" && typeof r === "number") return finite(op, l + r)
-      if (typeof l === "string" && typeof r === "string") return l + r
-      if (Array.isArray(l) && Array.isArray(r)) return [...l, ...r]
+      if ((typeof l === "string" && typeof r === "string") || (Array.isArray(l) && Array.isArray(r))) {
+        const length = (l as string | ReadonlyArray<Json>).length + (r as string | ReadonlyArray<Json>).length
+        if (length > MAX_VALUE_LENGTH) return tooLong(`Operator "+"`, length)
+        return typeof l === "string" ? l + (r as string) : [...(l as ReadonlyArray<Json>), ...(r as ReadonlyArray<Json>)]
+      }
       return fail(`Operator "+" expects two numbers, two strings or two lists, got ${typeName(l)} and ${typeName(r)}`)
     case "-":
     case "*":
@@ -271,6 +315,8 @@ const builtin = (fn: BuiltinName, args: ReadonlyArray<Json>): Out => {
     case "concat": {
       const e = arity(fn, args, 1, Infinity)
       if (e) return e
+      const total = args.reduce<number>((n, x) => n + (typeof x === "string" || Array.isArray(x) ? (x as string | ReadonlyArray<Json>).length : 0), 0)
+      if (total > MAX_VALUE_LENGTH) return tooLong("concat()", total)
       if (args.every((x) => typeof x === "string")) return (args as ReadonlyArray<string>).join("")
       if (args.every((x) => Array.isArray(x))) return ([] as Array<Json>).concat(...(args as ReadonlyArray<ReadonlyArray<Json>>))
       return fail(`concat() expects all lists or all strings, got ${args.map(typeName).join(", ")}`)
@@ -283,6 +329,8 @@ const builtin = (fn: BuiltinName, args: ReadonlyArray<Json>): Out => {
       if (typeof sep !== "string") return fail(`join() expects a string separator, got ${typeName(sep)}`)
       const bad = a0.find((x) => typeof x !== "string")
       if (bad !== undefined) return fail(`join() expects a list of strings, found ${typeName(bad)}`)
+      const total = (a0 as ReadonlyArray<string>).reduce((n, x) => n + x.length, 0) + Math.max(0, a0.length - 1) * sep.length
+      if (total > MAX_VALUE_LENGTH) return tooLong("join()", total)
       return (a0 as ReadonlyArray<string>).join(sep)
     }
     case "split": {
@@ -453,7 +501,14 @@ export const evalPure = (expr: Expr, env: Env): Either.Either<Json, EvalError> =
   try {
     return toEither(evaluate(expr, env))
   } catch (e) {
-    if (e instanceof RangeError) return Either.left(fail("Expression nested too deeply to evaluate"))
+    if (e instanceof RangeError) {
+      // A stack overflow, or an allocation JavaScript refuses (an array or string too long).
+      return Either.left(
+        /call stack/i.test(e.message)
+          ? fail("Expression nested too deeply to evaluate")
+          : new EvalError({ message: `Expression builds a value too large to hold (${e.message})`, resource: true })
+      )
+    }
     throw e
   }
 }

@@ -126,6 +126,7 @@ export const ErrorKind = Schema.Literal(
   "Permanent",
   "Cancelled",
   "BudgetExceeded",
+  "ResourceExhausted",
   "Defect"
 )
 export type ErrorKind = typeof ErrorKind.Type

@@ -205,8 +205,11 @@ const failOnStatus = (provider: string, scrub: (text: string) => string) => (res
         Effect.fail(errorOfStatus(provider, response.status, scrub(body), parseRetryAfter(response.headers["retry-after"], Date.now())))
     )
 
-/** Parses the SSE byte stream of a chat completion into chunks, up to `[DONE]` (frames parsed by eventsource-parser). */
-export const parseSse = (provider: string) => <E>(bytes: Stream.Stream<Uint8Array, E>): Stream.Stream<ChatChunk, LlmError | E> =>
+/**
+ * Parses the SSE byte stream of a chat completion into chunks, up to `[DONE]` (frames parsed by eventsource-parser);
+ * `scrub` removes secrets (the provider's key) from an error the upstream sends mid-stream.
+ */
+export const parseSse = (provider: string, scrub: (text: string) => string = (text) => text) => <E>(bytes: Stream.Stream<Uint8Array, E>): Stream.Stream<ChatChunk, LlmError | E> =>
   Stream.suspend(() => {
     let done = false
     let finished = false
@@ -238,7 +241,7 @@ export const parseSse = (provider: string) => <E>(bytes: Stream.Stream<Uint8Arra
         try {
           const chunk = JSON.parse(payload) as ChatChunk & { error?: { message?: string } }
           if (chunk.error !== undefined) {
-            return Effect.fail(new LlmError({ reason: "Upstream", provider, message: `provider ${provider} sent an error mid-stream: ${String(chunk.error.message ?? "error").slice(0, 300)}` }))
+            return Effect.fail(new LlmError({ reason: "Upstream", provider, message: `provider ${provider} sent an error mid-stream: ${scrub(String(chunk.error.message ?? "error")).slice(0, 300)}` }))
           }
           if (Array.isArray(chunk.choices) && chunk.choices.some((c) => c.finish_reason !== null && c.finish_reason !== undefined)) finished = true
           return Effect.succeed([chunk])
@@ -288,7 +291,7 @@ export const makeChatClient = (options: ChatClientOptions): Effect.Effect<ChatCl
           http.execute(post({ stream_options: { include_usage: true }, ...request, stream: true })).pipe(
             Effect.mapError((e) => transportError(provider, e)),
             Effect.flatMap(failOnStatus(provider, scrub)),
-            Effect.map((response) => parseSse(provider)(Stream.mapError(response.stream, (e) => transportError(provider, e))))
+            Effect.map((response) => parseSse(provider, scrub)(Stream.mapError(response.stream, (e) => transportError(provider, e))))
           )
         )
     }

@@ -89,11 +89,25 @@ const optionsOf = (record: RunRecord): RunOptions => {
 }
 
 /** Records how a run ended, with the summary of its events as its state; a run whose events could not be recorded stays `running`. */
-const recordEnding = (runId: string, exit: Exit.Exit<RunResult, RunError>, summary: Summary) =>
+const recordEnding = (
+  runId: string,
+  exit: Exit.Exit<RunResult, RunError>,
+  summary: Summary,
+  refused: StoreError | undefined = undefined
+) =>
   Effect.gen(function*() {
     const store = yield* RunStore
     const endedAt = yield* Clock.currentTimeMillis
     const state = summary as unknown as Json
+    if (refused !== undefined) {
+      // The store refused an event for good (issue 14): resuming would fail the same way, so the run fails, visibly.
+      return yield* store.finish(runId, {
+        status: "failed",
+        endedAt,
+        error: { kind: "StoreUnavailable", message: `an event of the run could not be recorded: ${refused.message}` },
+        state
+      })
+    }
     if (Exit.isSuccess(exit)) {
       return yield* store.finish(runId, { status: "completed", endedAt, output: exit.value.output, state })
     }
@@ -134,14 +148,22 @@ const recorded = (
     Effect.gen(function*() {
       const sink = yield* EventSink
       let summary = summarize(before)
+      let refused: StoreError | undefined
       const counting = EventSink.of({
         append: (events) =>
-          Effect.tap(sink.append(events), () => {
-            summary = combineSummaries(summary, summarize(events))
-          })
+          sink.append(events).pipe(
+            Effect.tap(() => {
+              summary = combineSummaries(summary, summarize(events))
+            }),
+            Effect.tapError((e) =>
+              Effect.sync(() => {
+                if (e.permanent === true) refused ??= e
+              })
+            )
+          )
       })
       const exit = yield* Effect.exit(restore(Effect.provideService(body, EventSink, counting)))
-      yield* recordEnding(runId, exit, summary).pipe(Effect.mapError(storeFailed(runId)))
+      yield* recordEnding(runId, exit, summary, refused).pipe(Effect.mapError(storeFailed(runId)))
       return yield* exit
     })
   )

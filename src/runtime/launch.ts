@@ -21,9 +21,9 @@ import type { Recorded } from "./recorded.js"
 export interface RunLimits {
   /** Most tool/llm calls in flight at once (same as `concurrency`; the smaller wins). @default 64 */
   readonly maxConcurrentNodes?: number
-  /** Longest run time, a duration (`"30s"`) or milliseconds; the run fails with `Timeout`. @default unbounded */
+  /** Longest run time, a duration (`"30s"`) or milliseconds; the run fails with `ResourceExhausted`. @default unbounded */
   readonly maxRunTime?: string | number
-  /** Most node executions in the run (map items count each of their nodes); beyond it the run fails with `BudgetExceeded`. @default 1_000_000 */
+  /** Most node executions in the run (map items count each of their nodes); beyond it the run fails with `ResourceExhausted`. @default 1_000_000 */
   readonly maxNodes?: number
   /** Deepest nesting of scopes (map items, branches, options, calls) at run time. @default 64 */
   readonly maxDepth?: number

@@ -9,10 +9,12 @@
  */
 import { Effect, Either, Random } from "effect"
 import { canonicalJson } from "../ir/canonical.js"
-import { evalPure, isList, typeName } from "../ir/eval.js"
+import { evalPure, isList, MAX_VALUE_SIZE, sizeWithin, typeName } from "../ir/eval.js"
+import type { EvalError } from "../ir/eval.js"
 import type { Json, JsonRecord } from "../ir/eval.js"
 import type { Args, Expr } from "../ir/schema.js"
-import { Permanent } from "../tools/errors.js"
+import { Permanent, ResourceExhausted } from "../tools/errors.js"
+import type { ToolError } from "../tools/errors.js"
 import { bindParams } from "./inputs.js"
 import { llmCall } from "./llmCall.js"
 import { Scheduler } from "./scheduler.js"
@@ -51,8 +53,18 @@ const quickValue = (expr: Expr, env: Env): Json | typeof SLOW => {
   }
 }
 
+/** The node failure of an evaluation error: `ResourceExhausted` for a resource limit, else `Permanent`. */
+const evalFailure = (e: EvalError, prefix = ""): ToolError =>
+  e.resource === true ? new ResourceExhausted({ message: prefix + e.message }) : new Permanent({ message: prefix + e.message })
+
+/** The value of an expression node, unless it is larger than a run may hold. */
+const sized = (value: Json): Either.Either<Json, ToolError> =>
+  sizeWithin(value)
+    ? Either.right(value)
+    : Either.left(new ResourceExhausted({ message: `the value is larger than the limit of ${MAX_VALUE_SIZE} characters of JSON` }))
+
 /** Evaluates named arguments to a JSON record. */
-const evalArgs = (args: Args, env: Env): Either.Either<JsonRecord, string> => {
+const evalArgs = (args: Args, env: Env): Either.Either<JsonRecord, ToolError> => {
   const out: Record<string, Json> = {}
   for (const name in args) {
     const expr = args[name]!
@@ -62,7 +74,7 @@ const evalArgs = (args: Args, env: Env): Either.Either<JsonRecord, string> => {
       continue
     }
     const v = evalPure(expr, env)
-    if (Either.isLeft(v)) return Either.left(`argument "${name}": ${v.left.message}`)
+    if (Either.isLeft(v)) return Either.left(evalFailure(v.left, `argument "${name}": `))
     out[name] = v.right
   }
   return Either.right(out)
@@ -76,7 +88,9 @@ export class Run extends Scheduler {
     switch (node.kind) {
       case "expr": {
         const v = evalPure(node.expr, env)
-        return Either.isLeft(v) ? this.failNode(nr, new Permanent({ message: v.left.message })) : this.complete(nr, v.right)
+        if (Either.isLeft(v)) return this.failNode(nr, evalFailure(v.left))
+        const out = sized(v.right)
+        return Either.isLeft(out) ? this.failNode(nr, out.left) : this.complete(nr, out.right)
       }
       case "tool":
         return this.execTool(nr)
@@ -88,7 +102,7 @@ export class Run extends Scheduler {
         return this.execMap(nr)
       case "branch": {
         const cond = evalPure(node.cond, env)
-        if (Either.isLeft(cond)) return this.failNode(nr, new Permanent({ message: cond.left.message }))
+        if (Either.isLeft(cond)) return this.failNode(nr, evalFailure(cond.left))
         if (typeof cond.right !== "boolean") {
           return this.failNode(nr, new Permanent({ message: `if expects a boolean condition, got ${typeName(cond.right)}` }))
         }
@@ -106,7 +120,7 @@ export class Run extends Scheduler {
     const tool = this.services.registry.get(node.tool)
     if (tool === undefined) return this.failNode(nr, new Permanent({ message: `unknown tool "${node.tool}"` }))
     const args = evalArgs(node.args, nr.scope.env)
-    if (Either.isLeft(args)) return this.failNode(nr, new Permanent({ message: args.left }))
+    if (Either.isLeft(args)) return this.failNode(nr, args.left)
     let explicitKey: string | undefined
     const keyExpr = node.policy?.idempotencyKey
     if (keyExpr !== undefined) {
@@ -139,7 +153,7 @@ export class Run extends Scheduler {
     const node = nr.pn.node
     if (node.kind !== "llm") return
     const args = evalArgs(node.args, nr.scope.env)
-    if (Either.isLeft(args)) return this.failNode(nr, new Permanent({ message: args.left }))
+    if (Either.isLeft(args)) return this.failNode(nr, args.left)
     const signature = Object.prototype.hasOwnProperty.call(this.program.signatures, node.signature)
       ? this.program.signatures[node.signature]
       : undefined
@@ -163,7 +177,7 @@ export class Run extends Scheduler {
     const callee = this.config.plan.programs.get(node.program)
     if (callee === undefined) return this.failNode(nr, new Permanent({ message: `unknown program "${node.program}"` }))
     const args = evalArgs(node.args, nr.scope.env)
-    if (Either.isLeft(args)) return this.failNode(nr, new Permanent({ message: args.left }))
+    if (Either.isLeft(args)) return this.failNode(nr, args.left)
     const bound = bindParams(callee.params, args.right, `program "${node.program}"`)
     if (Either.isLeft(bound)) return this.failNode(nr, new Permanent({ message: bound.left }))
     const params = bound.right
@@ -174,7 +188,7 @@ export class Run extends Scheduler {
     const node = nr.pn.node
     if (node.kind !== "map") return
     const over = evalPure(node.over, nr.scope.env)
-    if (Either.isLeft(over)) return this.failNode(nr, new Permanent({ message: over.left.message }))
+    if (Either.isLeft(over)) return this.failNode(nr, evalFailure(over.left))
     if (!isList(over.right)) {
       return this.failNode(nr, new Permanent({ message: `map expects a list to map over, got ${typeName(over.right)}` }))
     }

@@ -18,7 +18,7 @@ import type { Fiber } from "effect"
 import { evalPure } from "../ir/eval.js"
 import type { Json } from "../ir/eval.js"
 import type { Program } from "../ir/schema.js"
-import { BudgetExceeded, errorKind, Permanent, Timeout } from "../tools/errors.js"
+import { errorKind, Permanent, ResourceExhausted, Timeout } from "../tools/errors.js"
 import type { ToolError } from "../tools/errors.js"
 import type { EventData, RunEvent } from "../trace/events.js"
 import { hashJson } from "../trace/contentHash.js"
@@ -53,6 +53,7 @@ export abstract class Scheduler extends Driver {
   /** Container nodes whose nested scopes are running (to report them cancelled if the run stops). */
   protected readonly open = new Set<NodeRun>()
   private nodesStarted = 0
+  private nodesReady = 0
   private runTimer: Fiber.RuntimeFiber<unknown, unknown> | undefined
   protected readonly callEnv: CallEnv
   protected readonly program: Program
@@ -95,7 +96,7 @@ export abstract class Scheduler extends Driver {
     if (this.config.maxRunTimeMs !== undefined) {
       const ms = this.config.maxRunTimeMs
       this.runTimer = this.fork(Clock.sleep(`${ms} millis`), undefined, (exit) => {
-        if (Exit.isSuccess(exit)) this.failRun(new Timeout({ message: timeoutMessage("run", ms) }), undefined)
+        if (Exit.isSuccess(exit)) this.failRun(new ResourceExhausted({ message: `${timeoutMessage("run", ms)} (limits.maxRunTime)` }), undefined)
       })
     }
     this.startScope(this.config.plan.entry.scope, "", (name) => params.get(name), 0, budgets, (value) => {
@@ -187,6 +188,13 @@ export abstract class Scheduler extends Driver {
   }
 
   protected makeReady(scope: ScopeRun, index: number): void {
+    // Nodes made ready bound the run's work too (a map readies all its items' roots before executing them).
+    if (++this.nodesReady > 4 * this.config.maxNodes) {
+      return this.failRun(
+        new ResourceExhausted({ message: `run created more than ${4 * this.config.maxNodes} nodes (4 × limits.maxNodes)` }),
+        undefined
+      )
+    }
     const pn = scope.plan.nodes[index]!
     const path = scope.prefix + pn.id
     const nr: NodeRun = { scope, pn, path, budgets: scope.budgets, done: false, fiber: undefined, timer: undefined, map: undefined, site: undefined }
@@ -197,7 +205,7 @@ export abstract class Scheduler extends Driver {
   private exec(nr: NodeRun): void {
     if (++this.nodesStarted > this.config.maxNodes) {
       this.emit("NodeStarted", nr.path, undefined, nr.pn.startedData)
-      return this.failNode(nr, new BudgetExceeded({ message: `run executed more than ${this.config.maxNodes} nodes (limits.maxNodes)` }))
+      return this.failNode(nr, new ResourceExhausted({ message: `run executed more than ${this.config.maxNodes} nodes (limits.maxNodes)` }))
     }
     this.emit("NodeStarted", nr.path, undefined, nr.pn.startedData)
     const node = nr.pn.node

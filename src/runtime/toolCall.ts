@@ -31,7 +31,7 @@ import type { Budgeter } from "./policy/budget.js"
 import { cacheKey } from "./policy/cache.js"
 import type { ResultCache } from "./policy/cache.js"
 import { durationMs } from "./policy/duration.js"
-import { idempotencyKeyFor } from "./policy/idempotency.js"
+import { idempotencyKeyFor, workspaceNow } from "./policy/idempotency.js"
 import type { IdempotencyStore } from "./policy/idempotency.js"
 import { hasLimits } from "./policy/limiter.js"
 import type { ToolLimiter } from "./policy/limiter.js"
@@ -219,15 +219,16 @@ const policedCall = (env: CallEnv, site: CallSite): Effect.Effect<Json, ToolErro
       returned(env, site, 1, served.output, 0, 0, served.source)
       return served.output
     }
+    const idem = { tool: tool.name, key, argsHash }
     if (store) {
-      const recorded = yield* env.store.get(key)
+      const recorded = yield* env.store.get(idem)
       if (Option.isSome(recorded)) {
         returned(env, site, 1, recorded.value, 0, 0, "idempotency")
         return recorded.value
       }
     }
     const ttl = cacheTtl(site.policy)
-    const ck = ttl === undefined ? undefined : cacheKey(tool.name, tool.version, site.args)
+    const ck = ttl === undefined ? undefined : cacheKey(tool.name, tool.version, site.args, yield* workspaceNow)
     if (ck !== undefined) {
       const hit = yield* env.cache.get(ck)
       if (Option.isSome(hit)) {
@@ -289,7 +290,7 @@ const policedCall = (env: CallEnv, site: CallSite): Effect.Effect<Json, ToolErro
     const latency = env.now() - startedAt
     for (const b of site.budgets) yield* b.charge(meter.cost, meter.tokens)
     returned(env, site, lastAttempt, output, latency, meter.cost, "tool", meter.tokens)
-    if (store) yield* env.store.put(key, output)
+    if (store) yield* env.store.put(idem, output)
     if (ck !== undefined && ttl !== undefined) yield* env.cache.set(ck, output, ttl)
     return output
   })

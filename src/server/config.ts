@@ -58,7 +58,17 @@ export const Limits = Schema.Struct({
   /** Interval of SSE heartbeat comments. @default 15000 */
   sseHeartbeatMs: opt(PositiveInt),
   /** How long an Idempotency-Key is remembered. @default 86400000 (24 h) */
-  idempotencyTtlMs: opt(PositiveInt)
+  idempotencyTtlMs: opt(PositiveInt),
+  /** Runs one workspace may execute at once (fair share of `concurrentRuns`). @default half of concurrentRuns, at least 1 */
+  workspaceRuns: opt(PositiveInt),
+  /** Longest wall time of a run; beyond it the run fails with ResourceExhausted. @default 3600000 (1 h) */
+  maxRunMs: opt(PositiveInt),
+  /** Most node executions of a run (map items count each); beyond it the run fails with ResourceExhausted. @default 200000 */
+  maxRunNodes: opt(PositiveInt),
+  /** How long a request body may take to arrive; slower ones get 408. @default 10000 */
+  bodyReadMs: opt(PositiveInt),
+  /** Quotas of workspaces that declare none (every `TRELLIS_API_KEYS` workspace). @default 600 runs/min, 200 concurrent */
+  defaultQuotas: opt(Quotas)
 })
 
 /** The config file. */
@@ -68,7 +78,12 @@ export const ConfigFile = Schema.Struct({
   fallbacks: opt(Schema.Record({ key: Schema.String, value: Schema.Array(Schema.String) })),
   limits: opt(Limits),
   /** Settings of llm steps in programs (`src/llm/stepRunner.ts`). */
-  steps: opt(StepsConfig)
+  steps: opt(StepsConfig),
+  /** Bandit state of `choose` steps: per workspace, unless `shared` (every workspace learns from every other). */
+  bandit: opt(Schema.Struct({
+    /** Share one bandit policy per choose key across workspaces (deliberate; isolation is lost). @default false */
+    shared: opt(Schema.Boolean)
+  }))
 })
 export type ConfigFile = typeof ConfigFile.Type
 
@@ -80,6 +95,12 @@ export interface ResolvedLimits {
   readonly drainMs: number
   readonly sseHeartbeatMs: number
   readonly idempotencyTtlMs: number
+  /** 0: half of `concurrentRuns` (at least 1). */
+  readonly workspaceRuns: number
+  readonly maxRunMs: number
+  readonly maxRunNodes: number
+  readonly defaultQuotas: Quotas
+  readonly bodyReadMs: number
 }
 
 /** The defaults of `limits`. */
@@ -89,7 +110,12 @@ const DEFAULT_LIMITS: ResolvedLimits = {
   concurrentRuns: 64,
   drainMs: 10_000,
   sseHeartbeatMs: 15_000,
-  idempotencyTtlMs: 86_400_000
+  idempotencyTtlMs: 86_400_000,
+  workspaceRuns: 0,
+  maxRunMs: 3_600_000,
+  maxRunNodes: 200_000,
+  defaultQuotas: { runsPerMinute: 600, concurrentRuns: 200 },
+  bodyReadMs: 10_000
 }
 
 /** The configuration the server runs with. */
@@ -168,7 +194,9 @@ export const resolveConfig = (
     }
   }
   const limits: ResolvedLimits = { ...DEFAULT_LIMITS, ...(file.limits ?? {}), ...overrides }
-  return Either.right({ workspaces: [...merged.values()], limits, file })
+  // A workspace that declares no quotas gets the default ones (issue 14: a key is not a licence to take the server).
+  const workspaces = [...merged.values()].map((w) => (w.quotas === undefined ? { ...w, quotas: limits.defaultQuotas } : w))
+  return Either.right({ workspaces, limits, file })
 }
 
 /** The errno code of a failed file operation (`ENOENT`), else its kind. */

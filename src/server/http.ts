@@ -109,8 +109,11 @@ const isSizeError = (error: unknown): boolean => {
   return cause instanceof Error && cause.message === "maxBytes exceeded"
 }
 
-/** Refuses request bodies larger than `maxBytes` with 413. */
-export const bodyLimit = (maxBytes: number): HttpMiddleware.HttpMiddleware =>
+const bodyTimeout = (path: string, ms: number) =>
+  errorResponse(path, 408, "RequestTimeout", `the request body was not received within ${ms} ms`, { connection: "close" })
+
+/** Refuses request bodies larger than `maxBytes` with 413, and bodies not received within `readMs` with 408. */
+export const bodyLimit = (maxBytes: number, readMs = 10_000): HttpMiddleware.HttpMiddleware =>
   HttpMiddleware.make((app) =>
     Effect.gen(function*() {
       const request = yield* HttpServerRequest.HttpServerRequest
@@ -122,7 +125,14 @@ export const bodyLimit = (maxBytes: number): HttpMiddleware.HttpMiddleware =>
       const refused = mediaTypeRefusal(request.headers["content-type"])
       if (refused !== undefined) return errorResponse(path, 415, "UnsupportedMediaType", refused)
       // JSON bodies are read as text by the API too: this read is cached and shared.
-      const read = yield* Effect.either(HttpIncomingMessage.withMaxBodySize(request.text, Option.some(maxBytes)))
+      const timed = yield* HttpIncomingMessage.withMaxBodySize(request.text, Option.some(maxBytes)).pipe(
+        Effect.either,
+        // Do not wait for the read to notice its interruption: answer at the deadline.
+        Effect.disconnect,
+        Effect.timeoutTo({ duration: readMs, onTimeout: () => undefined, onSuccess: (r) => r })
+      )
+      if (timed === undefined) return bodyTimeout(path, readMs)
+      const read = timed
       if (Either.isLeft(read) && isSizeError(read.left)) return tooLarge(path, maxBytes)
       if (Either.isRight(read) && nestingDepth(read.right) > MAX_DEPTH) {
         return errorResponse(path, 400, "BadRequest", `the request body is nested deeper than ${MAX_DEPTH} levels`)

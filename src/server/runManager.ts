@@ -12,6 +12,12 @@
  * Per-workspace quotas (runs per minute, concurrent runs) and
  * `Idempotency-Key` records (in memory, per workspace, for
  * `limits.idempotencyTtlMs`) are checked at submission.
+ * Fair scheduling (issue 14): one workspace executes at most
+ * `workspaceRuns` runs at once, and a free slot goes to the queued run of
+ * the workspace executing the fewest (oldest first among equals), so one
+ * tenant's long runs never keep another's queued. Each run gets the
+ * server's per-run limits (`maxRunMs` wall time, `maxRunNodes` node
+ * executions), beyond which it fails with `ResourceExhausted`.
  */
 import { randomUUID } from "node:crypto"
 import { Clock, Context, Deferred, Effect, Exit, Fiber, FiberId, Layer, Runtime, Schema } from "effect"
@@ -20,6 +26,7 @@ import type { Program } from "../ir/schema.js"
 import * as Durable from "../runtime/durable.js"
 import type { StopControl } from "../runtime/durable.js"
 import type { DurableRequirements } from "../runtime/durable.js"
+import { sharedPolicy } from "../runtime/bandit/store.js"
 import { composeHooks, Hooks } from "../runtime/policy/hooks.js"
 import { RunStore } from "../runtime/runStore.js"
 import type { Quotas, ResolvedLimits } from "./config.js"
@@ -92,16 +99,28 @@ export interface RunManagerService {
   readonly drain: Effect.Effect<void>
 }
 
+/** Options of the manager. */
+export interface RunManagerOptions {
+  /** Resume the runs a previous process left running. @default true */
+  readonly resumeOnStart?: boolean
+  /** Runs share one bandit policy per choose key across workspaces (config `bandit.shared`). @default false */
+  readonly sharedPolicy?: boolean
+}
+
 /** The run manager. */
 export class RunManager extends Context.Tag("trellis/RunManager")<RunManager, RunManagerService>() {
   /** The manager over the durable services in context; its release drains (see the module doc). */
-  static readonly layer = (limits: ResolvedLimits, options: { readonly resumeOnStart?: boolean } = {}) =>
+  static readonly layer = (limits: ResolvedLimits, options: RunManagerOptions = {}) =>
     Layer.scoped(RunManager, make(limits, options))
 }
 
+/** The runs one workspace may execute at once: `limits.workspaceRuns`, or half of the slots (at least 1). */
+export const workspaceRunsOf = (limits: ResolvedLimits): number =>
+  limits.workspaceRuns > 0 ? limits.workspaceRuns : Math.max(1, Math.ceil(limits.concurrentRuns / 2))
+
 const WINDOW_MS = 60_000
 
-const make = (limits: ResolvedLimits, options: { readonly resumeOnStart?: boolean }) =>
+const make = (limits: ResolvedLimits, options: RunManagerOptions) =>
   Effect.gen(function*() {
     const runtime = yield* Effect.runtime<DurableRequirements>()
     const baseHooks = yield* Hooks
@@ -111,6 +130,9 @@ const make = (limits: ResolvedLimits, options: { readonly resumeOnStart?: boolea
     let closing = false
     let stopped = false
     const active = new Map<string, number>()
+    /** Runs executing, per workspace. */
+    const executing = new Map<string, number>()
+    const perWorkspace = workspaceRunsOf(limits)
     const windows = new Map<string, Array<number>>()
     const keys = new Map<string, Map<string, { bodyHash: string; runId: string; expiresAt: number }>>()
     let idle: Deferred.Deferred<void> | undefined
@@ -135,6 +157,9 @@ const make = (limits: ResolvedLimits, options: { readonly resumeOnStart?: boolea
         entries.delete(entry.run.runId)
         running--
         bump(entry.run.workspace, -1)
+        const n = (executing.get(entry.run.workspace) ?? 1) - 1
+        if (n <= 0) executing.delete(entry.run.workspace)
+        else executing.set(entry.run.workspace, n)
         if (running === 0 && queue.length === 0 && idle !== undefined) Deferred.unsafeDone(idle, Exit.void)
         return Effect.zipRight(Deferred.done(entry.done, Exit.void), pump)
       })
@@ -142,14 +167,17 @@ const make = (limits: ResolvedLimits, options: { readonly resumeOnStart?: boolea
     const launch = (entry: Entry): void => {
       entry.run.state = "running"
       running++
+      executing.set(entry.run.workspace, (executing.get(entry.run.workspace) ?? 0) + 1)
       const body = entry.kind === "start" && entry.program !== undefined
         ? Durable.start(entry.program, entry.run.inputs as { readonly [name: string]: Json }, {
           runId: entry.run.runId,
           workspace: entry.run.workspace,
+          limits: { maxRunTime: limits.maxRunMs, maxNodes: limits.maxRunNodes },
           ...(entry.run.seed === null ? {} : { seed: entry.run.seed })
         })
         : Durable.resume(entry.run.runId)
       const effect = body.pipe(
+        Effect.locally(sharedPolicy, options.sharedPolicy === true),
         Effect.provideService(Hooks, composeHooks(baseHooks, { preRun: () => gate(entry) })),
         (eff) => Durable.leaveRunning(eff, entry.control),
         Effect.ignore,
@@ -158,10 +186,40 @@ const make = (limits: ResolvedLimits, options: { readonly resumeOnStart?: boolea
       entry.fiber = Runtime.runFork(runtime)(effect) as Fiber.RuntimeFiber<unknown, unknown>
     }
 
-    /** Starts queued runs while slots are free (all of them once a shutdown has begun). */
+    /**
+     * The index in the queue of the run to start next: of the workspaces under their share of slots, the one
+     * executing the fewest runs, its oldest queued run; -1 when none may start.
+     */
+    const nextIndex = (): number => {
+      let best = -1
+      let bestLoad = Infinity
+      const seen = new Set<string>()
+      for (let i = 0; i < queue.length; i++) {
+        const ws = queue[i]!.run.workspace
+        if (seen.has(ws)) continue
+        seen.add(ws)
+        const load = executing.get(ws) ?? 0
+        if (load < perWorkspace && load < bestLoad) {
+          best = i
+          bestLoad = load
+          if (load === 0) break
+        }
+      }
+      return best
+    }
+
+    /** Starts queued runs while slots are free, fairly across workspaces (all of them once a shutdown has begun). */
     const pump: Effect.Effect<void> = Effect.sync(() => {
       if (stopped) return
-      while (queue.length > 0 && (closing || running < limits.concurrentRuns)) launch(queue.shift()!)
+      if (closing) {
+        while (queue.length > 0) launch(queue.shift()!)
+        return
+      }
+      while (queue.length > 0 && running < limits.concurrentRuns) {
+        const i = nextIndex()
+        if (i < 0) return
+        launch(queue.splice(i, 1)[0]!)
+      }
     })
 
     const enqueue = (entry: Entry) =>

@@ -25,9 +25,11 @@ import { layerLlm } from "./handlers/llm.js"
 import { layerPrograms } from "./handlers/programs.js"
 import { layerRuns } from "./handlers/runs.js"
 import { layerHealth, layerSystem } from "./handlers/system.js"
+import { guard, setSecurityHeaders } from "./guard.js"
 import { bodyLimit, errorBodies, lastResort } from "./http.js"
 import type { RouteEntry } from "./http.js"
 import { observeHttp, routesOf } from "./observability/middleware.js"
+import { registerSecretEnv } from "./observability/redact.js"
 import { RunManager } from "./runManager.js"
 import { layerViewerApi } from "./web/handlers.js"
 import { layerRoutes as layerViewerRoutes } from "./web/routes.js"
@@ -78,6 +80,8 @@ const llmRouters = new WeakMap<ServerConfig, Layer.Layer<LlmRouting.LlmGateway |
 export const layerLlmRouter = (config: ServerConfig): Layer.Layer<LlmRouting.LlmGateway | LlmRouter, ServeError> => {
   const known = llmRouters.get(config)
   if (known !== undefined) return known
+  // Provider keys never reach a log line or a response, whatever their variable is called.
+  registerSecretEnv((config.file.providers ?? []).flatMap((p) => (p.apiKeyEnv === undefined ? [] : [p.apiKeyEnv])))
   const made = LlmRouting.layer(config.file).pipe(Layer.mapError((e) => new ServeError({ message: e.message })))
   llmRouters.set(config, made)
   return made
@@ -98,18 +102,25 @@ export const layer = (
   }
   const ref: { server: Server | undefined } = { server: undefined }
   const node = NodeHttpServer.layer(() => {
-    ref.server = createServer({ keepAliveTimeout: 5000 })
+    // requestTimeout: Node's own bound on receiving a request (408), behind the body read bound of `bodyLimit`.
+    ref.server = createServer({
+      keepAliveTimeout: 5000,
+      requestTimeout: options.config.limits.bodyReadMs + 5000,
+      connectionsCheckingInterval: 1000
+    })
+    ref.server.on("request", setSecurityHeaders)
     return ref.server
   }, { port: options.port ?? 8080, host }).pipe(
     Layer.mapError((e) => new ServeError({ message: `cannot listen on ${host}:${options.port ?? 8080}: ${String((e.cause as { code?: string } | undefined)?.code ?? e.message)}` }))
   )
   const observe = observeHttp({ routes: routesOf(Api) })
-  const limit = bodyLimit(options.config.limits.maxBodyBytes)
+  const limit = bodyLimit(options.config.limits.maxBodyBytes, options.config.limits.bodyReadMs)
+  const guarded = guard(options.config, () => ref.server?.address())
   // The middlewares keep the app's own error channel (respondable errors such as RouteNotFound), which the server renders.
   // The server's middlewares wrap an app whose failures were already answered: the body limit answers first, and
   // the error bodies (404/405/400, the last-resort 500) wrap the API's router, where failures are still failures.
   const bodies = errorBodies(routeTable())
-  const serve = HttpApiBuilder.serve((app) => observe(limit(app)) as HttpApp.Default<never, never>).pipe(
+  const serve = HttpApiBuilder.serve((app) => observe(guarded(limit(app))) as HttpApp.Default<never, never>).pipe(
     Layer.provide(HttpApiBuilder.middleware((app) => bodies(lastResort(app)) as HttpApp.Default<never, never>)),
     Layer.provide(HttpApiSwagger.layer({ path: "/docs" })),
     Layer.provide(layerViewerRoutes),
@@ -136,7 +147,11 @@ export const layer = (
     Layer.provide(layerLlmRouter(options.config))
   )
   const core = Layer.mergeAll(
-    RunManager.layer(options.config.limits, { resumeOnStart: options.resumeOnStart ?? true }).pipe(Layer.provide(steps)),
+    RunManager.layer(
+      // Open mode has one workspace: nobody to share the slots with.
+      isOpen(options.config) ? { ...options.config.limits, workspaceRuns: options.config.limits.concurrentRuns } : options.config.limits,
+      { resumeOnStart: options.resumeOnStart ?? true, sharedPolicy: options.config.file.bandit?.shared === true }
+    ).pipe(Layer.provide(steps)),
     Layer.succeed(ServerContext, { config: options.config, sse: { clients: 0 } })
   )
   return lifecycle.pipe(Layer.provideMerge(serve), Layer.provideMerge(core))

@@ -16,6 +16,7 @@ import { StoreError } from "../trace/errors.js"
 import { decodeEvent, EventLog, EventSink, isTerminal } from "../trace/events.js"
 import type { RunEvent } from "../trace/events.js"
 import { describe, isUniqueViolation, storeOp } from "./failure.js"
+import * as JsonText from "./jsonText.js"
 
 /** Options of the SQL event log. */
 export interface EventStoreOptions {
@@ -62,7 +63,7 @@ export const make = (
         `INSERT INTO run_events (run_id, seq, at, type, node, attempt, body)
          SELECT e->>'runId', (e->>'seq')::int, (e->>'at')::float8::bigint, e->>'type', e->>'node', (e->>'attempt')::int, e
          FROM jsonb_array_elements($1::jsonb) AS e`,
-        [JSON.stringify(events)]
+        [JsonText.encode(events)]
       )
 
     const append = (events: ReadonlyArray<RunEvent>): Effect.Effect<void, StoreError> => {
@@ -85,17 +86,17 @@ export const make = (
     const after = (runId: string, afterSeq: number, limit: number): Effect.Effect<ReadonlyArray<RunEvent>, StoreError> =>
       storeOp(
         "read events",
-        sql.unsafe<{ readonly body: unknown }>(
-          `SELECT body FROM run_events WHERE run_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+        sql.unsafe<{ readonly body: string }>(
+          `SELECT body::text AS body FROM run_events WHERE run_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
           [runId, afterSeq, limit]
         )
-      ).pipe(Effect.flatMap((rows) => Effect.forEach(rows, (r) => decodeRow(runId, r.body))))
+      ).pipe(Effect.flatMap((rows) => Effect.forEach(rows, (r) => decodeRow(runId, JsonText.decode(r.body)))))
 
     const events = (runId: string): Effect.Effect<ReadonlyArray<RunEvent>, StoreError> =>
       storeOp(
         "read events",
-        sql.unsafe<{ readonly body: unknown }>(`SELECT body FROM run_events WHERE run_id = $1 ORDER BY seq`, [runId])
-      ).pipe(Effect.flatMap((rows) => Effect.forEach(rows, (r) => decodeRow(runId, r.body))))
+        sql.unsafe<{ readonly body: string }>(`SELECT body::text AS body FROM run_events WHERE run_id = $1 ORDER BY seq`, [runId])
+      ).pipe(Effect.flatMap((rows) => Effect.forEach(rows, (r) => decodeRow(runId, JsonText.decode(r.body)))))
 
     const stream = (runId: string): Stream.Stream<RunEvent, StoreError> =>
       Stream.unwrapScoped(

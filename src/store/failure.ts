@@ -36,8 +36,12 @@ export const describe = (error: SqlError): string => {
 }
 
 /** A `StoreError` for `operation` from a SQL failure. */
-export const toStoreError = (operation: string) => (error: SqlError): StoreError =>
-  new StoreError({ operation, message: describe(error) })
+export const toStoreError = (operation: string) => (error: SqlError): StoreError => {
+  const state = sqlState(error)
+  // Class 22 (data exception: e.g. an unsupported Unicode escape) and 54 (program limit exceeded) never go away.
+  const permanent = state !== undefined && (state.startsWith("22") || state.startsWith("54"))
+  return new StoreError({ operation, message: describe(error), ...(permanent ? { permanent } : {}) })
+}
 
 /** Runs a SQL effect, turning its `SqlError` into a `StoreError` naming `operation`. */
 export const storeOp = <A, R>(operation: string, effect: Effect.Effect<A, SqlError, R>): Effect.Effect<A, StoreError, R> =>

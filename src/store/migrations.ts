@@ -83,9 +83,35 @@ const core = statements(
   )`
 )
 
+/**
+ * Tenant isolation (issue 14): idempotency records keyed by (workspace, tool, key) and bound to the hash of
+ * their arguments, bandit state keyed by (scope, key) where the scope is a workspace (or `*` when shared).
+ * Values are JSON text (`store/jsonText.ts` escapes what JSONB cannot hold). The old unscoped tables are
+ * left in place, unread: their records cannot be attributed to a workspace.
+ */
+const scoped = statements(
+  `CREATE TABLE idempotency_records (
+    workspace TEXT NOT NULL,
+    tool TEXT NOT NULL,
+    key TEXT NOT NULL,
+    args_hash TEXT NOT NULL,
+    value JSONB NOT NULL,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (workspace, tool, key)
+  )`,
+  `CREATE TABLE bandit_states (
+    scope TEXT NOT NULL,
+    key TEXT NOT NULL,
+    state JSONB NOT NULL,
+    version INTEGER NOT NULL,
+    PRIMARY KEY (scope, key)
+  )`
+)
+
 /** Every migration, by `<number>_<name>`: append new ones, never edit applied ones. */
 export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient>> = {
-  "0001_core": core
+  "0001_core": core,
+  "0002_workspace_scoped_policy": scoped
 }
 
 const migrator = Migrator.make({})

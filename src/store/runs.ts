@@ -13,6 +13,7 @@ import { cursorOf, pageSize, parseCursor, RunStore } from "../runtime/runStore.j
 import type { RunRecord, RunRecordError, RunRecordStatus } from "../runtime/runStore.js"
 import { StoreError } from "../trace/errors.js"
 import { describe, isUniqueViolation, storeOp } from "./failure.js"
+import * as JsonText from "./jsonText.js"
 
 /** A row of `runs` as selected by `COLUMNS`. */
 interface RunRow {
@@ -37,25 +38,27 @@ const COLUMNS = `run_id, workspace, program_hash, program_name, status, inputs::
   state::text AS state`
 
 /** A JSON value as a query parameter (cast to JSONB in the statement). */
-const jsonText = (value: Json | RunRecordError): string => JSON.stringify(value)
+/** JSON text a JSONB column accepts (U+0000 and unpaired surrogates escaped, see `jsonText.ts`). */
+const jsonText = (value: Json | RunRecordError): string => JsonText.encode(value)
+const parse = (text: string): unknown => JsonText.decode(text)
 
 const toRecord = (row: RunRow): RunRecord => {
-  const error = row.error === null ? undefined : (JSON.parse(row.error) as RunRecordError)
+  const error = row.error === null ? undefined : (parse(row.error) as RunRecordError)
   return {
     runId: row.run_id,
     workspace: row.workspace,
     programHash: row.program_hash,
     programName: row.program_name,
     status: row.status,
-    inputs: JSON.parse(row.inputs) as Json,
+    inputs: parse(row.inputs) as Json,
     seed: row.seed === null ? null : Number(row.seed),
-    options: JSON.parse(row.options) as Json,
+    options: parse(row.options) as Json,
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
     endedAt: row.ended_at === null ? null : Number(row.ended_at),
-    ...(row.output === null ? {} : { output: JSON.parse(row.output) as Json }),
+    ...(row.output === null ? {} : { output: parse(row.output) as Json }),
     ...(error === undefined ? {} : { error }),
-    state: JSON.parse(row.state) as Json
+    state: parse(row.state) as Json
   }
 }
 
@@ -82,7 +85,7 @@ export const make: Effect.Effect<RunStore["Type"], never, SqlClient> = Effect.ge
 
     getProgram: (hash) =>
       storeOp("get program", sql.unsafe<{ readonly ir: string }>(`SELECT ir::text AS ir FROM programs WHERE hash = $1`, [hash])).pipe(
-        Effect.map((rows) => (rows.length === 0 ? Option.none() : Option.some(JSON.parse(rows[0]!.ir) as Json)))
+        Effect.map((rows) => (rows.length === 0 ? Option.none() : Option.some(parse(rows[0]!.ir) as Json)))
       ),
 
     create: (run) =>

@@ -1,6 +1,6 @@
 /**
  * The error taxonomy of tools (SPEC §3). Every failure of a tool call is one
- * of these seven tagged errors; they are Schema classes so they can be
+ * of these eight tagged errors; they are Schema classes so they can be
  * recorded in a trace and sent over the wire.
  */
 import { Schema } from "effect"
@@ -37,16 +37,41 @@ export class BudgetExceeded extends Schema.TaggedError<BudgetExceeded>()("Budget
   message: Schema.String
 }) {}
 
+/**
+ * A per-run resource limit was reached: the run's evaluation work (nodes executed), the size of a value it
+ * built, or its wall time (server limits `maxRunNodes`, value size, `maxRunMs`). Never retried by default.
+ */
+export class ResourceExhausted extends Schema.TaggedError<ResourceExhausted>()("ResourceExhausted", {
+  message: Schema.String
+}) {}
+
 /** A bug: the tool threw, died, or broke its own contract (e.g. returned output its Schema rejects). */
 export class Defect extends Schema.TaggedError<Defect>()("Defect", {
   message: Schema.String
 }) {}
 
 /** Any error of the taxonomy. */
-export type ToolError = Timeout | RateLimited | Transient | Permanent | Cancelled | BudgetExceeded | Defect
+export type ToolError =
+  | Timeout
+  | RateLimited
+  | Transient
+  | Permanent
+  | Cancelled
+  | BudgetExceeded
+  | ResourceExhausted
+  | Defect
 
-/** The Schema of any taxonomy error (a union of the seven classes). */
-export const ToolError = Schema.Union(Timeout, RateLimited, Transient, Permanent, Cancelled, BudgetExceeded, Defect)
+/** The Schema of any taxonomy error (a union of the eight classes). */
+export const ToolError = Schema.Union(
+  Timeout,
+  RateLimited,
+  Transient,
+  Permanent,
+  Cancelled,
+  BudgetExceeded,
+  ResourceExhausted,
+  Defect
+)
 
 /** The kind of an error of the taxonomy (its tag). */
 export const errorKind = (e: ToolError): ErrorKind => e._tag
@@ -61,6 +86,7 @@ const TAGS: ReadonlySet<string> = new Set<ErrorKind>([
   "Permanent",
   "Cancelled",
   "BudgetExceeded",
+  "ResourceExhausted",
   "Defect"
 ])
 
@@ -84,6 +110,8 @@ export const fromKind = (kind: ErrorKind, message: string, retryAfterMs?: number
       return new Cancelled({ message })
     case "BudgetExceeded":
       return new BudgetExceeded({ message })
+    case "ResourceExhausted":
+      return new ResourceExhausted({ message })
     case "Defect":
       return new Defect({ message })
   }

@@ -10,5 +10,7 @@ import { Schema } from "effect"
 /** A store operation failed; `operation` names it (`append events`, `get run`…). */
 export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
   operation: Schema.String,
-  message: Schema.String
+  message: Schema.String,
+  /** Set when retrying cannot help: the database refused the data itself (a data exception, a size limit). */
+  permanent: Schema.optionalWith(Schema.Boolean, { exact: true })
 }) {}

@@ -167,15 +167,15 @@ describe("retries and timeouts", () => {
       expect(probe.stats.finalized).toBe(3)
     }))
 
-  it.effect("limits.maxRunTime fails the run with Timeout", () =>
+  it.effect("limits.maxRunTime fails the run with ResourceExhausted", () =>
     Effect.gen(function*() {
       const probe = makeProbe()
       const program = compileProgram(`program main() { x = tool t.work(ms: 1000, value: 1) return x }`, [probe.tool])
       const f = yield* Effect.fork(Effect.exit(Runtime.run(program, {}, { limits: { maxRunTime: "200ms" } }).pipe(Effect.provide(testLayer([probe.tool])))))
       expect(yield* advanceUntilDone(f, 2000)).toBe(200)
       const error = failureOf(yield* Fiber.join(f))
-      expect(error.kind).toBe("Timeout")
-      expect(error.message).toBe("run timed out after 200ms")
+      expect(error.kind).toBe("ResourceExhausted")
+      expect(error.message).toBe("run timed out after 200ms (limits.maxRunTime)")
       expect(probe.stats.finalized).toBe(1)
     }))
 })
@@ -322,7 +322,7 @@ describe("idempotency, cache, budgets", () => {
     Effect.gen(function*() {
       const program = compileProgram(`program main() { ys = map i in range(50) { y = tool std.echo(value: i) return y } return ys }`)
       const error = failureOf(yield* Effect.exit(Runtime.run(program, {}, { limits: { maxNodes: 20 } })))
-      expect(error.kind).toBe("BudgetExceeded")
+      expect(error.kind).toBe("ResourceExhausted")
       expect(error.message).toBe("run executed more than 20 nodes (limits.maxNodes)")
       const ok = yield* Runtime.run(program, {}, { limits: { maxNodes: 51 } })
       expect(ok.status).toBe("completed")

@@ -16,14 +16,16 @@ for (const backend of testBackends()) {
     layer(backend.layer, { timeout: "60 seconds" })((it) => {
       it.effect("migrates once; a second migration is a no-op", () =>
         Effect.gen(function*() {
-          expect(yield* migrate).toEqual([[1, "core"]])
+          expect(yield* migrate).toEqual([[1, "core"], [2, "workspace_scoped_policy"]])
           expect(yield* migrate).toEqual([])
           const sql = yield* SqlClient
           const tables = yield* sql<{ readonly table_name: string }>`
             SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`
           expect(tables.map((t) => t.table_name)).toEqual([
             "bandit_state",
+            "bandit_states",
             "idempotency",
+            "idempotency_records",
             "programs",
             "run_events",
             "runs",
@@ -55,7 +57,7 @@ describe("concurrent start-up", () => {
         ))
       )
       const results = yield* Effect.all(starts, { concurrency: "unbounded" })
-      expect(results.filter((r) => r.length > 0)).toEqual([[[1, "core"]]])
+      expect(results.filter((r) => r.length > 0)).toEqual([[[1, "core"], [2, "workspace_scoped_policy"]]])
       const counts = yield* Effect.scoped(Effect.flatMap(Layer.build(layerPostgres(Redacted.make(db.url))), (ctx) =>
         Effect.provide(
           Effect.flatMap(SqlClient, (sql) => sql<{ readonly n: number }>`SELECT count(*)::int AS n FROM trellis_migrations`),

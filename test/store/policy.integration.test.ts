@@ -14,20 +14,23 @@ import * as Store from "../../src/store/layer.js"
 import { MEMORY } from "../../src/store/sql.js"
 import { storeBackends } from "../support/store.js"
 
+/** A keyed call of tool `t` with args hash `h`. */
+const c = (key: string) => ({ tool: "t", key, argsHash: "h" })
+
 for (const backend of storeBackends()) {
   describe(backend.name, () => {
     layer(backend.layer, { timeout: "60 seconds" })((it) => {
       it.effect("idempotency: the first record of a key wins", () =>
         Effect.gen(function*() {
           const store = yield* IdempotencyStore
-          expect(yield* store.get("k1")).toEqual(Option.none())
-          yield* store.put("k1", { out: [1, "two", { three: true }] })
-          yield* store.put("k1", "second")
-          expect(yield* store.get("k1")).toEqual(Option.some({ out: [1, "two", { three: true }] }))
-          yield* store.put("k-null", null)
-          expect(yield* store.get("k-null")).toEqual(Option.some(null))
-          yield* Effect.all([store.put("race", 1), store.put("race", 2), store.put("race", 3)], { concurrency: "unbounded" })
-          expect([1, 2, 3]).toContainEqual(Option.getOrThrow(yield* store.get("race")))
+          expect(yield* store.get(c("k1"))).toEqual(Option.none())
+          yield* store.put(c("k1"), { out: [1, "two", { three: true }] })
+          yield* store.put(c("k1"), "second")
+          expect(yield* store.get(c("k1"))).toEqual(Option.some({ out: [1, "two", { three: true }] }))
+          yield* store.put(c("k-null"), null)
+          expect(yield* store.get(c("k-null"))).toEqual(Option.some(null))
+          yield* Effect.all([store.put(c("race"), 1), store.put(c("race"), 2), store.put(c("race"), 3)], { concurrency: "unbounded" })
+          expect([1, 2, 3]).toContainEqual(Option.getOrThrow(yield* store.get(c("race"))))
         }))
 
       it.effect("bandit: choices under a seed are reproducible and equal the memory store's", () =>
@@ -91,7 +94,7 @@ describe("a database that went away", () => {
           Effect.succeed([Context.get(ctx, IdempotencyStore), Context.get(ctx, PolicyStore)] as const))
       )
       const started = Date.now()
-      const dead = yield* Effect.exit(idem.get("k1"))
+      const dead = yield* Effect.exit(idem.get(c("k1")))
       expect(Date.now() - started).toBeGreaterThanOrEqual(500)
       const defect = Exit.isFailure(dead) ? Cause.squash(dead.cause) : undefined
       expect(defect).toBeInstanceOf(Error)

@@ -77,7 +77,11 @@ for (const backend of storeBackends()) {
             json(recorded)
           )
 
-          const keyed = recorded.flatMap((e) => (e.type === "ToolCalled" && e.data.idempotencyKey !== undefined ? [e.data.idempotencyKey] : []))
+          const keyed = recorded.flatMap((e) =>
+            e.type === "ToolCalled" && e.data.idempotencyKey !== undefined
+              ? [{ tool: e.data.tool, key: e.data.idempotencyKey, argsHash: e.data.argsHash }]
+              : []
+          )
           expect(keyed.length).toBeGreaterThan(0)
           const idem = yield* IdempotencyStore
           for (const key of keyed) expect(Option.isSome(yield* idem.get(key))).toBe(true)

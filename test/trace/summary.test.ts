@@ -62,7 +62,7 @@ describe("summary", () => {
       toolCalls: 3,
       retries: 1,
       cached: 1,
-      errors: { Timeout: 1, RateLimited: 0, Transient: 0, Permanent: 1, Cancelled: 1, BudgetExceeded: 1, Defect: 0 },
+      errors: { Timeout: 1, RateLimited: 0, Transient: 0, Permanent: 1, Cancelled: 1, BudgetExceeded: 1, ResourceExhausted: 0, Defect: 0 },
       latency: { count: 2, sum: 7030, min: 30, max: 7000, buckets },
       cost: 1.75,
       tokens: 120,

@@ -1,9 +1,15 @@
 /**
  * The Policy service of `choose` steps (SPEC §4): bandits keyed by the
- * choose key, choosing by a strategy and learning from rewards posted later.
+ * choose key within a scope, choosing by a strategy and learning from
+ * rewards posted later. The scope is the running run's workspace
+ * (`currentWorkspace`, `default` outside a durable run): one workspace's
+ * feedback never moves another's choices, unless `sharedPolicy` is set
+ * (a deliberate, configured choice: every workspace then shares scope `*`).
  * This is the in-memory layer; the durable one comes with the store.
  */
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, FiberRef, Layer } from "effect"
+import { globalValue } from "effect/GlobalValue"
+import { currentWorkspace } from "../llm.js"
 import { applyFeedback, emptyState } from "./state.js"
 import type { BanditState, BanditStrategy } from "./state.js"
 import { chooseArm } from "./strategy.js"
@@ -21,16 +27,28 @@ export class PolicyStore extends Context.Tag("trellis/PolicyStore")<PolicyStore,
   /** Bandit state in memory, for one process; a fresh one per layer build. */
   static readonly layerMemory: Layer.Layer<PolicyStore> = Layer.sync(PolicyStore, () => {
     const states = new Map<string, BanditState>()
-    const stateOf = (key: string): BanditState => states.get(key) ?? emptyState(key)
+    const stateOf = (scope: string, key: string): BanditState => states.get(JSON.stringify([scope, key])) ?? emptyState(key)
     return PolicyStore.of({
-      choose: (key, options, strategy) => Effect.suspend(() => chooseArm(stateOf(key), options, strategy)),
+      choose: (key, options, strategy) => Effect.flatMap(policyScope, (scope) => chooseArm(stateOf(scope, key), options, strategy)),
       feedback: (key, option, reward) =>
-        Effect.sync(() => {
-          const before = stateOf(key)
+        Effect.map(policyScope, (scope) => {
+          const before = stateOf(scope, key)
           const after = applyFeedback(before, option, reward)
-          if (after !== before) states.set(key, after)
+          if (after !== before) states.set(JSON.stringify([scope, key]), after)
         }),
-      snapshot: (key) => Effect.sync(() => stateOf(key))
+      snapshot: (key) => Effect.map(policyScope, (scope) => stateOf(scope, key))
     })
   })
 }
+
+/** Whether bandit state is shared by every workspace (scope `*`) instead of kept per workspace. @default false */
+export const sharedPolicy: FiberRef.FiberRef<boolean> = globalValue(
+  "trellis/runtime/bandit/sharedPolicy",
+  () => FiberRef.unsafeMake<boolean>(false)
+)
+
+/** The scope of bandit state now: `*` when shared, else the running run's workspace (`default` outside one). */
+export const policyScope: Effect.Effect<string> = Effect.flatMap(
+  FiberRef.get(sharedPolicy),
+  (shared) => shared ? Effect.succeed("*") : Effect.map(FiberRef.get(currentWorkspace), (w) => w ?? "default")
+)

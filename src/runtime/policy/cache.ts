@@ -1,6 +1,6 @@
 /**
- * The result cache (SPEC §4): a tool's output keyed by (tool, version,
- * canonical args), kept for a TTL measured on Effect's Clock. A node turns
+ * The result cache (SPEC §4): a tool's output keyed by (workspace, tool,
+ * version, canonical args), kept for a TTL measured on Effect's Clock. A node turns
  * it off with `cache: false`; `layerDisabled` turns it off everywhere.
  */
 import { Clock, Context, Effect, Layer, Option } from "effect"
@@ -50,6 +50,9 @@ export class ResultCache extends Context.Tag("trellis/ResultCache")<ResultCache,
   }))
 }
 
-/** The cache key of a tool call: sha256 of the canonical JSON of `[toolName, version, args]`. */
-export const cacheKey = (toolName: string, version: string, args: Json): string =>
-  sha256Hex(canonicalJson([toolName, version, args]))
+/**
+ * The cache key of a tool call: sha256 of the canonical JSON of `[toolName, version, args]`, with the workspace
+ * in front when one is given (`[workspace, toolName, version, args]`): one workspace never reads another's entries.
+ */
+export const cacheKey = (toolName: string, version: string, args: Json, workspace?: string): string =>
+  sha256Hex(canonicalJson(workspace === undefined ? [toolName, version, args] : [workspace, toolName, version, args]))

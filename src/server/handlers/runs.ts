@@ -20,6 +20,8 @@ import { CurrentWorkspace } from "../api/auth.js"
 import { BadRequest, Conflict, NotFound, TooManyRequests, Unavailable } from "../api/errors.js"
 import type { RunView } from "../api/runs.js"
 import { ServerContext } from "../context.js"
+import { sharedPolicy } from "../../runtime/bandit/store.js"
+import { currentWorkspace } from "../../runtime/llm.js"
 import { RunManager } from "../runManager.js"
 import type { ManagedRun, ManagerError } from "../runManager.js"
 import { endedResponse, parseLastEventId, sseResponse } from "../sse.js"
@@ -193,11 +195,16 @@ export const layerRuns = HttpApiBuilder.group(Api, "runs", (handlers) =>
     .handle("feedback", ({ path, payload }) =>
       Effect.gen(function*() {
         const run = yield* findRun(path.id)
+        const ctx = yield* ServerContext
+        const ws = yield* CurrentWorkspace
         const rewarded = yield* feedback(run.runId, payload.key, payload.reward).pipe(
           Effect.catchTags({
             RunError: (e) => Effect.fail(new BadRequest({ message: e.message })),
             StoreError: (e) => Effect.fail(unavailable(e))
-          })
+          }),
+          // The run's workspace's bandit state (issue 14), or the shared one when the config says so.
+          Effect.locally(currentWorkspace, ws.name),
+          Effect.locally(sharedPolicy, ctx.config.file.bandit?.shared === true)
         )
         return { rewarded }
       }))

@@ -99,49 +99,96 @@ export const parseIPv6 = (text: string): ReadonlyArray<number> | undefined => {
   return [...head, ...Array.from({ length: 8 - head.length - tail.length }, () => 0), ...tail]
 }
 
-const inV4 = (ip: number, base: string, bits: number): boolean => {
-  const b = parseIPv4(base)!
-  const size = 2 ** (32 - bits)
-  return Math.floor(ip / size) === Math.floor(b / size)
-}
+/**
+ * The IPv4 ranges no request may reach: every entry of the IANA IPv4 Special-Purpose Address Registry
+ * (RFC 6890 and updates) that is not globally reachable, plus multicast, broadcast, and the cloud
+ * metadata addresses (169.254.169.254 inside link-local; Azure's 168.63.129.16). First match names it.
+ */
+const V4_BLOCKED: ReadonlyArray<readonly [string, number, string]> = [
+  ["0.0.0.0", 32, "the unspecified address"],
+  ["0.0.0.0", 8, "a \"this network\" address"],
+  ["10.0.0.0", 8, "a private address"],
+  ["100.64.0.0", 10, "a shared (carrier-grade NAT) address"],
+  ["127.0.0.0", 8, "a loopback address"],
+  ["169.254.169.254", 32, "a cloud metadata address"],
+  ["168.63.129.16", 32, "a cloud metadata address"],
+  ["169.254.0.0", 16, "a link-local address"],
+  ["172.16.0.0", 12, "a private address"],
+  ["192.0.0.0", 24, "an IETF protocol address"],
+  ["192.0.2.0", 24, "a documentation address"],
+  ["192.88.99.0", 24, "a deprecated 6to4 relay address"],
+  ["192.168.0.0", 16, "a private address"],
+  ["198.18.0.0", 15, "a benchmarking address"],
+  ["198.51.100.0", 24, "a documentation address"],
+  ["203.0.113.0", 24, "a documentation address"],
+  ["224.0.0.0", 4, "a multicast address"],
+  ["240.0.0.0", 4, "a reserved or broadcast address"]
+]
+
+const V4_TABLE = V4_BLOCKED.map(([base, bits, reason]) => ({ base: parseIPv4(base)!, size: 2 ** (32 - bits), reason }))
 
 /** Why an IPv4 address (32-bit value) must not be reached, or undefined when it is public. */
 const classifyV4 = (ip: number): string | undefined => {
-  if (ip === 0) return "the unspecified address"
-  if (inV4(ip, "0.0.0.0", 8)) return "a \"this network\" address"
-  if (inV4(ip, "127.0.0.0", 8)) return "a loopback address"
-  if (inV4(ip, "10.0.0.0", 8) || inV4(ip, "172.16.0.0", 12) || inV4(ip, "192.168.0.0", 16)) return "a private address"
-  if (inV4(ip, "100.64.0.0", 10)) return "a shared (carrier-grade NAT) address"
-  if (inV4(ip, "169.254.169.254", 32)) return "a cloud metadata address"
-  if (inV4(ip, "169.254.0.0", 16)) return "a link-local address"
-  if (inV4(ip, "192.0.0.0", 24)) return "an IETF protocol address"
-  if (inV4(ip, "224.0.0.0", 4)) return "a multicast address"
-  if (inV4(ip, "240.0.0.0", 4)) return "a reserved or broadcast address"
+  for (const r of V4_TABLE) if (Math.floor(ip / r.size) === Math.floor(r.base / r.size)) return r.reason
   return undefined
 }
 
 const v4Of = (hi: number, lo: number): number => hi * 65536 + lo
 
+/** An IPv6 address's eight groups as one 128-bit number. */
+const v6Value = (g: ReadonlyArray<number>): bigint => g.reduce((acc, x) => (acc << 16n) | BigInt(x), 0n)
+
+/**
+ * IPv6 ranges that embed an IPv4 address in their last 32 bits: the address is judged by that IPv4
+ * address (IPv4-mapped, IPv4-translated (RFC 6145), IPv4-compatible, NAT64 well-known prefix).
+ */
+const V6_EMBEDDING: ReadonlyArray<readonly [string, number, string]> = [
+  ["::ffff:0:0", 96, "an IPv4-mapped form"],
+  ["::ffff:0:0:0", 96, "an IPv4-translated form"],
+  ["64:ff9b::", 96, "a NAT64 form"]
+]
+
+/**
+ * The IPv6 ranges no request may reach: every entry of the IANA IPv6 Special-Purpose Address Registry
+ * that is not globally reachable (NAT64 local-use 64:ff9b:1::/48, discard-only, the IETF protocol
+ * block 2001::/23 with Teredo 2001::/32, documentation, SRv6, unique-local, link-local), plus
+ * deprecated site-local and multicast.
+ */
+const V6_BLOCKED: ReadonlyArray<readonly [string, number, string]> = [
+  ["::", 128, "the unspecified address"],
+  ["::1", 128, "a loopback address"],
+  ["64:ff9b:1::", 48, "a local-use NAT64 address"],
+  ["100::", 64, "a discard-only address"],
+  ["100:0:0:1::", 64, "a dummy-prefix address"],
+  ["2001::", 32, "a Teredo address"],
+  ["2001::", 23, "an IETF protocol address"],
+  ["2001:db8::", 32, "a documentation address"],
+  ["3fff::", 20, "a documentation address"],
+  ["5f00::", 16, "an SRv6 SID address"],
+  ["fc00::", 7, "a unique-local (private) address"],
+  ["fe80::", 10, "a link-local address"],
+  ["fec0::", 10, "a site-local address"],
+  ["ff00::", 8, "a multicast address"]
+]
+
+const v6Table = (rows: ReadonlyArray<readonly [string, number, string]>) =>
+  rows.map(([base, bits, reason]) => ({ base: v6Value(parseIPv6(base)!) >> BigInt(128 - bits), shift: BigInt(128 - bits), reason }))
+
+const V6_EMBEDDING_TABLE = v6Table(V6_EMBEDDING)
+const V6_TABLE = v6Table(V6_BLOCKED)
+
 /** Why an IPv6 address (eight groups) must not be reached, or undefined when it is public. */
 const classifyV6 = (g: ReadonlyArray<number>): string | undefined => {
-  const [g0, g1, g2, g3, g4, g5, g6, g7] = g as readonly [number, number, number, number, number, number, number, number]
-  const zeroTo = (n: number): boolean => g.slice(0, n).every((x) => x === 0)
-  if (zeroTo(8)) return "the unspecified address"
-  if (zeroTo(7) && g7 === 1) return "a loopback address"
+  const value = v6Value(g)
   const embedded = (v4: number, what: string): string | undefined => {
     const reason = classifyV4(v4)
     return reason === undefined ? undefined : `${what} of ${reason}`
   }
-  if (zeroTo(5) && g5 === 0xffff) return embedded(v4Of(g6, g7), "an IPv4-mapped form")
-  if (zeroTo(6)) return embedded(v4Of(g6, g7), "an IPv4-compatible form")
-  if (g0 === 0x64 && g1 === 0xff9b && g2 === 0 && g3 === 0 && g4 === 0 && g5 === 0) {
-    return embedded(v4Of(g6, g7), "a NAT64 form")
-  }
-  if (g0 === 0x2002) return embedded(v4Of(g1, g2), "a 6to4 form")
-  if ((g0 & 0xfe00) === 0xfc00) return "a unique-local (private) address"
-  if ((g0 & 0xffc0) === 0xfe80) return "a link-local address"
-  if ((g0 & 0xffc0) === 0xfec0) return "a site-local address"
-  if ((g0 & 0xff00) === 0xff00) return "a multicast address"
+  for (const r of V6_EMBEDDING_TABLE) if (value >> r.shift === r.base) return embedded(v4Of(g[6]!, g[7]!), r.reason)
+  for (const r of V6_TABLE) if (value >> r.shift === r.base) return r.reason
+  // IPv4-compatible (deprecated ::a.b.c.d) and 6to4 (2002:AABB:CCDD::/48) carry an IPv4 address too.
+  if (value >> 32n === 0n) return embedded(v4Of(g[6]!, g[7]!), "an IPv4-compatible form") ?? "an IPv4-compatible address"
+  if (g[0] === 0x2002) return embedded(v4Of(g[1]!, g[2]!), "a 6to4 form")
   return undefined
 }
 

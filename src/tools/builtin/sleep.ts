@@ -1,5 +1,6 @@
 /** `std.sleep(ms)`: waits on Effect's Clock (so TestClock controls it). */
 import { Duration, Effect, Schema } from "effect"
+import { MAX_DURATION_MS } from "../../ir/duration.js"
 import { make } from "../tool.js"
 
 /** Waits `ms` milliseconds on the Clock, then returns `null`; interruptible. */
@@ -7,7 +8,9 @@ export const sleep = make({
   name: "std.sleep",
   description: "Waits the given number of milliseconds, then returns null.",
   input: Schema.Struct({
-    ms: Schema.Number.pipe(Schema.finite(), Schema.nonNegative()).annotations({ description: "milliseconds to wait" })
+    ms: Schema.Number.pipe(Schema.finite(), Schema.nonNegative(), Schema.lessThanOrEqualTo(MAX_DURATION_MS)).annotations({
+      description: "milliseconds to wait (at most 7 days)"
+    })
   }),
   output: Schema.Null,
   idempotent: true,

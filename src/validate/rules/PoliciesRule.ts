@@ -8,7 +8,7 @@
  * Retry on llm, call and map steps is allowed.
  */
 import type { Node } from "../../ir/schema.js"
-import { parseDuration } from "../../ir/duration.js"
+import { MAX_DURATION_MS, parseDuration } from "../../ir/duration.js"
 import type { PathRef } from "../path.js"
 import type { ValidationRule } from "../ruleContext.js"
 
@@ -16,9 +16,10 @@ import type { ValidationRule } from "../ruleContext.js"
 export const PoliciesRule: ValidationRule = (ctx) => {
   const bad = (message: string, path: PathRef) => ctx.report("bad-policy", message, path)
   const duration = (value: string | undefined, name: string, path: PathRef) => {
-    if (value !== undefined && parseDuration(value) === undefined) {
-      bad(`Invalid duration ${JSON.stringify(value)} for ${name}`, path)
-    }
+    if (value === undefined) return
+    const ms = parseDuration(value)
+    if (ms === undefined) bad(`Invalid duration ${JSON.stringify(value)} for ${name}`, path)
+    else if (ms > MAX_DURATION_MS) bad(`Duration ${JSON.stringify(value)} for ${name} exceeds the maximum of 7 days`, path)
   }
   const atLeast = (value: number | undefined, min: number, integer: boolean, name: string, path: PathRef) => {
     if (value === undefined) return
@@ -39,6 +40,11 @@ export const PoliciesRule: ValidationRule = (ctx) => {
     Node: (e) => {
       const { node, path } = e
       if (node.kind === "map") atLeast(node.concurrency, 1, true, "concurrency", path.child("concurrency"))
+      // A literal sleep beyond the longest duration (a computed one fails the call when its args are decoded).
+      const ms = node.kind === "tool" && node.tool === "std.sleep" ? node.args["ms"] : undefined
+      if (ms?.kind === "lit" && typeof ms.value === "number" && !(ms.value <= MAX_DURATION_MS)) {
+        ctx.report("bad-args", `std.sleep: ms ${ms.value} exceeds the maximum of ${MAX_DURATION_MS} (7 days)`, path.child("args", "ms"))
+      }
       const policy = node.policy
       if (policy === undefined) return
       const at = path.child("policy")

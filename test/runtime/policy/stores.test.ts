@@ -4,25 +4,28 @@ import { Duration, Effect, Option, TestClock } from "effect"
 import { cacheKey, ResultCache } from "../../../src/runtime/policy/cache.js"
 import { IdempotencyStore, idempotencyKeyFor } from "../../../src/runtime/policy/idempotency.js"
 
+/** A keyed call of tool `t` with args hash `h`. */
+const c = (key: string, argsHash = "h") => ({ tool: "t", key, argsHash })
+
 describe("IdempotencyStore.layerMemory", () => {
   it.effect("returns the recorded result of a completed key, and nothing for others", () =>
     Effect.gen(function*() {
       const store = yield* IdempotencyStore
       const key = idempotencyKeyFor("run-1", "main/fetch", { url: "https://example.com" })
-      expect(yield* store.get(key)).toEqual(Option.none())
-      yield* store.put(key, { status: 200, body: "hi" })
-      expect(yield* store.get(key)).toEqual(Option.some({ status: 200, body: "hi" }))
-      expect(yield* store.get(idempotencyKeyFor("run-2", "main/fetch", { url: "https://example.com" }))).toEqual(Option.none())
+      expect(yield* store.get(c(key))).toEqual(Option.none())
+      yield* store.put(c(key), { status: 200, body: "hi" })
+      expect(yield* store.get(c(key))).toEqual(Option.some({ status: 200, body: "hi" }))
+      expect(yield* store.get(c(idempotencyKeyFor("run-2", "main/fetch", { url: "https://example.com" })))).toEqual(Option.none())
     }).pipe(Effect.provide(IdempotencyStore.layerMemory)))
 
   it.effect("keeps the first record of a key, and records null results", () =>
     Effect.gen(function*() {
       const store = yield* IdempotencyStore
-      yield* store.put("k", 1)
-      yield* store.put("k", 2)
-      expect(yield* store.get("k")).toEqual(Option.some(1))
-      yield* store.put("n", null)
-      expect(yield* store.get("n")).toEqual(Option.some(null))
+      yield* store.put(c("k"), 1)
+      yield* store.put(c("k"), 2)
+      expect(yield* store.get(c("k"))).toEqual(Option.some(1))
+      yield* store.put(c("n"), null)
+      expect(yield* store.get(c("n"))).toEqual(Option.some(null))
     }).pipe(Effect.provide(IdempotencyStore.layerMemory)))
 
   it("derives keys from run id, node path and canonical args", () => {
