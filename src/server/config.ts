@@ -134,7 +134,7 @@ export const isOpen = (config: ServerConfig): boolean => config.workspaces.lengt
 export const hashKey = (key: string): string => `sha256:${createHash("sha256").update(key, "utf8").digest("hex")}`
 
 /** The workspaces of `TRELLIS_API_KEYS` ("acme=key1,beta=key2"), keys hashed at once. */
-const parseApiKeys = (text: string): Either.Either<ReadonlyArray<Workspace>, string> => {
+export const parseApiKeys = (text: string): Either.Either<ReadonlyArray<Workspace>, string> => {
   const byName = new Map<string, Array<string>>()
   for (const raw of text.split(",")) {
     const item = raw.trim()

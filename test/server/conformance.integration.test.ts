@@ -22,8 +22,8 @@ import openapiTS, { astToString } from "openapi-typescript"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { hashKey } from "../../src/server/config.js"
 import { lint } from "../support/promlint.js"
-import { startServer, testConfig } from "./support.js"
-import type { TestServer } from "./support.js"
+import { startServer, testConfig } from "../support/server.js"
+import type { TestServer } from "../support/server.js"
 
 const KEY = "conformance-key-1"
 const ECHO = "program main(name: string) { g = tool std.echo(value: name) return g }"
@@ -194,7 +194,7 @@ describe("SSE with the eventsource client", () => {
       const statuses: Array<number> = []
       const es = new EventSource(`${server.url}/v1/runs/${runId}/events`, {
         fetch: async (input, init) => {
-          const headers = new Headers(init?.headers as HeadersInit)
+          const headers = new Headers(init?.headers as ConstructorParameters<typeof Headers>[0])
           headers.set("authorization", `Bearer ${KEY}`)
           requests.push(headers.get("last-event-id"))
           before.push(ids[ids.length - 1] ?? -1)

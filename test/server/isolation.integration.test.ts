@@ -7,8 +7,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { hashKey } from "../../src/server/config.js"
-import { call, startServer, testConfig, waitEnded } from "./support.js"
-import type { TestServer } from "./support.js"
+import { call, startServer, testConfig, waitEnded } from "../support/server.js"
+import type { TestServer } from "../support/server.js"
 
 const A = "alpha-key-1"
 const B = "beta-key-2"
