@@ -66,8 +66,10 @@ if (fromSource) {
   if (!existsSync(library)) fail(`the library build is missing (${library}); run \`npm run build\``)
   const typescript = tools.find((t) => /\.[cm]?tsx?$/.test(t))
   if (typescript !== undefined && !(await registerTsx())) {
-    fail(`--tools ${typescript} is TypeScript: install tsx in your project (npm install --save-dev tsx) ` +
-      "or pass the compiled JavaScript module")
+    fail(
+      `--tools ${typescript} is TypeScript: install tsx in your project (npm install --save-dev tsx) ` +
+        "or pass the compiled JavaScript module"
+    )
   }
   // The viewer's files sit in dist/web/, which the library build's server does not look next to.
   process.env.TRELLIS_WEB_DIR ??= join(root, "dist", "web")

@@ -20,22 +20,54 @@ const Doc = Schema.Struct({
 type Doc = typeof Doc.Type
 
 const corpus: ReadonlyArray<Omit<Doc, "score">> = [
-  ["replay", "Replay", "Replay re-executes a recorded run and answers every tool call from the record. " +
-    "It reports the first divergence by node path."],
-  ["resume", "Crash resume", "A run left running by a dead process is resumed from its events. " +
-    "Calls that were in flight run again with the same idempotency key."],
-  ["trace", "Traces", "Every run records events with contiguous sequence numbers. " +
-    "A fold of the events rebuilds the state of the run and of every node."],
-  ["policies", "Policies", "Retry, timeout, cache and budget policies wrap each step. " +
-    "Retries follow an exponential schedule with jitter."],
-  ["fanout", "Fan-out", "A map step runs its body once per item with a concurrency cap. " +
-    "Outputs are keyed by item, never by arrival order."],
-  ["choose", "Learned choices", "A choose step asks a bandit policy for one option per run. " +
-    "Feedback posted later teaches the policy which option works."],
-  ["llm", "LLM steps", "An llm step sends a signature and its inputs to a model and decodes a structured reply. " +
-    "Without a configured provider the deterministic local/echo model answers."],
-  ["store", "The store", "Runs, events and programs are stored in an embedded PostgreSQL database. " +
-    "Set a database URL to use a PostgreSQL server instead."]
+  [
+    "replay",
+    "Replay",
+    "Replay re-executes a recorded run and answers every tool call from the record. " +
+    "It reports the first divergence by node path."
+  ],
+  [
+    "resume",
+    "Crash resume",
+    "A run left running by a dead process is resumed from its events. " +
+    "Calls that were in flight run again with the same idempotency key."
+  ],
+  [
+    "trace",
+    "Traces",
+    "Every run records events with contiguous sequence numbers. " +
+    "A fold of the events rebuilds the state of the run and of every node."
+  ],
+  [
+    "policies",
+    "Policies",
+    "Retry, timeout, cache and budget policies wrap each step. " +
+    "Retries follow an exponential schedule with jitter."
+  ],
+  [
+    "fanout",
+    "Fan-out",
+    "A map step runs its body once per item with a concurrency cap. " +
+    "Outputs are keyed by item, never by arrival order."
+  ],
+  [
+    "choose",
+    "Learned choices",
+    "A choose step asks a bandit policy for one option per run. " +
+    "Feedback posted later teaches the policy which option works."
+  ],
+  [
+    "llm",
+    "LLM steps",
+    "An llm step sends a signature and its inputs to a model and decodes a structured reply. " +
+    "Without a configured provider the deterministic local/echo model answers."
+  ],
+  [
+    "store",
+    "The store",
+    "Runs, events and programs are stored in an embedded PostgreSQL database. " +
+    "Set a database URL to use a PostgreSQL server instead."
+  ]
 ].map(([id, title, text]) => ({ id: id!, title: title!, url: `https://example.org/trellis/${id}`, text: text! }))
 
 const words = (text: string): ReadonlyArray<string> => text.toLowerCase().match(/[a-z0-9]+/g) ?? []

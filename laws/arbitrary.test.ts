@@ -2,11 +2,11 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Schema } from "effect"
 import * as fc from "fast-check"
-import { arbExpr, arbProgram, arbSchemaProgram, buildProgram } from "./arbitrary.js"
 import type { Body, Expr, Node, Program } from "../src/ir/schema.js"
 import { Program as ProgramSchema } from "../src/ir/schema.js"
-import { forEachNode, forEachSubExpr, nodeExprs, childBodies } from "../src/ir/visit.js"
+import { childBodies, forEachNode, forEachSubExpr, nodeExprs } from "../src/ir/visit.js"
 import { validate } from "../src/validate/index.js"
+import { arbExpr, arbProgram, arbSchemaProgram, buildProgram } from "./arbitrary.js"
 
 const isProgram = Schema.is(ProgramSchema)
 const SYNTHETIC = /^\$[0-9]+$/
@@ -74,7 +74,9 @@ const issues = (program: Program): Array<string> => {
       const last = body.nodes[body.nodes.length - 1]
       for (const r of refsOf(body.result)) {
         if (SYNTHETIC.test(r)) {
-          if (last?.id !== r || body.result.kind !== "ref") out.push(`${pname}: result refers to ${r} which is not the return step`)
+          if (last?.id !== r || body.result.kind !== "ref") {
+            out.push(`${pname}: result refers to ${r} which is not the return step`)
+          }
         } else if (!visible.has(r)) out.push(`${pname}: result refers to ${r}`)
       }
     }
@@ -103,7 +105,14 @@ describe("arbProgram", () => {
   })
 
   it("validates clean of V1–V3 and V8", () => {
-    const structural = new Set(["unbound-ref", "cycle", "duplicate-name", "recursive-call", "unknown-program", "bad-entry"])
+    const structural = new Set([
+      "unbound-ref",
+      "cycle",
+      "duplicate-name",
+      "recursive-call",
+      "unknown-program",
+      "bad-entry"
+    ])
     fc.assert(
       fc.property(arbProgram, (p) => {
         expect(validate(p).filter((v) => structural.has(v.code))).toEqual([])
@@ -155,7 +164,13 @@ describe("arbProgram", () => {
     expect(p).toEqual({
       ir: "trellis/1",
       entry: "helper",
-      programs: { helper: { params: [], nodes: [{ id: "q", kind: "expr", expr: { kind: "lit", value: null } }], result: { kind: "lit", value: null } } },
+      programs: {
+        helper: {
+          params: [],
+          nodes: [{ id: "q", kind: "expr", expr: { kind: "lit", value: null } }],
+          result: { kind: "lit", value: null }
+        }
+      },
       signatures: {}
     })
   })

@@ -16,13 +16,13 @@
  */
 import * as fc from "fast-check"
 import {
-  BUILTINS,
-  IR_VERSION,
   type BinaryOp,
   type Body,
   type BuiltinName,
+  BUILTINS,
   type ErrorKind,
   type Expr,
+  IR_VERSION,
   type Node,
   type Param,
   type Policy,
@@ -82,7 +82,15 @@ const CHOOSE_KEYS = ["tone", "strategy", "model choice", "k"] as const
 
 const DURATIONS = ["150ms", "2s", "1m", "1h", "500ms", "10s"] as const
 const MODELS = ["gpt-4o-mini", "claude-3-5-haiku", "local/llama"] as const
-const ERROR_KINDS: ReadonlyArray<ErrorKind> = ["Timeout", "RateLimited", "Transient", "Permanent", "Cancelled", "BudgetExceeded", "Defect"]
+const ERROR_KINDS: ReadonlyArray<ErrorKind> = [
+  "Timeout",
+  "RateLimited",
+  "Transient",
+  "Permanent",
+  "Cancelled",
+  "BudgetExceeded",
+  "Defect"
+]
 const UNARY_OPS: ReadonlyArray<UnaryOp> = ["not", "-"]
 const BINARY_OPS: ReadonlyArray<BinaryOp> = ["or", "and", "==", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/", "%"]
 
@@ -237,7 +245,10 @@ const expr = (t: Tape, env: ReadonlyArray<string>, depth: number): Expr => {
   const table: Array<readonly [ExprKind, number]> = [["lit", 6]]
   if (env.length > 0) table.push(["ref", 8])
   if (!leafOnly) {
-    table.push(["get", 3], ["index", 2], ["slice", 1], ["unary", 2], ["binary", 5], ["list", 2], ["record", 2], ["call", 3])
+    table.push(["get", 3], ["index", 2], ["slice", 1], ["unary", 2], ["binary", 5], ["list", 2], ["record", 2], [
+      "call",
+      3
+    ])
   }
   const sub = () => expr(t, env, depth - 1)
   switch (t.weighted(table)) {
@@ -587,7 +598,9 @@ const looseScalar: fc.Arbitrary<Scalar> = fc.oneof(fc.constant(null), fc.boolean
 const looseType: fc.Arbitrary<Type> = fc.letrec<{ type: Type }>((tie) => ({
   type: fc.oneof(
     { maxDepth: 3, depthIdentifier: "type" },
-    fc.constantFrom<Type>({ kind: "string" }, { kind: "number" }, { kind: "boolean" }, { kind: "null" }, { kind: "any" }),
+    fc.constantFrom<Type>({ kind: "string" }, { kind: "number" }, { kind: "boolean" }, { kind: "null" }, {
+      kind: "any"
+    }),
     fc.record({ kind: fc.constant("list" as const), of: tie("type") }),
     fc.record({
       kind: fc.constant("record" as const),
@@ -613,7 +626,11 @@ const looseExpr: fc.Arbitrary<Expr> = fc.letrec<{ expr: Expr }>((tie) => {
         kind: fc.constant("record" as const),
         entries: fc.array(fc.record({ key: looseName, value: sub }), { maxLength: 3 })
       }),
-      fc.record({ kind: fc.constant("call" as const), fn: fc.constantFrom(...BUILTINS), args: fc.array(sub, { maxLength: 3 }) })
+      fc.record({
+        kind: fc.constant("call" as const),
+        fn: fc.constantFrom(...BUILTINS),
+        args: fc.array(sub, { maxLength: 3 })
+      })
     )
   }
 }).expr
@@ -675,7 +692,13 @@ const looseNode: fc.Arbitrary<Node> = fc.letrec<{ node: Node; body: Body }>((tie
         .record({ ...common, expr: looseExpr })
         .map(({ id, expr, policy }) => withOptional<Node>({ id, kind: "expr", expr }, { policy })),
       fc
-        .record({ ...common, over: looseExpr, as: looseName, body, concurrency: fc.option(arbNumber, { nil: undefined }) })
+        .record({
+          ...common,
+          over: looseExpr,
+          as: looseName,
+          body,
+          concurrency: fc.option(arbNumber, { nil: undefined })
+        })
         .map(({ id, over, as, body, concurrency, policy }) =>
           withOptional<Node>({ id, kind: "map", over, as, body }, { concurrency, policy })
         ),
@@ -685,7 +708,11 @@ const looseNode: fc.Arbitrary<Node> = fc.letrec<{ node: Node; body: Body }>((tie
           withOptional<Node>({ id, kind: "branch", cond, then, else: otherwise }, { policy })
         ),
       fc
-        .record({ ...common, key: arbString, options: fc.array(fc.record({ label: looseName, body }), { maxLength: 2 }) })
+        .record({
+          ...common,
+          key: arbString,
+          options: fc.array(fc.record({ label: looseName, body }), { maxLength: 2 })
+        })
         .map(({ id, key, options, policy }) => withOptional<Node>({ id, kind: "choose", key, options }, { policy }))
     )
   }
@@ -741,9 +768,37 @@ export const arbSchemaProgram: fc.Arbitrary<Program> = fc
 
 /** Strings a mutation may write: every kind, enum value and operator, plus junk. */
 const MUTATION_STRINGS = [
-  "lit", "ref", "get", "index", "slice", "unary", "binary", "list", "record", "call",
-  "tool", "llm", "map", "branch", "choose", "expr", "string", "number", "any",
-  "exponential", "fixed", "full", "Timeout", "Bogus", "+", "not", "len", "nope", "trellis/1", "trellis/2", ""
+  "lit",
+  "ref",
+  "get",
+  "index",
+  "slice",
+  "unary",
+  "binary",
+  "list",
+  "record",
+  "call",
+  "tool",
+  "llm",
+  "map",
+  "branch",
+  "choose",
+  "expr",
+  "string",
+  "number",
+  "any",
+  "exponential",
+  "fixed",
+  "full",
+  "Timeout",
+  "Bogus",
+  "+",
+  "not",
+  "len",
+  "nope",
+  "trellis/1",
+  "trellis/2",
+  ""
 ] as const
 
 /** How a value at a path is mutated. */
@@ -759,13 +814,21 @@ const jsonPaths = (v: Json): ReadonlyArray<ReadonlyArray<string | number>> => {
     const [x, path] = stack.pop()!
     if (path.length > 0) out.push(path)
     if (Array.isArray(x)) x.forEach((y: Json, i: number) => stack.push([y, [...path, i]]))
-    else if (x !== null && typeof x === "object") for (const [k, y] of Object.entries(x)) stack.push([y, [...path, k]])
+    else if (x !== null && typeof x === "object") {
+      for (const [k, y] of Object.entries(x)) stack.push([y, [...path, k]])
+    }
   }
   return out
 }
 
 /** Applies one mutation at `path` of a JSON value (mutable copy). */
-const mutateAt = (root: Json, path: ReadonlyArray<string | number>, m: Mutation, replacement: Json, str: string): Json => {
+const mutateAt = (
+  root: Json,
+  path: ReadonlyArray<string | number>,
+  m: Mutation,
+  replacement: Json,
+  str: string
+): Json => {
   const copy = JSON.parse(JSON.stringify(root)) as Json
   let parent: unknown = copy
   for (const seg of path.slice(0, -1)) parent = (parent as Record<string | number, unknown>)[seg]

@@ -10,6 +10,7 @@ import {
   all,
   branch,
   compute,
+  type Flow,
   get,
   list,
   make,
@@ -20,8 +21,7 @@ import {
   pure,
   ref,
   seq,
-  tool,
-  type Flow
+  tool
 } from "../src/ir/builder.js"
 import type { Expr, Program } from "../src/ir/schema.js"
 import { hashProgram } from "../src/normalize/index.js"

@@ -32,7 +32,9 @@ describe("DSL round trip", () => {
     fastCheck: { numRuns: numRuns(400) }
   })
 
-  it.prop("… and for their normal forms", [arbProgram], ([p]) => roundTrip(normalize(p)), { fastCheck: { numRuns: numRuns(250) } })
+  it.prop("… and for their normal forms", [arbProgram], ([p]) => roundTrip(normalize(p)), {
+    fastCheck: { numRuns: numRuns(250) }
+  })
 
   it("holds for every example and its normal form", () => {
     const files = readdirSync(dir).filter((f) => f.endsWith(".tr"))

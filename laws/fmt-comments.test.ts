@@ -116,9 +116,13 @@ const arbTokenComment = fc.tuple(fc.nat(), fc.boolean(), arbText)
 /** Puts `#text` and a line break right after random tokens, at the end of the token's line or on a new line. */
 const insertAfterTokens = (source: string, at: ReadonlyArray<readonly [number, boolean, string]>): string => {
   const ends = [0, ...lex(source).tokens.slice(0, -1).map((t) => t.span.end.offset)]
-  const points = at.map(([n, ownLine, text]) => [ends[n % ends.length] as number, ownLine ? `\n#${text}\n` : ` #${text}\n`] as const)
+  const points = at.map(([n, ownLine, text]) =>
+    [ends[n % ends.length] as number, ownLine ? `\n#${text}\n` : ` #${text}\n`] as const
+  )
   let out = source
-  for (const [offset, comment] of [...points].sort((a, b) => b[0] - a[0])) out = out.slice(0, offset) + comment + out.slice(offset)
+  for (const [offset, comment] of [...points].sort((a, b) => b[0] - a[0])) {
+    out = out.slice(0, offset) + comment + out.slice(offset)
+  }
   return out
 }
 

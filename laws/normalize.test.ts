@@ -11,8 +11,8 @@ import { Program } from "../src/ir/schema.js"
 import { canonicalForm, hashProgram, normalize } from "../src/normalize/index.js"
 import { run } from "../test/support/normalizeInterpreter.js"
 import { arbProgram } from "./arbitrary.js"
-import { alphaRename, changeToolArgument, hasToolNode, shuffleStatements, varyConstants } from "./variants.js"
 import { numRuns } from "./settings.js"
+import { alphaRename, changeToolArgument, hasToolNode, shuffleStatements, varyConstants } from "./variants.js"
 
 /**
  * Programs full of identical steps (`tool t()`) wired to each other in
@@ -47,7 +47,10 @@ const arbSymmetricProgram: fc.Arbitrary<Program> = fc
           kind: "map",
           over: pick(u.x),
           as: "it",
-          body: { nodes: [{ id: "w", kind: "tool", tool: u.tool, args: { x: ref("it"), y: pick(u.y) } }], result: ref("w") }
+          body: {
+            nodes: [{ id: "w", kind: "tool", tool: u.tool, args: { x: ref("it"), y: pick(u.y) } }],
+            result: ref("w")
+          }
         })
       } else {
         const after = u.after === undefined ? {} : { policy: { after: [names[u.after % names.length]!] } }
@@ -58,7 +61,9 @@ const arbSymmetricProgram: fc.Arbitrary<Program> = fc
     return {
       ir: "trellis/1",
       entry: "main",
-      programs: { main: { params: [], nodes, result: { kind: "list", items: result.map((r) => ref(names[r % names.length]!)) } } },
+      programs: {
+        main: { params: [], nodes, result: { kind: "list", items: result.map((r) => ref(names[r % names.length]!)) } }
+      },
       signatures: {}
     }
   })

@@ -20,10 +20,68 @@ const EXAMPLES: ReadonlyArray<string> = readdirSync(dir)
 
 /** Pieces of DSL text to insert or to build token soup from. */
 const ALPHABET = [
-  "program", "signature", "input", "output", "tool", "llm", "run", "map", "in", "if", "else", "choose",
-  "return", "with", "true", "false", "null", "and", "or", "not", "main", "x", "y", "len", "a.b",
-  "(", ")", "{", "}", "[", "]", ",", ":", ".", "=", "==", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/", "%",
-  "0", "1.5", "2e3", "1e", '"s"', '"\\q"', '"open', "#c\n", "\n", "@", "!", "\\", "é", "🎉", "\u0000", "\r\n"
+  "program",
+  "signature",
+  "input",
+  "output",
+  "tool",
+  "llm",
+  "run",
+  "map",
+  "in",
+  "if",
+  "else",
+  "choose",
+  "return",
+  "with",
+  "true",
+  "false",
+  "null",
+  "and",
+  "or",
+  "not",
+  "main",
+  "x",
+  "y",
+  "len",
+  "a.b",
+  "(",
+  ")",
+  "{",
+  "}",
+  "[",
+  "]",
+  ",",
+  ":",
+  ".",
+  "=",
+  "==",
+  "!=",
+  "<",
+  "<=",
+  ">",
+  ">=",
+  "+",
+  "-",
+  "*",
+  "/",
+  "%",
+  "0",
+  "1.5",
+  "2e3",
+  "1e",
+  "\"s\"",
+  "\"\\q\"",
+  "\"open",
+  "#c\n",
+  "\n",
+  "@",
+  "!",
+  "\\",
+  "é",
+  "🎉",
+  "\u0000",
+  "\r\n"
 ] as const
 
 /** One edit of a source, by token or by character. */
@@ -87,7 +145,10 @@ const arbText: fc.Arbitrary<string> = fc.oneof(
   fc.string({ unit: "binary", maxLength: 200 }),
   fc.array(fc.constantFrom(...ALPHABET), { maxLength: 80 }).map((ts) => ts.join(" ")),
   fc
-    .tuple(fc.constantFrom("(", "[", "{", "-", "not ", "{ a: ", "[[", "map x in y { return "), fc.integer({ min: 0, max: 3000 }))
+    .tuple(
+      fc.constantFrom("(", "[", "{", "-", "not ", "{ a: ", "[[", "map x in y { return "),
+      fc.integer({ min: 0, max: 3000 })
+    )
     .map(([open, n]) => `program p() { a = ${open.repeat(n)}1 }`)
 )
 
@@ -118,9 +179,13 @@ const checkParse = (source: string): void => {
 }
 
 describe("parser fuzz", () => {
-  it.prop("arbitrary text never throws", [arbText], ([source]) => checkParse(source), { fastCheck: { numRuns: numRuns(600) } })
+  it.prop("arbitrary text never throws", [arbText], ([source]) => checkParse(source), {
+    fastCheck: { numRuns: numRuns(600) }
+  })
 
-  it.prop("mutated examples never throw", [arbMutated], ([source]) => checkParse(source), { fastCheck: { numRuns: numRuns(900) } })
+  it.prop("mutated examples never throw", [arbMutated], ([source]) => checkParse(source), {
+    fastCheck: { numRuns: numRuns(900) }
+  })
 
   it("the mutations are not vacuous: some still parse, most do not", () => {
     const samples = fc.sample(arbMutated, { numRuns: 300, seed: 42 })

@@ -10,10 +10,35 @@ import { chunkText } from "../src/retrieval/chunk.js"
 import type { ChunkStrategy } from "../src/retrieval/chunk.js"
 import { LAW_CASES, numRuns } from "./settings.js"
 
-const pieces = fc.constantFrom("word", " ", "  ", ".", ". ", "!", "?\n", "\n", "\n\n", "# Head\n", "é", "😀", "\t", "x", "abc def", "ghi.")
-const text = fc.oneof(fc.array(pieces, { maxLength: 80 }).map((xs) => xs.join("")), fc.fullUnicodeString({ maxLength: 200 }), fc.string({ maxLength: 200 }))
+const pieces = fc.constantFrom(
+  "word",
+  " ",
+  "  ",
+  ".",
+  ". ",
+  "!",
+  "?\n",
+  "\n",
+  "\n\n",
+  "# Head\n",
+  "é",
+  "😀",
+  "\t",
+  "x",
+  "abc def",
+  "ghi."
+)
+const text = fc.oneof(
+  fc.array(pieces, { maxLength: 80 }).map((xs) => xs.join("")),
+  fc.fullUnicodeString({ maxLength: 200 }),
+  fc.string({ maxLength: 200 })
+)
 const strategy: fc.Arbitrary<ChunkStrategy> = fc
-  .tuple(fc.constantFrom("fixed" as const, "sentence" as const, "recursive" as const), fc.integer({ min: 1, max: 60 }), fc.integer({ min: 0, max: 59 }))
+  .tuple(
+    fc.constantFrom("fixed" as const, "sentence" as const, "recursive" as const),
+    fc.integer({ min: 1, max: 60 }),
+    fc.integer({ min: 0, max: 59 })
+  )
   .map(([kind, size, overlap]) => ({ kind, size, overlap: overlap % size }))
 
 const isLow = (c: number) => c >= 0xdc00 && c <= 0xdfff

@@ -12,7 +12,15 @@ import { fromKind } from "../src/tools/errors.js"
 import type { ToolError } from "../src/tools/errors.js"
 import { numRuns } from "./settings.js"
 
-const KINDS: ReadonlyArray<ErrorKind> = ["Timeout", "RateLimited", "Transient", "Permanent", "Cancelled", "BudgetExceeded", "Defect"]
+const KINDS: ReadonlyArray<ErrorKind> = [
+  "Timeout",
+  "RateLimited",
+  "Transient",
+  "Permanent",
+  "Cancelled",
+  "BudgetExceeded",
+  "Defect"
+]
 const ms = (n: number) => `${n}ms`
 
 const policy: fc.Arbitrary<RetryPolicy> = fc.record(

@@ -17,14 +17,22 @@ import type { Body, Expr, Node, Policy, Program } from "../src/ir/schema.js"
 import * as Runtime from "../src/runtime/runtime.js"
 import { make, ToolRegistry } from "../src/tools/index.js"
 import type { AnyTool, ToolRegistryService } from "../src/tools/index.js"
-import { canonicalTrace, EventLog } from "../src/trace/events.js"
 import { hashText } from "../src/trace/contentHash.js"
+import { canonicalTrace, EventLog } from "../src/trace/events.js"
 import { advanceUntilDone } from "../test/support/runtime.js"
 import { arbProgramWith } from "./arbitrary.js"
 import { numRuns } from "./settings.js"
 
 /** The handler shapes a law runs with (`mixed`: each tool name picks one of the others). */
-const SHAPES = ["effect-sync", "effect-sleep", "effect-async", "effect-promise", "run-promise", "run-value", "mixed"] as const
+const SHAPES = [
+  "effect-sync",
+  "effect-sleep",
+  "effect-async",
+  "effect-promise",
+  "run-promise",
+  "run-value",
+  "mixed"
+] as const
 type Shape = (typeof SHAPES)[number]
 
 /** A hash of a text as a number (picks delays and shapes deterministically). */
@@ -36,7 +44,12 @@ const pickOf = (text: string, n: number): number => parseInt(hashText(text).slic
  * then returns its name and arguments. `effect-sync` and `run-value`
  * return at once.
  */
-const delayedTool = (name: string, delays: ReadonlyArray<number>, shape: Shape, rt: EffectRuntime.Runtime<never>): AnyTool => {
+const delayedTool = (
+  name: string,
+  delays: ReadonlyArray<number>,
+  shape: Shape,
+  rt: EffectRuntime.Runtime<never>
+): AnyTool => {
   const chosen: Shape = shape === "mixed" ? SHAPES[pickOf(name, SHAPES.length - 1)]! : shape
   const base = {
     name,
@@ -48,7 +61,12 @@ const delayedTool = (name: string, delays: ReadonlyArray<number>, shape: Shape, 
   const delay = (args: unknown) => Effect.sleep(`${delays[pickOf(canonicalJson([name, args]), delays.length)]!} millis`)
   const later = (args: unknown) => EffectRuntime.runPromise(rt)(Effect.as(delay(args), { tool: name, args } as unknown))
   if (chosen === "run-promise") return make({ ...base, run: later }) as unknown as AnyTool
-  if (chosen === "run-value") return make({ ...base, run: (args) => ({ tool: name, args }) as unknown }) as unknown as AnyTool
+  if (chosen === "run-value") {
+    return make({
+      ...base,
+      run: (args) => ({ tool: name, args }) as unknown
+    }) as unknown as AnyTool
+  }
   return make({
     ...base,
     handler: (args) => {
@@ -71,7 +89,11 @@ const delayedTool = (name: string, delays: ReadonlyArray<number>, shape: Shape, 
 }
 
 /** A registry serving every tool name with `delayedTool`. */
-const anyToolRegistry = (delays: ReadonlyArray<number>, shape: Shape, rt: EffectRuntime.Runtime<never>): ToolRegistryService => {
+const anyToolRegistry = (
+  delays: ReadonlyArray<number>,
+  shape: Shape,
+  rt: EffectRuntime.Runtime<never>
+): ToolRegistryService => {
   const tools = new Map<string, AnyTool>()
   const get = (name: string): AnyTool => {
     let t = tools.get(name)
@@ -90,7 +112,11 @@ const runWith = (program: Program, delays: ReadonlyArray<number>, seed: number, 
     const rt = yield* Effect.runtime<never>()
     const layer = Layer.mergeAll(Runtime.layerServices, Layer.succeed(ToolRegistry, anyToolRegistry(delays, shape, rt)))
     const llm = Runtime.LlmRunner.layer({
-      run: (req) => Effect.as(Effect.sleep(`${delays[req.node.length % delays.length]!} millis`), { llm: req.signatureName, args: req.args })
+      run: (req) =>
+        Effect.as(Effect.sleep(`${delays[req.node.length % delays.length]!} millis`), {
+          llm: req.signatureName,
+          args: req.args
+        })
     })
     return yield* Effect.gen(function*() {
       const fiber = yield* Effect.fork(Effect.exit(Runtime.run(program, {}, { runId: "law", seed })))
@@ -107,11 +133,24 @@ const runWith = (program: Program, delays: ReadonlyArray<number>, seed: number, 
 
 const ref = (name: string): Expr => ({ kind: "ref", name })
 const lit = (value: number | string): Expr => ({ kind: "lit", value })
-const num = (name: string, isList: boolean): Expr => (isList ? { kind: "call", fn: "sum", args: [ref(name)] } : ref(name))
-const sumOf = (xs: ReadonlyArray<Expr>): Expr => ({ kind: "call", fn: "sum", args: [{ kind: "list", items: [lit(0), ...xs] }] })
+const num = (
+  name: string,
+  isList: boolean
+): Expr => (isList ? { kind: "call", fn: "sum", args: [ref(name)] } : ref(name))
+const sumOf = (xs: ReadonlyArray<Expr>): Expr => ({
+  kind: "call",
+  fn: "sum",
+  args: [{ kind: "list", items: [lit(0), ...xs] }]
+})
 /** A tool result `{ tool, args }` as a number: the sum of its `xs` argument. */
-const toolNum = (name: string): Expr => sumOf([{ kind: "get", target: { kind: "get", target: ref(name), field: "args" }, field: "x" }])
-const call = (id: string, tag: string, x: Expr): Node => ({ id, kind: "tool", tool: "t.delay", args: { tag: lit(tag), x } })
+const toolNum = (name: string): Expr =>
+  sumOf([{ kind: "get", target: { kind: "get", target: ref(name), field: "args" }, field: "x" }])
+const call = (id: string, tag: string, x: Expr): Node => ({
+  id,
+  kind: "tool",
+  tool: "t.delay",
+  args: { tag: lit(tag), x }
+})
 const body = (nodes: ReadonlyArray<Node>, result: Expr): Body => ({ nodes, result })
 
 const arbStep = fc.record({
@@ -248,14 +287,19 @@ describe("scheduler determinism", () => {
               else: base.else === null ? null : { ...base.else, nodes: strip(base.else.nodes) }
             }
           case "choose":
-            return { ...base, options: base.options.map((o) => ({ ...o, body: { ...o.body, nodes: strip(o.body.nodes) } })) }
+            return {
+              ...base,
+              options: base.options.map((o) => ({ ...o, body: { ...o.body, nodes: strip(o.body.nodes) } }))
+            }
           default:
             return base
         }
       })
     return {
       ...program,
-      programs: Object.fromEntries(Object.entries(program.programs).map(([k, d]) => [k, { ...d, nodes: strip(d.nodes) }]))
+      programs: Object.fromEntries(
+        Object.entries(program.programs).map(([k, d]) => [k, { ...d, nodes: strip(d.nodes) }])
+      )
     }
   }
 

@@ -75,19 +75,24 @@ describe("token stream", () => {
 
   it("never throws on a damaged stream, and only yields Schema-valid programs", () => {
     const damaged = fc
-      .tuple(programs, fc.nat(), fc.constantFrom("delete", "duplicate", "swap", "replace"), fc.constantFrom(
-        "<close>",
-        "<open:array>",
-        "<open:dict>",
-        "<field:id>",
-        "<null>",
-        "<num:1>",
-        "<str:\"x\">",
-        "<ref:a>",
-        "<key:a>",
-        "<open:tool>",
-        "<bogus"
-      ))
+      .tuple(
+        programs,
+        fc.nat(),
+        fc.constantFrom("delete", "duplicate", "swap", "replace"),
+        fc.constantFrom(
+          "<close>",
+          "<open:array>",
+          "<open:dict>",
+          "<field:id>",
+          "<null>",
+          "<num:1>",
+          "<str:\"x\">",
+          "<ref:a>",
+          "<key:a>",
+          "<open:tool>",
+          "<bogus"
+        )
+      )
       .map(([p, n, how, token]) => {
         const ts = [...toTokens(p)]
         const i = n % ts.length

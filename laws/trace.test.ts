@@ -14,11 +14,11 @@ import type { Expr, Node, Program } from "../src/ir/schema.js"
 import * as Runtime from "../src/runtime/runtime.js"
 import { make, ToolRegistry, Transient } from "../src/tools/index.js"
 import type { AnyTool } from "../src/tools/index.js"
-import { EventLog, decodeEvent, encodeEvent, EVENT_CLASSES } from "../src/trace/events.js"
+import { hashJson } from "../src/trace/contentHash.js"
+import { decodeEvent, encodeEvent, EVENT_CLASSES, EventLog } from "../src/trace/events.js"
 import type { RunEvent } from "../src/trace/events.js"
 import { fold, foldAll, initialState } from "../src/trace/fold.js"
 import type { RunState } from "../src/trace/fold.js"
-import { hashJson } from "../src/trace/contentHash.js"
 import { fromJsonl, toJsonl } from "../src/trace/jsonl.js"
 import { combine, empty, summarize } from "../src/trace/summary.js"
 import { advanceUntilDone } from "../test/support/runtime.js"
@@ -37,20 +37,25 @@ const deepFreeze = <T>(v: T): T => {
 const arbSplit = arbTrace().chain((events) => fc.tuple(fc.constant(events), fc.nat({ max: events.length })))
 
 describe("trace fold", () => {
-  it.prop("foldAll(a ++ b, s) = foldAll(b, foldAll(a, s)) = the events folded one by one with fold", [arbSplit], ([[events, k]]) => {
-    deepFreeze(events)
-    const s = deepFreeze(initialState(events[0]?.runId ?? "r"))
-    const whole = foldAll(events, s)
-    const left = deepFreeze(foldAll(events.slice(0, k), s))
-    expect(foldAll(events.slice(k), left)).toEqual(whole)
-    let stepwise: RunState = s
-    for (const e of events) stepwise = deepFreeze(fold(stepwise, e))
-    expect(stepwise).toEqual(whole)
-    expect(whole.lastSeq).toBe(events.length - 1)
-    expect(whole.events).toBe(events.length)
-    // The state is JSON-able data.
-    expect(JSON.parse(JSON.stringify(whole))).toEqual(whole)
-  }, { fastCheck: { numRuns: numRuns(300) } })
+  it.prop(
+    "foldAll(a ++ b, s) = foldAll(b, foldAll(a, s)) = the events folded one by one with fold",
+    [arbSplit],
+    ([[events, k]]) => {
+      deepFreeze(events)
+      const s = deepFreeze(initialState(events[0]?.runId ?? "r"))
+      const whole = foldAll(events, s)
+      const left = deepFreeze(foldAll(events.slice(0, k), s))
+      expect(foldAll(events.slice(k), left)).toEqual(whole)
+      let stepwise: RunState = s
+      for (const e of events) stepwise = deepFreeze(fold(stepwise, e))
+      expect(stepwise).toEqual(whole)
+      expect(whole.lastSeq).toBe(events.length - 1)
+      expect(whole.events).toBe(events.length)
+      // The state is JSON-able data.
+      expect(JSON.parse(JSON.stringify(whole))).toEqual(whole)
+    },
+    { fastCheck: { numRuns: numRuns(300) } }
+  )
 })
 
 describe("summary monoid", () => {
@@ -65,15 +70,22 @@ describe("summary monoid", () => {
     expect(combine(a, empty)).toEqual(a)
   }, { fastCheck: { numRuns: numRuns(LAW_CASES) } })
 
-  it.prop("summarize(a ++ b) = combine(summarize(a), summarize(b)); summaries survive JSON", [arbEvents(), arbEvents()], ([a, b]) => {
-    const s = summarize([...a, ...b])
-    expect(s).toEqual(combine(summarize(a), summarize(b)))
-    expect(JSON.parse(JSON.stringify(s))).toEqual(s)
-  }, { fastCheck: { numRuns: numRuns(LAW_CASES) } })
+  it.prop(
+    "summarize(a ++ b) = combine(summarize(a), summarize(b)); summaries survive JSON",
+    [arbEvents(), arbEvents()],
+    ([a, b]) => {
+      const s = summarize([...a, ...b])
+      expect(s).toEqual(combine(summarize(a), summarize(b)))
+      expect(JSON.parse(JSON.stringify(s))).toEqual(s)
+    },
+    { fastCheck: { numRuns: numRuns(LAW_CASES) } }
+  )
 })
 
 describe("event serialization", () => {
-  it.effect.prop("encode → JSON.stringify → JSON.parse → decode gives back the event, as an instance of its class", [arbEvent(anyNumbers)], ([e]) =>
+  it.effect.prop("encode → JSON.stringify → JSON.parse → decode gives back the event, as an instance of its class", [
+    arbEvent(anyNumbers)
+  ], ([e]) =>
     Effect.gen(function*() {
       const back = yield* decodeEvent(JSON.parse(JSON.stringify(encodeEvent(e))))
       expect(back).toEqual(e)
@@ -110,7 +122,11 @@ const flaky = make({
 const lit = (value: number): Expr => ({ kind: "lit", value })
 const ref = (name: string): Expr => ({ kind: "ref", name })
 const get = (target: Expr, field: string): Expr => ({ kind: "get", target, field })
-const sumOf = (xs: ReadonlyArray<Expr>): Expr => ({ kind: "call", fn: "sum", args: [{ kind: "list", items: [lit(0), ...xs] }] })
+const sumOf = (xs: ReadonlyArray<Expr>): Expr => ({
+  kind: "call",
+  fn: "sum",
+  args: [{ kind: "list", items: [lit(0), ...xs] }]
+})
 const RETRY = { times: 2, backoff: "fixed", base: "5ms", jitter: "none" } as const
 
 /** What a step should produce: tool steps record their x, fails and whether they may be served from the cache. */
@@ -169,7 +185,12 @@ const arbRun = fc.array(arbStep, { minLength: 1, maxLength: 8 }).map((steps) => 
         as: "it",
         concurrency: 2,
         body: {
-          nodes: [{ id: "b", kind: "tool", tool: "t.flaky", args: { x: sumOf([ref("it"), xExpr]), fails: lit(0), ms: lit(s.ms) } }],
+          nodes: [{
+            id: "b",
+            kind: "tool",
+            tool: "t.flaky",
+            args: { x: sumOf([ref("it"), xExpr]), fails: lit(0), ms: lit(s.ms) }
+          }],
           result: get(ref("b"), "y")
         }
       })
@@ -193,87 +214,111 @@ const runProgram = (program: Program) =>
     const exit = yield* Fiber.join(fiber)
     const events = yield* Effect.orDie(Effect.flatMap(EventLog, (log) => log.events("law-run")))
     return { exit, events }
-  }).pipe(Effect.provide(Layer.merge(Runtime.layerServices, Layer.succeed(ToolRegistry, { get: (n: string) => (n === "t.flaky" ? flaky : undefined), list: [flaky], table: new Map() }))))
+  }).pipe(
+    Effect.provide(
+      Layer.merge(
+        Runtime.layerServices,
+        Layer.succeed(ToolRegistry, {
+          get: (n: string) => (n === "t.flaky" ? flaky : undefined),
+          list: [flaky],
+          table: new Map()
+        })
+      )
+    )
+  )
 
 describe("fold of real runs", () => {
   /** How often the generated runs reached each case (the last test checks the property saw them all). */
   const seen = { completed: 0, failed: 0, cached: 0, retried: 0, mapItems: 0 }
 
-  it.effect.prop("the folded state agrees with the run's result, node by node", [arbRun, fc.nat()], ([{ expect: steps, program }, cut]) =>
-    Effect.gen(function*() {
-      const { events, exit } = yield* runProgram(program)
-      const state = foldAll(events)
-      const k = cut % (events.length + 1)
-      expect(foldAll(events.slice(k), foldAll(events.slice(0, k), initialState("law-run")))).toEqual(state)
-      expect(state.lastSeq).toBe(events.length - 1)
-      // No call is left in flight once the run ended. (Container nodes — a map whose items were
-      // cancelled — get no NodeFailed from the runtime today, so only tool nodes are checked.)
-      expect(
-        Object.values(state.nodes).filter((n) => n.kind === "tool" && (n.state === "running" || n.state === "retrying")).map((n) => n.path)
-      ).toEqual([])
+  it.effect.prop(
+    "the folded state agrees with the run's result, node by node",
+    [arbRun, fc.nat()],
+    ([{ expect: steps, program }, cut]) =>
+      Effect.gen(function*() {
+        const { events, exit } = yield* runProgram(program)
+        const state = foldAll(events)
+        const k = cut % (events.length + 1)
+        expect(foldAll(events.slice(k), foldAll(events.slice(0, k), initialState("law-run")))).toEqual(state)
+        expect(state.lastSeq).toBe(events.length - 1)
+        // No call is left in flight once the run ended. (Container nodes — a map whose items were
+        // cancelled — get no NodeFailed from the runtime today, so only tool nodes are checked.)
+        expect(
+          Object.values(state.nodes).filter((n) =>
+            n.kind === "tool" && (n.state === "running" || n.state === "retrying")
+          ).map((n) => n.path)
+        ).toEqual([])
 
-      const mustFail = steps.some((s) => s.kind === "tool" && s.fails > RETRY.times)
-      if (Exit.isSuccess(exit)) {
-        expect(mustFail).toBe(false)
-        expect(state.status).toBe("completed")
-        expect(state.output).toEqual(exit.value.output)
-        expect(state.output).toEqual(steps.map((s) => s.value))
-        expect(state.outputHash).toBe(hashJson(exit.value.output))
-        expect(state.error).toBe(null)
-        steps.forEach((s, i) => {
-          const node = state.nodes[`s${i}`]!
-          expect(node.endedAt).not.toBe(null)
-          if (s.kind === "tool") {
-            expect(node.output).toEqual({ y: s.value })
-            expect(node.outputHash).toBe(hashJson({ y: s.value }))
-            if (node.state === "cached") {
-              expect(node.source).toBe("cache")
-              expect(node.attempts).toEqual([])
+        const mustFail = steps.some((s) => s.kind === "tool" && s.fails > RETRY.times)
+        if (Exit.isSuccess(exit)) {
+          expect(mustFail).toBe(false)
+          expect(state.status).toBe("completed")
+          expect(state.output).toEqual(exit.value.output)
+          expect(state.output).toEqual(steps.map((s) => s.value))
+          expect(state.outputHash).toBe(hashJson(exit.value.output))
+          expect(state.error).toBe(null)
+          steps.forEach((s, i) => {
+            const node = state.nodes[`s${i}`]!
+            expect(node.endedAt).not.toBe(null)
+            if (s.kind === "tool") {
+              expect(node.output).toEqual({ y: s.value })
+              expect(node.outputHash).toBe(hashJson({ y: s.value }))
+              if (node.state === "cached") {
+                expect(node.source).toBe("cache")
+                expect(node.attempts).toEqual([])
+              } else {
+                expect(node.state).toBe("done")
+                expect(node.attempts.map((a) => a.errorKind)).toEqual([...Array(s.fails).fill("Transient"), null])
+                expect(node.attempts.map((a) => a.retryDelayMs)).toEqual([...Array(s.fails).fill(5), null])
+                expect(node.attempts.at(-1)!.latencyMs).toBeGreaterThanOrEqual(s.ms)
+              }
             } else {
               expect(node.state).toBe("done")
-              expect(node.attempts.map((a) => a.errorKind)).toEqual([...Array(s.fails).fill("Transient"), null])
-              expect(node.attempts.map((a) => a.retryDelayMs)).toEqual([...Array(s.fails).fill(5), null])
-              expect(node.attempts.at(-1)!.latencyMs).toBeGreaterThanOrEqual(s.ms)
+              if (s.kind === "map") {
+                s.items.forEach((y, j) => {
+                  const child = state.nodes[`s${i}/${j}/b`]!
+                  expect([child.state, child.output]).toEqual(["done", { y }])
+                })
+              }
             }
-          } else {
-            expect(node.state).toBe("done")
-            if (s.kind === "map") {
-              s.items.forEach((y, j) => {
-                const child = state.nodes[`s${i}/${j}/b`]!
-                expect([child.state, child.output]).toEqual(["done", { y }])
-              })
-            }
-          }
+          })
+        } else {
+          expect(mustFail).toBe(true)
+          const error = exit.cause._tag === "Fail" ? exit.cause.error : undefined
+          expect(error).toBeDefined()
+          expect(state.status).toBe("failed")
+          expect(state.error).toEqual({ kind: error!.kind, message: error!.message, node: error!.node })
+          const failed = state.nodes[error!.node!]!
+          expect(failed.state).toBe("failed")
+          expect(failed.attempts.map((a) => a.errorKind)).toEqual(["Transient", "Transient", "Transient"])
+        }
+
+        // The summary agrees with the fold.
+        const summary = summarize(events)
+        const nodes = Object.values(state.nodes)
+        seen[state.status === "completed" ? "completed" : "failed"]++
+        seen.cached += nodes.filter((n) => n.state === "cached").length
+        seen.retried += summary.retries
+        seen.mapItems += nodes.filter((n) => n.path.includes("/")).length
+        expect(summary.nodes.completed).toBe(nodes.filter((n) => n.state === "done" || n.state === "cached").length)
+        expect(summary.nodes.failed).toBe(nodes.filter((n) => n.state === "failed").length)
+        expect(summary.nodes.cancelled).toBe(nodes.filter((n) => n.state === "cancelled").length)
+        expect(summary.toolCalls).toBe(nodes.reduce((a, n) => a + n.attempts.length, 0))
+        expect(summary.retries).toBe(
+          nodes.reduce((a, n) => a + n.attempts.filter((x) => x.retryDelayMs !== null).length, 0)
+        )
+        expect(summary.cached).toBe(nodes.filter((n) => n.state === "cached").length)
+        expect(summary.runs).toEqual({
+          completed: Exit.isSuccess(exit) ? 1 : 0,
+          failed: Exit.isSuccess(exit) ? 0 : 1,
+          cancelled: 0
         })
-      } else {
-        expect(mustFail).toBe(true)
-        const error = exit.cause._tag === "Fail" ? exit.cause.error : undefined
-        expect(error).toBeDefined()
-        expect(state.status).toBe("failed")
-        expect(state.error).toEqual({ kind: error!.kind, message: error!.message, node: error!.node })
-        const failed = state.nodes[error!.node!]!
-        expect(failed.state).toBe("failed")
-        expect(failed.attempts.map((a) => a.errorKind)).toEqual(["Transient", "Transient", "Transient"])
-      }
 
-      // The summary agrees with the fold.
-      const summary = summarize(events)
-      const nodes = Object.values(state.nodes)
-      seen[state.status === "completed" ? "completed" : "failed"]++
-      seen.cached += nodes.filter((n) => n.state === "cached").length
-      seen.retried += summary.retries
-      seen.mapItems += nodes.filter((n) => n.path.includes("/")).length
-      expect(summary.nodes.completed).toBe(nodes.filter((n) => n.state === "done" || n.state === "cached").length)
-      expect(summary.nodes.failed).toBe(nodes.filter((n) => n.state === "failed").length)
-      expect(summary.nodes.cancelled).toBe(nodes.filter((n) => n.state === "cancelled").length)
-      expect(summary.toolCalls).toBe(nodes.reduce((a, n) => a + n.attempts.length, 0))
-      expect(summary.retries).toBe(nodes.reduce((a, n) => a + n.attempts.filter((x) => x.retryDelayMs !== null).length, 0))
-      expect(summary.cached).toBe(nodes.filter((n) => n.state === "cached").length)
-      expect(summary.runs).toEqual({ completed: Exit.isSuccess(exit) ? 1 : 0, failed: Exit.isSuccess(exit) ? 0 : 1, cancelled: 0 })
-
-      // And the trace file of a real run reads back as the same events.
-      expect(fromJsonl(toJsonl(events))).toEqual(Either.right(events))
-    }), { fastCheck: { numRuns: numRuns(60) } })
+        // And the trace file of a real run reads back as the same events.
+        expect(fromJsonl(toJsonl(events))).toEqual(Either.right(events))
+      }),
+    { fastCheck: { numRuns: numRuns(60) } }
+  )
 
   it("the generated runs covered completions, failures, cache hits, retries and fan-outs", (ctx) => {
     if (seen.completed + seen.failed === 0) return ctx.skip() // the property was filtered out (-t)

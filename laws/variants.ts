@@ -56,10 +56,9 @@ const mapArgs = (args: { readonly [k: string]: Expr }, f: (e: Expr) => Expr) =>
 
 /** Applies `f` to every expression of a node (not inside its bodies) and `g` to every body. */
 const mapNode = (node: Node, f: (e: Expr) => Expr, g: (b: Body) => Body): Node => {
-  const policy =
-    node.policy?.idempotencyKey === undefined
-      ? {}
-      : { policy: { ...node.policy, idempotencyKey: f(node.policy.idempotencyKey) } }
+  const policy = node.policy?.idempotencyKey === undefined
+    ? {}
+    : { policy: { ...node.policy, idempotencyKey: f(node.policy.idempotencyKey) } }
   switch (node.kind) {
     case "tool":
     case "llm":
@@ -68,7 +67,13 @@ const mapNode = (node: Node, f: (e: Expr) => Expr, g: (b: Body) => Body): Node =
     case "map":
       return { ...node, over: f(node.over), body: g(node.body), ...policy }
     case "branch":
-      return { ...node, cond: f(node.cond), then: g(node.then), else: node.else === null ? null : g(node.else), ...policy }
+      return {
+        ...node,
+        cond: f(node.cond),
+        then: g(node.then),
+        else: node.else === null ? null : g(node.else),
+        ...policy
+      }
     case "choose":
       return { ...node, options: node.options.map((o) => ({ label: o.label, body: g(o.body) })), ...policy }
     case "expr":
@@ -242,10 +247,9 @@ export const changeToolArgument = (program: Program, seed: number): Program => {
       if (node.kind === "tool" && seen++ === target) {
         const names = Object.keys(node.args).sort()
         const name = names[Math.floor(makeRandom(seed + 1)() * names.length)]
-        const args =
-          name === undefined
-            ? { ...node.args, changed: lit(1) }
-            : { ...node.args, [name]: { kind: "list", items: [node.args[name]!] } as Expr }
+        const args = name === undefined
+          ? { ...node.args, changed: lit(1) }
+          : { ...node.args, [name]: { kind: "list", items: [node.args[name]!] } as Expr }
         return { ...node, args }
       }
       return mapNode(node, (e) => e, body)

@@ -8,7 +8,6 @@
 //    what `import ... from "trellis"` loads and what `trellis --tools` runs on. Incremental: an unchanged tree
 //    rebuilds in a few seconds.
 import { build } from "esbuild"
-import { NODE_EXTERNALS } from "./bundleExternals.mjs"
 import { spawnSync } from "node:child_process"
 import {
   copyFileSync,
@@ -23,6 +22,7 @@ import {
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { NODE_EXTERNALS } from "./bundleExternals.mjs"
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..")
 const out = join(root, "dist", "trellis.mjs")
@@ -36,7 +36,10 @@ await build({
   target: "node20",
   outfile: tmp,
   external: NODE_EXTERNALS,
-  banner: { js: "import { createRequire as __trellisCreateRequire } from 'module'; const require = __trellisCreateRequire(import.meta.url);" },
+  banner: {
+    js:
+      "import { createRequire as __trellisCreateRequire } from 'module'; const require = __trellisCreateRequire(import.meta.url);"
+  },
   logLevel: "warning",
   legalComments: "none"
 })
@@ -72,7 +75,9 @@ const web = await build({
   legalComments: "eof"
 })
 const outputOf = (entry) => {
-  const found = Object.entries(web.metafile.outputs).find(([, o]) => o.entryPoint !== undefined && o.entryPoint.endsWith(entry))
+  const found = Object.entries(web.metafile.outputs).find(([, o]) =>
+    o.entryPoint !== undefined && o.entryPoint.endsWith(entry)
+  )
   if (found === undefined) throw new Error(`the viewer build has no output for ${entry}`)
   return found[0].split("/").pop()
 }

@@ -2,14 +2,7 @@
  * The library surface of Trellis. Everything public is listed here; other
  * modules are internal.
  */
-export * as Program from "./program.js"
-export * as Tool from "./tools/index.js"
-export * as Runtime from "./runtime/runtime.js"
-export * as Durable from "./runtime/durable.js"
-export { Store } from "./store/index.js"
-export * as Trace from "./trace/index.js"
-export * as Llm from "./llm/index.js"
-export type { Checked, CompileOptions, Compiled, Diagnostic, SourceFormat } from "./compile.js"
+export type { Checked, Compiled, CompileOptions, Diagnostic, SourceFormat } from "./compile.js"
 export type { Path, Position, SourceMap, Span, SyntaxDiagnostic, Violation, ViolationCode } from "./ir/diagnostic.js"
 export type {
   Body,
@@ -30,4 +23,11 @@ export type {
   ToolNode,
   Type
 } from "./ir/schema.js"
+export * as Llm from "./llm/index.js"
+export * as Program from "./program.js"
+export * as Durable from "./runtime/durable.js"
+export * as Runtime from "./runtime/runtime.js"
+export { Store } from "./store/index.js"
+export * as Tool from "./tools/index.js"
+export * as Trace from "./trace/index.js"
 export type { ResourceLimits, ToolSpec, ToolTable } from "./validate/context.js"

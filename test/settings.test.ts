@@ -5,7 +5,8 @@
  * plus every `Config.<kind>("NAME")` literal in src/. Also: src/ reads no
  * `process.env` and imports no `node:fs` outside the few files allowed to.
  */
-import { Config, ConfigError, ConfigProvider, Effect, HashSet } from "effect"
+import type { Config } from "effect"
+import { ConfigError, ConfigProvider, Effect, HashSet } from "effect"
 import * as PathPatch from "effect/ConfigProviderPathPatch"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
@@ -63,11 +64,17 @@ describe("settings", () => {
   it("documents every declared variable in docs/configuration.md", () => {
     const declared = [StoreSettings, ServerSettings, RetrievalSettings].flatMap(variablesOf)
     const literals = sourceFiles(Path.join(root, "src")).flatMap((file) =>
-      [...Fs.readFileSync(file, "utf8").matchAll(/Config\.(?:string|redacted|integer|number|boolean|nonEmptyString|literal|duration|url|secret)\(\s*"([A-Z][A-Z0-9_]*)"/g)]
+      [
+        ...Fs.readFileSync(file, "utf8").matchAll(
+          /Config\.(?:string|redacted|integer|number|boolean|nonEmptyString|literal|duration|url|secret)\(\s*"([A-Z][A-Z0-9_]*)"/g
+        )
+      ]
         .map((m) => m[1]!)
     )
     // The scan sees the declarations (it would miss them if they moved out of src/).
-    expect(literals).toEqual(expect.arrayContaining(["TRELLIS_HOME", "TRELLIS_HTTP_ALLOW", "TRELLIS_EMBEDDINGS_DIMENSION"]))
+    expect(literals).toEqual(
+      expect.arrayContaining(["TRELLIS_HOME", "TRELLIS_HTTP_ALLOW", "TRELLIS_EMBEDDINGS_DIMENSION"])
+    )
     const missing = [...new Set([...declared, ...literals])].filter((name) => !documented(name))
     expect(missing).toEqual([])
     expect(documented("TRELLIS_NOT_A_SETTING")).toBe(false)

@@ -41,7 +41,12 @@ const pct = (xs: ReadonlyArray<number>, p: number): number => {
   const s = [...xs].sort((a, b) => a - b)
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!
 }
-const stats = (xs: ReadonlyArray<number>) => ({ n: xs.length, p50: round(pct(xs, 50), 3), p99: round(pct(xs, 99), 3), max: round(pct(xs, 100), 3) })
+const stats = (xs: ReadonlyArray<number>) => ({
+  n: xs.length,
+  p50: round(pct(xs, 50), 3),
+  p99: round(pct(xs, 99), 3),
+  max: round(pct(xs, 100), 3)
+})
 const now = () => performance.timeOrigin + performance.now()
 
 /** A full GC, to tell retained memory from garbage not yet collected. */
@@ -51,12 +56,23 @@ const gc = (() => {
 })()
 
 let seq = 0
-const body = (stream: boolean) => JSON.stringify({ model: "up/m", messages: [{ role: "user", content: `bench ${seq++}` }], stream })
+const body = (stream: boolean) =>
+  JSON.stringify({ model: "up/m", messages: [{ role: "user", content: `bench ${seq++}` }], stream })
 
 /** POSTs a streaming request; calls `onData` with each decoded piece; resolves with the time to first byte. */
-const streamOnce = async (url: string, headers: Record<string, string>, onData?: (text: string) => void, signal?: AbortSignal) => {
+const streamOnce = async (
+  url: string,
+  headers: Record<string, string>,
+  onData?: (text: string) => void,
+  signal?: AbortSignal
+) => {
   const t0 = performance.now()
-  const r = await fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: body(true), ...(signal === undefined ? {} : { signal }) })
+  const r = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: body(true),
+    ...(signal === undefined ? {} : { signal })
+  })
   if (r.status !== 200 || r.body === null) throw new Error(`status ${r.status}: ${await r.text()}`)
   const reader = r.body.getReader()
   const decoder = new TextDecoder()
@@ -94,15 +110,31 @@ export const runGatewayBench = async (): Promise<Record<string, unknown>> => {
   let behaviour: Behaviour = { kind: "ok" }
   const up = await startFakeUpstream("up", () => behaviour)
   const config = resolveConfig({
-    providers: [{ name: "up", kind: "openai-compatible", baseUrl: up.baseUrl, models: ["m"], concurrency: 64, timeoutMs: 60_000, retry: { times: 0 } }]
+    providers: [{
+      name: "up",
+      kind: "openai-compatible",
+      baseUrl: up.baseUrl,
+      models: ["m"],
+      concurrency: 64,
+      timeoutMs: 60_000,
+      retry: { times: 0 }
+    }]
   })
   if (config._tag === "Left") throw new Error(config.left.message)
   const scope = Effect.runSync(Scope.make())
-  const services = Layer.mergeAll(Store.layerPglite("memory://"), ResultCache.layerMemory, ToolLimiter.layer, ToolRegistry.layerBuiltins)
+  const services = Layer.mergeAll(
+    Store.layerPglite("memory://"),
+    ResultCache.layerMemory,
+    ToolLimiter.layer,
+    ToolRegistry.layerBuiltins
+  )
   const started = await Effect.runPromise(
     Effect.gen(function*() {
       const ctx = yield* Layer.buildWithScope(services, scope)
-      return yield* Server.start({ config: config.right, port: 0, host: "127.0.0.1", resumeOnStart: false }).pipe(Effect.provide(ctx), Scope.extend(scope))
+      return yield* Server.start({ config: config.right, port: 0, host: "127.0.0.1", resumeOnStart: false }).pipe(
+        Effect.provide(ctx),
+        Scope.extend(scope)
+      )
     })
   )
   const direct = `${up.baseUrl}/chat/completions`
@@ -160,7 +192,11 @@ export const runGatewayBench = async (): Promise<Record<string, unknown>> => {
     const t0 = performance.now()
     const sample = () => {
       const m = process.memoryUsage()
-      samples.push({ t: round(performance.now() - t0, 0), rssMb: round(m.rss / 1048576, 1), heapMb: round(m.heapUsed / 1048576, 1) })
+      samples.push({
+        t: round(performance.now() - t0, 0),
+        rssMb: round(m.rss / 1048576, 1),
+        heapMb: round(m.heapUsed / 1048576, 1)
+      })
     }
     sample()
     const timer = setInterval(sample, 50)
@@ -188,12 +224,23 @@ export const runGatewayBench = async (): Promise<Record<string, unknown>> => {
     const report = {
       suite: "gateway",
       at: new Date().toISOString(),
-      machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? "unknown", node: process.version, loadAvg1mAtEnd: round(os.loadavg()[0] ?? 0, 2) },
+      machine: {
+        cpus: os.cpus().length,
+        cpu: os.cpus()[0]?.model ?? "unknown",
+        node: process.version,
+        loadAvg1mAtEnd: round(os.loadavg()[0] ?? 0, 2)
+      },
       setup: {
-        note: "server, fake upstream and client share one process and event loop (loopback); the gateway's cache is skipped (Cache-Control: no-cache)",
+        note:
+          "server, fake upstream and client share one process and event loop (loopback); the gateway's cache is skipped (Cache-Control: no-cache)",
         provider: "openai-compatible, concurrency 64, no retries"
       },
-      ttfbMs: { direct: stats(ttfbDirect), gateway: stats(ttfbGateway), addedP50: round(pct(ttfbGateway, 50) - pct(ttfbDirect, 50), 3), addedP99: round(pct(ttfbGateway, 99) - pct(ttfbDirect, 99), 3) },
+      ttfbMs: {
+        direct: stats(ttfbDirect),
+        gateway: stats(ttfbGateway),
+        addedP50: round(pct(ttfbGateway, 50) - pct(ttfbDirect, 50), 3),
+        addedP99: round(pct(ttfbGateway, 99) - pct(ttfbDirect, 99), 3)
+      },
       chunkLatencyMs: {
         direct: stats(chunkDirect),
         gateway: stats(chunkGateway),
@@ -206,8 +253,18 @@ export const runGatewayBench = async (): Promise<Record<string, unknown>> => {
         seconds: round(seconds, 2),
         throughputMbPerS: round(streamed.bytes / 1048576 / seconds, 1),
         samples: samples.length,
-        rssMb: { first10pct: firstRss, last10pct: lastRss, max: Math.max(...samples.map((s) => s.rssMb)), min: Math.min(...samples.map((s) => s.rssMb)) },
-        heapMb: { first10pct: firstHeap, last10pct: lastHeap, max: Math.max(...samples.map((s) => s.heapMb)), min: Math.min(...samples.map((s) => s.heapMb)) },
+        rssMb: {
+          first10pct: firstRss,
+          last10pct: lastRss,
+          max: Math.max(...samples.map((s) => s.rssMb)),
+          min: Math.min(...samples.map((s) => s.rssMb))
+        },
+        heapMb: {
+          first10pct: firstHeap,
+          last10pct: lastHeap,
+          max: Math.max(...samples.map((s) => s.heapMb)),
+          min: Math.min(...samples.map((s) => s.heapMb))
+        },
         /** Heap after a full GC, before, every 20 MB received and at the end. */
         retainedHeapAfterGc: retained,
         retainedGrowthMb: round(retainedGrowth, 1),

@@ -36,7 +36,9 @@ export const runLanguageBench = (): Record<string, unknown> => {
     results.push(m)
     console.log(
       `language ${String(size).padStart(7)} nodes: ${m.usPerNode.toFixed(2)} µs/node ` +
-        `(parse ${m.parseMs.toFixed(0)} ms, validate ${m.validateMs.toFixed(0)} ms, normalize ${m.normalizeMs.toFixed(0)} ms), ` +
+        `(parse ${m.parseMs.toFixed(0)} ms, validate ${m.validateMs.toFixed(0)} ms, normalize ${
+          m.normalizeMs.toFixed(0)
+        } ms), ` +
         `peak heap ${m.peakHeapMB.toFixed(0)} MB`
     )
   }

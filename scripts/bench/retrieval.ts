@@ -75,7 +75,8 @@ const clustered = (n: number, seed: number): Array<Float32Array> => {
 }
 
 const literal = (v: Float32Array) => `[${Array.from(v, (x) => x.toFixed(6)).join(",")}]`
-const percentile = (xs: ReadonlyArray<number>, p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!
+const percentile = (xs: ReadonlyArray<number>, p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!
 
 /** The worker: runs in its own process, prints the report as the last line. */
 const worker = async (size: number) => {
@@ -86,12 +87,17 @@ const worker = async (size: number) => {
   const queries = clustered(size + QUERIES, 7).slice(size) // same clusters, unseen points
   const t0 = performance.now()
   const db = await PGlite.create(undefined, { extensions: { vector } })
-  await db.exec(`CREATE EXTENSION vector; CREATE TABLE v (id integer PRIMARY KEY, e vector(${D}) NOT NULL); SET maintenance_work_mem = '1GB'`)
+  await db.exec(
+    `CREATE EXTENSION vector; CREATE TABLE v (id integer PRIMARY KEY, e vector(${D}) NOT NULL); SET maintenance_work_mem = '1GB'`
+  )
   const openMs = performance.now() - t0
   const t1 = performance.now()
   for (let i = 0; i < size; i += 1000) {
     const part = points.slice(i, i + 1000)
-    await db.query(`INSERT INTO v SELECT * FROM unnest($1::int[], $2::text[]::vector[])`, [part.map((_, j) => i + j), part.map(literal)])
+    await db.query(`INSERT INTO v SELECT * FROM unnest($1::int[], $2::text[]::vector[])`, [
+      part.map((_, j) => i + j),
+      part.map(literal)
+    ])
   }
   const loadMs = performance.now() - t1
   log(`retrieval bench: loaded ${size} vectors in ${(loadMs / 1000).toFixed(1)} s; building HNSW…`)
@@ -127,42 +133,84 @@ const worker = async (size: number) => {
       latencies.push(performance.now() - t)
       for (const r of res.rows) if (exact[qi]!.has(r.id)) found++
     }
-    const row = { efSearch: ef, recallAt10: found / (queries.length * K), p50Ms: percentile(latencies, 0.5), p95Ms: percentile(latencies, 0.95) }
+    const row = {
+      efSearch: ef,
+      recallAt10: found / (queries.length * K),
+      p50Ms: percentile(latencies, 0.5),
+      p95Ms: percentile(latencies, 0.95)
+    }
     rows.push(row)
-    log(`retrieval bench: ef_search ${ef}: recall@10 ${row.recallAt10.toFixed(3)}, p50 ${row.p50Ms.toFixed(2)} ms, p95 ${row.p95Ms.toFixed(2)} ms`)
+    log(
+      `retrieval bench: ef_search ${ef}: recall@10 ${row.recallAt10.toFixed(3)}, p50 ${row.p50Ms.toFixed(2)} ms, p95 ${
+        row.p95Ms.toFixed(2)
+      } ms`
+    )
   }
-  const plan = await db.query<{ "QUERY PLAN": string }>(`EXPLAIN SELECT id FROM v ORDER BY e <=> '${literal(queries[0]!)}'::vector LIMIT 10`)
+  const plan = await db.query<{ "QUERY PLAN": string }>(
+    `EXPLAIN SELECT id FROM v ORDER BY e <=> '${literal(queries[0]!)}'::vector LIMIT 10`
+  )
   await db.close()
-  return { size, openMs, loadMs, buildMs, hnsw: { m: 16, efConstruction: 64 }, queries: QUERIES, k: K, efSearch: rows, planUsesHnsw: plan.rows.some((r) => r["QUERY PLAN"].includes("v_hnsw")) }
+  return {
+    size,
+    openMs,
+    loadMs,
+    buildMs,
+    hnsw: { m: 16, efConstruction: 64 },
+    queries: QUERIES,
+    k: K,
+    efSearch: rows,
+    planUsesHnsw: plan.rows.some((r) => r["QUERY PLAN"].includes("v_hnsw"))
+  }
 }
 
 /** Ingestion throughput of the whole pipeline on SciFact (in-memory PGlite, local embedder). */
 const ingestWorker = async () => {
   const dataDir = resolve(process.env.TRELLIS_IR_DATA ?? join(here, "..", "..", "..", "shared", "data", "ir"))
   const dir = join(dataDir, "scifact")
-  if (!existsSync(join(dir, "corpus.jsonl"))) return { skipped: `no SciFact corpus under ${dataDir} (set TRELLIS_IR_DATA)` }
+  if (!existsSync(join(dir, "corpus.jsonl"))) {
+    return { skipped: `no SciFact corpus under ${dataDir} (set TRELLIS_IR_DATA)` }
+  }
   const { Effect } = await import("effect")
   const { loadCollection } = await import("../../src/retrieval/collection.js")
   const { layerDefault, Retrieval } = await import("../../src/retrieval/service.js")
   const { layerPglite, MEMORY } = await import("../../src/store/sql.js")
   const { NodeFileSystem } = await import("@effect/platform-node")
-  return Effect.runPromise(Effect.gen(function*() {
-    const c = yield* loadCollection(dir)
-    const r = yield* Retrieval
-    const t = performance.now()
-    const report = yield* r.ingest(c.documents)
-    const ms = performance.now() - t
-    const t2 = performance.now()
-    const again = yield* r.ingest(c.documents)
-    const reMs = performance.now() - t2
-    return { documents: report.documents, chunks: report.chunks, ms, docsPerSecond: report.documents / (ms / 1000), reingestUnchanged: again.unchanged, reingestMs: reMs }
-  }).pipe(Effect.provide(layerDefault(layerPglite(MEMORY), { embedderFromEnv: false })), Effect.provide(NodeFileSystem.layer)))
+  return Effect.runPromise(
+    Effect.gen(function*() {
+      const c = yield* loadCollection(dir)
+      const r = yield* Retrieval
+      const t = performance.now()
+      const report = yield* r.ingest(c.documents)
+      const ms = performance.now() - t
+      const t2 = performance.now()
+      const again = yield* r.ingest(c.documents)
+      const reMs = performance.now() - t2
+      return {
+        documents: report.documents,
+        chunks: report.chunks,
+        ms,
+        docsPerSecond: report.documents / (ms / 1000),
+        reingestUnchanged: again.unchanged,
+        reingestMs: reMs
+      }
+    }).pipe(
+      Effect.provide(layerDefault(layerPglite(MEMORY), { embedderFromEnv: false })),
+      Effect.provide(NodeFileSystem.layer)
+    )
+  )
 }
 
 /** Runs the suite in a child process, prints a summary, writes the JSON report. */
 export const runRetrievalBench = (): Record<string, unknown> => {
   const size = sizeFromArgs(process.argv)
-  const output = execFileSync(process.execPath, ["--max-old-space-size=8192", "--import", "tsx", fileURLToPath(import.meta.url), "--worker", String(size)], {
+  const output = execFileSync(process.execPath, [
+    "--max-old-space-size=8192",
+    "--import",
+    "tsx",
+    fileURLToPath(import.meta.url),
+    "--worker",
+    String(size)
+  ], {
     encoding: "utf8",
     maxBuffer: 64 * 1024 * 1024,
     stdio: ["ignore", "pipe", "inherit"]
@@ -173,7 +221,8 @@ export const runRetrievalBench = (): Record<string, unknown> => {
     node: process.version,
     cpus: os.cpus().length,
     loadAverage: os.loadavg(),
-    note: "PGlite in memory (WASM, single connection); vectors are unit-length, clustered (100 centres); exact neighbours by brute force; latency = one SET LOCAL + query transaction; ingestion = normalize + chunk + local embedder + write + HNSW build",
+    note:
+      "PGlite in memory (WASM, single connection); vectors are unit-length, clustered (100 centres); exact neighbours by brute force; latency = one SET LOCAL + query transaction; ingestion = normalize + chunk + local embedder + write + HNSW build",
     ...result
   }
   mkdirSync(join(here, "results"), { recursive: true })

@@ -12,7 +12,17 @@ import * as Runtime from "../../src/runtime/runtime.js"
 import { builtinTools, make, makeRegistry, ToolRegistry } from "../../src/tools/index.js"
 import type { AnyTool } from "../../src/tools/index.js"
 import { EventLog, EventSink } from "../../src/trace/events.js"
-import { chain, effectExecutor, ioBound, layered, promiseExecutor, toExprProgram, toProgram, waitEffect, wide } from "./runtime-workloads.js"
+import {
+  chain,
+  effectExecutor,
+  ioBound,
+  layered,
+  promiseExecutor,
+  toExprProgram,
+  toProgram,
+  waitEffect,
+  wide
+} from "./runtime-workloads.js"
 import type { Dag } from "./runtime-workloads.js"
 
 const [workload = "W1", sizeText = "10000", executor = "trellis", repsText = "7"] = process.argv.slice(2)
@@ -37,7 +47,14 @@ const dagOf = (w: string, n: number): Dag => {
 
 const Deps = Schema.Struct({ deps: Schema.Array(Schema.Unknown) })
 /** A no-op tool: returns null at once. */
-const noop = make({ name: "bench.noop", description: "no-op", input: Deps, output: Schema.Null, idempotent: true, handler: () => Effect.succeed(null) })
+const noop = make({
+  name: "bench.noop",
+  description: "no-op",
+  input: Deps,
+  output: Schema.Null,
+  idempotent: true,
+  handler: () => Effect.succeed(null)
+})
 /** Waits 5 ms of real time, on the same timer primitive as the Promise executor. */
 const wait = make({
   name: "bench.wait",
@@ -52,15 +69,36 @@ const after = (ms: number): Promise<null> =>
   ms === 0 ? Promise.resolve(null) : new Promise<null>((resolve) => setTimeout(() => resolve(null), ms))
 /** The way most users write an I/O tool: an async function (W1–W3: resolves at once; W4: waits 5 ms). */
 const runTool = (name: string, ms: number) =>
-  make({ name, description: "an async function", input: Deps, output: Schema.Null, idempotent: true, run: () => after(ms) })
+  make({
+    name,
+    description: "an async function",
+    input: Deps,
+    output: Schema.Null,
+    idempotent: true,
+    run: () => after(ms)
+  })
 /** The other usual way: an Effect built with `Effect.promise` (W1–W3: resolves at once; W4: waits 5 ms). */
 const promiseTool = (name: string, ms: number) =>
-  make({ name, description: "Effect.promise", input: Deps, output: Schema.Null, idempotent: true, handler: () => Effect.promise(() => after(ms)) })
+  make({
+    name,
+    description: "Effect.promise",
+    input: Deps,
+    output: Schema.Null,
+    idempotent: true,
+    handler: () => Effect.promise(() => after(ms))
+  })
 const registry = Layer.succeed(
   ToolRegistry,
   Either.getOrThrow(makeRegistry([
     ...builtinTools,
-    ...[noop, wait, runTool("bench.run", 0), runTool("bench.runWait", 5), promiseTool("bench.epromise", 0), promiseTool("bench.epromiseWait", 5)]
+    ...[
+      noop,
+      wait,
+      runTool("bench.run", 0),
+      runTool("bench.runWait", 5),
+      promiseTool("bench.epromise", 0),
+      promiseTool("bench.epromiseWait", 5)
+    ]
       .map((t) => t as unknown as AnyTool)
   ]))
 )

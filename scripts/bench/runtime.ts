@@ -10,8 +10,8 @@
  * its own process. Writes scripts/bench/results/runtime.json.
  */
 import { execFileSync } from "node:child_process"
-import * as os from "node:os"
 import { mkdirSync, writeFileSync } from "node:fs"
+import * as os from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 
@@ -41,7 +41,18 @@ const SEMI_SPACE_MB = 32
 const cell = (workload: string, size: number, executor: string, reps: number): Cell => {
   const out = execFileSync(
     process.execPath,
-    ["--expose-gc", "--max-old-space-size=8192", `--max-semi-space-size=${SEMI_SPACE_MB}`, "--import", "tsx", join(here, "runtime-worker.ts"), workload, String(size), executor, String(reps)],
+    [
+      "--expose-gc",
+      "--max-old-space-size=8192",
+      `--max-semi-space-size=${SEMI_SPACE_MB}`,
+      "--import",
+      "tsx",
+      join(here, "runtime-worker.ts"),
+      workload,
+      String(size),
+      executor,
+      String(reps)
+    ],
     { encoding: "utf8", maxBuffer: 16 * 1024 * 1024 }
   )
   return JSON.parse(out.trim().split("\n").pop() ?? "{}") as Cell
@@ -68,7 +79,9 @@ const interleaved = (workload: string, size: number, reps: number): Array<Cell> 
     const cs = runs.get(ex)!
     const runsMs = cs.flatMap((c) => c.runsMs)
     const sorted = [...runsMs].sort((a, b) => a - b)
-    const medianMs = sorted.length % 2 === 1 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2
+    const medianMs = sorted.length % 2 === 1
+      ? sorted[(sorted.length - 1) / 2]!
+      : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2
     return {
       ...cs[0]!,
       medianMs,
@@ -105,23 +118,43 @@ export const runRuntimeBench = (): Record<string, unknown> => {
       const ex = c.executor
       table.push(c)
       const best = (Math.min(...c.runsMs) * 1000) / c.nodes
-      console.log(`${w.padEnd(8)}  ${ex.padEnd(12)} ${String(c.nodes).padStart(7)} ${fmt(c.usPerNode)}          ${fmt(best)}        ${fmt(c.medianMs, 1)}    ${fmt(c.peakHeapMB, 1)}`)
+      console.log(
+        `${w.padEnd(8)}  ${ex.padEnd(12)} ${String(c.nodes).padStart(7)} ${fmt(c.usPerNode)}          ${
+          fmt(best)
+        }        ${fmt(c.medianMs, 1)}    ${fmt(c.peakHeapMB, 1)}`
+      )
     }
   }
   const w4 = (ex: string) => table.find((c) => c.workload === "W4" && c.executor === ex)!
   const promiseMakespan = w4("promise").medianMs
-  const makespan = Object.fromEntries(IO_EXECUTORS.map((ex) => [ex, { ms: w4(ex).medianMs, ratioToPromise: w4(ex).medianMs / promiseMakespan }]))
-  console.log(`W4 makespan: ${IO_EXECUTORS.map((ex) => `${ex} ${w4(ex).medianMs.toFixed(1)} ms (×${(w4(ex).medianMs / promiseMakespan).toFixed(3)})`).join(", ")}`)
+  const makespan = Object.fromEntries(
+    IO_EXECUTORS.map((ex) => [ex, { ms: w4(ex).medianMs, ratioToPromise: w4(ex).medianMs / promiseMakespan }])
+  )
+  console.log(
+    `W4 makespan: ${
+      IO_EXECUTORS.map((ex) =>
+        `${ex} ${w4(ex).medianMs.toFixed(1)} ms (×${(w4(ex).medianMs / promiseMakespan).toFixed(3)})`
+      ).join(", ")
+    }`
+  )
 
-  const linearity: Array<{ workload: string; executor: string; nodes: number; usPerNode: number; planMs: number | undefined }> = []
+  const linearity: Array<
+    { workload: string; executor: string; nodes: number; usPerNode: number; planMs: number | undefined }
+  > = []
   for (const w of quick ? [] : ["W1", "W2"]) {
     for (const ex of ["trellis", "trellis-discard"]) {
       for (const size of [1_000, 10_000, 100_000]) {
-        const known = ex === "trellis" && size === 10_000 ? table.find((x) => x.workload === w && x.executor === ex) : undefined
+        const known = ex === "trellis" && size === 10_000
+          ? table.find((x) => x.workload === w && x.executor === ex)
+          : undefined
         // Short runs are noisy: more of them at 1k.
         const c = known ?? cell(w, size, ex, size > 10_000 ? 3 : size < 10_000 ? 25 : 9)
         linearity.push({ workload: w, executor: ex, nodes: c.nodes, usPerNode: c.usPerNode, planMs: c.planMs })
-        console.log(`linearity ${w} ${ex.padEnd(15)} ${String(c.nodes).padStart(7)} nodes: ${c.usPerNode.toFixed(2)} µs/node (plan ${c.planMs?.toFixed(0)} ms)`)
+        console.log(
+          `linearity ${w} ${ex.padEnd(15)} ${String(c.nodes).padStart(7)} nodes: ${
+            c.usPerNode.toFixed(2)
+          } µs/node (plan ${c.planMs?.toFixed(0)} ms)`
+        )
       }
     }
   }
@@ -129,7 +162,8 @@ export const runRuntimeBench = (): Record<string, unknown> => {
     const xs = linearity.filter((l) => l.workload === w && l.executor === ex)
     return xs.length === 0 ? Number.NaN : xs[xs.length - 1]!.usPerNode / xs[0]!.usPerNode
   }
-  const atMost10 = (ex: string) => ["W1", "W2", "W3"].every((w) => table.find((c) => c.workload === w && c.executor === ex)!.usPerNode <= 10)
+  const atMost10 = (ex: string) =>
+    ["W1", "W2", "W3"].every((w) => table.find((c) => c.workload === w && c.executor === ex)!.usPerNode <= 10)
   const targets = {
     usPerNodeAtMost10OnW1toW3: atMost10("trellis"),
     usPerNodeAtMost10OnW1toW3RunTool: atMost10("trellis-run"),
@@ -140,12 +174,20 @@ export const runRuntimeBench = (): Record<string, unknown> => {
     ...(quick ? {} : { linear1kTo100k: ratio("W1") < 1.5 && ratio("W2") < 1.5 })
   }
   const perNode = Object.fromEntries(
-    ["W1", "W2", "W3"].map((w) => [w, Object.fromEntries(TOOL_EXECUTORS.map((ex) => [ex, table.find((c) => c.workload === w && c.executor === ex)!.usPerNode]))])
+    ["W1", "W2", "W3"].map((
+      w
+    ) => [
+      w,
+      Object.fromEntries(
+        TOOL_EXECUTORS.map((ex) => [ex, table.find((c) => c.workload === w && c.executor === ex)!.usPerNode])
+      )
+    ])
   )
   const report = {
     bench: "runtime",
     node: process.version,
-    note: `µs/node = median run time / nodes (runsMs has every run; the best run is the floor without GC pauses or other load on the machine); W4 cells run in 3 interleaved rounds of 5 runs after 5 warm-up runs (each executor in its own process per round, order rotated) so load drift on a shared machine hits every executor alike; Trellis rows keep every run event in memory (fresh in-memory EventSink per run); the plan is built once per program (planMs, not in µs/node); W4 nodes wait on setTimeout in every executor; every cell runs with --max-semi-space-size=${SEMI_SPACE_MB}`,
+    note:
+      `µs/node = median run time / nodes (runsMs has every run; the best run is the floor without GC pauses or other load on the machine); W4 cells run in 3 interleaved rounds of 5 runs after 5 warm-up runs (each executor in its own process per round, order rotated) so load drift on a shared machine hits every executor alike; Trellis rows keep every run event in memory (fresh in-memory EventSink per run); the plan is built once per program (planMs, not in µs/node); W4 nodes wait on setTimeout in every executor; every cell runs with --max-semi-space-size=${SEMI_SPACE_MB}`,
     loadAverage: os.loadavg(),
     loadAverageBefore: loadBefore,
     cores: os.cpus().length,

@@ -58,7 +58,12 @@ const DELAYED = [
 ].join("\n")
 
 // autocannon ships no types; the slice used here.
-interface AutocannonHistogram { readonly average: number; readonly p50: number; readonly p99: number; readonly max: number }
+interface AutocannonHistogram {
+  readonly average: number
+  readonly p50: number
+  readonly p99: number
+  readonly max: number
+}
 interface AutocannonResult {
   readonly latency: AutocannonHistogram
   readonly requests: AutocannonHistogram & { readonly total: number }
@@ -86,7 +91,12 @@ const startServer = async (dir: string) => {
   const r = resolveConfig({}, [], { runQueue: 100_000, concurrentRuns: 64, drainMs: 0, sseHeartbeatMs: 15_000 })
   if (r._tag === "Left") throw new Error(r.left.message)
   const scope = Effect.runSync(Scope.make())
-  const services = Layer.mergeAll(Store.layerPglite(dir), ResultCache.layerMemory, ToolLimiter.layer, ToolRegistry.layerBuiltins)
+  const services = Layer.mergeAll(
+    Store.layerPglite(dir),
+    ResultCache.layerMemory,
+    ToolLimiter.layer,
+    ToolRegistry.layerBuiltins
+  )
   const started = await Effect.runPromise(
     Effect.gen(function*() {
       const ctx = yield* Layer.buildWithScope(services, scope)
@@ -99,7 +109,11 @@ const startServer = async (dir: string) => {
   return { url: started.url, close: () => Effect.runPromise(Scope.close(scope, Exit.void)) }
 }
 
-interface SseEvent { readonly type: string; readonly at: number; readonly arrived: number }
+interface SseEvent {
+  readonly type: string
+  readonly at: number
+  readonly arrived: number
+}
 
 /** Opens a run's SSE stream and reads it to its end; every event with its arrival time, and when headers came. */
 const readSse = async (url: string, runId: string) => {
@@ -132,7 +146,9 @@ const submit = async (url: string, source: string, n: number) => {
     body: JSON.stringify({ source, inputs: { n } })
   })
   const body = (await res.json()) as { runId?: string }
-  if (res.status !== 202 || body.runId === undefined) throw new Error(`POST /v1/runs: HTTP ${res.status} ${JSON.stringify(body)}`)
+  if (res.status !== 202 || body.runId === undefined) {
+    throw new Error(`POST /v1/runs: HTTP ${res.status} ${JSON.stringify(body)}`)
+  }
   return body.runId
 }
 
@@ -262,7 +278,9 @@ export const runServerBench = async (): Promise<Record<string, unknown>> => {
   const dir = fs.mkdtempSync(join(os.tmpdir(), "trellis-bench-server-"))
   const server = await startServer(dir)
   try {
-    console.log(`server on ${server.url} (PGlite in ${dir}), started in ${Math.round(performance.now() - suiteStart)} ms`)
+    console.log(
+      `server on ${server.url} (PGlite in ${dir}), started in ${Math.round(performance.now() - suiteStart)} ms`
+    )
     // Warm-up: JIT, prepared statements, the program's compile path.
     await submitToComplete(server.url, 4, 20, 10_000)
 
@@ -272,11 +290,19 @@ export const runServerBench = async (): Promise<Record<string, unknown>> => {
     for (const [c, count] of [[1, 200], [16, 480], [64, 640]] as const) {
       const row = await submitToComplete(server.url, c, count, 25_000)
       complete.push(row)
-      console.log(`${String(c).padStart(4)} ${String(row.runs).padStart(6)} ${String(row.seconds).padStart(9)} ${String(row.runsPerSecond).padStart(8)} ${String(row.p50Ms).padStart(9)} ${String(row.p99Ms).padStart(9)}${Object.keys(row.failed).length > 0 ? `  failed: ${JSON.stringify(row.failed)}` : ""}`)
+      console.log(
+        `${String(c).padStart(4)} ${String(row.runs).padStart(6)} ${String(row.seconds).padStart(9)} ${
+          String(row.runsPerSecond).padStart(8)
+        } ${String(row.p50Ms).padStart(9)} ${String(row.p99Ms).padStart(9)}${
+          Object.keys(row.failed).length > 0 ? `  failed: ${JSON.stringify(row.failed)}` : ""
+        }`
+      )
     }
 
     const sse = await sseDelivery(server.url, 20)
-    console.log(`\nSSE delivery (${sse.runs} concurrent runs, one subscriber each): ${sse.liveEvents} live events of ${sse.events}, p50 ${sse.liveP50Ms} ms, p99 ${sse.liveP99Ms} ms, max ${sse.liveMaxMs} ms (completed ${sse.completed}/${sse.runs})`)
+    console.log(
+      `\nSSE delivery (${sse.runs} concurrent runs, one subscriber each): ${sse.liveEvents} live events of ${sse.events}, p50 ${sse.liveP50Ms} ms, p99 ${sse.liveP99Ms} ms, max ${sse.liveMaxMs} ms (completed ${sse.completed}/${sse.runs})`
+    )
 
     console.log("\nraw POST /v1/runs (autocannon), then the time to execute the accepted runs")
     console.log("conn   reqs   req/s     p50 ms   p99 ms   429 share   drain ms")
@@ -285,13 +311,24 @@ export const runServerBench = async (): Promise<Record<string, unknown>> => {
       const row = await rawSubmit(server.url, c, amount)
       const d = await drain(server.url, 30_000)
       raw.push({ ...row, drainMs: d.ms, drained: d.drained })
-      console.log(`${String(c).padStart(4)} ${String(row.requests).padStart(6)} ${String(row.requestsPerSecond).padStart(7)} ${String(row.p50Ms).padStart(10)} ${String(row.p99Ms).padStart(8)} ${String(row.share429).padStart(11)} ${String(d.ms).padStart(10)}${d.drained ? "" : " (not drained)"}${row.errors > 0 ? `  errors: ${row.errors}` : ""}`)
+      console.log(
+        `${String(c).padStart(4)} ${String(row.requests).padStart(6)} ${String(row.requestsPerSecond).padStart(7)} ${
+          String(row.p50Ms).padStart(10)
+        } ${String(row.p99Ms).padStart(8)} ${String(row.share429).padStart(11)} ${String(d.ms).padStart(10)}${
+          d.drained ? "" : " (not drained)"
+        }${row.errors > 0 ? `  errors: ${row.errors}` : ""}`
+      )
     }
 
     const report = {
       suite: "server",
       at: new Date().toISOString(),
-      machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? "unknown", node: process.version, loadAvg1mAtEnd: round(os.loadavg()[0] ?? 0, 2) },
+      machine: {
+        cpus: os.cpus().length,
+        cpu: os.cpus()[0]?.model ?? "unknown",
+        node: process.version,
+        loadAvg1mAtEnd: round(os.loadavg()[0] ?? 0, 2)
+      },
       setup: {
         store: "PGlite (temp dir)",
         limits: { concurrentRuns: 64, runQueue: 100_000 },

@@ -31,8 +31,22 @@ import { ioBound, layered, toProgram, waitEffect } from "./runtime-workloads.js"
 const here = dirname(fileURLToPath(import.meta.url))
 
 const Deps = Schema.Struct({ deps: Schema.Array(Schema.Unknown) })
-const noop = make({ name: "bench.noop", description: "no-op", input: Deps, output: Schema.Null, idempotent: true, handler: () => Effect.succeed(null) })
-const wait = make({ name: "bench.wait", description: "waits 5 ms", input: Deps, output: Schema.Null, idempotent: true, handler: () => waitEffect(5) })
+const noop = make({
+  name: "bench.noop",
+  description: "no-op",
+  input: Deps,
+  output: Schema.Null,
+  idempotent: true,
+  handler: () => Effect.succeed(null)
+})
+const wait = make({
+  name: "bench.wait",
+  description: "waits 5 ms",
+  input: Deps,
+  output: Schema.Null,
+  idempotent: true,
+  handler: () => waitEffect(5)
+})
 const registry = Layer.succeed(
   ToolRegistry,
   Either.getOrThrow(makeRegistry([...builtinTools, noop as unknown as AnyTool, wait as unknown as AnyTool]))
@@ -75,8 +89,23 @@ const syntheticEvents = (runId: string, n: number): ReadonlyArray<RunEvent> => {
         : k === 1
         ? { runId, seq, at: 1_700_000_000_000 + seq, type: "NodeStarted", node, data: { kind: "tool" } }
         : k === 2
-        ? { runId, seq, at: 1_700_000_000_000 + seq, type: "ToolCalled", node, attempt: 1, data: { tool: "bench.noop", argsHash: "00ff00ff00ff00ff" } }
-        : { runId, seq, at: 1_700_000_000_000 + seq, type: "NodeCompleted", node, data: { outputHash: "00ff00ff00ff00ff" } }) as RunEvent
+        ? {
+          runId,
+          seq,
+          at: 1_700_000_000_000 + seq,
+          type: "ToolCalled",
+          node,
+          attempt: 1,
+          data: { tool: "bench.noop", argsHash: "00ff00ff00ff00ff" }
+        }
+        : {
+          runId,
+          seq,
+          at: 1_700_000_000_000 + seq,
+          type: "NodeCompleted",
+          node,
+          data: { outputHash: "00ff00ff00ff00ff" }
+        }) as RunEvent
     )
   }
   return out
@@ -119,7 +148,9 @@ const w4Overhead = async (store: StoreLayer, reps: number) => {
       const t0 = performance.now()
       await memory.runPromise(Runtime.run(plan, {}, { runId: `m${r}`, concurrency: w4.concurrency }))
       const t1 = performance.now()
-      await durable.runPromise(Durable.start(plan.program, {}, { runId: `d${r}-${Date.now()}`, concurrency: w4.concurrency }))
+      await durable.runPromise(
+        Durable.start(plan.program, {}, { runId: `d${r}-${Date.now()}`, concurrency: w4.concurrency })
+      )
       const t2 = performance.now()
       // The first repetition warms both up.
       if (r > 0) {
@@ -133,7 +164,13 @@ const w4Overhead = async (store: StoreLayer, reps: number) => {
   }
   const m = median(mem)
   const d = median(dur)
-  return { memoryMs: Math.round(m * 10) / 10, durableMs: Math.round(d * 10) / 10, ratio: Math.round((d / m) * 1000) / 1000, memoryRunsMs: mem.map(Math.round), durableRunsMs: dur.map(Math.round) }
+  return {
+    memoryMs: Math.round(m * 10) / 10,
+    durableMs: Math.round(d * 10) / 10,
+    ratio: Math.round((d / m) * 1000) / 1000,
+    memoryRunsMs: mem.map(Math.round),
+    durableRunsMs: dur.map(Math.round)
+  }
 }
 
 /** Replays a recorded W3 run (every call answered from the record). */
@@ -175,7 +212,10 @@ export const runTraceBench = async (): Promise<Record<string, unknown>> => {
       name: "pglite",
       layer: async () => {
         const dir = fs.mkdtempSync(join(os.tmpdir(), "trellis-bench-"))
-        return { layer: Store.layerPglite(dir) as StoreLayer, done: async () => fs.rmSync(dir, { recursive: true, force: true }) }
+        return {
+          layer: Store.layerPglite(dir) as StoreLayer,
+          done: async () => fs.rmSync(dir, { recursive: true, force: true })
+        }
       }
     }
   ]
@@ -201,7 +241,11 @@ export const runTraceBench = async (): Promise<Record<string, unknown>> => {
       try {
         const row = await appendRate(layer, batch, total)
         rows.push(row)
-        console.log(`${b.name.padEnd(10)} ${String(batch).padStart(5)} ${String(total).padStart(8)} ${String(row.ms).padStart(6)} ${String(row.eventsPerSecond).padStart(12)}`)
+        console.log(
+          `${b.name.padEnd(10)} ${String(batch).padStart(5)} ${String(total).padStart(8)} ${
+            String(row.ms).padStart(6)
+          } ${String(row.eventsPerSecond).padStart(12)}`
+        )
       } finally {
         await done()
       }
@@ -214,13 +258,19 @@ export const runTraceBench = async (): Promise<Record<string, unknown>> => {
     try {
       const row = await w4Overhead(layer, 7)
       overhead[b.name] = { ...row, targetRatio: 1.1, meetsTarget: row.ratio <= 1.1 }
-      console.log(`${b.name.padEnd(10)} memory ${row.memoryMs} ms, durable ${row.durableMs} ms, ratio ${row.ratio} (target ≤ 1.10)`)
+      console.log(
+        `${
+          b.name.padEnd(10)
+        } memory ${row.memoryMs} ms, durable ${row.durableMs} ms, ratio ${row.ratio} (target ≤ 1.10)`
+      )
     } finally {
       await done()
     }
   }
   const replay = await replayRate()
-  console.log(`\nreplay of a ${replay.nodes}-node run (${replay.events} events): ${replay.medianMs} ms, ${replay.nodesPerSecond} nodes/s, ${replay.eventsPerSecond} events/s, exact: ${replay.exact}`)
+  console.log(
+    `\nreplay of a ${replay.nodes}-node run (${replay.events} events): ${replay.medianMs} ms, ${replay.nodesPerSecond} nodes/s, ${replay.eventsPerSecond} events/s, exact: ${replay.exact}`
+  )
   const report = {
     suite: "trace",
     at: new Date().toISOString(),

@@ -5,10 +5,10 @@ import * as Options from "@effect/cli/Options"
 import * as FileSystem from "@effect/platform/FileSystem"
 import { Effect, Either } from "effect"
 import { check } from "../compile.js"
+import { countNodes } from "../ir/count.js"
 import { encodeProgram } from "../ir/json.js"
 import { programJsonSchema } from "../ir/jsonSchema.js"
-import { fromTokens, textToTokens, toTokens, tokensToText } from "../ir/tokenSerialization.js"
-import { countNodes } from "../ir/count.js"
+import { fromTokens, textToTokens, tokensToText, toTokens } from "../ir/tokenSerialization.js"
 import { format, print } from "../language/index.js"
 import { CliError, err, out, readInput } from "./io.js"
 import { loadValid } from "./load.js"
@@ -25,12 +25,16 @@ export const checkCommand = Command.make(
       const input = yield* readInput(file)
       const result = check(input.text)
       if (json) {
-        yield* out(JSON.stringify({
-          file: input.name,
-          ok: result.diagnostics.length === 0,
-          hash: result.hash ?? null,
-          diagnostics: result.diagnostics
-        }, null, 2))
+        yield* out(JSON.stringify(
+          {
+            file: input.name,
+            ok: result.diagnostics.length === 0,
+            hash: result.hash ?? null,
+            diagnostics: result.diagnostics
+          },
+          null,
+          2
+        ))
       } else if (result.diagnostics.length > 0) {
         yield* out(formatDiagnostics(input.name, result.diagnostics, { excerpt: true }))
       } else if (result.program !== undefined) {
@@ -58,13 +62,20 @@ export const fmtCommand = Command.make(
       const formatted = format(input.text)
       const text = formatted.text
       if (text === undefined) {
-        const diagnostics = formatted.errors.map((e) => ({ code: "syntax", message: e.message, span: e.span, excerpt: e.excerpt }))
+        const diagnostics = formatted.errors.map((e) => ({
+          code: "syntax",
+          message: e.message,
+          span: e.span,
+          excerpt: e.excerpt
+        }))
         yield* err(formatDiagnostics(input.name, diagnostics, { excerpt: true }))
         return yield* new CliError({ message: `${input.name}: cannot format a file with syntax errors` })
       }
       if (onlyCheck) {
         if (text !== input.text) {
-          return yield* new CliError({ message: `${input.name}: not formatted (run trellis fmt --write ${input.name})` })
+          return yield* new CliError({
+            message: `${input.name}: not formatted (run trellis fmt --write ${input.name})`
+          })
         }
         yield* out(`${input.name}: formatted`)
         return

@@ -12,7 +12,7 @@ import { Cause, Effect, Either, Exit, Layer, Option } from "effect"
 import type { Program } from "../ir/schema.js"
 import * as Durable from "../runtime/durable.js"
 import type { ReplayReport } from "../runtime/durable.js"
-import { RunError } from "../runtime/errors.js"
+import type { RunError } from "../runtime/errors.js"
 import { RunStore } from "../runtime/runStore.js"
 import type { RunRecordStatus } from "../runtime/runStore.js"
 import { HttpAllowlist } from "../tools/index.js"
@@ -22,12 +22,19 @@ import { loadValid } from "./load.js"
 import { loadRegistry, servicesLayer, storeLayer } from "./services.js"
 import { renderRun, renderRuns } from "./timeline.js"
 
-const toolsOption = Options.text("tools").pipe(Options.optional, Options.withDescription("A module exporting `tools` (TypeScript or JavaScript)"))
+const toolsOption = Options.text("tools").pipe(
+  Options.optional,
+  Options.withDescription("A module exporting `tools` (TypeScript or JavaScript)")
+)
 const jsonOption = Options.boolean("json").pipe(Options.withDescription("Print JSON"))
 
 /** A RunError as a CLI failure. */
 const runFailed = (e: RunError): CliError =>
-  new CliError({ message: `${e.runId === undefined ? "" : `run ${e.runId}: `}${e.kind}${e.node === undefined ? "" : ` at node ${e.node}`}: ${e.message}` })
+  new CliError({
+    message: `${e.runId === undefined ? "" : `run ${e.runId}: `}${e.kind}${
+      e.node === undefined ? "" : ` at node ${e.node}`
+    }: ${e.message}`
+  })
 
 /** The services of durable runs on the environment's store, with built-ins and `--tools`. */
 const withServices = <A, E, R>(tools: Option.Option<string>, body: Effect.Effect<A, E, R>) =>
@@ -48,30 +55,41 @@ export const resumeCommand = Command.make(
     json: jsonOption
   },
   ({ all, json, runId, tools }) =>
-    withServices(tools, Effect.gen(function*() {
-      if (all === Option.isSome(runId)) return yield* new CliError({ message: "give a run id or --all (not both)" })
-      const results = Option.isSome(runId)
-        ? [{ runId: runId.value, exit: yield* Effect.exit(Durable.resume(runId.value)) }]
-        : yield* Durable.resumeAll().pipe(Effect.mapError(runFailed))
-      let failed = 0
-      const lines: Array<unknown> = []
-      for (const { exit, runId: id } of results) {
-        if (Exit.isSuccess(exit)) {
-          lines.push({ runId: id, status: "completed", output: exit.value.output })
-          if (!json) yield* out(`${id}: completed`)
-          continue
+    withServices(
+      tools,
+      Effect.gen(function*() {
+        if (all === Option.isSome(runId)) return yield* new CliError({ message: "give a run id or --all (not both)" })
+        const results = Option.isSome(runId)
+          ? [{ runId: runId.value, exit: yield* Effect.exit(Durable.resume(runId.value)) }]
+          : yield* Durable.resumeAll().pipe(Effect.mapError(runFailed))
+        let failed = 0
+        const lines: Array<unknown> = []
+        for (const { exit, runId: id } of results) {
+          if (Exit.isSuccess(exit)) {
+            lines.push({ runId: id, status: "completed", output: exit.value.output })
+            if (!json) yield* out(`${id}: completed`)
+            continue
+          }
+          failed++
+          const e = Option.getOrUndefined(Cause.failureOption(exit.cause))
+          const error = e === undefined
+            ? { kind: "Cancelled", message: "interrupted" }
+            : { kind: e.kind, message: e.message, ...(e.node === undefined ? {} : { node: e.node }) }
+          lines.push({ runId: id, status: error.kind === "Cancelled" ? "cancelled" : "failed", error })
+          if (!json) yield* err(`${id}: ${error.kind}: ${error.message}`)
         }
-        failed++
-        const e = Option.getOrUndefined(Cause.failureOption(exit.cause))
-        const error = e === undefined ? { kind: "Cancelled", message: "interrupted" } : { kind: e.kind, message: e.message, ...(e.node === undefined ? {} : { node: e.node }) }
-        lines.push({ runId: id, status: error.kind === "Cancelled" ? "cancelled" : "failed", error })
-        if (!json) yield* err(`${id}: ${error.kind}: ${error.message}`)
-      }
-      if (json) yield* out(JSON.stringify(Option.isSome(runId) ? lines[0] : lines))
-      else if (all && results.length === 0) yield* out("no runs left running")
-      if (failed > 0) return yield* new CliError({ message: `${failed} of ${results.length} resumed run(s) did not complete` })
-    }))
-).pipe(Command.withDescription("Resume runs left running (their process died): completed work is restored, the rest runs again"))
+        if (json) yield* out(JSON.stringify(Option.isSome(runId) ? lines[0] : lines))
+        else if (all && results.length === 0) yield* out("no runs left running")
+        if (failed > 0) {
+          return yield* new CliError({ message: `${failed} of ${results.length} resumed run(s) did not complete` })
+        }
+      })
+    )
+).pipe(
+  Command.withDescription(
+    "Resume runs left running (their process died): completed work is restored, the rest runs again"
+  )
+)
 
 const STATUSES: ReadonlyArray<RunRecordStatus> = ["running", "completed", "failed", "cancelled"]
 
@@ -90,15 +108,23 @@ const runsShow = Command.make(
 export const runsCommand = Command.make(
   "runs",
   {
-    status: Options.choice("status", STATUSES).pipe(Options.optional, Options.withDescription("Only runs with this status")),
+    status: Options.choice("status", STATUSES).pipe(
+      Options.optional,
+      Options.withDescription("Only runs with this status")
+    ),
     program: Options.text("program").pipe(Options.optional, Options.withDescription("Only runs of this program hash")),
     limit: Options.integer("limit").pipe(Options.withDefault(20), Options.withDescription("Runs per page (1..1000)")),
-    cursor: Options.text("cursor").pipe(Options.optional, Options.withDescription("The cursor printed after a page, for the next one")),
+    cursor: Options.text("cursor").pipe(
+      Options.optional,
+      Options.withDescription("The cursor printed after a page, for the next one")
+    ),
     json: jsonOption
   },
   ({ cursor, json, limit, program, status }) =>
     Effect.gen(function*() {
-      if (limit < 1 || limit > 1000) return yield* new CliError({ message: `--limit must be between 1 and 1000, got ${limit}` })
+      if (limit < 1 || limit > 1000) {
+        return yield* new CliError({ message: `--limit must be between 1 and 1000, got ${limit}` })
+      }
       const store = yield* RunStore
       const page = yield* store.list({
         limit,
@@ -122,7 +148,9 @@ const reportReplay = (report: ReplayReport, json: boolean) =>
     } else {
       const d = report.divergence!
       yield* out([
-        `replay of run ${report.runId}: diverged at ${d.node === undefined ? "the run" : `node ${d.node}`}${d.seq === undefined ? "" : ` (recorded seq ${d.seq})`}`,
+        `replay of run ${report.runId}: diverged at ${d.node === undefined ? "the run" : `node ${d.node}`}${
+          d.seq === undefined ? "" : ` (recorded seq ${d.seq})`
+        }`,
         `  expected: ${d.expected ?? "(no event)"}`,
         `  actual:   ${d.actual ?? "(no event)"}`
       ].join("\n"))
@@ -136,41 +164,55 @@ export const replayCommand = Command.make(
   {
     target: Args.text({ name: "run-id | trace.jsonl" }),
     live: Options.boolean("live").pipe(Options.withDescription("Run the real tools again and diff their outputs")),
-    program: Options.text("program").pipe(Options.optional, Options.withDescription("The program of a trace file (.tr or .json), when the store does not have it")),
+    program: Options.text("program").pipe(
+      Options.optional,
+      Options.withDescription("The program of a trace file (.tr or .json), when the store does not have it")
+    ),
     tools: toolsOption,
     json: jsonOption
   },
   ({ json, live, program, target, tools }) =>
-    withServices(tools, Effect.gen(function*() {
-      const fs = yield* FileSystem.FileSystem
-      const isFile = target.endsWith(".jsonl") || (yield* Effect.orElseSucceed(fs.exists(target), () => false))
-      let source: Durable.ReplaySource
-      if (isFile) {
-        const text = yield* fs.readFileString(target, "utf8").pipe(
-          Effect.mapError((e) => new CliError({ message: `${target}: cannot read (${e.message})` }))
-        )
-        const events = fromJsonl(text)
-        if (Either.isLeft(events)) return yield* new CliError({ message: `${target}: ${events.left.message}` })
-        let p: Program | undefined
-        if (Option.isSome(program)) {
-          const { registry } = yield* loadRegistry(Option.getOrUndefined(tools))
-          const loaded = yield* loadValid(program.value, { tools: registry.table })
-          p = loaded.checked.normalized ?? loaded.checked.program
+    withServices(
+      tools,
+      Effect.gen(function*() {
+        const fs = yield* FileSystem.FileSystem
+        const isFile = target.endsWith(".jsonl") || (yield* Effect.orElseSucceed(fs.exists(target), () => false))
+        let source: Durable.ReplaySource
+        if (isFile) {
+          const text = yield* fs.readFileString(target, "utf8").pipe(
+            Effect.mapError((e) => new CliError({ message: `${target}: cannot read (${e.message})` }))
+          )
+          const events = fromJsonl(text)
+          if (Either.isLeft(events)) return yield* new CliError({ message: `${target}: ${events.left.message}` })
+          let p: Program | undefined
+          if (Option.isSome(program)) {
+            const { registry } = yield* loadRegistry(Option.getOrUndefined(tools))
+            const loaded = yield* loadValid(program.value, { tools: registry.table })
+            p = loaded.checked.normalized ?? loaded.checked.program
+          }
+          source = { _tag: "Trace", events: events.right, program: p }
+        } else {
+          source = { _tag: "Stored", runId: target }
         }
-        source = { _tag: "Trace", events: events.right, program: p }
-      } else {
-        source = { _tag: "Stored", runId: target }
-      }
-      const report = yield* Durable.replay(source, { live }).pipe(Effect.mapError(runFailed))
-      yield* reportReplay(report, json)
-    }))
-).pipe(Command.withDescription("Re-execute a recorded run with tools answered from the record (or --live) and report the first divergence"))
+        const report = yield* Durable.replay(source, { live }).pipe(Effect.mapError(runFailed))
+        yield* reportReplay(report, json)
+      })
+    )
+).pipe(
+  Command.withDescription(
+    "Re-execute a recorded run with tools answered from the record (or --live) and report the first divergence"
+  )
+)
 
 const traceExport = Command.make(
   "export",
   {
     runId: Args.text({ name: "run-id" }),
-    output: Options.text("output").pipe(Options.withAlias("o"), Options.optional, Options.withDescription("Write to this file (default: stdout)"))
+    output: Options.text("output").pipe(
+      Options.withAlias("o"),
+      Options.optional,
+      Options.withDescription("Write to this file (default: stdout)")
+    )
   },
   ({ output, runId }) =>
     Effect.gen(function*() {

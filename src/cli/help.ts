@@ -19,8 +19,22 @@ export { VERSION } from "../server/context.js"
 
 /** Every subcommand of `trellis`, in help order. */
 export const subcommands = [
-  runCommand, serveCommand, resumeCommand, runsCommand, replayCommand, traceCommand, checkCommand, fmtCommand,
-  normalizeCommand, compileCommand, tokensCommand, schemaCommand, planCommand, ingestCommand, searchCommand, evalCommand
+  runCommand,
+  serveCommand,
+  resumeCommand,
+  runsCommand,
+  replayCommand,
+  traceCommand,
+  checkCommand,
+  fmtCommand,
+  normalizeCommand,
+  compileCommand,
+  tokensCommand,
+  schemaCommand,
+  planCommand,
+  ingestCommand,
+  searchCommand,
+  evalCommand
 ] as const
 
 /** The root command: `trellis` with every subcommand. */
@@ -38,27 +52,71 @@ export interface CommandHelp {
 
 /** The command list of `trellis --help`. */
 export const COMMANDS: ReadonlyArray<CommandHelp> = [
-  { name: "run", usage: "run <file> [--input k=v]... [--input-file f] [--tools m] [--seed n] [--json] [--events f] [--memory] [--config f]", summary: "run a program, recorded in the store" },
-  { name: "serve", usage: "serve [--port 8080] [--host h] [--config f] [--tools m] [--drain-ms n]", summary: "serve the HTTP API, SSE and the trace viewer" },
-  { name: "resume", usage: "resume [<run-id> | --all] [--tools m] [--json]", summary: "resume runs a stopped process left running" },
-  { name: "runs", usage: "runs [--status s] [--program hash] [--limit n] [--cursor c] [--json] | runs show <run-id>", summary: "list stored runs, or show one" },
-  { name: "replay", usage: "replay <run-id | trace.jsonl> [--live] [--program f] [--tools m] [--json]", summary: "re-execute a recorded run and report the first divergence" },
+  {
+    name: "run",
+    usage:
+      "run <file> [--input k=v]... [--input-file f] [--tools m] [--seed n] [--json] [--events f] [--memory] [--config f]",
+    summary: "run a program, recorded in the store"
+  },
+  {
+    name: "serve",
+    usage: "serve [--port 8080] [--host h] [--config f] [--tools m] [--drain-ms n]",
+    summary: "serve the HTTP API, SSE and the trace viewer"
+  },
+  {
+    name: "resume",
+    usage: "resume [<run-id> | --all] [--tools m] [--json]",
+    summary: "resume runs a stopped process left running"
+  },
+  {
+    name: "runs",
+    usage: "runs [--status s] [--program hash] [--limit n] [--cursor c] [--json] | runs show <run-id>",
+    summary: "list stored runs, or show one"
+  },
+  {
+    name: "replay",
+    usage: "replay <run-id | trace.jsonl> [--live] [--program f] [--tools m] [--json]",
+    summary: "re-execute a recorded run and report the first divergence"
+  },
   { name: "trace", usage: "trace export <run-id> [-o file]", summary: "export a run's trace as JSONL" },
   { name: "check", usage: "check <file> [--json]", summary: "check a program: syntax and every invariant" },
   { name: "fmt", usage: "fmt <file> [--check | --write]", summary: "print a program as canonical DSL text" },
-  { name: "normalize", usage: "normalize <file> [--json | --hash]", summary: "print a program's normal form or its hash" },
+  {
+    name: "normalize",
+    usage: "normalize <file> [--json | --hash]",
+    summary: "print a program's normal form or its hash"
+  },
   { name: "compile", usage: "compile <file>", summary: "compile DSL text to JSON IR" },
-  { name: "tokens", usage: "tokens <file> [--decode]", summary: "print a program as structural tokens (or decode them)" },
+  {
+    name: "tokens",
+    usage: "tokens <file> [--decode]",
+    summary: "print a program as structural tokens (or decode them)"
+  },
   { name: "schema", usage: "schema", summary: "print the JSON Schema of the IR" },
-  { name: "plan", usage: "plan \"<task>\" --model <provider/model> [--rounds n] [--json] [-o file] [--config f] [--tools m]", summary: "ask a model for a program that passes check" },
-  { name: "ingest", usage: "ingest <file.jsonl | dir> [--sparse-only] [--chunk-size n] [--chunk-overlap n] [--json]", summary: "add documents to a retrieval collection" },
-  { name: "search", usage: "search \"<query>\" [--mode sparse|dense|hybrid] [--k n] [--json]", summary: "search a retrieval collection" },
-  { name: "eval", usage: "eval retrieval --data <dir> [--k n] [--split s] [--thresholds f]", summary: "evaluate retrieval quality against a gold set" }
+  {
+    name: "plan",
+    usage: "plan \"<task>\" --model <provider/model> [--rounds n] [--json] [-o file] [--config f] [--tools m]",
+    summary: "ask a model for a program that passes check"
+  },
+  {
+    name: "ingest",
+    usage: "ingest <file.jsonl | dir> [--sparse-only] [--chunk-size n] [--chunk-overlap n] [--json]",
+    summary: "add documents to a retrieval collection"
+  },
+  {
+    name: "search",
+    usage: "search \"<query>\" [--mode sparse|dense|hybrid] [--k n] [--json]",
+    summary: "search a retrieval collection"
+  },
+  {
+    name: "eval",
+    usage: "eval retrieval --data <dir> [--k n] [--split s] [--thresholds f]",
+    summary: "evaluate retrieval quality against a gold set"
+  }
 ]
 
 /** The names of the root command's subcommands, as @effect/cli registered them. */
-export const registeredNames = (): ReadonlyArray<string> =>
-  [...HashMap.keys(Command.getSubcommands(root))].sort()
+export const registeredNames = (): ReadonlyArray<string> => [...HashMap.keys(Command.getSubcommands(root))].sort()
 
 /** The text of `trellis --help`. */
 export const helpText = (version: string): string => {
@@ -69,7 +127,9 @@ export const helpText = (version: string): string => {
     "usage: trellis <command> [options]      (trellis <command> --help for a command's options)",
     "",
     "commands:",
-    ...COMMANDS.flatMap((c) => [`  ${c.name.padEnd(width)}  ${c.summary}`, `  ${" ".repeat(width)}    trellis ${c.usage}`]),
+    ...COMMANDS.flatMap((
+      c
+    ) => [`  ${c.name.padEnd(width)}  ${c.summary}`, `  ${" ".repeat(width)}    trellis ${c.usage}`]),
     "",
     "options: -h, --help   this page      --version   the version",
     "files: <file> is a .tr (DSL) or .json (IR) file, or - for stdin",
@@ -83,6 +143,7 @@ export const wantsTopHelp = (args: ReadonlyArray<string>): boolean =>
   args.length === 0 || (args.length === 1 && (args[0] === "--help" || args[0] === "-h"))
 
 /** ANSI escape sequences (colours, styles). */
+// eslint-disable-next-line no-control-regex -- matching the escape character is the point
 const ANSI = /\u001b\[[0-9;]*[A-Za-z]/g
 
 /** `text` without ANSI escape sequences. */

@@ -30,28 +30,28 @@ export const readInput = (path: string): Effect.Effect<Input, CliError, FileSyst
   path === "-"
     ? Effect.map(readStdin, (text) => ({ name: "<stdin>", text }))
     : Effect.flatMap(FileSystem.FileSystem, (fs) =>
-        fs.readFileString(path, "utf8").pipe(
-          Effect.map((text) => ({ name: path, text })),
-          Effect.mapError((e) =>
-            new CliError({
-              message: e._tag === "SystemError" && e.reason === "NotFound"
-                ? `${path}: no such file`
-                : `${path}: cannot read (${e.message})`
-            })
-          )
+      fs.readFileString(path, "utf8").pipe(
+        Effect.map((text) => ({ name: path, text })),
+        Effect.mapError((e) =>
+          new CliError({
+            message: e._tag === "SystemError" && e.reason === "NotFound"
+              ? `${path}: no such file`
+              : `${path}: cannot read (${e.message})`
+          })
         )
-      )
+      ))
 
 /** Writes a line (or several) to stdout. */
-export const out = (text: string): Effect.Effect<void> => Effect.sync(() => void process.stdout.write(text.endsWith("\n") ? text : text + "\n"))
+export const out = (text: string): Effect.Effect<void> =>
+  Effect.sync(() => void process.stdout.write(text.endsWith("\n") ? text : text + "\n"))
 
 /** Writes a line (or several) to stderr. */
-export const err = (text: string): Effect.Effect<void> => Effect.sync(() => void process.stderr.write(text.endsWith("\n") ? text : text + "\n"))
+export const err = (text: string): Effect.Effect<void> =>
+  Effect.sync(() => void process.stderr.write(text.endsWith("\n") ? text : text + "\n"))
 
 /** Writes `text` to the file `path` (through `FileSystem`), or fails with a `CliError` naming it. */
 export const writeText = (path: string, text: string): Effect.Effect<void, CliError, FileSystem.FileSystem> =>
   Effect.flatMap(FileSystem.FileSystem, (fs) =>
     fs.writeFileString(path, text).pipe(
       Effect.mapError((e) => new CliError({ message: `${path}: cannot write (${e.message})` }))
-    )
-  )
+    ))

@@ -1,8 +1,8 @@
 /** Loading a program for a command: read, compile, and report diagnostics as a CliError. */
 import type * as FileSystem from "@effect/platform/FileSystem"
 import { Effect } from "effect"
-import { type Checked, check, type CompileOptions } from "../compile.js"
-import { CliError, err, readInput, type Input } from "./io.js"
+import { check, type Checked, type CompileOptions } from "../compile.js"
+import { CliError, err, type Input, readInput } from "./io.js"
 import { formatDiagnostics } from "./report.js"
 
 /** A program that compiled with no diagnostics. */

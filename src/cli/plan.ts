@@ -34,25 +34,38 @@ export const planCommand = Command.make(
   "plan",
   {
     task: Args.text({ name: "task" }).pipe(Args.withDescription("What the program should do, in plain words")),
-    model: Options.text("model").pipe(Options.withDescription("The model to ask (provider/model, e.g. local/echo or vllm/qwen2.5-7b)")),
+    model: Options.text("model").pipe(
+      Options.withDescription("The model to ask (provider/model, e.g. local/echo or vllm/qwen2.5-7b)")
+    ),
     rounds: Options.integer("rounds").pipe(
       Options.optional,
       Options.withDescription(`Rounds in all, the first answer included (1-10; default ${DEFAULT_PLAN_ROUNDS})`)
     ),
-    json: Options.boolean("json").pipe(Options.withDescription("Print one JSON object { status, hash?, rounds, source?, program?, violations? }")),
+    json: Options.boolean("json").pipe(
+      Options.withDescription("Print one JSON object { status, hash?, rounds, source?, program?, violations? }")
+    ),
     output: Options.text("output").pipe(
       Options.withAlias("o"),
       Options.optional,
       Options.withDescription("Write the program to this file (JSON IR when it ends in .json, else DSL)")
     ),
-    config: Options.text("config").pipe(Options.optional, Options.withDescription("Config file of the LLM providers (else TRELLIS_CONFIG; default local/echo only)")),
-    tools: Options.text("tools").pipe(Options.optional, Options.withDescription("A module exporting `tools` the program may call"))
+    config: Options.text("config").pipe(
+      Options.optional,
+      Options.withDescription("Config file of the LLM providers (else TRELLIS_CONFIG; default local/echo only)")
+    ),
+    tools: Options.text("tools").pipe(
+      Options.optional,
+      Options.withDescription("A module exporting `tools` the program may call")
+    )
   },
   ({ config, json, model, output, rounds, task, tools }) =>
     Effect.gen(function*() {
       const { registry } = yield* loadRegistry(Option.getOrUndefined(tools))
-      const cfg = yield* Effect.mapError(loadConfig(Option.getOrUndefined(config)), (e) => new CliError({ message: e.message }))
-      const router = Router.layer(cfg.file).pipe(Layer.mapError((e) => new CliError({ message: e.message })))
+      const cfg = yield* Effect.mapError(loadConfig(Option.getOrUndefined(config)), (e) =>
+        new CliError({ message: e.message }))
+      const router = Router.layer(cfg.file).pipe(Layer.mapError((e) =>
+        new CliError({ message: e.message })
+      ))
       const result = yield* plan(task, {
         model,
         tools: registry.table,
@@ -62,10 +75,13 @@ export const planCommand = Command.make(
         Effect.provide(router)
       )
       if (result._tag === "Invalid") {
-        if (json) yield* out(JSON.stringify({ status: "invalid", rounds: result.rounds, violations: result.violations }))
-        else yield* err(result.violations.map(violationLine).join("\n"))
+        if (json) {
+          yield* out(JSON.stringify({ status: "invalid", rounds: result.rounds, violations: result.violations }))
+        } else yield* err(result.violations.map(violationLine).join("\n"))
         return yield* new CliError({
-          message: `plan: no valid program after ${result.rounds} round${result.rounds === 1 ? "" : "s"} (${result.violations.length} violation${result.violations.length === 1 ? "" : "s"} left)`
+          message: `plan: no valid program after ${result.rounds} round${
+            result.rounds === 1 ? "" : "s"
+          } (${result.violations.length} violation${result.violations.length === 1 ? "" : "s"} left)`
         })
       }
       const irJson = encodeProgram(result.program)
@@ -81,7 +97,9 @@ export const planCommand = Command.make(
       } else if (Option.isNone(output)) {
         yield* out(result.source)
       } else {
-        yield* err(`${output.value}: planned in ${result.rounds} round${result.rounds === 1 ? "" : "s"} (hash ${result.hash})`)
+        yield* err(
+          `${output.value}: planned in ${result.rounds} round${result.rounds === 1 ? "" : "s"} (hash ${result.hash})`
+        )
       }
     })
 ).pipe(Command.withDescription("Ask a model for a program that does a task; print it once it passes check"))

@@ -17,10 +17,10 @@ import { loadCollection, parseDocuments } from "../retrieval/collection.js"
 import { RetrievalError } from "../retrieval/errors.js"
 import { defaultThresholdsFile, loadThresholds, round4, runEval, shortfalls, thresholdsFor } from "../retrieval/eval.js"
 import type { IngestProgress } from "../retrieval/ingest.js"
-import type { DocumentInput } from "../retrieval/textNormalize.js"
 import type { Hit, SearchMode } from "../retrieval/search.js"
 import { layerDefault, Retrieval } from "../retrieval/service.js"
 import type { RetrievalSettings } from "../retrieval/service.js"
+import type { DocumentInput } from "../retrieval/textNormalize.js"
 import { layerFromEnv, layerPglite, MEMORY } from "../store/sql.js"
 import { CliError, err, out } from "./io.js"
 
@@ -33,27 +33,47 @@ const sparseOnlyOption = Options.boolean("sparse-only").pipe(
 const jsonOption = Options.boolean("json").pipe(Options.withDescription("Print the result as JSON"))
 
 const chunkingOptions = {
-  chunking: Options.choice("chunking", ["recursive", "sentence", "fixed"]).pipe(Options.withDefault("recursive" as const),
-    Options.withDescription("How documents are cut into chunks")),
-  chunkSize: Options.integer("chunk-size").pipe(Options.withDefault(1000), Options.withDescription("Chunk size in characters")),
-  chunkOverlap: Options.integer("chunk-overlap").pipe(Options.withDefault(0), Options.withDescription("Characters (fixed) or trailing sentences' length shared by consecutive chunks"))
+  chunking: Options.choice("chunking", ["recursive", "sentence", "fixed"]).pipe(
+    Options.withDefault("recursive" as const),
+    Options.withDescription("How documents are cut into chunks")
+  ),
+  chunkSize: Options.integer("chunk-size").pipe(
+    Options.withDefault(1000),
+    Options.withDescription("Chunk size in characters")
+  ),
+  chunkOverlap: Options.integer("chunk-overlap").pipe(
+    Options.withDefault(0),
+    Options.withDescription("Characters (fixed) or trailing sentences' length shared by consecutive chunks")
+  )
 }
 
-const settingsOf = (o: { readonly chunking: "recursive" | "sentence" | "fixed"; readonly chunkSize: number; readonly chunkOverlap: number }): Partial<RetrievalSettings> => ({
+const settingsOf = (
+  o: {
+    readonly chunking: "recursive" | "sentence" | "fixed"
+    readonly chunkSize: number
+    readonly chunkOverlap: number
+  }
+): Partial<RetrievalSettings> => ({
   chunking: { kind: o.chunking, size: o.chunkSize, overlap: o.chunkOverlap }
 })
 
 /** Reads documents from a `.jsonl` file, or every `.jsonl`, `.md` and `.txt` file under a directory. */
-const readDocuments = (path: string): Effect.Effect<ReadonlyArray<DocumentInput>, RetrievalError, FileSystem.FileSystem> =>
+const readDocuments = (
+  path: string
+): Effect.Effect<ReadonlyArray<DocumentInput>, RetrievalError, FileSystem.FileSystem> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const stat = yield* fs.stat(path).pipe(
-      Effect.mapError(() => new RetrievalError({ reason: "data", message: "no such file or directory", location: path }))
+      Effect.mapError(() =>
+        new RetrievalError({ reason: "data", message: "no such file or directory", location: path })
+      )
     )
     const isDirectory = stat.type === "Directory"
     const files = isDirectory
       ? (yield* fs.readDirectory(path, { recursive: true }).pipe(
-        Effect.mapError(() => new RetrievalError({ reason: "data", message: "cannot list the directory", location: path }))
+        Effect.mapError(() =>
+          new RetrievalError({ reason: "data", message: "cannot list the directory", location: path })
+        )
       ))
         .filter((f) => /\.(jsonl|md|markdown|txt)$/i.test(f))
         .sort()
@@ -65,14 +85,20 @@ const readDocuments = (path: string): Effect.Effect<ReadonlyArray<DocumentInput>
         Effect.mapError(() => new RetrievalError({ reason: "data", message: "cannot read", location: file }))
       )
       // One push per document: spreading a large file's documents into push overflows the stack.
-      if (/\.jsonl$/i.test(file)) for (const doc of yield* parseDocuments(file, text)) docs.push(doc)
+      if (/\.jsonl$/i.test(file)) { for (const doc of yield* parseDocuments(file, text)) docs.push(doc) }
       else {
         const id = isDirectory ? Path.relative(path, file).split(Path.sep).join("/") : Path.basename(file)
         const heading = /^#{1,6}[ \t]+(.+)$/m.exec(text)
         docs.push({ id, text, title: heading?.[1]?.trim() ?? Path.basename(file) })
       }
     }
-    if (docs.length === 0) return yield* new RetrievalError({ reason: "data", message: "no documents (.jsonl, .md or .txt files) found", location: path })
+    if (docs.length === 0) {
+      return yield* new RetrievalError({
+        reason: "data",
+        message: "no documents (.jsonl, .md or .txt files) found",
+        location: path
+      })
+    }
     return docs
   })
 
@@ -85,7 +111,9 @@ const progressBar = (total: number) => {
         if (!tty) return
         const width = 30
         const filled = Math.round((p.documents / Math.max(1, total)) * width)
-        process.stderr.write(`\r[${"#".repeat(filled)}${".".repeat(width - filled)}] ${p.documents}/${total} documents, ${p.chunks} chunks`)
+        process.stderr.write(
+          `\r[${"#".repeat(filled)}${".".repeat(width - filled)}] ${p.documents}/${total} documents, ${p.chunks} chunks`
+        )
       }),
     done: Effect.sync(() => {
       if (tty) process.stderr.write("\n")
@@ -97,7 +125,9 @@ const progressBar = (total: number) => {
 export const ingestCommand = Command.make(
   "ingest",
   {
-    path: Args.text({ name: "file.jsonl|dir" }).pipe(Args.withDescription("A JSONL file of {id, title?, text, metadata?}, or a directory of .jsonl/.md/.txt files")),
+    path: Args.text({ name: "file.jsonl|dir" }).pipe(
+      Args.withDescription("A JSONL file of {id, title?, text, metadata?}, or a directory of .jsonl/.md/.txt files")
+    ),
     sparseOnly: sparseOnlyOption,
     json: jsonOption,
     ...chunkingOptions
@@ -107,13 +137,19 @@ export const ingestCommand = Command.make(
       const docs = yield* readDocuments(o.path)
       const bar = progressBar(docs.length)
       const retrieval = yield* Retrieval
-      const report = yield* retrieval.ingest(docs, { source: Path.resolve(o.path), sparseOnly: o.sparseOnly, onProgress: bar.update }).pipe(
+      const report = yield* retrieval.ingest(docs, {
+        source: Path.resolve(o.path),
+        sparseOnly: o.sparseOnly,
+        onProgress: bar.update
+      }).pipe(
         Effect.ensuring(bar.done)
       )
       if (o.json) return yield* out(JSON.stringify(report, null, 2))
       yield* out(
         `ingested ${report.documents} documents (${report.added} added, ${report.replaced} replaced, ${report.unchanged} unchanged), ` +
-          `${report.chunks} chunks, ingestion ${report.ingestionId}, embedder ${report.embedder ?? "none (sparse only)"}`
+          `${report.chunks} chunks, ingestion ${report.ingestionId}, embedder ${
+            report.embedder ?? "none (sparse only)"
+          }`
       )
     }).pipe(
       Effect.provide(layerDefault(layerFromEnv, { settings: settingsOf(o) })),
@@ -145,10 +181,16 @@ export const searchCommand = Command.make(
     query: Args.text({ name: "query" }),
     mode: Options.choice("mode", ["sparse", "dense", "hybrid"]).pipe(Options.withDefault("hybrid" as const)),
     k: Options.integer("k").pipe(Options.withDefault(10), Options.withDescription("Hits to return")),
-    efSearch: Options.integer("ef-search").pipe(Options.optional, Options.withDescription("HNSW ef_search (at least k)")),
+    efSearch: Options.integer("ef-search").pipe(
+      Options.optional,
+      Options.withDescription("HNSW ef_search (at least k)")
+    ),
     fusion: Options.choice("fusion", ["rrf", "alpha"]).pipe(Options.withDefault("rrf" as const)),
     k0: Options.integer("k0").pipe(Options.withDefault(60), Options.withDescription("RRF k0")),
-    alpha: Options.float("alpha").pipe(Options.withDefault(0.5), Options.withDescription("Dense weight of the alpha blend")),
+    alpha: Options.float("alpha").pipe(
+      Options.withDefault(0.5),
+      Options.withDescription("Dense weight of the alpha blend")
+    ),
     noRerank: Options.boolean("no-rerank").pipe(Options.withDescription("Skip the lexical rerank stage")),
     documents: Options.boolean("documents").pipe(Options.withDescription("At most one hit per document")),
     sparseOnly: sparseOnlyOption,
@@ -181,11 +223,21 @@ const fmt = (x: number) => x.toFixed(4)
 const evalRetrievalCommand = Command.make(
   "retrieval",
   {
-    data: Options.text("data").pipe(Options.withDescription("A collection folder: corpus.jsonl, queries.jsonl, qrels.tsv")),
+    data: Options.text("data").pipe(
+      Options.withDescription("A collection folder: corpus.jsonl, queries.jsonl, qrels.tsv")
+    ),
     k: Options.integer("k").pipe(Options.withDefault(10)),
-    split: Options.text("split").pipe(Options.optional, Options.withDescription("The subfolder holding queries.jsonl and qrels.tsv")),
-    thresholds: Options.text("thresholds").pipe(Options.optional, Options.withDescription("A thresholds file (default: the committed one)")),
-    useStore: Options.boolean("use-store").pipe(Options.withDescription("Ingest into the configured store instead of a throwaway in-memory database")),
+    split: Options.text("split").pipe(
+      Options.optional,
+      Options.withDescription("The subfolder holding queries.jsonl and qrels.tsv")
+    ),
+    thresholds: Options.text("thresholds").pipe(
+      Options.optional,
+      Options.withDescription("A thresholds file (default: the committed one)")
+    ),
+    useStore: Options.boolean("use-store").pipe(
+      Options.withDescription("Ingest into the configured store instead of a throwaway in-memory database")
+    ),
     noRerank: Options.boolean("no-rerank").pipe(Options.withDescription("Skip the lexical rerank stage")),
     sparseOnly: sparseOnlyOption,
     json: jsonOption,
@@ -193,7 +245,9 @@ const evalRetrievalCommand = Command.make(
   },
   (o) =>
     Effect.gen(function*() {
-      if (o.k < 1 || o.k > 1000) return yield* new CliError({ message: `--k must be from 1 to 1000, got ${o.k}`, exitCode: 2 })
+      if (o.k < 1 || o.k > 1000) {
+        return yield* new CliError({ message: `--k must be from 1 to 1000, got ${o.k}`, exitCode: 2 })
+      }
       const collection = yield* loadCollection(o.data, Option.getOrUndefined(o.split))
       const thresholdsFile = Option.isSome(o.thresholds) ? o.thresholds.value : yield* defaultThresholdsFile()
       const thresholds = thresholdsFile === undefined ? {} : yield* loadThresholds(thresholdsFile)
@@ -214,7 +268,11 @@ const evalRetrievalCommand = Command.make(
         }))
         yield* out(JSON.stringify(json))
       } else {
-        yield* out(`${collection.name}: ${collection.documents.length} documents, ${collection.queries.length} queries, k = ${o.k}; ingest ${(run.ingestMs / 1000).toFixed(1)} s (${run.ingested.chunks} chunks), queries ${(run.searchMs / 1000).toFixed(1)} s`)
+        yield* out(
+          `${collection.name}: ${collection.documents.length} documents, ${collection.queries.length} queries, k = ${o.k}; ingest ${
+            (run.ingestMs / 1000).toFixed(1)
+          } s (${run.ingested.chunks} chunks), queries ${(run.searchMs / 1000).toFixed(1)} s`
+        )
         yield* out(`mode     recall@${o.k}  mrr@${o.k}    ndcg@${o.k}`)
         for (const m of modes) {
           const r = run.results[m]!
@@ -222,29 +280,45 @@ const evalRetrievalCommand = Command.make(
         }
       }
       if (floors === undefined) {
-        yield* err(`no thresholds for ${collection.name} at k = ${o.k}${o.noRerank ? " without rerank" : ""}; nothing gated`)
+        yield* err(
+          `no thresholds for ${collection.name} at k = ${o.k}${o.noRerank ? " without rerank" : ""}; nothing gated`
+        )
         return
       }
       const below = shortfalls(run.results, floors)
       for (const s of below) {
-        yield* err(`below threshold: ${collection.name} ${s.mode} ${s.metric}@${o.k} = ${fmt(s.value)} < ${fmt(s.threshold)}`)
+        yield* err(
+          `below threshold: ${collection.name} ${s.mode} ${s.metric}@${o.k} = ${fmt(s.value)} < ${fmt(s.threshold)}`
+        )
       }
       if (below.length > 0) {
-        return yield* new CliError({ message: `${below.length} metric${below.length === 1 ? "" : "s"} below threshold on ${collection.name}` })
+        return yield* new CliError({
+          message: `${below.length} metric${below.length === 1 ? "" : "s"} below threshold on ${collection.name}`
+        })
       }
-      if (!o.json) yield* err(`all metrics at or above the thresholds for ${collection.name} at k = ${o.k}`)
+      if (!o.json) {
+        yield* err(`all metrics at or above the thresholds for ${collection.name} at k = ${o.k}`)
+      }
     }).pipe(
-      Effect.provide(layerDefault(o.useStore ? layerFromEnv : layerPglite(MEMORY), { settings: settingsOf(o), ...(o.noRerank ? { reranker: false as const } : {}) })),
+      Effect.provide(
+        layerDefault(o.useStore ? layerFromEnv : layerPglite(MEMORY), {
+          settings: settingsOf(o),
+          ...(o.noRerank ? { reranker: false as const } : {})
+        })
+      ),
       Effect.catchIf((e): e is Exclude<typeof e, CliError> => !(e instanceof CliError), (e) => Effect.fail(toCli(e)))
     )
-).pipe(Command.withDescription("Evaluate retrieval on a test collection: Recall@K, MRR@K, nDCG@K per mode; exit 1 below the thresholds"))
+).pipe(
+  Command.withDescription(
+    "Evaluate retrieval on a test collection: Recall@K, MRR@K, nDCG@K per mode; exit 1 below the thresholds"
+  )
+)
 
 /** `trellis eval …`: evaluations (`retrieval`). */
 export const evalCommand = Command.make("eval").pipe(
   Command.withDescription("Evaluate: retrieval quality against a gold set"),
   Command.withSubcommands([evalRetrievalCommand])
 )
-
 
 /**
  * @effect/cli spells a one-letter option `-k`; the retrieval commands also

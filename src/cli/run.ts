@@ -15,8 +15,8 @@ import { Cause, Effect, Either, Exit, Layer, Option, Random } from "effect"
 import type { Scope } from "effect"
 import type { Json } from "../ir/eval.js"
 import type { Program } from "../ir/schema.js"
-import * as Runtime from "../runtime/runtime.js"
 import * as Durable from "../runtime/durable.js"
+import * as Runtime from "../runtime/runtime.js"
 import { HttpAllowlist } from "../tools/index.js"
 import { EventSink } from "../trace/events.js"
 import type { RunEvent } from "../trace/events.js"
@@ -59,7 +59,11 @@ const displayPath = (path: string, labels: { readonly [id: string]: string }): s
     .join("/")
 
 /** Renders one event as a progress line, or undefined for events not shown. */
-const progressLine = (e: RunEvent, labels: { readonly [id: string]: string }, started: Map<string, number>): string | undefined => {
+const progressLine = (
+  e: RunEvent,
+  labels: { readonly [id: string]: string },
+  started: Map<string, number>
+): string | undefined => {
   const name = e.node === undefined ? "" : displayPath(e.node, labels)
   switch (e.type) {
     case "NodeStarted":
@@ -67,7 +71,9 @@ const progressLine = (e: RunEvent, labels: { readonly [id: string]: string }, st
       // Tool nodes are shown when their call starts, with the tool's name.
       return e.data.kind === "expr" || e.data.kind === "tool" ? undefined : `  ▸ ${name} (${e.data.kind})`
     case "ToolCalled":
-      return e.attempt === undefined || e.attempt === 1 ? `  ▸ ${name} (${e.data.tool})` : `  ▸ ${name} (${e.data.tool}, attempt ${e.attempt})`
+      return e.attempt === undefined || e.attempt === 1
+        ? `  ▸ ${name} (${e.data.tool})`
+        : `  ▸ ${name} (${e.data.tool}, attempt ${e.attempt})`
     case "NodeCompleted": {
       const t0 = started.get(e.node ?? "")
       return `  ✓ ${name}${t0 === undefined ? "" : ` ${e.at - t0}ms`}`
@@ -87,7 +93,13 @@ const encoder = new TextEncoder()
 const jsonLines = (events: ReadonlyArray<RunEvent>): string => events.map((e) => JSON.stringify(e)).join("\n") + "\n"
 
 /** An EventSink that keeps events in memory and also writes JSONL and/or progress lines. */
-const cliSink = (options: { readonly events: FileSystem.File | undefined; readonly progress: boolean; readonly labels: { readonly [id: string]: string } }) =>
+const cliSink = (
+  options: {
+    readonly events: FileSystem.File | undefined
+    readonly progress: boolean
+    readonly labels: { readonly [id: string]: string }
+  }
+) =>
   Layer.effect(
     EventSink,
     Effect.gen(function*() {
@@ -123,7 +135,9 @@ const report = (json: boolean, r: JsonReport): Effect.Effect<void> =>
 /** Fails the command after printing the --json report of an error that happened before the run started. */
 const failEarly = (json: boolean, kind: string, message: string): Effect.Effect<never, CliError> =>
   Effect.zipRight(
-    json ? out(JSON.stringify({ runId: null, status: "failed", error: { kind, message } } satisfies JsonReport)) : Effect.void,
+    json
+      ? out(JSON.stringify({ runId: null, status: "failed", error: { kind, message } } satisfies JsonReport))
+      : Effect.void,
     Effect.fail(new CliError({ message }))
   )
 
@@ -136,7 +150,9 @@ const readInputFile = (path: string): Effect.Effect<Record<string, Json>, CliErr
       }
       return Effect.succeed(value as Record<string, Json>)
     } catch (e) {
-      return Effect.fail(new CliError({ message: `${input.name}: not JSON (${e instanceof Error ? e.message : String(e)})` }))
+      return Effect.fail(
+        new CliError({ message: `${input.name}: not JSON (${e instanceof Error ? e.message : String(e)})` })
+      )
     }
   })
 
@@ -150,12 +166,28 @@ export const runCommand = Command.make(
       Options.withDescription("An input k=v (v is JSON when it parses, else a string); repeatable")
     ),
     inputFile: Options.text("input-file").pipe(Options.optional, Options.withDescription("A JSON object of inputs")),
-    tools: Options.text("tools").pipe(Options.optional, Options.withDescription("A module exporting `tools` (TypeScript or JavaScript)")),
-    seed: Options.integer("seed").pipe(Options.optional, Options.withDescription("Seed of Effect's Random: reproducible run id, jitter and choices")),
-    json: Options.boolean("json").pipe(Options.withDescription("Print one JSON object { runId, status, output?, error? }")),
-    events: Options.text("events").pipe(Options.optional, Options.withDescription("Write every run event to this file as JSONL")),
+    tools: Options.text("tools").pipe(
+      Options.optional,
+      Options.withDescription("A module exporting `tools` (TypeScript or JavaScript)")
+    ),
+    seed: Options.integer("seed").pipe(
+      Options.optional,
+      Options.withDescription("Seed of Effect's Random: reproducible run id, jitter and choices")
+    ),
+    json: Options.boolean("json").pipe(
+      Options.withDescription("Print one JSON object { runId, status, output?, error? }")
+    ),
+    events: Options.text("events").pipe(
+      Options.optional,
+      Options.withDescription("Write every run event to this file as JSONL")
+    ),
     memory: Options.boolean("memory").pipe(Options.withDescription("Run in memory only: record nothing in the store")),
-    config: Options.text("config").pipe(Options.optional, Options.withDescription("Config file of the LLM providers for llm steps (else TRELLIS_CONFIG; default local/echo only)"))
+    config: Options.text("config").pipe(
+      Options.optional,
+      Options.withDescription(
+        "Config file of the LLM providers for llm steps (else TRELLIS_CONFIG; default local/echo only)"
+      )
+    )
   },
   ({ config, events, file, input, inputFile, json, memory, seed, tools }) =>
     Effect.gen(function*() {
@@ -176,9 +208,18 @@ export const runCommand = Command.make(
       const sink = cliSink({ events: eventsFile, progress: process.stderr.isTTY === true, labels })
       const planned = Runtime.plan(program)
       const retrieval = Either.isRight(planned) && usesRetrieval(planned.right.tools) ? { userTools } : undefined
-      const layer = Layer.provideMerge(sink, servicesLayer(registry, { memory, config: Option.getOrUndefined(config), ...(retrieval === undefined ? {} : { retrieval }) }))
+      const layer = Layer.provideMerge(
+        sink,
+        servicesLayer(registry, {
+          memory,
+          config: Option.getOrUndefined(config),
+          ...(retrieval === undefined ? {} : { retrieval })
+        })
+      )
       // The run id a seeded run would draw itself, so even a cancelled run reports it.
-      const runId = yield* Option.isSome(seed) ? Effect.withRandom(Runtime.makeRunId, Random.make(seed.value)) : Runtime.makeRunId
+      const runId = yield* Option.isSome(seed)
+        ? Effect.withRandom(Runtime.makeRunId, Random.make(seed.value))
+        : Runtime.makeRunId
       const options: Runtime.RunOptions = Option.isSome(seed) ? { runId, seed: seed.value } : { runId }
       const exit = yield* Durable.start(program, inputs, options).pipe(
         Effect.provide(layer),
@@ -204,7 +245,11 @@ export const runCommand = Command.make(
       const run = error.runId === undefined ? "run" : `run ${error.runId}`
       return yield* new CliError({ message: `${run} failed: ${error.kind}${where}: ${error.message}` })
     }).pipe(Effect.scoped)
-).pipe(Command.withDescription("Run a program with the built-in (and --tools) tools, recorded in the store (or --memory); print its output"))
+).pipe(
+  Command.withDescription(
+    "Run a program with the built-in (and --tools) tools, recorded in the store (or --memory); print its output"
+  )
+)
 
 const openEvents = (path: string): Effect.Effect<FileSystem.File, CliError, FileSystem.FileSystem | Scope.Scope> =>
   Effect.flatMap(FileSystem.FileSystem, (fs) => fs.open(path, { flag: "w" })).pipe(

@@ -8,7 +8,8 @@
  */
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
-import { Config, ConfigError, Effect, Layer, Option } from "effect"
+import type { ConfigError } from "effect"
+import { Config, Effect, Layer, Option } from "effect"
 import { isOpen, loadConfig } from "../server/config.js"
 import type { ServerConfig } from "../server/config.js"
 import { layerJson } from "../server/observability/logging.js"
@@ -54,11 +55,26 @@ const banner = (url: string, config: ServerConfig, store: string): string => {
 export const serveCommand = Command.make(
   "serve",
   {
-    port: Options.integer("port").pipe(Options.withDefault(8080), Options.withDescription("Port to listen on (0: any free port)")),
-    host: Options.text("host").pipe(Options.optional, Options.withDescription("Address to bind (default 127.0.0.1; other addresses need workspaces)")),
-    config: Options.text("config").pipe(Options.optional, Options.withDescription("The config file (else TRELLIS_CONFIG)")),
-    tools: Options.text("tools").pipe(Options.optional, Options.withDescription("A module exporting `tools` (TypeScript or JavaScript)")),
-    drainMs: Options.integer("drain-ms").pipe(Options.optional, Options.withDescription("How long a shutdown waits for runs (default: limits.drainMs, 10000)"))
+    port: Options.integer("port").pipe(
+      Options.withDefault(8080),
+      Options.withDescription("Port to listen on (0: any free port)")
+    ),
+    host: Options.text("host").pipe(
+      Options.optional,
+      Options.withDescription("Address to bind (default 127.0.0.1; other addresses need workspaces)")
+    ),
+    config: Options.text("config").pipe(
+      Options.optional,
+      Options.withDescription("The config file (else TRELLIS_CONFIG)")
+    ),
+    tools: Options.text("tools").pipe(
+      Options.optional,
+      Options.withDescription("A module exporting `tools` (TypeScript or JavaScript)")
+    ),
+    drainMs: Options.integer("drain-ms").pipe(
+      Options.optional,
+      Options.withDescription("How long a shutdown waits for runs (default: limits.drainMs, 10000)")
+    )
   },
   ({ config, drainMs, host, port, tools }) =>
     Effect.gen(function*() {
@@ -87,4 +103,6 @@ export const serveCommand = Command.make(
         })
       )
     }).pipe(Effect.provide(layerJson()))
-).pipe(Command.withDescription("Serve the HTTP API (runs, live events over SSE, replay) on the store of the environment"))
+).pipe(
+  Command.withDescription("Serve the HTTP API (runs, live events over SSE, replay) on the store of the environment")
+)

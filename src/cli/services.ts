@@ -8,22 +8,22 @@
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
 import { Effect, Either, Layer } from "effect"
+import * as Router from "../llm/router.js"
+import * as StepRunner from "../llm/stepRunner.js"
 import { RetrievalError } from "../retrieval/errors.js"
 import { layerDefault, Retrieval } from "../retrieval/service.js"
 import type { RetrievalShape } from "../retrieval/service.js"
 import { toolsOf } from "../retrieval/tools.js"
+import type { LlmRunner } from "../runtime/llm.js"
+import { RunStore } from "../runtime/runStore.js"
 import * as Runtime from "../runtime/runtime.js"
 import type { RunRequirements } from "../runtime/runtime.js"
-import { RunStore } from "../runtime/runStore.js"
+import { loadConfig } from "../server/config.js"
 import { Store } from "../store/index.js"
 import { layerPglite, MEMORY } from "../store/sql.js"
 import { builtinTools, loadToolsModule, makeRegistry, ToolRegistry } from "../tools/index.js"
 import type { AnyTool } from "../tools/index.js"
 import type { EventLog } from "../trace/events.js"
-import * as Router from "../llm/router.js"
-import * as StepRunner from "../llm/stepRunner.js"
-import type { LlmRunner } from "../runtime/llm.js"
-import { loadConfig } from "../server/config.js"
 import { CliError } from "./io.js"
 
 /** Every service a durable run needs. */
@@ -75,7 +75,10 @@ export const loadRegistry = (toolsModule: string | undefined) =>
  */
 const llmLayer = (path: string | undefined): Layer.Layer<LlmRunner, CliError, FileSystem.FileSystem> =>
   Layer.unwrapEffect(
-    Effect.map(loadConfig(path), (cfg) => StepRunner.layer(cfg.file.steps ?? {}).pipe(Layer.provide(Router.layer(cfg.file))))
+    Effect.map(
+      loadConfig(path),
+      (cfg) => StepRunner.layer(cfg.file.steps ?? {}).pipe(Layer.provide(Router.layer(cfg.file)))
+    )
   ).pipe(Layer.mapError((e) => new CliError({ message: e.message })))
 
 /** The store of the environment, or an error saying which store could not be opened and why. */
@@ -96,7 +99,11 @@ const registryWithRetrieval = (userTools: ReadonlyArray<AnyTool>) =>
   )
 
 const retrievalError = (e: unknown) =>
-  new CliError({ message: `cannot set up retrieval: ${e instanceof Error ? e.message : String((e as { message?: unknown }).message ?? e)}` })
+  new CliError({
+    message: `cannot set up retrieval: ${
+      e instanceof Error ? e.message : String((e as { message?: unknown }).message ?? e)
+    }`
+  })
 
 /**
  * Run services: the durable store (default) or memory, with `registry` as

@@ -6,7 +6,9 @@
 import type { RunRecord } from "../runtime/runStore.js"
 import type { RunEvent } from "../trace/events.js"
 
-const iso = (ms: number | null): string => (ms === null ? "-" : new Date(ms).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z"))
+const iso = (
+  ms: number | null
+): string => (ms === null ? "-" : new Date(ms).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z"))
 
 const pad = (s: string, n: number): string => (s.length >= n ? s : s + " ".repeat(n - s.length))
 
@@ -45,7 +47,9 @@ const timeline = (events: ReadonlyArray<RunEvent>): ReadonlyArray<NodeLine> => {
   const nodes = new Map<string, NodeLine>()
   const get = (e: RunEvent, what: string): NodeLine => {
     let n = nodes.get(e.node!)
-    if (n === undefined) nodes.set(e.node!, n = { node: e.node!, what, start: undefined, end: undefined, state: "waiting", attempts: 0 })
+    if (n === undefined) {
+      nodes.set(e.node!, n = { node: e.node!, what, start: undefined, end: undefined, state: "waiting", attempts: 0 })
+    }
     return n
   }
   for (const e of events) {
@@ -106,10 +110,18 @@ export const renderRun = (record: RunRecord, events: ReadonlyArray<RunEvent>, js
   const out = [
     `run ${record.runId}  ${record.status}`,
     `program ${record.programName} ${record.programHash}`,
-    `started ${iso(record.createdAt)}${record.endedAt === null ? "" : `, took ${record.endedAt - record.createdAt}ms`}, ${events.length} events`
+    `started ${iso(record.createdAt)}${
+      record.endedAt === null ? "" : `, took ${record.endedAt - record.createdAt}ms`
+    }, ${events.length} events`
   ]
   if (record.output !== undefined) out.push(`output ${JSON.stringify(record.output)}`)
-  if (record.error !== undefined) out.push(`error ${record.error.kind}${record.error.node === undefined ? "" : ` at ${record.error.node}`}: ${record.error.message}`)
+  if (record.error !== undefined) {
+    out.push(
+      `error ${record.error.kind}${
+        record.error.node === undefined ? "" : ` at ${record.error.node}`
+      }: ${record.error.message}`
+    )
+  }
   if (lines.length === 0) return out.join("\n")
   const rows = lines.map((l) => {
     let bar = ""
@@ -132,6 +144,8 @@ export const renderRun = (record: RunRecord, events: ReadonlyArray<RunEvent>, js
   // No spread of the rows into Math.max or push: a run with many nodes would overflow the stack.
   const widths = head.map((h, i) => rows.reduce((w, r) => Math.max(w, r[i]!.length), h.length))
   out.push("")
-  for (const r of [head, ...rows]) out.push(r.map((c, i) => (i === r.length - 1 ? c : pad(c, widths[i]!))).join("  ").trimEnd())
+  for (const r of [head, ...rows]) {
+    out.push(r.map((c, i) => (i === r.length - 1 ? c : pad(c, widths[i]!))).join("  ").trimEnd())
+  }
   return out.join("\n")
 }

@@ -19,12 +19,12 @@
  * })
  */
 import {
-  IR_VERSION,
   type BinaryOp,
   type Body,
   type BuiltinName,
   type CachePolicy,
   type Expr,
+  IR_VERSION,
   type Node,
   type Param,
   type Policy,
@@ -48,8 +48,7 @@ import { childBodies, mapExpr, mapExprs } from "./visit.js"
 export type ExprLike = Expr | Scalar
 
 /** Lifts a scalar to a literal; leaves expressions as they are. */
-export const toExpr = (e: ExprLike): Expr =>
-  e === null || typeof e !== "object" ? { kind: "lit", value: e } : e
+export const toExpr = (e: ExprLike): Expr => e === null || typeof e !== "object" ? { kind: "lit", value: e } : e
 
 /** A literal. */
 export const lit = (value: Scalar): Expr => ({ kind: "lit", value })
@@ -61,7 +60,11 @@ export const ref = (name: string): Expr => ({ kind: "ref", name })
 export const get = (target: ExprLike, field: string): Expr => ({ kind: "get", target: toExpr(target), field })
 
 /** `target[index]`. */
-export const index = (target: ExprLike, i: ExprLike): Expr => ({ kind: "index", target: toExpr(target), index: toExpr(i) })
+export const index = (target: ExprLike, i: ExprLike): Expr => ({
+  kind: "index",
+  target: toExpr(target),
+  index: toExpr(i)
+})
 
 /** `target[start:end]`; an omitted bound is null. */
 export const slice = (target: ExprLike, start?: ExprLike | undefined, end?: ExprLike | undefined): Expr => ({
@@ -92,13 +95,22 @@ export const list = (...items: ReadonlyArray<ExprLike>): Expr => ({ kind: "list"
  * A record expression, from an object (insertion order; note that
  * JavaScript puts integer-like keys first) or from `[key, value]` pairs.
  */
-export const record = (entries: { readonly [key: string]: ExprLike } | ReadonlyArray<readonly [string, ExprLike]>): Expr => ({
+export const record = (
+  entries: { readonly [key: string]: ExprLike } | ReadonlyArray<readonly [string, ExprLike]>
+): Expr => ({
   kind: "record",
-  entries: (Array.isArray(entries) ? entries : Object.entries(entries)).map(([key, value]) => ({ key, value: toExpr(value) }))
+  entries: (Array.isArray(entries) ? entries : Object.entries(entries)).map(([key, value]) => ({
+    key,
+    value: toExpr(value)
+  }))
 })
 
 /** A builtin call: `builtin("len", xs)`. */
-export const builtin = (fn: BuiltinName, ...args: ReadonlyArray<ExprLike>): Expr => ({ kind: "call", fn, args: args.map(toExpr) })
+export const builtin = (fn: BuiltinName, ...args: ReadonlyArray<ExprLike>): Expr => ({
+  kind: "call",
+  fn,
+  args: args.map(toExpr)
+})
 
 // ---------------------------------------------------------------------------
 // Types
@@ -226,14 +238,25 @@ export const map = (
 /** `if cond { then } else { otherwise }`; without `otherwise` the step yields null when `cond` is false. */
 export const branch = (cond: ExprLike, then: Flow, otherwise?: Flow): Flow =>
   single(
-    (id) => ({ id, kind: "branch", cond: toExpr(cond), then: toBody(then), else: otherwise === undefined ? null : toBody(otherwise) }),
+    (id) => ({
+      id,
+      kind: "branch",
+      cond: toExpr(cond),
+      then: toBody(then),
+      else: otherwise === undefined ? null : toBody(otherwise)
+    }),
     undefined
   )
 
 /** `choose "key" { label: { … } … }`: the policy service picks an option. */
 export const choose = (key: string, options: { readonly [label: string]: Flow }, policy?: StepOptions): Flow =>
   single(
-    (id) => ({ id, kind: "choose", key, options: Object.entries(options).map(([label, f]) => ({ label, body: toBody(f) })) }),
+    (id) => ({
+      id,
+      kind: "choose",
+      key,
+      options: Object.entries(options).map(([label, f]) => ({ label, body: toBody(f) }))
+    }),
     policy
   )
 
@@ -326,17 +349,23 @@ export interface SignaturePart {
 const renameProgram = (program: Program, rename: ReadonlyMap<string, string>): Program => {
   if (rename.size === 0) return program
   const name = (n: string): string => rename.get(n) ?? n
-  const renamedExprs = mapExprs(program, (root) =>
-    mapExpr(root, (e) => (e.kind === "ref" && rename.has(e.name) ? { kind: "ref", name: name(e.name) } : e))
+  const renamedExprs = mapExprs(
+    program,
+    (root) => mapExpr(root, (e) => (e.kind === "ref" && rename.has(e.name) ? { kind: "ref", name: name(e.name) } : e))
   )
   const renameNodes = (nodes: ReadonlyArray<Node>): ReadonlyArray<Node> =>
     nodes.map((n): Node => {
       const base = { ...n, id: name(n.id) }
-      const withPolicy =
-        base.policy?.after === undefined ? base : { ...base, policy: { ...base.policy, after: base.policy.after.map(name) } }
+      const withPolicy = base.policy?.after === undefined
+        ? base
+        : { ...base, policy: { ...base.policy, after: base.policy.after.map(name) } }
       switch (withPolicy.kind) {
         case "map":
-          return { ...withPolicy, as: name(withPolicy.as), body: { ...withPolicy.body, nodes: renameNodes(withPolicy.body.nodes) } }
+          return {
+            ...withPolicy,
+            as: name(withPolicy.as),
+            body: { ...withPolicy.body, nodes: renameNodes(withPolicy.body.nodes) }
+          }
         case "branch":
           return {
             ...withPolicy,
@@ -346,7 +375,10 @@ const renameProgram = (program: Program, rename: ReadonlyMap<string, string>): P
         case "choose":
           return {
             ...withPolicy,
-            options: withPolicy.options.map((o) => ({ label: o.label, body: { ...o.body, nodes: renameNodes(o.body.nodes) } }))
+            options: withPolicy.options.map((o) => ({
+              label: o.label,
+              body: { ...o.body, nodes: renameNodes(o.body.nodes) }
+            }))
           }
         case "tool":
         case "llm":
@@ -436,7 +468,10 @@ const toParam = ([name, spec]: readonly [string, ParamSpec]): Param => {
 }
 
 /** A program of a document; unnamed steps are numbered here. */
-export const program = <const P extends { readonly [name: string]: ParamSpec }>(name: string, spec: ProgramSpec<P>): ProgramPart => {
+export const program = <const P extends { readonly [name: string]: ParamSpec }>(
+  name: string,
+  spec: ProgramSpec<P>
+): ProgramPart => {
   const params = Object.entries(spec.params ?? {}).map(toParam)
   const refs = Object.fromEntries(params.map((p) => [p.name, ref(p.name)])) as { readonly [K in keyof P]: Expr }
   const flow = typeof spec.body === "function" ? spec.body(refs) : spec.body

@@ -111,7 +111,7 @@ const write = (v: unknown, depth: number): string => {
  */
 const viaStringify = (value: unknown): string | undefined => {
   let integerKeys = false
-  const text = JSON.stringify(value, function (_key, v: unknown) {
+  const text = JSON.stringify(value, function(_key, v: unknown) {
     if (v === null || typeof v !== "object" || Array.isArray(v)) return v
     const record = v as { readonly [key: string]: unknown }
     const keys = Object.keys(record)

@@ -85,8 +85,9 @@ export const caretExcerpt = (source: string, span: Span): string => {
   const lines = source.split(/\r\n|\r|\n/)
   const lineText = lines[span.start.line - 1] ?? ""
   const gutter = String(span.start.line)
-  const width =
-    span.end.line === span.start.line ? Math.max(1, span.end.column - span.start.column) : Math.max(1, lineText.length - span.start.column + 1)
+  const width = span.end.line === span.start.line
+    ? Math.max(1, span.end.column - span.start.column)
+    : Math.max(1, lineText.length - span.start.column + 1)
   const pad = " ".repeat(gutter.length)
   const indent = lineText.slice(0, span.start.column - 1).replace(/[^\t]/g, " ")
   return `${gutter} | ${lineText}\n${pad} | ${indent}${"^".repeat(width)}`

@@ -74,7 +74,10 @@ export const sizeWithin = (value: Json, max: number = MAX_VALUE_SIZE): boolean =
 
 /** The error of a value that would grow beyond `MAX_VALUE_LENGTH`. */
 const tooLong = (what: string, length: number): EvalError =>
-  new EvalError({ message: `${what} would build a value of ${length} items, over the limit of ${MAX_VALUE_LENGTH}`, resource: true })
+  new EvalError({
+    message: `${what} would build a value of ${length} items, over the limit of ${MAX_VALUE_LENGTH}`,
+    resource: true
+  })
 
 /** Resolves a ref name to its value; `undefined` means unbound. */
 export type Env = ((name: string) => Json | undefined) | ReadonlyMap<string, Json>
@@ -200,7 +203,9 @@ const binary = (op: BinaryOp, l: Json, r: Json): Out => {
       if ((typeof l === "string" && typeof r === "string") || (Array.isArray(l) && Array.isArray(r))) {
         const length = (l as string | ReadonlyArray<Json>).length + (r as string | ReadonlyArray<Json>).length
         if (length > MAX_VALUE_LENGTH) return tooLong(`Operator "+"`, length)
-        return typeof l === "string" ? l + (r as string) : [...(l as ReadonlyArray<Json>), ...(r as ReadonlyArray<Json>)]
+        return typeof l === "string"
+          ? l + (r as string)
+          : [...(l as ReadonlyArray<Json>), ...(r as ReadonlyArray<Json>)]
       }
       return fail(`Operator "+" expects two numbers, two strings or two lists, got ${typeName(l)} and ${typeName(r)}`)
     case "-":
@@ -221,7 +226,11 @@ const binary = (op: BinaryOp, l: Json, r: Json): Out => {
 const indexValue = (target: Json, index: Json): Out => {
   if (Array.isArray(target) || typeof target === "string") {
     if (typeof index !== "number" || !Number.isInteger(index)) {
-      return fail(`Cannot index a ${typeName(target)} with ${typeName(index) === "number" ? "a non-integer number" : typeName(index)}`)
+      return fail(
+        `Cannot index a ${typeName(target)} with ${
+          typeName(index) === "number" ? "a non-integer number" : typeName(index)
+        }`
+      )
     }
     const i = index < 0 ? target.length + index : index
     if (i < 0 || i >= target.length) return null
@@ -238,7 +247,9 @@ const indexValue = (target: Json, index: Json): Out => {
 const sliceBound = (bound: Json, length: number, fallback: number): number | EvalError => {
   if (bound === null) return fallback
   if (typeof bound !== "number" || !Number.isInteger(bound)) {
-    return fail(`Slice bounds must be integers, got ${typeName(bound) === "number" ? "a non-integer number" : typeName(bound)}`)
+    return fail(
+      `Slice bounds must be integers, got ${typeName(bound) === "number" ? "a non-integer number" : typeName(bound)}`
+    )
   }
   const b = bound < 0 ? length + bound : bound
   return Math.min(Math.max(b, 0), length)
@@ -264,7 +275,9 @@ const arity = (fn: BuiltinName, args: ReadonlyArray<Json>, min: number, max: num
   if (args.length >= min && args.length <= max) return undefined
   const expected = min === max ? `${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`
   // "1 argument", "at least 1 argument", "2 arguments", "1 to 2 arguments"
-  return fail(`${fn}() takes ${expected} argument${max === 1 || (max === Infinity && min === 1) ? "" : "s"}, got ${args.length}`)
+  return fail(
+    `${fn}() takes ${expected} argument${max === 1 || (max === Infinity && min === 1) ? "" : "s"}, got ${args.length}`
+  )
 }
 
 const argError = (fn: BuiltinName, expected: string, got: Json): EvalError =>
@@ -315,10 +328,15 @@ const builtin = (fn: BuiltinName, args: ReadonlyArray<Json>): Out => {
     case "concat": {
       const e = arity(fn, args, 1, Infinity)
       if (e) return e
-      const total = args.reduce<number>((n, x) => n + (typeof x === "string" || Array.isArray(x) ? (x as string | ReadonlyArray<Json>).length : 0), 0)
+      const total = args.reduce<number>(
+        (n, x) => n + (typeof x === "string" || Array.isArray(x) ? (x as string | ReadonlyArray<Json>).length : 0),
+        0
+      )
       if (total > MAX_VALUE_LENGTH) return tooLong("concat()", total)
       if (args.every((x) => typeof x === "string")) return (args as ReadonlyArray<string>).join("")
-      if (args.every((x) => Array.isArray(x))) return ([] as Array<Json>).concat(...(args as ReadonlyArray<ReadonlyArray<Json>>))
+      if (args.every((x) => Array.isArray(x))) {
+        return ([] as Array<Json>).concat(...(args as ReadonlyArray<ReadonlyArray<Json>>))
+      }
       return fail(`concat() expects all lists or all strings, got ${args.map(typeName).join(", ")}`)
     }
     case "join": {
@@ -329,7 +347,8 @@ const builtin = (fn: BuiltinName, args: ReadonlyArray<Json>): Out => {
       if (typeof sep !== "string") return fail(`join() expects a string separator, got ${typeName(sep)}`)
       const bad = a0.find((x) => typeof x !== "string")
       if (bad !== undefined) return fail(`join() expects a list of strings, found ${typeName(bad)}`)
-      const total = (a0 as ReadonlyArray<string>).reduce((n, x) => n + x.length, 0) + Math.max(0, a0.length - 1) * sep.length
+      const total = (a0 as ReadonlyArray<string>).reduce((n, x) => n + x.length, 0) +
+        Math.max(0, a0.length - 1) * sep.length
       if (total > MAX_VALUE_LENGTH) return tooLong("join()", total)
       return (a0 as ReadonlyArray<string>).join(sep)
     }
@@ -375,7 +394,11 @@ const builtin = (fn: BuiltinName, args: ReadonlyArray<Json>): Out => {
       const digits = args.length > 1 ? args[1]! : 0
       if (typeof a0 !== "number") return argError(fn, "a number", a0)
       if (typeof digits !== "number" || !Number.isInteger(digits)) {
-        return fail(`round() expects an integer number of digits, got ${typeName(digits) === "number" ? "a non-integer number" : typeName(digits)}`)
+        return fail(
+          `round() expects an integer number of digits, got ${
+            typeName(digits) === "number" ? "a non-integer number" : typeName(digits)
+          }`
+        )
       }
       return roundHalfAway(a0, digits)
     }
@@ -401,7 +424,11 @@ const builtin = (fn: BuiltinName, args: ReadonlyArray<Json>): Out => {
       if (e) return e
       const [from, to] = args.length === 1 ? [0, a0] : [a0, args[1]!]
       if (typeof from !== "number" || typeof to !== "number" || !Number.isInteger(from) || !Number.isInteger(to)) {
-        return fail(`range() expects integers, got ${args.map((x) => (typeof x === "number" ? "a non-integer number" : typeName(x))).join(", ")}`)
+        return fail(
+          `range() expects integers, got ${
+            args.map((x) => (typeof x === "number" ? "a non-integer number" : typeName(x))).join(", ")
+          }`
+        )
       }
       const length = Math.max(0, to - from)
       if (length > MAX_RANGE) return fail(`range() of ${length} items exceeds the limit of ${MAX_RANGE}`)
@@ -454,7 +481,9 @@ const evaluate = (expr: Expr, env: Env): Out => {
         if (expr.op === "and" ? !l : l) return l
         const r = evaluate(expr.right, env)
         if (isError(r)) return r
-        return typeof r === "boolean" ? r : fail(`Operator "${expr.op}" expects booleans, got boolean and ${typeName(r)}`)
+        return typeof r === "boolean"
+          ? r
+          : fail(`Operator "${expr.op}" expects booleans, got boolean and ${typeName(r)}`)
       }
       const r = evaluate(expr.right, env)
       return isError(r) ? r : binary(expr.op, l, r)

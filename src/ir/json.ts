@@ -99,7 +99,9 @@ const formatIssues = (error: ParseResult.ParseError): ReadonlyArray<IrIssue> => 
       last.message = `Expected ${last.expected.join(" | ")}, actual ${m[2]!}`
       continue
     }
-    out.push(m === null ? { path, message: issue.message } : { path, message: issue.message, expected: [m[1]!], actual: m[2]! })
+    out.push(
+      m === null ? { path, message: issue.message } : { path, message: issue.message, expected: [m[1]!], actual: m[2]! }
+    )
   }
   const issues = out.map(({ path, message }) => ({ path, message }))
   if (issues.length <= MAX_ISSUES) return issues
@@ -214,7 +216,7 @@ export const jsonSyntaxError = (text: string): { readonly offset: number; readon
   }
   const key = (): string | undefined => {
     ws()
-    if (text[i] !== '"') return "a string key"
+    if (text[i] !== "\"") return "a string key"
     const s = string()
     if (s !== undefined) return s
     ws()
@@ -236,7 +238,7 @@ export const jsonSyntaxError = (text: string): { readonly offset: number; readon
       stack.push(c)
       return c === "{" ? key() : undefined
     }
-    if (c === '"') return string()
+    if (c === "\"") return string()
     if (c === "-" || isDigit(c)) return number()
     for (const word of ["true", "false", "null"]) {
       if (text.startsWith(word, i)) {

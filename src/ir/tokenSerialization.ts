@@ -36,7 +36,21 @@ const BARE_NAME = /^[A-Za-z_$][A-Za-z0-9_$]*$/
 const JSON_NUMBER = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$/
 const PRIMITIVE_TYPES: ReadonlySet<string> = new Set(["string", "number", "boolean", "null", "any"])
 const UNARY_OPS: ReadonlySet<string> = new Set(["not", "-"])
-const BINARY_OPS: ReadonlySet<string> = new Set(["or", "and", "==", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/", "%"])
+const BINARY_OPS: ReadonlySet<string> = new Set([
+  "or",
+  "and",
+  "==",
+  "!=",
+  "<",
+  "<=",
+  ">",
+  ">=",
+  "+",
+  "-",
+  "*",
+  "/",
+  "%"
+])
 const BUILTIN_SET: ReadonlySet<string> = new Set(BUILTINS)
 
 /** A name as written in `<ref:…>` and `<key:…>`: bare when identifier-like, else a JSON string. */
@@ -65,7 +79,6 @@ const OPEN_NAME: { readonly [K in keyof typeof STRUCT_FIELDS]: string } = {
   budget: "budget",
   cache: "cache"
 }
-
 
 /** Dict-like shapes: their value shape, and for ordered pair lists the key and value field names. */
 const DICTS: {
@@ -126,7 +139,9 @@ const expand = (value: unknown, shape: FieldShape): ReadonlyArray<Work> => {
     }
     case "type": {
       const kind = obj["kind"] as string
-      if (kind === "list" || kind === "record") return [`<open:${kind}>`, ...fieldWork(TYPE_FIELDS[kind], obj), "<close>"]
+      if (kind === "list" || kind === "record") {
+        return [`<open:${kind}>`, ...fieldWork(TYPE_FIELDS[kind], obj), "<close>"]
+      }
       return [`<type:${kind}>`]
     }
     case "node": {
@@ -152,7 +167,11 @@ const expand = (value: unknown, shape: FieldShape): ReadonlyArray<Work> => {
     case "param[]":
     case "sigField[]": {
       const element = shape.slice(0, -2) as FieldShape
-      return ["<open:array>", ...(value as ReadonlyArray<unknown>).map((v) => ({ value: v, shape: element })), "<close>"]
+      return [
+        "<open:array>",
+        ...(value as ReadonlyArray<unknown>).map((v) => ({ value: v, shape: element })),
+        "<close>"
+      ]
     }
     case "args":
     case "programs":
@@ -162,10 +181,9 @@ const expand = (value: unknown, shape: FieldShape): ReadonlyArray<Work> => {
     case "options":
     case "typeFields": {
       const { value: valueShape, pair } = DICTS[shape]
-      const pairs: ReadonlyArray<readonly [string, unknown]> =
-        pair === undefined
-          ? Object.entries(obj)
-          : (value as ReadonlyArray<Obj>).map((p) => [p[pair[0]] as string, p[pair[1]]] as const)
+      const pairs: ReadonlyArray<readonly [string, unknown]> = pair === undefined
+        ? Object.entries(obj)
+        : (value as ReadonlyArray<Obj>).map((p) => [p[pair[0]] as string, p[pair[1]]] as const)
       const out: Array<Work> = ["<open:dict>"]
       for (const [k, v] of pairs) out.push(`<key:${spellName(k)}>`, { value: v, shape: valueShape })
       out.push("<close>")
@@ -204,7 +222,9 @@ const lex = (token: string | undefined): Lexed | undefined => {
   if (token === undefined || token.length < 3 || !token.startsWith("<") || !token.endsWith(">")) return undefined
   const inner = token.slice(1, -1)
   const colon = inner.indexOf(":")
-  return colon < 0 ? { tag: inner, payload: undefined } : { tag: inner.slice(0, colon), payload: inner.slice(colon + 1) }
+  return colon < 0
+    ? { tag: inner, payload: undefined }
+    : { tag: inner.slice(0, colon), payload: inner.slice(colon + 1) }
 }
 
 /** Reads a JSON string literal, or undefined. */
@@ -248,23 +268,23 @@ const readScalar = (t: Lexed | undefined): unknown => {
 /** A partly decoded element waiting for its next token. */
 type Frame =
   | {
-      readonly type: "struct"
-      readonly specs: ReadonlyArray<FieldSpec>
-      readonly obj: { [k: string]: unknown }
-      readonly path: Path
-      /** Index of the next field spec to look at. */
-      next: number
-      /** The field whose value is being decoded by a child frame. */
-      pending: string | undefined
-    }
+    readonly type: "struct"
+    readonly specs: ReadonlyArray<FieldSpec>
+    readonly obj: { [k: string]: unknown }
+    readonly path: Path
+    /** Index of the next field spec to look at. */
+    next: number
+    /** The field whose value is being decoded by a child frame. */
+    pending: string | undefined
+  }
   | { readonly type: "array"; readonly element: FieldShape; readonly items: Array<unknown>; readonly path: Path }
   | {
-      readonly type: "dict"
-      readonly shape: DictName
-      readonly pairs: Array<readonly [string, unknown]>
-      readonly path: Path
-      pending: string | undefined
-    }
+    readonly type: "dict"
+    readonly shape: DictName
+    readonly pairs: Array<readonly [string, unknown]>
+    readonly path: Path
+    pending: string | undefined
+  }
 
 /** What a decoding step returns: nothing when it went well, else the error. */
 type Step = TokenDecodeError | undefined
@@ -361,14 +381,19 @@ class Decoder {
           return leaf(name !== undefined, { kind: "ref", name }, "<ref:NAME>")
         }
         const kind = t?.tag === "open" ? t.payload : undefined
-        if (kind === undefined || kind === "lit" || kind === "ref" || !Object.prototype.hasOwnProperty.call(EXPR_FIELDS, kind)) {
+        if (
+          kind === undefined || kind === "lit" || kind === "ref" ||
+          !Object.prototype.hasOwnProperty.call(EXPR_FIELDS, kind)
+        ) {
           return this.fail("an expression")
         }
         this.i++
         return this.openStruct(EXPR_FIELDS[kind as keyof typeof EXPR_FIELDS], { kind }, path)
       }
       case "type": {
-        if (t?.tag === "type") return leaf(PRIMITIVE_TYPES.has(t.payload ?? ""), { kind: t.payload }, "a primitive type")
+        if (t?.tag === "type") {
+          return leaf(PRIMITIVE_TYPES.has(t.payload ?? ""), { kind: t.payload }, "a primitive type")
+        }
         if (open("list") || open("record")) {
           this.i++
           const kind = t!.payload as "list" | "record"
@@ -452,7 +477,9 @@ class Decoder {
             this.i++
             frame.pending = name
             const path = [...frame.path, name]
-            if (base === "name" || base === "op" || base === "fn") return this.beginSpecial(base, frame.obj["kind"], path)
+            if (base === "name" || base === "op" || base === "fn") {
+              return this.beginSpecial(base, frame.obj["kind"], path)
+            }
             return this.begin(base, path)
           }
           if (!optional && !nullable) return this.fail(`<field:${name}>`)
@@ -493,7 +520,9 @@ class Decoder {
         const key = t?.tag === "key" ? readName(t.payload) : undefined
         if (key === undefined) return this.fail("<key:NAME> or <close>")
         const { pair, value } = DICTS[frame.shape]
-        if (pair === undefined && frame.pairs.some(([k]) => k === key)) return this.fail(`a key other than ${spellName(key)}`)
+        if (pair === undefined && frame.pairs.some(([k]) => k === key)) {
+          return this.fail(`a key other than ${spellName(key)}`)
+        }
         this.i++
         frame.pending = key
         const path = pair === undefined ? [...frame.path, key] : [...frame.path, frame.pairs.length, pair[1]]
@@ -538,7 +567,9 @@ export const fromTokens = (tokens: ReadonlyArray<string>): Either.Either<Program
 }
 
 /** Writes a token stream as text: one token per line, with a final newline. */
-export const tokensToText = (tokens: ReadonlyArray<string>): string => (tokens.length === 0 ? "" : tokens.join("\n") + "\n")
+export const tokensToText = (
+  tokens: ReadonlyArray<string>
+): string => (tokens.length === 0 ? "" : tokens.join("\n") + "\n")
 
 /** Reads the text form back: one token per line; surrounding whitespace and blank lines are ignored. */
 export const textToTokens = (text: string): ReadonlyArray<string> =>

@@ -308,9 +308,9 @@ export const childBodies = (node: Node): ReadonlyArray<readonly [Path, Body]> =>
       return node.else === null
         ? [[["then"], node.then]]
         : [
-            [["then"], node.then],
-            [["else"], node.else]
-          ]
+          [["then"], node.then],
+          [["else"], node.else]
+        ]
     case "choose":
       return node.options.map((o, i) => [["options", i, "body"], o.body] as const)
     case "tool":
@@ -471,10 +471,9 @@ export const forEachExpr = (program: Program, f: (expr: Expr, path: Path) => voi
 
 /** Rewrites the expression roots of a node's own fields (not of its bodies). */
 const mapNodeExprs = (node: Node, f: (expr: Expr, path: Path) => Expr, path: Path): Node => {
-  const policy =
-    node.policy?.idempotencyKey === undefined
-      ? node.policy
-      : { ...node.policy, idempotencyKey: f(node.policy.idempotencyKey, [...path, "policy", "idempotencyKey"]) }
+  const policy = node.policy?.idempotencyKey === undefined
+    ? node.policy
+    : { ...node.policy, idempotencyKey: f(node.policy.idempotencyKey, [...path, "policy", "idempotencyKey"]) }
   const withPolicy = <N extends Node>(n: N): N => (policy === undefined ? n : { ...n, policy })
   const mapArgs = (args: { readonly [k: string]: Expr }): { readonly [k: string]: Expr } =>
     Object.fromEntries(Object.entries(args).map(([k, e]) => [k, f(e, [...path, "args", k])]))
@@ -523,7 +522,10 @@ export const mapExprs = (program: Program, f: (expr: Expr, path: Path) => Expr):
       case "choose":
         return {
           ...node,
-          options: node.options.map((o, i) => ({ label: o.label, body: mapBody(o.body, [...path, "options", i, "body"]) }))
+          options: node.options.map((o, i) => ({
+            label: o.label,
+            body: mapBody(o.body, [...path, "options", i, "body"])
+          }))
         }
       case "tool":
       case "llm":

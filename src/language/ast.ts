@@ -177,7 +177,14 @@ export interface ReturnStatementNode {
 }
 
 /** A step: an effect, a control construct, or a pure expression. */
-export type StepNode = ToolStepNode | LlmStepNode | RunStepNode | MapStepNode | IfStepNode | ChooseStepNode | ExprStepNode
+export type StepNode =
+  | ToolStepNode
+  | LlmStepNode
+  | RunStepNode
+  | MapStepNode
+  | IfStepNode
+  | ChooseStepNode
+  | ExprStepNode
 
 /** `tool DOTTED(args) [with {…}]`; the name may also be a quoted string. */
 export interface ToolStepNode {
@@ -465,7 +472,8 @@ export interface AstVisitor {
 }
 
 const isAstNode = (u: unknown): u is AstNode =>
-  typeof u === "object" && u !== null && typeof (u as { kind?: unknown }).kind === "string" && (u as { kind: string }).kind in CHILD_KEYS
+  typeof u === "object" && u !== null && typeof (u as { kind?: unknown }).kind === "string" &&
+  (u as { kind: string }).kind in CHILD_KEYS
 
 /** Walks `root` depth-first in source order, calling `visitor` on every node. */
 export const visit = (root: AstNode, visitor: AstVisitor): void => {

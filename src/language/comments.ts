@@ -93,7 +93,13 @@ const element = (pointer: IrPath, loc: Span, lists: ReadonlyArray<List> = []): E
   lists
 })
 
-const list = (pointer: IrPath, start: number, end: number, elements: ReadonlyArray<Element>, dropped: ReadonlyArray<Span> = []): List => ({
+const list = (
+  pointer: IrPath,
+  start: number,
+  end: number,
+  elements: ReadonlyArray<Element>,
+  dropped: ReadonlyArray<Span> = []
+): List => ({
   pointer: pointer.pointer,
   start,
   end,
@@ -117,7 +123,9 @@ const fileTree = (file: FileAst, sourceMap: SourceMap): List => {
       let inputs = 0
       let outputs = 0
       for (const f of decl.fields) {
-        const fieldPath = f.direction === "input" ? path.child("inputs").child(inputs++) : path.child("outputs").child(outputs++)
+        const fieldPath = f.direction === "input"
+          ? path.child("inputs").child(inputs++)
+          : path.child("outputs").child(outputs++)
         fields.push(element(fieldPath, f.loc))
       }
       decls.push(element(path, decl.loc, [list(path, decl.loc.start.offset, decl.loc.end.offset, fields)]))
@@ -125,7 +133,10 @@ const fileTree = (file: FileAst, sourceMap: SourceMap): List => {
     }
     const params = decl.params.map((p, i): Element => {
       const next = decl.params[i + 1]
-      return { ...element(path.child("params").child(i), p.loc), reach: next === undefined ? p.loc.end.offset : next.loc.start.offset }
+      return {
+        ...element(path.child("params").child(i), p.loc),
+        reach: next === undefined ? p.loc.end.offset : next.loc.start.offset
+      }
     })
     decls.push(
       element(path, decl.loc, [
@@ -165,7 +176,11 @@ const stepLists = (step: StepNode, path: IrPath): ReadonlyArray<List> => {
       if (otherwise.kind === "Block") return [then, blockList(otherwise, path.child("else"))]
       // `else <step>` lowers to an else body holding that step, returned.
       const elsePath = path.child("else")
-      const only = element(elsePath.child("result"), otherwise.loc, stepLists(otherwise, elsePath.child("nodes").child(0)))
+      const only = element(
+        elsePath.child("result"),
+        otherwise.loc,
+        stepLists(otherwise, elsePath.child("nodes").child(0))
+      )
       return [then, list(elsePath, otherwise.loc.start.offset, otherwise.loc.end.offset, [only])]
     }
     case "ChooseStep": {
@@ -200,7 +215,8 @@ const lastStartingBy = (elements: ReadonlyArray<Element>, offset: number): numbe
   return lo - 1
 }
 
-const listAt = (e: Element, offset: number): List | undefined => e.lists.find((l) => l.start <= offset && offset < l.end)
+const listAt = (e: Element, offset: number): List | undefined =>
+  e.lists.find((l) => l.start <= offset && offset < l.end)
 
 /** Where a comment alone on its line goes. */
 type OwnLinePlace =
@@ -286,7 +302,9 @@ export const attachComments = (file: FileAst, sourceMap: SourceMap): CommentMap 
     const blankBefore = lastLine > 0 && c.loc.start.line - lastLine >= 2
     previousComment = c
     const previous = c.previous
-    const owner = previous !== undefined && previous.line === c.loc.start.line ? placeEndOfLine(root, previous.offset) : undefined
+    const owner = previous !== undefined && previous.line === c.loc.start.line
+      ? placeEndOfLine(root, previous.offset)
+      : undefined
     if (owner !== undefined) {
       draft(owner.pointer).inside.push({ text: c.text, blankBefore: false, endOfLine: true })
       continue
@@ -312,8 +330,13 @@ export const attachComments = (file: FileAst, sourceMap: SourceMap): CommentMap 
     for (const e of l.elements) {
       const from = previousEnd?.offset ?? l.start
       const lastComment = comments[lastCommentBefore(comments, e.loc.start.offset)]
-      const commentLine = lastComment === undefined || lastComment.loc.start.offset < from ? 0 : lastComment.loc.end.line
-      const droppedLine = Math.max(0, ...l.dropped.filter((d) => d.end.offset <= e.loc.start.offset).map((d) => d.end.line))
+      const commentLine = lastComment === undefined || lastComment.loc.start.offset < from
+        ? 0
+        : lastComment.loc.end.line
+      const droppedLine = Math.max(
+        0,
+        ...l.dropped.filter((d) => d.end.offset <= e.loc.start.offset).map((d) => d.end.line)
+      )
       const lastLine = Math.max(previousEnd?.line ?? 0, commentLine, droppedLine)
       if (lastLine > 0 && e.loc.start.line - lastLine >= 2) draft(e.pointer).blankBefore = true
       previousEnd = e.loc.end
@@ -327,7 +350,10 @@ export const attachComments = (file: FileAst, sourceMap: SourceMap): CommentMap 
     const trailingAt = d.inside.findIndex((x) => x.endOfLine)
     const moved = d.inside.filter((_, i) => i !== trailingAt)
     // The blank line before the element goes before the comments moved in front of it.
-    const leading = [...d.before, ...moved.map((x, i): PrintedComment => ({ text: x.text, blankBefore: i === 0 ? d.blankBefore : x.blankBefore }))]
+    const leading = [
+      ...d.before,
+      ...moved.map((x, i): PrintedComment => ({ text: x.text, blankBefore: i === 0 ? d.blankBefore : x.blankBefore }))
+    ]
     out.set(pointer, {
       leading,
       trailing: trailingAt < 0 ? undefined : d.inside[trailingAt]!.text,

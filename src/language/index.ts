@@ -15,10 +15,10 @@ export type * from "./ast.js"
 export { AstKind, CHILD_KEYS, visit } from "./ast.js"
 export { attachComments, type CommentMap, type CommentSlot, EMPTY_SLOT, type PrintedComment } from "./comments.js"
 export { lex, type LexOptions, type LexResult } from "./lexer.js"
+export { isIdentifier, isKeyword, KEYWORDS, type Token, TokenKind } from "./lexToken.js"
 export { lower, type LowerResult } from "./lower.js"
 export { DEFAULT_MAX_DEPTH, DEFAULT_MAX_TOKENS, parse, type ParseOptions, type ParseResult } from "./parser.js"
 export { isSyntheticId, print, type PrintOptions } from "./printer.js"
-export { isIdentifier, isKeyword, KEYWORDS, type Token, TokenKind } from "./lexToken.js"
 
 /** What `compileSource` produced: the IR when the text parsed, with every diagnostic. */
 export interface CompileSourceResult {

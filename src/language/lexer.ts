@@ -54,7 +54,7 @@ const DOUBLE: { readonly [code: number]: TokenKind } = {
 }
 
 const ESCAPES: { readonly [c: string]: string } = {
-  '"': '"',
+  "\"": "\"",
   "\\": "\\",
   "/": "/",
   b: "\b",
@@ -243,7 +243,7 @@ class Lexer {
         }
         i = k
       } else if (next === undefined || next === "\n" || next === "\r") {
-        this.error('Invalid escape sequence "\\"', this.span(i, i + 1))
+        this.error("Invalid escape sequence \"\\\"", this.span(i, i + 1))
         i += 1
       } else {
         const ch = String.fromCodePoint(src.codePointAt(i + 1) ?? 0)

@@ -23,16 +23,9 @@ import {
   type Signature,
   type SignatureField
 } from "../ir/schema.js"
-import type {
-  ArgumentNode,
-  BlockNode,
-  FileAst,
-  ProgramDeclNode,
-  SignatureDeclNode,
-  StepNode
-} from "./ast.js"
-import { lowerExpr, lowerType } from "./lowerExpr.js"
+import type { ArgumentNode, BlockNode, FileAst, ProgramDeclNode, SignatureDeclNode, StepNode } from "./ast.js"
 import { hasOwn, IrPath, LowerContext, setOwn } from "./lowerContext.js"
+import { lowerExpr, lowerType } from "./lowerExpr.js"
 import { lowerPolicy } from "./lowerPolicy.js"
 
 /** What `lower` produced. */
@@ -67,7 +60,11 @@ export const lower = (file: FileAst): LowerResult => {
   }
   const names = Object.keys(programs)
   const entry = hasOwn(programs, "main") ? "main" : (names[0] ?? "main")
-  return { program: { ir: IR_VERSION, entry, programs, signatures }, sourceMap: ctx.sourceMap(), violations: ctx.violations }
+  return {
+    program: { ir: IR_VERSION, entry, programs, signatures },
+    sourceMap: ctx.sourceMap(),
+    violations: ctx.violations
+  }
 }
 
 const lowerProgram = (ctx: LowerContext, decl: ProgramDeclNode, path: IrPath): ProgramDef => {
@@ -95,7 +92,11 @@ const lowerSignature = (ctx: LowerContext, decl: SignatureDeclNode, path: IrPath
     const fieldPath = path.child(field.direction === "input" ? "inputs" : "outputs").child(list.length)
     ctx.mark(fieldPath, field.loc)
     const type = lowerType(ctx, field.type, fieldPath.child("type"))
-    list.push(field.doc === undefined ? { name: field.name.value, type } : { name: field.name.value, type, doc: field.doc.value })
+    list.push(
+      field.doc === undefined
+        ? { name: field.name.value, type }
+        : { name: field.name.value, type, doc: field.doc.value }
+    )
   }
   if (decl.doc !== undefined) ctx.mark(path.child("doc"), decl.doc.loc)
   return decl.doc === undefined ? { inputs, outputs } : { doc: decl.doc.value, inputs, outputs }
@@ -179,7 +180,11 @@ const lowerStep = (ctx: LowerContext, step: StepNode, id: string, path: IrPath):
         if (elseStep.kind === "Block") {
           otherwise = lowerNestedBody(ctx, elseStep, elsePath)
         } else {
-          otherwise = lowerBody(ctx, { kind: "Block", statements: [{ kind: "ReturnStatement", step: elseStep, loc: elseStep.loc }], loc: elseStep.loc }, elsePath)
+          otherwise = lowerBody(ctx, {
+            kind: "Block",
+            statements: [{ kind: "ReturnStatement", step: elseStep, loc: elseStep.loc }],
+            loc: elseStep.loc
+          }, elsePath)
           ctx.mark(elsePath, elseStep.loc)
         }
       }
@@ -209,7 +214,10 @@ const lowerNestedBody = (ctx: LowerContext, block: BlockNode, path: IrPath): Bod
   return lowerBody(ctx, block, path)
 }
 
-const withPolicy = <N extends Node>(node: N, policy: Node["policy"]): N => (policy === undefined ? node : { ...node, policy })
+const withPolicy = <N extends Node>(
+  node: N,
+  policy: Node["policy"]
+): N => (policy === undefined ? node : { ...node, policy })
 
 const lowerArgs = (ctx: LowerContext, args: ReadonlyArray<ArgumentNode>, nodePath: IrPath): Args => {
   const out: { [name: string]: Expr } = {}

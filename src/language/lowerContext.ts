@@ -21,10 +21,9 @@ export class IrPath {
 
   /** The path one segment deeper. */
   child(segment: string | number): IrPath {
-    const text =
-      typeof segment === "number" || (!segment.includes("~") && !segment.includes("/"))
-        ? String(segment)
-        : segment.replace(/~/g, "~0").replace(/\//g, "~1")
+    const text = typeof segment === "number" || (!segment.includes("~") && !segment.includes("/"))
+      ? String(segment)
+      : segment.replace(/~/g, "~0").replace(/\//g, "~1")
     return new IrPath(this, segment, this.pointer + "/" + text)
   }
 

@@ -5,7 +5,7 @@
  * `x["key"]` (a string literal index) is a field access (`get`). Written
  * with parentheses (`-(5)`, `x[("key")]`) they stay a unary op / an index.
  */
-import { BUILTINS, type BuiltinName, type Expr, type Type } from "../ir/schema.js"
+import { type BuiltinName, BUILTINS, type Expr, type Type } from "../ir/schema.js"
 import type { ExprNode, NameNode, StringLiteralNode, TypeNode } from "./ast.js"
 import type { IrPath, LowerContext } from "./lowerContext.js"
 
@@ -30,7 +30,12 @@ export const lowerExpr = (ctx: LowerContext, e: ExprNode, path: IrPath): Expr =>
     case "CallExpr": {
       const fn = e.callee.value
       if (!isBuiltin(fn)) {
-        ctx.report("unbound-ref", `Unknown function "${fn}"; the builtins are ${BUILTINS.join(", ")}`, path, e.callee.loc)
+        ctx.report(
+          "unbound-ref",
+          `Unknown function "${fn}"; the builtins are ${BUILTINS.join(", ")}`,
+          path,
+          e.callee.loc
+        )
         return { kind: "lit", value: null }
       }
       return { kind: "call", fn, args: e.args.map((a, i) => lowerExpr(ctx, a, path.child("args").child(i))) }
@@ -42,7 +47,10 @@ export const lowerExpr = (ctx: LowerContext, e: ExprNode, path: IrPath): Expr =>
         kind: "record",
         entries: e.entries.map((entry, i) => {
           ctx.mark(path.child("entries").child(i), entry.loc)
-          return { key: entry.key.value, value: lowerExpr(ctx, entry.value, path.child("entries").child(i).child("value")) }
+          return {
+            key: entry.key.value,
+            value: lowerExpr(ctx, entry.value, path.child("entries").child(i).child("value"))
+          }
         })
       }
     case "UnaryExpr":

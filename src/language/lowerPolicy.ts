@@ -9,8 +9,8 @@
 import type { Span } from "../ir/diagnostic.js"
 import { ErrorKind, type NodeKind, type Policy, type RetryPolicy } from "../ir/schema.js"
 import type { ExprNode, RecordEntryNode, RecordExprNode } from "./ast.js"
-import { keyText, literalOf, lowerExpr } from "./lowerExpr.js"
 import type { IrPath, LowerContext } from "./lowerContext.js"
+import { keyText, literalOf, lowerExpr } from "./lowerExpr.js"
 
 /** What a `with { … }` lowers to. */
 export interface LoweredPolicy {
@@ -162,9 +162,13 @@ const lowerRetry = (ctx: LowerContext, value: ExprNode, path: IrPath, span: Span
         break
       case "on": {
         const kinds = entry.value.kind === "ListExpr" ? entry.value.items.map((i) => literalOf(i)?.value) : undefined
-        if (kinds !== undefined && kinds.every((k): k is ErrorKind => typeof k === "string" && ERROR_KINDS.includes(k))) {
+        if (
+          kinds !== undefined && kinds.every((k): k is ErrorKind => typeof k === "string" && ERROR_KINDS.includes(k))
+        ) {
           retry.on = kinds
-          if (entry.value.kind === "ListExpr") entry.value.items.forEach((item, i) => ctx.mark(fieldPath.child(i), item.loc))
+          if (entry.value.kind === "ListExpr") {
+            entry.value.items.forEach((item, i) => ctx.mark(fieldPath.child(i), item.loc))
+          }
         } else {
           bad(`Retry "on" must be a list of error kinds (${ERROR_KINDS.join(", ")})`)
         }

@@ -4,14 +4,7 @@
  * < `+` `-` < `*` `/` `%` < `-` (prefix) < postfix `.f`, `[i]`, `[a:b]`.
  * Binary operators are left-associative.
  */
-import type {
-  BinaryOperator,
-  ExprNode,
-  NameNode,
-  RecordEntryNode,
-  RecordExprNode,
-  StringLiteralNode
-} from "./ast.js"
+import type { BinaryOperator, ExprNode, NameNode, RecordEntryNode, RecordExprNode, StringLiteralNode } from "./ast.js"
 import { type Token, TokenKind } from "./lexToken.js"
 import type { TokenStream } from "./tokenStream.js"
 

@@ -29,8 +29,8 @@ import type {
   TypeNode
 } from "./ast.js"
 import { lex } from "./lexer.js"
-import { parseExpression, parseKey, parseName, parseRecord, parseWord, startsExpression } from "./parseExpression.js"
 import { type Token, TokenKind } from "./lexToken.js"
+import { parseExpression, parseKey, parseName, parseRecord, parseWord, startsExpression } from "./parseExpression.js"
 import { SyntaxFailure, TokenStream } from "./tokenStream.js"
 
 /** Options of `parse`. */
@@ -69,15 +69,26 @@ export const parse = (source: string, options: ParseOptions = {}): ParseResult =
   } catch (e) {
     // Only a JS stack overflow (a `maxDepth` set beyond what the stack holds) can land here.
     const at = s.peek().span
-    s.errors.push({ message: `Nesting too deep: ${String(e instanceof Error ? e.message : e)}`, span: at, excerpt: caretExcerpt(source, at) })
+    s.errors.push({
+      message: `Nesting too deep: ${String(e instanceof Error ? e.message : e)}`,
+      span: at,
+      excerpt: caretExcerpt(source, at)
+    })
     decls = []
   }
   const errors = [...s.errors].sort((a, b) => a.span.start.offset - b.span.start.offset)
   if (errors.length > 0) return { file: undefined, errors }
   const first = lexed.tokens[0]
   const eof = lexed.tokens[lexed.tokens.length - 1]
-  const loc = { start: first?.span.start ?? { line: 1, column: 1, offset: 0 }, end: eof?.span.end ?? { line: 1, column: 1, offset: 0 } }
-  const comments = lexed.comments.map((c) => ({ text: c.value, loc: c.span, previous: endBefore(lexed.tokens, c.span.start.offset) }))
+  const loc = {
+    start: first?.span.start ?? { line: 1, column: 1, offset: 0 },
+    end: eof?.span.end ?? { line: 1, column: 1, offset: 0 }
+  }
+  const comments = lexed.comments.map((c) => ({
+    text: c.value,
+    loc: c.span,
+    previous: endBefore(lexed.tokens, c.span.start.offset)
+  }))
   return { file: { kind: "File", decls, comments, loc }, errors: [] }
 }
 
@@ -101,7 +112,7 @@ const parseDeclarations = (s: TokenStream): ReadonlyArray<DeclarationNode> => {
     try {
       if (s.atKeyword("program")) decls.push(parseProgram(s))
       else if (s.atKeyword("signature")) decls.push(parseSignature(s))
-      else s.fail('"program" or "signature"')
+      else s.fail("\"program\" or \"signature\"")
     } catch (e) {
       if (!(e instanceof SyntaxFailure)) throw e
       if (e.fatal) break
@@ -200,7 +211,7 @@ const parseSignature = (s: TokenStream): SignatureDeclNode => {
 /** field = ("input" | "output") IDENT ":" type [ STRING ] */
 const parseSignatureField = (s: TokenStream): SignatureFieldNode => {
   const start = s.peek()
-  if (!s.atKeyword("input") && !s.atKeyword("output")) s.fail('"input" or "output"')
+  if (!s.atKeyword("input") && !s.atKeyword("output")) s.fail("\"input\" or \"output\"")
   const direction = s.advance().value === "input" ? "input" : "output"
   const name = parseName(s, "field name")
   s.expect(TokenKind.Colon)
@@ -227,12 +238,14 @@ const parseBlock = (s: TokenStream, nested: boolean): BlockNode =>
     for (;;) {
       const t = s.peek()
       if (t.kind === TokenKind.RBrace) {
-        if (nested && !returned) s.reportExpected('"return"')
+        if (nested && !returned) s.reportExpected("\"return\"")
         s.advance()
         break
       }
-      if (t.kind === TokenKind.EOF || (t.kind === TokenKind.Keyword && (t.value === "program" || t.value === "signature"))) {
-        s.reportExpected('"}"')
+      if (
+        t.kind === TokenKind.EOF || (t.kind === TokenKind.Keyword && (t.value === "program" || t.value === "signature"))
+      ) {
+        s.reportExpected("\"}\"")
         break
       }
       const from = s.mark()

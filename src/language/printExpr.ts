@@ -6,8 +6,8 @@
  * literal -5) and `x[("k")]` (an index by a string, not the field `k`).
  */
 import type { Expr, Scalar, Type } from "../ir/schema.js"
-import { Precedence } from "./parseExpression.js"
 import { isIdentifier, isWord } from "./lexToken.js"
+import { Precedence } from "./parseExpression.js"
 
 /** A number in JS shortest form, which the lexer reads back to the same value (`-0` included). */
 export const printNumber = (n: number): string => (Object.is(n, -0) ? "-0" : String(n))
@@ -67,9 +67,13 @@ const printBare = (e: Expr): string => {
     case "ref":
       return e.name
     case "get":
-      return `${printExpr(e.target, Precedence.postfix)}${isWord(e.field) ? "." + e.field : `[${printString(e.field)}]`}`
+      return `${printExpr(e.target, Precedence.postfix)}${
+        isWord(e.field) ? "." + e.field : `[${printString(e.field)}]`
+      }`
     case "index": {
-      const index = e.index.kind === "lit" && typeof e.index.value === "string" ? `(${printString(e.index.value)})` : printExpr(e.index)
+      const index = e.index.kind === "lit" && typeof e.index.value === "string"
+        ? `(${printString(e.index.value)})`
+        : printExpr(e.index)
       return `${printExpr(e.target, Precedence.postfix)}[${index}]`
     }
     case "slice": {
@@ -79,7 +83,9 @@ const printBare = (e: Expr): string => {
     }
     case "unary":
       if (e.op === "not") return `not ${printExpr(e.arg, Precedence.not)}`
-      if (e.arg.kind === "lit" && typeof e.arg.value === "number" && !isNegative(e.arg.value)) return `-(${printNumber(e.arg.value)})`
+      if (e.arg.kind === "lit" && typeof e.arg.value === "number" && !isNegative(e.arg.value)) {
+        return `-(${printNumber(e.arg.value)})`
+      }
       return `-${printExpr(e.arg, Precedence.unary)}`
     case "binary": {
       const p = Precedence[e.op]

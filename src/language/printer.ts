@@ -15,10 +15,10 @@
  */
 import type { Args, Body, Node, Policy, Program, ProgramDef, Signature } from "../ir/schema.js"
 import { type CommentMap, type CommentSlot, EMPTY_SLOT, type PrintedComment } from "./comments.js"
+import { isIdentifier } from "./lexToken.js"
 import { IrPath } from "./lowerContext.js"
 import { POLICY_KEYS, RETRY_KEYS } from "./lowerPolicy.js"
 import { printExpr, printKey, printNumber, printScalar, printString, printType } from "./printExpr.js"
-import { isIdentifier } from "./lexToken.js"
 
 const INDENT = "  "
 
@@ -106,7 +106,13 @@ const indentLines = (lines: ReadonlyArray<string>, indent: string): string =>
 const printSignature = (cm: CommentMap, name: string, signature: Signature, path: IrPath): string => {
   const lines: Array<string> = []
   if (signature.doc !== undefined) pushElement(lines, slotOf(cm, path.child("doc")), printString(signature.doc))
-  for (const [direction, key, fields] of [["input", "inputs", signature.inputs], ["output", "outputs", signature.outputs]] as const) {
+  for (
+    const [direction, key, fields] of [["input", "inputs", signature.inputs], [
+      "output",
+      "outputs",
+      signature.outputs
+    ]] as const
+  ) {
     fields.forEach((f, i) => {
       const doc = f.doc === undefined ? "" : " " + printString(f.doc)
       pushElement(lines, slotOf(cm, path.child(key).child(i)), `${direction} ${f.name}: ${printType(f.type)}${doc}`)
@@ -119,7 +125,9 @@ const printSignature = (cm: CommentMap, name: string, signature: Signature, path
 /** `program NAME(params) { … }`; the params go one per line when comments are among them. */
 const printProgram = (cm: CommentMap, name: string, def: ProgramDef, path: IrPath): string => {
   const paramsPath = path.child("params")
-  const texts = def.params.map((p) => `${p.name}: ${printType(p.type)}${p.default === undefined ? "" : " = " + printExpr(p.default)}`)
+  const texts = def.params.map((p) =>
+    `${p.name}: ${printType(p.type)}${p.default === undefined ? "" : " = " + printExpr(p.default)}`
+  )
   const slots = def.params.map((_, i) => slotOf(cm, paramsPath.child(i)))
   const end = slotOf(cm, paramsPath).end
   let params: string
@@ -156,16 +164,28 @@ const printBlock = (
 }
 
 /** The statements of a body, each without its leading indent (with their comments and blank lines). */
-const printStatements = (cm: CommentMap, body: Body, indent: string, path: IrPath, isProgram: boolean): Array<string> => {
+const printStatements = (
+  cm: CommentMap,
+  body: Body,
+  indent: string,
+  path: IrPath,
+  isProgram: boolean
+): Array<string> => {
   const last = body.nodes[body.nodes.length - 1]
   const returnStep =
-    last !== undefined && isSyntheticId(last.id) && body.result.kind === "ref" && body.result.name === last.id ? last : undefined
+    last !== undefined && isSyntheticId(last.id) && body.result.kind === "ref" && body.result.name === last.id
+      ? last
+      : undefined
   const lines: Array<string> = []
   const nodes = path.child("nodes")
   body.nodes.forEach((node, i) => {
     if (node === returnStep) return
     const nodePath = nodes.child(i)
-    pushElement(lines, slotOf(cm, nodePath), (isSyntheticId(node.id) ? "" : `${node.id} = `) + printStep(cm, node, indent, nodePath))
+    pushElement(
+      lines,
+      slotOf(cm, nodePath),
+      (isSyntheticId(node.id) ? "" : `${node.id} = `) + printStep(cm, node, indent, nodePath)
+    )
   })
   const result = slotOf(cm, path.child("result"))
   if (returnStep !== undefined) {
@@ -174,7 +194,12 @@ const printStatements = (cm: CommentMap, body: Body, indent: string, path: IrPat
     pushElement(lines, result, "return " + printExpr(body.result))
   } else {
     // `return null` is not printed in a program body; its comments stay, at the end of the body.
-    pushComments(lines, result.trailing === undefined ? result.leading : [...result.leading, { text: result.trailing, blankBefore: false }])
+    pushComments(
+      lines,
+      result.trailing === undefined
+        ? result.leading
+        : [...result.leading, { text: result.trailing, blankBefore: false }]
+    )
   }
   return lines
 }
@@ -185,12 +210,16 @@ const printStep = (cm: CommentMap, node: Node, indent: string, path: IrPath): st
     case "tool":
       return `tool ${node.tool}(${printArgs(node.args)})${printPolicy(node.policy, [])}`
     case "llm":
-      return `llm ${node.signature}(${printArgs(node.args)})${printPolicy(node.policy, node.model === undefined ? [] : [`model: ${printString(node.model)}`])}`
+      return `llm ${node.signature}(${printArgs(node.args)})${
+        printPolicy(node.policy, node.model === undefined ? [] : [`model: ${printString(node.model)}`])
+      }`
     case "call":
       return `run ${node.program}(${printArgs(node.args)})${printPolicy(node.policy, [])}`
     case "map": {
       const extra = node.concurrency === undefined ? [] : [`concurrency: ${printNumber(node.concurrency)}`]
-      return `map ${node.as} in ${printExpr(node.over)}${printPolicy(node.policy, extra)} ${printBlock(cm, node.body, indent, path.child("body"), false)}`
+      return `map ${node.as} in ${printExpr(node.over)}${printPolicy(node.policy, extra)} ${
+        printBlock(cm, node.body, indent, path.child("body"), false)
+      }`
     }
     case "branch": {
       const elsePath = path.child("else")
@@ -199,7 +228,9 @@ const printStep = (cm: CommentMap, node: Node, indent: string, path: IrPath): st
       // comment ends the `} else if … {` line.
       const elseResult = slotOf(cm, elsePath.child("result"))
       const extraEnd = chained === undefined ? [] : [...elseResult.leading, ...slotOf(cm, elsePath).end]
-      const head = `if ${printExpr(node.cond)}${printPolicy(node.policy, [])} ${printBlock(cm, node.then, indent, path.child("then"), false, extraEnd)}`
+      const head = `if ${printExpr(node.cond)}${printPolicy(node.policy, [])} ${
+        printBlock(cm, node.then, indent, path.child("then"), false, extraEnd)
+      }`
       if (node.else === null) return head
       return chained === undefined
         ? `${head} else ${printBlock(cm, node.else, indent, elsePath, false)}`
@@ -211,10 +242,16 @@ const printStep = (cm: CommentMap, node: Node, indent: string, path: IrPath): st
       const lines: Array<string> = []
       node.options.forEach((o, i) => {
         const optionPath = optionsPath.child(i)
-        pushElement(lines, slotOf(cm, optionPath), `${printKey(o.label)}: ${printBlock(cm, o.body, inner, optionPath.child("body"), false)}`)
+        pushElement(
+          lines,
+          slotOf(cm, optionPath),
+          `${printKey(o.label)}: ${printBlock(cm, o.body, inner, optionPath.child("body"), false)}`
+        )
       })
       pushComments(lines, slotOf(cm, optionsPath).end)
-      return `choose ${printString(node.key)}${printPolicy(node.policy, [])} {\n${indentLines(lines, inner)}\n${indent}}`
+      return `choose ${printString(node.key)}${printPolicy(node.policy, [])} {\n${
+        indentLines(lines, inner)
+      }\n${indent}}`
     }
     case "expr":
       return printExpr(node.expr) + printPolicy(node.policy, [])
@@ -225,11 +262,11 @@ const printStep = (cm: CommentMap, node: Node, indent: string, path: IrPath): st
 const elseIfOf = (body: Body): Node | undefined => {
   const only = body.nodes[0]
   return body.nodes.length === 1 &&
-    only !== undefined &&
-    only.kind === "branch" &&
-    isSyntheticId(only.id) &&
-    body.result.kind === "ref" &&
-    body.result.name === only.id
+      only !== undefined &&
+      only.kind === "branch" &&
+      isSyntheticId(only.id) &&
+      body.result.kind === "ref" &&
+      body.result.name === only.id
     ? only
     : undefined
 }
@@ -264,16 +301,26 @@ const printPolicyValue = (policy: Policy, key: (typeof POLICY_KEYS)[number]): st
       for (const k of RETRY_KEYS) {
         const v = retry[k]
         if (v === undefined) continue
-        fields.push(`${k}: ${Array.isArray(v) ? `[${v.map((x) => printString(x)).join(", ")}]` : printScalar(v as string | number)}`)
+        fields.push(
+          `${k}: ${
+            Array.isArray(v) ? `[${v.map((x) => printString(x)).join(", ")}]` : printScalar(v as string | number)
+          }`
+        )
       }
       return fields.length === 0 ? "{}" : `{ ${fields.join(", ")} }`
     }
     case "cache":
-      return policy.cache === undefined ? undefined : policy.cache === false ? "false" : `{ ttl: ${printString(policy.cache.ttl)} }`
+      return policy.cache === undefined
+        ? undefined
+        : policy.cache === false
+        ? "false"
+        : `{ ttl: ${printString(policy.cache.ttl)} }`
     case "idempotencyKey":
       return policy.idempotencyKey === undefined ? undefined : printExpr(policy.idempotencyKey)
     case "after":
-      return policy.after === undefined ? undefined : `[${policy.after.map((n) => (isIdentifier(n) ? n : printString(n))).join(", ")}]`
+      return policy.after === undefined
+        ? undefined
+        : `[${policy.after.map((n) => (isIdentifier(n) ? n : printString(n))).join(", ")}]`
     case "budget": {
       const b = policy.budget
       if (b === undefined) return undefined

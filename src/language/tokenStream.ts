@@ -168,7 +168,7 @@ export class TokenStream {
     const errorAt = this.index
     const stack: Array<TokenKind> = []
     const braces: Array<number> = [] // positions in `stack` of the open "{"
-    for (let i = from; ; i++) {
+    for (let i = from;; i++) {
       const t = this.tokens[i]
       if (t === undefined || t.kind === TokenKind.EOF) {
         this.index = Math.min(i, this.tokens.length - 1)
@@ -191,7 +191,9 @@ export class TokenStream {
           break
         case TokenKind.RParen:
         case TokenKind.RBracket:
-          if (stack[stack.length - 1] === (t.kind === TokenKind.RParen ? TokenKind.LParen : TokenKind.LBracket)) stack.pop()
+          if (stack[stack.length - 1] === (t.kind === TokenKind.RParen ? TokenKind.LParen : TokenKind.LBracket)) {
+            stack.pop()
+          }
           break
         case TokenKind.RBrace: {
           const k = braces.pop()
@@ -206,7 +208,7 @@ export class TokenStream {
 
   /** Declaration-level recovery: skips to the next `program` or `signature` (or to one of `also`). */
   synchronizeTo(from: number, also: ReadonlyArray<string> = []): void {
-    for (let i = Math.max(from + 1, this.index); ; i++) {
+    for (let i = Math.max(from + 1, this.index);; i++) {
       const t = this.tokens[i]
       if (t === undefined || t.kind === TokenKind.EOF) {
         this.index = this.tokens.length - 1
@@ -223,12 +225,16 @@ export class TokenStream {
    * `program` or `signature` comes first. True when found.
    */
   skipToBody(): boolean {
-    for (let i = this.index; ; i++) {
+    for (let i = this.index;; i++) {
       const t = this.tokens[i]
       if (t === undefined || t.kind === TokenKind.EOF) return false
-      if (t.kind === TokenKind.Keyword && (t.value === "program" || t.value === "signature") && i > this.index) return false
+      if (t.kind === TokenKind.Keyword && (t.value === "program" || t.value === "signature") && i > this.index) {
+        return false
+      }
       const prev = this.tokens[i - 1]?.kind
-      if (t.kind === TokenKind.LBrace && prev !== TokenKind.Colon && prev !== TokenKind.Eq && prev !== TokenKind.Comma) {
+      if (
+        t.kind === TokenKind.LBrace && prev !== TokenKind.Colon && prev !== TokenKind.Eq && prev !== TokenKind.Comma
+      ) {
         this.index = i
         return true
       }

@@ -73,12 +73,21 @@ export const assemble = (chunks: ReadonlyArray<ChatChunk>): ChatCompletion | und
     if (typeof choice.delta.content === "string") content += choice.delta.content
     for (const d of choice.delta.tool_calls ?? []) {
       const known = calls.get(d.index)
-      if (known === undefined) calls.set(d.index, { id: d.id ?? `call_${d.index}`, name: d.function?.name ?? "", args: d.function?.arguments ?? "" })
-      else known.args += d.function?.arguments ?? ""
+      if (known === undefined) {
+        calls.set(d.index, {
+          id: d.id ?? `call_${d.index}`,
+          name: d.function?.name ?? "",
+          args: d.function?.arguments ?? ""
+        })
+      } else known.args += d.function?.arguments ?? ""
     }
     if (choice.finish_reason !== null && choice.finish_reason !== undefined) finish = choice.finish_reason
   }
-  const toolCalls: Array<ChatToolCall> = [...calls.values()].map((c) => ({ id: c.id, type: "function", function: { name: c.name, arguments: c.args } }))
+  const toolCalls: Array<ChatToolCall> = [...calls.values()].map((c) => ({
+    id: c.id,
+    type: "function",
+    function: { name: c.name, arguments: c.args }
+  }))
   return {
     id: first.id,
     object: "chat.completion",
@@ -86,7 +95,11 @@ export const assemble = (chunks: ReadonlyArray<ChatChunk>): ChatCompletion | und
     model: first.model,
     choices: [{
       index: 0,
-      message: { role: "assistant", content: content === "" && toolCalls.length > 0 ? null : content, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) },
+      message: {
+        role: "assistant",
+        content: content === "" && toolCalls.length > 0 ? null : content,
+        ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {})
+      },
       finish_reason: finish
     }],
     ...(usage === undefined ? {} : { usage })
@@ -95,17 +108,42 @@ export const assemble = (chunks: ReadonlyArray<ChatChunk>): ChatCompletion | und
 
 /** A completion replayed as chunks: role, content deltas, tool calls, finish with usage. */
 export const chunksOf = (completion: ChatCompletion): Array<ChatChunk> => {
-  const base = { id: completion.id, object: "chat.completion.chunk" as const, created: completion.created, model: completion.model }
+  const base = {
+    id: completion.id,
+    object: "chat.completion.chunk" as const,
+    created: completion.created,
+    model: completion.model
+  }
   const choice = completion.choices[0]
-  const out: Array<ChatChunk> = [{ ...base, choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] }]
-  for (const d of deltasOf(choice?.message.content ?? "")) out.push({ ...base, choices: [{ index: 0, delta: { content: d }, finish_reason: null }] })
+  const out: Array<ChatChunk> = [{
+    ...base,
+    choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }]
+  }]
+  for (const d of deltasOf(choice?.message.content ?? "")) {
+    out.push({ ...base, choices: [{ index: 0, delta: { content: d }, finish_reason: null }] })
+  }
   const calls = choice?.message.tool_calls ?? []
   if (calls.length > 0) {
     out.push({
       ...base,
-      choices: [{ index: 0, delta: { tool_calls: calls.map((c, index) => ({ index, id: c.id, type: "function", function: { name: c.function.name, arguments: c.function.arguments } })) }, finish_reason: null }]
+      choices: [{
+        index: 0,
+        delta: {
+          tool_calls: calls.map((c, index) => ({
+            index,
+            id: c.id,
+            type: "function",
+            function: { name: c.function.name, arguments: c.function.arguments }
+          }))
+        },
+        finish_reason: null
+      }]
     })
   }
-  out.push({ ...base, choices: [{ index: 0, delta: {}, finish_reason: choice?.finish_reason ?? "stop" }], ...(completion.usage === undefined ? {} : { usage: completion.usage }) })
+  out.push({
+    ...base,
+    choices: [{ index: 0, delta: {}, finish_reason: choice?.finish_reason ?? "stop" }],
+    ...(completion.usage === undefined ? {} : { usage: completion.usage })
+  })
   return out
 }

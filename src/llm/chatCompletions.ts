@@ -13,8 +13,8 @@ import { AiError, LanguageModel as LanguageModelApi, Tool } from "@effect/ai"
 import { HttpClient, HttpClientRequest } from "@effect/platform"
 import type { HttpClientResponse } from "@effect/platform"
 import { Effect, JSONSchema, Option, Redacted, Schema, Stream } from "effect"
-import { createParser } from "eventsource-parser"
 import type { Scope } from "effect"
+import { createParser } from "eventsource-parser"
 import { LlmError } from "./service.js"
 
 // ---------------------------------------------------------------------------
@@ -24,7 +24,9 @@ import { LlmError } from "./service.js"
 export const ChatMessage = Schema.Struct(
   {
     role: Schema.Literal("system", "developer", "user", "assistant", "tool"),
-    content: Schema.optionalWith(Schema.NullOr(Schema.Union(Schema.String, Schema.Array(Schema.Unknown))), { exact: true }),
+    content: Schema.optionalWith(Schema.NullOr(Schema.Union(Schema.String, Schema.Array(Schema.Unknown))), {
+      exact: true
+    }),
     tool_calls: Schema.optionalWith(Schema.Array(Schema.Unknown), { exact: true }),
     tool_call_id: Schema.optionalWith(Schema.String, { exact: true })
   },
@@ -37,7 +39,11 @@ export const ChatTool = Schema.Struct(
   {
     type: Schema.Literal("function"),
     function: Schema.Struct(
-      { name: Schema.String, description: Schema.optionalWith(Schema.String, { exact: true }), parameters: Schema.optionalWith(Schema.Unknown, { exact: true }) },
+      {
+        name: Schema.String,
+        description: Schema.optionalWith(Schema.String, { exact: true }),
+        parameters: Schema.optionalWith(Schema.Unknown, { exact: true })
+      },
       Schema.Record({ key: Schema.String, value: Schema.Unknown })
     )
   }
@@ -51,7 +57,10 @@ export const ChatRequest = Schema.Struct(
     stream: Schema.optionalWith(Schema.Boolean, { exact: true }),
     tools: Schema.optionalWith(Schema.Array(ChatTool), { exact: true }),
     response_format: Schema.optionalWith(
-      Schema.Struct({ type: Schema.Literal("text", "json_object", "json_schema") }, Schema.Record({ key: Schema.String, value: Schema.Unknown })),
+      Schema.Struct(
+        { type: Schema.Literal("text", "json_object", "json_schema") },
+        Schema.Record({ key: Schema.String, value: Schema.Unknown })
+      ),
       { exact: true }
     )
   },
@@ -81,7 +90,11 @@ export interface ChatCompletion {
   readonly model: string
   readonly choices: ReadonlyArray<{
     readonly index: number
-    readonly message: { readonly role: "assistant"; readonly content: string | null; readonly tool_calls?: ReadonlyArray<ChatToolCall> }
+    readonly message: {
+      readonly role: "assistant"
+      readonly content: string | null
+      readonly tool_calls?: ReadonlyArray<ChatToolCall>
+    }
     readonly finish_reason: string | null
   }>
   readonly usage?: ChatUsage | undefined
@@ -103,7 +116,11 @@ export interface ChatChunk {
   readonly model: string
   readonly choices: ReadonlyArray<{
     readonly index: number
-    readonly delta: { readonly role?: "assistant"; readonly content?: string | null; readonly tool_calls?: ReadonlyArray<ChatToolCallDelta> }
+    readonly delta: {
+      readonly role?: "assistant"
+      readonly content?: string | null
+      readonly tool_calls?: ReadonlyArray<ChatToolCallDelta>
+    }
     readonly finish_reason: string | null
   }>
   readonly usage?: ChatUsage | null | undefined
@@ -143,12 +160,29 @@ const errorOfStatus = (provider: string, status: number, body: string, retryAfte
       ...(retryAfterMs === undefined ? {} : { retryAfterMs })
     })
   }
-  if (status >= 500) return new LlmError({ reason: "Upstream", provider, status, message: `provider ${provider} answered ${status}${detail}` })
+  if (status >= 500) {
+    return new LlmError({
+      reason: "Upstream",
+      provider,
+      status,
+      message: `provider ${provider} answered ${status}${detail}`
+    })
+  }
   // The gateway's own configuration is wrong (key, base URL, model name): not the client's fault, and another route may work.
   if (status === 401 || status === 403 || status === 404) {
-    return new LlmError({ reason: "Upstream", provider, status, message: `provider ${provider} answered ${status} (check its apiKeyEnv, baseUrl and models)${detail}` })
+    return new LlmError({
+      reason: "Upstream",
+      provider,
+      status,
+      message: `provider ${provider} answered ${status} (check its apiKeyEnv, baseUrl and models)${detail}`
+    })
   }
-  return new LlmError({ reason: "BadRequest", provider, status, message: `provider ${provider} refused the request (${status})${detail}` })
+  return new LlmError({
+    reason: "BadRequest",
+    provider,
+    status,
+    message: `provider ${provider} refused the request (${status})${detail}`
+  })
 }
 
 /** The upstream's own error message, shortened (never the request, which may hold secrets in headers). */
@@ -196,67 +230,108 @@ const describe = (cause: unknown): string => {
   return "error"
 }
 
-const failOnStatus = (provider: string, scrub: (text: string) => string) => (response: HttpClientResponse.HttpClientResponse) =>
-  response.status >= 200 && response.status < 300
-    ? Effect.succeed(response)
-    : Effect.flatMap(
-      Effect.orElseSucceed(response.text, () => ""),
-      (body) =>
-        Effect.fail(errorOfStatus(provider, response.status, scrub(body), parseRetryAfter(response.headers["retry-after"], Date.now())))
-    )
+const failOnStatus =
+  (provider: string, scrub: (text: string) => string) => (response: HttpClientResponse.HttpClientResponse) =>
+    response.status >= 200 && response.status < 300
+      ? Effect.succeed(response)
+      : Effect.flatMap(
+        Effect.orElseSucceed(response.text, () => ""),
+        (body) =>
+          Effect.fail(
+            errorOfStatus(
+              provider,
+              response.status,
+              scrub(body),
+              parseRetryAfter(response.headers["retry-after"], Date.now())
+            )
+          )
+      )
 
 /**
  * Parses the SSE byte stream of a chat completion into chunks, up to `[DONE]` (frames parsed by eventsource-parser);
  * `scrub` removes secrets (the provider's key) from an error the upstream sends mid-stream.
  */
-export const parseSse = (provider: string, scrub: (text: string) => string = (text) => text) => <E>(bytes: Stream.Stream<Uint8Array, E>): Stream.Stream<ChatChunk, LlmError | E> =>
-  Stream.suspend(() => {
-    let done = false
-    let finished = false
-    let pending: Array<string> = []
-    let tooLarge = false
-    // Comments, `event:`, `id:` and `retry:` fields are not chat data; only `data:` payloads are read.
-    const parser = createParser({
-      onEvent: (message) => pending.push(message.data),
-      onError: (error) => {
-        if (error.type === "max-buffer-size-exceeded") tooLarge = true
+export const parseSse =
+  (provider: string, scrub: (text: string) => string = (text) => text) =>
+  <E>(bytes: Stream.Stream<Uint8Array, E>): Stream.Stream<ChatChunk, LlmError | E> =>
+    Stream.suspend(() => {
+      let done = false
+      let finished = false
+      let pending: Array<string> = []
+      let tooLarge = false
+      // Comments, `event:`, `id:` and `retry:` fields are not chat data; only `data:` payloads are read.
+      const parser = createParser({
+        onEvent: (message) => pending.push(message.data),
+        onError: (error) => {
+          if (error.type === "max-buffer-size-exceeded") tooLarge = true
+        }
+      })
+      const payloads = (text: string): Effect.Effect<ReadonlyArray<string>, LlmError> => {
+        parser.feed(text)
+        if (tooLarge) {
+          return Effect.fail(
+            new LlmError({
+              reason: "Upstream",
+              provider,
+              message: `provider ${provider} sent an event too large to buffer`
+            })
+          )
+        }
+        const out = pending
+        pending = []
+        return Effect.succeed(out)
       }
-    })
-    const payloads = (text: string): Effect.Effect<ReadonlyArray<string>, LlmError> => {
-      parser.feed(text)
-      if (tooLarge) return Effect.fail(new LlmError({ reason: "Upstream", provider, message: `provider ${provider} sent an event too large to buffer` }))
-      const out = pending
-      pending = []
-      return Effect.succeed(out)
-    }
-    return bytes.pipe(
-      Stream.decodeText(),
-      Stream.mapConcatEffect(payloads),
-      Stream.mapConcatEffect((payload): Effect.Effect<ReadonlyArray<ChatChunk>, LlmError> => {
-        if (done) return Effect.succeed([])
-        if (payload.trim() === "[DONE]") {
-          done = true
-          return Effect.succeed([])
-        }
-        try {
-          const chunk = JSON.parse(payload) as ChatChunk & { error?: { message?: string } }
-          if (chunk.error !== undefined) {
-            return Effect.fail(new LlmError({ reason: "Upstream", provider, message: `provider ${provider} sent an error mid-stream: ${scrub(String(chunk.error.message ?? "error")).slice(0, 300)}` }))
+      return bytes.pipe(
+        Stream.decodeText(),
+        Stream.mapConcatEffect(payloads),
+        Stream.mapConcatEffect((payload): Effect.Effect<ReadonlyArray<ChatChunk>, LlmError> => {
+          if (done) return Effect.succeed([])
+          if (payload.trim() === "[DONE]") {
+            done = true
+            return Effect.succeed([])
           }
-          if (Array.isArray(chunk.choices) && chunk.choices.some((c) => c.finish_reason !== null && c.finish_reason !== undefined)) finished = true
-          return Effect.succeed([chunk])
-        } catch {
-          return Effect.fail(new LlmError({ reason: "Upstream", provider, message: `provider ${provider} sent a chunk that is not JSON` }))
-        }
-      }),
-      Stream.takeUntilEffect(() => Effect.succeed(done)),
-      Stream.concat(Stream.suspend(() =>
-        done || finished
-          ? Stream.empty
-          : Stream.fail(new LlmError({ reason: "Upstream", provider, message: `provider ${provider} cut the stream before it finished` }))
-      ))
-    )
-  })
+          try {
+            const chunk = JSON.parse(payload) as ChatChunk & { error?: { message?: string } }
+            if (chunk.error !== undefined) {
+              return Effect.fail(
+                new LlmError({
+                  reason: "Upstream",
+                  provider,
+                  message: `provider ${provider} sent an error mid-stream: ${
+                    scrub(String(chunk.error.message ?? "error")).slice(0, 300)
+                  }`
+                })
+              )
+            }
+            if (
+              Array.isArray(chunk.choices) &&
+              chunk.choices.some((c) => c.finish_reason !== null && c.finish_reason !== undefined)
+            ) finished = true
+            return Effect.succeed([chunk])
+          } catch {
+            return Effect.fail(
+              new LlmError({
+                reason: "Upstream",
+                provider,
+                message: `provider ${provider} sent a chunk that is not JSON`
+              })
+            )
+          }
+        }),
+        Stream.takeUntilEffect(() => Effect.succeed(done)),
+        Stream.concat(Stream.suspend(() =>
+          done || finished
+            ? Stream.empty
+            : Stream.fail(
+              new LlmError({
+                reason: "Upstream",
+                provider,
+                message: `provider ${provider} cut the stream before it finished`
+              })
+            )
+        ))
+      )
+    })
 
 /** A chat-completions client over the `HttpClient` in context. */
 export const makeChatClient = (options: ChatClientOptions): Effect.Effect<ChatClient, never, HttpClient.HttpClient> =>
@@ -277,13 +352,20 @@ export const makeChatClient = (options: ChatClientOptions): Effect.Effect<ChatCl
           Effect.mapError((e) => transportError(provider, e)),
           Effect.flatMap(failOnStatus(provider, scrub)),
           Effect.flatMap((response) =>
-            Effect.mapError(response.json, () => new LlmError({ reason: "Upstream", provider, message: `provider ${provider} answered with a body that is not JSON` }))
+            Effect.mapError(response.json, () =>
+              new LlmError({
+                reason: "Upstream",
+                provider,
+                message: `provider ${provider} answered with a body that is not JSON`
+              }))
           ),
           Effect.flatMap((json) => {
             const c = json as ChatCompletion
             return typeof c === "object" && c !== null && Array.isArray(c.choices)
               ? Effect.succeed(c)
-              : Effect.fail(new LlmError({ reason: "Upstream", provider, message: `provider ${provider} answered without choices` }))
+              : Effect.fail(
+                new LlmError({ reason: "Upstream", provider, message: `provider ${provider} answered without choices` })
+              )
           })
         ),
       stream: (request) =>
@@ -291,7 +373,9 @@ export const makeChatClient = (options: ChatClientOptions): Effect.Effect<ChatCl
           http.execute(post({ stream_options: { include_usage: true }, ...request, stream: true })).pipe(
             Effect.mapError((e) => transportError(provider, e)),
             Effect.flatMap(failOnStatus(provider, scrub)),
-            Effect.map((response) => parseSse(provider, scrub)(Stream.mapError(response.stream, (e) => transportError(provider, e))))
+            Effect.map((response) =>
+              parseSse(provider, scrub)(Stream.mapError(response.stream, (e) => transportError(provider, e)))
+            )
           )
         )
     }
@@ -304,7 +388,12 @@ export const makeChatClient = (options: ChatClientOptions): Effect.Effect<ChatCl
 export const contentText = (content: unknown): string => {
   if (typeof content === "string") return content
   if (Array.isArray(content)) {
-    return content.map((p) => (typeof p === "object" && p !== null && (p as { type?: unknown }).type === "text" ? String((p as { text?: unknown }).text ?? "") : "")).join("")
+    return content.map((
+      p
+    ) => (typeof p === "object" && p !== null && (p as { type?: unknown }).type === "text"
+      ? String((p as { text?: unknown }).text ?? "")
+      : "")
+    ).join("")
   }
   return ""
 }
@@ -323,14 +412,24 @@ const requestOfOptions = (model: string, options: LanguageModel.ProviderOptions)
       case "assistant": {
         const content = m.content.map((p) => (p.type === "text" ? p.text : "")).join("")
         const calls = m.content.flatMap((p) =>
-          p.type === "tool-call" ? [{ id: p.id, type: "function", function: { name: p.name, arguments: JSON.stringify(p.params ?? {}) } }] : []
+          p.type === "tool-call"
+            ? [{ id: p.id, type: "function", function: { name: p.name, arguments: JSON.stringify(p.params ?? {}) } }]
+            : []
         )
-        messages.push({ role: "assistant", content: content === "" && calls.length > 0 ? null : content, ...(calls.length > 0 ? { tool_calls: calls } : {}) })
+        messages.push({
+          role: "assistant",
+          content: content === "" && calls.length > 0 ? null : content,
+          ...(calls.length > 0 ? { tool_calls: calls } : {})
+        })
         break
       }
       case "tool":
         for (const r of m.content) {
-          messages.push({ role: "tool", tool_call_id: r.id, content: typeof r.result === "string" ? r.result : JSON.stringify(r.result ?? null) })
+          messages.push({
+            role: "tool",
+            tool_call_id: r.id,
+            content: typeof r.result === "string" ? r.result : JSON.stringify(r.result ?? null)
+          })
         }
         break
     }
@@ -401,7 +500,9 @@ const parseArguments = (args: string): unknown => {
  * the answer (0 without pricing or for a cache hit). Llm steps charge it to
  * their meter (stepRunner.ts).
  */
-const finishMetadata = (cost: number): Response.ProviderMetadata => ({ trellis: { cost: Number.isFinite(cost) && cost > 0 ? cost : 0 } })
+const finishMetadata = (cost: number): Response.ProviderMetadata => ({
+  trellis: { cost: Number.isFinite(cost) && cost > 0 ? cost : 0 }
+})
 
 /**
  * The response parts of a completion; `route` (`provider/model`) is the
@@ -410,15 +511,30 @@ const finishMetadata = (cost: number): Response.ProviderMetadata => ({ trellis: 
  */
 const partsOfCompletion = (route: string, completion: ChatCompletion, cost = 0): Array<Response.PartEncoded> => {
   const parts: Array<Response.PartEncoded> = [
-    { type: "response-metadata", id: completion.id, modelId: route, timestamp: new Date(completion.created * 1000).toISOString() }
+    {
+      type: "response-metadata",
+      id: completion.id,
+      modelId: route,
+      timestamp: new Date(completion.created * 1000).toISOString()
+    }
   ]
   const choice = completion.choices[0]
   const content = choice?.message.content
   if (typeof content === "string" && content !== "") parts.push({ type: "text", text: content })
   for (const call of choice?.message.tool_calls ?? []) {
-    parts.push({ type: "tool-call", id: call.id, name: call.function.name, params: parseArguments(call.function.arguments) })
+    parts.push({
+      type: "tool-call",
+      id: call.id,
+      name: call.function.name,
+      params: parseArguments(call.function.arguments)
+    })
   }
-  parts.push({ type: "finish", reason: finishReasonOf(choice?.finish_reason), usage: usageOf(completion.usage), metadata: finishMetadata(cost) })
+  parts.push({
+    type: "finish",
+    reason: finishReasonOf(choice?.finish_reason),
+    usage: usageOf(completion.usage),
+    metadata: finishMetadata(cost)
+  })
   return parts
 }
 
@@ -443,7 +559,12 @@ const partsOfChunks = <E>(
       const out: Array<Response.StreamPartEncoded> = []
       if (!started) {
         started = true
-        out.push({ type: "response-metadata", id: chunk.id, modelId: route, timestamp: new Date(chunk.created * 1000).toISOString() })
+        out.push({
+          type: "response-metadata",
+          id: chunk.id,
+          modelId: route,
+          timestamp: new Date(chunk.created * 1000).toISOString()
+        })
       }
       if (chunk.usage !== undefined && chunk.usage !== null) usage = chunk.usage
       const choice = chunk.choices[0]
@@ -459,7 +580,11 @@ const partsOfChunks = <E>(
       for (const d of choice.delta.tool_calls ?? []) {
         const known = calls.get(d.index)
         if (known === undefined) {
-          const call = { id: d.id ?? `call_${d.index}`, name: d.function?.name ?? "", args: d.function?.arguments ?? "" }
+          const call = {
+            id: d.id ?? `call_${d.index}`,
+            name: d.function?.name ?? "",
+            args: d.function?.arguments ?? ""
+          }
           calls.set(d.index, call)
           out.push({ type: "tool-params-start", id: call.id, name: call.name })
           if (call.args !== "") out.push({ type: "tool-params-delta", id: call.id, delta: call.args })
@@ -480,7 +605,12 @@ const partsOfChunks = <E>(
         out.push({ type: "tool-call", id: call.id, name: call.name, params: parseArguments(call.args) })
       }
       const cost = price === undefined || usage === undefined || usage === null ? 0 : price(usage)
-      out.push({ type: "finish", reason: finishReasonOf(finish), usage: usageOf(usage), metadata: finishMetadata(cost) })
+      out.push({
+        type: "finish",
+        reason: finishReasonOf(finish),
+        usage: usageOf(usage),
+        metadata: finishMetadata(cost)
+      })
       return Stream.fromIterable(out)
     })
     return Stream.concat(body, tail)
@@ -488,12 +618,20 @@ const partsOfChunks = <E>(
 
 /** An `AiError` carrying an `LlmError` (as its `cause`), for `LanguageModel` callers. */
 const aiErrorOf = (method: string) => (error: LlmError): AiError.AiError =>
-  new AiError.UnknownError({ module: "LlmRouter", method, description: `${error.reason}: ${error.message}`, cause: error })
+  new AiError.UnknownError({
+    module: "LlmRouter",
+    method,
+    description: `${error.reason}: ${error.message}`,
+    cause: error
+  })
 
 /** The `LlmError` inside an `AiError` raised by the router's models, if any. */
 export const llmErrorOf = (error: unknown): Option.Option<LlmError> => {
   if (error instanceof LlmError) return Option.some(error)
-  if (typeof error === "object" && error !== null && "cause" in error && (error as { cause: unknown }).cause instanceof LlmError) {
+  if (
+    typeof error === "object" && error !== null && "cause" in error &&
+    (error as { cause: unknown }).cause instanceof LlmError
+  ) {
     return Option.some((error as { cause: LlmError }).cause)
   }
   return Option.none()
@@ -512,7 +650,11 @@ export interface ChatBackend {
   readonly stream: (
     request: ChatRequest
   ) => Effect.Effect<
-    { readonly route: string; readonly chunks: Stream.Stream<ChatChunk, LlmError>; readonly price?: (usage: ChatUsage) => number },
+    {
+      readonly route: string
+      readonly chunks: Stream.Stream<ChatChunk, LlmError>
+      readonly price?: (usage: ChatUsage) => number
+    },
     LlmError,
     Scope.Scope
   >
@@ -534,6 +676,7 @@ export const chatLanguageModel = (model: string, backend: ChatBackend): Effect.E
       ),
     streamText: (options) =>
       Stream.unwrapScoped(
-        Effect.map(backend.stream({ ...requestOfOptions(model, options), stream: true }), ({ chunks, price, route }) => partsOfChunks(route, chunks, price))
+        Effect.map(backend.stream({ ...requestOfOptions(model, options), stream: true }), ({ chunks, price, route }) =>
+          partsOfChunks(route, chunks, price))
       ).pipe(Stream.mapError(aiErrorOf("streamText")))
   })

@@ -196,20 +196,29 @@ export const resolveLlmConfig = (
     if (seen.has(p.name)) return fail(`${at}.name: provider "${p.name}" is configured twice`)
     seen.add(p.name)
     const baseUrl = p.baseUrl ?? DEFAULT_BASE[p.kind]
-    if (p.kind === "openai-compatible" && baseUrl === undefined) return fail(`${at}.baseUrl: required for kind "openai-compatible"`)
+    if (p.kind === "openai-compatible" && baseUrl === undefined) {
+      return fail(`${at}.baseUrl: required for kind "openai-compatible"`)
+    }
     if ((p.kind === "openai" || p.kind === "anthropic") && p.apiKeyEnv === undefined) {
       return fail(`${at}.apiKeyEnv: required for kind "${p.kind}" (the name of the variable holding the key)`)
     }
-    const capabilities = p.capabilities ?? (p.kind === "openai" || p.kind === "anthropic" ? ["stream", "json"] : ["stream", "tools", "json"])
+    const capabilities = p.capabilities ??
+      (p.kind === "openai" || p.kind === "anthropic" ? ["stream", "json"] : ["stream", "tools", "json"])
     if ((p.kind === "openai" || p.kind === "anthropic") && capabilities.includes("tools")) {
-      return fail(`${at}.capabilities: "tools" is not supported for kind "${p.kind}" (@effect/ai needs Effect Schemas for tools); use kind "openai-compatible" for tool calls`)
+      return fail(
+        `${at}.capabilities: "tools" is not supported for kind "${p.kind}" (@effect/ai needs Effect Schemas for tools); use kind "openai-compatible" for tool calls`
+      )
     }
-    if (p.kind === "local" && p.models.some((m) => m !== "echo")) return fail(`${at}.models: a "local" provider serves "echo" only`)
+    if (p.kind === "local" && p.models.some((m) => m !== "echo")) {
+      return fail(`${at}.models: a "local" provider serves "echo" only`)
+    }
     let apiKey: Redacted.Redacted<string> | undefined
     if (p.apiKeyEnv !== undefined) {
       apiKey = Object.hasOwn(apiKeys, p.apiKeyEnv) ? apiKeys[p.apiKeyEnv] : undefined
       if (apiKey === undefined) {
-        return fail(`${at}.apiKeyEnv: the environment variable ${p.apiKeyEnv} is not set (it must hold the API key of provider "${p.name}")`)
+        return fail(
+          `${at}.apiKeyEnv: the environment variable ${p.apiKeyEnv} is not set (it must hold the API key of provider "${p.name}")`
+        )
       }
     }
     providers.push({
@@ -220,7 +229,9 @@ export const resolveLlmConfig = (
       models: p.models,
       capabilities,
       concurrency: p.concurrency ?? 16,
-      rateLimit: p.rateLimit === undefined ? undefined : { requests: p.rateLimit.requests, perMs: parseDuration(p.rateLimit.per)! },
+      rateLimit: p.rateLimit === undefined
+        ? undefined
+        : { requests: p.rateLimit.requests, perMs: parseDuration(p.rateLimit.per)! },
       pricing: p.pricing,
       timeoutMs: p.timeoutMs ?? 60_000,
       retry: {

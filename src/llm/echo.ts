@@ -8,8 +8,8 @@
  * item, the first member of enums and unions. Tools are ignored. Token
  * usage is estimated as ⌈characters / 4⌉.
  */
-import { createHash } from "node:crypto"
 import { Clock, Effect, Stream } from "effect"
+import { createHash } from "node:crypto"
 import type { ChatChunk, ChatCompletion, ChatRequest, ChatUsage } from "./chatCompletions.js"
 import { contentText } from "./chatCompletions.js"
 
@@ -51,9 +51,21 @@ const fitNumber = (schema: JsonSchema, integer: boolean): number => {
   let n = 0
   const step = integer ? 1 : 0.5
   if (typeof schema.minimum === "number" && n < schema.minimum) n = integer ? Math.ceil(schema.minimum) : schema.minimum
-  if (typeof schema.exclusiveMinimum === "number" && n <= schema.exclusiveMinimum) n = integer ? Math.floor(schema.exclusiveMinimum) + 1 : schema.exclusiveMinimum + step
-  if (typeof schema.maximum === "number" && n > schema.maximum) n = integer ? Math.floor(schema.maximum) : schema.maximum
-  if (typeof schema.exclusiveMaximum === "number" && n >= schema.exclusiveMaximum) n = integer ? Math.ceil(schema.exclusiveMaximum) - 1 : schema.exclusiveMaximum - step
+  if (typeof schema.exclusiveMinimum === "number" && n <= schema.exclusiveMinimum) {
+    n = integer
+      ? Math.floor(schema.exclusiveMinimum) + 1
+      : schema.exclusiveMinimum + step
+  }
+  if (typeof schema.maximum === "number" && n > schema.maximum) {
+    n = integer
+      ? Math.floor(schema.maximum)
+      : schema.maximum
+  }
+  if (typeof schema.exclusiveMaximum === "number" && n >= schema.exclusiveMaximum) {
+    n = integer
+      ? Math.ceil(schema.exclusiveMaximum) - 1
+      : schema.exclusiveMaximum - step
+  }
   return n
 }
 
@@ -69,7 +81,9 @@ export const exampleOf = (schema: unknown, hint: string, root: unknown = schema,
     // Keywords beside a $ref (constraints added by refinements) apply too.
     const { $ref, ...siblings } = schema
     const target = resolveRef(rootSchema, $ref)
-    return target === undefined || depth > 16 ? null : exampleOf({ ...target, ...siblings }, hint, rootSchema, field, depth + 1)
+    return target === undefined || depth > 16
+      ? null
+      : exampleOf({ ...target, ...siblings }, hint, rootSchema, field, depth + 1)
   }
   if ("const" in schema) return schema.const as Json
   if (Array.isArray(schema.enum) && schema.enum.length > 0) return schema.enum[0] as Json
@@ -111,15 +125,22 @@ export const exampleOf = (schema: unknown, hint: string, root: unknown = schema,
       if (Array.isArray(schema.prefixItems)) {
         return schema.prefixItems.map((s, i) => exampleOf(s, hint, rootSchema, `${field}[${i}]`, depth + 1))
       }
-      if (Array.isArray(schema.items)) return schema.items.map((s, i) => exampleOf(s, hint, rootSchema, `${field}[${i}]`, depth + 1))
-      return Array.from({ length: count }, (_, i) => exampleOf(schema.items, hint, rootSchema, `${field}[${i}]`, depth + 1))
+      if (Array.isArray(schema.items)) {
+        return schema.items.map((s, i) => exampleOf(s, hint, rootSchema, `${field}[${i}]`, depth + 1))
+      }
+      return Array.from(
+        { length: count },
+        (_, i) => exampleOf(schema.items, hint, rootSchema, `${field}[${i}]`, depth + 1)
+      )
     }
     case "object":
     case undefined: {
       const properties = isObject(schema.properties) ? schema.properties : undefined
       if (type === undefined && properties === undefined) return null
       const out: Record<string, Json> = {}
-      const required = Array.isArray(schema.required) ? schema.required.filter((k): k is string => typeof k === "string") : []
+      const required = Array.isArray(schema.required)
+        ? schema.required.filter((k): k is string => typeof k === "string")
+        : []
       for (const [key, sub] of Object.entries(properties ?? {})) {
         if (depth > 16 && !required.includes(key)) continue
         out[key] = exampleOf(sub, hint, rootSchema, key, depth + 1)
@@ -158,7 +179,9 @@ export const replyText = (request: ChatRequest): string => {
   const structured = schemaOf(request)
   if (structured === undefined) return hint
   const value = exampleOf(structured.schema, hint.replace(/\s+/g, " ").trim().slice(0, 80))
-  return JSON.stringify(value === null && isObject(structured.schema) && structured.schema.type === "object" ? {} : value)
+  return JSON.stringify(
+    value === null && isObject(structured.schema) && structured.schema.type === "object" ? {} : value
+  )
 }
 
 const idOf = (request: ChatRequest): string =>
@@ -204,10 +227,18 @@ export const deltasOf = (reply: string, parts = 4): Array<string> => {
 export const stream = (request: ChatRequest): Stream.Stream<ChatChunk> =>
   Stream.unwrap(Effect.map(Clock.currentTimeMillis, (now) => {
     const reply = replyText(request)
-    const base = { id: idOf(request), object: "chat.completion.chunk" as const, created: Math.floor(now / 1000), model: ECHO_MODEL }
+    const base = {
+      id: idOf(request),
+      object: "chat.completion.chunk" as const,
+      created: Math.floor(now / 1000),
+      model: ECHO_MODEL
+    }
     const chunks: Array<ChatChunk> = [
       { ...base, choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] },
-      ...deltasOf(reply).map((d): ChatChunk => ({ ...base, choices: [{ index: 0, delta: { content: d }, finish_reason: null }] })),
+      ...deltasOf(reply).map((d): ChatChunk => ({
+        ...base,
+        choices: [{ index: 0, delta: { content: d }, finish_reason: null }]
+      })),
       { ...base, choices: [{ index: 0, delta: {}, finish_reason: "stop" }], usage: usageOf(request, reply) }
     ]
     return Stream.fromIterable(chunks)

@@ -18,22 +18,22 @@ export type { LlmRouterService, RequestContext, ResolvedModel } from "./service.
 /** The router: `layer(configFile)` (API keys through `Config`), `layerLocal`, `layerResolved`, the `LlmGateway` tag. */
 export * as Router from "./router.js"
 /** llm steps in programs: `layer(config)` is the runtime's `LlmRunner` over the `LlmRouter`. */
-export * as StepRunner from "./stepRunner.js"
-export { DEFAULT_PLAN_ROUNDS, MAX_PLAN_ROUNDS, plan, PlanError } from "./planner.js"
-export type { PlanOptions, PlanResult, PlanViolation } from "./planner.js"
 export {
   FallbacksConfig,
   LlmConfigError,
+  loadLlmConfig,
   PricingConfig,
   ProviderConfig,
   ProviderKind,
   RateLimitConfig,
-  loadLlmConfig,
   readApiKeys,
   resolveLlmConfig,
   RetryConfig
 } from "./config.js"
 export type { LlmConfig, LlmConfigFile, ResolvedProvider, ResolveOptions } from "./config.js"
+export { DEFAULT_PLAN_ROUNDS, MAX_PLAN_ROUNDS, plan, PlanError } from "./planner.js"
+export type { PlanOptions, PlanResult, PlanViolation } from "./planner.js"
+export * as StepRunner from "./stepRunner.js"
 export { StepsConfig } from "./stepRunner.js"
 export type { StepMode, StepRunnerConfig } from "./stepRunner.js"
 

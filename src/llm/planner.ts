@@ -117,7 +117,9 @@ const plannerSystem = (tools: ToolTable): string => {
 const feedbackMessage = (violations: ReadonlyArray<PlanViolation>): string =>
   [
     "The program is not valid. Violations:",
-    ...violations.map((v) => `- ${v.code}${v.path === undefined || v.path.length === 0 ? "" : ` at ${pathToPointer(v.path)}`}: ${v.message}`),
+    ...violations.map((v) =>
+      `- ${v.code}${v.path === undefined || v.path.length === 0 ? "" : ` at ${pathToPointer(v.path)}`}: ${v.message}`
+    ),
     "Fix every violation and reply with the whole corrected program document as one JSON object."
   ].join("\n")
 
@@ -129,7 +131,9 @@ const violationOf = (d: Diagnostic): PlanViolation => ({
 
 /** The structured-output Schema: any JSON, advertised with the IR's JSON Schema (the document is checked afterwards). */
 const programSchema = (): Schema.Schema<unknown, Record<string, unknown>> => {
-  const { $schema: _s, ...rest } = programJsonSchema({ target: "jsonSchema7" }) as JSONSchema.JsonSchema7Root & { $schema?: string }
+  const { $schema: _s, ...rest } = programJsonSchema({ target: "jsonSchema7" }) as JSONSchema.JsonSchema7Root & {
+    $schema?: string
+  }
   return Schema.Unknown.annotations({ jsonSchema: rest }) as unknown as Schema.Schema<unknown, Record<string, unknown>>
 }
 
@@ -137,7 +141,10 @@ const programSchema = (): Schema.Schema<unknown, Record<string, unknown>> => {
 const checkAnswer = (
   text: string,
   tools: ToolTable
-): { readonly _tag: "Ok"; readonly program: Program; readonly hash: string } | { readonly _tag: "Bad"; readonly violations: ReadonlyArray<PlanViolation> } => {
+): { readonly _tag: "Ok"; readonly program: Program; readonly hash: string } | {
+  readonly _tag: "Bad"
+  readonly violations: ReadonlyArray<PlanViolation>
+} => {
   const trimmed = text.trim()
   if (!trimmed.startsWith("{")) {
     return { _tag: "Bad", violations: [{ code: "bad-json", message: "the answer is not a JSON object" }] }
@@ -146,11 +153,20 @@ const checkAnswer = (
   try {
     checked = check(trimmed, { tools, format: "json" })
   } catch (e) {
-    return { _tag: "Bad", violations: [{ code: "bad-json", message: `the answer cannot be read (${e instanceof RangeError ? "nested too deeply" : "malformed"})` }] }
+    return {
+      _tag: "Bad",
+      violations: [{
+        code: "bad-json",
+        message: `the answer cannot be read (${e instanceof RangeError ? "nested too deeply" : "malformed"})`
+      }]
+    }
   }
   if (checked.diagnostics.length > 0 || checked.normalized === undefined || checked.hash === undefined) {
     const violations = checked.diagnostics.map(violationOf)
-    return { _tag: "Bad", violations: violations.length > 0 ? violations : [{ code: "invalid", message: "the program did not check" }] }
+    return {
+      _tag: "Bad",
+      violations: violations.length > 0 ? violations : [{ code: "invalid", message: "the program did not check" }]
+    }
   }
   return { _tag: "Ok", program: checked.normalized, hash: checked.hash }
 }
@@ -170,7 +186,10 @@ export const plan = (task: string, options: PlanOptions): Effect.Effect<PlanResu
   Effect.gen(function*() {
     const rounds = options.rounds ?? DEFAULT_PLAN_ROUNDS
     if (!Number.isInteger(rounds) || rounds < 1 || rounds > MAX_PLAN_ROUNDS) {
-      return yield* new PlanError({ reason: "BadOptions", message: `rounds must be a whole number from 1 to ${MAX_PLAN_ROUNDS}, got ${rounds}` })
+      return yield* new PlanError({
+        reason: "BadOptions",
+        message: `rounds must be a whole number from 1 to ${MAX_PLAN_ROUNDS}, got ${rounds}`
+      })
     }
     if (task.trim() === "") return yield* new PlanError({ reason: "BadOptions", message: "the task is empty" })
     const router = yield* LlmRouter
@@ -185,17 +204,24 @@ export const plan = (task: string, options: PlanOptions): Effect.Effect<PlanResu
     ]
     let last: { violations: ReadonlyArray<PlanViolation>; answer: string } = { violations: [], answer: "" }
     for (let round = 1; round <= rounds; round++) {
-      const answer = yield* resolved.model.generateObject({ prompt: messages, schema, objectName: "TrellisProgram" }).pipe(
-        Effect.map((r) => r.text),
-        Effect.catchIf(
-          (e): e is AiError.MalformedOutput => AiError.isAiError(e) && e._tag === "MalformedOutput",
-          () => Effect.succeed("")
-        ),
-        Effect.mapError(modelFailure)
-      )
+      const answer = yield* resolved.model.generateObject({ prompt: messages, schema, objectName: "TrellisProgram" })
+        .pipe(
+          Effect.map((r) => r.text),
+          Effect.catchIf(
+            (e): e is AiError.MalformedOutput => AiError.isAiError(e) && e._tag === "MalformedOutput",
+            () => Effect.succeed("")
+          ),
+          Effect.mapError(modelFailure)
+        )
       const result = checkAnswer(answer, options.tools)
       if (result._tag === "Ok") {
-        return { _tag: "Planned", program: result.program, source: print(result.program), hash: result.hash, rounds: round } satisfies PlanResult
+        return {
+          _tag: "Planned",
+          program: result.program,
+          source: print(result.program),
+          hash: result.hash,
+          rounds: round
+        } satisfies PlanResult
       }
       last = { violations: result.violations, answer }
       if (answer !== "") messages.push({ role: "assistant", content: answer })

@@ -12,9 +12,9 @@
  *   OpenAI's own API also is, for tool calls);
  * - `local`: `local/echo` (`echo.ts`).
  */
+import type { LanguageModel, Prompt } from "@effect/ai"
 import { AnthropicClient, AnthropicLanguageModel } from "@effect/ai-anthropic"
 import { OpenAiClient, OpenAiLanguageModel } from "@effect/ai-openai"
-import type { LanguageModel, Prompt } from "@effect/ai"
 import type { HttpClient } from "@effect/platform"
 import { Effect, Option, Schema, Stream } from "effect"
 import type { Scope } from "effect"
@@ -44,7 +44,10 @@ export const makeBackend = (
         const client = yield* OpenAiClient.make({ apiKey: provider.apiKey, apiUrl: provider.baseUrl })
         const models = new Map<string, LanguageModel.Service>()
         for (const m of provider.models) {
-          models.set(m, yield* Effect.provideService(OpenAiLanguageModel.make({ model: m }), OpenAiClient.OpenAiClient, client))
+          models.set(
+            m,
+            yield* Effect.provideService(OpenAiLanguageModel.make({ model: m }), OpenAiClient.OpenAiClient, client)
+          )
         }
         return fromLanguageModels(provider.name, models)
       })
@@ -53,7 +56,14 @@ export const makeBackend = (
         const client = yield* AnthropicClient.make({ apiKey: provider.apiKey, apiUrl: provider.baseUrl })
         const models = new Map<string, LanguageModel.Service>()
         for (const m of provider.models) {
-          models.set(m, yield* Effect.provideService(AnthropicLanguageModel.make({ model: m }), AnthropicClient.AnthropicClient, client))
+          models.set(
+            m,
+            yield* Effect.provideService(
+              AnthropicLanguageModel.make({ model: m }),
+              AnthropicClient.AnthropicClient,
+              client
+            )
+          )
         }
         return fromLanguageModels(provider.name, models)
       })
@@ -82,8 +92,22 @@ const upstreamError = (provider: string) => (error: unknown): LlmError => {
   if (inner._tag === "Some") return inner.value
   const e = error as { _tag?: string; response?: { status?: number }; message?: string }
   const status = e.response?.status
-  if (status === 429) return new LlmError({ reason: "RateLimited", provider, status, message: `provider ${provider} answered 429 (rate limited)` })
-  if (status !== undefined && status < 500) return new LlmError({ reason: "BadRequest", provider, status, message: `provider ${provider} refused the request (${status})` })
+  if (status === 429) {
+    return new LlmError({
+      reason: "RateLimited",
+      provider,
+      status,
+      message: `provider ${provider} answered 429 (rate limited)`
+    })
+  }
+  if (status !== undefined && status < 500) {
+    return new LlmError({
+      reason: "BadRequest",
+      provider,
+      status,
+      message: `provider ${provider} refused the request (${status})`
+    })
+  }
   return new LlmError({
     reason: "Upstream",
     provider,
@@ -105,7 +129,13 @@ const fromLanguageModels = (provider: string, models: ReadonlyMap<string, Langua
   const modelOf = (request: ChatRequest) => {
     const m = models.get(request.model)
     return m === undefined
-      ? Effect.fail(new LlmError({ reason: "UnknownModel", provider, message: `provider ${provider} does not serve "${request.model}"` }))
+      ? Effect.fail(
+        new LlmError({
+          reason: "UnknownModel",
+          provider,
+          message: `provider ${provider} does not serve "${request.model}"`
+        })
+      )
       : Effect.succeed(m)
   }
   const created = () => Math.floor(Date.now() / 1000)
@@ -116,9 +146,18 @@ const fromLanguageModels = (provider: string, models: ReadonlyMap<string, Langua
         const prompt = promptOf(request)
         const json = jsonSchemaOf(request)
         const reply = json === undefined
-          ? yield* Effect.map(lm.generateText({ prompt }), (r) => ({ text: r.text, finish: r.finishReason, usage: r.usage }))
+          ? yield* Effect.map(
+            lm.generateText({ prompt }),
+            (r) => ({ text: r.text, finish: r.finishReason, usage: r.usage })
+          )
           : yield* Effect.map(
-            lm.generateObject({ prompt, objectName: json.name, schema: Schema.Record({ key: Schema.String, value: Schema.Unknown }).annotations({ jsonSchema: json.schema }) }),
+            lm.generateObject({
+              prompt,
+              objectName: json.name,
+              schema: Schema.Record({ key: Schema.String, value: Schema.Unknown }).annotations({
+                jsonSchema: json.schema
+              })
+            }),
             (r) => ({ text: JSON.stringify(r.value), finish: r.finishReason, usage: r.usage })
           )
         const input = reply.usage.inputTokens ?? 0
@@ -128,22 +167,35 @@ const fromLanguageModels = (provider: string, models: ReadonlyMap<string, Langua
           object: "chat.completion",
           created: created(),
           model: request.model,
-          choices: [{ index: 0, message: { role: "assistant", content: reply.text }, finish_reason: reply.finish === "tool-calls" ? "tool_calls" : reply.finish === "length" ? "length" : "stop" }],
+          choices: [{
+            index: 0,
+            message: { role: "assistant", content: reply.text },
+            finish_reason: reply.finish === "tool-calls" ? "tool_calls" : reply.finish === "length" ? "length" : "stop"
+          }],
           usage: { prompt_tokens: input, completion_tokens: output, total_tokens: input + output }
         }
         return completion
       }).pipe(Effect.mapError(upstreamError(provider))),
     stream: (request) =>
       Stream.unwrap(Effect.map(modelOf(request), (lm) => {
-        const base = { id: `chatcmpl-${provider}-${Date.now().toString(36)}`, object: "chat.completion.chunk" as const, created: created(), model: request.model }
+        const base = {
+          id: `chatcmpl-${provider}-${Date.now().toString(36)}`,
+          object: "chat.completion.chunk" as const,
+          created: created(),
+          model: request.model
+        }
         return lm.streamText({ prompt: promptOf(request) }).pipe(
           Stream.mapError(upstreamError(provider)),
           Stream.mapEffect((part): Effect.Effect<Option.Option<ChatChunk>, LlmError> => {
             if (part.type === "error") {
-              return Effect.fail(new LlmError({ reason: "Upstream", provider, message: `provider ${provider} sent an error mid-stream` }))
+              return Effect.fail(
+                new LlmError({ reason: "Upstream", provider, message: `provider ${provider} sent an error mid-stream` })
+              )
             }
             if (part.type === "text-delta") {
-              return Effect.succeed(Option.some({ ...base, choices: [{ index: 0, delta: { content: part.delta }, finish_reason: null }] }))
+              return Effect.succeed(
+                Option.some({ ...base, choices: [{ index: 0, delta: { content: part.delta }, finish_reason: null }] })
+              )
             }
             if (part.type === "finish") {
               const input = part.usage.inputTokens ?? 0

@@ -22,10 +22,26 @@
  */
 import type { LanguageModel } from "@effect/ai"
 import { FetchHttpClient } from "@effect/platform"
-import { Chunk, Clock, Context, Duration, Effect, Either, ExecutionStrategy, Exit, Layer, Option, Random, RateLimiter, Schedule, Scope, Stream } from "effect"
+import {
+  Chunk,
+  Clock,
+  Context,
+  Duration,
+  Effect,
+  Either,
+  ExecutionStrategy,
+  Exit,
+  Layer,
+  Option,
+  Random,
+  RateLimiter,
+  Schedule,
+  Scope,
+  Stream
+} from "effect"
+import { assemble, cacheKey, chunksOf, ResponseCache } from "./cache.js"
 import type { ChatChunk, ChatCompletion, ChatRequest, ChatUsage } from "./chatCompletions.js"
 import { chatLanguageModel, needsOf } from "./chatCompletions.js"
-import { assemble, cacheKey, chunksOf, ResponseCache } from "./cache.js"
 import { loadLlmConfig, resolveLlmConfig, splitRoute } from "./config.js"
 import type { LlmConfigFile, ResolveOptions } from "./config.js"
 import type { LlmConfig, LlmConfigError, ResolvedProvider } from "./config.js"
@@ -57,9 +73,17 @@ export interface ChatStreamResult {
 /** What the gateway (and `LlmRouter`) use. */
 export interface LlmGatewayService {
   /** A completion for `model` (the request's own `model` field is ignored). */
-  readonly complete: (model: string, request: ChatRequest, context: RequestContext) => Effect.Effect<ChatResult, LlmError>
+  readonly complete: (
+    model: string,
+    request: ChatRequest,
+    context: RequestContext
+  ) => Effect.Effect<ChatResult, LlmError>
   /** Opens a stream for `model`: fallbacks are tried until a route sends its first chunk. */
-  readonly stream: (model: string, request: ChatRequest, context: RequestContext) => Effect.Effect<ChatStreamResult, LlmError, Scope.Scope>
+  readonly stream: (
+    model: string,
+    request: ChatRequest,
+    context: RequestContext
+  ) => Effect.Effect<ChatStreamResult, LlmError, Scope.Scope>
   /** Fails with `QuotaExceeded` (and `retryAfterMs`) when the workspace used its tokens of the last minute. */
   readonly checkQuota: (workspace: string, tokensPerMinute: number | undefined) => Effect.Effect<void, LlmError>
   /** Tokens the workspace used in the last minute. */
@@ -111,13 +135,18 @@ export const retrySchedule = (p: ResolvedProvider): Schedule.Schedule<unknown, L
   )
 
 const timeoutError = (p: ResolvedProvider, what: string) =>
-  new LlmError({ reason: "Timeout", provider: p.name, message: `provider ${p.name} did not ${what} within ${p.timeoutMs} ms` })
+  new LlmError({
+    reason: "Timeout",
+    provider: p.name,
+    message: `provider ${p.name} did not ${what} within ${p.timeoutMs} ms`
+  })
 
 const costOf = (p: ResolvedProvider, usage: ChatUsage | undefined): number | undefined =>
   p.pricing === undefined || usage === undefined
     ? undefined
     // An upstream's usage is not trusted to be complete: missing counts cost nothing.
-    : ((Number(usage.prompt_tokens) || 0) * p.pricing.inputPer1M + (Number(usage.completion_tokens) || 0) * p.pricing.outputPer1M) / 1_000_000
+    : ((Number(usage.prompt_tokens) || 0) * p.pricing.inputPer1M +
+      (Number(usage.completion_tokens) || 0) * p.pricing.outputPer1M) / 1_000_000
 
 /** Builds the gateway service over resolved providers (needs an `HttpClient` for HTTP providers). */
 export const make = (config: LlmConfig) =>
@@ -128,7 +157,11 @@ export const make = (config: LlmConfig) =>
       const permits = yield* Effect.makeSemaphore(p.concurrency)
       const limiter = p.rateLimit === undefined
         ? undefined
-        : yield* RateLimiter.make({ limit: p.rateLimit.requests, interval: Duration.millis(p.rateLimit.perMs), algorithm: "token-bucket" })
+        : yield* RateLimiter.make({
+          limit: p.rateLimit.requests,
+          interval: Duration.millis(p.rateLimit.perMs),
+          algorithm: "token-bucket"
+        })
       routes.set(p.name, { provider: p, backend, permits, limit: limiter ?? ((e) => e) })
     }
     const served = config.providers.flatMap((p) => p.models.map((m) => `${p.name}/${m}`))
@@ -136,26 +169,40 @@ export const make = (config: LlmConfig) =>
     const windows = new Map<string, Array<{ readonly at: number; readonly tokens: number }>>()
 
     /** The routes to try for `model`, first choice first. */
-    const plan = (model: string, needs: ReadonlyArray<Capability>): Either.Either<ReadonlyArray<{ route: string; model: string; r: Route }>, LlmError> => {
+    const plan = (
+      model: string,
+      needs: ReadonlyArray<Capability>
+    ): Either.Either<ReadonlyArray<{ route: string; model: string; r: Route }>, LlmError> => {
       const find = (name: string) => {
         const split = splitRoute(name)
         const r = split === undefined ? undefined : routes.get(split.provider)
-        return split === undefined || r === undefined || !r.provider.models.includes(split.model) ? undefined : { route: name, model: split.model, r }
+        return split === undefined || r === undefined || !r.provider.models.includes(split.model)
+          ? undefined
+          : { route: name, model: split.model, r }
       }
       const first = find(model)
       if (first === undefined) {
-        return Either.left(new LlmError({
-          reason: "UnknownModel",
-          message: `unknown model "${model.slice(0, 200)}": models are provider/model, served here: ${served.join(", ")}`
-        }))
+        return Either.left(
+          new LlmError({
+            reason: "UnknownModel",
+            message: `unknown model "${model.slice(0, 200)}": models are provider/model, served here: ${
+              served.join(", ")
+            }`
+          })
+        )
       }
       const missing = needs.find((n) => !first.r.provider.capabilities.includes(n))
       if (missing !== undefined) {
-        return Either.left(new LlmError({
-          reason: "CapabilityMissing",
-          provider: first.r.provider.name,
-          message: `model ${model} lacks the capability "${missing}" this request needs (provider ${first.r.provider.name} has: ${first.r.provider.capabilities.join(", ") || "none"})`
-        }))
+        return Either.left(
+          new LlmError({
+            reason: "CapabilityMissing",
+            provider: first.r.provider.name,
+            message:
+              `model ${model} lacks the capability "${missing}" this request needs (provider ${first.r.provider.name} has: ${
+                first.r.provider.capabilities.join(", ") || "none"
+              })`
+          })
+        )
       }
       const rest = (config.fallbacks[model] ?? []).flatMap((f) => {
         const found = find(f)
@@ -169,7 +216,14 @@ export const make = (config: LlmConfig) =>
         Effect.sync(() => {
           recordOutcome(p.name, model, workspace, "ok")
           if (usage === undefined) return
-          recordUsage(p.name, model, workspace, usage.prompt_tokens ?? 0, usage.completion_tokens ?? 0, costOf(p, usage))
+          recordUsage(
+            p.name,
+            model,
+            workspace,
+            usage.prompt_tokens ?? 0,
+            usage.completion_tokens ?? 0,
+            costOf(p, usage)
+          )
           const total = usage.total_tokens ?? (usage.prompt_tokens ?? 0) + (usage.completion_tokens ?? 0)
           if (total > 0) {
             // Pruned on every write, so the window of a workspace without a quota stays one minute long too.
@@ -198,11 +252,15 @@ export const make = (config: LlmConfig) =>
             if (candidates.length === 1 || !FALLBACK_REASONS.has(e.reason)) return Effect.fail(e)
             const allLimited = failures.every((f) => f.reason === "RateLimited")
             const waits = failures.flatMap((f) => (f.retryAfterMs === undefined ? [] : [f.retryAfterMs]))
-            return Effect.fail(new LlmError({
-              reason: allLimited ? "RateLimited" : "Unavailable",
-              message: `every route of ${model} failed: ${failures.map((f, j) => `${candidates[j]!.route}: ${f.message}`).join("; ")}`,
-              ...(waits.length > 0 ? { retryAfterMs: Math.min(...waits) } : {})
-            }))
+            return Effect.fail(
+              new LlmError({
+                reason: allLimited ? "RateLimited" : "Unavailable",
+                message: `every route of ${model} failed: ${
+                  failures.map((f, j) => `${candidates[j]!.route}: ${f.message}`).join("; ")
+                }`,
+                ...(waits.length > 0 ? { retryAfterMs: Math.min(...waits) } : {})
+              })
+            )
           })
         )
       }
@@ -228,18 +286,30 @@ export const make = (config: LlmConfig) =>
         const hit = yield* cached(key, context)
         if (hit !== undefined) return { route: hit.route, completion: hit.completion, cached: true, cost: 0 }
         const result = yield* overRoutes(model, context.workspace, candidates, (c) =>
-          c.r.limit(c.r.permits.withPermits(1)(
-            c.r.backend.complete({ ...request, model: c.model, stream: false }).pipe(
-              Effect.timeoutFail({ duration: Duration.millis(c.r.provider.timeoutMs), onTimeout: () => timeoutError(c.r.provider, "answer") })
+          c.r.limit(
+            c.r.permits.withPermits(1)(
+              c.r.backend.complete({ ...request, model: c.model, stream: false }).pipe(
+                Effect.timeoutFail({
+                  duration: Duration.millis(c.r.provider.timeoutMs),
+                  onTimeout: () => timeoutError(c.r.provider, "answer")
+                })
+              )
             )
-          )).pipe(
+          ).pipe(
             Effect.retry(retrySchedule(c.r.provider)),
-            Effect.map((completion) => ({ route: c.route, completion, cached: false as const, cost: costOf(c.r.provider, completion.usage) ?? 0 })),
+            Effect.map((completion) => ({
+              route: c.route,
+              completion,
+              cached: false as const,
+              cost: costOf(c.r.provider, completion.usage) ?? 0
+            })),
             Effect.tap(({ completion }) => record(context.workspace, c.r.provider, c.model, completion.usage))
           ))
         cache.set(key, result.route, result.completion, yield* Clock.currentTimeMillis)
         return result
-      }).pipe(Effect.withSpan("llm.complete", { attributes: { "llm.model": model, "llm.workspace": context.workspace } }))
+      }).pipe(
+        Effect.withSpan("llm.complete", { attributes: { "llm.model": model, "llm.workspace": context.workspace } })
+      )
 
     /** Opens one route's stream in a child scope of `outer`: waits for the first chunk. */
     const open = (c: { route: string; model: string; r: Route }, request: ChatRequest, outer: Scope.Scope) =>
@@ -251,7 +321,10 @@ export const make = (config: LlmConfig) =>
           yield* Effect.acquireRelease(c.r.permits.take(1), () => c.r.permits.release(1))
           const pull = yield* Stream.toPull(c.r.backend.stream({ ...request, model: c.model, stream: true }))
           const next = pull.pipe(
-            Effect.timeoutFail({ duration: Duration.millis(p.timeoutMs), onTimeout: () => Option.some(timeoutError(p, "send the next chunk")) })
+            Effect.timeoutFail({
+              duration: Duration.millis(p.timeoutMs),
+              onTimeout: () => Option.some(timeoutError(p, "send the next chunk"))
+            })
           )
           const first = yield* next.pipe(
             Effect.catchAll((e) => (Option.isNone(e) ? Effect.succeed(Chunk.empty<ChatChunk>()) : Effect.fail(e.value)))
@@ -270,7 +343,14 @@ export const make = (config: LlmConfig) =>
         const candidates = yield* plan(model, needs)
         const key = cacheKey(model, request, context.workspace)
         const hit = yield* cached(key, context)
-        if (hit !== undefined) return { route: hit.route, chunks: Stream.fromIterable(chunksOf(hit.completion)), cached: true, price: () => 0 }
+        if (hit !== undefined) {
+          return {
+            route: hit.route,
+            chunks: Stream.fromIterable(chunksOf(hit.completion)),
+            cached: true,
+            price: () => 0
+          }
+        }
         const outer = yield* Effect.scope
         return yield* overRoutes(model, context.workspace, candidates, (c) =>
           open(c, request, outer).pipe(
@@ -298,7 +378,9 @@ export const make = (config: LlmConfig) =>
                     cache.set(key, c.route, completion, yield* Clock.currentTimeMillis)
                   }
                 })),
-                Stream.tapError((e) => Effect.sync(() => recordOutcome(c.r.provider.name, c.model, context.workspace, e.reason)))
+                Stream.tapError((e) =>
+                  Effect.sync(() => recordOutcome(c.r.provider.name, c.model, context.workspace, e.reason))
+                )
               )
               return { route: c.route, chunks: observed, cached: false, price: (u) => costOf(c.r.provider, u) ?? 0 }
             })
@@ -316,11 +398,13 @@ export const make = (config: LlmConfig) =>
             const used = w.reduce((n, e) => n + e.tokens, 0)
             if (used < tokensPerMinute) return Effect.void
             const retryAfterMs = Math.max(1, (w[0]?.at ?? now) + 60_000 - now)
-            return Effect.fail(new LlmError({
-              reason: "QuotaExceeded",
-              message: `workspace ${workspace} used ${used} of its ${tokensPerMinute} tokens per minute`,
-              retryAfterMs
-            }))
+            return Effect.fail(
+              new LlmError({
+                reason: "QuotaExceeded",
+                message: `workspace ${workspace} used ${used} of its ${tokensPerMinute} tokens per minute`,
+                retryAfterMs
+              })
+            )
           }),
       tokensLastMinute: (workspace) =>
         Effect.map(Clock.currentTimeMillis, (now) => prune(windows, workspace, now).reduce((n, e) => n + e.tokens, 0)),
@@ -330,7 +414,11 @@ export const make = (config: LlmConfig) =>
     return service
   })
 
-const prune = (windows: Map<string, Array<{ readonly at: number; readonly tokens: number }>>, workspace: string, now: number) => {
+const prune = (
+  windows: Map<string, Array<{ readonly at: number; readonly tokens: number }>>,
+  workspace: string,
+  now: number
+) => {
   const w = windows.get(workspace) ?? []
   let drop = 0
   while (drop < w.length && w[drop]!.at <= now - 60_000) drop++
@@ -348,8 +436,7 @@ export const routerOf = (gateway: LlmGatewayService): Context.Tag.Service<LlmRou
         stream: (request) => gateway.stream(model, request, context)
       })
       return { route: model, model: lm }
-    })
-  ,
+    }),
   models: gateway.models
 })
 

@@ -10,8 +10,8 @@
 import { JSONSchema, ParseResult, Schema } from "effect"
 import { canonicalJson } from "../ir/canonical.js"
 import type { Json, JsonRecord } from "../ir/eval.js"
-import type { Signature, SignatureField, Type } from "../ir/schema.js"
 import { sha256Hex } from "../ir/hash.js"
+import type { Signature, SignatureField, Type } from "../ir/schema.js"
 import { formatType } from "../validate/types.js"
 
 /** One message of a compiled prompt. */
@@ -68,7 +68,11 @@ const structOf = (fields: ReadonlyArray<{ readonly name: string; readonly type: 
 
 /** The Schema of a signature's outputs: a struct with every output field required. */
 const outputSchema = (signature: Signature): Schema.Schema<JsonRecord, JsonRecord> =>
-  structOf(signature.outputs.map((f) => (f.doc === undefined ? { name: f.name, type: f.type } : { name: f.name, type: f.type, doc: f.doc })))
+  structOf(
+    signature.outputs.map((
+      f
+    ) => (f.doc === undefined ? { name: f.name, type: f.type } : { name: f.name, type: f.type, doc: f.doc }))
+  )
 
 /** The JSON Schema of a signature's outputs. */
 export const outputJsonSchema = (signature: Signature): JSONSchema.JsonSchema7 => {

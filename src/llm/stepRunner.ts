@@ -47,7 +47,10 @@ export interface StepRunnerConfig {
 /** The `steps` section of the config file (the server's and `trellis run --config`): settings of llm steps. */
 export const StepsConfig = Schema.Struct({
   /** The model of a step without a `model` policy. @default "local/echo" */
-  defaultModel: Schema.optionalWith(Schema.String.pipe(Schema.pattern(/^[^/\s]+\/\S+$/, { message: () => "a model name provider/model" })), { exact: true }),
+  defaultModel: Schema.optionalWith(
+    Schema.String.pipe(Schema.pattern(/^[^/\s]+\/\S+$/, { message: () => "a model name provider/model" })),
+    { exact: true }
+  ),
   /** Extra tries after a reply that does not decode. @default 2 */
   repairs: Schema.optionalWith(Schema.Int.pipe(Schema.between(0, 10)), { exact: true }),
   /** How replies are asked for. @default "structured" */
@@ -70,7 +73,9 @@ export const toolErrorOfLlm = (e: LlmError): ToolError => {
       return new Permanent({ message })
     case "RateLimited":
     case "QuotaExceeded":
-      return e.retryAfterMs === undefined ? new RateLimited({ message }) : new RateLimited({ message, retryAfterMs: e.retryAfterMs })
+      return e.retryAfterMs === undefined
+        ? new RateLimited({ message })
+        : new RateLimited({ message, retryAfterMs: e.retryAfterMs })
     case "Timeout":
       return new Timeout({ message })
     case "Upstream":
@@ -107,7 +112,10 @@ export const stepMessages = (compiled: CompiledSignature, mode: StepMode): Reado
   if (mode === "structured") return compiled.messages
   const [system, ...rest] = compiled.messages
   return [
-    { role: "system", content: `${system!.content}\n\nThe reply's JSON Schema:\n${JSON.stringify(compiled.jsonSchema)}` },
+    {
+      role: "system",
+      content: `${system!.content}\n\nThe reply's JSON Schema:\n${JSON.stringify(compiled.jsonSchema)}`
+    },
     ...rest
   ]
 }
@@ -130,7 +138,9 @@ const usageTokens = (usage: Response.Usage): number => {
 
 /** Cost reported by the router in the finish part's metadata (`metadata.trellis.cost`), if any. */
 const costOf = (metadata: unknown): number => {
-  const trellis = typeof metadata === "object" && metadata !== null ? (metadata as Record<string, unknown>).trellis : undefined
+  const trellis = typeof metadata === "object" && metadata !== null
+    ? (metadata as Record<string, unknown>).trellis
+    : undefined
   const cost = typeof trellis === "object" && trellis !== null ? (trellis as Record<string, unknown>).cost : undefined
   return typeof cost === "number" && Number.isFinite(cost) ? cost : 0
 }
@@ -138,7 +148,9 @@ const costOf = (metadata: unknown): number => {
 /** Records a response part's side information: route, usage. */
 const notePart = (request: LlmRequest, part: Response.AnyPart): Effect.Effect<void> => {
   if (part.type === "response-metadata") {
-    return Option.isSome(part.modelId) && request.answeredBy !== undefined ? request.answeredBy(part.modelId.value) : Effect.void
+    return Option.isSome(part.modelId) && request.answeredBy !== undefined
+      ? request.answeredBy(part.modelId.value)
+      : Effect.void
   }
   if (part.type === "finish") return charge({ tokens: usageTokens(part.usage), cost: costOf(part.metadata) })
   return Effect.void
@@ -146,9 +158,17 @@ const notePart = (request: LlmRequest, part: Response.AnyPart): Effect.Effect<vo
 
 /** The permissive reply Schema handed to `generateObject`: any JSON, advertised with the signature's JSON Schema. */
 const replySchema = (compiled: CompiledSignature): Schema.Schema<unknown, Record<string, unknown>> =>
-  Schema.Unknown.annotations({ jsonSchema: compiled.jsonSchema as object }) as unknown as Schema.Schema<unknown, Record<string, unknown>>
+  Schema.Unknown.annotations({ jsonSchema: compiled.jsonSchema as object }) as unknown as Schema.Schema<
+    unknown,
+    Record<string, unknown>
+  >
 
-const askStructured = (model: LanguageModel.Service, request: LlmRequest, compiled: CompiledSignature, prompt: ReadonlyArray<PromptMessage>) =>
+const askStructured = (
+  model: LanguageModel.Service,
+  request: LlmRequest,
+  compiled: CompiledSignature,
+  prompt: ReadonlyArray<PromptMessage>
+) =>
   model.generateObject({ prompt, schema: replySchema(compiled), objectName: compiled.name }).pipe(
     Effect.flatMap((response) =>
       Effect.gen(function*() {
@@ -165,11 +185,20 @@ const askStructured = (model: LanguageModel.Service, request: LlmRequest, compil
     ),
     Effect.catchIf(
       (e): e is AiError.MalformedOutput => AiError.isAiError(e) && e._tag === "MalformedOutput",
-      (e) => Effect.succeed<Reply>({ text: "", decoded: { _tag: "Invalid", message: `the reply is not valid JSON (${e.description ?? e.message})` } })
+      (e) =>
+        Effect.succeed<Reply>({
+          text: "",
+          decoded: { _tag: "Invalid", message: `the reply is not valid JSON (${e.description ?? e.message})` }
+        })
     )
   )
 
-const askStream = (model: LanguageModel.Service, request: LlmRequest, compiled: CompiledSignature, prompt: ReadonlyArray<PromptMessage>) =>
+const askStream = (
+  model: LanguageModel.Service,
+  request: LlmRequest,
+  compiled: CompiledSignature,
+  prompt: ReadonlyArray<PromptMessage>
+) =>
   Effect.suspend(() => {
     let text = ""
     return model.streamText({ prompt }).pipe(
@@ -194,7 +223,11 @@ export const make = (router: LlmRouterService, config: StepRunnerConfig = {}): L
 
   const compile = (step: LlmStep): Effect.Effect<CompiledSignature, ToolError> =>
     step.signature === undefined
-      ? Effect.fail(new Permanent({ message: `llm ${step.signatureName}: unknown signature "${step.signatureName}" (node ${step.node})` }))
+      ? Effect.fail(
+        new Permanent({
+          message: `llm ${step.signatureName}: unknown signature "${step.signatureName}" (node ${step.node})`
+        })
+      )
       : Effect.succeed(compileSignature(step.signatureName, step.signature, step.args))
 
   const describe = (step: LlmStep): Effect.Effect<LlmDescription, ToolError> =>
@@ -225,7 +258,9 @@ export const make = (router: LlmRouterService, config: StepRunnerConfig = {}): L
         messages.push({ role: "user", content: repairMessage(last) })
       }
       return yield* new Permanent({
-        message: `llm ${request.signatureName}: the reply of ${modelName} did not match the signature after ${repairs + 1} tries: ${last}`
+        message: `llm ${request.signatureName}: the reply of ${modelName} did not match the signature after ${
+          repairs + 1
+        } tries: ${last}`
       })
     })
 

@@ -13,11 +13,11 @@
 import { compareCodeUnits } from "../ir/canonical.js"
 import type { Body, Expr, Node, Param, Policy, Program, ProgramDef } from "../ir/schema.js"
 import { IR_VERSION } from "../ir/schema.js"
-import { scopeEdges, type Graph } from "./graph.js"
-import type { StructuralHashes } from "./structuralHash.js"
+import { type Graph, scopeEdges } from "./graph.js"
 import type { IArgs, IBody, IDocument, IExpr, INode, IPolicy } from "./internal.js"
 import { childBodies, isEmptyPolicy } from "./internal.js"
 import { ScopeColors } from "./refine.js"
+import type { StructuralHashes } from "./structuralHash.js"
 
 interface Entry {
   readonly index: number
@@ -164,7 +164,7 @@ export const orderDocument = (doc: IDocument, graph: Graph, hashes: StructuralHa
       for (const j of dependents[index]!) if ((indegree[j] = indegree[j]! - 1) === 0) ready(j)
     }
     // Nodes on a cycle (an invalid program): input order.
-    if (out.length < n) for (let i = 0; i < n; i++) if (indegree[i]! > 0) place(nodes[i]!)
+    if (out.length < n) { for (let i = 0; i < n; i++) if (indegree[i]! > 0) place(nodes[i]!) }
     body.nodes = out
   }
 
@@ -213,7 +213,8 @@ export const emitDocument = (doc: IDocument, naming: Naming): Program => {
     }
   }
 
-  const args = (a: IArgs): { readonly [name: string]: Expr } => Object.fromEntries(a.map((x) => [x.name, expr(x.value)]))
+  const args = (a: IArgs): { readonly [name: string]: Expr } =>
+    Object.fromEntries(a.map((x) => [x.name, expr(x.value)]))
 
   const policy = (p: IPolicy | undefined): { readonly policy?: Policy } => {
     if (p === undefined || isEmptyPolicy(p)) return {}

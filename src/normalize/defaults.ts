@@ -57,7 +57,8 @@ const isClosed = (expr: IExpr): boolean => {
     case "index":
       return isClosed(expr.target) && isClosed(expr.index)
     case "slice":
-      return isClosed(expr.target) && (expr.start === null || isClosed(expr.start)) && (expr.end === null || isClosed(expr.end))
+      return isClosed(expr.target) && (expr.start === null || isClosed(expr.start)) &&
+        (expr.end === null || isClosed(expr.end))
     case "unary":
       return isClosed(expr.arg)
     case "binary":

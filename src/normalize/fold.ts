@@ -121,15 +121,17 @@ export const foldExpr = (expr: IExpr, subst: Substitution): Folded => {
     case "index": {
       const t = foldExpr(expr.target, subst)
       const i = foldExpr(expr.index, subst)
-      const next: IExpr =
-        t.expr === expr.target && i.expr === expr.index ? expr : { kind: "index", target: t.expr, index: i.expr }
+      const next: IExpr = t.expr === expr.target && i.expr === expr.index
+        ? expr
+        : { kind: "index", target: t.expr, index: i.expr }
       return t.weight >= 0 && i.weight >= 0 ? tryFold(next, NOT_CONSTANT) : { expr: next, weight: NOT_CONSTANT }
     }
     case "slice": {
       const t = foldExpr(expr.target, subst)
       const a = expr.start === null ? null : foldExpr(expr.start, subst)
       const b = expr.end === null ? null : foldExpr(expr.end, subst)
-      const same = t.expr === expr.target && (a === null || a.expr === expr.start) && (b === null || b.expr === expr.end)
+      const same = t.expr === expr.target && (a === null || a.expr === expr.start) &&
+        (b === null || b.expr === expr.end)
       const next: IExpr = same
         ? expr
         : { kind: "slice", target: t.expr, start: a === null ? null : a.expr, end: b === null ? null : b.expr }
@@ -147,8 +149,9 @@ export const foldExpr = (expr: IExpr, subst: Substitution): Folded => {
         return l
       }
       const r = foldExpr(expr.right, subst)
-      const next: IExpr =
-        l.expr === expr.left && r.expr === expr.right ? expr : { kind: "binary", op: expr.op, left: l.expr, right: r.expr }
+      const next: IExpr = l.expr === expr.left && r.expr === expr.right
+        ? expr
+        : { kind: "binary", op: expr.op, left: l.expr, right: r.expr }
       return l.weight >= 0 && r.weight >= 0 ? tryFold(next, NOT_CONSTANT) : { expr: next, weight: NOT_CONSTANT }
     }
     case "call": {

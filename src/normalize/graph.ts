@@ -146,6 +146,6 @@ export const topoOrder = (nodes: ReadonlyArray<INode>, graph: Graph): Array<INod
     order.push(nodes[i]!)
     for (const j of dependents[i]!) if ((indegree[j] = indegree[j]! - 1) === 0) queue.push(j)
   }
-  if (order.length < n) for (let i = 0; i < n; i++) if (indegree[i]! > 0) order.push(nodes[i]!)
+  if (order.length < n) { for (let i = 0; i < n; i++) if (indegree[i]! > 0) order.push(nodes[i]!) }
   return order
 }

@@ -5,13 +5,13 @@
  * hash. See README.md in this folder for every rule.
  */
 import { canonicalJson } from "../ir/canonical.js"
-import type { Program } from "../ir/schema.js"
 import { sha256Hex } from "../ir/hash.js"
+import type { Program } from "../ir/schema.js"
 import { emitDocument, orderDocument } from "./canonicalize.js"
 import { buildGraph } from "./graph.js"
-import { structuralHashes } from "./structuralHash.js"
 import { resolveDocument } from "./resolve.js"
 import { simplifyDocument } from "./simplify.js"
+import { structuralHashes } from "./structuralHash.js"
 
 export { RETRY_DEFAULTS } from "./defaults.js"
 export { FOLD_LIMIT } from "./fold.js"

@@ -6,7 +6,16 @@
  * scopes to find what a ref means. Passes mutate this form in place; it
  * never escapes the normalizer.
  */
-import type { BinaryOp, BuiltinName, CachePolicy, Param, RetryPolicy, Scalar, Signature, UnaryOp } from "../ir/schema.js"
+import type {
+  BinaryOp,
+  BuiltinName,
+  CachePolicy,
+  Param,
+  RetryPolicy,
+  Scalar,
+  Signature,
+  UnaryOp
+} from "../ir/schema.js"
 
 /** A resolved pure expression. Refs are split by what they name. */
 export type IExpr =
@@ -64,18 +73,18 @@ export type INode =
   | (NodeBase & { readonly kind: "llm"; readonly signature: string; args: IArgs; readonly model: string | undefined })
   | (NodeBase & { readonly kind: "call"; readonly program: string; args: IArgs })
   | (NodeBase & {
-      readonly kind: "map"
-      over: IExpr
-      readonly bid: number
-      body: IBody
-      readonly concurrency: number | undefined
-    })
+    readonly kind: "map"
+    over: IExpr
+    readonly bid: number
+    body: IBody
+    readonly concurrency: number | undefined
+  })
   | (NodeBase & { readonly kind: "branch"; cond: IExpr; then: IBody; else: IBody })
   | (NodeBase & {
-      readonly kind: "choose"
-      readonly key: string
-      readonly options: ReadonlyArray<{ readonly label: string; readonly body: IBody }>
-    })
+    readonly kind: "choose"
+    readonly key: string
+    readonly options: ReadonlyArray<{ readonly label: string; readonly body: IBody }>
+  })
   | (NodeBase & { readonly kind: "expr"; expr: IExpr })
 
 /** A resolved parameter: its default expression is resolved too. */

@@ -14,9 +14,9 @@
  * it is done only when the class touches another non-singleton class, and
  * within a work budget linear in the scope's size.
  */
-import type { StructuralHashes } from "./structuralHash.js"
 import { fastHash } from "../ir/hash.js"
 import type { INode } from "./internal.js"
+import type { StructuralHashes } from "./structuralHash.js"
 
 /** Refinement work allowed per scope, in multiples of (nodes + refs). */
 const BUDGET_FACTOR = 32

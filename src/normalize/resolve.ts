@@ -125,14 +125,29 @@ class Resolver {
     }
   }
 
-  node(node: Node, uid: number, frame: Frame, siblings: ReadonlyMap<string, IExpr>, depth: number, level: number): INode {
+  node(
+    node: Node,
+    uid: number,
+    frame: Frame,
+    siblings: ReadonlyMap<string, IExpr>,
+    depth: number,
+    level: number
+  ): INode {
     const label = this.labelOf(node.id)
     const policy = this.policy(node.policy, frame, siblings)
     switch (node.kind) {
       case "tool":
         return { uid, label, policy, kind: "tool", tool: node.tool, args: this.args(node.args, frame) }
       case "llm":
-        return { uid, label, policy, kind: "llm", signature: node.signature, args: this.args(node.args, frame), model: node.model }
+        return {
+          uid,
+          label,
+          policy,
+          kind: "llm",
+          signature: node.signature,
+          args: this.args(node.args, frame),
+          model: node.model
+        }
       case "call":
         return {
           uid,
@@ -187,7 +202,11 @@ class Resolver {
     for (const p of def.params) if (!names.has(p.name)) names.set(p.name, { kind: "pref", name: p.name })
     const frame: Frame = { names, parent: undefined }
     const params = def.params.map(
-      (p): IParam => ({ name: p.name, type: p.type, default: p.default === undefined ? undefined : resolveExpr(p.default, frame) })
+      (p): IParam => ({
+        name: p.name,
+        type: p.type,
+        default: p.default === undefined ? undefined : resolveExpr(p.default, frame)
+      })
     )
     return { frame, params }
   }

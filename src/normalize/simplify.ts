@@ -14,10 +14,10 @@
  * are effects and are never dropped. A pure node is used when the scope's
  * result, or a kept sibling (through data or `after`), needs it.
  */
+import { FOLD_LIMIT, type Folded, foldExpr } from "./fold.js"
+import { buildGraph, type Graph, topoOrder } from "./graph.js"
 import type { IAfter, IBody, IDocument, INode } from "./internal.js"
 import { afterUids, childBodies, isEmptyPolicy } from "./internal.js"
-import { FOLD_LIMIT, foldExpr, type Folded } from "./fold.js"
-import { buildGraph, topoOrder, type Graph } from "./graph.js"
 
 /** Folds and inlines in every scope (N4, and the alias part of N5). */
 const foldAndInline = (doc: IDocument): void => {
@@ -76,8 +76,8 @@ const foldAndInline = (doc: IDocument): void => {
           node.expr = folded.expr
           if ((node.policy?.after.length ?? 0) > 0) break
           const e = folded.expr
-          const alias =
-            (e.kind === "nref" && e.uid !== node.uid) || e.kind === "bref" || e.kind === "pref" || e.kind === "fref"
+          const alias = (e.kind === "nref" && e.uid !== node.uid) || e.kind === "bref" || e.kind === "pref" ||
+            e.kind === "fref"
           if (alias || (folded.weight >= 0 && folded.weight <= FOLD_LIMIT)) {
             subst[node.uid] = folded
             inlined.add(node.uid)
@@ -148,7 +148,9 @@ const pruneScope = (body: IBody, graph: Graph, memo: PurityMemo): boolean => {
     body.nodes = body.nodes.filter((node) => live.has(node.uid))
     changed = true
   }
-  for (const node of body.nodes) for (const child of childBodies(node)) if (pruneScope(child, graph, memo)) changed = true
+  for (const node of body.nodes) {
+    for (const child of childBodies(node)) if (pruneScope(child, graph, memo)) changed = true
+  }
   return changed
 }
 

@@ -17,9 +17,9 @@
  */
 import { canonicalJson } from "../ir/canonical.js"
 import { fastHash } from "../ir/hash.js"
+import { type Graph, topoOrder } from "./graph.js"
 import type { IBody, IDocument, IExpr, INode, IPolicy } from "./internal.js"
 import { childBodies } from "./internal.js"
-import { topoOrder, type Graph } from "./graph.js"
 
 /** Marks the result expression of a scope in the ancestor chain. */
 const RESULT = -1
@@ -60,7 +60,8 @@ const describeExpr = (expr: IExpr, level: number, doc: IDocument, down: Readonly
       return "I(" + go(expr.target) + "," + go(expr.index) + ")"
     case "slice":
       return (
-        "S(" + go(expr.target) + "," + (expr.start === null ? "_" : go(expr.start)) + "," + (expr.end === null ? "_" : go(expr.end)) + ")"
+        "S(" + go(expr.target) + "," + (expr.start === null ? "_" : go(expr.start)) + "," +
+        (expr.end === null ? "_" : go(expr.end)) + ")"
       )
     case "unary":
       return "U" + expr.op + "(" + go(expr.arg) + ")"
@@ -87,10 +88,20 @@ const describeExpr = (expr: IExpr, level: number, doc: IDocument, down: Readonly
   }
 }
 
-const describePolicy = (policy: IPolicy, level: number, doc: IDocument, down: ReadonlyArray<string | undefined>): string => {
-  let s =
-    "|P" +
-    canonicalJson({ timeout: policy.timeout, retry: policy.retry, cache: policy.cache, label: policy.label, budget: policy.budget })
+const describePolicy = (
+  policy: IPolicy,
+  level: number,
+  doc: IDocument,
+  down: ReadonlyArray<string | undefined>
+): string => {
+  let s = "|P" +
+    canonicalJson({
+      timeout: policy.timeout,
+      retry: policy.retry,
+      cache: policy.cache,
+      label: policy.label,
+      budget: policy.budget
+    })
   if (policy.idempotencyKey !== undefined) s += "|K" + describeExpr(policy.idempotencyKey, level, doc, down)
   const after = policy.after.map((a) => (a.kind === "node" ? "N" + (down[a.uid] ?? "?") : "F" + q(a.name))).sort()
   return s + "|A[" + after.join(",") + "]"
@@ -118,10 +129,12 @@ export const structuralHashes = (doc: IDocument, graph: Graph): StructuralHashes
           for (const arg of node.args) text += "|" + q(arg.name) + "=" + inner(arg.value)
           break
         case "map":
-          text += "|over=" + inner(node.over) + "|c=" + String(node.concurrency ?? "_") + "|body=" + downBody(node.body, level + 1)
+          text += "|over=" + inner(node.over) + "|c=" + String(node.concurrency ?? "_") + "|body=" +
+            downBody(node.body, level + 1)
           break
         case "branch":
-          text += "|cond=" + inner(node.cond) + "|then=" + downBody(node.then, level) + "|else=" + downBody(node.else, level)
+          text += "|cond=" + inner(node.cond) + "|then=" + downBody(node.then, level) + "|else=" +
+            downBody(node.else, level)
           break
         case "choose":
           text += q(node.key)

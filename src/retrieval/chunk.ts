@@ -32,8 +32,11 @@ export const DEFAULT_CHUNKING: ChunkStrategy = { kind: "recursive", size: 1000, 
 export const strategyProblems = (s: ChunkStrategy): ReadonlyArray<string> => {
   const problems: Array<string> = []
   if (!Number.isInteger(s.size) || s.size < 1) problems.push(`chunk size must be a positive integer, got ${s.size}`)
-  if (!Number.isInteger(s.overlap) || s.overlap < 0) problems.push(`chunk overlap must be a non-negative integer, got ${s.overlap}`)
-  else if (problems.length === 0 && s.overlap >= s.size) problems.push(`chunk overlap (${s.overlap}) must be less than the chunk size (${s.size})`)
+  if (!Number.isInteger(s.overlap) || s.overlap < 0) {
+    problems.push(`chunk overlap must be a non-negative integer, got ${s.overlap}`)
+  } else if (problems.length === 0 && s.overlap >= s.size) {
+    problems.push(`chunk overlap (${s.overlap}) must be less than the chunk size (${s.size})`)
+  }
   return problems
 }
 
@@ -52,7 +55,9 @@ const safeCut = (text: string, at: number, min: number): number => {
   return at
 }
 
-const isSpace = (c: number) => c === 32 || c === 10 || c === 9 || c === 13 || c === 12 || c === 11 || c === 0xa0 || (c >= 0x2000 && c <= 0x200a) || c === 0x3000
+const isSpace = (c: number) =>
+  c === 32 || c === 10 || c === 9 || c === 13 || c === 12 || c === 11 || c === 0xa0 || (c >= 0x2000 && c <= 0x200a) ||
+  c === 0x3000
 
 /** Windows of at most `size` over `[start, end)` stepping `size - overlap`. */
 const windows = (text: string, span: Span, size: number, overlap: number): Array<Span> => {
@@ -115,7 +120,9 @@ const pack = (atoms: ReadonlyArray<Span>, size: number, overlap: number): Array<
     out.push({ start, end })
     if (j + 1 >= atoms.length) break
     let next = j + 1
-    for (let m = j; m > i && end - atoms[m]!.start <= overlap && atoms[j + 1]!.end - atoms[m]!.start <= size; m--) next = m
+    for (let m = j; m > i && end - atoms[m]!.start <= overlap && atoms[j + 1]!.end - atoms[m]!.start <= size; m--) {
+      next = m
+    }
     i = next
   }
   return out
@@ -157,7 +164,13 @@ export const chunkText = (text: string, strategy: ChunkStrategy): ReadonlyArray<
     if (prev !== undefined && t.end <= prev.end) continue
     if (prev !== undefined && t.start <= prev.start) chunks.pop()
     while (h + 1 < headings.length && headings[h + 1]!.at <= t.start) h++
-    chunks.push({ index: chunks.length, start: t.start, end: t.end, text: text.slice(t.start, t.end), section: h >= 0 ? headings[h]!.title : "" })
+    chunks.push({
+      index: chunks.length,
+      start: t.start,
+      end: t.end,
+      text: text.slice(t.start, t.end),
+      section: h >= 0 ? headings[h]!.title : ""
+    })
   }
   return chunks
 }

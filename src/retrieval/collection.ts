@@ -38,7 +38,9 @@ export const readText = (file: string): Effect.Effect<string, RetrievalError, Fi
     )
   )
 
-const idOf = (u: unknown): string | undefined => (typeof u === "string" && u !== "" ? u : typeof u === "number" ? String(u) : undefined)
+const idOf = (
+  u: unknown
+): string | undefined => (typeof u === "string" && u !== "" ? u : typeof u === "number" ? String(u) : undefined)
 
 /** Parses JSON lines, each an object with its 1-based line number (`line`, not part of the object); blank lines are skipped. */
 const parseJsonLines = (
@@ -57,23 +59,32 @@ const parseJsonLines = (
       } catch (e) {
         return Effect.fail(bad(`not JSON (${e instanceof Error ? e.message : String(e)})`, `${file}:${i + 1}`))
       }
-      if (typeof value !== "object" || value === null || Array.isArray(value)) return Effect.fail(bad("expected a JSON object", `${file}:${i + 1}`))
+      if (typeof value !== "object" || value === null || Array.isArray(value)) {
+        return Effect.fail(bad("expected a JSON object", `${file}:${i + 1}`))
+      }
       out.push({ line: i + 1, row: value as Record<string, unknown> })
     }
     return Effect.succeed(out)
   })
 
 /** Documents from JSON lines: `id` (string or number) and `text` required, `title` and `metadata` optional. */
-export const parseDocuments = (file: string, text: string): Effect.Effect<ReadonlyArray<DocumentInput>, RetrievalError> =>
+export const parseDocuments = (
+  file: string,
+  text: string
+): Effect.Effect<ReadonlyArray<DocumentInput>, RetrievalError> =>
   Effect.flatMap(parseJsonLines(file, text), (rows) =>
     Effect.forEach(rows, ({ line, row }) => {
       const where = `${file}:${line}`
       const id = idOf(row.id ?? row._id)
       if (id === undefined) return Effect.fail(bad(`"id" must be a non-empty string or a number`, where))
       if (typeof row.text !== "string") return Effect.fail(bad(`document "${id}": "text" must be a string`, where))
-      if (row.title !== undefined && row.title !== null && typeof row.title !== "string") return Effect.fail(bad(`document "${id}": "title" must be a string`, where))
+      if (row.title !== undefined && row.title !== null && typeof row.title !== "string") {
+        return Effect.fail(bad(`document "${id}": "title" must be a string`, where))
+      }
       const meta = row.metadata
-      if (meta !== undefined && (typeof meta !== "object" || meta === null || Array.isArray(meta))) return Effect.fail(bad(`document "${id}": "metadata" must be an object`, where))
+      if (meta !== undefined && (typeof meta !== "object" || meta === null || Array.isArray(meta))) {
+        return Effect.fail(bad(`document "${id}": "metadata" must be an object`, where))
+      }
       return Effect.succeed<DocumentInput>({
         id,
         text: row.text,
@@ -93,10 +104,12 @@ const parseQrels = (file: string, text: string): Effect.Effect<Qrels, RetrievalE
       const cols = line.split("\t")
       const grade = Number(cols[2])
       if (cols.length < 3 || cols[0] === "" || cols[1] === "" || !Number.isFinite(grade)) {
-        return Effect.fail(bad("expected query-id, doc-id and a numeric relevance separated by tabs", `${file}:${i + 1}`))
+        return Effect.fail(
+          bad("expected query-id, doc-id and a numeric relevance separated by tabs", `${file}:${i + 1}`)
+        )
       }
       let m = qrels.get(cols[0]!)
-      if (m === undefined) qrels.set(cols[0]!, (m = new Map()))
+      if (m === undefined) qrels.set(cols[0]!, m = new Map())
       m.set(cols[1]!, grade)
     }
     return Effect.succeed(qrels)
@@ -124,11 +137,14 @@ export const loadCollection = (
           exists(Path.join(dir, d, "queries.jsonl")),
           exists(Path.join(dir, d, "qrels.tsv")),
           (a, b) => a && b
-        )
-      )
+        ))
       if (splits.length === 1) qdir = Path.join(dir, splits[0]!)
       else if (splits.length > 1) {
-        return yield* new RetrievalError({ reason: "data", message: `several splits (${splits.sort().join(", ")}): choose one with --split`, location: dir })
+        return yield* new RetrievalError({
+          reason: "data",
+          message: `several splits (${splits.sort().join(", ")}): choose one with --split`,
+          location: dir
+        })
       }
     }
     const corpusFile = Path.join(dir, "corpus.jsonl")

@@ -43,8 +43,24 @@ const stem = (w: string): string => {
   return w
 }
 const SUFFIXES: ReadonlyArray<readonly [string, number]> = [
-  ["ational", 3], ["ations", 3], ["ation", 3], ["ities", 3], ["ity", 3], ["ings", 3], ["ing", 3], ["ness", 3], ["ments", 3],
-  ["ment", 3], ["ally", 3], ["ies", 3], ["ied", 3], ["ly", 3], ["ed", 3], ["es", 3], ["al", 4], ["s", 3]
+  ["ational", 3],
+  ["ations", 3],
+  ["ation", 3],
+  ["ities", 3],
+  ["ity", 3],
+  ["ings", 3],
+  ["ing", 3],
+  ["ness", 3],
+  ["ments", 3],
+  ["ment", 3],
+  ["ally", 3],
+  ["ies", 3],
+  ["ied", 3],
+  ["ly", 3],
+  ["ed", 3],
+  ["es", 3],
+  ["al", 4],
+  ["s", 3]
 ]
 
 /** The words of a text: lowercase letter/digit runs, stopwords and one-letter words dropped, stemmed. */
@@ -96,7 +112,7 @@ export const hashEmbed = (text: string, options: LocalEmbedderOptions = {}): Arr
   let norm = 0
   for (const x of v) norm += x * x
   norm = Math.sqrt(norm)
-  if (norm > 0) for (let i = 0; i < d; i++) v[i] = v[i]! / norm
+  if (norm > 0) { for (let i = 0; i < d; i++) v[i] = v[i]! / norm }
   return v
 }
 
@@ -104,7 +120,10 @@ export const hashEmbed = (text: string, options: LocalEmbedderOptions = {}): Arr
 export const makeLocal = (options: LocalEmbedderOptions = {}): EmbedderShape => {
   const dimension = options.dimension ?? 384
   if (!Number.isInteger(dimension) || dimension < 1 || dimension > 16000) {
-    throw new RetrievalError({ reason: "bad-config", message: `the embedding dimension must be an integer from 1 to 16000, got ${dimension}` })
+    throw new RetrievalError({
+      reason: "bad-config",
+      message: `the embedding dimension must be an integer from 1 to 16000, got ${dimension}`
+    })
   }
   return {
     name: "local-hash",

@@ -55,25 +55,37 @@ const makeOpenAi = (
 ): Effect.Effect<EmbedderShape, RetrievalError, HttpClient.HttpClient | Scope.Scope> =>
   Effect.gen(function*() {
     if (!Number.isInteger(options.dimension) || options.dimension < 1) {
-      return yield* new RetrievalError({ reason: "bad-config", message: `the embedding dimension must be a positive integer, got ${options.dimension}` })
+      return yield* new RetrievalError({
+        reason: "bad-config",
+        message: `the embedding dimension must be a positive integer, got ${options.dimension}`
+      })
     }
     const url = `${options.baseUrl.replace(/\/+$/, "")}/embeddings`
     const client = yield* HttpClient.HttpClient
-    const limiter = yield* RateLimiter.make({ limit: options.requestsPerSecond ?? 10, interval: "1 second", algorithm: "token-bucket" })
+    const limiter = yield* RateLimiter.make({
+      limit: options.requestsPerSecond ?? 10,
+      interval: "1 second",
+      algorithm: "token-bucket"
+    })
     const semaphore = yield* Effect.makeSemaphore(options.concurrency ?? 4)
     const where = `embeddings at ${url}`
 
     const once = (texts: ReadonlyArray<string>) =>
       Effect.gen(function*() {
         let request = HttpClientRequest.post(url).pipe(HttpClientRequest.acceptJson)
-        if (options.apiKey !== undefined) request = HttpClientRequest.bearerToken(request, Redacted.value(options.apiKey))
+        if (options.apiKey !== undefined) {
+          request = HttpClientRequest.bearerToken(request, Redacted.value(options.apiKey))
+        }
         request = yield* HttpClientRequest.bodyJson(request, {
           model: options.model,
           input: texts,
           ...(options.sendDimensions === true ? { dimensions: options.dimension } : {})
         }).pipe(Effect.mapError(() => embedderError(`${where}: cannot encode the request`)))
         const response = yield* client.execute(request).pipe(
-          Effect.timeoutFail({ duration: options.timeout ?? "60 seconds", onTimeout: () => new Retryable({ message: `${where}: timed out` }) }),
+          Effect.timeoutFail({
+            duration: options.timeout ?? "60 seconds",
+            onTimeout: () => new Retryable({ message: `${where}: timed out` })
+          }),
           Effect.catchTags({
             RequestError: (e) => Effect.fail(new Retryable({ message: `${where}: ${e.message}` })),
             ResponseError: (e) => Effect.fail(new Retryable({ message: `${where}: ${e.message}` }))
@@ -86,7 +98,9 @@ const makeOpenAi = (
           const body = yield* response.text.pipe(Effect.orElseSucceed(() => ""))
           return yield* embedderError(`${where}: HTTP ${response.status}${body === "" ? "" : ` ${body.slice(0, 200)}`}`)
         }
-        const json = yield* response.json.pipe(Effect.mapError(() => embedderError(`${where}: the response is not JSON`)))
+        const json = yield* response.json.pipe(
+          Effect.mapError(() => embedderError(`${where}: the response is not JSON`))
+        )
         const decoded = yield* Schema.decodeUnknown(EmbeddingsResponse)(json).pipe(
           Effect.mapError(() => embedderError(`${where}: the response has no data[].embedding`))
         )
@@ -99,7 +113,9 @@ const makeOpenAi = (
             return yield* embedderError(`${where}: embedding index ${item.index} is out of range`)
           }
           if (item.embedding.length !== options.dimension) {
-            return yield* embedderError(`${where}: model ${options.model} returned ${item.embedding.length} dimensions, configured ${options.dimension}`)
+            return yield* embedderError(
+              `${where}: model ${options.model} returned ${item.embedding.length} dimensions, configured ${options.dimension}`
+            )
           }
           out[item.index] = normalize(item.embedding)
         }
@@ -114,7 +130,9 @@ const makeOpenAi = (
           while: (e) => e._tag === "Retryable"
         }),
         Effect.catchTag("Retryable", (e) => Effect.fail(embedderError(e.message))),
-        Effect.withSpan("retrieval.embed", { attributes: { "retrieval.embedder": options.model, "retrieval.batch": texts.length } })
+        Effect.withSpan("retrieval.embed", {
+          attributes: { "retrieval.embedder": options.model, "retrieval.batch": texts.length }
+        })
       )
 
     const maxBatch = Math.max(1, options.maxBatch ?? 64)
@@ -122,9 +140,18 @@ const makeOpenAi = (
       if (texts.length === 0) return Effect.succeed([])
       const batches: Array<ReadonlyArray<string>> = []
       for (let i = 0; i < texts.length; i += maxBatch) batches.push(texts.slice(i, i + maxBatch))
-      return Effect.map(Effect.forEach(batches, embedBatch, { concurrency: options.concurrency ?? 4 }), (parts) => parts.flat())
+      return Effect.map(
+        Effect.forEach(batches, embedBatch, { concurrency: options.concurrency ?? 4 }),
+        (parts) => parts.flat()
+      )
     }
-    return { name: `openai/${options.model}`, version: `d${options.dimension}`, dimension: options.dimension, maxBatch, embed }
+    return {
+      name: `openai/${options.model}`,
+      version: `d${options.dimension}`,
+      dimension: options.dimension,
+      maxBatch,
+      embed
+    }
   })
 
 const normalize = (v: ReadonlyArray<number>): ReadonlyArray<number> => {
@@ -135,8 +162,9 @@ const normalize = (v: ReadonlyArray<number>): ReadonlyArray<number> => {
 }
 
 /** The OpenAI-compatible embedder as the `Embedder` service (needs an `HttpClient`, e.g. `FetchHttpClient.layer`). */
-export const layerOpenAi = (options: OpenAiEmbedderOptions): Layer.Layer<Embedder, RetrievalError, HttpClient.HttpClient> =>
-  Layer.scoped(Embedder, makeOpenAi(options))
+export const layerOpenAi = (
+  options: OpenAiEmbedderOptions
+): Layer.Layer<Embedder, RetrievalError, HttpClient.HttpClient> => Layer.scoped(Embedder, makeOpenAi(options))
 
 /**
  * The embedder options from the environment (settings in `settings.ts`), or

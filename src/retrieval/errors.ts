@@ -40,5 +40,11 @@ export const vectorUnavailable = (): RetrievalError =>
 export const databaseError = (what: string) => (cause: unknown): RetrievalError =>
   new RetrievalError({
     reason: "database",
-    message: `${what}: ${cause instanceof Error ? cause.message : typeof cause === "object" && cause !== null && "message" in cause ? String(cause.message) : String(cause)}`
+    message: `${what}: ${
+      cause instanceof Error
+        ? cause.message
+        : typeof cause === "object" && cause !== null && "message" in cause
+        ? String(cause.message)
+        : String(cause)
+    }`
   })

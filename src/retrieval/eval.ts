@@ -43,7 +43,11 @@ export const runEval = (collection: Collection, options: EvalOptions) =>
     const t0 = Date.now()
     const runs = new Map(options.modes.map((m) => [m, new Map<string, ReadonlyArray<string>>()] as const))
     for (const q of collection.queries) {
-      const byMode = yield* retrieval.searchModes(q.text, options.modes, { ...options.search, k: options.k, distinct: "document" })
+      const byMode = yield* retrieval.searchModes(q.text, options.modes, {
+        ...options.search,
+        k: options.k,
+        distinct: "document"
+      })
       for (const m of options.modes) runs.get(m)!.set(q.id, (byMode[m]?.hits ?? []).map((h) => h.documentId))
     }
     const searchMs = Date.now() - t0
@@ -53,13 +57,20 @@ export const runEval = (collection: Collection, options: EvalOptions) =>
       results[m] = { recall: r.recall, mrr: r.mrr, ndcg: r.ndcg }
     }
     return { results, ingested, ingestMs, searchMs }
-  }).pipe(Effect.withSpan("retrieval.eval", { attributes: { "retrieval.collection": collection.name, "retrieval.k": options.k } }))
+  }).pipe(
+    Effect.withSpan("retrieval.eval", {
+      attributes: { "retrieval.collection": collection.name, "retrieval.k": options.k }
+    })
+  )
 
 const Floor = Schema.Struct({ recall: Schema.Number, mrr: Schema.Number, ndcg: Schema.Number })
 /** The thresholds file: collection → K (as a string, `"10"` or `"10:no-rerank"`) → mode → metric minimums. */
 export const Thresholds = Schema.Record({
   key: Schema.String,
-  value: Schema.Record({ key: Schema.String, value: Schema.partial(Schema.Struct({ sparse: Floor, dense: Floor, hybrid: Floor })) })
+  value: Schema.Record({
+    key: Schema.String,
+    value: Schema.partial(Schema.Struct({ sparse: Floor, dense: Floor, hybrid: Floor }))
+  })
 })
 /** The decoded thresholds file. */
 export type Thresholds = typeof Thresholds.Type
@@ -77,7 +88,7 @@ export const defaultThresholdsFile = (
 ): Effect.Effect<string | undefined, never, FileSystem.FileSystem> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
-    for (let dir = from; ; dir = Path.dirname(dir)) {
+    for (let dir = from;; dir = Path.dirname(dir)) {
       const candidate = Path.join(dir, THRESHOLDS_FILE_NAME)
       if (yield* Effect.orElseSucceed(fs.exists(candidate), () => false)) return candidate
       if (Path.dirname(dir) === dir) return undefined
@@ -90,14 +101,27 @@ export const loadThresholds = (file: string): Effect.Effect<Thresholds, Retrieva
     const where = file
     const fs = yield* FileSystem.FileSystem
     const text = yield* fs.readFileString(file, "utf8").pipe(
-      Effect.mapError(() => new RetrievalError({ reason: "data", message: "cannot read the thresholds file", location: where }))
+      Effect.mapError(() =>
+        new RetrievalError({ reason: "data", message: "cannot read the thresholds file", location: where })
+      )
     )
     const json = yield* Effect.try({
       try: () => JSON.parse(text) as unknown,
-      catch: (e) => new RetrievalError({ reason: "bad-input", message: `not JSON (${e instanceof Error ? e.message : String(e)})`, location: where })
+      catch: (e) =>
+        new RetrievalError({
+          reason: "bad-input",
+          message: `not JSON (${e instanceof Error ? e.message : String(e)})`,
+          location: where
+        })
     })
     return yield* Schema.decodeUnknown(Thresholds)(json).pipe(
-      Effect.mapError((e) => new RetrievalError({ reason: "bad-input", message: `not a thresholds file: ${e.message.split("\n").join(" ")}`, location: where }))
+      Effect.mapError((e) =>
+        new RetrievalError({
+          reason: "bad-input",
+          message: `not a thresholds file: ${e.message.split("\n").join(" ")}`,
+          location: where
+        })
+      )
     )
   })
 
@@ -114,7 +138,10 @@ export const thresholdsFor = (thresholds: Thresholds, collection: string, k: num
   thresholds[collection]?.[rerank ? String(k) : `${k}:no-rerank`]
 
 /** The metrics below their thresholds (compared at 4 decimals, as printed). */
-export const shortfalls = (results: EvalResults, floors: NonNullable<ReturnType<typeof thresholdsFor>>): ReadonlyArray<Shortfall> => {
+export const shortfalls = (
+  results: EvalResults,
+  floors: NonNullable<ReturnType<typeof thresholdsFor>>
+): ReadonlyArray<Shortfall> => {
   const out: Array<Shortfall> = []
   for (const mode of ["sparse", "dense", "hybrid"] as const) {
     const floor = floors[mode]

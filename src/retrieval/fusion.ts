@@ -20,7 +20,9 @@ export const DEFAULT_FUSION: Fusion = { kind: "rrf", k0: 60 }
 export const fusionProblems = (f: Fusion): ReadonlyArray<string> =>
   f.kind === "rrf"
     ? Number.isFinite(f.k0) && f.k0 >= 0 ? [] : [`rrf k0 must be a non-negative number, got ${f.k0}`]
-    : Number.isFinite(f.alpha) && f.alpha >= 0 && f.alpha <= 1 ? [] : [`alpha must be between 0 and 1, got ${f.alpha}`]
+    : Number.isFinite(f.alpha) && f.alpha >= 0 && f.alpha <= 1
+    ? []
+    : [`alpha must be between 0 and 1, got ${f.alpha}`]
 
 /** One entry of a ranked list. */
 export interface Ranked {
@@ -46,7 +48,11 @@ const minMax = (list: ReadonlyArray<Ranked>): Map<string, number> => {
 }
 
 /** Fuses a sparse and a dense ranked list (each best first) into one list, best first. */
-export const fuse = (fusion: Fusion, sparse: ReadonlyArray<Ranked>, dense: ReadonlyArray<Ranked>): ReadonlyArray<Fused> => {
+export const fuse = (
+  fusion: Fusion,
+  sparse: ReadonlyArray<Ranked>,
+  dense: ReadonlyArray<Ranked>
+): ReadonlyArray<Fused> => {
   const order = new Map<string, number>()
   for (const r of [...sparse, ...dense]) if (!order.has(r.id)) order.set(r.id, order.size)
   const score = new Map<string, number>()

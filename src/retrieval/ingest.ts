@@ -8,21 +8,21 @@
  * Documents flow through a bounded buffer and `Stream.groupedWithin`: a fast
  * reader waits for a slow embedder or database.
  */
-import type { SqlClient } from "@effect/sql/SqlClient"
 import { PgClient } from "@effect/sql-pg"
+import type { SqlClient } from "@effect/sql/SqlClient"
 import { Chunk as EChunk, Clock, Effect, Random, Ref, Stream } from "effect"
+import { canonicalJson } from "../ir/canonical.js"
+import { sha256Hex } from "../ir/hash.js"
 import type { Database } from "../store/sql.js"
 import { chunkText } from "./chunk.js"
 import type { Chunk, ChunkStrategy } from "./chunk.js"
 import { embedAll, embedderId } from "./embedder.js"
 import type { EmbedderShape } from "./embedder.js"
 import { databaseError, RetrievalError } from "./errors.js"
-import { canonicalJson } from "../ir/canonical.js"
-import { sha256Hex } from "../ir/hash.js"
-import { normalizeDocument } from "./textNormalize.js"
-import type { DocumentInput, NormalizedDocument } from "./textNormalize.js"
 import { ensureVectorIndex, ensureVectorSpace, vectorTable } from "./schema.js"
 import type { HnswParams } from "./schema.js"
+import { normalizeDocument } from "./textNormalize.js"
+import type { DocumentInput, NormalizedDocument } from "./textNormalize.js"
 
 /** Options of one ingestion. */
 export interface IngestOptions {
@@ -77,10 +77,13 @@ const makeIngestionId: Effect.Effect<string> = Effect.zipWith(
 )
 
 const checkDocument = (doc: DocumentInput, at: number): Effect.Effect<DocumentInput, RetrievalError> => {
-  const bad = (message: string) => Effect.fail(new RetrievalError({ reason: "bad-input", message, location: `document ${at + 1}` }))
+  const bad = (message: string) =>
+    Effect.fail(new RetrievalError({ reason: "bad-input", message, location: `document ${at + 1}` }))
   if (typeof doc.id !== "string" || doc.id.trim() === "") return bad("the document id must be a non-empty string")
   if (typeof doc.text !== "string") return bad(`document "${doc.id}": text must be a string`)
-  if (doc.title !== undefined && typeof doc.title !== "string") return bad(`document "${doc.id}": title must be a string`)
+  if (doc.title !== undefined && typeof doc.title !== "string") {
+    return bad(`document "${doc.id}": title must be a string`)
+  }
   return Effect.succeed(doc)
 }
 
@@ -99,7 +102,9 @@ export const ingest = <E, R>(
     const indexKey = sha256Hex(canonicalJson({ chunking: settings.chunking, embedder: embedderName }))
     const ingestionId = yield* makeIngestionId
     const table = vectorTable(embedder.dimension)
-    yield* sql`INSERT INTO retrieval_ingestions (id, source, embedder, chunking) VALUES (${ingestionId}, ${options.source ?? ""}, ${embedderName}, ${sql.json(settings.chunking)})`
+    yield* sql`INSERT INTO retrieval_ingestions (id, source, embedder, chunking) VALUES (${ingestionId}, ${
+      options.source ?? ""
+    }, ${embedderName}, ${sql.json(settings.chunking)})`
     const counts = yield* Ref.make<IngestProgress>({ documents: 0, added: 0, replaced: 0, unchanged: 0, chunks: 0 })
     let seen = 0
 
@@ -119,7 +124,9 @@ export const ingest = <E, R>(
           if (row !== undefined && row.content_hash === doc.contentHash && row.index_key === indexKey) unchanged++
           else changed.push({ doc, chunks: chunkText(doc.text, settings.chunking) })
         }
-        const all = changed.flatMap((p) => p.chunks.map((c) => ({ doc: p.doc, chunk: c, heading: headingOf(p.doc, c) })))
+        const all = changed.flatMap((p) =>
+          p.chunks.map((c) => ({ doc: p.doc, chunk: c, heading: headingOf(p.doc, c) }))
+        )
         const vectors = dense ? yield* embedAll(embedder, all.map((x) => embeddingText(x.heading, x.chunk.text))) : []
         if (changed.length > 0) {
           yield* sql.withTransaction(Effect.gen(function*() {

@@ -68,7 +68,11 @@ export const ndcgAt = (ranked: ReadonlyArray<string>, rel: ReadonlyMap<string, n
 }
 
 /** The mean metrics of rankings (query id → ranked document ids) against qrels, over the queries with a relevant document. */
-export const evaluate = (runs: ReadonlyMap<string, ReadonlyArray<string>>, qrels: Qrels, k: number): Metrics & { readonly queries: number } => {
+export const evaluate = (
+  runs: ReadonlyMap<string, ReadonlyArray<string>>,
+  qrels: Qrels,
+  k: number
+): Metrics & { readonly queries: number } => {
   let n = 0
   let recall = 0
   let mrr = 0
@@ -81,5 +85,7 @@ export const evaluate = (runs: ReadonlyMap<string, ReadonlyArray<string>>, qrels
     mrr += mrrAt(ranked, rel, k)
     ndcg += ndcgAt(ranked, rel, k)
   }
-  return n === 0 ? { recall: 0, mrr: 0, ndcg: 0, queries: 0 } : { recall: recall / n, mrr: mrr / n, ndcg: ndcg / n, queries: n }
+  return n === 0
+    ? { recall: 0, mrr: 0, ndcg: 0, queries: 0 }
+    : { recall: recall / n, mrr: mrr / n, ndcg: ndcg / n, queries: n }
 }

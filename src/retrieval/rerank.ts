@@ -22,7 +22,10 @@ export interface RerankCandidate {
 /** A reranker: scores candidates for a query (one score per candidate, same order; higher is better). */
 export interface RerankerShape {
   readonly name: string
-  readonly rerank: (query: string, candidates: ReadonlyArray<RerankCandidate>) => Effect.Effect<ReadonlyArray<number>, RetrievalError>
+  readonly rerank: (
+    query: string,
+    candidates: ReadonlyArray<RerankCandidate>
+  ) => Effect.Effect<ReadonlyArray<number>, RetrievalError>
 }
 
 /** The optional rerank stage of search. */

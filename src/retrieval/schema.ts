@@ -97,9 +97,13 @@ export const vectorTable = (dimension: number): string => `retrieval_vectors_${d
 export const hnswProblems = (dimension: number, p: HnswParams): ReadonlyArray<string> => {
   const problems: Array<string> = []
   if (!Number.isInteger(dimension) || dimension < 1 || dimension > MAX_HNSW_DIMENSION) {
-    problems.push(`the embedding dimension must be an integer from 1 to ${MAX_HNSW_DIMENSION} (pgvector's HNSW limit), got ${dimension}`)
+    problems.push(
+      `the embedding dimension must be an integer from 1 to ${MAX_HNSW_DIMENSION} (pgvector's HNSW limit), got ${dimension}`
+    )
   }
-  if (!Number.isInteger(p.m) || p.m < 2 || p.m > 100) problems.push(`hnsw m must be an integer from 2 to 100, got ${p.m}`)
+  if (!Number.isInteger(p.m) || p.m < 2 || p.m > 100) {
+    problems.push(`hnsw m must be an integer from 2 to 100, got ${p.m}`)
+  }
   if (!Number.isInteger(p.efConstruction) || p.efConstruction < 4 || p.efConstruction > 1000) {
     problems.push(`hnsw ef_construction must be an integer from 4 to 1000, got ${p.efConstruction}`)
   } else if (p.efConstruction < 2 * p.m) {
@@ -128,7 +132,9 @@ export const ensureVectorSpace = (
     if (problems.length > 0) return yield* new RetrievalError({ reason: "bad-config", message: problems.join("; ") })
     const sql = yield* SqlClient
     const table = vectorTable(dimension)
-    const existing = yield* sql<{ m: number; ef_construction: number }>`SELECT m, ef_construction FROM retrieval_vector_spaces WHERE dimension = ${dimension}`
+    const existing = yield* sql<
+      { m: number; ef_construction: number }
+    >`SELECT m, ef_construction FROM retrieval_vector_spaces WHERE dimension = ${dimension}`
     if (existing[0] !== undefined) return { m: existing[0].m, efConstruction: existing[0].ef_construction }
     yield* sql.withTransaction(Effect.gen(function*() {
       yield* sql.unsafe(`CREATE EXTENSION IF NOT EXISTS vector`)
@@ -150,11 +156,17 @@ const vectorIndex = (dimension: number): string => `${vectorTable(dimension)}_hn
 export const ensureVectorIndex = (dimension: number): Effect.Effect<void, RetrievalError, SqlClient> =>
   Effect.gen(function*() {
     const sql = yield* SqlClient
-    const rows = yield* sql<{ m: number; ef_construction: number }>`SELECT m, ef_construction FROM retrieval_vector_spaces WHERE dimension = ${dimension}`
+    const rows = yield* sql<
+      { m: number; ef_construction: number }
+    >`SELECT m, ef_construction FROM retrieval_vector_spaces WHERE dimension = ${dimension}`
     const p = rows[0]
     if (p === undefined) return
     yield* sql.unsafe(
-      `CREATE INDEX IF NOT EXISTS ${vectorIndex(dimension)} ON ${vectorTable(dimension)} USING hnsw (embedding vector_cosine_ops) WITH (m = ${Number(p.m)}, ef_construction = ${Number(p.ef_construction)})`
+      `CREATE INDEX IF NOT EXISTS ${vectorIndex(dimension)} ON ${
+        vectorTable(dimension)
+      } USING hnsw (embedding vector_cosine_ops) WITH (m = ${Number(p.m)}, ef_construction = ${
+        Number(p.ef_construction)
+      })`
     )
   }).pipe(
     Effect.catchTag("SqlError", databaseError(`cannot build the HNSW index for dimension ${dimension}`)),
@@ -163,7 +175,10 @@ export const ensureVectorIndex = (dimension: number): Effect.Effect<void, Retrie
 
 /** Whether the vector table of a dimension exists (it does once something was ingested densely). */
 export const hasVectorSpace = (dimension: number): Effect.Effect<boolean, RetrievalError, SqlClient> =>
-  Effect.flatMap(SqlClient, (sql) => sql<{ n: number }>`SELECT count(*)::int AS n FROM retrieval_vector_spaces WHERE dimension = ${dimension}`).pipe(
+  Effect.flatMap(
+    SqlClient,
+    (sql) => sql<{ n: number }>`SELECT count(*)::int AS n FROM retrieval_vector_spaces WHERE dimension = ${dimension}`
+  ).pipe(
     Effect.map((rows) => (rows[0]?.n ?? 0) > 0),
     Effect.mapError(databaseError("cannot read the vector spaces"))
   )

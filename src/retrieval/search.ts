@@ -7,8 +7,8 @@
  * stage, and its lineage (ingestion, embedder name and version). Every stage
  * runs in its own span.
  */
-import type { SqlClient } from "@effect/sql/SqlClient"
 import { PgClient } from "@effect/sql-pg"
+import type { SqlClient } from "@effect/sql/SqlClient"
 import { Effect, Option } from "effect"
 import { Database } from "../store/sql.js"
 import { embedderId } from "./embedder.js"
@@ -101,22 +101,38 @@ const isInt = (n: number, lo: number, hi: number) => Number.isInteger(n) && n >=
 export const resolveOptions = (options: SearchOptions, defaults: { readonly fusion: Fusion }) =>
   Effect.gen(function*() {
     const mode = options.mode ?? "hybrid"
-    if (!SEARCH_MODES.includes(mode)) return yield* badConfig(`unknown search mode "${String(mode)}": use sparse, dense or hybrid`)
+    if (!SEARCH_MODES.includes(mode)) {
+      return yield* badConfig(`unknown search mode "${String(mode)}": use sparse, dense or hybrid`)
+    }
     const k = options.k ?? 10
     if (!isInt(k, 1, 1000)) return yield* badConfig(`k must be an integer from 1 to 1000, got ${k}`)
     const candidates = options.candidates ?? Math.min(10000, Math.max(50, 5 * k))
-    if (!isInt(candidates, k, 10000)) return yield* badConfig(`candidates must be an integer from k (${k}) to 10000, got ${candidates}`)
+    if (!isInt(candidates, k, 10000)) {
+      return yield* badConfig(`candidates must be an integer from k (${k}) to 10000, got ${candidates}`)
+    }
     if (options.efSearch !== undefined) {
-      if (!isInt(options.efSearch, 1, 1000)) return yield* badConfig(`ef_search must be an integer from 1 to 1000, got ${options.efSearch}`)
+      if (!isInt(options.efSearch, 1, 1000)) {
+        return yield* badConfig(`ef_search must be an integer from 1 to 1000, got ${options.efSearch}`)
+      }
       if (options.efSearch < k) {
-        return yield* badConfig(`ef_search (${options.efSearch}) must be at least k (${k}): HNSW returns at most ef_search neighbours`)
+        return yield* badConfig(
+          `ef_search (${options.efSearch}) must be at least k (${k}): HNSW returns at most ef_search neighbours`
+        )
       }
     }
     const efSearch = options.efSearch ?? Math.min(1000, Math.max(40, candidates))
     const fusion = options.fusion ?? defaults.fusion
     const problems = fusionProblems(fusion)
     if (problems.length > 0) return yield* badConfig(problems.join("; "))
-    return { mode, k, candidates, efSearch, fusion, rerank: options.rerank ?? true, distinct: options.distinct ?? "chunk" }
+    return {
+      mode,
+      k,
+      candidates,
+      efSearch,
+      fusion,
+      rerank: options.rerank ?? true,
+      distinct: options.distinct ?? "chunk"
+    }
   })
 
 /** The sparse stage's SQL (`$1` the query text, `$2` the limit): any query lexeme matches, ranked by `ts_rank_cd` normalized by length. */
@@ -133,7 +149,8 @@ LIMIT $2`
  * the HNSW index, then only the embedder's own vectors (filtering inside the
  * index scan would let the planner prefer the primary key and sort).
  */
-export const denseSql = (dimension: number): string => `WITH nn AS (
+export const denseSql = (dimension: number): string =>
+  `WITH nn AS (
   SELECT chunk_id, embedder, embedding <=> $1::vector AS distance
   FROM ${vectorTable(dimension)}
   ORDER BY embedding <=> $1::vector
@@ -143,11 +160,12 @@ SELECT chunk_id AS id, (1 - distance)::float8 AS score FROM nn WHERE embedder = 
 
 /** The sparse stage: chunks matching any query lexeme, by `ts_rank_cd` (length-normalized), best first. */
 export const sparseStage = (query: string, limit: number) =>
-  Effect.flatMap(PgClient.PgClient, (sql) => sql.unsafe<{ id: string; score: number }>(SPARSE_SQL, [query, limit])).pipe(
-    Effect.map((rows): ReadonlyArray<Ranked> => rows.map((r) => ({ id: r.id, score: Number(r.score) }))),
-    Effect.mapError(databaseError("sparse search failed")),
-    Effect.withSpan("retrieval.sparse", { attributes: { "retrieval.limit": limit } })
-  )
+  Effect.flatMap(PgClient.PgClient, (sql) => sql.unsafe<{ id: string; score: number }>(SPARSE_SQL, [query, limit]))
+    .pipe(
+      Effect.map((rows): ReadonlyArray<Ranked> => rows.map((r) => ({ id: r.id, score: Number(r.score) }))),
+      Effect.mapError(databaseError("sparse search failed")),
+      Effect.withSpan("retrieval.sparse", { attributes: { "retrieval.limit": limit } })
+    )
 
 /** The dense stage: nearest chunks by cosine distance through the HNSW index (score = 1 − distance), `SET LOCAL hnsw.ef_search` in the query's transaction. */
 const denseStage = (embedder: EmbedderShape, query: string, limit: number, efSearch: number) =>
@@ -160,10 +178,16 @@ const denseStage = (embedder: EmbedderShape, query: string, limit: number, efSea
     const literal = `[${(vector ?? []).join(",")}]`
     const rows = yield* sql.withTransaction(Effect.zipRight(
       sql.unsafe(`SET LOCAL hnsw.ef_search = ${efSearch}`),
-      sql.unsafe<{ id: string; score: number }>(denseSql(embedder.dimension), [literal, Math.min(limit, efSearch), embedderId(embedder)])
+      sql.unsafe<{ id: string; score: number }>(denseSql(embedder.dimension), [
+        literal,
+        Math.min(limit, efSearch),
+        embedderId(embedder)
+      ])
     )).pipe(Effect.mapError(databaseError("dense search failed")))
     return rows.map((r): Ranked => ({ id: r.id, score: Number(r.score) }))
-  }).pipe(Effect.withSpan("retrieval.dense", { attributes: { "retrieval.limit": limit, "retrieval.efSearch": efSearch } }))
+  }).pipe(
+    Effect.withSpan("retrieval.dense", { attributes: { "retrieval.limit": limit, "retrieval.efSearch": efSearch } })
+  )
 
 interface ChunkRow {
   readonly id: string
@@ -190,10 +214,10 @@ const hydrate = (ids: ReadonlyArray<string>) =>
         JOIN retrieval_documents d ON d.id = c.document_id
         JOIN retrieval_ingestions i ON i.id = c.ingestion_id
         WHERE c.id IN ${sql.in(ids)}`).pipe(
-    Effect.map((rows) => new Map(rows.map((r) => [r.id, r]))),
-    Effect.mapError(databaseError("cannot read the chunks of the hits")),
-    Effect.withSpan("retrieval.hydrate", { attributes: { "retrieval.chunks": ids.length } })
-  )
+      Effect.map((rows) => new Map(rows.map((r) => [r.id, r]))),
+      Effect.mapError(databaseError("cannot read the chunks of the hits")),
+      Effect.withSpan("retrieval.hydrate", { attributes: { "retrieval.chunks": ids.length } })
+    )
 
 const parseEmbedder = (id: string | null) => {
   if (id === null) return null
@@ -227,17 +251,33 @@ const assemble = (
     const stages: Array<{ stage: string; candidates: number; detail: string }> = []
     const sparse = mode === "dense" ? [] : lists.sparse
     const dense = mode === "sparse" ? [] : lists.dense
-    if (mode !== "dense") stages.push({ stage: "sparse", candidates: sparse.length, detail: "ts_rank_cd(tsv, any query lexeme, 1) over GIN" })
+    if (mode !== "dense") {
+      stages.push({
+        stage: "sparse",
+        candidates: sparse.length,
+        detail: "ts_rank_cd(tsv, any query lexeme, 1) over GIN"
+      })
+    }
     if (mode !== "sparse") {
-      stages.push({ stage: "dense", candidates: dense.length, detail: `cosine over HNSW, ef_search ${o.efSearch}, ${embedderId(ctx.embedder)}` })
+      stages.push({
+        stage: "dense",
+        candidates: dense.length,
+        detail: `cosine over HNSW, ef_search ${o.efSearch}, ${embedderId(ctx.embedder)}`
+      })
     }
     const sparseRank = new Map(sparse.map((r, i) => [r.id, { score: r.score, rank: i + 1 }]))
     const denseRank = new Map(dense.map((r, i) => [r.id, { score: r.score, rank: i + 1 }]))
     const fused = mode === "hybrid"
-      ? yield* Effect.sync(() => fuse(o.fusion, sparse, dense)).pipe(Effect.withSpan("retrieval.fuse", { attributes: { "retrieval.fusion": o.fusion.kind } }))
+      ? yield* Effect.sync(() => fuse(o.fusion, sparse, dense)).pipe(
+        Effect.withSpan("retrieval.fuse", { attributes: { "retrieval.fusion": o.fusion.kind } })
+      )
       : undefined
     if (fused !== undefined) {
-      stages.push({ stage: "fuse", candidates: fused.length, detail: o.fusion.kind === "rrf" ? `rrf k0 ${o.fusion.k0}` : `alpha ${o.fusion.alpha}` })
+      stages.push({
+        stage: "fuse",
+        candidates: fused.length,
+        detail: o.fusion.kind === "rrf" ? `rrf k0 ${o.fusion.k0}` : `alpha ${o.fusion.alpha}`
+      })
     }
     let ordered: ReadonlyArray<Ranked> = (fused ?? (mode === "sparse" ? sparse : dense)).slice(0, o.candidates)
     yield* rowsFor(shared, ordered.map((r) => r.id))
@@ -249,11 +289,15 @@ const assemble = (
       const missing = ordered.filter((r) => !shared.rerank.has(r.id))
         .map((r) => ({ chunkId: r.id, text: rows.get(r.id)!.text, heading: rows.get(r.id)!.heading }))
       if (missing.length > 0) {
-        const scores = yield* reranker.rerank(query, missing).pipe(Effect.withSpan("retrieval.rerank", { attributes: { "retrieval.reranker": reranker.name } }))
+        const scores = yield* reranker.rerank(query, missing).pipe(
+          Effect.withSpan("retrieval.rerank", { attributes: { "retrieval.reranker": reranker.name } })
+        )
         missing.forEach((c, i) => shared.rerank.set(c.chunkId, scores[i] ?? 0))
       }
       const position = new Map(ordered.map((r, i) => [r.id, i]))
-      ordered = [...ordered].sort((a, b) => shared.rerank.get(b.id)! - shared.rerank.get(a.id)! || position.get(a.id)! - position.get(b.id)!)
+      ordered = [...ordered].sort((a, b) =>
+        shared.rerank.get(b.id)! - shared.rerank.get(a.id)! || position.get(a.id)! - position.get(b.id)!
+      )
       stages.push({ stage: "rerank", candidates: ordered.length, detail: reranker.name })
       reranked = true
     }
@@ -327,7 +371,11 @@ export const searchModes = (
   })
 
 /** Runs a search: stages, fusion, rerank, evidence package. */
-export const search = (ctx: SearchContext, query: string, options: SearchOptions = {}): Effect.Effect<SearchResult, RetrievalError, PgClient.PgClient | SqlClient | Database> => {
+export const search = (
+  ctx: SearchContext,
+  query: string,
+  options: SearchOptions = {}
+): Effect.Effect<SearchResult, RetrievalError, PgClient.PgClient | SqlClient | Database> => {
   const mode = options.mode ?? "hybrid"
   return Effect.map(searchModes(ctx, query, [mode], options), (r) => r[mode]!).pipe(
     Effect.withSpan("retrieval.search", { attributes: { "retrieval.mode": mode, "retrieval.k": options.k ?? 10 } })

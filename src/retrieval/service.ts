@@ -5,9 +5,9 @@
  * (local or OpenAI-compatible embedder, lexical reranker) over a SQL layer.
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
-import type { SqlError } from "@effect/sql/SqlError"
-import { SqlClient } from "@effect/sql/SqlClient"
 import type { PgClient } from "@effect/sql-pg"
+import { SqlClient } from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Layer, Option, Stream } from "effect"
 import { Database } from "../store/sql.js"
 import { DEFAULT_CHUNKING, strategyProblems } from "./chunk.js"
@@ -21,16 +21,17 @@ import { DEFAULT_FUSION, fusionProblems } from "./fusion.js"
 import type { Fusion } from "./fusion.js"
 import { ingest } from "./ingest.js"
 import type { IngestOptions, IngestReport } from "./ingest.js"
-import type { DocumentInput } from "./textNormalize.js"
 import { layerLexical, Reranker } from "./rerank.js"
 import type { LexicalOptions } from "./rerank.js"
 import { DEFAULT_HNSW, hnswProblems, migrate } from "./schema.js"
 import type { HnswParams } from "./schema.js"
 import { search, searchModes } from "./search.js"
 import type { SearchMode, SearchOptions, SearchResult } from "./search.js"
+import type { DocumentInput } from "./textNormalize.js"
 
-const isStream = <E, R>(u: Iterable<DocumentInput> | Stream.Stream<DocumentInput, E, R>): u is Stream.Stream<DocumentInput, E, R> =>
-  typeof u === "object" && u !== null && Stream.StreamTypeId in u
+const isStream = <E, R>(
+  u: Iterable<DocumentInput> | Stream.Stream<DocumentInput, E, R>
+): u is Stream.Stream<DocumentInput, E, R> => typeof u === "object" && u !== null && Stream.StreamTypeId in u
 
 /** Settings of the service. */
 export interface RetrievalSettings {
@@ -45,7 +46,12 @@ export interface RetrievalSettings {
 }
 
 /** The default settings. */
-export const DEFAULT_SETTINGS: RetrievalSettings = { chunking: DEFAULT_CHUNKING, hnsw: DEFAULT_HNSW, groupSize: 64, fusion: DEFAULT_FUSION }
+export const DEFAULT_SETTINGS: RetrievalSettings = {
+  chunking: DEFAULT_CHUNKING,
+  hnsw: DEFAULT_HNSW,
+  groupSize: 64,
+  fusion: DEFAULT_FUSION
+}
 
 /** The retrieval service. */
 export interface RetrievalShape {
@@ -78,7 +84,9 @@ const settingsProblems = (s: RetrievalSettings, dimension: number): ReadonlyArra
   ...strategyProblems(s.chunking),
   ...hnswProblems(dimension, s.hnsw),
   ...fusionProblems(s.fusion),
-  ...(Number.isInteger(s.groupSize) && s.groupSize >= 1 ? [] : [`groupSize must be a positive integer, got ${s.groupSize}`])
+  ...(Number.isInteger(s.groupSize) && s.groupSize >= 1
+    ? []
+    : [`groupSize must be a positive integer, got ${s.groupSize}`])
 ]
 
 /**
@@ -104,18 +112,25 @@ export const layer = (
       const stats = Effect.flatMap(SqlClient, (sql) =>
         sql<{ documents: number; chunks: number }>`SELECT (SELECT count(*) FROM retrieval_documents)::int AS documents,
           (SELECT count(*) FROM retrieval_chunks)::int AS chunks`).pipe(
-        Effect.map((rows) => ({ documents: rows[0]?.documents ?? 0, chunks: rows[0]?.chunks ?? 0 })),
-        Effect.mapError(databaseError("cannot count the documents")),
-        Effect.provide(context)
-      )
+          Effect.map((rows) => ({ documents: rows[0]?.documents ?? 0, chunks: rows[0]?.chunks ?? 0 })),
+          Effect.mapError(databaseError("cannot count the documents")),
+          Effect.provide(context)
+        )
       return {
         settings: s,
         embedder,
         vectorAvailable: db.vectorAvailable,
-        ingest: <E, R>(documents: Iterable<DocumentInput> | Stream.Stream<DocumentInput, E, R>, options?: IngestOptions) =>
-          ingest(isStream(documents) ? documents : Stream.fromIterable(documents), embedder, s, options).pipe(Effect.provide(context)),
-        search: (query, options) => search(searchContext, query, options).pipe(Effect.provide(context)),
-        searchModes: (query, modes, options) => searchModes(searchContext, query, modes, options).pipe(Effect.provide(context)),
+        ingest: <E, R>(
+          documents: Iterable<DocumentInput> | Stream.Stream<DocumentInput, E, R>,
+          options?: IngestOptions
+        ) =>
+          ingest(isStream(documents) ? documents : Stream.fromIterable(documents), embedder, s, options).pipe(
+            Effect.provide(context)
+          ),
+        search: (query, options) =>
+          search(searchContext, query, options).pipe(Effect.provide(context)),
+        searchModes: (query, modes, options) =>
+          searchModes(searchContext, query, modes, options).pipe(Effect.provide(context)),
         stats
       } satisfies RetrievalShape
     })

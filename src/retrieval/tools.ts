@@ -18,7 +18,9 @@ import { Retrieval } from "./service.js"
 import type { RetrievalShape } from "./service.js"
 
 const toToolError = (e: RetrievalError) =>
-  e.reason === "database" || e.reason === "embedder" ? new Transient({ message: e.display }) : new Permanent({ message: e.display })
+  e.reason === "database" || e.reason === "embedder"
+    ? new Transient({ message: e.display })
+    : new Permanent({ message: e.display })
 
 const PositiveInt = Schema.Number.pipe(Schema.int(), Schema.positive())
 
@@ -69,20 +71,26 @@ const HitSchema = Schema.Struct({
 export const makeTools = (retrieval: RetrievalShape) => {
   const ingestTool = make({
     name: "retrieval.ingest",
-    description: "Ingests documents (id, text, optional title and metadata) into the retrieval store: normalizes, chunks, embeds and indexes them. Re-ingesting an unchanged document does nothing.",
+    description:
+      "Ingests documents (id, text, optional title and metadata) into the retrieval store: normalizes, chunks, embeds and indexes them. Re-ingesting an unchanged document does nothing.",
     input: Schema.Struct({
       documents: Schema.Array(DocumentSchema),
-      sparseOnly: Schema.optional(Schema.Boolean).annotations({ description: "index for full-text search only (no embeddings)" })
+      sparseOnly: Schema.optional(Schema.Boolean).annotations({
+        description: "index for full-text search only (no embeddings)"
+      })
     }),
     output: IngestOutput,
     idempotent: true,
     retryable: true,
     handler: (args) =>
-      retrieval.ingest(args.documents, { source: "tool:retrieval.ingest", sparseOnly: args.sparseOnly ?? false }).pipe(Effect.mapError(toToolError))
+      retrieval.ingest(args.documents, { source: "tool:retrieval.ingest", sparseOnly: args.sparseOnly ?? false }).pipe(
+        Effect.mapError(toToolError)
+      )
   })
   const searchTool = make({
     name: "retrieval.search",
-    description: "Searches the retrieval store. Returns hits with document id, chunk offsets, section, text, the score of every stage and lineage.",
+    description:
+      "Searches the retrieval store. Returns hits with document id, chunk offsets, section, text, the score of every stage and lineage.",
     input: Schema.Struct({
       query: Schema.String.pipe(Schema.minLength(1)),
       k: Schema.optional(PositiveInt),

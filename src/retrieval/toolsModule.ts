@@ -15,7 +15,18 @@ let runtime: ManagedRuntime.ManagedRuntime<Retrieval, unknown> | undefined
 const service = Effect.suspend(() => {
   runtime ??= ManagedRuntime.make(layerDefault(layerFromEnv))
   return Effect.provide(Retrieval, runtime)
-}).pipe(Effect.mapError((e) => e instanceof RetrievalError ? e : new RetrievalError({ reason: "database", message: `cannot open the retrieval store: ${e instanceof Error ? e.message : String((e as { message?: unknown }).message ?? e)}` })))
+}).pipe(
+  Effect.mapError((e) =>
+    e instanceof RetrievalError
+      ? e
+      : new RetrievalError({
+        reason: "database",
+        message: `cannot open the retrieval store: ${
+          e instanceof Error ? e.message : String((e as { message?: unknown }).message ?? e)
+        }`
+      })
+  )
+)
 
 /** A `RetrievalShape` whose calls go to the lazily built default stack. */
 const lazy: RetrievalShape = {

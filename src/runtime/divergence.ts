@@ -30,7 +30,10 @@ export interface Divergence {
 
 const lineOf = (e: RunEvent, delays: boolean): string => {
   if (e.type !== "RunStarted") return comparable(e, delays)
-  return comparable({ ...e, data: { programHash: e.data.programHash, inputsHash: e.data.inputsHash, seed: e.data.seed, mode: "live" } }, delays)
+  return comparable({
+    ...e,
+    data: { programHash: e.data.programHash, inputsHash: e.data.inputsHash, seed: e.data.seed, mode: "live" }
+  }, delays)
 }
 
 /** Canonical lines grouped by node path ("" for run-level), keeping the first RunStarted only. */
@@ -82,7 +85,12 @@ export const firstDivergence = (
     if (other.length > list.length) {
       const extra = other[list.length]!
       // An extra event ranks after every recorded one of its position.
-      consider(Number.MAX_SAFE_INTEGER / 2 + extra.seq, { node, seq: undefined, expected: undefined, actual: extra.line })
+      consider(Number.MAX_SAFE_INTEGER / 2 + extra.seq, {
+        node,
+        seq: undefined,
+        expected: undefined,
+        actual: extra.line
+      })
     }
   }
   for (const [key, list] of got) {

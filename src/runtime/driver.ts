@@ -158,7 +158,11 @@ export abstract class Driver {
    * Runs `eff` on a fiber started at once; `k` gets its exit inline when it
    * completes synchronously, else later through the inbox, drained at once.
    */
-  protected fork<A, E>(eff: Effect.Effect<A, E>, nr: NodeRun | undefined, k: (exit: Exit.Exit<A, E>) => void): Fiber.RuntimeFiber<A, E> {
+  protected fork<A, E>(
+    eff: Effect.Effect<A, E>,
+    nr: NodeRun | undefined,
+    k: (exit: Exit.Exit<A, E>) => void
+  ): Fiber.RuntimeFiber<A, E> {
     const fiber = Runtime.runFork(this.runtime)(eff)
     const exit = fiber.unsafePoll()
     if (exit !== null) {

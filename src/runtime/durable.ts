@@ -35,15 +35,15 @@ import { bindParams } from "./inputs.js"
 import { leaveRunningOnInterrupt, leavesRunning } from "./interpret.js"
 import type { StopControl } from "./interpret.js"
 import type { RunRequirements, RunResult } from "./interpret.js"
+import { makeRunId, plan, runWith } from "./launch.js"
+import type { RunOptions } from "./launch.js"
+import { currentWorkspace } from "./llm.js"
 import { ResultCache } from "./policy/cache.js"
 import { IdempotencyStore } from "./policy/idempotency.js"
 import { ToolLimiter } from "./policy/limiter.js"
-import { currentWorkspace } from "./llm.js"
 import { makeRecorded } from "./recorded.js"
 import { RunStore } from "./runStore.js"
 import type { RunRecord, RunRecordError } from "./runStore.js"
-import { makeRunId, plan, runWith } from "./launch.js"
-import type { RunOptions } from "./launch.js"
 
 /** Options of `start`: `RunOptions` plus the workspace the run belongs to. */
 export interface StartOptions extends RunOptions {
@@ -226,13 +226,21 @@ const programOf = (record: RunRecord) =>
     const json = yield* store.getProgram(record.programHash).pipe(Effect.mapError(storeFailed(record.runId)))
     if (Option.isNone(json)) {
       return yield* Effect.fail(
-        new RunError({ kind: "InvalidProgram", message: `the store has no program ${record.programHash}`, runId: record.runId })
+        new RunError({
+          kind: "InvalidProgram",
+          message: `the store has no program ${record.programHash}`,
+          runId: record.runId
+        })
       )
     }
     const decoded = decodeProgram(json.value)
     if (Either.isLeft(decoded)) {
       return yield* Effect.fail(
-        new RunError({ kind: "InvalidProgram", message: `stored program ${record.programHash}: ${decoded.left.message}`, runId: record.runId })
+        new RunError({
+          kind: "InvalidProgram",
+          message: `stored program ${record.programHash}: ${decoded.left.message}`,
+          runId: record.runId
+        })
       )
     }
     return decoded.right
@@ -263,22 +271,30 @@ export const resume = (runId: string): Effect.Effect<RunResult, RunError, Durabl
     const record = yield* getRun(runId)
     if (record.status !== "running") {
       return yield* Effect.fail(
-        new RunError({ kind: "InvalidInput", message: `run ${runId} is ${record.status}; only running runs resume`, runId })
+        new RunError({
+          kind: "InvalidInput",
+          message: `run ${runId} is ${record.status}; only running runs resume`,
+          runId
+        })
       )
     }
     const program = yield* programOf(record)
     const events = yield* eventsOf(runId)
     const last = events[events.length - 1]
-    if (last !== undefined && (last.type === "RunCompleted" || last.type === "RunFailed" || last.type === "RunCancelled")) {
+    if (
+      last !== undefined && (last.type === "RunCompleted" || last.type === "RunFailed" || last.type === "RunCancelled")
+    ) {
       const exit: Exit.Exit<RunResult, RunError> = last.type === "RunCompleted"
         ? Exit.succeed({ runId, status: "completed", output: last.data.output as Json })
         : last.type === "RunFailed"
-        ? Exit.fail(new RunError({
-          kind: last.data.errorKind,
-          message: last.data.message,
-          runId,
-          ...(last.data.failedNode === undefined ? {} : { node: last.data.failedNode })
-        }))
+        ? Exit.fail(
+          new RunError({
+            kind: last.data.errorKind,
+            message: last.data.message,
+            runId,
+            ...(last.data.failedNode === undefined ? {} : { node: last.data.failedNode })
+          })
+        )
         : Exit.interrupt(FiberId.none)
       yield* recordEnding(runId, exit, summarize(events)).pipe(Effect.mapError(storeFailed(runId)))
       return yield* exit
@@ -292,8 +308,15 @@ export const resume = (runId: string): Effect.Effect<RunResult, RunError, Durabl
       "trellis.program_hash": record.programHash,
       "trellis.workspace": record.workspace
     })
-    return yield* recorded(runId, runWith(program, inputs, optionsOf(record), { record: makeRecorded("resume", events), events }), events)
-      .pipe(Effect.annotateLogs({ runId, workspace: record.workspace }), Effect.locally(currentWorkspace, record.workspace))
+    return yield* recorded(
+      runId,
+      runWith(program, inputs, optionsOf(record), { record: makeRecorded("resume", events), events }),
+      events
+    )
+      .pipe(
+        Effect.annotateLogs({ runId, workspace: record.workspace }),
+        Effect.locally(currentWorkspace, record.workspace)
+      )
   }).pipe(Effect.withSpan("run", { attributes: { "trellis.mode": "resume" } }))
 
 /** What `resumeAll` did for one run. */
@@ -363,13 +386,25 @@ export const replay = (
     const first = events[0]
     const runId = source._tag === "Stored" ? source.runId : first?.runId ?? "(empty trace)"
     if (first === undefined || first.type !== "RunStarted") {
-      return yield* Effect.fail(new RunError({ kind: "InvalidInput", message: `the record of run ${runId} does not start with RunStarted`, runId }))
+      return yield* Effect.fail(
+        new RunError({
+          kind: "InvalidInput",
+          message: `the record of run ${runId} does not start with RunStarted`,
+          runId
+        })
+      )
     }
     const started = first.data
     const integrity = recordIntegrity(events)
     const base = { runId, recordedEvents: events.length }
     if (integrity !== undefined) {
-      return { ...base, exact: false, divergence: integrity, status: "failed", replayedEvents: 0 } satisfies ReplayReport
+      return {
+        ...base,
+        exact: false,
+        divergence: integrity,
+        status: "failed",
+        replayedEvents: 0
+      } satisfies ReplayReport
     }
     let program: Program
     if (source._tag === "Trace" && source.program !== undefined) {
@@ -378,10 +413,18 @@ export const replay = (
       const store = yield* RunStore
       const json = yield* store.getProgram(started.programHash).pipe(Effect.mapError(storeFailed(runId)))
       if (Option.isNone(json)) {
-        return yield* Effect.fail(new RunError({ kind: "InvalidProgram", message: `no program ${started.programHash} in the store; give the program file`, runId }))
+        return yield* Effect.fail(
+          new RunError({
+            kind: "InvalidProgram",
+            message: `no program ${started.programHash} in the store; give the program file`,
+            runId
+          })
+        )
       }
       const decoded = decodeProgram(json.value)
-      if (Either.isLeft(decoded)) return yield* Effect.fail(new RunError({ kind: "InvalidProgram", message: decoded.left.message, runId }))
+      if (Either.isLeft(decoded)) {
+        return yield* Effect.fail(new RunError({ kind: "InvalidProgram", message: decoded.left.message, runId }))
+      }
       program = decoded.right
     }
     const planned = plan(program)
@@ -396,7 +439,9 @@ export const replay = (
       )
     }
     if (started.inputs === undefined) {
-      return yield* Effect.fail(new RunError({ kind: "InvalidInput", message: `the record of run ${runId} lacks its inputs`, runId }))
+      return yield* Effect.fail(
+        new RunError({ kind: "InvalidInput", message: `the record of run ${runId} lacks its inputs`, runId })
+      )
     }
     const record = makeRecorded(options.live === true ? "live" : "replay", events)
     const runOptions: RunOptions = {
@@ -436,5 +481,11 @@ export const replay = (
             : { kind: e.kind, message: e.message, ...(e.node === undefined ? {} : { node: e.node }) }
         }
       })()
-    return { ...base, ...ending, exact: divergence === undefined, divergence, replayedEvents: replayed.length } satisfies ReplayReport
+    return {
+      ...base,
+      ...ending,
+      exact: divergence === undefined,
+      divergence,
+      replayedEvents: replayed.length
+    } satisfies ReplayReport
   })

@@ -14,7 +14,10 @@ import type { ToolError } from "../tools/errors.js"
  * events could not be recorded (the run stays resumable); `NotFound` for an
  * unknown run id (resume, replay).
  */
-export const RunErrorKind = Schema.Union(ErrorKind, Schema.Literal("InvalidInput", "InvalidProgram", "StoreUnavailable", "NotFound"))
+export const RunErrorKind = Schema.Union(
+  ErrorKind,
+  Schema.Literal("InvalidInput", "InvalidProgram", "StoreUnavailable", "NotFound")
+)
 /** The kind of a `RunError`. */
 export type RunErrorKind = typeof RunErrorKind.Type
 

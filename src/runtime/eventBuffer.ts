@@ -15,10 +15,16 @@ export class EventBuffer {
   private closed = false
   private pending: Array<RunEvent> = []
 
-  constructor(private readonly runId: string, recorded: Recorded | undefined, recordedEvents?: ReadonlyArray<RunEvent>) {
+  constructor(
+    private readonly runId: string,
+    recorded: Recorded | undefined,
+    recordedEvents?: ReadonlyArray<RunEvent>
+  ) {
     // A resumed run continues its record's seq; a replay records a fresh log from 0.
     this.seq = recorded?.mode === "resume" ? recorded.lastSeq + 1 : 0
-    this.suppressor = recorded?.mode === "resume" && recordedEvents !== undefined ? new Suppressor(recordedEvents) : undefined
+    this.suppressor = recorded?.mode === "resume" && recordedEvents !== undefined
+      ? new Suppressor(recordedEvents)
+      : undefined
   }
 
   /** How many events wait to be flushed. */
@@ -27,7 +33,13 @@ export class EventBuffer {
   }
 
   /** Records an event at clock time `at`; false when nothing was recorded (closed, or already in the record). */
-  record<T extends RunEventType>(type: T, node: string | undefined, attempt: number | undefined, data: EventData<T>, at: number): boolean {
+  record<T extends RunEventType>(
+    type: T,
+    node: string | undefined,
+    attempt: number | undefined,
+    data: EventData<T>,
+    at: number
+  ): boolean {
     // Nothing is recorded after the terminal event (seq stays contiguous and ends there).
     if (this.closed) return false
     const event = makeEvent(type, { runId: this.runId, seq: this.seq, at, node, attempt, data })

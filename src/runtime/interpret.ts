@@ -7,22 +7,22 @@
  * flushes. Interrupting this Effect cancels the run (`RunCancelled`).
  */
 import { Effect, FiberRef } from "effect"
-import { globalValue } from "effect/GlobalValue"
 import type { Scope } from "effect"
+import { globalValue } from "effect/GlobalValue"
 import type { Json } from "../ir/eval.js"
 import { errorKind } from "../tools/errors.js"
 import { ToolRegistry } from "../tools/registry.js"
+import { hashJson } from "../trace/contentHash.js"
+import type { StoreError } from "../trace/errors.js"
 import { EventSink } from "../trace/events.js"
 import type { RunEvent } from "../trace/events.js"
-import type { StoreError } from "../trace/errors.js"
-import { hashJson } from "../trace/contentHash.js"
 import type { BanditStrategy } from "./bandit/state.js"
 import { PolicyStore } from "./bandit/store.js"
-import { interruptAll } from "./inflight.js"
 import { RunError } from "./errors.js"
+import { interruptAll } from "./inflight.js"
 import { LlmRunner } from "./llm.js"
+import { Run } from "./nodes.js"
 import type { Plan } from "./plan.js"
-import type { Recorded } from "./recorded.js"
 import { makeBatcher } from "./policy/batcher.js"
 import type { BatchedCall } from "./policy/batcher.js"
 import type { Budgeter } from "./policy/budget.js"
@@ -30,7 +30,7 @@ import { ResultCache } from "./policy/cache.js"
 import { Hooks } from "./policy/hooks.js"
 import { IdempotencyStore } from "./policy/idempotency.js"
 import { ToolLimiter } from "./policy/limiter.js"
-import { Run } from "./nodes.js"
+import type { Recorded } from "./recorded.js"
 
 /** The services every run needs. */
 export type RunRequirements = ToolRegistry | EventSink | IdempotencyStore | ResultCache | PolicyStore | ToolLimiter
@@ -104,7 +104,10 @@ export const leaveRunningOnInterrupt: FiberRef.FiberRef<StopControl | undefined>
 )
 
 /** Whether an interruption now should leave the run running. */
-export const leavesRunning: Effect.Effect<boolean> = Effect.map(FiberRef.get(leaveRunningOnInterrupt), (c) => c?.leave === true)
+export const leavesRunning: Effect.Effect<boolean> = Effect.map(
+  FiberRef.get(leaveRunningOnInterrupt),
+  (c) => c?.leave === true
+)
 
 /** Stops in-flight work without recording anything about it, then flushes what was recorded. */
 const detach = (run: Run, flush: Effect.Effect<void, StoreError>): Effect.Effect<void, StoreError> =>
@@ -144,7 +147,8 @@ const unrecorded = (run: Run, runId: string, error: StoreError): Effect.Effect<n
       Effect.fail(
         new RunError({
           kind: "StoreUnavailable",
-          message: `the run's events could not be recorded (${error.operation}: ${error.message}); the run was stopped and can be resumed`,
+          message:
+            `the run's events could not be recorded (${error.operation}: ${error.message}); the run was stopped and can be resumed`,
           runId
         })
       )
@@ -152,7 +156,11 @@ const unrecorded = (run: Run, runId: string, error: StoreError): Effect.Effect<n
   })
 
 /** Stops what is still in flight, records the terminal event and flushes; the run's result or its `RunError`. */
-const finish = (run: Run, runId: string, flush: Effect.Effect<void, StoreError>): Effect.Effect<RunResult, RunError | StoreError> =>
+const finish = (
+  run: Run,
+  runId: string,
+  flush: Effect.Effect<void, StoreError>
+): Effect.Effect<RunResult, RunError | StoreError> =>
   Effect.gen(function*() {
     if (run.status === "completed") {
       yield* stopInflight(run, "the run completed")
@@ -221,7 +229,9 @@ export const execute = (config: ExecuteConfig): Effect.Effect<RunResult, RunErro
 
     const loop = Effect.gen(function*() {
       if (hooks.preRun !== undefined) {
-        const vetoed = yield* Effect.either(hooks.preRun({ runId: config.runId, programHash: config.plan.hash, inputs }))
+        const vetoed = yield* Effect.either(
+          hooks.preRun({ runId: config.runId, programHash: config.plan.hash, inputs })
+        )
         if (vetoed._tag === "Left") run.failRun(vetoed.left, undefined)
       }
       if (run.status === "running") run.start()

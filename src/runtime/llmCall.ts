@@ -101,9 +101,10 @@ export const llmCall = (env: LlmCallEnv, runner: LlmRunnerService, site: LlmSite
           ...step,
           attempt,
           emit: (text) => Effect.sync(() => emitChunk(text)),
-          answeredBy: (r) => Effect.sync(() => {
-            route = r
-          })
+          answeredBy: (r) =>
+            Effect.sync(() => {
+              route = r
+            })
         })
       })
       return timeout === undefined
@@ -111,10 +112,17 @@ export const llmCall = (env: LlmCallEnv, runner: LlmRunnerService, site: LlmSite
         : withTimeout(durationMs(timeout, 0), `llm ${site.signatureName} (node ${site.path}, attempt ${attempt})`)(eff)
     }
     const retry = site.policy?.retry
-    const attempts = retry === undefined ? attemptOnce(1) : retrying(retry, (n, delayMs, error) =>
-      Effect.sync(() =>
-        env.emit("NodeRetrying", site.path, n, { attempt: n, delayMs, errorKind: errorKind(error), message: error.message })
-      ))(attemptOnce)
+    const attempts = retry === undefined ?
+      attemptOnce(1) :
+      retrying(retry, (n, delayMs, error) =>
+        Effect.sync(() =>
+          env.emit("NodeRetrying", site.path, n, {
+            attempt: n,
+            delayMs,
+            errorKind: errorKind(error),
+            message: error.message
+          })
+        ))(attemptOnce)
     const output = yield* metered(meter, attempts)
     const latencyMs = env.now() - startedAt
     for (const b of site.budgets) yield* b.charge(meter.cost, meter.tokens)
@@ -149,6 +157,8 @@ const recordedAttempt = (rec: Recorded | undefined, path: string, attempt: numbe
   if (a !== undefined) return { _tag: "Missing", effect: Effect.never }
   return {
     _tag: "Missing",
-    effect: Effect.fail(new Permanent({ message: `replay: the record has no llm call of node ${path} (attempt ${attempt})` }))
+    effect: Effect.fail(
+      new Permanent({ message: `replay: the record has no llm call of node ${path} (attempt ${attempt})` })
+    )
   }
 }

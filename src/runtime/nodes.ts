@@ -17,8 +17,8 @@ import { Permanent, ResourceExhausted } from "../tools/errors.js"
 import type { ToolError } from "../tools/errors.js"
 import { bindParams } from "./inputs.js"
 import { llmCall } from "./llmCall.js"
-import { Scheduler } from "./scheduler.js"
 import type { Env, NodeRun } from "./runState.js"
+import { Scheduler } from "./scheduler.js"
 import type { CallSite } from "./toolCall.js"
 
 /** Marks "no fast path": the expression needs the full evaluator. */
@@ -42,7 +42,11 @@ const quickValue = (expr: Expr, env: Env): Json | typeof SLOW => {
       const out = new Array<Json>(items.length)
       for (let i = 0; i < items.length; i++) {
         const item = items[i]!
-        const v = item.kind === "ref" ? env(item.name) : item.kind === "lit" ? (item.value === 0 ? 0 : item.value) : undefined
+        const v = item.kind === "ref"
+          ? env(item.name)
+          : item.kind === "lit"
+          ? (item.value === 0 ? 0 : item.value)
+          : undefined
         if (v === undefined) return SLOW
         out[i] = v
       }
@@ -55,13 +59,17 @@ const quickValue = (expr: Expr, env: Env): Json | typeof SLOW => {
 
 /** The node failure of an evaluation error: `ResourceExhausted` for a resource limit, else `Permanent`. */
 const evalFailure = (e: EvalError, prefix = ""): ToolError =>
-  e.resource === true ? new ResourceExhausted({ message: prefix + e.message }) : new Permanent({ message: prefix + e.message })
+  e.resource === true
+    ? new ResourceExhausted({ message: prefix + e.message })
+    : new Permanent({ message: prefix + e.message })
 
 /** The value of an expression node, unless it is larger than a run may hold. */
 const sized = (value: Json): Either.Either<Json, ToolError> =>
   sizeWithin(value)
     ? Either.right(value)
-    : Either.left(new ResourceExhausted({ message: `the value is larger than the limit of ${MAX_VALUE_SIZE} characters of JSON` }))
+    : Either.left(
+      new ResourceExhausted({ message: `the value is larger than the limit of ${MAX_VALUE_SIZE} characters of JSON` })
+    )
 
 /** Evaluates named arguments to a JSON record. */
 const evalArgs = (args: Args, env: Env): Either.Either<JsonRecord, ToolError> => {
@@ -104,7 +112,10 @@ export class Run extends Scheduler {
         const cond = evalPure(node.cond, env)
         if (Either.isLeft(cond)) return this.failNode(nr, evalFailure(cond.left))
         if (typeof cond.right !== "boolean") {
-          return this.failNode(nr, new Permanent({ message: `if expects a boolean condition, got ${typeName(cond.right)}` }))
+          return this.failNode(
+            nr,
+            new Permanent({ message: `if expects a boolean condition, got ${typeName(cond.right)}` })
+          )
         }
         const which = cond.right ? 0 : 1
         return this.startChild(nr, nr.pn.scopes[which]!, `${nr.path}/${cond.right ? "then" : "else"}/`, env)
@@ -190,7 +201,10 @@ export class Run extends Scheduler {
     const over = evalPure(node.over, nr.scope.env)
     if (Either.isLeft(over)) return this.failNode(nr, evalFailure(over.left))
     if (!isList(over.right)) {
-      return this.failNode(nr, new Permanent({ message: `map expects a list to map over, got ${typeName(over.right)}` }))
+      return this.failNode(
+        nr,
+        new Permanent({ message: `map expects a list to map over, got ${typeName(over.right)}` })
+      )
     }
     const items = over.right
     if (items.length === 0) return this.complete(nr, [])
@@ -248,7 +262,10 @@ export class Run extends Scheduler {
     this.hookless(nr, eff, (choice) => {
       const index = labels.indexOf(choice.option)
       if (index < 0) {
-        return this.failNode(nr, new Permanent({ message: `policy chose "${choice.option}", not an option of "${node.key}"` }))
+        return this.failNode(
+          nr,
+          new Permanent({ message: `policy chose "${choice.option}", not an option of "${node.key}"` })
+        )
       }
       this.emit("ChoiceMade", nr.path, undefined, {
         key: node.key,

@@ -106,7 +106,9 @@ class Planner {
     const indexOf = new Map<string, number>()
     for (let i = 0; i < n; i++) {
       const id = nodes[i]!.id
-      if (indexOf.has(id)) return Either.left(new PlanError({ message: `Duplicate node id "${id}" in ${where}`, node: id }))
+      if (indexOf.has(id)) {
+        return Either.left(new PlanError({ message: `Duplicate node id "${id}" in ${where}`, node: id }))
+      }
       indexOf.set(id, i)
     }
     const free = new Set<string>()
@@ -134,7 +136,10 @@ class Planner {
           break
         case "call":
           if (!this.programNames.has(node.program)) {
-            error = new PlanError({ message: `Node "${node.id}" runs unknown program "${node.program}"`, node: node.id })
+            error = new PlanError({
+              message: `Node "${node.id}" runs unknown program "${node.program}"`,
+              node: node.id
+            })
           }
           for (const k in node.args) exprRefs(node.args[k]!, refs)
           break
@@ -145,7 +150,11 @@ class Planner {
         case "branch":
           exprRefs(node.cond, refs)
           error = inner(node.then, undefined, `the then-body of "${node.id}"`) ??
-            inner(node.else ?? { nodes: [], result: { kind: "lit", value: null } }, undefined, `the else-body of "${node.id}"`)
+            inner(
+              node.else ?? { nodes: [], result: { kind: "lit", value: null } },
+              undefined,
+              `the else-body of "${node.id}"`
+            )
           break
         case "choose":
           for (const option of node.options) {
@@ -161,7 +170,9 @@ class Planner {
       if (key !== undefined) exprRefs(key, refs)
       for (const name of node.policy?.after ?? []) {
         if (!indexOf.has(name)) {
-          return Either.left(new PlanError({ message: `Node "${node.id}" waits for unknown node "${name}"`, node: node.id }))
+          return Either.left(
+            new PlanError({ message: `Node "${node.id}" waits for unknown node "${name}"`, node: node.id })
+          )
         }
         refs.add(name)
       }
@@ -196,7 +207,9 @@ class Planner {
     }
     if (seen < n) {
       const stuck = nodes.filter((_, i) => counts[i]! > 0).map((x) => x.id)
-      return Either.left(new PlanError({ message: `Cycle among nodes ${stuck.join(", ")} in ${where}`, node: stuck[0]! }))
+      return Either.left(
+        new PlanError({ message: `Cycle among nodes ${stuck.join(", ")} in ${where}`, node: stuck[0]! })
+      )
     }
     // Critical-path rank: the longest chain of same-scope dependents from each node (itself counted), in reverse topological order.
     const ranks = new Int32Array(n)
@@ -237,7 +250,9 @@ export const make = (program: Program): Either.Either<Plan, PlanError> => {
     programs.set(name, { name, params: def.params, scope: built.right.scope })
   }
   const entry = programs.get(program.entry)
-  if (entry === undefined) return Either.left(new PlanError({ message: `Entry program "${program.entry}" does not exist` }))
+  if (entry === undefined) {
+    return Either.left(new PlanError({ message: `Entry program "${program.entry}" does not exist` }))
+  }
   return Either.right({
     program,
     hash: hashProgram(program),

@@ -85,7 +85,15 @@ export interface Recorded {
 export const makeRecorded = (mode: RecordedMode, events: ReadonlyArray<RunEvent>): Recorded => {
   const attempts = new Map<
     string,
-    Map<number, { argsHash: string; idempotencyKey: string | undefined; outcome: AttemptOutcome | undefined; chunks: Array<string> }>
+    Map<
+      number,
+      {
+        argsHash: string
+        idempotencyKey: string | undefined
+        outcome: AttemptOutcome | undefined
+        chunks: Array<string>
+      }
+    >
   >()
   const served = new Map<string, RecordedServed>()
   const choices = new Map<string, RecordedChoice>()
@@ -108,7 +116,12 @@ export const makeRecorded = (mode: RecordedMode, events: ReadonlyArray<RunEvent>
         let byAttempt = attempts.get(path)
         if (byAttempt === undefined) attempts.set(path, byAttempt = new Map())
         // A resumed run may call an attempt again: the latest record of it counts.
-        byAttempt.set(n, { argsHash: e.data.argsHash, idempotencyKey: e.data.idempotencyKey, outcome: undefined, chunks: [] })
+        byAttempt.set(n, {
+          argsHash: e.data.argsHash,
+          idempotencyKey: e.data.idempotencyKey,
+          outcome: undefined,
+          chunks: []
+        })
         lastAttempt.set(path, n)
         break
       }
@@ -148,7 +161,9 @@ export const makeRecorded = (mode: RecordedMode, events: ReadonlyArray<RunEvent>
         if (path === undefined || e.data.errorKind === "Cancelled") break
         const n = lastAttempt.get(path)
         const a = n === undefined ? undefined : attemptOf(path, n)
-        if (a !== undefined && a.outcome === undefined) a.outcome = { _tag: "Failed", kind: e.data.errorKind, message: e.data.message }
+        if (a !== undefined && a.outcome === undefined) {
+          a.outcome = { _tag: "Failed", kind: e.data.errorKind, message: e.data.message }
+        }
         break
       }
       case "ChoiceMade":

@@ -109,8 +109,7 @@ export const parseCursor = (cursor: string): { readonly createdAt: number; reado
 }
 
 /** The page size of a query, clamped to 1..1000. */
-export const pageSize = (query: RunQuery): number =>
-  Math.max(1, Math.min(1000, Math.floor(query.limit ?? 50)))
+export const pageSize = (query: RunQuery): number => Math.max(1, Math.min(1000, Math.floor(query.limit ?? 50)))
 
 const makeMemory = (): RunStore["Type"] => {
   const programs = new Map<string, Json>()
@@ -157,7 +156,9 @@ const makeMemory = (): RunStore["Type"] => {
     get: (runId, workspace) =>
       Effect.sync(() => {
         const r = runs.get(runId)
-        return r === undefined || (workspace !== undefined && r.workspace !== workspace) ? Option.none() : Option.some(r)
+        return r === undefined || (workspace !== undefined && r.workspace !== workspace)
+          ? Option.none()
+          : Option.some(r)
       }),
     list: (query) =>
       Effect.sync(() => {

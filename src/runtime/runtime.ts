@@ -11,8 +11,8 @@ import type { Program } from "../ir/schema.js"
 import { ToolRegistry } from "../tools/registry.js"
 import type { ToolRegistryError } from "../tools/registry.js"
 import type { ToolRequirements, UnknownTool } from "../tools/tool.js"
-import { EventLog, EventSink } from "../trace/events.js"
 import type { StoreError } from "../trace/errors.js"
+import { EventLog, EventSink } from "../trace/events.js"
 import type { RunEvent } from "../trace/events.js"
 import { PolicyStore } from "./bandit/store.js"
 import { RunError } from "./errors.js"
@@ -24,28 +24,28 @@ import { ResultCache } from "./policy/cache.js"
 import { IdempotencyStore } from "./policy/idempotency.js"
 import { ToolLimiter } from "./policy/limiter.js"
 
-export type { RunRequirements, RunResult } from "./interpret.js"
+export { StoreError } from "../trace/errors.js"
+export { canonicalTrace, EventLog, EventSink } from "../trace/events.js"
+export type { RunEvent, RunEventType } from "../trace/events.js"
+export type { BanditStrategy } from "./bandit/state.js"
+export { PolicyStore } from "./bandit/store.js"
 export { RunError } from "./errors.js"
 export type { RunErrorKind } from "./errors.js"
-export { charge } from "./meter.js"
-export { LlmRunner } from "./llm.js"
-export type { LlmDescription, LlmRequest, LlmRunnerService, LlmStep } from "./llm.js"
-export { PlanError } from "./plan.js"
-export type { Plan as RunPlan } from "./plan.js"
-export { EventLog, EventSink, canonicalTrace } from "../trace/events.js"
-export { StoreError } from "../trace/errors.js"
-export type { RunEvent, RunEventType } from "../trace/events.js"
-export { PolicyStore } from "./bandit/store.js"
+export type { RunRequirements, RunResult } from "./interpret.js"
 export { makeRunId, plan } from "./launch.js"
 export type { RunLimits, RunOptions } from "./launch.js"
-export { RunStore } from "./runStore.js"
-export type { RunEnding, RunPage, RunQuery, RunRecord, RunRecordStatus } from "./runStore.js"
-export type { BanditStrategy } from "./bandit/state.js"
+export { LlmRunner } from "./llm.js"
+export type { LlmDescription, LlmRequest, LlmRunnerService, LlmStep } from "./llm.js"
+export { charge } from "./meter.js"
+export { PlanError } from "./plan.js"
+export type { Plan as RunPlan } from "./plan.js"
 export { ResultCache } from "./policy/cache.js"
 export { composeHooks, Hooks } from "./policy/hooks.js"
 export type { NodeEnd, NodeStart, RunHooks, RunStart } from "./policy/hooks.js"
 export { IdempotencyStore } from "./policy/idempotency.js"
 export { ToolLimiter } from "./policy/limiter.js"
+export { RunStore } from "./runStore.js"
+export type { RunEnding, RunPage, RunQuery, RunRecord, RunRecordStatus } from "./runStore.js"
 
 /**
  * Runs a program (its entry) on `inputs`: inputs are checked against the
@@ -80,24 +80,30 @@ export const feedback = (
     const recorded = yield* log.events(runId)
     const choices = recorded.filter((e) => e.type === "ChoiceMade" && e.data.key === key)
     if (choices.length === 0) {
-      return yield* Effect.fail(new RunError({ kind: "InvalidInput", message: `run ${runId} made no choice under key "${key}"`, runId }))
+      return yield* Effect.fail(
+        new RunError({ kind: "InvalidInput", message: `run ${runId} made no choice under key "${key}"`, runId })
+      )
     }
     for (const e of choices) if (e.type === "ChoiceMade") yield* policy.feedback(key, e.data.option, reward)
     return choices.length
   })
 
 /** Every run service in memory except the tool registry. */
-export const layerServices: Layer.Layer<EventSink | EventLog | IdempotencyStore | ResultCache | PolicyStore | ToolLimiter> =
-  Layer.mergeAll(
-    EventSink.layerMemory,
-    IdempotencyStore.layerMemory,
-    ResultCache.layerMemory,
-    PolicyStore.layerMemory,
-    ToolLimiter.layer
-  )
+export const layerServices: Layer.Layer<
+  EventSink | EventLog | IdempotencyStore | ResultCache | PolicyStore | ToolLimiter
+> = Layer.mergeAll(
+  EventSink.layerMemory,
+  IdempotencyStore.layerMemory,
+  ResultCache.layerMemory,
+  PolicyStore.layerMemory,
+  ToolLimiter.layer
+)
 
 /** Every run service in memory, with the built-in tools. */
-export const layerMemory: Layer.Layer<RunRequirements | EventLog> = Layer.merge(layerServices, ToolRegistry.layerBuiltins)
+export const layerMemory: Layer.Layer<RunRequirements | EventLog> = Layer.merge(
+  layerServices,
+  ToolRegistry.layerBuiltins
+)
 
 /** Every run service in memory, with the built-in tools plus `tools` (shadowing a built-in fails the layer). */
 export const layerMemoryWith = <T extends UnknownTool>(
@@ -106,7 +112,8 @@ export const layerMemoryWith = <T extends UnknownTool>(
   Layer.merge(layerServices, ToolRegistry.layerWith(tools))
 
 /** Plans a program ahead of runs (`run` accepts the plan): fails with `RunError` (`InvalidProgram`). */
-export const prepare = (program: Program): Effect.Effect<Plan.Plan, RunError> => Either.match(plan(program), {
-  onLeft: Effect.fail,
-  onRight: Effect.succeed
-})
+export const prepare = (program: Program): Effect.Effect<Plan.Plan, RunError> =>
+  Either.match(plan(program), {
+    onLeft: Effect.fail,
+    onRight: Effect.succeed
+  })

@@ -20,8 +20,8 @@ import type { Json } from "../ir/eval.js"
 import type { Program } from "../ir/schema.js"
 import { errorKind, Permanent, ResourceExhausted, Timeout } from "../tools/errors.js"
 import type { ToolError } from "../tools/errors.js"
-import type { EventData, RunEvent } from "../trace/events.js"
 import { hashJson } from "../trace/contentHash.js"
+import type { EventData, RunEvent } from "../trace/events.js"
 import { CallSlots } from "./callSlots.js"
 import { Driver } from "./driver.js"
 import type { Completion } from "./driver.js"
@@ -69,7 +69,14 @@ export abstract class Scheduler extends Driver {
     const recorded = config.recorded
     this.buffer = new EventBuffer(config.runId, recorded, recordedEvents)
     this.slots = new CallSlots(config.concurrency)
-    this.callEnv = { ...services.call, runId: config.runId, emit: this.emit, now: this.now, seed: config.seed, recorded }
+    this.callEnv = {
+      ...services.call,
+      runId: config.runId,
+      emit: this.emit,
+      now: this.now,
+      seed: config.seed,
+      recorded
+    }
     this.program = config.plan.program
   }
 
@@ -96,7 +103,12 @@ export abstract class Scheduler extends Driver {
     if (this.config.maxRunTimeMs !== undefined) {
       const ms = this.config.maxRunTimeMs
       this.runTimer = this.fork(Clock.sleep(`${ms} millis`), undefined, (exit) => {
-        if (Exit.isSuccess(exit)) this.failRun(new ResourceExhausted({ message: `${timeoutMessage("run", ms)} (limits.maxRunTime)` }), undefined)
+        if (Exit.isSuccess(exit)) {
+          this.failRun(
+            new ResourceExhausted({ message: `${timeoutMessage("run", ms)} (limits.maxRunTime)` }),
+            undefined
+          )
+        }
       })
     }
     this.startScope(this.config.plan.entry.scope, "", (name) => params.get(name), 0, budgets, (value) => {
@@ -153,7 +165,9 @@ export abstract class Scheduler extends Driver {
     onFail: (error: ToolError) => void
   ): void {
     if (depth > this.config.maxDepth) {
-      onFail(new Permanent({ message: `scopes nested deeper than the limit of ${this.config.maxDepth} (limits.maxDepth)` }))
+      onFail(
+        new Permanent({ message: `scopes nested deeper than the limit of ${this.config.maxDepth} (limits.maxDepth)` })
+      )
       return
     }
     const n = plan.nodes.length
@@ -191,13 +205,25 @@ export abstract class Scheduler extends Driver {
     // Nodes made ready bound the run's work too (a map readies all its items' roots before executing them).
     if (++this.nodesReady > 4 * this.config.maxNodes) {
       return this.failRun(
-        new ResourceExhausted({ message: `run created more than ${4 * this.config.maxNodes} nodes (4 × limits.maxNodes)` }),
+        new ResourceExhausted({
+          message: `run created more than ${4 * this.config.maxNodes} nodes (4 × limits.maxNodes)`
+        }),
         undefined
       )
     }
     const pn = scope.plan.nodes[index]!
     const path = scope.prefix + pn.id
-    const nr: NodeRun = { scope, pn, path, budgets: scope.budgets, done: false, fiber: undefined, timer: undefined, map: undefined, site: undefined }
+    const nr: NodeRun = {
+      scope,
+      pn,
+      path,
+      budgets: scope.budgets,
+      done: false,
+      fiber: undefined,
+      timer: undefined,
+      map: undefined,
+      site: undefined
+    }
     this.emit("NodeReady", path, undefined, pn.readyData)
     this.ready.push(nr)
   }
@@ -205,7 +231,10 @@ export abstract class Scheduler extends Driver {
   private exec(nr: NodeRun): void {
     if (++this.nodesStarted > this.config.maxNodes) {
       this.emit("NodeStarted", nr.path, undefined, nr.pn.startedData)
-      return this.failNode(nr, new ResourceExhausted({ message: `run executed more than ${this.config.maxNodes} nodes (limits.maxNodes)` }))
+      return this.failNode(
+        nr,
+        new ResourceExhausted({ message: `run executed more than ${this.config.maxNodes} nodes (limits.maxNodes)` })
+      )
     }
     this.emit("NodeStarted", nr.path, undefined, nr.pn.startedData)
     const node = nr.pn.node
@@ -216,7 +245,9 @@ export abstract class Scheduler extends Driver {
     if (policy?.timeout !== undefined && node.kind !== "tool" && node.kind !== "llm" && node.kind !== "expr") {
       const ms = durationMs(policy.timeout, 0)
       nr.timer = this.fork(Clock.sleep(`${ms} millis`), undefined, (exit) => {
-        if (Exit.isSuccess(exit) && !nr.done) this.failNode(nr, new Timeout({ message: timeoutMessage(`node ${nr.path}`, ms) }))
+        if (Exit.isSuccess(exit) && !nr.done) {
+          this.failNode(nr, new Timeout({ message: timeoutMessage(`node ${nr.path}`, ms) }))
+        }
       })
     }
     // Tool nodes run their pre-node hook once their args are evaluated (see Run.execTool).
@@ -241,7 +272,15 @@ export abstract class Scheduler extends Driver {
   /** Runs a nested scope of `nr`; its result completes the node. */
   protected startChild(nr: NodeRun, plan: ScopePlan, prefix: string, env: Env): void {
     this.open.add(nr)
-    this.startScope(plan, prefix, env, nr.scope.depth + 1, nr.budgets, (v) => this.complete(nr, v), (e) => this.failNode(nr, e))
+    this.startScope(
+      plan,
+      prefix,
+      env,
+      nr.scope.depth + 1,
+      nr.budgets,
+      (v) => this.complete(nr, v),
+      (e) => this.failNode(nr, e)
+    )
   }
 
   /** Starts a tool call now, or parks it until a call slot frees (during a burst, calls park and start by rank). */
@@ -346,7 +385,11 @@ export abstract class Scheduler extends Driver {
     const postNode = this.services.hooks.postNode
     if (postNode === undefined) return this.finishNode(nr, value)
     const kind = nr.pn.node.kind
-    this.hook(nr, postNode({ runId: this.config.runId, node: nr.path, kind, output: value }), () => this.finishNode(nr, value))
+    this.hook(
+      nr,
+      postNode({ runId: this.config.runId, node: nr.path, kind, output: value }),
+      () => this.finishNode(nr, value)
+    )
   }
 
   protected finishNode(nr: NodeRun, value: Json): void {

@@ -21,8 +21,8 @@ import { Defect, errorKind, fromKind, Permanent } from "../tools/errors.js"
 import type { ToolError } from "../tools/errors.js"
 import { decodeArgs, encodeOutput, thrownError } from "../tools/tool.js"
 import type { AnyTool, ToolContext } from "../tools/tool.js"
-import type { EventData, RunEventType } from "../trace/events.js"
 import { hashJson } from "../trace/contentHash.js"
+import type { EventData, RunEventType } from "../trace/events.js"
 import { describe } from "./errors.js"
 import { charge, metered } from "./meter.js"
 import type { Usage } from "./meter.js"
@@ -35,9 +35,9 @@ import { idempotencyKeyFor, workspaceNow } from "./policy/idempotency.js"
 import type { IdempotencyStore } from "./policy/idempotency.js"
 import { hasLimits } from "./policy/limiter.js"
 import type { ToolLimiter } from "./policy/limiter.js"
-import type { Recorded } from "./recorded.js"
 import { retrying } from "./policy/retry.js"
 import { withTimeout } from "./policy/timeout.js"
+import type { Recorded } from "./recorded.js"
 
 /** Records an event of the run (assigns `seq` and `at`). */
 export type Emit = <T extends RunEventType>(
@@ -174,7 +174,10 @@ const callHandler = (
     const exit = eff as Exit.Exit<unknown, ToolError>
     if (Exit.isSuccess(exit) || Option.isNone(Cause.dieOption(exit.cause))) return exit
   }
-  return Effect.catchAllDefect(eff, (d) => Effect.fail(new Defect({ message: `tool "${tool.name}" died: ${describe(d)}` })))
+  return Effect.catchAllDefect(
+    eff,
+    (d) => Effect.fail(new Defect({ message: `tool "${tool.name}" died: ${describe(d)}` }))
+  )
 }
 
 const returned = (
@@ -302,7 +305,11 @@ const policedCall = (env: CallEnv, site: CallSite): Effect.Effect<Json, ToolErro
  * from the record: an attempt cut short there never completes (the run's
  * end interrupts it), one missing from it fails the node.
  */
-const recordedAnswer = (rec: Recorded | undefined, path: string, attempt: number): Effect.Effect<Json, ToolError> | undefined => {
+const recordedAnswer = (
+  rec: Recorded | undefined,
+  path: string,
+  attempt: number
+): Effect.Effect<Json, ToolError> | undefined => {
   if (rec === undefined || rec.mode === "live") return undefined
   const a = rec.attempts.get(path)?.get(attempt)
   if (a?.outcome !== undefined) {
@@ -446,7 +453,10 @@ const finishInline = (
   const encodedEff = encodeOutput(site.tool, out)
   const encoded = asExit(encodedEff)
   if (encoded === undefined) {
-    return Effect.tap(encodedEff, (o) => Effect.sync(() => returned(env, site, 1, o, (endedAt ?? env.now()) - startedAt, cost, "tool")))
+    return Effect.tap(
+      encodedEff,
+      (o) => Effect.sync(() => returned(env, site, 1, o, (endedAt ?? env.now()) - startedAt, cost, "tool"))
+    )
   }
   if (Exit.isSuccess(encoded)) returned(env, site, 1, encoded.value, (endedAt ?? env.now()) - startedAt, cost, "tool")
   return encoded

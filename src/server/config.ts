@@ -6,10 +6,10 @@
  * (`sha256:<hex>`); with no workspace configured the server is "open": one
  * `default` workspace, loopback only.
  */
-import { createHash } from "node:crypto"
 import { FileSystem } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
 import { Effect, Either, Option, ParseResult, Redacted, Schema } from "effect"
+import { createHash } from "node:crypto"
 import { ProviderConfig } from "../llm/config.js"
 import { StepsConfig } from "../llm/stepRunner.js"
 import * as Settings from "./settings.js"
@@ -143,9 +143,13 @@ export const parseApiKeys = (text: string): Either.Either<ReadonlyArray<Workspac
     const name = eq < 0 ? "" : item.slice(0, eq).trim()
     const key = eq < 0 ? "" : item.slice(eq + 1).trim()
     // Never echo the item: it holds a key.
-    if (name === "" || key === "") return Either.left("TRELLIS_API_KEYS: each entry is workspace=key (an entry lacks one of them)")
+    if (name === "" || key === "") {
+      return Either.left("TRELLIS_API_KEYS: each entry is workspace=key (an entry lacks one of them)")
+    }
     if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) {
-      return Either.left(`TRELLIS_API_KEYS: workspace name "${name.slice(0, 64)}" must be 1-64 letters, digits, '_', '.' or '-'`)
+      return Either.left(
+        `TRELLIS_API_KEYS: workspace name "${name.slice(0, 64)}" must be 1-64 letters, digits, '_', '.' or '-'`
+      )
     }
     const list = byName.get(name) ?? []
     list.push(hashKey(key))
@@ -156,7 +160,13 @@ export const parseApiKeys = (text: string): Either.Either<ReadonlyArray<Workspac
 
 const formatIssues = (error: ParseResult.ParseError): string =>
   ParseResult.ArrayFormatter.formatErrorSync(error)
-    .map((i) => `${i.path.length === 0 ? "(root)" : i.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("").replace(/^\./, "")}: ${i.message}`)
+    .map((i) =>
+      `${
+        i.path.length === 0
+          ? "(root)"
+          : i.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("").replace(/^\./, "")
+      }: ${i.message}`
+    )
     .join("; ")
 
 /** Decodes a config file's text; `source` names it in errors. */
@@ -165,7 +175,9 @@ export const decodeConfig = (text: string, source: string): Either.Either<Config
   try {
     json = JSON.parse(text)
   } catch (e) {
-    return Either.left(new ConfigError({ message: `config ${source}: not JSON (${e instanceof Error ? e.message : String(e)})` }))
+    return Either.left(
+      new ConfigError({ message: `config ${source}: not JSON (${e instanceof Error ? e.message : String(e)})` })
+    )
   }
   return Schema.decodeUnknownEither(ConfigFile, { errors: "all", onExcessProperty: "error" })(json).pipe(
     Either.mapLeft((e) => new ConfigError({ message: `config ${source}: ${formatIssues(e)}` }))
@@ -188,14 +200,18 @@ export const resolveConfig = (
     for (const h of w.keyHashes) {
       const other = owners.get(h)
       if (other !== undefined && other !== w.name) {
-        return Either.left(new ConfigError({ message: `config: the same key belongs to workspaces "${other}" and "${w.name}"` }))
+        return Either.left(
+          new ConfigError({ message: `config: the same key belongs to workspaces "${other}" and "${w.name}"` })
+        )
       }
       owners.set(h, w.name)
     }
   }
   const limits: ResolvedLimits = { ...DEFAULT_LIMITS, ...(file.limits ?? {}), ...overrides }
   // A workspace that declares no quotas gets the default ones (issue 14: a key is not a licence to take the server).
-  const workspaces = [...merged.values()].map((w) => (w.quotas === undefined ? { ...w, quotas: limits.defaultQuotas } : w))
+  const workspaces = [...merged.values()].map((
+    w
+  ) => (w.quotas === undefined ? { ...w, quotas: limits.defaultQuotas } : w))
   return Either.right({ workspaces, limits, file })
 }
 
@@ -223,9 +239,7 @@ export const loadConfig = (
     if (file !== undefined) {
       const fs = yield* FileSystem.FileSystem
       const text = yield* fs.readFileString(file, "utf8").pipe(
-        Effect.mapError((e) =>
-          new ConfigError({ message: `config ${file}: cannot read (${errorCode(e)})` })
-        )
+        Effect.mapError((e) => new ConfigError({ message: `config ${file}: cannot read (${errorCode(e)})` }))
       )
       decoded = yield* decodeConfig(text, file)
     }

@@ -15,13 +15,13 @@
  *   and a restrictive Content-Security-Policy on `/openapi.json`.
  * Refusals use the server's error JSON shape (`{ _tag, message }`).
  */
-import type { IncomingMessage, ServerResponse } from "node:http"
-import type { AddressInfo } from "node:net"
 import { HttpMiddleware, HttpServerRequest } from "@effect/platform"
 import { Effect } from "effect"
+import type { IncomingMessage, ServerResponse } from "node:http"
+import type { AddressInfo } from "node:net"
 import { hashKey, isOpen } from "./config.js"
-import { errorResponse, pathOf } from "./http.js"
 import type { ServerConfig } from "./config.js"
+import { errorResponse, pathOf } from "./http.js"
 
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"])
 
@@ -55,7 +55,10 @@ const hasBody = (headers: Readonly<Record<string, string | undefined>>): boolean
 }
 
 /** The guard for `config`; `address` gives the server's bound address (read per request: port 0 is chosen late). */
-export const guard = (config: ServerConfig, address: () => AddressInfo | string | null | undefined): HttpMiddleware.HttpMiddleware => {
+export const guard = (
+  config: ServerConfig,
+  address: () => AddressInfo | string | null | undefined
+): HttpMiddleware.HttpMiddleware => {
   const open = isOpen(config)
   const hashes = new Set(config.workspaces.flatMap((w) => w.keyHashes))
   const allowedHosts = (): ReadonlySet<string> => {

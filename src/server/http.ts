@@ -33,7 +33,13 @@ export const isGatewayPath = (path: string): boolean => {
 
 /** OpenAI's error `type` for a status. */
 const openAiType = (status: number): string =>
-  status === 401 ? "authentication_error" : status === 429 ? "rate_limit_error" : status >= 500 ? "server_error" : "invalid_request_error"
+  status === 401
+    ? "authentication_error"
+    : status === 429
+    ? "rate_limit_error"
+    : status >= 500
+    ? "server_error"
+    : "invalid_request_error"
 
 /** The `code` OpenAI-style clients see for one of the API's error tags. */
 const OPENAI_CODES: { readonly [tag: string]: string } = {
@@ -47,7 +53,10 @@ const OPENAI_CODES: { readonly [tag: string]: string } = {
 
 /** The path of a request (no query). */
 export const pathOf = (request: HttpServerRequest.HttpServerRequest): string =>
-  Option.match(HttpServerRequest.toURL(request), { onNone: () => request.url.split("?")[0]!, onSome: (u) => u.pathname })
+  Option.match(HttpServerRequest.toURL(request), {
+    onNone: () => request.url.split("?")[0]!,
+    onSome: (u) => u.pathname
+  })
 
 /**
  * An error response made outside the handlers: `{ _tag, message }` (the API's error shape), or on a
@@ -105,12 +114,16 @@ const nestingDepth = (text: string): number => {
 
 /** True when a body read failed on the size limit. */
 const isSizeError = (error: unknown): boolean => {
-  const cause = typeof error === "object" && error !== null && "cause" in error ? (error as { cause: unknown }).cause : undefined
+  const cause = typeof error === "object" && error !== null && "cause" in error
+    ? (error as { cause: unknown }).cause
+    : undefined
   return cause instanceof Error && cause.message === "maxBytes exceeded"
 }
 
 const bodyTimeout = (path: string, ms: number) =>
-  errorResponse(path, 408, "RequestTimeout", `the request body was not received within ${ms} ms`, { connection: "close" })
+  errorResponse(path, 408, "RequestTimeout", `the request body was not received within ${ms} ms`, {
+    connection: "close"
+  })
 
 /** Refuses request bodies larger than `maxBytes` with 413, and bodies not received within `readMs` with 408. */
 export const bodyLimit = (maxBytes: number, readMs = 10_000): HttpMiddleware.HttpMiddleware =>
@@ -119,8 +132,12 @@ export const bodyLimit = (maxBytes: number, readMs = 10_000): HttpMiddleware.Htt
       const request = yield* HttpServerRequest.HttpServerRequest
       const length = request.headers["content-length"]
       const path = pathOf(request)
-      if (length !== undefined && /^\d+$/.test(length.trim()) && Number(length.trim()) > maxBytes) return tooLarge(path, maxBytes)
-      if (!BODY_METHODS.has(request.method)) return yield* app
+      if (length !== undefined && /^\d+$/.test(length.trim()) && Number(length.trim()) > maxBytes) {
+        return tooLarge(path, maxBytes)
+      }
+      if (!BODY_METHODS.has(request.method)) {
+        return yield* app
+      }
       // The API reads JSON bodies only; other types (text, forms, multipart, bytes) are refused before any read.
       const refused = mediaTypeRefusal(request.headers["content-type"])
       if (refused !== undefined) return errorResponse(path, 415, "UnsupportedMediaType", refused)
@@ -217,13 +234,20 @@ export const errorBodies = (routes: ReadonlyArray<RouteEntry>): HttpMiddleware.H
           return Effect.succeed(
             allow.length === 0
               ? errorResponse(path, 404, "NotFound", `no route ${request.method} ${path.slice(0, 200)}`)
-              : errorResponse(path, 405, "MethodNotAllowed", `${path.slice(0, 200)} answers ${allow.join(", ")}, not ${request.method}`, {
-                allow: allow.join(", ")
-              })
+              : errorResponse(
+                path,
+                405,
+                "MethodNotAllowed",
+                `${path.slice(0, 200)} answers ${allow.join(", ")}, not ${request.method}`,
+                {
+                  allow: allow.join(", ")
+                }
+              )
           )
         }
         if (error._tag === "RequestError" && error.reason === "Decode") {
           return Effect.succeed(errorResponse(path, 400, "BadRequest", "the request body is not valid JSON"))
         }
         return Effect.failCause(cause)
-      })))
+      }))
+  )

@@ -19,14 +19,14 @@
  * server's per-run limits (`maxRunMs` wall time, `maxRunNodes` node
  * executions), beyond which it fails with `ResourceExhausted`.
  */
-import { randomUUID } from "node:crypto"
 import { Clock, Context, Deferred, Effect, Exit, Fiber, FiberId, Layer, Runtime, Schema } from "effect"
+import { randomUUID } from "node:crypto"
 import type { Json } from "../ir/eval.js"
 import type { Program } from "../ir/schema.js"
+import { sharedPolicy } from "../runtime/bandit/store.js"
 import * as Durable from "../runtime/durable.js"
 import type { StopControl } from "../runtime/durable.js"
 import type { DurableRequirements } from "../runtime/durable.js"
-import { sharedPolicy } from "../runtime/bandit/store.js"
 import { composeHooks, Hooks } from "../runtime/policy/hooks.js"
 import { RunStore } from "../runtime/runStore.js"
 import type { Quotas, ResolvedLimits } from "./config.js"
@@ -80,7 +80,9 @@ interface Entry {
 /** The manager's interface. */
 export interface RunManagerService {
   /** Accepts a run: its id (the same id again for a repeated Idempotency-Key with the same body). */
-  readonly submit: (s: Submission) => Effect.Effect<{ readonly runId: string; readonly repeated: boolean }, ManagerError>
+  readonly submit: (
+    s: Submission
+  ) => Effect.Effect<{ readonly runId: string; readonly repeated: boolean }, ManagerError>
   /** A run the manager holds, if it belongs to `workspace`. */
   readonly peek: (runId: string, workspace: string) => ManagedRun | undefined
   /** Runs of `workspace` still queued, oldest first. */
@@ -244,7 +246,13 @@ const make = (limits: ResolvedLimits, options: RunManagerOptions) =>
     const submit = (s: Submission) =>
       Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
-        if (closing) return yield* new ManagerError({ reason: "shutting-down", message: "the server is shutting down", retryAfter: 5 })
+        if (closing) {
+          return yield* new ManagerError({
+            reason: "shutting-down",
+            message: "the server is shutting down",
+            retryAfter: 5
+          })
+        }
         let wsKeys = keys.get(s.workspace)
         if (s.idempotency !== undefined && wsKeys !== undefined) {
           const known = wsKeys.get(s.idempotency.key)
@@ -260,7 +268,8 @@ const make = (limits: ResolvedLimits, options: RunManagerOptions) =>
         if (quotas.concurrentRuns !== undefined && (active.get(s.workspace) ?? 0) >= quotas.concurrentRuns) {
           return yield* new ManagerError({
             reason: "concurrent-runs",
-            message: `workspace ${s.workspace} has ${quotas.concurrentRuns} runs queued or running (its concurrentRuns quota)`,
+            message:
+              `workspace ${s.workspace} has ${quotas.concurrentRuns} runs queued or running (its concurrentRuns quota)`,
             retryAfter: 1
           })
         }
@@ -271,13 +280,18 @@ const make = (limits: ResolvedLimits, options: RunManagerOptions) =>
           if (window.length >= quotas.runsPerMinute) {
             return yield* new ManagerError({
               reason: "runs-per-minute",
-              message: `workspace ${s.workspace} started ${quotas.runsPerMinute} runs in the last minute (its runsPerMinute quota)`,
+              message:
+                `workspace ${s.workspace} started ${quotas.runsPerMinute} runs in the last minute (its runsPerMinute quota)`,
               retryAfter: Math.max(1, Math.ceil((window[0]! + WINDOW_MS - now) / 1000))
             })
           }
         }
         if (queue.length >= limits.runQueue && running >= limits.concurrentRuns) {
-          return yield* new ManagerError({ reason: "queue-full", message: `the run queue is full (${limits.runQueue} runs waiting)`, retryAfter: 1 })
+          return yield* new ManagerError({
+            reason: "queue-full",
+            message: `the run queue is full (${limits.runQueue} runs waiting)`,
+            retryAfter: 1
+          })
         }
         const runId = randomUUID()
         if (quotas.runsPerMinute !== undefined) window!.push(now)
@@ -289,18 +303,26 @@ const make = (limits: ResolvedLimits, options: RunManagerOptions) =>
           if (wsKeys.size > 0 && wsKeys.size % 256 === 0) {
             for (const [k, v] of wsKeys) if (v.expiresAt <= now) wsKeys.delete(k)
           }
-          wsKeys.set(s.idempotency.key, { bodyHash: s.idempotency.bodyHash, runId, expiresAt: now + limits.idempotencyTtlMs })
+          wsKeys.set(s.idempotency.key, {
+            bodyHash: s.idempotency.bodyHash,
+            runId,
+            expiresAt: now + limits.idempotencyTtlMs
+          })
         }
-        yield* enqueue(newEntry({
-          runId,
-          workspace: s.workspace,
-          programHash: s.programHash,
-          programName: s.programName,
-          inputs: s.inputs as Json,
-          seed: s.seed ?? null,
-          createdAt: now,
-          state: "queued"
-        }, "start", s.program))
+        yield* enqueue(newEntry(
+          {
+            runId,
+            workspace: s.workspace,
+            programHash: s.programHash,
+            programName: s.programName,
+            inputs: s.inputs as Json,
+            seed: s.seed ?? null,
+            createdAt: now,
+            state: "queued"
+          },
+          "start",
+          s.program
+        ))
         return { runId, repeated: false }
       })
 

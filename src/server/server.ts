@@ -5,13 +5,13 @@
  * server. Its release is the graceful shutdown: stop listening, drain runs
  * up to `limits.drainMs` (the rest stay resumable), close the connections.
  */
-import { createServer } from "node:http"
-import type { Server } from "node:http"
 import { HttpApi, HttpApiBuilder, HttpApiSwagger, HttpServer } from "@effect/platform"
 import type { HttpApp } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Context, Effect, Layer, Schema } from "effect"
 import type { Scope } from "effect"
+import { createServer } from "node:http"
+import type { Server } from "node:http"
 import * as LlmRouting from "../llm/router.js"
 import type { LlmRouter } from "../llm/service.js"
 import * as StepRunner from "../llm/stepRunner.js"
@@ -20,12 +20,12 @@ import { Api } from "./api/index.js"
 import { isOpen } from "./config.js"
 import type { ServerConfig } from "./config.js"
 import { ServerContext } from "./context.js"
+import { guard, setSecurityHeaders } from "./guard.js"
 import { layerAuthorization, layerLlmAuthorization } from "./handlers/auth.js"
 import { layerLlm } from "./handlers/llm.js"
 import { layerPrograms } from "./handlers/programs.js"
 import { layerRuns } from "./handlers/runs.js"
 import { layerHealth, layerSystem } from "./handlers/system.js"
-import { guard, setSecurityHeaders } from "./guard.js"
 import { bodyLimit, errorBodies, lastResort } from "./http.js"
 import type { RouteEntry } from "./http.js"
 import { observeHttp, routesOf } from "./observability/middleware.js"
@@ -58,7 +58,10 @@ export const routeTable = (): ReadonlyArray<RouteEntry> => {
     { method: "GET", path: "/docs" },
     { method: "GET", path: "/openapi.json" }
   ]
-  HttpApi.reflect(Api, { onGroup: () => {}, onEndpoint: ({ endpoint }) => routes.push({ method: endpoint.method, path: endpoint.path }) })
+  HttpApi.reflect(Api, {
+    onGroup: () => {},
+    onEndpoint: ({ endpoint }) => routes.push({ method: endpoint.method, path: endpoint.path })
+  })
   return routes
 }
 
@@ -96,9 +99,12 @@ export const layer = (
 ): Layer.Layer<HttpServer.HttpServer | RunManager | ServerContext, ServeError, DurableRequirements> => {
   const host = options.host ?? "127.0.0.1"
   if (isOpen(options.config) && !LOOPBACK.has(host)) {
-    return Layer.fail(new ServeError({
-      message: `--host ${host}: with no workspace configured the server is open and binds to loopback only; configure API keys (--config or TRELLIS_API_KEYS) to listen on ${host}`
-    }))
+    return Layer.fail(
+      new ServeError({
+        message:
+          `--host ${host}: with no workspace configured the server is open and binds to loopback only; configure API keys (--config or TRELLIS_API_KEYS) to listen on ${host}`
+      })
+    )
   }
   const ref: { server: Server | undefined } = { server: undefined }
   const node = NodeHttpServer.layer(() => {
@@ -111,7 +117,13 @@ export const layer = (
     ref.server.on("request", setSecurityHeaders)
     return ref.server
   }, { port: options.port ?? 8080, host }).pipe(
-    Layer.mapError((e) => new ServeError({ message: `cannot listen on ${host}:${options.port ?? 8080}: ${String((e.cause as { code?: string } | undefined)?.code ?? e.message)}` }))
+    Layer.mapError((e) =>
+      new ServeError({
+        message: `cannot listen on ${host}:${options.port ?? 8080}: ${
+          String((e.cause as { code?: string } | undefined)?.code ?? e.message)
+        }`
+      })
+    )
   )
   const observe = observeHttp({ routes: routesOf(Api) })
   const limit = bodyLimit(options.config.limits.maxBodyBytes, options.config.limits.bodyReadMs)
@@ -149,7 +161,9 @@ export const layer = (
   const core = Layer.mergeAll(
     RunManager.layer(
       // Open mode has one workspace: nobody to share the slots with.
-      isOpen(options.config) ? { ...options.config.limits, workspaceRuns: options.config.limits.concurrentRuns } : options.config.limits,
+      isOpen(options.config)
+        ? { ...options.config.limits, workspaceRuns: options.config.limits.concurrentRuns }
+        : options.config.limits,
       { resumeOnStart: options.resumeOnStart ?? true, sharedPolicy: options.config.file.bandit?.shared === true }
     ).pipe(Layer.provide(steps)),
     Layer.succeed(ServerContext, { config: options.config, sse: { clients: 0 } })
@@ -169,7 +183,11 @@ export const urlOf = (context: Context.Context<HttpServer.HttpServer>): Effect.E
 /** Starts the server in the current scope; its base URL and services. */
 export const start = (
   options: ServerOptions
-): Effect.Effect<{ readonly url: string; readonly context: Context.Context<HttpServer.HttpServer | RunManager | ServerContext> }, ServeError, DurableRequirements | Scope.Scope> =>
+): Effect.Effect<
+  { readonly url: string; readonly context: Context.Context<HttpServer.HttpServer | RunManager | ServerContext> },
+  ServeError,
+  DurableRequirements | Scope.Scope
+> =>
   Effect.gen(function*() {
     const scope = yield* Effect.scope
     const context = yield* Layer.buildWithScope(layer(options), scope)

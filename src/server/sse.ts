@@ -11,7 +11,7 @@
  */
 import { Headers, HttpServerResponse } from "@effect/platform"
 import { Duration, Effect, Stream } from "effect"
-import { EventLog, encodeEvent } from "../trace/events.js"
+import { encodeEvent, EventLog } from "../trace/events.js"
 import type { RunEvent } from "../trace/events.js"
 
 /** The event name of the frame sent when the event log fails mid-stream (the client reconnects to resume). */
@@ -44,7 +44,9 @@ const sseStream = (runId: string, options: SseOptions): Stream.Stream<Uint8Array
     Stream.filter((e) => e.seq > options.after),
     Stream.map(frameOf),
     // Not `event: error`: that name is EventSource's own connection-error event.
-    Stream.catchAll(() => Stream.make(`event: ${STREAM_ERROR}\ndata: {"message":"the event log failed; reconnect to resume"}\n\n`))
+    Stream.catchAll(() =>
+      Stream.make(`event: ${STREAM_ERROR}\ndata: {"message":"the event log failed; reconnect to resume"}\n\n`)
+    )
   )
   const heartbeat = Stream.tick(Duration.millis(options.heartbeatMs)).pipe(Stream.drop(1), Stream.as(": heartbeat\n\n"))
   const body = Stream.concat(Stream.make("retry: 2000\n\n"), Stream.merge(events, heartbeat, { haltStrategy: "left" }))
@@ -65,8 +67,11 @@ export const endedResponse = (): HttpServerResponse.HttpServerResponse =>
 
 /** The SSE response of a run. */
 export const sseResponse = (runId: string, options: SseOptions) =>
-  Effect.map(Effect.context<EventLog>(), (context) =>
-    HttpServerResponse.stream(Stream.provideContext(sseStream(runId, options), context), {
-      contentType: "text/event-stream",
-      headers: Headers.fromInput({ "cache-control": "no-cache", "x-accel-buffering": "no" })
-    }))
+  Effect.map(
+    Effect.context<EventLog>(),
+    (context) =>
+      HttpServerResponse.stream(Stream.provideContext(sseStream(runId, options), context), {
+        contentType: "text/event-stream",
+        headers: Headers.fromInput({ "cache-control": "no-cache", "x-accel-buffering": "no" })
+      })
+  )

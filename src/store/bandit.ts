@@ -40,10 +40,20 @@ export const make: Effect.Effect<PolicyStore["Type"], never, SqlClient> = Effect
         `SELECT state::text AS state FROM bandit_states WHERE scope = $1 AND key = $2${forUpdate ? " FOR UPDATE" : ""}`,
         [scope, JsonText.encode(key)]
       )
-    ).pipe(Effect.flatMap((rows) => (rows.length === 0 ? Effect.succeed(emptyState(key)) : decodeState(key, JsonText.decodeText(rows[0]!.state)))))
+    ).pipe(
+      Effect.flatMap((
+        rows
+      ) => (rows.length === 0
+        ? Effect.succeed(emptyState(key))
+        : decodeState(key, JsonText.decodeText(rows[0]!.state)))
+      )
+    )
 
   const snapshot = (key: string): Effect.Effect<BanditState> =>
-    Effect.flatMap(policyScope, (scope) => orDieAfterRetries(`reading the bandit state of "${key}"`, read(scope, key, false)))
+    Effect.flatMap(
+      policyScope,
+      (scope) => orDieAfterRetries(`reading the bandit state of "${key}"`, read(scope, key, false))
+    )
 
   const feedback = (key: string, option: string, reward: number): Effect.Effect<void> => {
     if (!Number.isFinite(reward)) return Effect.void

@@ -46,7 +46,11 @@ const decodeRow = (runId: string, body: unknown): Effect.Effect<RunEvent, StoreE
 /** The SQL `EventSink` and `EventLog`, sharing one in-process PubSub. */
 export const make = (
   options: EventStoreOptions = {}
-): Effect.Effect<{ readonly sink: EventSink["Type"]; readonly log: EventLog["Type"] }, never, SqlClient | Scope.Scope> =>
+): Effect.Effect<
+  { readonly sink: EventSink["Type"]; readonly log: EventLog["Type"] },
+  never,
+  SqlClient | Scope.Scope
+> =>
   Effect.gen(function*() {
     const sql = yield* SqlClient
     const hub = yield* Effect.acquireRelease(PubSub.unbounded<RunEvent>(), PubSub.shutdown)
@@ -73,7 +77,11 @@ export const make = (
           new StoreError({
             operation: "append events",
             message: isUniqueViolation(e)
-              ? `the batch of ${describeBatch(events)} was rejected whole, nothing from it stored: an event with the same (run_id, seq) is already stored or repeated in the batch — ${describe(e)}`
+              ? `the batch of ${
+                describeBatch(events)
+              } was rejected whole, nothing from it stored: an event with the same (run_id, seq) is already stored or repeated in the batch — ${
+                describe(e)
+              }`
               : `the batch of ${describeBatch(events)} was not stored: ${describe(e)}`
           })
         ),
@@ -83,7 +91,11 @@ export const make = (
     }
 
     /** Stored events of `runId` with `seq > after`, in order, at most `limit`. */
-    const after = (runId: string, afterSeq: number, limit: number): Effect.Effect<ReadonlyArray<RunEvent>, StoreError> =>
+    const after = (
+      runId: string,
+      afterSeq: number,
+      limit: number
+    ): Effect.Effect<ReadonlyArray<RunEvent>, StoreError> =>
       storeOp(
         "read events",
         sql.unsafe<{ readonly body: string }>(
@@ -95,7 +107,10 @@ export const make = (
     const events = (runId: string): Effect.Effect<ReadonlyArray<RunEvent>, StoreError> =>
       storeOp(
         "read events",
-        sql.unsafe<{ readonly body: string }>(`SELECT body::text AS body FROM run_events WHERE run_id = $1 ORDER BY seq`, [runId])
+        sql.unsafe<{ readonly body: string }>(
+          `SELECT body::text AS body FROM run_events WHERE run_id = $1 ORDER BY seq`,
+          [runId]
+        )
       ).pipe(Effect.flatMap((rows) => Effect.forEach(rows, (r) => decodeRow(runId, JsonText.decode(r.body)))))
 
     const stream = (runId: string): Stream.Stream<RunEvent, StoreError> =>
@@ -126,34 +141,35 @@ export const make = (
           let needRead = true
           let pending: ReadonlyArray<RunEvent> = []
           /** The next non-empty piece of the stream, or `None` once the terminal event went out. */
-          const next: Effect.Effect<Option.Option<readonly [Chunk.Chunk<RunEvent>, undefined]>, StoreError> = Effect.gen(
-            function*() {
-              while (!done) {
-                const live = mine(pending.concat(Chunk.toReadonlyArray(yield* Queue.takeAll(sub))))
-                pending = []
-                const out = take(live)
-                if (!done && live.some((e) => e.seq > last)) needRead = true
-                if (needRead && !done) {
-                  const stored = yield* after(runId, last, readBatch)
-                  const taken = take(stored)
-                  for (const e of taken) out.push(e)
-                  // Read again next time when the page was full, or when stored events lie beyond a gap
-                  // (the gap may be filled by this process's appends, which do not republish them).
-                  needRead = stored.length === readBatch || (taken.length < stored.length && !done)
+          const next: Effect.Effect<Option.Option<readonly [Chunk.Chunk<RunEvent>, undefined]>, StoreError> = Effect
+            .gen(
+              function*() {
+                while (!done) {
+                  const live = mine(pending.concat(Chunk.toReadonlyArray(yield* Queue.takeAll(sub))))
+                  pending = []
+                  const out = take(live)
+                  if (!done && live.some((e) => e.seq > last)) needRead = true
+                  if (needRead && !done) {
+                    const stored = yield* after(runId, last, readBatch)
+                    const taken = take(stored)
+                    for (const e of taken) out.push(e)
+                    // Read again next time when the page was full, or when stored events lie beyond a gap
+                    // (the gap may be filled by this process's appends, which do not republish them).
+                    needRead = stored.length === readBatch || (taken.length < stored.length && !done)
+                  }
+                  if (out.length > 0) return Option.some([Chunk.unsafeFromArray(out), undefined] as const)
+                  // Nothing new: wait for an append in this process, or for the next poll.
+                  // (Should a received event be dropped by the race, the next poll reads it.)
+                  const woke = yield* Effect.race(
+                    Effect.map(Queue.take(sub), Option.some),
+                    Effect.as(Effect.sleep(pollInterval), Option.none<RunEvent>())
+                  )
+                  if (Option.isSome(woke)) pending = [woke.value]
+                  else needRead = true
                 }
-                if (out.length > 0) return Option.some([Chunk.unsafeFromArray(out), undefined] as const)
-                // Nothing new: wait for an append in this process, or for the next poll.
-                // (Should a received event be dropped by the race, the next poll reads it.)
-                const woke = yield* Effect.race(
-                  Effect.map(Queue.take(sub), Option.some),
-                  Effect.as(Effect.sleep(pollInterval), Option.none<RunEvent>())
-                )
-                if (Option.isSome(woke)) pending = [woke.value]
-                else needRead = true
+                return Option.none()
               }
-              return Option.none()
-            }
-          )
+            )
           return Stream.unfoldChunkEffect(undefined, () => next)
         })
       )

@@ -44,8 +44,10 @@ export const toStoreError = (operation: string) => (error: SqlError): StoreError
 }
 
 /** Runs a SQL effect, turning its `SqlError` into a `StoreError` naming `operation`. */
-export const storeOp = <A, R>(operation: string, effect: Effect.Effect<A, SqlError, R>): Effect.Effect<A, StoreError, R> =>
-  Effect.mapError(effect, toStoreError(operation))
+export const storeOp = <A, R>(
+  operation: string,
+  effect: Effect.Effect<A, SqlError, R>
+): Effect.Effect<A, StoreError, R> => Effect.mapError(effect, toStoreError(operation))
 
 /** Retries of an operation whose signature cannot fail: 5 more tries, 20 ms doubling (≈ 0.6 s in all). */
 const infallibleRetry = Schedule.exponential(Duration.millis(20), 2).pipe(Schedule.intersect(Schedule.recurs(5)))

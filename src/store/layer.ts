@@ -53,7 +53,9 @@ export const layer: Layer.Layer<StoreServices, StoreError, SqlClient> = layerWit
 /** Why the store could not open: the client's message, plus its cause's when that says more. */
 const openError = (e: SqlError): StoreError => {
   const cause = e.cause instanceof Error ? e.cause.message : undefined
-  const message = cause === undefined || cause === "" || e.message.includes(cause) ? e.message : `${e.message}: ${cause}`
+  const message = cause === undefined || cause === "" || e.message.includes(cause)
+    ? e.message
+    : `${e.message}: ${cause}`
   return new StoreError({ operation: "open store", message })
 }
 
@@ -79,8 +81,10 @@ export const layerPostgres = (
 ): Layer.Layer<StoreServices | Client, StoreError> => layerOn(Sql.layerPostgres(url), options)
 
 /** The store on a backend. */
-export const layerBackend = (backend: Backend, options: StoreOptions = {}): Layer.Layer<StoreServices | Client, StoreError> =>
-  layerOn(Sql.layerBackend(backend), options)
+export const layerBackend = (
+  backend: Backend,
+  options: StoreOptions = {}
+): Layer.Layer<StoreServices | Client, StoreError> => layerOn(Sql.layerBackend(backend), options)
 
 /** The store the environment asks for: PostgreSQL at `TRELLIS_DATABASE_URL`, else PGlite under `TRELLIS_HOME` (default `./.trellis`). */
 export const layerFromEnv: Layer.Layer<StoreServices | Client, StoreError> = layerOn(Sql.layerFromEnv)

@@ -54,7 +54,9 @@ const tryLock = (dir: string, file: string): DirLockError | "retry" | undefined 
     }
     return undefined
   } catch (e) {
-    if (errnoOf(e) !== "EEXIST") return new DirLockError(`cannot lock the store in ${dir}: ${(e as Error).message}`, undefined)
+    if (errnoOf(e) !== "EEXIST") {
+      return new DirLockError(`cannot lock the store in ${dir}: ${(e as Error).message}`, undefined)
+    }
   }
   const owner = readPid(file)
   if (owner !== undefined && isAlive(owner)) return inUse(dir, owner)
@@ -94,7 +96,9 @@ export const lockDir = (dir: string): Effect.Effect<void, DirLockError, Scope.Sc
       try {
         Fs.mkdirSync(dir, { recursive: true })
       } catch (e) {
-        return Effect.fail(new DirLockError(`cannot create the store directory ${dir}: ${(e as Error).message}`, undefined))
+        return Effect.fail(
+          new DirLockError(`cannot create the store directory ${dir}: ${(e as Error).message}`, undefined)
+        )
       }
       for (let i = 0; i < 5; i++) {
         const r = tryLock(dir, file)

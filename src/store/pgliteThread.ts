@@ -51,7 +51,10 @@ const revive = (msg: Record<string, unknown>): unknown =>
 /** Opens PGlite in `dataDir` (undefined: in memory) on a new worker thread. */
 export const openPGliteThread = (dataDir: string | undefined): PGliteThread => {
   const worker = new Worker(WORKER_URL, { workerData: { dataDir } })
-  const pending = new Map<number, { readonly resolve: (r: ReadonlyArray<unknown>) => void; readonly reject: (e: Error) => void }>()
+  const pending = new Map<
+    number,
+    { readonly resolve: (r: ReadonlyArray<unknown>) => void; readonly reject: (e: Error) => void }
+  >()
   let nextId = 0
   let closed: (() => void) | undefined
   let ready!: { resolve: () => void; reject: (e: Error) => void }

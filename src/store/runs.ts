@@ -76,15 +76,21 @@ export const make: Effect.Effect<RunStore["Type"], never, SqlClient> = Effect.ge
       stored.has(hash) ? Effect.void : Effect.flatMap(Clock.currentTimeMillis, (now) =>
         storeOp(
           "put program",
-          sql.unsafe(`INSERT INTO programs (hash, ir, created_at) VALUES ($1, $2::jsonb, $3) ON CONFLICT (hash) DO NOTHING`, [
-            hash,
-            jsonText(program),
-            now
-          ])
+          sql.unsafe(
+            `INSERT INTO programs (hash, ir, created_at) VALUES ($1, $2::jsonb, $3) ON CONFLICT (hash) DO NOTHING`,
+            [
+              hash,
+              jsonText(program),
+              now
+            ]
+          )
         )).pipe(Effect.tap(() => Effect.sync(() => stored.add(hash))), Effect.asVoid),
 
     getProgram: (hash) =>
-      storeOp("get program", sql.unsafe<{ readonly ir: string }>(`SELECT ir::text AS ir FROM programs WHERE hash = $1`, [hash])).pipe(
+      storeOp(
+        "get program",
+        sql.unsafe<{ readonly ir: string }>(`SELECT ir::text AS ir FROM programs WHERE hash = $1`, [hash])
+      ).pipe(
         Effect.map((rows) => (rows.length === 0 ? Option.none() : Option.some(parse(rows[0]!.ir) as Json)))
       ),
 

@@ -7,12 +7,13 @@
  * `PgClient` code drives it.
  */
 import { PgClient } from "@effect/sql-pg"
-import { SqlError } from "@effect/sql/SqlError"
 import type { SqlClient } from "@effect/sql/SqlClient"
+import { SqlError } from "@effect/sql/SqlError"
 import { PGlite } from "@electric-sql/pglite"
-import { createPgConfig } from "@electric-sql/pglite/node-postgres"
 import { vector } from "@electric-sql/pglite-pgvector"
-import { Config, ConfigError, Context, Effect, Layer, Option, Redacted } from "effect"
+import { createPgConfig } from "@electric-sql/pglite/node-postgres"
+import type { ConfigError } from "effect"
+import { Config, Context, Effect, Layer, Option, Redacted } from "effect"
 import * as Path from "node:path"
 import Pg from "pg"
 import { lockDir } from "./lock.js"
@@ -93,25 +94,27 @@ export const layerPglite = (
     ? Effect.void
     : Effect.mapError(lockDir(dataDir), (e) => new SqlError({ cause: e, message: e.message }))
   // The setting is checked before the directory is locked (and created).
-  const acquire = Effect.zipLeft(thread, lock).pipe(Effect.flatMap((thread) => Effect.acquireRelease(
-    Effect.tryPromise({
-      // `lockDir` has created the directory.
-      try: async () => {
-        const path = dataDir === MEMORY ? undefined : dataDir
-        if (thread) {
-          const db = openPGliteThread(path)
-          await db.waitReady.catch(async (e) => {
-            await db.close()
-            throw e
-          })
-          return db
-        }
-        return await PGlite.create(path, { extensions: { vector } })
-      },
-      catch: sqlError(`cannot open the embedded database in ${dataDir}`)
-    }),
-    (db) => Effect.promise(() => db.close().catch(() => undefined))
-  )))
+  const acquire = Effect.zipLeft(thread, lock).pipe(Effect.flatMap((thread) =>
+    Effect.acquireRelease(
+      Effect.tryPromise({
+        // `lockDir` has created the directory.
+        try: async () => {
+          const path = dataDir === MEMORY ? undefined : dataDir
+          if (thread) {
+            const db = openPGliteThread(path)
+            await db.waitReady.catch(async (e) => {
+              await db.close()
+              throw e
+            })
+            return db
+          }
+          return await PGlite.create(path, { extensions: { vector } })
+        },
+        catch: sqlError(`cannot open the embedded database in ${dataDir}`)
+      }),
+      (db) => Effect.promise(() => db.close().catch(() => undefined))
+    )
+  ))
   return Layer.unwrapScoped(
     Effect.map(acquire, (db) =>
       Layer.merge(
@@ -140,12 +143,20 @@ export const layerPostgres = (
     Database,
     Effect.gen(function*() {
       const sql = yield* PgClient.PgClient
-      const rows = yield* sql<{ readonly n: number }>`SELECT count(*)::int AS n FROM pg_available_extensions WHERE name = 'vector'`
-      return { backend: "postgres" as const, location: displayUrl(Redacted.value(url)), vectorAvailable: (rows[0]?.n ?? 0) > 0 }
+      const rows = yield* sql<
+        { readonly n: number }
+      >`SELECT count(*)::int AS n FROM pg_available_extensions WHERE name = 'vector'`
+      return {
+        backend: "postgres" as const,
+        location: displayUrl(Redacted.value(url)),
+        vectorAvailable: (rows[0]?.n ?? 0) > 0
+      }
     })
   )
   return Layer.merge(client, Layer.provide(database, client)).pipe(
-    Layer.mapError((e) => new SqlError({ cause: e, message: `cannot connect to PostgreSQL at ${displayUrl(Redacted.value(url))}` }))
+    Layer.mapError((e) =>
+      new SqlError({ cause: e, message: `cannot connect to PostgreSQL at ${displayUrl(Redacted.value(url))}` })
+    )
   )
 }
 

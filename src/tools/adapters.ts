@@ -120,13 +120,18 @@ const jsonObject = (u: unknown, what: string): Either.Either<JsonRecord, ToolAda
   Either.flatMap(
     Either.mapLeft(toJson(u), (why) => new ToolAdapterError({ message: `${what}: ${why}` })),
     (json) =>
-      isRecord(json) ? Either.right(json) : Either.left(new ToolAdapterError({ message: `${what} is not a JSON object` }))
+      isRecord(json)
+        ? Either.right(json)
+        : Either.left(new ToolAdapterError({ message: `${what} is not a JSON object` }))
   )
 
 /** An OpenAI-style definition of a tool (or a neutral definition). */
 export const toOpenAITool = (tool: ToolDefinition | UnknownTool): OpenAIToolDefinition => {
   const d = definitionOf(tool)
-  return { type: "function", function: { name: toProviderName(d.name), description: d.description, parameters: d.parameters } }
+  return {
+    type: "function",
+    function: { name: toProviderName(d.name), description: d.description, parameters: d.parameters }
+  }
 }
 
 /** Reads an OpenAI-style definition; a missing description is `""`, missing parameters an empty object schema. */
@@ -135,8 +140,7 @@ export const fromOpenAITool = (payload: unknown): Either.Either<ToolDefinition, 
     Either.map(
       f.parameters === undefined ? Either.right(EMPTY_OBJECT_SCHEMA) : jsonObject(f.parameters, "function.parameters"),
       (parameters) => ({ name: fromProviderName(f.name), description: f.description ?? "", parameters })
-    )
-  )
+    ))
 
 /** An OpenAI-style tool call of a neutral call (`arguments` is the JSON text of the args). */
 export const toOpenAIToolCall = (call: ToolCall): OpenAIToolCall => ({
@@ -154,7 +158,9 @@ export const fromOpenAIToolCall = (payload: unknown): Either.Either<ToolCall, To
     } catch (e) {
       return Either.left(
         new ToolAdapterError({
-          message: `function.arguments of tool call "${id}" is not valid JSON: ${e instanceof Error ? e.message : String(e)}`
+          message: `function.arguments of tool call "${id}" is not valid JSON: ${
+            e instanceof Error ? e.message : String(e)
+          }`
         })
       )
     }
@@ -173,12 +179,14 @@ export const toAnthropicTool = (tool: ToolDefinition | UnknownTool): AnthropicTo
 
 /** Reads an Anthropic-style definition; a missing description is `""`. */
 export const fromAnthropicTool = (payload: unknown): Either.Either<ToolDefinition, ToolAdapterError> =>
-  Either.flatMap(decode(AnthropicToolDefinitionSchema, "Anthropic tool definition", payload), (d) =>
-    Either.map(jsonObject(d.input_schema, "input_schema"), (parameters) => ({
-      name: fromProviderName(d.name),
-      description: d.description ?? "",
-      parameters
-    }))
+  Either.flatMap(
+    decode(AnthropicToolDefinitionSchema, "Anthropic tool definition", payload),
+    (d) =>
+      Either.map(jsonObject(d.input_schema, "input_schema"), (parameters) => ({
+        name: fromProviderName(d.name),
+        description: d.description ?? "",
+        parameters
+      }))
   )
 
 /** An Anthropic-style `tool_use` block of a neutral call. */
@@ -191,10 +199,12 @@ export const toAnthropicToolUse = (call: ToolCall): AnthropicToolUse => ({
 
 /** Reads an Anthropic-style `tool_use` block. */
 export const fromAnthropicToolUse = (payload: unknown): Either.Either<ToolCall, ToolAdapterError> =>
-  Either.flatMap(decode(AnthropicToolUseSchema, "Anthropic tool_use block", payload), (block) =>
-    Either.map(jsonObject(block.input, `input of tool_use "${block.id}"`), (args) => ({
-      id: block.id,
-      name: fromProviderName(block.name),
-      args
-    }))
+  Either.flatMap(
+    decode(AnthropicToolUseSchema, "Anthropic tool_use block", payload),
+    (block) =>
+      Either.map(jsonObject(block.input, `input of tool_use "${block.id}"`), (args) => ({
+        id: block.id,
+        name: fromProviderName(block.name),
+        args
+      }))
   )

@@ -3,32 +3,41 @@
  * (`Tool.make`, `Tool.ToolRegistry`, `Tool.toOpenAITool`, …).
  */
 export {
-  configProblems,
-  decodeArgs,
-  encodeOutput,
-  invoke,
-  isTool,
-  make,
-  makeContext,
-  MAX_PROVIDER_NAME,
-  TOOL_NAME,
-  toJson
-} from "./tool.js"
+  fromAnthropicTool,
+  fromAnthropicToolUse,
+  fromOpenAITool,
+  fromOpenAIToolCall,
+  fromProviderName,
+  toAnthropicTool,
+  toAnthropicToolUse,
+  ToolAdapterError,
+  toolDefinition,
+  toOpenAITool,
+  toOpenAIToolCall,
+  toProviderName
+} from "./adapters.js"
 export type {
-  AnyTool,
-  BatchConfig,
-  Tool,
-  ToolConfig,
-  ToolConfigBase,
-  EffectToolConfig,
-  PromiseToolConfig,
-  ToolContext,
-  ToolContextOptions,
-  ToolLimits,
-  ToolRequirements,
-  ToolSchema,
-  UnknownTool
-} from "./tool.js"
+  AnthropicToolDefinition,
+  AnthropicToolUse,
+  OpenAIToolCall,
+  OpenAIToolDefinition,
+  ToolCall,
+  ToolDefinition
+} from "./adapters.js"
+export { HttpGetConfig, parseRetryAfter } from "./builtin/httpGet.js"
+export type { HttpGetOptions } from "./builtin/httpGet.js"
+export {
+  blockedReason,
+  checkHost,
+  HttpAllowlist,
+  HttpResolver,
+  isAllowlisted,
+  parseAllowlist,
+  systemResolver
+} from "./builtin/httpGuard.js"
+export type { Resolver } from "./builtin/httpGuard.js"
+export { builtinTools, echo, fail, httpGet, jsonParse, sleep, textChunk, textHash } from "./builtin/index.js"
+export { chunkText } from "./builtin/textChunk.js"
 export {
   BudgetExceeded,
   Cancelled,
@@ -45,42 +54,33 @@ export {
 } from "./errors.js"
 export { jsonSchemaOf, toolJsonSchema } from "./jsonSchema.js"
 export type { ToolJsonSchema } from "./jsonSchema.js"
-export {
-  fromAnthropicTool,
-  fromAnthropicToolUse,
-  fromOpenAITool,
-  fromOpenAIToolCall,
-  fromProviderName,
-  toAnthropicTool,
-  toAnthropicToolUse,
-  toolDefinition,
-  toOpenAITool,
-  toOpenAIToolCall,
-  ToolAdapterError,
-  toProviderName
-} from "./adapters.js"
-export type {
-  AnthropicToolDefinition,
-  AnthropicToolUse,
-  OpenAIToolCall,
-  OpenAIToolDefinition,
-  ToolCall,
-  ToolDefinition
-} from "./adapters.js"
+export { loadToolsModule, ToolModuleError, toolsOfModule } from "./load.js"
 export { makeRegistry, provideTool, ToolRegistry, ToolRegistryError } from "./registry.js"
 export type { ToolRegistryService } from "./registry.js"
-export { loadToolsModule, ToolModuleError, toolsOfModule } from "./load.js"
-export { builtinTools, echo, fail, httpGet, jsonParse, sleep, textChunk, textHash } from "./builtin/index.js"
-export { chunkText } from "./builtin/textChunk.js"
 export {
-  blockedReason,
-  checkHost,
-  HttpAllowlist,
-  HttpResolver,
-  isAllowlisted,
-  parseAllowlist,
-  systemResolver
-} from "./builtin/httpGuard.js"
-export type { Resolver } from "./builtin/httpGuard.js"
-export { HttpGetConfig, parseRetryAfter } from "./builtin/httpGet.js"
-export type { HttpGetOptions } from "./builtin/httpGet.js"
+  configProblems,
+  decodeArgs,
+  encodeOutput,
+  invoke,
+  isTool,
+  make,
+  makeContext,
+  MAX_PROVIDER_NAME,
+  toJson,
+  TOOL_NAME
+} from "./tool.js"
+export type {
+  AnyTool,
+  BatchConfig,
+  EffectToolConfig,
+  PromiseToolConfig,
+  Tool,
+  ToolConfig,
+  ToolConfigBase,
+  ToolContext,
+  ToolContextOptions,
+  ToolLimits,
+  ToolRequirements,
+  ToolSchema,
+  UnknownTool
+} from "./tool.js"

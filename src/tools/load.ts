@@ -27,22 +27,24 @@ const describe = (u: unknown): string => {
  * of tools made with `Tool.make`); `default.tools` is accepted for CommonJS
  * modules. Pure: the checks of `loadToolsModule` without the import.
  */
-export const toolsOfModule = (path: string, namespace: unknown): Effect.Effect<ReadonlyArray<AnyTool>, ToolModuleError> => {
+export const toolsOfModule = (
+  path: string,
+  namespace: unknown
+): Effect.Effect<ReadonlyArray<AnyTool>, ToolModuleError> => {
   const fail = (message: string) => Effect.fail(new ToolModuleError({ path, message: `${path}: ${message}` }))
   const ns = typeof namespace === "object" && namespace !== null ? (namespace as Record<string, unknown>) : {}
   const fallback = ns["default"]
-  const tools =
-    "tools" in ns
-      ? ns["tools"]
-      : typeof fallback === "object" && fallback !== null && "tools" in fallback
-        ? (fallback as Record<string, unknown>)["tools"]
-        : undefined
+  const tools = "tools" in ns
+    ? ns["tools"]
+    : typeof fallback === "object" && fallback !== null && "tools" in fallback
+    ? (fallback as Record<string, unknown>)["tools"]
+    : undefined
   if (tools === undefined) return fail("export `tools` is missing")
   const entries: ReadonlyArray<readonly [string, unknown]> = Array.isArray(tools)
     ? tools.map((t, i) => [`tools[${i}]`, t] as const)
     : typeof tools === "object" && tools !== null
-      ? Object.entries(tools).map(([k, t]) => [`tools.${k}`, t] as const)
-      : []
+    ? Object.entries(tools).map(([k, t]) => [`tools.${k}`, t] as const)
+    : []
   if (!Array.isArray(tools) && (typeof tools !== "object" || tools === null)) {
     return fail(`export \`tools\` must be an array or a record of tools, got ${describe(tools)}`)
   }

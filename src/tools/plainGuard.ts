@@ -8,7 +8,7 @@
  * spends ~0.1 µs. Anything else (or any value the guard rejects) goes
  * through Schema as before, which also writes the error message.
  */
-import { SchemaAST } from "effect"
+import type { SchemaAST } from "effect"
 
 /** Whether a value is accepted; `true` means decoding (and encoding) it is the identity. */
 export type Guard = (value: unknown) => boolean
@@ -65,7 +65,7 @@ const compile = (ast: SchemaAST.AST, depth: number): Guard | undefined => {
         if (!Array.isArray(u)) return false
         if (rest === undefined ? u.length !== n : u.length < n) return false
         for (let i = 0; i < n; i++) if (!elements[i]!(u[i])) return false
-        if (rest !== undefined) for (let i = n; i < u.length; i++) if (!rest(u[i])) return false
+        if (rest !== undefined) { for (let i = n; i < u.length; i++) if (!rest(u[i])) return false }
         return true
       }
     }

@@ -5,13 +5,13 @@
  */
 import { Effect, Either, ParseResult, Schema } from "effect"
 import type { SchemaAST } from "effect"
-import type { Json } from "../ir/eval.js"
 import { parseDuration } from "../ir/duration.js"
+import type { Json } from "../ir/eval.js"
 import { toolSpecFromSchemas } from "../validate/context.js"
 import type { ToolSpec } from "../validate/context.js"
 import { Defect, isToolError, Permanent } from "./errors.js"
-import { plainGuard } from "./plainGuard.js"
 import type { ToolError } from "./errors.js"
+import { plainGuard } from "./plainGuard.js"
 
 /** What a handler is told about the call it serves. */
 export interface ToolContext {
@@ -163,7 +163,9 @@ export const configProblems = (config: {
   const problems: Array<string> = []
   const name = config.name
   if (typeof name !== "string" || !TOOL_NAME.test(name)) {
-    problems.push(`invalid tool name ${JSON.stringify(name)}: use letters, digits, "_" and "-" in dot-separated segments`)
+    problems.push(
+      `invalid tool name ${JSON.stringify(name)}: use letters, digits, "_" and "-" in dot-separated segments`
+    )
   } else if (name.includes("__") || name.includes("._") || name.includes("_.")) {
     problems.push(`invalid tool name "${name}": "__", "._" and "_." are reserved (provider adapters map "." to "__")`)
   } else if (name.replaceAll(".", "__").length > MAX_PROVIDER_NAME) {
@@ -200,21 +202,22 @@ export const thrownError = (tool: string, e: unknown): ToolError =>
   isToolError(e) ? e : new Defect({ message: `tool "${tool}" threw: ${describeThrown(e)}` })
 
 /** The Effect handler of a `run` function: the same call, for the policy path, batches and `invoke`. */
-const runHandler = <I, O>(name: string, run: (args: I, ctx: ToolContext) => O | PromiseLike<O>) =>
-(args: I, ctx: ToolContext): Effect.Effect<O, ToolError> =>
-  Effect.suspend(() => {
-    let out: O | PromiseLike<O>
-    try {
-      out = run(args, ctx)
-    } catch (e) {
-      return Effect.fail(thrownError(name, e))
-    }
-    if (!isThenable(out)) return Effect.succeed(out)
-    const promise = out
-    return Effect.async<O, ToolError>((resume) => {
-      promise.then((v) => resume(Effect.succeed(v)), (e: unknown) => resume(Effect.fail(thrownError(name, e))))
+const runHandler =
+  <I, O>(name: string, run: (args: I, ctx: ToolContext) => O | PromiseLike<O>) =>
+  (args: I, ctx: ToolContext): Effect.Effect<O, ToolError> =>
+    Effect.suspend(() => {
+      let out: O | PromiseLike<O>
+      try {
+        out = run(args, ctx)
+      } catch (e) {
+        return Effect.fail(thrownError(name, e))
+      }
+      if (!isThenable(out)) return Effect.succeed(out)
+      const promise = out
+      return Effect.async<O, ToolError>((resume) => {
+        promise.then((v) => resume(Effect.succeed(v)), (e: unknown) => resume(Effect.fail(thrownError(name, e))))
+      })
     })
-  })
 
 /**
  * Makes a tool. Argument and output types are inferred from the Schemas.
@@ -226,7 +229,9 @@ const runHandler = <I, O>(name: string, run: (args: I, ctx: ToolContext) => O | 
 export const make = <I, IE, O, OE, R = never>(config: ToolConfig<I, IE, O, OE, R>): Tool<I, O, R> => {
   const problems = [...configProblems(config)]
   const given = (config.handler === undefined ? 0 : 1) + (config.run === undefined ? 0 : 1)
-  if (given !== 1) problems.push(given === 0 ? "give a handler or a run function" : "give a handler or a run function, not both")
+  if (given !== 1) {
+    problems.push(given === 0 ? "give a handler or a run function" : "give a handler or a run function, not both")
+  }
   if (problems.length > 0) throw new Error(`Tool.make: ${problems.join("; ")}`)
   const idempotent = config.idempotent ?? false
   const spec = toolSpecFromSchemas({
@@ -255,9 +260,9 @@ export const make = <I, IE, O, OE, R = never>(config: ToolConfig<I, IE, O, OE, R
     spec
   }
   if (config.batch === undefined) return base
-  const batchHandler =
-    config.batchHandler ??
-    ((args: ReadonlyArray<I>, ctx: ToolContext) => Effect.forEach(args, (a) => handler(a, ctx), { concurrency: "unbounded" }))
+  const batchHandler = config.batchHandler ??
+    ((args: ReadonlyArray<I>, ctx: ToolContext) =>
+      Effect.forEach(args, (a) => handler(a, ctx), { concurrency: "unbounded" }))
   return { ...base, batch: config.batch, batchHandler }
 }
 
@@ -278,7 +283,13 @@ const withGuard = (ast: SchemaAST.AST, parse: Decoder): Decoder => {
 const decoderOf = (ast: SchemaAST.AST): Decoder => {
   let d = decoders.get(ast)
   if (d === undefined) {
-    d = withGuard(ast, Schema.decodeUnknownEither(Schema.make<unknown, unknown, never>(ast), { onExcessProperty: "error", errors: "all" }))
+    d = withGuard(
+      ast,
+      Schema.decodeUnknownEither(Schema.make<unknown, unknown, never>(ast), {
+        onExcessProperty: "error",
+        errors: "all"
+      })
+    )
     decoders.set(ast, d)
   }
   return d
@@ -306,7 +317,12 @@ export const decodeArgs = <I, O, R>(tool: Tool<I, O, R>, args: unknown): Effect.
 }
 
 /** Why a value is not JSON, or undefined when it is (`undefined` object properties are allowed and dropped). */
-const notJson = (value: unknown, path: string, seen: Set<object>, found: { undefinedProps: boolean }): string | undefined => {
+const notJson = (
+  value: unknown,
+  path: string,
+  seen: Set<object>,
+  found: { undefinedProps: boolean }
+): string | undefined => {
   switch (typeof value) {
     case "string":
     case "boolean":
@@ -319,7 +335,9 @@ const notJson = (value: unknown, path: string, seen: Set<object>, found: { undef
       seen.add(value)
       let problem: string | undefined
       if (Array.isArray(value)) {
-        for (let i = 0; i < value.length && problem === undefined; i++) problem = notJson(value[i], `${path}[${i}]`, seen, found)
+        for (let i = 0; i < value.length && problem === undefined; i++) {
+          problem = notJson(value[i], `${path}[${i}]`, seen, found)
+        }
       } else {
         const proto: unknown = Object.getPrototypeOf(value)
         if (proto !== Object.prototype && proto !== null) problem = `${path} is not a plain object`
@@ -361,7 +379,9 @@ export const encodeOutput = <I, O, R>(tool: Tool<I, O, R>, out: O): Effect.Effec
   if (Either.isLeft(encoded)) {
     return Effect.fail(
       new Permanent({
-        message: `output of tool "${tool.name}" does not match its schema: ${ParseResult.TreeFormatter.formatErrorSync(encoded.left)}`
+        message: `output of tool "${tool.name}" does not match its schema: ${
+          ParseResult.TreeFormatter.formatErrorSync(encoded.left)
+        }`
       })
     )
   }
@@ -404,6 +424,7 @@ export const invoke = <I, O, R>(
   args: unknown,
   ctx: ToolContext = makeContext()
 ): Effect.Effect<Json, ToolError, R> =>
-  Effect.flatMap(decodeArgs(tool, args), (decoded) =>
-    Effect.flatMap(tool.handler(decoded, ctx), (out) => encodeOutput(tool, out))
+  Effect.flatMap(
+    decodeArgs(tool, args),
+    (decoded) => Effect.flatMap(tool.handler(decoded, ctx), (out) => encodeOutput(tool, out))
   )

@@ -52,8 +52,22 @@ const digest = (): string => {
   h2 = Math.imul(h2 ^ (h2 >>> 13), 0xc2b2ae35)
   h2 ^= h2 >>> 16
   return String.fromCharCode(
-    nibble(h1, 28), nibble(h1, 24), nibble(h1, 20), nibble(h1, 16), nibble(h1, 12), nibble(h1, 8), nibble(h1, 4), nibble(h1, 0),
-    nibble(h2, 28), nibble(h2, 24), nibble(h2, 20), nibble(h2, 16), nibble(h2, 12), nibble(h2, 8), nibble(h2, 4), nibble(h2, 0)
+    nibble(h1, 28),
+    nibble(h1, 24),
+    nibble(h1, 20),
+    nibble(h1, 16),
+    nibble(h1, 12),
+    nibble(h1, 8),
+    nibble(h1, 4),
+    nibble(h1, 0),
+    nibble(h2, 28),
+    nibble(h2, 24),
+    nibble(h2, 20),
+    nibble(h2, 16),
+    nibble(h2, 12),
+    nibble(h2, 8),
+    nibble(h2, 4),
+    nibble(h2, 0)
   )
 }
 

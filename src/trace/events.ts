@@ -298,7 +298,7 @@ export class EventSink extends Context.Tag("trellis/EventSink")<
 >() {
   /** An in-memory sink that keeps every event and publishes it to `EventLog` subscribers. */
   static readonly layerMemory: Layer.Layer<EventSink | EventLog> = Layer.effectContext(
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const log = yield* makeMemoryLog
       return Context.make(EventSink, { append: log.append }).pipe(Context.add(EventLog, log.reader))
     })
@@ -322,7 +322,7 @@ export class EventLog extends Context.Tag("trellis/EventLog")<
 >() {}
 
 /** The in-memory log behind `EventSink.layerMemory`. */
-const makeMemoryLog = Effect.gen(function* () {
+const makeMemoryLog = Effect.gen(function*() {
   const runs = new Map<string, Array<RunEvent>>()
   const hub = yield* PubSub.unbounded<RunEvent>()
   const record = (events: ReadonlyArray<RunEvent>): void => {
@@ -333,12 +333,14 @@ const makeMemoryLog = Effect.gen(function* () {
     }
   }
   const append = (events: ReadonlyArray<RunEvent>): Effect.Effect<void, StoreError> =>
-    events.length === 0 ? Effect.void : Effect.zipRight(Effect.sync(() => record(events)), PubSub.publishAll(hub, events))
+    events.length === 0
+      ? Effect.void
+      : Effect.zipRight(Effect.sync(() => record(events)), PubSub.publishAll(hub, events))
   const events = (runId: string): Effect.Effect<ReadonlyArray<RunEvent>, StoreError> =>
     Effect.sync(() => (runs.get(runId) ?? []).slice())
   const stream = (runId: string): Stream.Stream<RunEvent, StoreError> =>
     Stream.unwrapScoped(
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         // Subscribe before reading the backlog so nothing falls between the two.
         const sub = yield* PubSub.subscribe(hub)
         const past = yield* events(runId)

@@ -247,7 +247,9 @@ const apply = (d: Draft, e: RunEvent): void => {
       const { errorKind, message, failedNode } = e.data
       run.status = "failed"
       run.endedAt = e.at
-      run.error = failedNode === undefined ? { kind: errorKind, message } : { kind: errorKind, message, node: failedNode }
+      run.error = failedNode === undefined
+        ? { kind: errorKind, message }
+        : { kind: errorKind, message, node: failedNode }
       return
     }
     case "RunCancelled":
@@ -300,7 +302,12 @@ const apply = (d: Draft, e: RunEvent): void => {
       if (data.source !== "tool") return
       const i = findAttempt(node, e.attempt)
       if (i >= 0) {
-        updateAttempt(node, i, { endedAt: e.at, outputHash: data.outputHash, latencyMs: data.latencyMs, cost: data.cost })
+        updateAttempt(node, i, {
+          endedAt: e.at,
+          outputHash: data.outputHash,
+          latencyMs: data.latencyMs,
+          cost: data.cost
+        })
       }
       return
     }

@@ -68,7 +68,9 @@ const formatParseError = (error: ParseResult.ParseError): string => {
 /** "a NodeCompleted event" when the JSON names a known type, else "a run event". */
 const what = (json: unknown): string => {
   const type = typeof json === "object" && json !== null ? (json as { readonly type?: unknown }).type : undefined
-  return typeof type === "string" && Object.prototype.hasOwnProperty.call(EVENT_CLASSES, type) ? `a valid ${type} event` : "a run event"
+  return typeof type === "string" && Object.prototype.hasOwnProperty.call(EVENT_CLASSES, type)
+    ? `a valid ${type} event`
+    : "a run event"
 }
 
 /**
@@ -97,7 +99,11 @@ export const fromJsonl = (text: string): Either.Either<ReadonlyArray<RunEvent>, 
     const event = decoded.right
     if (runId === undefined) runId = event.runId
     else if (event.runId !== runId) {
-      return fail(lineNo, "MixedRun", `event of run ${JSON.stringify(event.runId)} in a trace of run ${JSON.stringify(runId)}`)
+      return fail(
+        lineNo,
+        "MixedRun",
+        `event of run ${JSON.stringify(event.runId)} in a trace of run ${JSON.stringify(runId)}`
+      )
     }
     if (event.seq !== events.length) {
       return fail(lineNo, "SeqGap", `seq ${event.seq} where ${events.length} was expected (seq is contiguous from 0)`)

@@ -91,7 +91,10 @@ export const empty: Summary = {
   chunks: 0
 }
 
-const addCounts = <K extends string>(a: { readonly [P in K]: number }, b: { readonly [P in K]: number }): { [P in K]: number } => {
+const addCounts = <K extends string>(
+  a: { readonly [P in K]: number },
+  b: { readonly [P in K]: number }
+): { [P in K]: number } => {
   const out = { ...a } as { [P in K]: number }
   for (const k of Object.keys(b) as Array<K>) out[k] = (a[k] ?? 0) + b[k]
   return out
@@ -128,7 +131,8 @@ export const latencyBucket = (ms: number): number => {
 }
 
 type Draft = {
-  -readonly [K in keyof Summary]: Summary[K] extends number ? number : { -readonly [P in keyof Summary[K]]: Summary[K][P] }
+  -readonly [K in keyof Summary]: Summary[K] extends number ? number
+    : { -readonly [P in keyof Summary[K]]: Summary[K][P] }
 }
 
 /** The summary of some events (one pass; any order, any mix of runs). */

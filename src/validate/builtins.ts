@@ -30,8 +30,11 @@ const plural = (n: number) => (n === 1 ? "argument" : "arguments")
 const arityMessage = (fn: BuiltinName, got: number): string | undefined => {
   const [min, max] = BUILTIN_ARITY[fn]
   if (got >= min && got <= max) return undefined
-  const expected =
-    max === Infinity ? `at least ${min} ${plural(min)}` : min === max ? `${min} ${plural(min)}` : `${min} to ${max} arguments`
+  const expected = max === Infinity
+    ? `at least ${min} ${plural(min)}`
+    : min === max
+    ? `${min} ${plural(min)}`
+    : `${min} to ${max} arguments`
   return `Builtin "${fn}" expects ${expected}, got ${got}`
 }
 
@@ -74,15 +77,11 @@ const resultOf = (fn: BuiltinName, args: ReadonlyArray<Type>): Type => {
 /** Describes what argument `i` of `fn` accepts, or undefined when it accepts anything. */
 type ArgCheck = (t: Type, i: number, all: ReadonlyArray<Type>) => string | undefined
 
-const kinds =
-  (description: string, ...accepted: ReadonlyArray<Type["kind"]>): ArgCheck =>
-  (t) =>
-    t.kind === "any" || accepted.includes(t.kind) ? undefined : description
+const kinds = (description: string, ...accepted: ReadonlyArray<Type["kind"]>): ArgCheck => (t) =>
+  t.kind === "any" || accepted.includes(t.kind) ? undefined : description
 
-const listOfKind =
-  (description: string, item: Type["kind"]): ArgCheck =>
-  (t) =>
-    t.kind === "any" || (t.kind === "list" && (t.of.kind === "any" || t.of.kind === item)) ? undefined : description
+const listOfKind = (description: string, item: Type["kind"]): ArgCheck => (t) =>
+  t.kind === "any" || (t.kind === "list" && (t.of.kind === "any" || t.of.kind === item)) ? undefined : description
 
 const numbers: ArgCheck = (t, _i, all) =>
   all.length === 1

@@ -98,7 +98,16 @@ export interface ToolSchemas<I extends Schema.Schema.AnyNoContext, O extends Sch
 export const toolSpecFromSchemas = <I extends Schema.Schema.AnyNoContext, O extends Schema.Schema.AnyNoContext>(
   options: ToolSchemas<I, O>
 ): ToolSpec => {
-  const input = (fieldsOfAst(options.input.ast) ?? []).map((f) => ({ name: f.name, type: f.type, optional: f.optional }))
-  const spec: ToolSpec = { name: options.name, input, output: typeOfAst(options.output.ast), idempotent: options.idempotent }
+  const input = (fieldsOfAst(options.input.ast) ?? []).map((f) => ({
+    name: f.name,
+    type: f.type,
+    optional: f.optional
+  }))
+  const spec: ToolSpec = {
+    name: options.name,
+    input,
+    output: typeOfAst(options.output.ast),
+    idempotent: options.idempotent
+  }
   return options.description === undefined ? spec : { ...spec, description: options.description }
 }

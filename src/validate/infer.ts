@@ -8,8 +8,8 @@
  * violation, so these fallbacks can hide errors but never invent them.
  */
 import type { Expr, Program, Type } from "../ir/schema.js"
-import type { ToolTable } from "./context.js"
 import { BUILTIN_ARITY, typeOfBuiltin } from "./builtins.js"
+import type { ToolTable } from "./context.js"
 import type { Typed } from "./operators.js"
 import { typeOfBinary, typeOfGet, typeOfIndex, typeOfSlice, typeOfUnary } from "./operators.js"
 import type { PathRef } from "./path.js"

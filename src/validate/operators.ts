@@ -39,7 +39,10 @@ export const typeOfUnary = (op: UnaryOp, arg: Type): Typed => {
 
 const plus = (left: Type, right: Type): Typed => {
   const bad = () =>
-    fail(anyType, `Operator "+" expects two numbers, two strings or two lists, got ${formatType(left)} and ${formatType(right)}`)
+    fail(
+      anyType,
+      `Operator "+" expects two numbers, two strings or two lists, got ${formatType(left)} and ${formatType(right)}`
+    )
   if (knownNot(left, "number", "string", "list") || knownNot(right, "number", "string", "list")) return bad()
   if (!known(left) && !known(right)) return ok(anyType)
   if (known(left) && known(right) && left.kind !== right.kind) return bad()
@@ -68,15 +71,14 @@ export const typeOfBinary = (op: BinaryOp, left: Type, right: Type): Typed => {
     case "<=":
     case ">":
     case ">=": {
-      const bad =
-        knownNot(left, "number", "string") ||
+      const bad = knownNot(left, "number", "string") ||
         knownNot(right, "number", "string") ||
         (known(left) && known(right) && left.kind !== right.kind)
       return bad
         ? fail(
-            booleanType,
-            `Operator "${op}" expects two numbers or two strings, got ${formatType(left)} and ${formatType(right)}`
-          )
+          booleanType,
+          `Operator "${op}" expects two numbers or two strings, got ${formatType(left)} and ${formatType(right)}`
+        )
         : ok(booleanType)
     }
     case "==":

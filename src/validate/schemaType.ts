@@ -5,9 +5,20 @@
  * `NumberFromString` argument is a string in the program), refinements
  * through the type they refine. Whatever has no JSON counterpart is `any`.
  */
-import { SchemaAST } from "effect"
+import type { SchemaAST } from "effect"
 import type { Type } from "../ir/schema.js"
-import { anyType, booleanType, join, listOf, MAX_TYPE_DEPTH, nullType, numberType, recordOf, stringType, typeEquals } from "./types.js"
+import {
+  anyType,
+  booleanType,
+  join,
+  listOf,
+  MAX_TYPE_DEPTH,
+  nullType,
+  numberType,
+  recordOf,
+  stringType,
+  typeEquals
+} from "./types.js"
 
 /** A property of a struct schema: its name, type and whether it may be absent. */
 export interface SchemaField {
@@ -16,8 +27,7 @@ export interface SchemaField {
   readonly optional: boolean
 }
 
-const isUndefined = (ast: SchemaAST.AST): boolean =>
-  ast._tag === "UndefinedKeyword" || ast._tag === "VoidKeyword"
+const isUndefined = (ast: SchemaAST.AST): boolean => ast._tag === "UndefinedKeyword" || ast._tag === "VoidKeyword"
 
 /** Follows refinements, transformations (encoded side) and suspensions down to a structural AST. */
 const unwrap = (ast: SchemaAST.AST): SchemaAST.AST | undefined => {
@@ -44,12 +54,12 @@ const literalType = (literal: SchemaAST.LiteralValue): Type =>
   literal === null
     ? nullType
     : typeof literal === "string"
-      ? stringType
-      : typeof literal === "number"
-        ? numberType
-        : typeof literal === "boolean"
-          ? booleanType
-          : anyType
+    ? stringType
+    : typeof literal === "number"
+    ? numberType
+    : typeof literal === "boolean"
+    ? booleanType
+    : anyType
 
 /**
  * A union is its members' type when they all agree (a union of string

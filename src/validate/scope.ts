@@ -94,13 +94,15 @@ export class Scope {
         break
       case "branch":
         if (slot === 0) made = new Scope(this.program, this, node.then, nodePath.child("then"), undefined, [])
-        else if (slot === 1 && node.else !== null)
+        else if (slot === 1 && node.else !== null) {
           made = new Scope(this.program, this, node.else, nodePath.child("else"), undefined, [])
+        }
         break
       case "choose": {
         const option = node.options[slot]
-        if (option !== undefined)
+        if (option !== undefined) {
           made = new Scope(this.program, this, option.body, nodePath.child("options", slot, "body"), undefined, [])
+        }
         break
       }
       case "tool":

@@ -37,10 +37,10 @@ export const typeOfScalar = (value: Scalar): Type =>
   value === null
     ? nullType
     : typeof value === "string"
-      ? stringType
-      : typeof value === "number"
-        ? numberType
-        : booleanType
+    ? stringType
+    : typeof value === "number"
+    ? numberType
+    : booleanType
 
 /** The type of a record's field, or undefined when the record has no such field. */
 export const fieldType = (t: Type & { readonly kind: "record" }, name: string): Type | undefined => {
@@ -120,9 +120,11 @@ export const formatType = (t: Type, depth = 0): string => {
     case "record":
       return t.fields.length === 0
         ? "{}"
-        : `{ ${t.fields
+        : `{ ${
+          t.fields
             .map((f) => `${IDENT.test(f.name) ? f.name : JSON.stringify(f.name)}: ${formatType(f.type, depth + 1)}`)
-            .join(", ")} }`
+            .join(", ")
+        } }`
     case "string":
     case "number":
     case "boolean":

@@ -3,7 +3,7 @@
  * (graphql-js style: a handler per element kind, either a function called
  * on entering the element or `{ enter, leave }`).
  */
-import type { Node, Param, Program, ProgramDef, Signature, Expr } from "../ir/schema.js"
+import type { Expr, Node, Param, Program, ProgramDef, Signature } from "../ir/schema.js"
 import type { PathRef } from "./path.js"
 import type { Scope } from "./scope.js"
 
@@ -69,7 +69,10 @@ export interface AfterEvent {
 }
 
 /** A handler: called on entering, or an object with `enter` and/or `leave`. */
-export type Handler<E> = ((event: E) => void) | { readonly enter?: (event: E) => void; readonly leave?: (event: E) => void }
+export type Handler<E> = ((event: E) => void) | {
+  readonly enter?: (event: E) => void
+  readonly leave?: (event: E) => void
+}
 
 /** What a rule listens to. */
 export interface Visitor {

@@ -114,7 +114,12 @@ export class Walker {
         case "program": {
           const scope = this.scopes.top(item.name)
           if (scope === undefined) break
-          const event: ProgramEvent = { name: item.name, def: this.program.programs[item.name]!, scope, path: scope.path }
+          const event: ProgramEvent = {
+            name: item.name,
+            def: this.program.programs[item.name]!,
+            scope,
+            path: scope.path
+          }
           this.current = undefined
           this.owners.length = 0
           emit(on.Program.enter, event)
@@ -205,10 +210,15 @@ export class Walker {
     const policy = (n: Node): void => {
       if (n.policy === undefined) return
       const at = path.child("policy")
-      if (n.policy.idempotencyKey !== undefined) expr(n.policy.idempotencyKey, "idempotencyKey", at.child("idempotencyKey"))
+      if (n.policy.idempotencyKey !== undefined) {
+        expr(n.policy.idempotencyKey, "idempotencyKey", at.child("idempotencyKey"))
+      }
       const after = n.policy.after ?? []
       for (let i = 0; i < after.length; i++) {
-        items.push({ t: "after", event: { name: after[i]!, node: n, nodeIndex: index, scope, path: at.child("after", i) } })
+        items.push({
+          t: "after",
+          event: { name: after[i]!, node: n, nodeIndex: index, scope, path: at.child("after", i) }
+        })
       }
     }
     switch (node.kind) {

@@ -19,8 +19,13 @@ const env = { ...process.env, TRELLIS_HOME: home, TRELLIS_DATABASE_URL: "" }
 /** Runs the CLI without blocking the test worker (a blocked worker misses vitest's heartbeats). */
 const trellis = (args: ReadonlyArray<string>) =>
   new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, [bin, ...args], { cwd: root, encoding: "utf8", timeout: 120_000, env }, (error, stdout, stderr) =>
-      resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : null, stdout, stderr }))
+    execFile(
+      process.execPath,
+      [bin, ...args],
+      { cwd: root, encoding: "utf8", timeout: 120_000, env },
+      (error, stdout, stderr) =>
+        resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : null, stdout, stderr })
+    )
   })
 
 const SLOW = path.join(home, "slow.tr")
@@ -45,13 +50,24 @@ describe("trellis runs / show / trace export / replay / resume", () => {
     expect(b.code).toBe(1)
     const runB = (JSON.parse(b.stdout) as { runId: string }).runId
 
-    const all = JSON.parse((await trellis(["runs", "--json"])).stdout) as { runs: Array<{ runId: string; status: string }>; next: string | null }
+    const all = JSON.parse((await trellis(["runs", "--json"])).stdout) as {
+      runs: Array<{ runId: string; status: string }>
+      next: string | null
+    }
     expect(all.runs.map((r) => [r.runId, r.status])).toEqual([[runB, "failed"], [runA, "completed"]])
-    const failed = JSON.parse((await trellis(["runs", "--status", "failed", "--json"])).stdout) as { runs: Array<{ runId: string }> }
+    const failed = JSON.parse((await trellis(["runs", "--status", "failed", "--json"])).stdout) as {
+      runs: Array<{ runId: string }>
+    }
     expect(failed.runs.map((r) => r.runId)).toEqual([runB])
-    const page1 = JSON.parse((await trellis(["runs", "--limit", "1", "--json"])).stdout) as { runs: Array<{ runId: string }>; next: string }
+    const page1 = JSON.parse((await trellis(["runs", "--limit", "1", "--json"])).stdout) as {
+      runs: Array<{ runId: string }>
+      next: string
+    }
     expect(page1.runs.map((r) => r.runId)).toEqual([runB])
-    const page2 = JSON.parse((await trellis(["runs", "--limit", "1", "--cursor", page1.next, "--json"])).stdout) as { runs: Array<{ runId: string }>; next: string | null }
+    const page2 = JSON.parse((await trellis(["runs", "--limit", "1", "--cursor", page1.next, "--json"])).stdout) as {
+      runs: Array<{ runId: string }>
+      next: string | null
+    }
     expect(page2.runs.map((r) => r.runId)).toEqual([runA])
     expect(page2.next).toBeNull()
     const table = await trellis(["runs"])
@@ -70,7 +86,9 @@ describe("trellis runs / show / trace export / replay / resume", () => {
     const file = path.join(home, "a.jsonl")
     const exported = await trellis(["trace", "export", runA, "-o", file])
     expect(exported.code, exported.stderr).toBe(0)
-    const lines = fs.readFileSync(file, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { seq: number; type: string })
+    const lines = fs.readFileSync(file, "utf8").trim().split("\n").map((l) =>
+      JSON.parse(l) as { seq: number; type: string }
+    )
     expect(lines.map((e) => e.seq)).toEqual(lines.map((_, i) => i))
     expect(lines.at(-1)?.type).toBe("RunCompleted")
 
@@ -85,7 +103,11 @@ describe("trellis runs / show / trace export / replay / resume", () => {
 
   it("a trellis run killed with SIGKILL is resumed by trellis resume --all", async () => {
     const events = path.join(home, "slow.jsonl")
-    const child = spawn(process.execPath, [bin, "run", SLOW, "--json", "--events", events], { cwd: root, env, stdio: "ignore" })
+    const child = spawn(process.execPath, [bin, "run", SLOW, "--json", "--events", events], {
+      cwd: root,
+      env,
+      stdio: "ignore"
+    })
     // Kill once the third sleep has started (two have completed by then or are in flight).
     await new Promise<void>((resolve, reject) => {
       const timer = setInterval(() => {
@@ -102,13 +124,18 @@ describe("trellis runs / show / trace export / replay / resume", () => {
       })
     })
     await new Promise((r) => child.on("close", r))
-    const running = JSON.parse((await trellis(["runs", "--status", "running", "--json"])).stdout) as { runs: Array<{ runId: string }> }
+    const running = JSON.parse((await trellis(["runs", "--status", "running", "--json"])).stdout) as {
+      runs: Array<{ runId: string }>
+    }
     expect(running.runs).toHaveLength(1)
     const runId = running.runs[0]!.runId
     const resumed = await trellis(["resume", "--all", "--json"])
     expect(resumed.code, resumed.stderr).toBe(0)
     expect(JSON.parse(resumed.stdout)).toEqual([{ runId, status: "completed", output: 15 }])
-    const shown = JSON.parse((await trellis(["runs", "show", runId, "--json"])).stdout) as { status: string; output: number }
+    const shown = JSON.parse((await trellis(["runs", "show", runId, "--json"])).stdout) as {
+      status: string
+      output: number
+    }
     expect(shown.status).toBe("completed")
     expect(shown.output).toBe(15)
     expect((await trellis(["resume", "--all"])).stdout).toBe("no runs left running\n")
@@ -130,7 +157,10 @@ describe("trellis runs / show / trace export / replay / resume", () => {
     )
     const r = await trellis(["run", prog, "--json"])
     expect(r.code, r.stderr).toBe(0)
-    const out = JSON.parse(r.stdout) as { status: string; output: Array<{ documentId: string; start: number; end: number }> }
+    const out = JSON.parse(r.stdout) as {
+      status: string
+      output: Array<{ documentId: string; start: number; end: number }>
+    }
     expect(out.status).toBe("completed")
     expect(out.output.map((h) => [h.documentId, h.start, h.end])).toEqual([["a", 0, 43]])
   }, 240_000)

@@ -12,8 +12,12 @@ const bin = join(root, "bin", "trellis.mjs")
 
 const run = (args: ReadonlyArray<string>, env: Record<string, string>) =>
   new Promise<{ code: number | null; stdout: string }>((resolve) => {
-    execFile(process.execPath, [bin, "run", "--memory", ...args], { cwd: root, env: { ...process.env, ...env }, timeout: 60_000 }, (error, stdout) =>
-      resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : null, stdout })
+    execFile(
+      process.execPath,
+      [bin, "run", "--memory", ...args],
+      { cwd: root, env: { ...process.env, ...env }, timeout: 60_000 },
+      (error, stdout) =>
+        resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : null, stdout })
     )
   })
 

@@ -1,12 +1,11 @@
 /** `trellis run` as a user runs it: a real child process, real files. */
+import { Either } from "effect"
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Either } from "effect"
 import { describe, expect, it } from "vitest"
 import { parseInputPairs } from "../../src/cli/run.js"
 import { runNode, runTrellis } from "../support/cli.js"
-
 
 // Runs are recorded in a store of this file's own (TRELLIS_HOME), never in the repository.
 const home = mkdtempSync(join(tmpdir(), "trellis-home-"))
@@ -32,7 +31,7 @@ const failing = write(
 
 describe("trellis run", () => {
   it("runs examples/echo.tr with built-in tools and prints the output", async () => {
-    const r = (await trellis(["examples/echo.tr", "--input", "name=Ada"]))
+    const r = await trellis(["examples/echo.tr", "--input", "name=Ada"])
     expect(r.stderr).toBe("")
     expect(r.code).toBe(0)
     const output = JSON.parse(r.stdout)
@@ -44,8 +43,8 @@ describe("trellis run", () => {
 
   it("--json prints exactly one object; --seed makes the run id reproducible; --events writes JSONL", async () => {
     const events = join(scratch, "events.jsonl")
-    const a = (await trellis(["examples/echo.tr", "--json", "--seed", "7", "--events", events]))
-    const b = (await trellis(["examples/echo.tr", "--json", "--seed", "7"]))
+    const a = await trellis(["examples/echo.tr", "--json", "--seed", "7", "--events", events])
+    const b = await trellis(["examples/echo.tr", "--json", "--seed", "7"])
     expect(a.code).toBe(0)
     const lines = a.stdout.trim().split("\n")
     expect(lines.length).toBe(1)
@@ -63,11 +62,11 @@ describe("trellis run", () => {
   }, 60_000)
 
   it("a failing run prints a typed error and exits 1 (and --json reports it)", async () => {
-    const plain = (await trellis([failing, "--input", "x=1"]))
+    const plain = await trellis([failing, "--input", "x=1"])
     expect(plain.code).toBe(1)
     expect(plain.stdout).toBe("")
     expect(plain.stderr).toMatch(/^error: run [0-9a-f-]{36} failed: Transient at node boom \(n\d+\): upstream down\n$/)
-    const json = (await trellis([failing, "--input", "x=1", "--json"]))
+    const json = await trellis([failing, "--input", "x=1", "--json"])
     expect(json.code).toBe(1)
     const report = JSON.parse(json.stdout)
     expect(report.status).toBe("failed")
@@ -78,28 +77,28 @@ describe("trellis run", () => {
 
   it("inputs come from --input-file and --input (the latter wins); bad inputs are InvalidInput", async () => {
     const file = write("inputs.json", JSON.stringify({ name: "file", words: 1 }))
-    const r = (await trellis(["examples/echo.tr", "--input-file", file, "--input", "name=flag", "--json"]))
+    const r = await trellis(["examples/echo.tr", "--input-file", file, "--input", "name=flag", "--json"])
     expect(r.code).toBe(0)
     expect(JSON.parse(r.stdout).output.greeting).toBe("hello, flag")
     expect(JSON.parse(r.stdout).output.parts).toEqual(["HELLO,"])
-    const bad = (await trellis([failing, "--json"]))
+    const bad = await trellis([failing, "--json"])
     expect(bad.code).toBe(1)
     expect(JSON.parse(bad.stdout)).toEqual({
       runId: null,
       status: "failed",
       error: { kind: "InvalidInput", message: `missing input "x" of program "main"` }
     })
-    const typed = (await trellis([failing, "--input", "x=\"one\""]))
+    const typed = await trellis([failing, "--input", "x=\"one\""])
     expect(typed.code).toBe(1)
     expect(typed.stderr).toContain(`input "x" of program "main" must be a number, got string`)
   }, 60_000)
 
   it("--tools loads user tools from a TypeScript module; unknown tools are reported before running", async () => {
     const prog = write("user.tr", `program main(t: string = "abc") { u = tool fixture.upper(text: t) return u }\n`)
-    const r = (await trellis([prog, "--tools", "test/fixtures/tools/good.ts", "--json"]))
+    const r = await trellis([prog, "--tools", "test/fixtures/tools/good.ts", "--json"])
     expect(r.code).toBe(0)
     expect(JSON.parse(r.stdout).output).toBe("ABC")
-    const without = (await trellis([prog, "--json"]))
+    const without = await trellis([prog, "--json"])
     expect(without.code).toBe(1)
     expect(JSON.parse(without.stdout).error.kind).toBe("InvalidProgram")
     expect(without.stderr).toContain("unknown-tool")
@@ -112,7 +111,9 @@ describe("examples/embed.ts", () => {
     expect(r.stderr).toBe("")
     expect(r.code).toBe(0)
     const lines = r.stdout.trim().split("\n")
-    expect(lines[0]).toMatch(/^output: \{"answer":"EFFECT LAYERS #1(; EFFECT LAYERS #2; EFFECT LAYERS #3)?","best":1\}$/)
+    expect(lines[0]).toMatch(
+      /^output: \{"answer":"EFFECT LAYERS #1(; EFFECT LAYERS #2; EFFECT LAYERS #3)?","best":1\}$/
+    )
     expect(lines[1]).toMatch(/^events: RunStarted .* ChoiceMade .*RunCompleted$/)
     expect(lines[2]).toBe(`error: InvalidInput - missing input "question" of program "main"`)
   }, 60_000)

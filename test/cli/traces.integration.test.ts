@@ -22,11 +22,12 @@ import { runTrellis } from "../support/cli.js"
 const root = path.join(import.meta.dirname, "..", "..")
 const dir = path.join(root, "test", "fixtures", "traces")
 
-const GOLDEN: ReadonlyArray<{ readonly name: string; readonly program: string; readonly args: ReadonlyArray<string> }> = [
-  { name: "pipeline", program: "test/fixtures/traces/pipeline.tr", args: ["--seed", "1"] },
-  { name: "failing", program: "test/fixtures/traces/failing.tr", args: ["--seed", "2"] },
-  { name: "echo", program: "examples/echo.tr", args: ["--seed", "3", "--input", "name=Ada"] }
-]
+const GOLDEN: ReadonlyArray<{ readonly name: string; readonly program: string; readonly args: ReadonlyArray<string> }> =
+  [
+    { name: "pipeline", program: "test/fixtures/traces/pipeline.tr", args: ["--seed", "1"] },
+    { name: "failing", program: "test/fixtures/traces/failing.tr", args: ["--seed", "2"] },
+    { name: "echo", program: "examples/echo.tr", args: ["--seed", "3", "--input", "name=Ada"] }
+  ]
 
 const home = fs.mkdtempSync(path.join(os.tmpdir(), "trellis-traces-"))
 const trellis = (args: ReadonlyArray<string>) =>
@@ -34,7 +35,7 @@ const trellis = (args: ReadonlyArray<string>) =>
 
 if (process.env.UPDATE_GOLDEN === "1") {
   for (const g of GOLDEN) {
-    (await trellis(["run", g.program, "--memory", ...g.args, "--events", path.join(dir, `${g.name}.jsonl`)]))
+    await trellis(["run", g.program, "--memory", ...g.args, "--events", path.join(dir, `${g.name}.jsonl`)])
   }
 }
 
@@ -50,7 +51,10 @@ const changedArgument = (events: ReadonlyArray<RunEvent>) => {
   const e = events[i]!
   return {
     at: e,
-    events: events.map((x, k) => (k === i && x.type === "ToolCalled" ? { ...x, data: { ...x.data, argsHash: "ffffffffffffffff" } } : x))
+    events: events.map((
+      x,
+      k
+    ) => (k === i && x.type === "ToolCalled" ? { ...x, data: { ...x.data, argsHash: "ffffffffffffffff" } } : x))
   }
 }
 
@@ -95,7 +99,12 @@ describe("golden traces", () => {
   }
 
   it("trellis replay: exit 0 on the golden trace, 1 with the divergence on a tampered copy", async () => {
-    const ok = (await trellis(["replay", "test/fixtures/traces/pipeline.jsonl", "--program", "test/fixtures/traces/pipeline.tr"]))
+    const ok = await trellis([
+      "replay",
+      "test/fixtures/traces/pipeline.jsonl",
+      "--program",
+      "test/fixtures/traces/pipeline.tr"
+    ])
     expect(ok.stderr).toBe("")
     expect(ok.code).toBe(0)
     expect(ok.stdout).toMatch(/^replay of run 6206f11f-6532-43dc-a0ae-7c8b8ddcdc40: exact \(49 events, completed\)/)
@@ -103,21 +112,23 @@ describe("golden traces", () => {
     const tampered = path.join(home, "tampered.jsonl")
     const changed = changedArgument(traceOf("pipeline"))
     fs.writeFileSync(tampered, toJsonl(changed.events))
-    const bad = (await trellis(["replay", tampered, "--program", "test/fixtures/traces/pipeline.tr"]))
+    const bad = await trellis(["replay", tampered, "--program", "test/fixtures/traces/pipeline.tr"])
     expect(bad.code).toBe(1)
     expect(bad.stdout).toContain(`diverged at node ${changed.at.node} (recorded seq ${changed.at.seq})`)
     expect(bad.stdout).toContain("expected: ")
     expect(bad.stdout).toContain("ffffffffffffffff")
     expect(bad.stderr).toBe("error: the replay diverged from the record\n")
 
-    const json = (await trellis(["replay", tampered, "--program", "test/fixtures/traces/pipeline.tr", "--json"]))
+    const json = await trellis(["replay", tampered, "--program", "test/fixtures/traces/pipeline.tr", "--json"])
     expect(json.code).toBe(1)
     const report = JSON.parse(json.stdout) as { exact: boolean; divergence: { node: string } }
     expect(report.exact).toBe(false)
     expect(report.divergence.node).toBe(changed.at.node)
 
-    const missing = (await trellis(["replay", "test/fixtures/traces/pipeline.jsonl"]))
+    const missing = await trellis(["replay", "test/fixtures/traces/pipeline.jsonl"])
     expect(missing.code).toBe(1)
-    expect(missing.stderr).toContain("no program 58c45a3c4827e33860c010da2bd042f353e652c6f077844b9089f7fa5345a6c3 in the store; give the program file")
+    expect(missing.stderr).toContain(
+      "no program 58c45a3c4827e33860c010da2bd042f353e652c6f077844b9089f7fa5345a6c3 in the store; give the program file"
+    )
   })
 })

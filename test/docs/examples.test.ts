@@ -42,9 +42,7 @@ describe("the docs' code blocks", () => {
   it("tr blocks compile without a diagnostic", () => {
     const tr = blocks.filter((b) => b.lang === "tr" && b.noRun === undefined)
     expect(tr.length).toBeGreaterThan(3)
-    const problems = tr.flatMap((b) =>
-      check(b.code).diagnostics.map((d) => `${where(b)}: ${d.code} ${d.message}`)
-    )
+    const problems = tr.flatMap((b) => check(b.code).diagnostics.map((d) => `${where(b)}: ${d.code} ${d.message}`))
     expect(problems).toEqual([])
   })
 

@@ -27,8 +27,13 @@ const run = (command: string): Promise<Result> => {
   delete env["TRELLIS_CONFIG"]
   const line = command.replace(/^npx trellis /, `node ${join(root, "bin", "trellis.mjs")} `)
   return new Promise((resolve) => {
-    execFile("bash", ["-c", line], { cwd: root, env, timeout: 240_000, maxBuffer: 16 << 20 }, (error, stdout, stderr) =>
-      resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout, stderr }))
+    execFile(
+      "bash",
+      ["-c", line],
+      { cwd: root, env, timeout: 240_000, maxBuffer: 16 << 20 },
+      (error, stdout, stderr) =>
+        resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout, stderr })
+    )
   })
 }
 
@@ -69,8 +74,7 @@ const examples: ReadonlyArray<Example> = [
   },
   {
     file: "research.tr",
-    command:
-      "npx trellis run examples/research.tr --tools examples/tools.ts " +
+    command: "npx trellis run examples/research.tr --tools examples/tools.ts " +
       `--input question="How does replay work?" --input k=2`,
     check: (out) => {
       const o = json(out) as { answer: { text: string }; sources: ReadonlyArray<{ id: string }> }
@@ -86,15 +90,13 @@ const examples: ReadonlyArray<Example> = [
   },
   {
     file: "choose.tr",
-    command:
-      "npx trellis run examples/choose.tr --tools examples/tools.ts " +
+    command: "npx trellis run examples/choose.tr --tools examples/tools.ts " +
       `--input question="What is a fan-out?" --seed 1 --memory`,
     check: (out) => expect(json(out)).toBe("I don't know yet.")
   },
   {
     file: "choose.tr",
-    command:
-      "npx trellis run examples/choose.tr --tools examples/tools.ts " +
+    command: "npx trellis run examples/choose.tr --tools examples/tools.ts " +
       `--input question="What is a fan-out?" --seed 2 --memory`,
     check: (out) => expect(json(out)).toBe("text: question (string): Briefly: What is a fan-out? facts (any): null")
   },

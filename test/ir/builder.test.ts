@@ -42,7 +42,9 @@ const lowerDsl = (source: string): Program => {
 const structural = (p: Program) =>
   validate(p)
     .map((v) => v.code)
-    .filter((c) => ["unbound-ref", "cycle", "duplicate-name", "recursive-call", "unknown-program", "bad-entry"].includes(c))
+    .filter((c) =>
+      ["unbound-ref", "cycle", "duplicate-name", "recursive-call", "unknown-program", "bad-entry"].includes(c)
+    )
 
 const RESEARCH_DSL = `
 signature Answer {
@@ -180,8 +182,7 @@ program helper(n: number) {
   it("names default binders item, item1, … avoiding other names", () => {
     const p = make({
       params: { item: types.list("any") },
-      body: ({ item }) =>
-        map(item, (outer) => map(outer, (inner) => pure(list(outer, inner))))
+      body: ({ item }) => map(item, (outer) => map(outer, (inner) => pure(list(outer, inner))))
     })
     const main = p.programs["main"]!
     const outer = main.nodes[0]!
@@ -251,7 +252,10 @@ program helper(n: number) {
           const hits = b.named("hits", b.tool("search", { query: question, k: b.op("*", k, 4) }, { timeout: "2s" }))
           const notes = b.named(
             "notes",
-            b.map(b.slice(hits.result, 0, k), (doc) => b.tool("summarize", { text: b.get(doc, "text") }), { as: "doc", concurrency: 4 })
+            b.map(b.slice(hits.result, 0, k), (doc) => b.tool("summarize", { text: b.get(doc, "text") }), {
+              as: "doc",
+              concurrency: 4
+            })
           )
           const audit = b.tool("audit.log", { event: "searched" }, { after: [notes] })
           return b.all([hits, notes, audit], b.record({ notes: notes.result }))

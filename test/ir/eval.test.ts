@@ -1,6 +1,6 @@
 import { Either } from "effect"
 import { describe, expect, it } from "vitest"
-import { applyBinary, applyBuiltin, applyUnary, EvalError, evalPure, jsonEquals, type Json } from "../../src/ir/eval.js"
+import { applyBinary, applyBuiltin, applyUnary, EvalError, evalPure, type Json, jsonEquals } from "../../src/ir/eval.js"
 import type { BinaryOp, BuiltinName, Expr, Scalar } from "../../src/ir/schema.js"
 
 // Small expression builders.
@@ -19,8 +19,8 @@ const q = (v: Json): Expr =>
   v === null || typeof v !== "object"
     ? lit(v)
     : Array.isArray(v)
-      ? list(...v.map(q))
-      : { kind: "record", entries: Object.entries(v).map(([key, value]) => ({ key, value: q(value) })) }
+    ? list(...v.map(q))
+    : { kind: "record", entries: Object.entries(v).map(([key, value]) => ({ key, value: q(value) })) }
 
 const env = new Map<string, Json>([
   ["xs", [10, 20, 30]],
@@ -55,14 +55,16 @@ describe("evalPure: literals, refs, env", () => {
   it("resolves refs from a Map or a function", () => {
     expect(ok(ref("n"))).toBe(7)
     expect(Either.getOrThrow(evalPure(ref("a"), (name) => (name === "a" ? [1] : undefined)))).toEqual([1])
-    expect(err(ref("missing"))).toBe('Unbound reference "missing"')
+    expect(err(ref("missing"))).toBe("Unbound reference \"missing\"")
     expect(Either.isLeft(evalPure(ref("a"), () => undefined))).toBe(true)
   })
   it("builds lists and records (key __proto__ is an ordinary field)", () => {
     expect(ok(list(lit(1), ref("s")))).toEqual([1, "héllo"])
     const r = ok(rec({ a: lit(1), b: list() })) as Record<string, Json>
     expect(r).toEqual({ a: 1, b: [] })
-    expect(ok({ kind: "record", entries: [{ key: "a", value: lit(1) }, { key: "a", value: lit(2) }] })).toEqual({ a: 2 })
+    expect(ok({ kind: "record", entries: [{ key: "a", value: lit(1) }, { key: "a", value: lit(2) }] })).toEqual({
+      a: 2
+    })
     const proto = ok({ kind: "record", entries: [{ key: "__proto__", value: lit(5) }] }) as Record<string, Json>
     expect(Object.keys(proto)).toEqual(["__proto__"])
     expect(ok({ kind: "get", target: q(proto), field: "__proto__" })).toBe(5)
@@ -76,7 +78,9 @@ describe("evalPure: arithmetic", () => {
     expect(ok(bin("+", q([1]), q([2, 3])))).toEqual([1, 2, 3])
   })
   it("rejects mixed + operands", () => {
-    expect(err(bin("+", lit(1), lit("a")))).toBe('Operator "+" expects two numbers, two strings or two lists, got number and string')
+    expect(err(bin("+", lit(1), lit("a")))).toBe(
+      "Operator \"+\" expects two numbers, two strings or two lists, got number and string"
+    )
     expect(err(bin("+", q([1]), lit("a")))).toMatch(/got list and string/)
     expect(err(bin("+", lit(null), lit(null)))).toMatch(/got null and null/)
   })
@@ -89,11 +93,11 @@ describe("evalPure: arithmetic", () => {
     expect(Object.is(ok(bin("*", lit(-1), lit(0))), 0)).toBe(true)
   })
   it("errors: non-numbers, division/modulo by zero, non-finite results", () => {
-    expect(err(bin("-", lit("a"), lit(1)))).toBe('Operator "-" expects two numbers, got string and number')
+    expect(err(bin("-", lit("a"), lit(1)))).toBe("Operator \"-\" expects two numbers, got string and number")
     expect(err(bin("*", q([]), lit(1)))).toMatch(/"\*" expects two numbers/)
     expect(err(bin("/", lit(1), lit(0)))).toBe("Division by zero")
     expect(err(bin("%", lit(1), lit(0)))).toBe("Modulo by zero")
-    expect(err(bin("*", lit(1e308), lit(10)))).toBe('Operator "*" produced a non-finite number')
+    expect(err(bin("*", lit(1e308), lit(10)))).toBe("Operator \"*\" produced a non-finite number")
     expect(err(bin("+", lit(1e308), lit(1e308)))).toMatch(/non-finite/)
     expect(err(bin("-", lit(-1e308), lit(1e308)))).toMatch(/non-finite/)
   })
@@ -101,8 +105,8 @@ describe("evalPure: arithmetic", () => {
     expect(ok({ kind: "unary", op: "-", arg: lit(3) })).toBe(-3)
     expect(Object.is(ok({ kind: "unary", op: "-", arg: lit(0) }), 0)).toBe(true)
     expect(ok({ kind: "unary", op: "not", arg: lit(false) })).toBe(true)
-    expect(err({ kind: "unary", op: "-", arg: lit("3") })).toBe('Operator "-" expects a number, got string')
-    expect(err({ kind: "unary", op: "not", arg: lit(0) })).toBe('Operator "not" expects a boolean, got number')
+    expect(err({ kind: "unary", op: "-", arg: lit("3") })).toBe("Operator \"-\" expects a number, got string")
+    expect(err({ kind: "unary", op: "not", arg: lit(0) })).toBe("Operator \"not\" expects a boolean, got number")
   })
 })
 
@@ -116,7 +120,9 @@ describe("evalPure: comparison and equality", () => {
     expect(ok(bin("<", lit("\ud83d\ude00"), lit("\uff5e")))).toBe(true)
   })
   it("rejects mixed comparisons", () => {
-    expect(err(bin("<", lit(1), lit("2")))).toBe('Operator "<" expects two numbers or two strings, got number and string')
+    expect(err(bin("<", lit(1), lit("2")))).toBe(
+      "Operator \"<\" expects two numbers or two strings, got number and string"
+    )
     expect(err(bin(">=", lit(null), lit(null)))).toMatch(/got null and null/)
     expect(err(bin(">", q([1]), q([2])))).toMatch(/got list and list/)
   })
@@ -152,10 +158,10 @@ describe("evalPure: and / or / not", () => {
     expect(ok(bin("or", lit(true), bin("/", lit(1), lit(0))))).toBe(true)
   })
   it("rejects non-boolean operands", () => {
-    expect(err(bin("and", lit(1), lit(true)))).toBe('Operator "and" expects booleans, got number')
-    expect(err(bin("and", lit(true), lit("x")))).toBe('Operator "and" expects booleans, got boolean and string')
+    expect(err(bin("and", lit(1), lit(true)))).toBe("Operator \"and\" expects booleans, got number")
+    expect(err(bin("and", lit(true), lit("x")))).toBe("Operator \"and\" expects booleans, got boolean and string")
     expect(err(bin("or", lit(false), lit(null)))).toMatch(/got boolean and null/)
-    expect(err(bin("and", lit(true), ref("missing")))).toBe('Unbound reference "missing"')
+    expect(err(bin("and", lit(true), ref("missing")))).toBe("Unbound reference \"missing\"")
   })
 })
 
@@ -167,8 +173,8 @@ describe("evalPure: get, index, slice", () => {
     expect(ok({ kind: "get", target: ref("r"), field: "toString" })).toBe(null)
   })
   it("rejects get on non-records", () => {
-    expect(err({ kind: "get", target: ref("xs"), field: "a" })).toBe('Cannot read field "a" of list')
-    expect(err({ kind: "get", target: lit(null), field: "a" })).toBe('Cannot read field "a" of null')
+    expect(err({ kind: "get", target: ref("xs"), field: "a" })).toBe("Cannot read field \"a\" of list")
+    expect(err({ kind: "get", target: lit(null), field: "a" })).toBe("Cannot read field \"a\" of null")
   })
   it("indexes lists (negative from the end, out of range is null)", () => {
     const at = (i: Expr) => ok({ kind: "index", target: ref("xs"), index: i })
@@ -185,7 +191,9 @@ describe("evalPure: get, index, slice", () => {
     expect(ok({ kind: "index", target: ref("s"), index: lit(5) })).toBe(null)
   })
   it("rejects bad index types", () => {
-    expect(err({ kind: "index", target: ref("xs"), index: lit(1.5) })).toBe("Cannot index a list with a non-integer number")
+    expect(err({ kind: "index", target: ref("xs"), index: lit(1.5) })).toBe(
+      "Cannot index a list with a non-integer number"
+    )
     expect(err({ kind: "index", target: ref("xs"), index: lit("0") })).toBe("Cannot index a list with string")
     expect(err({ kind: "index", target: ref("r"), index: lit(0) })).toBe("Cannot index a record with number")
     expect(err({ kind: "index", target: ref("s"), index: lit(null) })).toBe("Cannot index a string with null")
@@ -208,13 +216,15 @@ describe("evalPure: get, index, slice", () => {
     expect(err({ kind: "slice", target: ref("xs"), start: lit(0.5), end: null })).toBe(
       "Slice bounds must be integers, got a non-integer number"
     )
-    expect(err({ kind: "slice", target: ref("xs"), start: null, end: lit("2") })).toBe("Slice bounds must be integers, got string")
+    expect(err({ kind: "slice", target: ref("xs"), start: null, end: lit("2") })).toBe(
+      "Slice bounds must be integers, got string"
+    )
   })
   it("propagates errors from sub-expressions", () => {
-    expect(err({ kind: "get", target: ref("nope"), field: "a" })).toBe('Unbound reference "nope"')
+    expect(err({ kind: "get", target: ref("nope"), field: "a" })).toBe("Unbound reference \"nope\"")
     expect(err(list(lit(1), bin("/", lit(1), lit(0))))).toBe("Division by zero")
-    expect(err(rec({ a: ref("nope") }))).toBe('Unbound reference "nope"')
-    expect(err(call("len", ref("nope")))).toBe('Unbound reference "nope"')
+    expect(err(rec({ a: ref("nope") }))).toBe("Unbound reference \"nope\"")
+    expect(err(call("len", ref("nope")))).toBe("Unbound reference \"nope\"")
   })
 })
 
@@ -299,7 +309,7 @@ describe("builtins", () => {
     expect(fn("str", "x")).toBe("x")
     expect(fn("str", 1.5)).toBe("1.5")
     expect(fn("str", null)).toBe("null")
-    expect(fn("str", { b: [1, true], a: "x" })).toBe('{"a":"x","b":[1,true]}')
+    expect(fn("str", { b: [1, true], a: "x" })).toBe("{\"a\":\"x\",\"b\":[1,true]}")
     expect(fnErr("str")).toBe("str() takes 1 argument, got 0")
   })
   it("num", () => {
@@ -309,8 +319,8 @@ describe("builtins", () => {
     expect(fn("num", " 12.5 ")).toBe(12.5)
     expect(fn("num", "-3e2")).toBe(-300)
     expect(fn("num", ".5")).toBe(0.5)
-    expect(fnErr("num", "abc")).toBe('num() cannot read a number from "abc"')
-    expect(fnErr("num", "")).toBe('num() cannot read a number from ""')
+    expect(fnErr("num", "abc")).toBe("num() cannot read a number from \"abc\"")
+    expect(fnErr("num", "")).toBe("num() cannot read a number from \"\"")
     expect(fnErr("num", "0x10")).toMatch(/cannot read/)
     expect(fnErr("num", "Infinity")).toMatch(/cannot read/)
     expect(fnErr("num", "1e999")).toMatch(/cannot read/)

@@ -1,5 +1,5 @@
-import { createHash } from "node:crypto"
 import * as fc from "fast-check"
+import { createHash } from "node:crypto"
 import { describe, expect, it } from "vitest"
 import { sha256Hex } from "../../src/ir/hash.js"
 
@@ -31,16 +31,29 @@ describe("sha256Hex", () => {
   })
 
   it("encodes UTF-8: multi-byte characters, astral planes and lone surrogates", () => {
-    for (const text of ["café", "日本語", "🎉 emoji", "\u0000\u007f\u0080\u07ff\u0800\uffff", "\ud800", "a\udc00b", "\ud83d"]) {
+    for (
+      const text of [
+        "café",
+        "日本語",
+        "🎉 emoji",
+        "\u0000\u007f\u0080\u07ff\u0800\uffff",
+        "\ud800",
+        "a\udc00b",
+        "\ud83d"
+      ]
+    ) {
       expect(sha256Hex(text)).toBe(nodeSha256(text))
     }
   })
 
   it("agrees with node:crypto on random strings", () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string({ maxLength: 300 }), fc.string({ unit: "binary", maxLength: 200 }), fc.fullUnicodeString()), (text) => {
-        expect(sha256Hex(text)).toBe(nodeSha256(text))
-      }),
+      fc.property(
+        fc.oneof(fc.string({ maxLength: 300 }), fc.string({ unit: "binary", maxLength: 200 }), fc.fullUnicodeString()),
+        (text) => {
+          expect(sha256Hex(text)).toBe(nodeSha256(text))
+        }
+      ),
       { numRuns: 500 }
     )
   })

@@ -1,13 +1,22 @@
 /** The JSON codec of the IR (src/ir/json.ts). */
 import { describe, expect, it } from "@effect/vitest"
 import { Either } from "effect"
-import { decodeProgram, encodeProgram, IrDecodeError, jsonSyntaxError, MAX_ISSUES, parseProgramJson } from "../../src/ir/json.js"
+import {
+  decodeProgram,
+  encodeProgram,
+  IrDecodeError,
+  jsonSyntaxError,
+  MAX_ISSUES,
+  parseProgramJson
+} from "../../src/ir/json.js"
 import type { Node, Program } from "../../src/ir/schema.js"
 
 const minimal: Program = {
   ir: "trellis/1",
   entry: "main",
-  programs: { main: { params: [], nodes: [{ id: "a", kind: "tool", tool: "t", args: {} }], result: { kind: "ref", name: "a" } } },
+  programs: {
+    main: { params: [], nodes: [{ id: "a", kind: "tool", tool: "t", args: {} }], result: { kind: "ref", name: "a" } }
+  },
   signatures: {}
 }
 
@@ -23,7 +32,7 @@ describe("encodeProgram", () => {
   it("writes compact JSON by default and two-space indented JSON when pretty", () => {
     expect(encodeProgram(minimal)).toBe(JSON.stringify(minimal))
     const pretty = encodeProgram(minimal, { pretty: true })
-    expect(pretty.split("\n")[1]).toBe('  "ir": "trellis/1",')
+    expect(pretty.split("\n")[1]).toBe("  \"ir\": \"trellis/1\",")
     expect(JSON.parse(pretty)).toEqual(minimal)
   })
 })
@@ -39,7 +48,7 @@ describe("decodeProgram", () => {
     expect(issuesOf(decodeProgram(doc))).toEqual([
       {
         path: ["programs", "main", "nodes", 0, "retries"],
-        message: 'Unknown field "retries"; expected one of "id" | "kind" | "tool" | "args" | "policy"'
+        message: "Unknown field \"retries\"; expected one of \"id\" | \"kind\" | \"tool\" | \"args\" | \"policy\""
       }
     ])
   })
@@ -54,7 +63,8 @@ describe("decodeProgram", () => {
       { path: ["entry"], message: "Expected string, actual 3" },
       {
         path: ["programs", "main", "nodes", 0, "kind"],
-        message: 'Expected "tool" | "llm" | "call" | "map" | "branch" | "choose" | "expr", actual "bogus"'
+        message:
+          "Expected \"tool\" | \"llm\" | \"call\" | \"map\" | \"branch\" | \"choose\" | \"expr\", actual \"bogus\""
       },
       { path: ["signatures"], message: "is missing" }
     ])
@@ -72,7 +82,9 @@ describe("decodeProgram", () => {
 
   it("caps the issues at MAX_ISSUES and says how many were left out", () => {
     const nodes = Array.from({ length: 150 }, (_, i) => ({ id: `n${i}`, kind: "tool", tool: 1, args: {} }))
-    const issues = issuesOf(decodeProgram({ ...minimal, programs: { main: { params: [], nodes, result: { kind: "lit", value: 1 } } } }))
+    const issues = issuesOf(
+      decodeProgram({ ...minimal, programs: { main: { params: [], nodes, result: { kind: "lit", value: 1 } } } })
+    )
     expect(issues).toHaveLength(MAX_ISSUES + 1)
     expect(issues[0]).toEqual({ path: ["programs", "main", "nodes", 0, "tool"], message: "Expected string, actual 1" })
     expect(issues[MAX_ISSUES]).toEqual({ path: [], message: "… and 50 more issues" })
@@ -80,34 +92,36 @@ describe("decodeProgram", () => {
 
   it("rejects another IR version with one clear message", () => {
     expect(issuesOf(decodeProgram({ ...minimal, ir: "trellis/2" }))).toEqual([
-      { path: ["ir"], message: 'Unsupported IR version "trellis/2": this build reads "trellis/1"' }
+      { path: ["ir"], message: "Unsupported IR version \"trellis/2\": this build reads \"trellis/1\"" }
     ])
     expect(issuesOf(decodeProgram({ ...minimal, ir: 1 }))[0]!.message).toBe(
-      'Unsupported IR version a number: this build reads "trellis/1"'
+      "Unsupported IR version a number: this build reads \"trellis/1\""
     )
     expect(issuesOf(decodeProgram({ entry: "main" }))[0]).toEqual({ path: ["ir"], message: "is missing" })
   })
 
   it("rejects __proto__ keys instead of dropping them", () => {
     const r = parseProgramJson(
-      '{"ir":"trellis/1","entry":"main","programs":{"__proto__":{"params":[],"nodes":[],"result":{"kind":"lit","value":1}}},"signatures":{}}'
+      "{\"ir\":\"trellis/1\",\"entry\":\"main\",\"programs\":{\"__proto__\":{\"params\":[],\"nodes\":[],\"result\":{\"kind\":\"lit\",\"value\":1}}},\"signatures\":{}}"
     )
-    expect(issuesOf(r)).toEqual([{ path: ["programs", "__proto__"], message: 'The key "__proto__" is not allowed' }])
+    expect(issuesOf(r)).toEqual([{ path: ["programs", "__proto__"], message: "The key \"__proto__\" is not allowed" }])
   })
 
   it("formats its message with JSON Pointers", () => {
     const r = decodeProgram({ ...minimal, entry: 3, signatures: [] })
-    expect(Either.isLeft(r) && r.left.message).toBe("/entry: Expected string, actual 3\n/signatures: Expected { readonly [x: string]: Signature }, actual []")
+    expect(Either.isLeft(r) && r.left.message).toBe(
+      "/entry: Expected string, actual 3\n/signatures: Expected { readonly [x: string]: Signature }, actual []"
+    )
   })
 })
 
 describe("parseProgramJson", () => {
   it("reports the line and column of a JSON syntax error", () => {
-    const issues = issuesOf(parseProgramJson('{\n  "ir": "trellis/1",\n  "entry": tru\n}'))
+    const issues = issuesOf(parseProgramJson("{\n  \"ir\": \"trellis/1\",\n  \"entry\": tru\n}"))
     expect(issues).toEqual([
       {
         path: [],
-        message: 'Invalid JSON: expected a JSON value, found "t"',
+        message: "Invalid JSON: expected a JSON value, found \"t\"",
         span: { start: { line: 3, column: 12, offset: 34 }, end: { line: 3, column: 13, offset: 35 } }
       }
     ])
@@ -121,7 +135,10 @@ describe("parseProgramJson", () => {
   })
 
   it("handles a flat program of 20k nodes", () => {
-    const nodes: Array<Node> = Array.from({ length: 20_000 }, (_, i) => ({ id: `n${i}`, kind: "tool", tool: "t", args: {} }))
+    const nodes: Array<Node> = Array.from(
+      { length: 20_000 },
+      (_, i) => ({ id: `n${i}`, kind: "tool", tool: "t", args: {} })
+    )
     const big: Program = { ...minimal, programs: { main: { params: [], nodes, result: { kind: "lit", value: null } } } }
     expect(parseProgramJson(encodeProgram(big))).toEqual(Either.right(big))
   })
@@ -132,25 +149,25 @@ describe("jsonSyntaxError", () => {
     const texts = [
       "{}",
       "[]",
-      ' { "a" : [1, -2.5e+3, true, false, null, "x\\n\\u00e9"] } ',
-      '{"a":}',
+      " { \"a\" : [1, -2.5e+3, true, false, null, \"x\\n\\u00e9\"] } ",
+      "{\"a\":}",
       "[1,2,]",
       "",
-      '{"a":1}x',
-      '"abc',
-      '{"a" 1}',
+      "{\"a\":1}x",
+      "\"abc",
+      "{\"a\" 1}",
       "[[[[",
       "-01",
       "1.",
-      '"\\x"',
+      "\"\\x\"",
       "[1 2]",
-      '"tab\there"',
+      "\"tab\there\"",
       "01",
       "-",
       "{,}",
-      '{"a":1,}',
+      "{\"a\":1,}",
       "nul",
-      "[" .repeat(10_000) + "]".repeat(10_000)
+      "[".repeat(10_000) + "]".repeat(10_000)
     ]
     for (const t of texts) {
       let valid = true
@@ -164,10 +181,16 @@ describe("jsonSyntaxError", () => {
   })
 
   it("points at the offending character", () => {
-    expect(jsonSyntaxError('{"a":}')).toEqual({ offset: 5, message: 'Invalid JSON: expected a JSON value, found "}"' })
+    expect(jsonSyntaxError("{\"a\":}")).toEqual({
+      offset: 5,
+      message: "Invalid JSON: expected a JSON value, found \"}\""
+    })
     expect(jsonSyntaxError("[1 2]")).toEqual({ offset: 3, message: "Invalid JSON: expected ',' or ']', found \"2\"" })
-    expect(jsonSyntaxError('{"a":1}x')).toEqual({ offset: 7, message: 'Invalid JSON: expected end of input, found "x"' })
-    expect(jsonSyntaxError('"abc')).toEqual({
+    expect(jsonSyntaxError("{\"a\":1}x")).toEqual({
+      offset: 7,
+      message: "Invalid JSON: expected end of input, found \"x\""
+    })
+    expect(jsonSyntaxError("\"abc")).toEqual({
       offset: 4,
       message: "Invalid JSON: expected '\"' to close the string, found end of input"
     })

@@ -27,7 +27,13 @@ const KNOWN_KEYWORDS = new Set([
 ])
 
 const typeOf = (v: unknown): string =>
-  v === null ? "null" : Array.isArray(v) ? "array" : typeof v === "number" ? (Number.isInteger(v) ? "integer" : "number") : typeof v
+  v === null
+    ? "null"
+    : Array.isArray(v)
+    ? "array"
+    : typeof v === "number"
+    ? (Number.isInteger(v) ? "integer" : "number")
+    : typeof v
 
 /**
  * A minimal JSON Schema checker for the keywords the IR's schema uses;
@@ -62,11 +68,15 @@ const check = (root: JsonSchema, schema: JsonSchema, value: unknown, at = ""): A
     for (const [k, v] of Object.entries(obj)) {
       if (props[k] !== undefined) errors = errors.concat(check(root, props[k], v, `${at}/${k}`))
       else if (extra === false) errors.push(`${at}/${k}`)
-      else if (typeof extra === "object" && extra !== null) errors = errors.concat(check(root, extra as JsonSchema, v, `${at}/${k}`))
+      else if (typeof extra === "object" && extra !== null) {
+        errors = errors.concat(check(root, extra as JsonSchema, v, `${at}/${k}`))
+      }
     }
   }
   if (type === "array" && schema["items"] !== undefined) {
-    ;(value as Array<unknown>).forEach((v, i) => errors = errors.concat(check(root, schema["items"] as JsonSchema, v, `${at}/${i}`)))
+    ;(value as Array<unknown>).forEach((v, i) =>
+      errors = errors.concat(check(root, schema["items"] as JsonSchema, v, `${at}/${i}`))
+    )
   }
   return errors
 }
@@ -120,7 +130,13 @@ describe("programJsonSchema", () => {
     const bad = {
       ir: "trellis/1",
       entry: "main",
-      programs: { main: { params: [], nodes: [{ id: "a", kind: "tool", tool: "t", args: {}, retries: 2 }], result: { kind: "nope" } } },
+      programs: {
+        main: {
+          params: [],
+          nodes: [{ id: "a", kind: "tool", tool: "t", args: {}, retries: 2 }],
+          result: { kind: "nope" }
+        }
+      },
       signatures: {}
     }
     expect(validJson(bad)).toEqual(["/programs/main/nodes/0", "/programs/main/result"])

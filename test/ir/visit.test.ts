@@ -31,7 +31,11 @@ const sample: Program = {
   entry: "main",
   programs: {
     main: {
-      params: [{ name: "xs", type: { kind: "list", of: { kind: "number" } }, default: { kind: "list", items: [lit(1)] } }],
+      params: [{
+        name: "xs",
+        type: { kind: "list", of: { kind: "number" } },
+        default: { kind: "list", items: [lit(1)] }
+      }],
       nodes: [
         { id: "a", kind: "tool", tool: "t", args: { q: ref("xs") }, policy: { idempotencyKey: ref("xs") } },
         {
@@ -102,7 +106,9 @@ describe("forEachNode and scopes", () => {
       ["e", "/programs/main/nodes/2/options/1/body/nodes/0", 1]
     ])
     for (const [id, pointer] of seen) {
-      expect((at(sample, pointer.slice(1).split("/").map((s) => (/^\d+$/.test(s) ? Number(s) : s))) as Node).id).toBe(id)
+      expect((at(sample, pointer.slice(1).split("/").map((s) => (/^\d+$/.test(s) ? Number(s) : s))) as Node).id).toBe(
+        id
+      )
     }
   })
 
@@ -209,7 +215,10 @@ describe("expressions", () => {
   })
 
   it("mapExprs rewrites every root and nothing else", () => {
-    const renamed = mapExprs(sample, (root) => mapExpr(root, (x) => (x.kind === "ref" && x.name === "xs" ? ref("ys") : x)))
+    const renamed = mapExprs(
+      sample,
+      (root) => mapExpr(root, (x) => (x.kind === "ref" && x.name === "xs" ? ref("ys") : x))
+    )
     const refs: Array<string> = []
     forEachExpr(renamed, (x) => {
       if (x.kind === "ref") refs.push(x.name)
@@ -230,7 +239,12 @@ describe("stack safety", () => {
       kind: "expr",
       expr: i === 0 ? lit(0) : { kind: "binary", op: "+", left: ref(`n${i - 1}`), right: lit(1) }
     }))
-    const p: Program = { ir: "trellis/1", entry: "main", programs: { main: { params: [], nodes, result: ref("n99999") } }, signatures: {} }
+    const p: Program = {
+      ir: "trellis/1",
+      entry: "main",
+      programs: { main: { params: [], nodes, result: ref("n99999") } },
+      signatures: {}
+    }
     let count = 0
     forEachNode(p, () => count++)
     expect(count).toBe(100_000)

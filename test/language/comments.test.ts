@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest"
-import { attachComments, type CommentMap, compileSource, format, lower, parse, print } from "../../src/language/index.js"
+import {
+  attachComments,
+  type CommentMap,
+  compileSource,
+  format,
+  lower,
+  parse,
+  print
+} from "../../src/language/index.js"
 import { examples } from "../support/language.js"
 
 /** Formats a source that must parse. */
@@ -37,8 +45,18 @@ program main(q: string) {
 # end of file
 `)
     expect(Object.fromEntries(map)).toEqual({
-      "/programs/main": { leading: [{ text: " about main", blankBefore: false }], trailing: undefined, end: [{ text: " at the end", blankBefore: false }], blankBefore: false },
-      "/programs/main/nodes/0": { leading: [{ text: " before a", blankBefore: false }], trailing: " after a", end: [], blankBefore: false },
+      "/programs/main": {
+        leading: [{ text: " about main", blankBefore: false }],
+        trailing: undefined,
+        end: [{ text: " at the end", blankBefore: false }],
+        blankBefore: false
+      },
+      "/programs/main/nodes/0": {
+        leading: [{ text: " before a", blankBefore: false }],
+        trailing: " after a",
+        end: [],
+        blankBefore: false
+      },
       "/programs/main/result": { leading: [], trailing: " the result", end: [], blankBefore: false },
       "": { leading: [], trailing: undefined, end: [{ text: " end of file", blankBefore: false }], blankBefore: false }
     })
@@ -317,11 +335,17 @@ program q() {
 
   it("formats a file of comments only, and empty bodies holding comments", () => {
     expectFormat("# a\n\n\n# b", "# a\n\n# b\n")
-    expectFormat("program main() { # empty\n\n  # only a comment\n}", "program main() { # empty\n  # only a comment\n}\n")
+    expectFormat(
+      "program main() { # empty\n\n  # only a comment\n}",
+      "program main() { # empty\n  # only a comment\n}\n"
+    )
     expectFormat("signature S {\n  # nothing yet\n}", "signature S {\n  # nothing yet\n}\n")
   })
 
   it("keeps comment texts exactly, including a bare # and a # inside the text", () => {
-    expectFormat("program main() {\n  a = 1 #\n  #x # y  \n  return a\n}\n", "program main() {\n  a = 1 #\n  #x # y  \n  return a\n}\n")
+    expectFormat(
+      "program main() {\n  a = 1 #\n  #x # y  \n  return a\n}\n",
+      "program main() {\n  a = 1 #\n  #x # y  \n  return a\n}\n"
+    )
   })
 })

@@ -6,7 +6,7 @@ const kinds = (source: string) => lex(source).tokens.map((t) => [t.kind, t.value
 
 describe("lexer", () => {
   it("splits punctuators, keywords, identifiers, numbers and strings", () => {
-    expect(kinds('a = tool x.y(k: 1) == != <= >= < > + - * / % [ ] { } , "s"')).toEqual([
+    expect(kinds("a = tool x.y(k: 1) == != <= >= < > + - * / % [ ] { } , \"s\"")).toEqual([
       [TokenKind.Ident, "a"],
       [TokenKind.Eq, "="],
       [TokenKind.Keyword, "tool"],
@@ -65,8 +65,8 @@ describe("lexer", () => {
   })
 
   it("decodes JSON string escapes", () => {
-    const [t] = lex('"q\\"b\\\\s\\/n\\nt\\tr\\rb\\bf\\f\\u00e9\\ud83c\\udf89 raw é"').tokens
-    expect(t?.value).toBe('q"b\\s/n\nt\tr\rb\bf\f\u00e9🎉 raw é')
+    const [t] = lex("\"q\\\"b\\\\s\\/n\\nt\\tr\\rb\\bf\\f\\u00e9\\ud83c\\udf89 raw é\"").tokens
+    expect(t?.value).toBe("q\"b\\s/n\nt\tr\rb\bf\f\u00e9🎉 raw é")
   })
 
   it("keeps comments aside, with their spans", () => {
@@ -90,17 +90,17 @@ describe("lexer", () => {
   })
 
   it("reports lexical errors as located diagnostics and keeps going", () => {
-    const r = lex('a @ b ! "x\\q" "\\u12x" 1e+ 1e999 "open\nz')
+    const r = lex("a @ b ! \"x\\q\" \"\\u12x\" 1e+ 1e999 \"open\nz")
     expect(r.errors.map((e) => [e.message, e.span.start.column, e.span.end.column])).toEqual([
-      ['Unexpected character "@"', 3, 4],
-      ['Unexpected character "!"', 7, 8],
-      ['Invalid escape sequence "\\q"', 11, 13],
-      ['Invalid Unicode escape sequence "\\u12"', 16, 20],
-      ['Invalid number "1e+"', 23, 26],
+      ["Unexpected character \"@\"", 3, 4],
+      ["Unexpected character \"!\"", 7, 8],
+      ["Invalid escape sequence \"\\q\"", 11, 13],
+      ["Invalid Unicode escape sequence \"\\u12\"", 16, 20],
+      ["Invalid number \"1e+\"", 23, 26],
       ["Number out of range: 1e999", 27, 32],
       ["Unterminated string", 33, 38]
     ])
-    expect(r.errors[0]?.excerpt).toBe('1 | a @ b ! "x\\q" "\\u12x" 1e+ 1e999 "open\n  |   ^')
+    expect(r.errors[0]?.excerpt).toBe("1 | a @ b ! \"x\\q\" \"\\u12x\" 1e+ 1e999 \"open\n  |   ^")
     expect(r.tokens.map((t) => t.value)).toEqual(["a", "b", "x", "x", "0", "0", "open", "z", ""])
   })
 

@@ -1,9 +1,9 @@
+import { Schema } from "effect"
 import { describe, expect, it } from "vitest"
 import { pathToPointer, spanOf } from "../../src/ir/diagnostic.js"
 import { Program as ProgramSchema } from "../../src/ir/schema.js"
 import type { Body, Expr, Node, Program } from "../../src/ir/schema.js"
 import { compileSource } from "../../src/language/index.js"
-import { Schema } from "effect"
 import { examples, kitchenSink } from "../support/language.js"
 
 /** Lowers a source that must parse; returns the whole result. */
@@ -53,7 +53,10 @@ describe("lower: the kitchen sink and the examples", () => {
         { name: "text", type: { kind: "string" } },
         {
           name: "style",
-          type: { kind: "record", fields: [{ name: "tone", type: { kind: "string" } }, { name: "words", type: { kind: "number" } }] },
+          type: {
+            kind: "record",
+            fields: [{ name: "tone", type: { kind: "string" } }, { name: "words", type: { kind: "number" } }]
+          },
           doc: "How to write it"
         }
       ],
@@ -67,12 +70,43 @@ describe("lower: the kitchen sink and the examples", () => {
     expect(main.params[4]).toEqual({
       name: "matrix",
       type: { kind: "list", of: { kind: "list", of: { kind: "number" } } },
-      default: { kind: "list", items: [{ kind: "list", items: [lit(1), lit(2)] }, { kind: "list", items: [lit(3), lit(4)] }] }
+      default: {
+        kind: "list",
+        items: [{ kind: "list", items: [lit(1), lit(2)] }, { kind: "list", items: [lit(3), lit(4)] }]
+      }
     })
     expect(ids(main)).toEqual([
-      "hits", "fresh", "top", "rest", "head", "tail", "first", "last", "cell", "row", "mode", "deep",
-      "arith", "logic", "negated", "cmp", "strs", "paren", "neg", "label", "stats", "summaries", "verdict",
-      "tier", "$2", "tone", "s", "$5", "$6", "$7", "$8"
+      "hits",
+      "fresh",
+      "top",
+      "rest",
+      "head",
+      "tail",
+      "first",
+      "last",
+      "cell",
+      "row",
+      "mode",
+      "deep",
+      "arith",
+      "logic",
+      "negated",
+      "cmp",
+      "strs",
+      "paren",
+      "neg",
+      "label",
+      "stats",
+      "summaries",
+      "verdict",
+      "tier",
+      "$2",
+      "tone",
+      "s",
+      "$5",
+      "$6",
+      "$7",
+      "$8"
     ])
     expect(main.nodes[0]).toEqual({
       id: "hits",
@@ -81,12 +115,21 @@ describe("lower: the kitchen sink and the examples", () => {
       args: {
         query: ref("query"),
         limit: { kind: "binary", op: "*", left: ref("k"), right: lit(4) },
-        filters: { kind: "record", entries: [{ key: "tags", value: ref("tags") }, { key: "min-score", value: lit(0.25) }] }
+        filters: {
+          kind: "record",
+          entries: [{ key: "tags", value: ref("tags") }, { key: "min-score", value: lit(0.25) }]
+        }
       },
       policy: {
         timeout: "2s",
         retry: {
-          times: 3, backoff: "exponential", base: "100ms", factor: 2, max: "5s", jitter: "full", maxElapsed: "30s",
+          times: 3,
+          backoff: "exponential",
+          base: "100ms",
+          factor: 2,
+          max: "5s",
+          jitter: "full",
+          maxElapsed: "30s",
           on: ["Timeout", "RateLimited", "Transient"]
         },
         cache: { ttl: "1h" },
@@ -96,10 +139,24 @@ describe("lower: the kitchen sink and the examples", () => {
       }
     })
     const summaries = main.nodes[21] as Node
-    expect(summaries).toMatchObject({ id: "summaries", kind: "map", as: "hit", concurrency: 4, policy: { label: "summaries" } })
-    expect(summaries.kind === "map" && summaries.body.nodes[1]).toMatchObject({ id: "short", kind: "llm", model: "local/echo", policy: { timeout: "10s" } })
+    expect(summaries).toMatchObject({
+      id: "summaries",
+      kind: "map",
+      as: "hit",
+      concurrency: 4,
+      policy: { label: "summaries" }
+    })
+    expect(summaries.kind === "map" && summaries.body.nodes[1]).toMatchObject({
+      id: "short",
+      kind: "llm",
+      model: "local/echo",
+      policy: { timeout: "10s" }
+    })
     expect(main.result).toEqual(ref("$8"))
-    expect(p.programs["index"]).toMatchObject({ nodes: [{ id: "$0", kind: "map", body: { nodes: [{ id: "$1", kind: "tool" }], result: ref("$1") } }], result: ref("$0") })
+    expect(p.programs["index"]).toMatchObject({
+      nodes: [{ id: "$0", kind: "map", body: { nodes: [{ id: "$1", kind: "tool" }], result: ref("$1") } }],
+      result: ref("$0")
+    })
   })
 })
 
@@ -127,13 +184,23 @@ describe("lower: conventions", () => {
       { nodes: [], result: lit(1) },
       { nodes: [{ id: "$5", kind: "tool", tool: "f", args: {} }], result: ref("$5") }
     ])
-    expect(p.programs["q"]).toEqual({ params: [], nodes: [{ id: "$0", kind: "tool", tool: "h", args: {} }], result: lit(null) })
+    expect(p.programs["q"]).toEqual({
+      params: [],
+      nodes: [{ id: "$0", kind: "tool", tool: "h", args: {} }],
+      result: lit(null)
+    })
   })
 
   it("`return <expr>` is the result itself; an else-less if has else null; `else <step>` is a one-step body", () => {
     const def = mainOf(`program main() { a = if c { return x + 1 } b = if c { return 1 } else tool t() return [a, b] }`)
     expect(def.nodes).toEqual([
-      { id: "a", kind: "branch", cond: ref("c"), then: { nodes: [], result: { kind: "binary", op: "+", left: ref("x"), right: lit(1) } }, else: null },
+      {
+        id: "a",
+        kind: "branch",
+        cond: ref("c"),
+        then: { nodes: [], result: { kind: "binary", op: "+", left: ref("x"), right: lit(1) } },
+        else: null
+      },
       {
         id: "b",
         kind: "branch",
@@ -152,14 +219,14 @@ describe("lower: conventions", () => {
     expect(exprOf("-(5)")).toEqual({ kind: "unary", op: "-", arg: lit(5) })
     expect(exprOf("--5")).toEqual({ kind: "unary", op: "-", arg: lit(-5) })
     expect(exprOf("-x")).toEqual({ kind: "unary", op: "-", arg: ref("x") })
-    expect(exprOf('x["a b"]')).toEqual({ kind: "get", target: ref("x"), field: "a b" })
+    expect(exprOf("x[\"a b\"]")).toEqual({ kind: "get", target: ref("x"), field: "a b" })
     expect(exprOf("x.if")).toEqual({ kind: "get", target: ref("x"), field: "if" })
-    expect(exprOf('x[("k")]')).toEqual({ kind: "index", target: ref("x"), index: lit("k") })
+    expect(exprOf("x[(\"k\")]")).toEqual({ kind: "index", target: ref("x"), index: lit("k") })
     expect(exprOf("x[0]")).toEqual({ kind: "index", target: ref("x"), index: lit(0) })
     expect(exprOf("x[1:]")).toEqual({ kind: "slice", target: ref("x"), start: lit(1), end: null })
     expect(exprOf("x[:-1]")).toEqual({ kind: "slice", target: ref("x"), start: null, end: lit(-1) })
     expect(exprOf("(a)")).toEqual(ref("a"))
-    expect(exprOf('{ a: 1, "b": null, "if": true }')).toEqual({
+    expect(exprOf("{ a: 1, \"b\": null, \"if\": true }")).toEqual({
       kind: "record",
       entries: [{ key: "a", value: lit(1) }, { key: "b", value: lit(null) }, { key: "if", value: lit(true) }]
     })
@@ -178,7 +245,13 @@ describe("lower: conventions", () => {
     expect(def.nodes[0]).toEqual({ id: "a", kind: "llm", signature: "S", args: { q: lit("x") }, model: "local/echo" })
     expect(def.nodes[1]).toMatchObject({ id: "b", kind: "map", concurrency: 3 })
     expect(def.nodes[1]).not.toHaveProperty("policy")
-    expect(def.nodes[2]).toEqual({ id: "c", kind: "tool", tool: "t", args: {}, policy: { cache: false, after: ["a", "b"] } })
+    expect(def.nodes[2]).toEqual({
+      id: "c",
+      kind: "tool",
+      tool: "t",
+      args: {},
+      policy: { cache: false, after: ["a", "b"] }
+    })
     expect(def.nodes[3]).toEqual({ id: "d", kind: "tool", tool: "u", args: {}, policy: {} })
   })
 
@@ -210,14 +283,16 @@ describe("lower: source map", () => {
     expect(at("/programs/main/params/0")).toBe("k: number = 2")
     expect(at("/programs/main/params/0/type")).toBe("number")
     expect(at("/programs/main/params/0/default")).toBe("2")
-    expect(at("/programs/main/nodes/0")).toBe('hits = tool search(query: "q", k: k * 4)\n    with { timeout: "2s" }')
+    expect(at("/programs/main/nodes/0")).toBe(
+      "hits = tool search(query: \"q\", k: k * 4)\n    with { timeout: \"2s\" }"
+    )
     expect(at("/programs/main/nodes/0/id")).toBe("hits")
     expect(at("/programs/main/nodes/0/tool")).toBe("search")
     expect(at("/programs/main/nodes/0/args/k")).toBe("k * 4")
     expect(at("/programs/main/nodes/0/args/k/left")).toBe("k")
     expect(at("/programs/main/nodes/0/args/k/right")).toBe("4")
-    expect(at("/programs/main/nodes/0/policy")).toBe('{ timeout: "2s" }')
-    expect(at("/programs/main/nodes/0/policy/timeout")).toBe('timeout: "2s"')
+    expect(at("/programs/main/nodes/0/policy")).toBe("{ timeout: \"2s\" }")
+    expect(at("/programs/main/nodes/0/policy/timeout")).toBe("timeout: \"2s\"")
     expect(at("/programs/main/result")).toBe("hits[0]")
     expect(at("/programs/main/result/index")).toBe("0")
   })
@@ -253,15 +328,35 @@ describe("lower: source map", () => {
 
 describe("lower: violations", () => {
   const violations = (source: string) =>
-    compile(source).violations.map((v) => ({ code: v.code, message: v.message, pointer: pathToPointer(v.path), at: v.span && `${v.span.start.line}:${v.span.start.column}` }))
+    compile(source).violations.map((v) => ({
+      code: v.code,
+      message: v.message,
+      pointer: pathToPointer(v.path),
+      at: v.span && `${v.span.start.line}:${v.span.start.column}`
+    }))
 
   it("reports duplicate programs, signatures and arguments", () => {
     expect(
       violations("program a() { tool t(x: 1, x: 2) }\nprogram a() {}\nsignature S { }\nsignature S { input q: string }")
     ).toEqual([
-      { code: "duplicate-name", message: 'Argument "x" is given more than once', pointer: "/programs/a/nodes/0/args/x", at: "1:28" },
-      { code: "duplicate-name", message: 'Program "a" is declared more than once', pointer: "/programs/a", at: "2:9" },
-      { code: "duplicate-name", message: 'Signature "S" is declared more than once', pointer: "/signatures/S", at: "4:11" }
+      {
+        code: "duplicate-name",
+        message: "Argument \"x\" is given more than once",
+        pointer: "/programs/a/nodes/0/args/x",
+        at: "1:28"
+      },
+      {
+        code: "duplicate-name",
+        message: "Program \"a\" is declared more than once",
+        pointer: "/programs/a",
+        at: "2:9"
+      },
+      {
+        code: "duplicate-name",
+        message: "Signature \"S\" is declared more than once",
+        pointer: "/signatures/S",
+        at: "4:11"
+      }
     ])
     expect(compile("program a() { tool t(x: 1, x: 2) } program a() { b = 1 }").program.programs["a"]).toEqual({
       params: [],
@@ -278,26 +373,85 @@ describe("lower: violations", () => {
   d = map i in [] with { concurrency: "x" } { return i }
   return 1 with { label: "r" }
 }`)
-    expect(r.violations.map((v) => [v.code, pathToPointer(v.path), `${v.span?.start.line}:${v.span?.start.column}`, v.message])).toEqual([
-      ["bad-policy", "/programs/p/nodes/0/policy/timeout", "2:23", 'Policy "timeout" must be a literal duration string such as "2s"'],
-      ["bad-policy", "/programs/p/nodes/0/policy/retry/times", "2:44", 'Retry "times" must be a literal number'],
-      ["bad-policy", "/programs/p/nodes/0/policy/retry/backoff", "2:56", 'Retry "backoff" must be "exponential", "fixed" or "none"'],
-      ["bad-policy", "/programs/p/nodes/0/policy/retry/jitter", "2:75", 'Retry "jitter" must be "full", "equal" or "none"'],
-      ["bad-policy", "/programs/p/nodes/0/policy/retry/on", "2:86", 'Retry "on" must be a list of error kinds (Timeout, RateLimited, Transient, Permanent, Cancelled, BudgetExceeded, Defect)'],
-      ["bad-policy", "/programs/p/nodes/0/policy/retry/base", "2:100", 'Retry "base" must be a literal duration string such as "100ms"'],
-      ["bad-policy", "/programs/p/nodes/0/policy/retry/wat", "2:109", 'Unknown retry field "wat"; expected one of times, backoff, base, factor, max, jitter, maxElapsed, on'],
-      ["bad-policy", "/programs/p/nodes/0/policy/retry/times", "2:117", 'Retry field "times" is given more than once'],
-      ["bad-policy", "/programs/p/nodes/1/policy/cache", "3:23", 'Policy "cache" must be false or { ttl: "<duration>" }'],
-      ["bad-policy", "/programs/p/nodes/1/policy/after", "3:42", 'Policy "after" must be a list of step names'],
-      ["bad-policy", "/programs/p/nodes/1/policy/label", "3:54", 'Policy "label" must be a literal string'],
-      ["bad-policy", "/programs/p/nodes/1/policy/budget", "3:64", 'Policy "budget" must be a record { cost?: number, tokens?: number } of literals'],
-      ["bad-policy", "/programs/p/nodes/1/model", "3:87", '"model" is only allowed on llm steps'],
-      ["bad-policy", "/programs/p/nodes/1/concurrency", "3:99", '"concurrency" is only allowed on map steps'],
-      ["bad-policy", "/programs/p/nodes/1/policy/foo", "3:115", 'Unknown policy key "foo"; expected one of timeout, retry, cache, idempotencyKey, after, concurrency, label, budget, model'],
-      ["bad-policy", "/programs/p/nodes/2/model", "4:22", 'Policy "model" must be a literal string'],
-      ["bad-policy", "/programs/p/nodes/2/policy/timeout", "4:47", 'Policy key "timeout" is given more than once'],
-      ["bad-policy", "/programs/p/nodes/3/concurrency", "5:26", 'Policy "concurrency" must be a literal number'],
-      ["bad-policy", "/programs/p/result", "6:17", 'A policy cannot apply to "return <expression>", which creates no step']
+    expect(
+      r.violations.map((
+        v
+      ) => [v.code, pathToPointer(v.path), `${v.span?.start.line}:${v.span?.start.column}`, v.message])
+    ).toEqual([
+      [
+        "bad-policy",
+        "/programs/p/nodes/0/policy/timeout",
+        "2:23",
+        "Policy \"timeout\" must be a literal duration string such as \"2s\""
+      ],
+      ["bad-policy", "/programs/p/nodes/0/policy/retry/times", "2:44", "Retry \"times\" must be a literal number"],
+      [
+        "bad-policy",
+        "/programs/p/nodes/0/policy/retry/backoff",
+        "2:56",
+        "Retry \"backoff\" must be \"exponential\", \"fixed\" or \"none\""
+      ],
+      [
+        "bad-policy",
+        "/programs/p/nodes/0/policy/retry/jitter",
+        "2:75",
+        "Retry \"jitter\" must be \"full\", \"equal\" or \"none\""
+      ],
+      [
+        "bad-policy",
+        "/programs/p/nodes/0/policy/retry/on",
+        "2:86",
+        "Retry \"on\" must be a list of error kinds (Timeout, RateLimited, Transient, Permanent, Cancelled, BudgetExceeded, Defect)"
+      ],
+      [
+        "bad-policy",
+        "/programs/p/nodes/0/policy/retry/base",
+        "2:100",
+        "Retry \"base\" must be a literal duration string such as \"100ms\""
+      ],
+      [
+        "bad-policy",
+        "/programs/p/nodes/0/policy/retry/wat",
+        "2:109",
+        "Unknown retry field \"wat\"; expected one of times, backoff, base, factor, max, jitter, maxElapsed, on"
+      ],
+      [
+        "bad-policy",
+        "/programs/p/nodes/0/policy/retry/times",
+        "2:117",
+        "Retry field \"times\" is given more than once"
+      ],
+      [
+        "bad-policy",
+        "/programs/p/nodes/1/policy/cache",
+        "3:23",
+        "Policy \"cache\" must be false or { ttl: \"<duration>\" }"
+      ],
+      ["bad-policy", "/programs/p/nodes/1/policy/after", "3:42", "Policy \"after\" must be a list of step names"],
+      ["bad-policy", "/programs/p/nodes/1/policy/label", "3:54", "Policy \"label\" must be a literal string"],
+      [
+        "bad-policy",
+        "/programs/p/nodes/1/policy/budget",
+        "3:64",
+        "Policy \"budget\" must be a record { cost?: number, tokens?: number } of literals"
+      ],
+      ["bad-policy", "/programs/p/nodes/1/model", "3:87", "\"model\" is only allowed on llm steps"],
+      ["bad-policy", "/programs/p/nodes/1/concurrency", "3:99", "\"concurrency\" is only allowed on map steps"],
+      [
+        "bad-policy",
+        "/programs/p/nodes/1/policy/foo",
+        "3:115",
+        "Unknown policy key \"foo\"; expected one of timeout, retry, cache, idempotencyKey, after, concurrency, label, budget, model"
+      ],
+      ["bad-policy", "/programs/p/nodes/2/model", "4:22", "Policy \"model\" must be a literal string"],
+      ["bad-policy", "/programs/p/nodes/2/policy/timeout", "4:47", "Policy key \"timeout\" is given more than once"],
+      ["bad-policy", "/programs/p/nodes/3/concurrency", "5:26", "Policy \"concurrency\" must be a literal number"],
+      [
+        "bad-policy",
+        "/programs/p/result",
+        "6:17",
+        "A policy cannot apply to \"return <expression>\", which creates no step"
+      ]
     ])
     const nodes = r.program.programs["p"]!.nodes
     expect(nodes.map((n) => n.policy)).toEqual([{ retry: {} }, {}, { timeout: "1s" }, undefined])
@@ -307,7 +461,8 @@ describe("lower: violations", () => {
     expect(violations("program p() { v = lenn(1) }")).toEqual([
       {
         code: "unbound-ref",
-        message: 'Unknown function "lenn"; the builtins are len, keys, values, concat, join, split, lower, upper, min, max, sum, round, str, num, range',
+        message:
+          "Unknown function \"lenn\"; the builtins are len, keys, values, concat, join, split, lower, upper, min, max, sum, round, str, num, range",
         pointer: "/programs/p/nodes/0/expr",
         at: "1:19"
       }

@@ -26,12 +26,39 @@ describe("parser: constructs", () => {
   it("the kitchen sink uses every step kind, statement kind and expression kind", () => {
     const seen = new Set<string>()
     visit(parseOk(kitchenSink), { enter: (n) => void seen.add(n.kind) })
-    for (const kind of [
-      "SignatureField", "Param", "NamedType", "ListType", "RecordType", "StepStatement", "ReturnStatement",
-      "ToolStep", "LlmStep", "RunStep", "MapStep", "IfStep", "ChooseStep", "ChooseOption", "ExprStep",
-      "NumberLiteral", "StringLiteral", "BooleanLiteral", "NullLiteral", "Identifier", "CallExpr", "ListExpr",
-      "RecordExpr", "ParenExpr", "UnaryExpr", "BinaryExpr", "MemberExpr", "IndexExpr", "SliceExpr"
-    ]) {
+    for (
+      const kind of [
+        "SignatureField",
+        "Param",
+        "NamedType",
+        "ListType",
+        "RecordType",
+        "StepStatement",
+        "ReturnStatement",
+        "ToolStep",
+        "LlmStep",
+        "RunStep",
+        "MapStep",
+        "IfStep",
+        "ChooseStep",
+        "ChooseOption",
+        "ExprStep",
+        "NumberLiteral",
+        "StringLiteral",
+        "BooleanLiteral",
+        "NullLiteral",
+        "Identifier",
+        "CallExpr",
+        "ListExpr",
+        "RecordExpr",
+        "ParenExpr",
+        "UnaryExpr",
+        "BinaryExpr",
+        "MemberExpr",
+        "IndexExpr",
+        "SliceExpr"
+      ]
+    ) {
       expect(seen.has(kind), kind).toBe(true)
     }
   })
@@ -41,7 +68,10 @@ describe("parser: constructs", () => {
       signature S { "doc" input a: string "field doc" output b: { x: number, "y z": any[] }[] }
       program p(a: string, b: number[][] = [1], c: { d: boolean } = { d: true }, e: null) {}`)
     const sig = file.decls[0]
-    expect(sig?.kind === "SignatureDecl" && [sig.doc?.value, sig.fields.map((f) => [f.direction, f.name.value, f.doc?.value])]).toEqual([
+    expect(
+      sig?.kind === "SignatureDecl" &&
+        [sig.doc?.value, sig.fields.map((f) => [f.direction, f.name.value, f.doc?.value])]
+    ).toEqual([
       "doc",
       [["input", "a", "field doc"], ["output", "b", undefined]]
     ])
@@ -67,7 +97,9 @@ describe("parser: constructs", () => {
   it("parses every step form", () => {
     const kinds = (src: string): StepNode => firstStep(`program p() { ${src} }`)
     const tool = kinds(`tool audit.log.write(a: 1, b: "x") with { timeout: "1s" }`)
-    expect(tool.kind === "ToolStep" && [tool.tool.value, tool.args.map((a) => a.name.value), tool.policy?.entries.length]).toEqual([
+    expect(
+      tool.kind === "ToolStep" && [tool.tool.value, tool.args.map((a) => a.name.value), tool.policy?.entries.length]
+    ).toEqual([
       "audit.log.write",
       ["a", "b"],
       1
@@ -76,13 +108,20 @@ describe("parser: constructs", () => {
     expect(kinds("llm S()").kind).toBe("LlmStep")
     expect(kinds("run other(x: 1) with {}").kind).toBe("RunStep")
     const m = kinds("map d in ds with { concurrency: 2 } { return d }")
-    expect(m.kind === "MapStep" && [m.binder.value, m.policy?.entries.length, m.body.statements.length]).toEqual(["d", 1, 1])
+    expect(m.kind === "MapStep" && [m.binder.value, m.policy?.entries.length, m.body.statements.length]).toEqual([
+      "d",
+      1,
+      1
+    ])
     const c = kinds(`choose "k" { a: { return 1 } "b c": { return 2 } }`)
     expect(c.kind === "ChooseStep" && c.options.map((o) => o.label.value)).toEqual(["a", "b c"])
     const chain = kinds("if a { return 1 } else if b { return 2 } else { return 3 }")
     expect(chain.kind === "IfStep" && chain.else?.kind === "IfStep" && chain.else.else?.kind).toBe("Block")
     const elseStep = kinds("if a with { label: \"x\" } { return 1 } else tool f()")
-    expect(elseStep.kind === "IfStep" && [elseStep.policy?.entries.length, elseStep.else?.kind]).toEqual([1, "ToolStep"])
+    expect(elseStep.kind === "IfStep" && [elseStep.policy?.entries.length, elseStep.else?.kind]).toEqual([
+      1,
+      "ToolStep"
+    ])
     const bare = kinds("if a { return 1 }")
     expect(bare.kind === "IfStep" && bare.else).toBe(undefined)
     expect(kinds("len(x) with { label: \"n\" }").kind).toBe("ExprStep")
@@ -90,8 +129,8 @@ describe("parser: constructs", () => {
 
   it("allows keywords after `.`, and as record keys only when quoted", () => {
     expect(sexpr(parseExpr("x.if.map.return"))).toBe("(. (. (. x if) map) return)")
-    expect(sexpr(parseExpr('{ "if": 1, b: 2 }'))).toBe('{"if": 1, b: 2}')
-    expect(errorsOf("program p() { v = { if: 1 } }")).toEqual(['1:21 Expected record key, found "if"'])
+    expect(sexpr(parseExpr("{ \"if\": 1, b: 2 }"))).toBe("{\"if\": 1, b: 2}")
+    expect(errorsOf("program p() { v = { if: 1 } }")).toEqual(["1:21 Expected record key, found \"if\""])
   })
 })
 
@@ -121,7 +160,7 @@ describe("parser: precedence", () => {
     ["x[:2]", "(slice x _ 2)"],
     ["x[a:b]", "(slice x a b)"],
     ["x[:]", "(slice x _ _)"],
-    ['x["k"]', '(index x "k")'],
+    ["x[\"k\"]", "(index x \"k\")"],
     ["len(x) + 1", "(+ (call len x) 1)"],
     ["f(a, b + c)[0]", "(index (call f a (+ b c)) 0)"],
     ["[1, [2], {}]", "[1 [2] {}]"],
@@ -139,7 +178,7 @@ describe("parser: errors", () => {
     expect(r.file).toBeUndefined()
     expect(r.errors).toEqual([
       {
-        message: 'Expected ")", found "]"',
+        message: "Expected \")\", found \"]\"",
         span: { start: { line: 2, column: 18, offset: 31 }, end: { line: 2, column: 19, offset: 32 } },
         excerpt: "2 |   a = tool f(x: 1]\n  |                  ^"
       }
@@ -148,23 +187,29 @@ describe("parser: errors", () => {
 
   it("names what it found: identifiers, numbers, strings, end of input", () => {
     expect(errorsOf("program 1")).toEqual(["1:9 Expected program name, found number 1"])
-    expect(errorsOf('program p() { a = tool "x" }')).toEqual(['1:24 Expected tool name, found string "x"'])
-    expect(errorsOf("program p(a string) {}")).toEqual(['1:13 Expected ":", found identifier "string"'])
-    expect(errorsOf("program p() {")).toEqual(['1:14 Expected "}", found end of input'])
-    expect(errorsOf("hello")).toEqual(['1:1 Expected "program" or "signature", found identifier "hello"'])
-    expect(errorsOf("program p(a: strin) {}")).toEqual(['1:14 Expected type, found identifier "strin"'])
-    expect(errorsOf("program p() { ) }")).toEqual(['1:15 Expected statement, found ")"'])
-    expect(errorsOf("program p() { a = }")).toEqual(['1:19 Expected expression, found "}"'])
-    expect(errorsOf("program p() { a = x. }")).toEqual(['1:22 Expected field name, found "}"'])
-    expect(errorsOf('program p() { a = choose "k" {} }')).toEqual(['1:31 Expected option label, found "}"'])
-    expect(errorsOf("signature S { inputs a: string }")).toEqual(['1:15 Expected "input" or "output", found identifier "inputs"'])
+    expect(errorsOf("program p() { a = tool \"x\" }")).toEqual(["1:24 Expected tool name, found string \"x\""])
+    expect(errorsOf("program p(a string) {}")).toEqual(["1:13 Expected \":\", found identifier \"string\""])
+    expect(errorsOf("program p() {")).toEqual(["1:14 Expected \"}\", found end of input"])
+    expect(errorsOf("hello")).toEqual(["1:1 Expected \"program\" or \"signature\", found identifier \"hello\""])
+    expect(errorsOf("program p(a: strin) {}")).toEqual(["1:14 Expected type, found identifier \"strin\""])
+    expect(errorsOf("program p() { ) }")).toEqual(["1:15 Expected statement, found \")\""])
+    expect(errorsOf("program p() { a = }")).toEqual(["1:19 Expected expression, found \"}\""])
+    expect(errorsOf("program p() { a = x. }")).toEqual(["1:22 Expected field name, found \"}\""])
+    expect(errorsOf("program p() { a = choose \"k\" {} }")).toEqual(["1:31 Expected option label, found \"}\""])
+    expect(errorsOf("signature S { inputs a: string }")).toEqual([
+      "1:15 Expected \"input\" or \"output\", found identifier \"inputs\""
+    ])
   })
 
   it("requires exactly one return at the end of every nested block", () => {
-    expect(errorsOf("program p() { a = map x in xs { y = x } }")).toEqual(['1:39 Expected "return", found "}"'])
-    expect(errorsOf("program p() { a = if c { return 1 } else { } }")).toEqual(['1:44 Expected "return", found "}"'])
-    expect(errorsOf('program p() { a = choose "k" { o: { } } }')).toEqual(['1:37 Expected "return", found "}"'])
-    expect(errorsOf("program p() { a = map x in xs { return 1 b = 2 } }")).toEqual(["1:42 Unexpected statement after return"])
+    expect(errorsOf("program p() { a = map x in xs { y = x } }")).toEqual(["1:39 Expected \"return\", found \"}\""])
+    expect(errorsOf("program p() { a = if c { return 1 } else { } }")).toEqual([
+      "1:44 Expected \"return\", found \"}\""
+    ])
+    expect(errorsOf("program p() { a = choose \"k\" { o: { } } }")).toEqual(["1:37 Expected \"return\", found \"}\""])
+    expect(errorsOf("program p() { a = map x in xs { return 1 b = 2 } }")).toEqual([
+      "1:42 Unexpected statement after return"
+    ])
     expect(errorsOf("program p() { return 1 return 2 }")).toEqual(["1:24 Unexpected statement after return"])
     expect(errorsOf("program p() { a = 1 }")).toEqual([])
   })
@@ -175,7 +220,7 @@ describe("parser: errors", () => {
       "  a = tool f(x: 1 +, y: 2)",
       "  b = llm S(q: )",
       "  c = 1 @ 2",
-      '  d = { "k": }',
+      "  d = { \"k\": }",
       "  e = tool ok()",
       "  return { a: a }",
       "}",
@@ -185,26 +230,26 @@ describe("parser: errors", () => {
       "program last() { x = map i in [1] { y = i } }"
     ].join("\n")
     expect(errorsOf(source)).toEqual([
-      '2:20 Expected expression, found ","',
-      '3:16 Expected expression, found ")"',
-      '4:9 Unexpected character "@"',
-      '5:14 Expected expression, found "}"',
-      '9:16 Expected parameter name, found "{"',
-      '11:23 Expected ":", found identifier "string"',
-      '12:43 Expected "return", found "}"'
+      "2:20 Expected expression, found \",\"",
+      "3:16 Expected expression, found \")\"",
+      "4:9 Unexpected character \"@\"",
+      "5:14 Expected expression, found \"}\"",
+      "9:16 Expected parameter name, found \"{\"",
+      "11:23 Expected \":\", found identifier \"string\"",
+      "12:43 Expected \"return\", found \"}\""
     ])
   })
 
   it("after a broken program header, resumes at the body", () => {
     expect(errorsOf("program main( {\n  a = tool f(x: )\n  b = = 3\n}")).toEqual([
-      '1:15 Expected parameter name, found "{"',
-      '2:17 Expected expression, found ")"',
-      '3:7 Expected expression, found "="'
+      "1:15 Expected parameter name, found \"{\"",
+      "2:17 Expected expression, found \")\"",
+      "3:7 Expected expression, found \"=\""
     ])
     expect(errorsOf("program p(a: { x: ) { a = }\nprogram q() { b = }")).toEqual([
-      '1:19 Expected type, found ")"',
-      '1:27 Expected expression, found "}"',
-      '2:19 Expected expression, found "}"'
+      "1:19 Expected type, found \")\"",
+      "1:27 Expected expression, found \"}\"",
+      "2:19 Expected expression, found \"}\""
     ])
   })
 
@@ -212,7 +257,7 @@ describe("parser: errors", () => {
     const many = "program p() {\n" + "  a = )\n".repeat(150) + "}"
     const errors = parse(many).errors
     expect(errors).toHaveLength(100)
-    expect(errors[0]?.message).toBe('Expected expression, found ")"')
+    expect(errors[0]?.message).toBe("Expected expression, found \")\"")
     expect(errors.map((e) => e.span.start.line)).toEqual(Array.from({ length: 100 }, (_, i) => i + 2))
   })
 
@@ -248,7 +293,18 @@ describe("parser: errors", () => {
   })
 
   it("never throws, whatever the input", () => {
-    for (const source of ["", "}}}", "program", "\u0000\uffff\ud800", '"', "#", "program p() { a = [ }", "{".repeat(10_000)]) {
+    for (
+      const source of [
+        "",
+        "}}}",
+        "program",
+        "\u0000\uffff\ud800",
+        "\"",
+        "#",
+        "program p() { a = [ }",
+        "{".repeat(10_000)
+      ]
+    ) {
       const r = parse(source)
       expect(r.file !== undefined || r.errors.length > 0).toBe(true)
     }

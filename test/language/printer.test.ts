@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { IR_VERSION, type Expr, type Node, type Program } from "../../src/ir/schema.js"
+import { type Expr, IR_VERSION, type Node, type Program } from "../../src/ir/schema.js"
 import { compileSource, print } from "../../src/language/index.js"
 import { examples, kitchenSink } from "../support/language.js"
 
@@ -10,7 +10,12 @@ const compile = (source: string): Program => {
 }
 const lit = (value: string | number | boolean | null): Expr => ({ kind: "lit", value })
 const ref = (name: string): Expr => ({ kind: "ref", name })
-const bin = (op: Extract<Expr, { kind: "binary" }>["op"], left: Expr, right: Expr): Expr => ({ kind: "binary", op, left, right })
+const bin = (op: Extract<Expr, { kind: "binary" }>["op"], left: Expr, right: Expr): Expr => ({
+  kind: "binary",
+  op,
+  left,
+  right
+})
 /** A one-program document whose body is `nodes` returning `result`. */
 const doc = (nodes: ReadonlyArray<Node>, result: Expr = lit(null)): Program => ({
   ir: IR_VERSION,
@@ -128,10 +133,10 @@ describe("printer: expressions", () => {
     expect(printExpr({ kind: "unary", op: "-", arg: lit(-5) })).toBe("--5")
     expect(printExpr({ kind: "get", target: lit(-5), field: "x" })).toBe("(-5).x")
     expect(printExpr(bin("-", a(), lit(-5)))).toBe("x - -5")
-    expect(printExpr({ kind: "index", target: ref("x"), index: lit("k") })).toBe('x[("k")]')
+    expect(printExpr({ kind: "index", target: ref("x"), index: lit("k") })).toBe("x[(\"k\")]")
     expect(printExpr({ kind: "get", target: ref("x"), field: "k" })).toBe("x.k")
     expect(printExpr({ kind: "get", target: ref("x"), field: "if" })).toBe("x.if")
-    expect(printExpr({ kind: "get", target: ref("x"), field: "a b" })).toBe('x["a b"]')
+    expect(printExpr({ kind: "get", target: ref("x"), field: "a b" })).toBe("x[\"a b\"]")
     function a(): Expr {
       return ref("x")
     }
@@ -139,12 +144,23 @@ describe("printer: expressions", () => {
 
   it("prints numbers in shortest form, strings JSON-escaped, keys bare or quoted", () => {
     expect([1e21, 5e-324, -0, 0.1, -2.5e-7, 123456789].map((n) => printExpr(lit(n)))).toEqual([
-      "1e+21", "5e-324", "-0", "0.1", "-2.5e-7", "123456789"
+      "1e+21",
+      "5e-324",
+      "-0",
+      "0.1",
+      "-2.5e-7",
+      "123456789"
     ])
-    expect(printExpr(lit('a"b\\c\n\u0001\ud800é'))).toBe('"a\\"b\\\\c\\n\\u0001\\ud800é"')
+    expect(printExpr(lit("a\"b\\c\n\u0001\ud800é"))).toBe("\"a\\\"b\\\\c\\n\\u0001\\ud800é\"")
     expect(
-      printExpr({ kind: "record", entries: [{ key: "a", value: lit(1) }, { key: "if", value: lit(2) }, { key: "", value: lit(3) }, { key: "x-y", value: lit(4) }] })
-    ).toBe('{ a: 1, "if": 2, "": 3, "x-y": 4 }')
+      printExpr({
+        kind: "record",
+        entries: [{ key: "a", value: lit(1) }, { key: "if", value: lit(2) }, { key: "", value: lit(3) }, {
+          key: "x-y",
+          value: lit(4)
+        }]
+      })
+    ).toBe("{ a: 1, \"if\": 2, \"\": 3, \"x-y\": 4 }")
     expect(printExpr({ kind: "slice", target: ref("x"), start: null, end: lit(-1) })).toBe("x[:-1]")
     expect(printExpr({ kind: "list", items: [] })).toBe("[]")
     expect(printExpr({ kind: "record", entries: [] })).toBe("{}")
@@ -177,13 +193,22 @@ describe("printer: policies and synthetic steps", () => {
         after: ["a", "$3", "if"],
         idempotencyKey: ref("k"),
         cache: false,
-        retry: { on: ["Timeout"], maxElapsed: "1m", jitter: "equal", max: "2s", factor: 1.5, base: "1ms", backoff: "none", times: 0 },
+        retry: {
+          on: ["Timeout"],
+          maxElapsed: "1m",
+          jitter: "equal",
+          max: "2s",
+          factor: 1.5,
+          base: "1ms",
+          backoff: "none",
+          times: 0
+        },
         timeout: "3s"
       }
     }
     expect(print(doc([node, { id: "u", kind: "tool", tool: "y", args: {}, policy: {} }]))).toBe(
       "program main() {\n" +
-        '  t = tool x() with { timeout: "3s", retry: { times: 0, backoff: "none", base: "1ms", factor: 1.5, max: "2s", jitter: "equal", maxElapsed: "1m", on: ["Timeout"] }, cache: false, idempotencyKey: k, after: [a, "$3", "if"], label: "l", budget: { tokens: 5 } }\n' +
+        "  t = tool x() with { timeout: \"3s\", retry: { times: 0, backoff: \"none\", base: \"1ms\", factor: 1.5, max: \"2s\", jitter: \"equal\", maxElapsed: \"1m\", on: [\"Timeout\"] }, cache: false, idempotencyKey: k, after: [a, \"$3\", \"if\"], label: \"l\", budget: { tokens: 5 } }\n" +
         "  u = tool y() with {}\n" +
         "}\n"
     )

@@ -17,8 +17,8 @@ import type { RunEvent } from "../../src/trace/events.js"
 import { summarize } from "../../src/trace/summary.js"
 import type { FakeUpstream } from "../support/fakeUpstream.js"
 import { startFakeUpstream } from "../support/fakeUpstream.js"
-import { compileProgram, eventsOf, testLayer } from "../support/runtime.js"
 import { ANSWER_SIGNATURE } from "../support/llmSteps.js"
+import { compileProgram, eventsOf, testLayer } from "../support/runtime.js"
 
 const PRICING = { inputPer1M: 3_000, outputPer1M: 15_000 }
 const REPLY = "{\"text\":\"4\",\"confidence\":1}"
@@ -48,10 +48,22 @@ describe("llm step cost", () => {
 
   const router = (extra: Partial<ProviderConfig> = { pricing: PRICING }) =>
     routerLayer({
-      providers: [{ name: "paid", kind: "openai-compatible", baseUrl: up.baseUrl, models: ["m"], retry: { times: 0 }, ...extra }]
+      providers: [{
+        name: "paid",
+        kind: "openai-compatible",
+        baseUrl: up.baseUrl,
+        models: ["m"],
+        retry: { times: 0 },
+        ...extra
+      }]
     }).pipe(Layer.orDie)
 
-  const runAll = (source: string, routers: Layer.Layer<LlmRouter>, config: StepRunnerConfig, runIds: ReadonlyArray<string>) =>
+  const runAll = (
+    source: string,
+    routers: Layer.Layer<LlmRouter>,
+    config: StepRunnerConfig,
+    runIds: ReadonlyArray<string>
+  ) =>
     Effect.gen(function*() {
       const out: Array<{ exit: Exit.Exit<Runtime.RunResult, Runtime.RunError>; events: ReadonlyArray<RunEvent> }> = []
       for (const runId of runIds) {
@@ -86,7 +98,9 @@ describe("llm step cost", () => {
     Effect.gen(function*() {
       // One answer fits in the limit; the second passes it (without a budget the run completes: the tests above).
       const limit = priced(REPLY) * 1.5
-      const exit = yield* Effect.exit(Runtime.run(compileProgram(SOURCE), {}, { runId: "cost-run-budget", budget: { cost: limit } }))
+      const exit = yield* Effect.exit(
+        Runtime.run(compileProgram(SOURCE), {}, { runId: "cost-run-budget", budget: { cost: limit } })
+      )
       if (Exit.isSuccess(exit) || exit.cause._tag !== "Fail") throw new Error(`expected a failure, got ${String(exit)}`)
       expect(exit.cause.error.kind).toBe("BudgetExceeded")
       expect(exit.cause.error.message).toContain(`> limit ${limit}`)
@@ -103,7 +117,9 @@ describe("llm step cost", () => {
         `a = llm Answer(question: q) with { model: "paid/m", budget: { cost: ${limit} } }`
       )
       const [run] = yield* runAll(source, router(), {}, ["cost-step-budget"])
-      if (Exit.isSuccess(run!.exit) || run!.exit.cause._tag !== "Fail") throw new Error(`expected a failure, got ${String(run!.exit)}`)
+      if (Exit.isSuccess(run!.exit) || run!.exit.cause._tag !== "Fail") {
+        throw new Error(`expected a failure, got ${String(run!.exit)}`)
+      }
       expect(run!.exit.cause.error.kind).toBe("BudgetExceeded")
       expect(run!.exit.cause.error.message).toContain(`cost ${priced(REPLY)} > limit ${limit}`)
     }))

@@ -39,7 +39,9 @@ describe("local/echo", () => {
 
   it("structured output conforms to the schema, deterministically", () => {
     const js = JSONSchema.make(Answer)
-    const r = request("what is it?", { response_format: { type: "json_schema", json_schema: { name: "Answer", schema: js } } })
+    const r = request("what is it?", {
+      response_format: { type: "json_schema", json_schema: { name: "Answer", schema: js } }
+    })
     const text = Echo.replyText(r)
     expect(text).toBe(Echo.replyText(r))
     const value = Schema.decodeUnknownSync(Answer)(JSON.parse(text))
@@ -50,14 +52,31 @@ describe("local/echo", () => {
   it("any schema built from a random Schema value gets a conforming example", () => {
     // A few shapes, generated: records of primitive fields with optional constraints.
     const field = fc.constantFrom<Schema.Schema.Any>(
-      Schema.String, Schema.Number, Schema.Boolean, Schema.Int.pipe(Schema.between(2, 9)),
-      Schema.Array(Schema.String), Schema.Literal("x", "y"), Schema.NullOr(Schema.String), Schema.String.pipe(Schema.maxLength(3))
+      Schema.String,
+      Schema.Number,
+      Schema.Boolean,
+      Schema.Int.pipe(Schema.between(2, 9)),
+      Schema.Array(Schema.String),
+      Schema.Literal("x", "y"),
+      Schema.NullOr(Schema.String),
+      Schema.String.pipe(Schema.maxLength(3))
     )
-    fc.assert(fc.property(fc.dictionary(fc.stringMatching(/^[a-z]{1,6}$/), field, { minKeys: 1, maxKeys: 6 }), fc.string(), (fields, prompt) => {
-      const S = Schema.Struct(fields as Record<string, Schema.Schema<unknown, unknown>>)
-      const text = Echo.replyText(request(prompt, { response_format: { type: "json_schema", json_schema: { name: "X", schema: JSONSchema.make(S) } } }))
-      expect(Schema.is(S)(JSON.parse(text))).toBe(true)
-    }), { numRuns: 200 })
+    fc.assert(
+      fc.property(
+        fc.dictionary(fc.stringMatching(/^[a-z]{1,6}$/), field, { minKeys: 1, maxKeys: 6 }),
+        fc.string(),
+        (fields, prompt) => {
+          const S = Schema.Struct(fields as Record<string, Schema.Schema<unknown, unknown>>)
+          const text = Echo.replyText(
+            request(prompt, {
+              response_format: { type: "json_schema", json_schema: { name: "X", schema: JSONSchema.make(S) } }
+            })
+          )
+          expect(Schema.is(S)(JSON.parse(text))).toBe(true)
+        }
+      ),
+      { numRuns: 200 }
+    )
   })
 
   it.effect("through LlmRouter: generateText, generateObject and streamText carry the route", () =>
@@ -76,7 +95,9 @@ describe("local/echo", () => {
       expect(parts[0]!.type).toBe("response-metadata")
       expect(parts.flatMap((p) => (p.type === "text-delta" ? [p.delta] : [])).join("")).toBe("stream me please now")
       expect(parts.at(-1)!.type).toBe("finish")
-      const viaTag = yield* LanguageModel.generateText({ prompt: "tagged" }).pipe(Effect.provideService(LanguageModel.LanguageModel, model))
+      const viaTag = yield* LanguageModel.generateText({ prompt: "tagged" }).pipe(
+        Effect.provideService(LanguageModel.LanguageModel, model)
+      )
       expect(viaTag.text).toBe("tagged")
     }).pipe(Effect.provide(layerLocal)))
 

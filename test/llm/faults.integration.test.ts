@@ -9,7 +9,7 @@ import { Chunk, Effect, Either, Stream } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { ChatRequest } from "../../src/llm/chatCompletions.js"
 import type { ProviderConfig } from "../../src/llm/config.js"
-import { LlmGateway, layer } from "../../src/llm/router.js"
+import { layer, LlmGateway } from "../../src/llm/router.js"
 import { LlmError } from "../../src/llm/service.js"
 import type { Behaviour, FakeUpstream } from "../support/fakeUpstream.js"
 import { startFakeUpstream } from "../support/fakeUpstream.js"
@@ -51,7 +51,11 @@ const provider = (name: string, baseUrl: string, model: string, timeoutMs = 60):
   concurrency: 32
 })
 
-const request = (i: number, stream: boolean): ChatRequest => ({ model: "x", messages: [{ role: "user", content: `request ${i}` }], stream })
+const request = (i: number, stream: boolean): ChatRequest => ({
+  model: "x",
+  messages: [{ role: "user", content: `request ${i}` }],
+  stream
+})
 
 /**
  * Runs 500 requests (every third one streamed) at concurrency 25, after a
@@ -60,17 +64,31 @@ const request = (i: number, stream: boolean): ChatRequest => ({ model: "x", mess
  */
 const runAll = Effect.gen(function*() {
   const gateway = yield* LlmGateway
-  yield* Effect.forEach(Array.from({ length: 8 }, (_, i) => i), (i) =>
-    Effect.either(gateway.complete("bad/m", request(-i, false), { workspace: "w", needs: [], noCache: true })), { concurrency: 4 })
+  yield* Effect.forEach(
+    Array.from({ length: 8 }, (_, i) => i),
+    (i) => Effect.either(gateway.complete("bad/m", request(-i, false), { workspace: "w", needs: [], noCache: true })),
+    { concurrency: 4 }
+  )
   return yield* Effect.forEach(
     Array.from({ length: 500 }, (_, i) => i),
     (i) => {
       const stream = i % 3 === 0
       const ctx = { workspace: "w", needs: [], noCache: true }
       const one = stream
-        ? Effect.scoped(Effect.flatMap(gateway.stream("bad/m", request(i, true), ctx), (s) =>
-          Effect.map(Stream.runCollect(s.chunks), (chunks) => ({ route: s.route, text: Chunk.toArray(chunks).map((c) => c.choices[0]?.delta.content ?? "").join("") }))))
-        : Effect.map(gateway.complete("bad/m", request(i, false), ctx), (r) => ({ route: r.route, text: r.completion.choices[0]?.message.content ?? "" }))
+        ? Effect.scoped(
+          Effect.flatMap(gateway.stream("bad/m", request(i, true), ctx), (s) =>
+            Effect.map(
+              Stream.runCollect(s.chunks),
+              (chunks) => ({
+                route: s.route,
+                text: Chunk.toArray(chunks).map((c) => c.choices[0]?.delta.content ?? "").join("")
+              })
+            ))
+        )
+        : Effect.map(
+          gateway.complete("bad/m", request(i, false), ctx),
+          (r) => ({ route: r.route, text: r.completion.choices[0]?.message.content ?? "" })
+        )
       return one.pipe(
         Effect.timeoutFail({ duration: "15 seconds", onTimeout: () => "hung" as const }),
         Effect.either
@@ -110,7 +128,9 @@ describe("faults", () => {
       expect(Either.isLeft(r)).toBe(true)
       if (Either.isLeft(r)) {
         expect(r.left).toBeInstanceOf(LlmError)
-        if (r.left instanceof LlmError) expect(["RateLimited", "Unavailable", "Upstream", "Timeout"]).toContain(r.left.reason)
+        if (r.left instanceof LlmError) {
+          expect(["RateLimited", "Unavailable", "Upstream", "Timeout"]).toContain(r.left.reason)
+        }
       }
     }
   })

@@ -13,8 +13,8 @@ import * as Server from "../../src/server/server.js"
 import { Store } from "../../src/store/index.js"
 import type { Behaviour, FakeUpstream } from "../support/fakeUpstream.js"
 import { startFakeUpstream } from "../support/fakeUpstream.js"
-import { layerSettings } from "../support/settings.js"
 import { call, services, testConfig } from "../support/server.js"
+import { layerSettings } from "../support/settings.js"
 
 /** A real server on 127.0.0.1:0 whose spans are recorded in memory. */
 const startTracedServer = async (config: ServerConfig) => {
@@ -61,9 +61,22 @@ beforeAll(async () => {
         retry: { times: 1, baseMs: 5 },
         pricing: { inputPer1M: 1, outputPer1M: 2 }
       },
-      { name: "backup", kind: "openai-compatible", baseUrl: backup.baseUrl, models: ["small"], capabilities: ["stream"], retry: { times: 0 } },
+      {
+        name: "backup",
+        kind: "openai-compatible",
+        baseUrl: backup.baseUrl,
+        models: ["small"],
+        capabilities: ["stream"],
+        retry: { times: 0 }
+      },
       { name: "plain", kind: "openai-compatible", baseUrl: backup.baseUrl, models: ["m"], capabilities: [] },
-      { name: "keyed", kind: "openai-compatible", baseUrl: backup.baseUrl, models: ["k"], apiKeyEnv: "TRELLIS_TEST_UPSTREAM_KEY" }
+      {
+        name: "keyed",
+        kind: "openai-compatible",
+        baseUrl: backup.baseUrl,
+        models: ["k"],
+        apiKeyEnv: "TRELLIS_TEST_UPSTREAM_KEY"
+      }
     ],
     fallbacks: { "vllm/qwen": ["backup/small"] }
   }))
@@ -83,7 +96,11 @@ beforeEach(() => {
 describe("POST /v1/chat/completions", () => {
   it("answers a plain request through the routed provider", async () => {
     const before = primary.requests.length
-    const r = await client.chat.completions.create({ model: "vllm/qwen", messages: user("plain hello"), temperature: 0.3 })
+    const r = await client.chat.completions.create({
+      model: "vllm/qwen",
+      messages: user("plain hello"),
+      temperature: 0.3
+    })
     expect(r.choices[0]!.message.content).toBe("vllm: plain hello")
     expect(r.model).toBe("vllm/qwen")
     expect(r.usage?.total_tokens).toBeGreaterThan(0)
@@ -97,7 +114,11 @@ describe("POST /v1/chat/completions", () => {
   it("streams: the first chunk arrives before the upstream finished", async () => {
     behaviour = () => ({ kind: "ok", chunks: 6, intervalMs: 120 })
     const done = primary.completed()
-    const stream = await client.chat.completions.create({ model: "vllm/qwen", messages: user("stream slowly please"), stream: true })
+    const stream = await client.chat.completions.create({
+      model: "vllm/qwen",
+      messages: user("stream slowly please"),
+      stream: true
+    })
     let first = true
     let text = ""
     let model = ""
@@ -117,7 +138,13 @@ describe("POST /v1/chat/completions", () => {
   it("records a span per stream with one event per chunk", async () => {
     behaviour = () => ({ kind: "ok", chunks: 5 })
     let n = 0
-    for await (const _ of await client.chat.completions.create({ model: "vllm/qwen", messages: user("trace my chunks"), stream: true })) n++
+    for await (
+      const _ of await client.chat.completions.create({
+        model: "vllm/qwen",
+        messages: user("trace my chunks"),
+        stream: true
+      })
+    ) n++
     const spans = await server.spans()
     const span = spans.filter((s) => s.name === "llm.gateway.stream").at(-1)!
     expect(span.attributes["llm.route"]).toBe("vllm/qwen")
@@ -202,9 +229,17 @@ describe("POST /v1/chat/completions", () => {
     await client.chat.completions.create({ model: "keyed/k", messages: user("with a key") })
     expect(backup.requests[before]!.headers.authorization).toBe("Bearer upstream-secret-1")
     // An upstream quoting the key in its error: the key never reaches the client.
-    backup.setBehaviour(() => ({ kind: "status", status: 401, message: "Incorrect API key provided: upstream-secret-1" }))
+    backup.setBehaviour(() => ({
+      kind: "status",
+      status: 401,
+      message: "Incorrect API key provided: upstream-secret-1"
+    }))
     try {
-      const r = await call(server.url, "/v1/chat/completions", { method: "POST", key: "acme-key", body: JSON.stringify({ model: "keyed/k", messages: user("leak?") }) })
+      const r = await call(server.url, "/v1/chat/completions", {
+        method: "POST",
+        key: "acme-key",
+        body: JSON.stringify({ model: "keyed/k", messages: user("leak?") })
+      })
       expect(r.status).toBe(502)
       const text = await r.text()
       expect(text).toContain("Incorrect API key provided")
@@ -217,7 +252,11 @@ describe("POST /v1/chat/completions", () => {
   it("a fallback that lacks a needed capability is skipped: the route's own error is returned", async () => {
     behaviour = () => ({ kind: "status", status: 500 })
     const e = await client.chat.completions
-      .create({ model: "vllm/qwen", messages: user("tools needed"), tools: [{ type: "function", function: { name: "f", parameters: { type: "object" } } }] })
+      .create({
+        model: "vllm/qwen",
+        messages: user("tools needed"),
+        tools: [{ type: "function", function: { name: "f", parameters: { type: "object" } } }]
+      })
       .catch((x: unknown) => x)
     expect(e).toBeInstanceOf(OpenAI.APIError)
     expect((e as InstanceType<typeof OpenAI.APIError>).status).toBe(502)
@@ -225,28 +264,43 @@ describe("POST /v1/chat/completions", () => {
 
   it("refuses a request needing a capability the provider lacks with 400 naming it", async () => {
     const e = await client.chat.completions
-      .create({ model: "plain/m", messages: user("x"), tools: [{ type: "function", function: { name: "f", parameters: { type: "object" } } }] })
+      .create({
+        model: "plain/m",
+        messages: user("x"),
+        tools: [{ type: "function", function: { name: "f", parameters: { type: "object" } } }]
+      })
       .catch((x: unknown) => x) as InstanceType<typeof OpenAI.APIError>
     expect(e.status).toBe(400)
     expect(e.code).toBe("capability_missing")
     expect(e.message).toContain("\"tools\"")
-    const s = await client.chat.completions.create({ model: "plain/m", messages: user("x"), stream: true }).catch((x: unknown) => x) as InstanceType<typeof OpenAI.APIError>
+    const s = await client.chat.completions.create({ model: "plain/m", messages: user("x"), stream: true }).catch((
+      x: unknown
+    ) => x) as InstanceType<typeof OpenAI.APIError>
     expect(s.status).toBe(400)
     expect(s.message).toContain("\"stream\"")
   })
 
   it("unknown models are 404 model_not_found; malformed bodies 400 in OpenAI's error shape", async () => {
-    const e = await client.chat.completions.create({ model: "nope/x", messages: user("x") }).catch((x: unknown) => x) as InstanceType<typeof OpenAI.APIError>
+    const e = await client.chat.completions.create({ model: "nope/x", messages: user("x") }).catch((x: unknown) =>
+      x
+    ) as InstanceType<typeof OpenAI.APIError>
     expect(e.status).toBe(404)
     expect(e.code).toBe("model_not_found")
-    const r = await call(server.url, "/v1/chat/completions", { method: "POST", key: "acme-key", body: JSON.stringify({ model: "vllm/qwen", messages: [] }) })
+    const r = await call(server.url, "/v1/chat/completions", {
+      method: "POST",
+      key: "acme-key",
+      body: JSON.stringify({ model: "vllm/qwen", messages: [] })
+    })
     expect(r.status).toBe(400)
     const body = (await r.json()) as { error: { message: string; type: string; code: string } }
     expect(body.error.type).toBe("invalid_request_error")
     expect(body.error.message).toContain("messages")
     const bad = await call(server.url, "/v1/chat/completions", { method: "POST", key: "acme-key", body: "{not json" })
     expect(bad.status).toBe(400)
-    const noKey = await call(server.url, "/v1/chat/completions", { method: "POST", body: JSON.stringify({ model: "local/echo", messages: user("x") }) })
+    const noKey = await call(server.url, "/v1/chat/completions", {
+      method: "POST",
+      body: JSON.stringify({ model: "local/echo", messages: user("x") })
+    })
     expect(noKey.status).toBe(401)
   })
 
@@ -261,7 +315,9 @@ describe("POST /v1/chat/completions", () => {
     expect(primary.requests.length - before).toBe(1)
     // A streaming request for the same thing replays the cached answer.
     let text = ""
-    for await (const c of await client.chat.completions.create({ ...body, stream: true })) text += c.choices[0]?.delta.content ?? ""
+    for await (const c of await client.chat.completions.create({ ...body, stream: true })) {
+      text += c.choices[0]?.delta.content ?? ""
+    }
     expect(text).toBe("vllm: cache me")
     expect(primary.requests.length - before).toBe(1)
     const c = await client.chat.completions.create(body, { headers: { "Cache-Control": "no-cache" } }).withResponse()
@@ -276,8 +332,11 @@ describe("POST /v1/chat/completions", () => {
   it("enforces the workspace's tokens-per-minute quota with 429 and Retry-After", async () => {
     const tiny = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: "tiny-key", maxRetries: 0 })
     // "tiny" may already have used tokens in the cache test; spend more than 10 either way.
-    await tiny.chat.completions.create({ model: "vllm/qwen", messages: user("spend my whole quota of tokens now") }).catch(() => undefined)
-    const e = await tiny.chat.completions.create({ model: "vllm/qwen", messages: user("one more") }).catch((x: unknown) => x) as InstanceType<typeof OpenAI.APIError>
+    await tiny.chat.completions.create({ model: "vllm/qwen", messages: user("spend my whole quota of tokens now") })
+      .catch(() => undefined)
+    const e = await tiny.chat.completions.create({ model: "vllm/qwen", messages: user("one more") }).catch((
+      x: unknown
+    ) => x) as InstanceType<typeof OpenAI.APIError>
     expect(e.status).toBe(429)
     expect(e.code).toBe("quota_exceeded")
     expect(Number(e.headers?.get("retry-after"))).toBeGreaterThanOrEqual(1)
@@ -290,7 +349,13 @@ describe("POST /v1/chat/completions", () => {
     const r = await client.chat.completions.create({ model: "local/echo", messages: user("echo this") })
     expect(r.choices[0]!.message.content).toBe("echo this")
     let text = ""
-    for await (const c of await client.chat.completions.create({ model: "local/echo", messages: user("echo this streamed"), stream: true })) {
+    for await (
+      const c of await client.chat.completions.create({
+        model: "local/echo",
+        messages: user("echo this streamed"),
+        stream: true
+      })
+    ) {
       text += c.choices[0]?.delta.content ?? ""
     }
     expect(text).toBe("echo this streamed")

@@ -49,16 +49,31 @@ describe("Llm (library surface)", () => {
   it.effect("Llm.Router.layer(configFile) decodes with Llm.ConfigFile; a bad file is an LlmConfigError naming the field", () =>
     Effect.gen(function*() {
       const file = yield* Schema.decodeUnknown(Llm.ConfigFile)({
-        providers: [{ name: "vllm", kind: "openai-compatible", baseUrl: "http://127.0.0.1:9/v1", models: ["qwen"], pricing: { inputPer1M: 1, outputPer1M: 2 } }],
+        providers: [{
+          name: "vllm",
+          kind: "openai-compatible",
+          baseUrl: "http://127.0.0.1:9/v1",
+          models: ["qwen"],
+          pricing: { inputPer1M: 1, outputPer1M: 2 }
+        }],
         fallbacks: { "vllm/qwen": ["local/echo"] },
         steps: { defaultModel: "vllm/qwen" }
       })
       const models = yield* Effect.map(Llm.LlmRouter, (r) => r.models()).pipe(Effect.provide(Llm.Router.layer(file)))
       expect([...models].sort()).toEqual(["local/echo", "vllm/qwen"])
-      const bad = yield* Effect.flip(Effect.provide(Llm.LlmRouter, Llm.Router.layer({ providers: [{ name: "x", kind: "openai-compatible", models: ["m"] }] })))
+      const bad = yield* Effect.flip(
+        Effect.provide(
+          Llm.LlmRouter,
+          Llm.Router.layer({ providers: [{ name: "x", kind: "openai-compatible", models: ["m"] }] })
+        )
+      )
       expect(bad).toBeInstanceOf(Llm.LlmConfigError)
       expect(bad.message).toContain("providers[0] (x).baseUrl")
-      expect(Either.isLeft(Schema.decodeUnknownEither(Llm.ConfigFile)({ providers: [{ name: "a/b", kind: "local", models: ["echo"] }] }))).toBe(true)
+      expect(
+        Either.isLeft(
+          Schema.decodeUnknownEither(Llm.ConfigFile)({ providers: [{ name: "a/b", kind: "local", models: ["echo"] }] })
+        )
+      ).toBe(true)
     }))
 
   it.effect("a program with an llm step runs through Runtime.run with Llm.StepRunner.layer over Llm.Router.layerLocal", () =>
@@ -68,7 +83,11 @@ describe("Llm (library surface)", () => {
       expect(output.text).toContain("What is 3+3?")
       expect(output.confidence).toBeGreaterThanOrEqual(0)
       expect(output.confidence).toBeLessThanOrEqual(1)
-    }).pipe(Effect.provide(Layer.merge(Runtime.layerMemory, Llm.StepRunner.layer({}).pipe(Layer.provide(Llm.Router.layerLocal))))))
+    }).pipe(
+      Effect.provide(
+        Layer.merge(Runtime.layerMemory, Llm.StepRunner.layer({}).pipe(Layer.provide(Llm.Router.layerLocal)))
+      )
+    ))
 
   it.effect("Llm.plan asks the model through Llm.LlmRouter; bad options are a PlanError", () =>
     Effect.gen(function*() {

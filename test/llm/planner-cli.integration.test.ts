@@ -16,12 +16,19 @@ let answers: ReadonlyArray<string> = []
 
 beforeAll(async () => {
   upstream = await startFakeUpstream("fake", (body) => {
-    const turns = Array.isArray(body.messages) ? (body.messages as Array<{ role: string }>).filter((m) => m.role === "assistant").length : 0
+    const turns = Array.isArray(body.messages)
+      ? (body.messages as Array<{ role: string }>).filter((m) => m.role === "assistant").length
+      : 0
     return { kind: "ok", text: answers[Math.min(turns, answers.length - 1)]! }
   })
   dir = mkdtempSync(join(tmpdir(), "trellis-plan-"))
   config = join(dir, "trellis.config.json")
-  writeFileSync(config, JSON.stringify({ providers: [{ name: "fake", kind: "openai-compatible", baseUrl: upstream.baseUrl, models: ["planner"] }] }))
+  writeFileSync(
+    config,
+    JSON.stringify({
+      providers: [{ name: "fake", kind: "openai-compatible", baseUrl: upstream.baseUrl, models: ["planner"] }]
+    })
+  )
 })
 afterAll(async () => {
   await upstream.close()
@@ -33,10 +40,26 @@ describe("trellis plan", () => {
     answers = [INVALID_PROGRAM, VALID_PROGRAM]
     const out = join(dir, "planned.json")
     const before = upstream.requests.length
-    const r = await runTrellis(["plan", "Greet someone loudly.", "--model", "fake/planner", "--config", config, "--json", "-o", out])
+    const r = await runTrellis([
+      "plan",
+      "Greet someone loudly.",
+      "--model",
+      "fake/planner",
+      "--config",
+      config,
+      "--json",
+      "-o",
+      out
+    ])
     expect(r.stderr).toBe("")
     expect(r.code).toBe(0)
-    const report = JSON.parse(r.stdout) as { status: string; rounds: number; source: string; hash: string; program: { ir: string } }
+    const report = JSON.parse(r.stdout) as {
+      status: string
+      rounds: number
+      source: string
+      hash: string
+      program: { ir: string }
+    }
     expect(report).toMatchObject({ status: "planned", rounds: 2 })
     expect(report.source).toContain("tool std.echo")
     expect(report.program.ir).toBe("trellis/1")
@@ -54,7 +77,16 @@ describe("trellis plan", () => {
 
   it("exits 1 with the last violations when the model never fixes the program", async () => {
     answers = [INVALID_PROGRAM]
-    const r = await runTrellis(["plan", "Greet someone loudly.", "--model", "fake/planner", "--config", config, "--rounds", "2"])
+    const r = await runTrellis([
+      "plan",
+      "Greet someone loudly.",
+      "--model",
+      "fake/planner",
+      "--config",
+      config,
+      "--rounds",
+      "2"
+    ])
     expect(r.code).toBe(1)
     expect(r.stdout).toBe("")
     expect(r.stderr).toContain("unknown-tool")

@@ -3,9 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { hashKey } from "../../src/server/config.js"
 import { startFakeUpstream } from "../support/fakeUpstream.js"
 import type { FakeUpstream } from "../support/fakeUpstream.js"
+import { INVALID_PROGRAM, VALID_PROGRAM } from "../support/llmPlanner.js"
 import { call, startServer, testConfig, waitEnded } from "../support/server.js"
 import type { TestServer } from "../support/server.js"
-import { INVALID_PROGRAM, VALID_PROGRAM } from "../support/llmPlanner.js"
 
 const KEY = "plan-key-1"
 let upstream: FakeUpstream
@@ -19,7 +19,9 @@ const post = async (path: string, body: unknown) => {
 
 beforeAll(async () => {
   upstream = await startFakeUpstream("fake", (body) => {
-    const turns = Array.isArray(body.messages) ? (body.messages as Array<{ role: string }>).filter((m) => m.role === "assistant").length : 0
+    const turns = Array.isArray(body.messages)
+      ? (body.messages as Array<{ role: string }>).filter((m) => m.role === "assistant").length
+      : 0
     return { kind: "ok", text: answers[Math.min(turns, answers.length - 1)]! }
   })
   server = await startServer(testConfig({

@@ -1,13 +1,14 @@
 /** The planner with a scripted model: invalid then valid; never valid → last violations; model failures are typed. */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Either, Layer } from "effect"
+import type { Layer } from "effect"
+import { Effect, Either } from "effect"
 import { check } from "../../src/compile.js"
 import { plan, PlanError } from "../../src/llm/planner.js"
 import { LlmError } from "../../src/llm/service.js"
 import { makeRegistry } from "../../src/tools/index.js"
 import { builtinTools } from "../../src/tools/index.js"
-import { failingThen, makeFake } from "../support/llmSteps.js"
 import { INVALID_PROGRAM, VALID_PROGRAM } from "../support/llmPlanner.js"
+import { failingThen, makeFake } from "../support/llmSteps.js"
 
 const tools = Either.getOrThrow(makeRegistry(builtinTools)).table
 const TASK = "Greet someone loudly."
@@ -66,9 +67,16 @@ describe("the planner", () => {
       const rounds = yield* Effect.flip(planWith(fake.layer, 0))
       expect(rounds).toBeInstanceOf(PlanError)
       expect(rounds).toMatchObject({ reason: "BadOptions" })
-      const down = failingThen([new LlmError({ reason: "UnknownModel", message: `no provider serves "fake/planner"` })], fake)
+      const down = failingThen(
+        [new LlmError({ reason: "UnknownModel", message: `no provider serves "fake/planner"` })],
+        fake
+      )
       const e = yield* Effect.flip(planWith(down.layer))
-      expect(e).toMatchObject({ reason: "Model", llmReason: "UnknownModel", message: `no provider serves "fake/planner"` })
+      expect(e).toMatchObject({
+        reason: "Model",
+        llmReason: "UnknownModel",
+        message: `no provider serves "fake/planner"`
+      })
       expect(fake.calls).toHaveLength(0)
     }))
 })

@@ -7,7 +7,7 @@ import { createServer } from "node:http"
 import type { Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { LlmGateway, layer } from "../../src/llm/router.js"
+import { layer, LlmGateway } from "../../src/llm/router.js"
 import { layerSettings } from "../support/settings.js"
 
 const received: Array<{ url: string; body: Record<string, unknown>; key: string | undefined }> = []
@@ -19,12 +19,20 @@ beforeAll(async () => {
     let b = ""
     req.on("data", (d: Buffer) => (b += d.toString("utf8")))
     req.on("end", () => {
-      received.push({ url: req.url ?? "", body: JSON.parse(b) as Record<string, unknown>, key: req.headers["x-api-key"] as string | undefined })
+      received.push({
+        url: req.url ?? "",
+        body: JSON.parse(b) as Record<string, unknown>,
+        key: req.headers["x-api-key"] as string | undefined
+      })
       res.writeHead(200, { "content-type": "application/json" })
       res.end(JSON.stringify({
-        id: "msg_1", type: "message", role: "assistant", model: "claude-3-5-haiku",
+        id: "msg_1",
+        type: "message",
+        role: "assistant",
+        model: "claude-3-5-haiku",
         content: [{ type: "text", text: "hello from claude" }],
-        stop_reason: "end_turn", stop_sequence: null,
+        stop_reason: "end_turn",
+        stop_sequence: null,
         usage: { input_tokens: 6, output_tokens: 3 }
       }))
     })
@@ -37,12 +45,27 @@ afterAll(() => new Promise<void>((r) => server.close(() => r())))
 
 describe("kind anthropic (@effect/ai-anthropic)", () => {
   it("a chat request becomes a Messages call; the answer a chat completion with usage", async () => {
-    const r = await Effect.runPromise(Effect.flatMap(LlmGateway, (g) =>
-      g.complete("claude/claude-3-5-haiku", { model: "x", messages: [{ role: "system", content: "be brief" }, { role: "user", content: "hi" }] }, { workspace: "w", needs: [], noCache: true })).pipe(
-        Effect.provide(layer({ providers: [{ name: "claude", kind: "anthropic", baseUrl: url, apiKeyEnv: "K", models: ["claude-3-5-haiku"] }] }).pipe(
-          Layer.provide(layerSettings({ K: "ant-key" }))
-        ))
-      ))
+    const r = await Effect.runPromise(
+      Effect.flatMap(LlmGateway, (g) =>
+        g.complete("claude/claude-3-5-haiku", {
+          model: "x",
+          messages: [{ role: "system", content: "be brief" }, { role: "user", content: "hi" }]
+        }, { workspace: "w", needs: [], noCache: true })).pipe(
+          Effect.provide(
+            layer({
+              providers: [{
+                name: "claude",
+                kind: "anthropic",
+                baseUrl: url,
+                apiKeyEnv: "K",
+                models: ["claude-3-5-haiku"]
+              }]
+            }).pipe(
+              Layer.provide(layerSettings({ K: "ant-key" }))
+            )
+          )
+        )
+    )
     expect(r.route).toBe("claude/claude-3-5-haiku")
     expect(r.completion.choices[0]!.message.content).toBe("hello from claude")
     expect(r.completion.usage).toEqual({ prompt_tokens: 6, completion_tokens: 3, total_tokens: 9 })

@@ -15,7 +15,7 @@ import { parseRetryAfter, parseSse } from "../../src/llm/chatCompletions.js"
 import type { ChatCompletion } from "../../src/llm/chatCompletions.js"
 import type { ProviderConfig, ResolvedProvider } from "../../src/llm/config.js"
 import { LOCAL_ECHO } from "../../src/llm/config.js"
-import { LlmGateway, layer, layerLocal, retrySchedule } from "../../src/llm/router.js"
+import { layer, layerLocal, LlmGateway, retrySchedule } from "../../src/llm/router.js"
 import { LlmError, LlmRouter } from "../../src/llm/service.js"
 import type { Behaviour, FakeUpstream } from "../support/fakeUpstream.js"
 import { startFakeUpstream } from "../support/fakeUpstream.js"
@@ -35,8 +35,16 @@ describe("chat-completions wire", () => {
   it.effect("parses SSE data lines split anywhere, skips comments, stops at [DONE]", () =>
     Effect.gen(function*() {
       const chunk = (c: string, finish: string | null = null) =>
-        JSON.stringify({ id: "x", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta: { content: c }, finish_reason: finish }] })
-      const sse = `: keep-alive\n\ndata: ${chunk("he")}\n\ndata:${chunk("llo")}\r\n\r\ndata: ${chunk("", "stop")}\n\ndata: [DONE]\n\ndata: ${chunk("ignored")}\n\n`
+        JSON.stringify({
+          id: "x",
+          object: "chat.completion.chunk",
+          created: 1,
+          model: "m",
+          choices: [{ index: 0, delta: { content: c }, finish_reason: finish }]
+        })
+      const sse = `: keep-alive\n\ndata: ${chunk("he")}\n\ndata:${chunk("llo")}\r\n\r\ndata: ${
+        chunk("", "stop")
+      }\n\ndata: [DONE]\n\ndata: ${chunk("ignored")}\n\n`
       const pieces = [sse.slice(0, 7), sse.slice(7, 50), sse.slice(50, 51), sse.slice(51)]
       const out = Chunk.toArray(yield* Stream.runCollect(parseSse("p")(bytes(...pieces))))
       expect(out.map((c) => c.choices[0]!.delta.content).join("")).toBe("hello")
@@ -44,7 +52,13 @@ describe("chat-completions wire", () => {
 
   it.effect("a stream cut before it finished, or a chunk that is not JSON, is an Upstream error", () =>
     Effect.gen(function*() {
-      const chunk = JSON.stringify({ id: "x", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta: { content: "a" }, finish_reason: null }] })
+      const chunk = JSON.stringify({
+        id: "x",
+        object: "chat.completion.chunk",
+        created: 1,
+        model: "m",
+        choices: [{ index: 0, delta: { content: "a" }, finish_reason: null }]
+      })
       const cut = yield* Effect.flip(Stream.runCollect(parseSse("p")(bytes(`data: ${chunk}\n\n`))))
       expect(cut.reason).toBe("Upstream")
       expect(cut.message).toContain("cut the stream")
@@ -70,7 +84,15 @@ describe("cache replay", () => {
         message: {
           role: "assistant",
           content: content === "" && calls.length > 0 ? null : content,
-          ...(calls.length > 0 ? { tool_calls: calls.map((c, i) => ({ id: `call_${i}`, type: "function" as const, function: { name: c.name, arguments: c.args } })) } : {})
+          ...(calls.length > 0
+            ? {
+              tool_calls: calls.map((c, i) => ({
+                id: `call_${i}`,
+                type: "function" as const,
+                function: { name: c.name, arguments: c.args }
+              }))
+            }
+            : {})
         },
         finish_reason: finish
       }],
@@ -87,7 +109,9 @@ describe("retry schedule", () => {
     Effect.gen(function*() {
       const attempts = yield* Ref.make(0)
       const call: Effect.Effect<string, LlmError> = Effect.flatMap(Ref.updateAndGet(attempts, (n) => n + 1), (n) =>
-        n < 2 ? Effect.fail(new LlmError({ reason: "RateLimited", message: "429", status: 429, retryAfterMs: 5000 })) : Effect.succeed("ok"))
+        n < 2
+          ? Effect.fail(new LlmError({ reason: "RateLimited", message: "429", status: 429, retryAfterMs: 5000 }))
+          : Effect.succeed("ok"))
       const fiber = yield* Effect.fork(Effect.retry(call, retrySchedule(p)))
       yield* TestClock.adjust(Duration.millis(4999))
       expect(yield* Ref.get(attempts)).toBe(1)
@@ -98,12 +122,17 @@ describe("retry schedule", () => {
 
   it.effect("does not retry bad requests, nor a Retry-After beyond maxRetryAfterMs", () =>
     Effect.gen(function*() {
-      for (const error of [
-        new LlmError({ reason: "BadRequest", message: "400", status: 400 }),
-        new LlmError({ reason: "RateLimited", message: "429", status: 429, retryAfterMs: 60_000 })
-      ]) {
+      for (
+        const error of [
+          new LlmError({ reason: "BadRequest", message: "400", status: 400 }),
+          new LlmError({ reason: "RateLimited", message: "429", status: 429, retryAfterMs: 60_000 })
+        ]
+      ) {
         const attempts = yield* Ref.make(0)
-        const failing: Effect.Effect<void, LlmError> = Effect.zipRight(Ref.update(attempts, (n) => n + 1), Effect.fail(error))
+        const failing: Effect.Effect<void, LlmError> = Effect.zipRight(
+          Ref.update(attempts, (n) => n + 1),
+          Effect.fail(error)
+        )
         const fiber = yield* Effect.fork(Effect.retry(failing, retrySchedule(p)))
         yield* TestClock.adjust(Duration.minutes(5))
         yield* Fiber.await(fiber)
@@ -163,7 +192,14 @@ describe("router over a fake upstream", () => {
   const config = (extra: Partial<ProviderConfig> = {}) =>
     layer({
       providers: [
-        { name: "vllm", kind: "openai-compatible", baseUrl: up.baseUrl, models: ["qwen"], retry: { times: 0 }, ...extra },
+        {
+          name: "vllm",
+          kind: "openai-compatible",
+          baseUrl: up.baseUrl,
+          models: ["qwen"],
+          retry: { times: 0 },
+          ...extra
+        },
         { name: "spare", kind: "openai-compatible", baseUrl: spare.baseUrl, models: ["s"] }
       ],
       fallbacks: { "vllm/qwen": ["spare/s"] }
@@ -174,19 +210,31 @@ describe("router over a fake upstream", () => {
       behaviour = () => ({ kind: "ok", toolCall: { name: "lookup", arguments: "{\"q\":\"cats\"}" } })
       const router = yield* LlmRouter
       const { model } = yield* router.resolve("vllm/qwen", { workspace: "w", needs: ["tools"], noCache: true })
-      const Lookup = Tool.make("lookup", { description: "look up", parameters: { q: Schema.String }, success: Schema.String })
+      const Lookup = Tool.make("lookup", {
+        description: "look up",
+        parameters: { q: Schema.String },
+        success: Schema.String
+      })
       const before = up.requests.length
       const tools = Toolkit.make(Lookup)
-      const r = yield* model.generateText({ prompt: "find cats", toolkit: tools, disableToolCallResolution: true }).pipe(
-        Effect.provide(tools.toLayer({ lookup: () => Effect.succeed("unused") }))
-      )
+      const r = yield* model.generateText({ prompt: "find cats", toolkit: tools, disableToolCallResolution: true })
+        .pipe(
+          Effect.provide(tools.toLayer({ lookup: () => Effect.succeed("unused") }))
+        )
       expect(r.toolCalls.map((c) => [c.name, c.params])).toEqual([["lookup", { q: "cats" }]])
-      const sent = up.requests[before]!.body as { model: string; tools: Array<{ function: { name: string; parameters: { properties: object } } }> }
+      const sent = up.requests[before]!.body as {
+        model: string
+        tools: Array<{ function: { name: string; parameters: { properties: object } } }>
+      }
       expect(sent.model).toBe("qwen")
       expect(sent.tools[0]!.function.name).toBe("lookup")
       expect(Object.keys(sent.tools[0]!.function.parameters.properties)).toEqual(["q"])
       behaviour = () => ({ kind: "ok", text: "{\"n\":3}" })
-      const o = yield* model.generateObject({ prompt: "a number", schema: Schema.Struct({ n: Schema.Number }), objectName: "N" })
+      const o = yield* model.generateObject({
+        prompt: "a number",
+        schema: Schema.Struct({ n: Schema.Number }),
+        objectName: "N"
+      })
       expect(o.value).toEqual({ n: 3 })
       const format = up.requests.at(-1)!.body.response_format as { type: string; json_schema: { name: string } }
       expect(format.type).toBe("json_schema")
@@ -217,7 +265,11 @@ describe("router over a fake upstream", () => {
       const gateway = yield* LlmGateway
       const base = up.maxInFlight()
       yield* Effect.forEach(Array.from({ length: 8 }, (_, i) => i), (i) =>
-        gateway.complete("vllm/qwen", { model: "x", messages: [{ role: "user", content: `c${i}` }] }, { workspace: "w", needs: [], noCache: true }), { concurrency: 8 })
+        gateway.complete("vllm/qwen", { model: "x", messages: [{ role: "user", content: `c${i}` }] }, {
+          workspace: "w",
+          needs: [],
+          noCache: true
+        }), { concurrency: 8 })
       expect(Math.max(base, up.maxInFlight())).toBeLessThanOrEqual(2)
       expect(up.maxInFlight()).toBeGreaterThanOrEqual(1)
     }).pipe(Effect.provide(config({ concurrency: 2 }))))
@@ -228,8 +280,16 @@ describe("router over a fake upstream", () => {
       const gateway = yield* LlmGateway
       const before = up.requests.length
       yield* Effect.forEach(Array.from({ length: 4 }, (_, i) => i), (i) =>
-        gateway.complete("vllm/qwen", { model: "x", messages: [{ role: "user", content: `r${i}` }] }, { workspace: "w", needs: [], noCache: true }), { concurrency: 4 })
-      const at = up.requests.slice(before).map((r) => r.at).sort((a, b) => a - b)
+        gateway.complete("vllm/qwen", { model: "x", messages: [{ role: "user", content: `r${i}` }] }, {
+          workspace: "w",
+          needs: [],
+          noCache: true
+        }), { concurrency: 4 })
+      const at = up.requests.slice(before).map((r) =>
+        r.at
+      ).sort((a, b) =>
+        a - b
+      )
       expect(at.length).toBe(4)
       // 2 per 400 ms: the 4th request cannot start before the bucket refilled twice (~400 ms).
       expect(at[3]! - at[0]!).toBeGreaterThanOrEqual(300)
@@ -242,7 +302,11 @@ describe("router over a fake upstream", () => {
       const abort = Effect.promise(() => up.waitAbort(5000))
       const waiting = yield* Effect.fork(abort)
       const got = yield* Effect.scoped(Effect.flatMap(
-        gateway.stream("vllm/qwen", { model: "x", messages: [{ role: "user", content: "long one" }] }, { workspace: "w", needs: [], noCache: true }),
+        gateway.stream("vllm/qwen", { model: "x", messages: [{ role: "user", content: "long one" }] }, {
+          workspace: "w",
+          needs: [],
+          noCache: true
+        }),
         (s) => Stream.runCollect(Stream.take(s.chunks, 3))
       ))
       expect(Chunk.size(got)).toBe(3)

@@ -23,7 +23,11 @@ const root = path.join(import.meta.dirname, "..", "..")
 const tracePath = path.join(import.meta.dirname, "fixtures", "llm-answer.jsonl")
 const events = Either.getOrThrow(fromJsonl(fs.readFileSync(tracePath, "utf8")))
 const program = check(fs.readFileSync(path.join(root, "examples", "llm-answer.tr"), "utf8")).normalized!
-const services = Layer.mergeAll(testLayer(), Runtime.RunStore.layerMemory, StepRunner.layer().pipe(Layer.provide(Router.layerLocal)))
+const services = Layer.mergeAll(
+  testLayer(),
+  Runtime.RunStore.layerMemory,
+  StepRunner.layer().pipe(Layer.provide(Router.layerLocal))
+)
 
 describe("the golden llm trace", () => {
   it.effect("records the model, prompt hash and route, and replays exactly", () =>
@@ -57,7 +61,14 @@ describe("the golden llm trace", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "trellis-llm-golden-"))
     try {
       const copy = path.join(dir, "tampered.jsonl")
-      fs.writeFileSync(copy, toJsonl(events.map((e) => e.type === "ToolCalled" ? makeEvent("ToolCalled", { ...e, data: { ...e.data, promptHash: "sha256:x" } }) : e)))
+      fs.writeFileSync(
+        copy,
+        toJsonl(
+          events.map((e) =>
+            e.type === "ToolCalled" ? makeEvent("ToolCalled", { ...e, data: { ...e.data, promptHash: "sha256:x" } }) : e
+          )
+        )
+      )
       const bad = await runTrellis(["replay", copy, "--program", "examples/llm-answer.tr"], { env })
       expect(bad.code).toBe(1)
       expect(bad.stdout + bad.stderr).toContain("sha256:x")

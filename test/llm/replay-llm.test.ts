@@ -9,8 +9,8 @@ import { replay } from "../../src/runtime/durable.js"
 import * as Runtime from "../../src/runtime/runtime.js"
 import { makeEvent } from "../../src/trace/events.js"
 import type { RunEvent } from "../../src/trace/events.js"
-import { compileProgram, eventsOf, idOf, testLayer } from "../support/runtime.js"
 import { makeFake } from "../support/llmSteps.js"
+import { compileProgram, eventsOf, idOf, testLayer } from "../support/runtime.js"
 
 const SOURCE = `
 signature Summarize {
@@ -35,18 +35,22 @@ const record = (program: Program, fake: ReturnType<typeof makeFake>) =>
     return { output: r.output, events: yield* eventsOf("rec") }
   }).pipe(Effect.provide(services(fake)))
 
-const replayed = (program: Program, events: ReadonlyArray<RunEvent>, fake: ReturnType<typeof makeFake>, config: StepRunnerConfig = {}) =>
-  replay({ _tag: "Trace", events, program }).pipe(Effect.provide(services(fake, config)))
+const replayed = (
+  program: Program,
+  events: ReadonlyArray<RunEvent>,
+  fake: ReturnType<typeof makeFake>,
+  config: StepRunnerConfig = {}
+) => replay({ _tag: "Trace", events, program }).pipe(Effect.provide(services(fake, config)))
 
 describe("replay of llm steps", () => {
   it.effect("is exact and never calls the model: outputs, chunks and routes come from the record", () =>
     Effect.gen(function*() {
       const program = compileProgram(SOURCE)
-      const live = makeFake(['{"summary":"one"}', '{"summary":"two"}'], { route: "fake/answered" })
+      const live = makeFake(["{\"summary\":\"one\"}", "{\"summary\":\"two\"}"], { route: "fake/answered" })
       const { output, events } = yield* record(program, live)
       expect(output).toBe("one | two")
       expect(live.calls).toHaveLength(2)
-      const silent = makeFake(['{"summary":"never"}'])
+      const silent = makeFake(["{\"summary\":\"never\"}"])
       const report = yield* replayed(program, events, silent)
       expect(report.divergence).toBeUndefined()
       expect(report).toMatchObject({ exact: true, status: "completed", output: "one | two" })
@@ -56,7 +60,7 @@ describe("replay of llm steps", () => {
   it.effect("a recorded repair replays exactly too (both rounds' tokens)", () =>
     Effect.gen(function*() {
       const program = compileProgram(SOURCE.replace(`["alpha", "beta"]`, `["alpha"]`))
-      const live = makeFake(['{"nope":1}', '{"summary":"fixed"}'])
+      const live = makeFake(["{\"nope\":1}", "{\"summary\":\"fixed\"}"])
       const { output, events } = yield* record(program, live)
       expect(output).toBe("fixed")
       const report = yield* replayed(program, events, makeFake(["{}"]))
@@ -66,7 +70,7 @@ describe("replay of llm steps", () => {
   it.effect("a changed prompt diverges at that node (the runner now sends another prompt)", () =>
     Effect.gen(function*() {
       const program = compileProgram(SOURCE)
-      const { events } = yield* record(program, makeFake(['{"summary":"one"}']))
+      const { events } = yield* record(program, makeFake(["{\"summary\":\"one\"}"]))
       // Same program, but the step runner now streams, which puts the JSON Schema in the prompt.
       const report = yield* replayed(program, events, makeFake(["{}"]), { mode: "stream" })
       expect(report.exact).toBe(false)
@@ -80,7 +84,7 @@ describe("replay of llm steps", () => {
   it.effect("a tampered prompt hash in the record is reported as the divergence", () =>
     Effect.gen(function*() {
       const program = compileProgram(SOURCE)
-      const { events } = yield* record(program, makeFake(['{"summary":"one"}']))
+      const { events } = yield* record(program, makeFake(["{\"summary\":\"one\"}"]))
       const i = events.findIndex((e) => e.type === "ToolCalled")
       const e = events[i]!
       if (e.type !== "ToolCalled") throw new Error("expected ToolCalled")
@@ -103,7 +107,7 @@ describe("resume of llm steps", () => {
           second = llm S(q: first.a) with { model: "fake/m" }
           return second.a
         }`)
-      const before = makeFake(['{"a":"one"}', { hang: true }])
+      const before = makeFake(["{\"a\":\"one\"}", { hang: true }])
       const runner = (fake: ReturnType<typeof makeFake>) => StepRunner.layer().pipe(Layer.provide(fake.layer))
       const fiber = yield* Effect.fork(
         Durable.leaveRunning(Durable.start(program, {}, { runId: "res" })).pipe(Effect.provide(runner(before)))
@@ -111,7 +115,7 @@ describe("resume of llm steps", () => {
       // Wait until the second step is in flight, then stop the process (the run stays `running`).
       while (before.calls.length < 2) yield* Effect.sleep("5 millis")
       yield* Fiber.interrupt(fiber)
-      const after = makeFake(['{"a":"two"}'])
+      const after = makeFake(["{\"a\":\"two\"}"])
       const result = yield* Durable.resume("res").pipe(Effect.provide(runner(after)))
       expect(result.output).toBe("two")
       expect(after.calls).toHaveLength(1)
@@ -120,6 +124,9 @@ describe("resume of llm steps", () => {
       const called = events.filter((e) => e.type === "ToolCalled").map((e) => e.node)
       // The log holds each call once: the resumed run's repeat of the in-flight call's ToolCalled is not recorded again.
       expect(called).toEqual([idOf(program, "first"), idOf(program, "second")])
-      expect(events.filter((e) => e.type === "ToolReturned").map((e) => e.node)).toEqual([idOf(program, "first"), idOf(program, "second")])
+      expect(events.filter((e) => e.type === "ToolReturned").map((e) => e.node)).toEqual([
+        idOf(program, "first"),
+        idOf(program, "second")
+      ])
     }).pipe(Effect.provide(Layer.mergeAll(testLayer(), Runtime.RunStore.layerMemory))))
 })

@@ -64,7 +64,7 @@ describe("decoding replies", () => {
   const c = compileSignature("Answer", answer, { question: "q", context: [] })
 
   it("accepts a conforming object (in a code fence too) and drops unknown keys", () => {
-    const ok = decodeReply(c, '```json\n{"text":"t","confidence":0.5,"tags":[{"k":"x"}],"extra":1}\n```')
+    const ok = decodeReply(c, "```json\n{\"text\":\"t\",\"confidence\":0.5,\"tags\":[{\"k\":\"x\"}],\"extra\":1}\n```")
     expect(ok).toEqual({ _tag: "Ok", value: { text: "t", confidence: 0.5, tags: [{ k: "x" }] } })
   })
 

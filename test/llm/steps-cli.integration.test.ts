@@ -14,7 +14,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
 describe("trellis run with llm steps", () => {
   it("runs the example offline on local/echo; the output conforms to the signature", async () => {
     const env = { ...process.env, TRELLIS_CONFIG: "" }
-    const r = await runTrellis(["run", "examples/llm-answer.tr", "--memory", "--json", "--input", "question=Why?"], { env })
+    const r = await runTrellis(["run", "examples/llm-answer.tr", "--memory", "--json", "--input", "question=Why?"], {
+      env
+    })
     expect(r.code).toBe(0)
     const report = JSON.parse(r.stdout) as { status: string; output: { answer: unknown; confidence: unknown } }
     expect(report.status).toBe("completed")

@@ -9,8 +9,8 @@ import type { StepRunnerConfig } from "../../src/llm/stepRunner.js"
 import * as Durable from "../../src/runtime/durable.js"
 import * as Runtime from "../../src/runtime/runtime.js"
 import type { RunEvent } from "../../src/trace/events.js"
-import { compileProgram, eventsOf, testLayer } from "../support/runtime.js"
 import { ANSWER_SIGNATURE, failingThen, makeFake } from "../support/llmSteps.js"
+import { compileProgram, eventsOf, testLayer } from "../support/runtime.js"
 
 const SOURCE = `
 ${ANSWER_SIGNATURE}program main(q: string = "What is 2+2?") {
@@ -40,7 +40,7 @@ const failure = (exit: Exit.Exit<unknown, Runtime.RunError>) => {
 describe("llm steps", () => {
   it.effect("decode the reply with the signature's Schema; the route, model and prompt hash are recorded", () =>
     Effect.gen(function*() {
-      const fake = makeFake(['{"text":"4","confidence":0.9,"extra":true}'], { route: "fake/answered" })
+      const fake = makeFake(["{\"text\":\"4\",\"confidence\":0.9,\"extra\":true}"], { route: "fake/answered" })
       const { exit, events } = yield* runWith(SOURCE, fake.layer)
       expect(Exit.isSuccess(exit) && exit.value.output).toEqual({ text: "4", confidence: 0.9 })
       expect(fake.calls).toHaveLength(1)
@@ -52,19 +52,26 @@ describe("llm steps", () => {
       const expectedHash = compileSignature("Answer", signature, { question: "What is 2+2?" }).promptHash
       expect(called[0]!.data).toMatchObject({ tool: "llm:Answer", model: "fake/m", promptHash: expectedHash })
       const returned = ofType(events, "ToolReturned")
-      expect(returned[0]!.data).toMatchObject({ tool: "llm:Answer", route: "fake/answered", tokens: 15, output: { text: "4", confidence: 0.9 } })
-      expect(ofType(events, "Chunk").map((c) => c.data.text).join("")).toBe('{"text":"4","confidence":0.9,"extra":true}')
+      expect(returned[0]!.data).toMatchObject({
+        tool: "llm:Answer",
+        route: "fake/answered",
+        tokens: 15,
+        output: { text: "4", confidence: 0.9 }
+      })
+      expect(ofType(events, "Chunk").map((c) => c.data.text).join("")).toBe(
+        "{\"text\":\"4\",\"confidence\":0.9,\"extra\":true}"
+      )
     }))
 
   it.effect("repair an invalid reply by feeding the decode error back", () =>
     Effect.gen(function*() {
-      const fake = makeFake(['{"text":4}', '{"text":"4","confidence":1}'])
+      const fake = makeFake(["{\"text\":4}", "{\"text\":\"4\",\"confidence\":1}"])
       const { exit, events } = yield* runWith(SOURCE, fake.layer)
       expect(Exit.isSuccess(exit) && exit.value.output).toEqual({ text: "4", confidence: 1 })
       expect(fake.calls).toHaveLength(2)
       const second = fake.calls[1]!.messages
       expect(second.map((m) => m.role)).toEqual(["system", "user", "assistant", "user"])
-      expect(second[2]!.text).toBe('{"text":4}')
+      expect(second[2]!.text).toBe("{\"text\":4}")
       expect(second[3]!.text).toContain(`["text"]`)
       expect(second[3]!.text).toContain(`["confidence"]`)
       // Both rounds' tokens are charged to the step.
@@ -84,7 +91,7 @@ describe("llm steps", () => {
 
   it.effect("the number of repairs is configurable", () =>
     Effect.gen(function*() {
-      const fake = makeFake(['{"text":"x"}'])
+      const fake = makeFake(["{\"text\":\"x\"}"])
       const { exit } = yield* runWith(SOURCE, fake.layer, { repairs: 0 })
       expect(failure(exit).message).toContain("after 1 tries")
       expect(fake.calls).toHaveLength(1)
@@ -92,7 +99,7 @@ describe("llm steps", () => {
 
   it.effect("stream mode: every text delta is a Chunk event, in order; the prompt carries the JSON Schema", () =>
     Effect.gen(function*() {
-      const reply = '{"text":"four","confidence":0.75}'
+      const reply = "{\"text\":\"four\",\"confidence\":0.75}"
       const fake = makeFake([reply], { deltas: 4 })
       const { exit, events } = yield* runWith(SOURCE, fake.layer, { mode: "stream" })
       expect(Exit.isSuccess(exit) && exit.value.output).toEqual({ text: "four", confidence: 0.75 })
@@ -106,8 +113,11 @@ describe("llm steps", () => {
 
   it.effect("tokens are charged to budgets: a step over its token budget fails with BudgetExceeded", () =>
     Effect.gen(function*() {
-      const fake = makeFake([{ text: '{"text":"4","confidence":1}', tokens: 120 }])
-      const { exit } = yield* runWith(SOURCE.replace(`model: "fake/m"`, `model: "fake/m", budget: { tokens: 100 }`), fake.layer)
+      const fake = makeFake([{ text: "{\"text\":\"4\",\"confidence\":1}", tokens: 120 }])
+      const { exit } = yield* runWith(
+        SOURCE.replace(`model: "fake/m"`, `model: "fake/m", budget: { tokens: 100 }`),
+        fake.layer
+      )
       const e = failure(exit)
       expect(e.kind).toBe("BudgetExceeded")
       expect(e.message).toContain("tokens 120 > limit 100")
@@ -116,7 +126,7 @@ describe("llm steps", () => {
   // Live clock: the retry waits the 1 ms Retry-After for real.
   it.live("router errors map to the taxonomy, so retry policies apply (RateLimited retried, then success)", () =>
     Effect.gen(function*() {
-      const fake = makeFake(['{"text":"4","confidence":1}'])
+      const fake = makeFake(["{\"text\":\"4\",\"confidence\":1}"])
       const router = failingThen([new LlmError({ reason: "RateLimited", message: "slow down", retryAfterMs: 1 })], fake)
       const source = SOURCE.replace(`model: "fake/m"`, `model: "fake/m", retry: { times: 2, backoff: "none" }`)
       const { exit, events } = yield* runWith(source, router.layer)
@@ -127,8 +137,11 @@ describe("llm steps", () => {
 
   it.effect("an unknown model is Permanent and not retried by default", () =>
     Effect.gen(function*() {
-      const fake = makeFake(['{"text":"4","confidence":1}'])
-      const router = failingThen([new LlmError({ reason: "UnknownModel", message: `no provider serves "fake/m"` })], fake)
+      const fake = makeFake(["{\"text\":\"4\",\"confidence\":1}"])
+      const router = failingThen(
+        [new LlmError({ reason: "UnknownModel", message: `no provider serves "fake/m"` })],
+        fake
+      )
       const source = SOURCE.replace(`model: "fake/m"`, `model: "fake/m", retry: { times: 2, backoff: "none" }`)
       const { exit } = yield* runWith(source, router.layer)
       expect(failure(exit)).toMatchObject({ kind: "Permanent", message: `no provider serves "fake/m"` })
@@ -136,7 +149,16 @@ describe("llm steps", () => {
 
   it("maps every LlmError reason to a runtime error kind", () => {
     const kinds = Object.fromEntries(
-      (["UnknownModel", "CapabilityMissing", "BadRequest", "RateLimited", "QuotaExceeded", "Timeout", "Upstream", "Unavailable"] as const)
+      ([
+        "UnknownModel",
+        "CapabilityMissing",
+        "BadRequest",
+        "RateLimited",
+        "QuotaExceeded",
+        "Timeout",
+        "Upstream",
+        "Unavailable"
+      ] as const)
         .map((reason) => [reason, StepRunner.toolErrorOfLlm(new LlmError({ reason, message: "m" }))._tag])
     )
     expect(kinds).toEqual({
@@ -165,8 +187,12 @@ describe("llm steps", () => {
 
   it.effect("requests are made in the durable run's workspace (else the runner's, else default)", () =>
     Effect.gen(function*() {
-      const fake = makeFake(['{"text":"4","confidence":1}'])
-      const layer = Layer.mergeAll(testLayer(), Runtime.RunStore.layerMemory, StepRunner.layer({ workspace: "cli" }).pipe(Layer.provide(fake.layer)))
+      const fake = makeFake(["{\"text\":\"4\",\"confidence\":1}"])
+      const layer = Layer.mergeAll(
+        testLayer(),
+        Runtime.RunStore.layerMemory,
+        StepRunner.layer({ workspace: "cli" }).pipe(Layer.provide(fake.layer))
+      )
       yield* Durable.start(compileProgram(SOURCE), {}, { runId: "w1", workspace: "acme" }).pipe(Effect.provide(layer))
       yield* Runtime.run(compileProgram(SOURCE), {}, { runId: "w2" }).pipe(Effect.provide(layer))
       expect(fake.workspaces).toEqual(["acme", "cli"])

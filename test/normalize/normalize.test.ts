@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest"
 import { canonicalJson } from "../../src/ir/canonical.js"
-import type { Node, Program } from "../../src/ir/schema.js"
 import { sha256Hex } from "../../src/ir/hash.js"
+import type { Node, Program } from "../../src/ir/schema.js"
 import { canonicalForm, FOLD_LIMIT, hashProgram, normalize, RETRY_DEFAULTS } from "../../src/normalize/index.js"
 import { bin, compile, exprNode, get, list, lit, mainOf, norm, program, ref, tool } from "../support/normalize.js"
 
@@ -11,14 +11,13 @@ const byLabel = (p: Program, label: string): Node => {
   const find = (nodes: ReadonlyArray<Node>): Node | undefined => {
     for (const n of nodes) {
       if (n.id === id) return n
-      const inner =
-        n.kind === "map"
-          ? find(n.body.nodes)
-          : n.kind === "branch"
-            ? (find(n.then.nodes) ?? (n.else ? find(n.else.nodes) : undefined))
-            : n.kind === "choose"
-              ? n.options.map((o) => find(o.body.nodes)).find((x) => x !== undefined)
-              : undefined
+      const inner = n.kind === "map"
+        ? find(n.body.nodes)
+        : n.kind === "branch"
+        ? (find(n.then.nodes) ?? (n.else ? find(n.else.nodes) : undefined))
+        : n.kind === "choose"
+        ? n.options.map((o) => find(o.body.nodes)).find((x) => x !== undefined)
+        : undefined
       if (inner) return inner
     }
     return undefined
@@ -64,13 +63,29 @@ describe("N1: defaults made explicit", () => {
   it("makes every retry default explicit and keeps max / maxElapsed only when given", () => {
     const p = norm(`program main() { tool t() with { retry: { times: 5 } } }`)
     expect(mainOf(p).nodes[0]!.policy).toEqual({
-      retry: { times: 5, backoff: "exponential", base: "100ms", factor: 2, jitter: "full", on: ["RateLimited", "Timeout", "Transient"] }
+      retry: {
+        times: 5,
+        backoff: "exponential",
+        base: "100ms",
+        factor: 2,
+        jitter: "full",
+        on: ["RateLimited", "Timeout", "Transient"]
+      }
     })
     const q = norm(`program main() {
       tool t() with { retry: { backoff: "fixed", max: "1s", maxElapsed: "10s", on: ["Transient", "Timeout", "Transient"] } }
     }`)
     expect(mainOf(q).nodes[0]!.policy).toEqual({
-      retry: { times: 3, backoff: "fixed", base: "100ms", factor: 2, max: "1s", jitter: "full", maxElapsed: "10s", on: ["Timeout", "Transient"] }
+      retry: {
+        times: 3,
+        backoff: "fixed",
+        base: "100ms",
+        factor: 2,
+        max: "1s",
+        jitter: "full",
+        maxElapsed: "10s",
+        on: ["Timeout", "Transient"]
+      }
     })
     expect(RETRY_DEFAULTS.times).toBe(3)
   })
@@ -125,7 +140,11 @@ describe("N2: canonical names and labels", () => {
   })
 
   it("never gives a node the name of a param", () => {
-    const p = normalize(program([tool("a", "t", { x: ref("n0") }), tool("b", "t", { x: ref("a") })], ref("b"), [{ name: "n0" }, { name: "n2" }]))
+    const p = normalize(
+      program([tool("a", "t", { x: ref("n0") }), tool("b", "t", { x: ref("a") })], ref("b"), [{ name: "n0" }, {
+        name: "n2"
+      }])
+    )
     expect(mainOf(p)).toEqual({
       nodes: [
         { id: "n1", kind: "tool", tool: "t", args: { x: ref("n0") } },
@@ -171,7 +190,8 @@ describe("N2: canonical names and labels", () => {
     const m2 = byLabel(p, "m2")
     if (m2.kind !== "map") throw new Error("m2 is a map")
     // The binder named x shadows the outer node x.
-    expect(m2.body.nodes[0]!.kind === "tool" && (m2.body.nodes[0] as { args: Record<string, unknown> }).args["v"]).toEqual(ref(m2.as))
+    expect(m2.body.nodes[0]!.kind === "tool" && (m2.body.nodes[0] as { args: Record<string, unknown> }).args["v"])
+      .toEqual(ref(m2.as))
     expect(p.labels![m2.as]).toBe("x")
   })
 
@@ -185,7 +205,9 @@ describe("N2: canonical names and labels", () => {
     const a = normalize(program([tool("p", "alpha"), tool("q", "beta"), tool("r", "gamma")]))
     const b = normalize(program([tool("zz", "gamma"), tool("yy", "alpha"), tool("xx", "beta")]))
     expect(canonicalForm(a)).toBe(canonicalForm(b))
-    expect(mainOf(a).nodes.map((n) => n.kind === "tool" && n.tool)).toEqual(mainOf(b).nodes.map((n) => n.kind === "tool" && n.tool))
+    expect(mainOf(a).nodes.map((n) => n.kind === "tool" && n.tool)).toEqual(
+      mainOf(b).nodes.map((n) => n.kind === "tool" && n.tool)
+    )
     // Dependencies always come first.
     const c = normalize(program([tool("late", "f", { x: ref("early") }), tool("early", "zzz")], ref("late")))
     expect(mainOf(c).nodes.map((n) => (n.kind === "tool" ? n.tool : ""))).toEqual(["zzz", "f"])
@@ -215,7 +237,10 @@ describe("N3: stable ordering", () => {
         [
           tool("a", "t1"),
           tool("b", "t2"),
-          tool("c", "t3", { zeta: lit(1), alpha: { kind: "record", entries: [{ key: "z", value: lit(1) }, { key: "a", value: lit(2) }] } }, {
+          tool("c", "t3", {
+            zeta: lit(1),
+            alpha: { kind: "record", entries: [{ key: "z", value: lit(1) }, { key: "a", value: lit(2) }] }
+          }, {
             policy: { after: ["b", "a", "b"] }
           }),
           {
@@ -478,7 +503,12 @@ describe("normalize", () => {
   })
 
   it("does not throw on invalid programs (unbound refs, cycles)", () => {
-    const p = program([exprNode("a", ref("b")), exprNode("b", ref("a")), tool("c", "t", { x: ref("missing") }), tool("d", "t", { x: ref("d") })], ref("c"))
+    const p = program([
+      exprNode("a", ref("b")),
+      exprNode("b", ref("a")),
+      tool("c", "t", { x: ref("missing") }),
+      tool("d", "t", { x: ref("d") })
+    ], ref("c"))
     expect(() => normalize(p)).not.toThrow()
   })
 
@@ -510,7 +540,9 @@ describe("hashNormalized", () => {
   it("equals hashProgram on the normal form, and differs from hashing the raw text", async () => {
     const { compileSource } = await import("../../src/language/index.js")
     const { hashNormalized, hashProgram, normalize } = await import("../../src/normalize/index.js")
-    const p = compileSource("program main(q: string) {\n  b = tool t(x: a)\n  a = tool s(q: q, k: 2 * 3)\n  return b\n}\n").program!
+    const p = compileSource(
+      "program main(q: string) {\n  b = tool t(x: a)\n  a = tool s(q: q, k: 2 * 3)\n  return b\n}\n"
+    ).program!
     const n = normalize(p)
     expect(hashNormalized(n)).toBe(hashProgram(p))
     expect(hashNormalized(p)).not.toBe(hashProgram(p))

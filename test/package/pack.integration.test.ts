@@ -43,7 +43,9 @@ const run = (command: string, args: ReadonlyArray<string>, cwd: string, timeoutM
   })
 
 const ok = (r: Ran, what: string): Ran => {
-  if (r.code !== 0) throw new Error(`${what} failed (exit ${r.code}):\n${r.stderr.slice(-4000)}\n${r.stdout.slice(-2000)}`)
+  if (r.code !== 0) {
+    throw new Error(`${what} failed (exit ${r.code}):\n${r.stderr.slice(-4000)}\n${r.stdout.slice(-2000)}`)
+  }
   return r
 }
 
@@ -64,7 +66,9 @@ const installedCopies = (dir: string, name: string): Array<string> => {
         : [path.join(modules, entry.name)]
       for (const pkg of packages) {
         const manifest = path.join(pkg, "package.json")
-        if (fs.existsSync(manifest) && (JSON.parse(fs.readFileSync(manifest, "utf8")) as { name?: string }).name === name) {
+        if (
+          fs.existsSync(manifest) && (JSON.parse(fs.readFileSync(manifest, "utf8")) as { name?: string }).name === name
+        ) {
           out.push(pkg)
         }
         walk(path.join(pkg, "node_modules"))
@@ -202,7 +206,10 @@ describe.skipIf(!npmAvailable)("the npm package (npm pack, installed into scratc
     fs.writeFileSync(path.join(app, "tsconfig.json"), JSON.stringify(TS_CONFIG, null, 2))
     fs.writeFileSync(path.join(app, "tools.mjs"), TOOLS_MODULE)
     fs.writeFileSync(path.join(app, "tools.ts"), TOOLS_MODULE)
-    fs.writeFileSync(path.join(app, "shout.tr"), `program main(t: string) {\n  s = tool app.shout(text: t)\n  return s\n}\n`)
+    fs.writeFileSync(
+      path.join(app, "shout.tr"),
+      `program main(t: string) {\n  s = tool app.shout(text: t)\n  return s\n}\n`
+    )
     ok(
       await run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error"], app, 600_000),
       "npm install"
@@ -214,20 +221,23 @@ describe.skipIf(!npmAvailable)("the npm package (npm pack, installed into scratc
   }, 300_000)
 
   it("the tarball holds the builds, the bin and the types, and no sources or tests", () => {
-    for (const f of [
-      "package.json",
-      "bin/trellis.mjs",
-      "dist/trellis.mjs",
-      "dist/pgliteWorker.mjs",
-      "dist/web/index.html",
-      "dist/lib/index.js",
-      "dist/lib/index.d.ts",
-      "dist/lib/index.js.map",
-      "dist/lib/cli/main.js",
-      "dist/lib/store/pgliteWorker.mjs",
-      "retrieval-thresholds.json"
-    ]) expect(packedFiles, f).toContain(f)
-    expect(packedFiles.filter((f) => f.startsWith("src/") || f.startsWith("test/") || f.startsWith("scripts/"))).toEqual([])
+    for (
+      const f of [
+        "package.json",
+        "bin/trellis.mjs",
+        "dist/trellis.mjs",
+        "dist/pgliteWorker.mjs",
+        "dist/web/index.html",
+        "dist/lib/index.js",
+        "dist/lib/index.d.ts",
+        "dist/lib/index.js.map",
+        "dist/lib/cli/main.js",
+        "dist/lib/store/pgliteWorker.mjs",
+        "retrieval-thresholds.json"
+      ]
+    ) expect(packedFiles, f).toContain(f)
+    expect(packedFiles.filter((f) => f.startsWith("src/") || f.startsWith("test/") || f.startsWith("scripts/")))
+      .toEqual([])
     expect(packedFiles.filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"))).toEqual([])
     expect(packedFiles.filter((f) => f.includes("tsbuildinfo"))).toEqual([])
   })
@@ -238,14 +248,19 @@ describe.skipIf(!npmAvailable)("the npm package (npm pack, installed into scratc
     const fromTrellis = ok(
       await run(
         process.execPath,
-        ["-e", "console.log(require('node:module').createRequire(process.argv[1]).resolve('effect/package.json'))",
-          path.join(app, "node_modules", "trellis", "dist", "lib", "index.js")],
+        [
+          "-e",
+          "console.log(require('node:module').createRequire(process.argv[1]).resolve('effect/package.json'))",
+          path.join(app, "node_modules", "trellis", "dist", "lib", "index.js")
+        ],
         app,
         60_000
       ),
       "resolving effect from the installed package"
     )
-    expect(fs.realpathSync(fromTrellis.stdout.trim())).toBe(fs.realpathSync(path.join(app, "node_modules", "effect", "package.json")))
+    expect(fs.realpathSync(fromTrellis.stdout.trim())).toBe(
+      fs.realpathSync(path.join(app, "node_modules", "effect", "package.json"))
+    )
     expect(fs.existsSync(path.join(app, "node_modules", "tsx"))).toBe(false)
   }, 120_000)
 
@@ -265,14 +280,24 @@ describe.skipIf(!npmAvailable)("the npm package (npm pack, installed into scratc
     const v = ok(await run("npx", ["--no-install", "trellis", "--version"], app, 120_000), "npx trellis --version")
     expect(v.stdout.trim()).toBe(version)
     const r = ok(
-      await run("npx", ["--no-install", "trellis", "run", "shout.tr", "--tools", "tools.mjs", "--input", "t=hi", "--json"], app, 120_000),
+      await run(
+        "npx",
+        ["--no-install", "trellis", "run", "shout.tr", "--tools", "tools.mjs", "--input", "t=hi", "--json"],
+        app,
+        120_000
+      ),
       "npx trellis run --tools tools.mjs"
     )
     expect(JSON.parse(r.stdout).output).toBe("HI!")
   }, 240_000)
 
   it("a TypeScript --tools module without tsx installed: one clear line, exit 1", async () => {
-    const r = await run("npx", ["--no-install", "trellis", "run", "shout.tr", "--tools", "tools.ts", "--input", "t=hi"], app, 120_000)
+    const r = await run(
+      "npx",
+      ["--no-install", "trellis", "run", "shout.tr", "--tools", "tools.ts", "--input", "t=hi"],
+      app,
+      120_000
+    )
     expect(r.code).toBe(1)
     expect(r.stderr.trim()).toBe(
       "error: --tools tools.ts is TypeScript: install tsx in your project (npm install --save-dev tsx) " +

@@ -4,11 +4,11 @@
  * tables migrate, sparse ingestion and search work, and on a server without
  * pgvector every dense or hybrid request fails with one clear error.
  */
-import { describe, expect, layer } from "@effect/vitest"
 import { SqlClient } from "@effect/sql/SqlClient"
+import { describe, expect, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
-import { VECTOR_UNAVAILABLE_MESSAGE } from "../../src/retrieval/errors.js"
 import { layerLocal } from "../../src/retrieval/embedderLocal.js"
+import { VECTOR_UNAVAILABLE_MESSAGE } from "../../src/retrieval/errors.js"
 import { layerLexical } from "../../src/retrieval/rerank.js"
 import { layer as retrievalLayer, Retrieval } from "../../src/retrieval/service.js"
 import { Database } from "../../src/store/sql.js"
@@ -21,7 +21,10 @@ const docs = [
 
 for (const backend of testBackends()) {
   describe(backend.name, () => {
-    const TestLayer = Layer.provideMerge(retrievalLayer().pipe(Layer.provide(Layer.merge(layerLocal(), layerLexical()))), backend.layer)
+    const TestLayer = Layer.provideMerge(
+      retrievalLayer().pipe(Layer.provide(Layer.merge(layerLocal(), layerLexical()))),
+      backend.layer
+    )
     layer(TestLayer, { timeout: "60 seconds" })((it) => {
       it.effect("sparse-only ingestion and search work", () =>
         Effect.gen(function*() {
@@ -44,11 +47,17 @@ for (const backend of testBackends()) {
             return
           }
           const sql = yield* SqlClient
-          const tables = yield* sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_tables WHERE tablename LIKE 'retrieval_vectors_%'`
+          const tables = yield* sql<
+            { n: number }
+          >`SELECT count(*)::int AS n FROM pg_tables WHERE tablename LIKE 'retrieval_vectors_%'`
           expect(tables[0]!.n).toBe(0)
           for (const mode of ["dense", "hybrid"] as const) {
             const e = yield* Effect.flip(r.search("wing", { mode }))
-            expect(e).toMatchObject({ _tag: "RetrievalError", reason: "vector-unavailable", message: VECTOR_UNAVAILABLE_MESSAGE })
+            expect(e).toMatchObject({
+              _tag: "RetrievalError",
+              reason: "vector-unavailable",
+              message: VECTOR_UNAVAILABLE_MESSAGE
+            })
           }
           const e = yield* Effect.flip(r.ingest(docs))
           expect(e.message).toBe(

@@ -47,18 +47,25 @@ describe("collections", () => {
   it.effect("report bad lines with file:line", () =>
     Effect.gen(function*() {
       const e = yield* Effect.flip(loadCollection(memDir)).pipe(
-        Effect.provide(memoryCollection({ ...tiny, "corpus.jsonl": `{"id": "1", "text": "ok"}\n\n{"id": 2, "text": 5}\n` }))
+        Effect.provide(
+          memoryCollection({ ...tiny, "corpus.jsonl": `{"id": "1", "text": "ok"}\n\n{"id": 2, "text": 5}\n` })
+        )
       )
       expect(e.display).toBe(`${Path.join(memDir, "corpus.jsonl")}:3: document "2": "text" must be a string`)
       const q = yield* Effect.flip(loadCollection(memDir)).pipe(
         Effect.provide(memoryCollection({ ...tiny, "qrels.tsv": "query-id\tdoc-id\trelevance\nq1\t1\n" }))
       )
-      expect(q.display).toBe(`${Path.join(memDir, "qrels.tsv")}:2: expected query-id, doc-id and a numeric relevance separated by tabs`)
-      const missing = yield* Effect.flip(loadCollection(memDir)).pipe(Effect.provide(memoryCollection({ "corpus.jsonl": "" })))
-      expect(missing.display).toBe(`${Path.join(memDir, "queries.jsonl")}: no such file`)
-      expect((yield* Effect.flip(loadCollection("/nonexistent/ir")).pipe(Effect.provide(NodeFileSystem.layer))).display).toBe(
-        "/nonexistent/ir: no such directory"
+      expect(q.display).toBe(
+        `${Path.join(memDir, "qrels.tsv")}:2: expected query-id, doc-id and a numeric relevance separated by tabs`
       )
+      const missing = yield* Effect.flip(loadCollection(memDir)).pipe(
+        Effect.provide(memoryCollection({ "corpus.jsonl": "" }))
+      )
+      expect(missing.display).toBe(`${Path.join(memDir, "queries.jsonl")}: no such file`)
+      expect((yield* Effect.flip(loadCollection("/nonexistent/ir")).pipe(Effect.provide(NodeFileSystem.layer))).display)
+        .toBe(
+          "/nonexistent/ir: no such directory"
+        )
     }))
 
   it.effect("use the one split holding queries and qrels", () =>
@@ -79,13 +86,18 @@ describe("collections", () => {
     expect(thresholdsFor({ c: { "10": {} } }, "c", 10, false)).toBeUndefined()
   })
 
-  it.effect.skipIf(!hasData)(`reads the real collections under ${irData} (skipped when absent; set TRELLIS_IR_DATA)`, () =>
-    Effect.gen(function*() {
-      const cranfield = yield* loadCollection(Path.join(irData, "cranfield")).pipe(Effect.provide(NodeFileSystem.layer))
-      expect([cranfield.name, cranfield.documents.length, cranfield.queries.length]).toEqual(["cranfield", 1400, 225])
-      const scifact = yield* loadCollection(Path.join(irData, "scifact")).pipe(Effect.provide(NodeFileSystem.layer))
-      expect([scifact.documents.length, scifact.queries.length]).toEqual([5183, 809])
-    }))
+  it.effect.skipIf(!hasData)(
+    `reads the real collections under ${irData} (skipped when absent; set TRELLIS_IR_DATA)`,
+    () =>
+      Effect.gen(function*() {
+        const cranfield = yield* loadCollection(Path.join(irData, "cranfield")).pipe(
+          Effect.provide(NodeFileSystem.layer)
+        )
+        expect([cranfield.name, cranfield.documents.length, cranfield.queries.length]).toEqual(["cranfield", 1400, 225])
+        const scifact = yield* loadCollection(Path.join(irData, "scifact")).pipe(Effect.provide(NodeFileSystem.layer))
+        expect([scifact.documents.length, scifact.queries.length]).toEqual([5183, 809])
+      })
+  )
 })
 
 describe("trellis eval retrieval", () => {
@@ -94,7 +106,18 @@ describe("trellis eval retrieval", () => {
     const thresholds = Path.join(Path.dirname(data), "thresholds.json")
     Fs.writeFileSync(thresholds, JSON.stringify({ tiny: { "2": { hybrid: { recall: 0, mrr: 0, ndcg: 1.5 } } } }))
     const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      execFile(process.execPath, [Path.join(root, "bin", "trellis.mjs"), "eval", "retrieval", "--data", data, "--k", "2", "--json", "--thresholds", thresholds], {
+      execFile(process.execPath, [
+        Path.join(root, "bin", "trellis.mjs"),
+        "eval",
+        "retrieval",
+        "--data",
+        data,
+        "--k",
+        "2",
+        "--json",
+        "--thresholds",
+        thresholds
+      ], {
         cwd: root,
         env: { ...process.env, TRELLIS_FROM_SOURCE: "1", TRELLIS_EMBEDDINGS_URL: "" }
       }, (error, stdout, stderr) => resolve({ code: error === null ? 0 : (error.code as number), stdout, stderr }))
@@ -103,7 +126,9 @@ describe("trellis eval retrieval", () => {
     expect(Object.keys(json)).toEqual(["sparse", "dense", "hybrid"])
     for (const m of Object.values(json)) expect(Object.keys(m)).toEqual(["recall", "mrr", "ndcg"])
     expect(json.hybrid).toEqual({ recall: 1, mrr: 1, ndcg: 1 })
-    expect(result.stderr).toBe("below threshold: tiny hybrid ndcg@2 = 1.0000 < 1.5000\nerror: 1 metric below threshold on tiny\n")
+    expect(result.stderr).toBe(
+      "below threshold: tiny hybrid ndcg@2 = 1.0000 < 1.5000\nerror: 1 metric below threshold on tiny\n"
+    )
     expect(result.code).toBe(1)
   })
 })

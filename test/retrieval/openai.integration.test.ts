@@ -40,8 +40,13 @@ beforeAll(async () => {
         return
       }
       const dim = mode === "short" ? 2 : 3
-      const items = body.input.map((t, index) => ({ index, embedding: Array.from({ length: dim }, (_, i) => (i === 0 ? t.length : 0)) }))
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ data: mode === "reversed" ? items.reverse() : items, model: body.model }))
+      const items = body.input.map((t, index) => ({
+        index,
+        embedding: Array.from({ length: dim }, (_, i) => (i === 0 ? t.length : 0))
+      }))
+      res.writeHead(200, { "content-type": "application/json" }).end(
+        JSON.stringify({ data: mode === "reversed" ? items.reverse() : items, model: body.model })
+      )
     })
   })
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
@@ -51,7 +56,11 @@ afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())))
 
 const embedWith = (options: Partial<OpenAiEmbedderOptions>, texts: ReadonlyArray<string>) =>
   Effect.flatMap(Embedder, (e) => e.embed(texts)).pipe(
-    Effect.provide(layerOpenAi({ baseUrl, model: "m", dimension: 3, maxBatch: 2, retryBase: "1 millis", ...options }).pipe(Layer.provide(FetchHttpClient.layer)))
+    Effect.provide(
+      layerOpenAi({ baseUrl, model: "m", dimension: 3, maxBatch: 2, retryBase: "1 millis", ...options }).pipe(
+        Layer.provide(FetchHttpClient.layer)
+      )
+    )
   )
 
 describe("the OpenAI-compatible embedder", () => {
@@ -62,7 +71,8 @@ describe("the OpenAI-compatible embedder", () => {
       const vectors = yield* embedWith({ apiKey: Redacted.make("sk-test") }, ["a", "bb", "ccc"])
       expect(vectors).toEqual([[1, 0, 0], [1, 0, 0], [1, 0, 0]])
       expect(seen.map((s) => s.body.input)).toEqual([["a", "bb"], ["ccc"]])
-      expect(seen.every((s) => s.auth === "Bearer sk-test" && s.body.model === "m" && s.body.dimensions === undefined)).toBe(true)
+      expect(seen.every((s) => s.auth === "Bearer sk-test" && s.body.model === "m" && s.body.dimensions === undefined))
+        .toBe(true)
     }))
 
   it.live("retries a 503 and succeeds", () =>
@@ -89,6 +99,9 @@ describe("the OpenAI-compatible embedder", () => {
       mode = "short"
       const e = yield* Effect.flip(embedWith({}, ["x"]))
       mode = "ok"
-      expect(e).toMatchObject({ reason: "embedder", message: `embeddings at ${baseUrl}/embeddings: model m returned 2 dimensions, configured 3` })
+      expect(e).toMatchObject({
+        reason: "embedder",
+        message: `embeddings at ${baseUrl}/embeddings: model m returned 2 dimensions, configured 3`
+      })
     }))
 })

@@ -4,8 +4,8 @@
  * search returns the evidence package; ef_search < k is refused; EXPLAIN
  * shows the GIN and HNSW indexes in use; the tools work on top.
  */
-import { describe, expect, layer } from "@effect/vitest"
 import { PgClient } from "@effect/sql-pg"
+import { describe, expect, layer } from "@effect/vitest"
 import { Effect, Either, Layer, Stream } from "effect"
 import { Embedder } from "../../src/retrieval/embedder.js"
 import { layerLocal, makeLocal } from "../../src/retrieval/embedderLocal.js"
@@ -14,8 +14,8 @@ import { layerLexical } from "../../src/retrieval/rerank.js"
 import { denseSql, SPARSE_SQL, sparseStage } from "../../src/retrieval/search.js"
 import { DEFAULT_SETTINGS, layer as retrievalLayer, Retrieval } from "../../src/retrieval/service.js"
 import { makeTools } from "../../src/retrieval/tools.js"
-import { invoke } from "../../src/tools/tool.js"
 import { layerPglite, MEMORY } from "../../src/store/sql.js"
+import { invoke } from "../../src/tools/tool.js"
 
 const settings = { ...DEFAULT_SETTINGS, chunking: { kind: "sentence" as const, size: 80, overlap: 0 } }
 const TestLayer = Layer.provideMerge(
@@ -24,13 +24,30 @@ const TestLayer = Layer.provideMerge(
 )
 
 const docs = [
-  { id: "a", title: "Wings", text: "The aerodynamics of a wing in a propeller slipstream. Lift increases with the slipstream velocity." },
-  { id: "b", title: "Heat", text: "Heat conduction in composite slabs was solved exactly. The boundary conditions are mixed." },
-  { id: "c", title: "Buckling", text: "Buckling of thin cylindrical shells under axial compression. Imperfections lower the load." }
+  {
+    id: "a",
+    title: "Wings",
+    text: "The aerodynamics of a wing in a propeller slipstream. Lift increases with the slipstream velocity."
+  },
+  {
+    id: "b",
+    title: "Heat",
+    text: "Heat conduction in composite slabs was solved exactly. The boundary conditions are mixed."
+  },
+  {
+    id: "c",
+    title: "Buckling",
+    text: "Buckling of thin cylindrical shells under axial compression. Imperfections lower the load."
+  }
 ]
 
-const chunkRows = Effect.flatMap(PgClient.PgClient, (sql) =>
-  sql<{ id: string; document_id: string; text: string; ingestion_id: string }>`SELECT id, document_id, text, ingestion_id FROM retrieval_chunks ORDER BY id`)
+const chunkRows = Effect.flatMap(
+  PgClient.PgClient,
+  (sql) =>
+    sql<
+      { id: string; document_id: string; text: string; ingestion_id: string }
+    >`SELECT id, document_id, text, ingestion_id FROM retrieval_chunks ORDER BY id`
+)
 
 describe("retrieval on PGlite", () => {
   layer(TestLayer, { timeout: "60 seconds" })((it) => {
@@ -38,7 +55,13 @@ describe("retrieval on PGlite", () => {
       Effect.gen(function*() {
         const r = yield* Retrieval
         const first = yield* r.ingest(docs)
-        expect(first).toMatchObject({ documents: 3, added: 3, replaced: 0, unchanged: 0, embedder: "local-hash@1-d384" })
+        expect(first).toMatchObject({
+          documents: 3,
+          added: 3,
+          replaced: 0,
+          unchanged: 0,
+          embedder: "local-hash@1-d384"
+        })
         expect(first.chunks).toBe(6)
         const before = yield* chunkRows
         const again = yield* r.ingest(docs.map((d) => ({ ...d, text: `  ${d.text}\r\n` })))
@@ -52,7 +75,10 @@ describe("retrieval on PGlite", () => {
         const before = yield* chunkRows
         const changed = { ...docs[1]!, text: "Heat transfer in porous walls. Transpiration cooling works." }
         // An embedder returning vectors of the wrong length fails inside the write transaction.
-        const broken = { ...makeLocal(), embed: (texts: ReadonlyArray<string>) => Effect.succeed(texts.map(() => [1, 0, 0])) }
+        const broken = {
+          ...makeLocal(),
+          embed: (texts: ReadonlyArray<string>) => Effect.succeed(texts.map(() => [1, 0, 0]))
+        }
         const failed = yield* Effect.either(ingest(Stream.make(changed), broken, settings))
         expect(Either.isLeft(failed)).toBe(true)
         expect(yield* chunkRows).toEqual(before)
@@ -118,8 +144,15 @@ describe("retrieval on PGlite", () => {
           yield* sql.unsafe("SET LOCAL enable_seqscan = off")
           yield* sql.unsafe("SET LOCAL hnsw.ef_search = 40")
           const sparse = yield* sql.unsafe<{ "QUERY PLAN": string }>(`EXPLAIN ${SPARSE_SQL}`, ["wing slipstream", 10])
-          const dense = yield* sql.unsafe<{ "QUERY PLAN": string }>(`EXPLAIN ${denseSql(384)}`, [vector, 10, "local-hash@1-d384"])
-          return { sparse: sparse.map((r) => r["QUERY PLAN"]).join("\n"), dense: dense.map((r) => r["QUERY PLAN"]).join("\n") }
+          const dense = yield* sql.unsafe<{ "QUERY PLAN": string }>(`EXPLAIN ${denseSql(384)}`, [
+            vector,
+            10,
+            "local-hash@1-d384"
+          ])
+          return {
+            sparse: sparse.map((r) => r["QUERY PLAN"]).join("\n"),
+            dense: dense.map((r) => r["QUERY PLAN"]).join("\n")
+          }
         }))
         expect(plans.sparse).toContain("Bitmap Index Scan on retrieval_chunks_tsv")
         expect(plans.dense).toContain("Index Scan using retrieval_vectors_384_hnsw")
@@ -132,12 +165,17 @@ describe("retrieval on PGlite", () => {
       Effect.gen(function*() {
         const r = yield* Retrieval
         const [ingestTool, searchTool] = makeTools(r)
-        const ingested = yield* invoke(ingestTool, { documents: [{ id: "d", text: "Supersonic flutter of panels at high Mach numbers." }] })
+        const ingested = yield* invoke(ingestTool, {
+          documents: [{ id: "d", text: "Supersonic flutter of panels at high Mach numbers." }]
+        })
         expect(ingested).toMatchObject({ documents: 1, added: 1, chunks: 1 })
         const hits = yield* invoke(searchTool, { query: "panel flutter", k: 1, documents: true })
         expect(hits).toMatchObject([{ rank: 1, documentId: "d", chunkId: "d#0", start: 0, end: 50 }])
         const bad = yield* Effect.flip(invoke(searchTool, { query: "x", k: 3, efSearch: 2, mode: "dense" }))
-        expect(bad).toMatchObject({ _tag: "Permanent", message: "ef_search (2) must be at least k (3): HNSW returns at most ef_search neighbours" })
+        expect(bad).toMatchObject({
+          _tag: "Permanent",
+          message: "ef_search (2) must be at least k (3): HNSW returns at most ef_search neighbours"
+        })
       }))
   })
 })

@@ -14,7 +14,11 @@ describe("retrieval settings", () => {
   it.effect("no endpoint or no model: the local embedder (a bad dimension is not looked at)", () =>
     Effect.gen(function*() {
       expect(Option.isNone(yield* options({}))).toBe(true)
-      expect(Option.isNone(yield* options({ TRELLIS_EMBEDDINGS_URL: "http://127.0.0.1:9/v1", TRELLIS_EMBEDDINGS_DIMENSION: "x" }))).toBe(true)
+      expect(
+        Option.isNone(
+          yield* options({ TRELLIS_EMBEDDINGS_URL: "http://127.0.0.1:9/v1", TRELLIS_EMBEDDINGS_DIMENSION: "x" })
+        )
+      ).toBe(true)
       expect(Option.isNone(yield* options({ TRELLIS_EMBEDDINGS_MODEL: "m", TRELLIS_EMBEDDINGS_URL: "" }))).toBe(true)
     }))
 
@@ -32,16 +36,24 @@ describe("retrieval settings", () => {
       expect([o.baseUrl, o.model, o.dimension]).toEqual(["http://127.0.0.1:9/v1", "m", 8])
       expect(o.apiKey !== undefined && Redacted.value(o.apiKey)).toBe("own-key")
       expect(JSON.stringify(o)).not.toContain("own-key")
-      const fallback = Option.getOrThrow(yield* options({
-        OPENAI_BASE_URL: "http://other/v1",
-        TRELLIS_EMBEDDINGS_MODEL: "m",
-        TRELLIS_EMBEDDINGS_DIMENSION: "8",
-        TRELLIS_EMBEDDINGS_API_KEY: "",
-        OPENAI_API_KEY: "openai-key"
-      }))
+      const fallback = Option.getOrThrow(
+        yield* options({
+          OPENAI_BASE_URL: "http://other/v1",
+          TRELLIS_EMBEDDINGS_MODEL: "m",
+          TRELLIS_EMBEDDINGS_DIMENSION: "8",
+          TRELLIS_EMBEDDINGS_API_KEY: "",
+          OPENAI_API_KEY: "openai-key"
+        })
+      )
       expect(fallback.baseUrl).toBe("http://other/v1")
       expect(fallback.apiKey !== undefined && Redacted.value(fallback.apiKey)).toBe("openai-key")
-      const keyless = Option.getOrThrow(yield* options({ OPENAI_BASE_URL: "http://o/v1", TRELLIS_EMBEDDINGS_MODEL: "m", TRELLIS_EMBEDDINGS_DIMENSION: "3" }))
+      const keyless = Option.getOrThrow(
+        yield* options({
+          OPENAI_BASE_URL: "http://o/v1",
+          TRELLIS_EMBEDDINGS_MODEL: "m",
+          TRELLIS_EMBEDDINGS_DIMENSION: "3"
+        })
+      )
       expect(keyless.apiKey).toBeUndefined()
     }))
 
@@ -49,7 +61,9 @@ describe("retrieval settings", () => {
     Effect.gen(function*() {
       const base = { TRELLIS_EMBEDDINGS_URL: "http://127.0.0.1:9/v1", TRELLIS_EMBEDDINGS_MODEL: "m" }
       for (const dimension of [undefined, "abc", "1.5", "0", "-3"]) {
-        const e = yield* Effect.flip(options(dimension === undefined ? base : { ...base, TRELLIS_EMBEDDINGS_DIMENSION: dimension }))
+        const e = yield* Effect.flip(
+          options(dimension === undefined ? base : { ...base, TRELLIS_EMBEDDINGS_DIMENSION: dimension })
+        )
         expect(e.reason).toBe("bad-config")
         expect(e.message).toContain("TRELLIS_EMBEDDINGS_DIMENSION")
       }

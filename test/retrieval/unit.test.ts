@@ -5,12 +5,14 @@ import { chunkText, strategyProblems } from "../../src/retrieval/chunk.js"
 import { hashEmbed, makeLocal, words } from "../../src/retrieval/embedderLocal.js"
 import { fuse } from "../../src/retrieval/fusion.js"
 import { evaluate, mrrAt, ndcgAt, recallAt } from "../../src/retrieval/metrics.js"
-import { normalizeDocument, normalizeText } from "../../src/retrieval/textNormalize.js"
 import { resolveOptions } from "../../src/retrieval/search.js"
+import { normalizeDocument, normalizeText } from "../../src/retrieval/textNormalize.js"
 
 describe("normalizeText", () => {
   it("applies NFC, line endings, controls, blanks, paragraph breaks and trims", () => {
-    expect(normalizeText("  Cafe\u0301\r\nline\u0007 two\t\t three \u00A0x\n\n\n\nend \u200B ")).toBe("Café\nline two three x\n\nend")
+    expect(normalizeText("  Cafe\u0301\r\nline\u0007 two\t\t three \u00A0x\n\n\n\nend \u200B ")).toBe(
+      "Café\nline two three x\n\nend"
+    )
   })
   it("is idempotent", () => {
     const once = normalizeText(" a \r\n\r\n\r\n b\u0000c ")
@@ -62,8 +64,12 @@ describe("chunkText", () => {
     expect(chunks.map((c) => c.text)).toEqual(["😀", "😀", "😀"])
   })
   it("rejects a bad strategy with exact messages", () => {
-    expect(strategyProblems({ kind: "fixed", size: 10, overlap: 10 })).toEqual(["chunk overlap (10) must be less than the chunk size (10)"])
-    expect(strategyProblems({ kind: "sentence", size: 0, overlap: 0 })).toEqual(["chunk size must be a positive integer, got 0"])
+    expect(strategyProblems({ kind: "fixed", size: 10, overlap: 10 })).toEqual([
+      "chunk overlap (10) must be less than the chunk size (10)"
+    ])
+    expect(strategyProblems({ kind: "sentence", size: 0, overlap: 0 })).toEqual([
+      "chunk size must be a positive integer, got 0"
+    ])
   })
 })
 
@@ -78,13 +84,17 @@ describe("the local embedder", () => {
   it("puts related texts closer than unrelated ones", () => {
     const cos = (x: ReadonlyArray<number>, y: ReadonlyArray<number>) => x.reduce((s, v, i) => s + v * y[i]!, 0)
     const q = hashEmbed("wing aerodynamics")
-    expect(cos(q, hashEmbed("the aerodynamic behaviour of wings"))).toBeGreaterThan(cos(q, hashEmbed("heat conduction in composite slabs")))
+    expect(cos(q, hashEmbed("the aerodynamic behaviour of wings"))).toBeGreaterThan(
+      cos(q, hashEmbed("heat conduction in composite slabs"))
+    )
   })
   it("drops stopwords and stems", () => {
     expect(words("The wings of the aircraft were tested")).toEqual(["wing", "aircraft", "test"])
   })
   it("refuses a bad dimension", () => {
-    expect(() => makeLocal({ dimension: 0 })).toThrow("the embedding dimension must be an integer from 1 to 16000, got 0")
+    expect(() => makeLocal({ dimension: 0 })).toThrow(
+      "the embedding dimension must be an integer from 1 to 16000, got 0"
+    )
   })
 })
 
@@ -128,13 +138,23 @@ describe("metrics", () => {
 })
 
 describe("search options", () => {
-  const run = (o: Parameters<typeof resolveOptions>[0]) => Effect.runSync(Effect.either(resolveOptions(o, { fusion: { kind: "rrf", k0: 60 } })))
+  const run = (o: Parameters<typeof resolveOptions>[0]) =>
+    Effect.runSync(Effect.either(resolveOptions(o, { fusion: { kind: "rrf", k0: 60 } })))
   it("refuses ef_search < k", () => {
     const r = run({ k: 20, efSearch: 10 })
-    expect(Either.isLeft(r) && r.left.message).toBe("ef_search (10) must be at least k (20): HNSW returns at most ef_search neighbours")
+    expect(Either.isLeft(r) && r.left.message).toBe(
+      "ef_search (10) must be at least k (20): HNSW returns at most ef_search neighbours"
+    )
   })
   it("defaults", () => {
     const r = run({})
-    expect(Either.getOrThrow(r)).toMatchObject({ mode: "hybrid", k: 10, candidates: 50, efSearch: 50, rerank: true, distinct: "chunk" })
+    expect(Either.getOrThrow(r)).toMatchObject({
+      mode: "hybrid",
+      k: 10,
+      candidates: 50,
+      efSearch: 50,
+      rerank: true,
+      distinct: "chunk"
+    })
   })
 })

@@ -9,14 +9,14 @@
  * TRELLIS_TEST_DATABASE_URL is set.
  */
 import { beforeAll, describe, expect, it } from "@effect/vitest"
-import { build } from "esbuild"
-import { NODE_EXTERNALS } from "../../scripts/bundleExternals.mjs"
 import { Effect, Exit, Scope } from "effect"
+import { build } from "esbuild"
 import { spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import { NODE_EXTERNALS } from "../../scripts/bundleExternals.mjs"
 import { freshPostgresDatabase, testDatabaseUrl } from "../support/db.js"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -37,7 +37,10 @@ beforeAll(async () => {
     logLevel: "warning"
   })
   // The store runs PGlite on a worker thread whose script sits next to the module that starts it.
-  fs.copyFileSync(path.join(root, "src", "store", "pgliteWorker.mjs"), path.join(path.dirname(child), "pgliteWorker.mjs"))
+  fs.copyFileSync(
+    path.join(root, "src", "store", "pgliteWorker.mjs"),
+    path.join(path.dirname(child), "pgliteWorker.mjs")
+  )
 }, 120_000)
 /**
  * Trials per store: a short seeded default keeps the suite fast; `TRELLIS_CRASH_TRIALS=20` (or more) is the soak
@@ -46,7 +49,9 @@ beforeAll(async () => {
 const TRIALS = (() => {
   const raw = process.env["TRELLIS_CRASH_TRIALS"] ?? "8"
   const n = Number(raw)
-  if (!Number.isInteger(n) || n < 2) throw new Error(`TRELLIS_CRASH_TRIALS must be an integer >= 2, got ${JSON.stringify(raw)}`)
+  if (!Number.isInteger(n) || n < 2) {
+    throw new Error(`TRELLIS_CRASH_TRIALS must be an integer >= 2, got ${JSON.stringify(raw)}`)
+  }
   return n
 })()
 const EXPECTED = { total: 10 * (29 * 30) / 2, check: 10_000 }
@@ -73,7 +78,10 @@ interface ChildResult {
  */
 const runChild = (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv, fxDir: string, killAfterMs?: number) =>
   new Promise<ChildResult>((resolve, reject) => {
-    const p = spawn(process.execPath, [child, ...args], { env: { ...env, CRASH_PROGRAM: program }, stdio: ["ignore", "pipe", "pipe"] })
+    const p = spawn(process.execPath, [child, ...args], {
+      env: { ...env, CRASH_PROGRAM: program },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
     let stdout = ""
     let stderr = ""
     p.stdout.on("data", (d: Buffer) => (stdout += d.toString()))
@@ -135,7 +143,11 @@ const trial = async (n: number, backendEnv: NodeJS.ProcessEnv, rand: () => numbe
   expect(record.output).toEqual(EXPECTED)
   // Event seqs contiguous from 0, no gap, no duplicate; one terminal event, last.
   expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i))
-  expect(events.filter((e) => e.type === "RunCompleted" || e.type === "RunFailed" || e.type === "RunCancelled").map((e) => e.type)).toEqual(["RunCompleted"])
+  expect(
+    events.filter((e) => e.type === "RunCompleted" || e.type === "RunFailed" || e.type === "RunCancelled").map((e) =>
+      e.type
+    )
+  ).toEqual(["RunCompleted"])
   expect(events[events.length - 1]!.type).toBe("RunCompleted")
   // Every keyed side effect applied exactly once; every call (first or resumed) used one of those keys.
   const effects = readLines(path.join(fxDir, "effects.jsonl"))
@@ -151,7 +163,11 @@ const trial = async (n: number, backendEnv: NodeJS.ProcessEnv, rand: () => numbe
 }
 
 /** Runs `TRIALS` trials, `parallel` at a time, each on its own store from `makeEnv`. */
-const trials = async (seed: number, parallel: number, makeEnv: (n: number) => Promise<{ env: NodeJS.ProcessEnv; done: () => Promise<void> }>) => {
+const trials = async (
+  seed: number,
+  parallel: number,
+  makeEnv: (n: number) => Promise<{ env: NodeJS.ProcessEnv; done: () => Promise<void> }>
+) => {
   const rand = prng(seed)
   const plans = Array.from({ length: TRIALS }, (_, n) => ({ n, seed: Math.floor(rand() * 2 ** 31) }))
   const outcomes: Array<{ kills: ReadonlyArray<string>; calls: number }> = []
@@ -175,12 +191,20 @@ describe("crash resume: SIGKILL at random moments", () => {
     // One store directory created and migrated once; each trial starts from a copy of it.
     const template = fs.mkdtempSync(path.join(os.tmpdir(), "trellis-crash-template-"))
     const fx = fs.mkdtempSync(path.join(os.tmpdir(), "trellis-crash-fx-"))
-    const init = await runChild(["init"], { ...process.env, TRELLIS_HOME: template, TRELLIS_DATABASE_URL: "", FX_DIR: fx }, fx)
+    const init = await runChild(["init"], {
+      ...process.env,
+      TRELLIS_HOME: template,
+      TRELLIS_DATABASE_URL: "",
+      FX_DIR: fx
+    }, fx)
     expect(init.code, init.stderr).toBe(0)
     const outcomes = await trials(20261122, 4, async () => {
       const home = fs.mkdtempSync(path.join(os.tmpdir(), "trellis-crash-home-"))
       fs.cpSync(template, home, { recursive: true })
-      return { env: { TRELLIS_HOME: home, TRELLIS_DATABASE_URL: "" }, done: async () => fs.rmSync(home, { recursive: true, force: true }) }
+      return {
+        env: { TRELLIS_HOME: home, TRELLIS_DATABASE_URL: "" },
+        done: async () => fs.rmSync(home, { recursive: true, force: true })
+      }
     })
     fs.rmSync(template, { recursive: true, force: true })
     // Most first processes really died mid-run (else the test proves little).

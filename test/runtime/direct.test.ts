@@ -32,7 +32,9 @@ type Shape = (typeof SHAPES)[number]
  */
 const makeGate = (name: string, shape: Shape) => {
   const state = {
-    pending: [] as Array<{ readonly value: number; readonly resolve: (n: number) => void; readonly signal: AbortSignal }>,
+    pending: [] as Array<
+      { readonly value: number; readonly resolve: (n: number) => void; readonly signal: AbortSignal }
+    >,
     onFiber: [] as Array<boolean>,
     cancelled: 0,
     aborted: 0,
@@ -88,20 +90,31 @@ const typesByNode = (events: ReadonlyArray<RunEvent>) => {
   return [...out.entries()].sort(([a], [b]) => (a < b ? -1 : 1))
 }
 
-const calledOrder = (events: ReadonlyArray<RunEvent>) => events.filter((e) => e.type === "ToolCalled").map((e) => e.node)
+const calledOrder = (events: ReadonlyArray<RunEvent>) =>
+  events.filter((e) => e.type === "ToolCalled").map((e) => e.node)
 
-const failureOf = (exit: Exit.Exit<unknown, unknown>) => (Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined)
+const failureOf = (
+  exit: Exit.Exit<unknown, unknown>
+) => (Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined)
 
 describe("PromiseCall", () => {
   it("settles once, and not at all after an interrupt", async () => {
     const seen: Array<unknown> = []
     let resolve: ((n: number) => void) | undefined
-    new PromiseCall(new Promise<number>((r) => (resolve = r)), (ok, v) => seen.push([ok, v]), () => seen.push("interrupted"))
+    new PromiseCall(
+      new Promise<number>((r) => (resolve = r)),
+      (ok, v) => seen.push([ok, v]),
+      () => seen.push("interrupted")
+    )
     resolve!(1)
     await Promise.resolve()
     expect(seen).toEqual([[true, 1]])
     let reject: ((e: unknown) => void) | undefined
-    const other = new PromiseCall(new Promise<number>((_, r) => (reject = r)), (ok, v) => seen.push([ok, v]), () => seen.push("interrupted"))
+    const other = new PromiseCall(
+      new Promise<number>((_, r) => (reject = r)),
+      (ok, v) => seen.push([ok, v]),
+      () => seen.push("interrupted")
+    )
     other.interrupt()
     other.interrupt()
     reject!(new Error("late"))
@@ -118,12 +131,15 @@ describe("handler shapes", () => {
       const results: Array<unknown> = []
       const shapes: Array<unknown> = []
       for (const gate of gates) {
-        const program = compileProgram(`
+        const program = compileProgram(
+          `
           program main() {
             a = tool ${gate.tool.name}(value: 1)
             b = tool ${gate.tool.name}(value: a + 1)
             return [a, b]
-          }`, tools)
+          }`,
+          tools
+        )
         const runId = `shape-${gate.tool.name}`
         const f = yield* Effect.fork(Runtime.run(program, {}, { runId }))
         yield* turn
@@ -148,12 +164,15 @@ describe("handler shapes", () => {
     it.effect(`${shape}: interrupting a run aborts the signal of every waiting call (and runs Effect.async's canceller)`, () => {
       const gate = makeGate("t.gate", shape)
       return Effect.gen(function*() {
-        const program = compileProgram(`
+        const program = compileProgram(
+          `
           program main() {
             a = tool t.gate(value: 1)
             b = tool t.gate(value: 2)
             return a + b
-          }`, [gate.tool])
+          }`,
+          [gate.tool]
+        )
         const runId = `cancel-${shape}`
         const f = yield* Effect.fork(Runtime.run(program, {}, { runId }))
         yield* turn
@@ -166,10 +185,11 @@ describe("handler shapes", () => {
         yield* turn
         const events = yield* eventsOf(runId)
         expect(events[events.length - 1]?.type).toBe("RunCancelled")
-        expect(events.filter((e) => e.type === "NodeFailed").map((e) => e.type === "NodeFailed" && e.data.errorKind)).toEqual([
-          "Cancelled",
-          "Cancelled"
-        ])
+        expect(events.filter((e) => e.type === "NodeFailed").map((e) => e.type === "NodeFailed" && e.data.errorKind))
+          .toEqual([
+            "Cancelled",
+            "Cancelled"
+          ])
       }).pipe(Effect.provide(testLayer([gate.tool])))
     })
   }
@@ -178,22 +198,37 @@ describe("handler shapes", () => {
     const base = { description: "", input: Schema.Struct({}), output: Schema.Number, idempotent: true }
     const tools = [
       make({ ...base, name: "t.sync", run: () => 7 }),
-      make({ ...base, name: "t.throws", run: (): number => {
-        throw new Error("no socket")
-      } }),
+      make({
+        ...base,
+        name: "t.throws",
+        run: (): number => {
+          throw new Error("no socket")
+        }
+      }),
       make({ ...base, name: "t.rejects", run: () => Promise.reject(new Error("refused")) }),
-      make({ ...base, name: "t.transient", run: async (): Promise<number> => {
-        await Promise.resolve()
-        throw new Transient({ message: "try later" })
-      } }),
+      make({
+        ...base,
+        name: "t.transient",
+        run: async (): Promise<number> => {
+          await Promise.resolve()
+          throw new Transient({ message: "try later" })
+        }
+      }),
       make({ ...base, name: "t.bad", run: async () => "seven" as unknown as number })
     ].map((t) => t as unknown as AnyTool)
-    const one = (tool: string) => Effect.exit(Runtime.run(compileProgram(`program main() { return tool ${tool}() }`, tools), {}))
+    const one = (tool: string) =>
+      Effect.exit(Runtime.run(compileProgram(`program main() { return tool ${tool}() }`, tools), {}))
     return Effect.gen(function*() {
       const ok = yield* one("t.sync")
       expect(Exit.isSuccess(ok) && ok.value.output).toBe(7)
-      expect(failureOf(yield* one("t.throws"))).toMatchObject({ kind: "Defect", message: `tool "t.throws" threw: no socket` })
-      expect(failureOf(yield* one("t.rejects"))).toMatchObject({ kind: "Defect", message: `tool "t.rejects" threw: refused` })
+      expect(failureOf(yield* one("t.throws"))).toMatchObject({
+        kind: "Defect",
+        message: `tool "t.throws" threw: no socket`
+      })
+      expect(failureOf(yield* one("t.rejects"))).toMatchObject({
+        kind: "Defect",
+        message: `tool "t.rejects" threw: refused`
+      })
       expect(failureOf(yield* one("t.transient"))).toMatchObject({ kind: "Transient", message: "try later" })
       expect(failureOf(yield* one("t.bad"))).toMatchObject({ kind: "Permanent" })
     }).pipe(Effect.provide(testLayer(tools)))
@@ -215,11 +250,14 @@ describe("handler shapes", () => {
     })
     const tools = [flaky as unknown as AnyTool]
     return Effect.gen(function*() {
-      const program = compileProgram(`
+      const program = compileProgram(
+        `
         program main() {
           a = tool t.flaky() with { retry: { times: 2, backoff: "fixed", base: "1ms", jitter: "none" } }
           return a
-        }`, tools)
+        }`,
+        tools
+      )
       const f = yield* Effect.fork(Runtime.run(program, {}, { runId: "flaky" }))
       for (let i = 0; i < 5; i++) yield* Effect.zipRight(turn, TestClock.adjust("1 millis"))
       expect((yield* Fiber.join(f)).output).toBe(2)
@@ -251,7 +289,9 @@ describe("handler shapes", () => {
     return Effect.gen(function*() {
       const ok = yield* Runtime.run(compileProgram(`program main() { return tool t.now() }`, tools), {})
       expect(ok.output).toBe(7)
-      const exit = yield* Effect.exit(Runtime.run(compileProgram(`program main() { return tool t.broken() }`, tools), {}))
+      const exit = yield* Effect.exit(
+        Runtime.run(compileProgram(`program main() { return tool t.broken() }`, tools), {})
+      )
       expect(failureOf(exit)).toMatchObject({ kind: "Defect", message: `tool "t.broken" died: no socket` })
     }).pipe(Effect.provide(testLayer(tools)))
   })
@@ -271,7 +311,9 @@ describe("handler shapes", () => {
     })
     const tools = [later as unknown as AnyTool]
     return Effect.gen(function*() {
-      const f = yield* Effect.fork(Runtime.run(compileProgram(`program main() { return tool t.later() }`, tools), {}, { runId: "later" }))
+      const f = yield* Effect.fork(
+        Runtime.run(compileProgram(`program main() { return tool t.later() }`, tools), {}, { runId: "later" })
+      )
       yield* turn
       resume!(Effect.as(charge({ cost: 2 }), 5))
       yield* turn
@@ -288,7 +330,8 @@ describe("call slots go to the critical path first", () => {
       const gate = makeGate("t.gate", shape)
       const runId = `ranked-${shape}`
       return Effect.gen(function*() {
-        const program = compileProgram(`
+        const program = compileProgram(
+          `
           program main() {
             x = tool t.gate(value: 0)
             y1 = tool t.gate(value: x + 1)
@@ -296,7 +339,9 @@ describe("call slots go to the critical path first", () => {
             z = tool t.gate(value: y2 + 1)
             w = tool t.gate(value: z + 1)
             return [y1, w]
-          }`, [gate.tool])
+          }`,
+          [gate.tool]
+        )
         const f = yield* Effect.fork(Runtime.run(program, {}, { runId, concurrency: 1 }))
         yield* turn
         for (let i = 0; i < 5; i++) {

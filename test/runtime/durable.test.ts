@@ -40,7 +40,8 @@ const makeWorld = () => {
     output: Schema.Number,
     idempotent: true,
     retryable: true,
-    handler: (args, ctx) => ctx.attempt === 1 ? Effect.fail(new Transient({ message: "first attempt fails" })) : Effect.succeed(args.x * 2)
+    handler: (args, ctx) =>
+      ctx.attempt === 1 ? Effect.fail(new Transient({ message: "first attempt fails" })) : Effect.succeed(args.x * 2)
   })
   return { applied, calls, tools: [apply, flaky] as unknown as ReadonlyArray<AnyTool> }
 }
@@ -169,7 +170,9 @@ describe("durable runs (memory)", () => {
       // A changed tool argument: the record says fx.apply got other args at one node.
       const i = events.findIndex((e) => e.type === "ToolCalled" && e.data.tool === "fx.apply")
       const called = events[i]!
-      const tampered = events.map((e, k) => k === i && e.type === "ToolCalled" ? { ...e, data: { ...e.data, argsHash: "0000000000000000" } } : e)
+      const tampered = events.map((e, k) =>
+        k === i && e.type === "ToolCalled" ? { ...e, data: { ...e.data, argsHash: "0000000000000000" } } : e
+      )
       const changed = yield* Durable.replay({ _tag: "Trace", events: tampered, program })
       expect(changed.exact).toBe(false)
       expect(changed.divergence?.node).toBe(called.node)
@@ -232,7 +235,9 @@ describe("durable runs (memory)", () => {
   it.live("a run interrupted under leaveRunning stays running and resumes (a server shutting down)", () => {
     const world = makeWorld()
     return Effect.gen(function*() {
-      const slow = compileProgram(`program main() {\n  a = tool std.echo(value: 1)\n  b = tool std.sleep(ms: 200)\n  return a\n}`)
+      const slow = compileProgram(
+        `program main() {\n  a = tool std.echo(value: 1)\n  b = tool std.sleep(ms: 200)\n  return a\n}`
+      )
       const fiber = yield* Effect.fork(Durable.leaveRunning(Durable.start(slow, {}, { runId: "kept" })))
       yield* Effect.sleep("50 millis")
       yield* Fiber.interrupt(fiber)

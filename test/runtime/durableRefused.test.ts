@@ -9,21 +9,30 @@ import { Effect, Layer, Option } from "effect"
 import { compile } from "../../src/compile.js"
 import type { Program } from "../../src/ir/schema.js"
 import * as Durable from "../../src/runtime/durable.js"
-import { layerServices } from "../../src/runtime/runtime.js"
 import { RunStore } from "../../src/runtime/runStore.js"
+import { layerServices } from "../../src/runtime/runtime.js"
+import { ToolRegistry } from "../../src/tools/registry.js"
 import { StoreError } from "../../src/trace/errors.js"
 import { EventSink } from "../../src/trace/events.js"
-import { ToolRegistry } from "../../src/tools/registry.js"
 
 const program = compile(`program main() { x = tool std.echo(value: "v") return x }`).program as Program
 
 const refusing = (permanent: boolean) =>
   Layer.succeed(EventSink, {
-    append: () => Effect.fail(new StoreError({ operation: "append events", message: "unsupported Unicode escape sequence", ...(permanent ? { permanent } : {}) }))
+    append: () =>
+      Effect.fail(
+        new StoreError({
+          operation: "append events",
+          message: "unsupported Unicode escape sequence",
+          ...(permanent ? { permanent } : {})
+        })
+      )
   })
 
 const layer = (permanent: boolean) =>
-  Layer.mergeAll(refusing(permanent), RunStore.layerMemory, ToolRegistry.layerBuiltins).pipe(Layer.provideMerge(layerServices))
+  Layer.mergeAll(refusing(permanent), RunStore.layerMemory, ToolRegistry.layerBuiltins).pipe(
+    Layer.provideMerge(layerServices)
+  )
 
 describe("a run whose events the store refuses", () => {
   it.effect("for good: ends failed with StoreUnavailable, naming the refusal", () =>

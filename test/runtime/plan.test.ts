@@ -24,7 +24,10 @@ describe("Plan.make", () => {
         kind: "map",
         over: { kind: "list", items: [] },
         as: "x",
-        body: { nodes: [{ id: "inner", kind: "expr", expr: { kind: "binary", op: "+", left: ref("x"), right: ref("b") } }], result: ref("inner") }
+        body: {
+          nodes: [{ id: "inner", kind: "expr", expr: { kind: "binary", op: "+", left: ref("x"), right: ref("b") } }],
+          result: ref("inner")
+        }
       },
       { id: "t", kind: "tool", tool: "std.echo", args: { value: { kind: "lit", value: 1 } }, policy: { after: ["m"] } }
     ])
@@ -60,7 +63,9 @@ describe("Plan.make", () => {
     expect(Either.isLeft(cycle) && cycle.left.message).toBe(`Cycle among nodes a, b in program "main"`)
     const callee = Plan.make(doc([{ id: "c", kind: "call", program: "nope", args: {} }]))
     expect(Either.isLeft(callee) && callee.left.message).toBe(`Node "c" runs unknown program "nope"`)
-    const after = Plan.make(doc([{ id: "a", kind: "expr", expr: { kind: "lit", value: 1 }, policy: { after: ["zz"] } }]))
+    const after = Plan.make(
+      doc([{ id: "a", kind: "expr", expr: { kind: "lit", value: 1 }, policy: { after: ["zz"] } }])
+    )
     expect(Either.isLeft(after) && after.left.message).toBe(`Node "a" waits for unknown node "zz"`)
   })
 

@@ -20,7 +20,9 @@ const asTool = (t: unknown) => t as AnyTool
 const expectWellFormed = (events: ReadonlyArray<RunEvent>) => {
   expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i))
   expect(events[0]?.type).toBe("RunStarted")
-  const terminal = events.filter((e) => e.type === "RunCompleted" || e.type === "RunFailed" || e.type === "RunCancelled")
+  const terminal = events.filter((e) =>
+    e.type === "RunCompleted" || e.type === "RunFailed" || e.type === "RunCancelled"
+  )
   expect(terminal.length).toBe(1)
   expect(events[events.length - 1]).toBe(terminal[0])
   const byNode = new Map<string, Array<string>>()
@@ -38,20 +40,26 @@ describe("makespan and caps", () => {
   it.effect("independent steps take as long as the longest, a chain as long as the sum", () =>
     Effect.gen(function*() {
       const { tool } = makeProbe()
-      const par = compileProgram(`
+      const par = compileProgram(
+        `
         program main() {
           a = tool t.work(ms: 100, value: 1)
           b = tool t.work(ms: 200, value: 2)
           c = tool t.work(ms: 300, value: 3)
           return a + b + c
-        }`, [tool])
-      const chain = compileProgram(`
+        }`,
+        [tool]
+      )
+      const chain = compileProgram(
+        `
         program main() {
           a = tool t.work(ms: 100, value: 1)
           b = tool t.work(ms: 100, value: a + 1)
           c = tool t.work(ms: 100, value: b + 1)
           return c
-        }`, [tool])
+        }`,
+        [tool]
+      )
       const layer = testLayer([tool])
       const f1 = yield* Effect.fork(Runtime.run(par, {}).pipe(Effect.provide(layer)))
       expect(yield* advanceUntilDone(f1, 1000)).toBe(300)
@@ -64,11 +72,14 @@ describe("makespan and caps", () => {
   it.effect("a map's concurrency and the run's concurrency are never exceeded", () =>
     Effect.gen(function*() {
       const probe = makeProbe()
-      const program = compileProgram(`
+      const program = compileProgram(
+        `
         program main(xs: number[]) {
           ys = map x in xs with { concurrency: 3 } { y = tool t.work(ms: 10 + x % 4, value: x) return y }
           return ys
-        }`, [probe.tool])
+        }`,
+        [probe.tool]
+      )
       const xs = Array.from({ length: 20 }, (_, i) => i)
       const f = yield* Effect.fork(Runtime.run(program, { xs }).pipe(Effect.provide(testLayer([probe.tool]))))
       const t = yield* advanceUntilDone(f, 5000)
@@ -78,13 +89,18 @@ describe("makespan and caps", () => {
       expect(t).toBeGreaterThanOrEqual(Math.ceil(20 / 3) * 10)
 
       const wide = makeProbe()
-      const program2 = compileProgram(`
+      const program2 = compileProgram(
+        `
         program main(xs: number[]) {
           ys = map x in xs { y = tool t.work(ms: 5, value: x) return y }
           zs = map x in xs { z = tool t.work(ms: 7, value: x) return z }
           return [ys, zs]
-        }`, [wide.tool])
-      const f2 = yield* Effect.fork(Runtime.run(program2, { xs }, { concurrency: 4 }).pipe(Effect.provide(testLayer([wide.tool]))))
+        }`,
+        [wide.tool]
+      )
+      const f2 = yield* Effect.fork(
+        Runtime.run(program2, { xs }, { concurrency: 4 }).pipe(Effect.provide(testLayer([wide.tool])))
+      )
       yield* advanceUntilDone(f2, 5000)
       expect((yield* Fiber.join(f2)).output).toEqual([xs, xs])
       expect(wide.stats.max).toBe(4)
@@ -131,8 +147,13 @@ describe("retries and timeouts", () => {
         retryable: true,
         handler: () => (++calls <= 2 ? Effect.fail(new Transient({ message: `try ${calls}` })) : Effect.succeed("ok"))
       }))
-      const program = compileProgram(`program main() { x = tool t.flaky() with { retry: { times: 5, base: "10ms" } } return x }`, [flaky])
-      const f = yield* Effect.fork(Runtime.run(program, {}, { runId: "flaky", seed: 3 }).pipe(Effect.provide(testLayer([flaky]))))
+      const program = compileProgram(
+        `program main() { x = tool t.flaky() with { retry: { times: 5, base: "10ms" } } return x }`,
+        [flaky]
+      )
+      const f = yield* Effect.fork(
+        Runtime.run(program, {}, { runId: "flaky", seed: 3 }).pipe(Effect.provide(testLayer([flaky])))
+      )
       yield* advanceUntilDone(f, 1000)
       expect((yield* Fiber.join(f)).output).toBe("ok")
       expect(calls).toBe(3)
@@ -141,7 +162,10 @@ describe("retries and timeouts", () => {
   it.effect("a per-attempt timeout fails the call with Timeout and interrupts it", () =>
     Effect.gen(function*() {
       const probe = makeProbe()
-      const program = compileProgram(`program main() { x = tool t.work(ms: 500, value: 1) with { timeout: "50ms" } return x }`, [probe.tool])
+      const program = compileProgram(
+        `program main() { x = tool t.work(ms: 500, value: 1) with { timeout: "50ms" } return x }`,
+        [probe.tool]
+      )
       const f = yield* Effect.fork(Effect.exit(Runtime.run(program, {}).pipe(Effect.provide(testLayer([probe.tool])))))
       expect(yield* advanceUntilDone(f, 1000)).toBe(50)
       const error = failureOf(yield* Fiber.join(f))
@@ -153,12 +177,17 @@ describe("retries and timeouts", () => {
   it.effect("a node-level timeout bounds a whole map", () =>
     Effect.gen(function*() {
       const probe = makeProbe()
-      const program = compileProgram(`
+      const program = compileProgram(
+        `
         program main() {
           ys = map x in [1, 2, 3] with { concurrency: 1, timeout: "250ms" } { y = tool t.work(ms: 100, value: x) return y }
           return ys
-        }`, [probe.tool])
-      const f = yield* Effect.fork(Effect.exit(Runtime.run(program, {}, { runId: "maptimeout" }).pipe(Effect.provide(testLayer([probe.tool])))))
+        }`,
+        [probe.tool]
+      )
+      const f = yield* Effect.fork(
+        Effect.exit(Runtime.run(program, {}, { runId: "maptimeout" }).pipe(Effect.provide(testLayer([probe.tool]))))
+      )
       expect(yield* advanceUntilDone(f, 1000)).toBe(250)
       const error = failureOf(yield* Fiber.join(f))
       expect(error.kind).toBe("Timeout")
@@ -171,7 +200,11 @@ describe("retries and timeouts", () => {
     Effect.gen(function*() {
       const probe = makeProbe()
       const program = compileProgram(`program main() { x = tool t.work(ms: 1000, value: 1) return x }`, [probe.tool])
-      const f = yield* Effect.fork(Effect.exit(Runtime.run(program, {}, { limits: { maxRunTime: "200ms" } }).pipe(Effect.provide(testLayer([probe.tool])))))
+      const f = yield* Effect.fork(
+        Effect.exit(
+          Runtime.run(program, {}, { limits: { maxRunTime: "200ms" } }).pipe(Effect.provide(testLayer([probe.tool])))
+        )
+      )
       expect(yield* advanceUntilDone(f, 2000)).toBe(200)
       const error = failureOf(yield* Fiber.join(f))
       expect(error.kind).toBe("ResourceExhausted")
@@ -184,12 +217,15 @@ describe("cancellation", () => {
   it.effect("interrupting a run interrupts in-flight tools (finalizers run) and records RunCancelled", () => {
     const probe = makeProbe()
     return Effect.gen(function*() {
-      const program = compileProgram(`
+      const program = compileProgram(
+        `
         program main() {
           a = tool t.work(ms: 1000, value: 1)
           b = tool t.work(ms: 2000, value: 2)
           return a + b
-        }`, [probe.tool])
+        }`,
+        [probe.tool]
+      )
       const f = yield* Effect.fork(Runtime.run(program, {}, { runId: "cancel" }))
       yield* settle
       expect(probe.stats.active).toBe(2)
@@ -199,23 +235,29 @@ describe("cancellation", () => {
       const events = yield* eventsOf("cancel")
       expectWellFormed(events)
       expect(events[events.length - 1]?.type).toBe("RunCancelled")
-      expect(events.filter((e) => e.type === "NodeFailed").map((e) => e.type === "NodeFailed" && e.data.errorKind)).toEqual([
-        "Cancelled",
-        "Cancelled"
-      ])
+      expect(events.filter((e) => e.type === "NodeFailed").map((e) => e.type === "NodeFailed" && e.data.errorKind))
+        .toEqual([
+          "Cancelled",
+          "Cancelled"
+        ])
     }).pipe(Effect.provide(testLayer([probe.tool])))
   })
 
   it.effect("a failing node interrupts its siblings in flight", () =>
     Effect.gen(function*() {
       const probe = makeProbe()
-      const program = compileProgram(`
+      const program = compileProgram(
+        `
         program main() {
           a = tool t.work(ms: 1000, value: 1)
           b = tool std.fail(kind: "Permanent", message: "bad")
           return [a, b]
-        }`, [probe.tool])
-      const exit = yield* Effect.exit(Runtime.run(program, {}, { runId: "sib" }).pipe(Effect.provide(testLayer([probe.tool]))))
+        }`,
+        [probe.tool]
+      )
+      const exit = yield* Effect.exit(
+        Runtime.run(program, {}, { runId: "sib" }).pipe(Effect.provide(testLayer([probe.tool])))
+      )
       expect(failureOf(exit).message).toBe("bad")
       expect(probe.stats.finalized).toBe(1)
     }).pipe(Effect.provide(testLayer())))
@@ -238,7 +280,10 @@ describe("idempotency, cache, budgets", () => {
   it.effect("a keyed call already completed returns the recorded result instead of calling again", () => {
     const c = counter()
     return Effect.gen(function*() {
-      const program = compileProgram(`program main(t: string) { x = tool t.count(tag: t) with { idempotencyKey: concat("k:", t) } return x }`, [c.tool])
+      const program = compileProgram(
+        `program main(t: string) { x = tool t.count(tag: t) with { idempotencyKey: concat("k:", t) } return x }`,
+        [c.tool]
+      )
       const first = yield* Runtime.run(program, { t: "a" }, { runId: "i1" })
       const second = yield* Runtime.run(program, { t: "a" }, { runId: "i2" })
       const other = yield* Runtime.run(program, { t: "b" }, { runId: "i3" })
@@ -267,7 +312,10 @@ describe("idempotency, cache, budgets", () => {
   it.effect("cache: { ttl } serves repeats from the result cache until the TTL passes; cache: false never caches", () => {
     const probe = makeProbe()
     return Effect.gen(function*() {
-      const program = compileProgram(`program main() { x = tool t.work(ms: 0, value: 1) with { cache: { ttl: "1s" } } return x }`, [probe.tool])
+      const program = compileProgram(
+        `program main() { x = tool t.work(ms: 0, value: 1) with { cache: { ttl: "1s" } } return x }`,
+        [probe.tool]
+      )
       yield* Runtime.run(program, {}, { runId: "c1" })
       yield* Runtime.run(program, {}, { runId: "c2" })
       expect(probe.stats.calls).toBe(1)
@@ -276,7 +324,9 @@ describe("idempotency, cache, budgets", () => {
       yield* TestClock.adjust("1001 millis")
       yield* Runtime.run(program, {}, { runId: "c3" })
       expect(probe.stats.calls).toBe(2)
-      const off = compileProgram(`program main() { x = tool t.work(ms: 0, value: 1) with { cache: false } return x }`, [probe.tool])
+      const off = compileProgram(`program main() { x = tool t.work(ms: 0, value: 1) with { cache: false } return x }`, [
+        probe.tool
+      ])
       yield* Runtime.run(off, {}, { runId: "c4" })
       yield* Runtime.run(off, {}, { runId: "c5" })
       expect(probe.stats.calls).toBe(4)
@@ -292,25 +342,37 @@ describe("idempotency, cache, budgets", () => {
         input: Schema.Struct({ i: Schema.Number }),
         output: Schema.Number,
         idempotent: true,
-        handler: (args) => Effect.as(Effect.zipRight(Effect.sync(() => calls++), Runtime.charge({ cost: 1, tokens: 10 })), args.i)
+        handler: (args) =>
+          Effect.as(Effect.zipRight(Effect.sync(() => calls++), Runtime.charge({ cost: 1, tokens: 10 })), args.i)
       }))
-      const program = compileProgram(`
+      const program = compileProgram(
+        `
         program main(n: number) {
           ys = map i in range(n) with { concurrency: 1 } { y = tool t.paid(i: i) return y }
           return ys
-        }`, [paid])
+        }`,
+        [paid]
+      )
       const layer = testLayer([paid])
-      expect((yield* Runtime.run(program, { n: 3 }, { budget: { cost: 3 } }).pipe(Effect.provide(layer))).output).toEqual([0, 1, 2])
+      expect((yield* Runtime.run(program, { n: 3 }, { budget: { cost: 3 } }).pipe(Effect.provide(layer))).output)
+        .toEqual([0, 1, 2])
       calls = 0
-      const error = failureOf(yield* Effect.exit(Runtime.run(program, { n: 10 }, { runId: "b1", budget: { cost: 3 } }).pipe(Effect.provide(layer))))
+      const error = failureOf(
+        yield* Effect.exit(
+          Runtime.run(program, { n: 10 }, { runId: "b1", budget: { cost: 3 } }).pipe(Effect.provide(layer))
+        )
+      )
       expect(error.kind).toBe("BudgetExceeded")
       expect(error.message).toBe("budget exceeded: cost 4 > limit 3")
       expect(calls).toBe(4)
-      const nodeBudget = compileProgram(`
+      const nodeBudget = compileProgram(
+        `
         program main() {
           ys = map i in range(10) with { concurrency: 1, budget: { tokens: 25 } } { y = tool t.paid(i: i) return y }
           return ys
-        }`, [paid])
+        }`,
+        [paid]
+      )
       const e2 = failureOf(yield* Effect.exit(Runtime.run(nodeBudget, {}).pipe(Effect.provide(layer))))
       expect(e2.kind).toBe("BudgetExceeded")
       expect(e2.message).toBe("budget exceeded: tokens 30 > limit 25")
@@ -320,7 +382,9 @@ describe("idempotency, cache, budgets", () => {
 
   it.effect("limits.maxNodes stops a run that executes too many nodes", () =>
     Effect.gen(function*() {
-      const program = compileProgram(`program main() { ys = map i in range(50) { y = tool std.echo(value: i) return y } return ys }`)
+      const program = compileProgram(
+        `program main() { ys = map i in range(50) { y = tool std.echo(value: i) return y } return ys }`
+      )
       const error = failureOf(yield* Effect.exit(Runtime.run(program, {}, { limits: { maxNodes: 20 } })))
       expect(error.kind).toBe("ResourceExhausted")
       expect(error.message).toBe("run executed more than 20 nodes (limits.maxNodes)")
@@ -343,12 +407,16 @@ describe("batching and hooks", () => {
         idempotent: true,
         batch: { size: 4, window: "50ms" },
         handler: (args) => Effect.succeed(args.x * 2),
-        batchHandler: (all) => Effect.sync(() => {
-          batches.push(all.length)
-          return all.map((a) => a.x * 2)
-        })
+        batchHandler: (all) =>
+          Effect.sync(() => {
+            batches.push(all.length)
+            return all.map((a) => a.x * 2)
+          })
       }))
-      const program = compileProgram(`program main() { ys = map i in range(10) { y = tool t.double(x: i) return y } return ys }`, [doubler])
+      const program = compileProgram(
+        `program main() { ys = map i in range(10) { y = tool t.double(x: i) return y } return ys }`,
+        [doubler]
+      )
       const f = yield* Effect.fork(Runtime.run(program, {}).pipe(Effect.provide(testLayer([doubler]))))
       yield* advanceUntilDone(f, 1000)
       expect((yield* Fiber.join(f)).output).toEqual([0, 2, 4, 6, 8, 10, 12, 14, 16, 18])
@@ -385,12 +453,15 @@ describe("events", () => {
   it.effect("Runtime.events streams a run live, from before its first event to its terminal event", () => {
     const probe = makeProbe()
     return Effect.gen(function*() {
-      const program = compileProgram(`
+      const program = compileProgram(
+        `
         program main() {
           a = tool t.work(ms: 100, value: 1)
           b = tool t.work(ms: 50, value: a + 1)
           return b
-        }`, [probe.tool])
+        }`,
+        [probe.tool]
+      )
       const collector = yield* Effect.fork(Stream.runCollect(Runtime.events("live")))
       yield* settle
       const run = yield* Effect.fork(Runtime.run(program, {}, { runId: "live" }))

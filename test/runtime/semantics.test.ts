@@ -2,7 +2,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Schema } from "effect"
 import * as Runtime from "../../src/runtime/runtime.js"
-import { RunError } from "../../src/runtime/runtime.js"
+import type { RunError } from "../../src/runtime/runtime.js"
 import { make } from "../../src/tools/index.js"
 import type { AnyTool } from "../../src/tools/index.js"
 import { compileProgram, eventsOf, idOf, testLayer } from "../support/runtime.js"
@@ -135,7 +135,9 @@ describe("branch", () => {
 
   it.effect("a non-boolean condition is a Permanent failure", () =>
     Effect.gen(function*() {
-      const error = failureOf(yield* Effect.exit(runSource(`program main(x: any = 1) { a = if x { return 1 } return a }`)))
+      const error = failureOf(
+        yield* Effect.exit(runSource(`program main(x: any = 1) { a = if x { return 1 } return a }`))
+      )
       expect(error.kind).toBe("Permanent")
       expect(error.message).toBe("if expects a boolean condition, got number")
     }))
@@ -216,9 +218,11 @@ describe("choose", () => {
 describe("llm steps", () => {
   it.effect("fail with a clear Permanent error when no LLM layer is provided", () =>
     Effect.gen(function*() {
-      const error = failureOf(yield* Effect.exit(runSource(`
+      const error = failureOf(
+        yield* Effect.exit(runSource(`
         signature S { input q: string output a: string }
-        program main() { x = llm S(q: "hi") return x.a }`)))
+        program main() { x = llm S(q: "hi") return x.a }`))
+      )
       expect(error.kind).toBe("Permanent")
       expect(error.message).toBe("llm steps need the LLM layer (issue 6)")
     }))
@@ -251,7 +255,9 @@ describe("tools", () => {
       const error = failureOf(yield* Effect.exit(Runtime.run(program, {}).pipe(Effect.provide(testLayer([thrower])))))
       expect(error.kind).toBe("Defect")
       expect(error.message).toBe(`tool "t.throw" threw: boom`)
-      const bad = failureOf(yield* Effect.exit(runSource(`program main(v: any = {"a": 1}) { x = tool std.sleep(ms: v) return x }`)))
+      const bad = failureOf(
+        yield* Effect.exit(runSource(`program main(v: any = {"a": 1}) { x = tool std.sleep(ms: v) return x }`))
+      )
       expect(bad.kind).toBe("Permanent")
       expect(bad.message).toContain("Expected number")
     }))

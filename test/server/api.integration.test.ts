@@ -4,8 +4,8 @@
  * limits, cancel, feedback, replay, and a canary secret that must never
  * come back in any response.
  */
-import { connect } from "node:net"
 import { Effect, Either } from "effect"
+import { connect } from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { hashKey } from "../../src/server/config.js"
 import { call, client, startServer, testConfig, waitEnded } from "../support/server.js"
@@ -40,7 +40,9 @@ const rawChunkedPost = (url: string, path: string, key: string, count: number, s
     socket.on("data", (d) => (response += d.toString("utf8")))
     socket.on("error", () => {})
     socket.on("close", () => resolve(response))
-    socket.write(`POST ${path} HTTP/1.1\r\nHost: ${u.host}\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n`)
+    socket.write(
+      `POST ${path} HTTP/1.1\r\nHost: ${u.host}\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n`
+    )
     for (let i = 0; i < count; i++) socket.write(`${size.toString(16)}\r\n${"x".repeat(size)}\r\n`)
     socket.write("0\r\n\r\n")
   })
@@ -74,10 +76,18 @@ describe("the derived HttpApiClient", () => {
       const tools = yield* api.system.tools()
       const health = yield* api.health.healthz()
       const page = yield* api.runs.list({ urlParams: { status: "completed", limit: 10 } })
-      const bad = yield* Effect.either(api.runs.create({ payload: { source: "program main() { return x }" }, headers: {} }))
+      const bad = yield* Effect.either(
+        api.runs.create({ payload: { source: "program main() { return x }" }, headers: {} })
+      )
       return { run, checked, tools, health, page, bad, runId }
     }))
-    expect(result.run).toMatchObject({ runId: result.runId, status: "completed", output: "Ada", programName: "main", inputs: { name: "Ada" } })
+    expect(result.run).toMatchObject({
+      runId: result.runId,
+      status: "completed",
+      output: "Ada",
+      programName: "main",
+      inputs: { name: "Ada" }
+    })
     expect(result.checked.ok).toBe(true)
     expect(result.checked.hash).toMatch(/^[0-9a-f]{64}$/)
     expect(result.tools.tools.map((t) => t.name)).toContain("std.echo")
@@ -107,7 +117,11 @@ describe("errors", () => {
   })
 
   it("401 without a key, with a wrong key, with a malformed header", async () => {
-    for (const headers of [{}, { authorization: "Bearer wrong" }, { authorization: "Basic abc" }, { authorization: "Bearer" }]) {
+    for (
+      const headers of [{}, { authorization: "Bearer wrong" }, { authorization: "Basic abc" }, {
+        authorization: "Bearer"
+      }]
+    ) {
       const r = await req("/v1/runs", { headers })
       expect(r.status).toBe(401)
       expect(r.json()._tag).toBe("Unauthorized")
@@ -132,7 +146,9 @@ describe("errors", () => {
 
 describe("workspaces", () => {
   it("never show one workspace's run to another (404 everywhere)", async () => {
-    const { runId } = (await post("/v1/runs", { source: ECHO, inputs: { name: "a" } }, ACME)).json() as { runId: string }
+    const { runId } = (await post("/v1/runs", { source: ECHO, inputs: { name: "a" } }, ACME)).json() as {
+      runId: string
+    }
     await waitEnded(server.url, runId, ACME)
     const expected = { _tag: "NotFound", message: `no run ${runId}` }
     expect((await req(`/v1/runs/${runId}`, { key: BETA })).json()).toEqual(expected)
@@ -170,7 +186,10 @@ describe("runs", () => {
     expect(b.json().runId).toBe(a.json().runId)
     const c = await post("/v1/runs", { source: ECHO, inputs: { name: "y" } }, ACME, { "idempotency-key": "k-1" })
     expect(c.status).toBe(409)
-    expect(c.json()).toEqual({ _tag: "Conflict", message: "this Idempotency-Key was used with a different request body" })
+    expect(c.json()).toEqual({
+      _tag: "Conflict",
+      message: "this Idempotency-Key was used with a different request body"
+    })
     // Keys are per workspace.
     const d = await post("/v1/runs", { source: ECHO, inputs: { name: "y" } }, BETA, { "idempotency-key": "k-1" })
     expect(d.status).toBe(202)
@@ -197,7 +216,9 @@ describe("runs", () => {
   })
 
   it("replays a completed run exactly; feedback without a choice is 400", async () => {
-    const { runId } = (await post("/v1/runs", { source: ECHO, inputs: { name: "r" } }, ACME)).json() as { runId: string }
+    const { runId } = (await post("/v1/runs", { source: ECHO, inputs: { name: "r" } }, ACME)).json() as {
+      runId: string
+    }
     await waitEnded(server.url, runId, ACME)
     const rep = await post(`/v1/runs/${runId}/replay`, {}, ACME)
     expect(rep.status).toBe(200)
@@ -225,13 +246,26 @@ describe("runs", () => {
   it("serves OpenAPI with every endpoint, and docs", async () => {
     const spec = (await req("/openapi.json")).json() as { paths: Record<string, unknown> }
     expect(Object.keys(spec.paths).sort()).toEqual([
-      "/healthz", "/metrics", "/v1/chat/completions", "/v1/models", "/v1/programs/check", "/v1/programs/plan", "/v1/runs", "/v1/runs/{id}", "/v1/runs/{id}/cancel",
-      "/v1/runs/{id}/events", "/v1/runs/{id}/feedback", "/v1/runs/{id}/program", "/v1/runs/{id}/replay", "/v1/schema/program", "/v1/tools"
+      "/healthz",
+      "/metrics",
+      "/v1/chat/completions",
+      "/v1/models",
+      "/v1/programs/check",
+      "/v1/programs/plan",
+      "/v1/runs",
+      "/v1/runs/{id}",
+      "/v1/runs/{id}/cancel",
+      "/v1/runs/{id}/events",
+      "/v1/runs/{id}/feedback",
+      "/v1/runs/{id}/program",
+      "/v1/runs/{id}/replay",
+      "/v1/schema/program",
+      "/v1/tools"
     ])
     expect((await req("/docs")).status).toBe(200)
     const metrics = await req("/metrics", { key: ACME })
     expect(metrics.status).toBe(200)
-    expect(metrics.text).not.toContain('workspace="beta"')
+    expect(metrics.text).not.toContain("workspace=\"beta\"")
   })
 })
 

@@ -70,8 +70,13 @@ describe("trellis serve: secrets", () => {
       return { status: res.status, body }
     }
     const auth = { authorization: `Bearer ${KEY}`, "content-type": "application/json" }
-    const source = "program main(x: string) {\n  a = tool std.echo(value: x)\n  b = tool std.fail(kind: \"Permanent\", message: x)\n  return { a: a, b: b }\n}"
-    const created = await request("/v1/runs", { method: "POST", headers: auth, body: JSON.stringify({ source, inputs: { x: "hello" } }) })
+    const source =
+      "program main(x: string) {\n  a = tool std.echo(value: x)\n  b = tool std.fail(kind: \"Permanent\", message: x)\n  return { a: a, b: b }\n}"
+    const created = await request("/v1/runs", {
+      method: "POST",
+      headers: auth,
+      body: JSON.stringify({ source, inputs: { x: "hello" } })
+    })
     expect(created.status).toBe(202)
     const runId = (JSON.parse(created.body) as { runId: string }).runId
     await request(`/v1/runs/${runId}/events`, { headers: auth })
@@ -81,7 +86,13 @@ describe("trellis serve: secrets", () => {
     expect((await request("/v1/runs", { headers: { authorization: `Bearer ${KEY}x` } })).status).toBe(401)
     expect((await request("/v1/runs", { headers: { authorization: `Basic ${KEY}` } })).status).toBe(401)
     expect((await request("/v1/runs", { method: "POST", headers: auth, body: "{not json" })).status).toBe(400)
-    expect((await request("/v1/runs", { method: "POST", headers: auth, body: JSON.stringify({ source: "program main( {" }) })).status).toBe(400)
+    expect(
+      (await request("/v1/runs", {
+        method: "POST",
+        headers: auth,
+        body: JSON.stringify({ source: "program main( {" })
+      })).status
+    ).toBe(400)
     expect((await request("/v1/runs/nope", { headers: auth })).status).toBe(404)
     await request("/metrics", { headers: auth })
     await request("/v1/tools", { headers: auth })

@@ -36,7 +36,9 @@ const STEPS = `program main(n: number) {
   return d
 }`
 
-type Spec = { paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, unknown> }> }>> }
+type Spec = {
+  paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, unknown> }> }>>
+}
 
 let server: TestServer
 let spec: Spec
@@ -57,15 +59,25 @@ const conforms = (method: string, template: string, status: number, contentType:
   const type = Object.keys(documented!.content).find((t) => (contentType ?? "").startsWith(t.split(";")[0]!))
   expect(type, `${method} ${template} ${status} answers a documented content type (${contentType})`).toBeDefined()
   if (!type!.includes("json")) return
-  const pointer = `trellis#/paths/${template.replace(/~/g, "~0").replace(/\//g, "~1")}/${method.toLowerCase()}/responses/${status}/content/${type!.replace(/\//g, "~1")}/schema`
+  const pointer = `trellis#/paths/${
+    template.replace(/~/g, "~0").replace(/\//g, "~1")
+  }/${method.toLowerCase()}/responses/${status}/content/${type!.replace(/\//g, "~1")}/schema`
   const validate = ajv.getSchema(pointer)
   expect(validate, pointer).toBeDefined()
   const ok = validate!(body)
-  expect(ok, `${method} ${template} ${status}: ${JSON.stringify(validate!.errors)} for ${JSON.stringify(body).slice(0, 300)}`).toBe(true)
+  expect(
+    ok,
+    `${method} ${template} ${status}: ${JSON.stringify(validate!.errors)} for ${JSON.stringify(body).slice(0, 300)}`
+  ).toBe(true)
 }
 
 /** A fetch whose response is validated against the document. */
-const raw = async (method: string, path: string, template: string, init: RequestInit & { key?: string | null } = {}) => {
+const raw = async (
+  method: string,
+  path: string,
+  template: string,
+  init: RequestInit & { key?: string | null } = {}
+) => {
   const headers = new Headers(init.headers)
   if (init.key !== null) headers.set("authorization", `Bearer ${init.key ?? KEY}`)
   const r = await fetch(server.url + path, { ...init, method, headers })
@@ -114,14 +126,22 @@ describe("the OpenAPI document", () => {
 describe("a generated client drives the API; every response matches its documented schema", () => {
   it("check → submit → poll → list → program → cancel → replay", async () => {
     const api = createClient({ baseUrl: server.url, headers: { authorization: `Bearer ${KEY}` } }) as unknown as Loose
-    const see = async (method: string, template: string, call: Promise<{ data?: unknown; error?: unknown; response: Response }>) => {
+    const see = async (
+      method: string,
+      template: string,
+      call: Promise<{ data?: unknown; error?: unknown; response: Response }>
+    ) => {
       const r = await call
       conforms(method, template, r.response.status, r.response.headers.get("content-type"), r.data ?? r.error)
       return r
     }
     const check = await see("POST", "/v1/programs/check", api.POST("/v1/programs/check", { body: { source: ECHO } }))
     expect((check.data as { ok: boolean }).ok).toBe(true)
-    const created = await see("POST", "/v1/runs", api.POST("/v1/runs", { body: { source: ECHO, inputs: { name: "Ada" } } }))
+    const created = await see(
+      "POST",
+      "/v1/runs",
+      api.POST("/v1/runs", { body: { source: ECHO, inputs: { name: "Ada" } } })
+    )
     const runId = (created.data as { runId: string }).runId
     let status = "queued"
     for (let i = 0; i < 400 && (status === "queued" || status === "running"); i++) {
@@ -136,26 +156,51 @@ describe("a generated client drives the API; every response matches its document
     const slow = await see("POST", "/v1/runs", api.POST("/v1/runs", { body: { source: SLOW } }))
     const slowId = (slow.data as { runId: string }).runId
     await new Promise((r) => setTimeout(r, 300))
-    const cancelled = await see("POST", "/v1/runs/{id}/cancel", api.POST("/v1/runs/{id}/cancel", { params: { path: { id: slowId } } }))
+    const cancelled = await see(
+      "POST",
+      "/v1/runs/{id}/cancel",
+      api.POST("/v1/runs/{id}/cancel", { params: { path: { id: slowId } } })
+    )
     expect(cancelled.response.status).toBe(202)
-    const again = await see("POST", "/v1/runs/{id}/cancel", api.POST("/v1/runs/{id}/cancel", { params: { path: { id: slowId } } }))
+    const again = await see(
+      "POST",
+      "/v1/runs/{id}/cancel",
+      api.POST("/v1/runs/{id}/cancel", { params: { path: { id: slowId } } })
+    )
     expect(again.response.status).toBe(409)
     // replay with no body at all (the generated client sends none)
-    const replayed = await see("POST", "/v1/runs/{id}/replay", api.POST("/v1/runs/{id}/replay", { params: { path: { id: runId } } }))
+    const replayed = await see(
+      "POST",
+      "/v1/runs/{id}/replay",
+      api.POST("/v1/runs/{id}/replay", { params: { path: { id: runId } } })
+    )
     expect(replayed.response.status).toBe(200)
     expect((replayed.data as { exact: boolean }).exact).toBe(true)
-    const live = await see("POST", "/v1/runs/{id}/replay", api.POST("/v1/runs/{id}/replay", { params: { path: { id: runId } }, body: { live: false } }))
+    const live = await see(
+      "POST",
+      "/v1/runs/{id}/replay",
+      api.POST("/v1/runs/{id}/replay", { params: { path: { id: runId } }, body: { live: false } })
+    )
     expect(live.response.status).toBe(200)
   }, 60_000)
 
   it("errors: each with a JSON body of its documented shape", async () => {
-    const extra = await raw("POST", "/v1/runs", "/v1/runs", { body: JSON.stringify({ source: ECHO, inputs: { name: "x" }, input: {} }), headers: { "content-type": "application/json" } })
+    const extra = await raw("POST", "/v1/runs", "/v1/runs", {
+      body: JSON.stringify({ source: ECHO, inputs: { name: "x" }, input: {} }),
+      headers: { "content-type": "application/json" }
+    })
     expect(extra.status).toBe(400)
     expect(JSON.stringify(extra.body)).toContain("input")
-    const malformed = await raw("POST", "/v1/runs", "/v1/runs", { body: "{\"source\": ", headers: { "content-type": "application/json" } })
+    const malformed = await raw("POST", "/v1/runs", "/v1/runs", {
+      body: "{\"source\": ",
+      headers: { "content-type": "application/json" }
+    })
     expect(malformed.status).toBe(400)
     expect(malformed.body).toEqual({ _tag: "BadRequest", message: "the request body is not valid JSON" })
-    const text = await raw("POST", "/v1/programs/check", "/v1/programs/check", { body: "program main() { return 1 }", headers: { "content-type": "text/plain" } })
+    const text = await raw("POST", "/v1/programs/check", "/v1/programs/check", {
+      body: "program main() { return 1 }",
+      headers: { "content-type": "text/plain" }
+    })
     expect(text.status).toBe(415)
     const unauthorized = await raw("GET", "/v1/runs", "/v1/runs", { key: "wrong" })
     expect(unauthorized.status).toBe(401)
@@ -163,7 +208,10 @@ describe("a generated client drives the API; every response matches its document
     expect(missing.status).toBe(404)
     const limit = await raw("GET", "/v1/runs?limit=abc", "/v1/runs")
     expect(limit.status).toBe(400)
-    const big = await raw("POST", "/v1/runs", "/v1/runs", { body: JSON.stringify({ source: "x".repeat(70_000) }), headers: { "content-type": "application/json" } })
+    const big = await raw("POST", "/v1/runs", "/v1/runs", {
+      body: JSON.stringify({ source: "x".repeat(70_000) }),
+      headers: { "content-type": "application/json" }
+    })
     expect(big.status).toBe(413)
     // No operation: the API's error shape, 404 for an unknown path, 405 + Allow for another method.
     const route = await raw("GET", "/v1/nothing/here", "", {})
@@ -179,58 +227,72 @@ describe("a generated client drives the API; every response matches its document
 })
 
 const TERMINAL = ["RunCompleted", "RunFailed", "RunCancelled"]
-const TYPES = ["RunStarted", "NodeReady", "NodeStarted", "ToolCalled", "ToolReturned", "NodeCompleted", "NodeFailed", ...TERMINAL]
+const TYPES = [
+  "RunStarted",
+  "NodeReady",
+  "NodeStarted",
+  "ToolCalled",
+  "ToolReturned",
+  "NodeCompleted",
+  "NodeFailed",
+  ...TERMINAL
+]
 
 describe("SSE with the eventsource client", () => {
   const submit = async (source: string, inputs: Record<string, unknown> = {}) =>
-    (await raw("POST", "/v1/runs", "/v1/runs", { body: JSON.stringify({ source, inputs }), headers: { "content-type": "application/json" } })).body["runId"] as string
+    (await raw("POST", "/v1/runs", "/v1/runs", {
+      body: JSON.stringify({ source, inputs }),
+      headers: { "content-type": "application/json" }
+    })).body["runId"] as string
 
   /** Follows a run until the EventSource closes by itself; `cut` ends the first response after that many frames. */
   const follow = (runId: string, cut?: number) =>
-    new Promise<{ ids: Array<number>; requests: Array<string | null>; statuses: Array<number>; before: Array<number> }>((resolve, reject) => {
-      const ids: Array<number> = []
-      const before: Array<number> = []
-      const requests: Array<string | null> = []
-      const statuses: Array<number> = []
-      const es = new EventSource(`${server.url}/v1/runs/${runId}/events`, {
-        fetch: async (input, init) => {
-          const headers = new Headers(init?.headers as ConstructorParameters<typeof Headers>[0])
-          headers.set("authorization", `Bearer ${KEY}`)
-          requests.push(headers.get("last-event-id"))
-          before.push(ids[ids.length - 1] ?? -1)
-          const r = await fetch(input, { ...init, headers } as RequestInit)
-          statuses.push(r.status)
-          if (cut === undefined || requests.length > 1 || r.body === null) return r
-          // The first connection drops after `cut` event frames.
-          const reader = r.body.getReader()
-          let frames = 0
-          const body = new ReadableStream<Uint8Array>({
-            async pull(controller) {
-              const { done, value } = await reader.read()
-              if (done) return controller.close()
-              controller.enqueue(value)
-              frames += (new TextDecoder().decode(value).match(/^id: /gm) ?? []).length
-              if (frames >= cut) {
-                await reader.cancel()
-                controller.close()
+    new Promise<{ ids: Array<number>; requests: Array<string | null>; statuses: Array<number>; before: Array<number> }>(
+      (resolve, reject) => {
+        const ids: Array<number> = []
+        const before: Array<number> = []
+        const requests: Array<string | null> = []
+        const statuses: Array<number> = []
+        const es = new EventSource(`${server.url}/v1/runs/${runId}/events`, {
+          fetch: async (input, init) => {
+            const headers = new Headers(init?.headers as ConstructorParameters<typeof Headers>[0])
+            headers.set("authorization", `Bearer ${KEY}`)
+            requests.push(headers.get("last-event-id"))
+            before.push(ids[ids.length - 1] ?? -1)
+            const r = await fetch(input, { ...init, headers } as RequestInit)
+            statuses.push(r.status)
+            if (cut === undefined || requests.length > 1 || r.body === null) return r
+            // The first connection drops after `cut` event frames.
+            const reader = r.body.getReader()
+            let frames = 0
+            const body = new ReadableStream<Uint8Array>({
+              async pull(controller) {
+                const { done, value } = await reader.read()
+                if (done) return controller.close()
+                controller.enqueue(value)
+                frames += (new TextDecoder().decode(value).match(/^id: /gm) ?? []).length
+                if (frames >= cut) {
+                  await reader.cancel()
+                  controller.close()
+                }
               }
-            }
-          })
-          return new Response(body, { status: r.status, headers: r.headers })
-        }
-      })
-      for (const t of TYPES) es.addEventListener(t, (e) => ids.push(Number(e.lastEventId)))
-      const timer = setTimeout(() => {
-        es.close()
-        reject(new Error(`the EventSource did not stop (${JSON.stringify({ ids, requests, statuses })})`))
-      }, 20_000)
-      es.onerror = () => {
-        if (es.readyState === EventSource.CLOSED) {
-          clearTimeout(timer)
-          resolve({ ids, requests, statuses, before })
+            })
+            return new Response(body, { status: r.status, headers: r.headers })
+          }
+        })
+        for (const t of TYPES) es.addEventListener(t, (e) => ids.push(Number(e.lastEventId)))
+        const timer = setTimeout(() => {
+          es.close()
+          reject(new Error(`the EventSource did not stop (${JSON.stringify({ ids, requests, statuses })})`))
+        }, 20_000)
+        es.onerror = () => {
+          if (es.readyState === EventSource.CLOSED) {
+            clearTimeout(timer)
+            resolve({ ids, requests, statuses, before })
+          }
         }
       }
-    })
+    )
 
   it("ends cleanly after the terminal event: the reconnect past the end is a 204", async () => {
     const runId = await submit(ECHO, { name: "Ada" })
@@ -268,7 +330,10 @@ describe("the gateway with the official openai client", () => {
   it("lists models and answers", async () => {
     const models = await client().models.list()
     expect(models.data.map((m) => m.id)).toContain("local/echo")
-    const done = await client().chat.completions.create({ model: "local/echo", messages: [{ role: "user", content: "hi there" }] })
+    const done = await client().chat.completions.create({
+      model: "local/echo",
+      messages: [{ role: "user", content: "hi there" }]
+    })
     expect(done.choices[0]!.message.content).toBe("hi there")
   })
 
@@ -295,14 +360,20 @@ describe("the gateway with the official openai client", () => {
   })
 
   it("gets OpenAI-shaped errors for every failure", async () => {
-    const auth = await failure(client("wrong").chat.completions.create({ model: "local/echo", messages: [{ role: "user", content: "x" }] }))
+    const auth = await failure(
+      client("wrong").chat.completions.create({ model: "local/echo", messages: [{ role: "user", content: "x" }] })
+    )
     expect([auth.status, auth.code, auth.type]).toEqual([401, "invalid_api_key", "authentication_error"])
     const models401 = await failure(client("wrong").models.list())
     expect(models401.status).toBe(401)
     expect(models401.code).toBe("invalid_api_key")
-    const model = await failure(client().chat.completions.create({ model: "nope/none", messages: [{ role: "user", content: "x" }] }))
+    const model = await failure(
+      client().chat.completions.create({ model: "nope/none", messages: [{ role: "user", content: "x" }] })
+    )
     expect([model.status, model.code]).toEqual([404, "model_not_found"])
-    const n = await failure(client().chat.completions.create({ model: "local/echo", n: 2, messages: [{ role: "user", content: "x" }] }))
+    const n = await failure(
+      client().chat.completions.create({ model: "local/echo", n: 2, messages: [{ role: "user", content: "x" }] })
+    )
     expect([n.status, n.param]).toEqual([400, "n"])
     const bad = await failure(client().chat.completions.create({ model: "local/echo", messages: [] }))
     expect(bad.status).toBe(400)
@@ -312,9 +383,18 @@ describe("the gateway with the official openai client", () => {
     const retrieve = await failure(client().models.retrieve("local"))
     expect(retrieve.status).toBe(404)
     expect(retrieve.message).not.toMatch(/no body/)
-    const big = await failure(client().chat.completions.create({ model: "local/echo", messages: [{ role: "user", content: "x".repeat(70_000) }] }))
+    const big = await failure(
+      client().chat.completions.create({
+        model: "local/echo",
+        messages: [{ role: "user", content: "x".repeat(70_000) }]
+      })
+    )
     expect([big.status, big.code]).toEqual([413, "payload_too_large"])
-    const media = await fetch(`${server.url}/v1/chat/completions`, { method: "POST", body: "{}", headers: { authorization: `Bearer ${KEY}`, "content-type": "text/plain" } })
+    const media = await fetch(`${server.url}/v1/chat/completions`, {
+      method: "POST",
+      body: "{}",
+      headers: { authorization: `Bearer ${KEY}`, "content-type": "text/plain" }
+    })
     expect(media.status).toBe(415)
     expect(await media.json()).toMatchObject({ error: { code: "unsupported_media_type" } })
   })
@@ -326,7 +406,9 @@ describe("/metrics", () => {
     const text = await r.text()
     expect(lint(text)).toEqual([])
     for (const status of ["400", "404", "405", "413", "415"]) {
-      expect(text).toMatch(new RegExp(`^trellis_http_request_duration_seconds_count\\{[^}]*status="${status}"[^}]*\\} \\d+$`, "m"))
+      expect(text).toMatch(
+        new RegExp(`^trellis_http_request_duration_seconds_count\\{[^}]*status="${status}"[^}]*\\} \\d+$`, "m")
+      )
     }
     expect(text).not.toMatch(/status="500"/)
   })

@@ -22,14 +22,20 @@ for (const backend of testBackends()) {
     let server: TestServer
     beforeAll(async () => {
       server = await startServer(
-        testConfig({ workspaces: [{ name: "alpha", keyHashes: [hashKey(A)] }, { name: "beta", keyHashes: [hashKey(B)] }] }),
+        testConfig({
+          workspaces: [{ name: "alpha", keyHashes: [hashKey(A)] }, { name: "beta", keyHashes: [hashKey(B)] }]
+        }),
         { store: Store.layerOn(backend.layer) }
       )
     }, 120_000)
     afterAll(() => server?.close(), 60_000)
 
     const submit = async (key: string, source: string, inputs: Record<string, unknown>) => {
-      const created = await call(server.url, "/v1/runs", { method: "POST", key, body: JSON.stringify({ source, inputs }) })
+      const created = await call(server.url, "/v1/runs", {
+        method: "POST",
+        key,
+        body: JSON.stringify({ source, inputs })
+      })
       expect(created.status).toBe(202)
       const { runId } = (await created.json()) as { runId: string }
       return { runId, run: await waitEnded(server.url, runId, key, 60_000) }

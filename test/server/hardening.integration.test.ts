@@ -7,9 +7,9 @@
  * IPv4-translated loopback; authentication before the body, and a bounded
  * body read time.
  */
+import { Either } from "effect"
 import { request } from "node:http"
 import { connect } from "node:net"
-import { Either } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { hashKey, parseApiKeys, resolveConfig } from "../../src/server/config.js"
 import { call, startServer, testConfig, waitEnded } from "../support/server.js"
@@ -59,7 +59,11 @@ const submit = async (url: string, key: string | undefined, source: string, inpu
 }
 
 /** A raw HTTP/1.1 exchange: writes `head` (and later `body`, if given, after `delayMs`); the response text and when it came. */
-const raw = (url: string, head: string, options: { readonly body?: string; readonly delayMs?: number; readonly waitMs?: number } = {}) =>
+const raw = (
+  url: string,
+  head: string,
+  options: { readonly body?: string; readonly delayMs?: number; readonly waitMs?: number } = {}
+) =>
   new Promise<{ readonly text: string; readonly ms: number }>((resolve) => {
     const u = new URL(url)
     const started = Date.now()
@@ -96,46 +100,63 @@ describe("keyed server", () => {
     for (const id of sleepers) await call(server.url, `/v1/runs/${id}/cancel`, { method: "POST", key: B })
   }, 90_000)
 
-  it("finding 4: absurd literal durations are a 400 with a location; computed ones fail the run with a typed error", async () => {
-    for (const source of [
-      `program main() { s = tool std.sleep(ms: 1e12) return s }`,
-      `program main() { s = tool std.sleep(ms: 5) with { timeout: "1000000h" } return s }`
-    ]) {
-      const r = await post(server.url, A, { source })
-      expect(r.status).toBe(400)
-      const body = (await r.json()) as { violations: Array<{ message: string; span?: unknown }> }
-      expect(body.violations[0]!.message).toMatch(/exceeds the maximum/)
-      expect(body.violations[0]!.span).toBeDefined()
-    }
-    const runId = await submit(server.url, A, `program main(n: number) { s = tool std.sleep(ms: n * 1000) return s }`, { n: 2 ** 31 })
-    const run = await waitEnded(server.url, runId, A, 30_000)
-    expect(run.status).toBe("failed")
-    expect((run.error as { kind: string }).kind).toBe("Permanent")
-  }, 60_000)
+  it(
+    "finding 4: absurd literal durations are a 400 with a location; computed ones fail the run with a typed error",
+    async () => {
+      for (
+        const source of [
+          `program main() { s = tool std.sleep(ms: 1e12) return s }`,
+          `program main() { s = tool std.sleep(ms: 5) with { timeout: "1000000h" } return s }`
+        ]
+      ) {
+        const r = await post(server.url, A, { source })
+        expect(r.status).toBe(400)
+        const body = (await r.json()) as { violations: Array<{ message: string; span?: unknown }> }
+        expect(body.violations[0]!.message).toMatch(/exceeds the maximum/)
+        expect(body.violations[0]!.span).toBeDefined()
+      }
+      const runId = await submit(
+        server.url,
+        A,
+        `program main(n: number) { s = tool std.sleep(ms: n * 1000) return s }`,
+        { n: 2 ** 31 }
+      )
+      const run = await waitEnded(server.url, runId, A, 30_000)
+      expect(run.status).toBe("failed")
+      expect((run.error as { kind: string }).kind).toBe("Permanent")
+    },
+    60_000
+  )
 
-  it("finding 4: work, value size and memory limits fail the run with ResourceExhausted; /healthz stays fast meanwhile", async () => {
-    const nested = await submit(server.url, B, NESTED)
-    let slowest = 0
-    for (let i = 0; i < 10; i++) {
-      const t = Date.now()
-      expect((await call(server.url, "/healthz")).status).toBe(200)
-      slowest = Math.max(slowest, Date.now() - t)
-    }
-    const run = await waitEnded(server.url, nested, B, 60_000)
-    expect(slowest).toBeLessThan(1000)
-    expect(run.status).toBe("failed")
-    expect(run.error).toMatchObject({ kind: "ResourceExhausted" })
-    for (const source of [DOUBLING, SHARED]) {
-      const id = await submit(server.url, B, source)
-      const r = await waitEnded(server.url, id, B, 60_000)
-      expect(r.status).toBe("failed")
-      expect(r.error).toMatchObject({ kind: "ResourceExhausted" })
-    }
-  }, 120_000)
+  it(
+    "finding 4: work, value size and memory limits fail the run with ResourceExhausted; /healthz stays fast meanwhile",
+    async () => {
+      const nested = await submit(server.url, B, NESTED)
+      let slowest = 0
+      for (let i = 0; i < 10; i++) {
+        const t = Date.now()
+        expect((await call(server.url, "/healthz")).status).toBe(200)
+        slowest = Math.max(slowest, Date.now() - t)
+      }
+      const run = await waitEnded(server.url, nested, B, 60_000)
+      expect(slowest).toBeLessThan(1000)
+      expect(run.status).toBe("failed")
+      expect(run.error).toMatchObject({ kind: "ResourceExhausted" })
+      for (const source of [DOUBLING, SHARED]) {
+        const id = await submit(server.url, B, source)
+        const r = await waitEnded(server.url, id, B, 60_000)
+        expect(r.status).toBe("failed")
+        expect(r.error).toMatchObject({ kind: "ResourceExhausted" })
+      }
+    },
+    120_000
+  )
 
   it("finding 7: http.get of an IPv4-translated loopback address is refused before connecting", async () => {
     const port = new URL(server.url).port
-    const id = await submit(server.url, A, `program main(u: string) { r = tool http.get(url: u) return r }`, { u: `http://[::ffff:0:7f00:1]:${port}/healthz` })
+    const id = await submit(server.url, A, `program main(u: string) { r = tool http.get(url: u) return r }`, {
+      u: `http://[::ffff:0:7f00:1]:${port}/healthz`
+    })
     const run = await waitEnded(server.url, id, A, 30_000)
     expect(run.status).toBe("failed")
     expect(JSON.stringify(run.error)).toMatch(/IPv4-translated form of a loopback address/)
@@ -143,7 +164,8 @@ describe("keyed server", () => {
 
   it("finding 8: a body request without a valid key is refused on its headers, before any body byte", async () => {
     const u = new URL(server.url)
-    const head = `POST /v1/runs HTTP/1.1\r\nHost: ${u.host}\r\nAuthorization: Bearer wrong\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n`
+    const head =
+      `POST /v1/runs HTTP/1.1\r\nHost: ${u.host}\r\nAuthorization: Bearer wrong\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n`
     const r = await raw(server.url, head, { waitMs: 5000 })
     expect(r.text.split("\r\n")[0]).toBe("HTTP/1.1 401 Unauthorized")
     expect(r.text).toContain("\"_tag\":\"Unauthorized\"")
@@ -151,7 +173,8 @@ describe("keyed server", () => {
 
   it("finding 8: a body that does not arrive in time is a 408", async () => {
     const u = new URL(server.url)
-    const head = `POST /v1/programs/check HTTP/1.1\r\nHost: ${u.host}\r\nAuthorization: Bearer ${A}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"source":`
+    const head =
+      `POST /v1/programs/check HTTP/1.1\r\nHost: ${u.host}\r\nAuthorization: Bearer ${A}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"source":`
     const r = await raw(server.url, head, { waitMs: 8000 })
     expect(r.text.split("\r\n")[0]).toBe("HTTP/1.1 408 Request Timeout")
     expect(r.ms).toBeLessThan(7500)
@@ -196,7 +219,11 @@ describe("open mode", () => {
 
   it("finding 6: a JSON body needs Content-Type application/json (no simple cross-origin POST)", async () => {
     const body = JSON.stringify({ source: ECHO })
-    const plain = await call(server.url, "/v1/runs", { method: "POST", body, headers: { "content-type": "text/plain" } })
+    const plain = await call(server.url, "/v1/runs", {
+      method: "POST",
+      body,
+      headers: { "content-type": "text/plain" }
+    })
     expect(plain.status).toBe(415)
     expect(await plain.json()).toMatchObject({ _tag: "UnsupportedMediaType" })
     const none = await fetch(`${server.url}/v1/runs`, { method: "POST", body: new TextEncoder().encode(body) })
@@ -208,7 +235,11 @@ describe("open mode", () => {
     const u = new URL(server.url)
     expect((await withHeaders("GET", "/v1/runs", { host: "attacker.example" })).status).toBe(403)
     expect((await withHeaders("GET", "/v1/runs", { host: `attacker.example:${u.port}` })).status).toBe(403)
-    const evil = await withHeaders("POST", "/v1/runs", { host: u.host, origin: "http://evil.example", "content-type": "application/json" }, JSON.stringify({ source: ECHO }))
+    const evil = await withHeaders("POST", "/v1/runs", {
+      host: u.host,
+      origin: "http://evil.example",
+      "content-type": "application/json"
+    }, JSON.stringify({ source: ECHO }))
     expect(evil.status).toBe(403)
     expect(JSON.parse(evil.body)).toMatchObject({ _tag: "Forbidden" })
     expect((await withHeaders("GET", "/healthz", { host: u.host, origin: `http://${u.host}` })).status).toBe(200)

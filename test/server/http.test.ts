@@ -1,8 +1,8 @@
 /** The error rules of `src/server/http.ts`: 404 vs 405 and `Allow`, gateway paths, the media-type rule. */
 import { describe, expect, it } from "vitest"
+import { stripAnonymousIds } from "../../src/server/api/openapi.js"
 import { allowedMethods, isGatewayPath, mediaTypeRefusal } from "../../src/server/http.js"
 import { routeTable } from "../../src/server/server.js"
-import { stripAnonymousIds } from "../../src/server/api/openapi.js"
 
 describe("allowedMethods", () => {
   const routes = routeTable()
@@ -18,8 +18,20 @@ describe("allowedMethods", () => {
 
 describe("isGatewayPath", () => {
   it("is every /v1 path outside the Trellis API", () => {
-    for (const p of ["/v1/chat/completions", "/v1/models", "/v1/embeddings", "/v1/completions", "/v1/"]) expect(isGatewayPath(p)).toBe(true)
-    for (const p of ["/v1/runs", "/v1/runs/x/events", "/v1/programs/check", "/v1/tools", "/v1/schema/program", "/healthz", "/"]) {
+    for (const p of ["/v1/chat/completions", "/v1/models", "/v1/embeddings", "/v1/completions", "/v1/"]) {
+      expect(isGatewayPath(p)).toBe(true)
+    }
+    for (
+      const p of [
+        "/v1/runs",
+        "/v1/runs/x/events",
+        "/v1/programs/check",
+        "/v1/tools",
+        "/v1/schema/program",
+        "/healthz",
+        "/"
+      ]
+    ) {
       expect(isGatewayPath(p)).toBe(false)
     }
   })
@@ -27,10 +39,19 @@ describe("isGatewayPath", () => {
 
 describe("mediaTypeRefusal", () => {
   it("accepts JSON and no type, refuses text, forms and multipart", () => {
-    for (const t of [undefined, "", "application/json", "application/json; charset=utf-8", "application/merge-patch+json"]) {
+    for (
+      const t of [undefined, "", "application/json", "application/json; charset=utf-8", "application/merge-patch+json"]
+    ) {
       expect(mediaTypeRefusal(t)).toBeUndefined()
     }
-    for (const t of ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/octet-stream"]) {
+    for (
+      const t of [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+        "application/octet-stream"
+      ]
+    ) {
       expect(mediaTypeRefusal(t)).toMatch(/application\/json/)
     }
   })
@@ -38,7 +59,11 @@ describe("mediaTypeRefusal", () => {
 
 describe("stripAnonymousIds", () => {
   it("removes Effect's repeated $id of any-value schemas, keeps the rest", () => {
-    const spec = { a: { $id: "/schemas/unknown", title: "unknown" }, b: [{ $id: "/schemas/unknown", title: "unknown", description: "d" }], c: { $id: "x", title: "t" } }
+    const spec = {
+      a: { $id: "/schemas/unknown", title: "unknown" },
+      b: [{ $id: "/schemas/unknown", title: "unknown", description: "d" }],
+      c: { $id: "x", title: "t" }
+    }
     expect(stripAnonymousIds(spec)).toEqual({ a: {}, b: [{ description: "d" }], c: { $id: "x", title: "t" } })
   })
 })

@@ -67,7 +67,8 @@ describe("idempotency records", () => {
     expect(error.message).toMatch(/idempotency conflict: key "order-1" of tool "std.echo"/)
     expect(JSON.stringify(other.run)).not.toContain("A-SECRET")
     // Recorded in the trace like any tool failure.
-    expect(other.events.some((e) => e.type === "NodeFailed" && String(e.data.message).includes("idempotency conflict"))).toBe(true)
+    expect(other.events.some((e) => e.type === "NodeFailed" && String(e.data.message).includes("idempotency conflict")))
+      .toBe(true)
   })
 })
 
@@ -89,7 +90,11 @@ describe("bandit state", () => {
     expect(version(a1.events)).toBe(0)
     const b = await runOf(B, CHOOSE)
     for (let i = 0; i < 3; i++) {
-      const fb = await call(server.url, `/v1/runs/${b.runId}/feedback`, { method: "POST", key: B, body: JSON.stringify({ key: "tone", reward: 1 }) })
+      const fb = await call(server.url, `/v1/runs/${b.runId}/feedback`, {
+        method: "POST",
+        key: B,
+        body: JSON.stringify({ key: "tone", reward: 1 })
+      })
       expect(await fb.json()).toEqual({ rewarded: 1 })
     }
     const b2 = await runOf(B, CHOOSE)

@@ -19,7 +19,8 @@ beforeAll(async () => {
 }, 30_000)
 afterAll(() => Promise.all([server.close(), small.close()]))
 
-const ECHO = "program main(n: number) { a = tool std.echo(value: n) b = tool std.echo(value: [n, n]) return { a: a, b: b } }"
+const ECHO =
+  "program main(n: number) { a = tool std.echo(value: n) b = tool std.echo(value: [n, n]) return { a: a, b: b } }"
 const post = (url: string, body: unknown) => call(url, "/v1/runs", { method: "POST", body: JSON.stringify(body) })
 
 describe("the run queue", () => {
@@ -31,8 +32,14 @@ describe("the run queue", () => {
     const full = await post(small.url, slow)
     expect(full.status).toBe(429)
     expect(full.headers.get("retry-after")).toBe("1")
-    expect(await full.json()).toEqual({ _tag: "TooManyRequests", message: "the run queue is full (2 runs waiting)", retryAfter: 1 })
-    const queued = (await (await call(small.url, "/v1/runs?status=queued")).json()) as { runs: Array<{ status: string }> }
+    expect(await full.json()).toEqual({
+      _tag: "TooManyRequests",
+      message: "the run queue is full (2 runs waiting)",
+      retryAfter: 1
+    })
+    const queued = (await (await call(small.url, "/v1/runs?status=queued")).json()) as {
+      runs: Array<{ status: string }>
+    }
     expect(queued.runs.map((r) => r.status)).toEqual(["queued", "queued"])
   })
 })
@@ -43,19 +50,52 @@ describe("malformed requests", () => {
     fc.string(),
     fc.json(),
     fc.jsonValue().map((v) => JSON.stringify(v)),
-    fc.record({ source: fc.string(), inputs: fc.jsonValue(), seed: fc.jsonValue() }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
-    fc.record({ program: fc.jsonValue(), key: fc.jsonValue(), reward: fc.jsonValue(), live: fc.jsonValue() }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
-    fc.constantFrom("{", "[", "{\"source\":", "null", "\u0000", "{\"program\":{\"ir\":\"trellis/1\"}}", "[".repeat(5000) + "]".repeat(5000))
+    fc.record({ source: fc.string(), inputs: fc.jsonValue(), seed: fc.jsonValue() }, { requiredKeys: [] }).map((v) =>
+      JSON.stringify(v)
+    ),
+    fc.record({ program: fc.jsonValue(), key: fc.jsonValue(), reward: fc.jsonValue(), live: fc.jsonValue() }, {
+      requiredKeys: []
+    }).map((v) => JSON.stringify(v)),
+    fc.constantFrom(
+      "{",
+      "[",
+      "{\"source\":",
+      "null",
+      "\u0000",
+      "{\"program\":{\"ir\":\"trellis/1\"}}",
+      "[".repeat(5000) + "]".repeat(5000)
+    )
   )
-  const id = fc.oneof(fc.uuid(), fc.fullUnicodeString({ maxLength: 300 }).map(encodeURIComponent), printable.map(encodeURIComponent))
+  const id = fc.oneof(
+    fc.uuid(),
+    fc.fullUnicodeString({ maxLength: 300 }).map(encodeURIComponent),
+    printable.map(encodeURIComponent)
+  )
   const path = fc.oneof(
-    fc.constantFrom("/v1/runs", "/v1/programs/check", "/v1/tools", "/v1/schema/program", "/healthz", "/metrics", "/nope", "/v1/runs?limit=abc", "/v1/runs?status=odd", "/v1/runs?cursor=%00"),
+    fc.constantFrom(
+      "/v1/runs",
+      "/v1/programs/check",
+      "/v1/tools",
+      "/v1/schema/program",
+      "/healthz",
+      "/metrics",
+      "/nope",
+      "/v1/runs?limit=abc",
+      "/v1/runs?status=odd",
+      "/v1/runs?cursor=%00"
+    ),
     id.map((i) => `/v1/runs/${i}`),
     fc.tuple(id, fc.constantFrom("events", "cancel", "feedback", "replay", "x")).map(([i, s]) => `/v1/runs/${i}/${s}`),
     printable.map((q) => `/v1/runs?cursor=${encodeURIComponent(q)}&limit=${encodeURIComponent(q)}`)
   )
   const headers = fc.record({
-    "content-type": fc.constantFrom("application/json", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data", "garbage"),
+    "content-type": fc.constantFrom(
+      "application/json",
+      "text/plain",
+      "application/x-www-form-urlencoded",
+      "multipart/form-data",
+      "garbage"
+    ),
     "idempotency-key": printable,
     "last-event-id": printable,
     authorization: printable
@@ -64,17 +104,23 @@ describe("malformed requests", () => {
   it("never get a 5xx or a hung connection (1,000 cases)", async () => {
     let count = 0
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom("GET", "POST", "PUT", "DELETE"), path, body, headers, async (method, p, b, h) => {
-        count++
-        const r = await fetch(server.url + p, {
-          method,
-          headers: h,
-          ...(method === "GET" ? {} : { body: b }),
-          signal: AbortSignal.timeout(15_000)
-        })
-        await r.arrayBuffer()
-        if (r.status >= 500) throw new Error(`${method} ${p} → ${r.status}`)
-      }),
+      fc.asyncProperty(
+        fc.constantFrom("GET", "POST", "PUT", "DELETE"),
+        path,
+        body,
+        headers,
+        async (method, p, b, h) => {
+          count++
+          const r = await fetch(server.url + p, {
+            method,
+            headers: h,
+            ...(method === "GET" ? {} : { body: b }),
+            signal: AbortSignal.timeout(15_000)
+          })
+          await r.arrayBuffer()
+          if (r.status >= 500) throw new Error(`${method} ${p} → ${r.status}`)
+        }
+      ),
       { numRuns: 1000 }
     )
     expect(count).toBeGreaterThanOrEqual(1000)
@@ -94,23 +140,30 @@ describe("load", () => {
     let done = 0
     while (done < 500 && Date.now() < until) {
       await new Promise((r) => setTimeout(r, 100))
-      const p = (await (await call(server.url, "/v1/runs?status=completed&limit=1000")).json()) as { runs: Array<unknown> }
+      const p = (await (await call(server.url, "/v1/runs?status=completed&limit=1000")).json()) as {
+        runs: Array<unknown>
+      }
       done = p.runs.length
     }
     expect(done).toBe(500)
-    const traces = await Promise.all(ids.map(async (id) => (await (await call(server.url, `/v1/runs/${id}/events`)).text())))
+    const traces = await Promise.all(
+      ids.map(async (id) => (await (await call(server.url, `/v1/runs/${id}/events`)).text()))
+    )
     for (const t of traces) {
       const seqs = [...t.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]))
       expect(seqs).toEqual(seqs.map((_, i) => i))
       expect([...t.matchAll(/^event: (\w+)$/gm)].at(-1)?.[1]).toBe("RunCompleted")
     }
-    const page = (await (await call(server.url, "/v1/runs?status=completed&limit=1000")).json()) as { runs: Array<{ runId: string; output: { a: number } }> }
+    const page = (await (await call(server.url, "/v1/runs?status=completed&limit=1000")).json()) as {
+      runs: Array<{ runId: string; output: { a: number } }>
+    }
     const outputs = new Map(page.runs.map((r) => [r.runId, r.output.a]))
     expect(ids.map((id) => outputs.get(id))).toEqual(ids.map((_, n) => n))
   }, 60_000)
 
   it("100 concurrent SSE clients of one run all receive every event", async () => {
-    const source = "program main() { a = tool std.sleep(ms: 400) b = map i in [1, 2, 3, 4, 5] { e = tool std.echo(value: i) return e } return b }"
+    const source =
+      "program main() { a = tool std.sleep(ms: 400) b = map i in [1, 2, 3, 4, 5] { e = tool std.echo(value: i) return e } return b }"
     const runId = ((await (await post(server.url, { source })).json()) as { runId: string }).runId
     const streams = await Promise.all(Array.from({ length: 100 }, async () => {
       const r = await fetch(`${server.url}/v1/runs/${runId}/events`, { signal: AbortSignal.timeout(20_000) })

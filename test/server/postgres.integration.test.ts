@@ -24,17 +24,23 @@ describe.skipIf(url === undefined)("the server on PostgreSQL", () => {
   }
 
   it("runs, streams, lists, cancels and replays", async () => {
-    const created = await post("/v1/runs", { source: "program main(n: number) { a = tool std.echo(value: n) return a }", inputs: { n: 5 } })
+    const created = await post("/v1/runs", {
+      source: "program main(n: number) { a = tool std.echo(value: n) return a }",
+      inputs: { n: 5 }
+    })
     expect(created.status).toBe(202)
     const runId = created.body.runId as string
     const events = await (await call(server.url, `/v1/runs/${runId}/events`)).text()
     expect([...events.matchAll(/^event: (\w+)$/gm)].at(-1)?.[1]).toBe("RunCompleted")
     expect(await waitEnded(server.url, runId)).toMatchObject({ status: "completed", output: 5 })
-    const list = (await (await call(server.url, "/v1/runs?status=completed")).json()) as { runs: Array<{ runId: string }> }
+    const list = (await (await call(server.url, "/v1/runs?status=completed")).json()) as {
+      runs: Array<{ runId: string }>
+    }
     expect(list.runs.map((r) => r.runId)).toContain(runId)
     expect((await post(`/v1/runs/${runId}/replay`, {})).body).toMatchObject({ exact: true, status: "completed" })
 
-    const slow = (await post("/v1/runs", { source: "program main() { s = tool std.sleep(ms: 20000) return s }" })).body.runId as string
+    const slow = (await post("/v1/runs", { source: "program main() { s = tool std.sleep(ms: 20000) return s }" })).body
+      .runId as string
     for (let i = 0; i < 200; i++) {
       const r = (await (await call(server.url, `/v1/runs/${slow}`)).json()) as { status: string }
       if (r.status === "running") break

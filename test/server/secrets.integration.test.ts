@@ -30,9 +30,19 @@ beforeAll(async () => {
     req.resume()
     req.on("end", () => {
       res.writeHead(200, { "content-type": "text/event-stream" })
-      const chunk = { id: "c1", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta: { role: "assistant", content: "hi" }, finish_reason: null }] }
+      const chunk = {
+        id: "c1",
+        object: "chat.completion.chunk",
+        created: 1,
+        model: "m",
+        choices: [{ index: 0, delta: { role: "assistant", content: "hi" }, finish_reason: null }]
+      }
       res.write(`data: ${JSON.stringify(chunk)}\n\n`)
-      res.write(`data: ${JSON.stringify({ error: { message: `invalid credentials: ${auth.replace(/^Bearer /, "")} is revoked` } })}\n\n`)
+      res.write(
+        `data: ${
+          JSON.stringify({ error: { message: `invalid credentials: ${auth.replace(/^Bearer /, "")} is revoked` } })
+        }\n\n`
+      )
       res.end()
     })
   })

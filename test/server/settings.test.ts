@@ -12,14 +12,20 @@ import { webDir } from "../../src/server/web/routes.js"
 import { layerMemoryFs } from "../support/memoryFs.js"
 import { settingsFrom } from "../support/settings.js"
 
-const file = JSON.stringify({ workspaces: [{ name: "acme", keyHashes: [hashKey("file-key")] }], limits: { runQueue: 7 } })
+const file = JSON.stringify({
+  workspaces: [{ name: "acme", keyHashes: [hashKey("file-key")] }],
+  limits: { runQueue: 7 }
+})
 const files = layerMemoryFs({ "/etc/trellis/config.json": file, "/etc/trellis/bad.json": "{ nope" })
 const withSettings = (env: Record<string, string>) => Effect.withConfigProvider(settingsFrom(env))
 
 describe("server settings", () => {
   it.effect("no file and no keys: open mode with the default limits", () =>
     Effect.gen(function*() {
-      const cfg = yield* loadConfig(undefined).pipe(Effect.provide(files), withSettings({ TRELLIS_CONFIG: "", TRELLIS_API_KEYS: " " }))
+      const cfg = yield* loadConfig(undefined).pipe(
+        Effect.provide(files),
+        withSettings({ TRELLIS_CONFIG: "", TRELLIS_API_KEYS: " " })
+      )
       expect(cfg.workspaces).toEqual([])
       expect(cfg.limits.runQueue).toBe(1000)
     }))
@@ -40,13 +46,17 @@ describe("server settings", () => {
 
   it.effect("a missing file or a bad TRELLIS_API_KEYS is one ConfigError (never echoing a key)", () =>
     Effect.gen(function*() {
-      const missing = yield* Effect.flip(loadConfig(undefined).pipe(
-        Effect.provide(files),
-        withSettings({ TRELLIS_CONFIG: "/etc/trellis/none.json" })
-      ))
+      const missing = yield* Effect.flip(
+        loadConfig(undefined).pipe(
+          Effect.provide(files),
+          withSettings({ TRELLIS_CONFIG: "/etc/trellis/none.json" })
+        )
+      )
       expect(missing._tag).toBe("ConfigError")
       expect(missing.message).toBe("config /etc/trellis/none.json: cannot read (NotFound)")
-      const keys = yield* Effect.flip(loadConfig(undefined).pipe(Effect.provide(files), withSettings({ TRELLIS_API_KEYS: "acme=k1,secretonly" })))
+      const keys = yield* Effect.flip(
+        loadConfig(undefined).pipe(Effect.provide(files), withSettings({ TRELLIS_API_KEYS: "acme=k1,secretonly" }))
+      )
       expect(keys.message).toContain("TRELLIS_API_KEYS")
       expect(keys.message).not.toContain("secretonly")
     }))
@@ -54,7 +64,9 @@ describe("server settings", () => {
   it.effect("TRELLIS_WEB_DIR is used when it holds index.html", () =>
     Effect.gen(function*() {
       const web = layerMemoryFs({ "/opt/viewer/index.html": "<!doctype html>" })
-      expect(yield* webDir.pipe(Effect.provide(web), withSettings({ TRELLIS_WEB_DIR: "/opt/viewer" }))).toBe("/opt/viewer")
+      expect(yield* webDir.pipe(Effect.provide(web), withSettings({ TRELLIS_WEB_DIR: "/opt/viewer" }))).toBe(
+        "/opt/viewer"
+      )
       expect(yield* webDir.pipe(Effect.provide(web), withSettings({ TRELLIS_WEB_DIR: "/opt/empty" }))).toBeUndefined()
     }))
 
@@ -62,6 +74,8 @@ describe("server settings", () => {
     Effect.gen(function*() {
       expect(yield* storeName.pipe(withSettings({}))).toBe("PGlite in ./.trellis")
       expect(yield* storeName.pipe(withSettings({ TRELLIS_HOME: "/data/t" }))).toBe("PGlite in /data/t")
-      expect(yield* storeName.pipe(withSettings({ TRELLIS_DATABASE_URL: "postgres://u:p@h/db" }))).toBe("PostgreSQL (TRELLIS_DATABASE_URL)")
+      expect(yield* storeName.pipe(withSettings({ TRELLIS_DATABASE_URL: "postgres://u:p@h/db" }))).toBe(
+        "PostgreSQL (TRELLIS_DATABASE_URL)"
+      )
     }))
 })

@@ -34,10 +34,13 @@ const serve = (drainMs: number) =>
     child.stderr!.on("data", onData)
   })
 
-const exitOf = (child: ChildProcess) => new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
+const exitOf = (child: ChildProcess) =>
+  new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
 
 const submit = async (url: string, source: string) =>
-  ((await (await call(url, "/v1/runs", { method: "POST", body: JSON.stringify({ source }) })).json()) as { runId: string }).runId
+  ((await (await call(url, "/v1/runs", { method: "POST", body: JSON.stringify({ source }) })).json()) as {
+    runId: string
+  }).runId
 
 describe("trellis serve: SIGTERM", () => {
   it("drains, exits 0, leaves the unfinished run resumable, and the next start resumes it", async () => {
@@ -69,7 +72,9 @@ describe("trellis serve: SIGTERM", () => {
       const types = [...events.matchAll(/^event: (\w+)$/gm)].map((m) => m[1])
       expect(types.filter((t) => t === "RunStarted")).toHaveLength(2)
       // The run ended in the second process: it was left running by the first, then resumed.
-      const completedAt = Number(/"type":"RunCompleted"/.test(events) ? /"at":(\d+),"type":"RunCompleted"/.exec(events)![1] : 0)
+      const completedAt = Number(
+        /"type":"RunCompleted"/.test(events) ? /"at":(\d+),"type":"RunCompleted"/.exec(events)![1] : 0
+      )
       expect(completedAt).toBeGreaterThanOrEqual(restartedAt)
       expect(types.at(-1)).toBe("RunCompleted")
       expect(types).not.toContain("RunCancelled")

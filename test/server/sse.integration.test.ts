@@ -26,7 +26,11 @@ const submit = async (source: string, inputs: Record<string, unknown> = {}) => {
   return ((await r.json()) as { runId: string }).runId
 }
 
-interface Got { readonly id: string; readonly type: string; readonly data: { seq: number; type: string } }
+interface Got {
+  readonly id: string
+  readonly type: string
+  readonly data: { seq: number; type: string }
+}
 
 /** Follows a run's events until the server ends the stream (EventSource reconnects then: we close it). */
 const follow = (runId: string, headers: Record<string, string> = {}) =>
@@ -35,7 +39,18 @@ const follow = (runId: string, headers: Record<string, string> = {}) =>
     const es = new EventSource(`${server.url}/v1/runs/${runId}/events`, {
       fetch: (input, init) => fetch(input, { ...init, headers: { ...(init?.headers ?? {}), ...headers } })
     })
-    const types = ["RunStarted", "NodeReady", "NodeStarted", "ToolCalled", "ToolReturned", "NodeCompleted", "NodeFailed", "RunCompleted", "RunFailed", "RunCancelled"]
+    const types = [
+      "RunStarted",
+      "NodeReady",
+      "NodeStarted",
+      "ToolCalled",
+      "ToolReturned",
+      "NodeCompleted",
+      "NodeFailed",
+      "RunCompleted",
+      "RunFailed",
+      "RunCancelled"
+    ]
     for (const t of types) {
       es.addEventListener(t, (e) => {
         got.push({ id: e.lastEventId, type: e.type, data: JSON.parse(e.data) as Got["data"] })

@@ -34,7 +34,14 @@ for (const backend of storeBackends({ events: { pollInterval: "25 millis" } })) 
               type: "RunStarted",
               data: { programHash: "p", inputsHash: "i", seed: null, mode: "live", inputs: { q: "héllo ☃ 𝄞" } }
             }),
-            event({ runId: "rt", seq: 1, at: 2, type: "NodeReady", node: "n1/0/n2", data: { kind: "tool", label: "fetch" } }),
+            event({
+              runId: "rt",
+              seq: 1,
+              at: 2,
+              type: "NodeReady",
+              node: "n1/0/n2",
+              data: { kind: "tool", label: "fetch" }
+            }),
             event({
               runId: "rt",
               seq: 2,
@@ -42,7 +49,14 @@ for (const backend of storeBackends({ events: { pollInterval: "25 millis" } })) 
               type: "ToolReturned",
               node: "n1/0/n2",
               attempt: 2,
-              data: { tool: "std.echo", outputHash: "o", latencyMs: 1.5, cost: 0, source: "tool", output: [null, { a: [1, "x"] }] }
+              data: {
+                tool: "std.echo",
+                outputHash: "o",
+                latencyMs: 1.5,
+                cost: 0,
+                source: "tool",
+                output: [null, { a: [1, "x"] }]
+              }
             }),
             event({ runId: "rt", seq: 3, at: 4, type: "RunCompleted", data: { outputHash: "h", output: null } })
           ]
@@ -58,7 +72,9 @@ for (const backend of storeBackends({ events: { pollInterval: "25 millis" } })) 
           const sink = yield* EventSink
           const log = yield* EventLog
           yield* sink.append(eventRange("dup", 0, 2))
-          const error = yield* Effect.flip(sink.append([nodeStarted("dup", 3), nodeStarted("dup", 4), nodeStarted("dup", 2)]))
+          const error = yield* Effect.flip(
+            sink.append([nodeStarted("dup", 3), nodeStarted("dup", 4), nodeStarted("dup", 2)])
+          )
           expect(error).toBeInstanceOf(StoreError)
           expect(error.operation).toBe("append events")
           expect(error.message).toBe(
@@ -71,7 +87,9 @@ for (const backend of storeBackends({ events: { pollInterval: "25 millis" } })) 
         Effect.gen(function*() {
           const sink = yield* EventSink
           const log = yield* EventLog
-          const error = yield* Effect.flip(sink.append([nodeStarted("twice", 0), nodeStarted("twice", 1), nodeStarted("twice", 1)]))
+          const error = yield* Effect.flip(
+            sink.append([nodeStarted("twice", 0), nodeStarted("twice", 1), nodeStarted("twice", 1)])
+          )
           expect(error.message).toContain("was rejected whole, nothing from it stored")
           expect(yield* log.events("twice")).toEqual([])
         }))
@@ -91,7 +109,13 @@ for (const backend of storeBackends({ events: { pollInterval: "25 millis" } })) 
           yield* sink.append(eventRange("live-a", 0, 2))
           yield* sink.append(eventRange("live-b", 0, 1))
           const got = Chunk.toReadonlyArray(yield* Fiber.join(reader))
-          expect(got.map((e) => `${e.runId}:${e.seq}`)).toEqual(["live-a:0", "live-a:1", "live-a:2", "live-b:0", "live-b:1"])
+          expect(got.map((e) => `${e.runId}:${e.seq}`)).toEqual([
+            "live-a:0",
+            "live-a:1",
+            "live-a:2",
+            "live-b:0",
+            "live-b:1"
+          ])
         })))
 
       it.effect("stream of an ended run gives its events and ends", () =>
@@ -126,7 +150,9 @@ for (const backend of storeBackends({ events: { pollInterval: "25 millis" } })) 
           const early = yield* Effect.fork(Effect.all(runs.map((r) => collect(log, r)), { concurrency: "unbounded" }))
           const midways = yield* Effect.all(runs.map(() => Deferred.make<void>()))
           const writers = yield* Effect.fork(
-            Effect.all(runs.map((r, i) => writer(r, midways[i]!).pipe(Effect.when(() => r !== "c1"))), { concurrency: "unbounded" })
+            Effect.all(runs.map((r, i) => writer(r, midways[i]!).pipe(Effect.when(() => r !== "c1"))), {
+              concurrency: "unbounded"
+            })
           )
           const c1 = yield* Effect.fork(
             Effect.gen(function*() {
@@ -167,30 +193,38 @@ for (const backend of storeBackends({ events: { pollInterval: "25 millis" } })) 
         }).pipe(Effect.timeout("10 seconds")))
 
       it.effect("stream of a run appended by another instance (another process) is seen through polling", () =>
-        Effect.scoped(Effect.gen(function*() {
-          const log = yield* EventLog
-          // A second event store over the same database, with its own PubSub: this log never hears of its appends.
-          const other = yield* Events.make()
-          yield* other.sink.append(eventRange("remote", 0, 2))
-          const first = yield* Deferred.make<void>()
-          const reader = yield* log.stream("remote").pipe(
-            Stream.tap(() => Deferred.succeed(first, undefined)),
-            Stream.runCollect,
-            Effect.fork
-          )
-          yield* Deferred.await(first)
-          for (let seq = 3; seq <= 30; seq += 4) yield* other.sink.append(eventRange("remote", seq, seq + 3, seq + 3 === 30))
-          const got = Chunk.toReadonlyArray(yield* Fiber.join(reader))
-          expect(seqs(got)).toEqual(range(0, 30))
-          expect(json(got)).toEqual(json(yield* other.log.events("remote")))
-          expect(got[30]!.type).toBe("RunCompleted")
-        }).pipe(Effect.timeout("10 seconds"))))
+        Effect.scoped(
+          Effect.gen(function*() {
+            const log = yield* EventLog
+            // A second event store over the same database, with its own PubSub: this log never hears of its appends.
+            const other = yield* Events.make()
+            yield* other.sink.append(eventRange("remote", 0, 2))
+            const first = yield* Deferred.make<void>()
+            const reader = yield* log.stream("remote").pipe(
+              Stream.tap(() => Deferred.succeed(first, undefined)),
+              Stream.runCollect,
+              Effect.fork
+            )
+            yield* Deferred.await(first)
+            for (let seq = 3; seq <= 30; seq += 4) {
+              yield* other.sink.append(eventRange("remote", seq, seq + 3, seq + 3 === 30))
+            }
+            const got = Chunk.toReadonlyArray(yield* Fiber.join(reader))
+            expect(seqs(got)).toEqual(range(0, 30))
+            expect(json(got)).toEqual(json(yield* other.log.events("remote")))
+            expect(got[30]!.type).toBe("RunCompleted")
+          }).pipe(Effect.timeout("10 seconds"))
+        ))
 
       it.effect("a run's terminal event ends the stream even when more events follow it", () =>
         Effect.gen(function*() {
           const sink = yield* EventSink
           const log = yield* EventLog
-          yield* sink.append([...eventRange("after-end", 0, 2), runCompleted("after-end", 3), nodeStarted("after-end", 4)])
+          yield* sink.append([
+            ...eventRange("after-end", 0, 2),
+            runCompleted("after-end", 3),
+            nodeStarted("after-end", 4)
+          ])
           expect(seqs(yield* collect(log, "after-end"))).toEqual([0, 1, 2, 3])
         }))
     })

@@ -3,8 +3,8 @@
  * no-op, events cannot be updated in place, and processes starting together
  * on one PostgreSQL database migrate it once without failing.
  */
-import { describe, expect, it, layer } from "@effect/vitest"
 import { SqlClient } from "@effect/sql/SqlClient"
+import { describe, expect, it, layer } from "@effect/vitest"
 import { Effect, Layer, Redacted } from "effect"
 import * as Store from "../../src/store/layer.js"
 import { migrate } from "../../src/store/migrations.js"
@@ -40,30 +40,40 @@ for (const backend of testBackends()) {
           const sql = yield* SqlClient
           yield* sql`INSERT INTO run_events (run_id, seq, at, type, body) VALUES ('r', 0, 1, 'NodeReady', '{}'::jsonb)`
           const error = yield* Effect.flip(sql`UPDATE run_events SET at = 2 WHERE run_id = 'r'`)
-          expect(String((error.cause as Error).message)).toBe("run_events is append-only: event 0 of run r cannot be updated")
+          expect(String((error.cause as Error).message)).toBe(
+            "run_events is append-only: event 0 of run r cannot be updated"
+          )
         }))
     })
   })
 }
 
 describe("concurrent start-up", () => {
-  it.live.skipIf(testDatabaseUrl() === undefined)("processes migrating one PostgreSQL database at once migrate it once", () =>
-    Effect.scoped(Effect.gen(function*() {
-      const db = yield* freshPostgresDatabase(testDatabaseUrl()!)
-      // Six independent clients (as six processes would have), each migrating as it starts.
-      const starts = Array.from({ length: 6 }, () =>
-        Effect.scoped(Effect.flatMap(Layer.build(layerPostgres(Redacted.make(db.url), { maxConnections: 2 })), (ctx) =>
-          Effect.provide(migrate, ctx)
-        ))
-      )
-      const results = yield* Effect.all(starts, { concurrency: "unbounded" })
-      expect(results.filter((r) => r.length > 0)).toEqual([[[1, "core"], [2, "workspace_scoped_policy"]]])
-      const counts = yield* Effect.scoped(Effect.flatMap(Layer.build(layerPostgres(Redacted.make(db.url))), (ctx) =>
-        Effect.provide(
-          Effect.flatMap(SqlClient, (sql) => sql<{ readonly n: number }>`SELECT count(*)::int AS n FROM trellis_migrations`),
-          ctx
-        )
-      ))
-      expect(counts).toEqual([{ n: 1 }])
-    })), 60_000)
+  it.live.skipIf(testDatabaseUrl() === undefined)(
+    "processes migrating one PostgreSQL database at once migrate it once",
+    () =>
+      Effect.scoped(Effect.gen(function*() {
+        const db = yield* freshPostgresDatabase(testDatabaseUrl()!)
+        // Six independent clients (as six processes would have), each migrating as it starts.
+        const starts = Array.from({ length: 6 }, () =>
+          Effect.scoped(
+            Effect.flatMap(
+              Layer.build(layerPostgres(Redacted.make(db.url), { maxConnections: 2 })),
+              (ctx) => Effect.provide(migrate, ctx)
+            )
+          ))
+        const results = yield* Effect.all(starts, { concurrency: "unbounded" })
+        expect(results.filter((r) => r.length > 0)).toEqual([[[1, "core"], [2, "workspace_scoped_policy"]]])
+        const counts = yield* Effect.scoped(Effect.flatMap(Layer.build(layerPostgres(Redacted.make(db.url))), (ctx) =>
+          Effect.provide(
+            Effect.flatMap(
+              SqlClient,
+              (sql) => sql<{ readonly n: number }>`SELECT count(*)::int AS n FROM trellis_migrations`
+            ),
+            ctx
+          )))
+        expect(counts).toEqual([{ n: 1 }])
+      })),
+    60_000
+  )
 })

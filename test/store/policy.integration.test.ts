@@ -7,9 +7,9 @@
  */
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Cause, Context, Effect, Exit, Layer, Option, Random } from "effect"
-import * as Bandit from "../../src/store/bandit.js"
 import { PolicyStore } from "../../src/runtime/bandit/store.js"
 import { IdempotencyStore } from "../../src/runtime/policy/idempotency.js"
+import * as Bandit from "../../src/store/bandit.js"
 import * as Store from "../../src/store/layer.js"
 import { MEMORY } from "../../src/store/sql.js"
 import { storeBackends } from "../support/store.js"
@@ -29,7 +29,9 @@ for (const backend of storeBackends()) {
           expect(yield* store.get(c("k1"))).toEqual(Option.some({ out: [1, "two", { three: true }] }))
           yield* store.put(c("k-null"), null)
           expect(yield* store.get(c("k-null"))).toEqual(Option.some(null))
-          yield* Effect.all([store.put(c("race"), 1), store.put(c("race"), 2), store.put(c("race"), 3)], { concurrency: "unbounded" })
+          yield* Effect.all([store.put(c("race"), 1), store.put(c("race"), 2), store.put(c("race"), 3)], {
+            concurrency: "unbounded"
+          })
           expect([1, 2, 3]).toContainEqual(Option.getOrThrow(yield* store.get(c("race"))))
         }))
 
@@ -71,7 +73,10 @@ for (const backend of storeBackends()) {
           const other = yield* Bandit.make
           const n = 40
           yield* Effect.all(
-            Array.from({ length: n }, (_, i) => (i % 2 === 0 ? store : other).feedback("busy", i % 4 === 0 ? "x" : "y", i % 3 === 0 ? 1 : 0)),
+            Array.from(
+              { length: n },
+              (_, i) => (i % 2 === 0 ? store : other).feedback("busy", i % 4 === 0 ? "x" : "y", i % 3 === 0 ? 1 : 0)
+            ),
             { concurrency: "unbounded" }
           )
           const state = yield* other.snapshot("busy")

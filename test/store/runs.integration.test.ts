@@ -50,7 +50,9 @@ for (const backend of storeBackends()) {
           const store = yield* RunStore
           yield* store.putProgram("h1", { version: 1, programs: [{ name: "main" }], note: null })
           yield* store.putProgram("h1", { version: 2 })
-          expect(yield* store.getProgram("h1")).toEqual(Option.some({ version: 1, programs: [{ name: "main" }], note: null }))
+          expect(yield* store.getProgram("h1")).toEqual(
+            Option.some({ version: 1, programs: [{ name: "main" }], note: null })
+          )
           expect(yield* store.getProgram("nope")).toEqual(Option.none())
         }))
 
@@ -67,7 +69,14 @@ for (const backend of storeBackends()) {
 
           yield* store.finish("life", { status: "completed", endedAt: 150, output: null, state: { nodes: 3 } })
           expect(yield* store.get("life")).toEqual(
-            Option.some({ ...created, status: "completed", endedAt: 150, updatedAt: 150, output: null, state: { nodes: 3 } })
+            Option.some({
+              ...created,
+              status: "completed",
+              endedAt: 150,
+              updatedAt: 150,
+              output: null,
+              state: { nodes: 3 }
+            })
           )
           yield* store.reopen("life", 200)
           expect(yield* store.get("life")).toEqual(
@@ -85,7 +94,12 @@ for (const backend of storeBackends()) {
           const store = yield* RunStore
           const a = yield* Effect.flip(store.finish("ghost", { status: "cancelled", endedAt: 1, state: {} }))
           const b = yield* Effect.flip(store.reopen("ghost", 1))
-          expect([a.operation, a.message, b.operation, b.message]).toEqual(["finish run", "no run ghost", "reopen run", "no run ghost"])
+          expect([a.operation, a.message, b.operation, b.message]).toEqual([
+            "finish run",
+            "no run ghost",
+            "reopen run",
+            "no run ghost"
+          ])
         }))
 
       it.effect("lists newest first with filters, paginated by cursor like the memory store", () =>

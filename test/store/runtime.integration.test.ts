@@ -56,7 +56,9 @@ const runOnce = Effect.gen(function*() {
   return { result, live, recorded }
 })
 
-const memory = Effect.runPromise(Effect.provide(runOnce, Layer.merge(Runtime.layerServices, ToolRegistry.layerBuiltins)))
+const memory = Effect.runPromise(
+  Effect.provide(runOnce, Layer.merge(Runtime.layerServices, ToolRegistry.layerBuiltins))
+)
 
 for (const backend of storeBackends()) {
   describe(backend.name, () => {
@@ -73,9 +75,10 @@ for (const backend of storeBackends()) {
           expect(recorded[recorded.length - 1]!.type).toBe("RunCompleted")
           expect(json(recorded)).toEqual(json(live))
           expect(canonicalTrace(recorded)).toEqual(canonicalTrace(reference.recorded))
-          expect(json(yield* Stream.runCollect(Runtime.events(result.runId)).pipe(Effect.map(Chunk.toReadonlyArray)))).toEqual(
-            json(recorded)
-          )
+          expect(json(yield* Stream.runCollect(Runtime.events(result.runId)).pipe(Effect.map(Chunk.toReadonlyArray))))
+            .toEqual(
+              json(recorded)
+            )
 
           const keyed = recorded.flatMap((e) =>
             e.type === "ToolCalled" && e.data.idempotencyKey !== undefined

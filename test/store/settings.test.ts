@@ -16,7 +16,10 @@ const withSettings = (env: Record<string, string>) => Effect.withConfigProvider(
 describe("store settings", () => {
   it.effect("TRELLIS_HOME (default ./.trellis) and TRELLIS_DATABASE_URL choose the backend", () =>
     Effect.gen(function*() {
-      expect(yield* backendFromEnv.pipe(withSettings({}))).toEqual({ kind: "pglite", dataDir: Path.resolve(".trellis", "pglite") })
+      expect(yield* backendFromEnv.pipe(withSettings({}))).toEqual({
+        kind: "pglite",
+        dataDir: Path.resolve(".trellis", "pglite")
+      })
       expect(yield* trellisHome.pipe(withSettings({ TRELLIS_HOME: "" }))).toBe(Path.resolve(".trellis"))
       expect(yield* backendFromEnv.pipe(withSettings({ TRELLIS_HOME: "/srv/t", TRELLIS_DATABASE_URL: "" }))).toEqual({
         kind: "pglite",
@@ -32,7 +35,8 @@ describe("store settings", () => {
 
   it.effect("TRELLIS_PGLITE_THREAD: on unless 0/false/no/off; anything else is an error naming it", () =>
     Effect.gen(function*() {
-      const thread = (value?: string) => pgliteThreadDefault.pipe(withSettings(value === undefined ? {} : { TRELLIS_PGLITE_THREAD: value }))
+      const thread = (value?: string) =>
+        pgliteThreadDefault.pipe(withSettings(value === undefined ? {} : { TRELLIS_PGLITE_THREAD: value }))
       expect(yield* thread()).toBe(true)
       expect(yield* thread("")).toBe(true)
       expect(yield* thread("1")).toBe(true)
@@ -46,10 +50,12 @@ describe("store settings", () => {
   it.effect("a bad setting fails the store layer with a typed error naming it, before the directory is made", () =>
     Effect.gen(function*() {
       const home = Path.join(Fs.mkdtempSync(Path.join(Os.tmpdir(), "trellis-settings-")), "home")
-      const error = yield* Effect.flip(Layer.build(layerFromEnv).pipe(
-        Effect.scoped,
-        withSettings({ TRELLIS_HOME: home, TRELLIS_PGLITE_THREAD: "perhaps" })
-      ))
+      const error = yield* Effect.flip(
+        Layer.build(layerFromEnv).pipe(
+          Effect.scoped,
+          withSettings({ TRELLIS_HOME: home, TRELLIS_PGLITE_THREAD: "perhaps" })
+        )
+      )
       expect(error._tag).toBe("SqlError")
       expect(error.message).toContain("TRELLIS_PGLITE_THREAD")
       expect(Fs.existsSync(home)).toBe(false)

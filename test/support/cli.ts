@@ -19,10 +19,19 @@ export interface Ran {
 /** Runs `node <args>` in `cwd` (the repository by default), feeding `input` to stdin. */
 export const runNode = (
   args: ReadonlyArray<string>,
-  options: { readonly input?: string; readonly env?: NodeJS.ProcessEnv; readonly cwd?: string; readonly timeoutMs?: number } = {}
+  options: {
+    readonly input?: string
+    readonly env?: NodeJS.ProcessEnv
+    readonly cwd?: string
+    readonly timeoutMs?: number
+  } = {}
 ): Promise<Ran> =>
   new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [...args], { cwd: options.cwd ?? root, env: options.env ?? process.env, stdio: ["pipe", "pipe", "pipe"] })
+    const p = spawn(process.execPath, [...args], {
+      cwd: options.cwd ?? root,
+      env: options.env ?? process.env,
+      stdio: ["pipe", "pipe", "pipe"]
+    })
     let stdout = ""
     let stderr = ""
     p.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d))

@@ -53,7 +53,9 @@ export const freshPostgresDatabase = (url: string) =>
 
 /** A layer over a fresh PostgreSQL database on the test server. */
 export const layerFreshPostgres = (url: string): TestBackend["layer"] =>
-  Layer.unwrapScoped(Effect.map(freshPostgresDatabase(url), (db) => layerPostgres(Redacted.make(db.url), { maxConnections: 4 })))
+  Layer.unwrapScoped(
+    Effect.map(freshPostgresDatabase(url), (db) => layerPostgres(Redacted.make(db.url), { maxConnections: 4 }))
+  )
 
 /** PGlite in memory, plus PostgreSQL when `TRELLIS_TEST_DATABASE_URL` is set. */
 export const testBackends = (): ReadonlyArray<TestBackend> => {

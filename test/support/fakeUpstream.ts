@@ -59,7 +59,9 @@ export interface FakeUpstream {
 
 const lastUser = (body: Record<string, unknown>): string => {
   const messages = Array.isArray(body.messages) ? (body.messages as Array<{ role?: string; content?: unknown }>) : []
-  for (let i = messages.length - 1; i >= 0; i--) if (messages[i]?.role === "user") return String(messages[i]?.content ?? "")
+  for (let i = messages.length - 1; i >= 0; i--) {
+    if (messages[i]?.role === "user") return String(messages[i]?.content ?? "")
+  }
   return ""
 }
 
@@ -90,7 +92,9 @@ export const startFakeUpstream = async (
     try {
       body = JSON.parse(raw) as Record<string, unknown>
     } catch {
-      res.writeHead(400, { "content-type": "application/json" }).end(JSON.stringify({ error: { message: "not JSON", type: "invalid_request_error" } }))
+      res.writeHead(400, { "content-type": "application/json" }).end(
+        JSON.stringify({ error: { message: "not JSON", type: "invalid_request_error" } })
+      )
       return
     }
     const index = requests.length
@@ -117,21 +121,40 @@ export const startFakeUpstream = async (
     const id = `chatcmpl-${name}-${index}`
     if (b.kind === "status") {
       ended = true
-      res.writeHead(b.status, { "content-type": "application/json", ...(b.retryAfter === undefined ? {} : { "retry-after": b.retryAfter }) })
-      res.end(JSON.stringify({ error: { message: b.message ?? `${name} fails with ${b.status}`, type: "server_error" } }))
+      res.writeHead(b.status, {
+        "content-type": "application/json",
+        ...(b.retryAfter === undefined ? {} : { "retry-after": b.retryAfter })
+      })
+      res.end(
+        JSON.stringify({ error: { message: b.message ?? `${name} fails with ${b.status}`, type: "server_error" } })
+      )
       return
     }
     if (b.kind === "hang") return
     const text = b.kind === "ok" && b.text !== undefined ? b.text : `${name}: ${lastUser(body)}`
-    const usage = { prompt_tokens: 5, completion_tokens: Math.max(1, Math.ceil(text.length / 4)), total_tokens: 5 + Math.max(1, Math.ceil(text.length / 4)) }
+    const usage = {
+      prompt_tokens: 5,
+      completion_tokens: Math.max(1, Math.ceil(text.length / 4)),
+      total_tokens: 5 + Math.max(1, Math.ceil(text.length / 4))
+    }
     if (body.stream !== true) {
-      const toolCalls = b.kind === "ok" && b.toolCall !== undefined ? [{ id: "call_1", type: "function", function: b.toolCall }] : undefined
+      const toolCalls = b.kind === "ok" && b.toolCall !== undefined
+        ? [{ id: "call_1", type: "function", function: b.toolCall }]
+        : undefined
       const json = JSON.stringify({
         id,
         object: "chat.completion",
         created: 1_700_000_000,
         model,
-        choices: [{ index: 0, message: { role: "assistant", content: toolCalls === undefined ? text : null, ...(toolCalls === undefined ? {} : { tool_calls: toolCalls }) }, finish_reason: toolCalls === undefined ? "stop" : "tool_calls" }],
+        choices: [{
+          index: 0,
+          message: {
+            role: "assistant",
+            content: toolCalls === undefined ? text : null,
+            ...(toolCalls === undefined ? {} : { tool_calls: toolCalls })
+          },
+          finish_reason: toolCalls === undefined ? "stop" : "tool_calls"
+        }],
         usage
       })
       if (b.kind === "cut") {
@@ -177,7 +200,14 @@ export const startFakeUpstream = async (
         else setImmediate(() => send(i + 1))
         return
       }
-      const last = { id, object: "chat.completion.chunk", created: 1_700_000_000, model, choices: [{ index: 0, delta: {}, finish_reason: "stop" }], usage }
+      const last = {
+        id,
+        object: "chat.completion.chunk",
+        created: 1_700_000_000,
+        model,
+        choices: [{ index: 0, delta: {}, finish_reason: "stop" }],
+        usage
+      }
       res.write(`data: ${JSON.stringify(last)}\n\ndata: [DONE]\n\n`)
       finish()
       res.end()

@@ -55,7 +55,10 @@ export const sexpr = (e: ExprNode): string => {
     case "ListExpr":
       return `[${e.items.map(sexpr).join(" ")}]`
     case "RecordExpr":
-      return `{${e.entries.map((x) => `${x.key.kind === "Name" ? x.key.value : JSON.stringify(x.key.value)}: ${sexpr(x.value)}`).join(", ")}}`
+      return `{${
+        e.entries.map((x) => `${x.key.kind === "Name" ? x.key.value : JSON.stringify(x.key.value)}: ${sexpr(x.value)}`)
+          .join(", ")
+      }}`
     case "ParenExpr":
       return `(paren ${sexpr(e.expr)})`
     case "UnaryExpr":
@@ -67,7 +70,9 @@ export const sexpr = (e: ExprNode): string => {
     case "IndexExpr":
       return `(index ${sexpr(e.target)} ${sexpr(e.index)})`
     case "SliceExpr":
-      return `(slice ${sexpr(e.target)} ${e.start === undefined ? "_" : sexpr(e.start)} ${e.end === undefined ? "_" : sexpr(e.end)})`
+      return `(slice ${sexpr(e.target)} ${e.start === undefined ? "_" : sexpr(e.start)} ${
+        e.end === undefined ? "_" : sexpr(e.end)
+      })`
   }
 }
 

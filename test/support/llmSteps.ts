@@ -19,7 +19,8 @@ export interface Received {
   readonly messages: ReadonlyArray<{ readonly role: string; readonly text: string }>
 }
 
-const aiError = (e: LlmError) => new AiError.UnknownError({ module: "fake", method: "generate", description: e.message, cause: e })
+const aiError = (e: LlmError) =>
+  new AiError.UnknownError({ module: "fake", method: "generate", description: e.message, cause: e })
 
 const textOf = (m: Prompt.Message): string =>
   typeof m.content === "string"
@@ -27,7 +28,10 @@ const textOf = (m: Prompt.Message): string =>
     : m.content.map((p) => ("text" in p && typeof p.text === "string" ? p.text : "")).join("")
 
 /** A fake router: every model name resolves to the same scripted model; `calls` lists what it was asked. */
-export const makeFake = (script: ReadonlyArray<Scripted>, options: { readonly route?: string; readonly deltas?: number } = {}) => {
+export const makeFake = (
+  script: ReadonlyArray<Scripted>,
+  options: { readonly route?: string; readonly deltas?: number } = {}
+) => {
   const calls: Array<Received> = []
   let next = 0
   const take = (model: string, opts: LanguageModel.ProviderOptions) => {
@@ -65,7 +69,9 @@ export const makeFake = (script: ReadonlyArray<Scripted>, options: { readonly ro
           const n = Math.max(1, options.deltas ?? 3)
           const size = Math.ceil(r.text.length / n)
           const deltas: Array<Response.StreamPartEncoded> = []
-          for (let i = 0; i < r.text.length; i += size) deltas.push({ type: "text-delta", id: "0", delta: r.text.slice(i, i + size) })
+          for (let i = 0; i < r.text.length; i += size) {
+            deltas.push({ type: "text-delta", id: "0", delta: r.text.slice(i, i + size) })
+          }
           return Stream.fromIterable<Response.StreamPartEncoded>([
             { type: "response-metadata", modelId: route(model) },
             { type: "text-start", id: "0" },
@@ -78,10 +84,11 @@ export const makeFake = (script: ReadonlyArray<Scripted>, options: { readonly ro
   /** The workspace of every resolve. */
   const workspaces: Array<string> = []
   const layer = Layer.succeed(LlmRouter, {
-    resolve: (model, ctx) => Effect.sync(() => {
-      workspaces.push(ctx.workspace)
-      return { route: route(model), model: modelFor(model) }
-    }),
+    resolve: (model, ctx) =>
+      Effect.sync(() => {
+        workspaces.push(ctx.workspace)
+        return { route: route(model), model: modelFor(model) }
+      }),
     models: () => ["fake/model"]
   })
   return { calls, layer, workspaces }

@@ -5,11 +5,18 @@
  */
 import { FileSystem } from "@effect/platform"
 import { SystemError } from "@effect/platform/Error"
-import { Effect, Layer, Option } from "effect"
+import type { Layer } from "effect"
+import { Effect, Option } from "effect"
 import * as Path from "node:path"
 
 const notFound = (method: string, path: string) =>
-  new SystemError({ reason: "NotFound", module: "FileSystem", method, pathOrDescriptor: path, description: "no such file" })
+  new SystemError({
+    reason: "NotFound",
+    module: "FileSystem",
+    method,
+    pathOrDescriptor: path,
+    description: "no such file"
+  })
 
 const info = (type: FileSystem.File.Type, size: number): FileSystem.File.Info => ({
   type,
@@ -32,9 +39,11 @@ const info = (type: FileSystem.File.Type, size: number): FileSystem.File.Info =>
 export const layerMemoryFs = (files: Readonly<Record<string, string>>): Layer.Layer<FileSystem.FileSystem> => {
   const texts = new Map(Object.entries(files).map(([p, t]) => [Path.resolve(p), t]))
   const dirs = new Set<string>()
-  for (const p of texts.keys()) for (let d = Path.dirname(p); !dirs.has(d); d = Path.dirname(d)) {
-    dirs.add(d)
-    if (Path.dirname(d) === d) break
+  for (const p of texts.keys()) {
+    for (let d = Path.dirname(p); !dirs.has(d); d = Path.dirname(d)) {
+      dirs.add(d)
+      if (Path.dirname(d) === d) break
+    }
   }
   const children = (dir: string, recursive: boolean): Array<string> => {
     const prefix = dir.endsWith(Path.sep) ? dir : dir + Path.sep
@@ -54,7 +63,9 @@ export const layerMemoryFs = (files: Readonly<Record<string, string>>): Layer.La
     },
     readDirectory: (p, options) => {
       const abs = Path.resolve(p)
-      return dirs.has(abs) ? Effect.succeed(children(abs, options?.recursive === true)) : Effect.fail(notFound("readDirectory", p))
+      return dirs.has(abs)
+        ? Effect.succeed(children(abs, options?.recursive === true))
+        : Effect.fail(notFound("readDirectory", p))
     },
     readFile: (p) => {
       const text = texts.get(Path.resolve(p))

@@ -20,7 +20,8 @@ export const tool = (id: string, name: string, args: Record<string, Expr> = {}, 
   ({ id, kind: "tool", tool: name, args, ...extra }) as Node
 
 /** An expr node. */
-export const exprNode = (id: string, expr: Expr, extra: Partial<Node> = {}): Node => ({ id, kind: "expr", expr, ...extra }) as Node
+export const exprNode = (id: string, expr: Expr, extra: Partial<Node> = {}): Node =>
+  ({ id, kind: "expr", expr, ...extra }) as Node
 
 /** A one-program document (`main`) with the given params, nodes and result. */
 export const program = (
@@ -32,7 +33,11 @@ export const program = (
   entry: "main",
   programs: {
     main: {
-      params: params.map((p) => ({ name: p.name, type: { kind: "any" }, ...(p.default ? { default: p.default } : {}) })),
+      params: params.map((p) => ({
+        name: p.name,
+        type: { kind: "any" },
+        ...(p.default ? { default: p.default } : {})
+      })),
       nodes,
       result
     }

@@ -69,9 +69,15 @@ export const lint = (text: string): ReadonlyArray<LintProblem> => {
       families.set(type[1]!, f)
       const name = type[1]!
       if (!f.help) problems.push({ metric: name, message: "no HELP text" })
-      if (f.type === "counter" && !name.endsWith("_total")) problems.push({ metric: name, message: "counter metrics should have \"_total\" suffix" })
-      if (f.type !== "counter" && name.endsWith("_total")) problems.push({ metric: name, message: "non-counter metrics should not have \"_total\" suffix" })
-      if (NON_BASE_UNITS.test(name)) problems.push({ metric: name, message: "use base units (seconds, bytes) in the name" })
+      if (f.type === "counter" && !name.endsWith("_total")) {
+        problems.push({ metric: name, message: "counter metrics should have \"_total\" suffix" })
+      }
+      if (f.type !== "counter" && name.endsWith("_total")) {
+        problems.push({ metric: name, message: "non-counter metrics should not have \"_total\" suffix" })
+      }
+      if (NON_BASE_UNITS.test(name)) {
+        problems.push({ metric: name, message: "use base units (seconds, bytes) in the name" })
+      }
       continue
     }
     if (line.startsWith("#")) continue
@@ -86,7 +92,9 @@ export const lint = (text: string): ReadonlyArray<LintProblem> => {
       continue
     }
     const labels = m[3] ?? ""
-    if (/(^|,)(time_unit|unit)="/.test(labels)) problems.push({ metric: base, message: "a unit in a label: put it in the name" })
+    if (/(^|,)(time_unit|unit)="/.test(labels)) {
+      problems.push({ metric: base, message: "a unit in a label: put it in the name" })
+    }
     if (families.get(base)!.type === "histogram" && m[1]!.endsWith("_bucket")) {
       const series = `${base}{${labels.replace(/(^|,)le="[^"]*"/, "")}}`
       bucketsSeen.add(series)
@@ -96,7 +104,9 @@ export const lint = (text: string): ReadonlyArray<LintProblem> => {
       problems.push({ metric: base, message: `bad value ${m[4]}` })
     }
   }
-  for (const series of bucketsSeen) if (!infSeen.has(series)) problems.push({ metric: series, message: "histogram without le=\"+Inf\"" })
+  for (const series of bucketsSeen) {
+    if (!infSeen.has(series)) problems.push({ metric: series, message: "histogram without le=\"+Inf\"" })
+  }
   return problems
 }
 
@@ -115,7 +125,9 @@ export const decreasedCounters = (before: string, after: string): ReadonlyArray<
     const family = counters.has(name) ? name : name.replace(/_(count|sum|bucket)$/, "")
     if (!counters.has(family)) continue
     const now = b.get(key)
-    if (now !== undefined && now < value) problems.push({ metric: key, message: `counter went down (${value} -> ${now})` })
+    if (now !== undefined && now < value) {
+      problems.push({ metric: key, message: `counter went down (${value} -> ${now})` })
+    }
   }
   return problems
 }

@@ -20,7 +20,10 @@ export const compileProgram = (source: string, tools: ReadonlyArray<AnyTool> = [
 
 /** Every run service in memory, with the built-ins plus `tools` (registered as given). */
 export const testLayer = (tools: ReadonlyArray<AnyTool> = []) =>
-  Layer.merge(Runtime.layerServices, Layer.succeed(ToolRegistry, Either.getOrThrow(makeRegistry([...builtinTools, ...tools]))))
+  Layer.merge(
+    Runtime.layerServices,
+    Layer.succeed(ToolRegistry, Either.getOrThrow(makeRegistry([...builtinTools, ...tools])))
+  )
 
 /** The canonical id of the node the user named `label`. */
 export const idOf = (program: Program, label: string): string => {

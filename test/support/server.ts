@@ -4,21 +4,21 @@
  * closes; the derived `HttpApiClient`; small fetch helpers.
  */
 import { FetchHttpClient, HttpApiClient, HttpClient, HttpClientRequest } from "@effect/platform"
+import type { HttpServer } from "@effect/platform"
 import { Effect, Exit, Layer, Scope } from "effect"
 import type { Context } from "effect"
-import { Store } from "../../src/store/index.js"
 import { ResultCache } from "../../src/runtime/policy/cache.js"
 import { ToolLimiter } from "../../src/runtime/policy/limiter.js"
-import { ToolRegistry } from "../../src/tools/registry.js"
 import { Api } from "../../src/server/api/index.js"
 import { resolveConfig } from "../../src/server/config.js"
 import type { ConfigFile, ResolvedLimits, ServerConfig } from "../../src/server/config.js"
-import * as Server from "../../src/server/server.js"
-import type { RunManager } from "../../src/server/runManager.js"
-import type { HttpServer } from "@effect/platform"
 import type { ServerContext } from "../../src/server/context.js"
+import type { RunManager } from "../../src/server/runManager.js"
+import * as Server from "../../src/server/server.js"
+import { Store } from "../../src/store/index.js"
 import type { StoreServices } from "../../src/store/layer.js"
 import type { Client } from "../../src/store/layer.js"
+import { ToolRegistry } from "../../src/tools/registry.js"
 
 /** A running test server. */
 export interface TestServer {
@@ -48,10 +48,11 @@ export const startServer = async (
   const started = await Effect.runPromise(
     Effect.gen(function*() {
       const ctx = yield* Layer.buildWithScope(services(options.store ?? Store.layerPglite("memory://")), scope)
-      return yield* Server.start({ config, port: 0, host: "127.0.0.1", resumeOnStart: options.resumeOnStart ?? false }).pipe(
-        Effect.provide(ctx),
-        Scope.extend(scope)
-      )
+      return yield* Server.start({ config, port: 0, host: "127.0.0.1", resumeOnStart: options.resumeOnStart ?? false })
+        .pipe(
+          Effect.provide(ctx),
+          Scope.extend(scope)
+        )
     })
   )
   return {

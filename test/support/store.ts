@@ -24,7 +24,9 @@ export const runCompleted = (runId: string, seq: number): RunEvent =>
 /** Events `from..to` (inclusive) of a run; the last is `RunCompleted` when `terminal`. */
 export const eventRange = (runId: string, from: number, to: number, terminal = false): Array<RunEvent> => {
   const out: Array<RunEvent> = []
-  for (let seq = from; seq <= to; seq++) out.push(terminal && seq === to ? runCompleted(runId, seq) : nodeStarted(runId, seq))
+  for (let seq = from; seq <= to; seq++) {
+    out.push(terminal && seq === to ? runCompleted(runId, seq) : nodeStarted(runId, seq))
+  }
   return out
 }
 

@@ -18,10 +18,14 @@ export const arbText: fc.Arbitrary<string> = fc.oneof(
 )
 
 /** Finite numbers that survive JSON (no -0). */
-export const arbNumber: fc.Arbitrary<number> = fc.double({ noNaN: true, noDefaultInfinity: true }).map((x) => (x === 0 ? 0 : x))
+export const arbNumber: fc.Arbitrary<number> = fc.double({ noNaN: true, noDefaultInfinity: true }).map((
+  x
+) => (x === 0 ? 0 : x))
 
 /** JSON values as JSON carries them (no -0). */
-export const arbJson: fc.Arbitrary<unknown> = fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.parse(JSON.stringify(v)) as unknown)
+export const arbJson: fc.Arbitrary<unknown> = fc.jsonValue({ maxDepth: 3 }).map((v) =>
+  JSON.parse(JSON.stringify(v)) as unknown
+)
 
 const arbKind: fc.Arbitrary<ErrorKind> = fc.constantFrom(...ERROR_KINDS)
 const arbAttempt = fc.integer({ min: 1, max: 5 })
@@ -57,7 +61,9 @@ export const arbData = (n: NumberArbs): { readonly [T in RunEventType]: fc.Arbit
   ),
   NodeReady: fc.record({ kind: arbText, label: arbText }, { requiredKeys: ["kind"] }),
   NodeStarted: fc.record({ kind: arbText }),
-  ToolCalled: fc.record({ tool: arbText, argsHash: arbText, idempotencyKey: arbText }, { requiredKeys: ["tool", "argsHash"] }),
+  ToolCalled: fc.record({ tool: arbText, argsHash: arbText, idempotencyKey: arbText }, {
+    requiredKeys: ["tool", "argsHash"]
+  }),
   ToolReturned: fc.record(
     {
       tool: arbText,
@@ -76,7 +82,9 @@ export const arbData = (n: NumberArbs): { readonly [T in RunEventType]: fc.Arbit
   ChoiceMade: fc.record({ key: arbText, option: arbText, policy: arbText, version: n.any, propensity: n.any }),
   Chunk: fc.record({ index: fc.nat(), text: arbText }),
   RunCompleted: fc.record({ outputHash: arbText, output: arbJson }),
-  RunFailed: fc.record({ errorKind: arbKind, message: arbText, failedNode: arbText }, { requiredKeys: ["errorKind", "message"] }),
+  RunFailed: fc.record({ errorKind: arbKind, message: arbText, failedNode: arbText }, {
+    requiredKeys: ["errorKind", "message"]
+  }),
   RunCancelled: fc.record({ reason: arbText })
 })
 
@@ -97,13 +105,25 @@ const TYPES: ReadonlyArray<RunEventType> = [
 ]
 
 /** One event without its `runId` and `seq` (given by `arbTrace`). */
-type Draft = { readonly type: RunEventType; readonly at: number; readonly node?: string; readonly attempt?: number; readonly data: unknown }
+type Draft = {
+  readonly type: RunEventType
+  readonly at: number
+  readonly node?: string
+  readonly attempt?: number
+  readonly data: unknown
+}
 
 const arbDraft = (n: NumberArbs, nodes: fc.Arbitrary<string>): fc.Arbitrary<Draft> => {
   const data = arbData(n)
   return fc.constantFrom(...TYPES).chain((type) =>
     fc.record(
-      { type: fc.constant(type), at: n.any, node: nodes, attempt: arbAttempt, data: data[type] as fc.Arbitrary<unknown> },
+      {
+        type: fc.constant(type),
+        at: n.any,
+        node: nodes,
+        attempt: arbAttempt,
+        data: data[type] as fc.Arbitrary<unknown>
+      },
       { requiredKeys: ["type", "at", "data"] }
     )
   )
@@ -133,7 +153,11 @@ export const arbEvents = (maxLength = 40): fc.Arbitrary<Array<RunEvent>> =>
 
 /** One step of a hand-written trace: type, envelope extras (`node`, `attempt`, `at`) and data. */
 export type Step = {
-  [T in RunEventType]: readonly [T, { readonly node?: string; readonly attempt?: number; readonly at?: number }, EventData<T>]
+  [T in RunEventType]: readonly [
+    T,
+    { readonly node?: string; readonly attempt?: number; readonly at?: number },
+    EventData<T>
+  ]
 }[RunEventType]
 
 /** A hand-written trace of run `runId`: `seq` from `firstSeq` (default 0), `at` defaults to 1000 + seq. */

@@ -8,17 +8,19 @@
 import { expect } from "vitest"
 import type { Span } from "../../src/ir/diagnostic.js"
 import type { Program } from "../../src/ir/schema.js"
+import type { Type } from "../../src/ir/schema.js"
 import { compileSource } from "../../src/language/index.js"
 import type { ToolSpec, ToolTable, ValidationContext } from "../../src/validate/index.js"
 import { validate } from "../../src/validate/index.js"
-import type { Type } from "../../src/ir/schema.js"
 
 /** Compiles DSL text to IR and its source map; fails the test on syntax or lowering errors. */
 export const compile = (src: string) => {
   const result = compileSource(src)
   if (result.program === undefined || result.syntaxErrors.length > 0 || result.violations.length > 0) {
     throw new Error(
-      `The test source does not compile:\n${[...result.syntaxErrors, ...result.violations].map((d) => d.message).join("\n")}`
+      `The test source does not compile:\n${
+        [...result.syntaxErrors, ...result.violations].map((d) => d.message).join("\n")
+      }`
     )
   }
   return { program: result.program, sourceMap: result.sourceMap }

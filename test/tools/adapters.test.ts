@@ -59,7 +59,11 @@ describe("OpenAI style", () => {
   it("converts tool calls; arguments are a JSON text", () => {
     const call = { id: "call_1", name: "audit.log", args: { entry: "x" } }
     const payload = toOpenAIToolCall(call)
-    expect(payload).toEqual({ id: "call_1", type: "function", function: { name: "audit__log", arguments: '{"entry":"x"}' } })
+    expect(payload).toEqual({
+      id: "call_1",
+      type: "function",
+      function: { name: "audit__log", arguments: "{\"entry\":\"x\"}" }
+    })
     expect(fromOpenAIToolCall(payload)).toEqual(Either.right(call))
     expect(fromOpenAIToolCall({ id: "c", type: "function", function: { name: "n", arguments: "" } })).toEqual(
       Either.right({ id: "c", name: "n", args: {} })
@@ -70,30 +74,32 @@ describe("OpenAI style", () => {
     expect(fromOpenAIToolCall({ id: "c", type: "function", function: { name: "n", arguments: "{oops" } })).toEqual(
       Either.left(
         new ToolAdapterError({
-          message: `function.arguments of tool call "c" is not valid JSON: ${(() => {
-            try {
-              JSON.parse("{oops")
-            } catch (e) {
-              return (e as Error).message
-            }
-            return ""
-          })()}`
+          message: `function.arguments of tool call "c" is not valid JSON: ${
+            (() => {
+              try {
+                JSON.parse("{oops")
+              } catch (e) {
+                return (e as Error).message
+              }
+              return ""
+            })()
+          }`
         })
       )
     )
     expect(fromOpenAIToolCall({ id: "c", type: "function", function: { name: "n", arguments: "[1]" } })).toEqual(
-      Either.left(new ToolAdapterError({ message: 'function.arguments of tool call "c" is not a JSON object' }))
+      Either.left(new ToolAdapterError({ message: "function.arguments of tool call \"c\" is not a JSON object" }))
     )
     const wrongType = fromOpenAIToolCall({ id: "c", type: "custom", function: { name: "n", arguments: "{}" } })
     expect(Either.isLeft(wrongType) && wrongType.left.message.startsWith("invalid OpenAI tool call:")).toBe(true)
     const noName = fromOpenAITool({ type: "function", function: {} })
-    expect(Either.isLeft(noName) && noName.left.message).toContain('["name"]')
+    expect(Either.isLeft(noName) && noName.left.message).toContain("[\"name\"]")
   })
 })
 
 describe("own `__proto__` keys survive both styles", () => {
   it("is kept as data, not a prototype", () => {
-    const args = JSON.parse('{"__proto__": {"x": 1}, "a": 2}') as Record<string, never>
+    const args = JSON.parse("{\"__proto__\": {\"x\": 1}, \"a\": 2}") as Record<string, never>
     const call = { id: "p", name: "n", args }
     const openai = Either.getOrThrow(fromOpenAIToolCall(JSON.parse(JSON.stringify(toOpenAIToolCall(call)))))
     const anthropic = Either.getOrThrow(fromAnthropicToolUse(toAnthropicToolUse(call)))
@@ -106,7 +112,11 @@ describe("own `__proto__` keys survive both styles", () => {
 
 describe("Anthropic style", () => {
   it("exports a tool as { name, description, input_schema }", () => {
-    expect(toAnthropicTool(audit)).toEqual({ name: "audit__log", description: "Writes an audit entry.", input_schema: parameters })
+    expect(toAnthropicTool(audit)).toEqual({
+      name: "audit__log",
+      description: "Writes an audit entry.",
+      input_schema: parameters
+    })
     expect(fromAnthropicTool(toAnthropicTool(audit))).toEqual(Either.right(toolDefinition(audit)))
   })
 
@@ -119,10 +129,12 @@ describe("Anthropic style", () => {
 
   it("reports malformed payloads", () => {
     expect(fromAnthropicToolUse({ type: "tool_use", id: "t", name: "n", input: "x" })).toEqual(
-      Either.left(new ToolAdapterError({ message: 'input of tool_use "t" is not a JSON object' }))
+      Either.left(new ToolAdapterError({ message: "input of tool_use \"t\" is not a JSON object" }))
     )
     const wrongType = fromAnthropicToolUse({ type: "text", id: "t", name: "n", input: {} })
-    expect(Either.isLeft(wrongType) && wrongType.left.message.startsWith("invalid Anthropic tool_use block:")).toBe(true)
+    expect(Either.isLeft(wrongType) && wrongType.left.message.startsWith("invalid Anthropic tool_use block:")).toBe(
+      true
+    )
     expect(fromAnthropicTool({ name: "n", input_schema: { a: Number.POSITIVE_INFINITY } })).toEqual(
       Either.left(new ToolAdapterError({ message: "input_schema: value.a is Infinity, not a JSON number" }))
     )

@@ -56,7 +56,10 @@ describe("toolsOfModule", () => {
     Effect.gen(function*() {
       expect(yield* toolsOfModule("m.cjs", { default: { tools: [] } })).toEqual([])
       expect(yield* Effect.flip(toolsOfModule("m.js", { tools: { good: 1 } }))).toEqual(
-        new ToolModuleError({ path: "m.js", message: "m.js: tools.good is not a Tool (made with Tool.make), got a number" })
+        new ToolModuleError({
+          path: "m.js",
+          message: "m.js: tools.good is not a Tool (made with Tool.make), got a number"
+        })
       )
       expect((yield* Effect.flip(toolsOfModule("m.js", null))).message).toBe("m.js: export `tools` is missing")
     }))

@@ -16,7 +16,9 @@ const plain = [
 const values = fc.oneof(
   fc.anything({ maxDepth: 3 }),
   fc.record({ deps: fc.array(fc.anything({ maxDepth: 1 })) }),
-  fc.record({ a: fc.string(), b: fc.oneof(fc.integer(), fc.constant(undefined)), c: fc.boolean() }, { requiredKeys: ["a", "c"] }),
+  fc.record({ a: fc.string(), b: fc.oneof(fc.integer(), fc.constant(undefined)), c: fc.boolean() }, {
+    requiredKeys: ["a", "c"]
+  }),
   fc.record({ a: fc.string(), extra: fc.integer() })
 )
 
@@ -31,7 +33,10 @@ describe("plainGuard", () => {
 
   plain.forEach((schema, i) => {
     const guard = plainGuard(schema.ast)!
-    const decode = Schema.decodeUnknownEither(schema as Schema.Schema<unknown>, { onExcessProperty: "error", errors: "all" })
+    const decode = Schema.decodeUnknownEither(schema as Schema.Schema<unknown>, {
+      onExcessProperty: "error",
+      errors: "all"
+    })
     const encode = Schema.encodeUnknownEither(schema as Schema.Schema<unknown>, { errors: "all" })
     it(`schema ${i}: accepts exactly what Schema decodes, and decoding what it accepts is the identity`, () => {
       expect(guard).toBeDefined()

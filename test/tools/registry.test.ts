@@ -38,13 +38,18 @@ describe("ToolRegistry", () => {
   })
 
   it("layerBuiltins: the built-ins only", () => {
-    const names = Effect.runSync(Effect.provide(Effect.map(ToolRegistry, (r) => r.list.map((t) => t.name)), ToolRegistry.layerBuiltins))
+    const names = Effect.runSync(
+      Effect.provide(Effect.map(ToolRegistry, (r) => r.list.map((t) => t.name)), ToolRegistry.layerBuiltins)
+    )
     expect(names).toEqual(builtinTools.map((t) => t.name))
   })
 
   it("layerWith: built-ins plus user tools", () => {
     const exit = registry(ToolRegistry.layerWith([plain]), Layer.empty)
-    expect(Exit.isSuccess(exit) && exit.value.list.map((t) => t.name)).toEqual([...builtinTools.map((t) => t.name), "team.plain"])
+    expect(Exit.isSuccess(exit) && exit.value.list.map((t) => t.name)).toEqual([
+      ...builtinTools.map((t) => t.name),
+      "team.plain"
+    ])
   })
 
   it("captures the handlers' requirements from the layer's context", () => {
@@ -72,6 +77,8 @@ describe("ToolRegistry", () => {
 
   it("duplicate names fail the layer", () => {
     const exit = registry(ToolRegistry.layer([plain, greet, plain]), Layer.succeed(Greeting, { word: "Hi" }))
-    expect(exit).toEqual(Exit.fail(new ToolRegistryError({ message: "duplicate tool names: team.plain", names: ["team.plain"] })))
+    expect(exit).toEqual(
+      Exit.fail(new ToolRegistryError({ message: "duplicate tool names: team.plain", names: ["team.plain"] }))
+    )
   })
 })

@@ -31,8 +31,20 @@ describe("Tool.make with run", () => {
 
   it.effect("the derived Effect handler serves invoke: values, Promises, typed failures, Defects", () =>
     Effect.gen(function*() {
-      const sync = make({ name: "t.sync", description: "", input: Input, output: Schema.Number, run: (a) => a.query.length })
-      const later = make({ name: "t.later", description: "", input: Input, output: Schema.Number, run: async (a) => a.k ?? 0 })
+      const sync = make({
+        name: "t.sync",
+        description: "",
+        input: Input,
+        output: Schema.Number,
+        run: (a) => a.query.length
+      })
+      const later = make({
+        name: "t.later",
+        description: "",
+        input: Input,
+        output: Schema.Number,
+        run: async (a) => a.k ?? 0
+      })
       const transient = make({
         name: "t.transient",
         description: "",
@@ -52,7 +64,10 @@ describe("Tool.make with run", () => {
       expect(yield* invoke(sync, { query: "abc" })).toBe(3)
       expect(yield* invoke(later, { query: "abc", k: 4 })).toBe(4)
       const t = yield* Effect.exit(invoke(transient, { query: "" }))
-      expect(Exit.isFailure(t) && t.cause._tag === "Fail" && t.cause.error).toMatchObject({ _tag: "Transient", message: "busy" })
+      expect(Exit.isFailure(t) && t.cause._tag === "Fail" && t.cause.error).toMatchObject({
+        _tag: "Transient",
+        message: "busy"
+      })
       const b = yield* Effect.exit(invoke(broken, { query: "" }))
       expect(Exit.isFailure(b) && b.cause._tag === "Fail" && b.cause.error).toMatchObject({
         _tag: "Defect",

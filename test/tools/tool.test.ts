@@ -1,7 +1,7 @@
 /** Tool.make, argument decoding, output encoding, JSON Schema export and the error taxonomy. */
 import { describe, expect, it } from "@effect/vitest"
-import { expectTypeOf } from "vitest"
 import { Effect, Either, Exit, Schema } from "effect"
+import { expectTypeOf } from "vitest"
 import {
   decodeArgs,
   DEFAULT_RETRY_ON,
@@ -79,10 +79,10 @@ describe("Tool.make", () => {
       handler: () => Effect.succeed(null)
     }
     expect(() => make({ ...base, name: "bad name" })).toThrow(
-      'Tool.make: invalid tool name "bad name": use letters, digits, "_" and "-" in dot-separated segments'
+      "Tool.make: invalid tool name \"bad name\": use letters, digits, \"_\" and \"-\" in dot-separated segments"
     )
-    expect(() => make({ ...base, name: "a__b" })).toThrow('"__", "._" and "_." are reserved')
-    expect(() => make({ ...base, name: "a_.b" })).toThrow('"__", "._" and "_." are reserved')
+    expect(() => make({ ...base, name: "a__b" })).toThrow("\"__\", \"._\" and \"_.\" are reserved")
+    expect(() => make({ ...base, name: "a_.b" })).toThrow("\"__\", \"._\" and \"_.\" are reserved")
     expect(() => make({ ...base, name: "a".repeat(65) })).toThrow("longer than 64 characters")
     expect(() =>
       make({
@@ -92,7 +92,7 @@ describe("Tool.make", () => {
         batch: { size: 0, window: "1 s" }
       })
     ).toThrow(
-      'Tool.make: limits.rate: perSecond and burst must be positive numbers; limits.concurrency must be a positive integer; limits.timeout: invalid duration "soon"; batch.size must be a positive integer; batch.window: invalid duration "1 s"'
+      "Tool.make: limits.rate: perSecond and burst must be positive numbers; limits.concurrency must be a positive integer; limits.timeout: invalid duration \"soon\"; batch.size must be a positive integer; batch.window: invalid duration \"1 s\""
     )
   })
 
@@ -124,7 +124,9 @@ describe("type inference", () => {
       }
     })
     expectTypeOf(typed.input.Type).toEqualTypeOf<{ readonly query: string; readonly k?: number }>()
-    expectTypeOf(decodeArgs(typed, {})).toEqualTypeOf<Effect.Effect<{ readonly query: string; readonly k?: number }, Permanent>>()
+    expectTypeOf(decodeArgs(typed, {})).toEqualTypeOf<
+      Effect.Effect<{ readonly query: string; readonly k?: number }, Permanent>
+    >()
     make({
       name: "wrong",
       description: "",
@@ -156,7 +158,7 @@ describe("decodeArgs", () => {
       Either.left(
         new Permanent({
           message:
-            '{ readonly query: string; readonly k?: NumberFromString }\n└─ ["extra"]\n   └─ is unexpected, expected: "query" | "k"'
+            "{ readonly query: string; readonly k?: NumberFromString }\n└─ [\"extra\"]\n   └─ is unexpected, expected: \"query\" | \"k\""
         })
       )
     )
@@ -168,18 +170,20 @@ describe("decodeArgs", () => {
         new Permanent({
           message: [
             "{ readonly query: string; readonly k?: NumberFromString }",
-            '├─ ["query"]',
+            "├─ [\"query\"]",
             "│  └─ is missing",
-            '└─ ["k"]',
+            "└─ [\"k\"]",
             "   └─ NumberFromString",
             "      └─ Transformation process failure",
-            '         └─ Unable to decode "x" into a number'
+            "         └─ Unable to decode \"x\" into a number"
           ].join("\n")
         })
       )
     )
     expect(decode(null)).toEqual(
-      Either.left(new Permanent({ message: "Expected { readonly query: string; readonly k?: NumberFromString }, actual null" }))
+      Either.left(
+        new Permanent({ message: "Expected { readonly query: string; readonly k?: NumberFromString }, actual null" })
+      )
     )
   })
 })
@@ -208,13 +212,15 @@ describe("encodeOutput", () => {
       handler: () => Effect.succeed(Number.NaN)
     })
     expect(Effect.runSync(Effect.either(encodeOutput(loose, Number.NaN)))).toEqual(
-      Either.left(new Permanent({ message: 'output of tool "loose" is not JSON: value is NaN, not a JSON number' }))
+      Either.left(new Permanent({ message: "output of tool \"loose\" is not JSON: value is NaN, not a JSON number" }))
     )
     expect(Effect.runSync(Effect.either(encodeOutput(loose, { a: [1, new Map()] })))).toEqual(
-      Either.left(new Permanent({ message: 'output of tool "loose" is not JSON: value.a[1] is not a plain object' }))
+      Either.left(new Permanent({ message: "output of tool \"loose\" is not JSON: value.a[1] is not a plain object" }))
     )
     const bad = Effect.runSync(Effect.either(encodeOutput(search, [{ id: 1 }] as never)))
-    expect(Either.isLeft(bad) && bad.left.message.startsWith('output of tool "docs.search" does not match its schema:')).toBe(
+    expect(
+      Either.isLeft(bad) && bad.left.message.startsWith("output of tool \"docs.search\" does not match its schema:")
+    ).toBe(
       true
     )
   })
@@ -300,7 +306,17 @@ describe("toolJsonSchema", () => {
 describe("error taxonomy", () => {
   it("kinds, defaults and constructors agree", () => {
     expect(DEFAULT_RETRY_ON).toEqual(["Timeout", "RateLimited", "Transient"])
-    for (const kind of ["Timeout", "RateLimited", "Transient", "Permanent", "Cancelled", "BudgetExceeded", "Defect"] as const) {
+    for (
+      const kind of [
+        "Timeout",
+        "RateLimited",
+        "Transient",
+        "Permanent",
+        "Cancelled",
+        "BudgetExceeded",
+        "Defect"
+      ] as const
+    ) {
       const e = fromKind(kind, "m")
       expect(errorKind(e)).toBe(kind)
       expect(e.message).toBe("m")
@@ -316,7 +332,9 @@ describe("error taxonomy", () => {
     const json = Schema.encodeSync(ToolError)(e)
     expect(json).toEqual({ _tag: "RateLimited", message: "slow down", retryAfterMs: 1000 })
     expect(Schema.decodeUnknownSync(ToolError)(JSON.parse(JSON.stringify(json)))).toEqual(e)
-    expect(Schema.decodeUnknownSync(ToolError)({ _tag: "Transient", message: "t" })).toEqual(new Transient({ message: "t" }))
+    expect(Schema.decodeUnknownSync(ToolError)({ _tag: "Transient", message: "t" })).toEqual(
+      new Transient({ message: "t" })
+    )
   })
 
   it("a handler's failure keeps its kind through invoke", () => {

@@ -1,6 +1,7 @@
 /** Run events as Schema classes: `makeEvent` builds genuine instances, decoding yields instances, encoding takes both forms. */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either, Equal, Schema } from "effect"
+import type { RunStarted } from "../../src/trace/events.js"
 import {
   ChoiceMade,
   decodeEvent,
@@ -10,17 +11,31 @@ import {
   makeEvent,
   NodeCompleted,
   RunEvent,
-  RunStarted,
   ToolReturned
 } from "../../src/trace/events.js"
 
-const data = { tool: "search", outputHash: "h1", latencyMs: 12, cost: 0.5, source: "tool" as const, output: { hits: [1, 2] } }
+const data = {
+  tool: "search",
+  outputHash: "h1",
+  latencyMs: 12,
+  cost: 0.5,
+  source: "tool" as const,
+  output: { hits: [1, 2] }
+}
 
 describe("event classes", () => {
   it("makeEvent builds an instance equal in every respect to one built by the class constructor", () => {
     const fast = makeEvent("ToolReturned", { runId: "r1", seq: 4, at: 1000, node: "n1", attempt: 2, data })
     const made = new ToolReturned({ runId: "r1", seq: 4, at: 1000, type: "ToolReturned", node: "n1", attempt: 2, data })
-    const trusted = new ToolReturned({ runId: "r1", seq: 4, at: 1000, type: "ToolReturned", node: "n1", attempt: 2, data }, true)
+    const trusted = new ToolReturned({
+      runId: "r1",
+      seq: 4,
+      at: 1000,
+      type: "ToolReturned",
+      node: "n1",
+      attempt: 2,
+      data
+    }, true)
     expect(fast).toBeInstanceOf(ToolReturned)
     expect(Schema.is(ToolReturned)(fast)).toBe(true)
     expect(Schema.is(RunEvent)(fast)).toBe(true)
@@ -28,15 +43,26 @@ describe("event classes", () => {
     expect(JSON.stringify(fast)).toBe(JSON.stringify(made))
     expect(Object.keys(fast)).toEqual(["runId", "seq", "at", "type", "node", "attempt", "data"])
     expect(Equal.equals(fast, trusted)).toBe(true)
-    expect(Equal.equals(fast, makeEvent("ToolReturned", { runId: "r1", seq: 5, at: 1000, node: "n1", attempt: 2, data }))).toBe(false)
+    expect(
+      Equal.equals(fast, makeEvent("ToolReturned", { runId: "r1", seq: 5, at: 1000, node: "n1", attempt: 2, data }))
+    ).toBe(false)
     expect(Schema.encodeSync(ToolReturned)(fast)).toEqual(Schema.encodeSync(ToolReturned)(made))
     expect(String(fast)).toBe(String(trusted))
   })
 
   it("an undefined node or attempt is absent, not an own property holding undefined", () => {
-    const e = makeEvent("NodeCompleted", { runId: "r", seq: 0, at: 1, node: undefined, attempt: undefined, data: { outputHash: "h" } })
+    const e = makeEvent("NodeCompleted", {
+      runId: "r",
+      seq: 0,
+      at: 1,
+      node: undefined,
+      attempt: undefined,
+      data: { outputHash: "h" }
+    })
     expect(Object.keys(e)).toEqual(["runId", "seq", "at", "type", "data"])
-    expect(JSON.stringify(e)).toBe('{"runId":"r","seq":0,"at":1,"type":"NodeCompleted","data":{"outputHash":"h"}}')
+    expect(JSON.stringify(e)).toBe(
+      "{\"runId\":\"r\",\"seq\":0,\"at\":1,\"type\":\"NodeCompleted\",\"data\":{\"outputHash\":\"h\"}}"
+    )
   })
 
   it("makeEvent picks the class of every type", () => {
@@ -78,9 +104,13 @@ describe("event classes", () => {
 
   it.effect("decoding rejects what is not an event with the Schema's message", () =>
     Effect.gen(function*() {
-      const bad = yield* Effect.either(decodeEvent({ runId: "r", seq: 1.5, at: 1, type: "NodeCompleted", data: { outputHash: "h" } }))
+      const bad = yield* Effect.either(
+        decodeEvent({ runId: "r", seq: 1.5, at: 1, type: "NodeCompleted", data: { outputHash: "h" } })
+      )
       expect(Either.isLeft(bad) && bad.left.message.includes("Expected an integer, actual 1.5")).toBe(true)
-      const nan = yield* Effect.either(decodeEvent({ runId: "r", seq: 1, at: 1, type: "ToolReturned", data: { ...data, cost: null } }))
+      const nan = yield* Effect.either(
+        decodeEvent({ runId: "r", seq: 1, at: 1, type: "ToolReturned", data: { ...data, cost: null } })
+      )
       expect(Either.isLeft(nan) && nan.left.message.includes("Expected number, actual null")).toBe(true)
     }))
 

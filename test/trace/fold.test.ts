@@ -6,7 +6,9 @@ import { traceOf } from "../support/traceArbitrary.js"
 
 const started = { programHash: "sha256:p", inputsHash: "ih", seed: 7, mode: "live" as const, inputs: { q: "why" } }
 
-const attempt = (a: Partial<AttemptState> & Pick<AttemptState, "attempt" | "startedAt" | "argsHash">): AttemptState => ({
+const attempt = (
+  a: Partial<AttemptState> & Pick<AttemptState, "attempt" | "startedAt" | "argsHash">
+): AttemptState => ({
   endedAt: null,
   idempotencyKey: null,
   outputHash: null,
@@ -63,53 +65,83 @@ describe("fold", () => {
       ["NodeReady", { node: "n0" }, { kind: "tool", label: "hits" }],
       ["NodeStarted", { node: "n0" }, { kind: "tool" }],
       ["ToolCalled", { node: "n0", attempt: 1 }, { tool: "search", argsHash: "a1" }],
-      ["NodeRetrying", { node: "n0", attempt: 1, at: 1010 }, { attempt: 1, delayMs: 100, errorKind: "Transient", message: "flaky" }],
+      ["NodeRetrying", { node: "n0", attempt: 1, at: 1010 }, {
+        attempt: 1,
+        delayMs: 100,
+        errorKind: "Transient",
+        message: "flaky"
+      }],
       ["ToolCalled", { node: "n0", attempt: 2, at: 1110 }, { tool: "search", argsHash: "a1" }],
-      ["ToolReturned", { node: "n0", attempt: 2, at: 1135 }, { tool: "search", outputHash: "o1", latencyMs: 25, cost: 0.5, source: "tool", output: ["doc"] }],
+      ["ToolReturned", { node: "n0", attempt: 2, at: 1135 }, {
+        tool: "search",
+        outputHash: "o1",
+        latencyMs: 25,
+        cost: 0.5,
+        source: "tool",
+        output: ["doc"]
+      }],
       ["NodeCompleted", { node: "n0", at: 1135 }, { outputHash: "o1" }],
       ["RunCompleted", { at: 1136 }, { outputHash: "o2", output: { answer: ["doc"] } }]
     ])
     const mid = foldAll(events.slice(0, 5))
     expect(mid.status).toBe("running")
     expect(mid.nodes.n0!.state).toBe("retrying")
-    expect(foldAll(events)).toEqual({
-      runId: "r1",
-      status: "completed",
-      programHash: "sha256:p",
-      inputsHash: "ih",
-      seed: 7,
-      inputs: { q: "why" },
-      mode: "live",
-      modes: ["live"],
-      startedAt: 1000,
-      endedAt: 1136,
-      output: { answer: ["doc"] },
-      outputHash: "o2",
-      error: null,
-      lastSeq: 8,
-      events: 9,
-      cost: 0.5,
-      nodes: {
-        n0: node({
-          path: "n0",
-          state: "done",
-          kind: "tool",
-          label: "hits",
-          tool: "search",
-          readyAt: 1001,
-          startedAt: 1002,
-          endedAt: 1135,
-          attempts: [
-            attempt({ attempt: 1, startedAt: 1003, endedAt: 1010, argsHash: "a1", errorKind: "Transient", message: "flaky", retryDelayMs: 100 }),
-            attempt({ attempt: 2, startedAt: 1110, endedAt: 1135, argsHash: "a1", outputHash: "o1", latencyMs: 25, cost: 0.5 })
-          ],
-          source: "tool",
-          output: ["doc"],
-          outputHash: "o1",
-          cost: 0.5
-        })
-      }
-    } satisfies RunState)
+    expect(foldAll(events)).toEqual(
+      {
+        runId: "r1",
+        status: "completed",
+        programHash: "sha256:p",
+        inputsHash: "ih",
+        seed: 7,
+        inputs: { q: "why" },
+        mode: "live",
+        modes: ["live"],
+        startedAt: 1000,
+        endedAt: 1136,
+        output: { answer: ["doc"] },
+        outputHash: "o2",
+        error: null,
+        lastSeq: 8,
+        events: 9,
+        cost: 0.5,
+        nodes: {
+          n0: node({
+            path: "n0",
+            state: "done",
+            kind: "tool",
+            label: "hits",
+            tool: "search",
+            readyAt: 1001,
+            startedAt: 1002,
+            endedAt: 1135,
+            attempts: [
+              attempt({
+                attempt: 1,
+                startedAt: 1003,
+                endedAt: 1010,
+                argsHash: "a1",
+                errorKind: "Transient",
+                message: "flaky",
+                retryDelayMs: 100
+              }),
+              attempt({
+                attempt: 2,
+                startedAt: 1110,
+                endedAt: 1135,
+                argsHash: "a1",
+                outputHash: "o1",
+                latencyMs: 25,
+                cost: 0.5
+              })
+            ],
+            source: "tool",
+            output: ["doc"],
+            outputHash: "o1",
+            cost: 0.5
+          })
+        }
+      } satisfies RunState
+    )
   })
 
   it("a node failure fails the run and cancels the node in flight", () => {
@@ -139,7 +171,15 @@ describe("fold", () => {
         startedAt: 1003,
         endedAt: 1007,
         attempts: [
-          attempt({ attempt: 1, startedAt: 1005, endedAt: 1007, argsHash: "a0", idempotencyKey: "k0", errorKind: "Permanent", message: "card declined" })
+          attempt({
+            attempt: 1,
+            startedAt: 1005,
+            endedAt: 1007,
+            argsHash: "a0",
+            idempotencyKey: "k0",
+            errorKind: "Permanent",
+            message: "card declined"
+          })
         ],
         error: { kind: "Permanent", message: "card declined" }
       }),
@@ -152,7 +192,14 @@ describe("fold", () => {
         startedAt: 1004,
         endedAt: 1008,
         attempts: [
-          attempt({ attempt: 1, startedAt: 1006, endedAt: 1008, argsHash: "a1", errorKind: "Cancelled", message: "interrupted: node n0 failed" })
+          attempt({
+            attempt: 1,
+            startedAt: 1006,
+            endedAt: 1008,
+            argsHash: "a1",
+            errorKind: "Cancelled",
+            message: "interrupted: node n0 failed"
+          })
         ],
         error: { kind: "Cancelled", message: "interrupted: node n0 failed" }
       })
@@ -194,7 +241,14 @@ describe("fold", () => {
     expect(crashed.nodes.n0!.state).toBe("running")
     const resumed = traceOf("r4", [
       ["RunStarted", { at: 5000 }, { ...started, mode: "resume" }],
-      ["ToolReturned", { node: "n0", attempt: 1, at: 5002 }, { tool: "pay", outputHash: "o", latencyMs: 2, cost: 0, source: "tool", output: "ok" }],
+      ["ToolReturned", { node: "n0", attempt: 1, at: 5002 }, {
+        tool: "pay",
+        outputHash: "o",
+        latencyMs: 2,
+        cost: 0,
+        source: "tool",
+        output: "ok"
+      }],
       ["NodeCompleted", { node: "n0", at: 5002 }, { outputHash: "o" }],
       ["RunCompleted", { at: 5003 }, { outputHash: "o", output: "ok" }]
     ], 4)
@@ -214,13 +268,29 @@ describe("fold", () => {
       readyAt: 1001,
       startedAt: 1002,
       endedAt: 5002,
-      attempts: [attempt({ attempt: 1, startedAt: 1003, endedAt: 5002, argsHash: "a0", idempotencyKey: "k0", outputHash: "o", latencyMs: 2, cost: 0 })],
+      attempts: [
+        attempt({
+          attempt: 1,
+          startedAt: 1003,
+          endedAt: 5002,
+          argsHash: "a0",
+          idempotencyKey: "k0",
+          outputHash: "o",
+          latencyMs: 2,
+          cost: 0
+        })
+      ],
       source: "tool",
       output: "ok",
       outputHash: "o"
     }))
     // Resuming a run that had ended clears its ending.
-    const failed = foldAll(traceOf("r5", [["RunStarted", {}, started], ["RunFailed", {}, { errorKind: "Timeout", message: "run timed out" }]]))
+    const failed = foldAll(
+      traceOf("r5", [["RunStarted", {}, started], ["RunFailed", {}, {
+        errorKind: "Timeout",
+        message: "run timed out"
+      }]])
+    )
     const again = fold(failed, traceOf("r5", [["RunStarted", {}, { ...started, mode: "resume" }]], 2)[0]!)
     expect([again.status, again.error, again.endedAt, again.modes]).toEqual(["running", null, null, ["live", "resume"]])
   })
@@ -230,11 +300,25 @@ describe("fold", () => {
       ["RunStarted", {}, started],
       ["NodeReady", { node: "n0" }, { kind: "tool" }],
       ["NodeStarted", { node: "n0" }, { kind: "tool" }],
-      ["ToolReturned", { node: "n0", attempt: 1 }, { tool: "search", outputHash: "o", latencyMs: 0, cost: 0, source: "cache", output: [1] }],
+      ["ToolReturned", { node: "n0", attempt: 1 }, {
+        tool: "search",
+        outputHash: "o",
+        latencyMs: 0,
+        cost: 0,
+        source: "cache",
+        output: [1]
+      }],
       ["NodeCompleted", { node: "n0" }, { outputHash: "o" }],
       ["NodeReady", { node: "n1" }, { kind: "tool" }],
       ["NodeStarted", { node: "n1" }, { kind: "tool" }],
-      ["ToolReturned", { node: "n1", attempt: 1 }, { tool: "pay", outputHash: "p", latencyMs: 0, cost: 0, source: "idempotency", output: "paid" }],
+      ["ToolReturned", { node: "n1", attempt: 1 }, {
+        tool: "pay",
+        outputHash: "p",
+        latencyMs: 0,
+        cost: 0,
+        source: "idempotency",
+        output: "paid"
+      }],
       ["NodeCompleted", { node: "n1" }, { outputHash: "p" }]
     ]))
     expect(s.nodes.n0).toEqual(node({
@@ -265,7 +349,13 @@ describe("fold", () => {
       ["Chunk", { node: "toString" }, { index: 0, text: "x" }]
     ]))
     expect(s.status).toBe("pending")
-    expect(s.nodes["n3"]!.choice).toEqual({ key: "tone", option: "formal", policy: "ucb1", version: 2, propensity: 0.5 })
+    expect(s.nodes["n3"]!.choice).toEqual({
+      key: "tone",
+      option: "formal",
+      policy: "ucb1",
+      version: 2,
+      propensity: 0.5
+    })
     expect(s.nodes["n3"]!.state).toBe("waiting")
     expect(s.nodes["n3/formal/n0"]!.chunks).toBe(2)
     expect(Object.keys(s.nodes)).toEqual(["n3/formal/n0", "n3", "__proto__", "constructor", "toString"])
@@ -298,7 +388,9 @@ describe("fold", () => {
     expect(after.nodes.n0!.attempts[0]!.errorKind).toBe("Timeout")
     expect(before.nodes.n0!.attempts[0]!.errorKind).toBe(null)
     // Nodes an event does not touch are shared, not copied.
-    const two = foldAll(traceOf("r9", [["NodeReady", { node: "a" }, { kind: "expr" }], ["NodeReady", { node: "b" }, { kind: "expr" }]]))
+    const two = foldAll(
+      traceOf("r9", [["NodeReady", { node: "a" }, { kind: "expr" }], ["NodeReady", { node: "b" }, { kind: "expr" }]])
+    )
     const next = fold(two, traceOf("r9", [["NodeStarted", { node: "b" }, { kind: "expr" }]], 2)[0]!)
     expect(next.nodes.a).toBe(two.nodes.a)
     expect(next.nodes.b).not.toBe(two.nodes.b)

@@ -23,8 +23,8 @@ const line = (o: object): string => JSON.stringify(o) + "\n"
 describe("JSONL", () => {
   it("one canonical JSON object per line, each ending in a newline", () => {
     expect(text).toBe(
-      '{"at":1000,"data":{"inputs":{"q":"héllo\u2028"},"inputsHash":"i","mode":"live","programHash":"p","seed":null},"runId":"run-1","seq":0,"type":"RunStarted"}\n' +
-        '{"at":1001,"data":{"outputHash":"h"},"node":"n0","runId":"run-1","seq":1,"type":"NodeCompleted"}\n'
+      "{\"at\":1000,\"data\":{\"inputs\":{\"q\":\"héllo\u2028\"},\"inputsHash\":\"i\",\"mode\":\"live\",\"programHash\":\"p\",\"seed\":null},\"runId\":\"run-1\",\"seq\":0,\"type\":\"RunStarted\"}\n" +
+        "{\"at\":1001,\"data\":{\"outputHash\":\"h\"},\"node\":\"n0\",\"runId\":\"run-1\",\"seq\":1,\"type\":\"NodeCompleted\"}\n"
     )
     expect(toJsonl([])).toBe("")
   })
@@ -54,15 +54,25 @@ describe("JSONL", () => {
       reason: "BadEvent",
       message: "line 3: not a valid NodeCompleted event: data.outputHash: Expected string, actual 3"
     })
-    expect(errorOf(text + line({ ...base, type: "NodeRetrying", data: { attempt: 1, delayMs: 1, errorKind: "Oops", message: "m" } }))).toEqual({
+    expect(
+      errorOf(
+        text +
+          line({ ...base, type: "NodeRetrying", data: { attempt: 1, delayMs: 1, errorKind: "Oops", message: "m" } })
+      )
+    ).toEqual({
       line: 3,
       reason: "BadEvent",
-      message: 'line 3: not a valid NodeRetrying event: data.errorKind: Expected "Timeout" | "RateLimited" | "Transient" | "Permanent" | "Cancelled" | "BudgetExceeded" | "Defect", actual "Oops"'
+      message:
+        "line 3: not a valid NodeRetrying event: data.errorKind: Expected \"Timeout\" | \"RateLimited\" | \"Transient\" | \"Permanent\" | \"Cancelled\" | \"BudgetExceeded\" | \"Defect\", actual \"Oops\""
     })
     expect(errorOf(line({ ...base, seq: 0, type: "Nope", data: {} })).message).toBe(
-      'line 1: not a run event: type: Expected "RunStarted" | "NodeReady" | "NodeStarted" | "ToolCalled" | "ToolReturned" | "NodeRetrying" | "NodeFailed" | "NodeCompleted" | "ChoiceMade" | "Chunk" | "RunCompleted" | "RunFailed" | "RunCancelled", actual "Nope"'
+      "line 1: not a run event: type: Expected \"RunStarted\" | \"NodeReady\" | \"NodeStarted\" | \"ToolCalled\" | \"ToolReturned\" | \"NodeRetrying\" | \"NodeFailed\" | \"NodeCompleted\" | \"ChoiceMade\" | \"Chunk\" | \"RunCompleted\" | \"RunFailed\" | \"RunCancelled\", actual \"Nope\""
     )
-    expect(errorOf("\n\n[1, 2]\n")).toEqual({ line: 3, reason: "BadEvent", message: "line 3: not a run event: type: is missing" })
+    expect(errorOf("\n\n[1, 2]\n")).toEqual({
+      line: 3,
+      reason: "BadEvent",
+      message: "line 3: not a run event: type: is missing"
+    })
     expect(errorOf(line({ runId: "r", seq: 0, at: 1, type: "RunCancelled", data: {} })).message).toBe(
       "line 1: not a valid RunCancelled event: data.reason: is missing"
     )
@@ -70,9 +80,15 @@ describe("JSONL", () => {
 
   it("seq not contiguous from 0", () => {
     const gap = toJsonl(traceOf("run-1", [["NodeCompleted", { node: "n0" }, { outputHash: "h" }]], 1))
-    expect(errorOf(gap)).toEqual({ line: 1, reason: "SeqGap", message: "line 1: seq 1 where 0 was expected (seq is contiguous from 0)" })
+    expect(errorOf(gap)).toEqual({
+      line: 1,
+      reason: "SeqGap",
+      message: "line 1: seq 1 where 0 was expected (seq is contiguous from 0)"
+    })
     const lines = text.split("\n")
-    expect(errorOf([lines[1], lines[0], ""].join("\n")).message).toBe("line 1: seq 1 where 0 was expected (seq is contiguous from 0)")
+    expect(errorOf([lines[1], lines[0], ""].join("\n")).message).toBe(
+      "line 1: seq 1 where 0 was expected (seq is contiguous from 0)"
+    )
     expect(errorOf(text + lines[1] + "\n")).toEqual({
       line: 3,
       reason: "SeqGap",
@@ -82,6 +98,10 @@ describe("JSONL", () => {
 
   it("events of another run", () => {
     const other = toJsonl(traceOf("run-2", [["NodeCompleted", { node: "n0" }, { outputHash: "h" }]], 2))
-    expect(errorOf(text + other)).toEqual({ line: 3, reason: "MixedRun", message: 'line 3: event of run "run-2" in a trace of run "run-1"' })
+    expect(errorOf(text + other)).toEqual({
+      line: 3,
+      reason: "MixedRun",
+      message: "line 3: event of run \"run-2\" in a trace of run \"run-1\""
+    })
   })
 })

@@ -4,8 +4,21 @@ import { combine, empty, LATENCY_BOUNDS_MS, latencyBucket, summarize } from "../
 import type { Summary } from "../../src/trace/summary.js"
 import { traceOf } from "../support/traceArbitrary.js"
 
-const returned = (latencyMs: number, cost: number, source: "tool" | "cache" | "idempotency" = "tool", tokens?: number) =>
-  ({ tool: "t", outputHash: "h", latencyMs, cost, source, output: null, ...(tokens === undefined ? {} : { tokens }) }) as const
+const returned = (
+  latencyMs: number,
+  cost: number,
+  source: "tool" | "cache" | "idempotency" = "tool",
+  tokens?: number
+) =>
+  ({
+    tool: "t",
+    outputHash: "h",
+    latencyMs,
+    cost,
+    source,
+    output: null,
+    ...(tokens === undefined ? {} : { tokens })
+  }) as const
 
 const run1 = traceOf("a", [
   ["RunStarted", {}, { programHash: "p", inputsHash: "i", seed: null, mode: "live" }],
@@ -41,33 +54,44 @@ describe("summary", () => {
     const buckets = LATENCY_BOUNDS_MS.map(() => 0).concat([0])
     buckets[latencyBucket(30)] = 1
     buckets[latencyBucket(7000)] = 1
-    expect(summarize([...run1, ...run2, ...run3])).toEqual({
-      events: {
-        RunStarted: 4,
-        NodeReady: 0,
-        NodeStarted: 0,
-        ToolCalled: 3,
-        ToolReturned: 3,
-        NodeRetrying: 1,
-        NodeFailed: 2,
-        NodeCompleted: 2,
-        ChoiceMade: 0,
-        Chunk: 1,
-        RunCompleted: 1,
-        RunFailed: 2,
-        RunCancelled: 1
-      },
-      runs: { completed: 1, failed: 2, cancelled: 1 },
-      nodes: { completed: 2, failed: 1, cancelled: 1 },
-      toolCalls: 3,
-      retries: 1,
-      cached: 1,
-      errors: { Timeout: 1, RateLimited: 0, Transient: 0, Permanent: 1, Cancelled: 1, BudgetExceeded: 1, ResourceExhausted: 0, Defect: 0 },
-      latency: { count: 2, sum: 7030, min: 30, max: 7000, buckets },
-      cost: 1.75,
-      tokens: 120,
-      chunks: 1
-    } satisfies Summary)
+    expect(summarize([...run1, ...run2, ...run3])).toEqual(
+      {
+        events: {
+          RunStarted: 4,
+          NodeReady: 0,
+          NodeStarted: 0,
+          ToolCalled: 3,
+          ToolReturned: 3,
+          NodeRetrying: 1,
+          NodeFailed: 2,
+          NodeCompleted: 2,
+          ChoiceMade: 0,
+          Chunk: 1,
+          RunCompleted: 1,
+          RunFailed: 2,
+          RunCancelled: 1
+        },
+        runs: { completed: 1, failed: 2, cancelled: 1 },
+        nodes: { completed: 2, failed: 1, cancelled: 1 },
+        toolCalls: 3,
+        retries: 1,
+        cached: 1,
+        errors: {
+          Timeout: 1,
+          RateLimited: 0,
+          Transient: 0,
+          Permanent: 1,
+          Cancelled: 1,
+          BudgetExceeded: 1,
+          ResourceExhausted: 0,
+          Defect: 0
+        },
+        latency: { count: 2, sum: 7030, min: 30, max: 7000, buckets },
+        cost: 1.75,
+        tokens: 120,
+        chunks: 1
+      } satisfies Summary
+    )
     expect(buckets).toEqual([0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0])
   })
 
@@ -77,7 +101,13 @@ describe("summary", () => {
 
   it("the empty summary has null min and max and survives JSON", () => {
     expect(summarize([])).toEqual(empty)
-    expect(empty.latency).toEqual({ count: 0, sum: 0, min: null, max: null, buckets: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] })
+    expect(empty.latency).toEqual({
+      count: 0,
+      sum: 0,
+      min: null,
+      max: null,
+      buckets: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+    })
     const s = summarize(run1)
     expect(JSON.parse(JSON.stringify(s))).toEqual(s)
     expect(JSON.parse(JSON.stringify(empty))).toEqual(empty)

@@ -1,10 +1,10 @@
 /** Properties of `validate` over generated programs (fast-check). */
 import { describe, expect, it } from "@effect/vitest"
+import { Schema } from "effect"
 import * as fc from "fast-check"
 import { arbProgram, arbSchemaProgram } from "../../laws/arbitrary.js"
 import { ViolationCode } from "../../src/ir/diagnostic.js"
 import type { Path } from "../../src/ir/diagnostic.js"
-import { Schema } from "effect"
 import type { Program } from "../../src/ir/schema.js"
 import { validate } from "../../src/validate/index.js"
 

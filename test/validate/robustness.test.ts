@@ -36,7 +36,7 @@ describe("validate on absurd programs", () => {
     expect(violations).toEqual([
       {
         code: "type-mismatch",
-        message: 'Operator "+" expects two numbers, two strings or two lists, got string and number',
+        message: "Operator \"+\" expects two numbers, two strings or two lists, got string and number",
         path: ["programs", "main", "nodes", n - 2, "expr"]
       }
     ])
@@ -59,7 +59,10 @@ describe("validate on absurd programs", () => {
   it("handles 5,000 nested bodies and a 100k-deep expression", () => {
     let body: Body = { nodes: [{ id: "leaf", kind: "expr", expr: ref("top") }], result: ref("leaf") }
     for (let i = 0; i < 5000; i++) {
-      body = { nodes: [{ id: `b${i}`, kind: "branch", cond: ref("flag"), then: body, else: null }], result: ref(`b${i}`) }
+      body = {
+        nodes: [{ id: `b${i}`, kind: "branch", cond: ref("flag"), then: body, else: null }],
+        result: ref(`b${i}`)
+      }
     }
     let deep: Expr = lit(0)
     for (let i = 0; i < 100_000; i++) deep = plus(deep, lit(i))
@@ -79,7 +82,10 @@ describe("validate on absurd programs", () => {
       signatures: {}
     }
     const violations = validate(program)
-    expect(violations.map((v) => [v.code, v.message])).toEqual([["limits", "Nesting depth 5001 exceeds the limit of 32"]])
+    expect(violations.map((v) => [v.code, v.message])).toEqual([[
+      "limits",
+      "Nesting depth 5001 exceeds the limit of 32"
+    ]])
   })
 
   it("never throws on refs to nothing, unknown programs, odd names and bad entries", () => {

@@ -7,7 +7,9 @@ describe("type algebra", () => {
   it("formats types in DSL syntax", () => {
     expect(formatType(T.string)).toBe("string")
     expect(formatType(T.list(T.list(T.number)))).toBe("number[][]")
-    expect(formatType(T.record({ text: T.string, "min-score": T.number }))).toBe('{ text: string, "min-score": number }')
+    expect(formatType(T.record({ text: T.string, "min-score": T.number }))).toBe(
+      "{ text: string, \"min-score\": number }"
+    )
     expect(formatType(T.list(T.record({})))).toBe("{}[]")
   })
 
@@ -48,7 +50,10 @@ describe("type algebra", () => {
   it("tells literal expressions apart", () => {
     expect(isLiteralExpr({ kind: "lit", value: 1 })).toBe(true)
     expect(
-      isLiteralExpr({ kind: "record", entries: [{ key: "a", value: { kind: "list", items: [{ kind: "lit", value: null }] } }] })
+      isLiteralExpr({
+        kind: "record",
+        entries: [{ key: "a", value: { kind: "list", items: [{ kind: "lit", value: null }] } }]
+      })
     ).toBe(true)
     expect(isLiteralExpr({ kind: "list", items: [{ kind: "ref", name: "x" }] })).toBe(false)
     expect(isLiteralExpr({ kind: "unary", op: "-", arg: { kind: "lit", value: 1 } })).toBe(false)

@@ -1,9 +1,9 @@
 import { readdirSync, readFileSync } from "node:fs"
 import { describe, expect, it } from "vitest"
 import type { Program } from "../../src/ir/schema.js"
+import { builtinTools } from "../../src/tools/builtin/index.js"
 import type { ValidationRule } from "../../src/validate/index.js"
 import { MAX_ERRORS, specifiedRules, validate } from "../../src/validate/index.js"
-import { builtinTools } from "../../src/tools/builtin/index.js"
 import { compile, T, tools, violationsOf } from "../support/validate.js"
 
 const examplesDir = new URL("../../examples/", import.meta.url)
@@ -22,7 +22,11 @@ const exampleTools = tools([
   { name: "fetch.page", input: { url: T.string }, output: T.record({ body: T.string }), idempotent: true },
   {
     name: "search.web",
-    input: { query: T.string, "limit?": T.number, "filters?": T.record({ tags: T.list(T.string), "min-score": T.number }) },
+    input: {
+      query: T.string,
+      "limit?": T.number,
+      "filters?": T.record({ tags: T.list(T.string), "min-score": T.number })
+    },
     output: T.list(page),
     idempotent: true
   },
@@ -81,13 +85,13 @@ program main(q: string) {
 }`
     const table = tools([{ name: "u" }])
     expect(violationsOf(src, { tools: table, limits: { maxFanOut: 2 } }).map((v) => [v.code, v.message])).toEqual([
-      ["duplicate-name", 'Duplicate name "a"'],
-      ["unknown-tool", 'Unknown tool "t"'],
-      ["bad-policy", 'Invalid duration "soon" for timeout'],
-      ["unbound-ref", 'Unbound reference "nope"'],
-      ["unknown-signature", 'Unknown signature "Nope"'],
-      ["unknown-program", 'Unknown program "ghost"'],
-      ["type-mismatch", 'Operator "*" expects number operands, got string'],
+      ["duplicate-name", "Duplicate name \"a\""],
+      ["unknown-tool", "Unknown tool \"t\""],
+      ["bad-policy", "Invalid duration \"soon\" for timeout"],
+      ["unbound-ref", "Unbound reference \"nope\""],
+      ["unknown-signature", "Unknown signature \"Nope\""],
+      ["unknown-program", "Unknown program \"ghost\""],
+      ["type-mismatch", "Operator \"*\" expects number operands, got string"],
       ["limits", "Fan-out of 3 exceeds the limit of 2"],
       ["cycle", "Cycle: b -> c -> b"],
       ["recursive-call", "Recursive call: main -> main"]
@@ -98,13 +102,13 @@ program main(q: string) {
     const body = Array.from({ length: 150 }, (_, i) => `  n${i} = missing${i}`).join("\n")
     const violations = violationsOf(`program main() {\n${body}\n}`)
     expect(violations).toHaveLength(100)
-    expect(violations[99]!.message).toBe('Unbound reference "missing99"')
+    expect(violations[99]!.message).toBe("Unbound reference \"missing99\"")
   })
 
   it("adds spans only when a source map is given", () => {
     const { program } = compile(`program main() { return nope }`)
     expect(validate(program)).toEqual([
-      { code: "unbound-ref", message: 'Unbound reference "nope"', path: ["programs", "main", "result"] }
+      { code: "unbound-ref", message: "Unbound reference \"nope\"", path: ["programs", "main", "result"] }
     ])
   })
 

@@ -27,9 +27,11 @@ export class PolicyStore extends Context.Tag("trellis/PolicyStore")<PolicyStore,
   /** Bandit state in memory, for one process; a fresh one per layer build. */
   static readonly layerMemory: Layer.Layer<PolicyStore> = Layer.sync(PolicyStore, () => {
     const states = new Map<string, BanditState>()
-    const stateOf = (scope: string, key: string): BanditState => states.get(JSON.stringify([scope, key])) ?? emptyState(key)
+    const stateOf = (scope: string, key: string): BanditState =>
+      states.get(JSON.stringify([scope, key])) ?? emptyState(key)
     return PolicyStore.of({
-      choose: (key, options, strategy) => Effect.flatMap(policyScope, (scope) => chooseArm(stateOf(scope, key), options, strategy)),
+      choose: (key, options, strategy) =>
+        Effect.flatMap(policyScope, (scope) => chooseArm(stateOf(scope, key), options, strategy)),
       feedback: (key, option, reward) =>
         Effect.map(policyScope, (scope) => {
           const before = stateOf(scope, key)

@@ -6,10 +6,10 @@
  * Randomness comes from Effect's `Random` (one draw per choice).
  */
 import { Effect, Random } from "effect"
-import { armOf, epsilonOf, meanOf, policyName } from "./state.js"
-import type { BanditState, BanditStrategy } from "./state.js"
 import { beta, makeUniform } from "./sample.js"
 import type { Uniform } from "./sample.js"
+import { armOf, epsilonOf, meanOf, policyName } from "./state.js"
+import type { BanditState, BanditStrategy } from "./state.js"
 
 /** A choice: the option, its propensity in (0, 1], the policy's name and the state version. */
 export interface Choice {

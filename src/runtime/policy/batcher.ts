@@ -72,7 +72,9 @@ const errorOf = (cause: Cause.Cause<ToolError>, tool: string): ToolError => {
   if (Cause.isInterruptedOnly(cause)) return new Cancelled({ message: `batch of tool "${tool}" was interrupted` })
   const squashed = Cause.squash(cause)
   if (isToolError(squashed)) return squashed
-  return new Defect({ message: `batch of tool "${tool}" died: ${squashed instanceof Error ? squashed.message : String(squashed)}` })
+  return new Defect({
+    message: `batch of tool "${tool}" died: ${squashed instanceof Error ? squashed.message : String(squashed)}`
+  })
 }
 
 /**
@@ -137,7 +139,8 @@ export const makeBatcher = <I, O, R>(
             const outputs = exit.value
             if (outputs.length !== items.length) {
               const error = new Defect({
-                message: `batch handler of tool "${tool.name}" returned ${outputs.length} outputs for ${items.length} calls`
+                message:
+                  `batch handler of tool "${tool.name}" returned ${outputs.length} outputs for ${items.length} calls`
               })
               return Effect.forEach(items, (p) => Deferred.fail(p.done, error), { discard: true })
             }
@@ -168,7 +171,10 @@ export const makeBatcher = <I, O, R>(
       (fiber) =>
         Effect.suspend(() => {
           closed = true
-          return Queue.offer(queue, END).pipe(Effect.zipRight(Fiber.await(fiber)), Effect.zipRight(Queue.shutdown(queue)))
+          return Queue.offer(queue, END).pipe(
+            Effect.zipRight(Fiber.await(fiber)),
+            Effect.zipRight(Queue.shutdown(queue))
+          )
         })
     )
 

@@ -44,10 +44,13 @@ export class ResultCache extends Context.Tag("trellis/ResultCache")<ResultCache,
   })
 
   /** No caching at all: every lookup misses and nothing is stored. */
-  static readonly layerDisabled: Layer.Layer<ResultCache> = Layer.succeed(ResultCache, ResultCache.of({
-    get: () => Effect.succeedNone,
-    set: () => Effect.void
-  }))
+  static readonly layerDisabled: Layer.Layer<ResultCache> = Layer.succeed(
+    ResultCache,
+    ResultCache.of({
+      get: () => Effect.succeedNone,
+      set: () => Effect.void
+    })
+  )
 }
 
 /**

@@ -78,7 +78,10 @@ export class ToolLimiter extends Context.Tag("trellis/ToolLimiter")<ToolLimiter,
   )
 
   /** No limits at all (every call passes straight through). */
-  static readonly layerUnlimited: Layer.Layer<ToolLimiter> = Layer.succeed(ToolLimiter, ToolLimiter.of({
-    guard: () => passThrough
-  }))
+  static readonly layerUnlimited: Layer.Layer<ToolLimiter> = Layer.succeed(
+    ToolLimiter,
+    ToolLimiter.of({
+      guard: () => passThrough
+    })
+  )
 }

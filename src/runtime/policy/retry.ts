@@ -7,9 +7,9 @@
  */
 import { Clock, Duration, Effect, Either, Random, Schedule, ScheduleDecision, ScheduleIntervals } from "effect"
 import type { ErrorKind, RetryPolicy } from "../../ir/schema.js"
-import { durationMs } from "./duration.js"
 import type { ToolError } from "../../tools/errors.js"
 import { DEFAULT_RETRY_ON } from "../../tools/errors.js"
+import { durationMs } from "./duration.js"
 
 /** A retry policy with every field resolved to numbers (durations in milliseconds). */
 export interface ResolvedRetry {
@@ -78,7 +78,11 @@ const backoffSchedule = (p: ResolvedRetry): Schedule.Schedule<unknown> => {
 /** Waits at least a `RateLimited` error's `retryAfterMs`; other errors add no delay. */
 const retryAfterFloor: Schedule.Schedule<ToolError, ToolError> = Schedule.addDelay(
   Schedule.identity<ToolError>(),
-  (e) => (e._tag === "RateLimited" && e.retryAfterMs !== undefined ? Duration.millis(Math.max(0, e.retryAfterMs)) : Duration.zero)
+  (
+    e
+  ) => (e._tag === "RateLimited" && e.retryAfterMs !== undefined
+    ? Duration.millis(Math.max(0, e.retryAfterMs))
+    : Duration.zero)
 )
 
 /**
@@ -113,8 +117,10 @@ export const retrySchedule = (
   options: RetryScheduleOptions = {}
 ): Schedule.Schedule<Duration.Duration, ToolError> => {
   const p = resolveRetry(policy)
-  const jittered = Schedule.modifyDelayEffect(backoffSchedule(p), (_, d) =>
-    Effect.map(jitterDelay(p.jitter, Duration.toMillis(d)), Duration.millis))
+  const jittered = Schedule.modifyDelayEffect(
+    backoffSchedule(p),
+    (_, d) => Effect.map(jitterDelay(p.jitter, Duration.toMillis(d)), Duration.millis)
+  )
   const bounded = Schedule.intersect(jittered, Schedule.recurs(p.times)).pipe(
     Schedule.whileInput((e: ToolError) => p.on.has(e._tag)),
     Schedule.intersect(retryAfterFloor)
@@ -130,24 +136,25 @@ export type OnRetry<R = never> = (attempt: number, delayMs: number, error: ToolE
  * schedule, calling `onRetry` before each wait; fails with the last error
  * when the schedule gives up. `maxElapsed` counts from the first attempt's start.
  */
-export const retrying = <R2 = never>(policy: RetryPolicy, onRetry: OnRetry<R2>) =>
-<A, R>(eff: (attempt: number) => Effect.Effect<A, ToolError, R>): Effect.Effect<A, ToolError, R | R2> =>
-  Effect.gen(function*() {
-    const startedAt = yield* Clock.currentTimeMillis
-    const schedule = retrySchedule(policy, { startedAt })
-    let state: unknown = schedule.initial
-    let attempt = 1
-    while (true) {
-      const result = yield* Effect.either(eff(attempt))
-      if (Either.isRight(result)) return result.right
-      const error = result.left
-      const now = yield* Clock.currentTimeMillis
-      const [next, delay, decision] = yield* schedule.step(now, error, state)
-      if (ScheduleDecision.isDone(decision)) return yield* Effect.fail(error)
-      state = next
-      const delayMs = Duration.toMillis(delay)
-      yield* onRetry(attempt, delayMs, error)
-      if (delayMs > 0) yield* Effect.sleep(Duration.millis(delayMs))
-      attempt += 1
-    }
-  })
+export const retrying =
+  <R2 = never>(policy: RetryPolicy, onRetry: OnRetry<R2>) =>
+  <A, R>(eff: (attempt: number) => Effect.Effect<A, ToolError, R>): Effect.Effect<A, ToolError, R | R2> =>
+    Effect.gen(function*() {
+      const startedAt = yield* Clock.currentTimeMillis
+      const schedule = retrySchedule(policy, { startedAt })
+      let state: unknown = schedule.initial
+      let attempt = 1
+      while (true) {
+        const result = yield* Effect.either(eff(attempt))
+        if (Either.isRight(result)) return result.right
+        const error = result.left
+        const now = yield* Clock.currentTimeMillis
+        const [next, delay, decision] = yield* schedule.step(now, error, state)
+        if (ScheduleDecision.isDone(decision)) return yield* Effect.fail(error)
+        state = next
+        const delayMs = Duration.toMillis(delay)
+        yield* onRetry(attempt, delayMs, error)
+        if (delayMs > 0) yield* Effect.sleep(Duration.millis(delayMs))
+        attempt += 1
+      }
+    })

@@ -17,9 +17,9 @@ const formatMs = (ms: number): string => (ms >= 1000 && ms % 100 === 0 ? `${ms /
  * of Clock time, interrupting it first; `what` names it in the message
  * (e.g. `tool "search" (node fetch, attempt 2)`).
  */
-export const withTimeout = (ms: number, what: string) =>
-<A, E, R>(eff: Effect.Effect<A, E, R>): Effect.Effect<A, E | Timeout, R> =>
-  Effect.timeoutFail(eff, {
-    duration: Duration.millis(Math.max(0, ms)),
-    onTimeout: () => new Timeout({ message: timeoutMessage(what, ms) })
-  })
+export const withTimeout =
+  (ms: number, what: string) => <A, E, R>(eff: Effect.Effect<A, E, R>): Effect.Effect<A, E | Timeout, R> =>
+    Effect.timeoutFail(eff, {
+      duration: Duration.millis(Math.max(0, ms)),
+      onTimeout: () => new Timeout({ message: timeoutMessage(what, ms) })
+    })

@@ -6,12 +6,12 @@
  */
 import { HttpApi, OpenApi } from "@effect/platform"
 import { VERSION } from "../context.js"
-import { finishSpec } from "./openapi.js"
+import { ViewerGroup } from "../web/api.js"
 import { LlmGroup } from "./llm.js"
+import { finishSpec } from "./openapi.js"
 import { ProgramsGroup } from "./programs.js"
 import { RunsGroup } from "./runs.js"
 import { HealthGroup, SystemGroup } from "./system.js"
-import { ViewerGroup } from "../web/api.js"
 
 /** The API. */
 export class Api extends HttpApi.make("trellis")
@@ -24,7 +24,10 @@ export class Api extends HttpApi.make("trellis")
   .annotate(OpenApi.Title, "Trellis")
   .annotate(OpenApi.Version, VERSION)
   .annotate(OpenApi.Transform, finishSpec)
-  .annotate(OpenApi.Description, "Run agent and tool-orchestration programs: submit, follow live over SSE, cancel, replay.")
+  .annotate(
+    OpenApi.Description,
+    "Run agent and tool-orchestration programs: submit, follow live over SSE, cancel, replay."
+  )
 {}
 
 export * from "./auth.js"

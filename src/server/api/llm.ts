@@ -9,7 +9,14 @@
  * path outside the Trellis API (`../http.ts`). `GET /v1/models` lists the
  * served routes.
  */
-import { HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, HttpApiSchema, HttpApiSecurity, OpenApi } from "@effect/platform"
+import {
+  HttpApiEndpoint,
+  HttpApiGroup,
+  HttpApiMiddleware,
+  HttpApiSchema,
+  HttpApiSecurity,
+  OpenApi
+} from "@effect/platform"
 import { Schema } from "effect"
 import { ChatRequest } from "../../llm/chatCompletions.js"
 import { CurrentWorkspace } from "./auth.js"
@@ -33,7 +40,15 @@ const typedBody = (type: string) =>
 
 const errorClass = <const Name extends string>(name: Name, status: number, description: string) =>
   Schema.Struct({
-    error: typedBody(status === 401 ? "authentication_error" : status === 429 ? "rate_limit_error" : status >= 500 ? "server_error" : "invalid_request_error")
+    error: typedBody(
+      status === 401
+        ? "authentication_error"
+        : status === 429
+        ? "rate_limit_error"
+        : status >= 500
+        ? "server_error"
+        : "invalid_request_error"
+    )
   }).annotations({
     identifier: name,
     description,
@@ -55,11 +70,19 @@ export class LlmAuthorization extends HttpApiMiddleware.Tag<LlmAuthorization>()(
 }) {}
 
 /** 400: a malformed request, or the model lacks a capability the request needs (`code: "capability_missing"`). */
-export const LlmBadRequest = errorClass("LlmBadRequest", 400, "The request is malformed, or the model lacks a capability it needs.")
+export const LlmBadRequest = errorClass(
+  "LlmBadRequest",
+  400,
+  "The request is malformed, or the model lacks a capability it needs."
+)
 /** 404: no provider serves the model (`code: "model_not_found"`). */
 export const LlmNotFound = errorClass("LlmNotFound", 404, "No provider serves the model.")
 /** 429: rate limited upstream on every route, or the workspace's tokens-per-minute quota is spent (`Retry-After`). */
-export const LlmTooManyRequests = errorClass("LlmTooManyRequests", 429, "Rate limited on every route, or the workspace's token quota is spent.")
+export const LlmTooManyRequests = errorClass(
+  "LlmTooManyRequests",
+  429,
+  "Rate limited on every route, or the workspace's token quota is spent."
+)
 /** 502: the upstream failed (5xx, a cut stream, a bad reply). */
 export const LlmBadGateway = errorClass("LlmBadGateway", 502, "The upstream failed.")
 /** 503: no route left (every fallback failed). */
@@ -99,7 +122,10 @@ const withEventStream = (operation: Record<string, unknown>): Record<string, unk
   const stream = {
     schema: { type: "string", description: "`data: {chat.completion.chunk}` lines, then `data: [DONE]`" }
   }
-  return { ...operation, responses: { ...responses, "200": { ...ok, content: { ...ok.content, "text/event-stream": stream } } } }
+  return {
+    ...operation,
+    responses: { ...responses, "200": { ...ok, content: { ...ok.content, "text/event-stream": stream } } }
+  }
 }
 
 /** The gateway endpoints. */

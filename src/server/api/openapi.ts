@@ -30,5 +30,7 @@ export const finishSpec = (spec: Record<string, unknown>): Record<string, unknow
 /** An operation transform: its request body may be left out (an empty body reads as `{}`). */
 export const optionalBody = (operation: Record<string, unknown>): Record<string, unknown> => {
   const body = operation["requestBody"]
-  return typeof body === "object" && body !== null ? { ...operation, requestBody: { ...body, required: false } } : operation
+  return typeof body === "object" && body !== null
+    ? { ...operation, requestBody: { ...body, required: false } }
+    : operation
 }

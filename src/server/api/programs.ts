@@ -5,7 +5,15 @@
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { Authorization } from "./auth.js"
-import { BadRequest, PayloadTooLarge, strict, TooManyRequests, Unavailable, UnsupportedMediaType, Violation } from "./errors.js"
+import {
+  BadRequest,
+  PayloadTooLarge,
+  strict,
+  TooManyRequests,
+  Unavailable,
+  UnsupportedMediaType,
+  Violation
+} from "./errors.js"
 
 /** A program given as DSL text (`source`) or JSON IR (`program`): exactly one of them. */
 export const ProgramInput = strict(Schema.Struct({

@@ -78,7 +78,9 @@ export const ReplayView = Schema.Struct({
 const IdParam = Schema.Struct({ id: Schema.String })
 
 /** `POST /v1/runs/:id/feedback`: the reward of the choice made under `key`. */
-export const FeedbackRequest = strict(Schema.Struct({ key: Schema.String, reward: Schema.Number.pipe(Schema.finite()) }))
+export const FeedbackRequest = strict(
+  Schema.Struct({ key: Schema.String, reward: Schema.Number.pipe(Schema.finite()) })
+)
 
 /** `POST /v1/runs/:id/replay`: `live` re-runs tools instead of using recorded results. */
 export const ReplayRequest = strict(Schema.Struct({ live: Schema.optionalWith(Schema.Boolean, { exact: true }) }))
@@ -137,7 +139,9 @@ export class RunsGroup extends HttpApiGroup.make("runs")
       .setPath(IdParam)
       .setHeaders(Schema.Struct({ "last-event-id": Schema.optionalWith(Schema.String, { exact: true }) }))
       .addSuccess(Schema.String.pipe(HttpApiSchema.withEncoding({ kind: "Text", contentType: "text/event-stream" })))
-      .addSuccess(HttpApiSchema.NoContent.annotations({ description: "The run ended and nothing follows Last-Event-ID" }))
+      .addSuccess(
+        HttpApiSchema.NoContent.annotations({ description: "The run ended and nothing follows Last-Event-ID" })
+      )
       .addError(NotFound)
       .addError(Unavailable)
       .annotate(OpenApi.Summary, "Follow a run's events (Server-Sent Events)")

@@ -19,7 +19,10 @@ export const Health = Schema.Struct({
 
 /** Liveness, unauthenticated. */
 export class HealthGroup extends HttpApiGroup.make("health").add(
-  HttpApiEndpoint.get("healthz", "/healthz").addSuccess(Health).annotate(OpenApi.Summary, "Liveness, version and gauges")
+  HttpApiEndpoint.get("healthz", "/healthz").addSuccess(Health).annotate(
+    OpenApi.Summary,
+    "Liveness, version and gauges"
+  )
 ) {}
 
 /** A tool as a model sees it. */
@@ -34,7 +37,9 @@ export const ToolInfo = Schema.Struct({
 export class SystemGroup extends HttpApiGroup.make("system")
   .add(
     HttpApiEndpoint.get("metrics", "/metrics")
-      .addSuccess(Schema.String.pipe(HttpApiSchema.withEncoding({ kind: "Text", contentType: "text/plain; version=0.0.4" })))
+      .addSuccess(
+        Schema.String.pipe(HttpApiSchema.withEncoding({ kind: "Text", contentType: "text/plain; version=0.0.4" }))
+      )
       .annotate(OpenApi.Summary, "Prometheus metrics (text format 0.0.4)")
   )
   .add(

@@ -5,8 +5,8 @@
  */
 import { Effect, Layer, Redacted } from "effect"
 import { Authorization } from "../api/auth.js"
-import { LlmAuthorization } from "../api/llm.js"
 import { Unauthorized } from "../api/errors.js"
+import { LlmAuthorization } from "../api/llm.js"
 import { hashKey, isOpen } from "../config.js"
 import type { ServerConfig, Workspace } from "../config.js"
 import { setWorkspace } from "../observability/middleware.js"

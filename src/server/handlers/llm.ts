@@ -16,8 +16,8 @@ import type { ChatChunk, ChatRequest as ChatRequestType } from "../../llm/chatCo
 import { ChatRequest } from "../../llm/chatCompletions.js"
 import { LlmGateway } from "../../llm/router.js"
 import type { LlmError } from "../../llm/service.js"
-import { Api } from "../api/index.js"
 import { CurrentWorkspace } from "../api/auth.js"
+import { Api } from "../api/index.js"
 
 /** The status, type and code of each `LlmError` reason. */
 const STATUS: Record<LlmError["reason"], readonly [number, string, string]> = {
@@ -84,7 +84,14 @@ export const shapeUsage = (
     Stream.suspend(() =>
       last === undefined || usage === undefined || usage === null
         ? Stream.empty
-        : Stream.make({ id: last.id, object: last.object, created: last.created, model: last.model, choices: [], usage })
+        : Stream.make({
+          id: last.id,
+          object: last.object,
+          created: last.created,
+          model: last.model,
+          choices: [],
+          usage
+        })
     )
   )
 }
@@ -92,7 +99,13 @@ export const shapeUsage = (
 const formatIssues = (error: ParseResult.ParseError): string =>
   ParseResult.ArrayFormatter.formatErrorSync(error)
     .slice(0, 5)
-    .map((i) => `${i.path.length === 0 ? "body" : i.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("").replace(/^\./, "")}: ${i.message}`)
+    .map((i) =>
+      `${
+        i.path.length === 0
+          ? "body"
+          : i.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("").replace(/^\./, "")
+      }: ${i.message}`
+    )
     .join("; ")
 
 const decode = Schema.decodeUnknownEither(ChatRequest, { errors: "all" })
@@ -101,83 +114,97 @@ const sse = (value: unknown) => encoder.encode(`data: ${JSON.stringify(value)}\n
 const DONE = encoder.encode("data: [DONE]\n\n")
 
 /** The handlers of the `llm` group: chat completions (raw), the model list. */
-export const layerLlm = HttpApiBuilder.group(Api, "llm", (handlers) =>
-  handlers.handleRaw("chatCompletions", ({ request }) =>
-    Effect.gen(function*() {
-      const ws = yield* CurrentWorkspace
-      const gateway = yield* LlmGateway
-      const raw = yield* Effect.either(request.json)
-      if (Either.isLeft(raw)) return badRequest("the body is not JSON")
-      const decoded = decode(raw.right)
-      if (Either.isLeft(decoded)) return badRequest(`invalid request: ${formatIssues(decoded.left)}`)
-      const n = decoded.right["n"]
-      if (n !== undefined && n !== null && n !== 1) {
-        return badRequest("n: only one choice per request is served (n = 1)", "n", "unsupported_value")
-      }
-      const includeUsage = includeUsageOf(decoded.right)
-      // Upstream is always asked for usage (quotas and metrics need it); the client gets it only if it asked.
-      const body: ChatRequestType = decoded.right.stream === true
-        ? { ...decoded.right, stream_options: { ...streamOptionsOf(decoded.right), include_usage: true } }
-        : decoded.right
-      const quota = yield* Effect.either(gateway.checkQuota(ws.name, ws.quotas.tokensPerMinute))
-      if (Either.isLeft(quota)) return errorResponse(quota.left)
-      const cacheControl = request.headers["cache-control"] ?? ""
-      const context = { workspace: ws.name, needs: [], noCache: /no-cache|no-store/i.test(cacheControl) }
-      if (body.stream !== true) {
-        const result = yield* Effect.either(gateway.complete(body.model, body, context))
-        if (Either.isLeft(result)) return errorResponse(result.left)
-        const { completion, route, cached } = result.right
-        return HttpServerResponse.unsafeJson({ ...completion, model: route }, {
-          headers: { "x-trellis-route": route, "x-trellis-cache": cached ? "hit" : "miss" }
-        })
-      }
-      // The stream lives in its own scope, handed over to the response body; the request's scope (closed
-      // once the response was written, or the client left) closes it too, even if the body never ran.
-      const scope = yield* Scope.make()
-      yield* Effect.addFinalizer(() => Scope.close(scope, Exit.void))
-      const opened = yield* Effect.either(gateway.stream(body.model, body, context).pipe(Scope.extend(scope))).pipe(
-        Effect.onInterrupt(() => Scope.close(scope, Exit.void))
-      )
-      if (Either.isLeft(opened)) {
-        yield* Scope.close(scope, Exit.void)
-        return errorResponse(opened.left)
-      }
-      const { route, cached } = opened.right
-      const chunks = shapeUsage(opened.right.chunks, includeUsage)
-      const span = yield* Effect.makeSpan("llm.gateway.stream", {
-        attributes: { "llm.model": body.model, "llm.route": route, "llm.cached": cached, "llm.workspace": ws.name }
-      })
-      let index = 0
-      let ok = true
-      const bytes = chunks.pipe(
-        Stream.mapEffect((chunk: ChatChunk) =>
-          Effect.map(Clock.currentTimeNanos, (now) => {
-            const data = sse({ ...chunk, model: route })
-            span.event("llm.chunk", now, { index: index++, bytes: data.length })
-            return data
+export const layerLlm = HttpApiBuilder.group(
+  Api,
+  "llm",
+  (handlers) =>
+    handlers.handleRaw("chatCompletions", ({ request }) =>
+      Effect.gen(function*() {
+        const ws = yield* CurrentWorkspace
+        const gateway = yield* LlmGateway
+        const raw = yield* Effect.either(request.json)
+        if (Either.isLeft(raw)) return badRequest("the body is not JSON")
+        const decoded = decode(raw.right)
+        if (Either.isLeft(decoded)) return badRequest(`invalid request: ${formatIssues(decoded.left)}`)
+        const n = decoded.right["n"]
+        if (n !== undefined && n !== null && n !== 1) {
+          return badRequest("n: only one choice per request is served (n = 1)", "n", "unsupported_value")
+        }
+        const includeUsage = includeUsageOf(decoded.right)
+        // Upstream is always asked for usage (quotas and metrics need it); the client gets it only if it asked.
+        const body: ChatRequestType = decoded.right.stream === true
+          ? { ...decoded.right, stream_options: { ...streamOptionsOf(decoded.right), include_usage: true } }
+          : decoded.right
+        const quota = yield* Effect.either(gateway.checkQuota(ws.name, ws.quotas.tokensPerMinute))
+        if (Either.isLeft(quota)) return errorResponse(quota.left)
+        const cacheControl = request.headers["cache-control"] ?? ""
+        const context = { workspace: ws.name, needs: [], noCache: /no-cache|no-store/i.test(cacheControl) }
+        if (body.stream !== true) {
+          const result = yield* Effect.either(gateway.complete(body.model, body, context))
+          if (Either.isLeft(result)) return errorResponse(result.left)
+          const { completion, route, cached } = result.right
+          return HttpServerResponse.unsafeJson({ ...completion, model: route }, {
+            headers: { "x-trellis-route": route, "x-trellis-cache": cached ? "hit" : "miss" }
           })
-        ),
-        Stream.concat(Stream.sync(() => DONE)),
-        Stream.catchAll((e: LlmError) => {
-          ok = false
-          return Stream.succeed(sse(errorBody(e)))
-        }),
-        Stream.ensuringWith((exit) =>
-          Effect.flatMap(Clock.currentTimeNanos, (now) =>
-            Effect.sync(() => {
-              span.attribute("llm.chunks", index)
-              span.end(now, Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause) ? Exit.void : ok ? Exit.void : Exit.fail("stream failed"))
-            })
-          ).pipe(Effect.zipRight(Scope.close(scope, Exit.void)))
+        }
+        // The stream lives in its own scope, handed over to the response body; the request's scope (closed
+        // once the response was written, or the client left) closes it too, even if the body never ran.
+        const scope = yield* Scope.make()
+        yield* Effect.addFinalizer(() => Scope.close(scope, Exit.void))
+        const opened = yield* Effect.either(gateway.stream(body.model, body, context).pipe(Scope.extend(scope))).pipe(
+          Effect.onInterrupt(() => Scope.close(scope, Exit.void))
         )
-      )
-      return HttpServerResponse.stream(bytes, {
-        contentType: "text/event-stream",
-        headers: { "cache-control": "no-cache", "x-trellis-route": route, "x-trellis-cache": cached ? "hit" : "miss" }
-      })
-    })).handle("models", () =>
-      Effect.map(LlmGateway, (gateway) => ({
-        object: "list" as const,
-        data: gateway.models().map((id) => ({ id, object: "model" as const, created: 0, owned_by: id.split("/")[0] ?? id }))
-      })))
+        if (Either.isLeft(opened)) {
+          yield* Scope.close(scope, Exit.void)
+          return errorResponse(opened.left)
+        }
+        const { route, cached } = opened.right
+        const chunks = shapeUsage(opened.right.chunks, includeUsage)
+        const span = yield* Effect.makeSpan("llm.gateway.stream", {
+          attributes: { "llm.model": body.model, "llm.route": route, "llm.cached": cached, "llm.workspace": ws.name }
+        })
+        let index = 0
+        let ok = true
+        const bytes = chunks.pipe(
+          Stream.mapEffect((chunk: ChatChunk) =>
+            Effect.map(Clock.currentTimeNanos, (now) => {
+              const data = sse({ ...chunk, model: route })
+              span.event("llm.chunk", now, { index: index++, bytes: data.length })
+              return data
+            })
+          ),
+          Stream.concat(Stream.sync(() => DONE)),
+          Stream.catchAll((e: LlmError) => {
+            ok = false
+            return Stream.succeed(sse(errorBody(e)))
+          }),
+          Stream.ensuringWith((exit) =>
+            Effect.flatMap(Clock.currentTimeNanos, (now) =>
+              Effect.sync(() => {
+                span.attribute("llm.chunks", index)
+                span.end(
+                  now,
+                  Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)
+                    ? Exit.void
+                    : ok
+                    ? Exit.void
+                    : Exit.fail("stream failed")
+                )
+              })).pipe(Effect.zipRight(Scope.close(scope, Exit.void)))
+          )
+        )
+        return HttpServerResponse.stream(bytes, {
+          contentType: "text/event-stream",
+          headers: { "cache-control": "no-cache", "x-trellis-route": route, "x-trellis-cache": cached ? "hit" : "miss" }
+        })
+      })).handle("models", () =>
+        Effect.map(LlmGateway, (gateway) => ({
+          object: "list" as const,
+          data: gateway.models().map((id) => ({
+            id,
+            object: "model" as const,
+            created: 0,
+            owned_by: id.split("/")[0] ?? id
+          }))
+        })))
 )

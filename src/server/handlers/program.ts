@@ -30,14 +30,22 @@ export const checkInput = (
     const hasSource = input.source !== undefined
     const hasProgram = input.program !== undefined
     if (hasSource === hasProgram) {
-      return Effect.fail(new BadRequest({ message: "give exactly one of \"source\" (DSL text) and \"program\" (JSON IR)" }))
+      return Effect.fail(
+        new BadRequest({ message: "give exactly one of \"source\" (DSL text) and \"program\" (JSON IR)" })
+      )
     }
     try {
       return Effect.succeed(
-        hasSource ? check(input.source!, { tools, format: "dsl" }) : check(JSON.stringify(input.program), { tools, format: "json" })
+        hasSource
+          ? check(input.source!, { tools, format: "dsl" })
+          : check(JSON.stringify(input.program), { tools, format: "json" })
       )
     } catch (e) {
       // A guard of the phases should catch everything; this is the last line (e.g. a stack overflow on absurd nesting).
-      return Effect.fail(new BadRequest({ message: `the program cannot be read (${e instanceof RangeError ? "nested too deeply" : "malformed"})` }))
+      return Effect.fail(
+        new BadRequest({
+          message: `the program cannot be read (${e instanceof RangeError ? "nested too deeply" : "malformed"})`
+        })
+      )
     }
   })

@@ -22,40 +22,57 @@ const planFailure = (e: PlanError): BadRequest | TooManyRequests | Unavailable =
     case "BadRequest":
       return new BadRequest({ message: `plan: ${e.message}` })
     default:
-      return e.reason === "BadOptions" ? new BadRequest({ message: `plan: ${e.message}` }) : new Unavailable({ message: `plan: ${e.message}` })
+      return e.reason === "BadOptions"
+        ? new BadRequest({ message: `plan: ${e.message}` })
+        : new Unavailable({ message: `plan: ${e.message}` })
   }
 }
 
 /** The `programs` group. */
-export const layerPrograms = HttpApiBuilder.group(Api, "programs", (handlers) =>
-  handlers.handle("check", ({ payload }) =>
-    Effect.gen(function*() {
-      const registry = yield* ToolRegistry
-      const checked = yield* checkInput(payload, registry.table)
-      const ok = checked.diagnostics.length === 0 && checked.normalized !== undefined
-      return {
-        ok,
-        format: checked.format,
-        violations: violationsOf(checked),
-        ...(checked.normalized === undefined ? {} : { normalized: JSON.parse(encodeProgram(checked.normalized)) as unknown }),
-        ...(checked.hash === undefined ? {} : { hash: checked.hash })
-      }
-    })).handle("plan", ({ payload }) =>
+export const layerPrograms = HttpApiBuilder.group(
+  Api,
+  "programs",
+  (handlers) =>
+    handlers.handle("check", ({ payload }) =>
       Effect.gen(function*() {
         const registry = yield* ToolRegistry
-        const ws = yield* CurrentWorkspace
-        const result = yield* plan(payload.task, {
-          model: payload.model,
-          tools: registry.table,
-          workspace: ws.name,
-          ...(payload.rounds === undefined ? {} : { rounds: payload.rounds })
-        }).pipe(Effect.mapError(planFailure))
-        if (result._tag === "Invalid") {
-          return yield* new PlanInvalid({
-            message: `no valid program after ${result.rounds} round${result.rounds === 1 ? "" : "s"}`,
-            rounds: result.rounds,
-            violations: result.violations.map((v) => ({ code: v.code, message: v.message, ...(v.path === undefined ? {} : { path: [...v.path] }) }))
-          })
+        const checked = yield* checkInput(payload, registry.table)
+        const ok = checked.diagnostics.length === 0 && checked.normalized !== undefined
+        return {
+          ok,
+          format: checked.format,
+          violations: violationsOf(checked),
+          ...(checked.normalized === undefined
+            ? {}
+            : { normalized: JSON.parse(encodeProgram(checked.normalized)) as unknown }),
+          ...(checked.hash === undefined ? {} : { hash: checked.hash })
         }
-        return { program: JSON.parse(encodeProgram(result.program)) as unknown, source: result.source, hash: result.hash, rounds: result.rounds }
-      })))
+      })).handle("plan", ({ payload }) =>
+        Effect.gen(function*() {
+          const registry = yield* ToolRegistry
+          const ws = yield* CurrentWorkspace
+          const result = yield* plan(payload.task, {
+            model: payload.model,
+            tools: registry.table,
+            workspace: ws.name,
+            ...(payload.rounds === undefined ? {} : { rounds: payload.rounds })
+          }).pipe(Effect.mapError(planFailure))
+          if (result._tag === "Invalid") {
+            return yield* new PlanInvalid({
+              message: `no valid program after ${result.rounds} round${result.rounds === 1 ? "" : "s"}`,
+              rounds: result.rounds,
+              violations: result.violations.map((v) => ({
+                code: v.code,
+                message: v.message,
+                ...(v.path === undefined ? {} : { path: [...v.path] })
+              }))
+            })
+          }
+          return {
+            program: JSON.parse(encodeProgram(result.program)) as unknown,
+            source: result.source,
+            hash: result.hash,
+            rounds: result.rounds
+          }
+        }))
+)

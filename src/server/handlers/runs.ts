@@ -9,23 +9,23 @@ import { Effect, Either, Option } from "effect"
 import { createHash } from "node:crypto"
 import { canonicalJson } from "../../ir/canonical.js"
 import type { Json } from "../../ir/eval.js"
+import { sharedPolicy } from "../../runtime/bandit/store.js"
 import * as Durable from "../../runtime/durable.js"
 import { bindParams } from "../../runtime/inputs.js"
+import { currentWorkspace } from "../../runtime/llm.js"
 import { RunStore } from "../../runtime/runStore.js"
 import type { RunRecord } from "../../runtime/runStore.js"
 import { feedback, plan } from "../../runtime/runtime.js"
 import { ToolRegistry } from "../../tools/registry.js"
-import { Api } from "../api/index.js"
+import { EventLog } from "../../trace/events.js"
 import { CurrentWorkspace } from "../api/auth.js"
 import { BadRequest, Conflict, NotFound, TooManyRequests, Unavailable } from "../api/errors.js"
+import { Api } from "../api/index.js"
 import type { RunView } from "../api/runs.js"
 import { ServerContext } from "../context.js"
-import { sharedPolicy } from "../../runtime/bandit/store.js"
-import { currentWorkspace } from "../../runtime/llm.js"
 import { RunManager } from "../runManager.js"
 import type { ManagedRun, ManagerError } from "../runManager.js"
 import { endedResponse, parseLastEventId, sseResponse } from "../sse.js"
-import { EventLog } from "../../trace/events.js"
 import { checkInput, violationsOf } from "./program.js"
 
 /** Run ids the API accepts; anything else is simply not found (never reaches the store). */
@@ -104,7 +104,10 @@ export const layerRuns = HttpApiBuilder.group(Api, "runs", (handlers) =>
         const registry = yield* ToolRegistry
         const checked = yield* checkInput(payload, registry.table)
         if (checked.program === undefined || checked.diagnostics.length > 0) {
-          return yield* new BadRequest({ message: `the program has ${checked.diagnostics.length} problem(s)`, violations: violationsOf(checked) })
+          return yield* new BadRequest({
+            message: `the program has ${checked.diagnostics.length} problem(s)`,
+            violations: violationsOf(checked)
+          })
         }
         // Like `trellis run`: the normal form runs.
         const program = checked.normalized ?? checked.program
@@ -139,10 +142,13 @@ export const layerRuns = HttpApiBuilder.group(Api, "runs", (handlers) =>
         const manager = yield* RunManager
         const limit = urlParams.limit ?? 50
         const program = urlParams.programHash
-        const queuedOf = () => manager.queuedOf(ws.name).filter((m) => program === undefined || m.programHash === program)
+        const queuedOf = () =>
+          manager.queuedOf(ws.name).filter((m) => program === undefined || m.programHash === program)
         if (urlParams.status === "queued") return { runs: queuedOf().slice(0, limit).map(viewOfManaged) }
         if (urlParams.cursor !== undefined && !CURSOR.test(urlParams.cursor)) {
-          return yield* new BadRequest({ message: "cursor: not a cursor of this API (use the `next` of a previous page)" })
+          return yield* new BadRequest({
+            message: "cursor: not a cursor of this API (use the `next` of a previous page)"
+          })
         }
         const store = yield* RunStore
         const page = yield* store.list({
@@ -214,19 +220,22 @@ export const layerRuns = HttpApiBuilder.group(Api, "runs", (handlers) =>
         if (run.status === "queued" || run.status === "running") {
           return yield* new Conflict({ message: `run ${run.runId} is ${run.status}; only ended runs replay` })
         }
-        const report = yield* Durable.replay({ _tag: "Stored", runId: run.runId }, { live: payload.live === true }).pipe(
-          Effect.mapError((e): BadRequest | Unavailable =>
-            e.kind === "StoreUnavailable" ? unavailable(e) : new BadRequest({ message: e.message }))
-        )
+        const report = yield* Durable.replay({ _tag: "Stored", runId: run.runId }, { live: payload.live === true })
+          .pipe(
+            Effect.mapError((e): BadRequest | Unavailable =>
+              e.kind === "StoreUnavailable" ? unavailable(e) : new BadRequest({ message: e.message })
+            )
+          )
         return {
           runId: report.runId,
           exact: report.exact,
-          ...(report.divergence === undefined ? {} : { divergence: JSON.parse(JSON.stringify(report.divergence)) as unknown }),
+          ...(report.divergence === undefined
+            ? {}
+            : { divergence: JSON.parse(JSON.stringify(report.divergence)) as unknown }),
           status: report.status,
           ...(report.output === undefined ? {} : { output: report.output }),
           ...(report.error === undefined ? {} : { error: report.error }),
           recordedEvents: report.recordedEvents,
           replayedEvents: report.replayedEvents
         }
-      }))
-)
+      })))

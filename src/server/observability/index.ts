@@ -3,6 +3,8 @@
  * format, JSON logs with secret redaction, OpenTelemetry tracing, and the
  * HTTP middleware that ties a request to all three.
  */
+export { formatLine, jsonLogger, layerJson, toRecord } from "./logging.js"
+export type { JsonLoggerOptions } from "./logging.js"
 export {
   CONTENT_TYPE,
   errorsTotal,
@@ -25,8 +27,17 @@ export {
   toolLatency
 } from "./metrics.js"
 export type { ObserveOptions, RenderOptions } from "./metrics.js"
-export { formatLine, jsonLogger, layerJson, toRecord } from "./logging.js"
-export type { JsonLoggerOptions } from "./logging.js"
+export {
+  currentRequest,
+  currentRequestId,
+  observeHttp,
+  routeMatcher,
+  routesOf,
+  setRoute,
+  setWorkspace,
+  UNMATCHED
+} from "./middleware.js"
+export type { ObserveHttpOptions, RequestInfo } from "./middleware.js"
 export {
   apiKeysOf,
   clearSecrets,
@@ -45,14 +56,3 @@ export {
   traceparentOf
 } from "./tracing.js"
 export type { TracingOptions } from "./tracing.js"
-export {
-  currentRequest,
-  currentRequestId,
-  observeHttp,
-  routeMatcher,
-  routesOf,
-  setRoute,
-  setWorkspace,
-  UNMATCHED
-} from "./middleware.js"
-export type { ObserveHttpOptions, RequestInfo } from "./middleware.js"

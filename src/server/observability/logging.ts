@@ -21,7 +21,9 @@ const RESERVED = new Set(["time", "level", "message", "traceId", "spanId", "span
 
 /** A value as JSON-safe data (bigints as strings, cycles and functions dropped). */
 const plain = (value: unknown): unknown => {
-  if (typeof value === "string" || typeof value === "number" || typeof value === "boolean" || value === null) return value
+  if (typeof value === "string" || typeof value === "number" || typeof value === "boolean" || value === null) {
+    return value
+  }
   if (value === undefined) return undefined
   const seen = new WeakSet<object>()
   try {

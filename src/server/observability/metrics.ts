@@ -18,7 +18,21 @@ export const NO_WORKSPACE = "none"
 
 /** Latency buckets in seconds: 1 ms … ~65 s. */
 const secondsBuckets = MetricBoundaries.fromIterable([
-  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 65
+  0.001,
+  0.0025,
+  0.005,
+  0.01,
+  0.025,
+  0.05,
+  0.1,
+  0.25,
+  0.5,
+  1,
+  2.5,
+  5,
+  10,
+  30,
+  65
 ])
 
 /** HTTP request latency; labels `method`, `route` (the matched pattern, never the raw path), `status`, `workspace`. */
@@ -86,10 +100,12 @@ export const recordError = (kind: string, source: string, workspace: string | un
   Effect.sync(() => errorsTotal.unsafeUpdate(1, labels({ kind, source, workspace: workspace ?? NO_WORKSPACE })))
 
 /** Sets the run queue depth gauge. */
-export const setQueueDepth = (depth: number): Effect.Effect<void> => Effect.sync(() => runQueueDepth.unsafeUpdate(depth, []))
+export const setQueueDepth = (depth: number): Effect.Effect<void> =>
+  Effect.sync(() => runQueueDepth.unsafeUpdate(depth, []))
 
 /** Sets the executing-runs gauge. */
-export const setRunsExecuting = (count: number): Effect.Effect<void> => Effect.sync(() => runsExecuting.unsafeUpdate(count, []))
+export const setRunsExecuting = (count: number): Effect.Effect<void> =>
+  Effect.sync(() => runsExecuting.unsafeUpdate(count, []))
 
 /** Updates the run-side metrics from recorded events of one workspace. */
 export const recordEvents = (events: ReadonlyArray<RunEvent>, workspace: string): void => {
@@ -109,7 +125,9 @@ export const recordEvents = (events: ReadonlyArray<RunEvent>, workspace: string)
         runsTotal.unsafeUpdate(1, labels({ status: "cancelled", workspace }))
         break
       case "ToolReturned":
-        if (e.data.source === "tool") toolLatency.unsafeUpdate(e.data.latencyMs / 1000, labels({ tool: e.data.tool, workspace }))
+        if (e.data.source === "tool") {
+          toolLatency.unsafeUpdate(e.data.latencyMs / 1000, labels({ tool: e.data.tool, workspace }))
+        }
         if (e.data.tokens !== undefined && e.data.tokens > 0) {
           tokensTotal.unsafeUpdate(e.data.tokens, labels({ tool: e.data.tool, workspace }))
         }

@@ -120,13 +120,19 @@ export const observeHttp = (options: ObserveHttpOptions = {}) => {
     Effect.gen(function*() {
       const request = yield* HttpServerRequest.HttpServerRequest
       const requestId = validRequestId(request.headers[header]) ?? randomUUID()
-      const path = Option.match(HttpServerRequest.toURL(request), { onNone: () => request.url, onSome: (u) => u.pathname })
+      const path = Option.match(HttpServerRequest.toURL(request), {
+        onNone: () => request.url,
+        onSome: (u) => u.pathname
+      })
       const info: RequestInfo = { requestId, workspace: undefined, route: match(path) }
       const started = yield* Clock.currentTimeNanos
       yield* HttpApp.appendPreResponseHandler((_req, response) =>
         Effect.succeed(HttpServerResponse.setHeader(response, header, requestId))
       )
-      yield* Effect.annotateCurrentSpan({ "http.request_id": requestId, ...(info.route === undefined ? {} : { "http.route": info.route }) })
+      yield* Effect.annotateCurrentSpan({
+        "http.request_id": requestId,
+        ...(info.route === undefined ? {} : { "http.route": info.route })
+      })
       const exit = yield* app.pipe(
         Effect.annotateLogs("requestId", requestId),
         Effect.locally(currentRequest, info),
@@ -134,7 +140,9 @@ export const observeHttp = (options: ObserveHttpOptions = {}) => {
       )
       const ended = yield* Clock.currentTimeNanos
       // A failure is counted with the status the server answers it with (a respondable error's own, not 500).
-      const status = exit._tag === "Success" ? exit.value.status : (yield* HttpServerError.causeResponse(exit.cause))[0].status
+      const status = exit._tag === "Success"
+        ? exit.value.status
+        : (yield* HttpServerError.causeResponse(exit.cause))[0].status
       recordRequest({
         method: METHODS.has(request.method) ? request.method : "OTHER",
         route: info.route ?? UNMATCHED,

@@ -64,7 +64,9 @@ type Family = {
 const visible = (tags: ReadonlyArray<MetricLabel.MetricLabel>, options: RenderOptions): boolean => {
   if (options.workspace === undefined) return true
   // Series of requests refused before authentication (workspace "none") hold no tenant data: every workspace sees them.
-  for (const tag of tags) if (tag.key === "workspace" && tag.value !== options.workspace && tag.value !== "none") return false
+  for (const tag of tags) {
+    if (tag.key === "workspace" && tag.value !== options.workspace && tag.value !== "none") return false
+  }
   return true
 }
 
@@ -72,16 +74,26 @@ const visible = (tags: ReadonlyArray<MetricLabel.MetricLabel>, options: RenderOp
  * Effect's own runtime metrics (`effect_fiber_*`, on by default) as Prometheus wants them: counters named
  * `_total`, the active-fiber count (an Effect counter that goes down) as a gauge, lifetimes in seconds.
  */
-const RUNTIME_METRICS: { readonly [name: string]: { readonly name: string; readonly type?: Family["type"]; readonly help: string } } = {
+const RUNTIME_METRICS: {
+  readonly [name: string]: { readonly name: string; readonly type?: Family["type"]; readonly help: string }
+} = {
   effect_fiber_started: { name: "effect_fiber_started_total", help: "Effect fibers started." },
   effect_fiber_successes: { name: "effect_fiber_successes_total", help: "Effect fibers that ended successfully." },
   effect_fiber_failures: { name: "effect_fiber_failures_total", help: "Effect fibers that ended with a failure." },
   effect_fiber_active: { name: "effect_fiber_active", type: "gauge", help: "Effect fibers running now." },
-  effect_fiber_lifetimes: { name: "effect_fiber_lifetime_seconds", help: "Lifetimes of ended Effect fibers in seconds." }
+  effect_fiber_lifetimes: {
+    name: "effect_fiber_lifetime_seconds",
+    help: "Lifetimes of ended Effect fibers in seconds."
+  }
 }
 
 /** Factors to seconds of a histogram's `time_unit` label (Effect's fiber lifetimes are tagged `milliseconds`). */
-const TIME_UNITS: { readonly [unit: string]: number } = { nanoseconds: 1e-9, microseconds: 1e-6, milliseconds: 1e-3, seconds: 1 }
+const TIME_UNITS: { readonly [unit: string]: number } = {
+  nanoseconds: 1e-9,
+  microseconds: 1e-6,
+  milliseconds: 1e-3,
+  seconds: 1
+}
 
 /** Adds one metric pair's samples to its family (created on first use). */
 const addPair = (families: Map<string, Family>, pair: MetricPair.MetricPair.Untyped): void => {
@@ -107,7 +119,8 @@ const addPair = (families: Map<string, Family>, pair: MetricPair.MetricPair.Unty
       families.set(name, f)
     }
     if (f.help === undefined) {
-      f.help = runtime?.help ?? (Option.isSome(key.description) ? key.description.value : `${key.name.replace(/_/g, " ")}.`)
+      f.help = runtime?.help ??
+        (Option.isSome(key.description) ? key.description.value : `${key.name.replace(/_/g, " ")}.`)
     }
     return f
   }
@@ -120,7 +133,9 @@ const addPair = (families: Map<string, Family>, pair: MetricPair.MetricPair.Unty
     let sawInf = false
     for (const [bound, cumulative] of state.buckets) {
       if (bound === Number.POSITIVE_INFINITY) sawInf = true
-      f.lines.push(`${name}_bucket${labelText([...labels, ["le", formatValue(bound * scale)]])} ${formatValue(cumulative)}`)
+      f.lines.push(
+        `${name}_bucket${labelText([...labels, ["le", formatValue(bound * scale)]])} ${formatValue(cumulative)}`
+      )
     }
     if (!sawInf) f.lines.push(`${name}_bucket${labelText([...labels, ["le", "+Inf"]])} ${formatValue(state.count)}`)
     f.lines.push(`${name}_sum${labelText(labels)} ${formatValue(state.sum * scale)}`)
@@ -136,7 +151,9 @@ const addPair = (families: Map<string, Family>, pair: MetricPair.MetricPair.Unty
     f.lines.push(`${name}_count${labelText(labels)} ${formatValue(state.count)}`)
   } else if (MetricState.isFrequencyState(state)) {
     const f = family("counter")
-    for (const [k, count] of state.occurrences) f.lines.push(`${name}${labelText([...labels, ["key", k]])} ${formatValue(count)}`)
+    for (const [k, count] of state.occurrences) {
+      f.lines.push(`${name}${labelText([...labels, ["key", k]])} ${formatValue(count)}`)
+    }
   }
 }
 

@@ -60,7 +60,7 @@ export const apiKeysOf = (value: string): ReadonlyArray<string> =>
  */
 export const registerSecretsFromEnv = (env: NodeJS.ProcessEnv = process.env): void => {
   const keys = env["TRELLIS_API_KEYS"]
-  if (keys !== undefined) for (const key of apiKeysOf(keys)) registerSecret(key)
+  if (keys !== undefined) { for (const key of apiKeysOf(keys)) registerSecret(key) }
   for (const [name, value] of Object.entries(env)) {
     if (value !== undefined && value.length >= MIN_GUESSED_LENGTH && SECRET_NAME.test(name)) registerSecret(value)
   }

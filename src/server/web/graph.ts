@@ -92,7 +92,14 @@ export const graphOf = (program: Program): Either.Either<GraphView, string> => {
   const plan = planned.right
   const labels = program.labels ?? {}
   const show = (e: Expr): string =>
-    clip(printExpr(mapExpr(e, (x) => (x.kind === "ref" && labels[x.name] !== undefined ? { kind: "ref", name: labels[x.name]! } : x))))
+    clip(
+      printExpr(
+        mapExpr(
+          e,
+          (x) => (x.kind === "ref" && labels[x.name] !== undefined ? { kind: "ref", name: labels[x.name]! } : x)
+        )
+      )
+    )
   let count = 0
   let truncated = false
 
@@ -149,7 +156,11 @@ export const graphOf = (program: Program): Either.Either<GraphView, string> => {
           args = Object.keys(node.args).map((name) => ({ name, expr: show(node.args[name]!) }))
           const callee: ProgramPlan | undefined = plan.programs.get(node.program)
           if (callee !== undefined && depth < MAX_CALL_DEPTH) {
-            scopes = [{ segment: "", title: `program ${node.program}`, nodes: scopeNodes(callee.scope, `${key}/`, depth + 1) }]
+            scopes = [{
+              segment: "",
+              title: `program ${node.program}`,
+              nodes: scopeNodes(callee.scope, `${key}/`, depth + 1)
+            }]
           } else if (callee !== undefined) truncated = true
           break
         }

@@ -24,19 +24,40 @@ const runProgram = (id: string) =>
     if (Option.isNone(record)) {
       const queued = (yield* RunManager).peek(id, ws.name)
       return yield* new NotFound({
-        message: queued === undefined ? `no run ${shown}` : `run ${id} is queued; its program is recorded when it starts`
+        message: queued === undefined
+          ? `no run ${shown}`
+          : `run ${id} is queued; its program is recorded when it starts`
       })
     }
     const run = record.value
     const stored = yield* store.getProgram(run.programHash).pipe(Effect.mapError(unavailable))
-    if (Option.isNone(stored)) return yield* new NotFound({ message: `the program ${run.programHash} of run ${id} is not in the store` })
+    if (Option.isNone(stored)) {
+      return yield* new NotFound({ message: `the program ${run.programHash} of run ${id} is not in the store` })
+    }
     const program = decodeProgram(stored.value)
-    if (Either.isLeft(program)) return yield* new Unavailable({ message: `the stored program ${run.programHash} does not decode: ${program.left.message}` })
+    if (Either.isLeft(program)) {
+      return yield* new Unavailable({
+        message: `the stored program ${run.programHash} does not decode: ${program.left.message}`
+      })
+    }
     const graph = graphOf(program.right)
-    if (Either.isLeft(graph)) return yield* new Unavailable({ message: `the stored program ${run.programHash} cannot be planned: ${graph.left}` })
-    return { runId: run.runId, programHash: run.programHash, programName: run.programName, program: stored.value, graph: graph.right }
+    if (Either.isLeft(graph)) {
+      return yield* new Unavailable({
+        message: `the stored program ${run.programHash} cannot be planned: ${graph.left}`
+      })
+    }
+    return {
+      runId: run.runId,
+      programHash: run.programHash,
+      programName: run.programName,
+      program: stored.value,
+      graph: graph.right
+    }
   })
 
 /** The handlers of the `viewer` group. */
-export const layerViewerApi = HttpApiBuilder.group(Api, "viewer", (handlers) =>
-  handlers.handle("runProgram", ({ path }) => runProgram(path.id)))
+export const layerViewerApi = HttpApiBuilder.group(
+  Api,
+  "viewer",
+  (handlers) => handlers.handle("runProgram", ({ path }) => runProgram(path.id))
+)

@@ -10,12 +10,12 @@
  * Unknown assets are 404; a server whose viewer was never built answers `/`
  * with 503 and says how to build it.
  */
+import { FileSystem, HttpApiBuilder, HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { Effect, Option } from "effect"
 import { createHash } from "node:crypto"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { gzip } from "node:zlib"
-import { FileSystem, HttpApiBuilder, HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Effect, Option } from "effect"
 import { setRoute } from "../observability/middleware.js"
 import * as Settings from "../settings.js"
 
@@ -44,7 +44,8 @@ const SECURITY_HEADERS = {
 }
 
 /** The page's Content-Security-Policy: everything from this origin, nothing inline. */
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 /** Where the built viewer lives: `TRELLIS_WEB_DIR`, else `web/` next to the CLI bundle, else the repo's `dist/web/`. */
 export const webDir: Effect.Effect<string | undefined, never, FileSystem.FileSystem> = Effect.gen(function*() {
@@ -66,7 +67,10 @@ export const webDir: Effect.Effect<string | undefined, never, FileSystem.FileSys
 const notBuilt = HttpServerResponse.html(
   `<!doctype html><html lang="en"><meta charset="utf-8"><title>Trellis viewer not built</title>` +
     `<p>The trace viewer's files are not built. Run <code>npm run build</code> (or <code>npm install</code>) and restart <code>trellis serve</code>.</p></html>`
-).pipe(HttpServerResponse.setStatus(503), HttpServerResponse.setHeaders({ "cache-control": "no-store", ...SECURITY_HEADERS }))
+).pipe(
+  HttpServerResponse.setStatus(503),
+  HttpServerResponse.setHeaders({ "cache-control": "no-store", ...SECURITY_HEADERS })
+)
 
 const notFound = (name: string) =>
   HttpServerResponse.unsafeJson({ _tag: "NotFound", message: `no viewer asset ${name.slice(0, 128)}` }, { status: 404 })
@@ -79,7 +83,9 @@ const gzipped = new Map<string, Promise<Uint8Array>>()
 const gzipOf = (file: string, body: Uint8Array): Effect.Effect<Uint8Array> => {
   let done = gzipped.get(file)
   if (done === undefined) {
-    done = new Promise((resolve) => gzip(body, { level: 6 }, (error, out) => resolve(error === null ? new Uint8Array(out) : body)))
+    done = new Promise((resolve) =>
+      gzip(body, { level: 6 }, (error, out) => resolve(error === null ? new Uint8Array(out) : body))
+    )
     if (gzipped.size < 256) gzipped.set(file, done)
   }
   return Effect.promise(() => done)
@@ -122,7 +128,10 @@ const asset = Effect.gen(function*() {
   if (hashed && body.byteLength > 1024 && /\bgzip\b/.test(request.headers["accept-encoding"] ?? "")) {
     const packed = yield* gzipOf(file, body)
     if (packed !== body) {
-      return HttpServerResponse.uint8Array(packed, { contentType: type, headers: { ...headers, "content-encoding": "gzip" } })
+      return HttpServerResponse.uint8Array(packed, {
+        contentType: type,
+        headers: { ...headers, "content-encoding": "gzip" }
+      })
     }
   }
   return HttpServerResponse.uint8Array(body, { contentType: type, headers })

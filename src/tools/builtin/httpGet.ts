@@ -41,7 +41,11 @@ export const parseRetryAfter = (value: string | undefined, nowMs: number): numbe
 
 /** A lookup that answers with the already-checked addresses only (no second DNS query). */
 const pinnedLookup = (addresses: ReadonlyArray<string>): LookupFunction => (hostname, options, callback) => {
-  const wanted = options.family === 4 || options.family === "IPv4" ? 4 : options.family === 6 || options.family === "IPv6" ? 6 : 0
+  const wanted = options.family === 4 || options.family === "IPv4"
+    ? 4
+    : options.family === 6 || options.family === "IPv6"
+    ? 6
+    : 0
   const entries = addresses
     .map((address) => ({ address, family: isIPv6(address) ? 6 : 4 }))
     .filter((e) => wanted === 0 || e.family === wanted)
@@ -153,7 +157,9 @@ const parseUrl = (text: string, base?: URL): Effect.Effect<URL, Permanent> => {
   }
   return url.protocol === "http:" || url.protocol === "https:"
     ? Effect.succeed(url)
-    : Effect.fail(new Permanent({ message: `refused scheme "${url.protocol.slice(0, -1)}" in ${url.href}: only http and https` }))
+    : Effect.fail(
+      new Permanent({ message: `refused scheme "${url.protocol.slice(0, -1)}" in ${url.href}: only http and https` })
+    )
 }
 
 /** GETs a URL (following redirects, each re-checked) and returns status, headers and the body as text. */
@@ -167,12 +173,14 @@ export const get = (
     const config = yield* HttpGetConfig
     const requestHeaders = { "user-agent": "trellis", ...headers }
     let url = yield* parseUrl(target)
-    for (let redirects = 0; ; redirects++) {
+    for (let redirects = 0;; redirects++) {
       const addresses = yield* checkHost(url.hostname, allowlist, resolver)
       const result = yield* hop(url, requestHeaders, addresses, config.maxBytes)
       if (result._tag === "Done") return result.value
       if (redirects >= config.maxRedirects) {
-        return yield* Effect.fail(new Permanent({ message: `GET ${target}: more than ${config.maxRedirects} redirects` }))
+        return yield* Effect.fail(
+          new Permanent({ message: `GET ${target}: more than ${config.maxRedirects} redirects` })
+        )
       }
       url = yield* parseUrl(result.location, url)
     }

@@ -172,7 +172,11 @@ const V6_BLOCKED: ReadonlyArray<readonly [string, number, string]> = [
 ]
 
 const v6Table = (rows: ReadonlyArray<readonly [string, number, string]>) =>
-  rows.map(([base, bits, reason]) => ({ base: v6Value(parseIPv6(base)!) >> BigInt(128 - bits), shift: BigInt(128 - bits), reason }))
+  rows.map(([base, bits, reason]) => ({
+    base: v6Value(parseIPv6(base)!) >> BigInt(128 - bits),
+    shift: BigInt(128 - bits),
+    reason
+  }))
 
 const V6_EMBEDDING_TABLE = v6Table(V6_EMBEDDING)
 const V6_TABLE = v6Table(V6_BLOCKED)
@@ -187,7 +191,9 @@ const classifyV6 = (g: ReadonlyArray<number>): string | undefined => {
   for (const r of V6_EMBEDDING_TABLE) if (value >> r.shift === r.base) return embedded(v4Of(g[6]!, g[7]!), r.reason)
   for (const r of V6_TABLE) if (value >> r.shift === r.base) return r.reason
   // IPv4-compatible (deprecated ::a.b.c.d) and 6to4 (2002:AABB:CCDD::/48) carry an IPv4 address too.
-  if (value >> 32n === 0n) return embedded(v4Of(g[6]!, g[7]!), "an IPv4-compatible form") ?? "an IPv4-compatible address"
+  if (value >> 32n === 0n) {
+    return embedded(v4Of(g[6]!, g[7]!), "an IPv4-compatible form") ?? "an IPv4-compatible address"
+  }
   if (g[0] === 0x2002) return embedded(v4Of(g[1]!, g[2]!), "a 6to4 form")
   return undefined
 }
@@ -219,7 +225,12 @@ export const blockedReason = (address: string): string | undefined => {
 }
 
 /** Host names of cloud metadata services, refused unless allowlisted. */
-const METADATA_HOSTS: ReadonlySet<string> = new Set(["metadata.google.internal", "metadata.goog", "metadata", "instance-data"])
+const METADATA_HOSTS: ReadonlySet<string> = new Set([
+  "metadata.google.internal",
+  "metadata.goog",
+  "metadata",
+  "instance-data"
+])
 
 /** A host name lowercased, without brackets or a trailing dot; IP literals in a canonical form. */
 const normalizeHost = (host: string): string => {

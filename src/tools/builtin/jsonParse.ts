@@ -29,7 +29,9 @@ export const jsonParse = make({
     if (error !== undefined) {
       const { column, line } = lineColumn(args.text, error.offset)
       throw new Permanent({
-        message: `invalid JSON at line ${line}, column ${column} (offset ${error.offset}): ${error.message.replace(/^Invalid JSON: /, "")}`
+        message: `invalid JSON at line ${line}, column ${column} (offset ${error.offset}): ${
+          error.message.replace(/^Invalid JSON: /, "")
+        }`
       })
     }
     try {

@@ -8,9 +8,10 @@ export const sleep = make({
   name: "std.sleep",
   description: "Waits the given number of milliseconds, then returns null.",
   input: Schema.Struct({
-    ms: Schema.Number.pipe(Schema.finite(), Schema.nonNegative(), Schema.lessThanOrEqualTo(MAX_DURATION_MS)).annotations({
-      description: "milliseconds to wait (at most 7 days)"
-    })
+    ms: Schema.Number.pipe(Schema.finite(), Schema.nonNegative(), Schema.lessThanOrEqualTo(MAX_DURATION_MS))
+      .annotations({
+        description: "milliseconds to wait (at most 7 days)"
+      })
   }),
   output: Schema.Null,
   idempotent: true,

@@ -35,7 +35,9 @@ export const textChunk = make({
   idempotent: true,
   run: (args) => {
     const overlap = args.overlap ?? 0
-    if (overlap >= args.size) throw new Permanent({ message: `overlap (${overlap}) must be less than size (${args.size})` })
+    if (overlap >= args.size) {
+      throw new Permanent({ message: `overlap (${overlap}) must be less than size (${args.size})` })
+    }
     return chunkText(args.text, args.size, overlap)
   }
 })

@@ -15,7 +15,11 @@ export const KnownSignaturesRule: ValidationRule = (ctx) => ({
       ctx.report("unknown-signature", `Unknown signature ${JSON.stringify(signature)}`, e.path.child("signature"))
       return
     }
-    const inputs = ctx.document.signatures[signature]!.inputs.map((f) => ({ name: f.name, type: f.type, optional: false }))
+    const inputs = ctx.document.signatures[signature]!.inputs.map((f) => ({
+      name: f.name,
+      type: f.type,
+      optional: false
+    }))
     checkArgs(ctx, "bad-signature-args", calleeName("signature", signature), e.node.args, inputs, e.path)
   }
 })

@@ -60,7 +60,9 @@ export const LimitsRule: ValidationRule = (ctx) => {
     },
     Document: {
       leave: () => {
-        if (nodes > maxNodes) ctx.report("limits", `Too many nodes: ${nodes} exceeds the limit of ${maxNodes}`, PathRef.root)
+        if (nodes > maxNodes) {
+          ctx.report("limits", `Too many nodes: ${nodes} exceeds the limit of ${maxNodes}`, PathRef.root)
+        }
       }
     }
   }

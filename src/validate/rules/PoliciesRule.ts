@@ -7,8 +7,8 @@
  * V4); the runtime always validates against its registry before running.
  * Retry on llm, call and map steps is allowed.
  */
-import type { Node } from "../../ir/schema.js"
 import { MAX_DURATION_MS, parseDuration } from "../../ir/duration.js"
+import type { Node } from "../../ir/schema.js"
 import type { PathRef } from "../path.js"
 import type { ValidationRule } from "../ruleContext.js"
 
@@ -19,7 +19,9 @@ export const PoliciesRule: ValidationRule = (ctx) => {
     if (value === undefined) return
     const ms = parseDuration(value)
     if (ms === undefined) bad(`Invalid duration ${JSON.stringify(value)} for ${name}`, path)
-    else if (ms > MAX_DURATION_MS) bad(`Duration ${JSON.stringify(value)} for ${name} exceeds the maximum of 7 days`, path)
+    else if (ms > MAX_DURATION_MS) {
+      bad(`Duration ${JSON.stringify(value)} for ${name} exceeds the maximum of 7 days`, path)
+    }
   }
   const atLeast = (value: number | undefined, min: number, integer: boolean, name: string, path: PathRef) => {
     if (value === undefined) return
@@ -43,7 +45,11 @@ export const PoliciesRule: ValidationRule = (ctx) => {
       // A literal sleep beyond the longest duration (a computed one fails the call when its args are decoded).
       const ms = node.kind === "tool" && node.tool === "std.sleep" ? node.args["ms"] : undefined
       if (ms?.kind === "lit" && typeof ms.value === "number" && !(ms.value <= MAX_DURATION_MS)) {
-        ctx.report("bad-args", `std.sleep: ms ${ms.value} exceeds the maximum of ${MAX_DURATION_MS} (7 days)`, path.child("args", "ms"))
+        ctx.report(
+          "bad-args",
+          `std.sleep: ms ${ms.value} exceeds the maximum of ${MAX_DURATION_MS} (7 days)`,
+          path.child("args", "ms")
+        )
       }
       const policy = node.policy
       if (policy === undefined) return
@@ -66,7 +72,10 @@ export const PoliciesRule: ValidationRule = (ctx) => {
         atLeast(policy.budget.tokens, 0, false, "budget.tokens", at.child("budget", "tokens"))
       }
       if (node.kind === "tool" && retryNeedsKey(node)) {
-        bad(`Retry on tool ${JSON.stringify(node.tool)} requires an idempotent tool or an idempotencyKey`, at.child("retry"))
+        bad(
+          `Retry on tool ${JSON.stringify(node.tool)} requires an idempotent tool or an idempotencyKey`,
+          at.child("retry")
+        )
       }
     }
   }

@@ -30,7 +30,9 @@ export const TypesAgreeRule: ValidationRule = (ctx) => {
       if (!isAssignable(actual, param.type)) {
         ctx.report(
           "type-mismatch",
-          `Default of parameter ${JSON.stringify(param.name)} expects ${formatType(param.type)}, got ${formatType(actual)}`,
+          `Default of parameter ${JSON.stringify(param.name)} expects ${formatType(param.type)}, got ${
+            formatType(actual)
+          }`,
           at
         )
       }
@@ -42,10 +44,26 @@ export const TypesAgreeRule: ValidationRule = (ctx) => {
           checkArgs(ctx, typeOf, scope, path, node.args, calleeName("tool", node.tool), toolInputs(ctx, node.tool))
           break
         case "llm":
-          checkArgs(ctx, typeOf, scope, path, node.args, calleeName("signature", node.signature), signatureInputs(ctx, node.signature))
+          checkArgs(
+            ctx,
+            typeOf,
+            scope,
+            path,
+            node.args,
+            calleeName("signature", node.signature),
+            signatureInputs(ctx, node.signature)
+          )
           break
         case "call":
-          checkArgs(ctx, typeOf, scope, path, node.args, calleeName("program", node.program), programInputs(ctx, node.program))
+          checkArgs(
+            ctx,
+            typeOf,
+            scope,
+            path,
+            node.args,
+            calleeName("program", node.program),
+            programInputs(ctx, node.program)
+          )
           break
         case "map": {
           const over = typeOf(node.over, scope, path.child("over"))
@@ -57,7 +75,11 @@ export const TypesAgreeRule: ValidationRule = (ctx) => {
         case "branch": {
           const cond = typeOf(node.cond, scope, path.child("cond"))
           if (cond.kind !== "any" && cond.kind !== "boolean") {
-            ctx.report("type-mismatch", `Condition of "if" must be boolean, got ${formatType(cond)}`, path.child("cond"))
+            ctx.report(
+              "type-mismatch",
+              `Condition of "if" must be boolean, got ${formatType(cond)}`,
+              path.child("cond")
+            )
           }
           break
         }
@@ -78,8 +100,7 @@ export const TypesAgreeRule: ValidationRule = (ctx) => {
   }
 }
 
-const toolInputs = (ctx: RuleContext, tool: string): ReadonlyArray<DeclaredInput> =>
-  ctx.tools?.get(tool)?.input ?? []
+const toolInputs = (ctx: RuleContext, tool: string): ReadonlyArray<DeclaredInput> => ctx.tools?.get(tool)?.input ?? []
 
 const signatureInputs = (ctx: RuleContext, name: string): ReadonlyArray<DeclaredInput> =>
   Object.hasOwn(ctx.document.signatures, name)
@@ -88,7 +109,11 @@ const signatureInputs = (ctx: RuleContext, name: string): ReadonlyArray<Declared
 
 const programInputs = (ctx: RuleContext, name: string): ReadonlyArray<DeclaredInput> =>
   Object.hasOwn(ctx.document.programs, name)
-    ? ctx.document.programs[name]!.params.map((p) => ({ name: p.name, type: p.type, optional: p.default !== undefined }))
+    ? ctx.document.programs[name]!.params.map((p) => ({
+      name: p.name,
+      type: p.type,
+      optional: p.default !== undefined
+    }))
     : []
 
 /** Types every argument; a non-literal one whose type cannot fit its declared input is reported (literals are V4/V5's). */

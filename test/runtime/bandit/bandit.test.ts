@@ -5,13 +5,13 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Random } from "effect"
+import { Schema } from "effect"
+import { beta, makeUniform } from "../../../src/runtime/bandit/sample.js"
 import { applyFeedback, BanditState, emptyState, policyName } from "../../../src/runtime/bandit/state.js"
 import type { BanditStrategy } from "../../../src/runtime/bandit/state.js"
 import { PolicyStore } from "../../../src/runtime/bandit/store.js"
 import { chooseArm, epsilonGreedyPropensities } from "../../../src/runtime/bandit/strategy.js"
 import type { Choice } from "../../../src/runtime/bandit/strategy.js"
-import { beta, makeUniform } from "../../../src/runtime/bandit/sample.js"
-import { Schema } from "effect"
 
 const ARMS = { slow: 0.2, medium: 0.5, fast: 0.8 } as const
 const OPTIONS = Object.keys(ARMS)

@@ -15,7 +15,11 @@ const ctx = makeContext()
 /** A doubling tool that records each batch it serves (and can be held or made to fail). */
 const doubler = (
   batches: Ref.Ref<ReadonlyArray<ReadonlyArray<number>>>,
-  options: { readonly hold?: Deferred.Deferred<void>; readonly fail?: ToolError; readonly onInterrupt?: Ref.Ref<number> } = {}
+  options: {
+    readonly hold?: Deferred.Deferred<void>
+    readonly fail?: ToolError
+    readonly onInterrupt?: Ref.Ref<number>
+  } = {}
 ) =>
   make({
     name: "double",
@@ -98,14 +102,18 @@ describe("makeBatcher", () => {
       const tool = doubler(batches)
       const scope = yield* Scope.make()
       const call = yield* Scope.extend(makeBatcher(tool, tool.batch!), scope)
-      const fiber = yield* Effect.fork(Effect.forEach([1, 2, 3, 4, 5], (n) => call(n, ctx), { concurrency: "unbounded" }))
+      const fiber = yield* Effect.fork(
+        Effect.forEach([1, 2, 3, 4, 5], (n) => call(n, ctx), { concurrency: "unbounded" })
+      )
       yield* TestClock.adjust(Duration.millis(1))
       // the first 3 went as a full batch; 4 and 5 wait for the window, but the scope closes now
       yield* Scope.close(scope, Exit.void)
       expect(yield* Fiber.join(fiber)).toEqual([2, 4, 6, 8, 10])
       expect((yield* Ref.get(batches)).flat()).toEqual([1, 2, 3, 4, 5])
       // calls after close are refused, not lost silently
-      expect(yield* Effect.exit(call(9, ctx))).toEqual(Exit.fail(new Cancelled({ message: `batcher of tool "double" is closed` })))
+      expect(yield* Effect.exit(call(9, ctx))).toEqual(
+        Exit.fail(new Cancelled({ message: `batcher of tool "double" is closed` }))
+      )
     }))
 
   it.scoped("holds callers back when the queue is full (backpressure)", () =>

@@ -72,7 +72,9 @@ describe("ToolLimiter", () => {
             yield* Ref.update(done, (n) => n + 1)
           })
         )
-      const fiber = yield* Effect.fork(Effect.forEach(Array.from({ length: 40 }, (_, i) => i), call, { concurrency: "unbounded" }))
+      const fiber = yield* Effect.fork(
+        Effect.forEach(Array.from({ length: 40 }, (_, i) => i), call, { concurrency: "unbounded" })
+      )
       yield* TestClock.adjust(Duration.zero)
       expect(yield* Ref.get(inFlight)).toBe(3)
       yield* TestClock.adjust(Duration.seconds(5))
@@ -88,7 +90,11 @@ describe("ToolLimiter", () => {
       const b = toolWith("b", { rate: { perSecond: 1, burst: 2 } })
       const count = yield* Ref.make(0)
       const bump = Ref.update(count, (n) => n + 1)
-      yield* Effect.fork(Effect.all([limiter.guard(a)(bump), limiter.guard(a)(bump), limiter.guard(a)(bump)], { concurrency: "unbounded" }))
+      yield* Effect.fork(
+        Effect.all([limiter.guard(a)(bump), limiter.guard(a)(bump), limiter.guard(a)(bump)], {
+          concurrency: "unbounded"
+        })
+      )
       yield* Effect.fork(Effect.all([limiter.guard(b)(bump), limiter.guard(b)(bump)], { concurrency: "unbounded" }))
       yield* TestClock.adjust(Duration.zero)
       expect(yield* Ref.get(count)).toBe(4)
@@ -103,9 +109,21 @@ describe("ToolLimiter", () => {
     }).pipe(Effect.provide(ToolLimiter.layer)))
 
   it("derives the bucket from perSecond and burst", () => {
-    expect(bucketOptions({ perSecond: 10, burst: 3 })).toEqual({ limit: 3, interval: "300 millis", algorithm: "token-bucket" })
-    expect(bucketOptions({ perSecond: 0.5, burst: 1 })).toEqual({ limit: 1, interval: "2000 millis", algorithm: "token-bucket" })
+    expect(bucketOptions({ perSecond: 10, burst: 3 })).toEqual({
+      limit: 3,
+      interval: "300 millis",
+      algorithm: "token-bucket"
+    })
+    expect(bucketOptions({ perSecond: 0.5, burst: 1 })).toEqual({
+      limit: 1,
+      interval: "2000 millis",
+      algorithm: "token-bucket"
+    })
     // 3/s cannot be refilled in whole ms: ⌈333.3⌉ = 334 ms per token, slightly under the rate
-    expect(bucketOptions({ perSecond: 3, burst: 2 })).toEqual({ limit: 2, interval: "668 millis", algorithm: "token-bucket" })
+    expect(bucketOptions({ perSecond: 3, burst: 2 })).toEqual({
+      limit: 2,
+      interval: "668 millis",
+      algorithm: "token-bucket"
+    })
   })
 })

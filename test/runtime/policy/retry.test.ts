@@ -5,7 +5,13 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Clock, Duration, Effect, Exit, Fiber, Random, Ref, TestClock } from "effect"
 import type { RetryPolicy } from "../../../src/ir/schema.js"
-import { jitterBounds, nominalDelayMs, resolveRetry, retrySchedule, retrying } from "../../../src/runtime/policy/retry.js"
+import {
+  jitterBounds,
+  nominalDelayMs,
+  resolveRetry,
+  retrying,
+  retrySchedule
+} from "../../../src/runtime/policy/retry.js"
 import { Permanent, RateLimited, Transient } from "../../../src/tools/errors.js"
 import type { ToolError } from "../../../src/tools/errors.js"
 
@@ -32,14 +38,21 @@ const runRetry = (
           yield* Ref.update(attempts, (xs) => [...xs, attempt])
           const now = yield* Clock.currentTimeMillis
           yield* Ref.update(startedAt, (xs) => [...xs, now])
-          if (attemptMs > 0) yield* Effect.sleep(Duration.millis(attemptMs))
+          if (attemptMs > 0) {
+            yield* Effect.sleep(Duration.millis(attemptMs))
+          }
           const error = fail(attempt)
           return error === undefined ? yield* Effect.succeed(`ok@${attempt}`) : yield* Effect.fail(error)
         })
       ).pipe(Effect.fork)
     yield* TestClock.adjust(Duration.hours(24))
     const exit = yield* Fiber.await(fiber)
-    return { attempts: yield* Ref.get(attempts), startedAt: yield* Ref.get(startedAt), retries: yield* Ref.get(retries), exit }
+    return {
+      attempts: yield* Ref.get(attempts),
+      startedAt: yield* Ref.get(startedAt),
+      retries: yield* Ref.get(retries),
+      exit
+    }
   })
 
 const transient = () => new Transient({ message: "flaky" })
@@ -73,7 +86,8 @@ describe("retrying", () => {
       const t = yield* runRetry({ times: 3 }, () => new Permanent({ message: "bad args" }))
       expect(t.attempts).toEqual([1])
       expect(Exit.isFailure(t.exit)).toBe(true)
-      const listed = yield* runRetry({ times: 2, backoff: "none", on: ["Permanent"] }, () => new Permanent({ message: "x" }))
+      const listed = yield* runRetry({ times: 2, backoff: "none", on: ["Permanent"] }, () =>
+        new Permanent({ message: "x" }))
       expect(listed.attempts).toEqual([1, 2, 3])
       const notListed = yield* runRetry({ times: 2, backoff: "none", on: ["Timeout"] }, transient)
       expect(notListed.attempts).toEqual([1])
@@ -81,7 +95,14 @@ describe("retrying", () => {
 
   it.effect("without jitter, waits exactly the exponential curve, capped by max", () =>
     Effect.gen(function*() {
-      const t = yield* runRetry({ times: 5, backoff: "exponential", base: "100ms", factor: 2, max: "500ms", jitter: "none" }, transient)
+      const t = yield* runRetry({
+        times: 5,
+        backoff: "exponential",
+        base: "100ms",
+        factor: 2,
+        max: "500ms",
+        jitter: "none"
+      }, transient)
       expect(t.retries.map((r) => r.delayMs)).toEqual([100, 200, 400, 500, 500])
       expect(t.startedAt).toEqual([0, 100, 300, 700, 1200, 1700])
     }))

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Option, TestClock } from "effect"
 import { cacheKey, ResultCache } from "../../../src/runtime/policy/cache.js"
-import { IdempotencyStore, idempotencyKeyFor } from "../../../src/runtime/policy/idempotency.js"
+import { idempotencyKeyFor, IdempotencyStore } from "../../../src/runtime/policy/idempotency.js"
 
 /** A keyed call of tool `t` with args hash `h`. */
 const c = (key: string, argsHash = "h") => ({ tool: "t", key, argsHash })
@@ -15,7 +15,9 @@ describe("IdempotencyStore.layerMemory", () => {
       expect(yield* store.get(c(key))).toEqual(Option.none())
       yield* store.put(c(key), { status: 200, body: "hi" })
       expect(yield* store.get(c(key))).toEqual(Option.some({ status: 200, body: "hi" }))
-      expect(yield* store.get(c(idempotencyKeyFor("run-2", "main/fetch", { url: "https://example.com" })))).toEqual(Option.none())
+      expect(yield* store.get(c(idempotencyKeyFor("run-2", "main/fetch", { url: "https://example.com" })))).toEqual(
+        Option.none()
+      )
     }).pipe(Effect.provide(IdempotencyStore.layerMemory)))
 
   it.effect("keeps the first record of a key, and records null results", () =>

@@ -52,7 +52,9 @@ describe("withTimeout", () => {
           Effect.ensuring(Ref.update(finalizers, (k) => k + 1)),
           withTimeout(100, `attempt ${n}`)
         )
-      const fiber = yield* retrying({ times: 5, backoff: "fixed", base: "50ms", jitter: "none" }, () => Effect.void)(attempt).pipe(
+      const fiber = yield* retrying({ times: 5, backoff: "fixed", base: "50ms", jitter: "none" }, () => Effect.void)(
+        attempt
+      ).pipe(
         withTimeout(1_000, "node"),
         Effect.fork
       )

@@ -19,9 +19,9 @@ import {
   HttpServerResponse
 } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { SpanKind } from "@opentelemetry/api"
 import type { ReadableSpan } from "@opentelemetry/sdk-trace-base"
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, ManagedRuntime, Schema } from "effect"
 import { createServer } from "node:http"
 import type { IncomingHttpHeaders, Server } from "node:http"
@@ -87,10 +87,15 @@ const services = Layer.mergeAll(
   Layer.succeed(HttpAllowlist, ["127.0.0.1"])
 )
 
-const serverLayer = HttpServer.serve(app, (inner) => observeHttp({ routes: ["/v1/runs/:name"] })(HttpMiddleware.logger(inner))).pipe(
+const serverLayer = HttpServer.serve(
+  app,
+  (inner) => observeHttp({ routes: ["/v1/runs/:name"] })(HttpMiddleware.logger(inner))
+).pipe(
   Layer.provide(services),
   Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" })),
-  Layer.provideMerge(Layer.merge(layerInMemory(), layerJson({ write: (line) => lines.push(line), secretsFromEnv: false })))
+  Layer.provideMerge(
+    Layer.merge(layerInMemory(), layerJson({ write: (line) => lines.push(line), secretsFromEnv: false }))
+  )
 )
 
 let runtime: ManagedRuntime.ManagedRuntime<SpanRecorder | HttpServer.HttpServer, unknown>
@@ -196,7 +201,9 @@ describe("observability over HTTP", () => {
   })
 
   it("echoes a generated request id on a 404 and refuses a malformed one", async () => {
-    const missing = await fetch(`${base}/nope/${encodeURIComponent("a b")}`, { headers: { "x-request-id": "bad id, too long ".repeat(20) } })
+    const missing = await fetch(`${base}/nope/${encodeURIComponent("a b")}`, {
+      headers: { "x-request-id": "bad id, too long ".repeat(20) }
+    })
     expect(missing.status).toBe(404)
     expect(missing.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/)
   })
@@ -230,8 +237,11 @@ describe("observeHttp on an HttpApi app (as the server applies it)", () => {
       )
     )
   ) {}
-  const ItemsLive = HttpApiBuilder.group(Api, "items", (handlers) =>
-    handlers.handle("getItem", ({ path }) => Effect.as(setWorkspace("beta"), { id: path.id })))
+  const ItemsLive = HttpApiBuilder.group(
+    Api,
+    "items",
+    (handlers) => handlers.handle("getItem", ({ path }) => Effect.as(setWorkspace("beta"), { id: path.id }))
+  )
   const ApiLive = HttpApiBuilder.api(Api).pipe(Layer.provide(ItemsLive))
   const live = HttpApiBuilder.serve(observeHttp({ routes: routesOf(Api) })).pipe(
     Layer.provide(ApiLive),

@@ -95,4 +95,3 @@ describe("redact", () => {
     expect(redact(text)).toBe("[REDACTED] [REDACTED] [REDACTED] [REDACTED] abc [REDACTED] [REDACTED] /usr/bin")
   })
 })
-

@@ -64,7 +64,7 @@ const histogram = (text: string, name: string): ReadonlyArray<Series> => {
   const seriesOf = (labels: Record<string, string>): Series => {
     const key = JSON.stringify(Object.entries(labels).sort())
     let s = series.get(key)
-    if (s === undefined) series.set(key, (s = { labels, buckets: {} }))
+    if (s === undefined) series.set(key, s = { labels, buckets: {} })
     return s
   }
   // An untyped family ends where another name starts: the same name may come back as several families.
@@ -81,7 +81,11 @@ const histogram = (text: string, name: string): ReadonlyArray<Series> => {
 describe("renderMetrics", () => {
   it.effect("renders counters, gauges and histograms that a Prometheus parser reads back", () =>
     Effect.gen(function*() {
-      const hist = Metric.histogram("test_latency_seconds", MetricBoundaries.fromIterable([0.1, 1]), "A test histogram.")
+      const hist = Metric.histogram(
+        "test_latency_seconds",
+        MetricBoundaries.fromIterable([0.1, 1]),
+        "A test histogram."
+      )
       yield* Metric.update(Metric.tagged(hist, "route", "/a"), 0.05)
       yield* Metric.update(Metric.tagged(hist, "route", "/a"), 0.5)
       yield* Metric.update(Metric.tagged(hist, "route", "/a"), 7)
@@ -107,13 +111,21 @@ describe("renderMetrics", () => {
       expect(q.type).toBe("GAUGE")
       expect(q.metrics).toEqual([{ value: "7" }])
       // Every line is a comment or a sample: nothing else leaks into the text.
-      for (const line of text.trimEnd().split("\n")) expect(line).toMatch(/^(# (HELP|TYPE) \S+ .*|[a-zA-Z_:][a-zA-Z0-9_:]*(\{.*\})? \S+)$/)
+      for (const line of text.trimEnd().split("\n")) {
+        expect(line).toMatch(/^(# (HELP|TYPE) \S+ .*|[a-zA-Z_:][a-zA-Z0-9_:]*(\{.*\})? \S+)$/)
+      }
     }))
 
   it.effect("a workspace's rendering holds no other workspace's label values", () =>
     Effect.gen(function*() {
       recordRequest({ method: "GET", route: "/v1/runs/:id", status: 200, workspace: "acme", seconds: 0.002 })
-      recordRequest({ method: "GET", route: "/v1/runs/:id", status: 404, workspace: "globex-secret-name", seconds: 0.004 })
+      recordRequest({
+        method: "GET",
+        route: "/v1/runs/:id",
+        status: 404,
+        workspace: "globex-secret-name",
+        seconds: 0.004
+      })
       const all = yield* renderMetrics
       expect(all).toContain("globex-secret-name")
       const acme = yield* renderMetricsFor("acme")
@@ -168,7 +180,10 @@ describe("observeEvents", () => {
 
   it.live("counts runs by status, tool latency and errors by kind per workspace", () =>
     Effect.gen(function*() {
-      const ok = compileProgram(`program main(x: number = 1) { a = tool t.slow(x: x)\n b = tool t.slow(x: a)\n return b }`, tools)
+      const ok = compileProgram(
+        `program main(x: number = 1) { a = tool t.slow(x: x)\n b = tool t.slow(x: a)\n return b }`,
+        tools
+      )
       const bad = compileProgram(`program main(x: number = 1) { a = tool t.broken(x: x)\n return a }`, tools)
       const done = yield* Durable.start(ok, {}, { workspace: "acme" })
       expect(done.output).toBe(3)

@@ -20,7 +20,8 @@ describe("layerTracing", () => {
     expect(urlWith({})).toBeUndefined()
     expect(urlWith({ OTEL_EXPORTER_OTLP_ENDPOINT: " " })).toBeUndefined()
     expect(urlWith({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318/" })).toBe("http://c:4318/v1/traces")
-    expect(urlWith({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318", OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://t/x" })).toBe("http://t/x")
+    expect(urlWith({ OTEL_EXPORTER_OTLP_ENDPOINT: "http://c:4318", OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://t/x" }))
+      .toBe("http://t/x")
   })
 
   it.effect("installs no tracer without an endpoint", () =>

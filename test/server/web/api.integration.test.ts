@@ -5,17 +5,17 @@
  * filter. The graph builder is checked against a program with every scope
  * kind.
  */
+import { Either } from "effect"
 import { createHash } from "node:crypto"
 import { existsSync } from "node:fs"
 import { join } from "node:path"
-import { Either } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { check } from "../../../src/compile.js"
 import { graphOf } from "../../../src/server/web/graph.js"
 import type { GraphNode } from "../../../src/server/web/graph.js"
+import { root, runNode } from "../../support/cli.js"
 import { call, startServer, testConfig, waitEnded } from "../../support/server.js"
 import type { TestServer } from "../../support/server.js"
-import { root, runNode } from "../../support/cli.js"
 
 let server: TestServer
 beforeAll(async () => {
@@ -26,7 +26,6 @@ beforeAll(async () => {
   server = await startServer(testConfig({}, {}), {})
 }, 60_000)
 afterAll(() => server?.close())
-
 
 const SOURCE = `program main(xs: string[] = ["a", "b"], flag: boolean = true) {
   first = tool std.echo(value: xs)
@@ -39,7 +38,11 @@ const SOURCE = `program main(xs: string[] = ["a", "b"], flag: boolean = true) {
 }`
 
 const submit = async (url: string, source: string, inputs: Record<string, unknown> = {}, key?: string) => {
-  const r = await call(url, "/v1/runs", { method: "POST", body: JSON.stringify({ source, inputs }), ...(key === undefined ? {} : { key }) })
+  const r = await call(url, "/v1/runs", {
+    method: "POST",
+    body: JSON.stringify({ source, inputs }),
+    ...(key === undefined ? {} : { key })
+  })
   expect(r.status).toBe(202)
   return ((await r.json()) as { runId: string }).runId
 }
@@ -55,7 +58,11 @@ describe("graphOf", () => {
     const g = graphOf(program())
     if (Either.isLeft(g)) throw new Error(g.left)
     const all: Array<GraphNode> = []
-    const walk = (nodes: ReadonlyArray<GraphNode>) => nodes.forEach((n) => { all.push(n); n.scopes.forEach((s) => walk(s.nodes)) })
+    const walk = (nodes: ReadonlyArray<GraphNode>) =>
+      nodes.forEach((n) => {
+        all.push(n)
+        n.scopes.forEach((s) => walk(s.nodes))
+      })
     walk(g.right.nodes)
     const byLabel = new Map(all.map((n) => [n.label, n]))
     const first = byLabel.get("first")!
@@ -120,7 +127,13 @@ describe("GET /v1/runs/:id/program", () => {
     await waitEnded(server.url, runId)
     const r = await call(server.url, `/v1/runs/${runId}/program`)
     expect(r.status).toBe(200)
-    const body = (await r.json()) as { runId: string; programHash: string; programName: string; program: { ir: string }; graph: { program: string; nodes: Array<unknown> } }
+    const body = (await r.json()) as {
+      runId: string
+      programHash: string
+      programName: string
+      program: { ir: string }
+      graph: { program: string; nodes: Array<unknown> }
+    }
     const run = (await (await call(server.url, `/v1/runs/${runId}`)).json()) as { programHash: string }
     expect(body.runId).toBe(runId)
     expect(body.programHash).toBe(run.programHash)
@@ -168,7 +181,9 @@ describe("GET /v1/runs additions", () => {
     await waitEnded(server.url, b)
     const runA = (await (await call(server.url, `/v1/runs/${a}`)).json()) as { programHash: string; cost?: number }
     expect(runA.cost).toBe(0)
-    const page = (await (await call(server.url, `/v1/runs?programHash=${runA.programHash}`)).json()) as { runs: Array<{ runId: string; programHash: string }> }
+    const page = (await (await call(server.url, `/v1/runs?programHash=${runA.programHash}`)).json()) as {
+      runs: Array<{ runId: string; programHash: string }>
+    }
     expect(page.runs.map((r) => r.runId)).toContain(a)
     expect(page.runs.map((r) => r.runId)).not.toContain(b)
     expect(page.runs.every((r) => r.programHash === runA.programHash)).toBe(true)

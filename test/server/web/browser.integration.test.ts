@@ -8,6 +8,7 @@
  * Screenshots go to test-artifacts/viewer/. Without chromium the suite is
  * skipped with one line saying why.
  */
+import { Layer } from "effect"
 import { createHash } from "node:crypto"
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs"
 import { createServer } from "node:http"
@@ -17,13 +18,12 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { chromium } from "playwright-core"
 import type { BrowserContext, Page } from "playwright-core"
-import { Layer } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Store } from "../../../src/store/index.js"
 import { HttpAllowlist } from "../../../src/tools/index.js"
+import { root, runNode } from "../../support/cli.js"
 import { call, startServer, testConfig, waitEnded } from "../../support/server.js"
 import type { TestServer } from "../../support/server.js"
-import { root, runNode } from "../../support/cli.js"
 
 /** Debian's chromium; `TRELLIS_CHROMIUM` points elsewhere. */
 const CHROMIUM = process.env.TRELLIS_CHROMIUM ?? "/usr/bin/chromium"
@@ -56,7 +56,10 @@ const SLOW = `program main(n: number = 3, ms: number = 300) {
 }`
 
 /** SLOW with `warm` held on a gate URL (see `gateUrl`) instead of sleeping. */
-const GATED = SLOW.replace("ms: number = 300", "gate: string").replace("tool std.sleep(ms: ms)", "tool http.get(url: gate)")
+const GATED = SLOW.replace("ms: number = 300", "gate: string").replace(
+  "tool std.sleep(ms: ms)",
+  "tool http.get(url: gate)"
+)
 
 describe.skipIf(!hasChromium)("the trace viewer in chromium", () => {
   let server: TestServer
@@ -81,7 +84,10 @@ describe.skipIf(!hasChromium)("the trace viewer in chromium", () => {
   /** Opens a view with the key already in session storage (each test stands alone). */
   const open = async (hash: string) => {
     await page.goto(`${server.url}/#/none`)
-    await page.evaluate((key) => (globalThis as unknown as PageGlobals).sessionStorage.setItem("trellis.apiKey", key), KEY)
+    await page.evaluate(
+      (key) => (globalThis as unknown as PageGlobals).sessionStorage.setItem("trellis.apiKey", key),
+      KEY
+    )
     await page.goto(`${server.url}/${hash}`)
     await page.reload()
   }
@@ -115,7 +121,15 @@ describe.skipIf(!hasChromium)("the trace viewer in chromium", () => {
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync"
+      ],
       viewport: { width: 1280, height: 800 }
     })
     page = context.pages()[0] ?? await context.newPage()
@@ -140,7 +154,8 @@ describe.skipIf(!hasChromium)("the trace viewer in chromium", () => {
     await expect.poll(() => page.locator("main p[role=status]").textContent()).toContain("Unauthorized")
     await page.getByRole("textbox", { name: "API key" }).fill(KEY)
     await page.getByRole("button", { name: "Use key" }).click()
-    expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).sessionStorage.getItem("trellis.apiKey"))).toBe(KEY)
+    expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).sessionStorage.getItem("trellis.apiKey")))
+      .toBe(KEY)
     const row = page.locator(`tr[data-run="${runId}"]`)
     await row.waitFor()
     expect(await row.textContent()).toContain("main")
@@ -162,7 +177,9 @@ describe.skipIf(!hasChromium)("the trace viewer in chromium", () => {
     release()
     await expect.poll(() => warm.getAttribute("class"), { timeout: 10000 }).toContain("st-done")
     await expect.poll(() => page.locator(".run-head .badge").textContent(), { timeout: 8000 }).toBe("completed")
-    const states = await page.locator(".dag-svg [data-key]").evaluateAll((els) => els.map((e) => e.getAttribute("class") ?? ""))
+    const states = await page.locator(".dag-svg [data-key]").evaluateAll((els) =>
+      els.map((e) => e.getAttribute("class") ?? "")
+    )
     expect(states.length).toBeGreaterThanOrEqual(4)
     expect(states.every((c) => c.includes("st-done"))).toBe(true)
     // The map's body node shows its three runs.
@@ -183,10 +200,14 @@ describe.skipIf(!hasChromium)("the trace viewer in chromium", () => {
     // Keyboard: focus the first node, arrow to the next, open it with Enter.
     await page.locator(".dag-svg [data-key]").first().focus()
     await page.keyboard.press("ArrowDown")
-    const focusedKey = await page.evaluate(() => (globalThis as unknown as PageGlobals).document.activeElement?.getAttribute("data-key"))
+    const focusedKey = await page.evaluate(() =>
+      (globalThis as unknown as PageGlobals).document.activeElement?.getAttribute("data-key")
+    )
     expect(focusedKey).toBeTruthy()
     await page.keyboard.press("Enter")
-    await expect.poll(() => page.locator(`.dag-svg [data-key="${focusedKey}"]`).getAttribute("aria-pressed")).toBe("true")
+    await expect.poll(() => page.locator(`.dag-svg [data-key="${focusedKey}"]`).getAttribute("aria-pressed")).toBe(
+      "true"
+    )
     await page.getByRole("button", { name: "Close the node panel" }).click()
     expect(await panel.isVisible()).toBe(false)
 
@@ -201,11 +222,15 @@ describe.skipIf(!hasChromium)("the trace viewer in chromium", () => {
 
     // Replay with the divergence report (exact here).
     await page.getByRole("button", { name: "Replay", exact: true }).click()
-    await expect.poll(() => page.locator(".replay-report h2").textContent(), { timeout: 10000 }).toBe("Replay matched the record")
+    await expect.poll(() => page.locator(".replay-report h2").textContent(), { timeout: 10000 }).toBe(
+      "Replay matched the record"
+    )
   })
 
   it("replays live against a tool whose answer changed: the divergence report shows the node, recorded and replayed", async () => {
-    const runId = await submit("program main(url: string) { fetched = tool http.get(url: url) return fetched.body }", { url: counterUrl })
+    const runId = await submit("program main(url: string) { fetched = tool http.get(url: url) return fetched.body }", {
+      url: counterUrl
+    })
     const ended = (await waitEnded(server.url, runId, KEY)) as { status: string; output?: unknown }
     expect(ended).toMatchObject({ status: "completed", output: "count 1" })
     await open(`#/runs/${runId}`)
@@ -266,7 +291,8 @@ describe.skipIf(!hasChromium)("the trace viewer in chromium", () => {
   })
 
   it("compares two runs of one program: durations per node and differing outputs", async () => {
-    const source = "program main(v: string) { a = tool std.echo(value: v) b = tool std.echo(value: \"same\") return { a: a, b: b } }"
+    const source =
+      "program main(v: string) { a = tool std.echo(value: v) b = tool std.echo(value: \"same\") return { a: a, b: b } }"
     const one = await submit(source, { v: "left" })
     const two = await submit(source, { v: "right" })
     await waitEnded(server.url, one, KEY)
@@ -292,11 +318,13 @@ describe.skipIf(!hasChromium)("the trace viewer in chromium", () => {
     await open(`#/runs/${runId}`)
     await page.locator(".dag-svg").waitFor()
     await expect.poll(() => page.locator(".run-head .badge").textContent()).toBe("completed")
-    expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).document.documentElement.scrollWidth)).toBeLessThanOrEqual(391)
+    expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).document.documentElement.scrollWidth))
+      .toBeLessThanOrEqual(391)
     await shot("phone-run")
     await open(`#/runs`)
     await page.locator("table.runs tbody tr").first().waitFor()
-    expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).document.documentElement.scrollWidth)).toBeLessThanOrEqual(391)
+    expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).document.documentElement.scrollWidth))
+      .toBeLessThanOrEqual(391)
     await shot("phone-runs")
     await page.setViewportSize({ width: 1280, height: 800 })
   })

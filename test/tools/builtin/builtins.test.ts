@@ -43,7 +43,7 @@ describe("std.echo", () => {
 
   it("requires `value`", () => {
     expect(run(echo, {})).toEqual(
-      Either.left(new Permanent({ message: '{ readonly value: unknown }\n└─ ["value"]\n   └─ is missing' }))
+      Either.left(new Permanent({ message: "{ readonly value: unknown }\n└─ [\"value\"]\n   └─ is missing" }))
     )
   })
 })
@@ -74,7 +74,17 @@ describe("std.sleep", () => {
 
 describe("std.fail", () => {
   it("fails with each kind of the taxonomy", () => {
-    for (const kind of ["Timeout", "RateLimited", "Transient", "Permanent", "Cancelled", "BudgetExceeded", "Defect"] as const) {
+    for (
+      const kind of [
+        "Timeout",
+        "RateLimited",
+        "Transient",
+        "Permanent",
+        "Cancelled",
+        "BudgetExceeded",
+        "Defect"
+      ] as const
+    ) {
       expect(run(fail, { kind, message: "boom" })).toEqual(Either.left(fromKind(kind, "boom")))
     }
     expect(run(fail, { kind: "RateLimited", message: "slow", retryAfterMs: 500 })).toEqual(
@@ -131,18 +141,20 @@ describe("text.hash", () => {
 
 describe("json.parse", () => {
   it("parses JSON", () => {
-    expect(run(jsonParse, { text: ' {"a": [1, 2.5, "x", null, true]} ' })).toEqual(
+    expect(run(jsonParse, { text: " {\"a\": [1, 2.5, \"x\", null, true]} " })).toEqual(
       Either.right({ a: [1, 2.5, "x", null, true] })
     )
   })
 
   it("fails Permanent with the position of the error", () => {
-    expect(run(jsonParse, { text: '{"a": [1, 2,]}' })).toEqual(
+    expect(run(jsonParse, { text: "{\"a\": [1, 2,]}" })).toEqual(
       Either.left(
-        new Permanent({ message: 'invalid JSON at line 1, column 13 (offset 12): expected a JSON value, found "]"' })
+        new Permanent({ message: "invalid JSON at line 1, column 13 (offset 12): expected a JSON value, found \"]\"" })
       )
     )
-    const multi = run(jsonParse, { text: '{\n  "a": 1,\n  b: 2\n}' })
-    expect(Either.isLeft(multi) && multi.left.message.startsWith("invalid JSON at line 3, column 3 (offset 14):")).toBe(true)
+    const multi = run(jsonParse, { text: "{\n  \"a\": 1,\n  b: 2\n}" })
+    expect(Either.isLeft(multi) && multi.left.message.startsWith("invalid JSON at line 3, column 3 (offset 14):")).toBe(
+      true
+    )
   })
 })

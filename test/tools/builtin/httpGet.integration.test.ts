@@ -4,10 +4,11 @@ import { Effect, Fiber } from "effect"
 import { createServer } from "node:http"
 import type { IncomingMessage, Server, ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
+import { parseRetryAfter, statusError } from "../../../src/tools/builtin/httpGet.js"
 import {
   HttpAllowlist,
-  HttpGetConfig,
   httpGet,
+  HttpGetConfig,
   HttpResolver,
   invoke,
   Permanent,
@@ -15,7 +16,6 @@ import {
   Transient
 } from "../../../src/tools/index.js"
 import type { Resolver } from "../../../src/tools/index.js"
-import { parseRetryAfter, statusError } from "../../../src/tools/builtin/httpGet.js"
 
 let server: Server
 let base = ""
@@ -138,8 +138,12 @@ describe("http.get against a local server (127.0.0.1 allowlisted)", () => {
 
   it.live("maps statuses to the taxonomy", () =>
     Effect.gen(function*() {
-      expect(yield* Effect.flip(get(`${base}/missing`))).toEqual(new Permanent({ message: `GET ${base}/missing returned 404` }))
-      expect(yield* Effect.flip(get(`${base}/boom`))).toEqual(new Transient({ message: `GET ${base}/boom returned 500` }))
+      expect(yield* Effect.flip(get(`${base}/missing`))).toEqual(
+        new Permanent({ message: `GET ${base}/missing returned 404` })
+      )
+      expect(yield* Effect.flip(get(`${base}/boom`))).toEqual(
+        new Transient({ message: `GET ${base}/boom returned 500` })
+      )
       expect(yield* Effect.flip(get(`${base}/busy`))).toEqual(
         new RateLimited({ message: `GET ${base}/busy returned 429`, retryAfterMs: 7000 })
       )
@@ -156,11 +160,14 @@ describe("http.get against a local server (127.0.0.1 allowlisted)", () => {
     Effect.gen(function*() {
       expect(yield* failure(`${base}/to-private`)).toEqual({
         _tag: "Permanent",
-        message: 'refused to fetch from "10.0.0.1": 10.0.0.1 is a private address (allowlist the host to permit it)'
+        message: "refused to fetch from \"10.0.0.1\": 10.0.0.1 is a private address (allowlist the host to permit it)"
       })
       const metadata = yield* failure(`${base}/to-metadata`)
       expect(metadata.message).toContain("an IPv4-mapped form of a cloud metadata address")
-      expect(yield* failure(`${base}/loop`)).toEqual({ _tag: "Permanent", message: `GET ${base}/loop: more than 3 redirects` })
+      expect(yield* failure(`${base}/loop`)).toEqual({
+        _tag: "Permanent",
+        message: `GET ${base}/loop: more than 3 redirects`
+      })
     }))
 
   it.live("caps the response size, with or without a Content-Length", () =>
@@ -202,14 +209,16 @@ describe("http.get SSRF guard", () => {
     Effect.gen(function*() {
       hits = []
       const port = new URL(base).port
-      for (const url of [
-        `${base}/ok`,
-        `http://localhost:${port}/ok`,
-        `http://[::1]:${port}/ok`,
-        `http://2130706433:${port}/ok`,
-        `http://0x7f.0.0.1:${port}/ok`,
-        `http://[::ffff:127.0.0.1]:${port}/ok`
-      ]) {
+      for (
+        const url of [
+          `${base}/ok`,
+          `http://localhost:${port}/ok`,
+          `http://[::1]:${port}/ok`,
+          `http://2130706433:${port}/ok`,
+          `http://0x7f.0.0.1:${port}/ok`,
+          `http://[::ffff:127.0.0.1]:${port}/ok`
+        ]
+      ) {
         const e = yield* failure(url, { allow: [], resolver: fixedResolver({ localhost: ["127.0.0.1", "::1"] }) })
         expect(e._tag).toBe("Permanent")
         expect(e.message).toMatch(/^refused to fetch from /)
@@ -220,9 +229,15 @@ describe("http.get SSRF guard", () => {
   it.live("refuses a DNS name that resolves to a private address", () =>
     Effect.gen(function*() {
       const port = new URL(base).port
-      expect(yield* failure(`http://evil.test:${port}/ok`, { allow: [], resolver: fixedResolver({ "evil.test": ["127.0.0.1"] }) })).toEqual({
+      expect(
+        yield* failure(`http://evil.test:${port}/ok`, {
+          allow: [],
+          resolver: fixedResolver({ "evil.test": ["127.0.0.1"] })
+        })
+      ).toEqual({
         _tag: "Permanent",
-        message: 'refused to fetch from "evil.test": it resolves to 127.0.0.1, a loopback address (allowlist the host to permit it)'
+        message:
+          "refused to fetch from \"evil.test\": it resolves to 127.0.0.1, a loopback address (allowlist the host to permit it)"
       })
     }))
 
@@ -241,10 +256,12 @@ describe("http.get SSRF guard", () => {
     Effect.gen(function*() {
       expect(yield* failure("file:///etc/passwd")).toEqual({
         _tag: "Permanent",
-        message: 'refused scheme "file" in file:///etc/passwd: only http and https'
+        message: "refused scheme \"file\" in file:///etc/passwd: only http and https"
       })
-      expect((yield* failure("ftp://example.com/x")).message).toBe('refused scheme "ftp" in ftp://example.com/x: only http and https')
-      expect(yield* failure("not a url")).toEqual({ _tag: "Permanent", message: 'invalid URL "not a url"' })
+      expect((yield* failure("ftp://example.com/x")).message).toBe(
+        "refused scheme \"ftp\" in ftp://example.com/x: only http and https"
+      )
+      expect(yield* failure("not a url")).toEqual({ _tag: "Permanent", message: "invalid URL \"not a url\"" })
     }))
 })
 
@@ -259,7 +276,9 @@ describe("status mapping", () => {
 
   it("maps statuses", () => {
     expect(statusError("u", 429, undefined, 0)).toEqual(new RateLimited({ message: "GET u returned 429" }))
-    expect(statusError("u", 503, "2", 0)).toEqual(new RateLimited({ message: "GET u returned 503", retryAfterMs: 2000 }))
+    expect(statusError("u", 503, "2", 0)).toEqual(
+      new RateLimited({ message: "GET u returned 503", retryAfterMs: 2000 })
+    )
     expect(statusError("u", 503, undefined, 0)).toEqual(new Transient({ message: "GET u returned 503" }))
     expect(statusError("u", 408, undefined, 0)).toEqual(new Transient({ message: "GET u returned 408" }))
     expect(statusError("u", 403, undefined, 0)).toEqual(new Permanent({ message: "GET u returned 403" }))

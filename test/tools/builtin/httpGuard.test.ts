@@ -1,6 +1,7 @@
 /** The SSRF guard of http.get: address classification, allowlist, DNS checks. */
 import { describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Either, Layer } from "effect"
+import { parseIPv6 } from "../../../src/tools/builtin/httpGuard.js"
 import {
   blockedReason,
   checkHost,
@@ -10,7 +11,6 @@ import {
   Permanent
 } from "../../../src/tools/index.js"
 import type { Resolver } from "../../../src/tools/index.js"
-import { parseIPv6 } from "../../../src/tools/builtin/httpGuard.js"
 
 /** A resolver answering from a table; any other name is NXDOMAIN. */
 const fakeResolver = (table: Record<string, ReadonlyArray<string>>): Resolver => ({
@@ -67,7 +67,17 @@ describe("blockedReason", () => {
     expect(blockedReason(address)).toBe(reason)
   })
 
-  it.each(["8.8.8.8", "172.32.0.1", "172.15.255.255", "192.169.0.1", "100.128.0.1", "1.1.1.1", "2606:4700::1111", "::ffff:8.8.8.8", "2002:808:808::"])(
+  it.each([
+    "8.8.8.8",
+    "172.32.0.1",
+    "172.15.255.255",
+    "192.169.0.1",
+    "100.128.0.1",
+    "1.1.1.1",
+    "2606:4700::1111",
+    "::ffff:8.8.8.8",
+    "2002:808:808::"
+  ])(
     "allows public %s",
     (address) => {
       expect(blockedReason(address)).toBeUndefined()
@@ -106,13 +116,15 @@ describe("checkHost", () => {
     expect(check("10.0.0.5")).toEqual(
       Either.left(
         new Permanent({
-          message: 'refused to fetch from "10.0.0.5": 10.0.0.5 is a private address (allowlist the host to permit it)'
+          message: "refused to fetch from \"10.0.0.5\": 10.0.0.5 is a private address (allowlist the host to permit it)"
         })
       )
     )
     expect(check("[::1]")).toEqual(
       Either.left(
-        new Permanent({ message: 'refused to fetch from "::1": ::1 is a loopback address (allowlist the host to permit it)' })
+        new Permanent({
+          message: "refused to fetch from \"::1\": ::1 is a loopback address (allowlist the host to permit it)"
+        })
       )
     )
   })
@@ -133,24 +145,24 @@ describe("checkHost", () => {
       Either.left(
         new Permanent({
           message:
-            'refused to fetch from "mixed.example": it resolves to 10.0.0.7, a private address (allowlist the host to permit it)'
+            "refused to fetch from \"mixed.example\": it resolves to 10.0.0.7, a private address (allowlist the host to permit it)"
         })
       )
     )
     const rebind = check("rebind.example", [], resolver)
     expect(Either.isLeft(rebind) && rebind.left.message).toContain("an IPv4-mapped form of a cloud metadata address")
     expect(check("missing.example", [], resolver)).toEqual(
-      Either.left(new Permanent({ message: 'cannot resolve "missing.example": ENOTFOUND' }))
+      Either.left(new Permanent({ message: "cannot resolve \"missing.example\": ENOTFOUND" }))
     )
     expect(check("empty.example", [], fakeResolver({ "empty.example": [] }))).toEqual(
-      Either.left(new Permanent({ message: 'cannot resolve "empty.example": no addresses' }))
+      Either.left(new Permanent({ message: "cannot resolve \"empty.example\": no addresses" }))
     )
   })
 
   it("refuses metadata host names before resolving", () => {
     const result = check("metadata.google.internal", [], fakeResolver({ "metadata.google.internal": ["8.8.8.8"] }))
     expect(Either.isLeft(result) && result.left.message).toBe(
-      'refused to fetch from "metadata.google.internal": it is a cloud metadata host (allowlist the host to permit it)'
+      "refused to fetch from \"metadata.google.internal\": it is a cloud metadata host (allowlist the host to permit it)"
     )
   })
 
@@ -162,7 +174,8 @@ describe("checkHost", () => {
     expect(check("intranet", ["10.0.0.9"], resolver)).toEqual(
       Either.left(
         new Permanent({
-          message: 'refused to fetch from "intranet": it resolves to 10.0.0.10, a private address (allowlist the host to permit it)'
+          message:
+            "refused to fetch from \"intranet\": it resolves to 10.0.0.10, a private address (allowlist the host to permit it)"
         })
       )
     )

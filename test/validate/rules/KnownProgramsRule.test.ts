@@ -20,7 +20,7 @@ program main() {
     expectErrors(src).toEqual([
       {
         code: "unknown-program",
-        message: 'Unknown program "nowhere"',
+        message: "Unknown program \"nowhere\"",
         path: ["programs", "main", "nodes", 0, "program"],
         span: at(src, "nowhere")
       }
@@ -36,21 +36,21 @@ program main() {
     expectErrors(src).toEqual([
       {
         code: "bad-args",
-        message: 'Argument "times" of program "helper" expects number, got string',
+        message: "Argument \"times\" of program \"helper\" expects number, got string",
         path: ["programs", "main", "nodes", 0, "args", "times"],
-        span: at(src, '"2"', 'times: "2"')
+        span: at(src, "\"2\"", "times: \"2\"")
       },
       {
         code: "bad-args",
-        message: 'Unknown argument "extra" for program "helper"',
+        message: "Unknown argument \"extra\" for program \"helper\"",
         path: ["programs", "main", "nodes", 0, "args", "extra"],
         span: at(src, "true", "extra: true")
       },
       {
         code: "bad-args",
-        message: 'Missing argument "text" for program "helper"',
+        message: "Missing argument \"text\" for program \"helper\"",
         path: ["programs", "main", "nodes", 0, "args"],
-        span: at(src, 'a = run helper(times: "2", extra: true)')
+        span: at(src, "a = run helper(times: \"2\", extra: true)")
       }
     ])
   })
@@ -64,7 +64,7 @@ program main() {
     expectErrors(src).toEqual([
       {
         code: "type-mismatch",
-        message: 'Record has no field "m"',
+        message: "Record has no field \"m\"",
         path: ["programs", "main", "result", "right"],
         span: at(src, "a.m")
       }
@@ -77,6 +77,6 @@ program main() {
       entry: "start",
       programs: { main: { params: [], nodes: [], result: { kind: "lit", value: 1 } } },
       signatures: {}
-    }).toEqual([{ code: "bad-entry", message: 'Entry "start" is not a program', path: ["entry"] }])
+    }).toEqual([{ code: "bad-entry", message: "Entry \"start\" is not a program", path: ["entry"] }])
   })
 })

@@ -28,7 +28,7 @@ program main(q: string) {
     expectErrors(src).toEqual([
       {
         code: "unknown-signature",
-        message: 'Unknown signature "Answr"',
+        message: "Unknown signature \"Answr\"",
         path: ["programs", "main", "nodes", 0, "signature"],
         span: at(src, "Answr")
       }
@@ -44,19 +44,19 @@ program main(q: string) {
     expectErrors(src).toEqual([
       {
         code: "bad-signature-args",
-        message: 'Argument "question" of signature "Answer" expects string, got number',
+        message: "Argument \"question\" of signature \"Answer\" expects string, got number",
         path: ["programs", "main", "nodes", 0, "args", "question"],
         span: at(src, "42", "question: 42")
       },
       {
         code: "bad-signature-args",
-        message: 'Unknown argument "ctx" for signature "Answer"',
+        message: "Unknown argument \"ctx\" for signature \"Answer\"",
         path: ["programs", "main", "nodes", 0, "args", "ctx"],
         span: at(src, "[]", "ctx: []")
       },
       {
         code: "bad-signature-args",
-        message: 'Missing argument "context" for signature "Answer"',
+        message: "Missing argument \"context\" for signature \"Answer\"",
         path: ["programs", "main", "nodes", 0, "args"],
         span: at(src, "a = llm Answer(question: 42, ctx: [])")
       }
@@ -72,7 +72,7 @@ program main(q: string) {
     expectErrors(src).toEqual([
       {
         code: "type-mismatch",
-        message: 'Record has no field "txet"',
+        message: "Record has no field \"txet\"",
         path: ["programs", "main", "result"],
         span: at(src, "a.txet")
       }

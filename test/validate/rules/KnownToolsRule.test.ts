@@ -38,7 +38,7 @@ describe("V4 unknown-tool, bad-args (KnownToolsRule)", () => {
     expectErrors(src, { tools: table }).toEqual([
       {
         code: "unknown-tool",
-        message: 'Unknown tool "serch"',
+        message: "Unknown tool \"serch\"",
         path: ["programs", "main", "nodes", 0, "tool"],
         span: at(src, "serch")
       }
@@ -53,25 +53,25 @@ describe("V4 unknown-tool, bad-args (KnownToolsRule)", () => {
     expectErrors(src, { tools: table }).toEqual([
       {
         code: "bad-args",
-        message: 'Unknown argument "q" for tool "search"',
+        message: "Unknown argument \"q\" for tool \"search\"",
         path: ["programs", "main", "nodes", 0, "args", "q"],
-        span: at(src, '"a"', 'q: "a"')
+        span: at(src, "\"a\"", "q: \"a\"")
       },
       {
         code: "bad-args",
-        message: 'Argument "k" of tool "search" expects number, got string',
+        message: "Argument \"k\" of tool \"search\" expects number, got string",
         path: ["programs", "main", "nodes", 0, "args", "k"],
-        span: at(src, '"five"', 'k: "five"')
+        span: at(src, "\"five\"", "k: \"five\"")
       },
       {
         code: "bad-args",
-        message: 'Argument "filters" of tool "search" expects { tags: string[] }, got { tags: number[] }',
+        message: "Argument \"filters\" of tool \"search\" expects { tags: string[] }, got { tags: number[] }",
         path: ["programs", "main", "nodes", 0, "args", "filters"],
         span: at(src, "{ tags: [1] }", "filters: { tags: [1] }")
       },
       {
         code: "bad-args",
-        message: 'Missing argument "query" for tool "search"',
+        message: "Missing argument \"query\" for tool \"search\"",
         path: ["programs", "main", "nodes", 0, "args"],
         span: at(src, `x = tool search(q: "a", k: "five", filters: { tags: [1] })`)
       }
@@ -86,7 +86,7 @@ describe("V4 unknown-tool, bad-args (KnownToolsRule)", () => {
     expectErrors(src, { tools: table }).toEqual([
       {
         code: "type-mismatch",
-        message: 'Argument "query" of tool "search" expects string, got number',
+        message: "Argument \"query\" of tool \"search\" expects string, got number",
         path: ["programs", "main", "nodes", 0, "args", "query"],
         span: at(src, "n", "query: n")
       }

@@ -49,8 +49,18 @@ program main() {
   return d
 }`
     expectErrors(src).toEqual([
-      { code: "cycle", message: "Cycle: a -> b -> a", path: ["programs", "main", "nodes", 0], span: at(src, "a = b + c") },
-      { code: "cycle", message: "Cycle: a -> c -> a", path: ["programs", "main", "nodes", 0], span: at(src, "a = b + c") },
+      {
+        code: "cycle",
+        message: "Cycle: a -> b -> a",
+        path: ["programs", "main", "nodes", 0],
+        span: at(src, "a = b + c")
+      },
+      {
+        code: "cycle",
+        message: "Cycle: a -> c -> a",
+        path: ["programs", "main", "nodes", 0],
+        span: at(src, "a = b + c")
+      },
       { code: "cycle", message: "Cycle: d -> e -> d", path: ["programs", "main", "nodes", 3], span: at(src, "d = e") }
     ])
   })

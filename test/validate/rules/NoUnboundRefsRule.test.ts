@@ -23,7 +23,7 @@ program main(q: string, xs: number[]) {
     expectErrors(src).toEqual([
       {
         code: "unbound-ref",
-        message: 'Unbound reference "qq"',
+        message: "Unbound reference \"qq\"",
         path: ["programs", "main", "nodes", 0, "expr", "left"],
         span: at(src, "qq")
       }
@@ -40,31 +40,31 @@ program main(q: string, xs: number[]) {
     expectErrors(src).toEqual([
       {
         code: "unbound-ref",
-        message: 'Unbound reference "nope1"',
+        message: "Unbound reference \"nope1\"",
         path: ["programs", "main", "nodes", 0, "args", "a"],
         span: at(src, "nope1", "a: nope1")
       },
       {
         code: "unbound-ref",
-        message: 'Unbound reference "nope2"',
+        message: "Unbound reference \"nope2\"",
         path: ["programs", "main", "nodes", 0, "policy", "idempotencyKey"],
         span: at(src, "idempotencyKey: nope2")
       },
       {
         code: "unbound-ref",
-        message: 'Unbound reference "nope3"',
+        message: "Unbound reference \"nope3\"",
         path: ["programs", "main", "nodes", 1, "cond"],
         span: at(src, "nope3")
       },
       {
         code: "unbound-ref",
-        message: 'Unbound reference "nope4"',
+        message: "Unbound reference \"nope4\"",
         path: ["programs", "main", "nodes", 2, "over"],
         span: at(src, "nope4")
       },
       {
         code: "unbound-ref",
-        message: 'Unbound reference "nope5"',
+        message: "Unbound reference \"nope5\"",
         path: ["programs", "main", "result"],
         span: at(src, "nope5")
       }
@@ -82,13 +82,13 @@ program main(q: string, xs: number[]) {
     expectErrors(src).toEqual([
       {
         code: "unbound-ref",
-        message: 'Unbound reference "x"',
+        message: "Unbound reference \"x\"",
         path: ["programs", "main", "result", "left"],
         span: at(src, "x", "return x + y")
       },
       {
         code: "unbound-ref",
-        message: 'Unbound reference "y"',
+        message: "Unbound reference \"y\"",
         path: ["programs", "main", "result", "right"],
         span: at(src, "y", "return x + y")
       }
@@ -102,7 +102,7 @@ program main(q: string, xs: number[]) {
     expectErrors(src).toEqual([
       {
         code: "unbound-ref",
-        message: 'Unbound reference "n" in parameter default',
+        message: "Unbound reference \"n\" in parameter default",
         path: ["programs", "main", "params", 1, "default", "left"],
         span: at(src, "n", "= n * 2")
       }
@@ -121,19 +121,19 @@ program main(q: string, xs: number[]) {
     expectErrors(src).toEqual([
       {
         code: "unbound-ref",
-        message: 'Unbound reference "a" in after',
+        message: "Unbound reference \"a\" in after",
         path: ["programs", "main", "nodes", 1, "body", "nodes", 0, "policy", "after", 0],
         span: at(src, "a", "[a, q")
       },
       {
         code: "unbound-ref",
-        message: 'Unbound reference "q" in after',
+        message: "Unbound reference \"q\" in after",
         path: ["programs", "main", "nodes", 1, "body", "nodes", 0, "policy", "after", 1],
         span: at(src, "q", "[a, q, zz]")
       },
       {
         code: "unbound-ref",
-        message: 'Unbound reference "zz" in after',
+        message: "Unbound reference \"zz\" in after",
         path: ["programs", "main", "nodes", 1, "body", "nodes", 0, "policy", "after", 2],
         span: at(src, "zz")
       }

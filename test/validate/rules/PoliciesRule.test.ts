@@ -24,9 +24,9 @@ describe("V7 bad-policy (PoliciesRule)", () => {
     expectErrors(src).toEqual([
       {
         code: "bad-policy",
-        message: 'Invalid duration "2 sec" for timeout',
+        message: "Invalid duration \"2 sec\" for timeout",
         path: ["programs", "main", "nodes", 0, "policy", "timeout"],
-        span: at(src, 'timeout: "2 sec"')
+        span: at(src, "timeout: \"2 sec\"")
       }
     ])
   })
@@ -49,10 +49,10 @@ signature S {
     expect(violationsOf(src).map((v) => [v.message, v.path.slice(4).join(".")])).toEqual([
       ["retry.times must be an integer >= 0, got 1.5", "policy.retry.times"],
       ["retry.factor must be a number >= 1, got 0.5", "policy.retry.factor"],
-      ['Invalid duration "1" for retry.base', "policy.retry.base"],
-      ['Invalid duration "1d" for retry.max', "policy.retry.max"],
-      ['Invalid duration "soon" for retry.maxElapsed', "policy.retry.maxElapsed"],
-      ['Invalid duration "forever" for cache.ttl', "policy.cache.ttl"],
+      ["Invalid duration \"1\" for retry.base", "policy.retry.base"],
+      ["Invalid duration \"1d\" for retry.max", "policy.retry.max"],
+      ["Invalid duration \"soon\" for retry.maxElapsed", "policy.retry.maxElapsed"],
+      ["Invalid duration \"forever\" for cache.ttl", "policy.cache.ttl"],
       ["budget.cost must be a number >= 0, got -1", "policy.budget.cost"],
       ["budget.tokens must be a number >= 0, got -5", "policy.budget.tokens"],
       ["retry.times must be an integer >= 0, got -1", "policy.retry.times"],
@@ -83,7 +83,7 @@ signature S {
     expectErrors(src, { tools: table }).toEqual([
       {
         code: "bad-policy",
-        message: 'Retry on tool "send" requires an idempotent tool or an idempotencyKey',
+        message: "Retry on tool \"send\" requires an idempotent tool or an idempotencyKey",
         path: ["programs", "main", "nodes", 1, "policy", "retry"],
         span: at(src, "retry: { times: 2 }")
       }
@@ -129,7 +129,7 @@ program main(xs: number[]) {
     expectIrErrors(program).toEqual([
       {
         code: "bad-policy",
-        message: 'Invalid duration "1 minute" for timeout',
+        message: "Invalid duration \"1 minute\" for timeout",
         path: ["programs", "main", "nodes", 0, "policy", "timeout"]
       },
       {

@@ -17,7 +17,7 @@ describe("V6 type-mismatch (TypesAgreeRule)", () => {
     expectErrors(src).toEqual([
       {
         code: "type-mismatch",
-        message: 'Operator "*" expects number operands, got string',
+        message: "Operator \"*\" expects number operands, got string",
         path: ["programs", "main", "nodes", 0, "expr"],
         span: at(src, "q * 2")
       }
@@ -61,23 +61,23 @@ describe("V6 type-mismatch (TypesAgreeRule)", () => {
         "s: string, n: number, flag: boolean, l: number[]"
       )
     ).toEqual([
-      'Operator "+" expects two numbers, two strings or two lists, got string and number',
-      'Operator "+" expects two numbers, two strings or two lists, got number[] and string',
-      'Operator "+" expects two numbers, two strings or two lists, got boolean and boolean',
-      'Operator "<" expects two numbers or two strings, got string and number',
-      'Operator "<" expects two numbers or two strings, got boolean and boolean',
-      'Operator "and" expects boolean operands, got number',
-      'Operator "not" expects a boolean operand, got string',
-      'Operator "-" expects a number operand, got string',
-      'Operator "%" expects number operands, got string'
+      "Operator \"+\" expects two numbers, two strings or two lists, got string and number",
+      "Operator \"+\" expects two numbers, two strings or two lists, got number[] and string",
+      "Operator \"+\" expects two numbers, two strings or two lists, got boolean and boolean",
+      "Operator \"<\" expects two numbers or two strings, got string and number",
+      "Operator \"<\" expects two numbers or two strings, got boolean and boolean",
+      "Operator \"and\" expects boolean operands, got number",
+      "Operator \"not\" expects a boolean operand, got string",
+      "Operator \"-\" expects a number operand, got string",
+      "Operator \"%\" expects number operands, got string"
     ])
   })
 
   it("reports certain misuse even next to an unknown operand", () => {
     expect(mismatches(`  return [flag + x, x < null, x and 1]`, "flag: boolean, x: any")).toEqual([
-      'Operator "+" expects two numbers, two strings or two lists, got boolean and any',
-      'Operator "<" expects two numbers or two strings, got any and null',
-      'Operator "and" expects boolean operands, got number'
+      "Operator \"+\" expects two numbers, two strings or two lists, got boolean and any",
+      "Operator \"<\" expects two numbers or two strings, got any and null",
+      "Operator \"and\" expects boolean operands, got number"
     ])
   })
 
@@ -98,8 +98,8 @@ describe("V6 type-mismatch (TypesAgreeRule)", () => {
         "r: { text: string }, s: string, l: number[], n: number, x: any"
       )
     ).toEqual([
-      'Record has no field "txet"',
-      'Cannot read field "len" of string',
+      "Record has no field \"txet\"",
+      "Cannot read field \"len\" of string",
       "Index of a list must be a number, got string",
       "Index of a string must be a number, got boolean",
       "Cannot index number",
@@ -124,23 +124,23 @@ describe("V6 type-mismatch (TypesAgreeRule)", () => {
         "s: string, n: number, l: number[], ss: string[], r: { a: number }"
       )
     ).toEqual([
-      'Argument 1 of "len" expects a string, list or record, got number',
-      'Builtin "len" expects 1 argument, got 2',
-      'Argument 1 of "keys" expects a record, got number[]',
-      'Argument 1 of "values" expects a record, got string',
-      'Argument 2 of "concat" expects a list like the other arguments, got string',
-      'Argument 1 of "concat" expects a list or a string, got number',
-      'Argument 1 of "join" expects a list of strings, got number[]',
-      'Argument 2 of "join" expects a string, got number',
-      'Builtin "split" expects 2 arguments, got 1',
-      'Argument 1 of "lower" expects a string, got number',
-      'Argument 1 of "min" expects a number or a list of numbers, got string',
-      'Argument 2 of "max" expects a number, got string',
-      'Builtin "min" expects at least 1 argument, got 0',
-      'Argument 1 of "sum" expects a list of numbers, got string[]',
-      'Argument 1 of "round" expects a number, got string',
-      'Argument 1 of "num" expects a number, boolean or string, got null',
-      'Argument 1 of "range" expects a number, got string'
+      "Argument 1 of \"len\" expects a string, list or record, got number",
+      "Builtin \"len\" expects 1 argument, got 2",
+      "Argument 1 of \"keys\" expects a record, got number[]",
+      "Argument 1 of \"values\" expects a record, got string",
+      "Argument 2 of \"concat\" expects a list like the other arguments, got string",
+      "Argument 1 of \"concat\" expects a list or a string, got number",
+      "Argument 1 of \"join\" expects a list of strings, got number[]",
+      "Argument 2 of \"join\" expects a string, got number",
+      "Builtin \"split\" expects 2 arguments, got 1",
+      "Argument 1 of \"lower\" expects a string, got number",
+      "Argument 1 of \"min\" expects a number or a list of numbers, got string",
+      "Argument 2 of \"max\" expects a number, got string",
+      "Builtin \"min\" expects at least 1 argument, got 0",
+      "Argument 1 of \"sum\" expects a list of numbers, got string[]",
+      "Argument 1 of \"round\" expects a number, got string",
+      "Argument 1 of \"num\" expects a number, boolean or string, got null",
+      "Argument 1 of \"range\" expects a number, got string"
     ])
   })
 
@@ -151,7 +151,7 @@ describe("V6 type-mismatch (TypesAgreeRule)", () => {
     expectErrors(src).toEqual([
       {
         code: "type-mismatch",
-        message: 'Argument 1 of "len" expects a string, list or record, got number',
+        message: "Argument 1 of \"len\" expects a string, list or record, got number",
         path: ["programs", "main", "result", "args", 0],
         span: at(src, "n", "(n)")
       }
@@ -167,7 +167,7 @@ describe("V6 type-mismatch (TypesAgreeRule)", () => {
     expectErrors(src).toEqual([
       {
         code: "type-mismatch",
-        message: 'Condition of "if" must be boolean, got number',
+        message: "Condition of \"if\" must be boolean, got number",
         path: ["programs", "main", "nodes", 0, "cond"],
         span: at(src, "n", "if n")
       },
@@ -195,11 +195,11 @@ describe("V6 type-mismatch (TypesAgreeRule)", () => {
         "xs: number[], flag: boolean"
       )
     ).toEqual([
-      'Cannot read field "name" of number',
-      'Operator "+" expects two numbers, two strings or two lists, got number and string',
-      'Operator "+" expects two numbers, two strings or two lists, got number and string',
-      'Operator "*" expects number operands, got string',
-      'Operator "+" expects two numbers, two strings or two lists, got number and string'
+      "Cannot read field \"name\" of number",
+      "Operator \"+\" expects two numbers, two strings or two lists, got number and string",
+      "Operator \"+\" expects two numbers, two strings or two lists, got number and string",
+      "Operator \"*\" expects number operands, got string",
+      "Operator \"+\" expects two numbers, two strings or two lists, got number and string"
     ])
   })
 
@@ -211,14 +211,14 @@ describe("V6 type-mismatch (TypesAgreeRule)", () => {
   return [r.a + 1, r["b c"] + "", l[0].a + 1, l[1].z, opts.depth * 2, opts.mode * 2]`,
         "opts: { depth: number, mode: string }"
       )
-    ).toEqual(['Record has no field "z"', 'Operator "*" expects number operands, got string'])
+    ).toEqual(["Record has no field \"z\"", "Operator \"*\" expects number operands, got string"])
   })
 
   it("uses tool output types from the tool table, and any without one", () => {
     const table = tools([{ name: "search", input: { query: T.string }, output: T.list(T.record({ url: T.string })) }])
     const body = `  hits = tool search(query: "q")
   return map h in hits { return h.uri }`
-    expect(mismatches(body, "", { tools: table })).toEqual(['Record has no field "uri"'])
+    expect(mismatches(body, "", { tools: table })).toEqual(["Record has no field \"uri\""])
     expect(mismatches(body)).toEqual([])
   })
 
@@ -238,19 +238,19 @@ program main(k: number, xs: string[]) {
     expectErrors(src, { tools: table }).toEqual([
       {
         code: "type-mismatch",
-        message: 'Argument "query" of tool "search" expects string, got number',
+        message: "Argument \"query\" of tool \"search\" expects string, got number",
         path: ["programs", "main", "nodes", 0, "args", "query"],
         span: at(src, "k", "query: k")
       },
       {
         code: "type-mismatch",
-        message: 'Argument "text" of signature "S" expects string, got string[]',
+        message: "Argument \"text\" of signature \"S\" expects string, got string[]",
         path: ["programs", "main", "nodes", 1, "args", "text"],
         span: at(src, "xs", "text: xs")
       },
       {
         code: "type-mismatch",
-        message: 'Argument "n" of program "helper" expects number, got string',
+        message: "Argument \"n\" of program \"helper\" expects number, got string",
         path: ["programs", "main", "nodes", 2, "args", "n"],
         span: at(src, "xs[0]", "n: xs[0]")
       }
@@ -264,13 +264,13 @@ program main(k: number, xs: string[]) {
     expectErrors(src).toEqual([
       {
         code: "type-mismatch",
-        message: 'Default of parameter "k" expects number, got string',
+        message: "Default of parameter \"k\" expects number, got string",
         path: ["programs", "main", "params", 0, "default"],
-        span: at(src, '"five"')
+        span: at(src, "\"five\"")
       },
       {
         code: "type-mismatch",
-        message: 'Default of parameter "tags" expects string[], got number[]',
+        message: "Default of parameter \"tags\" expects string[], got number[]",
         path: ["programs", "main", "params", 1, "default"],
         span: at(src, "[1]")
       }

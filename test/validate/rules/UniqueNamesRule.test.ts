@@ -24,7 +24,7 @@ program main(xs: number[]) {
     expectErrors(src).toEqual([
       {
         code: "duplicate-name",
-        message: 'Duplicate name "a"',
+        message: "Duplicate name \"a\"",
         path: ["programs", "main", "nodes", 1, "id"],
         span: at(src, "a", "a = 2")
       }
@@ -39,13 +39,13 @@ program main(xs: number[]) {
     expectErrors(src).toEqual([
       {
         code: "duplicate-name",
-        message: 'Duplicate name "q"',
+        message: "Duplicate name \"q\"",
         path: ["programs", "main", "params", 1, "name"],
         span: at(src, "q", "q: number")
       },
       {
         code: "duplicate-name",
-        message: 'Duplicate name "q"',
+        message: "Duplicate name \"q\"",
         path: ["programs", "main", "nodes", 0, "id"],
         span: at(src, "q", "q = 1")
       }
@@ -63,7 +63,7 @@ program main(xs: number[]) {
     expectErrors(src).toEqual([
       {
         code: "duplicate-name",
-        message: 'Duplicate name "x"',
+        message: "Duplicate name \"x\"",
         path: ["programs", "main", "nodes", 0, "body", "nodes", 0, "id"],
         span: at(src, "x", "x = 3")
       }
@@ -81,7 +81,7 @@ program main(xs: number[]) {
     expectErrors(src).toEqual([
       {
         code: "duplicate-name",
-        message: 'Duplicate name "a"',
+        message: "Duplicate name \"a\"",
         path: ["programs", "main", "nodes", 0, "options", 1, "label"],
         span: at(src, "a", "a: { return 2 }")
       }
@@ -100,13 +100,13 @@ program main() { return 1 }`
     expectErrors(src).toEqual([
       {
         code: "duplicate-name",
-        message: 'Duplicate name "a"',
+        message: "Duplicate name \"a\"",
         path: ["signatures", "S", "inputs", 1, "name"],
         span: at(src, "input a: number")
       },
       {
         code: "duplicate-name",
-        message: 'Duplicate name "b"',
+        message: "Duplicate name \"b\"",
         path: ["signatures", "S", "outputs", 2, "name"],
         span: at(src, "output b: number")
       }
@@ -128,6 +128,10 @@ program main() { return 1 }`
         }
       },
       signatures: {}
-    }).toEqual([{ code: "duplicate-name", message: 'Duplicate name "$0"', path: ["programs", "main", "nodes", 1, "id"] }])
+    }).toEqual([{
+      code: "duplicate-name",
+      message: "Duplicate name \"$0\"",
+      path: ["programs", "main", "nodes", 1, "id"]
+    }])
   })
 })

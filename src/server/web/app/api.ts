@@ -25,7 +25,10 @@ export class ApiError extends Error {
 }
 
 /** Calls the API; JSON in and out; a non-2xx answer is an `ApiError`. */
-export const call = async <T>(path: string, init: { readonly method?: string; readonly body?: unknown; readonly signal?: AbortSignal } = {}): Promise<T> => {
+export const call = async <T>(
+  path: string,
+  init: { readonly method?: string; readonly body?: unknown; readonly signal?: AbortSignal } = {}
+): Promise<T> => {
   const headers: Record<string, string> = { accept: "application/json", ...authHeaders() }
   if (init.body !== undefined) headers["content-type"] = "application/json"
   let response: Response
@@ -93,7 +96,12 @@ export interface RunProgram {
 export interface ReplayReport {
   readonly runId: string
   readonly exact: boolean
-  readonly divergence?: { readonly node?: string; readonly seq?: number; readonly expected?: string; readonly actual?: string }
+  readonly divergence?: {
+    readonly node?: string
+    readonly seq?: number
+    readonly expected?: string
+    readonly actual?: string
+  }
   readonly status: string
   readonly output?: unknown
   readonly error?: { readonly kind: string; readonly message: string }
@@ -102,4 +110,5 @@ export interface ReplayReport {
 }
 
 /** Whether a run has ended. */
-export const ended = (status: RunView["status"]): boolean => status === "completed" || status === "failed" || status === "cancelled"
+export const ended = (status: RunView["status"]): boolean =>
+  status === "completed" || status === "failed" || status === "cancelled"

@@ -41,7 +41,14 @@ const CHAR_W = 7.2
 
 /** Room for the label and the state note (`3/5 done, running`) on the first line, the kind and detail on the second. */
 const width = (n: GraphNode): number =>
-  Math.min(300, Math.max(150, Math.min(n.label.length, 32) * CHAR_W + 30 + (isGroup(n) ? 20 : 0) + 110, Math.min(`${n.kind} ${n.detail}`.length, 40) * 6.6 + 24))
+  Math.min(
+    300,
+    Math.max(
+      150,
+      Math.min(n.label.length, 32) * CHAR_W + 30 + (isGroup(n) ? 20 : 0) + 110,
+      Math.min(`${n.kind} ${n.detail}`.length, 40) * 6.6 + 24
+    )
+  )
 
 /** The DAG view: `render` lays out and draws; `update` recolours without a new layout. */
 export class DagView {
@@ -54,10 +61,13 @@ export class DagView {
 
   constructor(private readonly graph: GraphView, private readonly options: DagOptions) {
     this.svgHost = h("div", { class: "dag-scroll" })
-    this.root = h("section", { class: "card dag", "aria-labelledby": "dag-title" },
+    this.root = h(
+      "section",
+      { class: "card dag", "aria-labelledby": "dag-title" },
       h("h2", { id: "dag-title" }, "Program graph"),
       graph.truncated ? h("p", { class: "note" }, "The program is large: the picture is cut.") : null,
-      this.svgHost)
+      this.svgHost
+    )
     // Large groups start collapsed so the picture stays readable.
     const walk = (nodes: ReadonlyArray<GraphNode>, depth: number) => {
       for (const n of nodes) {
@@ -126,7 +136,9 @@ export class DagView {
       }
     }
     const edgesOf = (nodes: ReadonlyArray<GraphNode>, prefix: string): Array<ElkExtendedEdge> =>
-      nodes.flatMap((n) => n.deps.map((d) => ({ id: `e:${prefix}${d}->${n.key}`, sources: [`${prefix}${d}`], targets: [n.key] })))
+      nodes.flatMap((n) =>
+        n.deps.map((d) => ({ id: `e:${prefix}${d}->${n.key}`, sources: [`${prefix}${d}`], targets: [n.key] }))
+      )
     return {
       id: "root",
       layoutOptions: {
@@ -160,15 +172,36 @@ export class DagView {
       height: H,
       viewBox: `0 0 ${W} ${H}`,
       role: "group",
-      "aria-label": `Graph of program ${this.graph.program}: ${byKey.size} nodes. Use Tab or the arrow keys to move between nodes, Enter to open one.`
+      "aria-label":
+        `Graph of program ${this.graph.program}: ${byKey.size} nodes. Use Tab or the arrow keys to move between nodes, Enter to open one.`
     })
-    svg.append(s("defs", {}, s("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" },
-      s("path", { d: "M 0 0 L 10 5 L 0 10 z", class: "arrowhead" }))))
+    svg.append(
+      s(
+        "defs",
+        {},
+        s("marker", {
+          id: "arrow",
+          viewBox: "0 0 10 10",
+          refX: 10,
+          refY: 5,
+          markerWidth: 7,
+          markerHeight: 7,
+          orient: "auto-start-reverse"
+        }, s("path", { d: "M 0 0 L 10 5 L 0 10 z", class: "arrowhead" }))
+      )
+    )
     const drawIn = (parent: SVGGElement | SVGSVGElement, node: ElkNode): void => {
       for (const e of node.edges ?? []) {
         for (const sec of e.sections ?? []) {
           const pts = [sec.startPoint, ...(sec.bendPoints ?? []), sec.endPoint]
-          parent.append(s("path", { class: "edge", d: "M " + pts.map((p) => `${p.x} ${p.y}`).join(" L "), "marker-end": "url(#arrow)", "aria-hidden": "true" }))
+          parent.append(
+            s("path", {
+              class: "edge",
+              d: "M " + pts.map((p) => `${p.x} ${p.y}`).join(" L "),
+              "marker-end": "url(#arrow)",
+              "aria-hidden": "true"
+            })
+          )
         }
       }
       for (const c of node.children ?? []) {
@@ -177,8 +210,15 @@ export class DagView {
         const w = c.width ?? 0
         const ht = c.height ?? 0
         if (c.id.startsWith("scope:")) {
-          const g = s("g", { transform: `translate(${x},${y})`, role: "group", "aria-label": c.labels?.[0]?.text ?? "" })
-          g.append(s("rect", { class: "scope", width: w, height: ht, rx: 6 }), s("text", { class: "scope-title", x: 8, y: 17 }, c.labels?.[0]?.text ?? ""))
+          const g = s("g", {
+            transform: `translate(${x},${y})`,
+            role: "group",
+            "aria-label": c.labels?.[0]?.text ?? ""
+          })
+          g.append(
+            s("rect", { class: "scope", width: w, height: ht, rx: 6 }),
+            s("text", { class: "scope-title", x: 8, y: 17 }, c.labels?.[0]?.text ?? "")
+          )
           drawIn(g, c)
           parent.append(g)
           continue
@@ -211,10 +251,21 @@ export class DagView {
           this.paint(header)
           continue
         }
-        const g = s("g", { class: "node", transform: `translate(${x},${y})`, "data-key": n.key, tabindex: 0, role: "button", "aria-pressed": "false" })
+        const g = s("g", {
+          class: "node",
+          transform: `translate(${x},${y})`,
+          "data-key": n.key,
+          tabindex: 0,
+          role: "button",
+          "aria-pressed": "false"
+        })
         g.append(
           s("rect", { class: "box", width: w, height: ht, rx: 8 }),
-          s("text", { class: "label", x: isGroup(n) ? 30 : 10, y: 18 }, n.label.length > 32 ? n.label.slice(0, 31) + "…" : n.label),
+          s(
+            "text",
+            { class: "label", x: isGroup(n) ? 30 : 10, y: 18 },
+            n.label.length > 32 ? n.label.slice(0, 31) + "…" : n.label
+          ),
           s("text", { class: "detail", x: 10, y: 36 }, `${n.kind} ${n.detail}`.slice(0, Math.floor((w - 16) / 6.4))),
           s("text", { class: "note", x: w - 8, y: 18, "text-anchor": "end" }, "")
         )
@@ -243,7 +294,10 @@ export class DagView {
       "aria-expanded": String(expanded),
       "aria-label": `${expanded ? "Collapse" : "Expand"} ${n.kind} ${n.label}`
     })
-    b.append(s("rect", { width: 20, height: 20, rx: 4 }), s("text", { x: 10, y: 15, "text-anchor": "middle", "aria-hidden": "true" }, expanded ? "−" : "+"))
+    b.append(
+      s("rect", { width: 20, height: 20, rx: 4 }),
+      s("text", { x: 10, y: 15, "text-anchor": "middle", "aria-hidden": "true" }, expanded ? "−" : "+")
+    )
     const flip = (e: Event) => {
       e.stopPropagation()
       if (expanded) this.collapsed.add(n.key)
@@ -271,7 +325,10 @@ export class DagView {
     if (note !== null) note.textContent = look.note === "" ? look.state : look.note
     const label = el.querySelector("text.label")?.textContent ?? key
     const detail = el.querySelector("text.detail")?.textContent ?? ""
-    el.setAttribute("aria-label", `${label}, ${detail === "" ? "group" : detail}: ${look.state}${look.note === "" ? "" : ` (${look.note})`}`)
+    el.setAttribute(
+      "aria-label",
+      `${label}, ${detail === "" ? "group" : detail}: ${look.state}${look.note === "" ? "" : ` (${look.note})`}`
+    )
   }
 
   private key(e: KeyboardEvent, svg: SVGSVGElement): void {
@@ -285,7 +342,15 @@ export class DagView {
     }
     const all = [...svg.querySelectorAll<SVGGElement>("[data-key]")]
     const i = all.indexOf(node)
-    const next = e.key === "ArrowDown" || e.key === "ArrowRight" ? all[i + 1] : e.key === "ArrowUp" || e.key === "ArrowLeft" ? all[i - 1] : e.key === "Home" ? all[0] : e.key === "End" ? all[all.length - 1] : undefined
+    const next = e.key === "ArrowDown" || e.key === "ArrowRight"
+      ? all[i + 1]
+      : e.key === "ArrowUp" || e.key === "ArrowLeft"
+      ? all[i - 1]
+      : e.key === "Home"
+      ? all[0]
+      : e.key === "End"
+      ? all[all.length - 1]
+      : undefined
     if (next !== undefined) {
       e.preventDefault()
       next.focus()

@@ -24,14 +24,22 @@ const append = (el: Element, c: Child): void => {
 }
 
 /** An HTML element: `h("button", { class: "x", onclick: f }, "Go")`. */
-export const h = <K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: ReadonlyArray<Child>): HTMLElementTagNameMap[K] => {
+export const h = <K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Attrs = {},
+  ...children: ReadonlyArray<Child>
+): HTMLElementTagNameMap[K] => {
   const el = document.createElement(tag)
   apply(el, attrs, children)
   return el
 }
 
 /** An SVG element. */
-export const s = <K extends keyof SVGElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: ReadonlyArray<Child>): SVGElementTagNameMap[K] => {
+export const s = <K extends keyof SVGElementTagNameMap>(
+  tag: K,
+  attrs: Attrs = {},
+  ...children: ReadonlyArray<Child>
+): SVGElementTagNameMap[K] => {
   const el = document.createElementNS(SVG_NS, tag)
   apply(el, attrs, children)
   return el
@@ -63,10 +71,18 @@ export const fmtTime = (at: number | null | undefined): string => {
 
 /** A cost (tool cost units). */
 export const fmtCost = (cost: number | null | undefined): string =>
-  cost === null || cost === undefined ? "—" : cost === 0 ? "0" : cost < 0.01 ? cost.toExponential(2) : cost.toFixed(cost < 10 ? 3 : 2)
+  cost === null || cost === undefined
+    ? "—"
+    : cost === 0
+    ? "0"
+    : cost < 0.01
+    ? cost.toExponential(2)
+    : cost.toFixed(cost < 10 ? 3 : 2)
 
 /** The first 8 characters of a hash. */
-export const short = (hash: string | null | undefined): string => (hash === null || hash === undefined ? "—" : hash.slice(0, 8))
+export const short = (
+  hash: string | null | undefined
+): string => (hash === null || hash === undefined ? "—" : hash.slice(0, 8))
 
 /** JSON for display, cut at `max` characters. */
 export const json = (value: unknown, max = 20_000): string => {

@@ -5,8 +5,8 @@
  * `#/runs/<id>` (a run), `#/compare/<a>/<b>` (two runs).
  */
 import { getKey, setKey } from "./api.js"
-import { announce, h, replace } from "./dom.js"
 import { comparePage } from "./compare.js"
+import { announce, h, replace } from "./dom.js"
 import { runPage } from "./run.js"
 import { runsPage } from "./runs.js"
 
@@ -43,32 +43,52 @@ const route = (): void => {
 }
 
 const keyForm = (): HTMLElement => {
-  const input = h("input", { id: "api-key", type: "password", autocomplete: "off", spellcheck: "false", placeholder: "none in open mode" })
+  const input = h("input", {
+    id: "api-key",
+    type: "password",
+    autocomplete: "off",
+    spellcheck: "false",
+    placeholder: "none in open mode"
+  })
   input.value = getKey()
   const state = h("span", { class: "key-state", "aria-live": "polite" }, getKey() === "" ? "" : "key set")
-  return h("form", {
-    class: "key-form",
-    "aria-label": "Authentication",
-    onsubmit: (e: Event) => {
-      e.preventDefault()
-      setKey(input.value.trim())
-      state.textContent = input.value.trim() === "" ? "key cleared" : "key set"
-      announce(state.textContent)
-      route()
-    }
-  },
-  h("label", { for: "api-key" }, "API key"), input,
-  h("button", { type: "submit" }, "Use key"),
-  h("button", { type: "button", onclick: () => { input.value = ""; setKey(""); state.textContent = "key cleared"; route() } }, "Clear"),
-  state)
+  return h(
+    "form",
+    {
+      class: "key-form",
+      "aria-label": "Authentication",
+      onsubmit: (e: Event) => {
+        e.preventDefault()
+        setKey(input.value.trim())
+        state.textContent = input.value.trim() === "" ? "key cleared" : "key set"
+        announce(state.textContent)
+        route()
+      }
+    },
+    h("label", { for: "api-key" }, "API key"),
+    input,
+    h("button", { type: "submit" }, "Use key"),
+    h("button", {
+      type: "button",
+      onclick: () => {
+        input.value = ""
+        setKey("")
+        state.textContent = "key cleared"
+        route()
+      }
+    }, "Clear"),
+    state
+  )
 }
 
 const start = (): void => {
   const header = document.getElementById("top")!
-  replace(header,
+  replace(
+    header,
     h("a", { href: "#/runs", class: "brand" }, "Trellis"),
     h("nav", { class: "top", "aria-label": "Views" }, h("a", { href: "#/runs" }, "Runs")),
-    keyForm())
+    keyForm()
+  )
   window.addEventListener("hashchange", route)
   route()
 }

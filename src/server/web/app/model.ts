@@ -10,7 +10,16 @@ import type { NodeState, NodeStatus, RunState } from "../../../trace/fold.js"
 import type { GraphNode, GraphView } from "../graph.js"
 
 /** Every node state the viewer colours, in legend order. */
-export const STATES: ReadonlyArray<NodeStatus> = ["waiting", "ready", "running", "retrying", "done", "cached", "failed", "cancelled"]
+export const STATES: ReadonlyArray<NodeStatus> = [
+  "waiting",
+  "ready",
+  "running",
+  "retrying",
+  "done",
+  "cached",
+  "failed",
+  "cancelled"
+]
 
 /** Graph nodes by key, with their parent's key. */
 export interface GraphIndex {
@@ -91,7 +100,9 @@ export class RunModel {
 
   /** The states of the instances of a key. */
   nodesOf(key: string): ReadonlyArray<NodeState> {
-    return (this.instances.get(key) ?? []).flatMap((p) => (Object.prototype.hasOwnProperty.call(this.state.nodes, p) ? [this.state.nodes[p]!] : []))
+    return (this.instances.get(key) ?? []).flatMap((
+      p
+    ) => (Object.prototype.hasOwnProperty.call(this.state.nodes, p) ? [this.state.nodes[p]!] : []))
   }
 
   /** The events of one node path. */
@@ -100,16 +111,29 @@ export class RunModel {
   }
 }
 
-const PRECEDENCE: ReadonlyArray<NodeStatus> = ["retrying", "running", "failed", "cancelled", "ready", "waiting", "done", "cached"]
+const PRECEDENCE: ReadonlyArray<NodeStatus> = [
+  "retrying",
+  "running",
+  "failed",
+  "cancelled",
+  "ready",
+  "waiting",
+  "done",
+  "cached"
+]
 
 /** One state for a node drawn once but run many times (a map item's node): the most telling one, and counts. */
-export const aggregate = (nodes: ReadonlyArray<NodeState>): { readonly state: NodeStatus; readonly counts: ReadonlyMap<NodeStatus, number> } => {
+export const aggregate = (
+  nodes: ReadonlyArray<NodeState>
+): { readonly state: NodeStatus; readonly counts: ReadonlyMap<NodeStatus, number> } => {
   const counts = new Map<NodeStatus, number>()
   for (const n of nodes) counts.set(n.state, (counts.get(n.state) ?? 0) + 1)
   if (nodes.length === 0) return { state: "waiting", counts }
   const present = PRECEDENCE.filter((s) => counts.has(s))
   // All finished well: cached only when every instance was cached.
-  if (present.every((s) => s === "done" || s === "cached")) return { state: counts.has("done") ? "done" : "cached", counts }
+  if (present.every((s) => s === "done" || s === "cached")) {
+    return { state: counts.has("done") ? "done" : "cached", counts }
+  }
   return { state: present[0]!, counts }
 }
 

@@ -18,10 +18,14 @@ import { follow } from "./sse.js"
 
 /** The state legend. */
 export const legend = (): HTMLElement =>
-  h("ul", { class: "legend", "aria-label": "Node states" }, STATES.map((st) => h("li", {}, h("span", { class: `badge st-${st}` }, st))))
+  h(
+    "ul",
+    { class: "legend", "aria-label": "Node states" },
+    STATES.map((st) => h("li", {}, h("span", { class: `badge st-${st}` }, st)))
+  )
 
 /** Draws the run page into `main`; returns its disposer. */
-export const runPage = (main: HTMLElement, runId: string): (() => void) => {
+export const runPage = (main: HTMLElement, runId: string): () => void => {
   let disposed = false
   const cleanups: Array<() => void> = []
   const dispose = () => {
@@ -34,7 +38,11 @@ export const runPage = (main: HTMLElement, runId: string): (() => void) => {
     try {
       run = await call<RunView>(`/v1/runs/${encodeURIComponent(runId)}`)
       while (run.status === "queued" && !disposed) {
-        replace(main, h("h1", {}, `Run ${short(runId)}`), h("p", { class: "note", role: "status" }, "Queued: waiting for a free slot…"))
+        replace(
+          main,
+          h("h1", {}, `Run ${short(runId)}`),
+          h("p", { class: "note", role: "status" }, "Queued: waiting for a free slot…")
+        )
         await new Promise((r) => setTimeout(r, 1000))
         run = await call<RunView>(`/v1/runs/${encodeURIComponent(runId)}`)
       }
@@ -57,9 +65,20 @@ export const runPage = (main: HTMLElement, runId: string): (() => void) => {
 }
 
 const errorBox = (e: unknown): HTMLElement =>
-  h("p", { class: "error", role: "alert" }, e instanceof ApiError ? `${e.tag}: ${e.message}` : e instanceof Error ? e.message : String(e))
+  h(
+    "p",
+    { class: "error", role: "alert" },
+    e instanceof ApiError ? `${e.tag}: ${e.message}` : e instanceof Error ? e.message : String(e)
+  )
 
-const draw = (main: HTMLElement, initial: RunView, program: RunProgram | undefined, programError: string | undefined, cleanups: Array<() => void>, isDisposed: () => boolean): void => {
+const draw = (
+  main: HTMLElement,
+  initial: RunView,
+  program: RunProgram | undefined,
+  programError: string | undefined,
+  cleanups: Array<() => void>,
+  isDisposed: () => boolean
+): void => {
   let run = initial
   const graph = program?.graph
   const index = graph === undefined ? undefined : indexGraph(graph)
@@ -106,10 +125,19 @@ const draw = (main: HTMLElement, initial: RunView, program: RunProgram | undefin
   const cancelButton = h("button", { type: "button", class: "danger", onclick: () => void cancel() }, "Cancel run")
   const liveBox = h("input", { type: "checkbox", id: "replay-live" })
   const replayButton = h("button", { type: "button", onclick: () => void replay() }, "Replay")
-  const compareSelect = h("select", { id: "compare-with", "aria-label": "Another run of this program" }, h("option", { value: "" }, "Compare with…"))
-  const compareButton = h("button", { type: "button", onclick: () => {
-    if (compareSelect.value !== "") location.hash = `#/compare/${encodeURIComponent(run.runId)}/${encodeURIComponent(compareSelect.value)}`
-  } }, "Compare")
+  const compareSelect = h(
+    "select",
+    { id: "compare-with", "aria-label": "Another run of this program" },
+    h("option", { value: "" }, "Compare with…")
+  )
+  const compareButton = h("button", {
+    type: "button",
+    onclick: () => {
+      if (compareSelect.value !== "") {
+        location.hash = `#/compare/${encodeURIComponent(run.runId)}/${encodeURIComponent(compareSelect.value)}`
+      }
+    }
+  }, "Compare")
 
   let outcomeSignature = ""
   const header = () => {
@@ -119,26 +147,65 @@ const draw = (main: HTMLElement, initial: RunView, program: RunProgram | undefin
     const isEnded = st === "completed" || st === "failed" || st === "cancelled"
     status.className = `badge run-${st}`
     status.textContent = st
-    replace(facts,
-      h("dt", {}, "Program"), h("dd", {}, h("a", { href: `#/runs?program=${encodeURIComponent(run.programHash)}` }, run.programName), " ", h("code", { title: run.programHash }, short(run.programHash))),
-      h("dt", {}, "Started"), h("dd", {}, fmtTime(started)),
-      h("dt", {}, "Duration"), h("dd", {}, fmtDuration(now - started) + (isEnded ? "" : " so far")),
-      h("dt", {}, "Cost"), h("dd", {}, fmtCost(model.state.events > 0 ? model.state.cost : run.cost)),
-      h("dt", {}, "Seed"), h("dd", {}, run.seed === null ? "—" : String(run.seed)),
-      h("dt", {}, "Run id"), h("dd", {}, h("code", {}, run.runId)))
+    replace(
+      facts,
+      h("dt", {}, "Program"),
+      h(
+        "dd",
+        {},
+        h("a", { href: `#/runs?program=${encodeURIComponent(run.programHash)}` }, run.programName),
+        " ",
+        h("code", { title: run.programHash }, short(run.programHash))
+      ),
+      h("dt", {}, "Started"),
+      h("dd", {}, fmtTime(started)),
+      h("dt", {}, "Duration"),
+      h("dd", {}, fmtDuration(now - started) + (isEnded ? "" : " so far")),
+      h("dt", {}, "Cost"),
+      h("dd", {}, fmtCost(model.state.events > 0 ? model.state.cost : run.cost)),
+      h("dt", {}, "Seed"),
+      h("dd", {}, run.seed === null ? "—" : String(run.seed)),
+      h("dt", {}, "Run id"),
+      h("dd", {}, h("code", {}, run.runId))
+    )
     cancelButton.hidden = isEnded
     replayButton.disabled = !isEnded
     liveBox.disabled = !isEnded
     const error = model.state.error ?? run.error ?? null
     // Redrawn only when the outcome changes, so details the reader opened stay open.
-    const signature = `${st}|${model.state.outputHash ?? ""}|${run.output === undefined ? "" : "o"}|${error?.message ?? ""}`
+    const signature = `${st}|${model.state.outputHash ?? ""}|${run.output === undefined ? "" : "o"}|${
+      error?.message ?? ""
+    }`
     if (signature === outcomeSignature) return
     outcomeSignature = signature
-    replace(outcome,
+    replace(
+      outcome,
       h("details", {}, h("summary", {}, "Inputs"), h("pre", { class: "json" }, json(run.inputs))),
-      "output" in model.state ? h("details", { open: true }, h("summary", {}, "Output"), h("pre", { class: "json", tabindex: 0 }, json(model.state.output))) :
-        run.output !== undefined ? h("details", { open: true }, h("summary", {}, "Output"), h("pre", { class: "json", tabindex: 0 }, json(run.output))) : null,
-      error !== null ? h("p", { class: "error", role: "note" }, h("strong", {}, error.kind), `: ${error.message}`, error.node === undefined ? "" : ` (node ${labelOf(error.node)})`) : null)
+      "output" in model.state ?
+        h(
+          "details",
+          { open: true },
+          h("summary", {}, "Output"),
+          h("pre", { class: "json", tabindex: 0 }, json(model.state.output))
+        ) :
+        run.output !== undefined
+        ? h(
+          "details",
+          { open: true },
+          h("summary", {}, "Output"),
+          h("pre", { class: "json", tabindex: 0 }, json(run.output))
+        )
+        : null,
+      error !== null
+        ? h(
+          "p",
+          { class: "error", role: "note" },
+          h("strong", {}, error.kind),
+          `: ${error.message}`,
+          error.node === undefined ? "" : ` (node ${labelOf(error.node)})`
+        )
+        : null
+    )
   }
 
   const looks = (): Map<string, NodeLook> => {
@@ -149,7 +216,9 @@ const draw = (main: HTMLElement, initial: RunView, program: RunProgram | undefin
       let note = ""
       if (nodes.length > 1) {
         const done = (agg.counts.get("done") ?? 0) + (agg.counts.get("cached") ?? 0)
-        note = `${done}/${nodes.length} ${agg.state === "done" || agg.state === "cached" ? agg.state : `done, ${agg.state}`}`
+        note = `${done}/${nodes.length} ${
+          agg.state === "done" || agg.state === "cached" ? agg.state : `done, ${agg.state}`
+        }`
       } else if (nodes.length === 1 && nodes[0]!.attempts.length > 1) {
         note = `${agg.state}, attempt ${nodes[0]!.attempts.length}`
       }
@@ -187,9 +256,19 @@ const draw = (main: HTMLElement, initial: RunView, program: RunProgram | undefin
 
   const replay = async () => {
     replayButton.disabled = true
-    replace(replayBox, h("p", { class: "note", role: "status" }, liveBox.checked ? "Replaying with the real tools…" : "Replaying from the record…"))
+    replace(
+      replayBox,
+      h(
+        "p",
+        { class: "note", role: "status" },
+        liveBox.checked ? "Replaying with the real tools…" : "Replaying from the record…"
+      )
+    )
     try {
-      const r = await call<ReplayReport>(`/v1/runs/${encodeURIComponent(run.runId)}/replay`, { method: "POST", body: liveBox.checked ? { live: true } : {} })
+      const r = await call<ReplayReport>(`/v1/runs/${encodeURIComponent(run.runId)}/replay`, {
+        method: "POST",
+        body: liveBox.checked ? { live: true } : {}
+      })
       replace(replayBox, replayReport(r, labelOf))
       announce(r.exact ? "Replay matched the record." : "Replay diverged from the record.")
     } catch (e) {
@@ -199,31 +278,42 @@ const draw = (main: HTMLElement, initial: RunView, program: RunProgram | undefin
     }
   }
 
-  replace(actions,
+  replace(
+    actions,
     cancelButton,
-    h("span", { class: "group" }, replayButton, h("label", { for: "replay-live", class: "inline" }, liveBox, " re-run real tools (live)")),
-    h("span", { class: "group" }, compareSelect, compareButton))
+    h(
+      "span",
+      { class: "group" },
+      replayButton,
+      h("label", { for: "replay-live", class: "inline" }, liveBox, " re-run real tools (live)")
+    ),
+    h("span", { class: "group" }, compareSelect, compareButton)
+  )
 
-  replace(main,
-    h("div", { class: "run-head" },
-      h("h1", {}, "Run ", h("code", {}, short(run.runId)), " ", status),
-      actions),
+  replace(
+    main,
+    h("div", { class: "run-head" }, h("h1", {}, "Run ", h("code", {}, short(run.runId)), " ", status), actions),
     facts,
     outcome,
     replayBox,
     streamNote,
-    programError === undefined ? null : h("p", { class: "error", role: "alert" }, `The program's graph is unavailable: ${programError}`),
+    programError === undefined
+      ? null
+      : h("p", { class: "error", role: "alert" }, `The program's graph is unavailable: ${programError}`),
     legend(),
-    h("div", { class: "run-grid" },
-      h("div", { class: "run-main" }, dag?.root ?? null, gantt.root),
-      panel.root))
+    h("div", { class: "run-grid" }, h("div", { class: "run-main" }, dag?.root ?? null, gantt.root), panel.root)
+  )
   header()
   void dag?.render().then(() => dag.update(looks()))
 
   // Other runs of the program, for the compare picker.
   void call<RunPage>(`/v1/runs?programHash=${encodeURIComponent(run.programHash)}&limit=50`).then((page) => {
     for (const r of page.runs) {
-      if (r.runId !== run.runId && r.status !== "queued") compareSelect.append(h("option", { value: r.runId }, `${short(r.runId)} · ${r.status} · ${fmtTime(r.createdAt)}`))
+      if (r.runId !== run.runId && r.status !== "queued") {
+        compareSelect.append(
+          h("option", { value: r.runId }, `${short(r.runId)} · ${r.status} · ${fmtTime(r.createdAt)}`)
+        )
+      }
     }
   }).catch(() => undefined)
 
@@ -262,12 +352,30 @@ export const replayReport = (r: ReplayReport, labelOf: (path: string) => string)
     }
   }
   const d = r.divergence
-  return h("section", { class: `card replay-report ${r.exact ? "exact" : "diverged"}`, "aria-labelledby": "replay-title" },
+  return h(
+    "section",
+    { class: `card replay-report ${r.exact ? "exact" : "diverged"}`, "aria-labelledby": "replay-title" },
     h("h2", { id: "replay-title" }, r.exact ? "Replay matched the record" : "Replay diverged"),
     h("p", {}, `${r.recordedEvents} events recorded, ${r.replayedEvents} replayed; the replay ${r.status}.`),
-    d === undefined ? null : h("div", {},
-      h("p", {}, "First divergence at ", d.node === undefined ? "the run level" : h("strong", {}, `${labelOf(d.node)} (${d.node})`), d.seq === undefined ? "" : `, recorded event #${d.seq}`, "."),
-      h("div", { class: "diff" },
-        h("div", {}, h("h3", {}, "Expected (recorded)"), h("pre", { class: "json" }, pretty(d.expected))),
-        h("div", {}, h("h3", {}, "Actual (replayed)"), h("pre", { class: "json" }, pretty(d.actual))))))
+    d === undefined ?
+      null :
+      h(
+        "div",
+        {},
+        h(
+          "p",
+          {},
+          "First divergence at ",
+          d.node === undefined ? "the run level" : h("strong", {}, `${labelOf(d.node)} (${d.node})`),
+          d.seq === undefined ? "" : `, recorded event #${d.seq}`,
+          "."
+        ),
+        h(
+          "div",
+          { class: "diff" },
+          h("div", {}, h("h3", {}, "Expected (recorded)"), h("pre", { class: "json" }, pretty(d.expected))),
+          h("div", {}, h("h3", {}, "Actual (replayed)"), h("pre", { class: "json" }, pretty(d.actual)))
+        )
+      )
+  )
 }

@@ -6,8 +6,8 @@
  * a 204 (nothing after its Last-Event-ID in an ended run) or when closed
  * (browser code). A `stream-error` frame is reported, then it reconnects.
  */
-import type { RunEvent } from "../../../trace/events.js"
 import { createParser } from "eventsource-parser"
+import type { RunEvent } from "../../../trace/events.js"
 import { authHeaders } from "./api.js"
 
 const TERMINAL = new Set(["RunCompleted", "RunFailed", "RunCancelled"])
@@ -23,7 +23,7 @@ export interface FollowHandlers {
 }
 
 /** Follows run `runId`'s events; returns a function that stops following. */
-export const follow = (runId: string, handlers: FollowHandlers): (() => void) => {
+export const follow = (runId: string, handlers: FollowHandlers): () => void => {
   const abort = new AbortController()
   let last = -1
   let stopped = false
@@ -74,7 +74,10 @@ export const follow = (runId: string, handlers: FollowHandlers): (() => void) =>
         }
       } catch (e) {
         if (stopped || (e instanceof DOMException && e.name === "AbortError")) return
-        handlers.onError?.(`the event stream broke (${e instanceof Error ? e.message : String(e)}); reconnecting`, false)
+        handlers.onError?.(
+          `the event stream broke (${e instanceof Error ? e.message : String(e)}); reconnecting`,
+          false
+        )
       }
       if (finished) {
         handlers.onEnd?.()

@@ -6,10 +6,10 @@
 import { Either } from "effect"
 import { describe, expect, it } from "vitest"
 import { check } from "../../../../src/compile.js"
-import type { NodeState } from "../../../../src/trace/fold.js"
+import { aggregate, indexGraph, keyOf } from "../../../../src/server/web/app/model.js"
 import { graphOf } from "../../../../src/server/web/graph.js"
 import type { GraphNode, GraphView } from "../../../../src/server/web/graph.js"
-import { aggregate, indexGraph, keyOf } from "../../../../src/server/web/app/model.js"
+import type { NodeState } from "../../../../src/trace/fold.js"
 
 const graph = (source: string): GraphView => {
   const c = check(source)
@@ -55,14 +55,29 @@ describe("keyOf", () => {
 
   it("answers undefined for paths the program does not have", () => {
     const each = find("each")
-    for (const path of ["zz", `${each.id}/0`, `${each.id}/0/zz`, `${find("pick").id}/maybe/x`, ""]) expect(keyOf(g, path)).toBeUndefined()
+    for (const path of ["zz", `${each.id}/0`, `${each.id}/0/zz`, `${find("pick").id}/maybe/x`, ""]) {
+      expect(keyOf(g, path)).toBeUndefined()
+    }
   })
 })
 
 describe("aggregate", () => {
   const node = (state: NodeState["state"]): NodeState => ({
-    path: "p", state, kind: "tool", label: null, tool: null, readyAt: null, startedAt: null, endedAt: null, attempts: [], source: null,
-    outputHash: null, error: null, chunks: 0, choice: null, cost: 0
+    path: "p",
+    state,
+    kind: "tool",
+    label: null,
+    tool: null,
+    readyAt: null,
+    startedAt: null,
+    endedAt: null,
+    attempts: [],
+    source: null,
+    outputHash: null,
+    error: null,
+    chunks: 0,
+    choice: null,
+    cost: 0
   })
   it("shows the most telling state with counts", () => {
     expect(aggregate([]).state).toBe("waiting")

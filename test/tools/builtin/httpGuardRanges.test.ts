@@ -6,9 +6,9 @@
  * ranges the review found classed public (NAT64 local-use, Teredo,
  * benchmarking, Azure's metadata address) are refused.
  */
-import { describe, expect, it } from "vitest"
 import fc from "fast-check"
-import { blockedReason } from "../../src/tools/builtin/httpGuard.js"
+import { describe, expect, it } from "vitest"
+import { blockedReason } from "../../../src/tools/builtin/httpGuard.js"
 
 const octet = fc.integer({ min: 0, max: 255 })
 const group = fc.integer({ min: 0, max: 0xffff })
@@ -33,32 +33,40 @@ const blockedV4 = fc.oneof(
 
 describe("blockedReason over the special-purpose ranges", () => {
   it("refuses every blocked IPv4 address in dotted and in every embedding IPv6 form", () => {
-    fc.assert(fc.property(blockedV4, ([a, b, c, d]) => {
-      for (const form of [
-        v4(a, b, c, d),
-        `::ffff:${v4(a, b, c, d)}`,
-        `::ffff:${tail(a, b, c, d)}`,
-        `::ffff:0:${tail(a, b, c, d)}`,
-        `::ffff:0:${v4(a, b, c, d)}`,
-        `64:ff9b::${tail(a, b, c, d)}`,
-        `64:ff9b::${v4(a, b, c, d)}`,
-        `2002:${tail(a, b, c, d)}::1`,
-        `[::ffff:0:${tail(a, b, c, d)}]`
-      ]) {
-        expect(blockedReason(form), form).toBeDefined()
-      }
-    }), { numRuns: 500 })
+    fc.assert(
+      fc.property(blockedV4, ([a, b, c, d]) => {
+        for (
+          const form of [
+            v4(a, b, c, d),
+            `::ffff:${v4(a, b, c, d)}`,
+            `::ffff:${tail(a, b, c, d)}`,
+            `::ffff:0:${tail(a, b, c, d)}`,
+            `::ffff:0:${v4(a, b, c, d)}`,
+            `64:ff9b::${tail(a, b, c, d)}`,
+            `64:ff9b::${v4(a, b, c, d)}`,
+            `2002:${tail(a, b, c, d)}::1`,
+            `[::ffff:0:${tail(a, b, c, d)}]`
+          ]
+        ) {
+          expect(blockedReason(form), form).toBeDefined()
+        }
+      }),
+      { numRuns: 500 }
+    )
   })
 
   it("refuses all of NAT64 local-use 64:ff9b:1::/48, Teredo 2001::/32, unique-local, link-local and multicast", () => {
     const rest = fc.array(group, { minLength: 5, maxLength: 5 }).map((g) => g.map(hex).join(":"))
-    fc.assert(fc.property(rest, group, group, (r, x, y) => {
-      expect(blockedReason(`64:ff9b:1:${r}`)).toBeDefined()
-      expect(blockedReason(`2001:0:${hex(x)}:${hex(y)}:${r.split(":").slice(1).join(":")}`)).toBeDefined()
-      expect(blockedReason(`${hex(0xfc00 | (x & 0x1ff))}:${hex(y)}:0:${r}`)).toBeDefined()
-      expect(blockedReason(`${hex(0xfe80 | (x & 0x3f))}:${hex(y)}:0:${r}`)).toBeDefined()
-      expect(blockedReason(`ff${hex(x & 0xff).padStart(2, "0")}:${hex(y)}:0:${r}`)).toBeDefined()
-    }), { numRuns: 500 })
+    fc.assert(
+      fc.property(rest, group, group, (r, x, y) => {
+        expect(blockedReason(`64:ff9b:1:${r}`)).toBeDefined()
+        expect(blockedReason(`2001:0:${hex(x)}:${hex(y)}:${r.split(":").slice(1).join(":")}`)).toBeDefined()
+        expect(blockedReason(`${hex(0xfc00 | (x & 0x1ff))}:${hex(y)}:0:${r}`)).toBeDefined()
+        expect(blockedReason(`${hex(0xfe80 | (x & 0x3f))}:${hex(y)}:0:${r}`)).toBeDefined()
+        expect(blockedReason(`ff${hex(x & 0xff).padStart(2, "0")}:${hex(y)}:0:${r}`)).toBeDefined()
+      }),
+      { numRuns: 500 }
+    )
   })
 
   it("names the cases of the review", () => {
@@ -72,11 +80,14 @@ describe("blockedReason over the special-purpose ranges", () => {
 
   it("leaves ordinary public addresses alone", () => {
     const publicV4 = fc.tuple(fc.constantFrom(8, 23, 45, 93, 151, 185), octet, octet, octet)
-    fc.assert(fc.property(publicV4, ([a, b, c, d]) => {
-      expect(blockedReason(v4(a, b, c, d))).toBeUndefined()
-      expect(blockedReason(`::ffff:${v4(a, b, c, d)}`)).toBeUndefined()
-      expect(blockedReason(`64:ff9b::${v4(a, b, c, d)}`)).toBeUndefined()
-    }), { numRuns: 300 })
+    fc.assert(
+      fc.property(publicV4, ([a, b, c, d]) => {
+        expect(blockedReason(v4(a, b, c, d))).toBeUndefined()
+        expect(blockedReason(`::ffff:${v4(a, b, c, d)}`)).toBeUndefined()
+        expect(blockedReason(`64:ff9b::${v4(a, b, c, d)}`)).toBeUndefined()
+      }),
+      { numRuns: 300 }
+    )
     expect(blockedReason("2606:4700:4700::1111")).toBeUndefined()
     expect(blockedReason("2a00:1450:4001:80b::200e")).toBeUndefined()
   })
