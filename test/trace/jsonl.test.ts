@@ -63,7 +63,7 @@ describe("JSONL", () => {
       line: 3,
       reason: "BadEvent",
       message:
-        "line 3: not a valid NodeRetrying event: data.errorKind: Expected \"Timeout\" | \"RateLimited\" | \"Transient\" | \"Permanent\" | \"Cancelled\" | \"BudgetExceeded\" | \"Defect\", actual \"Oops\""
+        "line 3: not a valid NodeRetrying event: data.errorKind: Expected \"Timeout\" | \"RateLimited\" | \"Transient\" | \"Permanent\" | \"Cancelled\" | \"BudgetExceeded\" | \"ResourceExhausted\" | \"Defect\", actual \"Oops\""
     })
     expect(errorOf(line({ ...base, seq: 0, type: "Nope", data: {} })).message).toBe(
       "line 1: not a run event: type: Expected \"RunStarted\" | \"NodeReady\" | \"NodeStarted\" | \"ToolCalled\" | \"ToolReturned\" | \"NodeRetrying\" | \"NodeFailed\" | \"NodeCompleted\" | \"ChoiceMade\" | \"Chunk\" | \"RunCompleted\" | \"RunFailed\" | \"RunCancelled\", actual \"Nope\""
