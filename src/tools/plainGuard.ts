@@ -86,7 +86,10 @@ const compileStruct = (ast: SchemaAST.TypeLiteral, depth: number): Guard | undef
     if (value === undefined) return undefined
     return (u) => {
       if (!isObject(u)) return false
-      for (const k in u) if (Object.prototype.hasOwnProperty.call(u, k) && !value(u[k])) return false
+      for (const k in u) {
+        // Schema drops an own `__proto__` key when it builds the decoded record: not the identity, so Schema decides.
+        if (Object.prototype.hasOwnProperty.call(u, k) && (k === "__proto__" || !value(u[k]))) return false
+      }
       return true
     }
   }
