@@ -48,7 +48,10 @@ const OPENAI_CODES: { readonly [tag: string]: string } = {
   BadRequest: "invalid_json",
   PayloadTooLarge: "payload_too_large",
   UnsupportedMediaType: "unsupported_media_type",
-  InternalError: "internal_error"
+  InternalError: "internal_error",
+  Unauthorized: "invalid_api_key",
+  Forbidden: "forbidden",
+  RequestTimeout: "request_timeout"
 }
 
 /** The path of a request (no query). */
