@@ -5,7 +5,8 @@
  * ```console / ```sh block
  * through the real CLI (`node bin/trellis.mjs`), its output compared with the block's (`…` matches anything).
  * Each block runs in its own scratch directory (its own `.trellis` store) under test-artifacts/docs/run/,
- * where `examples/` and `docs/` are links to the repository's.
+ * where `examples/` and `docs/` are links to the repository's. docs/examples.md runs every program in examples/
+ * exactly as a user would, so this file is also the test that each example runs as documented.
  */
 import { execFile } from "node:child_process"
 import { mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
@@ -91,7 +92,8 @@ describe("the docs' ts blocks type-check", () => {
 
 describe("the docs' ts blocks run", () => {
   const tsBlocks = blocks.filter((b) => b.lang === "ts")
-  it.each(tsBlocks.map((b) => [where(b), b] as const))("%s", { timeout: 300_000 }, async (_, b) => {
+  // Blocks are independent (each has its own scratch directory and store): they run a few at a time.
+  it.concurrent.each(tsBlocks.map((b) => [where(b), b] as const))("%s", { timeout: 300_000 }, async (_, b) => {
     const dir = scratch(b)
     writeFileSync(join(dir, "block.ts"), b.code)
     const r = await sh(`node --import tsx block.ts`, dir)
@@ -101,7 +103,7 @@ describe("the docs' ts blocks run", () => {
 
 describe("the docs' console blocks run as shown", () => {
   const consoleBlocks = blocks.filter((b) => b.lang === "console" || b.lang === "sh")
-  it.each(consoleBlocks.map((b) => [where(b), b] as const))("%s", { timeout: 900_000 }, async (_, b) => {
+  it.concurrent.each(consoleBlocks.map((b) => [where(b), b] as const))("%s", { timeout: 900_000 }, async (_, b) => {
     const dir = scratch(b)
     let lastRunId: string | undefined
     for (const c of commandsOf(b)) {
