@@ -6,7 +6,7 @@ import tseslint from "typescript-eslint"
 
 export default tseslint.config(
   {
-    ignores: ["**/node_modules", "**/dist", "test-results", "coverage", "**/*.md"]
+    ignores: ["**/node_modules", "**/dist", "test-results", "test-artifacts", ".trellis", "coverage", "**/*.md"]
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

@@ -100,9 +100,11 @@ const runAll = Effect.gen(function*() {
 
 describe("faults", () => {
   it("one provider failing in every way, a healthy fallback: >= 99% of 500 requests succeed", async () => {
+    // The healthy fallback gets a generous timeout: what is tested is the fault handling, and on a machine busy with
+    // other work (two test files at a time on two cores) a healthy answer at concurrency 25 can take seconds.
     const results = await Effect.runPromise(runAll.pipe(
       Effect.provide(layer({
-        providers: [provider("bad", bad.baseUrl, "m"), provider("good", good.baseUrl, "m", 3000)],
+        providers: [provider("bad", bad.baseUrl, "m"), provider("good", good.baseUrl, "m", 10_000)],
         fallbacks: { "bad/m": ["good/m"] }
       }))
     ))

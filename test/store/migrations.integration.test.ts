@@ -72,7 +72,8 @@ describe("concurrent start-up", () => {
             ),
             ctx
           )))
-        expect(counts).toEqual([{ n: 1 }])
+        // One row per migration: each applied once, whoever won the lock.
+        expect(counts).toEqual([{ n: 2 }])
       })),
     60_000
   )
