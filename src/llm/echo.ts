@@ -11,7 +11,7 @@
 import { Clock, Effect, Stream } from "effect"
 import { createHash } from "node:crypto"
 import type { ChatChunk, ChatCompletion, ChatRequest, ChatUsage } from "./chatCompletions.js"
-import { contentText } from "./chatCompletions.js"
+import { contentText } from "./chatLanguageModel.js"
 
 /** The model name of the built-in provider. */
 export const ECHO_MODEL = "echo"

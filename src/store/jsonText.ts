@@ -4,8 +4,8 @@
  * valid in the JSON Trellis accepts (a tool output, an input). `encode`
  * rewrites the JSON text of a value so that JSONB accepts it, reversibly,
  * with U+0001 as an escape character inside strings (and keys):
- * U+0001 → U+0001 `!`, U+0000 → U+0001 `0`, an unpaired surrogate `\udXXX`
- * → U+0001 `s` `dXXX`; `decode` undoes it on the text JSONB gives back.
+ * U+0001 → U+0001 `!`, U+0000 → U+0001 `0`, an unpaired surrogate `\ud` + three hex
+ * digits → U+0001 `s` `d` + the same three digits; `decode` undoes it on the text JSONB gives back.
  * Text without those characters (nearly all of it) passes through unchanged.
  */
 
