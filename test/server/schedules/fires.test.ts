@@ -68,9 +68,12 @@ describe("the missed-run plan", () => {
   })
 
   it(`catch-up never fires more than ${MAX_CATCH_UP} missed occurrences`, () => {
-    // 90 s after the last occurrence: all of them were missed (none on time).
-    const plan = planFires(spec("* * * * *"), MIN, 10_000 * MIN + 90_000, { policy: "catch-up", max: 10_000 })
+    // Hourly, half an hour after the last occurrence: all of them were missed (none on time).
+    const HOUR = 60 * MIN
+    const plan = planFires(spec("0 * * * *"), HOUR, 1000 * HOUR + 30 * MIN, { policy: "catch-up", max: 10_000 })
     expect(plan.fire).toHaveLength(MAX_CATCH_UP)
-    expect(plan.fire[plan.fire.length - 1]).toBe(10_000 * MIN)
+    expect(plan.fire[0]).toBe(901 * HOUR)
+    expect(plan.fire[plan.fire.length - 1]).toBe(1000 * HOUR)
+    expect(plan.dropped).toBeGreaterThan(0)
   })
 })
