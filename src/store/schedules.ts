@@ -164,7 +164,9 @@ const makeMemory = (): ScheduleStore["Type"] => {
     create: (s) =>
       Effect.suspend(() => {
         if (schedules.has(s.scheduleId)) {
-          return Effect.fail(new StoreError({ operation: "create schedule", message: `schedule ${s.scheduleId} exists` }))
+          return Effect.fail(
+            new StoreError({ operation: "create schedule", message: `schedule ${s.scheduleId} exists` })
+          )
         }
         schedules.set(s.scheduleId, s)
         return Effect.void
@@ -357,13 +359,19 @@ const makeSql = (sql: SqlClient): ScheduleStore["Type"] => {
       return select(text, params, "list schedules").pipe(Effect.map((rows) => {
         const items = rows.slice(0, limit)
         const last = items[items.length - 1]
-        return { items, next: rows.length > limit && last !== undefined ? `${last.createdAt}:${last.scheduleId}` : undefined }
+        return {
+          items,
+          next: rows.length > limit && last !== undefined ? `${last.createdAt}:${last.scheduleId}` : undefined
+        }
       }))
     },
     remove: (id, workspace) =>
       storeOp(
         "delete schedule",
-        sql.unsafe(`DELETE FROM schedules WHERE schedule_id = $1 AND workspace = $2 RETURNING schedule_id`, [id, workspace])
+        sql.unsafe(`DELETE FROM schedules WHERE schedule_id = $1 AND workspace = $2 RETURNING schedule_id`, [
+          id,
+          workspace
+        ])
       ).pipe(Effect.map((rows) => rows.length > 0)),
     setPaused: (id, workspace, paused, nextFireAt, at) =>
       storeOp(

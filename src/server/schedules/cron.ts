@@ -38,7 +38,9 @@ export const parse = (expression: string, timezone: string): Either.Either<CronS
   if (timezone.length === 0 || timezone.length > 64 || !knownZone(timezone)) {
     return Either.left({
       field: "timezone",
-      message: `unknown time zone ${JSON.stringify(timezone.slice(0, 64))} (an IANA name such as "UTC" or "Europe/Paris")`
+      message: `unknown time zone ${
+        JSON.stringify(timezone.slice(0, 64))
+      } (an IANA name such as "UTC" or "Europe/Paris")`
     })
   }
   const text = expression.trim()

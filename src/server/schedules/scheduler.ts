@@ -14,7 +14,7 @@
  * wakes every `maxSleepMs` to see schedules written by another process.
  * Runs are started through a `Launcher` (the server's `RunManager`).
  */
-import { Clock, Context, Duration, Effect, Either, Queue } from "effect"
+import { Clock, Context, Duration, Effect, Either, Fiber, Queue } from "effect"
 import type { Scope } from "effect"
 import { ScheduleStore } from "../../store/schedules.js"
 import type { FireRecord, ScheduleRecord } from "../../store/schedules.js"
@@ -49,6 +49,8 @@ export class Scheduler extends Context.Tag("trellis/Scheduler")<Scheduler, {
   readonly wake: Effect.Effect<void>
   /** Handles everything due now, once (the fiber's own step; tests call it too). */
   readonly tick: Effect.Effect<void>
+  /** Stops the fiber (a shutdown, before the runs drain); a fire in progress finishes first. */
+  readonly stop: Effect.Effect<void>
 }>() {}
 
 /** Handles one schedule at `now`: its fires and its new state, stored together. */
@@ -141,7 +143,9 @@ export const make = (
       }
       return ok
     }).pipe(
-      Effect.catchAll((e) => Effect.as(Effect.logWarning(`the scheduler could not read schedules: ${e.message}`), false))
+      Effect.catchAll((e) =>
+        Effect.as(Effect.logWarning(`the scheduler could not read schedules: ${e.message}`), false)
+      )
     )
     const sleepMs = (ok: boolean) =>
       Effect.gen(function*() {
@@ -155,11 +159,16 @@ export const make = (
       })
     const loop = Effect.gen(function*() {
       while (true) {
-        const ok = yield* step
+        // A step is not cut in the middle: its runs started and its fires recorded go together.
+        const ok = yield* Effect.uninterruptible(step)
         const wait = yield* sleepMs(ok)
         yield* Effect.raceFirst(Effect.sleep(Duration.millis(wait)), Queue.take(wakeups))
       }
     })
-    yield* Effect.forkScoped(loop)
-    return Scheduler.of({ wake: Queue.offer(wakeups, undefined).pipe(Effect.asVoid), tick: Effect.asVoid(step) })
+    const fiber = yield* Effect.forkScoped(loop)
+    return Scheduler.of({
+      wake: Queue.offer(wakeups, undefined).pipe(Effect.asVoid),
+      tick: Effect.asVoid(step),
+      stop: Fiber.interrupt(fiber).pipe(Effect.asVoid)
+    })
   })

@@ -1,6 +1,6 @@
 /** Cron parsing (croner) and the missed-run plan (pure). */
-import { describe, expect, it } from "vitest"
 import { Either } from "effect"
+import { describe, expect, it } from "vitest"
 import { latestBetween, nextAfter, parse } from "../../../src/server/schedules/cron.js"
 import type { CronSpec } from "../../../src/server/schedules/cron.js"
 import { MAX_CATCH_UP, planFires } from "../../../src/server/schedules/fires.js"
