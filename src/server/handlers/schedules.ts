@@ -10,16 +10,14 @@ import { HttpApiBuilder } from "@effect/platform"
 import { Clock, Effect, Either, Option } from "effect"
 import { randomUUID } from "node:crypto"
 import type { Json } from "../../ir/eval.js"
-import { encodeProgram } from "../../ir/json.js"
-import { bindParams } from "../../runtime/inputs.js"
-import { plan } from "../../runtime/runtime.js"
 import { ScheduleStore } from "../../store/schedules.js"
-import type { MissedPolicy, ScheduleRecord } from "../../store/schedules.js"
+import type { ScheduleRecord } from "../../store/schedules.js"
 import { ToolRegistry } from "../../tools/registry.js"
 import { CurrentWorkspace } from "../api/auth.js"
 import { BadRequest, NotFound, Unavailable } from "../api/errors.js"
 import { Api } from "../api/index.js"
 import type { ScheduleView } from "../api/schedules.js"
+import { makeSchedule } from "../schedules/create.js"
 import { nextAfter, parse } from "../schedules/cron.js"
 import { Scheduler } from "../schedules/scheduler.js"
 import { checkInput, violationsOf } from "./program.js"
@@ -63,25 +61,12 @@ const findSchedule = (id: string) =>
     return found.value
   })
 
-/** A field of the request that is wrong, as a 400 with one violation at `path`. */
-const badField = (path: ReadonlyArray<string>, code: string, message: string) =>
-  new BadRequest({ message, violations: [{ code, message, path: [...path] }] })
-
 /** The handlers of the `schedules` group. */
 export const layerSchedules = HttpApiBuilder.group(Api, "schedules", (handlers) =>
   handlers
     .handle("create", ({ payload }) =>
       Effect.gen(function*() {
         const ws = yield* CurrentWorkspace
-        const timezone = payload.timezone ?? "UTC"
-        const spec = parse(payload.cron, timezone)
-        if (Either.isLeft(spec)) {
-          return yield* badField([spec.left.field], `schedule.${spec.left.field}`, spec.left.message)
-        }
-        const missed: MissedPolicy = payload.missed ?? { policy: "skip" }
-        if (missed.max !== undefined && missed.policy !== "catch-up") {
-          return yield* badField(["missed", "max"], "schedule.missed", "missed.max applies to the catch-up policy only")
-        }
         const registry = yield* ToolRegistry
         const checked = yield* checkInput(payload, registry.table)
         if (checked.program === undefined || checked.diagnostics.length > 0) {
@@ -90,35 +75,28 @@ export const layerSchedules = HttpApiBuilder.group(Api, "schedules", (handlers) 
             violations: violationsOf(checked)
           })
         }
-        // Like `POST /v1/runs`: the normal form runs, and the inputs must fit its parameters now, not at 2 a.m.
-        const program = checked.normalized ?? checked.program
-        const planned = plan(program)
-        if (Either.isLeft(planned)) return yield* new BadRequest({ message: planned.left.message })
-        const inputs = (payload.inputs ?? {}) as { readonly [name: string]: Json }
-        const bound = bindParams(planned.right.entry.params, inputs, `program "${planned.right.entry.name}"`)
-        if (Either.isLeft(bound)) return yield* badField(["inputs"], "schedule.inputs", bound.left)
-        const now = yield* Clock.currentTimeMillis
-        const paused = payload.paused === true
-        const record: ScheduleRecord = {
+        const made = makeSchedule({
           scheduleId: randomUUID(),
           workspace: ws.name,
-          cron: spec.right.expression,
-          timezone,
-          program: JSON.parse(encodeProgram(program)) as Json,
-          programHash: planned.right.hash,
-          programName: planned.right.entry.name,
-          inputs,
-          seed: payload.seed ?? null,
-          overlap: payload.overlap ?? "skip",
-          missed,
-          paused,
-          nextFireAt: paused ? null : nextAfter(spec.right, now),
-          pending: [],
-          lastFireAt: null,
-          lastRunId: null,
-          createdAt: now,
-          updatedAt: now
+          cron: payload.cron,
+          ...(payload.timezone === undefined ? {} : { timezone: payload.timezone }),
+          // Like `POST /v1/runs`: the normal form runs.
+          program: checked.normalized ?? checked.program,
+          ...(payload.inputs === undefined ? {} : { inputs: payload.inputs as { readonly [name: string]: Json } }),
+          ...(payload.seed === undefined ? {} : { seed: payload.seed }),
+          ...(payload.overlap === undefined ? {} : { overlap: payload.overlap }),
+          ...(payload.missed === undefined ? {} : { missed: payload.missed }),
+          ...(payload.paused === undefined ? {} : { paused: payload.paused }),
+          now: yield* Clock.currentTimeMillis
+        })
+        if (Either.isLeft(made)) {
+          const p = made.left
+          return yield* new BadRequest({
+            message: p.message,
+            violations: [{ code: p.code, message: p.message, path: [...p.path] }]
+          })
         }
+        const record = made.right
         yield* (yield* ScheduleStore).create(record).pipe(Effect.mapError(unavailable))
         yield* (yield* Scheduler).wake
         return viewOfSchedule(record)
