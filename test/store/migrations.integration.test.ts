@@ -29,6 +29,8 @@ for (const backend of testBackends()) {
             "programs",
             "run_events",
             "runs",
+            "schedule_fires",
+            "schedules",
             "trellis_migrations"
           ])
           // Building the store layer on a migrated database migrates nothing and works.
