@@ -12,6 +12,7 @@ import { replayCommand, resumeCommand, runsCommand, traceCommand } from "./durab
 import { planCommand } from "./plan.js"
 import { evalCommand, ingestCommand, searchCommand } from "./retrieval.js"
 import { runCommand } from "./run.js"
+import { schedulesCommand } from "./schedules.js"
 import { serveCommand } from "./serve.js"
 
 /** The version `trellis --version` prints (the server reports the same). */
@@ -23,6 +24,7 @@ export const subcommands = [
   serveCommand,
   resumeCommand,
   runsCommand,
+  schedulesCommand,
   replayCommand,
   traceCommand,
   checkCommand,
@@ -72,6 +74,12 @@ export const COMMANDS: ReadonlyArray<CommandHelp> = [
     name: "runs",
     usage: "runs [--status s] [--program hash] [--limit n] [--cursor c] [--json] | runs show <run-id>",
     summary: "list stored runs, or show one"
+  },
+  {
+    name: "schedules",
+    usage:
+      "schedules [--json] | schedules create --cron c --program f [--inputs json] [--overlap o] [--missed m] | schedules delete|pause|resume <id>",
+    summary: "list, create or delete schedules (fired by trellis serve)"
   },
   {
     name: "replay",

@@ -23,7 +23,7 @@ import { Cause, Effect, Either, Option } from "effect"
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"])
 
 /** First path segments under `/v1/` that belong to the Trellis API; every other `/v1/…` path is the gateway's. */
-const API_SEGMENTS = new Set(["runs", "programs", "tools", "schema"])
+const API_SEGMENTS = new Set(["runs", "programs", "tools", "schema", "schedules"])
 
 /** Whether `path` is the OpenAI-compatible gateway's (`/v1/…` outside the Trellis API): its errors use OpenAI's shape. */
 export const isGatewayPath = (path: string): boolean => {

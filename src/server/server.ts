@@ -25,12 +25,15 @@ import { layerAuthorization, layerLlmAuthorization } from "./handlers/auth.js"
 import { layerLlm } from "./handlers/llm.js"
 import { layerPrograms } from "./handlers/programs.js"
 import { layerRuns } from "./handlers/runs.js"
+import { layerSchedules } from "./handlers/schedules.js"
 import { layerHealth, layerSystem } from "./handlers/system.js"
 import { bodyLimit, errorBodies, lastResort } from "./http.js"
 import type { RouteEntry } from "./http.js"
 import { observeHttp, routesOf } from "./observability/middleware.js"
 import { registerSecretEnv } from "./observability/redact.js"
 import { RunManager } from "./runManager.js"
+import * as Scheduling from "./schedules/launcher.js"
+import { Scheduler } from "./schedules/scheduler.js"
 import { layerViewerApi } from "./web/handlers.js"
 import { layerRoutes as layerViewerRoutes } from "./web/routes.js"
 
@@ -68,7 +71,7 @@ export const routeTable = (): ReadonlyArray<RouteEntry> => {
 /** The HTTP app of the API with its handlers (no server). */
 export const layerApi = (config: ServerConfig) =>
   HttpApiBuilder.api(Api).pipe(
-    Layer.provide([layerHealth, layerSystem, layerPrograms, layerRuns, layerLlm, layerViewerApi]),
+    Layer.provide([layerHealth, layerSystem, layerPrograms, layerRuns, layerSchedules, layerLlm, layerViewerApi]),
     Layer.provide([layerAuthorization(config), layerLlmAuthorization(config)]),
     // The LLM router of the config's providers (a missing API key variable fails the start, naming it).
     Layer.provide(layerLlmRouter(config))
@@ -143,11 +146,14 @@ export const layer = (
   const lifecycle = Layer.scopedDiscard(
     Effect.gen(function*() {
       const manager = yield* RunManager
+      const scheduler = yield* Scheduler
       yield* Effect.addFinalizer(() =>
         Effect.gen(function*() {
           const server = ref.server
           if (server?.listening === true) server.close()
           server?.closeIdleConnections()
+          // No fire starts a run while the runs drain.
+          yield* scheduler.stop
           yield* manager.drain
           server?.closeAllConnections()
         })
@@ -168,7 +174,9 @@ export const layer = (
     ).pipe(Layer.provide(steps)),
     Layer.succeed(ServerContext, { config: options.config, sse: { clients: 0 } })
   )
-  return lifecycle.pipe(Layer.provideMerge(serve), Layer.provideMerge(core))
+  // Schedules (issue 18): their store (on the store's SQL client) and the one scheduler fiber of this server.
+  const scheduling = Scheduling.layer(options.config).pipe(Layer.provideMerge(Scheduling.layerStore))
+  return lifecycle.pipe(Layer.provideMerge(serve), Layer.provideMerge(scheduling), Layer.provideMerge(core))
 }
 
 /** The base URL (`http://host:port`) of a built server. */

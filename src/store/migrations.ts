@@ -108,10 +108,52 @@ const scoped = statements(
   )`
 )
 
+/**
+ * Schedules (issue 18): a schedule's cron expression, program (normalized IR), inputs, policies and the next
+ * time it is due, per workspace; each occurrence it handled (one row per `(schedule_id, fire_at)`, so an
+ * occurrence is recorded once) with the run it started, indexed by run for the run view's `scheduleId`.
+ */
+const schedules = statements(
+  `CREATE TABLE schedules (
+    schedule_id TEXT COLLATE "C" PRIMARY KEY,
+    workspace TEXT NOT NULL,
+    cron TEXT NOT NULL,
+    timezone TEXT NOT NULL,
+    program JSONB NOT NULL,
+    program_hash TEXT NOT NULL,
+    program_name TEXT NOT NULL,
+    inputs JSONB NOT NULL,
+    seed DOUBLE PRECISION,
+    overlap TEXT NOT NULL CHECK (overlap IN ('skip', 'queue', 'allow')),
+    missed JSONB NOT NULL,
+    paused BOOLEAN NOT NULL,
+    next_fire_at BIGINT,
+    pending JSONB NOT NULL,
+    last_fire_at BIGINT,
+    last_run_id TEXT,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+  )`,
+  `CREATE INDEX schedules_workspace_created_idx ON schedules (workspace, created_at DESC, schedule_id DESC)`,
+  `CREATE INDEX schedules_next_fire_idx ON schedules (next_fire_at) WHERE NOT paused`,
+  `CREATE TABLE schedule_fires (
+    schedule_id TEXT COLLATE "C" NOT NULL,
+    workspace TEXT NOT NULL,
+    fire_at BIGINT NOT NULL,
+    fired_at BIGINT NOT NULL,
+    outcome TEXT NOT NULL CHECK (outcome IN ('started', 'skipped', 'refused')),
+    run_id TEXT COLLATE "C",
+    message TEXT,
+    PRIMARY KEY (schedule_id, fire_at)
+  )`,
+  `CREATE INDEX schedule_fires_run_idx ON schedule_fires (run_id)`
+)
+
 /** Every migration, by `<number>_<name>`: append new ones, never edit applied ones. */
 export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient>> = {
   "0001_core": core,
-  "0002_workspace_scoped_policy": scoped
+  "0002_workspace_scoped_policy": scoped,
+  "0005_schedules": schedules
 }
 
 const migrator = Migrator.make({})

@@ -259,6 +259,10 @@ describe("runs", () => {
       "/v1/runs/{id}/feedback",
       "/v1/runs/{id}/program",
       "/v1/runs/{id}/replay",
+      "/v1/schedules",
+      "/v1/schedules/{id}",
+      "/v1/schedules/{id}/pause",
+      "/v1/schedules/{id}/resume",
       "/v1/schema/program",
       "/v1/tools"
     ])

@@ -53,7 +53,9 @@ export const RunView = Schema.Struct({
   updatedAt: Schema.Number,
   endedAt: Schema.NullOr(Schema.Number),
   /** Total cost of the run's tool results, once it ended (from its trace summary). */
-  cost: Schema.optionalWith(Schema.Number, { exact: true })
+  cost: Schema.optionalWith(Schema.Number, { exact: true }),
+  /** The schedule whose fire started the run. */
+  scheduleId: Schema.optionalWith(Schema.String, { exact: true })
 })
 export type RunView = typeof RunView.Type
 
@@ -119,7 +121,11 @@ export class RunsGroup extends HttpApiGroup.make("runs")
         limit: Schema.optionalWith(Limit, { exact: true }),
         cursor: Schema.optionalWith(Schema.String, { exact: true }),
         /** Only runs of the program with this hash. */
-        programHash: Schema.optionalWith(Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9:_-]{1,128}$/)), { exact: true })
+        programHash: Schema.optionalWith(Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9:_-]{1,128}$/)), {
+          exact: true
+        }),
+        /** Only runs started by this schedule's fires (newest fire first). */
+        scheduleId: Schema.optionalWith(Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9_-]{1,128}$/)), { exact: true })
       }))
       .addSuccess(RunPageView)
       .addError(BadRequest)

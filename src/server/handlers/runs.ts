@@ -27,6 +27,7 @@ import { RunManager } from "../runManager.js"
 import type { ManagedRun, ManagerError } from "../runManager.js"
 import { endedResponse, parseLastEventId, sseResponse } from "../sse.js"
 import { checkInput, violationsOf } from "./program.js"
+import { runsOfSchedule, withSchedules } from "./scheduleRuns.js"
 
 /** Run ids the API accepts; anything else is simply not found (never reaches the store). */
 const RUN_ID = /^[A-Za-z0-9_-]{1,128}$/
@@ -141,14 +142,23 @@ export const layerRuns = HttpApiBuilder.group(Api, "runs", (handlers) =>
         const ws = yield* CurrentWorkspace
         const manager = yield* RunManager
         const limit = urlParams.limit ?? 50
-        const program = urlParams.programHash
-        const queuedOf = () =>
-          manager.queuedOf(ws.name).filter((m) => program === undefined || m.programHash === program)
-        if (urlParams.status === "queued") return { runs: queuedOf().slice(0, limit).map(viewOfManaged) }
         if (urlParams.cursor !== undefined && !CURSOR.test(urlParams.cursor)) {
           return yield* new BadRequest({
             message: "cursor: not a cursor of this API (use the `next` of a previous page)"
           })
+        }
+        if (urlParams.scheduleId !== undefined) {
+          return yield* runsOfSchedule(urlParams.scheduleId, viewOfRecord, viewOfManaged, {
+            limit,
+            ...(urlParams.cursor === undefined ? {} : { cursor: urlParams.cursor }),
+            ...(urlParams.status === undefined ? {} : { status: urlParams.status })
+          })
+        }
+        const program = urlParams.programHash
+        const queuedOf = () =>
+          manager.queuedOf(ws.name).filter((m) => program === undefined || m.programHash === program)
+        if (urlParams.status === "queued") {
+          return { runs: yield* withSchedules(queuedOf().slice(0, limit).map(viewOfManaged)) }
         }
         const store = yield* RunStore
         const page = yield* store.list({
@@ -160,11 +170,15 @@ export const layerRuns = HttpApiBuilder.group(Api, "runs", (handlers) =>
         }).pipe(Effect.mapError(unavailable))
         const queued = urlParams.status === undefined && urlParams.cursor === undefined ? [...queuedOf()].reverse() : []
         return {
-          runs: [...queued.map(viewOfManaged), ...page.runs.map(viewOfRecord)],
+          runs: yield* withSchedules([...queued.map(viewOfManaged), ...page.runs.map(viewOfRecord)]),
           ...(page.next === undefined ? {} : { next: page.next })
         }
       }))
-    .handle("get", ({ path }) => findRun(path.id))
+    .handle(
+      "get",
+      ({ path }) =>
+        findRun(path.id).pipe(Effect.flatMap((run) => withSchedules([run])), Effect.map((views) => views[0]!))
+    )
     .handleRaw("events", ({ path, request }) =>
       Effect.gen(function*() {
         const run = yield* findRun(path.id)
