@@ -38,7 +38,7 @@ export interface PGliteThread {
 }
 
 type Reply =
-  | { readonly type: "ready" }
+  | { readonly type: "ready"; readonly pristine?: Uint8Array }
   | { readonly type: "open-failed"; readonly message: string }
   | { readonly type: "result"; readonly id: number; readonly results: ReadonlyArray<Record<string, unknown>> }
   | { readonly type: "failure"; readonly id: number; readonly message: string }
@@ -48,9 +48,19 @@ type Reply =
 const revive = (msg: Record<string, unknown>): unknown =>
   msg.name === "error" ? Object.assign(new Error(String(msg.message)), msg) : msg
 
+/** How an in-memory database on a thread starts (see `sql.ts`). */
+export interface ThreadStart {
+  /** A pristine data directory (`dumpDataDir`) to start from instead of creating one. */
+  readonly template?: Uint8Array
+  /** Called with the database's pristine data directory once it is open. */
+  readonly onPristine?: (dir: Uint8Array) => void
+}
+
 /** Opens PGlite in `dataDir` (undefined: in memory) on a new worker thread. */
-export const openPGliteThread = (dataDir: string | undefined): PGliteThread => {
-  const worker = new Worker(WORKER_URL, { workerData: { dataDir } })
+export const openPGliteThread = (dataDir: string | undefined, start: ThreadStart = {}): PGliteThread => {
+  const worker = new Worker(WORKER_URL, {
+    workerData: { dataDir, template: start.template, dump: start.onPristine !== undefined }
+  })
   const pending = new Map<
     number,
     { readonly resolve: (r: ReadonlyArray<unknown>) => void; readonly reject: (e: Error) => void }
@@ -80,6 +90,7 @@ export const openPGliteThread = (dataDir: string | undefined): PGliteThread => {
     switch (reply.type) {
       case "ready":
         settle()
+        if (reply.pristine !== undefined) start.onPristine?.(reply.pristine)
         return ready.resolve()
       case "open-failed":
         return failAll(new Error(reply.message))

@@ -4,7 +4,10 @@
  * pgvector, then executes wire-protocol messages posted by the main thread
  * (`pgliteThread.ts`), one at a time, replying with the backend messages as
  * plain objects. PGlite executes synchronously in WASM; here that work no
- * longer blocks the main thread's event loop.
+ * longer blocks the main thread's event loop. An in-memory database starts
+ * from `workerData.template` (a pristine data directory, see `sql.ts`) when
+ * given; with `workerData.dump` it sends its own pristine directory back
+ * with "ready".
  */
 import { PGlite } from "@electric-sql/pglite"
 import { vector } from "@electric-sql/pglite-pgvector"
@@ -22,10 +25,14 @@ const plain = (msg) => {
 
 let chain = Promise.resolve()
 const port = parentPort
-const { dataDir } = workerData
+const { dataDir, dump, template } = workerData
 
-PGlite.create(dataDir, { extensions: { vector } }).then(
-  (db) => {
+PGlite.create(dataDir, {
+  extensions: { vector },
+  ...(template === undefined ? {} : { loadDataDir: new Blob([template]) })
+}).then(
+  async (db) => {
+    const pristine = dump ? new Uint8Array(await (await db.dumpDataDir("none")).arrayBuffer()) : undefined
     port.on("message", (req) => {
       if (req.type === "close") {
         chain = chain.then(() => db.close()).then(
@@ -43,7 +50,8 @@ PGlite.create(dataDir, { extensions: { vector } }).then(
         }
       })
     })
-    port.postMessage({ type: "ready" })
+    if (pristine === undefined) port.postMessage({ type: "ready" })
+    else port.postMessage({ type: "ready", pristine }, [pristine.buffer])
   },
   (e) => port.postMessage({ type: "open-failed", message: e instanceof Error ? e.message : String(e) })
 )

@@ -236,6 +236,8 @@ describe.skipIf(!npmAvailable)("the npm package (npm pack, installed into scratc
         "retrieval-thresholds.json"
       ]
     ) expect(packedFiles, f).toContain(f)
+    // The CLI's chunks (what commands import on demand) ship next to dist/trellis.mjs.
+    expect(packedFiles.some((f) => /^dist\/trellis-chunk-[^/]+\.mjs$/.test(f))).toBe(true)
     expect(packedFiles.filter((f) => f.startsWith("src/") || f.startsWith("test/") || f.startsWith("scripts/")))
       .toEqual([])
     expect(packedFiles.filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"))).toEqual([])
