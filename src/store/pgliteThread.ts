@@ -8,7 +8,8 @@
  * another core. Backend messages cross the thread boundary as plain objects;
  * error messages become `Error`s again (with `code`, `detail`…).
  */
-// `node:fs` kept: PGlite worker-thread plumbing (a synchronous check that the worker script is here).
+// `node:fs` kept: PGlite worker-thread plumbing (a synchronous check that the worker script is here; the template
+// file read next to PGlite, as the worker reads it).
 import * as Fs from "node:fs"
 import { fileURLToPath } from "node:url"
 import { Worker } from "node:worker_threads"
@@ -26,6 +27,16 @@ export const pgliteThreadAvailable = (): boolean => {
     return false
   }
 }
+
+/**
+ * The data directory a PGlite database in `dataDir` (undefined: in memory) starts from: the file `templateFile`
+ * when the database does not exist yet (no `PG_VERSION`), else none (for PGlite on this thread; the worker does the
+ * same).
+ */
+export const templateFor = (dataDir: string | undefined, templateFile: string | undefined): Blob | undefined =>
+  templateFile === undefined || (dataDir !== undefined && Fs.existsSync(`${dataDir}/PG_VERSION`))
+    ? undefined
+    : new Blob([Fs.readFileSync(templateFile)])
 
 /** What the main thread sees of a PGlite on a worker thread. */
 export interface PGliteThread {
@@ -52,6 +63,8 @@ const revive = (msg: Record<string, unknown>): unknown =>
 export interface ThreadStart {
   /** A pristine data directory (`dumpDataDir`) to start from instead of creating one. */
   readonly template?: Uint8Array
+  /** A file holding one, for a database that does not exist yet (`TRELLIS_PGLITE_TEMPLATE`). */
+  readonly templateFile?: string | undefined
   /** Called with the database's pristine data directory once it is open. */
   readonly onPristine?: (dir: Uint8Array) => void
 }
@@ -59,7 +72,12 @@ export interface ThreadStart {
 /** Opens PGlite in `dataDir` (undefined: in memory) on a new worker thread. */
 export const openPGliteThread = (dataDir: string | undefined, start: ThreadStart = {}): PGliteThread => {
   const worker = new Worker(WORKER_URL, {
-    workerData: { dataDir, template: start.template, dump: start.onPristine !== undefined }
+    workerData: {
+      dataDir,
+      template: start.template,
+      templateFile: start.templateFile,
+      dump: start.onPristine !== undefined
+    }
   })
   const pending = new Map<
     number,

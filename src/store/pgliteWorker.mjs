@@ -7,10 +7,13 @@
  * longer blocks the main thread's event loop. An in-memory database starts
  * from `workerData.template` (a pristine data directory, see `sql.ts`) when
  * given; with `workerData.dump` it sends its own pristine directory back
- * with "ready".
+ * with "ready". A new database (no `PG_VERSION` yet) starts from the file
+ * `workerData.templateFile` when given (`TRELLIS_PGLITE_TEMPLATE`).
  */
 import { PGlite } from "@electric-sql/pglite"
 import { vector } from "@electric-sql/pglite-pgvector"
+import { existsSync, readFileSync } from "node:fs"
+import { join } from "node:path"
 import { parentPort, workerData } from "node:worker_threads"
 
 /** A backend message as a plain, cloneable object (errors keep message, code, detail…). */
@@ -25,7 +28,11 @@ const plain = (msg) => {
 
 let chain = Promise.resolve()
 const port = parentPort
-const { dataDir, dump, template } = workerData
+const { dataDir, dump, templateFile } = workerData
+const template = workerData.template ??
+  (templateFile !== undefined && (dataDir === undefined || !existsSync(join(dataDir, "PG_VERSION")))
+    ? readFileSync(templateFile)
+    : undefined)
 
 PGlite.create(dataDir, {
   extensions: { vector },
