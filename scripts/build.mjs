@@ -1,5 +1,5 @@
 // The project's build step (run by `npm install` and `npm pack` through `prepare`, and by `npm test`):
-// 1. the CLI bundled into dist/trellis.mjs with esbuild, so `trellis` starts in well under a second instead of
+// 1. the CLI bundled into dist/trellis.mjs (and the chunks it imports on demand, dist/trellis-chunk-*.mjs) with esbuild, so `trellis` starts in well under a second instead of
 //    compiling the TypeScript sources through tsx on every start (bin/trellis.mjs uses it for every command without
 //    `--tools`; in a checkout only while it is newer than every source file). It embeds its own copy of effect, which
 //    is faster to load than effect's many modules and never meets user code (see bin/trellis.mjs);
@@ -25,31 +25,49 @@ import { fileURLToPath } from "node:url"
 import { NODE_EXTERNALS } from "./bundleExternals.mjs"
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..")
-const out = join(root, "dist", "trellis.mjs")
-const tmp = `${out}.${process.pid}.tmp`
-mkdirSync(dirname(out), { recursive: true })
-await build({
-  entryPoints: [join(root, "src", "cli", "main.ts")],
+const dist = join(root, "dist")
+const out = join(dist, "trellis.mjs")
+const tmpDir = join(dist, `.cli.${process.pid}.tmp`)
+mkdirSync(dist, { recursive: true })
+rmSync(tmpDir, { recursive: true, force: true })
+// Split into chunks: what a command loads through `import()` (the server and OpenTelemetry for `serve`, the
+// @effect/ai providers for a config naming them) sits in a chunk of its own, which the other commands neither parse
+// nor run. The chunks sit next to dist/trellis.mjs (`trellis-chunk-<hash>.mjs`), so `import.meta.url` finds
+// pgliteWorker.mjs beside any of them.
+const cli = await build({
+  entryPoints: { trellis: join(root, "src", "cli", "main.ts") },
   bundle: true,
+  splitting: true,
   platform: "node",
   format: "esm",
   target: "node20",
-  outfile: tmp,
+  outdir: tmpDir,
+  outExtension: { ".js": ".mjs" },
+  chunkNames: "trellis-chunk-[hash]",
   external: NODE_EXTERNALS,
   banner: {
     js:
       "import { createRequire as __trellisCreateRequire } from 'module'; const require = __trellisCreateRequire(import.meta.url);"
   },
+  metafile: true,
   logLevel: "warning",
   legalComments: "none"
 })
 // Files the bundle loads next to itself (found through import.meta.url at run time).
 for (const file of ["store/pgliteWorker.mjs"]) {
   const from = join(root, "src", file)
-  if (existsSync(from)) copyFileSync(from, join(dirname(out), file.split("/").pop()))
+  if (existsSync(from)) copyFileSync(from, join(dist, file.split("/").pop()))
 }
-// Atomic: a process starting meanwhile sees the old bundle or the new one, never half of one.
-renameSync(tmp, out)
+// The chunks first (content-hashed names: a changed chunk gets a new name), each renamed into place whole; then the
+// entry, atomically: a process starting meanwhile sees the old CLI or the new one, never half of one. Chunks no
+// build output names any more go last.
+const chunks = Object.keys(cli.metafile.outputs).map((o) => o.split("/").pop()).filter((f) => f !== "trellis.mjs")
+for (const chunk of chunks) renameSync(join(tmpDir, chunk), join(dist, chunk))
+renameSync(join(tmpDir, "trellis.mjs"), out)
+rmSync(tmpDir, { recursive: true, force: true })
+for (const f of readdirSync(dist)) {
+  if (/^trellis-chunk-.*\.mjs$/.test(f) && !chunks.includes(f)) rmSync(join(dist, f), { force: true })
+}
 
 // The trace viewer served at `GET /` (src/server/web/app, browser code with
 // elkjs) into dist/web/: content-hashed script, style and chunks (elkjs is a

@@ -42,7 +42,12 @@ const documented = (name: string) => docs.includes(`\`${name}\``)
 
 describe("settings", () => {
   it("lists the variables of each area from its declarations", () => {
-    expect(variablesOf(StoreSettings)).toEqual(["TRELLIS_DATABASE_URL", "TRELLIS_HOME", "TRELLIS_PGLITE_THREAD"])
+    expect(variablesOf(StoreSettings)).toEqual([
+      "TRELLIS_DATABASE_URL",
+      "TRELLIS_HOME",
+      "TRELLIS_PGLITE_TEMPLATE",
+      "TRELLIS_PGLITE_THREAD"
+    ])
     expect(variablesOf(ServerSettings)).toEqual([
       "OTEL_EXPORTER_OTLP_ENDPOINT",
       "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
@@ -87,7 +92,8 @@ describe("settings", () => {
       // NO_COLOR and the TTY decide how the CLI prints before any Effect runs (the process's edge).
       "cli/main.ts"
     ])
-    const allowedFs = new Set(["store/lock.ts", "store/pgliteThread.ts"])
+    // The PGlite worker (plain JavaScript on its own thread) reads the template file next to PGlite.
+    const allowedFs = new Set(["store/lock.ts", "store/pgliteThread.ts", "store/pgliteWorker.mjs"])
     const src = Path.join(root, "src")
     const offenders: Array<string> = []
     for (const file of sourceFiles(src)) {

@@ -4,22 +4,16 @@
  * under `TRELLIS_HOME`, or PostgreSQL at `TRELLIS_DATABASE_URL`) with the
  * built-in tools plus `--tools`. Prints its URL and first steps; on SIGTERM
  * or SIGINT it stops listening, drains runs up to the deadline, leaves the
- * rest resumable, and exits 0.
+ * rest resumable, and exits 0. The command's work is in `serveRun.ts`, loaded
+ * only when `serve` runs: the server, its OpenAPI/Swagger pages and
+ * OpenTelemetry are a large part of the CLI, which the other commands do not
+ * load.
  */
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import type { ConfigError } from "effect"
-import { Config, Effect, Layer, Option } from "effect"
-import { isOpen, loadConfig } from "../server/config.js"
-import type { ServerConfig } from "../server/config.js"
-import { layerJson } from "../server/observability/logging.js"
-import { observeEvents } from "../server/observability/metrics.js"
-import { layerTracing } from "../server/observability/tracing.js"
-import * as Server from "../server/server.js"
+import { Config, Effect, Option } from "effect"
 import * as StoreSettings from "../store/settings.js"
-import { HttpAllowlist } from "../tools/index.js"
-import { CliError } from "./io.js"
-import { loadRegistry, servicesLayer } from "./services.js"
 
 /** Where the store is, as the banner says it (from the store's settings). */
 export const storeName: Effect.Effect<string, ConfigError.ConfigError> = Effect.map(
@@ -29,27 +23,6 @@ export const storeName: Effect.Effect<string, ConfigError.ConfigError> = Effect.
       ? "PostgreSQL (TRELLIS_DATABASE_URL)"
       : `PGlite in ${Option.getOrElse(home, () => "./.trellis")}`
 )
-
-const settingError = (e: ConfigError.ConfigError) => new CliError({ message: `invalid setting: ${String(e)}` })
-
-/** The lines printed at start: where it listens, how it is secured, what to try (`store`: see `storeName`). */
-const banner = (url: string, config: ServerConfig, store: string): string => {
-  const auth = isOpen(config) ? "" : ` -H "Authorization: Bearer $TRELLIS_KEY"`
-  const lines = [
-    `trellis serve: listening on ${url} (store: ${store})`,
-    isOpen(config)
-      ? `no workspace configured: one open "default" workspace, no API key needed, loopback only`
-      : `workspaces: ${config.workspaces.map((w) => w.name).join(", ")} (Authorization: Bearer <key>)`,
-    `first steps:`,
-    `  curl -s${auth} -X POST ${url}/v1/runs -H 'content-type: application/json' \\`,
-    `    -d '{"source": "program main(name: string) { g = tool std.echo(value: name) return g }", "inputs": {"name": "Ada"}}'`,
-    `  curl -N${auth} ${url}/v1/runs/<runId>/events     # live events (SSE)`,
-    `  curl -s${auth} ${url}/v1/runs/<runId>            # status and output`,
-    `  API docs: ${url}/docs   OpenAPI: ${url}/openapi.json`,
-    `  trace viewer: ${url}/${isOpen(config) ? "" : "   (enter an API key in its key field)"}`
-  ]
-  return lines.join("\n") + "\n"
-}
 
 /** `trellis serve`. */
 export const serveCommand = Command.make(
@@ -76,33 +49,7 @@ export const serveCommand = Command.make(
       Options.withDescription("How long a shutdown waits for runs (default: limits.drainMs, 10000)")
     )
   },
-  ({ config, drainMs, host, port, tools }) =>
-    Effect.gen(function*() {
-      const cfg = yield* loadConfig(
-        Option.getOrUndefined(config),
-        Option.isSome(drainMs) ? { drainMs: Math.max(0, drainMs.value) } : {}
-      ).pipe(Effect.mapError((e) => new CliError({ message: e.message })))
-      const { registry } = yield* loadRegistry(Option.getOrUndefined(tools))
-      const server = Server.layer({ config: cfg, port, host: Option.getOrElse(host, () => "127.0.0.1") }).pipe(
-        Layer.mapError((e) => new CliError({ message: e.message }))
-      )
-      yield* Effect.scoped(
-        Effect.gen(function*() {
-          // Run events feed the run/node/error metrics on their way to the store; spans go out over OTLP when configured.
-          // http.get's allowlist comes from TRELLIS_HTTP_ALLOW (comma-separated hosts), as for `trellis run`.
-          const services = Layer.provideMerge(
-            observeEvents,
-            Layer.merge(servicesLayer(registry, { memory: false, config: false }), HttpAllowlist.layerFromEnv)
-          )
-          const tracing = Layer.mapError(layerTracing(), settingError)
-          const ctx = yield* Layer.build(Layer.provide(server, services).pipe(Layer.provide(tracing)))
-          const started = yield* Server.urlOf(ctx)
-          const store = yield* Effect.mapError(storeName, settingError)
-          process.stdout.write(banner(started, cfg, store))
-          return yield* Effect.never
-        })
-      )
-    }).pipe(Effect.provide(layerJson()))
+  (args) => Effect.flatMap(Effect.promise(() => import("./serveRun.js")), (m) => m.serve(args))
 ).pipe(
   Command.withDescription("Serve the HTTP API (runs, live events over SSE, replay) on the store of the environment")
 )

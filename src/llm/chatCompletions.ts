@@ -8,8 +8,9 @@
  * `chatLanguageModel` uses to be an `@effect/ai` `LanguageModel`.
  * Interrupting a stream aborts the upstream HTTP request.
  */
-import { HttpClient, HttpClientRequest } from "@effect/platform"
 import type { HttpClientResponse } from "@effect/platform"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import { Effect, Redacted, Schema, Stream } from "effect"
 import { createParser } from "eventsource-parser"
 import { LlmError } from "./service.js"

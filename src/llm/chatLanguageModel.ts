@@ -4,7 +4,9 @@
  * client itself is in `chatCompletions.ts`.
  */
 import type { LanguageModel, Response } from "@effect/ai"
-import { AiError, LanguageModel as LanguageModelApi, Tool } from "@effect/ai"
+import * as AiError from "@effect/ai/AiError"
+import * as LanguageModelApi from "@effect/ai/LanguageModel"
+import * as Tool from "@effect/ai/Tool"
 import { Effect, JSONSchema, Option, Stream } from "effect"
 import type { Scope } from "effect"
 import type { ChatChunk, ChatCompletion, ChatMessage, ChatRequest, ChatUsage } from "./chatCompletions.js"

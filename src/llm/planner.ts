@@ -7,7 +7,7 @@
  * times. The result is a program that passes `check` — normalized IR, its
  * DSL text and hash — or the last round's violations.
  */
-import { AiError } from "@effect/ai"
+import * as AiError from "@effect/ai/AiError"
 import { Effect, Schema } from "effect"
 import type { JSONSchema } from "effect"
 import { check } from "../compile.js"

@@ -21,7 +21,7 @@
  * serves `local/echo` only.
  */
 import type { LanguageModel } from "@effect/ai"
-import { FetchHttpClient } from "@effect/platform"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import {
   Chunk,
   Clock,

@@ -11,8 +11,8 @@
  * reported for the trace, and every failure is mapped to the runtime's
  * error taxonomy so retry policies apply.
  */
-import { AiError } from "@effect/ai"
 import type { LanguageModel, Response } from "@effect/ai"
+import * as AiError from "@effect/ai/AiError"
 import { Effect, FiberRef, Layer, Option, Schema, Stream } from "effect"
 import type { Json } from "../ir/eval.js"
 import { currentWorkspace, LlmRunner } from "../runtime/llm.js"

@@ -8,7 +8,7 @@
  * Documents flow through a bounded buffer and `Stream.groupedWithin`: a fast
  * reader waits for a slow embedder or database.
  */
-import { PgClient } from "@effect/sql-pg"
+import * as PgClient from "@effect/sql-pg/PgClient"
 import type { SqlClient } from "@effect/sql/SqlClient"
 import { Chunk as EChunk, Clock, Effect, Random, Ref, Stream } from "effect"
 import { canonicalJson } from "../ir/canonical.js"

@@ -7,7 +7,7 @@
  * stage, and its lineage (ingestion, embedder name and version). Every stage
  * runs in its own span.
  */
-import { PgClient } from "@effect/sql-pg"
+import * as PgClient from "@effect/sql-pg/PgClient"
 import type { SqlClient } from "@effect/sql/SqlClient"
 import { Effect, Option } from "effect"
 import { Database } from "../store/sql.js"

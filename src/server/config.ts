@@ -6,8 +6,8 @@
  * (`sha256:<hex>`); with no workspace configured the server is "open": one
  * `default` workspace, loopback only.
  */
-import { FileSystem } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
+import * as FileSystem from "@effect/platform/FileSystem"
 import { Effect, Either, Option, ParseResult, Redacted, Schema } from "effect"
 import { createHash } from "node:crypto"
 import { ProviderConfig } from "../llm/config.js"

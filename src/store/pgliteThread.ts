@@ -8,7 +8,8 @@
  * another core. Backend messages cross the thread boundary as plain objects;
  * error messages become `Error`s again (with `code`, `detail`…).
  */
-// `node:fs` kept: PGlite worker-thread plumbing (a synchronous check that the worker script is here).
+// `node:fs` kept: PGlite worker-thread plumbing (a synchronous check that the worker script is here; the template
+// file read next to PGlite, as the worker reads it).
 import * as Fs from "node:fs"
 import { fileURLToPath } from "node:url"
 import { Worker } from "node:worker_threads"
@@ -27,6 +28,16 @@ export const pgliteThreadAvailable = (): boolean => {
   }
 }
 
+/**
+ * The data directory a PGlite database in `dataDir` (undefined: in memory) starts from: the file `templateFile`
+ * when the database does not exist yet (no `PG_VERSION`), else none (for PGlite on this thread; the worker does the
+ * same).
+ */
+export const templateFor = (dataDir: string | undefined, templateFile: string | undefined): Blob | undefined =>
+  templateFile === undefined || (dataDir !== undefined && Fs.existsSync(`${dataDir}/PG_VERSION`))
+    ? undefined
+    : new Blob([Fs.readFileSync(templateFile)])
+
 /** What the main thread sees of a PGlite on a worker thread. */
 export interface PGliteThread {
   /** Resolves once the database is open; rejects with why it could not open. */
@@ -38,7 +49,7 @@ export interface PGliteThread {
 }
 
 type Reply =
-  | { readonly type: "ready" }
+  | { readonly type: "ready"; readonly pristine?: Uint8Array }
   | { readonly type: "open-failed"; readonly message: string }
   | { readonly type: "result"; readonly id: number; readonly results: ReadonlyArray<Record<string, unknown>> }
   | { readonly type: "failure"; readonly id: number; readonly message: string }
@@ -48,9 +59,26 @@ type Reply =
 const revive = (msg: Record<string, unknown>): unknown =>
   msg.name === "error" ? Object.assign(new Error(String(msg.message)), msg) : msg
 
+/** How an in-memory database on a thread starts (see `sql.ts`). */
+export interface ThreadStart {
+  /** A pristine data directory (`dumpDataDir`) to start from instead of creating one. */
+  readonly template?: Uint8Array
+  /** A file holding one, for a database that does not exist yet (`TRELLIS_PGLITE_TEMPLATE`). */
+  readonly templateFile?: string | undefined
+  /** Called with the database's pristine data directory once it is open. */
+  readonly onPristine?: (dir: Uint8Array) => void
+}
+
 /** Opens PGlite in `dataDir` (undefined: in memory) on a new worker thread. */
-export const openPGliteThread = (dataDir: string | undefined): PGliteThread => {
-  const worker = new Worker(WORKER_URL, { workerData: { dataDir } })
+export const openPGliteThread = (dataDir: string | undefined, start: ThreadStart = {}): PGliteThread => {
+  const worker = new Worker(WORKER_URL, {
+    workerData: {
+      dataDir,
+      template: start.template,
+      templateFile: start.templateFile,
+      dump: start.onPristine !== undefined
+    }
+  })
   const pending = new Map<
     number,
     { readonly resolve: (r: ReadonlyArray<unknown>) => void; readonly reject: (e: Error) => void }
@@ -80,6 +108,7 @@ export const openPGliteThread = (dataDir: string | undefined): PGliteThread => {
     switch (reply.type) {
       case "ready":
         settle()
+        if (reply.pristine !== undefined) start.onPristine?.(reply.pristine)
         return ready.resolve()
       case "open-failed":
         return failAll(new Error(reply.message))

@@ -4,10 +4,16 @@
  * pgvector, then executes wire-protocol messages posted by the main thread
  * (`pgliteThread.ts`), one at a time, replying with the backend messages as
  * plain objects. PGlite executes synchronously in WASM; here that work no
- * longer blocks the main thread's event loop.
+ * longer blocks the main thread's event loop. An in-memory database starts
+ * from `workerData.template` (a pristine data directory, see `sql.ts`) when
+ * given; with `workerData.dump` it sends its own pristine directory back
+ * with "ready". A new database (no `PG_VERSION` yet) starts from the file
+ * `workerData.templateFile` when given (`TRELLIS_PGLITE_TEMPLATE`).
  */
 import { PGlite } from "@electric-sql/pglite"
 import { vector } from "@electric-sql/pglite-pgvector"
+import { existsSync, readFileSync } from "node:fs"
+import { join } from "node:path"
 import { parentPort, workerData } from "node:worker_threads"
 
 /** A backend message as a plain, cloneable object (errors keep message, code, detail…). */
@@ -22,10 +28,18 @@ const plain = (msg) => {
 
 let chain = Promise.resolve()
 const port = parentPort
-const { dataDir } = workerData
+const { dataDir, dump, templateFile } = workerData
+const template = workerData.template ??
+  (templateFile !== undefined && (dataDir === undefined || !existsSync(join(dataDir, "PG_VERSION")))
+    ? readFileSync(templateFile)
+    : undefined)
 
-PGlite.create(dataDir, { extensions: { vector } }).then(
-  (db) => {
+PGlite.create(dataDir, {
+  extensions: { vector },
+  ...(template === undefined ? {} : { loadDataDir: new Blob([template]) })
+}).then(
+  async (db) => {
+    const pristine = dump ? new Uint8Array(await (await db.dumpDataDir("none")).arrayBuffer()) : undefined
     port.on("message", (req) => {
       if (req.type === "close") {
         chain = chain.then(() => db.close()).then(
@@ -43,7 +57,8 @@ PGlite.create(dataDir, { extensions: { vector } }).then(
         }
       })
     })
-    port.postMessage({ type: "ready" })
+    if (pristine === undefined) port.postMessage({ type: "ready" })
+    else port.postMessage({ type: "ready", pristine }, [pristine.buffer])
   },
   (e) => port.postMessage({ type: "open-failed", message: e instanceof Error ? e.message : String(e) })
 )

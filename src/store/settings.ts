@@ -36,5 +36,14 @@ export const pgliteThread: Config.Config<boolean> = Config.string().pipe(
   Config.withDefault(true)
 )
 
+/**
+ * `TRELLIS_PGLITE_TEMPLATE`: a PGlite data directory as written by `dumpDataDir` (a tar file) that a new PGlite
+ * store starts from instead of running `initdb` (seconds of CPU); an empty value counts as unset. The test suite
+ * makes one per run (`test/support/pgliteTemplate.ts`).
+ */
+export const pgliteTemplate: Config.Config<Option.Option<string>> = Config.option(
+  Config.string("TRELLIS_PGLITE_TEMPLATE")
+).pipe(Config.map(Option.filter((file) => file !== "")))
+
 /** Every store setting at once (what `docs/configuration.md` must list). */
-export const StoreSettings = Config.all({ home, databaseUrl, pgliteThread })
+export const StoreSettings = Config.all({ home, databaseUrl, pgliteThread, pgliteTemplate })

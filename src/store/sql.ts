@@ -6,7 +6,7 @@
  * its `node-postgres` adapter (one connection; no socket), so the same
  * `PgClient` code drives it.
  */
-import { PgClient } from "@effect/sql-pg"
+import * as PgClient from "@effect/sql-pg/PgClient"
 import type { SqlClient } from "@effect/sql/SqlClient"
 import { SqlError } from "@effect/sql/SqlError"
 import { PGlite } from "@electric-sql/pglite"
@@ -17,7 +17,8 @@ import { Config, Context, Effect, Layer, Option, Redacted } from "effect"
 import * as Path from "node:path"
 import Pg from "pg"
 import { lockDir } from "./lock.js"
-import { openPGliteThread, pgliteThreadAvailable } from "./pgliteThread.js"
+import { openPGliteThread, pgliteThreadAvailable, templateFor } from "./pgliteThread.js"
+import type { PGliteThread } from "./pgliteThread.js"
 import * as Settings from "./settings.js"
 
 /** Which backend a store runs on. */
@@ -75,6 +76,22 @@ export interface PgliteOptions {
 export const pgliteThreadDefault: Effect.Effect<boolean, ConfigError.ConfigError> = Settings.pgliteThread
 
 /**
+ * The pristine data directory (`dumpDataDir`) of the process's first in-memory database. Creating a database runs
+ * `initdb`, seconds of CPU; loading this copy of a freshly created one takes a fraction of that, so every later
+ * in-memory database (tests open many) starts from it. Undefined when the first one could not be copied.
+ */
+const pristineDir: { current: Promise<Uint8Array | undefined> | undefined } = { current: undefined }
+
+/** Waits until a PGlite thread has opened its database; closes it when it could not. */
+const threadReady = async (db: PGliteThread): Promise<PGliteThread> => {
+  await db.waitReady.catch(async (e) => {
+    await db.close()
+    throw e
+  })
+  return db
+}
+
+/**
  * A PGlite database in `dataDir` (`memory://` for a throwaway one) with the
  * pgvector extension loaded, as `PgClient` + `SqlClient` + `Database`.
  * The directory is created when missing and locked for this process
@@ -86,35 +103,52 @@ export const layerPglite = (
   dataDir: string,
   options: PgliteOptions = {}
 ): Layer.Layer<PgClient.PgClient | SqlClient | Database, SqlError> => {
-  const thread = Effect.map(
-    options.thread === undefined ? pgliteThreadDefault : Effect.succeed(options.thread),
-    (wanted) => wanted && pgliteThreadAvailable()
-  ).pipe(Effect.mapError((e) => new SqlError({ cause: e, message: `invalid setting: ${String(e)}` })))
+  const settings = Effect.all({
+    thread: Effect.map(
+      options.thread === undefined ? pgliteThreadDefault : Effect.succeed(options.thread),
+      (wanted) => wanted && pgliteThreadAvailable()
+    ),
+    templateFile: Effect.map(Settings.pgliteTemplate, Option.getOrUndefined)
+  }).pipe(Effect.mapError((e) => new SqlError({ cause: e, message: `invalid setting: ${String(e)}` })))
   const lock = dataDir === MEMORY
     ? Effect.void
     : Effect.mapError(lockDir(dataDir), (e) => new SqlError({ cause: e, message: e.message }))
   // The setting is checked before the directory is locked (and created).
-  const acquire = Effect.zipLeft(thread, lock).pipe(Effect.flatMap((thread) =>
-    Effect.acquireRelease(
-      Effect.tryPromise({
-        // `lockDir` has created the directory.
-        try: async () => {
-          const path = dataDir === MEMORY ? undefined : dataDir
-          if (thread) {
-            const db = openPGliteThread(path)
-            await db.waitReady.catch(async (e) => {
-              await db.close()
-              throw e
-            })
-            return db
-          }
-          return await PGlite.create(path, { extensions: { vector } })
-        },
-        catch: sqlError(`cannot open the embedded database in ${dataDir}`)
-      }),
-      (db) => Effect.promise(() => db.close().catch(() => undefined))
+  const acquire = Effect.zipLeft(settings, lock).pipe(
+    Effect.flatMap(({ templateFile, thread }) =>
+      Effect.acquireRelease(
+        Effect.tryPromise({
+          // `lockDir` has created the directory.
+          try: async () => {
+            if (dataDir !== MEMORY || templateFile !== undefined) {
+              const path = dataDir === MEMORY ? undefined : dataDir
+              if (thread) return await threadReady(openPGliteThread(path, { templateFile }))
+              const loadDataDir = templateFor(path, templateFile)
+              return await PGlite.create(path, { extensions: { vector }, ...(loadDataDir ? { loadDataDir } : {}) })
+            }
+            const template = await pristineDir.current
+            if (template !== undefined) {
+              if (thread) return await threadReady(openPGliteThread(undefined, { template }))
+              return await PGlite.create(undefined, { extensions: { vector }, loadDataDir: new Blob([template]) })
+            }
+            // The first in-memory database of this process: created, and its pristine directory kept for the next.
+            let keep: (dir: Uint8Array | undefined) => void = () => undefined
+            pristineDir.current = new Promise((resolve) => (keep = resolve))
+            try {
+              if (thread) return await threadReady(openPGliteThread(undefined, { onPristine: keep }))
+              const db = await PGlite.create(undefined, { extensions: { vector } })
+              keep(new Uint8Array(await (await db.dumpDataDir("none")).arrayBuffer()))
+              return db
+            } finally {
+              keep(undefined)
+            }
+          },
+          catch: sqlError(`cannot open the embedded database in ${dataDir}`)
+        }),
+        (db) => Effect.promise(() => db.close().catch(() => undefined))
+      )
     )
-  ))
+  )
   return Layer.unwrapScoped(
     Effect.map(acquire, (db) =>
       Layer.merge(

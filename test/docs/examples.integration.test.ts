@@ -26,7 +26,9 @@ const where = (b: Block) => `${b.file}:${b.line}`
 const env = (): NodeJS.ProcessEnv => {
   const e: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1", TSX_TSCONFIG_PATH: join(runDir, "tsconfig.json") }
   for (const k of Object.keys(e)) {
-    if (/^TRELLIS_/.test(k) || k === "OTEL_EXPORTER_OTLP_ENDPOINT" || k === "FORCE_COLOR") delete e[k]
+    // The suite's PGlite template stays: it only makes a new store start faster (test/support/pgliteTemplate.ts).
+    if (/^TRELLIS_/.test(k) && k !== "TRELLIS_PGLITE_TEMPLATE") delete e[k]
+    if (k === "OTEL_EXPORTER_OTLP_ENDPOINT" || k === "FORCE_COLOR") delete e[k]
   }
   return e
 }

@@ -47,7 +47,7 @@ beforeAll(async () => {
  * run (docs/testing.md).
  */
 const TRIALS = (() => {
-  const raw = process.env["TRELLIS_CRASH_TRIALS"] ?? "8"
+  const raw = process.env["TRELLIS_CRASH_TRIALS"] ?? "4"
   const n = Number(raw)
   if (!Number.isInteger(n) || n < 2) {
     throw new Error(`TRELLIS_CRASH_TRIALS must be an integer >= 2, got ${JSON.stringify(raw)}`)

@@ -8,7 +8,7 @@
  * HttpClient adds them (test/server/observability/http.integration.test.ts checks it).
  */
 import type { HttpClientError } from "@effect/platform"
-import { NodeHttpClient } from "@effect/platform-node"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { Chunk, Clock, Context, Effect, Schema, Stream } from "effect"
 import { isIPv6 } from "node:net"
 import type { LookupFunction } from "node:net"

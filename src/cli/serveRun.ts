@@ -1,0 +1,72 @@
+/** What `trellis serve` does (see `serve.ts`, which loads this module only when the command runs). */
+import type { ConfigError } from "effect"
+import { Effect, Layer, Option } from "effect"
+import { isOpen, loadConfig } from "../server/config.js"
+import type { ServerConfig } from "../server/config.js"
+import { layerJson } from "../server/observability/logging.js"
+import { observeEvents } from "../server/observability/metrics.js"
+import { layerTracing } from "../server/observability/tracing.js"
+import * as Server from "../server/server.js"
+import { HttpAllowlist } from "../tools/index.js"
+import { CliError } from "./io.js"
+import { storeName } from "./serve.js"
+import { loadRegistry, servicesLayer } from "./services.js"
+
+/** The options of `trellis serve`, parsed. */
+export interface ServeArgs {
+  readonly port: number
+  readonly host: Option.Option<string>
+  readonly config: Option.Option<string>
+  readonly tools: Option.Option<string>
+  readonly drainMs: Option.Option<number>
+}
+
+const settingError = (e: ConfigError.ConfigError) => new CliError({ message: `invalid setting: ${String(e)}` })
+
+/** The lines printed at start: where it listens, how it is secured, what to try (`store`: see `storeName`). */
+const banner = (url: string, config: ServerConfig, store: string): string => {
+  const auth = isOpen(config) ? "" : ` -H "Authorization: Bearer $TRELLIS_KEY"`
+  const lines = [
+    `trellis serve: listening on ${url} (store: ${store})`,
+    isOpen(config)
+      ? `no workspace configured: one open "default" workspace, no API key needed, loopback only`
+      : `workspaces: ${config.workspaces.map((w) => w.name).join(", ")} (Authorization: Bearer <key>)`,
+    `first steps:`,
+    `  curl -s${auth} -X POST ${url}/v1/runs -H 'content-type: application/json' \\`,
+    `    -d '{"source": "program main(name: string) { g = tool std.echo(value: name) return g }", "inputs": {"name": "Ada"}}'`,
+    `  curl -N${auth} ${url}/v1/runs/<runId>/events     # live events (SSE)`,
+    `  curl -s${auth} ${url}/v1/runs/<runId>            # status and output`,
+    `  API docs: ${url}/docs   OpenAPI: ${url}/openapi.json`,
+    `  trace viewer: ${url}/${isOpen(config) ? "" : "   (enter an API key in its key field)"}`
+  ]
+  return lines.join("\n") + "\n"
+}
+
+/** Starts the server and serves until SIGTERM or SIGINT. */
+export const serve = ({ config, drainMs, host, port, tools }: ServeArgs) =>
+  Effect.gen(function*() {
+    const cfg = yield* loadConfig(
+      Option.getOrUndefined(config),
+      Option.isSome(drainMs) ? { drainMs: Math.max(0, drainMs.value) } : {}
+    ).pipe(Effect.mapError((e) => new CliError({ message: e.message })))
+    const { registry } = yield* loadRegistry(Option.getOrUndefined(tools))
+    const server = Server.layer({ config: cfg, port, host: Option.getOrElse(host, () => "127.0.0.1") }).pipe(
+      Layer.mapError((e) => new CliError({ message: e.message }))
+    )
+    yield* Effect.scoped(
+      Effect.gen(function*() {
+        // Run events feed the run/node/error metrics on their way to the store; spans go out over OTLP when configured.
+        // http.get's allowlist comes from TRELLIS_HTTP_ALLOW (comma-separated hosts), as for `trellis run`.
+        const services = Layer.provideMerge(
+          observeEvents,
+          Layer.merge(servicesLayer(registry, { memory: false, config: false }), HttpAllowlist.layerFromEnv)
+        )
+        const tracing = Layer.mapError(layerTracing(), settingError)
+        const ctx = yield* Layer.build(Layer.provide(server, services).pipe(Layer.provide(tracing)))
+        const started = yield* Server.urlOf(ctx)
+        const store = yield* Effect.mapError(storeName, settingError)
+        process.stdout.write(banner(started, cfg, store))
+        return yield* Effect.never
+      })
+    )
+  }).pipe(Effect.provide(layerJson()))
