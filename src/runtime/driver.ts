@@ -57,7 +57,28 @@ export abstract class Driver {
   /** Handlers completed since the last drain, waiting to be finished (see `finishBurst`). */
   private completions: Array<Completion> = []
 
-  constructor(private readonly runtime: Runtime.Runtime<never>, private readonly clock: Clock.Clock) {}
+  /** Forks an effect on the run's runtime (made once: `Runtime.runFork(runtime)` allocates a function per call). */
+  private readonly runFork: ReturnType<typeof Runtime.runFork<never>>
+  /** The meter of the handler being forked, read by `forkOptions.updateRefs` during `runFork`. */
+  private forkMeter: Usage | undefined
+  /** The options every handler fiber is forked with (one object, not one per call): its `currentMeter`. */
+  private readonly forkOptions: Runtime.RunForkOptions = {
+    updateRefs: (refs, fiberId) => {
+      const value = this.forkMeter
+      // `runFork` hands over the new fiber's own refs, made for it: the meter is set in them rather than in a copy.
+      if (refs === this.runtimeRefs) return FiberRefs.updateAs(refs, { fiberId, fiberRef: currentMeter, value })
+      const stack = refs.locals.get(currentMeter)
+      refs.locals.set(currentMeter, stack === undefined ? [[fiberId, value]] : [[fiberId, value], ...stack])
+      return refs
+    }
+  }
+  /** The run's runtime's own refs (never changed in place). */
+  private readonly runtimeRefs: FiberRefs.FiberRefs
+
+  constructor(runtime: Runtime.Runtime<never>, private readonly clock: Clock.Clock) {
+    this.runFork = Runtime.runFork(runtime)
+    this.runtimeRefs = runtime.fiberRefs
+  }
 
   /** Clock time in ms. */
   readonly now = (): number => this.clock.unsafeCurrentTimeMillis()
@@ -163,7 +184,7 @@ export abstract class Driver {
     nr: NodeRun | undefined,
     k: (exit: Exit.Exit<A, E>) => void
   ): Fiber.RuntimeFiber<A, E> {
-    const fiber = Runtime.runFork(this.runtime)(eff)
+    const fiber = this.runFork(eff)
     const exit = fiber.unsafePoll()
     if (exit !== null) {
       k(exit)
@@ -202,10 +223,9 @@ export abstract class Driver {
       this.inflight.set(call, nr)
       return
     }
-    const meter: Usage = r.meter
-    const fiber = Runtime.runFork(this.runtime)(r.effect!, {
-      updateRefs: (refs, fiberId) => FiberRefs.updateAs(refs, { fiberId, fiberRef: currentMeter, value: meter })
-    })
+    this.forkMeter = r.meter
+    const fiber = this.runFork(r.effect!, this.forkOptions)
+    this.forkMeter = undefined
     const exit = fiber.unsafePoll()
     if (exit !== null) return this.handlerDone(nr, r, exit)
     nr.fiber = fiber
