@@ -91,7 +91,9 @@ export abstract class Driver {
   protected abstract pendingEvents(): number
   /** Finishes a completed handler outside a burst: hands its slot on first, then its bookkeeping. */
   protected abstract handlerDone(nr: NodeRun, r: Suspended, exit: Exit.Exit<unknown, ToolError>, endedAt?: number): void
-  /** Finishes a completed handler inside a burst: frees its slot (not handed on yet) and does its bookkeeping. */
+  /** Frees the slot of a completed handler inside a burst (handed on by rank, see `finishBurst`). */
+  protected abstract releaseSlot(c: Completion): void
+  /** Finishes a completed handler inside a burst (its slot already freed): its bookkeeping. */
   protected abstract finishInBurst(c: Completion): void
   /** The highest rank among calls holding slots. */
   protected abstract maxHeldRank(): number
@@ -309,9 +311,10 @@ export abstract class Driver {
    * a waiting call as soon as no call still to be finished can make a call
    * ready that would go before it (a node's dependents rank below it, and
    * among equal ranks the call that waited longer goes first): the
-   * critical path's next call starts after its predecessor's bookkeeping,
-   * not after the whole burst's — the same calls, in the same order, as
-   * taking the free slots at the end of the burst, only sooner.
+   * critical path's next call starts before its predecessor's bookkeeping
+   * when that can make nothing ready that outranks it, else right after
+   * it, not after the whole burst's — the same calls, in the same order,
+   * as taking the free slots at the end of the burst, only sooner.
    */
   private finishBurst(): void {
     const burst = this.completions
@@ -320,19 +323,29 @@ export abstract class Driver {
     if (burst.length > 1) burst.sort(byRankDesc)
     for (let i = 0; i < burst.length; i++) {
       if (this.status !== "running") return
-      this.finishInBurst(burst[i]!)
+      const c = burst[i]!
+      // Its slot first: what its bookkeeping makes ready ranks below it, so a waiting call that outranks that
+      // and what the calls still holding slots (the rest of the burst among them) can make ready starts now.
+      this.releaseSlot(c)
+      this.startWaitingFrom(Math.max(this.maxHeldRank(), c.nr.pn.rank) - 1)
+      if (this.status !== "running") return
+      this.finishInBurst(c)
       this.stepTime = -1
       // Nodes made ready run now (their calls park: the phase is `burst`).
       this.drainLoop()
-      // What the calls still holding slots (the rest of the burst among them) make ready ranks below them.
-      const minRank = this.maxHeldRank() - 1
-      this.phase = "draining"
-      try {
-        this.startWaiting(minRank)
-      } finally {
-        this.phase = "burst"
-        this.stepTime = -1
-      }
+      // What the calls still holding slots make ready ranks below them.
+      this.startWaitingFrom(this.maxHeldRank() - 1)
+    }
+  }
+
+  /** Starts waiting calls of rank at least `minRank` while slots are free, from inside a burst. */
+  private startWaitingFrom(minRank: number): void {
+    this.phase = "draining"
+    try {
+      this.startWaiting(minRank)
+    } finally {
+      this.phase = "burst"
+      this.stepTime = -1
     }
   }
 }
