@@ -325,9 +325,10 @@ export abstract class Driver {
       if (this.status !== "running") return
       const c = burst[i]!
       // Its slot first: what its bookkeeping makes ready ranks below it, so a waiting call that outranks that
-      // and what the calls still holding slots (the rest of the burst among them) can make ready starts now.
+      // and what the calls still holding slots (the rest of the burst among them) can make ready starts now
+      // (unless it failed: a failure fails the run, which then starts nothing more).
       this.releaseSlot(c)
-      this.startWaitingFrom(Math.max(this.maxHeldRank(), c.nr.pn.rank) - 1)
+      if (Exit.isSuccess(c.exit)) this.startWaitingFrom(Math.max(this.maxHeldRank(), c.nr.pn.rank) - 1)
       if (this.status !== "running") return
       this.finishInBurst(c)
       this.stepTime = -1

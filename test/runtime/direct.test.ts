@@ -323,6 +323,38 @@ describe("handler shapes", () => {
     }).pipe(Effect.provide(testLayer(tools)))
   })
 
+  it.effect("a handler that fails from a host callback frees no slot for a waiting call: the run fails first", () => {
+    const resumes: Array<(e: Effect.Effect<number, Transient>) => void> = []
+    const started: Array<number> = []
+    const gated = make({
+      name: "t.gated",
+      description: "waits until the test resumes it",
+      input: Schema.Struct({ value: Schema.Number }),
+      output: Schema.Number,
+      idempotent: true,
+      handler: ({ value }) =>
+        Effect.async<number, Transient>((resume) => {
+          started.push(value)
+          resumes.push(resume)
+        })
+    })
+    const tools = [gated as unknown as AnyTool]
+    return Effect.gen(function*() {
+      const program = compileProgram(
+        `program main() { a = tool t.gated(value: 1) b = tool t.gated(value: 2) return [a, b] }`,
+        tools
+      )
+      const f = yield* Effect.fork(Runtime.run(program, {}, { runId: "fails-first", concurrency: 1 }))
+      yield* turn
+      expect(started).toHaveLength(1)
+      resumes[0]!(Effect.fail(new Transient({ message: "down" })))
+      yield* turn
+      const exit = yield* Fiber.await(f)
+      expect(failureOf(exit)).toMatchObject({ kind: "Transient", message: "down" })
+      expect(started).toHaveLength(1)
+    }).pipe(Effect.provide(testLayer(tools)))
+  })
+
   it.effect("suspended Effect handlers each charge their own call's meter, and nothing carries over to later calls", () => {
     const resumes: Array<{ readonly cost: number; readonly resume: (e: Effect.Effect<number>) => void }> = []
     const metered = make({
