@@ -57,7 +57,28 @@ export abstract class Driver {
   /** Handlers completed since the last drain, waiting to be finished (see `finishBurst`). */
   private completions: Array<Completion> = []
 
-  constructor(private readonly runtime: Runtime.Runtime<never>, private readonly clock: Clock.Clock) {}
+  /** Forks an effect on the run's runtime (made once: `Runtime.runFork(runtime)` allocates a function per call). */
+  private readonly runFork: ReturnType<typeof Runtime.runFork<never>>
+  /** The meter of the handler being forked, read by `forkOptions.updateRefs` during `runFork`. */
+  private forkMeter: Usage | undefined
+  /** The options every handler fiber is forked with (one object, not one per call): its `currentMeter`. */
+  private readonly forkOptions: Runtime.RunForkOptions = {
+    updateRefs: (refs, fiberId) => {
+      const value = this.forkMeter
+      // `runFork` hands over the new fiber's own refs, made for it: the meter is set in them rather than in a copy.
+      if (refs === this.runtimeRefs) return FiberRefs.updateAs(refs, { fiberId, fiberRef: currentMeter, value })
+      const stack = refs.locals.get(currentMeter)
+      refs.locals.set(currentMeter, stack === undefined ? [[fiberId, value]] : [[fiberId, value], ...stack])
+      return refs
+    }
+  }
+  /** The run's runtime's own refs (never changed in place). */
+  private readonly runtimeRefs: FiberRefs.FiberRefs
+
+  constructor(runtime: Runtime.Runtime<never>, private readonly clock: Clock.Clock) {
+    this.runFork = Runtime.runFork(runtime)
+    this.runtimeRefs = runtime.fiberRefs
+  }
 
   /** Clock time in ms. */
   readonly now = (): number => this.clock.unsafeCurrentTimeMillis()
@@ -70,7 +91,9 @@ export abstract class Driver {
   protected abstract pendingEvents(): number
   /** Finishes a completed handler outside a burst: hands its slot on first, then its bookkeeping. */
   protected abstract handlerDone(nr: NodeRun, r: Suspended, exit: Exit.Exit<unknown, ToolError>, endedAt?: number): void
-  /** Finishes a completed handler inside a burst: frees its slot (not handed on yet) and does its bookkeeping. */
+  /** Frees the slot of a completed handler inside a burst (handed on by rank, see `finishBurst`). */
+  protected abstract releaseSlot(c: Completion): void
+  /** Finishes a completed handler inside a burst (its slot already freed): its bookkeeping. */
   protected abstract finishInBurst(c: Completion): void
   /** The highest rank among calls holding slots. */
   protected abstract maxHeldRank(): number
@@ -163,7 +186,7 @@ export abstract class Driver {
     nr: NodeRun | undefined,
     k: (exit: Exit.Exit<A, E>) => void
   ): Fiber.RuntimeFiber<A, E> {
-    const fiber = Runtime.runFork(this.runtime)(eff)
+    const fiber = this.runFork(eff)
     const exit = fiber.unsafePoll()
     if (exit !== null) {
       k(exit)
@@ -202,10 +225,9 @@ export abstract class Driver {
       this.inflight.set(call, nr)
       return
     }
-    const meter: Usage = r.meter
-    const fiber = Runtime.runFork(this.runtime)(r.effect!, {
-      updateRefs: (refs, fiberId) => FiberRefs.updateAs(refs, { fiberId, fiberRef: currentMeter, value: meter })
-    })
+    this.forkMeter = r.meter
+    const fiber = this.runFork(r.effect!, this.forkOptions)
+    this.forkMeter = undefined
     const exit = fiber.unsafePoll()
     if (exit !== null) return this.handlerDone(nr, r, exit)
     nr.fiber = fiber
@@ -289,9 +311,10 @@ export abstract class Driver {
    * a waiting call as soon as no call still to be finished can make a call
    * ready that would go before it (a node's dependents rank below it, and
    * among equal ranks the call that waited longer goes first): the
-   * critical path's next call starts after its predecessor's bookkeeping,
-   * not after the whole burst's — the same calls, in the same order, as
-   * taking the free slots at the end of the burst, only sooner.
+   * critical path's next call starts before its predecessor's bookkeeping
+   * when that can make nothing ready that outranks it, else right after
+   * it, not after the whole burst's — the same calls, in the same order,
+   * as taking the free slots at the end of the burst, only sooner.
    */
   private finishBurst(): void {
     const burst = this.completions
@@ -300,19 +323,30 @@ export abstract class Driver {
     if (burst.length > 1) burst.sort(byRankDesc)
     for (let i = 0; i < burst.length; i++) {
       if (this.status !== "running") return
-      this.finishInBurst(burst[i]!)
+      const c = burst[i]!
+      // Its slot first: what its bookkeeping makes ready ranks below it, so a waiting call that outranks that
+      // and what the calls still holding slots (the rest of the burst among them) can make ready starts now
+      // (unless it failed: a failure fails the run, which then starts nothing more).
+      this.releaseSlot(c)
+      if (Exit.isSuccess(c.exit)) this.startWaitingFrom(Math.max(this.maxHeldRank(), c.nr.pn.rank) - 1)
+      if (this.status !== "running") return
+      this.finishInBurst(c)
       this.stepTime = -1
       // Nodes made ready run now (their calls park: the phase is `burst`).
       this.drainLoop()
-      // What the calls still holding slots (the rest of the burst among them) make ready ranks below them.
-      const minRank = this.maxHeldRank() - 1
-      this.phase = "draining"
-      try {
-        this.startWaiting(minRank)
-      } finally {
-        this.phase = "burst"
-        this.stepTime = -1
-      }
+      // What the calls still holding slots make ready ranks below them.
+      this.startWaitingFrom(this.maxHeldRank() - 1)
+    }
+  }
+
+  /** Starts waiting calls of rank at least `minRank` while slots are free, from inside a burst. */
+  private startWaitingFrom(minRank: number): void {
+    this.phase = "draining"
+    try {
+      this.startWaiting(minRank)
+    } finally {
+      this.phase = "burst"
+      this.stepTime = -1
     }
   }
 }

@@ -19,6 +19,7 @@ import type { RunEvent } from "../trace/events.js"
 import type { BanditStrategy } from "./bandit/state.js"
 import { PolicyStore } from "./bandit/store.js"
 import { RunError } from "./errors.js"
+import { RunFiberScheduler } from "./fiberScheduler.js"
 import { interruptAll } from "./inflight.js"
 import { LlmRunner } from "./llm.js"
 import { Run } from "./nodes.js"
@@ -198,7 +199,8 @@ export const execute = (config: ExecuteConfig): Effect.Effect<RunResult, RunErro
     const hooks = yield* Hooks
     const llm = yield* LlmRunner
     const clock = yield* Effect.clock
-    const runtime = yield* Effect.runtime<never>()
+    // The run's fibers share one task queue (fiberScheduler.ts).
+    const runtime = yield* Effect.withScheduler(Effect.runtime<never>(), new RunFiberScheduler())
     const batchers = yield* makeBatchers(config.plan)
     const run = new Run(
       {

@@ -310,8 +310,11 @@ export abstract class Scheduler extends Driver {
     this.finishHandler(nr, r, exit, endedAt)
   }
 
-  protected finishInBurst(c: Completion): void {
+  protected releaseSlot(c: Completion): void {
     this.slots.release(c.nr.pn.rank)
+  }
+
+  protected finishInBurst(c: Completion): void {
     this.finishHandler(c.nr, c.r, c.exit, c.endedAt)
   }
 

@@ -364,6 +364,9 @@ const stripUndefined = (value: Json): Json => {
 
 /** Checks that an unknown value is JSON (finite numbers, plain objects, no cycles); `undefined` properties are dropped. */
 export const toJson = (value: unknown): Either.Either<Json, string> => {
+  // Scalars (most tool outputs are small) need no walk.
+  if (value === null || typeof value === "string" || typeof value === "boolean") return Either.right(value)
+  if (typeof value === "number" && Number.isFinite(value)) return Either.right(value)
   const found = { undefinedProps: false }
   const problem = notJson(value, "value", new Set(), found)
   if (problem !== undefined) return Either.left(problem)

@@ -326,10 +326,16 @@ const makeMemoryLog = Effect.gen(function*() {
   const runs = new Map<string, Array<RunEvent>>()
   const hub = yield* PubSub.unbounded<RunEvent>()
   const record = (events: ReadonlyArray<RunEvent>): void => {
+    // A batch is usually one run's: look its list up once.
+    let runId: string | undefined
+    let list: Array<RunEvent> | undefined
     for (const e of events) {
-      const list = runs.get(e.runId)
-      if (list === undefined) runs.set(e.runId, [e])
-      else list.push(e)
+      if (e.runId !== runId) {
+        runId = e.runId
+        list = runs.get(runId)
+        if (list === undefined) runs.set(runId, list = [])
+      }
+      list!.push(e)
     }
   }
   const append = (events: ReadonlyArray<RunEvent>): Effect.Effect<void, StoreError> =>

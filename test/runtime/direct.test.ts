@@ -322,6 +322,90 @@ describe("handler shapes", () => {
       expect(returned?.type === "ToolReturned" && returned.data.cost).toBe(2)
     }).pipe(Effect.provide(testLayer(tools)))
   })
+
+  it.effect("a handler that fails from a host callback frees no slot for a waiting call: the run fails first", () => {
+    const resumes: Array<(e: Effect.Effect<number, Transient>) => void> = []
+    const started: Array<number> = []
+    const gated = make({
+      name: "t.gated",
+      description: "waits until the test resumes it",
+      input: Schema.Struct({ value: Schema.Number }),
+      output: Schema.Number,
+      idempotent: true,
+      handler: ({ value }) =>
+        Effect.async<number, Transient>((resume) => {
+          started.push(value)
+          resumes.push(resume)
+        })
+    })
+    const tools = [gated as unknown as AnyTool]
+    return Effect.gen(function*() {
+      const program = compileProgram(
+        `program main() { a = tool t.gated(value: 1) b = tool t.gated(value: 2) return [a, b] }`,
+        tools
+      )
+      const f = yield* Effect.fork(Runtime.run(program, {}, { runId: "fails-first", concurrency: 1 }))
+      yield* turn
+      expect(started).toHaveLength(1)
+      resumes[0]!(Effect.fail(new Transient({ message: "down" })))
+      yield* turn
+      const exit = yield* Fiber.await(f)
+      expect(failureOf(exit)).toMatchObject({ kind: "Transient", message: "down" })
+      expect(started).toHaveLength(1)
+    }).pipe(Effect.provide(testLayer(tools)))
+  })
+
+  it.effect("suspended Effect handlers each charge their own call's meter, and nothing carries over to later calls", () => {
+    const resumes: Array<{ readonly cost: number; readonly resume: (e: Effect.Effect<number>) => void }> = []
+    const metered = make({
+      name: "t.metered",
+      description: "charges `cost` (when positive) after the test resumes it; a child fiber charges as well",
+      input: Schema.Struct({ cost: Schema.Number }),
+      output: Schema.Number,
+      idempotent: true,
+      handler: ({ cost }) =>
+        Effect.async<number>((resume) => {
+          resumes.push({ cost, resume })
+        })
+    })
+    const tools = [metered as unknown as AnyTool]
+    const runId = "metered"
+    return Effect.gen(function*() {
+      const program = compileProgram(
+        `
+        program main() {
+          a = tool t.metered(cost: 1)
+          b = tool t.metered(cost: 2)
+          c = tool t.metered(cost: 4)
+          d = tool t.metered(cost: 0) with { after: [a, b, c] }
+          return [a, b, c, d]
+        }`,
+        tools
+      )
+      const f = yield* Effect.fork(Runtime.run(program, {}, { runId, concurrency: 3 }))
+      yield* turn
+      expect(resumes.map((r) => r.cost).sort()).toEqual([1, 2, 4])
+      // Resumed in another order than started; each charges once directly and once from a child fiber.
+      for (const { cost, resume } of [...resumes].reverse()) {
+        resume(
+          Effect.zipRight(
+            Effect.zipRight(charge({ cost }), Effect.flatMap(Effect.fork(charge({ cost })), Fiber.join)),
+            Effect.succeed(cost)
+          )
+        )
+      }
+      yield* turn
+      yield* turn
+      resumes[3]!.resume(Effect.succeed(0))
+      yield* turn
+      expect((yield* Fiber.join(f)).output).toEqual([1, 2, 4, 0])
+      // Each call's cost is its own two charges (output × 2), whatever the order the calls completed in.
+      const returned = (yield* eventsOf(runId)).flatMap((e) =>
+        e.type === "ToolReturned" ? [[e.data.output, e.data.cost]] : []
+      )
+      expect(returned.sort((x, y) => Number(x[0]) - Number(y[0]))).toEqual([[0, 0], [1, 2], [2, 4], [4, 8]])
+    }).pipe(Effect.provide(testLayer(tools)))
+  })
 })
 
 describe("call slots go to the critical path first", () => {
