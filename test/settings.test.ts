@@ -42,7 +42,13 @@ const documented = (name: string) => docs.includes(`\`${name}\``)
 
 describe("settings", () => {
   it("lists the variables of each area from its declarations", () => {
-    expect(variablesOf(StoreSettings)).toEqual(["TRELLIS_DATABASE_URL", "TRELLIS_HOME", "TRELLIS_PGLITE_THREAD"])
+    expect(variablesOf(StoreSettings)).toEqual([
+      "TRELLIS_DATABASE_URL",
+      "TRELLIS_HOME",
+      "TRELLIS_PGLITE_THREAD",
+      "TRELLIS_STORE_COMMIT_LINGER_MS",
+      "TRELLIS_STORE_COMMIT_MAX_BATCH"
+    ])
     expect(variablesOf(ServerSettings)).toEqual([
       "OTEL_EXPORTER_OTLP_ENDPOINT",
       "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
