@@ -62,7 +62,7 @@ export const make = (
         if (subscribers.size > 0) {
           for (const e of events) {
             const subs = subscribers.get(e.runId)
-            if (subs !== undefined) for (const q of subs) Queue.unsafeOffer(q, e)
+            if (subs !== undefined) { for (const q of subs) Queue.unsafeOffer(q, e) }
           }
         }
         return PubSub.publishAll(hub, events)

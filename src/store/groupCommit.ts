@@ -178,7 +178,7 @@ export const make = (options: GroupCommitOptions = {}) =>
         const endings: Array<Json> = []
         for (const w of writes) {
           if (w._tag === "Create") creates.push(recordJson(w.run))
-          else if (w._tag === "Append") for (const e of w.events) events.push(e)
+          else if (w._tag === "Append") { for (const e of w.events) events.push(e) }
           else endings.push(endingJson(w.runId, w.ending))
         }
         const t0 = performance.now()
