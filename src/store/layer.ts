@@ -48,7 +48,8 @@ export const layerMigrations: Layer.Layer<never, StoreError, SqlClient> = Layer.
 /** Every store service on the `SqlClient` in context, after migrating its schema. */
 export const layerWith = (options: StoreOptions = {}): Layer.Layer<StoreServices, StoreError, SqlClient> =>
   Layer.mergeAll(Events.layer(options.events), Runs.layer, Idempotency.layer, Bandit.layer).pipe(
-    Layer.provide(GroupCommit.layer(options.commit)),
+    // The writer stays in the output too (untyped there), so a bench can read its counters.
+    Layer.provideMerge(GroupCommit.layer(options.commit)),
     Layer.provide(layerMigrations)
   )
 
