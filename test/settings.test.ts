@@ -46,7 +46,9 @@ describe("settings", () => {
       "TRELLIS_DATABASE_URL",
       "TRELLIS_HOME",
       "TRELLIS_PGLITE_TEMPLATE",
-      "TRELLIS_PGLITE_THREAD"
+      "TRELLIS_PGLITE_THREAD",
+      "TRELLIS_STORE_COMMIT_LINGER_MS",
+      "TRELLIS_STORE_COMMIT_MAX_BATCH"
     ])
     expect(variablesOf(ServerSettings)).toEqual([
       "OTEL_EXPORTER_OTLP_ENDPOINT",

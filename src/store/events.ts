@@ -1,13 +1,15 @@
 /**
- * `EventSink` + `EventLog` over SQL (table `run_events`). An append writes
- * its whole batch with one multi-row `INSERT` (one statement: one
- * transaction) and is acknowledged once committed; a batch that repeats a
- * stored `(run_id, seq)` is rejected whole. Readers get a run's events in
- * `seq` order, and `stream` follows a live run: events appended in this
- * process arrive through an in-process PubSub, events appended by another
- * process are found by polling the table; either way the stream is
- * contiguous in `seq` (no gap, no duplicate, never out of order) and ends
- * after the run's terminal event.
+ * `EventSink` + `EventLog` over SQL (table `run_events`). An append goes to
+ * the store's writer (`groupCommit.ts`), which commits it with the other
+ * runs' writes queued at the same time, in one statement, and acknowledges
+ * it once committed; a batch that repeats a stored `(run_id, seq)` is
+ * rejected whole (and alone). Readers get a run's events in `seq` order,
+ * and `stream` follows a live run: the table is read once for the past,
+ * then events appended in this process come from memory as they commit
+ * (routed to the subscribers of their run only), and events appended by
+ * another process are found by polling the table when nothing arrives;
+ * either way the stream is contiguous in `seq` (no gap, no duplicate, never
+ * out of order) and ends after the run's terminal event.
  */
 import { SqlClient } from "@effect/sql/SqlClient"
 import { Chunk, Context, Duration, Effect, Layer, Option, PubSub, Queue, Stream } from "effect"
@@ -15,7 +17,8 @@ import type { Scope } from "effect"
 import { StoreError } from "../trace/errors.js"
 import { decodeEvent, EventLog, EventSink, isTerminal } from "../trace/events.js"
 import type { RunEvent } from "../trace/events.js"
-import { describe, isUniqueViolation, storeOp } from "./failure.js"
+import { storeOp } from "./failure.js"
+import { GroupCommit } from "./groupCommit.js"
 import * as JsonText from "./jsonText.js"
 
 /** Options of the SQL event log. */
@@ -29,13 +32,6 @@ export interface EventStoreOptions {
 /** The default polling interval of `stream`. */
 export const DEFAULT_POLL_INTERVAL: Duration.DurationInput = "200 millis"
 
-const describeBatch = (events: ReadonlyArray<RunEvent>): string => {
-  const runs = new Set(events.map((e) => e.runId))
-  if (runs.size !== 1) return `${events.length} event(s) of ${runs.size} runs`
-  const seqs = events.map((e) => e.seq)
-  return `${events.length} event(s) of run ${events[0]!.runId} (seq ${Math.min(...seqs)}..${Math.max(...seqs)})`
-}
-
 const decodeRow = (runId: string, body: unknown): Effect.Effect<RunEvent, StoreError> =>
   Effect.mapError(decodeEvent(body), (e) =>
     new StoreError({
@@ -43,52 +39,41 @@ const decodeRow = (runId: string, body: unknown): Effect.Effect<RunEvent, StoreE
       message: `a stored event of run ${runId} cannot be decoded: ${e.message}`
     }))
 
-/** The SQL `EventSink` and `EventLog`, sharing one in-process PubSub. */
+/** The SQL `EventSink` and `EventLog`: appends through the store's writer (`groupCommit.ts`), live events from memory. */
 export const make = (
   options: EventStoreOptions = {}
 ): Effect.Effect<
   { readonly sink: EventSink["Type"]; readonly log: EventLog["Type"] },
   never,
-  SqlClient | Scope.Scope
+  SqlClient | GroupCommit | Scope.Scope
 > =>
   Effect.gen(function*() {
     const sql = yield* SqlClient
+    const writer = yield* GroupCommit
     const hub = yield* Effect.acquireRelease(PubSub.unbounded<RunEvent>(), PubSub.shutdown)
+    /** The live subscribers of each run: a committed event goes to its run's subscribers only. */
+    const subscribers = new Map<string, Set<Queue.Queue<RunEvent>>>()
     const pollInterval = Duration.decode(options.pollInterval ?? DEFAULT_POLL_INTERVAL)
     const readBatch = Math.max(1, Math.floor(options.readBatch ?? 5000))
 
-    // The batch travels as one JSON array, unpacked by the server: one statement whatever the batch
-    // size (no parameter limit), one transaction. `JSON.stringify` of an event IS its encoded form
-    // (every event schema is a struct of JSON values without transformations; test/store/encoding.test.ts
-    // checks it for every event type) and costs ~1 µs per event where `encodeEvent` costs ~6 µs —
-    // this is the hot path of durable tracing.
-    const insert = (events: ReadonlyArray<RunEvent>) =>
-      sql.unsafe(
-        `INSERT INTO run_events (run_id, seq, at, type, node, attempt, body)
-         SELECT e->>'runId', (e->>'seq')::int, (e->>'at')::float8::bigint, e->>'type', e->>'node', (e->>'attempt')::int, e
-         FROM jsonb_array_elements($1::jsonb) AS e`,
-        [JsonText.encode(events)]
-      )
+    /** Hands committed events to their runs' live subscribers (and to `live`). */
+    const route = (events: ReadonlyArray<RunEvent>) =>
+      Effect.suspend(() => {
+        if (subscribers.size > 0) {
+          for (const e of events) {
+            const subs = subscribers.get(e.runId)
+            if (subs !== undefined) { for (const q of subs) Queue.unsafeOffer(q, e) }
+          }
+        }
+        return PubSub.publishAll(hub, events)
+      })
 
-    const append = (events: ReadonlyArray<RunEvent>): Effect.Effect<void, StoreError> => {
-      if (events.length === 0) return Effect.void
-      return insert(events).pipe(
-        Effect.mapError((e) =>
-          new StoreError({
-            operation: "append events",
-            message: isUniqueViolation(e)
-              ? `the batch of ${
-                describeBatch(events)
-              } was rejected whole, nothing from it stored: an event with the same (run_id, seq) is already stored or repeated in the batch — ${
-                describe(e)
-              }`
-              : `the batch of ${describeBatch(events)} was not stored: ${describe(e)}`
-          })
-        ),
-        Effect.zipRight(PubSub.publishAll(hub, events)),
-        Effect.asVoid
-      )
-    }
+    // The batch is acknowledged once the writer committed it (with other runs' writes: group commit);
+    // a batch repeating a stored (run_id, seq) fails alone and whole (see `groupCommit.ts`).
+    const append = (events: ReadonlyArray<RunEvent>): Effect.Effect<void, StoreError> =>
+      events.length === 0
+        ? Effect.void
+        : Effect.zipRight(writer.submit({ _tag: "Append", events }), route(events)).pipe(Effect.asVoid)
 
     /** Stored events of `runId` with `seq > after`, in order, at most `limit`. */
     const after = (
@@ -117,7 +102,20 @@ export const make = (
       Stream.unwrapScoped(
         Effect.gen(function*() {
           // Subscribe before the first read so nothing falls between the two.
-          const sub = yield* PubSub.subscribe(hub)
+          const sub = yield* Queue.unbounded<RunEvent>()
+          yield* Effect.acquireRelease(
+            Effect.sync(() => {
+              const subs = subscribers.get(runId) ?? new Set()
+              subs.add(sub)
+              subscribers.set(runId, subs)
+            }),
+            () =>
+              Effect.sync(() => {
+                const subs = subscribers.get(runId)
+                subs?.delete(sub)
+                if (subs?.size === 0) subscribers.delete(runId)
+              })
+          )
           let last = -1
           let done = false
           /** The contiguous run of `xs` (sorted by seq) after `last`; updates `last` and `done`. */
@@ -133,9 +131,8 @@ export const make = (
             }
             return out
           }
-          /** This run's events among those received from the PubSub, by seq. */
-          const mine = (xs: Iterable<RunEvent>): Array<RunEvent> =>
-            [...xs].filter((e) => e.runId === runId).sort((a, b) => a.seq - b.seq)
+          /** Events received live, by seq. */
+          const mine = (xs: Iterable<RunEvent>): Array<RunEvent> => [...xs].sort((a, b) => a.seq - b.seq)
           // The table is read first (the backlog), after a gap in what the PubSub brought,
           // and whenever the poll interval passes without news.
           let needRead = true
@@ -181,7 +178,9 @@ export const make = (
   })
 
 /** `EventSink` + `EventLog` on the `SqlClient` in context (schema from `migrations.ts`). */
-export const layer = (options: EventStoreOptions = {}): Layer.Layer<EventSink | EventLog, never, SqlClient> =>
+export const layer = (
+  options: EventStoreOptions = {}
+): Layer.Layer<EventSink | EventLog, never, SqlClient | GroupCommit> =>
   Layer.scopedContext(
     Effect.map(make(options), ({ log, sink }) => Context.make(EventSink, sink).pipe(Context.add(EventLog, log)))
   )

@@ -20,6 +20,8 @@ import type { EventLog, EventSink } from "../trace/events.js"
 import * as Bandit from "./bandit.js"
 import * as Events from "./events.js"
 import type { EventStoreOptions } from "./events.js"
+import * as GroupCommit from "./groupCommit.js"
+import type { GroupCommitOptions } from "./groupCommit.js"
 import * as Idempotency from "./idempotency.js"
 import { migrate } from "./migrations.js"
 import * as Runs from "./runs.js"
@@ -36,6 +38,8 @@ export type Client = PgClient.PgClient | SqlClient | Database
 export interface StoreOptions {
   /** Options of the event log (live stream polling). @default {} */
   readonly events?: EventStoreOptions
+  /** Options of the group-commit writer (`TRELLIS_STORE_COMMIT_*` when not given). @default {} */
+  readonly commit?: GroupCommitOptions
 }
 
 /** Migrates the schema of the `SqlClient` in context (when the layer is built). */
@@ -44,6 +48,8 @@ export const layerMigrations: Layer.Layer<never, StoreError, SqlClient> = Layer.
 /** Every store service on the `SqlClient` in context, after migrating its schema. */
 export const layerWith = (options: StoreOptions = {}): Layer.Layer<StoreServices, StoreError, SqlClient> =>
   Layer.mergeAll(Events.layer(options.events), Runs.layer, Idempotency.layer, Bandit.layer).pipe(
+    // The writer stays in the output too (untyped there), so a bench can read its counters.
+    Layer.provideMerge(GroupCommit.layer(options.commit)),
     Layer.provide(layerMigrations)
   )
 

@@ -1,5 +1,6 @@
 /**
- * `RunStore` over SQL (tables `runs` and `programs`): the same semantics as
+ * `RunStore` over SQL (tables `runs` and `programs`; records and endings
+ * are written by the store's writer, `groupCommit.ts`): the same semantics as
  * `RunStore.layerMemory` — programs kept once per hash, runs created
  * `running`, finished and reopened, read one by one or listed newest first
  * with filters and a cursor. JSON values travel as text cast to JSONB, and
@@ -12,7 +13,8 @@ import type { Json } from "../ir/eval.js"
 import { cursorOf, pageSize, parseCursor, RunStore } from "../runtime/runStore.js"
 import type { RunRecord, RunRecordError, RunRecordStatus } from "../runtime/runStore.js"
 import { StoreError } from "../trace/errors.js"
-import { describe, isUniqueViolation, storeOp } from "./failure.js"
+import { storeOp } from "./failure.js"
+import { GroupCommit } from "./groupCommit.js"
 import * as JsonText from "./jsonText.js"
 
 /** A row of `runs` as selected by `COLUMNS`. */
@@ -63,8 +65,9 @@ const toRecord = (row: RunRow): RunRecord => {
 }
 
 /** The SQL `RunStore` on the `SqlClient` in context. */
-export const make: Effect.Effect<RunStore["Type"], never, SqlClient> = Effect.gen(function*() {
+export const make: Effect.Effect<RunStore["Type"], never, SqlClient | GroupCommit> = Effect.gen(function*() {
   const sql = yield* SqlClient
+  const writer = yield* GroupCommit
 
   const updated = (operation: string, runId: string) => (rows: ReadonlyArray<unknown>) =>
     rows.length === 0 ? Effect.fail(new StoreError({ operation, message: `no run ${runId}` })) : Effect.void
@@ -94,53 +97,10 @@ export const make: Effect.Effect<RunStore["Type"], never, SqlClient> = Effect.ge
         Effect.map((rows) => (rows.length === 0 ? Option.none() : Option.some(parse(rows[0]!.ir) as Json)))
       ),
 
-    create: (run) =>
-      sql.unsafe(
-        `INSERT INTO runs (run_id, workspace, program_hash, program_name, status, inputs, seed, options,
-           created_at, updated_at, ended_at, output, error, state)
-         VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8::jsonb, $9, $10, $11, $12::jsonb, $13::jsonb, $14::jsonb)`,
-        [
-          run.runId,
-          run.workspace,
-          run.programHash,
-          run.programName,
-          run.status,
-          jsonText(run.inputs),
-          run.seed,
-          jsonText(run.options),
-          run.createdAt,
-          run.updatedAt,
-          run.endedAt,
-          run.output === undefined ? null : jsonText(run.output),
-          run.error === undefined ? null : jsonText(run.error),
-          jsonText(run.state)
-        ]
-      ).pipe(
-        Effect.mapError((e) =>
-          new StoreError({
-            operation: "create run",
-            message: isUniqueViolation(e) ? `run ${run.runId} exists` : describe(e)
-          })
-        ),
-        Effect.asVoid
-      ),
+    // Run records and endings are committed by the store's writer, with the events and records of other runs.
+    create: (run) => writer.submit({ _tag: "Create", run }),
 
-    finish: (runId, ending) =>
-      storeOp(
-        "finish run",
-        sql.unsafe(
-          `UPDATE runs SET status = $2, ended_at = $3, updated_at = $3, state = $4::jsonb, output = $5::jsonb, error = $6::jsonb
-           WHERE run_id = $1 RETURNING run_id`,
-          [
-            runId,
-            ending.status,
-            ending.endedAt,
-            jsonText(ending.state),
-            ending.output === undefined ? null : jsonText(ending.output),
-            ending.error === undefined ? null : jsonText(ending.error)
-          ]
-        )
-      ).pipe(Effect.flatMap(updated("finish run", runId))),
+    finish: (runId, ending) => writer.submit({ _tag: "Finish", runId, ending }),
 
     reopen: (runId, at) =>
       storeOp(
@@ -186,4 +146,4 @@ export const make: Effect.Effect<RunStore["Type"], never, SqlClient> = Effect.ge
 })
 
 /** `RunStore` on the `SqlClient` in context (schema from `migrations.ts`). */
-export const layer: Layer.Layer<RunStore, never, SqlClient> = Layer.effect(RunStore, make)
+export const layer: Layer.Layer<RunStore, never, SqlClient | GroupCommit> = Layer.effect(RunStore, make)

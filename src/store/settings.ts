@@ -45,5 +45,40 @@ export const pgliteTemplate: Config.Config<Option.Option<string>> = Config.optio
   Config.string("TRELLIS_PGLITE_TEMPLATE")
 ).pipe(Config.map(Option.filter((file) => file !== "")))
 
+/** A non-negative number setting (`name`), with its default. */
+const nonNegative = (name: string, fallback: number, integer: boolean): Config.Config<number> =>
+  Config.string().pipe(
+    Config.mapOrFail((text) => {
+      const n = Number(text.trim())
+      if (text.trim() !== "" && Number.isFinite(n) && n >= 0 && (!integer || Number.isInteger(n))) {
+        return Either.right(n)
+      }
+      const got = JSON.stringify(text.slice(0, 32))
+      return Either.left(
+        ConfigError.InvalidData([], `expected a non-negative ${integer ? "integer" : "number"}, got ${got}`)
+      )
+    }),
+    Config.nested(name),
+    Config.withDefault(fallback)
+  )
+
+/**
+ * `TRELLIS_STORE_COMMIT_LINGER_MS`: how long the store's writer, when busy (its previous commit carried more
+ * than one write), waits for more writes before committing them together. @default 1
+ */
+export const commitLingerMs: Config.Config<number> = nonNegative("TRELLIS_STORE_COMMIT_LINGER_MS", 1, false)
+
+/** `TRELLIS_STORE_COMMIT_MAX_BATCH`: the most writes (event batches, run records, run endings) per commit. @default 256 */
+export const commitMaxBatch: Config.Config<number> = nonNegative("TRELLIS_STORE_COMMIT_MAX_BATCH", 256, true).pipe(
+  Config.map((n) => Math.max(1, n))
+)
+
 /** Every store setting at once (what `docs/configuration.md` must list). */
-export const StoreSettings = Config.all({ home, databaseUrl, pgliteThread, pgliteTemplate })
+export const StoreSettings = Config.all({
+  home,
+  databaseUrl,
+  pgliteThread,
+  pgliteTemplate,
+  commitLingerMs,
+  commitMaxBatch
+})

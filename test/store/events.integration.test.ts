@@ -10,6 +10,7 @@
 import { describe, expect, layer } from "@effect/vitest"
 import { Chunk, Deferred, Effect, Fiber, Stream } from "effect"
 import * as Events from "../../src/store/events.js"
+import * as GroupCommit from "../../src/store/groupCommit.js"
 import { StoreError } from "../../src/trace/errors.js"
 import { EventLog, EventSink } from "../../src/trace/events.js"
 import { event, eventRange, json, nodeStarted, runCompleted, seqs, storeBackends } from "../support/store.js"
@@ -197,7 +198,9 @@ for (const backend of storeBackends({ events: { pollInterval: "25 millis" } })) 
           Effect.gen(function*() {
             const log = yield* EventLog
             // A second event store over the same database, with its own PubSub: this log never hears of its appends.
-            const other = yield* Events.make()
+            const other = yield* Events.make().pipe(
+              Effect.provideServiceEffect(GroupCommit.GroupCommit, GroupCommit.make())
+            )
             yield* other.sink.append(eventRange("remote", 0, 2))
             const first = yield* Deferred.make<void>()
             const reader = yield* log.stream("remote").pipe(

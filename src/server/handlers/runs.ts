@@ -23,6 +23,7 @@ import { BadRequest, Conflict, NotFound, TooManyRequests, Unavailable } from "..
 import { Api } from "../api/index.js"
 import type { RunView } from "../api/runs.js"
 import { ServerContext } from "../context.js"
+import { ProgramCache } from "../programCache.js"
 import { RunManager } from "../runManager.js"
 import type { ManagedRun, ManagerError } from "../runManager.js"
 import { endedResponse, parseLastEventId, sseResponse } from "../sse.js"
@@ -37,6 +38,15 @@ const ENDED = new Set<string>(["completed", "failed", "cancelled"])
 
 const unavailable = (e: { readonly message: string }) => new Unavailable({ message: `the store failed: ${e.message}` })
 const notFound = (id: string) => new NotFound({ message: `no run ${id.length > 128 ? id.slice(0, 128) + "…" : id}` })
+
+/** JSON text of a value, or undefined when it has none (too deep, a cycle): such a program is not cached. */
+const safeJson = (value: unknown): string | undefined => {
+  try {
+    return JSON.stringify(value)
+  } catch {
+    return undefined
+  }
+}
 
 /** A record as the API shows it. */
 const viewOfRecord = (r: RunRecord): RunView => ({
@@ -96,27 +106,43 @@ const rejected = (e: ManagerError) =>
     return yield* new TooManyRequests({ message: e.message, retryAfter })
   })
 
-/** The handlers of the `runs` group. */
-export const layerRuns = HttpApiBuilder.group(Api, "runs", (handlers) =>
-  handlers
+/** The handlers of the `runs` group (with one program cache per server). */
+export const layerRuns = HttpApiBuilder.group(Api, "runs", (handlers) => {
+  const programs = new ProgramCache()
+  /** The program of a request, checked and planned, from the cache when this text passed before. */
+  const checkCached = (payload: { readonly source?: string; readonly program?: unknown }) =>
+    Effect.gen(function*() {
+      const text = payload.source ?? (payload.program === undefined ? undefined : safeJson(payload.program))
+      const key = text === undefined || (payload.source !== undefined && payload.program !== undefined)
+        ? undefined
+        : ProgramCache.keyOf(payload.source === undefined ? "json" : "dsl", text)
+      const known = key === undefined ? undefined : programs.get(key)
+      if (known !== undefined) return known
+      const registry = yield* ToolRegistry
+      const checked = yield* checkInput(payload, registry.table)
+      if (checked.program === undefined || checked.diagnostics.length > 0) {
+        return yield* new BadRequest({
+          message: `the program has ${checked.diagnostics.length} problem(s)`,
+          violations: violationsOf(checked)
+        })
+      }
+      // Like `trellis run`: the normal form runs.
+      const program = checked.normalized ?? checked.program
+      const planned = plan(program)
+      if (Either.isLeft(planned)) return yield* new BadRequest({ message: planned.left.message })
+      const ready = { program, hash: planned.right.hash, name: planned.right.entry.name }
+      if (key !== undefined) programs.set(key, ready)
+      return ready
+    })
+  return handlers
     .handle("create", ({ headers, payload }) =>
       Effect.gen(function*() {
         const ws = yield* CurrentWorkspace
-        const registry = yield* ToolRegistry
-        const checked = yield* checkInput(payload, registry.table)
-        if (checked.program === undefined || checked.diagnostics.length > 0) {
-          return yield* new BadRequest({
-            message: `the program has ${checked.diagnostics.length} problem(s)`,
-            violations: violationsOf(checked)
-          })
-        }
-        // Like `trellis run`: the normal form runs.
-        const program = checked.normalized ?? checked.program
-        const planned = plan(program)
-        if (Either.isLeft(planned)) return yield* new BadRequest({ message: planned.left.message })
-        const p = planned.right
+        const checked = yield* checkCached(payload)
         const inputs = (payload.inputs ?? {}) as { readonly [name: string]: Json }
-        const bound = bindParams(p.entry.params, inputs, `program "${p.entry.name}"`)
+        const params = plan(checked.program)
+        if (Either.isLeft(params)) return yield* new BadRequest({ message: params.left.message })
+        const bound = bindParams(params.right.entry.params, inputs, `program "${checked.name}"`)
         if (Either.isLeft(bound)) return yield* new BadRequest({ message: bound.left })
         const key = headers["idempotency-key"]
         if (key !== undefined && (key.length === 0 || key.length > 255)) {
@@ -126,9 +152,9 @@ export const layerRuns = HttpApiBuilder.group(Api, "runs", (handlers) =>
         const accepted = yield* manager.submit({
           workspace: ws.name,
           quotas: ws.quotas,
-          program,
-          programHash: p.hash,
-          programName: p.entry.name,
+          program: checked.program,
+          programHash: checked.hash,
+          programName: checked.name,
           inputs,
           ...(payload.seed === undefined ? {} : { seed: payload.seed }),
           ...(key === undefined
@@ -181,7 +207,10 @@ export const layerRuns = HttpApiBuilder.group(Api, "runs", (handlers) =>
     )
     .handleRaw("events", ({ path, request }) =>
       Effect.gen(function*() {
-        const run = yield* findRun(path.id)
+        // A run this server holds is live: its events come from memory after one read of the past (no record read).
+        const ws = yield* CurrentWorkspace
+        const held = RUN_ID.test(path.id) ? (yield* RunManager).peek(path.id, ws.name) : undefined
+        const run = held === undefined ? yield* findRun(path.id) : viewOfManaged(held)
         const ctx = yield* ServerContext
         const after = parseLastEventId(request.headers["last-event-id"])
         if (after >= 0 && ENDED.has(run.status)) {
@@ -252,4 +281,5 @@ export const layerRuns = HttpApiBuilder.group(Api, "runs", (handlers) =>
           recordedEvents: report.recordedEvents,
           replayedEvents: report.replayedEvents
         }
-      })))
+      }))
+})
