@@ -2,9 +2,11 @@
  * `trellis serve [--port 8080] [--host h] [--config f] [--tools m] [--drain-ms n]`:
  * the HTTP server (`src/server/`) on the store of the environment (PGlite
  * under `TRELLIS_HOME`, or PostgreSQL at `TRELLIS_DATABASE_URL`) with the
- * built-in tools plus `--tools`. Prints its URL and first steps; on SIGTERM
- * or SIGINT it stops listening, drains runs up to the deadline, leaves the
- * rest resumable, and exits 0.
+ * built-in tools plus `--tools`. Prints its URL and first steps, and (on
+ * PGlite) advertises its address next to the store's lock, so the CLI's store
+ * commands in the same home go through its API (`serverAddress.ts`); on
+ * SIGTERM or SIGINT it removes the address, stops listening, drains runs up
+ * to the deadline, leaves the rest resumable, and exits 0.
  */
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
@@ -12,13 +14,16 @@ import type { ConfigError } from "effect"
 import { Config, Effect, Layer, Option } from "effect"
 import { isOpen, loadConfig } from "../server/config.js"
 import type { ServerConfig } from "../server/config.js"
+import { VERSION } from "../server/context.js"
 import { layerJson } from "../server/observability/logging.js"
 import { observeEvents } from "../server/observability/metrics.js"
 import { layerTracing } from "../server/observability/tracing.js"
 import * as Server from "../server/server.js"
+import { backendFromEnv } from "../store/index.js"
 import * as StoreSettings from "../store/settings.js"
 import { HttpAllowlist } from "../tools/index.js"
 import { CliError } from "./io.js"
+import { advertise } from "./serverAddress.js"
 import { loadRegistry, servicesLayer } from "./services.js"
 
 /** Where the store is, as the banner says it (from the store's settings). */
@@ -98,6 +103,17 @@ export const serveCommand = Command.make(
           const ctx = yield* Layer.build(Layer.provide(server, services).pipe(Layer.provide(tracing)))
           const started = yield* Server.urlOf(ctx)
           const store = yield* Effect.mapError(storeName, settingError)
+          // The CLI beside the server: its store commands in this home go through the API (removed at shutdown).
+          const backend = yield* Effect.mapError(backendFromEnv, settingError)
+          if (backend.kind === "pglite") {
+            yield* advertise(backend.dataDir, {
+              pid: process.pid,
+              url: started,
+              auth: isOpen(cfg) ? "none" : "key",
+              workspaces: cfg.workspaces.map((w) => w.name),
+              version: VERSION
+            })
+          }
           process.stdout.write(banner(started, cfg, store))
           return yield* Effect.never
         })
