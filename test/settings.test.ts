@@ -11,6 +11,7 @@ import * as PathPatch from "effect/ConfigProviderPathPatch"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { describe, expect, it } from "vitest"
+import { CliSettings } from "../src/cli/settings.js"
 import { RetrievalSettings } from "../src/retrieval/settings.js"
 import { ServerSettings } from "../src/server/settings.js"
 import { StoreSettings } from "../src/store/settings.js"
@@ -43,6 +44,7 @@ const documented = (name: string) => docs.includes(`\`${name}\``)
 describe("settings", () => {
   it("lists the variables of each area from its declarations", () => {
     expect(variablesOf(StoreSettings)).toEqual(["TRELLIS_DATABASE_URL", "TRELLIS_HOME", "TRELLIS_PGLITE_THREAD"])
+    expect(variablesOf(CliSettings)).toEqual(["TRELLIS_API_KEY"])
     expect(variablesOf(ServerSettings)).toEqual([
       "OTEL_EXPORTER_OTLP_ENDPOINT",
       "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
@@ -62,7 +64,7 @@ describe("settings", () => {
   })
 
   it("documents every declared variable in docs/configuration.md", () => {
-    const declared = [StoreSettings, ServerSettings, RetrievalSettings].flatMap(variablesOf)
+    const declared = [StoreSettings, ServerSettings, RetrievalSettings, CliSettings].flatMap(variablesOf)
     const literals = sourceFiles(Path.join(root, "src")).flatMap((file) =>
       [
         ...Fs.readFileSync(file, "utf8").matchAll(
