@@ -34,8 +34,6 @@ const trellis = (home: string, args: ReadonlyArray<string>, extra: NodeJS.Proces
   runTrellis(args, { env: envOf(home, extra), timeoutMs: 120_000 })
 
 const children: Array<ChildProcess> = []
-/** The first test's server, stopped by the second if the first failed before it could. */
-let first: ChildProcess | undefined
 afterAll(() => {
   for (const c of children) if (c.exitCode === null) c.kill("SIGKILL")
   fs.rmSync(served, { recursive: true, force: true })
@@ -102,34 +100,42 @@ fs.writeFileSync(SLOW, sleeper(4000))
 const SLOWER = path.join(served, "slower.tr")
 fs.writeFileSync(SLOWER, sleeper(60_000))
 
+/** The same command in both homes; the served one goes through the server (its store is locked by it). */
+const both = async (args: ReadonlyArray<string>) => {
+  const d = await trellis(direct, args)
+  const s = await trellis(served, args)
+  return { d, s }
+}
+
+/** A JSON text with its run ids blanked, parsed. */
+const parsed = (text: string) => JSON.parse(text.replace(UUID, "<run>")) as unknown
+
+// What the tests below share, in order: the server, and runs of both homes.
+let server: { readonly child: ChildProcess; readonly url: string }
+let okRun = ""
+let failedRun = ""
+let dFailed = ""
+let dOk = ""
+
 describe("the CLI beside a running trellis serve", () => {
-  it("runs, lists, shows, exports and replays through the server as it does on its own store", async () => {
-    const server = await serve()
-    first = server.child
+  it("runs programs through the server as on its own store", async () => {
+    server = await serve()
     const address = JSON.parse(fs.readFileSync(addressFile, "utf8")) as Record<string, unknown>
     expect(address).toMatchObject({ pid: server.child.pid, url: server.url, auth: "none", workspaces: [] })
-
-    // The same commands in both homes; the served one goes through the server (its store is locked by it).
-    const both = async (args: ReadonlyArray<string>) => {
-      const d = await trellis(direct, args)
-      const s = await trellis(served, args)
-      return { d, s }
-    }
 
     const ok = await both(["run", "examples/echo.tr", "--seed", "11", "--input", "name=Ada", "--json"])
     expect(ok.d.code, ok.d.stderr).toBe(0)
     expect(ok.s.code, ok.s.stderr).toBe(0)
     // Equal JSON: an object's keys may come back in the store's order (JSONB) when the events are read from it.
-    const parsed = (text: string) => JSON.parse(text.replace(UUID, "<run>")) as unknown
     expect(parsed(ok.s.stdout)).toEqual(parsed(ok.d.stdout))
-    const okRun = (JSON.parse(ok.s.stdout) as { runId: string }).runId
+    okRun = (JSON.parse(ok.s.stdout) as { runId: string }).runId
 
     const failed = await both(["run", "test/fixtures/traces/failing.tr", "--seed", "12", "--json"])
     expect([failed.d.code, failed.s.code]).toEqual([1, 1])
     expect(parsed(failed.s.stdout)).toEqual(parsed(failed.d.stdout))
     expect(failed.s.stderr.replace(UUID, "<run>")).toBe(failed.d.stderr.replace(UUID, "<run>"))
     expect(failed.s.stderr).toMatch(/^error: run \S+ failed: Transient at node bad \(n1\): upstream is down\n$/)
-    const failedRun = (JSON.parse(failed.s.stdout) as { runId: string }).runId
+    failedRun = (JSON.parse(failed.s.stdout) as { runId: string }).runId
 
     const plain = await both(["run", "examples/echo.tr", "--input", "name=Bo"])
     expect([plain.d.code, plain.s.code]).toEqual([0, 0])
@@ -147,7 +153,9 @@ describe("the CLI beside a running trellis serve", () => {
     expect((await trellis(direct, ["run", "examples/echo.tr", "--input", "name=Cy", "--events", dEvents])).code).toBe(0)
     expect((await trellis(served, ["run", "examples/echo.tr", "--input", "name=Cy", "--events", sEvents])).code).toBe(0)
     expect(eventShapes(fs.readFileSync(sEvents, "utf8"))).toEqual(eventShapes(fs.readFileSync(dEvents, "utf8")))
+  }, 600_000)
 
+  it("lists and shows runs through the server as on its own store", async () => {
     const list = await both(["runs", "--json"])
     expect([list.d.code, list.s.code]).toEqual([0, 0])
     const dRuns = JSON.parse(list.d.stdout) as { runs: Array<Record<string, unknown>>; next: string | null }
@@ -166,8 +174,8 @@ describe("the CLI beside a running trellis serve", () => {
     expect([badLimit.d.code, badLimit.s.code]).toEqual([1, 1])
     expect(badLimit.s.stderr).toBe(badLimit.d.stderr)
 
-    const dFailed = (dRuns.runs.find((r) => r["status"] === "failed")!)["runId"] as string
-    const dOk = (dRuns.runs.at(-1)!)["runId"] as string
+    dFailed = (dRuns.runs.find((r) => r["status"] === "failed")!)["runId"] as string
+    dOk = (dRuns.runs.at(-1)!)["runId"] as string
     const dShow = await trellis(direct, ["runs", "show", dFailed])
     const sShow = await trellis(served, ["runs", "show", failedRun])
     expect([dShow.code, sShow.code]).toEqual([0, 0])
@@ -189,7 +197,9 @@ describe("the CLI beside a running trellis serve", () => {
     expect([missing.d.code, missing.s.code]).toEqual([1, 1])
     expect(missing.s.stderr).toBe("error: run nope: NotFound: no run nope\n")
     expect(missing.s.stderr).toBe(missing.d.stderr)
+  }, 600_000)
 
+  it("exports and replays through the server; resume says why it cannot", async () => {
     const dTrace = path.join(direct, "ok.jsonl")
     const sTrace = path.join(served, "ok.jsonl")
     const dExport = await trellis(direct, ["trace", "export", dOk, "-o", dTrace])
@@ -219,7 +229,9 @@ describe("the CLI beside a running trellis serve", () => {
     const resume = await trellis(served, ["resume", "--all"])
     expect(resume.code).toBe(1)
     expect(resume.stderr).toContain(`is held by the server at ${server.url} (process ${server.child.pid})`)
+  }, 600_000)
 
+  it("a live run is followed to its end; a clean shutdown removes the address", async () => {
     // A live run: listed as running while it runs, shown with its events so far; `run` follows it to its end.
     const live = runTrellis(["run", SLOW, "--json"], { env: envOf(served), timeoutMs: 120_000 })
     let running: Array<{ runId: string }> = []
@@ -245,7 +257,7 @@ describe("the CLI beside a running trellis serve", () => {
   }, 600_000)
 
   it("ignores a stale address, keeps the lock error for a holder that is not a server, and sends the key", async () => {
-    if (first !== undefined && first.exitCode === null) await stop(first)
+    if (server.child.exitCode === null) await stop(server.child)
     // A dead pid: the address is ignored and the command opens the store itself.
     const dead = spawn(process.execPath, ["-e", ""])
     await new Promise((res) => dead.on("exit", res))
@@ -253,7 +265,7 @@ describe("the CLI beside a running trellis serve", () => {
     fs.writeFileSync(addressFile, JSON.stringify(stale))
     const listed = await trellis(served, ["runs", "--json"])
     expect(listed.code, listed.stderr).toBe(0)
-    expect((JSON.parse(listed.stdout) as { runs: Array<unknown> }).runs).toHaveLength(5)
+    expect((JSON.parse(listed.stdout) as { runs: Array<{ runId: string }> }).runs.map((r) => r.runId)).toContain(okRun)
 
     // A live holder that does not answer /healthz (a direct `trellis run`): the clear lock error, as before.
     const holder = spawn(process.execPath, [bin, "run", SLOWER], { cwd: root, env: envOf(served), stdio: "ignore" })
@@ -273,7 +285,7 @@ describe("the CLI beside a running trellis serve", () => {
     fs.rmSync(addressFile, { force: true })
 
     // A keyed server: the key comes from TRELLIS_API_KEY (never from the home), and a wrong one is refused.
-    const server = await serve({ TRELLIS_API_KEYS: "acme=k1" })
+    const keyed = await serve({ TRELLIS_API_KEYS: "acme=k1" })
     try {
       const address = JSON.parse(fs.readFileSync(addressFile, "utf8")) as Record<string, unknown>
       expect(address).toMatchObject({ auth: "key", workspaces: ["acme"] })
@@ -293,7 +305,7 @@ describe("the CLI beside a running trellis serve", () => {
       const mine = await trellis(served, ["runs", "--json"], { TRELLIS_API_KEY: "k1" })
       expect((JSON.parse(mine.stdout) as { runs: Array<{ runId: string }> }).runs.map((r) => r.runId)).toEqual([runId])
     } finally {
-      expect(await stop(server.child)).toBe(0)
+      expect(await stop(keyed.child)).toBe(0)
     }
     expect(fs.existsSync(addressFile)).toBe(false)
   }, 600_000)
