@@ -242,7 +242,9 @@ export const runCommand = Command.make(
       const eventsFile = Option.isSome(events) ? yield* openEvents(events.value) : undefined
       const labels = program.labels ?? {}
       const progress = process.stderr.isTTY === true
-      const remote = memory ? Option.none() : yield* serverOfStore
+      const remote = memory
+        ? Option.none()
+        : yield* serverOfStore.pipe(Effect.catchAll((e) => failEarly(json, "StoreUnavailable", e.message)))
       if (Option.isSome(remote)) {
         // The store is held by a live server: the run goes through its API, reported the same way.
         if (Option.isSome(tools) || Option.isSome(config)) {
