@@ -11,6 +11,7 @@ import * as PathPatch from "effect/ConfigProviderPathPatch"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
 import { describe, expect, it } from "vitest"
+import { CliSettings } from "../src/cli/settings.js"
 import { RetrievalSettings } from "../src/retrieval/settings.js"
 import { ServerSettings } from "../src/server/settings.js"
 import { StoreSettings } from "../src/store/settings.js"
@@ -50,6 +51,7 @@ describe("settings", () => {
       "TRELLIS_STORE_COMMIT_LINGER_MS",
       "TRELLIS_STORE_COMMIT_MAX_BATCH"
     ])
+    expect(variablesOf(CliSettings)).toEqual(["TRELLIS_API_KEY"])
     expect(variablesOf(ServerSettings)).toEqual([
       "OTEL_EXPORTER_OTLP_ENDPOINT",
       "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
@@ -69,7 +71,7 @@ describe("settings", () => {
   })
 
   it("documents every declared variable in docs/configuration.md", () => {
-    const declared = [StoreSettings, ServerSettings, RetrievalSettings].flatMap(variablesOf)
+    const declared = [StoreSettings, ServerSettings, RetrievalSettings, CliSettings].flatMap(variablesOf)
     const literals = sourceFiles(Path.join(root, "src")).flatMap((file) =>
       [
         ...Fs.readFileSync(file, "utf8").matchAll(

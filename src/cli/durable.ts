@@ -2,25 +2,30 @@
  * The CLI of recorded runs: `trellis resume`, `trellis runs` (+ `show`),
  * `trellis replay` and `trellis trace export`. They work on the store of
  * the environment (`TRELLIS_HOME`, default `./.trellis`, or
- * `TRELLIS_DATABASE_URL`).
+ * `TRELLIS_DATABASE_URL`); while a live `trellis serve` holds that store,
+ * `runs`, `replay` and `trace export` go through its HTTP API
+ * (`durableRemote.ts`) with the same output, and `resume` says why it cannot.
  */
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as FileSystem from "@effect/platform/FileSystem"
 import { Cause, Effect, Either, Exit, Layer, Option } from "effect"
+import type { Json } from "../ir/eval.js"
 import type { Program } from "../ir/schema.js"
 import * as Durable from "../runtime/durable.js"
-import type { ReplayReport } from "../runtime/durable.js"
 import type { RunError } from "../runtime/errors.js"
 import { RunStore } from "../runtime/runStore.js"
 import type { RunRecordStatus } from "../runtime/runStore.js"
 import { HttpAllowlist } from "../tools/index.js"
 import { fromJsonl, toJsonl } from "../trace/jsonl.js"
+import * as Served from "./durableRemote.js"
 import { CliError, err, out, writeText } from "./io.js"
 import { loadValid } from "./load.js"
+import { holderOf, notWhileServed, serverOfStore } from "./remote.js"
+import type { Remote } from "./remote.js"
 import { loadRegistry, servicesLayer, storeLayer } from "./services.js"
-import { renderRun, renderRuns } from "./timeline.js"
+import { renderRun, renderRuns, viewOfRecord } from "./timeline.js"
 
 const toolsOption = Options.text("tools").pipe(
   Options.optional,
@@ -55,35 +60,40 @@ export const resumeCommand = Command.make(
     json: jsonOption
   },
   ({ all, json, runId, tools }) =>
-    withServices(
-      tools,
-      Effect.gen(function*() {
-        if (all === Option.isSome(runId)) return yield* new CliError({ message: "give a run id or --all (not both)" })
-        const results = Option.isSome(runId)
-          ? [{ runId: runId.value, exit: yield* Effect.exit(Durable.resume(runId.value)) }]
-          : yield* Durable.resumeAll().pipe(Effect.mapError(runFailed))
-        let failed = 0
-        const lines: Array<unknown> = []
-        for (const { exit, runId: id } of results) {
-          if (Exit.isSuccess(exit)) {
-            lines.push({ runId: id, status: "completed", output: exit.value.output })
-            if (!json) yield* out(`${id}: completed`)
-            continue
+    Effect.zipRight(
+      notWhileServed(", which resumes the runs left running when it starts: stop it to resume runs here"),
+      withServices(
+        tools,
+        Effect.gen(function*() {
+          if (all === Option.isSome(runId)) {
+            return yield* new CliError({ message: "give a run id or --all (not both)" })
           }
-          failed++
-          const e = Option.getOrUndefined(Cause.failureOption(exit.cause))
-          const error = e === undefined
-            ? { kind: "Cancelled", message: "interrupted" }
-            : { kind: e.kind, message: e.message, ...(e.node === undefined ? {} : { node: e.node }) }
-          lines.push({ runId: id, status: error.kind === "Cancelled" ? "cancelled" : "failed", error })
-          if (!json) yield* err(`${id}: ${error.kind}: ${error.message}`)
-        }
-        if (json) yield* out(JSON.stringify(Option.isSome(runId) ? lines[0] : lines))
-        else if (all && results.length === 0) yield* out("no runs left running")
-        if (failed > 0) {
-          return yield* new CliError({ message: `${failed} of ${results.length} resumed run(s) did not complete` })
-        }
-      })
+          const results = Option.isSome(runId)
+            ? [{ runId: runId.value, exit: yield* Effect.exit(Durable.resume(runId.value)) }]
+            : yield* Durable.resumeAll().pipe(Effect.mapError(runFailed))
+          let failed = 0
+          const lines: Array<unknown> = []
+          for (const { exit, runId: id } of results) {
+            if (Exit.isSuccess(exit)) {
+              lines.push({ runId: id, status: "completed", output: exit.value.output })
+              if (!json) yield* out(`${id}: completed`)
+              continue
+            }
+            failed++
+            const e = Option.getOrUndefined(Cause.failureOption(exit.cause))
+            const error = e === undefined
+              ? { kind: "Cancelled", message: "interrupted" }
+              : { kind: e.kind, message: e.message, ...(e.node === undefined ? {} : { node: e.node }) }
+            lines.push({ runId: id, status: error.kind === "Cancelled" ? "cancelled" : "failed", error })
+            if (!json) yield* err(`${id}: ${error.kind}: ${error.message}`)
+          }
+          if (json) yield* out(JSON.stringify(Option.isSome(runId) ? lines[0] : lines))
+          else if (all && results.length === 0) yield* out("no runs left running")
+          if (failed > 0) {
+            return yield* new CliError({ message: `${failed} of ${results.length} resumed run(s) did not complete` })
+          }
+        })
+      )
     )
 ).pipe(
   Command.withDescription(
@@ -98,10 +108,17 @@ const runsShow = Command.make(
   { runId: Args.text({ name: "run-id" }), json: jsonOption },
   ({ json, runId }) =>
     Effect.gen(function*() {
-      const record = yield* Durable.getRun(runId).pipe(Effect.mapError(runFailed))
-      const events = yield* Durable.eventsOf(runId).pipe(Effect.mapError(runFailed))
-      yield* out(renderRun(record, events, json))
-    }).pipe(Effect.provide(storeLayer))
+      const remote = yield* serverOfStore
+      if (Option.isSome(remote)) {
+        const run = yield* Served.getRun(remote.value, runId)
+        return yield* out(renderRun(run, yield* Served.eventsOf(remote.value, run), json))
+      }
+      return yield* Effect.gen(function*() {
+        const record = yield* Durable.getRun(runId).pipe(Effect.mapError(runFailed))
+        const events = yield* Durable.eventsOf(runId).pipe(Effect.mapError(runFailed))
+        yield* out(renderRun(viewOfRecord(record), events, json))
+      }).pipe(Effect.provide(storeLayer))
+    })
 ).pipe(Command.withDescription("Show one run: status, output or error, and its node timeline"))
 
 /** `trellis runs [--status s] [--limit n] [--cursor c] [--json]`, `trellis runs show <id>`. */
@@ -125,37 +142,102 @@ export const runsCommand = Command.make(
       if (limit < 1 || limit > 1000) {
         return yield* new CliError({ message: `--limit must be between 1 and 1000, got ${limit}` })
       }
-      const store = yield* RunStore
-      const page = yield* store.list({
+      const query = {
         limit,
         ...(Option.isSome(status) ? { status: status.value } : {}),
         ...(Option.isSome(program) ? { programHash: program.value } : {}),
         ...(Option.isSome(cursor) ? { cursor: cursor.value } : {})
-      }).pipe(Effect.mapError((e) => new CliError({ message: `cannot list runs: ${e.message}` })))
-      yield* out(renderRuns(page.runs, page.next, json))
-    }).pipe(Effect.provide(storeLayer))
+      }
+      const remote = yield* serverOfStore
+      if (Option.isSome(remote)) {
+        const page = yield* Served.listRuns(remote.value, query)
+        return yield* out(renderRuns(page.runs, page.next, json))
+      }
+      return yield* Effect.gen(function*() {
+        const store = yield* RunStore
+        const page = yield* store.list(query).pipe(
+          Effect.mapError((e) => new CliError({ message: `cannot list runs: ${e.message}` }))
+        )
+        yield* out(renderRuns(page.runs.map(viewOfRecord), page.next, json))
+      }).pipe(Effect.provide(storeLayer))
+    })
 ).pipe(
   Command.withDescription("List recorded runs, newest first"),
   Command.withSubcommands([runsShow])
 )
 
+/** A replay report as `--json` prints it: its keys always in the same order (from the store or a server). */
+const replayJson = (r: Served.ReplayShown): string =>
+  JSON.stringify({
+    runId: r.runId,
+    exact: r.exact,
+    ...(r.divergence === undefined ? {} : { divergence: r.divergence }),
+    status: r.status,
+    ...(r.output === undefined ? {} : { output: r.output }),
+    ...(r.error === undefined ? {} : { error: r.error }),
+    recordedEvents: r.recordedEvents,
+    replayedEvents: r.replayedEvents
+  })
+
 /** Prints a replay report; fails (exit 1) unless the replay was exact. */
-const reportReplay = (report: ReplayReport, json: boolean) =>
+const reportReplay = (report: Served.ReplayShown, json: boolean) =>
   Effect.gen(function*() {
-    if (json) yield* out(JSON.stringify(report))
+    if (json) yield* out(replayJson(report))
     else if (report.exact) {
       yield* out(`replay of run ${report.runId}: exact (${report.recordedEvents} events, ${report.status})`)
     } else {
-      const d = report.divergence!
+      const d = report.divergence
       yield* out([
-        `replay of run ${report.runId}: diverged at ${d.node === undefined ? "the run" : `node ${d.node}`}${
-          d.seq === undefined ? "" : ` (recorded seq ${d.seq})`
+        `replay of run ${report.runId}: diverged at ${d?.node === undefined ? "the run" : `node ${d.node}`}${
+          d?.seq === undefined ? "" : ` (recorded seq ${d.seq})`
         }`,
-        `  expected: ${d.expected ?? "(no event)"}`,
-        `  actual:   ${d.actual ?? "(no event)"}`
+        `  expected: ${d?.expected ?? "(no event)"}`,
+        `  actual:   ${d?.actual ?? "(no event)"}`
       ].join("\n"))
     }
     if (!report.exact) return yield* new CliError({ message: "the replay diverged from the record" })
+  })
+
+/** The trace of a file, with the program of `--program` when given. */
+const traceSource = (file: string, program: Option.Option<string>, tools: Option.Option<string>) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const text = yield* fs.readFileString(file, "utf8").pipe(
+      Effect.mapError((e) => new CliError({ message: `${file}: cannot read (${e.message})` }))
+    )
+    const events = fromJsonl(text)
+    if (Either.isLeft(events)) return yield* new CliError({ message: `${file}: ${events.left.message}` })
+    let p: Program | undefined
+    if (Option.isSome(program)) {
+      const { registry } = yield* loadRegistry(Option.getOrUndefined(tools))
+      const loaded = yield* loadValid(program.value, { tools: registry.table })
+      p = loaded.checked.normalized ?? loaded.checked.program
+    }
+    return { _tag: "Trace", events: events.right, program: p } satisfies Durable.ReplaySource
+  })
+
+/**
+ * A trace replayed here while a server holds the store: in memory, with the
+ * program of `--program`, else the one the server has for the trace's run.
+ */
+const replayTraceBeside = (
+  remote: Remote,
+  source: Extract<Durable.ReplaySource, { _tag: "Trace" }>,
+  options: { readonly live: boolean; readonly tools: Option.Option<string> }
+) =>
+  Effect.gen(function*() {
+    const stored = source.program === undefined ? yield* Served.programOfTrace(remote, source.events) : undefined
+    const { registry } = yield* loadRegistry(Option.getOrUndefined(options.tools))
+    return yield* Effect.gen(function*() {
+      if (stored !== undefined) {
+        yield* (yield* RunStore).putProgram(stored.hash, stored.json as Json).pipe(
+          Effect.mapError((e) => new CliError({ message: e.message }))
+        )
+      }
+      return yield* Durable.replay(source, { live: options.live }).pipe(Effect.mapError(runFailed))
+    }).pipe(
+      Effect.provide(Layer.merge(servicesLayer(registry, { memory: true }), HttpAllowlist.layerFromEnv))
+    )
   })
 
 /** `trellis replay <run-id | trace.jsonl> [--live] [--program file]`. */
@@ -172,32 +254,24 @@ export const replayCommand = Command.make(
     json: jsonOption
   },
   ({ json, live, program, target, tools }) =>
-    withServices(
-      tools,
-      Effect.gen(function*() {
-        const fs = yield* FileSystem.FileSystem
-        const isFile = target.endsWith(".jsonl") || (yield* Effect.orElseSucceed(fs.exists(target), () => false))
-        let source: Durable.ReplaySource
-        if (isFile) {
-          const text = yield* fs.readFileString(target, "utf8").pipe(
-            Effect.mapError((e) => new CliError({ message: `${target}: cannot read (${e.message})` }))
-          )
-          const events = fromJsonl(text)
-          if (Either.isLeft(events)) return yield* new CliError({ message: `${target}: ${events.left.message}` })
-          let p: Program | undefined
-          if (Option.isSome(program)) {
-            const { registry } = yield* loadRegistry(Option.getOrUndefined(tools))
-            const loaded = yield* loadValid(program.value, { tools: registry.table })
-            p = loaded.checked.normalized ?? loaded.checked.program
-          }
-          source = { _tag: "Trace", events: events.right, program: p }
-        } else {
-          source = { _tag: "Stored", runId: target }
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const isFile = target.endsWith(".jsonl") || (yield* Effect.orElseSucceed(fs.exists(target), () => false))
+      const source: Durable.ReplaySource = isFile
+        ? yield* traceSource(target, program, tools)
+        : { _tag: "Stored", runId: target }
+      const remote = yield* serverOfStore
+      if (Option.isSome(remote) && source._tag === "Stored") {
+        if (Option.isSome(tools)) {
+          yield* err(`note: the replay runs in ${holderOf(remote.value)} with its own tools; --tools is not used`)
         }
-        const report = yield* Durable.replay(source, { live }).pipe(Effect.mapError(runFailed))
-        yield* reportReplay(report, json)
-      })
-    )
+        return yield* reportReplay(yield* Served.replayRun(remote.value, target, live), json)
+      }
+      const report = Option.isSome(remote) && source._tag === "Trace"
+        ? yield* replayTraceBeside(remote.value, source, { live, tools })
+        : yield* withServices(tools, Durable.replay(source, { live }).pipe(Effect.mapError(runFailed)))
+      yield* reportReplay(report, json)
+    })
 ).pipe(
   Command.withDescription(
     "Re-execute a recorded run with tools answered from the record (or --live) and report the first divergence"
@@ -216,13 +290,18 @@ const traceExport = Command.make(
   },
   ({ output, runId }) =>
     Effect.gen(function*() {
-      yield* Durable.getRun(runId).pipe(Effect.mapError(runFailed))
-      const events = yield* Durable.eventsOf(runId).pipe(Effect.mapError(runFailed))
+      const remote = yield* serverOfStore
+      const events = Option.isSome(remote)
+        ? yield* Effect.flatMap(Served.getRun(remote.value, runId), (run) => Served.eventsOf(remote.value, run))
+        : yield* Effect.gen(function*() {
+          yield* Durable.getRun(runId).pipe(Effect.mapError(runFailed))
+          return yield* Durable.eventsOf(runId).pipe(Effect.mapError(runFailed))
+        }).pipe(Effect.provide(storeLayer))
       const text = toJsonl(events)
       if (Option.isNone(output)) return yield* Effect.sync(() => void process.stdout.write(text))
       yield* writeText(output.value, text)
       yield* err(`wrote ${events.length} events of run ${runId} to ${output.value}`)
-    }).pipe(Effect.provide(storeLayer))
+    })
 ).pipe(Command.withDescription("Write a run's events as JSONL (one event per line)"))
 
 /** `trellis trace export <run-id> [-o file]`. */

@@ -23,6 +23,11 @@ import type { RetrievalSettings } from "../retrieval/service.js"
 import type { DocumentInput } from "../retrieval/textNormalize.js"
 import { layerFromEnv, layerPglite, MEMORY } from "../store/sql.js"
 import { CliError, err, out } from "./io.js"
+import { notWhileServed } from "./remote.js"
+
+/** Why the retrieval commands cannot run while a server holds the store. */
+const NO_RETRIEVAL_API =
+  ", which has no retrieval API: stop it, or use PostgreSQL (TRELLIS_DATABASE_URL), which both can share"
 
 const toCli = (e: { readonly _tag: string; readonly message: string }): CliError =>
   e instanceof RetrievalError ? new CliError({ message: e.display }) : new CliError({ message: e.message })
@@ -133,27 +138,30 @@ export const ingestCommand = Command.make(
     ...chunkingOptions
   },
   (o) =>
-    Effect.gen(function*() {
-      const docs = yield* readDocuments(o.path)
-      const bar = progressBar(docs.length)
-      const retrieval = yield* Retrieval
-      const report = yield* retrieval.ingest(docs, {
-        source: Path.resolve(o.path),
-        sparseOnly: o.sparseOnly,
-        onProgress: bar.update
+    Effect.zipRight(
+      notWhileServed(NO_RETRIEVAL_API),
+      Effect.gen(function*() {
+        const docs = yield* readDocuments(o.path)
+        const bar = progressBar(docs.length)
+        const retrieval = yield* Retrieval
+        const report = yield* retrieval.ingest(docs, {
+          source: Path.resolve(o.path),
+          sparseOnly: o.sparseOnly,
+          onProgress: bar.update
+        }).pipe(
+          Effect.ensuring(bar.done)
+        )
+        if (o.json) return yield* out(JSON.stringify(report, null, 2))
+        yield* out(
+          `ingested ${report.documents} documents (${report.added} added, ${report.replaced} replaced, ${report.unchanged} unchanged), ` +
+            `${report.chunks} chunks, ingestion ${report.ingestionId}, embedder ${
+              report.embedder ?? "none (sparse only)"
+            }`
+        )
       }).pipe(
-        Effect.ensuring(bar.done)
+        Effect.provide(layerDefault(layerFromEnv, { settings: settingsOf(o) })),
+        Effect.mapError(toCli)
       )
-      if (o.json) return yield* out(JSON.stringify(report, null, 2))
-      yield* out(
-        `ingested ${report.documents} documents (${report.added} added, ${report.replaced} replaced, ${report.unchanged} unchanged), ` +
-          `${report.chunks} chunks, ingestion ${report.ingestionId}, embedder ${
-            report.embedder ?? "none (sparse only)"
-          }`
-      )
-    }).pipe(
-      Effect.provide(layerDefault(layerFromEnv, { settings: settingsOf(o) })),
-      Effect.mapError(toCli)
     )
 ).pipe(Command.withDescription("Ingest documents into the store: normalize, chunk, embed, index"))
 
@@ -197,23 +205,26 @@ export const searchCommand = Command.make(
     json: jsonOption
   },
   (o) =>
-    Effect.gen(function*() {
-      const retrieval = yield* Retrieval
-      const mode: SearchMode = o.sparseOnly ? "sparse" : o.mode
-      const result = yield* retrieval.search(o.query, {
-        mode,
-        k: o.k,
-        ...(Option.isSome(o.efSearch) ? { efSearch: o.efSearch.value } : {}),
-        fusion: o.fusion === "rrf" ? { kind: "rrf", k0: o.k0 } : { kind: "alpha", alpha: o.alpha },
-        rerank: !o.noRerank,
-        distinct: o.documents ? "document" : "chunk"
-      })
-      if (o.json) return yield* out(JSON.stringify(result, null, 2))
-      if (result.hits.length === 0) return yield* out("no hits")
-      yield* out(result.hits.map(formatHit).join("\n"))
-    }).pipe(
-      Effect.provide(layerDefault(layerFromEnv)),
-      Effect.mapError(toCli)
+    Effect.zipRight(
+      notWhileServed(NO_RETRIEVAL_API),
+      Effect.gen(function*() {
+        const retrieval = yield* Retrieval
+        const mode: SearchMode = o.sparseOnly ? "sparse" : o.mode
+        const result = yield* retrieval.search(o.query, {
+          mode,
+          k: o.k,
+          ...(Option.isSome(o.efSearch) ? { efSearch: o.efSearch.value } : {}),
+          fusion: o.fusion === "rrf" ? { kind: "rrf", k0: o.k0 } : { kind: "alpha", alpha: o.alpha },
+          rerank: !o.noRerank,
+          distinct: o.documents ? "document" : "chunk"
+        })
+        if (o.json) return yield* out(JSON.stringify(result, null, 2))
+        if (result.hits.length === 0) return yield* out("no hits")
+        yield* out(result.hits.map(formatHit).join("\n"))
+      }).pipe(
+        Effect.provide(layerDefault(layerFromEnv)),
+        Effect.mapError(toCli)
+      )
     )
 ).pipe(Command.withDescription("Search the ingested documents (sparse, dense or hybrid)"))
 
@@ -244,69 +255,72 @@ const evalRetrievalCommand = Command.make(
     ...chunkingOptions
   },
   (o) =>
-    Effect.gen(function*() {
-      if (o.k < 1 || o.k > 1000) {
-        return yield* new CliError({ message: `--k must be from 1 to 1000, got ${o.k}`, exitCode: 2 })
-      }
-      const collection = yield* loadCollection(o.data, Option.getOrUndefined(o.split))
-      const thresholdsFile = Option.isSome(o.thresholds) ? o.thresholds.value : yield* defaultThresholdsFile()
-      const thresholds = thresholdsFile === undefined ? {} : yield* loadThresholds(thresholdsFile)
-      const floors = thresholdsFor(thresholds, collection.name, o.k, !o.noRerank)
-      const modes: ReadonlyArray<SearchMode> = o.sparseOnly ? ["sparse"] : ["sparse", "dense", "hybrid"]
-      const bar = progressBar(collection.documents.length)
-      const run = yield* runEval(collection, {
-        k: o.k,
-        modes,
-        sparseOnly: o.sparseOnly,
-        search: { rerank: !o.noRerank },
-        onIngestProgress: bar.update
-      }).pipe(Effect.ensuring(bar.done))
-      if (o.json) {
-        const json = Object.fromEntries(modes.map((m) => {
-          const r = run.results[m]!
-          return [m, { recall: round4(r.recall), mrr: round4(r.mrr), ndcg: round4(r.ndcg) }]
-        }))
-        yield* out(JSON.stringify(json))
-      } else {
-        yield* out(
-          `${collection.name}: ${collection.documents.length} documents, ${collection.queries.length} queries, k = ${o.k}; ingest ${
-            (run.ingestMs / 1000).toFixed(1)
-          } s (${run.ingested.chunks} chunks), queries ${(run.searchMs / 1000).toFixed(1)} s`
-        )
-        yield* out(`mode     recall@${o.k}  mrr@${o.k}    ndcg@${o.k}`)
-        for (const m of modes) {
-          const r = run.results[m]!
-          yield* out(`${m.padEnd(8)} ${fmt(r.recall)}     ${fmt(r.mrr)}    ${fmt(r.ndcg)}`)
+    Effect.zipRight(
+      o.useStore ? notWhileServed(NO_RETRIEVAL_API) : Effect.void,
+      Effect.gen(function*() {
+        if (o.k < 1 || o.k > 1000) {
+          return yield* new CliError({ message: `--k must be from 1 to 1000, got ${o.k}`, exitCode: 2 })
         }
-      }
-      if (floors === undefined) {
-        yield* err(
-          `no thresholds for ${collection.name} at k = ${o.k}${o.noRerank ? " without rerank" : ""}; nothing gated`
-        )
-        return
-      }
-      const below = shortfalls(run.results, floors)
-      for (const s of below) {
-        yield* err(
-          `below threshold: ${collection.name} ${s.mode} ${s.metric}@${o.k} = ${fmt(s.value)} < ${fmt(s.threshold)}`
-        )
-      }
-      if (below.length > 0) {
-        return yield* new CliError({
-          message: `${below.length} metric${below.length === 1 ? "" : "s"} below threshold on ${collection.name}`
-        })
-      }
-      if (!o.json) {
-        yield* err(`all metrics at or above the thresholds for ${collection.name} at k = ${o.k}`)
-      }
-    }).pipe(
-      Effect.provide(
-        layerDefault(o.useStore ? layerFromEnv : layerPglite(MEMORY), {
-          settings: settingsOf(o),
-          ...(o.noRerank ? { reranker: false as const } : {})
-        })
-      ),
-      Effect.catchIf((e): e is Exclude<typeof e, CliError> => !(e instanceof CliError), (e) => Effect.fail(toCli(e)))
+        const collection = yield* loadCollection(o.data, Option.getOrUndefined(o.split))
+        const thresholdsFile = Option.isSome(o.thresholds) ? o.thresholds.value : yield* defaultThresholdsFile()
+        const thresholds = thresholdsFile === undefined ? {} : yield* loadThresholds(thresholdsFile)
+        const floors = thresholdsFor(thresholds, collection.name, o.k, !o.noRerank)
+        const modes: ReadonlyArray<SearchMode> = o.sparseOnly ? ["sparse"] : ["sparse", "dense", "hybrid"]
+        const bar = progressBar(collection.documents.length)
+        const run = yield* runEval(collection, {
+          k: o.k,
+          modes,
+          sparseOnly: o.sparseOnly,
+          search: { rerank: !o.noRerank },
+          onIngestProgress: bar.update
+        }).pipe(Effect.ensuring(bar.done))
+        if (o.json) {
+          const json = Object.fromEntries(modes.map((m) => {
+            const r = run.results[m]!
+            return [m, { recall: round4(r.recall), mrr: round4(r.mrr), ndcg: round4(r.ndcg) }]
+          }))
+          yield* out(JSON.stringify(json))
+        } else {
+          yield* out(
+            `${collection.name}: ${collection.documents.length} documents, ${collection.queries.length} queries, k = ${o.k}; ingest ${
+              (run.ingestMs / 1000).toFixed(1)
+            } s (${run.ingested.chunks} chunks), queries ${(run.searchMs / 1000).toFixed(1)} s`
+          )
+          yield* out(`mode     recall@${o.k}  mrr@${o.k}    ndcg@${o.k}`)
+          for (const m of modes) {
+            const r = run.results[m]!
+            yield* out(`${m.padEnd(8)} ${fmt(r.recall)}     ${fmt(r.mrr)}    ${fmt(r.ndcg)}`)
+          }
+        }
+        if (floors === undefined) {
+          yield* err(
+            `no thresholds for ${collection.name} at k = ${o.k}${o.noRerank ? " without rerank" : ""}; nothing gated`
+          )
+          return
+        }
+        const below = shortfalls(run.results, floors)
+        for (const s of below) {
+          yield* err(
+            `below threshold: ${collection.name} ${s.mode} ${s.metric}@${o.k} = ${fmt(s.value)} < ${fmt(s.threshold)}`
+          )
+        }
+        if (below.length > 0) {
+          return yield* new CliError({
+            message: `${below.length} metric${below.length === 1 ? "" : "s"} below threshold on ${collection.name}`
+          })
+        }
+        if (!o.json) {
+          yield* err(`all metrics at or above the thresholds for ${collection.name} at k = ${o.k}`)
+        }
+      }).pipe(
+        Effect.provide(
+          layerDefault(o.useStore ? layerFromEnv : layerPglite(MEMORY), {
+            settings: settingsOf(o),
+            ...(o.noRerank ? { reranker: false as const } : {})
+          })
+        ),
+        Effect.catchIf((e): e is Exclude<typeof e, CliError> => !(e instanceof CliError), (e) => Effect.fail(toCli(e)))
+      )
     )
 ).pipe(
   Command.withDescription(

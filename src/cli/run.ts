@@ -20,8 +20,11 @@ import * as Runtime from "../runtime/runtime.js"
 import { HttpAllowlist } from "../tools/index.js"
 import { EventSink } from "../trace/events.js"
 import type { RunEvent } from "../trace/events.js"
-import { CliError, out, readInput } from "./io.js"
+import { CliError, err, out, readInput } from "./io.js"
 import { loadValid } from "./load.js"
+import { holderOf, serverOfStore } from "./remote.js"
+import { runBeside } from "./runRemote.js"
+import type { RunOutcome } from "./runRemote.js"
 import { loadRegistry, servicesLayer, usesRetrieval } from "./services.js"
 
 /** The one object `--json` prints. */
@@ -92,41 +95,40 @@ const progressLine = (
 const encoder = new TextEncoder()
 const jsonLines = (events: ReadonlyArray<RunEvent>): string => events.map((e) => JSON.stringify(e)).join("\n") + "\n"
 
-/** An EventSink that keeps events in memory and also writes JSONL and/or progress lines. */
-const cliSink = (
+/** Writes events as they come: JSONL to the `--events` file and/or progress lines to stderr. */
+const showEvents = (
   options: {
     readonly events: FileSystem.File | undefined
     readonly progress: boolean
     readonly labels: { readonly [id: string]: string }
   }
-) =>
+) => {
+  const started = new Map<string, number>()
+  return (events: ReadonlyArray<RunEvent>): Effect.Effect<void> =>
+    Effect.zipRight(
+      options.events === undefined
+        ? Effect.void
+        // Written before the append returns, as before; a failed write is a defect, as before.
+        : Effect.orDie(options.events.writeAll(encoder.encode(jsonLines(events)))),
+      Effect.sync(() => {
+        if (!options.progress) return
+        const lines: Array<string> = []
+        for (const e of events) {
+          const line = progressLine(e, options.labels, started)
+          if (line !== undefined) lines.push(line)
+        }
+        if (lines.length > 0) process.stderr.write(lines.join("\n") + "\n")
+      })
+    )
+}
+
+/** An EventSink that keeps events in memory and also shows them (`showEvents`). */
+const cliSink = (show: (events: ReadonlyArray<RunEvent>) => Effect.Effect<void>) =>
   Layer.effect(
     EventSink,
-    Effect.gen(function*() {
-      const memory = yield* EventSink
-      const started = new Map<string, number>()
-      return {
-        append: (events: ReadonlyArray<RunEvent>) =>
-          Effect.zipRight(
-            memory.append(events),
-            Effect.zipRight(
-              options.events === undefined
-                ? Effect.void
-                // Written before the append returns, as before; a failed write is a defect, as before.
-                : Effect.orDie(options.events.writeAll(encoder.encode(jsonLines(events)))),
-              Effect.sync(() => {
-                if (!options.progress) return
-                const lines: Array<string> = []
-                for (const e of events) {
-                  const line = progressLine(e, options.labels, started)
-                  if (line !== undefined) lines.push(line)
-                }
-                if (lines.length > 0) process.stderr.write(lines.join("\n") + "\n")
-              })
-            )
-          )
-      }
-    })
+    Effect.map(EventSink, (memory) => ({
+      append: (events: ReadonlyArray<RunEvent>) => Effect.zipRight(memory.append(events), show(events))
+    }))
   )
 
 const report = (json: boolean, r: JsonReport): Effect.Effect<void> =>
@@ -155,6 +157,40 @@ const readInputFile = (path: string): Effect.Effect<Record<string, Json>, CliErr
       )
     }
   })
+
+/** Reports how a run ended (its `--json` object, or its output) and fails the command unless it completed. */
+const finish = (
+  json: boolean,
+  labels: { readonly [id: string]: string },
+  outcome: RunOutcome
+): Effect.Effect<void, CliError> => {
+  switch (outcome._tag) {
+    case "Completed":
+      return report(json, { runId: outcome.runId, status: "completed", output: outcome.output })
+    case "Refused":
+      return failEarly(json, outcome.kind, outcome.message)
+    case "Cancelled":
+      return Effect.zipRight(
+        report(json, { runId: outcome.runId, status: "cancelled" }),
+        Effect.fail(new CliError({ message: `run ${outcome.runId} was cancelled` }))
+      )
+    case "Failed": {
+      const node = outcome.node
+      // A failure without a run id happened before the run started (bad inputs or program).
+      const shown = node === undefined ? "" : displayPath(node, labels)
+      const where = node === undefined ? "" : ` at node ${shown}${shown === node ? "" : ` (${node})`}`
+      const run = outcome.runId === undefined ? "run" : `run ${outcome.runId}`
+      return Effect.zipRight(
+        report(json, {
+          runId: outcome.runId ?? null,
+          status: "failed",
+          error: { kind: outcome.kind, message: outcome.message, ...(node === undefined ? {} : { node }) }
+        }),
+        Effect.fail(new CliError({ message: `${run} failed: ${outcome.kind}${where}: ${outcome.message}` }))
+      )
+    }
+  }
+}
 
 /** `trellis run <file>`. */
 export const runCommand = Command.make(
@@ -205,7 +241,32 @@ export const runCommand = Command.make(
 
       const eventsFile = Option.isSome(events) ? yield* openEvents(events.value) : undefined
       const labels = program.labels ?? {}
-      const sink = cliSink({ events: eventsFile, progress: process.stderr.isTTY === true, labels })
+      const progress = process.stderr.isTTY === true
+      const remote = memory
+        ? Option.none()
+        : yield* serverOfStore.pipe(Effect.catchAll((e) => failEarly(json, "StoreUnavailable", e.message)))
+      if (Option.isSome(remote)) {
+        // The store is held by a live server: the run goes through its API, reported the same way.
+        if (Option.isSome(tools) || Option.isSome(config)) {
+          yield* err(`note: the run executes in ${holderOf(remote.value)} with its own tools and LLM providers`)
+        }
+        const show = showEvents({ events: eventsFile, progress, labels })
+        let accepted: string | undefined
+        const outcome = yield* runBeside(remote.value, {
+          file: loaded.input.name,
+          program,
+          inputs,
+          seed: Option.getOrUndefined(seed),
+          onEvent: (e) => show([e]),
+          onAccepted: (id) => void (accepted = id)
+        }).pipe(
+          Effect.onInterrupt(() =>
+            accepted === undefined ? Effect.void : report(json, { runId: accepted, status: "cancelled" })
+          )
+        )
+        return yield* finish(json, labels, outcome)
+      }
+      const sink = cliSink(showEvents({ events: eventsFile, progress, labels }))
       const planned = Runtime.plan(program)
       const retrieval = Either.isRight(planned) && usesRetrieval(planned.right.tools) ? { userTools } : undefined
       const layer = Layer.provideMerge(
@@ -229,21 +290,20 @@ export const runCommand = Command.make(
         // The events file is closed with the command's scope.
         Effect.onInterrupt(() => report(json, { runId, status: "cancelled" }))
       )
-      if (Exit.isSuccess(exit)) return yield* report(json, exit.value)
+      if (Exit.isSuccess(exit)) return yield* finish(json, labels, { _tag: "Completed", ...exit.value })
       const error = Option.getOrUndefined(Cause.failureOption(exit.cause))
       if (error === undefined) return yield* new CliError({ message: "the run ended without a result", exitCode: 70 })
-      if (error._tag === "CliError") return yield* failEarly(json, "StoreUnavailable", error.message)
-      const node = error.node
+      if (error._tag === "CliError") {
+        return yield* finish(json, labels, { _tag: "Refused", kind: "StoreUnavailable", message: error.message })
+      }
       // A RunError without a run id failed before the run started (bad inputs or program).
-      yield* report(json, {
-        runId: error.runId ?? null,
-        status: "failed",
-        error: { kind: error.kind, message: error.message, ...(node === undefined ? {} : { node }) }
+      return yield* finish(json, labels, {
+        _tag: "Failed",
+        runId: error.runId,
+        kind: error.kind,
+        message: error.message,
+        node: error.node
       })
-      const shown = node === undefined ? "" : displayPath(node, labels)
-      const where = node === undefined ? "" : ` at node ${shown}${shown === node ? "" : ` (${node})`}`
-      const run = error.runId === undefined ? "run" : `run ${error.runId}`
-      return yield* new CliError({ message: `${run} failed: ${error.kind}${where}: ${error.message}` })
     }).pipe(Effect.scoped)
 ).pipe(
   Command.withDescription(

@@ -2,9 +2,11 @@
  * `trellis serve [--port 8080] [--host h] [--config f] [--tools m] [--drain-ms n]`:
  * the HTTP server (`src/server/`) on the store of the environment (PGlite
  * under `TRELLIS_HOME`, or PostgreSQL at `TRELLIS_DATABASE_URL`) with the
- * built-in tools plus `--tools`. Prints its URL and first steps; on SIGTERM
- * or SIGINT it stops listening, drains runs up to the deadline, leaves the
- * rest resumable, and exits 0. The command's work is in `serveRun.ts`, loaded
+ * built-in tools plus `--tools`. Prints its URL and first steps, and (on
+ * PGlite) advertises its address next to the store's lock, so the CLI's store
+ * commands in the same home go through its API (`serverAddress.ts`); on
+ * SIGTERM or SIGINT it removes the address, stops listening, drains runs up
+ * to the deadline, leaves the rest resumable, and exits 0. The command's work is in `serveRun.ts`, loaded
  * only when `serve` runs: the server, its OpenAPI/Swagger pages and
  * OpenTelemetry are a large part of the CLI, which the other commands do not
  * load.

@@ -3,13 +3,16 @@ import type { ConfigError } from "effect"
 import { Effect, Layer, Option } from "effect"
 import { isOpen, loadConfig } from "../server/config.js"
 import type { ServerConfig } from "../server/config.js"
+import { VERSION } from "../server/context.js"
 import { layerJson } from "../server/observability/logging.js"
 import { observeEvents } from "../server/observability/metrics.js"
 import { layerTracing } from "../server/observability/tracing.js"
 import * as Server from "../server/server.js"
+import { backendFromEnv } from "../store/index.js"
 import { HttpAllowlist } from "../tools/index.js"
 import { CliError } from "./io.js"
 import { storeName } from "./serve.js"
+import { advertise } from "./serverAddress.js"
 import { loadRegistry, servicesLayer } from "./services.js"
 
 /** The options of `trellis serve`, parsed. */
@@ -65,6 +68,17 @@ export const serve = ({ config, drainMs, host, port, tools }: ServeArgs) =>
         const ctx = yield* Layer.build(Layer.provide(server, services).pipe(Layer.provide(tracing)))
         const started = yield* Server.urlOf(ctx)
         const store = yield* Effect.mapError(storeName, settingError)
+        // The CLI beside the server: its store commands in this home go through the API (removed at shutdown).
+        const backend = yield* Effect.mapError(backendFromEnv, settingError)
+        if (backend.kind === "pglite") {
+          yield* advertise(backend.dataDir, {
+            pid: process.pid,
+            url: started,
+            auth: isOpen(cfg) ? "none" : "key",
+            workspaces: cfg.workspaces.map((w) => w.name),
+            version: VERSION
+          })
+        }
         process.stdout.write(banner(started, cfg, store))
         return yield* Effect.never
       })

@@ -4,7 +4,53 @@
  * attempts, and a bar on the run's time axis).
  */
 import type { RunRecord } from "../runtime/runStore.js"
+import type { RunView } from "../server/api/runs.js"
 import type { RunEvent } from "../trace/events.js"
+
+/**
+ * A run as `--json` prints it, in both modes (on the store, or through a
+ * server that holds it): the API's view of a run (`GET /v1/runs/:id`), its
+ * keys always in the same order.
+ */
+export const toView = (r: RunView): RunView => ({
+  runId: r.runId,
+  status: r.status,
+  ...(r.output === undefined ? {} : { output: r.output }),
+  ...(r.error === undefined ? {} : { error: r.error }),
+  programHash: r.programHash,
+  programName: r.programName,
+  inputs: r.inputs,
+  seed: r.seed,
+  createdAt: r.createdAt,
+  updatedAt: r.updatedAt,
+  endedAt: r.endedAt,
+  ...(r.cost === undefined ? {} : { cost: r.cost })
+})
+
+/** The `cost` of a run's recorded state (its trace summary), when it has one (as the server shows it). */
+const costOf = (state: unknown): number | undefined => {
+  const cost = typeof state === "object" && state !== null ? (state as { readonly cost?: unknown }).cost : undefined
+  return typeof cost === "number" && Number.isFinite(cost) ? cost : undefined
+}
+
+/** A stored run record as the API shows it. */
+export const viewOfRecord = (r: RunRecord): RunView => {
+  const cost = costOf(r.state)
+  return toView({
+    runId: r.runId,
+    status: r.status,
+    ...(r.output === undefined ? {} : { output: r.output }),
+    ...(r.error === undefined ? {} : { error: r.error }),
+    programHash: r.programHash,
+    programName: r.programName,
+    inputs: r.inputs,
+    seed: r.seed,
+    createdAt: r.createdAt,
+    updatedAt: r.updatedAt,
+    endedAt: r.endedAt,
+    ...(cost === undefined ? {} : { cost })
+  })
+}
 
 const iso = (
   ms: number | null
@@ -12,9 +58,9 @@ const iso = (
 
 const pad = (s: string, n: number): string => (s.length >= n ? s : s + " ".repeat(n - s.length))
 
-/** Runs as a table (or JSON `{ runs, next }`). */
-export const renderRuns = (runs: ReadonlyArray<RunRecord>, next: string | undefined, json: boolean): string => {
-  if (json) return JSON.stringify({ runs, next: next ?? null })
+/** Runs as a table (or JSON `{ runs, next }`, each run as `toView`). */
+export const renderRuns = (runs: ReadonlyArray<RunView>, next: string | undefined, json: boolean): string => {
+  if (json) return JSON.stringify({ runs: runs.map(toView), next: next ?? null })
   if (runs.length === 0) return "no runs"
   const rows = runs.map((r) => [
     r.runId,
@@ -100,10 +146,10 @@ const timeline = (events: ReadonlyArray<RunEvent>): ReadonlyArray<NodeLine> => {
 
 const BAR = 24
 
-/** One run with its node timeline (or JSON: the record, the timeline and the event count). */
-export const renderRun = (record: RunRecord, events: ReadonlyArray<RunEvent>, json: boolean): string => {
+/** One run with its node timeline (or JSON: the run as `toView`, the timeline and the event count). */
+export const renderRun = (record: RunView, events: ReadonlyArray<RunEvent>, json: boolean): string => {
   const lines = timeline(events)
-  if (json) return JSON.stringify({ ...record, events: events.length, timeline: lines })
+  if (json) return JSON.stringify({ ...toView(record), events: events.length, timeline: lines })
   const t0 = events[0]?.at ?? record.createdAt
   const t1 = Math.max(t0 + 1, events[events.length - 1]?.at ?? t0 + 1)
   const span = t1 - t0

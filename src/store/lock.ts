@@ -112,3 +112,9 @@ export const lockDir = (dir: string): Effect.Effect<void, DirLockError, Scope.Sc
         if (readPid(file) === process.pid) Fs.rmSync(file, { force: true })
       })
   ).pipe(Effect.asVoid)
+
+/** The pid of the live process holding the lock of `dir`, or `undefined` (no lock, or a stale one). */
+export const lockHolder = (dir: string): number | undefined => {
+  const pid = readPid(Path.join(dir, LOCK_FILE))
+  return pid !== undefined && isAlive(pid) ? pid : undefined
+}
