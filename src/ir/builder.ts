@@ -221,17 +221,21 @@ export const pure = (e: ExprLike): Flow => ({ nodes: [], result: toExpr(e) })
 
 const toBody = (flow: Flow): Body => ({ nodes: flow.nodes, result: flow.result })
 
-/** `map as in over with { concurrency, … } { body }`; `body` receives the binder as a ref. */
+/**
+ * `map as in over with { concurrency, take, … } { body }`; `body` receives the binder as a ref. With `take: k`
+ * the step's value is the first k item results in completion order.
+ */
 export const map = (
   over: ExprLike,
   body: (item: Expr) => Flow,
-  options?: StepOptions & { readonly as?: string; readonly concurrency?: number }
+  options?: StepOptions & { readonly as?: string; readonly concurrency?: number; readonly take?: number }
 ): Flow => {
   const as = options?.as ?? nextProvisional()
   const inner = toBody(body(ref(as)))
   return single((id) => {
     const base = { id, kind: "map" as const, over: toExpr(over), as, body: inner }
-    return options?.concurrency === undefined ? base : { ...base, concurrency: options.concurrency }
+    const capped = options?.concurrency === undefined ? base : { ...base, concurrency: options.concurrency }
+    return options?.take === undefined ? capped : { ...capped, take: options.take }
   }, options)
 }
 
@@ -255,6 +259,17 @@ export const choose = (key: string, options: { readonly [label: string]: Flow },
       id,
       kind: "choose",
       key,
+      options: Object.entries(options).map(([label, f]) => ({ label, body: toBody(f) }))
+    }),
+    policy
+  )
+
+/** `race { label: { … } … }`: every option runs; the first to succeed gives the value, the rest are cancelled. */
+export const race = (options: { readonly [label: string]: Flow }, policy?: StepOptions): Flow =>
+  single(
+    (id) => ({
+      id,
+      kind: "race",
       options: Object.entries(options).map(([label, f]) => ({ label, body: toBody(f) }))
     }),
     policy
@@ -373,6 +388,7 @@ const renameProgram = (program: Program, rename: ReadonlyMap<string, string>): P
             else: withPolicy.else === null ? null : { ...withPolicy.else, nodes: renameNodes(withPolicy.else.nodes) }
           }
         case "choose":
+        case "race":
           return {
             ...withPolicy,
             options: withPolicy.options.map((o) => ({
@@ -406,6 +422,7 @@ const returnStepsLast = (body: Body): Body => {
       case "branch":
         return { ...n, then: returnStepsLast(n.then), else: n.else === null ? null : returnStepsLast(n.else) }
       case "choose":
+      case "race":
         return { ...n, options: n.options.map((o) => ({ label: o.label, body: returnStepsLast(o.body) })) }
       case "tool":
       case "llm":

@@ -230,6 +230,11 @@ export interface MapNode {
   readonly as: string
   readonly body: Body
   readonly concurrency?: number
+  /**
+   * First-k fan-in: the node completes with the first `take` item results in completion order (the items
+   * still running are cancelled); fewer than `take` possible successes fail it.
+   */
+  readonly take?: number
   readonly policy?: Policy
 }
 /** Runs `then` when `cond` is true, else `else` (null when absent). */
@@ -249,6 +254,16 @@ export interface ChooseNode {
   readonly options: ReadonlyArray<{ readonly label: string; readonly body: Body }>
   readonly policy?: Policy
 }
+/**
+ * Runs every option at once; the first to succeed gives the node's value and the others are cancelled.
+ * All failing fails the node with their errors aggregated.
+ */
+export interface RaceNode {
+  readonly id: string
+  readonly kind: "race"
+  readonly options: ReadonlyArray<{ readonly label: string; readonly body: Body }>
+  readonly policy?: Policy
+}
 /** A pure computation. */
 export interface ExprNode {
   readonly id: string
@@ -258,7 +273,7 @@ export interface ExprNode {
 }
 
 /** One step of a scope. */
-export type Node = ToolNode | LlmNode | CallNode | MapNode | BranchNode | ChooseNode | ExprNode
+export type Node = ToolNode | LlmNode | CallNode | MapNode | BranchNode | ChooseNode | RaceNode | ExprNode
 export type NodeKind = Node["kind"]
 
 const BodyRef = Schema.suspend((): Schema.Schema<Body> => Body)
@@ -294,6 +309,7 @@ export const Node: Schema.Schema<Node> = Schema.Union(
     as: Schema.String,
     body: BodyRef,
     concurrency: opt(FiniteNumber),
+    take: opt(FiniteNumber),
     policy: opt(Policy)
   }),
   Schema.Struct({
@@ -308,6 +324,12 @@ export const Node: Schema.Schema<Node> = Schema.Union(
     id: Schema.String,
     kind: Schema.Literal("choose"),
     key: Schema.String,
+    options: Schema.Array(Schema.Struct({ label: Schema.String, body: BodyRef })),
+    policy: opt(Policy)
+  }),
+  Schema.Struct({
+    id: Schema.String,
+    kind: Schema.Literal("race"),
     options: Schema.Array(Schema.Struct({ label: Schema.String, body: BodyRef })),
     policy: opt(Policy)
   }),

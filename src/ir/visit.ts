@@ -91,10 +91,12 @@ export const NODE_FIELDS = {
     ["as", "string"],
     ["body", "body"],
     ["concurrency", "number?"],
+    ["take", "number?"],
     ["policy", "policy?"]
   ],
   branch: [["id", "string"], ["cond", "expr"], ["then", "body"], ["else", "body|null"], ["policy", "policy?"]],
   choose: [["id", "string"], ["key", "string"], ["options", "options"], ["policy", "policy?"]],
+  race: [["id", "string"], ["options", "options"], ["policy", "policy?"]],
   expr: [["id", "string"], ["expr", "expr"], ["policy", "policy?"]]
 } as const satisfies { readonly [K in Node["kind"]]: ReadonlyArray<FieldSpec> }
 
@@ -312,6 +314,7 @@ export const childBodies = (node: Node): ReadonlyArray<readonly [Path, Body]> =>
           [["else"], node.else]
         ]
     case "choose":
+    case "race":
       return node.options.map((o, i) => [["options", i, "body"], o.body] as const)
     case "tool":
     case "llm":
@@ -344,6 +347,7 @@ export const nodeExprs = (node: Node): ReadonlyArray<readonly [Path, Expr]> => {
       out.push([["expr"], node.expr])
       break
     case "choose":
+    case "race":
       break
   }
   const key = node.policy?.idempotencyKey
@@ -489,6 +493,7 @@ const mapNodeExprs = (node: Node, f: (expr: Expr, path: Path) => Expr, path: Pat
     case "expr":
       return withPolicy({ ...node, expr: f(node.expr, [...path, "expr"]) })
     case "choose":
+    case "race":
       return withPolicy(node)
   }
 }
@@ -520,6 +525,7 @@ export const mapExprs = (program: Program, f: (expr: Expr, path: Path) => Expr):
           else: node.else === null ? null : mapBody(node.else, [...path, "else"])
         }
       case "choose":
+      case "race":
         return {
           ...node,
           options: node.options.map((o, i) => ({

@@ -1,6 +1,6 @@
 /**
  * Lowering of `with { … }`: policy entries become the node's `policy`,
- * except `model` (llm steps only) and `concurrency` (map steps only), which
+ * except `model` (llm steps only), `concurrency` and `take` (map steps only), which
  * become fields of the node. Values must be literals of the right shape
  * (`idempotencyKey` is any expression; `after` lists step names); anything
  * else is a `bad-policy` violation and is left out of the IR. Whether
@@ -17,6 +17,7 @@ export interface LoweredPolicy {
   readonly policy: Policy | undefined
   readonly model: string | undefined
   readonly concurrency: number | undefined
+  readonly take: number | undefined
 }
 
 /** The policy keys, in the order the IR and the printer use. */
@@ -24,7 +25,9 @@ export const POLICY_KEYS = ["timeout", "retry", "cache", "idempotencyKey", "afte
 /** The retry fields, in the order the IR and the printer use. */
 export const RETRY_KEYS = ["times", "backoff", "base", "factor", "max", "jitter", "maxElapsed", "on"] as const
 
-const ALL_KEYS = [...POLICY_KEYS.slice(0, 5), "concurrency", ...POLICY_KEYS.slice(5), "model"]
+const ALL_KEYS = [...POLICY_KEYS.slice(0, 5), "concurrency", "take", ...POLICY_KEYS.slice(5), "model"]
+/** Keys that lower to fields of the node rather than of its policy. */
+const NODE_KEYS: ReadonlySet<string> = new Set(["model", "concurrency", "take"])
 const ERROR_KINDS: ReadonlyArray<string> = ErrorKind.literals
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
@@ -36,23 +39,24 @@ export const lowerPolicy = (
   kind: NodeKind,
   nodePath: IrPath
 ): LoweredPolicy => {
-  if (record === undefined) return { policy: undefined, model: undefined, concurrency: undefined }
+  if (record === undefined) return { policy: undefined, model: undefined, concurrency: undefined, take: undefined }
   const policyPath = nodePath.child("policy")
   const policy: Mutable<Policy> = {}
   let model: string | undefined
   let concurrency: number | undefined
+  let take: number | undefined
   let hasPolicyEntry = record.entries.length === 0
   const seen = new Set<string>()
   for (const entry of record.entries) {
     const key = keyText(entry.key)
-    const path = key === "model" || key === "concurrency" ? nodePath.child(key) : policyPath.child(key)
+    const path = NODE_KEYS.has(key) ? nodePath.child(key) : policyPath.child(key)
     const bad = (message: string) => ctx.report("bad-policy", message, path, entry.loc)
     if (seen.has(key)) {
       bad(`Policy key "${key}" is given more than once`)
       continue
     }
     seen.add(key)
-    if (key !== "model" && key !== "concurrency") hasPolicyEntry = true
+    if (!NODE_KEYS.has(key)) hasPolicyEntry = true
     ctx.mark(path, entry.loc)
     const value = entry.value
     const lit = literalOf(value)?.value
@@ -103,12 +107,17 @@ export const lowerPolicy = (
         else if (typeof lit === "number") concurrency = lit
         else bad(`Policy "concurrency" must be a literal number`)
         break
+      case "take":
+        if (kind !== "map") bad(`"take" is only allowed on map steps`)
+        else if (typeof lit === "number") take = lit
+        else bad(`Policy "take" must be a literal number`)
+        break
       default:
         bad(`Unknown policy key "${key}"; expected one of ${ALL_KEYS.join(", ")}`)
     }
   }
   if (hasPolicyEntry) ctx.mark(policyPath, record.loc)
-  return { policy: hasPolicyEntry ? orderPolicy(policy) : undefined, model, concurrency }
+  return { policy: hasPolicyEntry ? orderPolicy(policy) : undefined, model, concurrency, take }
 }
 
 const orderPolicy = (p: Policy): Policy => {

@@ -217,6 +217,7 @@ const printStep = (cm: CommentMap, node: Node, indent: string, path: IrPath): st
       return `run ${node.program}(${printArgs(node.args)})${printPolicy(node.policy, [])}`
     case "map": {
       const extra = node.concurrency === undefined ? [] : [`concurrency: ${printNumber(node.concurrency)}`]
+      if (node.take !== undefined) extra.push(`take: ${printNumber(node.take)}`)
       return `map ${node.as} in ${printExpr(node.over)}${printPolicy(node.policy, extra)} ${
         printBlock(cm, node.body, indent, path.child("body"), false)
       }`
@@ -236,7 +237,8 @@ const printStep = (cm: CommentMap, node: Node, indent: string, path: IrPath): st
         ? `${head} else ${printBlock(cm, node.else, indent, elsePath, false)}`
         : `${head} else ${withTrailing(printStep(cm, chained, indent, elsePath.child("nodes").child(0)), elseResult)}`
     }
-    case "choose": {
+    case "choose":
+    case "race": {
       const inner = indent + INDENT
       const optionsPath = path.child("options")
       const lines: Array<string> = []
@@ -249,7 +251,8 @@ const printStep = (cm: CommentMap, node: Node, indent: string, path: IrPath): st
         )
       })
       pushComments(lines, slotOf(cm, optionsPath).end)
-      return `choose ${printString(node.key)}${printPolicy(node.policy, [])} {\n${
+      const head = node.kind === "choose" ? `choose ${printString(node.key)}` : "race"
+      return `${head}${printPolicy(node.policy, [])} {\n${
         indentLines(lines, inner)
       }\n${indent}}`
     }

@@ -259,6 +259,7 @@ export const emitDocument = (doc: IDocument, naming: Naming): Program => {
           as: naming.binder[n.bid] ?? "?",
           body: body(n.body),
           ...(n.concurrency !== undefined ? { concurrency: n.concurrency } : {}),
+          ...(n.take !== undefined ? { take: n.take } : {}),
           ...policy(n.policy)
         }
       case "branch":
@@ -268,6 +269,13 @@ export const emitDocument = (doc: IDocument, naming: Naming): Program => {
           id,
           kind: "choose",
           key: n.key,
+          options: n.options.map((o) => ({ label: o.label, body: body(o.body) })),
+          ...policy(n.policy)
+        }
+      case "race":
+        return {
+          id,
+          kind: "race",
           options: n.options.map((o) => ({ label: o.label, body: body(o.body) })),
           ...policy(n.policy)
         }

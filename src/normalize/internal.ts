@@ -78,11 +78,16 @@ export type INode =
     readonly bid: number
     body: IBody
     readonly concurrency: number | undefined
+    readonly take: number | undefined
   })
   | (NodeBase & { readonly kind: "branch"; cond: IExpr; then: IBody; else: IBody })
   | (NodeBase & {
     readonly kind: "choose"
     readonly key: string
+    readonly options: ReadonlyArray<{ readonly label: string; readonly body: IBody }>
+  })
+  | (NodeBase & {
+    readonly kind: "race"
     readonly options: ReadonlyArray<{ readonly label: string; readonly body: IBody }>
   })
   | (NodeBase & { readonly kind: "expr"; expr: IExpr })
@@ -125,6 +130,7 @@ export const childBodies = (node: INode): ReadonlyArray<IBody> => {
     case "branch":
       return [node.then, node.else]
     case "choose":
+    case "race":
       return node.options.map((o) => o.body)
     case "tool":
     case "llm":

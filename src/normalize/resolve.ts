@@ -170,7 +170,8 @@ class Resolver {
           over: resolveExpr(node.over, frame),
           bid,
           body: this.body(node.body, inner, depth + 1, level + 1),
-          concurrency: node.concurrency
+          concurrency: node.concurrency,
+          take: node.take
         }
       }
       case "branch":
@@ -190,6 +191,14 @@ class Resolver {
           policy,
           kind: "choose",
           key: node.key,
+          options: node.options.map((o) => ({ label: o.label, body: this.body(o.body, frame, depth + 1, level) }))
+        }
+      case "race":
+        return {
+          uid,
+          label,
+          policy,
+          kind: "race",
           options: node.options.map((o) => ({ label: o.label, body: this.body(o.body, frame, depth + 1, level) }))
         }
       case "expr":

@@ -70,6 +70,7 @@ const foldAndInline = (doc: IDocument): void => {
           node.cond = fold(node.cond)
           break
         case "choose":
+        case "race":
           break
         case "expr": {
           const folded = foldExpr(node.expr, subst)
@@ -117,6 +118,7 @@ const isPure = (node: INode, memo: PurityMemo): boolean => {
     case "llm":
     case "call":
     case "choose":
+    case "race":
       pure = false
       break
   }

@@ -129,7 +129,8 @@ export const structuralHashes = (doc: IDocument, graph: Graph): StructuralHashes
           for (const arg of node.args) text += "|" + q(arg.name) + "=" + inner(arg.value)
           break
         case "map":
-          text += "|over=" + inner(node.over) + "|c=" + String(node.concurrency ?? "_") + "|body=" +
+          text += "|over=" + inner(node.over) + "|c=" + String(node.concurrency ?? "_") + "|t=" +
+            String(node.take ?? "_") + "|body=" +
             downBody(node.body, level + 1)
           break
         case "branch":
@@ -138,6 +139,9 @@ export const structuralHashes = (doc: IDocument, graph: Graph): StructuralHashes
           break
         case "choose":
           text += q(node.key)
+          for (const option of node.options) text += "|" + q(option.label) + "=" + downBody(option.body, level)
+          break
+        case "race":
           for (const option of node.options) text += "|" + q(option.label) + "=" + downBody(option.body, level)
           break
         case "expr":
@@ -252,6 +256,7 @@ export const structuralHashes = (doc: IDocument, graph: Graph): StructuralHashes
           nested("else", node.else)
           break
         case "choose":
+        case "race":
           node.options.forEach((option, i) => nested("o" + i, option.body))
           break
         case "expr":
