@@ -18,7 +18,7 @@ import type { ToolError } from "../tools/errors.js"
 import { bindParams } from "./inputs.js"
 import { llmCall } from "./llmCall.js"
 import type { Env, NodeRun } from "./runState.js"
-import { Scheduler } from "./scheduler.js"
+import { FanInScheduler } from "./fanIn.js"
 import type { CallSite } from "./toolCall.js"
 
 /** Marks "no fast path": the expression needs the full evaluator. */
@@ -89,7 +89,7 @@ const evalArgs = (args: Args, env: Env): Either.Either<JsonRecord, ToolError> =>
 }
 
 /** A run of a plan. Not reusable: make one per run. */
-export class Run extends Scheduler {
+export class Run extends FanInScheduler {
   protected dispatch(nr: NodeRun): void {
     const node = nr.pn.node
     const env = nr.scope.env
@@ -122,6 +122,8 @@ export class Run extends Scheduler {
       }
       case "choose":
         return this.execChoose(nr)
+      case "race":
+        return this.execRace(nr)
     }
   }
 
@@ -207,6 +209,7 @@ export class Run extends Scheduler {
       )
     }
     const items = over.right
+    if (node.take !== undefined) return this.execTake(nr, items, node.take)
     if (items.length === 0) return this.complete(nr, [])
     const cap = node.concurrency !== undefined && node.concurrency >= 1 ? Math.floor(node.concurrency) : Infinity
     nr.map = { items, results: new Array<Json>(items.length), cap, next: 0, active: 0, done: 0, starting: false }

@@ -202,6 +202,7 @@ export const summarize = (events: Iterable<RunEvent>): Summary => {
       case "NodeReady":
       case "NodeStarted":
       case "ChoiceMade":
+      case "FanInSettled":
         break
     }
   }

@@ -1,0 +1,239 @@
+/**
+ * Fan-ins that do not wait for all: `race` (first success wins, the rest are
+ * cancelled) and `map … with { take: k }` (first k results in completion
+ * order); failures aggregated; replay follows the recorded winner.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Exit, Layer, Schema } from "effect"
+import * as Durable from "../../src/runtime/durable.js"
+import { RunStore } from "../../src/runtime/runStore.js"
+import * as Runtime from "../../src/runtime/runtime.js"
+import type { RunError } from "../../src/runtime/runtime.js"
+import { make, Transient } from "../../src/tools/index.js"
+import type { AnyTool } from "../../src/tools/index.js"
+import type { RunEvent } from "../../src/trace/events.js"
+import { compileProgram, eventsOf, idOf, makeProbe, testLayer } from "../support/runtime.js"
+
+/** Fails with Transient after `ms`. */
+const failing = make({
+  name: "t.fail",
+  description: "Sleeps ms, then fails Transient with the message given.",
+  input: Schema.Struct({ ms: Schema.Number, why: Schema.String }),
+  output: Schema.Unknown,
+  idempotent: true,
+  handler: (args) => Effect.zipRight(Effect.sleep(`${args.ms} millis`), Effect.fail(new Transient({ message: args.why })))
+}) as unknown as AnyTool
+
+/** A promise-returning tool that resolves after `ms` unless its signal aborts first (aborts are counted). */
+const makeAbortable = () => {
+  const stats = { aborted: 0, finished: 0 }
+  const tool = make({
+    name: "t.promise",
+    description: "Resolves value after ms unless aborted.",
+    input: Schema.Struct({ ms: Schema.Number, value: Schema.Unknown }),
+    output: Schema.Unknown,
+    idempotent: true,
+    run: (args, ctx) =>
+      new Promise<unknown>((resolve) => {
+        const timer = setTimeout(() => {
+          stats.finished++
+          resolve(args.value)
+        }, args.ms)
+        ctx.signal.addEventListener("abort", () => {
+          clearTimeout(timer)
+          stats.aborted++
+        })
+      })
+  })
+  return { tool: tool as unknown as AnyTool, stats }
+}
+
+const failureOf = <A>(exit: Exit.Exit<A, RunError>): RunError => {
+  if (Exit.isSuccess(exit) || exit.cause._tag !== "Fail") throw new Error("expected a failure")
+  return exit.cause.error
+}
+
+const cancelledUnder = (events: ReadonlyArray<RunEvent>, prefix: string) =>
+  events.filter((e) => e.type === "NodeFailed" && e.data.errorKind === "Cancelled" && e.node?.startsWith(prefix))
+
+describe("race", () => {
+  it.live("the first option to succeed gives the value; the slower one is interrupted and recorded Cancelled", () => {
+    const probe = makeProbe()
+    const program = compileProgram(
+      `program main() {
+        r = race {
+          slow: { return tool t.work(ms: 400, value: "slow") }
+          fast: { return tool t.work(ms: 5, value: "fast") }
+        }
+        return r
+      }`,
+      [probe.tool]
+    )
+    return Effect.gen(function*() {
+      const result = yield* Runtime.run(program, {}, { runId: "race-1" })
+      expect(result.output).toBe("fast")
+      const events = yield* eventsOf("race-1")
+      const race = idOf(program, "r")
+      const settled = events.find((e) => e.type === "FanInSettled")
+      expect(settled?.node).toBe(race)
+      expect(settled?.type === "FanInSettled" && settled.data).toEqual({ picked: ["fast"], dropped: ["slow"] })
+      expect(cancelledUnder(events, `${race}/slow/`).length).toBe(1)
+      // The slow call was interrupted: its finalizer ran and nothing is in flight.
+      expect(probe.stats.active).toBe(0)
+      expect(probe.stats.finalized).toBe(2)
+    }).pipe(Effect.provide(testLayer([probe.tool])))
+  })
+
+  it.live("a losing promise handler's signal aborts", () => {
+    const p = makeAbortable()
+    const program = compileProgram(
+      `program main() {
+        return race {
+          a: { return tool t.promise(ms: 400, value: 1) }
+          b: { return tool t.promise(ms: 5, value: 2) }
+        }
+      }`,
+      [p.tool]
+    )
+    return Effect.gen(function*() {
+      const result = yield* Runtime.run(program, {})
+      expect(result.output).toBe(2)
+      expect(p.stats).toEqual({ aborted: 1, finished: 1 })
+    }).pipe(Effect.provide(testLayer([p.tool])))
+  })
+
+  it.live("a failing option does not fail the race while another can still win", () => {
+    const probe = makeProbe()
+    const program = compileProgram(
+      `program main() {
+        return race {
+          bad: { return tool t.fail(ms: 1, why: "down") }
+          good: { return tool t.work(ms: 20, value: "ok") }
+        }
+      }`,
+      [probe.tool, failing]
+    )
+    return Effect.gen(function*() {
+      const result = yield* Runtime.run(program, {}, { runId: "race-2" })
+      expect(result.output).toBe("ok")
+      const events = yield* eventsOf("race-2")
+      const settled = events.find((e) => e.type === "FanInSettled")
+      expect(settled?.type === "FanInSettled" && settled.data).toEqual({ picked: ["good"], dropped: ["bad"] })
+    }).pipe(Effect.provide(testLayer([probe.tool, failing])))
+  })
+
+  it.live("every option failing fails the node with the errors aggregated, of their common kind", () => {
+    const program = compileProgram(
+      `program main() {
+        r = race {
+          a: { return tool t.fail(ms: 1, why: "first down") }
+          b: { return tool t.fail(ms: 3, why: "second down") }
+        }
+        return r
+      }`,
+      [failing]
+    )
+    return Effect.gen(function*() {
+      const error = failureOf(yield* Effect.exit(Runtime.run(program, {})))
+      expect(error.kind).toBe("Transient")
+      expect(error.node).toBe(idOf(program, "r"))
+      expect(error.message).toContain(`option "a": Transient: first down`)
+      expect(error.message).toContain(`option "b": Transient: second down`)
+    }).pipe(Effect.provide(testLayer([failing])))
+  })
+
+  it.live("replay follows the recorded winner exactly and calls no tool", () => {
+    const probe = makeProbe()
+    const program = compileProgram(
+      `program main() {
+        return race {
+          slow: { return tool t.work(ms: 300, value: "slow") }
+          fast: { return tool t.work(ms: 5, value: "fast") }
+        }
+      }`,
+      [probe.tool]
+    )
+    return Effect.gen(function*() {
+      const r = yield* Durable.start(program, {}, { seed: 1 })
+      const calls = probe.stats.calls
+      const replayed = yield* Durable.replay({ _tag: "Stored", runId: r.runId })
+      expect(replayed.exact).toBe(true)
+      expect(replayed.output).toBe("fast")
+      expect(probe.stats.calls).toBe(calls)
+    }).pipe(Effect.provide(Layer.merge(testLayer([probe.tool]), RunStore.layerMemory)))
+  })
+})
+
+describe("map with take", () => {
+  it.live("the first k results in completion order; the items still running are cancelled", () => {
+    const probe = makeProbe()
+    const program = compileProgram(
+      `program main(delays: number[] = [300, 5, 300, 40]) {
+        firsts = map d in delays with { take: 2 } {
+          return tool t.work(ms: d, value: d)
+        }
+        return firsts
+      }`,
+      [probe.tool]
+    )
+    return Effect.gen(function*() {
+      const result = yield* Runtime.run(program, {}, { runId: "take-1" })
+      expect(result.output).toEqual([5, 40])
+      const events = yield* eventsOf("take-1")
+      const map = idOf(program, "firsts")
+      const settled = events.find((e) => e.type === "FanInSettled")
+      expect(settled?.type === "FanInSettled" && settled.data).toEqual({ picked: ["1", "3"], dropped: ["0", "2"] })
+      expect(cancelledUnder(events, `${map}/0/`).length).toBe(1)
+      expect(cancelledUnder(events, `${map}/2/`).length).toBe(1)
+      expect(probe.stats.active).toBe(0)
+    }).pipe(Effect.provide(testLayer([probe.tool])))
+  })
+
+  it.live("failures are skipped while k successes stay possible; beyond that the node fails", () => {
+    const probe = makeProbe()
+    const program = compileProgram(
+      `program main(fails: boolean[]) {
+        got = map f in fails with { take: 2, concurrency: 1 } {
+          v = if f { return tool t.fail(ms: 1, why: "no") } else { return tool t.work(ms: 1, value: "yes") }
+          return v
+        }
+        return got
+      }`,
+      [probe.tool, failing]
+    )
+    return Effect.gen(function*() {
+      const ok = yield* Runtime.run(program, { fails: [true, false, true, false] })
+      expect(ok.output).toEqual(["yes", "yes"])
+      const error = failureOf(yield* Effect.exit(Runtime.run(program, { fails: [true, false, true] })))
+      expect(error.kind).toBe("Transient")
+      expect(error.message).toContain("fewer than 2 of 3 items can succeed")
+      expect(error.message).toContain("item 0: Transient: no")
+    }).pipe(Effect.provide(testLayer([probe.tool, failing])))
+  })
+
+  it.live("a take larger than the list fails Permanent at run time", () => {
+    const program = compileProgram(`program main(xs: number[]) { return map x in xs with { take: 3 } { return x } }`)
+    return Effect.gen(function*() {
+      const error = failureOf(yield* Effect.exit(Runtime.run(program, { xs: [1, 2] })))
+      expect(error.kind).toBe("Permanent")
+      expect(error.message).toContain("take 3 of 2 items")
+    }).pipe(Effect.provide(testLayer()))
+  })
+
+  it.live("replay reproduces the recorded order", () => {
+    const probe = makeProbe()
+    const program = compileProgram(
+      `program main(delays: number[] = [60, 5, 30]) {
+        return map d in delays with { take: 2 } { return tool t.work(ms: d, value: d) }
+      }`,
+      [probe.tool]
+    )
+    return Effect.gen(function*() {
+      const r = yield* Durable.start(program, {}, { seed: 2 })
+      expect(r.output).toEqual([5, 30])
+      const replayed = yield* Durable.replay({ _tag: "Stored", runId: r.runId })
+      expect(replayed.exact).toBe(true)
+      expect(replayed.output).toEqual([5, 30])
+    }).pipe(Effect.provide(Layer.merge(testLayer([probe.tool]), RunStore.layerMemory)))
+  })
+})
