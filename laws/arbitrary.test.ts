@@ -131,6 +131,7 @@ describe("arbProgram", () => {
         if (node.policy?.retry !== undefined) seen.add("retry")
         if (node.kind === "llm" && node.model !== undefined) seen.add("model")
         if (node.kind === "map" && node.concurrency !== undefined) seen.add("concurrency")
+        if (node.kind === "map" && node.take !== undefined) seen.add("take")
         if (node.kind === "branch" && node.else === null) seen.add("else-less")
         if (info.depth === 3) seen.add("depth 3")
       })
@@ -151,9 +152,11 @@ describe("arbProgram", () => {
         "llm",
         "map",
         "model",
+        "race",
         "retry",
         "return step",
         "synthetic",
+        "take",
         "tool"
       ].sort()
     )

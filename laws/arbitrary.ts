@@ -15,6 +15,7 @@
  * draw of 0 always picks the simplest option.
  */
 import * as fc from "fast-check"
+import { staticFanOut } from "../src/validate/rules/LimitsRule.js"
 import {
   type BinaryOp,
   type Body,
@@ -428,7 +429,7 @@ const node = (
   table.push(["tool", 5])
   if (ctx.signatures.length > 0) table.push(["llm", 3])
   if (ctx.callees.length > 0) table.push(["call", 2])
-  if (nested) table.push(["map", 2], ["branch", 2], ["choose", 1])
+  if (nested) table.push(["map", 2], ["branch", 2], ["choose", 1], ["race", 1])
   const kind = t.weighted(table)
   ctx.count++
   const id = named ? freshName(ctx) : `$${ctx.synthetic++}`
@@ -461,7 +462,10 @@ const node = (
       const as = freshName(ctx)
       const body = scope(ctx, [...env, as], depth + 1, false)
       const base = concurrency === undefined ? { id, kind, over, as, body } : { id, kind, over, as, body, concurrency }
-      return withPolicy(base, p)
+      // First-k: only where at least one item is possible as far as validation can tell.
+      const fanOut = staticFanOut(over)
+      const take = t.chance(15) && (fanOut === undefined || fanOut >= 1) ? t.between(1, Math.min(3, fanOut ?? 3)) : undefined
+      return withPolicy(take === undefined ? base : { ...base, take }, p)
     }
     case "branch": {
       const cond = expr(t, env, t.below(EXPR_DEPTH))
@@ -478,6 +482,15 @@ const node = (
         body: scope(ctx, env, depth + 1, false)
       }))
       return withPolicy({ id, kind, key, options }, p)
+    }
+    case "race": {
+      const p = policy(ctx, kind, env, siblings)
+      const labels = t.distinct(LABEL_POOL, 3)
+      const options = (labels.length < 2 ? LABEL_POOL.slice(0, 2) : labels).map((label) => ({
+        label,
+        body: scope(ctx, env, depth + 1, false)
+      }))
+      return withPolicy({ id, kind, options }, p)
     }
   }
 }

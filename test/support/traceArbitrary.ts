@@ -85,7 +85,8 @@ export const arbData = (n: NumberArbs): { readonly [T in RunEventType]: fc.Arbit
   RunFailed: fc.record({ errorKind: arbKind, message: arbText, failedNode: arbText }, {
     requiredKeys: ["errorKind", "message"]
   }),
-  RunCancelled: fc.record({ reason: arbText })
+  RunCancelled: fc.record({ reason: arbText }),
+  FanInSettled: fc.record({ picked: fc.array(arbText, { maxLength: 3 }), dropped: fc.array(arbText, { maxLength: 3 }) })
 })
 
 const TYPES: ReadonlyArray<RunEventType> = [
@@ -101,7 +102,8 @@ const TYPES: ReadonlyArray<RunEventType> = [
   "Chunk",
   "RunCompleted",
   "RunFailed",
-  "RunCancelled"
+  "RunCancelled",
+  "FanInSettled"
 ]
 
 /** One event without its `runId` and `seq` (given by `arbTrace`). */
