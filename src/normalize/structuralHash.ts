@@ -129,8 +129,8 @@ export const structuralHashes = (doc: IDocument, graph: Graph): StructuralHashes
           for (const arg of node.args) text += "|" + q(arg.name) + "=" + inner(arg.value)
           break
         case "map":
-          text += "|over=" + inner(node.over) + "|c=" + String(node.concurrency ?? "_") + "|t=" +
-            String(node.take ?? "_") + "|body=" +
+          text += "|over=" + inner(node.over) + "|c=" + String(node.concurrency ?? "_") +
+            (node.take === undefined ? "" : "|t=" + String(node.take)) + "|body=" +
             downBody(node.body, level + 1)
           break
         case "branch":
