@@ -235,6 +235,12 @@ export interface MapNode {
    * still running are cancelled); fewer than `take` possible successes fail it.
    */
   readonly take?: number
+  /**
+   * Incremental fold: the program of the file that combines `(acc, x)`, applied to each item result in
+   * completion order starting from `init` (a constant); the node's value is the last accumulator.
+   */
+  readonly fold?: string
+  readonly init?: Expr
   readonly policy?: Policy
 }
 /** Runs `then` when `cond` is true, else `else` (null when absent). */
@@ -310,6 +316,8 @@ export const Node: Schema.Schema<Node> = Schema.Union(
     body: BodyRef,
     concurrency: opt(FiniteNumber),
     take: opt(FiniteNumber),
+    fold: opt(Schema.String),
+    init: opt(Expr),
     policy: opt(Policy)
   }),
   Schema.Struct({

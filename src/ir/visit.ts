@@ -92,6 +92,8 @@ export const NODE_FIELDS = {
     ["body", "body"],
     ["concurrency", "number?"],
     ["take", "number?"],
+    ["fold", "string?"],
+    ["init", "expr?"],
     ["policy", "policy?"]
   ],
   branch: [["id", "string"], ["cond", "expr"], ["then", "body"], ["else", "body|null"], ["policy", "policy?"]],

@@ -164,11 +164,16 @@ const lowerStep = (ctx: LowerContext, step: StepNode, id: string, path: IrPath):
     case "MapStep": {
       const over = lowerExpr(ctx, step.over, path.child("over"))
       ctx.mark(path.child("as"), step.binder.loc)
-      const { policy, concurrency, take } = lowerPolicy(ctx, step.policy, "map", path)
+      const { policy, concurrency, take, fold, init } = lowerPolicy(ctx, step.policy, "map", path)
       const body = lowerNestedBody(ctx, step.body, path.child("body"))
       const base = { id, kind: "map" as const, over, as: step.binder.value, body }
-      const capped = concurrency === undefined ? base : { ...base, concurrency }
-      return withPolicy(take === undefined ? capped : { ...capped, take }, policy)
+      return withPolicy({
+        ...base,
+        ...(concurrency === undefined ? {} : { concurrency }),
+        ...(take === undefined ? {} : { take }),
+        ...(fold === undefined ? {} : { fold }),
+        ...(init === undefined ? {} : { init })
+      }, policy)
     }
     case "IfStep": {
       const cond = lowerExpr(ctx, step.cond, path.child("cond"))

@@ -7,7 +7,7 @@
  * durations parse and numbers are in range is checked later by V7.
  */
 import type { Span } from "../ir/diagnostic.js"
-import { ErrorKind, type NodeKind, type Policy, type RetryPolicy } from "../ir/schema.js"
+import { ErrorKind, type Expr, type NodeKind, type Policy, type RetryPolicy } from "../ir/schema.js"
 import type { ExprNode, RecordEntryNode, RecordExprNode } from "./ast.js"
 import type { IrPath, LowerContext } from "./lowerContext.js"
 import { keyText, literalOf, lowerExpr } from "./lowerExpr.js"
@@ -18,6 +18,9 @@ export interface LoweredPolicy {
   readonly model: string | undefined
   readonly concurrency: number | undefined
   readonly take: number | undefined
+  /** `fold: program` and `init: constant` (map steps only). */
+  readonly fold: string | undefined
+  readonly init: Expr | undefined
 }
 
 /** The policy keys, in the order the IR and the printer use. */
@@ -25,9 +28,9 @@ export const POLICY_KEYS = ["timeout", "retry", "cache", "idempotencyKey", "afte
 /** The retry fields, in the order the IR and the printer use. */
 export const RETRY_KEYS = ["times", "backoff", "base", "factor", "max", "jitter", "maxElapsed", "on"] as const
 
-const ALL_KEYS = [...POLICY_KEYS.slice(0, 5), "concurrency", "take", ...POLICY_KEYS.slice(5), "model"]
+const ALL_KEYS = [...POLICY_KEYS.slice(0, 5), "concurrency", "take", "fold", "init", ...POLICY_KEYS.slice(5), "model"]
 /** Keys that lower to fields of the node rather than of its policy. */
-const NODE_KEYS: ReadonlySet<string> = new Set(["model", "concurrency", "take"])
+const NODE_KEYS: ReadonlySet<string> = new Set(["model", "concurrency", "take", "fold", "init"])
 const ERROR_KINDS: ReadonlyArray<string> = ErrorKind.literals
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
@@ -39,12 +42,16 @@ export const lowerPolicy = (
   kind: NodeKind,
   nodePath: IrPath
 ): LoweredPolicy => {
-  if (record === undefined) return { policy: undefined, model: undefined, concurrency: undefined, take: undefined }
+  if (record === undefined) {
+    return { policy: undefined, model: undefined, concurrency: undefined, take: undefined, fold: undefined, init: undefined }
+  }
   const policyPath = nodePath.child("policy")
   const policy: Mutable<Policy> = {}
   let model: string | undefined
   let concurrency: number | undefined
   let take: number | undefined
+  let fold: string | undefined
+  let init: Expr | undefined
   let hasPolicyEntry = record.entries.length === 0
   const seen = new Set<string>()
   for (const entry of record.entries) {
@@ -112,12 +119,22 @@ export const lowerPolicy = (
         else if (typeof lit === "number") take = lit
         else bad(`Policy "take" must be a literal number`)
         break
+      case "fold":
+        if (kind !== "map") bad(`"fold" is only allowed on map steps`)
+        else if (value.kind === "Identifier") fold = value.name
+        else if (value.kind === "StringLiteral") fold = value.value
+        else bad(`Policy "fold" must name a program of the file`)
+        break
+      case "init":
+        if (kind !== "map") bad(`"init" is only allowed on map steps`)
+        else init = lowerExpr(ctx, value, path)
+        break
       default:
         bad(`Unknown policy key "${key}"; expected one of ${ALL_KEYS.join(", ")}`)
     }
   }
   if (hasPolicyEntry) ctx.mark(policyPath, record.loc)
-  return { policy: hasPolicyEntry ? orderPolicy(policy) : undefined, model, concurrency, take }
+  return { policy: hasPolicyEntry ? orderPolicy(policy) : undefined, model, concurrency, take, fold, init }
 }
 
 const orderPolicy = (p: Policy): Policy => {

@@ -218,6 +218,8 @@ const printStep = (cm: CommentMap, node: Node, indent: string, path: IrPath): st
     case "map": {
       const extra = node.concurrency === undefined ? [] : [`concurrency: ${printNumber(node.concurrency)}`]
       if (node.take !== undefined) extra.push(`take: ${printNumber(node.take)}`)
+      if (node.fold !== undefined) extra.push(`fold: ${isIdentifier(node.fold) ? node.fold : printString(node.fold)}`)
+      if (node.init !== undefined) extra.push(`init: ${printExpr(node.init)}`)
       return `map ${node.as} in ${printExpr(node.over)}${printPolicy(node.policy, extra)} ${
         printBlock(cm, node.body, indent, path.child("body"), false)
       }`

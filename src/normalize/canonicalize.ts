@@ -260,6 +260,8 @@ export const emitDocument = (doc: IDocument, naming: Naming): Program => {
           body: body(n.body),
           ...(n.concurrency !== undefined ? { concurrency: n.concurrency } : {}),
           ...(n.take !== undefined ? { take: n.take } : {}),
+          ...(n.fold !== undefined ? { fold: n.fold } : {}),
+          ...(n.init !== undefined ? { init: n.init } : {}),
           ...policy(n.policy)
         }
       case "branch":

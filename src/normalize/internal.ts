@@ -10,6 +10,7 @@ import type {
   BinaryOp,
   BuiltinName,
   CachePolicy,
+  Expr,
   Param,
   RetryPolicy,
   Scalar,
@@ -79,6 +80,8 @@ export type INode =
     body: IBody
     readonly concurrency: number | undefined
     readonly take: number | undefined
+    readonly fold: string | undefined
+    readonly init: Expr | undefined
   })
   | (NodeBase & { readonly kind: "branch"; cond: IExpr; then: IBody; else: IBody })
   | (NodeBase & {

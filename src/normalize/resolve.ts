@@ -171,7 +171,9 @@ class Resolver {
           bid,
           body: this.body(node.body, inner, depth + 1, level + 1),
           concurrency: node.concurrency,
-          take: node.take
+          take: node.take,
+          fold: node.fold,
+          init: node.init
         }
       }
       case "branch":

@@ -112,7 +112,8 @@ const isPure = (node: INode, memo: PurityMemo): boolean => {
       break
     case "map":
     case "branch":
-      pure = childBodies(node).every((body) => body.nodes.every((inner) => isPure(inner, memo)))
+      // A map with `fold` runs a program per result (like a call): an effect.
+      pure = (node.kind !== "map" || node.fold === undefined) && childBodies(node).every((body) => body.nodes.every((inner) => isPure(inner, memo)))
       break
     case "tool":
     case "llm":

@@ -130,7 +130,9 @@ export const structuralHashes = (doc: IDocument, graph: Graph): StructuralHashes
           break
         case "map":
           text += "|over=" + inner(node.over) + "|c=" + String(node.concurrency ?? "_") +
-            (node.take === undefined ? "" : "|t=" + String(node.take)) + "|body=" +
+            (node.take === undefined ? "" : "|t=" + String(node.take)) +
+            (node.fold === undefined ? "" : "|f=" + q(node.fold) + "|i=" + canonicalJson(node.init ?? null)) +
+            "|body=" +
             downBody(node.body, level + 1)
           break
         case "branch":

@@ -11,10 +11,14 @@
  * run runs only what was picked, in the recorded order, so its value does
  * not depend on timing the second time.
  */
+import { Either } from "effect"
+import { evalPure } from "../ir/eval.js"
 import type { Json } from "../ir/eval.js"
 import type { ErrorKind } from "../ir/schema.js"
 import { errorKind, fromKind, Permanent } from "../tools/errors.js"
 import type { ToolError } from "../tools/errors.js"
+import { hashJson } from "../trace/contentHash.js"
+import { bindParams } from "./inputs.js"
 import type { Group, NodeRun } from "./runState.js"
 import { Scheduler } from "./scheduler.js"
 
@@ -90,11 +94,25 @@ export abstract class FanInScheduler extends Scheduler {
     }
   }
 
-  /** Runs a map's items (within its concurrency) until `take` of them have succeeded. */
+  /**
+   * Runs a map's items (within its concurrency) until `take` of them have succeeded; with `fold`, combines
+   * each result into the accumulator as it arrives (`FoldUpdated`), and the accumulator is the value.
+   */
   protected execTake(nr: NodeRun, items: ReadonlyArray<Json>, take: number): void {
     const node = nr.pn.node
     if (node.kind !== "map") return
     const k = Math.floor(take)
+    const folder = node.fold === undefined ? undefined : this.config.plan.programs.get(node.fold)
+    let acc: Json = null
+    if (node.fold !== undefined) {
+      if (folder === undefined || folder.params.length !== 2) {
+        return this.failNode(nr, new Permanent({ message: `fold: no program "${node.fold}" of two parameters` }))
+      }
+      const init = node.init === undefined ? Either.right(null) : evalPure(node.init, nr.scope.env)
+      if (Either.isLeft(init)) return this.failNode(nr, new Permanent({ message: `init: ${init.left.message}` }))
+      acc = init.right
+      if (items.length === 0) return this.complete(nr, acc)
+    }
     if (!(k >= 1) || k > items.length) {
       return this.failNode(
         nr,
@@ -118,24 +136,69 @@ export abstract class FanInScheduler extends Scheduler {
     let next = 0
     let active = 0
     let starting = false
+    let settled = false
+    // The fold: results are combined in slot order (completion order; a replay's recorded order), one at a time.
+    const filled: Array<boolean> = []
+    let folding = false
+    let folded = 0
+    const finish = (): void => {
+      if (!settled || nr.done) return
+      if (folder === undefined) return this.complete(nr, results)
+      if (folded === k && !folding) this.complete(nr, acc)
+    }
+    const pump = (): void => {
+      while (folder !== undefined && !folding && !nr.done && folded < k && filled[folded] === true) {
+        const step = folded
+        const [accParam, itemParam] = folder.params
+        const bound = bindParams(
+          folder.params,
+          { [accParam!.name]: acc, [itemParam!.name]: results[step]! },
+          `program "${folder.name}"`
+        )
+        if (Either.isLeft(bound)) return this.failNode(nr, new Permanent({ message: `fold: ${bound.left}` }))
+        const params = bound.right
+        folding = true
+        this.startScope(
+          folder.scope,
+          `${nr.path}/fold/${step}/`,
+          (name) => params.get(name),
+          nr.scope.depth + 1,
+          nr.budgets,
+          (v) => {
+            if (nr.done) return
+            folding = false
+            acc = v
+            folded++
+            this.emit("FoldUpdated", nr.path, undefined, { step, valueHash: hashJson(v), value: v })
+            pump()
+            finish()
+          },
+          (e) => this.failNode(nr, e),
+          nr.scope.group
+        )
+      }
+    }
     this.open.add(nr)
     const settle = (): void => {
+      settled = true
       const dropped = recorded?.dropped ?? started.filter((i) => !picked.includes(i)).map(String)
       // Picked in completion order (a replay: in the recorded order).
       const pickedOrder = recorded === undefined ? picked : order
       this.emit("FanInSettled", nr.path, undefined, { picked: pickedOrder.map(String), dropped })
       const rest = started.filter((i) => !finished.has(i)).map((i) => groups.get(i)!)
       this.cancelGroups(rest, `cancelled: map ${nr.path} took its first ${k} results`)
-      this.complete(nr, results)
+      finish()
     }
     const done = (i: number, value: Json): void => {
       if (nr.done || finished.has(i)) return
       finished.add(i)
       active--
-      const slot = slotOf.get(i)
-      if (slot === undefined) results.push(value)
-      else results[slot] = value
+      const slot = slotOf.get(i) ?? picked.length
+      results[slot] = value
+      filled[slot] = true
       picked.push(i)
+      pump()
+      if (nr.done) return
       if (picked.length === k) return settle()
       startMore()
     }

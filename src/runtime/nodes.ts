@@ -209,7 +209,7 @@ export class Run extends FanInScheduler {
       )
     }
     const items = over.right
-    if (node.take !== undefined) return this.execTake(nr, items, node.take)
+    if (node.take !== undefined || node.fold !== undefined) return this.execTake(nr, items, node.take ?? items.length)
     if (items.length === 0) return this.complete(nr, [])
     const cap = node.concurrency !== undefined && node.concurrency >= 1 ? Math.floor(node.concurrency) : Infinity
     nr.map = { items, results: new Array<Json>(items.length), cap, next: 0, active: 0, done: 0, starting: false }

@@ -135,6 +135,14 @@ export class FanInSettled extends Schema.Class<FanInSettled>("FanInSettled")(
   eventFields("FanInSettled", { picked: Schema.Array(Schema.String), dropped: Schema.Array(Schema.String) })
 ) {}
 
+/**
+ * A map with `fold` combined one more item result: `step` counts from 0 in completion order, `value` is the
+ * accumulator so far (the partial value a live subscriber shows) and `valueHash` its hash.
+ */
+export class FoldUpdated extends Schema.Class<FoldUpdated>("FoldUpdated")(
+  eventFields("FoldUpdated", { step: Schema.NonNegativeInt, valueHash: Schema.String, value: JsonValue })
+) {}
+
 /** A streamed piece of a node's output (tool `emit`, llm deltas), numbered from 0 per node. */
 export class Chunk extends Schema.Class<Chunk>("Chunk")(
   eventFields("Chunk", { index: Schema.NonNegativeInt, text: Schema.String })
@@ -170,7 +178,8 @@ export const EVENT_CLASSES = {
   RunCompleted,
   RunFailed,
   RunCancelled,
-  FanInSettled
+  FanInSettled,
+  FoldUpdated
 } as const
 
 /** Any run event (decoding yields instances of the event classes). */
@@ -188,7 +197,8 @@ export const RunEvent = Schema.Union(
   RunCompleted,
   RunFailed,
   RunCancelled,
-  FanInSettled
+  FanInSettled,
+  FoldUpdated
 )
 /** Any run event. */
 export type RunEvent = typeof RunEvent.Type

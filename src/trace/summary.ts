@@ -203,6 +203,7 @@ export const summarize = (events: Iterable<RunEvent>): Summary => {
       case "NodeStarted":
       case "ChoiceMade":
       case "FanInSettled":
+      case "FoldUpdated":
         break
     }
   }

@@ -17,7 +17,14 @@ const SOURCE = `program main(docs: string[]) {
   firsts = map d in docs with { concurrency: 4, take: 2 } {
     return tool summarize(text: d)
   }
-  return { fastest: fastest, firsts: firsts }
+  digest = map d in docs with { fold: merge, init: { count: 0 } } {
+    return tool summarize(text: d)
+  }
+  return { fastest: fastest, firsts: firsts, digest: digest }
+}
+
+program merge(acc: any, x: any) {
+  return { count: acc.count + 1 }
 }
 `
 
@@ -34,12 +41,18 @@ describe("race and take in the DSL", () => {
     expect(race.policy).toEqual({ timeout: "2s" })
     const map = nodes.find((n) => n.id === "firsts")!
     expect(map.kind === "map" && [map.concurrency, map.take]).toEqual([4, 2])
+    const digest = nodes.find((n) => n.id === "digest")!
+    expect(digest.kind === "map" && [digest.fold, digest.init]).toEqual([
+      "merge",
+      { kind: "record", entries: [{ key: "count", value: { kind: "lit", value: 0 } }] }
+    ])
   })
 
   it("print back to text that lowers to the same IR", () => {
     const text = print(compiled.program!)
     expect(text).toContain("race with { timeout: \"2s\" } {")
     expect(text).toContain("with { concurrency: 4, take: 2 }")
+    expect(text).toContain("with { fold: merge, init: { count: 0 } }")
     expect(compileSource(text).program).toEqual(compiled.program)
   })
 

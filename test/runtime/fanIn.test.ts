@@ -237,3 +237,65 @@ describe("map with take", () => {
     }).pipe(Effect.provide(Layer.merge(testLayer([probe.tool]), RunStore.layerMemory)))
   })
 })
+
+describe("map with fold", () => {
+  const FOLD = `
+    program main(delays: number[] = [40, 5, 20]) {
+      total = map d in delays with { fold: add, init: 0 } {
+        return tool t.work(ms: d, value: d)
+      }
+      return total
+    }
+    program add(acc: number, x: number) { return acc + x }`
+
+  it.live("combines results as they arrive; each partial value is an event, in completion order", () => {
+    const probe = makeProbe()
+    const program = compileProgram(FOLD, [probe.tool])
+    return Effect.gen(function*() {
+      const result = yield* Runtime.run(program, {}, { runId: "fold-1" })
+      expect(result.output).toBe(65)
+      const events = yield* eventsOf("fold-1")
+      const map = idOf(program, "total")
+      const partial = events.flatMap((e) => (e.type === "FoldUpdated" && e.node === map ? [e.data.value] : []))
+      expect(partial).toEqual([5, 25, 65])
+      const completed = events.findIndex((e) => e.type === "NodeCompleted" && e.node === map)
+      const lastFold = events.findLastIndex((e) => e.type === "FoldUpdated")
+      expect(lastFold).toBeLessThan(completed)
+    }).pipe(Effect.provide(testLayer([probe.tool])))
+  })
+
+  it.live("an empty list folds to init; fold with take folds the first k", () => {
+    const probe = makeProbe()
+    const program = compileProgram(
+      `program main(delays: number[]) {
+        return map d in delays with { take: 2, fold: join2, init: "" } {
+          return tool t.work(ms: d, value: str(d))
+        }
+      }
+      program join2(acc: string, x: string) { return concat(acc, x, ";") }`,
+      [probe.tool]
+    )
+    return Effect.gen(function*() {
+      expect((yield* Runtime.run(program, { delays: [] })).output).toBe("")
+      expect((yield* Runtime.run(program, { delays: [400, 1, 20] })).output).toBe("1;20;")
+    }).pipe(Effect.provide(testLayer([probe.tool])))
+  })
+
+  it.live("replay folds in the recorded order", () => {
+    const probe = makeProbe()
+    const program = compileProgram(
+      `program main(delays: number[] = [30, 1, 15]) {
+        return map d in delays with { fold: cat, init: [] } { return tool t.work(ms: d, value: d) }
+      }
+      program cat(acc: number[], x: number) { return concat(acc, [x]) }`,
+      [probe.tool]
+    )
+    return Effect.gen(function*() {
+      const r = yield* Durable.start(program, {}, { seed: 3 })
+      expect(r.output).toEqual([1, 15, 30])
+      const replayed = yield* Durable.replay({ _tag: "Stored", runId: r.runId })
+      expect(replayed.exact).toBe(true)
+      expect(replayed.output).toEqual([1, 15, 30])
+    }).pipe(Effect.provide(Layer.merge(testLayer([probe.tool]), RunStore.layerMemory)))
+  })
+})

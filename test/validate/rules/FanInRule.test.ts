@@ -61,3 +61,51 @@ program main(xs: number[]) {
     ])
   })
 })
+
+describe("V10 bad-fan-in: fold", () => {
+  it("accepts a fold program of two params with a constant init", () => {
+    expectValid(`
+program main(xs: number[]) {
+  s = map x in xs with { fold: add, init: 0 } { return x }
+  return s
+}
+program add(acc: number, x: number) { return acc + x }`)
+  })
+
+  it("reports an unknown fold program, a wrong arity, a missing or non-constant init", () => {
+    const src = `program main(xs: number[]) {
+  a = map x in xs with { fold: nope, init: 0 } { return x }
+  b = map x in xs with { fold: one } { return x }
+  c = map x in xs with { fold: add, init: xs } { return x }
+  return [a, b, c]
+}
+program one(acc: number) { return acc }
+program add(acc: number, x: number) { return acc + x }`
+    expectErrors(src).toEqual([
+      {
+        code: "bad-fan-in",
+        message: "fold names unknown program \"nope\"",
+        path: ["programs", "main", "nodes", 0, "fold"],
+        span: at(src, "fold: nope")
+      },
+      {
+        code: "bad-fan-in",
+        message: "fold program \"one\" must take two parameters (accumulator, result), takes 1",
+        path: ["programs", "main", "nodes", 1, "fold"],
+        span: at(src, "fold: one")
+      },
+      {
+        code: "bad-fan-in",
+        message: "fold needs an init value",
+        path: ["programs", "main", "nodes", 1],
+        span: at(src, "b = map x in xs with { fold: one } { return x }")
+      },
+      {
+        code: "bad-fan-in",
+        message: "fold init must be a constant (no references)",
+        path: ["programs", "main", "nodes", 2, "init"],
+        span: at(src, "init: xs")
+      }
+    ])
+  })
+})
