@@ -180,7 +180,13 @@ export const Policy = Schema.Struct({
   label: opt(Schema.String),
   budget: opt(
     Schema.Struct({ cost: opt(FiniteNumber), tokens: opt(FiniteNumber) })
-  )
+  ),
+  /**
+   * Hedged call (tool and llm steps): when the first attempt has no result after this duration, a second one
+   * starts (an llm step's goes to its node's `hedgeModel` route, if any); the first success wins, the other
+   * is cancelled.
+   */
+  hedge: opt(Duration)
 }).annotations({ identifier: "Policy" })
 export type Policy = typeof Policy.Type
 
@@ -212,6 +218,8 @@ export interface LlmNode {
   readonly signature: string
   readonly args: Args
   readonly model?: string
+  /** The model route of a hedged call's second attempt (`policy.hedge`); the same route when absent. */
+  readonly hedgeModel?: string
   readonly policy?: Policy
 }
 /** Calls another program of the same file. */
@@ -299,6 +307,7 @@ export const Node: Schema.Schema<Node> = Schema.Union(
     signature: Schema.String,
     args: ArgsSchema,
     model: opt(Schema.String),
+    hedgeModel: opt(Schema.String),
     policy: opt(Policy)
   }),
   Schema.Struct({

@@ -151,9 +151,10 @@ const lowerStep = (ctx: LowerContext, step: StepNode, id: string, path: IrPath):
     case "LlmStep": {
       ctx.mark(path.child("signature"), step.signature.loc)
       const args = lowerArgs(ctx, step.args, path)
-      const { policy, model } = lowerPolicy(ctx, step.policy, "llm", path)
+      const { policy, model, hedgeModel } = lowerPolicy(ctx, step.policy, "llm", path)
       const base = { id, kind: "llm" as const, signature: step.signature.value, args }
-      return withPolicy(model === undefined ? base : { ...base, model }, policy)
+      const routed = model === undefined ? base : { ...base, model }
+      return withPolicy(hedgeModel === undefined ? routed : { ...routed, hedgeModel }, policy)
     }
     case "RunStep": {
       ctx.mark(path.child("program"), step.program.loc)

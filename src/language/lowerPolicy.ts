@@ -16,6 +16,7 @@ import { keyText, literalOf, lowerExpr } from "./lowerExpr.js"
 export interface LoweredPolicy {
   readonly policy: Policy | undefined
   readonly model: string | undefined
+  readonly hedgeModel: string | undefined
   readonly concurrency: number | undefined
   readonly take: number | undefined
   /** `fold: program` and `init: constant` (map steps only). */
@@ -24,13 +25,13 @@ export interface LoweredPolicy {
 }
 
 /** The policy keys, in the order the IR and the printer use. */
-export const POLICY_KEYS = ["timeout", "retry", "cache", "idempotencyKey", "after", "label", "budget"] as const
+export const POLICY_KEYS = ["timeout", "retry", "cache", "idempotencyKey", "after", "label", "budget", "hedge"] as const
 /** The retry fields, in the order the IR and the printer use. */
 export const RETRY_KEYS = ["times", "backoff", "base", "factor", "max", "jitter", "maxElapsed", "on"] as const
 
-const ALL_KEYS = [...POLICY_KEYS.slice(0, 5), "concurrency", "take", "fold", "init", ...POLICY_KEYS.slice(5), "model"]
+const ALL_KEYS = [...POLICY_KEYS.slice(0, 5), "concurrency", "take", "fold", "init", ...POLICY_KEYS.slice(5), "model", "hedgeModel"]
 /** Keys that lower to fields of the node rather than of its policy. */
-const NODE_KEYS: ReadonlySet<string> = new Set(["model", "concurrency", "take", "fold", "init"])
+const NODE_KEYS: ReadonlySet<string> = new Set(["model", "hedgeModel", "concurrency", "take", "fold", "init"])
 const ERROR_KINDS: ReadonlyArray<string> = ErrorKind.literals
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
@@ -43,11 +44,20 @@ export const lowerPolicy = (
   nodePath: IrPath
 ): LoweredPolicy => {
   if (record === undefined) {
-    return { policy: undefined, model: undefined, concurrency: undefined, take: undefined, fold: undefined, init: undefined }
+    return {
+      policy: undefined,
+      model: undefined,
+      hedgeModel: undefined,
+      concurrency: undefined,
+      take: undefined,
+      fold: undefined,
+      init: undefined
+    }
   }
   const policyPath = nodePath.child("policy")
   const policy: Mutable<Policy> = {}
   let model: string | undefined
+  let hedgeModel: string | undefined
   let concurrency: number | undefined
   let take: number | undefined
   let fold: string | undefined
@@ -109,6 +119,16 @@ export const lowerPolicy = (
         else if (typeof lit === "string") model = lit
         else bad(`Policy "model" must be a literal string`)
         break
+      case "hedge":
+        if (kind !== "tool" && kind !== "llm") bad(`"hedge" is only allowed on tool and llm steps`)
+        else if (typeof lit === "string") policy.hedge = lit
+        else bad(`Policy "hedge" must be a literal duration string such as "200ms"`)
+        break
+      case "hedgeModel":
+        if (kind !== "llm") bad(`"hedgeModel" is only allowed on llm steps`)
+        else if (typeof lit === "string") hedgeModel = lit
+        else bad(`Policy "hedgeModel" must be a literal string`)
+        break
       case "concurrency":
         if (kind !== "map") bad(`"concurrency" is only allowed on map steps`)
         else if (typeof lit === "number") concurrency = lit
@@ -134,7 +154,7 @@ export const lowerPolicy = (
     }
   }
   if (hasPolicyEntry) ctx.mark(policyPath, record.loc)
-  return { policy: hasPolicyEntry ? orderPolicy(policy) : undefined, model, concurrency, take, fold, init }
+  return { policy: hasPolicyEntry ? orderPolicy(policy) : undefined, model, hedgeModel, concurrency, take, fold, init }
 }
 
 const orderPolicy = (p: Policy): Policy => {

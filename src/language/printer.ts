@@ -211,7 +211,10 @@ const printStep = (cm: CommentMap, node: Node, indent: string, path: IrPath): st
       return `tool ${node.tool}(${printArgs(node.args)})${printPolicy(node.policy, [])}`
     case "llm":
       return `llm ${node.signature}(${printArgs(node.args)})${
-        printPolicy(node.policy, node.model === undefined ? [] : [`model: ${printString(node.model)}`])
+        printPolicy(node.policy, [
+          ...(node.model === undefined ? [] : [`model: ${printString(node.model)}`]),
+          ...(node.hedgeModel === undefined ? [] : [`hedgeModel: ${printString(node.hedgeModel)}`])
+        ])
       }`
     case "call":
       return `run ${node.program}(${printArgs(node.args)})${printPolicy(node.policy, [])}`
@@ -298,6 +301,7 @@ const printPolicyValue = (policy: Policy, key: (typeof POLICY_KEYS)[number]): st
   switch (key) {
     case "timeout":
     case "label":
+    case "hedge":
       return policy[key] === undefined ? undefined : printString(policy[key])
     case "retry": {
       const retry = policy.retry

@@ -228,7 +228,8 @@ export const emitDocument = (doc: IDocument, naming: Naming): Program => {
       ...(p.idempotencyKey !== undefined ? { idempotencyKey: expr(p.idempotencyKey) } : {}),
       ...(after.length > 0 ? { after } : {}),
       ...(p.label !== undefined ? { label: p.label } : {}),
-      ...(p.budget !== undefined ? { budget: p.budget } : {})
+      ...(p.budget !== undefined ? { budget: p.budget } : {}),
+      ...(p.hedge !== undefined ? { hedge: p.hedge } : {})
     }
     return { policy: out }
   }
@@ -247,6 +248,7 @@ export const emitDocument = (doc: IDocument, naming: Naming): Program => {
           signature: n.signature,
           args: args(n.args),
           ...(n.model !== undefined ? { model: n.model } : {}),
+          ...(n.hedgeModel !== undefined ? { hedgeModel: n.hedgeModel } : {}),
           ...policy(n.policy)
         }
       case "call":

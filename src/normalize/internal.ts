@@ -50,6 +50,7 @@ export interface IPolicy {
   after: Array<IAfter>
   label: string | undefined
   budget: { readonly cost?: number; readonly tokens?: number } | undefined
+  hedge: string | undefined
 }
 
 /** Named arguments, sorted by name (code-unit order). */
@@ -71,7 +72,7 @@ interface NodeBase {
 /** A resolved node; the `kind` fields mirror the IR. */
 export type INode =
   | (NodeBase & { readonly kind: "tool"; readonly tool: string; args: IArgs })
-  | (NodeBase & { readonly kind: "llm"; readonly signature: string; args: IArgs; readonly model: string | undefined })
+  | (NodeBase & { readonly kind: "llm"; readonly signature: string; args: IArgs; readonly model: string | undefined; readonly hedgeModel: string | undefined })
   | (NodeBase & { readonly kind: "call"; readonly program: string; args: IArgs })
   | (NodeBase & {
     readonly kind: "map"
@@ -185,4 +186,5 @@ export const isEmptyPolicy = (p: IPolicy): boolean =>
   p.idempotencyKey === undefined &&
   p.after.length === 0 &&
   p.label === undefined &&
-  p.budget === undefined
+  p.budget === undefined &&
+  p.hedge === undefined

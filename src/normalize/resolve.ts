@@ -105,7 +105,8 @@ class Resolver {
       idempotencyKey: policy.idempotencyKey === undefined ? undefined : resolveExpr(policy.idempotencyKey, frame),
       after,
       label: policy.label,
-      budget: policy.budget
+      budget: policy.budget,
+      hedge: policy.hedge
     }
     return isEmptyPolicy(out) ? undefined : out
   }
@@ -146,7 +147,8 @@ class Resolver {
           kind: "llm",
           signature: node.signature,
           args: this.args(node.args, frame),
-          model: node.model
+          model: node.model,
+          hedgeModel: node.hedgeModel
         }
       case "call":
         return {

@@ -102,6 +102,7 @@ const describePolicy = (
       label: policy.label,
       budget: policy.budget
     })
+  if (policy.hedge !== undefined) s += "|H" + q(policy.hedge)
   if (policy.idempotencyKey !== undefined) s += "|K" + describeExpr(policy.idempotencyKey, level, doc, down)
   const after = policy.after.map((a) => (a.kind === "node" ? "N" + (down[a.uid] ?? "?") : "F" + q(a.name))).sort()
   return s + "|A[" + after.join(",") + "]"
@@ -126,6 +127,7 @@ export const structuralHashes = (doc: IDocument, graph: Graph): StructuralHashes
         case "call":
           text += q(node.kind === "tool" ? node.tool : node.kind === "llm" ? node.signature : node.program)
           if (node.kind === "llm") text += node.model === undefined ? "_" : q(node.model)
+          if (node.kind === "llm" && node.hedgeModel !== undefined) text += "|h=" + q(node.hedgeModel)
           for (const arg of node.args) text += "|" + q(arg.name) + "=" + inner(arg.value)
           break
         case "map":

@@ -11,7 +11,7 @@
  * run runs only what was picked, in the recorded order, so its value does
  * not depend on timing the second time.
  */
-import { Either } from "effect"
+import { Effect, Either } from "effect"
 import { evalPure } from "../ir/eval.js"
 import type { Json } from "../ir/eval.js"
 import type { ErrorKind } from "../ir/schema.js"
@@ -42,8 +42,43 @@ export const aggregateFailure = (head: string, failures: ReadonlyArray<Failure>)
   return only === undefined || only === "Cancelled" ? new Permanent({ message }) : fromKind(only, message)
 }
 
-/** The scheduling of `race` and of `map … with { take }`, between the core and the node kinds. */
+/** The two attempts of a hedged call, as path segments. */
+const HEDGE_LABELS = ["primary", "hedge"] as const
+
+/** The scheduling of `race`, of `map … with { take }` / `{ fold }` and of hedged calls, between the core and the node kinds. */
 export abstract class FanInScheduler extends Scheduler {
+  /**
+   * A hedged call (`hedge: "200ms"` on a tool or llm step): the primary attempt runs at `<node>/primary/call`;
+   * when it has no result after `ms`, a second one starts at `<node>/hedge/call` (`call(path, true)`, e.g. to
+   * another model route). The first success completes the node and the other is interrupted; both failing
+   * fails it. The winner is recorded (`FanInSettled`); a resume or replay runs only the recorded winner.
+   */
+  protected execHedged(
+    nr: NodeRun,
+    call: (path: string, hedge: boolean) => Effect.Effect<Json, ToolError>,
+    ms: number
+  ): void {
+    const recorded = this.config.recorded?.fanIn.get(nr.path)
+    const attempt = (i: 0 | 1) =>
+      Effect.map(call(`${nr.path}/${HEDGE_LABELS[i]}/call`, i === 1), (value) => [i, value] as const)
+    let hedgeStarted = false
+    const recordedWinner = recorded === undefined ? -1 : HEDGE_LABELS.indexOf(recorded.picked[0] as "primary")
+    const raced = recordedWinner >= 0
+      ? attempt(recordedWinner as 0 | 1)
+      : Effect.race(
+        attempt(0),
+        Effect.delay(Effect.suspend(() => {
+          hedgeStarted = true
+          return attempt(1)
+        }), `${ms} millis`)
+      )
+    this.hookless(nr, raced, ([i, value]) => {
+      const dropped = recorded?.dropped ?? (hedgeStarted ? [HEDGE_LABELS[1 - i]!] : [])
+      this.emit("FanInSettled", nr.path, undefined, { picked: [HEDGE_LABELS[i]], dropped })
+      this.complete(nr, value)
+    })
+  }
+
   /** Runs the options of a race node at once (or only the recorded winner); the first success completes it. */
   protected execRace(nr: NodeRun): void {
     const node = nr.pn.node

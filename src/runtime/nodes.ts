@@ -19,6 +19,8 @@ import { bindParams } from "./inputs.js"
 import { llmCall } from "./llmCall.js"
 import type { Env, NodeRun } from "./runState.js"
 import { FanInScheduler } from "./fanIn.js"
+import { durationMs } from "./policy/duration.js"
+import { toolCall } from "./toolCall.js"
 import type { CallSite } from "./toolCall.js"
 
 /** Marks "no fast path": the expression needs the full evaluator. */
@@ -152,13 +154,17 @@ export class Run extends FanInScheduler {
       output: undefined,
       outputHash: undefined
     }
-    nr.site = site
+    const hedge = node.policy?.hedge
+    const start = hedge === undefined
+      ? () => this.startCall(nr, site)
+      : () => this.execHedged(nr, (path) => toolCall(this.callEnv, { ...site, path }), durationMs(hedge, 0))
+    if (hedge === undefined) nr.site = site
     const preNode = this.services.hooks.preNode
-    if (preNode === undefined) return this.startCall(nr, site)
+    if (preNode === undefined) return start()
     this.hook(
       nr,
       preNode({ runId: this.config.runId, node: nr.path, kind: "tool", tool: tool.name, args: args.right }),
-      () => this.startCall(nr, site)
+      start
     )
   }
 
@@ -170,18 +176,23 @@ export class Run extends FanInScheduler {
     const signature = Object.prototype.hasOwnProperty.call(this.program.signatures, node.signature)
       ? this.program.signatures[node.signature]
       : undefined
-    const call = llmCall(this.callEnv, this.services.llm, {
-      runId: this.config.runId,
-      path: nr.path,
-      signatureName: node.signature,
-      signature,
-      args: args.right,
-      model: node.model,
-      policy: node.policy,
-      budgets: nr.budgets
-    })
-    const seed = this.config.seed
-    this.runCall(nr, seed === undefined ? call : Effect.withRandom(call, Random.make(`${seed}/${nr.path}`)))
+    const callAt = (path: string, hedge: boolean) => {
+      const call = llmCall(this.callEnv, this.services.llm, {
+        runId: this.config.runId,
+        path,
+        signatureName: node.signature,
+        signature,
+        args: args.right,
+        model: hedge ? node.hedgeModel ?? node.model : node.model,
+        policy: node.policy,
+        budgets: nr.budgets
+      })
+      const seed = this.config.seed
+      return seed === undefined ? call : Effect.withRandom(call, Random.make(`${seed}/${path}`))
+    }
+    const hedge = node.policy?.hedge
+    if (hedge !== undefined) return this.execHedged(nr, callAt, durationMs(hedge, 0))
+    this.runCall(nr, callAt(nr.path, false))
   }
 
   private execCall(nr: NodeRun): void {

@@ -259,7 +259,7 @@ describe("map with fold", () => {
       const partial = events.flatMap((e) => (e.type === "FoldUpdated" && e.node === map ? [e.data.value] : []))
       expect(partial).toEqual([5, 25, 65])
       const completed = events.findIndex((e) => e.type === "NodeCompleted" && e.node === map)
-      const lastFold = events.findLastIndex((e) => e.type === "FoldUpdated")
+      const lastFold = events.map((e) => e.type).lastIndexOf("FoldUpdated")
       expect(lastFold).toBeLessThan(completed)
     }).pipe(Effect.provide(testLayer([probe.tool])))
   })
@@ -297,5 +297,90 @@ describe("map with fold", () => {
       expect(replayed.exact).toBe(true)
       expect(replayed.output).toEqual([1, 15, 30])
     }).pipe(Effect.provide(Layer.merge(testLayer([probe.tool]), RunStore.layerMemory)))
+  })
+})
+
+describe("hedged calls", () => {
+  /** A tool whose n-th call sleeps `delays[n]` ms (then returns n); interrupted calls are counted. */
+  const makeSlowFirst = (delays: ReadonlyArray<number>) => {
+    const stats = { calls: 0, interrupted: 0 }
+    const tool = make({
+      name: "t.flaky",
+      description: "The n-th call sleeps delays[n] ms.",
+      input: Schema.Struct({ q: Schema.String }),
+      output: Schema.Number,
+      idempotent: true,
+      handler: () => {
+        const n = stats.calls++
+        return Effect.as(Effect.sleep(`${delays[n] ?? 0} millis`), n).pipe(
+          Effect.onInterrupt(() => Effect.sync(() => stats.interrupted++))
+        )
+      }
+    })
+    return { tool: tool as unknown as AnyTool, stats }
+  }
+  const SOURCE = `program main() {
+    v = tool t.flaky(q: "x") with { hedge: "20ms" }
+    return v
+  }`
+
+  it.live("a slow first attempt is hedged after the delay; the hedge wins and the first is interrupted", () => {
+    const t = makeSlowFirst([400, 5])
+    const program = compileProgram(SOURCE, [t.tool])
+    return Effect.gen(function*() {
+      const r = yield* Runtime.run(program, {}, { runId: "hedge-1" })
+      expect(r.output).toBe(1)
+      expect(t.stats).toEqual({ calls: 2, interrupted: 1 })
+      const events = yield* eventsOf("hedge-1")
+      const v = idOf(program, "v")
+      const settled = events.find((e) => e.type === "FanInSettled")
+      expect(settled?.node).toBe(v)
+      expect(settled?.type === "FanInSettled" && settled.data).toEqual({ picked: ["hedge"], dropped: ["primary"] })
+      expect(events.some((e) => e.type === "ToolCalled" && e.node === `${v}/hedge/call`)).toBe(true)
+    }).pipe(Effect.provide(testLayer([t.tool])))
+  })
+
+  it.live("a fast first attempt never starts the hedge", () => {
+    const t = makeSlowFirst([1, 1])
+    const program = compileProgram(SOURCE, [t.tool])
+    return Effect.gen(function*() {
+      const r = yield* Runtime.run(program, {}, { runId: "hedge-2" })
+      expect(r.output).toBe(0)
+      expect(t.stats.calls).toBe(1)
+      const settled = (yield* eventsOf("hedge-2")).find((e) => e.type === "FanInSettled")
+      expect(settled?.type === "FanInSettled" && settled.data).toEqual({ picked: ["primary"], dropped: [] })
+    }).pipe(Effect.provide(testLayer([t.tool])))
+  })
+
+  it.live("replay answers the recorded winner exactly", () => {
+    const t = makeSlowFirst([300, 1])
+    const program = compileProgram(SOURCE, [t.tool])
+    return Effect.gen(function*() {
+      const r = yield* Durable.start(program, {}, { seed: 4 })
+      expect(r.output).toBe(1)
+      const replayed = yield* Durable.replay({ _tag: "Stored", runId: r.runId })
+      expect(replayed.divergence).toBeUndefined()
+      expect(replayed.output).toBe(1)
+      expect(t.stats.calls).toBe(2)
+    }).pipe(Effect.provide(Layer.merge(testLayer([t.tool]), RunStore.layerMemory)))
+  })
+
+  it.live("an llm step's hedge goes to its hedgeModel route", () => {
+    const program = compileProgram(`
+      signature Say {
+        input topic: string
+        output text: string
+      }
+      program main() {
+        return llm Say(topic: "x") with { model: "slow/a", hedge: "10ms", hedgeModel: "fast/b" }
+      }`)
+    const llm = Runtime.LlmRunner.layer({
+      run: (req) =>
+        Effect.as(Effect.sleep(req.model === "slow/a" ? "400 millis" : "2 millis"), { text: req.model ?? "none" })
+    })
+    return Effect.gen(function*() {
+      const r = yield* Runtime.run(program, {})
+      expect(r.output).toEqual({ text: "fast/b" })
+    }).pipe(Effect.provide(Layer.merge(testLayer(), llm)))
   })
 })
