@@ -132,6 +132,7 @@ describe("arbProgram", () => {
         if (node.kind === "llm" && node.model !== undefined) seen.add("model")
         if (node.kind === "map" && node.concurrency !== undefined) seen.add("concurrency")
         if (node.kind === "map" && node.take !== undefined) seen.add("take")
+        if (node.policy?.hedge !== undefined) seen.add("hedge")
         if (node.kind === "branch" && node.else === null) seen.add("else-less")
         if (info.depth === 3) seen.add("depth 3")
       })
@@ -148,6 +149,7 @@ describe("arbProgram", () => {
         "concurrency",
         "depth 3",
         "else-less",
+        "hedge",
         "expr",
         "llm",
         "map",

@@ -405,6 +405,7 @@ const policy = (
   if (t.chance(10)) {
     p.budget = t.chance(50) ? { cost: t.pick([0.5, 1, 10]) } : { tokens: t.between(1, 5000) }
   }
+  if ((kind === "tool" || kind === "llm") && t.chance(10)) p.hedge = t.pick(DURATIONS)
   return Object.keys(p).length === 0 ? undefined : p
 }
 
@@ -448,7 +449,8 @@ const node = (
       const model = t.chance(30) ? t.pick(MODELS) : undefined
       const p = policy(ctx, kind, env, siblings)
       const base = model === undefined ? { id, kind, signature, args: a } : { id, kind, signature, args: a, model }
-      return withPolicy(base, p)
+      const hedgeModel = p?.hedge !== undefined && t.chance(50) ? t.pick(MODELS) : undefined
+      return withPolicy(hedgeModel === undefined ? base : { ...base, hedgeModel }, p)
     }
     case "call": {
       const [program, params] = t.pick(ctx.callees)
