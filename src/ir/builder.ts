@@ -162,6 +162,8 @@ export interface StepOptions {
   readonly after?: ReadonlyArray<string | Flow>
   readonly label?: string
   readonly budget?: { readonly cost?: number; readonly tokens?: number }
+  /** Hedged call (tool and llm steps): a second attempt after this duration; the first success wins. */
+  readonly hedge?: string
 }
 
 const afterName = (a: string | Flow): string => {
@@ -180,6 +182,7 @@ const toPolicy = (o: StepOptions | undefined): Policy | undefined => {
   if (o.after !== undefined) p.after = o.after.map(afterName)
   if (o.label !== undefined) p.label = o.label
   if (o.budget !== undefined) p.budget = o.budget
+  if (o.hedge !== undefined) p.hedge = o.hedge
   return Object.keys(p).length === 0 ? undefined : p
 }
 
@@ -202,11 +205,12 @@ export const tool = (name: string, args: { readonly [name: string]: ExprLike } =
 export const llm = (
   signature: string,
   args: { readonly [name: string]: ExprLike } = {},
-  options?: StepOptions & { readonly model?: string }
+  options?: StepOptions & { readonly model?: string; readonly hedgeModel?: string }
 ): Flow =>
   single((id) => {
     const base = { id, kind: "llm" as const, signature, args: toArgs(args) }
-    return options?.model === undefined ? base : { ...base, model: options.model }
+    const routed = options?.model === undefined ? base : { ...base, model: options.model }
+    return options?.hedgeModel === undefined ? routed : { ...routed, hedgeModel: options.hedgeModel }
   }, options)
 
 /** `run program(args) with { … }`: calls another program of the document. */
@@ -228,15 +232,28 @@ const toBody = (flow: Flow): Body => ({ nodes: flow.nodes, result: flow.result }
 export const map = (
   over: ExprLike,
   body: (item: Expr) => Flow,
-  options?: StepOptions & { readonly as?: string; readonly concurrency?: number; readonly take?: number }
+  options?: StepOptions & {
+    readonly as?: string
+    readonly concurrency?: number
+    readonly take?: number
+    /** A program of the document combining `(acc, result)`, with `init` the first accumulator. */
+    readonly fold?: string
+    readonly init?: ExprLike
+  }
 ): Flow => {
   const as = options?.as ?? nextProvisional()
   const inner = toBody(body(ref(as)))
-  return single((id) => {
-    const base = { id, kind: "map" as const, over: toExpr(over), as, body: inner }
-    const capped = options?.concurrency === undefined ? base : { ...base, concurrency: options.concurrency }
-    return options?.take === undefined ? capped : { ...capped, take: options.take }
-  }, options)
+  return single((id) => ({
+    id,
+    kind: "map" as const,
+    over: toExpr(over),
+    as,
+    body: inner,
+    ...(options?.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+    ...(options?.take === undefined ? {} : { take: options.take }),
+    ...(options?.fold === undefined ? {} : { fold: options.fold }),
+    ...(options?.init === undefined ? {} : { init: toExpr(options.init) })
+  }), options)
 }
 
 /** `if cond { then } else { otherwise }`; without `otherwise` the step yields null when `cond` is false. */
