@@ -15,7 +15,6 @@
  * draw of 0 always picks the simplest option.
  */
 import * as fc from "fast-check"
-import { staticFanOut } from "../src/validate/rules/LimitsRule.js"
 import {
   type BinaryOp,
   type Body,
@@ -36,6 +35,7 @@ import {
   type Type,
   type UnaryOp
 } from "../src/ir/schema.js"
+import { staticFanOut } from "../src/validate/rules/LimitsRule.js"
 
 // ---------------------------------------------------------------------------
 // Pools
@@ -466,7 +466,9 @@ const node = (
       const base = concurrency === undefined ? { id, kind, over, as, body } : { id, kind, over, as, body, concurrency }
       // First-k: only where at least one item is possible as far as validation can tell.
       const fanOut = staticFanOut(over)
-      const take = t.chance(15) && (fanOut === undefined || fanOut >= 1) ? t.between(1, Math.min(3, fanOut ?? 3)) : undefined
+      const take = t.chance(15) && (fanOut === undefined || fanOut >= 1)
+        ? t.between(1, Math.min(3, fanOut ?? 3))
+        : undefined
       return withPolicy(take === undefined ? base : { ...base, take }, p)
     }
     case "branch": {

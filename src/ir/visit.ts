@@ -83,7 +83,10 @@ export const EXPR_FIELDS = {
 /** Fields of each node kind, in order (the `kind` itself excluded). */
 export const NODE_FIELDS = {
   tool: [["id", "string"], ["tool", "string"], ["args", "args"], ["policy", "policy?"]],
-  llm: [["id", "string"], ["signature", "string"], ["args", "args"], ["model", "string?"], ["hedgeModel", "string?"], ["policy", "policy?"]],
+  llm: [["id", "string"], ["signature", "string"], ["args", "args"], ["model", "string?"], ["hedgeModel", "string?"], [
+    "policy",
+    "policy?"
+  ]],
   call: [["id", "string"], ["program", "string"], ["args", "args"], ["policy", "policy?"]],
   map: [
     ["id", "string"],

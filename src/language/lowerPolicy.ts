@@ -29,7 +29,16 @@ export const POLICY_KEYS = ["timeout", "retry", "cache", "idempotencyKey", "afte
 /** The retry fields, in the order the IR and the printer use. */
 export const RETRY_KEYS = ["times", "backoff", "base", "factor", "max", "jitter", "maxElapsed", "on"] as const
 
-const ALL_KEYS = [...POLICY_KEYS.slice(0, 5), "concurrency", "take", "fold", "init", ...POLICY_KEYS.slice(5), "model", "hedgeModel"]
+const ALL_KEYS = [
+  ...POLICY_KEYS.slice(0, 5),
+  "concurrency",
+  "take",
+  "fold",
+  "init",
+  ...POLICY_KEYS.slice(5),
+  "model",
+  "hedgeModel"
+]
 /** Keys that lower to fields of the node rather than of its policy. */
 const NODE_KEYS: ReadonlySet<string> = new Set(["model", "hedgeModel", "concurrency", "take", "fold", "init"])
 const ERROR_KINDS: ReadonlyArray<string> = ErrorKind.literals

@@ -257,9 +257,7 @@ const printStep = (cm: CommentMap, node: Node, indent: string, path: IrPath): st
       })
       pushComments(lines, slotOf(cm, optionsPath).end)
       const head = node.kind === "choose" ? `choose ${printString(node.key)}` : "race"
-      return `${head}${printPolicy(node.policy, [])} {\n${
-        indentLines(lines, inner)
-      }\n${indent}}`
+      return `${head}${printPolicy(node.policy, [])} {\n${indentLines(lines, inner)}\n${indent}}`
     }
     case "expr":
       return printExpr(node.expr) + printPolicy(node.policy, [])

@@ -72,7 +72,13 @@ interface NodeBase {
 /** A resolved node; the `kind` fields mirror the IR. */
 export type INode =
   | (NodeBase & { readonly kind: "tool"; readonly tool: string; args: IArgs })
-  | (NodeBase & { readonly kind: "llm"; readonly signature: string; args: IArgs; readonly model: string | undefined; readonly hedgeModel: string | undefined })
+  | (NodeBase & {
+    readonly kind: "llm"
+    readonly signature: string
+    args: IArgs
+    readonly model: string | undefined
+    readonly hedgeModel: string | undefined
+  })
   | (NodeBase & { readonly kind: "call"; readonly program: string; args: IArgs })
   | (NodeBase & {
     readonly kind: "map"

@@ -113,7 +113,8 @@ const isPure = (node: INode, memo: PurityMemo): boolean => {
     case "map":
     case "branch":
       // A map with `fold` runs a program per result (like a call): an effect.
-      pure = (node.kind !== "map" || node.fold === undefined) && childBodies(node).every((body) => body.nodes.every((inner) => isPure(inner, memo)))
+      pure = (node.kind !== "map" || node.fold === undefined) &&
+        childBodies(node).every((body) => body.nodes.every((inner) => isPure(inner, memo)))
       break
     case "tool":
     case "llm":

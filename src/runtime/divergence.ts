@@ -42,7 +42,7 @@ const lineOf = (e: RunEvent, delays: boolean): string => {
 /** The path prefixes of what the fan-ins of a record dropped. */
 const droppedPrefixes = (events: ReadonlyArray<RunEvent>): ReadonlyArray<string> => {
   const out: Array<string> = []
-  for (const e of events) if (e.type === "FanInSettled") for (const d of e.data.dropped) out.push(`${e.node}/${d}/`)
+  for (const e of events) if (e.type === "FanInSettled") { for (const d of e.data.dropped) out.push(`${e.node}/${d}/`) }
   return out
 }
 

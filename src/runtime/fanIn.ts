@@ -67,10 +67,13 @@ export abstract class FanInScheduler extends Scheduler {
       ? attempt(recordedWinner as 0 | 1)
       : Effect.race(
         attempt(0),
-        Effect.delay(Effect.suspend(() => {
-          hedgeStarted = true
-          return attempt(1)
-        }), `${ms} millis`)
+        Effect.delay(
+          Effect.suspend(() => {
+            hedgeStarted = true
+            return attempt(1)
+          }),
+          `${ms} millis`
+        )
       )
     this.hookless(nr, raced, ([i, value]) => {
       const dropped = recorded?.dropped ?? (hedgeStarted ? [HEDGE_LABELS[1 - i]!] : [])

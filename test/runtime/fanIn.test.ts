@@ -21,7 +21,8 @@ const failing = make({
   input: Schema.Struct({ ms: Schema.Number, why: Schema.String }),
   output: Schema.Unknown,
   idempotent: true,
-  handler: (args) => Effect.zipRight(Effect.sleep(`${args.ms} millis`), Effect.fail(new Transient({ message: args.why })))
+  handler: (args) =>
+    Effect.zipRight(Effect.sleep(`${args.ms} millis`), Effect.fail(new Transient({ message: args.why })))
 }) as unknown as AnyTool
 
 /** A promise-returning tool that resolves after `ms` unless its signal aborts first (aborts are counted). */

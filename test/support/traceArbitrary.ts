@@ -86,7 +86,10 @@ export const arbData = (n: NumberArbs): { readonly [T in RunEventType]: fc.Arbit
     requiredKeys: ["errorKind", "message"]
   }),
   RunCancelled: fc.record({ reason: arbText }),
-  FanInSettled: fc.record({ picked: fc.array(arbText, { maxLength: 3 }), dropped: fc.array(arbText, { maxLength: 3 }) }),
+  FanInSettled: fc.record({
+    picked: fc.array(arbText, { maxLength: 3 }),
+    dropped: fc.array(arbText, { maxLength: 3 })
+  }),
   FoldUpdated: fc.record({ step: fc.nat(1000), valueHash: arbText, value: arbJson })
 })
 

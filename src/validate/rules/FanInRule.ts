@@ -30,7 +30,9 @@ export const FanInRule: ValidationRule = (ctx) => ({
       } else if (def.params.length !== 2) {
         ctx.report(
           "bad-fan-in",
-          `fold program ${JSON.stringify(node.fold)} must take two parameters (accumulator, result), takes ${def.params.length}`,
+          `fold program ${
+            JSON.stringify(node.fold)
+          } must take two parameters (accumulator, result), takes ${def.params.length}`,
           path.child("fold")
         )
       }
