@@ -4,7 +4,7 @@
  * order); failures aggregated; replay follows the recorded winner.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Layer, Schema } from "effect"
+import { Chunk, Effect, Exit, Fiber, Layer, Schema, Stream } from "effect"
 import * as Durable from "../../src/runtime/durable.js"
 import { RunStore } from "../../src/runtime/runStore.js"
 import * as Runtime from "../../src/runtime/runtime.js"
@@ -143,6 +143,37 @@ describe("race", () => {
     }).pipe(Effect.provide(testLayer([failing])))
   })
 
+  it.live("a synchronous option wins at once; races nest inside a take and are cancelled with their item", () => {
+    const probe = makeProbe()
+    const program = compileProgram(
+      `program main(delays: number[] = [200, 5]) {
+        now = race {
+          pure: { return "at once" }
+          slow: { return tool t.work(ms: 300, value: "late") }
+        }
+        first = map d in delays with { take: 1 } {
+          r = race {
+            x: { return tool t.work(ms: d, value: d) }
+            y: { return tool t.work(ms: d + 1, value: d) }
+          }
+          return r
+        }
+        return { now: now, first: first }
+      }`,
+      [probe.tool]
+    )
+    return Effect.gen(function*() {
+      const result = yield* Runtime.run(program, {}, { runId: "race-nested" })
+      expect(result.output).toEqual({ now: "at once", first: [5] })
+      // Every call still running when its item lost was interrupted: nothing is left in flight.
+      expect(probe.stats.active).toBe(0)
+      expect(probe.stats.finalized).toBe(probe.stats.calls)
+      const events = yield* eventsOf("race-nested")
+      const item0 = `${idOf(program, "first")}/0/`
+      expect(cancelledUnder(events, item0).length).toBeGreaterThanOrEqual(2)
+    }).pipe(Effect.provide(testLayer([probe.tool])))
+  })
+
   it.live("replay follows the recorded winner exactly and calls no tool", () => {
     const probe = makeProbe()
     const program = compileProgram(
@@ -262,6 +293,22 @@ describe("map with fold", () => {
       const completed = events.findIndex((e) => e.type === "NodeCompleted" && e.node === map)
       const lastFold = events.map((e) => e.type).lastIndexOf("FoldUpdated")
       expect(lastFold).toBeLessThan(completed)
+    }).pipe(Effect.provide(testLayer([probe.tool])))
+  })
+
+  it.live("a live subscriber sees each partial value while the run is still going", () => {
+    const probe = makeProbe()
+    const program = compileProgram(FOLD, [probe.tool])
+    return Effect.gen(function*() {
+      const run = yield* Effect.fork(Runtime.run(program, {}, { runId: "fold-live" }))
+      // Subscribe as the server's SSE endpoint does: recorded events, then live ones until the run ends.
+      const seen = yield* Runtime.events("fold-live").pipe(
+        Stream.filter((e) => e.type === "FoldUpdated" || e.type === "RunCompleted"),
+        Stream.map((e) => (e.type === "FoldUpdated" ? e.data.value : "end")),
+        Stream.runCollect
+      )
+      expect(Chunk.toReadonlyArray(seen)).toEqual([5, 25, 65, "end"])
+      expect((yield* Fiber.join(run)).output).toBe(65)
     }).pipe(Effect.provide(testLayer([probe.tool])))
   })
 
