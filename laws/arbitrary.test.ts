@@ -131,6 +131,8 @@ describe("arbProgram", () => {
         if (node.policy?.retry !== undefined) seen.add("retry")
         if (node.kind === "llm" && node.model !== undefined) seen.add("model")
         if (node.kind === "map" && node.concurrency !== undefined) seen.add("concurrency")
+        if (node.kind === "map" && node.take !== undefined) seen.add("take")
+        if (node.policy?.hedge !== undefined) seen.add("hedge")
         if (node.kind === "branch" && node.else === null) seen.add("else-less")
         if (info.depth === 3) seen.add("depth 3")
       })
@@ -147,13 +149,16 @@ describe("arbProgram", () => {
         "concurrency",
         "depth 3",
         "else-less",
+        "hedge",
         "expr",
         "llm",
         "map",
         "model",
+        "race",
         "retry",
         "return step",
         "synthetic",
+        "take",
         "tool"
       ].sort()
     )

@@ -35,6 +35,7 @@ import {
   type Type,
   type UnaryOp
 } from "../src/ir/schema.js"
+import { staticFanOut } from "../src/validate/rules/LimitsRule.js"
 
 // ---------------------------------------------------------------------------
 // Pools
@@ -404,6 +405,7 @@ const policy = (
   if (t.chance(10)) {
     p.budget = t.chance(50) ? { cost: t.pick([0.5, 1, 10]) } : { tokens: t.between(1, 5000) }
   }
+  if ((kind === "tool" || kind === "llm") && t.chance(10)) p.hedge = t.pick(DURATIONS)
   return Object.keys(p).length === 0 ? undefined : p
 }
 
@@ -428,7 +430,7 @@ const node = (
   table.push(["tool", 5])
   if (ctx.signatures.length > 0) table.push(["llm", 3])
   if (ctx.callees.length > 0) table.push(["call", 2])
-  if (nested) table.push(["map", 2], ["branch", 2], ["choose", 1])
+  if (nested) table.push(["map", 2], ["branch", 2], ["choose", 1], ["race", 1])
   const kind = t.weighted(table)
   ctx.count++
   const id = named ? freshName(ctx) : `$${ctx.synthetic++}`
@@ -447,7 +449,8 @@ const node = (
       const model = t.chance(30) ? t.pick(MODELS) : undefined
       const p = policy(ctx, kind, env, siblings)
       const base = model === undefined ? { id, kind, signature, args: a } : { id, kind, signature, args: a, model }
-      return withPolicy(base, p)
+      const hedgeModel = p?.hedge !== undefined && t.chance(50) ? t.pick(MODELS) : undefined
+      return withPolicy(hedgeModel === undefined ? base : { ...base, hedgeModel }, p)
     }
     case "call": {
       const [program, params] = t.pick(ctx.callees)
@@ -461,7 +464,12 @@ const node = (
       const as = freshName(ctx)
       const body = scope(ctx, [...env, as], depth + 1, false)
       const base = concurrency === undefined ? { id, kind, over, as, body } : { id, kind, over, as, body, concurrency }
-      return withPolicy(base, p)
+      // First-k: only where at least one item is possible as far as validation can tell.
+      const fanOut = staticFanOut(over)
+      const take = t.chance(15) && (fanOut === undefined || fanOut >= 1)
+        ? t.between(1, Math.min(3, fanOut ?? 3))
+        : undefined
+      return withPolicy(take === undefined ? base : { ...base, take }, p)
     }
     case "branch": {
       const cond = expr(t, env, t.below(EXPR_DEPTH))
@@ -478,6 +486,15 @@ const node = (
         body: scope(ctx, env, depth + 1, false)
       }))
       return withPolicy({ id, kind, key, options }, p)
+    }
+    case "race": {
+      const p = policy(ctx, kind, env, siblings)
+      const labels = t.distinct(LABEL_POOL, 3)
+      const options = (labels.length < 2 ? LABEL_POOL.slice(0, 2) : labels).map((label) => ({
+        label,
+        body: scope(ctx, env, depth + 1, false)
+      }))
+      return withPolicy({ id, kind, options }, p)
     }
   }
 }

@@ -75,6 +75,7 @@ const mapNode = (node: Node, f: (e: Expr) => Expr, g: (b: Body) => Body): Node =
         ...policy
       }
     case "choose":
+    case "race":
       return { ...node, options: node.options.map((o) => ({ label: o.label, body: g(o.body) })), ...policy }
     case "expr":
       return { ...node, expr: f(node.expr), ...policy }

@@ -162,6 +162,8 @@ export interface StepOptions {
   readonly after?: ReadonlyArray<string | Flow>
   readonly label?: string
   readonly budget?: { readonly cost?: number; readonly tokens?: number }
+  /** Hedged call (tool and llm steps): a second attempt after this duration; the first success wins. */
+  readonly hedge?: string
 }
 
 const afterName = (a: string | Flow): string => {
@@ -180,6 +182,7 @@ const toPolicy = (o: StepOptions | undefined): Policy | undefined => {
   if (o.after !== undefined) p.after = o.after.map(afterName)
   if (o.label !== undefined) p.label = o.label
   if (o.budget !== undefined) p.budget = o.budget
+  if (o.hedge !== undefined) p.hedge = o.hedge
   return Object.keys(p).length === 0 ? undefined : p
 }
 
@@ -202,11 +205,12 @@ export const tool = (name: string, args: { readonly [name: string]: ExprLike } =
 export const llm = (
   signature: string,
   args: { readonly [name: string]: ExprLike } = {},
-  options?: StepOptions & { readonly model?: string }
+  options?: StepOptions & { readonly model?: string; readonly hedgeModel?: string }
 ): Flow =>
   single((id) => {
     const base = { id, kind: "llm" as const, signature, args: toArgs(args) }
-    return options?.model === undefined ? base : { ...base, model: options.model }
+    const routed = options?.model === undefined ? base : { ...base, model: options.model }
+    return options?.hedgeModel === undefined ? routed : { ...routed, hedgeModel: options.hedgeModel }
   }, options)
 
 /** `run program(args) with { … }`: calls another program of the document. */
@@ -221,18 +225,35 @@ export const pure = (e: ExprLike): Flow => ({ nodes: [], result: toExpr(e) })
 
 const toBody = (flow: Flow): Body => ({ nodes: flow.nodes, result: flow.result })
 
-/** `map as in over with { concurrency, … } { body }`; `body` receives the binder as a ref. */
+/**
+ * `map as in over with { concurrency, take, … } { body }`; `body` receives the binder as a ref. With `take: k`
+ * the step's value is the first k item results in completion order.
+ */
 export const map = (
   over: ExprLike,
   body: (item: Expr) => Flow,
-  options?: StepOptions & { readonly as?: string; readonly concurrency?: number }
+  options?: StepOptions & {
+    readonly as?: string
+    readonly concurrency?: number
+    readonly take?: number
+    /** A program of the document combining `(acc, result)`, with `init` the first accumulator. */
+    readonly fold?: string
+    readonly init?: ExprLike
+  }
 ): Flow => {
   const as = options?.as ?? nextProvisional()
   const inner = toBody(body(ref(as)))
-  return single((id) => {
-    const base = { id, kind: "map" as const, over: toExpr(over), as, body: inner }
-    return options?.concurrency === undefined ? base : { ...base, concurrency: options.concurrency }
-  }, options)
+  return single((id) => ({
+    id,
+    kind: "map" as const,
+    over: toExpr(over),
+    as,
+    body: inner,
+    ...(options?.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+    ...(options?.take === undefined ? {} : { take: options.take }),
+    ...(options?.fold === undefined ? {} : { fold: options.fold }),
+    ...(options?.init === undefined ? {} : { init: toExpr(options.init) })
+  }), options)
 }
 
 /** `if cond { then } else { otherwise }`; without `otherwise` the step yields null when `cond` is false. */
@@ -255,6 +276,17 @@ export const choose = (key: string, options: { readonly [label: string]: Flow },
       id,
       kind: "choose",
       key,
+      options: Object.entries(options).map(([label, f]) => ({ label, body: toBody(f) }))
+    }),
+    policy
+  )
+
+/** `race { label: { … } … }`: every option runs; the first to succeed gives the value, the rest are cancelled. */
+export const race = (options: { readonly [label: string]: Flow }, policy?: StepOptions): Flow =>
+  single(
+    (id) => ({
+      id,
+      kind: "race",
       options: Object.entries(options).map(([label, f]) => ({ label, body: toBody(f) }))
     }),
     policy
@@ -373,6 +405,7 @@ const renameProgram = (program: Program, rename: ReadonlyMap<string, string>): P
             else: withPolicy.else === null ? null : { ...withPolicy.else, nodes: renameNodes(withPolicy.else.nodes) }
           }
         case "choose":
+        case "race":
           return {
             ...withPolicy,
             options: withPolicy.options.map((o) => ({
@@ -406,6 +439,7 @@ const returnStepsLast = (body: Body): Body => {
       case "branch":
         return { ...n, then: returnStepsLast(n.then), else: n.else === null ? null : returnStepsLast(n.else) }
       case "choose":
+      case "race":
         return { ...n, options: n.options.map((o) => ({ label: o.label, body: returnStepsLast(o.body) })) }
       case "tool":
       case "llm":

@@ -58,7 +58,8 @@ export const ViolationCode = Schema.Literal(
   "recursive-call",
   "limits",
   "unknown-program",
-  "bad-entry"
+  "bad-entry",
+  "bad-fan-in"
 )
 export type ViolationCode = typeof ViolationCode.Type
 

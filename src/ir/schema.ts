@@ -180,7 +180,13 @@ export const Policy = Schema.Struct({
   label: opt(Schema.String),
   budget: opt(
     Schema.Struct({ cost: opt(FiniteNumber), tokens: opt(FiniteNumber) })
-  )
+  ),
+  /**
+   * Hedged call (tool and llm steps): when the first attempt has no result after this duration, a second one
+   * starts (an llm step's goes to its node's `hedgeModel` route, if any); the first success wins, the other
+   * is cancelled.
+   */
+  hedge: opt(Duration)
 }).annotations({ identifier: "Policy" })
 export type Policy = typeof Policy.Type
 
@@ -212,6 +218,8 @@ export interface LlmNode {
   readonly signature: string
   readonly args: Args
   readonly model?: string
+  /** The model route of a hedged call's second attempt (`policy.hedge`); the same route when absent. */
+  readonly hedgeModel?: string
   readonly policy?: Policy
 }
 /** Calls another program of the same file. */
@@ -230,6 +238,17 @@ export interface MapNode {
   readonly as: string
   readonly body: Body
   readonly concurrency?: number
+  /**
+   * First-k fan-in: the node completes with the first `take` item results in completion order (the items
+   * still running are cancelled); fewer than `take` possible successes fail it.
+   */
+  readonly take?: number
+  /**
+   * Incremental fold: the program of the file that combines `(acc, x)`, applied to each item result in
+   * completion order starting from `init` (a constant); the node's value is the last accumulator.
+   */
+  readonly fold?: string
+  readonly init?: Expr
   readonly policy?: Policy
 }
 /** Runs `then` when `cond` is true, else `else` (null when absent). */
@@ -249,6 +268,16 @@ export interface ChooseNode {
   readonly options: ReadonlyArray<{ readonly label: string; readonly body: Body }>
   readonly policy?: Policy
 }
+/**
+ * Runs every option at once; the first to succeed gives the node's value and the others are cancelled.
+ * All failing fails the node with their errors aggregated.
+ */
+export interface RaceNode {
+  readonly id: string
+  readonly kind: "race"
+  readonly options: ReadonlyArray<{ readonly label: string; readonly body: Body }>
+  readonly policy?: Policy
+}
 /** A pure computation. */
 export interface ExprNode {
   readonly id: string
@@ -258,7 +287,7 @@ export interface ExprNode {
 }
 
 /** One step of a scope. */
-export type Node = ToolNode | LlmNode | CallNode | MapNode | BranchNode | ChooseNode | ExprNode
+export type Node = ToolNode | LlmNode | CallNode | MapNode | BranchNode | ChooseNode | RaceNode | ExprNode
 export type NodeKind = Node["kind"]
 
 const BodyRef = Schema.suspend((): Schema.Schema<Body> => Body)
@@ -278,6 +307,7 @@ export const Node: Schema.Schema<Node> = Schema.Union(
     signature: Schema.String,
     args: ArgsSchema,
     model: opt(Schema.String),
+    hedgeModel: opt(Schema.String),
     policy: opt(Policy)
   }),
   Schema.Struct({
@@ -294,6 +324,9 @@ export const Node: Schema.Schema<Node> = Schema.Union(
     as: Schema.String,
     body: BodyRef,
     concurrency: opt(FiniteNumber),
+    take: opt(FiniteNumber),
+    fold: opt(Schema.String),
+    init: opt(Expr),
     policy: opt(Policy)
   }),
   Schema.Struct({
@@ -308,6 +341,12 @@ export const Node: Schema.Schema<Node> = Schema.Union(
     id: Schema.String,
     kind: Schema.Literal("choose"),
     key: Schema.String,
+    options: Schema.Array(Schema.Struct({ label: Schema.String, body: BodyRef })),
+    policy: opt(Policy)
+  }),
+  Schema.Struct({
+    id: Schema.String,
+    kind: Schema.Literal("race"),
     options: Schema.Array(Schema.Struct({ label: Schema.String, body: BodyRef })),
     policy: opt(Policy)
   }),

@@ -83,7 +83,10 @@ export const EXPR_FIELDS = {
 /** Fields of each node kind, in order (the `kind` itself excluded). */
 export const NODE_FIELDS = {
   tool: [["id", "string"], ["tool", "string"], ["args", "args"], ["policy", "policy?"]],
-  llm: [["id", "string"], ["signature", "string"], ["args", "args"], ["model", "string?"], ["policy", "policy?"]],
+  llm: [["id", "string"], ["signature", "string"], ["args", "args"], ["model", "string?"], ["hedgeModel", "string?"], [
+    "policy",
+    "policy?"
+  ]],
   call: [["id", "string"], ["program", "string"], ["args", "args"], ["policy", "policy?"]],
   map: [
     ["id", "string"],
@@ -91,10 +94,14 @@ export const NODE_FIELDS = {
     ["as", "string"],
     ["body", "body"],
     ["concurrency", "number?"],
+    ["take", "number?"],
+    ["fold", "string?"],
+    ["init", "expr?"],
     ["policy", "policy?"]
   ],
   branch: [["id", "string"], ["cond", "expr"], ["then", "body"], ["else", "body|null"], ["policy", "policy?"]],
   choose: [["id", "string"], ["key", "string"], ["options", "options"], ["policy", "policy?"]],
+  race: [["id", "string"], ["options", "options"], ["policy", "policy?"]],
   expr: [["id", "string"], ["expr", "expr"], ["policy", "policy?"]]
 } as const satisfies { readonly [K in Node["kind"]]: ReadonlyArray<FieldSpec> }
 
@@ -125,7 +132,8 @@ export const STRUCT_FIELDS = {
     ["idempotencyKey", "expr?"],
     ["after", "string[]?"],
     ["label", "string?"],
-    ["budget", "budget?"]
+    ["budget", "budget?"],
+    ["hedge", "string?"]
   ],
   retry: [
     ["times", "number?"],
@@ -312,6 +320,7 @@ export const childBodies = (node: Node): ReadonlyArray<readonly [Path, Body]> =>
           [["else"], node.else]
         ]
     case "choose":
+    case "race":
       return node.options.map((o, i) => [["options", i, "body"], o.body] as const)
     case "tool":
     case "llm":
@@ -344,6 +353,7 @@ export const nodeExprs = (node: Node): ReadonlyArray<readonly [Path, Expr]> => {
       out.push([["expr"], node.expr])
       break
     case "choose":
+    case "race":
       break
   }
   const key = node.policy?.idempotencyKey
@@ -489,6 +499,7 @@ const mapNodeExprs = (node: Node, f: (expr: Expr, path: Path) => Expr, path: Pat
     case "expr":
       return withPolicy({ ...node, expr: f(node.expr, [...path, "expr"]) })
     case "choose":
+    case "race":
       return withPolicy(node)
   }
 }
@@ -520,6 +531,7 @@ export const mapExprs = (program: Program, f: (expr: Expr, path: Path) => Expr):
           else: node.else === null ? null : mapBody(node.else, [...path, "else"])
         }
       case "choose":
+      case "race":
         return {
           ...node,
           options: node.options.map((o, i) => ({

@@ -26,6 +26,7 @@ export const AstKind = {
   IfStep: "IfStep",
   ChooseStep: "ChooseStep",
   ChooseOption: "ChooseOption",
+  RaceStep: "RaceStep",
   ExprStep: "ExprStep",
   Argument: "Argument",
   Name: "Name",
@@ -184,6 +185,7 @@ export type StepNode =
   | MapStepNode
   | IfStepNode
   | ChooseStepNode
+  | RaceStepNode
   | ExprStepNode
 
 /** `tool DOTTED(args) [with {…}]`; the name may also be a quoted string. */
@@ -247,6 +249,14 @@ export interface ChooseOptionNode {
   readonly kind: "ChooseOption"
   readonly label: NameNode | StringLiteralNode
   readonly body: BlockNode
+  readonly loc: Span
+}
+
+/** `race [with {…}] { label: block … }`: the options run at once, the first success wins. */
+export interface RaceStepNode {
+  readonly kind: "RaceStep"
+  readonly policy: RecordExprNode | undefined
+  readonly options: ReadonlyArray<ChooseOptionNode>
   readonly loc: Span
 }
 
@@ -445,6 +455,7 @@ export const CHILD_KEYS: { readonly [K in AstKind]: ReadonlyArray<string> } = {
   IfStep: ["cond", "policy", "then", "else"],
   ChooseStep: ["key", "policy", "options"],
   ChooseOption: ["label", "body"],
+  RaceStep: ["policy", "options"],
   ExprStep: ["expr", "policy"],
   Argument: ["name", "value"],
   Name: [],

@@ -183,7 +183,8 @@ const stepLists = (step: StepNode, path: IrPath): ReadonlyArray<List> => {
       )
       return [then, list(elsePath, otherwise.loc.start.offset, otherwise.loc.end.offset, [only])]
     }
-    case "ChooseStep": {
+    case "ChooseStep":
+    case "RaceStep": {
       const optionsPath = path.child("options")
       const options = step.options.map((o, i) => {
         const optionPath = optionsPath.child(i)

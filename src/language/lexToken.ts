@@ -51,6 +51,7 @@ export const KEYWORDS = [
   "if",
   "else",
   "choose",
+  "race",
   "return",
   "with",
   "true",

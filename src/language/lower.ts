@@ -151,9 +151,10 @@ const lowerStep = (ctx: LowerContext, step: StepNode, id: string, path: IrPath):
     case "LlmStep": {
       ctx.mark(path.child("signature"), step.signature.loc)
       const args = lowerArgs(ctx, step.args, path)
-      const { policy, model } = lowerPolicy(ctx, step.policy, "llm", path)
+      const { policy, model, hedgeModel } = lowerPolicy(ctx, step.policy, "llm", path)
       const base = { id, kind: "llm" as const, signature: step.signature.value, args }
-      return withPolicy(model === undefined ? base : { ...base, model }, policy)
+      const routed = model === undefined ? base : { ...base, model }
+      return withPolicy(hedgeModel === undefined ? routed : { ...routed, hedgeModel }, policy)
     }
     case "RunStep": {
       ctx.mark(path.child("program"), step.program.loc)
@@ -164,10 +165,16 @@ const lowerStep = (ctx: LowerContext, step: StepNode, id: string, path: IrPath):
     case "MapStep": {
       const over = lowerExpr(ctx, step.over, path.child("over"))
       ctx.mark(path.child("as"), step.binder.loc)
-      const { policy, concurrency } = lowerPolicy(ctx, step.policy, "map", path)
+      const { policy, concurrency, take, fold, init } = lowerPolicy(ctx, step.policy, "map", path)
       const body = lowerNestedBody(ctx, step.body, path.child("body"))
       const base = { id, kind: "map" as const, over, as: step.binder.value, body }
-      return withPolicy(concurrency === undefined ? base : { ...base, concurrency }, policy)
+      return withPolicy({
+        ...base,
+        ...(concurrency === undefined ? {} : { concurrency }),
+        ...(take === undefined ? {} : { take }),
+        ...(fold === undefined ? {} : { fold }),
+        ...(init === undefined ? {} : { init })
+      }, policy)
     }
     case "IfStep": {
       const cond = lowerExpr(ctx, step.cond, path.child("cond"))
@@ -200,6 +207,16 @@ const lowerStep = (ctx: LowerContext, step: StepNode, id: string, path: IrPath):
         return { label: option.label.value, body: lowerNestedBody(ctx, option.body, optionPath.child("body")) }
       })
       return withPolicy({ id, kind: "choose", key: step.key.value, options }, policy)
+    }
+    case "RaceStep": {
+      const { policy } = lowerPolicy(ctx, step.policy, "race", path)
+      const options = step.options.map((option, i) => {
+        const optionPath = path.child("options").child(i)
+        ctx.mark(optionPath, option.loc)
+        ctx.mark(optionPath.child("label"), option.label.loc)
+        return { label: option.label.value, body: lowerNestedBody(ctx, option.body, optionPath.child("body")) }
+      })
+      return withPolicy({ id, kind: "race", options }, policy)
     }
     case "ExprStep": {
       const expr = lowerExpr(ctx, step.expr, path.child("expr"))

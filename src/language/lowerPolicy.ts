@@ -1,13 +1,13 @@
 /**
  * Lowering of `with { … }`: policy entries become the node's `policy`,
- * except `model` (llm steps only) and `concurrency` (map steps only), which
+ * except `model` (llm steps only), `concurrency` and `take` (map steps only), which
  * become fields of the node. Values must be literals of the right shape
  * (`idempotencyKey` is any expression; `after` lists step names); anything
  * else is a `bad-policy` violation and is left out of the IR. Whether
  * durations parse and numbers are in range is checked later by V7.
  */
 import type { Span } from "../ir/diagnostic.js"
-import { ErrorKind, type NodeKind, type Policy, type RetryPolicy } from "../ir/schema.js"
+import { ErrorKind, type Expr, type NodeKind, type Policy, type RetryPolicy } from "../ir/schema.js"
 import type { ExprNode, RecordEntryNode, RecordExprNode } from "./ast.js"
 import type { IrPath, LowerContext } from "./lowerContext.js"
 import { keyText, literalOf, lowerExpr } from "./lowerExpr.js"
@@ -16,15 +16,31 @@ import { keyText, literalOf, lowerExpr } from "./lowerExpr.js"
 export interface LoweredPolicy {
   readonly policy: Policy | undefined
   readonly model: string | undefined
+  readonly hedgeModel: string | undefined
   readonly concurrency: number | undefined
+  readonly take: number | undefined
+  /** `fold: program` and `init: constant` (map steps only). */
+  readonly fold: string | undefined
+  readonly init: Expr | undefined
 }
 
 /** The policy keys, in the order the IR and the printer use. */
-export const POLICY_KEYS = ["timeout", "retry", "cache", "idempotencyKey", "after", "label", "budget"] as const
+export const POLICY_KEYS = ["timeout", "retry", "cache", "idempotencyKey", "after", "label", "budget", "hedge"] as const
 /** The retry fields, in the order the IR and the printer use. */
 export const RETRY_KEYS = ["times", "backoff", "base", "factor", "max", "jitter", "maxElapsed", "on"] as const
 
-const ALL_KEYS = [...POLICY_KEYS.slice(0, 5), "concurrency", ...POLICY_KEYS.slice(5), "model"]
+const ALL_KEYS = [
+  ...POLICY_KEYS.slice(0, 5),
+  "concurrency",
+  "take",
+  "fold",
+  "init",
+  ...POLICY_KEYS.slice(5),
+  "model",
+  "hedgeModel"
+]
+/** Keys that lower to fields of the node rather than of its policy. */
+const NODE_KEYS: ReadonlySet<string> = new Set(["model", "hedgeModel", "concurrency", "take", "fold", "init"])
 const ERROR_KINDS: ReadonlyArray<string> = ErrorKind.literals
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
@@ -36,23 +52,37 @@ export const lowerPolicy = (
   kind: NodeKind,
   nodePath: IrPath
 ): LoweredPolicy => {
-  if (record === undefined) return { policy: undefined, model: undefined, concurrency: undefined }
+  if (record === undefined) {
+    return {
+      policy: undefined,
+      model: undefined,
+      hedgeModel: undefined,
+      concurrency: undefined,
+      take: undefined,
+      fold: undefined,
+      init: undefined
+    }
+  }
   const policyPath = nodePath.child("policy")
   const policy: Mutable<Policy> = {}
   let model: string | undefined
+  let hedgeModel: string | undefined
   let concurrency: number | undefined
+  let take: number | undefined
+  let fold: string | undefined
+  let init: Expr | undefined
   let hasPolicyEntry = record.entries.length === 0
   const seen = new Set<string>()
   for (const entry of record.entries) {
     const key = keyText(entry.key)
-    const path = key === "model" || key === "concurrency" ? nodePath.child(key) : policyPath.child(key)
+    const path = NODE_KEYS.has(key) ? nodePath.child(key) : policyPath.child(key)
     const bad = (message: string) => ctx.report("bad-policy", message, path, entry.loc)
     if (seen.has(key)) {
       bad(`Policy key "${key}" is given more than once`)
       continue
     }
     seen.add(key)
-    if (key !== "model" && key !== "concurrency") hasPolicyEntry = true
+    if (!NODE_KEYS.has(key)) hasPolicyEntry = true
     ctx.mark(path, entry.loc)
     const value = entry.value
     const lit = literalOf(value)?.value
@@ -98,17 +128,42 @@ export const lowerPolicy = (
         else if (typeof lit === "string") model = lit
         else bad(`Policy "model" must be a literal string`)
         break
+      case "hedge":
+        if (kind !== "tool" && kind !== "llm") bad(`"hedge" is only allowed on tool and llm steps`)
+        else if (typeof lit === "string") policy.hedge = lit
+        else bad(`Policy "hedge" must be a literal duration string such as "200ms"`)
+        break
+      case "hedgeModel":
+        if (kind !== "llm") bad(`"hedgeModel" is only allowed on llm steps`)
+        else if (typeof lit === "string") hedgeModel = lit
+        else bad(`Policy "hedgeModel" must be a literal string`)
+        break
       case "concurrency":
         if (kind !== "map") bad(`"concurrency" is only allowed on map steps`)
         else if (typeof lit === "number") concurrency = lit
         else bad(`Policy "concurrency" must be a literal number`)
+        break
+      case "take":
+        if (kind !== "map") bad(`"take" is only allowed on map steps`)
+        else if (typeof lit === "number") take = lit
+        else bad(`Policy "take" must be a literal number`)
+        break
+      case "fold":
+        if (kind !== "map") bad(`"fold" is only allowed on map steps`)
+        else if (value.kind === "Identifier") fold = value.name
+        else if (value.kind === "StringLiteral") fold = value.value
+        else bad(`Policy "fold" must name a program of the file`)
+        break
+      case "init":
+        if (kind !== "map") bad(`"init" is only allowed on map steps`)
+        else init = lowerExpr(ctx, value, path)
         break
       default:
         bad(`Unknown policy key "${key}"; expected one of ${ALL_KEYS.join(", ")}`)
     }
   }
   if (hasPolicyEntry) ctx.mark(policyPath, record.loc)
-  return { policy: hasPolicyEntry ? orderPolicy(policy) : undefined, model, concurrency }
+  return { policy: hasPolicyEntry ? orderPolicy(policy) : undefined, model, hedgeModel, concurrency, take, fold, init }
 }
 
 const orderPolicy = (p: Policy): Policy => {

@@ -19,6 +19,7 @@ import type {
   NameNode,
   ParamNode,
   ProgramDeclNode,
+  RaceStepNode,
   RecordExprNode,
   SignatureDeclNode,
   SignatureFieldNode,
@@ -284,7 +285,7 @@ const parseStatement = (s: TokenStream): StatementNode => {
   return { kind: "StepStatement", name: undefined, step, loc: s.spanFrom(start) }
 }
 
-const STEP_KEYWORDS: ReadonlySet<string> = new Set(["tool", "llm", "run", "map", "if", "choose"])
+const STEP_KEYWORDS: ReadonlySet<string> = new Set(["tool", "llm", "run", "map", "if", "choose", "race"])
 
 const startsStep = (s: TokenStream): boolean => {
   const t = s.peek()
@@ -295,7 +296,8 @@ const startsStep = (s: TokenStream): boolean => {
  * step = "tool" DOTTED "(" [ args ] ")" [ policy ] | "llm" IDENT "(" [ args ] ")" [ policy ]
  *      | "run" IDENT "(" [ args ] ")" [ policy ] | "map" IDENT "in" expr [ policy ] block
  *      | "if" expr [ policy ] block [ "else" ( block | step ) ]
- *      | "choose" STRING [ policy ] "{" option { option } "}" | expr [ policy ]
+ *      | "choose" STRING [ policy ] "{" option { option } "}" | "race" [ policy ] "{" option { option } "}"
+ *      | expr [ policy ]
  */
 const parseStep = (s: TokenStream): StepNode => {
   const start = s.peek()
@@ -328,6 +330,8 @@ const parseStep = (s: TokenStream): StepNode => {
         return parseIf(s)
       case "choose":
         return parseChoose(s)
+      case "race":
+        return parseRace(s)
       default:
         break
     }
@@ -399,6 +403,17 @@ const parseChoose = (s: TokenStream): ChooseStepNode => {
   while (!s.at(TokenKind.RBrace)) options.push(parseChooseOption(s))
   s.advance()
   return { kind: "ChooseStep", key, policy, options, loc: s.spanFrom(start) }
+}
+
+/** "race" [ policy ] "{" option { option } "}" */
+const parseRace = (s: TokenStream): RaceStepNode => {
+  const start = s.expectKeyword("race")
+  const policy = parsePolicy(s)
+  s.expect(TokenKind.LBrace)
+  const options: Array<ChooseOptionNode> = [parseChooseOption(s)]
+  while (!s.at(TokenKind.RBrace)) options.push(parseChooseOption(s))
+  s.advance()
+  return { kind: "RaceStep", policy, options, loc: s.spanFrom(start) }
 }
 
 /** option = (IDENT | STRING) ":" block */

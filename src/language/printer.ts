@@ -211,12 +211,18 @@ const printStep = (cm: CommentMap, node: Node, indent: string, path: IrPath): st
       return `tool ${node.tool}(${printArgs(node.args)})${printPolicy(node.policy, [])}`
     case "llm":
       return `llm ${node.signature}(${printArgs(node.args)})${
-        printPolicy(node.policy, node.model === undefined ? [] : [`model: ${printString(node.model)}`])
+        printPolicy(node.policy, [
+          ...(node.model === undefined ? [] : [`model: ${printString(node.model)}`]),
+          ...(node.hedgeModel === undefined ? [] : [`hedgeModel: ${printString(node.hedgeModel)}`])
+        ])
       }`
     case "call":
       return `run ${node.program}(${printArgs(node.args)})${printPolicy(node.policy, [])}`
     case "map": {
       const extra = node.concurrency === undefined ? [] : [`concurrency: ${printNumber(node.concurrency)}`]
+      if (node.take !== undefined) extra.push(`take: ${printNumber(node.take)}`)
+      if (node.fold !== undefined) extra.push(`fold: ${isIdentifier(node.fold) ? node.fold : printString(node.fold)}`)
+      if (node.init !== undefined) extra.push(`init: ${printExpr(node.init)}`)
       return `map ${node.as} in ${printExpr(node.over)}${printPolicy(node.policy, extra)} ${
         printBlock(cm, node.body, indent, path.child("body"), false)
       }`
@@ -236,7 +242,8 @@ const printStep = (cm: CommentMap, node: Node, indent: string, path: IrPath): st
         ? `${head} else ${printBlock(cm, node.else, indent, elsePath, false)}`
         : `${head} else ${withTrailing(printStep(cm, chained, indent, elsePath.child("nodes").child(0)), elseResult)}`
     }
-    case "choose": {
+    case "choose":
+    case "race": {
       const inner = indent + INDENT
       const optionsPath = path.child("options")
       const lines: Array<string> = []
@@ -249,9 +256,8 @@ const printStep = (cm: CommentMap, node: Node, indent: string, path: IrPath): st
         )
       })
       pushComments(lines, slotOf(cm, optionsPath).end)
-      return `choose ${printString(node.key)}${printPolicy(node.policy, [])} {\n${
-        indentLines(lines, inner)
-      }\n${indent}}`
+      const head = node.kind === "choose" ? `choose ${printString(node.key)}` : "race"
+      return `${head}${printPolicy(node.policy, [])} {\n${indentLines(lines, inner)}\n${indent}}`
     }
     case "expr":
       return printExpr(node.expr) + printPolicy(node.policy, [])
@@ -293,6 +299,7 @@ const printPolicyValue = (policy: Policy, key: (typeof POLICY_KEYS)[number]): st
   switch (key) {
     case "timeout":
     case "label":
+    case "hedge":
       return policy[key] === undefined ? undefined : printString(policy[key])
     case "retry": {
       const retry = policy.retry

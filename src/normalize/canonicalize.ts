@@ -228,7 +228,8 @@ export const emitDocument = (doc: IDocument, naming: Naming): Program => {
       ...(p.idempotencyKey !== undefined ? { idempotencyKey: expr(p.idempotencyKey) } : {}),
       ...(after.length > 0 ? { after } : {}),
       ...(p.label !== undefined ? { label: p.label } : {}),
-      ...(p.budget !== undefined ? { budget: p.budget } : {})
+      ...(p.budget !== undefined ? { budget: p.budget } : {}),
+      ...(p.hedge !== undefined ? { hedge: p.hedge } : {})
     }
     return { policy: out }
   }
@@ -247,6 +248,7 @@ export const emitDocument = (doc: IDocument, naming: Naming): Program => {
           signature: n.signature,
           args: args(n.args),
           ...(n.model !== undefined ? { model: n.model } : {}),
+          ...(n.hedgeModel !== undefined ? { hedgeModel: n.hedgeModel } : {}),
           ...policy(n.policy)
         }
       case "call":
@@ -259,6 +261,9 @@ export const emitDocument = (doc: IDocument, naming: Naming): Program => {
           as: naming.binder[n.bid] ?? "?",
           body: body(n.body),
           ...(n.concurrency !== undefined ? { concurrency: n.concurrency } : {}),
+          ...(n.take !== undefined ? { take: n.take } : {}),
+          ...(n.fold !== undefined ? { fold: n.fold } : {}),
+          ...(n.init !== undefined ? { init: n.init } : {}),
           ...policy(n.policy)
         }
       case "branch":
@@ -268,6 +273,13 @@ export const emitDocument = (doc: IDocument, naming: Naming): Program => {
           id,
           kind: "choose",
           key: n.key,
+          options: n.options.map((o) => ({ label: o.label, body: body(o.body) })),
+          ...policy(n.policy)
+        }
+      case "race":
+        return {
+          id,
+          kind: "race",
           options: n.options.map((o) => ({ label: o.label, body: body(o.body) })),
           ...policy(n.policy)
         }

@@ -10,6 +10,7 @@ import type {
   BinaryOp,
   BuiltinName,
   CachePolicy,
+  Expr,
   Param,
   RetryPolicy,
   Scalar,
@@ -49,6 +50,7 @@ export interface IPolicy {
   after: Array<IAfter>
   label: string | undefined
   budget: { readonly cost?: number; readonly tokens?: number } | undefined
+  hedge: string | undefined
 }
 
 /** Named arguments, sorted by name (code-unit order). */
@@ -70,7 +72,13 @@ interface NodeBase {
 /** A resolved node; the `kind` fields mirror the IR. */
 export type INode =
   | (NodeBase & { readonly kind: "tool"; readonly tool: string; args: IArgs })
-  | (NodeBase & { readonly kind: "llm"; readonly signature: string; args: IArgs; readonly model: string | undefined })
+  | (NodeBase & {
+    readonly kind: "llm"
+    readonly signature: string
+    args: IArgs
+    readonly model: string | undefined
+    readonly hedgeModel: string | undefined
+  })
   | (NodeBase & { readonly kind: "call"; readonly program: string; args: IArgs })
   | (NodeBase & {
     readonly kind: "map"
@@ -78,11 +86,18 @@ export type INode =
     readonly bid: number
     body: IBody
     readonly concurrency: number | undefined
+    readonly take: number | undefined
+    readonly fold: string | undefined
+    readonly init: Expr | undefined
   })
   | (NodeBase & { readonly kind: "branch"; cond: IExpr; then: IBody; else: IBody })
   | (NodeBase & {
     readonly kind: "choose"
     readonly key: string
+    readonly options: ReadonlyArray<{ readonly label: string; readonly body: IBody }>
+  })
+  | (NodeBase & {
+    readonly kind: "race"
     readonly options: ReadonlyArray<{ readonly label: string; readonly body: IBody }>
   })
   | (NodeBase & { readonly kind: "expr"; expr: IExpr })
@@ -125,6 +140,7 @@ export const childBodies = (node: INode): ReadonlyArray<IBody> => {
     case "branch":
       return [node.then, node.else]
     case "choose":
+    case "race":
       return node.options.map((o) => o.body)
     case "tool":
     case "llm":
@@ -176,4 +192,5 @@ export const isEmptyPolicy = (p: IPolicy): boolean =>
   p.idempotencyKey === undefined &&
   p.after.length === 0 &&
   p.label === undefined &&
-  p.budget === undefined
+  p.budget === undefined &&
+  p.hedge === undefined

@@ -105,7 +105,8 @@ class Resolver {
       idempotencyKey: policy.idempotencyKey === undefined ? undefined : resolveExpr(policy.idempotencyKey, frame),
       after,
       label: policy.label,
-      budget: policy.budget
+      budget: policy.budget,
+      hedge: policy.hedge
     }
     return isEmptyPolicy(out) ? undefined : out
   }
@@ -146,7 +147,8 @@ class Resolver {
           kind: "llm",
           signature: node.signature,
           args: this.args(node.args, frame),
-          model: node.model
+          model: node.model,
+          hedgeModel: node.hedgeModel
         }
       case "call":
         return {
@@ -170,7 +172,10 @@ class Resolver {
           over: resolveExpr(node.over, frame),
           bid,
           body: this.body(node.body, inner, depth + 1, level + 1),
-          concurrency: node.concurrency
+          concurrency: node.concurrency,
+          take: node.take,
+          fold: node.fold,
+          init: node.init
         }
       }
       case "branch":
@@ -190,6 +195,14 @@ class Resolver {
           policy,
           kind: "choose",
           key: node.key,
+          options: node.options.map((o) => ({ label: o.label, body: this.body(o.body, frame, depth + 1, level) }))
+        }
+      case "race":
+        return {
+          uid,
+          label,
+          policy,
+          kind: "race",
           options: node.options.map((o) => ({ label: o.label, body: this.body(o.body, frame, depth + 1, level) }))
         }
       case "expr":

@@ -70,6 +70,7 @@ const foldAndInline = (doc: IDocument): void => {
           node.cond = fold(node.cond)
           break
         case "choose":
+        case "race":
           break
         case "expr": {
           const folded = foldExpr(node.expr, subst)
@@ -111,12 +112,15 @@ const isPure = (node: INode, memo: PurityMemo): boolean => {
       break
     case "map":
     case "branch":
-      pure = childBodies(node).every((body) => body.nodes.every((inner) => isPure(inner, memo)))
+      // A map with `fold` runs a program per result (like a call): an effect.
+      pure = (node.kind !== "map" || node.fold === undefined) &&
+        childBodies(node).every((body) => body.nodes.every((inner) => isPure(inner, memo)))
       break
     case "tool":
     case "llm":
     case "call":
     case "choose":
+    case "race":
       pure = false
       break
   }

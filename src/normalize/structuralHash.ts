@@ -102,6 +102,7 @@ const describePolicy = (
       label: policy.label,
       budget: policy.budget
     })
+  if (policy.hedge !== undefined) s += "|H" + q(policy.hedge)
   if (policy.idempotencyKey !== undefined) s += "|K" + describeExpr(policy.idempotencyKey, level, doc, down)
   const after = policy.after.map((a) => (a.kind === "node" ? "N" + (down[a.uid] ?? "?") : "F" + q(a.name))).sort()
   return s + "|A[" + after.join(",") + "]"
@@ -126,10 +127,14 @@ export const structuralHashes = (doc: IDocument, graph: Graph): StructuralHashes
         case "call":
           text += q(node.kind === "tool" ? node.tool : node.kind === "llm" ? node.signature : node.program)
           if (node.kind === "llm") text += node.model === undefined ? "_" : q(node.model)
+          if (node.kind === "llm" && node.hedgeModel !== undefined) text += "|h=" + q(node.hedgeModel)
           for (const arg of node.args) text += "|" + q(arg.name) + "=" + inner(arg.value)
           break
         case "map":
-          text += "|over=" + inner(node.over) + "|c=" + String(node.concurrency ?? "_") + "|body=" +
+          text += "|over=" + inner(node.over) + "|c=" + String(node.concurrency ?? "_") +
+            (node.take === undefined ? "" : "|t=" + String(node.take)) +
+            (node.fold === undefined ? "" : "|f=" + q(node.fold) + "|i=" + canonicalJson(node.init ?? null)) +
+            "|body=" +
             downBody(node.body, level + 1)
           break
         case "branch":
@@ -138,6 +143,9 @@ export const structuralHashes = (doc: IDocument, graph: Graph): StructuralHashes
           break
         case "choose":
           text += q(node.key)
+          for (const option of node.options) text += "|" + q(option.label) + "=" + downBody(option.body, level)
+          break
+        case "race":
           for (const option of node.options) text += "|" + q(option.label) + "=" + downBody(option.body, level)
           break
         case "expr":
@@ -252,6 +260,7 @@ export const structuralHashes = (doc: IDocument, graph: Graph): StructuralHashes
           nested("else", node.else)
           break
         case "choose":
+        case "race":
           node.options.forEach((option, i) => nested("o" + i, option.body))
           break
         case "expr":

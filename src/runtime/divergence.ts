@@ -11,7 +11,9 @@
  * divergent event with the lowest seq in the record (or, for an event only
  * the replay has, the lowest seq in the replay). Run-level events compare
  * likewise, except `RunStarted`, whose mode differs by nature: only its
- * program hash, inputs hash and seed are compared.
+ * program hash, inputs hash and seed are compared. What a fan-in dropped
+ * (the options of a `race` that lost, the items of a `take` not picked, as
+ * its `FanInSettled` event lists them) is not replayed and not compared.
  */
 import type { RunEvent } from "../trace/events.js"
 import { comparable } from "./recorded.js"
@@ -37,10 +39,18 @@ const lineOf = (e: RunEvent, delays: boolean): string => {
 }
 
 /** Canonical lines grouped by node path ("" for run-level), keeping the first RunStarted only. */
-const group = (events: ReadonlyArray<RunEvent>, delays: boolean) => {
+/** The path prefixes of what the fan-ins of a record dropped. */
+const droppedPrefixes = (events: ReadonlyArray<RunEvent>): ReadonlyArray<string> => {
+  const out: Array<string> = []
+  for (const e of events) if (e.type === "FanInSettled") { for (const d of e.data.dropped) out.push(`${e.node}/${d}/`) }
+  return out
+}
+
+const group = (events: ReadonlyArray<RunEvent>, delays: boolean, dropped: ReadonlyArray<string>) => {
   const groups = new Map<string, Array<{ readonly seq: number; readonly line: string }>>()
   let started = false
   for (const e of events) {
+    if (dropped.length > 0 && e.node !== undefined && dropped.some((p) => e.node!.startsWith(p))) continue
     if (e.type === "RunStarted") {
       if (started) continue
       started = true
@@ -65,8 +75,9 @@ export const firstDivergence = (
   options: { readonly delays?: boolean } = {}
 ): Divergence | undefined => {
   const delays = options.delays ?? true
-  const want = group(recorded, delays)
-  const got = group(replayed, delays)
+  const dropped = droppedPrefixes(recorded)
+  const want = group(recorded, delays, dropped)
+  const got = group(replayed, delays, dropped)
   let best: { readonly order: number; readonly divergence: Divergence } | undefined
   const consider = (order: number, divergence: Divergence) => {
     if (best === undefined || order < best.order) best = { order, divergence }

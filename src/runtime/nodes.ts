@@ -15,10 +15,12 @@ import type { Json, JsonRecord } from "../ir/eval.js"
 import type { Args, Expr } from "../ir/schema.js"
 import { Permanent, ResourceExhausted } from "../tools/errors.js"
 import type { ToolError } from "../tools/errors.js"
+import { FanInScheduler } from "./fanIn.js"
 import { bindParams } from "./inputs.js"
 import { llmCall } from "./llmCall.js"
+import { durationMs } from "./policy/duration.js"
 import type { Env, NodeRun } from "./runState.js"
-import { Scheduler } from "./scheduler.js"
+import { toolCall } from "./toolCall.js"
 import type { CallSite } from "./toolCall.js"
 
 /** Marks "no fast path": the expression needs the full evaluator. */
@@ -89,7 +91,7 @@ const evalArgs = (args: Args, env: Env): Either.Either<JsonRecord, ToolError> =>
 }
 
 /** A run of a plan. Not reusable: make one per run. */
-export class Run extends Scheduler {
+export class Run extends FanInScheduler {
   protected dispatch(nr: NodeRun): void {
     const node = nr.pn.node
     const env = nr.scope.env
@@ -122,6 +124,8 @@ export class Run extends Scheduler {
       }
       case "choose":
         return this.execChoose(nr)
+      case "race":
+        return this.execRace(nr)
     }
   }
 
@@ -150,13 +154,17 @@ export class Run extends Scheduler {
       output: undefined,
       outputHash: undefined
     }
-    nr.site = site
+    const hedge = node.policy?.hedge
+    const start = hedge === undefined
+      ? () => this.startCall(nr, site)
+      : () => this.execHedged(nr, (path) => toolCall(this.callEnv, { ...site, path }), durationMs(hedge, 0))
+    if (hedge === undefined) nr.site = site
     const preNode = this.services.hooks.preNode
-    if (preNode === undefined) return this.startCall(nr, site)
+    if (preNode === undefined) return start()
     this.hook(
       nr,
       preNode({ runId: this.config.runId, node: nr.path, kind: "tool", tool: tool.name, args: args.right }),
-      () => this.startCall(nr, site)
+      start
     )
   }
 
@@ -168,18 +176,23 @@ export class Run extends Scheduler {
     const signature = Object.prototype.hasOwnProperty.call(this.program.signatures, node.signature)
       ? this.program.signatures[node.signature]
       : undefined
-    const call = llmCall(this.callEnv, this.services.llm, {
-      runId: this.config.runId,
-      path: nr.path,
-      signatureName: node.signature,
-      signature,
-      args: args.right,
-      model: node.model,
-      policy: node.policy,
-      budgets: nr.budgets
-    })
-    const seed = this.config.seed
-    this.runCall(nr, seed === undefined ? call : Effect.withRandom(call, Random.make(`${seed}/${nr.path}`)))
+    const callAt = (path: string, hedge: boolean) => {
+      const call = llmCall(this.callEnv, this.services.llm, {
+        runId: this.config.runId,
+        path,
+        signatureName: node.signature,
+        signature,
+        args: args.right,
+        model: hedge ? node.hedgeModel ?? node.model : node.model,
+        policy: node.policy,
+        budgets: nr.budgets
+      })
+      const seed = this.config.seed
+      return seed === undefined ? call : Effect.withRandom(call, Random.make(`${seed}/${path}`))
+    }
+    const hedge = node.policy?.hedge
+    if (hedge !== undefined) return this.execHedged(nr, callAt, durationMs(hedge, 0))
+    this.runCall(nr, callAt(nr.path, false))
   }
 
   private execCall(nr: NodeRun): void {
@@ -207,6 +220,7 @@ export class Run extends Scheduler {
       )
     }
     const items = over.right
+    if (node.take !== undefined || node.fold !== undefined) return this.execTake(nr, items, node.take ?? items.length)
     if (items.length === 0) return this.complete(nr, [])
     const cap = node.concurrency !== undefined && node.concurrency >= 1 ? Math.floor(node.concurrency) : Infinity
     nr.map = { items, results: new Array<Json>(items.length), cap, next: 0, active: 0, done: 0, starting: false }

@@ -157,6 +157,7 @@ class Planner {
             )
           break
         case "choose":
+        case "race":
           for (const option of node.options) {
             error ??= inner(option.body, undefined, `option "${option.label}" of "${node.id}"`)
           }

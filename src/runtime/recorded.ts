@@ -58,6 +58,12 @@ export interface RecordedChoice {
   readonly propensity: number
 }
 
+/** What a fan-in (race, map with take) picked and dropped, as recorded. */
+export interface RecordedFanIn {
+  readonly picked: ReadonlyArray<string>
+  readonly dropped: ReadonlyArray<string>
+}
+
 /** What the runtime does with a record. */
 export type RecordedMode =
   /** Resume: recorded outcomes are reused; calls without one run for real (same idempotency keys). */
@@ -79,6 +85,8 @@ export interface Recorded {
   readonly attempts: ReadonlyMap<string, ReadonlyMap<number, RecordedAttempt>>
   readonly served: ReadonlyMap<string, RecordedServed>
   readonly choices: ReadonlyMap<string, RecordedChoice>
+  /** What each fan-in node (race, map with take) picked, by node path (`FanInSettled`). */
+  readonly fanIn: ReadonlyMap<string, RecordedFanIn>
 }
 
 /** Indexes a run's events (in seq order). */
@@ -97,6 +105,7 @@ export const makeRecorded = (mode: RecordedMode, events: ReadonlyArray<RunEvent>
   >()
   const served = new Map<string, RecordedServed>()
   const choices = new Map<string, RecordedChoice>()
+  const fanIn = new Map<string, RecordedFanIn>()
   const lastAttempt = new Map<string, number>()
   let seed: number | null = null
   let runId = ""
@@ -176,11 +185,14 @@ export const makeRecorded = (mode: RecordedMode, events: ReadonlyArray<RunEvent>
           })
         }
         break
+      case "FanInSettled":
+        if (path !== undefined) fanIn.set(path, { picked: e.data.picked, dropped: e.data.dropped })
+        break
       default:
         break
     }
   }
-  return { mode, runId, seed, lastSeq, attempts, served, choices }
+  return { mode, runId, seed, lastSeq, attempts, served, choices, fanIn }
 }
 
 /** The canonical line of an event for comparison: no seq, time or latency (and no retry delay when `delays` is false). */

@@ -61,6 +61,19 @@ export interface MapState {
   starting: boolean
 }
 
+/**
+ * A part of a run that fails and is cancelled on its own: an option of a `race`, an item of a map with
+ * `take`. Nodes of its scopes (and of scopes nested in them) report failures to `onFail` instead of failing
+ * the run; cancelling it cancels its nodes and the groups nested in it.
+ */
+export interface Group {
+  cancelled: boolean
+  /** Node executions of the group not yet done. */
+  readonly nodes: Set<NodeRun>
+  readonly children: Array<Group>
+  readonly onFail: (error: ToolError) => void
+}
+
 /** One execution of a node. */
 export interface NodeRun {
   readonly scope: ScopeRun
@@ -75,6 +88,8 @@ export interface NodeRun {
   map: MapState | undefined
   /** The tool call of a tool node. */
   site: CallSite | undefined
+  /** The groups a fan-in node (race, map with take) runs its options or items in. */
+  groups: Array<Group> | undefined
 }
 
 /** One execution of a scope: values by node index and remaining dependency counts. */
@@ -89,6 +104,8 @@ export interface ScopeRun {
   readonly budgets: ReadonlyArray<Budgeter>
   readonly onDone: (value: Json) => void
   readonly onFail: (error: ToolError) => void
+  /** The group the scope runs in, if any (see `Group`). */
+  readonly group: Group | undefined
 }
 
 /** How the run ended. */

@@ -27,13 +27,14 @@ import { Driver } from "./driver.js"
 import type { Completion } from "./driver.js"
 import { toToolError } from "./errors.js"
 import { EventBuffer } from "./eventBuffer.js"
+import { PromiseCall } from "./inflight.js"
 import type { ScopePlan } from "./plan.js"
 import { makeBudgeter } from "./policy/budget.js"
 import type { Budgeter } from "./policy/budget.js"
 import { durationMs } from "./policy/duration.js"
 import { timeoutMessage } from "./policy/timeout.js"
 import { ReadyQueue } from "./readyQueue.js"
-import type { Env, NodeRun, RunConfig, RunServices, ScopeRun } from "./runState.js"
+import type { Env, Group, NodeRun, RunConfig, RunServices, ScopeRun } from "./runState.js"
 import { inlineCall, isPlainCall, toolCall } from "./toolCall.js"
 import type { CallEnv, CallSite, Emit, Suspended } from "./toolCall.js"
 
@@ -147,7 +148,8 @@ export abstract class Scheduler extends Driver {
   protected runReady(): boolean {
     const nr = this.ready.shift()
     if (nr === undefined) return false
-    this.exec(nr)
+    // A node of a cancelled group (race option, take item) is done before it starts.
+    if (!nr.done) this.exec(nr)
     return true
   }
 
@@ -162,7 +164,8 @@ export abstract class Scheduler extends Driver {
     depth: number,
     budgets: ReadonlyArray<Budgeter>,
     onDone: (value: Json) => void,
-    onFail: (error: ToolError) => void
+    onFail: (error: ToolError) => void,
+    group: Group | undefined = undefined
   ): void {
     if (depth > this.config.maxDepth) {
       onFail(
@@ -182,6 +185,7 @@ export abstract class Scheduler extends Driver {
       budgets,
       onDone,
       onFail,
+      group,
       env: (name) => {
         const i = plan.indexOf.get(name)
         if (i !== undefined) {
@@ -222,8 +226,10 @@ export abstract class Scheduler extends Driver {
       fiber: undefined,
       timer: undefined,
       map: undefined,
-      site: undefined
+      site: undefined,
+      groups: undefined
     }
+    if (scope.group !== undefined) scope.group.nodes.add(nr)
     this.emit("NodeReady", path, undefined, pn.readyData)
     this.ready.push(nr)
   }
@@ -279,7 +285,8 @@ export abstract class Scheduler extends Driver {
       nr.scope.depth + 1,
       nr.budgets,
       (v) => this.complete(nr, v),
-      (e) => this.failNode(nr, e)
+      (e) => this.failNode(nr, e),
+      nr.scope.group
     )
   }
 
@@ -328,6 +335,7 @@ export abstract class Scheduler extends Driver {
 
   private finishHandler(nr: NodeRun, r: Suspended, exit: Exit.Exit<unknown, ToolError>, endedAt?: number): void {
     nr.fiber = undefined
+    if (nr.done) return
     const done = r.finish(exit, endedAt)
     if (Exit.isExit(done)) this.afterCall(nr, done as Exit.Exit<Json, ToolError>)
     else this.runCall(nr, done)
@@ -401,6 +409,7 @@ export abstract class Scheduler extends Driver {
     if (this.open.size > 0) this.open.delete(nr)
     this.stopTimer(nr.timer)
     const scope = nr.scope
+    if (scope.group !== undefined) scope.group.nodes.delete(nr)
     const index = nr.pn.index
     scope.values[index] = value
     const site = nr.site
@@ -417,6 +426,58 @@ export abstract class Scheduler extends Driver {
     if (this.open.size > 0) this.open.delete(nr)
     this.stopTimer(nr.timer)
     this.emit("NodeFailed", nr.path, undefined, { errorKind: errorKind(error), message: error.message })
+    if (nr.groups !== undefined) this.cancelGroups(nr.groups, `cancelled: ${nr.path} failed`)
+    const group = nr.scope.group
+    // Inside a race option or a take item the failure is that group's (run limits still fail the run).
+    if (group !== undefined && error._tag !== "ResourceExhausted") {
+      group.nodes.delete(nr)
+      return group.onFail(error)
+    }
     this.failRun(error, nr.path)
+  }
+
+  /** Makes a group for a fan-in node's option or item, nested in the node's own group. */
+  protected makeGroup(nr: NodeRun, onFail: (error: ToolError) => void): Group {
+    const group: Group = { cancelled: false, nodes: new Set(), children: [], onFail }
+    nr.scope.group?.children.push(group)
+    ;(nr.groups ??= []).push(group)
+    return group
+  }
+
+  /** Cancels groups: their nodes not yet done are interrupted and recorded as `Cancelled`. */
+  protected cancelGroups(groups: ReadonlyArray<Group>, reason: string): void {
+    for (const group of groups) this.cancelGroup(group, reason)
+    // Promise calls cut short freed their call slots.
+    this.releaseWaiting()
+  }
+
+  private cancelGroup(group: Group, reason: string): void {
+    if (group.cancelled) return
+    group.cancelled = true
+    for (const child of group.children) this.cancelGroup(child, reason)
+    for (const nr of group.nodes) {
+      if (nr.done) continue
+      nr.done = true
+      if (this.open.size > 0) this.open.delete(nr)
+      this.stopTimer(nr.timer)
+      if (nr.groups !== undefined) this.cancelGroups(nr.groups, reason)
+      this.stopInflight(nr)
+      this.emit("NodeFailed", nr.path, undefined, { errorKind: "Cancelled", message: reason })
+    }
+    group.nodes.clear()
+  }
+
+  /** Interrupts what a node has in flight: fibers stop (their observers free call slots), promise calls abort. */
+  private stopInflight(nr: NodeRun): void {
+    for (const [item, owner] of this.inflight) {
+      if (owner !== nr) continue
+      if (item instanceof PromiseCall) {
+        this.inflight.delete(item)
+        item.interrupt()
+        this.slots.release(nr.pn.rank)
+      } else {
+        item.unsafeInterruptAsFork(FiberId.none)
+      }
+    }
   }
 }

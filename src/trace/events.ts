@@ -126,6 +126,23 @@ export class ChoiceMade extends Schema.Class<ChoiceMade>("ChoiceMade")(
   })
 ) {}
 
+/**
+ * A fan-in that does not wait for all settled (a `race`, a map with `take`): `picked` are the option labels
+ * (race) or item indices (take) whose results make the node's value, in the order they finished; `dropped`
+ * are the ones started and not picked (failed or cancelled). Resume and replay follow this record.
+ */
+export class FanInSettled extends Schema.Class<FanInSettled>("FanInSettled")(
+  eventFields("FanInSettled", { picked: Schema.Array(Schema.String), dropped: Schema.Array(Schema.String) })
+) {}
+
+/**
+ * A map with `fold` combined one more item result: `step` counts from 0 in completion order, `value` is the
+ * accumulator so far (the partial value a live subscriber shows) and `valueHash` its hash.
+ */
+export class FoldUpdated extends Schema.Class<FoldUpdated>("FoldUpdated")(
+  eventFields("FoldUpdated", { step: Schema.NonNegativeInt, valueHash: Schema.String, value: JsonValue })
+) {}
+
 /** A streamed piece of a node's output (tool `emit`, llm deltas), numbered from 0 per node. */
 export class Chunk extends Schema.Class<Chunk>("Chunk")(
   eventFields("Chunk", { index: Schema.NonNegativeInt, text: Schema.String })
@@ -160,7 +177,9 @@ export const EVENT_CLASSES = {
   Chunk,
   RunCompleted,
   RunFailed,
-  RunCancelled
+  RunCancelled,
+  FanInSettled,
+  FoldUpdated
 } as const
 
 /** Any run event (decoding yields instances of the event classes). */
@@ -177,7 +196,9 @@ export const RunEvent = Schema.Union(
   Chunk,
   RunCompleted,
   RunFailed,
-  RunCancelled
+  RunCancelled,
+  FanInSettled,
+  FoldUpdated
 )
 /** Any run event. */
 export type RunEvent = typeof RunEvent.Type

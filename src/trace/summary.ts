@@ -202,6 +202,8 @@ export const summarize = (events: Iterable<RunEvent>): Summary => {
       case "NodeReady":
       case "NodeStarted":
       case "ChoiceMade":
+      case "FanInSettled":
+      case "FoldUpdated":
         break
     }
   }

@@ -235,6 +235,7 @@ export class TypeInfo {
       case "branch":
         return join(resultOf(0), node.else === null ? nullType : resultOf(1))
       case "choose":
+      case "race":
         return joinAll(node.options.map((_, i) => resultOf(i)))
       case "expr":
         return this.typeOfExpr(node.expr, scope)

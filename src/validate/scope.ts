@@ -98,7 +98,8 @@ export class Scope {
           made = new Scope(this.program, this, node.else, nodePath.child("else"), undefined, [])
         }
         break
-      case "choose": {
+      case "choose":
+      case "race": {
         const option = node.options[slot]
         if (option !== undefined) {
           made = new Scope(this.program, this, option.body, nodePath.child("options", slot, "body"), undefined, [])
@@ -125,6 +126,7 @@ export class Scope {
       case "branch":
         return node.else === null ? 1 : 2
       case "choose":
+      case "race":
         return node.options.length
       case "tool":
       case "llm":

@@ -240,6 +240,7 @@ export class Walker {
         policy(node)
         break
       case "choose":
+      case "race":
         policy(node)
         for (let i = 0; i < node.options.length; i++) body(i)
         break

@@ -441,7 +441,7 @@ describe("lower: violations", () => {
         "bad-policy",
         "/programs/p/nodes/1/policy/foo",
         "3:115",
-        "Unknown policy key \"foo\"; expected one of timeout, retry, cache, idempotencyKey, after, concurrency, label, budget, model"
+        "Unknown policy key \"foo\"; expected one of timeout, retry, cache, idempotencyKey, after, concurrency, take, fold, init, label, budget, hedge, model, hedgeModel"
       ],
       ["bad-policy", "/programs/p/nodes/2/model", "4:22", "Policy \"model\" must be a literal string"],
       ["bad-policy", "/programs/p/nodes/2/policy/timeout", "4:47", "Policy key \"timeout\" is given more than once"],

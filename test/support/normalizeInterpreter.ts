@@ -100,6 +100,13 @@ export const run = (program: Program, inputs: Readonly<Record<string, Json>> = {
           value = option === undefined ? null : runBody(option.body, scope)
           break
         }
+        case "race": {
+          // Deterministic tools: the first option stands for the winner.
+          const option = node.options[0]
+          effects.push(canonicalJson({ race: option?.label ?? null }))
+          value = option === undefined ? null : runBody(option.body, scope)
+          break
+        }
         case "expr":
           value = evalIn(node.expr, scope)
           break

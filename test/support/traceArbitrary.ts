@@ -85,7 +85,12 @@ export const arbData = (n: NumberArbs): { readonly [T in RunEventType]: fc.Arbit
   RunFailed: fc.record({ errorKind: arbKind, message: arbText, failedNode: arbText }, {
     requiredKeys: ["errorKind", "message"]
   }),
-  RunCancelled: fc.record({ reason: arbText })
+  RunCancelled: fc.record({ reason: arbText }),
+  FanInSettled: fc.record({
+    picked: fc.array(arbText, { maxLength: 3 }),
+    dropped: fc.array(arbText, { maxLength: 3 })
+  }),
+  FoldUpdated: fc.record({ step: fc.nat(1000), valueHash: arbText, value: arbJson })
 })
 
 const TYPES: ReadonlyArray<RunEventType> = [
@@ -101,7 +106,9 @@ const TYPES: ReadonlyArray<RunEventType> = [
   "Chunk",
   "RunCompleted",
   "RunFailed",
-  "RunCancelled"
+  "RunCancelled",
+  "FanInSettled",
+  "FoldUpdated"
 ]
 
 /** One event without its `runId` and `seq` (given by `arbTrace`). */

@@ -69,7 +69,9 @@ describe("summary", () => {
           Chunk: 1,
           RunCompleted: 1,
           RunFailed: 2,
-          RunCancelled: 1
+          RunCancelled: 1,
+          FanInSettled: 0,
+          FoldUpdated: 0
         },
         runs: { completed: 1, failed: 2, cancelled: 1 },
         nodes: { completed: 2, failed: 1, cancelled: 1 },

@@ -176,6 +176,10 @@ export const graphOf = (program: Program): Either.Either<GraphView, string> => {
           detail = `choose "${node.key}"`
           scopes = node.options.map((o, i) => nested(i, o.label, o.label))
           break
+        case "race":
+          detail = "race"
+          scopes = node.options.map((o, i) => nested(i, o.label, o.label))
+          break
         case "expr":
           detail = show(node.expr)
           break

@@ -5,6 +5,8 @@
  * absent) is either an idempotent tool or has an `idempotencyKey`. Without
  * a tool table idempotency is unknown and this part is not checked (like
  * V4); the runtime always validates against its registry before running.
+ * A hedged tool step (`hedge`, a duration) calls the tool twice at once, so it
+ * needs an idempotent tool or an `idempotencyKey` too.
  * Retry on llm, call and map steps is allowed.
  */
 import { MAX_DURATION_MS, parseDuration } from "../../ir/duration.js"
@@ -55,6 +57,16 @@ export const PoliciesRule: ValidationRule = (ctx) => {
       if (policy === undefined) return
       const at = path.child("policy")
       duration(policy.timeout, "timeout", at.child("timeout"))
+      duration(policy.hedge, "hedge", at.child("hedge"))
+      if (node.kind === "tool" && policy.hedge !== undefined && policy.idempotencyKey === undefined) {
+        const spec = ctx.tools?.get(node.tool)
+        if (spec !== undefined && !spec.idempotent) {
+          bad(
+            `Hedge on tool ${JSON.stringify(node.tool)} requires an idempotent tool or an idempotencyKey`,
+            at.child("hedge")
+          )
+        }
+      }
       const retry = policy.retry
       if (retry !== undefined) {
         const r = at.child("retry")

@@ -33,7 +33,7 @@ export const UniqueNamesRule: ValidationRule = (ctx) => {
       )
     },
     Node: (e) => {
-      if (e.node.kind !== "choose") return
+      if (e.node.kind !== "choose" && e.node.kind !== "race") return
       check(e.node.options.map((o, i) => [o.label, e.path.child("options", i, "label")] as const))
     }
   }

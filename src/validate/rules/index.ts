@@ -1,7 +1,8 @@
 /**
- * The rules `validate` runs, in order (V1–V9). Each lives in its own file.
+ * The rules `validate` runs, in order (V1–V10). Each lives in its own file.
  */
 import type { ValidationRule } from "../ruleContext.js"
+import { FanInRule } from "./FanInRule.js"
 import { KnownProgramsRule } from "./KnownProgramsRule.js"
 import { KnownSignaturesRule } from "./KnownSignaturesRule.js"
 import { KnownToolsRule } from "./KnownToolsRule.js"
@@ -14,6 +15,7 @@ import { TypesAgreeRule } from "./TypesAgreeRule.js"
 import { UniqueNamesRule } from "./UniqueNamesRule.js"
 
 export {
+  FanInRule,
   KnownProgramsRule,
   KnownSignaturesRule,
   KnownToolsRule,
@@ -37,5 +39,6 @@ export const specifiedRules: ReadonlyArray<ValidationRule> = [
   TypesAgreeRule,
   PoliciesRule,
   NoRecursiveCallsRule,
-  LimitsRule
+  LimitsRule,
+  FanInRule
 ]
