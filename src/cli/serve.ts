@@ -1,25 +1,29 @@
 /**
- * `trellis serve [--port 8080] [--host h] [--config f] [--tools m] [--drain-ms n]`:
+ * `trellis serve [--port 8080] [--host h] [--config f] [--tools m] [--drain-ms n] [--cluster]`:
  * the HTTP server (`src/server/`) on the store of the environment (PGlite
  * under `TRELLIS_HOME`, or PostgreSQL at `TRELLIS_DATABASE_URL`) with the
  * built-in tools plus `--tools`. Prints its URL and first steps; on SIGTERM
  * or SIGINT it stops listening, drains runs up to the deadline, leaves the
- * rest resumable, and exits 0.
+ * rest resumable, and exits 0. With `--cluster` (or `cluster.enabled` in the
+ * config file) the replica is also an `@effect/cluster` runner on the
+ * PostgreSQL store (docs/cluster.md); PGlite refuses cluster mode.
  */
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import type { ConfigError } from "effect"
-import { Config, Effect, Layer, Option } from "effect"
+import { Config, Effect, Either, Layer, Option } from "effect"
+import * as Cluster from "../cluster/index.js"
 import { isOpen, loadConfig } from "../server/config.js"
 import type { ServerConfig } from "../server/config.js"
 import { layerJson } from "../server/observability/logging.js"
 import { observeEvents } from "../server/observability/metrics.js"
 import { layerTracing } from "../server/observability/tracing.js"
+import * as Placement from "../server/placement.js"
 import * as Server from "../server/server.js"
 import * as StoreSettings from "../store/settings.js"
 import { HttpAllowlist } from "../tools/index.js"
 import { CliError } from "./io.js"
-import { loadRegistry, servicesLayer } from "./services.js"
+import { loadRegistry, servicesLayer, storeLayer } from "./services.js"
 
 /** Where the store is, as the banner says it (from the store's settings). */
 export const storeName: Effect.Effect<string, ConfigError.ConfigError> = Effect.map(
@@ -51,6 +55,29 @@ const banner = (url: string, config: ServerConfig, store: string): string => {
   return lines.join("\n") + "\n"
 }
 
+/**
+ * The cluster placement of runs when cluster mode is on (undefined when off): PostgreSQL only, runner settings from
+ * the config's `cluster` block and the HTTP port. In cluster mode runs left `running` come back through the
+ * cluster's stored messages, not through a scan at start.
+ */
+const clusterPlacement = (enabled: boolean, cfg: ServerConfig, port: number) =>
+  Effect.gen(function*() {
+    if (!enabled) return undefined
+    const url = yield* Effect.mapError(StoreSettings.databaseUrl, settingError)
+    if (Option.isNone(url)) {
+      return yield* new CliError({
+        message:
+          "--cluster needs PostgreSQL: set TRELLIS_DATABASE_URL (PGlite admits one process, so replicas cannot share it)"
+      })
+    }
+    const settings = Cluster.resolve(cfg.file.cluster ?? {}, port)
+    if (Either.isLeft(settings)) return yield* new CliError({ message: settings.left })
+    return Placement.layerCluster(settings.right).pipe(
+      Layer.provide(storeLayer),
+      Layer.mapError((e) => new Server.ServeError({ message: e.message }))
+    )
+  })
+
 /** `trellis serve`. */
 export const serveCommand = Command.make(
   "serve",
@@ -74,16 +101,27 @@ export const serveCommand = Command.make(
     drainMs: Options.integer("drain-ms").pipe(
       Options.optional,
       Options.withDescription("How long a shutdown waits for runs (default: limits.drainMs, 10000)")
+    ),
+    cluster: Options.boolean("cluster").pipe(
+      Options.withDescription(
+        "Run as one replica of a cluster on TRELLIS_DATABASE_URL (PostgreSQL); runner port: --port + 10000"
+      )
     )
   },
-  ({ config, drainMs, host, port, tools }) =>
+  ({ cluster, config, drainMs, host, port, tools }) =>
     Effect.gen(function*() {
       const cfg = yield* loadConfig(
         Option.getOrUndefined(config),
         Option.isSome(drainMs) ? { drainMs: Math.max(0, drainMs.value) } : {}
       ).pipe(Effect.mapError((e) => new CliError({ message: e.message })))
       const { registry } = yield* loadRegistry(Option.getOrUndefined(tools))
-      const server = Server.layer({ config: cfg, port, host: Option.getOrElse(host, () => "127.0.0.1") }).pipe(
+      const placement = yield* clusterPlacement(cluster || cfg.file.cluster?.enabled === true, cfg, port)
+      const server = Server.layer({
+        config: cfg,
+        port,
+        host: Option.getOrElse(host, () => "127.0.0.1"),
+        ...(placement === undefined ? {} : { placement, resumeOnStart: false })
+      }).pipe(
         Layer.mapError((e) => new CliError({ message: e.message }))
       )
       yield* Effect.scoped(
