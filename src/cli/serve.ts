@@ -22,6 +22,7 @@ import * as Placement from "../server/placement.js"
 import * as Server from "../server/server.js"
 import * as StoreSettings from "../store/settings.js"
 import { HttpAllowlist } from "../tools/index.js"
+import type { AnyTool } from "../tools/index.js"
 import { CliError } from "./io.js"
 import { loadRegistry, servicesLayer, storeLayer } from "./services.js"
 
@@ -108,39 +109,58 @@ export const serveCommand = Command.make(
       )
     )
   },
-  ({ cluster, config, drainMs, host, port, tools }) =>
-    Effect.gen(function*() {
-      const cfg = yield* loadConfig(
-        Option.getOrUndefined(config),
-        Option.isSome(drainMs) ? { drainMs: Math.max(0, drainMs.value) } : {}
-      ).pipe(Effect.mapError((e) => new CliError({ message: e.message })))
-      const { registry } = yield* loadRegistry(Option.getOrUndefined(tools))
-      const placement = yield* clusterPlacement(cluster || cfg.file.cluster?.enabled === true, cfg, port)
-      const server = Server.layer({
-        config: cfg,
-        port,
-        host: Option.getOrElse(host, () => "127.0.0.1"),
-        ...(placement === undefined ? {} : { placement, resumeOnStart: false })
-      }).pipe(
-        Layer.mapError((e) => new CliError({ message: e.message }))
-      )
-      yield* Effect.scoped(
-        Effect.gen(function*() {
-          // Run events feed the run/node/error metrics on their way to the store; spans go out over OTLP when configured.
-          // http.get's allowlist comes from TRELLIS_HTTP_ALLOW (comma-separated hosts), as for `trellis run`.
-          const services = Layer.provideMerge(
-            observeEvents,
-            Layer.merge(servicesLayer(registry, { memory: false, config: false }), HttpAllowlist.layerFromEnv)
-          )
-          const tracing = Layer.mapError(layerTracing(), settingError)
-          const ctx = yield* Layer.build(Layer.provide(server, services).pipe(Layer.provide(tracing)))
-          const started = yield* Server.urlOf(ctx)
-          const store = yield* Effect.mapError(storeName, settingError)
-          process.stdout.write(banner(started, cfg, store))
-          return yield* Effect.never
-        })
-      )
-    }).pipe(Effect.provide(layerJson()))
+  (args) => serve(args)
 ).pipe(
   Command.withDescription("Serve the HTTP API (runs, live events over SSE, replay) on the store of the environment")
 )
+
+/** The options of `trellis serve`. */
+export interface ServeArgs {
+  readonly port: number
+  readonly host: Option.Option<string>
+  readonly config: Option.Option<string>
+  readonly tools: Option.Option<string>
+  readonly drainMs: Option.Option<number>
+  readonly cluster: boolean
+}
+
+/**
+ * `trellis serve` with its options until interrupted (SIGTERM, SIGINT); `extraTools` join the registry (tests and
+ * embedders that serve their own tools without a `--tools` module).
+ */
+export const serve = (
+  { cluster, config, drainMs, host, port, tools }: ServeArgs,
+  extraTools: ReadonlyArray<AnyTool> = []
+) =>
+  Effect.gen(function*() {
+    const cfg = yield* loadConfig(
+      Option.getOrUndefined(config),
+      Option.isSome(drainMs) ? { drainMs: Math.max(0, drainMs.value) } : {}
+    ).pipe(Effect.mapError((e) => new CliError({ message: e.message })))
+    const { registry } = yield* loadRegistry(Option.getOrUndefined(tools), extraTools)
+    const placement = yield* clusterPlacement(cluster || cfg.file.cluster?.enabled === true, cfg, port)
+    const server = Server.layer({
+      config: cfg,
+      port,
+      host: Option.getOrElse(host, () => "127.0.0.1"),
+      ...(placement === undefined ? {} : { placement, resumeOnStart: false })
+    }).pipe(
+      Layer.mapError((e) => new CliError({ message: e.message }))
+    )
+    yield* Effect.scoped(
+      Effect.gen(function*() {
+        // Run events feed the run/node/error metrics on their way to the store; spans go out over OTLP when configured.
+        // http.get's allowlist comes from TRELLIS_HTTP_ALLOW (comma-separated hosts), as for `trellis run`.
+        const services = Layer.provideMerge(
+          observeEvents,
+          Layer.merge(servicesLayer(registry, { memory: false, config: false }), HttpAllowlist.layerFromEnv)
+        )
+        const tracing = Layer.mapError(layerTracing(), settingError)
+        const ctx = yield* Layer.build(Layer.provide(server, services).pipe(Layer.provide(tracing)))
+        const started = yield* Server.urlOf(ctx)
+        const store = yield* Effect.mapError(storeName, settingError)
+        process.stdout.write(banner(started, cfg, store))
+        return yield* Effect.never
+      })
+    )
+  }).pipe(Effect.provide(layerJson()))

@@ -122,4 +122,3 @@ export const layerHandlers = RunEntity.toLayer(
   }),
   { concurrency: "unbounded" }
 )
-

@@ -5,7 +5,7 @@
  * health checked by ping. Built from `ClusterSettings` only (the library's
  * environment variables are not read).
  */
-import * as MessageStorage from "@effect/cluster/MessageStorage"
+import type * as MessageStorage from "@effect/cluster/MessageStorage"
 import * as RunnerAddress from "@effect/cluster/RunnerAddress"
 import * as RunnerHealth from "@effect/cluster/RunnerHealth"
 import * as Runners from "@effect/cluster/Runners"
@@ -58,8 +58,9 @@ export const layer = (
     Layer.provide(RpcSerialization.layerMsgPack),
     Layer.mapError((e) =>
       new ClusterError({
-        message:
-          `cannot start the cluster runner on ${settings.listenHost}:${settings.runnerPort}: ${describe(e.cause)}`
+        message: `cannot start the cluster runner on ${settings.listenHost}:${settings.runnerPort}: ${
+          describe(e.cause)
+        }`
       })
     )
   )

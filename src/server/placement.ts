@@ -78,4 +78,3 @@ export const layerCluster = (
     RunPlacement,
     Effect.map(Effect.all([RunManager, Cluster.ClusterRuns]), ([manager, runs]) => placementOf(manager, runs))
   ).pipe(Layer.provide(Cluster.layer(settings)), Layer.provide(layerHost))
-

@@ -88,7 +88,9 @@ const findRun = (id: string) =>
 const rejected = (e: ManagerError) =>
   Effect.gen(function*() {
     if (e.reason === "idempotency-conflict") return yield* new Conflict({ message: e.message })
-    if (e.reason === "shutting-down" || e.reason === "unavailable") return yield* new Unavailable({ message: e.message })
+    if (e.reason === "shutting-down" || e.reason === "unavailable") {
+      return yield* new Unavailable({ message: e.message })
+    }
     const retryAfter = e.retryAfter ?? 1
     yield* HttpApp.appendPreResponseHandler((_req, response) =>
       Effect.succeed(HttpServerResponse.setHeader(response, "retry-after", String(retryAfter)))
