@@ -8,7 +8,7 @@
  */
 import type { Sharding } from "@effect/cluster/Sharding"
 import type { SqlClient } from "@effect/sql/SqlClient"
-import { Context, Duration, Effect, Layer } from "effect"
+import { Context, Duration, Effect, Layer, Schedule } from "effect"
 import { encodeProgram } from "../ir/json.js"
 import type { RunStore } from "../runtime/runStore.js"
 import type { ClusterSettings } from "./config.js"
@@ -19,12 +19,14 @@ import { ClusterError } from "./sharding.js"
 
 /** How long a `peek` waits for the owner. */
 const PEEK_TIMEOUT = Duration.seconds(3)
+/** How long `place` waits for the owner to hold the run it placed. */
+const HELD_TIMEOUT = Duration.seconds(5)
 /** How long a `cancel` waits for the owner to record the cancellation. */
 const CANCEL_TIMEOUT = Duration.seconds(30)
 
 /** Runs through the cluster, from any replica. */
 export class ClusterRuns extends Context.Tag("trellis/cluster/ClusterRuns")<ClusterRuns, {
-  /** Places a new run on the owner of its shard (the message is stored when this succeeds). */
+  /** Places a new run on the owner of its shard (stored when this succeeds; held by the owner unless it is down). */
   readonly place: (placed: PlacedRun) => Effect.Effect<void, ClusterError>
   /** The run as its owner holds it (queued or executing); undefined when nobody does or the owner does not answer. */
   readonly peek: (runId: string, workspace: string) => Effect.Effect<HeldRun | undefined>
@@ -34,6 +36,14 @@ export class ClusterRuns extends Context.Tag("trellis/cluster/ClusterRuns")<Clus
 
 const make = Effect.gen(function*() {
   const clientOf = yield* RunEntity.client
+  /** Waits (up to `HELD_TIMEOUT`) until the owner of a just placed run holds it. */
+  const awaitHeld = (runId: string, workspace: string) =>
+    clientOf(runId).Peek({ workspace }).pipe(
+      Effect.flatMap((held) => (held === null ? Effect.fail("not yet" as const) : Effect.void)),
+      Effect.retry(Schedule.spaced(Duration.millis(20))),
+      Effect.timeout(HELD_TIMEOUT),
+      Effect.ignore
+    )
   return ClusterRuns.of({
     place: ({ program, run }) =>
       Effect.suspend(() =>
@@ -47,7 +57,9 @@ const make = Effect.gen(function*() {
           createdAt: run.createdAt
         }, { discard: true })
       ).pipe(
-        Effect.mapError((e) => new ClusterError({ message: `cannot place run ${run.runId}: ${e._tag}` }))
+        Effect.mapError((e) => new ClusterError({ message: `cannot place run ${run.runId}: ${e._tag}` })),
+        // Visible from every replica before the 202: the owner holds it (or, past the wait, its message is stored).
+        Effect.zipRight(awaitHeld(run.runId, run.workspace))
       ),
     peek: (runId, workspace) =>
       clientOf(runId).Peek({ workspace }).pipe(
