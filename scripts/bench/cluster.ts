@@ -6,9 +6,10 @@
  *   keyed calls of 100 ms each) submitted round-robin, each replica capped at
  *   `limits.concurrentRuns` = 16 runs at once; runs/s and p50/p99 from the
  *   POST to the run's end (`ended_at` in the store, same machine's clock);
- * - takeover: three replicas, 30 runs of one 3 s call; one replica
- *   SIGKILLed 1 s in; the time from the kill to the last resumed
+ * - takeover: three replicas; one replica SIGKILLed while its runs
+ *   execute; the time from the kill to the last resumed
  *   `RunStarted` of its runs, and to the last of all runs ending.
+ *   (30 runs of one 8 s call; the kill comes once all of them execute.)
  * PostgreSQL from TRELLIS_BENCH_DATABASE_URL, else TRELLIS_TEST_DATABASE_URL,
  * else postgres://postgres@127.0.0.1:5432/test. Writes
  * scripts/bench/results/cluster.json. Every phase has a time cap.
@@ -110,9 +111,18 @@ const takeover = async () => {
     await startReplica(cluster, 0)
     await Promise.all([startReplica(cluster, 1), startReplica(cluster, 2)])
     const ids = (await Promise.all(Array.from({ length: 30 }, (_, i) =>
-      submit(cluster.replicas[i % 3]!.url, source(1, 3000)))))
+      submit(cluster.replicas[i % 3]!.url, source(1, 8000)))))
       .filter((x): x is string => x !== undefined)
-    await new Promise((res) => setTimeout(res, 1000))
+    // Kill once every run executes (each owner holds some): their calls are in flight.
+    for (let i = 0; i < 600; i++) {
+      const rows = await query<{ n: string }>(
+        db.url,
+        `SELECT count(*) AS n FROM runs WHERE run_id = ANY($1) AND status = 'running'`,
+        [ids]
+      )
+      if (Number(rows[0]!.n) === ids.length) break
+      await new Promise((res) => setTimeout(res, 100))
+    }
     const killedAt = Date.now()
     await stopReplica(cluster, 2, "SIGKILL")
     await waitAllEnded(db.url, ids, 120_000)
