@@ -1,4 +1,5 @@
 /** `npm run bench [-- suite…]`: runs the named benchmark suites (all when none is named). */
+import { runClusterBench } from "./cluster.js"
 import { runGatewayBench } from "./gateway.js"
 import { runLanguageBench } from "./language.js"
 import { runRetrievalBench } from "./retrieval.js"
@@ -12,7 +13,8 @@ const suites: Record<string, () => unknown> = {
   trace: runTraceBench,
   retrieval: runRetrievalBench,
   server: runServerBench,
-  gateway: runGatewayBench
+  gateway: runGatewayBench,
+  cluster: runClusterBench
 }
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"))

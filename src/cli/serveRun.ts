@@ -1,19 +1,23 @@
 /** What `trellis serve` does (see `serve.ts`, which loads this module only when the command runs). */
 import type { ConfigError } from "effect"
-import { Effect, Layer, Option } from "effect"
+import { Effect, Either, Layer, Option } from "effect"
+import * as Cluster from "../cluster/index.js"
 import { isOpen, loadConfig } from "../server/config.js"
 import type { ServerConfig } from "../server/config.js"
 import { VERSION } from "../server/context.js"
 import { layerJson } from "../server/observability/logging.js"
 import { observeEvents } from "../server/observability/metrics.js"
 import { layerTracing } from "../server/observability/tracing.js"
+import * as Placement from "../server/placement.js"
 import * as Server from "../server/server.js"
 import { backendFromEnv } from "../store/index.js"
+import * as StoreSettings from "../store/settings.js"
 import { HttpAllowlist } from "../tools/index.js"
+import type { AnyTool } from "../tools/index.js"
 import { CliError } from "./io.js"
 import { storeName } from "./serve.js"
 import { advertise } from "./serverAddress.js"
-import { loadRegistry, servicesLayer } from "./services.js"
+import { loadRegistry, servicesLayer, storeLayer } from "./services.js"
 
 /** The options of `trellis serve`, parsed. */
 export interface ServeArgs {
@@ -22,6 +26,7 @@ export interface ServeArgs {
   readonly config: Option.Option<string>
   readonly tools: Option.Option<string>
   readonly drainMs: Option.Option<number>
+  readonly cluster: boolean
 }
 
 const settingError = (e: ConfigError.ConfigError) => new CliError({ message: `invalid setting: ${String(e)}` })
@@ -45,15 +50,47 @@ const banner = (url: string, config: ServerConfig, store: string): string => {
   return lines.join("\n") + "\n"
 }
 
-/** Starts the server and serves until SIGTERM or SIGINT. */
-export const serve = ({ config, drainMs, host, port, tools }: ServeArgs) =>
+/**
+ * The cluster placement of runs when cluster mode is on (undefined when off): PostgreSQL only, runner settings from
+ * the config's `cluster` block and the HTTP port. In cluster mode runs left `running` come back through the
+ * cluster's stored messages, not through a scan at start.
+ */
+const clusterPlacement = (enabled: boolean, cfg: ServerConfig, port: number) =>
+  Effect.gen(function*() {
+    if (!enabled) return undefined
+    const url = yield* Effect.mapError(StoreSettings.databaseUrl, settingError)
+    if (Option.isNone(url)) {
+      return yield* new CliError({
+        message:
+          "--cluster needs PostgreSQL: set TRELLIS_DATABASE_URL (PGlite admits one process, so replicas cannot share it)"
+      })
+    }
+    const settings = Cluster.resolve(cfg.file.cluster ?? {}, port)
+    if (Either.isLeft(settings)) return yield* new CliError({ message: settings.left })
+    return Placement.layerCluster(settings.right).pipe(
+      Layer.provide(storeLayer),
+      Layer.mapError((e) => new Server.ServeError({ message: e.message }))
+    )
+  })
+
+/** Starts the server and serves until SIGTERM or SIGINT (`extraTools`: tools given as values, as the tests do). */
+export const serve = (
+  { cluster, config, drainMs, host, port, tools }: ServeArgs,
+  extraTools: ReadonlyArray<AnyTool> = []
+) =>
   Effect.gen(function*() {
     const cfg = yield* loadConfig(
       Option.getOrUndefined(config),
       Option.isSome(drainMs) ? { drainMs: Math.max(0, drainMs.value) } : {}
     ).pipe(Effect.mapError((e) => new CliError({ message: e.message })))
-    const { registry } = yield* loadRegistry(Option.getOrUndefined(tools))
-    const server = Server.layer({ config: cfg, port, host: Option.getOrElse(host, () => "127.0.0.1") }).pipe(
+    const { registry } = yield* loadRegistry(Option.getOrUndefined(tools), extraTools)
+    const placement = yield* clusterPlacement(cluster || cfg.file.cluster?.enabled === true, cfg, port)
+    const server = Server.layer({
+      config: cfg,
+      port,
+      host: Option.getOrElse(host, () => "127.0.0.1"),
+      ...(placement === undefined ? {} : { placement, resumeOnStart: false })
+    }).pipe(
       Layer.mapError((e) => new CliError({ message: e.message }))
     )
     yield* Effect.scoped(

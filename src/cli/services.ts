@@ -58,11 +58,14 @@ export const usesRetrieval = (tools: Iterable<string>): boolean => {
 }
 
 /** Loads `--tools` (when given) and builds the registry of built-ins plus those tools. */
-export const loadRegistry = (toolsModule: string | undefined) =>
+export const loadRegistry = (toolsModule: string | undefined, extraTools: ReadonlyArray<AnyTool> = []) =>
   Effect.gen(function*() {
     const userTools: ReadonlyArray<AnyTool> = toolsModule === undefined
-      ? []
-      : yield* loadToolsModule(toolsModule).pipe(Effect.mapError((e) => new CliError({ message: e.message })))
+      ? extraTools
+      : [
+        ...extraTools,
+        ...yield* loadToolsModule(toolsModule).pipe(Effect.mapError((e) => new CliError({ message: e.message })))
+      ]
     const registry = makeRegistry([...cliBuiltins, ...userTools], new Set(cliBuiltins.map((t) => t.name)))
     if (Either.isLeft(registry)) return yield* new CliError({ message: registry.left.message })
     return { userTools, registry: registry.right }

@@ -10,6 +10,7 @@ import type { PlatformError } from "@effect/platform/Error"
 import * as FileSystem from "@effect/platform/FileSystem"
 import { Effect, Either, Option, ParseResult, Redacted, Schema } from "effect"
 import { createHash } from "node:crypto"
+import { ClusterConfig } from "../cluster/index.js"
 import { ProviderConfig } from "../llm/config.js"
 import { StepsConfig } from "../llm/stepRunner.js"
 import * as Settings from "./settings.js"
@@ -83,7 +84,9 @@ export const ConfigFile = Schema.Struct({
   bandit: opt(Schema.Struct({
     /** Share one bandit policy per choose key across workspaces (deliberate; isolation is lost). @default false */
     shared: opt(Schema.Boolean)
-  }))
+  })),
+  /** Cluster mode (`--cluster`): runner address, shards, takeover timings (`src/cluster/config.ts`, docs/cluster.md). */
+  cluster: opt(ClusterConfig)
 })
 export type ConfigFile = typeof ConfigFile.Type
 

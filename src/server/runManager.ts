@@ -33,7 +33,14 @@ import type { Quotas, ResolvedLimits } from "./config.js"
 
 /** Why a submission or a cancel was refused. */
 export class ManagerError extends Schema.TaggedError<ManagerError>()("ManagerError", {
-  reason: Schema.Literal("queue-full", "runs-per-minute", "concurrent-runs", "shutting-down", "idempotency-conflict"),
+  reason: Schema.Literal(
+    "queue-full",
+    "runs-per-minute",
+    "concurrent-runs",
+    "shutting-down",
+    "idempotency-conflict",
+    "unavailable"
+  ),
   message: Schema.String,
   /** Seconds to wait before trying again (429s). */
   retryAfter: Schema.optionalWith(Schema.Int, { exact: true })
@@ -73,6 +80,8 @@ interface Entry {
   readonly control: StopControl
   /** Set by the pre-run hook: the run's loop is executing (its fiber may be cancelled). */
   started: boolean
+  /** The run stopped without ending: interrupted under `leaveRunning` (shutdown, lost shard), or dropped from the queue. */
+  left: boolean
   fiber: Fiber.RuntimeFiber<unknown, unknown> | undefined
   readonly done: Deferred.Deferred<void>
 }
@@ -83,6 +92,20 @@ export interface RunManagerService {
   readonly submit: (
     s: Submission
   ) => Effect.Effect<{ readonly runId: string; readonly repeated: boolean }, ManagerError>
+  /**
+   * Checks a submission (quotas, Idempotency-Key) and gives it its id without queueing it here: in cluster mode
+   * the run is queued on the owner of its shard (`execute` there).
+   */
+  readonly admit: (s: Submission) => Effect.Effect<Admission, ManagerError>
+  /**
+   * Executes a run placed on this process (or joins it when already held) and waits for it: "ended", or "left"
+   * when it stopped without ending (shutdown). Interrupting the wait leaves the run `running`, resumable.
+   */
+  readonly execute: (
+    run: ManagedRun,
+    kind: "start" | "resume",
+    program: Program | undefined
+  ) => Effect.Effect<"ended" | "left">
   /** A run the manager holds, if it belongs to `workspace`. */
   readonly peek: (runId: string, workspace: string) => ManagedRun | undefined
   /** Runs of `workspace` still queued, oldest first. */
@@ -99,6 +122,14 @@ export interface RunManagerService {
    * once; the layer's release calls it too.
    */
   readonly drain: Effect.Effect<void>
+}
+
+/** An admitted submission: the run to place (not repeated) or the id of the run a repeated key names. */
+export interface Admission {
+  readonly runId: string
+  readonly repeated: boolean
+  /** The run to place (undefined when `repeated`). */
+  readonly run: ManagedRun | undefined
 }
 
 /** Options of the manager. */
@@ -182,6 +213,11 @@ const make = (limits: ResolvedLimits, options: RunManagerOptions) =>
         Effect.locally(sharedPolicy, options.sharedPolicy === true),
         Effect.provideService(Hooks, composeHooks(baseHooks, { preRun: () => gate(entry) })),
         (eff) => Durable.leaveRunning(eff, entry.control),
+        Effect.onExit((exit) =>
+          Effect.sync(() => {
+            if (Exit.isInterrupted(exit) && entry.control.leave) entry.left = true
+          })
+        ),
         Effect.ignore,
         Effect.ensuring(finished(entry))
       )
@@ -239,11 +275,12 @@ const make = (limits: ResolvedLimits, options: RunManagerOptions) =>
       cancelRequested: false,
       control: { leave: true },
       started: false,
+      left: false,
       fiber: undefined,
       done: Deferred.unsafeMake<void>(FiberId.none)
     })
 
-    const submit = (s: Submission) =>
+    const admit = (s: Submission) =>
       Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
         if (closing) {
@@ -257,7 +294,9 @@ const make = (limits: ResolvedLimits, options: RunManagerOptions) =>
         if (s.idempotency !== undefined && wsKeys !== undefined) {
           const known = wsKeys.get(s.idempotency.key)
           if (known !== undefined && known.expiresAt > now) {
-            if (known.bodyHash === s.idempotency.bodyHash) return { runId: known.runId, repeated: true }
+            if (known.bodyHash === s.idempotency.bodyHash) {
+              return { runId: known.runId, repeated: true, run: undefined } satisfies Admission
+            }
             return yield* new ManagerError({
               reason: "idempotency-conflict",
               message: "this Idempotency-Key was used with a different request body"
@@ -309,22 +348,56 @@ const make = (limits: ResolvedLimits, options: RunManagerOptions) =>
             expiresAt: now + limits.idempotencyTtlMs
           })
         }
-        yield* enqueue(newEntry(
-          {
-            runId,
-            workspace: s.workspace,
-            programHash: s.programHash,
-            programName: s.programName,
-            inputs: s.inputs as Json,
-            seed: s.seed ?? null,
-            createdAt: now,
-            state: "queued"
-          },
-          "start",
-          s.program
-        ))
-        return { runId, repeated: false }
+        const run: ManagedRun = {
+          runId,
+          workspace: s.workspace,
+          programHash: s.programHash,
+          programName: s.programName,
+          inputs: s.inputs as Json,
+          seed: s.seed ?? null,
+          createdAt: now,
+          state: "queued"
+        }
+        return { runId, repeated: false, run } satisfies Admission
       })
+
+    const submit = (s: Submission) =>
+      Effect.flatMap(admit(s), (a) =>
+        a.run === undefined
+          ? Effect.succeed({ runId: a.runId, repeated: true })
+          : Effect.as(enqueue(newEntry(a.run, "start", s.program)), { runId: a.runId, repeated: false }))
+
+    /** Stops waiting for a placed run: a queued one is dropped, an executing one interrupted (left `running`). */
+    const release = (entry: Entry): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        const i = queue.indexOf(entry)
+        if (i >= 0) {
+          queue.splice(i, 1)
+          entries.delete(entry.run.runId)
+          bump(entry.run.workspace, -1)
+          entry.left = true
+          return Deferred.done(entry.done, Exit.void)
+        }
+        return entry.fiber === undefined ? Effect.void : Fiber.interrupt(entry.fiber)
+      })
+
+    const execute = (run: ManagedRun, kind: "start" | "resume", program: Program | undefined) =>
+      Effect.suspend(() => {
+        let entry = entries.get(run.runId)
+        if (entry === undefined) {
+          if (closing) return Effect.succeed("left" as const)
+          entry = newEntry(run, kind, program)
+          const held = entry
+          return Effect.zipRight(enqueue(held), awaitPlaced(held))
+        }
+        return awaitPlaced(entry)
+      })
+
+    const awaitPlaced = (entry: Entry): Effect.Effect<"ended" | "left"> =>
+      Deferred.await(entry.done).pipe(
+        Effect.map(() => (entry.left ? "left" as const : "ended" as const)),
+        Effect.onInterrupt(() => release(entry))
+      )
 
     const peek = (runId: string, workspace: string): ManagedRun | undefined => {
       const e = entries.get(runId)
@@ -401,6 +474,8 @@ const make = (limits: ResolvedLimits, options: RunManagerOptions) =>
 
     return RunManager.of({
       submit,
+      admit,
+      execute,
       peek,
       queuedOf: (workspace) => queue.filter((e) => e.run.workspace === workspace).map((e) => ({ ...e.run })),
       cancel,

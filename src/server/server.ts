@@ -31,6 +31,7 @@ import { bodyLimit, errorBodies, lastResort } from "./http.js"
 import type { RouteEntry } from "./http.js"
 import { observeHttp, routesOf } from "./observability/middleware.js"
 import { registerSecretEnv } from "./observability/redact.js"
+import { RunPlacement } from "./placement.js"
 import { RunManager } from "./runManager.js"
 import * as Scheduling from "./schedules/launcher.js"
 import { Scheduler } from "./schedules/scheduler.js"
@@ -49,6 +50,11 @@ export interface ServerOptions {
   readonly host?: string
   /** Resume the runs a previous process left `running`. @default true */
   readonly resumeOnStart?: boolean
+  /**
+   * Where submitted runs execute: `RunPlacement.layerLocal` (the default: this process) or `layerCluster` (the
+   * owner of the run's shard; `--cluster`), with its own requirements already provided.
+   */
+  readonly placement?: Layer.Layer<RunPlacement, ServeError, RunManager>
 }
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1"])
@@ -99,7 +105,7 @@ export const layerLlmRouter = (config: ServerConfig): Layer.Layer<LlmRouting.Llm
  */
 export const layer = (
   options: ServerOptions
-): Layer.Layer<HttpServer.HttpServer | RunManager | ServerContext, ServeError, DurableRequirements> => {
+): Layer.Layer<HttpServer.HttpServer | RunManager | RunPlacement | ServerContext, ServeError, DurableRequirements> => {
   const host = options.host ?? "127.0.0.1"
   if (isOpen(options.config) && !LOOPBACK.has(host)) {
     return Layer.fail(
@@ -176,7 +182,9 @@ export const layer = (
   )
   // Schedules (issue 18): their store (on the store's SQL client) and the one scheduler fiber of this server.
   const scheduling = Scheduling.layer(options.config).pipe(Layer.provideMerge(Scheduling.layerStore))
-  return lifecycle.pipe(Layer.provideMerge(serve), Layer.provideMerge(scheduling), Layer.provideMerge(core))
+  // Released after the drain (the lifecycle's finalizer): a cluster runner keeps its shards while runs finish.
+  const placed = Layer.provideMerge(options.placement ?? RunPlacement.layerLocal, core)
+  return lifecycle.pipe(Layer.provideMerge(serve), Layer.provideMerge(scheduling), Layer.provideMerge(placed))
 }
 
 /** The base URL (`http://host:port`) of a built server. */
@@ -192,7 +200,10 @@ export const urlOf = (context: Context.Context<HttpServer.HttpServer>): Effect.E
 export const start = (
   options: ServerOptions
 ): Effect.Effect<
-  { readonly url: string; readonly context: Context.Context<HttpServer.HttpServer | RunManager | ServerContext> },
+  {
+    readonly url: string
+    readonly context: Context.Context<HttpServer.HttpServer | RunManager | RunPlacement | ServerContext>
+  },
   ServeError,
   DurableRequirements | Scope.Scope
 > =>

@@ -23,6 +23,7 @@ import { BadRequest, Conflict, NotFound, TooManyRequests, Unavailable } from "..
 import { Api } from "../api/index.js"
 import type { RunView } from "../api/runs.js"
 import { ServerContext } from "../context.js"
+import { RunPlacement } from "../placement.js"
 import { ProgramCache } from "../programCache.js"
 import { RunManager } from "../runManager.js"
 import type { ManagedRun, ManagerError } from "../runManager.js"
@@ -90,7 +91,7 @@ const findRun = (id: string) =>
     const store = yield* RunStore
     const record = yield* store.get(id, ws.name).pipe(Effect.mapError(unavailable))
     if (Option.isSome(record)) return viewOfRecord(record.value)
-    const managed = (yield* RunManager).peek(id, ws.name)
+    const managed = yield* (yield* RunPlacement).peek(id, ws.name)
     if (managed !== undefined) return viewOfManaged(managed)
     return yield* notFound(id)
   })
@@ -98,7 +99,9 @@ const findRun = (id: string) =>
 const rejected = (e: ManagerError) =>
   Effect.gen(function*() {
     if (e.reason === "idempotency-conflict") return yield* new Conflict({ message: e.message })
-    if (e.reason === "shutting-down") return yield* new Unavailable({ message: e.message })
+    if (e.reason === "shutting-down" || e.reason === "unavailable") {
+      return yield* new Unavailable({ message: e.message })
+    }
     const retryAfter = e.retryAfter ?? 1
     yield* HttpApp.appendPreResponseHandler((_req, response) =>
       Effect.succeed(HttpServerResponse.setHeader(response, "retry-after", String(retryAfter)))
@@ -148,8 +151,8 @@ export const layerRuns = HttpApiBuilder.group(Api, "runs", (handlers) => {
         if (key !== undefined && (key.length === 0 || key.length > 255)) {
           return yield* new BadRequest({ message: "Idempotency-Key must be 1-255 characters" })
         }
-        const manager = yield* RunManager
-        const accepted = yield* manager.submit({
+        const placement = yield* RunPlacement
+        const accepted = yield* placement.submit({
           workspace: ws.name,
           quotas: ws.quotas,
           program: checked.program,
@@ -229,8 +232,8 @@ export const layerRuns = HttpApiBuilder.group(Api, "runs", (handlers) => {
       Effect.gen(function*() {
         const ws = yield* CurrentWorkspace
         const run = yield* findRun(path.id)
-        const manager = yield* RunManager
-        const held = yield* manager.cancel(run.runId, ws.name)
+        const placement = yield* RunPlacement
+        const held = yield* placement.cancel(run.runId, ws.name)
         if (!held) {
           return yield* new Conflict({
             message: run.status === "running"

@@ -1,0 +1,124 @@
+/**
+ * A run as an `@effect/cluster` entity, keyed by its run id. Whichever
+ * runner holds the run's shard executes it:
+ * - `Execute` (persisted in the cluster's message storage, one per run) runs
+ *   the run on the owner and answers when it has ended. A runner that stops
+ *   or dies before that leaves the message unanswered, so the shard's next
+ *   owner receives it again and resumes the run from its durable log.
+ * - `Cancel` and `Peek` reach the owner of a run from any replica.
+ * The owner's side is the `RunHost` service (the server's run manager).
+ */
+import * as ClusterSchema from "@effect/cluster/ClusterSchema"
+import * as Entity from "@effect/cluster/Entity"
+import * as Rpc from "@effect/rpc/Rpc"
+import { Context, Effect, Either, Option, Schema } from "effect"
+import type { Json } from "../ir/eval.js"
+import { decodeProgram } from "../ir/json.js"
+import type { Program } from "../ir/schema.js"
+import { RunStore } from "../runtime/runStore.js"
+
+/** A run held by its owner, as `Peek` answers it. */
+export const HeldRun = Schema.Struct({
+  runId: Schema.String,
+  workspace: Schema.String,
+  programHash: Schema.String,
+  programName: Schema.String,
+  inputs: Schema.Unknown,
+  seed: Schema.NullOr(Schema.Number),
+  createdAt: Schema.Number,
+  state: Schema.Literal("queued", "running")
+})
+export interface HeldRun extends Omit<typeof HeldRun.Type, "inputs"> {
+  readonly inputs: Json
+}
+
+/** A run placed on its owner: a new run (with its program) or one to resume from its log. */
+export interface PlacedRun {
+  readonly run: HeldRun
+  readonly kind: "start" | "resume"
+  readonly program: Program | undefined
+}
+
+/** How a placed run's execution ended on this runner: it ended, or it was left `running` (this runner stops). */
+export type Outcome = "ended" | "left"
+
+/** What a runner does with the runs it owns (the server's run manager implements it). */
+export class RunHost extends Context.Tag("trellis/cluster/RunHost")<RunHost, {
+  /** Executes (or joins) a run and waits for it; interrupting the wait leaves the run `running`, resumable. */
+  readonly execute: (placed: PlacedRun) => Effect.Effect<Outcome>
+  /** A run this runner holds, if it belongs to `workspace`. */
+  readonly peek: (runId: string, workspace: string) => HeldRun | undefined
+  /** Cancels a run this runner holds; false when it holds none. */
+  readonly cancel: (runId: string, workspace: string) => Effect.Effect<boolean>
+}>() {}
+
+/** The message that places a run: everything its owner needs to start it. */
+export const Execute = Rpc.make("Execute", {
+  payload: {
+    workspace: Schema.String,
+    programHash: Schema.String,
+    programName: Schema.String,
+    /** The program's IR as JSON text. */
+    program: Schema.String,
+    /** The inputs as JSON text. */
+    inputs: Schema.String,
+    seed: Schema.NullOr(Schema.Number),
+    createdAt: Schema.Number
+  },
+  // One Execute per run: a repeated send is the same stored message.
+  primaryKey: () => "execute"
+}).annotate(ClusterSchema.Persisted, true)
+
+/** Cancels a run on its owner: true once its ending is recorded, false when the owner does not hold it. */
+export const Cancel = Rpc.make("Cancel", { payload: { workspace: Schema.String }, success: Schema.Boolean })
+
+/** The run as its owner holds it (queued or executing), or null. */
+export const Peek = Rpc.make("Peek", { payload: { workspace: Schema.String }, success: Schema.NullOr(HeldRun) })
+
+/** The run entity. */
+export const RunEntity = Entity.make("TrellisRun", [Execute, Cancel, Peek])
+
+/** The owner's side of the run entity: executes placed runs on the `RunHost`, reading their record in the `RunStore`. */
+export const layerHandlers = RunEntity.toLayer(
+  Effect.gen(function*() {
+    const host = yield* RunHost
+    const store = yield* RunStore
+    return RunEntity.of({
+      Execute: (request) =>
+        Effect.gen(function*() {
+          const runId = request.address.entityId
+          const p = request.payload
+          // A store failure is a defect: the cluster restarts the entity and delivers the message again.
+          const record = yield* Effect.orDie(store.get(runId))
+          if (Option.isSome(record) && record.value.status !== "running") return
+          let program: Program | undefined
+          if (Option.isNone(record)) {
+            const decoded = decodeProgram(JSON.parse(p.program))
+            if (Either.isLeft(decoded)) {
+              return yield* Effect.logError(`run ${runId}: the placed program does not decode: ${decoded.left.message}`)
+            }
+            program = decoded.right
+          }
+          const outcome = yield* host.execute({
+            run: {
+              runId,
+              workspace: p.workspace,
+              programHash: p.programHash,
+              programName: p.programName,
+              inputs: JSON.parse(p.inputs) as Json,
+              seed: p.seed,
+              createdAt: p.createdAt,
+              state: "queued"
+            },
+            kind: program === undefined ? "resume" : "start",
+            program
+          })
+          // Left running (this runner is stopping): no answer, so the shard's next owner gets the message again.
+          if (outcome === "left") return yield* Effect.never
+        }),
+      Cancel: (request) => host.cancel(request.address.entityId, request.payload.workspace),
+      Peek: (request) => Effect.sync(() => host.peek(request.address.entityId, request.payload.workspace) ?? null)
+    })
+  }),
+  { concurrency: "unbounded" }
+)

@@ -1,0 +1,7 @@
+/** The cluster adapter's surface (see README.md). */
+export { ClusterConfig, DEFAULTS, resolve, RUNNER_PORT_OFFSET } from "./config.js"
+export type { ClusterSettings } from "./config.js"
+export { HeldRun, RunEntity, RunHost } from "./entity.js"
+export type { Outcome, PlacedRun } from "./entity.js"
+export { ClusterRuns, layer } from "./placement.js"
+export { ClusterError } from "./sharding.js"

@@ -1,0 +1,174 @@
+/**
+ * Three `trellis serve --cluster` replicas on one PostgreSQL database
+ * (issue 17): runs submitted round-robin to any replica, executed by the
+ * owner of their shard; one replica SIGKILLed at a seeded random moment.
+ * Every run must complete with the right output, every keyed side effect be
+ * applied exactly once, every run's seqs be contiguous, no run be left
+ * `running`; an SSE client on one replica follows runs another replica owns,
+ * across that replica's death. Needs `TRELLIS_TEST_DATABASE_URL` (skipped
+ * without it); `TRELLIS_CLUSTER_TRIALS` sets the number of kill trials
+ * (default 2; 10 or more for the soak, docs/testing.md).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { testDatabaseUrl } from "../support/db.js"
+import {
+  bundleReplica,
+  freshDatabase,
+  linesOf,
+  makeCluster,
+  prng,
+  query,
+  startReplica,
+  stopAll,
+  stopReplica,
+  submit,
+  waitAllEnded
+} from "./replicas.js"
+import type { Cluster } from "./replicas.js"
+
+const adminUrl = testDatabaseUrl()
+
+const TRIALS = (() => {
+  const raw = process.env["TRELLIS_CLUSTER_TRIALS"] ?? "2"
+  const n = Number(raw)
+  if (!Number.isInteger(n) || n < 1) throw new Error(`TRELLIS_CLUSTER_TRIALS must be an integer >= 1, got ${raw}`)
+  return n
+})()
+const RUNS = 300
+const SEED = 17
+
+/** `n` keyed side effects of `ms` each, `c` at a time. */
+const sourceOf = (c: number) =>
+  `program main(n: number, ms: number) {
+  parts = map i in range(n) with { concurrency: ${c} } {
+    v = tool fx.apply(item: i, ms: ms)
+    return v
+  }
+  return sum(parts)
+}`
+
+interface Fx {
+  readonly key: string
+  readonly item: number
+  readonly pid: number
+}
+
+/** The SSE text of a run from `url`, read until the server ends the stream. */
+const follow = async (url: string, runId: string): Promise<string> => {
+  const r = await fetch(`${url}/v1/runs/${runId}/events`)
+  const text = await r.text()
+  if (r.status !== 200) throw new Error(`SSE of run ${runId}: ${r.status} ${text}`)
+  return text
+}
+
+/** The seqs and the last event type of an SSE text. */
+const framesOf = (text: string) => ({
+  seqs: [...text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1])),
+  last: [...text.matchAll(/^event: (\w+)$/gm)].at(-1)?.[1]
+})
+
+/** Checks the store after a trial: runs ended right, seqs contiguous, effects once per key. */
+const checkStore = async (cluster: Cluster, runIds: ReadonlyArray<string>, items: number) => {
+  const statuses = await waitAllEnded(cluster.databaseUrl, runIds, 45_000)
+  const notCompleted = runIds.filter((id) => statuses.get(id) !== "completed")
+  expect(notCompleted).toEqual([])
+  const outputs = await query<{ output: number }>(
+    cluster.databaseUrl,
+    `SELECT output FROM runs WHERE run_id = ANY($1)`,
+    [runIds]
+  )
+  expect(new Set(outputs.map((o) => Number(o.output)))).toEqual(new Set([10 * (items * (items - 1)) / 2]))
+  // Contiguous seqs 0..max with no duplicate, for every run of the database.
+  const broken = await query<{ run_id: string }>(
+    cluster.databaseUrl,
+    `SELECT run_id FROM run_events GROUP BY run_id
+     HAVING count(*) <> max(seq) + 1 OR count(DISTINCT seq) <> count(*) OR min(seq) <> 0`
+  )
+  expect(broken).toEqual([])
+  const running = await query<{ n: string }>(
+    cluster.databaseUrl,
+    `SELECT count(*) AS n FROM runs WHERE status = 'running'`
+  )
+  expect(Number(running[0]!.n)).toBe(0)
+  // Every keyed side effect once: one effect line per key, and as many keys as calls the runs made.
+  const effects = linesOf<Fx>(cluster.fxDir, "effects")
+  const keys = new Set(effects.map((e) => e.key))
+  expect(effects.length).toBe(keys.size)
+  const total = await query<{ n: string }>(cluster.databaseUrl, `SELECT sum((inputs->>'n')::int) AS n FROM runs`)
+  expect(keys.size).toBe(Number(total[0]!.n))
+}
+
+describe.skipIf(adminUrl === undefined)("a cluster of three replicas", () => {
+  let cluster: Cluster
+  let drop: () => Promise<void> = async () => {}
+  beforeAll(async () => {
+    await bundleReplica()
+    const db = await freshDatabase(adminUrl!)
+    drop = db.drop
+    cluster = makeCluster(db.url)
+    // The first replica creates the schema; the other two join it.
+    await startReplica(cluster, 0)
+    await Promise.all([startReplica(cluster, 1), startReplica(cluster, 2)])
+  }, 120_000)
+  afterAll(async () => {
+    if (cluster !== undefined) await stopAll(cluster)
+    await drop()
+  }, 30_000)
+
+  it("an SSE client on one replica follows runs another replica owns, across its SIGKILL", async () => {
+    const runIds: Array<string> = []
+    for (let i = 0; i < 9; i++) {
+      const id = await submit(cluster.replicas[i % 3]!.url, { source: sourceOf(1), inputs: { n: 10, ms: 150 } })
+      expect(id).toBeDefined()
+      runIds.push(id!)
+    }
+    const streams = runIds.map((id) => follow(cluster.replicas[0]!.url, id))
+    // Kill a replica other than the followed one that is executing some of the runs.
+    await new Promise((res) => setTimeout(res, 500))
+    const pids = new Set(linesOf<Fx>(cluster.fxDir, "calls").map((c) => c.pid))
+    const victim = [1, 2].find((i) => pids.has(cluster.replicas[i]!.child.pid!))
+    expect(victim).toBeDefined()
+    await stopReplica(cluster, victim!, "SIGKILL")
+    const texts = await Promise.all(streams)
+    for (const text of texts) {
+      const { last, seqs } = framesOf(text)
+      expect(last).toBe("RunCompleted")
+      expect(seqs).toEqual(seqs.map((_, i) => i))
+    }
+    // Some of the runs were the victim's: resumed elsewhere (a second RunStarted).
+    const resumed = await query<{ run_id: string }>(
+      cluster.databaseUrl,
+      `SELECT run_id FROM run_events WHERE run_id = ANY($1) AND type = 'RunStarted' GROUP BY run_id HAVING count(*) > 1`,
+      [runIds]
+    )
+    expect(resumed.length).toBeGreaterThan(0)
+    await checkStore(cluster, runIds, 10)
+    await startReplica(cluster, victim!)
+  }, 60_000)
+
+  it(`${RUNS} runs round-robin, one replica SIGKILLed at a seeded moment (${TRIALS} trials)`, async () => {
+    for (let trial = 0; trial < TRIALS; trial++) {
+      const random = prng(SEED + trial)
+      const victim = Math.floor(random() * 3)
+      const killAt = 150 + Math.floor(random() * 1200)
+      const runIds: Array<string> = []
+      const started = Date.now()
+      let killed: Promise<void> | undefined
+      let next = 0
+      const worker = async () => {
+        while (runIds.length < RUNS) {
+          if (killed === undefined && Date.now() - started >= killAt) killed = stopReplica(cluster, victim, "SIGKILL")
+          const replica = cluster.replicas[next++ % 3]
+          if (replica === undefined) continue
+          const id = await submit(replica.url, { source: sourceOf(3), inputs: { n: 3, ms: 20 } })
+          if (id !== undefined && runIds.length < RUNS) runIds.push(id)
+        }
+      }
+      await Promise.all(Array.from({ length: 12 }, worker))
+      await (killed ?? stopReplica(cluster, victim, "SIGKILL"))
+      expect(runIds.length).toBe(RUNS)
+      await checkStore(cluster, runIds, 3)
+      await startReplica(cluster, victim)
+    }
+  }, 60_000 * TRIALS)
+})
