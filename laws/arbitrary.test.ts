@@ -154,7 +154,8 @@ describe("arbProgram", () => {
         "retry",
         "return step",
         "synthetic",
-        "tool"
+        "tool",
+        "wait"
       ].sort()
     )
   })

@@ -51,6 +51,7 @@ export const KEYWORDS = [
   "if",
   "else",
   "choose",
+  "wait",
   "return",
   "with",
   "true",

@@ -13,6 +13,7 @@ import type {
   ChooseOptionNode,
   ChooseStepNode,
   DeclarationNode,
+  ExprNode,
   FileAst,
   IfStepNode,
   MapStepNode,
@@ -26,7 +27,8 @@ import type {
   StepNode,
   StringLiteralNode,
   TypeFieldNode,
-  TypeNode
+  TypeNode,
+  WaitStepNode
 } from "./ast.js"
 import { lex } from "./lexer.js"
 import { type Token, TokenKind } from "./lexToken.js"
@@ -284,7 +286,7 @@ const parseStatement = (s: TokenStream): StatementNode => {
   return { kind: "StepStatement", name: undefined, step, loc: s.spanFrom(start) }
 }
 
-const STEP_KEYWORDS: ReadonlySet<string> = new Set(["tool", "llm", "run", "map", "if", "choose"])
+const STEP_KEYWORDS: ReadonlySet<string> = new Set(["tool", "llm", "run", "map", "if", "choose", "wait"])
 
 const startsStep = (s: TokenStream): boolean => {
   const t = s.peek()
@@ -295,7 +297,8 @@ const startsStep = (s: TokenStream): boolean => {
  * step = "tool" DOTTED "(" [ args ] ")" [ policy ] | "llm" IDENT "(" [ args ] ")" [ policy ]
  *      | "run" IDENT "(" [ args ] ")" [ policy ] | "map" IDENT "in" expr [ policy ] block
  *      | "if" expr [ policy ] block [ "else" ( block | step ) ]
- *      | "choose" STRING [ policy ] "{" option { option } "}" | expr [ policy ]
+ *      | "choose" STRING [ policy ] "{" option { option } "}"
+ *      | "wait" [ STRING ] [ ":" type ] [ record | "(" expr ")" ] [ "for" STRING ] [ policy ] | expr [ policy ]
  */
 const parseStep = (s: TokenStream): StepNode => {
   const start = s.peek()
@@ -328,6 +331,8 @@ const parseStep = (s: TokenStream): StepNode => {
         return parseIf(s)
       case "choose":
         return parseChoose(s)
+      case "wait":
+        return parseWait(s)
       default:
         break
     }
@@ -399,6 +404,32 @@ const parseChoose = (s: TokenStream): ChooseStepNode => {
   while (!s.at(TokenKind.RBrace)) options.push(parseChooseOption(s))
   s.advance()
   return { kind: "ChooseStep", key, policy, options, loc: s.spanFrom(start) }
+}
+
+/** "wait" [ STRING ] [ ":" type ] [ record | "(" expr ")" ] [ "for" STRING ] [ policy ] */
+const parseWait = (s: TokenStream): WaitStepNode => {
+  const start = s.expectKeyword("wait")
+  const stringLiteral = (): StringLiteralNode => {
+    const t = s.expect(TokenKind.String)
+    return { kind: "StringLiteral", value: t.value, loc: t.span }
+  }
+  const signal = s.at(TokenKind.String) ? stringLiteral() : undefined
+  const answer = s.expectOptional(TokenKind.Colon) === undefined ? undefined : parseType(s)
+  let payload: ExprNode | undefined
+  if (s.at(TokenKind.LBrace)) payload = parseRecord(s)
+  else if (s.at(TokenKind.LParen)) {
+    const open = s.advance()
+    const expr = parseExpression(s)
+    s.expect(TokenKind.RParen)
+    payload = { kind: "ParenExpr", expr, loc: s.spanFrom(open) }
+  }
+  let duration: StringLiteralNode | undefined
+  if (s.at(TokenKind.Ident, "for") && s.peek(1).kind === TokenKind.String) {
+    s.advance()
+    duration = stringLiteral()
+  }
+  const policy = parsePolicy(s)
+  return { kind: "WaitStep", signal, answer, payload, for: duration, policy, loc: s.spanFrom(start) }
 }
 
 /** option = (IDENT | STRING) ":" block */

@@ -21,7 +21,7 @@ export class SyntaxFailure {
 const MAX_ERRORS = 100
 
 /** Step keywords: a statement can start with them, and no expression contains them. */
-const STEP_KEYWORDS: ReadonlySet<string> = new Set(["return", "tool", "llm", "run", "map", "if", "choose"])
+const STEP_KEYWORDS: ReadonlySet<string> = new Set(["return", "tool", "llm", "run", "map", "if", "choose", "wait"])
 
 /** A cursor over the tokens of one source, collecting syntax errors. */
 export class TokenStream {

@@ -71,6 +71,9 @@ const foldAndInline = (doc: IDocument): void => {
           break
         case "choose":
           break
+        case "wait":
+          if (node.payload !== undefined) node.payload = fold(node.payload)
+          break
         case "expr": {
           const folded = foldExpr(node.expr, subst)
           node.expr = folded.expr
@@ -117,6 +120,7 @@ const isPure = (node: INode, memo: PurityMemo): boolean => {
     case "llm":
     case "call":
     case "choose":
+    case "wait":
       pure = false
       break
   }

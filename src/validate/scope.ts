@@ -109,6 +109,7 @@ export class Scope {
       case "llm":
       case "call":
       case "expr":
+      case "wait":
         break
     }
     if (made !== undefined) this.children.set(key, made)
@@ -130,6 +131,7 @@ export class Scope {
       case "llm":
       case "call":
       case "expr":
+      case "wait":
         return 0
     }
   }

@@ -54,7 +54,8 @@ export const PoliciesRule: ValidationRule = (ctx) => {
       const policy = node.policy
       if (policy === undefined) return
       const at = path.child("policy")
-      duration(policy.timeout, "timeout", at.child("timeout"))
+      // A wait's timeout is its deadline, checked by WaitsRule (waits may last longer than calls).
+      if (node.kind !== "wait") duration(policy.timeout, "timeout", at.child("timeout"))
       const retry = policy.retry
       if (retry !== undefined) {
         const r = at.child("retry")

@@ -12,6 +12,7 @@ import { NoUnboundRefsRule } from "./NoUnboundRefsRule.js"
 import { PoliciesRule } from "./PoliciesRule.js"
 import { TypesAgreeRule } from "./TypesAgreeRule.js"
 import { UniqueNamesRule } from "./UniqueNamesRule.js"
+import { WaitsRule } from "./WaitsRule.js"
 
 export {
   KnownProgramsRule,
@@ -23,7 +24,8 @@ export {
   NoUnboundRefsRule,
   PoliciesRule,
   TypesAgreeRule,
-  UniqueNamesRule
+  UniqueNamesRule,
+  WaitsRule
 }
 
 /** Every rule, in the order their events are dispatched. */
@@ -36,6 +38,7 @@ export const specifiedRules: ReadonlyArray<ValidationRule> = [
   KnownProgramsRule,
   TypesAgreeRule,
   PoliciesRule,
+  WaitsRule,
   NoRecursiveCallsRule,
   LimitsRule
 ]
