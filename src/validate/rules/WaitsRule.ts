@@ -6,7 +6,7 @@
  * parse and stay within 366 days. Policies that make no sense on a wait
  * (`retry`, `cache`, `idempotencyKey`, `budget`) are `bad-policy`.
  */
-import { MAX_WAIT_MS, parseDuration } from "../../ir/duration.js"
+import { MAX_WAIT_MS, parseWaitDuration } from "../../ir/duration.js"
 import type { PathRef } from "../path.js"
 import type { ValidationRule } from "../ruleContext.js"
 
@@ -16,7 +16,7 @@ const UNSUPPORTED_POLICIES = ["retry", "cache", "idempotencyKey", "budget"] as c
 export const WaitsRule: ValidationRule = (ctx) => {
   const bad = (message: string, path: PathRef) => ctx.report("bad-wait", message, path)
   const duration = (value: string, name: string, path: PathRef) => {
-    const ms = parseDuration(value)
+    const ms = parseWaitDuration(value)
     if (ms === undefined) bad(`Invalid duration ${JSON.stringify(value)} for ${name}`, path)
     else if (ms > MAX_WAIT_MS) bad(`Duration ${JSON.stringify(value)} for ${name} exceeds the maximum of 366 days`, path)
   }
