@@ -202,6 +202,9 @@ export const summarize = (events: Iterable<RunEvent>): Summary => {
       case "NodeReady":
       case "NodeStarted":
       case "ChoiceMade":
+      case "Waiting":
+      case "Signalled":
+      case "TimerFired":
         break
     }
   }

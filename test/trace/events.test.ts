@@ -71,7 +71,7 @@ describe("event classes", () => {
       expect(e).toBeInstanceOf(EVENT_CLASSES[type])
       expect(e.type).toBe(type)
     }
-    expect(EVENT_TYPES).toHaveLength(13)
+    expect(EVENT_TYPES).toHaveLength(16)
   })
 
   it("the constructor defaults `type` and validates", () => {

@@ -67,6 +67,9 @@ describe("summary", () => {
           NodeCompleted: 2,
           ChoiceMade: 0,
           Chunk: 1,
+          Waiting: 0,
+          Signalled: 0,
+          TimerFired: 0,
           RunCompleted: 1,
           RunFailed: 2,
           RunCancelled: 1
