@@ -58,6 +58,14 @@ export interface RecordedChoice {
   readonly propensity: number
 }
 
+/** A recorded wait: its deadline, and how it was answered (if it was). */
+export interface RecordedWait {
+  readonly deadline: number | null
+  readonly signalled: { readonly name: string; readonly signalId: string; readonly payload: Json } | undefined
+  /** The deadline that fired, if the timer fired. */
+  readonly fired: number | undefined
+}
+
 /** What the runtime does with a record. */
 export type RecordedMode =
   /** Resume: recorded outcomes are reused; calls without one run for real (same idempotency keys). */
@@ -79,6 +87,8 @@ export interface Recorded {
   readonly attempts: ReadonlyMap<string, ReadonlyMap<number, RecordedAttempt>>
   readonly served: ReadonlyMap<string, RecordedServed>
   readonly choices: ReadonlyMap<string, RecordedChoice>
+  /** Recorded waits by node path (a resumed run keeps their deadlines; replay answers them). */
+  readonly waits: ReadonlyMap<string, RecordedWait>
 }
 
 /** Indexes a run's events (in seq order). */
@@ -97,6 +107,7 @@ export const makeRecorded = (mode: RecordedMode, events: ReadonlyArray<RunEvent>
   >()
   const served = new Map<string, RecordedServed>()
   const choices = new Map<string, RecordedChoice>()
+  const waits = new Map<string, { deadline: number | null; signalled: RecordedWait["signalled"]; fired: number | undefined }>()
   const lastAttempt = new Map<string, number>()
   let seed: number | null = null
   let runId = ""
@@ -176,11 +187,26 @@ export const makeRecorded = (mode: RecordedMode, events: ReadonlyArray<RunEvent>
           })
         }
         break
+      case "Waiting":
+        if (path !== undefined && !waits.has(path)) {
+          waits.set(path, { deadline: e.data.deadline, signalled: undefined, fired: undefined })
+        }
+        break
+      case "Signalled": {
+        const w = path === undefined ? undefined : waits.get(path)
+        if (w !== undefined) w.signalled = { name: e.data.name, signalId: e.data.signalId, payload: e.data.payload as Json }
+        break
+      }
+      case "TimerFired": {
+        const w = path === undefined ? undefined : waits.get(path)
+        if (w !== undefined) w.fired = e.data.deadline
+        break
+      }
       default:
         break
     }
   }
-  return { mode, runId, seed, lastSeq, attempts, served, choices }
+  return { mode, runId, seed, lastSeq, attempts, served, choices, waits }
 }
 
 /** The canonical line of an event for comparison: no seq, time or latency (and no retry delay when `delays` is false). */

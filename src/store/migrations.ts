@@ -108,10 +108,33 @@ const scoped = statements(
   )`
 )
 
+/**
+ * Durable waits (issue 18): signals sent to runs (deduplicated by `(run_id, signal_id)`, claimed by the wait
+ * that took them) and the timer of each parked run (its earliest deadline), re-armed when a server starts.
+ */
+const waits = statements(
+  `CREATE TABLE run_signals (
+    run_id TEXT COLLATE "C" NOT NULL,
+    signal_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    payload JSONB NOT NULL,
+    received_at BIGINT NOT NULL,
+    arrival BIGSERIAL,
+    claimed_by TEXT,
+    PRIMARY KEY (run_id, signal_id)
+  )`,
+  `CREATE INDEX run_signals_by_name ON run_signals (run_id, name, arrival)`,
+  `CREATE TABLE run_timers (
+    run_id TEXT COLLATE "C" PRIMARY KEY,
+    fire_at BIGINT NOT NULL
+  )`
+)
+
 /** Every migration, by `<number>_<name>`: append new ones, never edit applied ones. */
 export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient>> = {
   "0001_core": core,
-  "0002_workspace_scoped_policy": scoped
+  "0002_workspace_scoped_policy": scoped,
+  "0004_waits": waits
 }
 
 const migrator = Migrator.make({})
