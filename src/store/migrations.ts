@@ -113,6 +113,9 @@ const scoped = statements(
  * that took them) and the timer of each parked run (its earliest deadline), re-armed when a server starts.
  */
 const waits = statements(
+  `ALTER TABLE runs DROP CONSTRAINT IF EXISTS runs_status_check`,
+  `ALTER TABLE runs ADD CONSTRAINT runs_status_check
+    CHECK (status IN ('running', 'waiting', 'completed', 'failed', 'cancelled'))`,
   `CREATE TABLE run_signals (
     run_id TEXT COLLATE "C" NOT NULL,
     signal_id TEXT NOT NULL,

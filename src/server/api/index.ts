@@ -11,6 +11,7 @@ import { LlmGroup } from "./llm.js"
 import { finishSpec } from "./openapi.js"
 import { ProgramsGroup } from "./programs.js"
 import { RunsGroup } from "./runs.js"
+import { SignalsGroup } from "./signals.js"
 import { HealthGroup, SystemGroup } from "./system.js"
 
 /** The API. */
@@ -19,6 +20,7 @@ export class Api extends HttpApi.make("trellis")
   .add(SystemGroup)
   .add(ProgramsGroup)
   .add(RunsGroup)
+  .add(SignalsGroup)
   .add(LlmGroup)
   .add(ViewerGroup)
   .annotate(OpenApi.Title, "Trellis")
@@ -34,4 +36,5 @@ export * from "./auth.js"
 export * from "./errors.js"
 export { CheckResult, ProgramInput } from "./programs.js"
 export { CreateRun, ReplayView, RunPageView, RunStatus, RunView } from "./runs.js"
+export { SignalReceiptView, SignalRequest } from "./signals.js"
 export { Health, ToolInfo } from "./system.js"
