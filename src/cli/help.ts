@@ -13,6 +13,7 @@ import { planCommand } from "./plan.js"
 import { evalCommand, ingestCommand, searchCommand } from "./retrieval.js"
 import { runCommand } from "./run.js"
 import { serveCommand } from "./serve.js"
+import { signalCommand } from "./signal.js"
 
 /** The version `trellis --version` prints (the server reports the same). */
 export { VERSION } from "../server/context.js"
@@ -23,6 +24,7 @@ export const subcommands = [
   serveCommand,
   resumeCommand,
   runsCommand,
+  signalCommand,
   replayCommand,
   traceCommand,
   checkCommand,
@@ -72,6 +74,11 @@ export const COMMANDS: ReadonlyArray<CommandHelp> = [
     name: "runs",
     usage: "runs [--status s] [--program hash] [--limit n] [--cursor c] [--json] | runs show <run-id>",
     summary: "list stored runs, or show one"
+  },
+  {
+    name: "signal",
+    usage: "signal <run-id> <name> [--payload json] [--signal-id id] [--tools m] [--json]",
+    summary: "send a signal to a run's wait; a waiting run continues"
   },
   {
     name: "replay",
