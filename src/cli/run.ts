@@ -30,7 +30,9 @@ interface JsonReport {
   readonly status: "completed" | "failed" | "cancelled" | "waiting"
   readonly output?: Json
   /** The waits of a parked run. */
-  readonly waits?: ReadonlyArray<{ readonly node: string; readonly name: string | null; readonly deadline: number | null }>
+  readonly waits?: ReadonlyArray<
+    { readonly node: string; readonly name: string | null; readonly deadline: number | null }
+  >
   readonly error?: { readonly kind: string; readonly message: string; readonly node?: string }
 }
 
@@ -135,9 +137,11 @@ const report = (json: boolean, r: JsonReport): Effect.Effect<void> =>
   json
     ? out(JSON.stringify(r))
     : r.status === "waiting"
-    ? out(`run ${r.runId ?? ""} is waiting: ${
-      (r.waits ?? []).map((w) => (w.name === null ? `a timer (node ${w.node})` : `signal "${w.name}"`)).join(", ")
-    } (trellis signal ${r.runId ?? ""} <name> --payload '<json>')`)
+    ? out(
+      `run ${r.runId ?? ""} is waiting: ${
+        (r.waits ?? []).map((w) => (w.name === null ? `a timer (node ${w.node})` : `signal "${w.name}"`)).join(", ")
+      } (trellis signal ${r.runId ?? ""} <name> --payload '<json>')`
+    )
     : r.output !== undefined
     ? out(JSON.stringify(r.output, null, 2))
     : Effect.void

@@ -17,7 +17,8 @@ import { loadRegistry, servicesLayer } from "./services.js"
 const parsePayload = (text: string): Effect.Effect<Json, CliError> =>
   Effect.try({
     try: () => JSON.parse(text) as Json,
-    catch: () => new CliError({ message: `--payload is not JSON: ${text.length > 60 ? text.slice(0, 60) + "…" : text}` })
+    catch: () =>
+      new CliError({ message: `--payload is not JSON: ${text.length > 60 ? text.slice(0, 60) + "…" : text}` })
   })
 
 /** `trellis signal`. */
@@ -48,9 +49,13 @@ export const signalCommand = Command.make(
           Effect.mapError((e) => new CliError({ message: `run ${runId}: ${e.message.replace(/^ended: /, "")}` }))
         )
         if (!receipt.accepted || receipt.status !== "waiting") {
-          return yield* out(json ? JSON.stringify(receipt) : `signal ${receipt.signalId} ${
-            receipt.accepted ? "stored" : "already received"
-          } (run ${runId} is ${receipt.status})`)
+          return yield* out(
+            json ?
+              JSON.stringify(receipt) :
+              `signal ${receipt.signalId} ${
+                receipt.accepted ? "stored" : "already received"
+              } (run ${runId} is ${receipt.status})`
+          )
         }
         const exit = yield* Effect.exit(Durable.resume(runId))
         if (Exit.isSuccess(exit)) {
@@ -64,7 +69,9 @@ export const signalCommand = Command.make(
           )
         }
         const e = Option.getOrUndefined(Cause.failureOption(exit.cause))
-        return yield* new CliError({ message: `run ${runId} failed: ${e === undefined ? "interrupted" : `${e.kind}: ${e.message}`}` })
+        return yield* new CliError({
+          message: `run ${runId} failed: ${e === undefined ? "interrupted" : `${e.kind}: ${e.message}`}`
+        })
       })
       return yield* body.pipe(
         Effect.provide(Layer.merge(servicesLayer(registry, { memory: false }), HttpAllowlist.layerFromEnv))

@@ -146,7 +146,8 @@ export const structuralHashes = (doc: IDocument, graph: Graph): StructuralHashes
         case "wait":
           // The signal's name is part of the identity (two waits for different signals differ).
           text += "|s=" + (node.signal === undefined ? "_" : q(node.signal)) + "|for=" +
-            (node.for === undefined ? "_" : q(node.for)) + "|t=" + (node.answer === undefined ? "_" : q(JSON.stringify(node.answer))) +
+            (node.for === undefined ? "_" : q(node.for)) + "|t=" +
+            (node.answer === undefined ? "_" : q(JSON.stringify(node.answer))) +
             "|p=" + (node.payload === undefined ? "_" : inner(node.payload))
           break
       }

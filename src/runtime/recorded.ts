@@ -107,7 +107,10 @@ export const makeRecorded = (mode: RecordedMode, events: ReadonlyArray<RunEvent>
   >()
   const served = new Map<string, RecordedServed>()
   const choices = new Map<string, RecordedChoice>()
-  const waits = new Map<string, { deadline: number | null; signalled: RecordedWait["signalled"]; fired: number | undefined }>()
+  const waits = new Map<
+    string,
+    { deadline: number | null; signalled: RecordedWait["signalled"]; fired: number | undefined }
+  >()
   const lastAttempt = new Map<string, number>()
   let seed: number | null = null
   let runId = ""
@@ -194,7 +197,9 @@ export const makeRecorded = (mode: RecordedMode, events: ReadonlyArray<RunEvent>
         break
       case "Signalled": {
         const w = path === undefined ? undefined : waits.get(path)
-        if (w !== undefined) w.signalled = { name: e.data.name, signalId: e.data.signalId, payload: e.data.payload as Json }
+        if (w !== undefined) {
+          w.signalled = { name: e.data.name, signalId: e.data.signalId, payload: e.data.payload as Json }
+        }
         break
       }
       case "TimerFired": {

@@ -165,22 +165,23 @@ const makeMemory = (): RunStore["Type"] => {
         })
       ),
     timers: () =>
-      Effect.sync(() =>
-        [...timers].map(([runId, fireAt]) => ({ runId, fireAt })).sort((a, b) => a.fireAt - b.fireAt)
-      ),
+      Effect.sync(() => [...timers].map(([runId, fireAt]) => ({ runId, fireAt })).sort((a, b) => a.fireAt - b.fireAt)),
     finish: (runId, ending) =>
-      Effect.zipLeft(update(runId, (r) => {
-        const { error: _e, output: _o, ...rest } = r
-        return {
-          ...rest,
-          status: ending.status,
-          endedAt: ending.endedAt,
-          updatedAt: ending.endedAt,
-          state: ending.state,
-          ...(ending.output === undefined ? {} : { output: ending.output }),
-          ...(ending.error === undefined ? {} : { error: ending.error })
-        }
-      }, "finish run"), Effect.sync(() => timers.delete(runId))),
+      Effect.zipLeft(
+        update(runId, (r) => {
+          const { error: _e, output: _o, ...rest } = r
+          return {
+            ...rest,
+            status: ending.status,
+            endedAt: ending.endedAt,
+            updatedAt: ending.endedAt,
+            state: ending.state,
+            ...(ending.output === undefined ? {} : { output: ending.output }),
+            ...(ending.error === undefined ? {} : { error: ending.error })
+          }
+        }, "finish run"),
+        Effect.sync(() => timers.delete(runId))
+      ),
     reopen: (runId, at) =>
       Effect.zipLeft(
         update(runId, (r) => {

@@ -13,8 +13,8 @@
  * it with `Timeout`; a durable sleep's time completes it with null.
  */
 import { Clock, Effect, Option } from "effect"
-import type { Json } from "../ir/eval.js"
 import { parseWaitDuration } from "../ir/duration.js"
+import type { Json } from "../ir/eval.js"
 import type { Type, WaitNode } from "../ir/schema.js"
 import { Permanent, Timeout } from "../tools/errors.js"
 import type { ToolError } from "../tools/errors.js"
@@ -89,7 +89,9 @@ export const valueOf = (
     if (node.signal === undefined) return { ok: true, value: null }
     return {
       ok: false,
-      error: new Timeout({ message: `wait "${node.signal}" timed out (deadline ${new Date(outcome.deadline).toISOString()})` })
+      error: new Timeout({
+        message: `wait "${node.signal}" timed out (deadline ${new Date(outcome.deadline).toISOString()})`
+      })
     }
   }
   const payload = outcome.signal.payload

@@ -37,7 +37,6 @@ export interface SignalReceipt {
   readonly status: RunRecordStatus
 }
 
-
 const ENDED: ReadonlySet<RunRecordStatus> = new Set(["completed", "failed", "cancelled"])
 
 const newSignalId = Effect.map(

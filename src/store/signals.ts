@@ -44,7 +44,9 @@ export const make: Effect.Effect<SignalInboxService, never, SqlClient> = Effect.
            ON CONFLICT (run_id, signal_id) DO NOTHING RETURNING signal_id`,
           [s.runId, s.signalId, s.name, JsonText.encode(s.payload), s.at]
         )
-      ).pipe(Effect.flatMap((rows) => rows.length === 0 ? Effect.succeed(false) : Effect.as(bells.ring(s.runId), true))),
+      ).pipe(
+        Effect.flatMap((rows) => rows.length === 0 ? Effect.succeed(false) : Effect.as(bells.ring(s.runId), true))
+      ),
     claim: (runId, name, path) =>
       // Another process's wait may take the row between the pick and the update: look again (a few times).
       Effect.gen(function*() {

@@ -380,7 +380,10 @@ const apply = (d: Draft, e: RunEvent): void => {
       return
     case "TimerFired":
       node.state = "running"
-      node.wait = { ...(node.wait ?? { name: null, payload: null, deadline: e.data.deadline, signal: null }), firedAt: e.at }
+      node.wait = {
+        ...(node.wait ?? { name: null, payload: null, deadline: e.data.deadline, signal: null }),
+        firedAt: e.at
+      }
       return
     case "Chunk":
       node.chunks += 1

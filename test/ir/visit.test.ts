@@ -78,7 +78,9 @@ describe("field tables", () => {
     expect(Object.keys(EXPR_FIELDS).sort()).toEqual(
       ["binary", "call", "get", "index", "list", "lit", "record", "ref", "slice", "unary"].sort()
     )
-    expect(Object.keys(NODE_FIELDS).sort()).toEqual(["branch", "call", "choose", "expr", "llm", "map", "tool", "wait"].sort())
+    expect(Object.keys(NODE_FIELDS).sort()).toEqual(
+      ["branch", "call", "choose", "expr", "llm", "map", "tool", "wait"].sort()
+    )
     // the tables name every key a node carries (besides kind)
     forEachNode(sample, (node) => {
       const names = NODE_FIELDS[node.kind].map(([n]) => n)

@@ -74,9 +74,10 @@ describe("signals", () => {
     expect((await signal(runId, "unknown", { payload: {} })).status).toBe(400)
     expect((await signal(runId, "approve", { payload: { approved: false } }, B)).status).toBe(404)
     expect((await signal("no-such-run", "approve", { payload: {} })).status).toBe(404)
-    expect(((await (await call(server.url, `/v1/runs/${runId}`, { key: A })).json()) as { status: string }).status).toBe(
-      "waiting"
-    )
+    expect(((await (await call(server.url, `/v1/runs/${runId}`, { key: A })).json()) as { status: string }).status)
+      .toBe(
+        "waiting"
+      )
     expect((await signal(runId, "approve", { payload: { approved: false } })).status).toBe(202)
     expect(await waitStatus(runId, "completed")).toMatchObject({ status: "completed", output: 0 })
   })

@@ -63,7 +63,10 @@ describe("concurrent start-up", () => {
             )
           ))
         const results = yield* Effect.all(starts, { concurrency: "unbounded" })
-        expect(results.filter((r) => r.length > 0)).toEqual([[[1, "core"], [2, "workspace_scoped_policy"], [4, "waits"]]])
+        expect(results.filter((r) => r.length > 0)).toEqual([[[1, "core"], [2, "workspace_scoped_policy"], [
+          4,
+          "waits"
+        ]]])
         const counts = yield* Effect.scoped(Effect.flatMap(Layer.build(layerPostgres(Redacted.make(db.url))), (ctx) =>
           Effect.provide(
             Effect.flatMap(

@@ -8,7 +8,7 @@
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { Authorization } from "./auth.js"
-import { BadRequest, Conflict, NotFound, PayloadTooLarge, strict, UnsupportedMediaType, Unavailable } from "./errors.js"
+import { BadRequest, Conflict, NotFound, PayloadTooLarge, strict, Unavailable, UnsupportedMediaType } from "./errors.js"
 
 /** The body of a signal. */
 export const SignalRequest = strict(Schema.Struct({

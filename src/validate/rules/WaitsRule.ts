@@ -18,7 +18,9 @@ export const WaitsRule: ValidationRule = (ctx) => {
   const duration = (value: string, name: string, path: PathRef) => {
     const ms = parseWaitDuration(value)
     if (ms === undefined) bad(`Invalid duration ${JSON.stringify(value)} for ${name}`, path)
-    else if (ms > MAX_WAIT_MS) bad(`Duration ${JSON.stringify(value)} for ${name} exceeds the maximum of 366 days`, path)
+    else if (ms > MAX_WAIT_MS) {
+      bad(`Duration ${JSON.stringify(value)} for ${name} exceeds the maximum of 366 days`, path)
+    }
   }
   return {
     Node: (e) => {
@@ -30,7 +32,9 @@ export const WaitsRule: ValidationRule = (ctx) => {
       if (node.signal !== undefined && node.for !== undefined) {
         bad("A wait names a signal or a duration, not both", path.child("for"))
       }
-      if (node.signal !== undefined && node.signal.trim() === "") bad("A wait's signal name is empty", path.child("signal"))
+      if (node.signal !== undefined && node.signal.trim() === "") {
+        bad("A wait's signal name is empty", path.child("signal"))
+      }
       if (node.answer !== undefined && node.answer.kind !== "record") {
         bad(`A wait's answer type must be a record type, got ${node.answer.kind}`, path.child("answer"))
       }
