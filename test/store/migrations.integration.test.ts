@@ -28,6 +28,8 @@ for (const backend of testBackends()) {
             "idempotency_records",
             "programs",
             "run_events",
+            "run_signals",
+            "run_timers",
             "runs",
             "trellis_migrations"
           ])
