@@ -228,7 +228,7 @@ export class NodePanel {
           : null
       )
     )
-    if (n.wait !== undefined) out.push(...this.waitSection(n))
+    if (n.wait !== undefined) { for (const part of this.waitSection(n)) out.push(part) }
     if (n.error !== null) {
       out.push(
         h("h3", {}, "Error"),
