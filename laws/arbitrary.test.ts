@@ -159,7 +159,8 @@ describe("arbProgram", () => {
         "return step",
         "synthetic",
         "take",
-        "tool"
+        "tool",
+        "wait"
       ].sort()
     )
   })

@@ -431,6 +431,7 @@ const node = (
   if (ctx.signatures.length > 0) table.push(["llm", 3])
   if (ctx.callees.length > 0) table.push(["call", 2])
   if (nested) table.push(["map", 2], ["branch", 2], ["choose", 1], ["race", 1])
+  table.push(["wait", 1])
   const kind = t.weighted(table)
   ctx.count++
   const id = named ? freshName(ctx) : `$${ctx.synthetic++}`
@@ -495,6 +496,26 @@ const node = (
         body: scope(ctx, env, depth + 1, false)
       }))
       return withPolicy({ id, kind, options }, p)
+    }
+    case "wait": {
+      if (t.chance(30)) return { id, kind, for: t.pick(DURATIONS) }
+      const signal = t.pick(CHOOSE_KEYS)
+      const payload = t.chance(60) ? expr(t, env, t.below(EXPR_DEPTH)) : undefined
+      const answer = t.chance(40) ? type(t, 2) : undefined
+      const timeout = t.chance(40) ? t.pick(DURATIONS) : undefined
+      const label = t.chance(20) ? t.string() : undefined
+      const p = timeout === undefined && label === undefined ? undefined : {
+        ...(timeout === undefined ? {} : { timeout }),
+        ...(label === undefined ? {} : { label })
+      }
+      const base = {
+        id,
+        kind,
+        signal,
+        ...(payload === undefined ? {} : { payload }),
+        ...(answer === undefined || answer.kind !== "record" ? {} : { answer })
+      }
+      return withPolicy(base, p)
     }
   }
 }
@@ -730,7 +751,18 @@ const looseNode: fc.Arbitrary<Node> = fc.letrec<{ node: Node; body: Body }>((tie
           key: arbString,
           options: fc.array(fc.record({ label: looseName, body }), { maxLength: 2 })
         })
-        .map(({ id, key, options, policy }) => withOptional<Node>({ id, kind: "choose", key, options }, { policy }))
+        .map(({ id, key, options, policy }) => withOptional<Node>({ id, kind: "choose", key, options }, { policy })),
+      fc
+        .record({
+          ...common,
+          signal: fc.option(arbString, { nil: undefined }),
+          payload: fc.option(looseExpr, { nil: undefined }),
+          answer: fc.option(looseType, { nil: undefined }),
+          for: fc.option(arbString, { nil: undefined })
+        })
+        .map(({ id, signal, payload, answer, for: duration, policy }) =>
+          withOptional<Node>({ id, kind: "wait" }, { signal, payload, answer, for: duration, policy })
+        )
     )
   }
 }).node
@@ -800,6 +832,7 @@ const MUTATION_STRINGS = [
   "map",
   "branch",
   "choose",
+  "wait",
   "expr",
   "string",
   "number",

@@ -79,6 +79,8 @@ const mapNode = (node: Node, f: (e: Expr) => Expr, g: (b: Body) => Body): Node =
       return { ...node, options: node.options.map((o) => ({ label: o.label, body: g(o.body) })), ...policy }
     case "expr":
       return { ...node, expr: f(node.expr), ...policy }
+    case "wait":
+      return node.payload === undefined ? { ...node, ...policy } : { ...node, payload: f(node.payload), ...policy }
   }
 }
 

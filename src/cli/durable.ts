@@ -75,8 +75,8 @@ export const resumeCommand = Command.make(
           const lines: Array<unknown> = []
           for (const { exit, runId: id } of results) {
             if (Exit.isSuccess(exit)) {
-              lines.push({ runId: id, status: "completed", output: exit.value.output })
-              if (!json) yield* out(`${id}: completed`)
+              lines.push({ runId: id, status: exit.value.status, output: exit.value.output })
+              if (!json) yield* out(`${id}: ${exit.value.status}`)
               continue
             }
             failed++
@@ -101,7 +101,7 @@ export const resumeCommand = Command.make(
   )
 )
 
-const STATUSES: ReadonlyArray<RunRecordStatus> = ["running", "completed", "failed", "cancelled"]
+const STATUSES: ReadonlyArray<RunRecordStatus> = ["running", "waiting", "completed", "failed", "cancelled"]
 
 const runsShow = Command.make(
   "show",

@@ -14,7 +14,7 @@ import type { Remote } from "./remote.js"
 /** What `trellis runs` asks for. */
 export interface ListQuery {
   readonly limit: number
-  readonly status?: "running" | "completed" | "failed" | "cancelled"
+  readonly status?: "running" | "waiting" | "completed" | "failed" | "cancelled"
   readonly programHash?: string
   readonly cursor?: string
 }

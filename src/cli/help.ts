@@ -14,6 +14,7 @@ import { evalCommand, ingestCommand, searchCommand } from "./retrieval.js"
 import { runCommand } from "./run.js"
 import { schedulesCommand } from "./schedules.js"
 import { serveCommand } from "./serve.js"
+import { signalCommand } from "./signal.js"
 
 /** The version `trellis --version` prints (the server reports the same). */
 export { VERSION } from "../server/context.js"
@@ -25,6 +26,7 @@ export const subcommands = [
   resumeCommand,
   runsCommand,
   schedulesCommand,
+  signalCommand,
   replayCommand,
   traceCommand,
   checkCommand,
@@ -80,6 +82,11 @@ export const COMMANDS: ReadonlyArray<CommandHelp> = [
     usage:
       "schedules [--json] | schedules create --cron c --program f [--inputs json] [--overlap o] [--missed m] | schedules delete|pause|resume <id>",
     summary: "list, create or delete schedules (fired by trellis serve)"
+  },
+  {
+    name: "signal",
+    usage: "signal <run-id> <name> [--payload json] [--signal-id id] [--tools m] [--json]",
+    summary: "send a signal to a run's wait; a waiting run continues"
   },
   {
     name: "replay",

@@ -30,8 +30,12 @@ import { loadRegistry, servicesLayer, usesRetrieval } from "./services.js"
 /** The one object `--json` prints. */
 interface JsonReport {
   readonly runId: string | null
-  readonly status: "completed" | "failed" | "cancelled"
+  readonly status: "completed" | "failed" | "cancelled" | "waiting"
   readonly output?: Json
+  /** The waits of a parked run. */
+  readonly waits?: ReadonlyArray<
+    { readonly node: string; readonly name: string | null; readonly deadline: number | null }
+  >
   readonly error?: { readonly kind: string; readonly message: string; readonly node?: string }
 }
 
@@ -132,7 +136,17 @@ const cliSink = (show: (events: ReadonlyArray<RunEvent>) => Effect.Effect<void>)
   )
 
 const report = (json: boolean, r: JsonReport): Effect.Effect<void> =>
-  json ? out(JSON.stringify(r)) : r.output !== undefined ? out(JSON.stringify(r.output, null, 2)) : Effect.void
+  json
+    ? out(JSON.stringify(r))
+    : r.status === "waiting"
+    ? out(
+      `run ${r.runId ?? ""} is waiting: ${
+        (r.waits ?? []).map((w) => (w.name === null ? `a timer (node ${w.node})` : `signal "${w.name}"`)).join(", ")
+      } (trellis signal ${r.runId ?? ""} <name> --payload '<json>')`
+    )
+    : r.output !== undefined
+    ? out(JSON.stringify(r.output, null, 2))
+    : Effect.void
 
 /** Fails the command after printing the --json report of an error that happened before the run started. */
 const failEarly = (json: boolean, kind: string, message: string): Effect.Effect<never, CliError> =>

@@ -291,6 +291,31 @@ export const race = (options: { readonly [label: string]: Flow }, policy?: StepO
     }),
     policy
   )
+/**
+ * `wait "name" payload`: waits durably for the signal `name` (its payload
+ * is the step's value; `answer` declares its type, `timeout` its deadline).
+ */
+export const wait = (
+  signal: string,
+  payload?: ExprLike,
+  options?: StepOptions & { readonly answer?: Type }
+): Flow => {
+  const { answer, ...policy } = options ?? {}
+  return single(
+    (id) => ({
+      id,
+      kind: "wait",
+      signal,
+      ...(payload === undefined ? {} : { payload: toExpr(payload) }),
+      ...(answer === undefined ? {} : { answer })
+    }),
+    policy
+  )
+}
+
+/** `wait for "3d"`: a durable sleep (the step's value is null). */
+export const sleep = (duration: string, options?: StepOptions): Flow =>
+  single((id) => ({ id, kind: "wait", for: duration }), options)
 
 /** Renames refs and `after` entries of a node list (shallow: bodies included). */
 const renameIn = (nodes: ReadonlyArray<Node>, result: Expr, rename: ReadonlyMap<string, string>): Flow => {
@@ -417,6 +442,7 @@ const renameProgram = (program: Program, rename: ReadonlyMap<string, string>): P
         case "llm":
         case "call":
         case "expr":
+        case "wait":
           return withPolicy
       }
     })
@@ -445,6 +471,7 @@ const returnStepsLast = (body: Body): Body => {
       case "llm":
       case "call":
       case "expr":
+      case "wait":
         return n
     }
   })

@@ -55,6 +55,7 @@ export const ViolationCode = Schema.Literal(
   "bad-signature-args",
   "type-mismatch",
   "bad-policy",
+  "bad-wait",
   "recursive-call",
   "limits",
   "unknown-program",

@@ -278,6 +278,25 @@ export interface RaceNode {
   readonly options: ReadonlyArray<{ readonly label: string; readonly body: Body }>
   readonly policy?: Policy
 }
+/**
+ * Waits durably (SPEC §11): for the signal `signal` (its payload is the
+ * node's value, checked against `answer` when given; `policy.timeout` is
+ * the deadline), or — a durable sleep — for the duration `for` (value
+ * null). Exactly one of `signal` and `for` is present (V7 `bad-wait`).
+ */
+export interface WaitNode {
+  readonly id: string
+  readonly kind: "wait"
+  /** The signal's name; absent for a durable sleep. */
+  readonly signal?: string
+  /** What the waiting run shows (to the person who answers it). */
+  readonly payload?: Expr
+  /** The declared type of the signal's payload (a record type), checked when it arrives. */
+  readonly answer?: Type
+  /** How long a durable sleep lasts. */
+  readonly for?: string
+  readonly policy?: Policy
+}
 /** A pure computation. */
 export interface ExprNode {
   readonly id: string
@@ -287,7 +306,16 @@ export interface ExprNode {
 }
 
 /** One step of a scope. */
-export type Node = ToolNode | LlmNode | CallNode | MapNode | BranchNode | ChooseNode | RaceNode | ExprNode
+export type Node =
+  | ToolNode
+  | LlmNode
+  | CallNode
+  | MapNode
+  | BranchNode
+  | ChooseNode
+  | RaceNode
+  | ExprNode
+  | WaitNode
 export type NodeKind = Node["kind"]
 
 const BodyRef = Schema.suspend((): Schema.Schema<Body> => Body)
@@ -354,6 +382,15 @@ export const Node: Schema.Schema<Node> = Schema.Union(
     id: Schema.String,
     kind: Schema.Literal("expr"),
     expr: Expr,
+    policy: opt(Policy)
+  }),
+  Schema.Struct({
+    id: Schema.String,
+    kind: Schema.Literal("wait"),
+    signal: opt(Schema.String),
+    payload: opt(Expr),
+    answer: opt(Type),
+    for: opt(Duration),
     policy: opt(Policy)
   })
 ).annotations({ identifier: "Node", description: "One step of a scope." })

@@ -102,7 +102,15 @@ export const NODE_FIELDS = {
   branch: [["id", "string"], ["cond", "expr"], ["then", "body"], ["else", "body|null"], ["policy", "policy?"]],
   choose: [["id", "string"], ["key", "string"], ["options", "options"], ["policy", "policy?"]],
   race: [["id", "string"], ["options", "options"], ["policy", "policy?"]],
-  expr: [["id", "string"], ["expr", "expr"], ["policy", "policy?"]]
+  expr: [["id", "string"], ["expr", "expr"], ["policy", "policy?"]],
+  wait: [
+    ["id", "string"],
+    ["signal", "string?"],
+    ["payload", "expr?"],
+    ["answer", "type?"],
+    ["for", "string?"],
+    ["policy", "policy?"]
+  ]
 } as const satisfies { readonly [K in Node["kind"]]: ReadonlyArray<FieldSpec> }
 
 /** Fields of the compound static types (primitive types have none). */
@@ -326,6 +334,7 @@ export const childBodies = (node: Node): ReadonlyArray<readonly [Path, Body]> =>
     case "llm":
     case "call":
     case "expr":
+    case "wait":
       return []
   }
 }
@@ -354,6 +363,9 @@ export const nodeExprs = (node: Node): ReadonlyArray<readonly [Path, Expr]> => {
       break
     case "choose":
     case "race":
+      break
+    case "wait":
+      if (node.payload !== undefined) out.push([["payload"], node.payload])
       break
   }
   const key = node.policy?.idempotencyKey
@@ -501,6 +513,8 @@ const mapNodeExprs = (node: Node, f: (expr: Expr, path: Path) => Expr, path: Pat
     case "choose":
     case "race":
       return withPolicy(node)
+    case "wait":
+      return withPolicy(node.payload === undefined ? node : { ...node, payload: f(node.payload, [...path, "payload"]) })
   }
 }
 
@@ -543,6 +557,7 @@ export const mapExprs = (program: Program, f: (expr: Expr, path: Path) => Expr):
       case "llm":
       case "call":
       case "expr":
+      case "wait":
         return node
     }
   }

@@ -25,6 +25,7 @@ export const AstKind = {
   MapStep: "MapStep",
   IfStep: "IfStep",
   ChooseStep: "ChooseStep",
+  WaitStep: "WaitStep",
   ChooseOption: "ChooseOption",
   RaceStep: "RaceStep",
   ExprStep: "ExprStep",
@@ -186,6 +187,7 @@ export type StepNode =
   | IfStepNode
   | ChooseStepNode
   | RaceStepNode
+  | WaitStepNode
   | ExprStepNode
 
 /** `tool DOTTED(args) [with {…}]`; the name may also be a quoted string. */
@@ -241,6 +243,20 @@ export interface ChooseStepNode {
   readonly key: StringLiteralNode
   readonly policy: RecordExprNode | undefined
   readonly options: ReadonlyArray<ChooseOptionNode>
+  readonly loc: Span
+}
+
+/**
+ * `wait ["signal"] [: type] [payload] [for "duration"] [with {…}]`; the
+ * payload is a record literal or a parenthesized expression.
+ */
+export interface WaitStepNode {
+  readonly kind: "WaitStep"
+  readonly signal: StringLiteralNode | undefined
+  readonly answer: TypeNode | undefined
+  readonly payload: ExprNode | undefined
+  readonly for: StringLiteralNode | undefined
+  readonly policy: RecordExprNode | undefined
   readonly loc: Span
 }
 
@@ -456,6 +472,7 @@ export const CHILD_KEYS: { readonly [K in AstKind]: ReadonlyArray<string> } = {
   ChooseStep: ["key", "policy", "options"],
   ChooseOption: ["label", "body"],
   RaceStep: ["policy", "options"],
+  WaitStep: ["signal", "answer", "payload", "for", "policy"],
   ExprStep: ["expr", "policy"],
   Argument: ["name", "value"],
   Name: [],

@@ -196,6 +196,7 @@ const stepLists = (step: StepNode, path: IrPath): ReadonlyArray<List> => {
     case "LlmStep":
     case "RunStep":
     case "ExprStep":
+    case "WaitStep":
       return []
   }
 }

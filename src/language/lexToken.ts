@@ -52,6 +52,7 @@ export const KEYWORDS = [
   "else",
   "choose",
   "race",
+  "wait",
   "return",
   "with",
   "true",

@@ -218,6 +218,21 @@ const lowerStep = (ctx: LowerContext, step: StepNode, id: string, path: IrPath):
       })
       return withPolicy({ id, kind: "race", options }, policy)
     }
+    case "WaitStep": {
+      if (step.signal !== undefined) ctx.mark(path.child("signal"), step.signal.loc)
+      if (step.for !== undefined) ctx.mark(path.child("for"), step.for.loc)
+      const answer = step.answer === undefined ? undefined : lowerType(ctx, step.answer, path.child("answer"))
+      const payload = step.payload === undefined ? undefined : lowerExpr(ctx, step.payload, path.child("payload"))
+      const { policy } = lowerPolicy(ctx, step.policy, "wait", path)
+      return withPolicy({
+        id,
+        kind: "wait",
+        ...(step.signal === undefined ? {} : { signal: step.signal.value }),
+        ...(payload === undefined ? {} : { payload }),
+        ...(answer === undefined ? {} : { answer }),
+        ...(step.for === undefined ? {} : { for: step.for.value })
+      }, policy)
+    }
     case "ExprStep": {
       const expr = lowerExpr(ctx, step.expr, path.child("expr"))
       const { policy } = lowerPolicy(ctx, step.policy, "expr", path)

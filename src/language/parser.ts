@@ -13,6 +13,7 @@ import type {
   ChooseOptionNode,
   ChooseStepNode,
   DeclarationNode,
+  ExprNode,
   FileAst,
   IfStepNode,
   MapStepNode,
@@ -27,7 +28,8 @@ import type {
   StepNode,
   StringLiteralNode,
   TypeFieldNode,
-  TypeNode
+  TypeNode,
+  WaitStepNode
 } from "./ast.js"
 import { lex } from "./lexer.js"
 import { type Token, TokenKind } from "./lexToken.js"
@@ -285,7 +287,7 @@ const parseStatement = (s: TokenStream): StatementNode => {
   return { kind: "StepStatement", name: undefined, step, loc: s.spanFrom(start) }
 }
 
-const STEP_KEYWORDS: ReadonlySet<string> = new Set(["tool", "llm", "run", "map", "if", "choose", "race"])
+const STEP_KEYWORDS: ReadonlySet<string> = new Set(["tool", "llm", "run", "map", "if", "choose", "race", "wait"])
 
 const startsStep = (s: TokenStream): boolean => {
   const t = s.peek()
@@ -297,7 +299,7 @@ const startsStep = (s: TokenStream): boolean => {
  *      | "run" IDENT "(" [ args ] ")" [ policy ] | "map" IDENT "in" expr [ policy ] block
  *      | "if" expr [ policy ] block [ "else" ( block | step ) ]
  *      | "choose" STRING [ policy ] "{" option { option } "}" | "race" [ policy ] "{" option { option } "}"
- *      | expr [ policy ]
+ *      | "wait" [ STRING ] [ ":" type ] [ record | "(" expr ")" ] [ "for" STRING ] [ policy ] | expr [ policy ]
  */
 const parseStep = (s: TokenStream): StepNode => {
   const start = s.peek()
@@ -332,6 +334,8 @@ const parseStep = (s: TokenStream): StepNode => {
         return parseChoose(s)
       case "race":
         return parseRace(s)
+      case "wait":
+        return parseWait(s)
       default:
         break
     }
@@ -414,6 +418,32 @@ const parseRace = (s: TokenStream): RaceStepNode => {
   while (!s.at(TokenKind.RBrace)) options.push(parseChooseOption(s))
   s.advance()
   return { kind: "RaceStep", policy, options, loc: s.spanFrom(start) }
+}
+
+/** "wait" [ STRING ] [ ":" type ] [ record | "(" expr ")" ] [ "for" STRING ] [ policy ] */
+const parseWait = (s: TokenStream): WaitStepNode => {
+  const start = s.expectKeyword("wait")
+  const stringLiteral = (): StringLiteralNode => {
+    const t = s.expect(TokenKind.String)
+    return { kind: "StringLiteral", value: t.value, loc: t.span }
+  }
+  const signal = s.at(TokenKind.String) ? stringLiteral() : undefined
+  const answer = s.expectOptional(TokenKind.Colon) === undefined ? undefined : parseType(s)
+  let payload: ExprNode | undefined
+  if (s.at(TokenKind.LBrace)) payload = parseRecord(s)
+  else if (s.at(TokenKind.LParen)) {
+    const open = s.advance()
+    const expr = parseExpression(s)
+    s.expect(TokenKind.RParen)
+    payload = { kind: "ParenExpr", expr, loc: s.spanFrom(open) }
+  }
+  let duration: StringLiteralNode | undefined
+  if (s.at(TokenKind.Ident, "for") && s.peek(1).kind === TokenKind.String) {
+    s.advance()
+    duration = stringLiteral()
+  }
+  const policy = parsePolicy(s)
+  return { kind: "WaitStep", signal, answer, payload, for: duration, policy, loc: s.spanFrom(start) }
 }
 
 /** option = (IDENT | STRING) ":" block */

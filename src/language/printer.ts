@@ -261,6 +261,17 @@ const printStep = (cm: CommentMap, node: Node, indent: string, path: IrPath): st
     }
     case "expr":
       return printExpr(node.expr) + printPolicy(node.policy, [])
+    case "wait": {
+      const parts = ["wait"]
+      if (node.signal !== undefined) parts.push(printString(node.signal))
+      let head = parts.join(" ")
+      if (node.answer !== undefined) head += `: ${printType(node.answer)}`
+      if (node.payload !== undefined) {
+        head += node.payload.kind === "record" ? ` ${printExpr(node.payload)}` : ` (${printExpr(node.payload)})`
+      }
+      if (node.for !== undefined) head += ` for ${printString(node.for)}`
+      return head + printPolicy(node.policy, [])
+    }
   }
 }
 

@@ -21,7 +21,17 @@ export class SyntaxFailure {
 const MAX_ERRORS = 100
 
 /** Step keywords: a statement can start with them, and no expression contains them. */
-const STEP_KEYWORDS: ReadonlySet<string> = new Set(["return", "tool", "llm", "run", "map", "if", "choose", "race"])
+const STEP_KEYWORDS: ReadonlySet<string> = new Set([
+  "return",
+  "tool",
+  "llm",
+  "run",
+  "map",
+  "if",
+  "choose",
+  "race",
+  "wait"
+])
 
 /** A cursor over the tokens of one source, collecting syntax errors. */
 export class TokenStream {

@@ -285,6 +285,16 @@ export const emitDocument = (doc: IDocument, naming: Naming): Program => {
         }
       case "expr":
         return { id, kind: "expr", expr: expr(n.expr), ...policy(n.policy) }
+      case "wait":
+        return {
+          id,
+          kind: "wait",
+          ...(n.signal !== undefined ? { signal: n.signal } : {}),
+          ...(n.payload !== undefined ? { payload: expr(n.payload) } : {}),
+          ...(n.answer !== undefined ? { answer: n.answer } : {}),
+          ...(n.for !== undefined ? { for: n.for } : {}),
+          ...policy(n.policy)
+        }
     }
   }
 

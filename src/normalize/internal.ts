@@ -101,6 +101,13 @@ export type INode =
     readonly options: ReadonlyArray<{ readonly label: string; readonly body: IBody }>
   })
   | (NodeBase & { readonly kind: "expr"; expr: IExpr })
+  | (NodeBase & {
+    readonly kind: "wait"
+    readonly signal: string | undefined
+    payload: IExpr | undefined
+    readonly answer: Param["type"] | undefined
+    readonly for: string | undefined
+  })
 
 /** A resolved parameter: its default expression is resolved too. */
 export interface IParam {
@@ -146,6 +153,7 @@ export const childBodies = (node: INode): ReadonlyArray<IBody> => {
     case "llm":
     case "call":
     case "expr":
+    case "wait":
       return []
   }
 }
@@ -169,6 +177,9 @@ export const nodeExprs = (node: INode): ReadonlyArray<IExpr> => {
       out.push(node.expr)
       break
     case "choose":
+      break
+    case "wait":
+      if (node.payload !== undefined) out.push(node.payload)
       break
   }
   if (node.policy?.idempotencyKey !== undefined) out.push(node.policy.idempotencyKey)

@@ -207,6 +207,17 @@ class Resolver {
         }
       case "expr":
         return { uid, label, policy, kind: "expr", expr: resolveExpr(node.expr, frame) }
+      case "wait":
+        return {
+          uid,
+          label,
+          policy,
+          kind: "wait",
+          signal: node.signal,
+          payload: node.payload === undefined ? undefined : resolveExpr(node.payload, frame),
+          answer: node.answer,
+          for: node.for
+        }
     }
   }
 

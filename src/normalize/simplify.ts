@@ -72,6 +72,9 @@ const foldAndInline = (doc: IDocument): void => {
         case "choose":
         case "race":
           break
+        case "wait":
+          if (node.payload !== undefined) node.payload = fold(node.payload)
+          break
         case "expr": {
           const folded = foldExpr(node.expr, subst)
           node.expr = folded.expr
@@ -121,6 +124,7 @@ const isPure = (node: INode, memo: PurityMemo): boolean => {
     case "call":
     case "choose":
     case "race":
+    case "wait":
       pure = false
       break
   }

@@ -151,6 +151,13 @@ export const structuralHashes = (doc: IDocument, graph: Graph): StructuralHashes
         case "expr":
           text += "|" + inner(node.expr)
           break
+        case "wait":
+          // The signal's name is part of the identity (two waits for different signals differ).
+          text += "|s=" + (node.signal === undefined ? "_" : q(node.signal)) + "|for=" +
+            (node.for === undefined ? "_" : q(node.for)) + "|t=" +
+            (node.answer === undefined ? "_" : q(JSON.stringify(node.answer))) +
+            "|p=" + (node.payload === undefined ? "_" : inner(node.payload))
+          break
       }
       if (node.policy !== undefined) text += describePolicy(node.policy, level, doc, down)
       down[node.uid] = fastHash(text)
@@ -265,6 +272,9 @@ export const structuralHashes = (doc: IDocument, graph: Graph): StructuralHashes
           break
         case "expr":
           sub("x", node.expr)
+          break
+        case "wait":
+          if (node.payload !== undefined) sub("p", node.payload)
           break
       }
       if (node.policy?.idempotencyKey !== undefined) sub("key", node.policy.idempotencyKey)

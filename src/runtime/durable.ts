@@ -64,6 +64,8 @@ export const leaveRunning = <A, E, R>(
 ): Effect.Effect<A, E, R> => Effect.locally(effect, leaveRunningOnInterrupt, control)
 
 export type { StopControl } from "./interpret.js"
+export { signal } from "./wake.js"
+export type { SignalOptions, SignalReceipt } from "./wake.js"
 
 /** What durable runs need besides the run services. */
 export type DurableRequirements = RunRequirements | RunStore | EventLog
@@ -109,7 +111,17 @@ const recordEnding = (
       })
     }
     if (Exit.isSuccess(exit)) {
-      return yield* store.finish(runId, { status: "completed", endedAt, output: exit.value.output, state })
+      const result = exit.value
+      if (result.status === "waiting") {
+        // Parked: the earliest deadline of its waits is its timer.
+        const deadlines = result.waits.flatMap((w) => (w.deadline === null ? [] : [w.deadline]))
+        return yield* store.park(runId, {
+          at: endedAt,
+          wakeAt: deadlines.length === 0 ? null : Math.min(...deadlines),
+          state
+        })
+      }
+      return yield* store.finish(runId, { status: "completed", endedAt, output: result.output, state })
     }
     if (Cause.isInterruptedOnly(exit.cause)) {
       // Stopped by a shutdown (see `leaveRunning`): the run stays `running`, to be resumed.
@@ -269,11 +281,11 @@ export const eventsOf = (runId: string) =>
 export const resume = (runId: string): Effect.Effect<RunResult, RunError, DurableRequirements> =>
   Effect.gen(function*() {
     const record = yield* getRun(runId)
-    if (record.status !== "running") {
+    if (record.status !== "running" && record.status !== "waiting") {
       return yield* Effect.fail(
         new RunError({
           kind: "InvalidInput",
-          message: `run ${runId} is ${record.status}; only running runs resume`,
+          message: `run ${runId} is ${record.status}; only running and waiting runs resume`,
           runId
         })
       )

@@ -10,7 +10,7 @@ import type { Json } from "../ir/eval.js"
 import type { Param, Type } from "../ir/schema.js"
 
 /** Why `value` does not have type `type` (with `where` naming it), or undefined when it does. */
-const typeProblem = (value: Json, type: Type, where: string): string | undefined => {
+export const typeProblem = (value: Json, type: Type, where: string): string | undefined => {
   switch (type.kind) {
     case "any":
       return undefined

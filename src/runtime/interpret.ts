@@ -32,6 +32,7 @@ import { Hooks } from "./policy/hooks.js"
 import { IdempotencyStore } from "./policy/idempotency.js"
 import { ToolLimiter } from "./policy/limiter.js"
 import type { Recorded } from "./recorded.js"
+import { SignalInbox } from "./signals.js"
 
 /** The services every run needs. */
 export type RunRequirements = ToolRegistry | EventSink | IdempotencyStore | ResultCache | PolicyStore | ToolLimiter
@@ -52,12 +53,27 @@ export interface ExecuteConfig {
   readonly recorded?: { readonly record: Recorded; readonly events: ReadonlyArray<RunEvent> } | undefined
 }
 
-/** What a completed run returns. */
-export interface RunResult {
-  readonly runId: string
-  readonly status: "completed"
-  readonly output: Json
+/** A wait a parked run waits on: its node path, its signal (null for a durable sleep) and its deadline. */
+export interface OpenWait {
+  readonly node: string
+  readonly name: string | null
+  readonly deadline: number | null
 }
+
+/**
+ * What a run returns: its output when it completed; when nothing but
+ * `wait` steps could progress, the run is parked (`waiting`, output null)
+ * with the waits it waits on (SPEC §11) — it holds nothing in memory and
+ * continues from its event log when a signal, a timer or a cancel wakes it.
+ */
+export type RunResult =
+  | { readonly runId: string; readonly status: "completed"; readonly output: Json }
+  | {
+    readonly runId: string
+    readonly status: "waiting"
+    readonly output: null
+    readonly waits: ReadonlyArray<OpenWait>
+  }
 
 /** Starts the batcher of every batched tool the plan uses, in the run's scope. */
 const makeBatchers = (plan: Plan) =>
@@ -76,7 +92,7 @@ const makeBatchers = (plan: Plan) =>
 /** Waits until the scheduler has something to do. */
 const waitForWork = (run: Run): Effect.Effect<void> =>
   Effect.async<void>((resume) => {
-    if (run.hasWork()) return resume(Effect.void)
+    if (run.hasWork() || run.allParked()) return resume(Effect.void)
     run.wake = () => resume(Effect.void)
     // Events recorded while the driver was busy flushing are flushed soon.
     if (run.pendingEventCount > 0) run.scheduleFlush()
@@ -163,6 +179,12 @@ const finish = (
   flush: Effect.Effect<void, StoreError>
 ): Effect.Effect<RunResult, RunError | StoreError> =>
   Effect.gen(function*() {
+    if (run.status === "waiting") {
+      // Parked: the waits' fibers stop, nothing is recorded about them (they continue from the log).
+      const waits = [...run.waits].map(([nr, w]) => ({ node: nr.path, name: w.name, deadline: w.deadline }))
+      yield* detach(run, flush)
+      return { runId, status: "waiting", output: null, waits } satisfies RunResult
+    }
     if (run.status === "completed") {
       yield* stopInflight(run, "the run completed")
       run.close("RunCompleted", { outputHash: hashJson(run.output), output: run.output })
@@ -198,6 +220,7 @@ export const execute = (config: ExecuteConfig): Effect.Effect<RunResult, RunErro
     const policy = yield* PolicyStore
     const hooks = yield* Hooks
     const llm = yield* LlmRunner
+    const signals = yield* SignalInbox
     const clock = yield* Effect.clock
     // The run's fibers share one task queue (fiberScheduler.ts).
     const runtime = yield* Effect.withScheduler(Effect.runtime<never>(), new RunFiberScheduler())
@@ -216,7 +239,7 @@ export const execute = (config: ExecuteConfig): Effect.Effect<RunResult, RunErro
         seed: config.seed,
         recorded: config.recorded?.record
       },
-      { registry, policy, hooks, llm, clock, runtime, call: { store, cache, limiter, batchers } },
+      { registry, policy, hooks, llm, signals, clock, runtime, call: { store, cache, limiter, batchers } },
       config.recorded?.events
     )
     const inputs: Record<string, Json> = Object.fromEntries(config.params)
@@ -241,6 +264,10 @@ export const execute = (config: ExecuteConfig): Effect.Effect<RunResult, RunErro
         run.drain()
         yield* flush
         if (run.status !== "running") break
+        if (run.allParked()) {
+          run.status = "waiting"
+          break
+        }
         if (!run.hasWork()) yield* waitForWork(run)
       }
     })

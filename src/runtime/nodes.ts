@@ -13,7 +13,7 @@ import { evalPure, isList, MAX_VALUE_SIZE, sizeWithin, typeName } from "../ir/ev
 import type { EvalError } from "../ir/eval.js"
 import type { Json, JsonRecord } from "../ir/eval.js"
 import type { Args, Expr } from "../ir/schema.js"
-import { Permanent, ResourceExhausted } from "../tools/errors.js"
+import { Permanent, ResourceExhausted, Transient } from "../tools/errors.js"
 import type { ToolError } from "../tools/errors.js"
 import { FanInScheduler } from "./fanIn.js"
 import { bindParams } from "./inputs.js"
@@ -22,6 +22,8 @@ import { durationMs } from "./policy/duration.js"
 import type { Env, NodeRun } from "./runState.js"
 import { toolCall } from "./toolCall.js"
 import type { CallSite } from "./toolCall.js"
+import { awaitOutcome, deadlineOf, recordedOutcome, valueOf } from "./wait.js"
+import type { WaitOutcome } from "./wait.js"
 
 /** Marks "no fast path": the expression needs the full evaluator. */
 const SLOW: unique symbol = Symbol("slow")
@@ -126,7 +128,56 @@ export class Run extends FanInScheduler {
         return this.execChoose(nr)
       case "race":
         return this.execRace(nr)
+      case "wait":
+        return this.execWait(nr)
     }
+  }
+
+  private execWait(nr: NodeRun): void {
+    const node = nr.pn.node
+    if (node.kind !== "wait") return
+    let payload: Json = null
+    if (node.payload !== undefined) {
+      const v = evalPure(node.payload, nr.scope.env)
+      if (Either.isLeft(v)) return this.failNode(nr, evalFailure(v.left, "payload: "))
+      payload = v.right
+    }
+    const recorded = this.config.recorded
+    const record = recorded?.waits.get(nr.path)
+    const deadline = deadlineOf(node, this.now(), record)
+    const name = node.signal ?? null
+    this.emit("Waiting", nr.path, undefined, {
+      name,
+      payload,
+      deadline,
+      ...(node.answer === undefined ? {} : { answer: node.answer })
+    })
+    this.waits.set(nr, { name, deadline })
+    const answered = (outcome: WaitOutcome): void => {
+      if (outcome._tag === "Signal") {
+        this.emit("Signalled", nr.path, undefined, { name: name ?? "", ...outcome.signal })
+      } else this.emit("TimerFired", nr.path, undefined, { deadline: outcome.deadline })
+      const v = valueOf(node, outcome, node.answer)
+      if (v.ok) this.complete(nr, v.value)
+      else this.failNode(nr, v.error)
+    }
+    const known = recordedOutcome(record)
+    if (known !== undefined) return answered(known)
+    // A replay without a recorded answer stops here: the recorded run was still waiting.
+    if (recorded !== undefined && recorded.mode !== "resume") return this.parkWait(nr)
+    this.hookless(
+      nr,
+      awaitOutcome({
+        inbox: this.services.signals,
+        runId: this.config.runId,
+        path: nr.path,
+        name: node.signal,
+        deadline,
+        park: () => this.parkWait(nr),
+        unpark: () => this.unparkWait(nr)
+      }).pipe(Effect.mapError((e) => new Transient({ message: `signals: ${e.message}` }))),
+      answered
+    )
   }
 
   private execTool(nr: NodeRun): void {

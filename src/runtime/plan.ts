@@ -165,6 +165,9 @@ class Planner {
         case "expr":
           exprRefs(node.expr, refs)
           break
+        case "wait":
+          if (node.payload !== undefined) exprRefs(node.payload, refs)
+          break
       }
       if (error !== undefined) return Either.left(error)
       const key = node.policy?.idempotencyKey

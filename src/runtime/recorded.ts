@@ -64,6 +64,14 @@ export interface RecordedFanIn {
   readonly dropped: ReadonlyArray<string>
 }
 
+/** A recorded wait: its deadline, and how it was answered (if it was). */
+export interface RecordedWait {
+  readonly deadline: number | null
+  readonly signalled: { readonly name: string; readonly signalId: string; readonly payload: Json } | undefined
+  /** The deadline that fired, if the timer fired. */
+  readonly fired: number | undefined
+}
+
 /** What the runtime does with a record. */
 export type RecordedMode =
   /** Resume: recorded outcomes are reused; calls without one run for real (same idempotency keys). */
@@ -87,6 +95,8 @@ export interface Recorded {
   readonly choices: ReadonlyMap<string, RecordedChoice>
   /** What each fan-in node (race, map with take) picked, by node path (`FanInSettled`). */
   readonly fanIn: ReadonlyMap<string, RecordedFanIn>
+  /** Recorded waits by node path (a resumed run keeps their deadlines; replay answers them). */
+  readonly waits: ReadonlyMap<string, RecordedWait>
 }
 
 /** Indexes a run's events (in seq order). */
@@ -106,6 +116,10 @@ export const makeRecorded = (mode: RecordedMode, events: ReadonlyArray<RunEvent>
   const served = new Map<string, RecordedServed>()
   const choices = new Map<string, RecordedChoice>()
   const fanIn = new Map<string, RecordedFanIn>()
+  const waits = new Map<
+    string,
+    { deadline: number | null; signalled: RecordedWait["signalled"]; fired: number | undefined }
+  >()
   const lastAttempt = new Map<string, number>()
   let seed: number | null = null
   let runId = ""
@@ -188,11 +202,28 @@ export const makeRecorded = (mode: RecordedMode, events: ReadonlyArray<RunEvent>
       case "FanInSettled":
         if (path !== undefined) fanIn.set(path, { picked: e.data.picked, dropped: e.data.dropped })
         break
+      case "Waiting":
+        if (path !== undefined && !waits.has(path)) {
+          waits.set(path, { deadline: e.data.deadline, signalled: undefined, fired: undefined })
+        }
+        break
+      case "Signalled": {
+        const w = path === undefined ? undefined : waits.get(path)
+        if (w !== undefined) {
+          w.signalled = { name: e.data.name, signalId: e.data.signalId, payload: e.data.payload as Json }
+        }
+        break
+      }
+      case "TimerFired": {
+        const w = path === undefined ? undefined : waits.get(path)
+        if (w !== undefined) w.fired = e.data.deadline
+        break
+      }
       default:
         break
     }
   }
-  return { mode, runId, seed, lastSeq, attempts, served, choices, fanIn }
+  return { mode, runId, seed, lastSeq, attempts, served, choices, fanIn, waits }
 }
 
 /** The canonical line of an event for comparison: no seq, time or latency (and no retry delay when `delays` is false). */

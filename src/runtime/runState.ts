@@ -10,6 +10,7 @@ import type { Plan, PlanNode, ScopePlan } from "./plan.js"
 import type { Budgeter } from "./policy/budget.js"
 import type { RunHooks } from "./policy/hooks.js"
 import type { Recorded } from "./recorded.js"
+import type { SignalInboxService } from "./signals.js"
 import type { CallEnv, CallSite } from "./toolCall.js"
 
 /** Limits and settings of one run. */
@@ -41,6 +42,7 @@ export interface RunServices {
   readonly policy: PolicyStore["Type"]
   readonly hooks: RunHooks
   readonly llm: LlmRunnerService
+  readonly signals: SignalInboxService
   readonly clock: Clock.Clock
   /** The runtime in-flight effects are forked with (carries Clock, Random and services). */
   readonly runtime: Runtime.Runtime<never>
@@ -109,4 +111,4 @@ export interface ScopeRun {
 }
 
 /** How the run ended. */
-export type RunStatus = "running" | "completed" | "failed" | "cancelled"
+export type RunStatus = "running" | "completed" | "failed" | "cancelled" | "waiting"

@@ -12,7 +12,7 @@ import type { Json } from "../ir/eval.js"
 import { StoreError } from "../trace/errors.js"
 
 /** The status of a run. */
-export type RunRecordStatus = "running" | "completed" | "failed" | "cancelled"
+export type RunRecordStatus = "running" | "completed" | "failed" | "cancelled" | "waiting"
 
 /** How a run ended badly: the same shape as `trellis run --json`'s `error`. */
 export interface RunRecordError {
@@ -65,7 +65,7 @@ export interface RunQuery {
 
 /** How a run ended, to record with `finish`. */
 export interface RunEnding {
-  readonly status: Exclude<RunRecordStatus, "running">
+  readonly status: Exclude<RunRecordStatus, "running" | "waiting">
   readonly endedAt: number
   readonly output?: Json
   readonly error?: RunRecordError
@@ -73,6 +73,19 @@ export interface RunEnding {
 }
 
 /** Runs and programs, by id and hash. */
+/** How a run is parked. */
+export interface RunParking {
+  readonly at: number
+  readonly wakeAt: number | null
+  readonly state: Json
+}
+
+/** When a parked run's timer fires. */
+export interface RunTimer {
+  readonly runId: string
+  readonly fireAt: number
+}
+
 export class RunStore extends Context.Tag("trellis/RunStore")<RunStore, {
   /** Keeps a program's JSON IR under its hash (a second put of the same hash is a no-op). */
   readonly putProgram: (hash: string, program: Json) => Effect.Effect<void, StoreError>
@@ -82,7 +95,14 @@ export class RunStore extends Context.Tag("trellis/RunStore")<RunStore, {
   readonly create: (run: RunRecord) => Effect.Effect<void, StoreError>
   /** Records how a run ended (status, output or error, final state, end time). */
   readonly finish: (runId: string, ending: RunEnding) => Effect.Effect<void, StoreError>
-  /** Marks a run `running` again (a resume starts), updating `updatedAt`. */
+  /**
+   * Parks a run (SPEC §11): status `waiting`, its state, and its timer — the
+   * earliest deadline of its waits (`wakeAt`, none when null).
+   */
+  readonly park: (runId: string, parking: RunParking) => Effect.Effect<void, StoreError>
+  /** The timers of parked runs (run id and clock ms to wake it), earliest first. */
+  readonly timers: () => Effect.Effect<ReadonlyArray<RunTimer>, StoreError>
+  /** Marks a run `running` again (a resume starts), updating `updatedAt`; its timer goes. */
   readonly reopen: (runId: string, at: number) => Effect.Effect<void, StoreError>
   /** One run; with `workspace`, only when the run belongs to it. */
   readonly get: (runId: string, workspace?: string) => Effect.Effect<Option.Option<RunRecord>, StoreError>
@@ -114,6 +134,7 @@ export const pageSize = (query: RunQuery): number => Math.max(1, Math.min(1000, 
 const makeMemory = (): RunStore["Type"] => {
   const programs = new Map<string, Json>()
   const runs = new Map<string, RunRecord>()
+  const timers = new Map<string, number>()
   const update = (runId: string, f: (r: RunRecord) => RunRecord, operation: string) =>
     Effect.suspend(() => {
       const r = runs.get(runId)
@@ -135,24 +156,40 @@ const makeMemory = (): RunStore["Type"] => {
         runs.set(run.runId, run)
         return Effect.void
       }),
+    park: (runId, parking) =>
+      Effect.zipRight(
+        update(runId, (r) => ({ ...r, status: "waiting", updatedAt: parking.at, state: parking.state }), "park run"),
+        Effect.sync(() => {
+          if (parking.wakeAt === null) timers.delete(runId)
+          else timers.set(runId, parking.wakeAt)
+        })
+      ),
+    timers: () =>
+      Effect.sync(() => [...timers].map(([runId, fireAt]) => ({ runId, fireAt })).sort((a, b) => a.fireAt - b.fireAt)),
     finish: (runId, ending) =>
-      update(runId, (r) => {
-        const { error: _e, output: _o, ...rest } = r
-        return {
-          ...rest,
-          status: ending.status,
-          endedAt: ending.endedAt,
-          updatedAt: ending.endedAt,
-          state: ending.state,
-          ...(ending.output === undefined ? {} : { output: ending.output }),
-          ...(ending.error === undefined ? {} : { error: ending.error })
-        }
-      }, "finish run"),
+      Effect.zipLeft(
+        update(runId, (r) => {
+          const { error: _e, output: _o, ...rest } = r
+          return {
+            ...rest,
+            status: ending.status,
+            endedAt: ending.endedAt,
+            updatedAt: ending.endedAt,
+            state: ending.state,
+            ...(ending.output === undefined ? {} : { output: ending.output }),
+            ...(ending.error === undefined ? {} : { error: ending.error })
+          }
+        }, "finish run"),
+        Effect.sync(() => timers.delete(runId))
+      ),
     reopen: (runId, at) =>
-      update(runId, (r) => {
-        const { error: _e, output: _o, ...rest } = r
-        return { ...rest, status: "running", updatedAt: at, endedAt: null }
-      }, "reopen run"),
+      Effect.zipLeft(
+        update(runId, (r) => {
+          const { error: _e, output: _o, ...rest } = r
+          return { ...rest, status: "running", updatedAt: at, endedAt: null }
+        }, "reopen run"),
+        Effect.sync(() => timers.delete(runId))
+      ),
     get: (runId, workspace) =>
       Effect.sync(() => {
         const r = runs.get(runId)

@@ -53,6 +53,10 @@ export abstract class Scheduler extends Driver {
   private readonly slots: CallSlots<NodeRun>
   /** Container nodes whose nested scopes are running (to report them cancelled if the run stops). */
   protected readonly open = new Set<NodeRun>()
+  /** Wait steps not answered yet, with what they wait for (see wait.ts). */
+  readonly waits = new Map<NodeRun, { readonly name: string | null; readonly deadline: number | null }>()
+  /** Wait steps with nothing to do until a signal or their deadline (their fibers hold no progress). */
+  private readonly parked = new Set<NodeRun>()
   private nodesStarted = 0
   private nodesReady = 0
   private runTimer: Fiber.RuntimeFiber<unknown, unknown> | undefined
@@ -127,6 +131,29 @@ export abstract class Scheduler extends Driver {
     // Container nodes (map, call, branch, choose) whose nested scopes were still running.
     for (const nr of this.open) if (!nr.done) paths.push(nr.path)
     return paths
+  }
+
+  /** A wait step has nothing to do until a signal or its deadline; wakes the driver to see whether the whole run is parked. */
+  parkWait(nr: NodeRun): void {
+    if (nr.done) return
+    this.parked.add(nr)
+    this.signal()
+  }
+
+  /** A parked wait step woke (a signal arrived, or its deadline passed). */
+  unparkWait(nr: NodeRun): void {
+    this.parked.delete(nr)
+  }
+
+  /**
+   * Whether nothing but parked waits is left: no node ready, no completion
+   * to finish, no call waiting for a slot, and nothing in flight but the
+   * parked waits and timers. The run then parks (status `waiting`).
+   */
+  allParked(): boolean {
+    if (this.parked.size === 0 || this.hasWork() || this.hasWaiting()) return false
+    for (const nr of this.inflight.values()) if (nr !== undefined && !nr.done && !this.parked.has(nr)) return false
+    return true
   }
 
   /** Marks the run failed (first failure wins). */
@@ -406,6 +433,8 @@ export abstract class Scheduler extends Driver {
   protected finishNode(nr: NodeRun, value: Json): void {
     if (nr.done) return
     nr.done = true
+    if (this.waits.size > 0) this.waits.delete(nr)
+    this.parked.delete(nr)
     if (this.open.size > 0) this.open.delete(nr)
     this.stopTimer(nr.timer)
     const scope = nr.scope
@@ -423,6 +452,8 @@ export abstract class Scheduler extends Driver {
   protected failNode(nr: NodeRun, error: ToolError): void {
     if (nr.done) return
     nr.done = true
+    if (this.waits.size > 0) this.waits.delete(nr)
+    this.parked.delete(nr)
     if (this.open.size > 0) this.open.delete(nr)
     this.stopTimer(nr.timer)
     this.emit("NodeFailed", nr.path, undefined, { errorKind: errorKind(error), message: error.message })

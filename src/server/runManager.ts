@@ -18,6 +18,11 @@
  * tenant's long runs never keep another's queued. Each run gets the
  * server's per-run limits (`maxRunMs` wall time, `maxRunNodes` node
  * executions), beyond which it fails with `ResourceExhausted`.
+ * Durable waits (SPEC §11): a run that parks (`waiting`) leaves the
+ * manager; its timer (the earliest deadline of its waits) is armed here and
+ * re-armed from the store at start; `wake` (a signal arrived, a timer
+ * fired) resumes it through the queue, and `cancel` of a waiting run
+ * resumes it on its cancel path, so its cancellation is recorded.
  */
 import { Clock, Context, Deferred, Effect, Exit, Fiber, FiberId, Layer, Runtime, Schema } from "effect"
 import { randomUUID } from "node:crypto"
@@ -29,6 +34,7 @@ import type { StopControl } from "../runtime/durable.js"
 import type { DurableRequirements } from "../runtime/durable.js"
 import { composeHooks, Hooks } from "../runtime/policy/hooks.js"
 import { RunStore } from "../runtime/runStore.js"
+import type { RunRecord } from "../runtime/runStore.js"
 import type { Quotas, ResolvedLimits } from "./config.js"
 
 /** Why a submission or a cancel was refused. */
@@ -114,6 +120,8 @@ export interface RunManagerService {
   readonly cancel: (runId: string, workspace: string) => Effect.Effect<boolean>
   /** Queue depth, executing runs, and whether a shutdown has begun. */
   readonly stats: () => { readonly queued: number; readonly running: number; readonly closing: boolean }
+  /** Resumes a `waiting` run (a signal arrived, or its timer fired); a run the manager holds is woken again when it parks. */
+  readonly wake: (runId: string) => Effect.Effect<void>
   /** Resumes the runs the store holds as `running` (left by a previous process), through the queue. */
   readonly resumeLeftRunning: Effect.Effect<number>
   /**
@@ -170,6 +178,58 @@ const make = (limits: ResolvedLimits, options: RunManagerOptions) =>
     const keys = new Map<string, Map<string, { bodyHash: string; runId: string; expiresAt: number }>>()
     let idle: Deferred.Deferred<void> | undefined
     let resumer: Fiber.RuntimeFiber<number> | undefined
+    /** Timers of parked runs, by run id. */
+    const timers = new Map<string, Fiber.RuntimeFiber<unknown, unknown>>()
+    /** Runs the manager holds that were signalled: woken again if they park. */
+    const wakeAgain = new Set<string>()
+
+    const managedOf = (r: RunRecord): ManagedRun => ({
+      runId: r.runId,
+      workspace: r.workspace,
+      programHash: r.programHash,
+      programName: r.programName,
+      inputs: r.inputs,
+      seed: r.seed,
+      createdAt: r.createdAt,
+      state: "queued"
+    })
+
+    const wake = (runId: string): Effect.Effect<void> =>
+      Effect.gen(function*() {
+        if (closing) return
+        if (entries.has(runId)) {
+          wakeAgain.add(runId)
+          return
+        }
+        const record = yield* Effect.flatMap(RunStore, (store) => store.get(runId))
+        if (record._tag === "None" || record.value.status !== "waiting" || entries.has(runId)) return
+        yield* enqueue(newEntry(managedOf(record.value), "resume", undefined))
+      }).pipe(
+        Effect.catchAll((e) => Effect.logWarning(`waking run ${runId} failed: ${e.message}`)),
+        Effect.provide(runtime.context)
+      )
+
+    /** Arms the timer of a parked run (replacing its previous one). */
+    const arm = (runId: string, fireAt: number): void => {
+      if (stopped) return
+      timers.get(runId)?.unsafeInterruptAsFork(FiberId.none)
+      const fire = Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Effect.zipRight(
+          Effect.sleep(`${Math.max(0, fireAt - now)} millis`),
+          Effect.suspend(() => {
+            timers.delete(runId)
+            return wake(runId)
+          })
+        ))
+      timers.set(runId, Runtime.runFork(runtime)(fire) as Fiber.RuntimeFiber<unknown, unknown>)
+    }
+
+    /** Re-arms the timers of the runs the store holds parked. */
+    const rearm: Effect.Effect<void> = Effect.flatMap(RunStore, (store) => store.timers()).pipe(
+      Effect.flatMap((list) => Effect.sync(() => list.forEach((t) => arm(t.runId, t.fireAt)))),
+      Effect.catchAll((e) => Effect.logWarning(`re-arming timers failed: ${e.message}`)),
+      Effect.provide(runtime.context)
+    )
 
     const bump = (workspace: string, d: number) => {
       const n = (active.get(workspace) ?? 0) + d
@@ -194,7 +254,8 @@ const make = (limits: ResolvedLimits, options: RunManagerOptions) =>
         if (n <= 0) executing.delete(entry.run.workspace)
         else executing.set(entry.run.workspace, n)
         if (running === 0 && queue.length === 0 && idle !== undefined) Deferred.unsafeDone(idle, Exit.void)
-        return Effect.zipRight(Deferred.done(entry.done, Exit.void), pump)
+        const again = wakeAgain.delete(entry.run.runId) ? wake(entry.run.runId) : Effect.void
+        return Effect.zipRight(Deferred.done(entry.done, Exit.void), Effect.zipRight(pump, again))
       })
 
     const launch = (entry: Entry): void => {
@@ -210,6 +271,13 @@ const make = (limits: ResolvedLimits, options: RunManagerOptions) =>
         })
         : Durable.resume(entry.run.runId)
       const effect = body.pipe(
+        Effect.tap((result) =>
+          Effect.sync(() => {
+            if (result.status !== "waiting") return
+            const deadlines = result.waits.flatMap((w) => (w.deadline === null ? [] : [w.deadline]))
+            if (deadlines.length > 0) arm(result.runId, Math.min(...deadlines))
+          })
+        ),
         Effect.locally(sharedPolicy, options.sharedPolicy === true),
         Effect.provideService(Hooks, composeHooks(baseHooks, { preRun: () => gate(entry) })),
         (eff) => Durable.leaveRunning(eff, entry.control),
@@ -404,10 +472,27 @@ const make = (limits: ResolvedLimits, options: RunManagerOptions) =>
       return e === undefined || e.run.workspace !== workspace ? undefined : { ...e.run }
     }
 
+    /** Cancels a parked run: it resumes on its cancel path (records RunCancelled) at once. */
+    const cancelWaiting = (runId: string, workspace: string): Effect.Effect<boolean> =>
+      Effect.gen(function*() {
+        const record = yield* Effect.flatMap(RunStore, (store) => store.get(runId, workspace))
+        if (record._tag === "None" || record.value.status !== "waiting" || entries.has(runId)) return false
+        timers.get(runId)?.unsafeInterruptAsFork(FiberId.none)
+        timers.delete(runId)
+        const e = newEntry(managedOf(record.value), "resume", undefined)
+        e.cancelRequested = true
+        entries.set(runId, e)
+        bump(workspace, 1)
+        launch(e)
+        yield* Deferred.await(e.done)
+        return true
+      }).pipe(Effect.catchAll(() => Effect.succeed(false)), Effect.provide(runtime.context))
+
     const cancel = (runId: string, workspace: string): Effect.Effect<boolean> =>
       Effect.suspend(() => {
         const e = entries.get(runId)
-        if (e === undefined || e.run.workspace !== workspace) return Effect.succeed(false)
+        if (e === undefined) return cancelWaiting(runId, workspace)
+        if (e.run.workspace !== workspace) return Effect.succeed(false)
         e.cancelRequested = true
         const i = queue.indexOf(e)
         if (i >= 0) {
@@ -463,6 +548,8 @@ const make = (limits: ResolvedLimits, options: RunManagerOptions) =>
           yield* Deferred.await(idle).pipe(Effect.interruptible, Effect.timeout(limits.drainMs), Effect.ignore)
         }
         stopped = true
+        for (const t of timers.values()) t.unsafeInterruptAsFork(FiberId.none)
+        timers.clear()
         const fibers = [...entries.values()].flatMap((e) => (e.fiber === undefined ? [] : [e.fiber]))
         // Interrupted under `leaveRunning`: these runs stay `running` and resume at the next start.
         if (fibers.length > 0) yield* Fiber.interruptAll(fibers)
@@ -470,7 +557,10 @@ const make = (limits: ResolvedLimits, options: RunManagerOptions) =>
     )
     yield* Effect.addFinalizer(() => drain)
 
-    if (options.resumeOnStart !== false) resumer = Runtime.runFork(runtime)(resumeLeftRunning)
+    if (options.resumeOnStart !== false) {
+      resumer = Runtime.runFork(runtime)(resumeLeftRunning)
+      Runtime.runFork(runtime)(rearm)
+    }
 
     return RunManager.of({
       submit,
@@ -479,6 +569,7 @@ const make = (limits: ResolvedLimits, options: RunManagerOptions) =>
       peek,
       queuedOf: (workspace) => queue.filter((e) => e.run.workspace === workspace).map((e) => ({ ...e.run })),
       cancel,
+      wake,
       stats: () => ({ queued: queue.length, running, closing }),
       resumeLeftRunning,
       drain

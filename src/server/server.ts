@@ -26,6 +26,7 @@ import { layerLlm } from "./handlers/llm.js"
 import { layerPrograms } from "./handlers/programs.js"
 import { layerRuns } from "./handlers/runs.js"
 import { layerSchedules } from "./handlers/schedules.js"
+import { layerSignals } from "./handlers/signals.js"
 import { layerHealth, layerSystem } from "./handlers/system.js"
 import { bodyLimit, errorBodies, lastResort } from "./http.js"
 import type { RouteEntry } from "./http.js"
@@ -77,7 +78,16 @@ export const routeTable = (): ReadonlyArray<RouteEntry> => {
 /** The HTTP app of the API with its handlers (no server). */
 export const layerApi = (config: ServerConfig) =>
   HttpApiBuilder.api(Api).pipe(
-    Layer.provide([layerHealth, layerSystem, layerPrograms, layerRuns, layerSchedules, layerLlm, layerViewerApi]),
+    Layer.provide([
+      layerHealth,
+      layerSystem,
+      layerPrograms,
+      layerRuns,
+      layerSchedules,
+      layerSignals,
+      layerLlm,
+      layerViewerApi
+    ]),
     Layer.provide([layerAuthorization(config), layerLlmAuthorization(config)]),
     // The LLM router of the config's providers (a missing API key variable fails the start, naming it).
     Layer.provide(layerLlmRouter(config))

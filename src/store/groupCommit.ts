@@ -91,6 +91,10 @@ const STATEMENT = `WITH created AS (
     FROM jsonb_array_elements($3::jsonb) AS x
     WHERE runs.run_id = x->>'runId'
     RETURNING runs.run_id
+  ), untimed AS (
+    -- An ended run has no timer left (a parked run's deadline, issue 18).
+    DELETE FROM run_timers WHERE run_id IN (SELECT x->>'runId' FROM jsonb_array_elements($3::jsonb) AS x)
+    RETURNING 1
   )
   SELECT (SELECT count(*) FROM created)::int AS created, (SELECT count(*) FROM appended)::int AS appended,
     COALESCE((SELECT json_agg(run_id) FROM ended), '[]')::text AS ended`

@@ -25,6 +25,7 @@ import type { GroupCommitOptions } from "./groupCommit.js"
 import * as Idempotency from "./idempotency.js"
 import { migrate } from "./migrations.js"
 import * as Runs from "./runs.js"
+import * as Signals from "./signals.js"
 import * as Sql from "./sql.js"
 import type { Backend, Database } from "./sql.js"
 
@@ -47,7 +48,7 @@ export const layerMigrations: Layer.Layer<never, StoreError, SqlClient> = Layer.
 
 /** Every store service on the `SqlClient` in context, after migrating its schema. */
 export const layerWith = (options: StoreOptions = {}): Layer.Layer<StoreServices, StoreError, SqlClient> =>
-  Layer.mergeAll(Events.layer(options.events), Runs.layer, Idempotency.layer, Bandit.layer).pipe(
+  Layer.mergeAll(Events.layer(options.events), Runs.layer, Idempotency.layer, Bandit.layer, Signals.layer).pipe(
     // The writer stays in the output too (untyped there), so a bench can read its counters.
     Layer.provideMerge(GroupCommit.layer(options.commit)),
     Layer.provide(layerMigrations)

@@ -109,6 +109,31 @@ const scoped = statements(
 )
 
 /**
+ * Durable waits (issue 18): signals sent to runs (deduplicated by `(run_id, signal_id)`, claimed by the wait
+ * that took them) and the timer of each parked run (its earliest deadline), re-armed when a server starts.
+ */
+const waits = statements(
+  `ALTER TABLE runs DROP CONSTRAINT IF EXISTS runs_status_check`,
+  `ALTER TABLE runs ADD CONSTRAINT runs_status_check
+    CHECK (status IN ('running', 'waiting', 'completed', 'failed', 'cancelled'))`,
+  `CREATE TABLE run_signals (
+    run_id TEXT COLLATE "C" NOT NULL,
+    signal_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    payload JSONB NOT NULL,
+    received_at BIGINT NOT NULL,
+    arrival BIGSERIAL,
+    claimed_by TEXT,
+    PRIMARY KEY (run_id, signal_id)
+  )`,
+  `CREATE INDEX run_signals_by_name ON run_signals (run_id, name, arrival)`,
+  `CREATE TABLE run_timers (
+    run_id TEXT COLLATE "C" PRIMARY KEY,
+    fire_at BIGINT NOT NULL
+  )`
+)
+
+/**
  * Schedules (issue 18): a schedule's cron expression, program (normalized IR), inputs, policies and the next
  * time it is due, per workspace; each occurrence it handled (one row per `(schedule_id, fire_at)`, so an
  * occurrence is recorded once) with the run it started, indexed by run for the run view's `scheduleId`.
@@ -153,6 +178,7 @@ const schedules = statements(
 export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient>> = {
   "0001_core": core,
   "0002_workspace_scoped_policy": scoped,
+  "0004_waits": waits,
   "0005_schedules": schedules
 }
 

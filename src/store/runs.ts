@@ -110,7 +110,38 @@ export const make: Effect.Effect<RunStore["Type"], never, SqlClient | GroupCommi
            WHERE run_id = $1 RETURNING run_id`,
           [runId, at]
         )
-      ).pipe(Effect.flatMap(updated("reopen run", runId))),
+      ).pipe(
+        Effect.flatMap(updated("reopen run", runId)),
+        Effect.zipRight(storeOp("reopen run", sql.unsafe(`DELETE FROM run_timers WHERE run_id = $1`, [runId])))
+      ),
+
+    park: (runId, parking) =>
+      storeOp(
+        "park run",
+        sql.withTransaction(Effect.gen(function*() {
+          const rows = yield* sql.unsafe(
+            `UPDATE runs SET status = 'waiting', updated_at = $2, state = $3::jsonb WHERE run_id = $1 RETURNING run_id`,
+            [runId, parking.at, jsonText(parking.state)]
+          )
+          if (parking.wakeAt === null) yield* sql.unsafe(`DELETE FROM run_timers WHERE run_id = $1`, [runId])
+          else {
+            yield* sql.unsafe(
+              `INSERT INTO run_timers (run_id, fire_at) VALUES ($1, $2)
+               ON CONFLICT (run_id) DO UPDATE SET fire_at = EXCLUDED.fire_at`,
+              [runId, parking.wakeAt]
+            )
+          }
+          return rows
+        }))
+      ).pipe(Effect.flatMap(updated("park run", runId))),
+
+    timers: () =>
+      storeOp(
+        "list timers",
+        sql.unsafe<{ readonly run_id: string; readonly fire_at: number | string }>(
+          `SELECT run_id, fire_at FROM run_timers ORDER BY fire_at`
+        )
+      ).pipe(Effect.map((rows) => rows.map((r) => ({ runId: r.run_id, fireAt: Number(r.fire_at) })))),
 
     get: (runId, workspace) =>
       storeOp(

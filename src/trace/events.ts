@@ -148,6 +148,30 @@ export class Chunk extends Schema.Class<Chunk>("Chunk")(
   eventFields("Chunk", { index: Schema.NonNegativeInt, text: Schema.String })
 ) {}
 
+/**
+ * A `wait` step was reached (SPEC §11): the signal it waits for (`name`,
+ * null for a durable sleep), the payload it shows, the deadline (clock ms;
+ * null when it waits without one) and the declared answer type, if any.
+ */
+export class Waiting extends Schema.Class<Waiting>("Waiting")(
+  eventFields("Waiting", {
+    name: Schema.NullOr(Schema.String),
+    payload: JsonValue,
+    deadline: Schema.NullOr(Num),
+    answer: opt(JsonValue)
+  })
+) {}
+
+/** A signal answered a `wait` step: its name, its dedupe id, and its payload (the step's value). */
+export class Signalled extends Schema.Class<Signalled>("Signalled")(
+  eventFields("Signalled", { name: Schema.String, signalId: Schema.String, payload: JsonValue })
+) {}
+
+/** A wait's deadline (or a durable sleep's time) passed. */
+export class TimerFired extends Schema.Class<TimerFired>("TimerFired")(
+  eventFields("TimerFired", { deadline: Num })
+) {}
+
 /** The run completed with an output. */
 export class RunCompleted extends Schema.Class<RunCompleted>("RunCompleted")(
   eventFields("RunCompleted", { outputHash: Schema.String, output: JsonValue })
@@ -175,6 +199,9 @@ export const EVENT_CLASSES = {
   NodeCompleted,
   ChoiceMade,
   Chunk,
+  Waiting,
+  Signalled,
+  TimerFired,
   RunCompleted,
   RunFailed,
   RunCancelled,
@@ -194,6 +221,9 @@ export const RunEvent = Schema.Union(
   NodeCompleted,
   ChoiceMade,
   Chunk,
+  Waiting,
+  Signalled,
+  TimerFired,
   RunCompleted,
   RunFailed,
   RunCancelled,

@@ -22,7 +22,8 @@ export type RunStatus = "pending" | "running" | "completed" | "failed" | "cancel
 
 /**
  * Where a node is. `waiting` is a node seen first through an event other
- * than `NodeReady` (fold only knows nodes through their events); `cached`
+ * than `NodeReady` (fold only knows nodes through their events), or a
+ * `wait` step waiting for its signal or timer (`NodeState.wait`); `cached`
  * is a completed node whose result was served by the result cache or the
  * idempotency store; `cancelled` a node failed with kind `Cancelled`.
  */
@@ -57,6 +58,20 @@ export interface AttemptState {
 /** A recorded `choose` decision. */
 export type ChoiceState = EventData<"ChoiceMade">
 
+/** What a `wait` step waits for, and how it was answered. */
+export interface WaitState {
+  /** The signal's name; null for a durable sleep. */
+  readonly name: string | null
+  readonly payload: unknown
+  readonly deadline: number | null
+  /** The declared answer type, if any (an IR `Type`). */
+  readonly answer?: unknown
+  /** The signal that answered it, once one did. */
+  readonly signal: { readonly signalId: string; readonly payload: unknown; readonly at: number } | null
+  /** When the timer fired, if it did. */
+  readonly firedAt: number | null
+}
+
 /** The state of one node path. */
 export interface NodeState {
   readonly path: string
@@ -82,6 +97,8 @@ export interface NodeState {
   /** How many `Chunk` events the node streamed. */
   readonly chunks: number
   readonly choice: ChoiceState | null
+  /** A wait step's wait (absent for other nodes). */
+  readonly wait?: WaitState
   /** Total cost of the node's tool results. */
   readonly cost: number
 }
@@ -340,6 +357,33 @@ const apply = (d: Draft, e: RunEvent): void => {
       return
     case "ChoiceMade":
       node.choice = { ...e.data }
+      return
+    case "Waiting": {
+      const { name, payload, deadline, answer } = e.data
+      node.state = "waiting"
+      node.wait = {
+        name,
+        payload,
+        deadline,
+        ...(answer === undefined ? {} : { answer }),
+        signal: node.wait?.signal ?? null,
+        firedAt: node.wait?.firedAt ?? null
+      }
+      return
+    }
+    case "Signalled":
+      node.state = "running"
+      node.wait = {
+        ...(node.wait ?? { name: e.data.name, payload: null, deadline: null, firedAt: null }),
+        signal: { signalId: e.data.signalId, payload: e.data.payload, at: e.at }
+      }
+      return
+    case "TimerFired":
+      node.state = "running"
+      node.wait = {
+        ...(node.wait ?? { name: null, payload: null, deadline: e.data.deadline, signal: null }),
+        firedAt: e.at
+      }
       return
     case "Chunk":
       node.chunks += 1

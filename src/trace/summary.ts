@@ -204,6 +204,9 @@ export const summarize = (events: Iterable<RunEvent>): Summary => {
       case "ChoiceMade":
       case "FanInSettled":
       case "FoldUpdated":
+      case "Waiting":
+      case "Signalled":
+      case "TimerFired":
         break
     }
   }

@@ -239,6 +239,8 @@ export class TypeInfo {
         return joinAll(node.options.map((_, i) => resultOf(i)))
       case "expr":
         return this.typeOfExpr(node.expr, scope)
+      case "wait":
+        return node.for !== undefined && node.signal === undefined ? nullType : node.answer ?? anyType
     }
   }
 

@@ -110,6 +110,7 @@ export class Scope {
       case "llm":
       case "call":
       case "expr":
+      case "wait":
         break
     }
     if (made !== undefined) this.children.set(key, made)
@@ -132,6 +133,7 @@ export class Scope {
       case "llm":
       case "call":
       case "expr":
+      case "wait":
         return 0
     }
   }

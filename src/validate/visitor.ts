@@ -50,7 +50,7 @@ export interface NodeEvent {
 }
 
 /** Where an expression sits: the root of an argument, a condition, a result, … or inside another expression. */
-export type ExprRole = "arg" | "expr" | "cond" | "over" | "result" | "idempotencyKey" | "default" | "inner"
+export type ExprRole = "arg" | "expr" | "cond" | "over" | "result" | "idempotencyKey" | "default" | "inner" | "payload"
 
 /** Any expression, root or inner. Refs in it resolve through `RuleContext.resolve`. */
 export interface ExprEvent {

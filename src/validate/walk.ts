@@ -248,6 +248,10 @@ export class Walker {
         expr(node.expr, "expr", path.child("expr"))
         policy(node)
         break
+      case "wait":
+        if (node.payload !== undefined) expr(node.payload, "payload", path.child("payload"))
+        policy(node)
+        break
     }
     for (let i = items.length - 1; i >= 0; i--) stack.push(items[i]!)
   }

@@ -141,7 +141,7 @@ describe("trellis runs / show / trace export / replay / resume", () => {
     expect((await trellis(["resume", "--all"])).stdout).toBe("no runs left running\n")
     const again = await trellis(["resume", runId])
     expect(again.code).toBe(1)
-    expect(again.stderr).toContain(`run ${runId} is completed; only running runs resume`)
+    expect(again.stderr).toContain(`run ${runId} is completed; only running and waiting runs resume`)
   }, 240_000)
 
   it("retrieval tools are built in and use the store's own database", async () => {

@@ -64,7 +64,7 @@ describe("decodeProgram", () => {
       {
         path: ["programs", "main", "nodes", 0, "kind"],
         message:
-          "Expected \"tool\" | \"llm\" | \"call\" | \"map\" | \"branch\" | \"choose\" | \"race\" | \"expr\", actual \"bogus\""
+          "Expected \"tool\" | \"llm\" | \"call\" | \"map\" | \"branch\" | \"choose\" | \"race\" | \"expr\" | \"wait\", actual \"bogus\""
       },
       { path: ["signatures"], message: "is missing" }
     ])

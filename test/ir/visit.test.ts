@@ -79,7 +79,7 @@ describe("field tables", () => {
       ["binary", "call", "get", "index", "list", "lit", "record", "ref", "slice", "unary"].sort()
     )
     expect(Object.keys(NODE_FIELDS).sort()).toEqual(
-      ["branch", "call", "choose", "expr", "llm", "map", "race", "tool"].sort()
+      ["branch", "call", "choose", "expr", "llm", "map", "race", "tool", "wait"].sort()
     )
     // the tables name every key a node carries (besides kind)
     forEachNode(sample, (node) => {

@@ -81,7 +81,7 @@ describe("durable runs (memory)", () => {
       const stored = yield* Effect.flatMap(RunStore, (s) => s.getProgram(record.programHash))
       expect(Option.isSome(stored)).toBe(true)
       const again = yield* Effect.flip(Durable.resume(result.runId))
-      expect(again.message).toBe(`run ${result.runId} is completed; only running runs resume`)
+      expect(again.message).toBe(`run ${result.runId} is completed; only running and waiting runs resume`)
       const missing = yield* Effect.flip(Durable.resume("nope"))
       expect(missing.kind).toBe("NotFound")
     }).pipe(Effect.provide(layerFor(world.tools)))

@@ -16,7 +16,7 @@ for (const backend of testBackends()) {
     layer(backend.layer, { timeout: "60 seconds" })((it) => {
       it.effect("migrates once; a second migration is a no-op", () =>
         Effect.gen(function*() {
-          expect(yield* migrate).toEqual([[1, "core"], [2, "workspace_scoped_policy"], [5, "schedules"]])
+          expect(yield* migrate).toEqual([[1, "core"], [2, "workspace_scoped_policy"], [4, "waits"], [5, "schedules"]])
           expect(yield* migrate).toEqual([])
           const sql = yield* SqlClient
           const tables = yield* sql<{ readonly table_name: string }>`
@@ -28,6 +28,8 @@ for (const backend of testBackends()) {
             "idempotency_records",
             "programs",
             "run_events",
+            "run_signals",
+            "run_timers",
             "runs",
             "schedule_fires",
             "schedules",
@@ -65,10 +67,15 @@ describe("concurrent start-up", () => {
             )
           ))
         const results = yield* Effect.all(starts, { concurrency: "unbounded" })
-        expect(results.filter((r) => r.length > 0)).toEqual([[[1, "core"], [2, "workspace_scoped_policy"], [
-          5,
-          "schedules"
-        ]]])
+        expect(results.filter((r) => r.length > 0)).toEqual([[
+          [1, "core"],
+          [2, "workspace_scoped_policy"],
+          [4, "waits"],
+          [
+            5,
+            "schedules"
+          ]
+        ]])
         const counts = yield* Effect.scoped(Effect.flatMap(Layer.build(layerPostgres(Redacted.make(db.url))), (ctx) =>
           Effect.provide(
             Effect.flatMap(

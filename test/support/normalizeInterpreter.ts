@@ -110,6 +110,13 @@ export const run = (program: Program, inputs: Readonly<Record<string, Json>> = {
         case "expr":
           value = evalIn(node.expr, scope)
           break
+        case "wait": {
+          // A wait is an effect; its (reference) answer names the signal and echoes the payload.
+          const payload = node.payload === undefined ? null : evalIn(node.payload, scope)
+          effects.push(canonicalJson({ wait: node.signal ?? null, for: node.for ?? null, payload }))
+          value = node.signal === undefined ? null : { signal: node.signal, payload }
+          break
+        }
       }
       running.delete(name)
       values.set(name, value)

@@ -81,6 +81,13 @@ export const arbData = (n: NumberArbs): { readonly [T in RunEventType]: fc.Arbit
   NodeCompleted: fc.record({ outputHash: arbText }),
   ChoiceMade: fc.record({ key: arbText, option: arbText, policy: arbText, version: n.any, propensity: n.any }),
   Chunk: fc.record({ index: fc.nat(), text: arbText }),
+  Waiting: fc.record({
+    name: fc.option(arbText, { nil: null }),
+    payload: arbJson,
+    deadline: fc.option(n.any, { nil: null })
+  }),
+  Signalled: fc.record({ name: arbText, signalId: arbText, payload: arbJson }),
+  TimerFired: fc.record({ deadline: n.any }),
   RunCompleted: fc.record({ outputHash: arbText, output: arbJson }),
   RunFailed: fc.record({ errorKind: arbKind, message: arbText, failedNode: arbText }, {
     requiredKeys: ["errorKind", "message"]

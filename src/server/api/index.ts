@@ -12,6 +12,7 @@ import { finishSpec } from "./openapi.js"
 import { ProgramsGroup } from "./programs.js"
 import { RunsGroup } from "./runs.js"
 import { SchedulesGroup } from "./schedules.js"
+import { SignalsGroup } from "./signals.js"
 import { HealthGroup, SystemGroup } from "./system.js"
 
 /** The API. */
@@ -21,6 +22,7 @@ export class Api extends HttpApi.make("trellis")
   .add(ProgramsGroup)
   .add(RunsGroup)
   .add(SchedulesGroup)
+  .add(SignalsGroup)
   .add(LlmGroup)
   .add(ViewerGroup)
   .annotate(OpenApi.Title, "Trellis")
@@ -37,4 +39,5 @@ export * from "./errors.js"
 export { CheckResult, ProgramInput } from "./programs.js"
 export { CreateRun, ReplayView, RunPageView, RunStatus, RunView } from "./runs.js"
 export { CreateSchedule, SchedulePageView, ScheduleView } from "./schedules.js"
+export { SignalReceiptView, SignalRequest } from "./signals.js"
 export { Health, ToolInfo } from "./system.js"

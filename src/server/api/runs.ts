@@ -29,7 +29,7 @@ export const CreateRun = strict(Schema.Struct({
 export type CreateRun = typeof CreateRun.Type
 
 /** The status of a run as the API shows it (`queued`: accepted, waiting for a slot). */
-export const RunStatus = Schema.Literal("queued", "running", "completed", "failed", "cancelled")
+export const RunStatus = Schema.Literal("queued", "running", "waiting", "completed", "failed", "cancelled")
 export type RunStatus = typeof RunStatus.Type
 
 /** How a run failed. */

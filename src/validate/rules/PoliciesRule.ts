@@ -56,7 +56,8 @@ export const PoliciesRule: ValidationRule = (ctx) => {
       const policy = node.policy
       if (policy === undefined) return
       const at = path.child("policy")
-      duration(policy.timeout, "timeout", at.child("timeout"))
+      // A wait's timeout is its deadline, checked by WaitsRule (waits may last longer than calls).
+      if (node.kind !== "wait") duration(policy.timeout, "timeout", at.child("timeout"))
       duration(policy.hedge, "hedge", at.child("hedge"))
       if (node.kind === "tool" && policy.hedge !== undefined && policy.idempotencyKey === undefined) {
         const spec = ctx.tools?.get(node.tool)

@@ -13,6 +13,7 @@ import { NoUnboundRefsRule } from "./NoUnboundRefsRule.js"
 import { PoliciesRule } from "./PoliciesRule.js"
 import { TypesAgreeRule } from "./TypesAgreeRule.js"
 import { UniqueNamesRule } from "./UniqueNamesRule.js"
+import { WaitsRule } from "./WaitsRule.js"
 
 export {
   FanInRule,
@@ -25,7 +26,8 @@ export {
   NoUnboundRefsRule,
   PoliciesRule,
   TypesAgreeRule,
-  UniqueNamesRule
+  UniqueNamesRule,
+  WaitsRule
 }
 
 /** Every rule, in the order their events are dispatched. */
@@ -38,6 +40,7 @@ export const specifiedRules: ReadonlyArray<ValidationRule> = [
   KnownProgramsRule,
   TypesAgreeRule,
   PoliciesRule,
+  WaitsRule,
   NoRecursiveCallsRule,
   LimitsRule,
   FanInRule

@@ -82,6 +82,16 @@ describe.skipIf(!hasChromium)("the trace viewer in chromium", () => {
     return ((await r.json()) as { runId: string }).runId
   }
   /** Opens a view with the key already in session storage (each test stands alone). */
+  const waitStatus = async (runId: string, want: string) => {
+    const end = Date.now() + 20_000
+    while (Date.now() < end) {
+      const r = (await (await call(server.url, `/v1/runs/${runId}`, { key: KEY })).json()) as { status: string }
+      if (r.status === want) return r
+      await new Promise((res) => setTimeout(res, 50))
+    }
+    throw new Error(`run ${runId} never became ${want}`)
+  }
+
   const open = async (hash: string) => {
     await page.goto(`${server.url}/#/none`)
     await page.evaluate(
@@ -257,6 +267,29 @@ describe.skipIf(!hasChromium)("the trace viewer in chromium", () => {
     await page.getByRole("button", { name: "Replay", exact: true }).click()
     await expect.poll(() => report.locator("h2").textContent(), { timeout: 10000 }).toBe("Replay matched the record")
     expect(hits).toBe(2)
+  })
+
+  it("shows a waiting node with its payload, and its approve form sends the signal", async () => {
+    const runId = await submit(
+      `program main(total: number) {
+      ok = wait "approve": { approved: boolean, note: string } { amount: total } with { timeout: "1h" }
+      return if ok.approved { return ok.note } else { return "rejected" }
+    }`,
+      { total: 12 }
+    )
+    await open(`#/runs/${runId}`)
+    const node = page.locator(".dag-svg [data-key]").filter({ hasText: "ok" }).first()
+    await expect.poll(() => node.getAttribute("class"), { timeout: 10000 }).toContain("st-waiting")
+    await node.click()
+    const panel = page.locator("#node-panel")
+    await expect.poll(() => panel.isVisible()).toBe(true)
+    expect(await panel.textContent()).toContain("approve")
+    expect(await panel.locator("pre[aria-label='Wait payload']").textContent()).toContain("12")
+    await panel.locator("#signal-note").fill("looks fine")
+    await panel.getByRole("button", { name: "Approve" }).click()
+    await expect.poll(() => panel.locator("#signal-status").textContent(), { timeout: 8000 }).toContain("Approved")
+    expect(await waitStatus(runId, "completed")).toMatchObject({ output: "looks fine" })
+    await shot("run-wait-approved")
   })
 
   it("cancels a slow run from its page", async () => {

@@ -6,6 +6,7 @@
  */
 import type { NodeState } from "../../../trace/fold.js"
 import type { GraphNode } from "../graph.js"
+import { call } from "./api.js"
 import { fmtCost, fmtDuration, fmtTime, h, json, replace, short } from "./dom.js"
 import type { RunModel } from "./model.js"
 
@@ -140,6 +141,58 @@ export class NodePanel {
     replace(this.body, parts)
   }
 
+  /** A wait step: what it waits for, its payload, and — while it waits — a form that answers it with a signal. */
+  private waitSection(n: NodeState): Array<Node | null> {
+    const w = n.wait!
+    const out: Array<Node | null> = [
+      h("h3", {}, w.name === null ? "Durable sleep" : "Waiting for a signal"),
+      h(
+        "dl",
+        { class: "facts" },
+        w.name === null ? null : h("dt", {}, "Signal"),
+        w.name === null ? null : h("dd", {}, h("code", {}, w.name)),
+        h("dt", {}, "Deadline"),
+        h("dd", {}, w.deadline === null ? "none" : fmtTime(w.deadline)),
+        w.signal === null ? null : h("dt", {}, "Answered"),
+        w.signal === null ? null : h("dd", {}, `signal ${w.signal.signalId} at ${fmtTime(w.signal.at)}`),
+        w.firedAt === null ? null : h("dt", {}, "Timer fired"),
+        w.firedAt === null ? null : h("dd", {}, fmtTime(w.firedAt))
+      ),
+      h("pre", { class: "json", tabindex: 0, "aria-label": "Wait payload" }, json(w.payload))
+    ]
+    const name = w.name
+    if (name === null || w.signal !== null || w.firedAt !== null || this.model.state.status !== "running") return out
+    const note = h("input", { type: "text", id: "signal-note", "aria-label": "Note" }) as HTMLInputElement
+    const status = h("p", { class: "note", role: "status", id: "signal-status" })
+    const send = (approved: boolean) => {
+      status.textContent = "Sending…"
+      const runId = this.model.state.runId
+      call<{ readonly signalId: string }>(`/v1/runs/${encodeURIComponent(runId)}/signals/${encodeURIComponent(name)}`, {
+        method: "POST",
+        body: { payload: { approved, note: note.value } }
+      }).then(
+        (r) => {
+          status.textContent = `${approved ? "Approved" : "Rejected"} (signal ${r.signalId}).`
+        },
+        (e: unknown) => {
+          status.textContent = e instanceof Error ? e.message : "the signal was not sent"
+        }
+      )
+    }
+    out.push(
+      h(
+        "form",
+        { class: "signal-form", "aria-label": `Answer ${name}`, onsubmit: (e: Event) => e.preventDefault() },
+        h("label", { for: "signal-note" }, "Note "),
+        note,
+        h("button", { type: "button", id: "signal-approve", onclick: () => send(true) }, "Approve"),
+        h("button", { type: "button", id: "signal-reject", onclick: () => send(false) }, "Reject")
+      ),
+      status
+    )
+    return out
+  }
+
   private instance(n: NodeState): Array<Node | null> {
     const t0 = this.model.state.startedAt ?? 0
     const now = this.model.state.endedAt ?? Date.now()
@@ -175,6 +228,7 @@ export class NodePanel {
           : null
       )
     )
+    if (n.wait !== undefined) { for (const part of this.waitSection(n)) out.push(part) }
     if (n.error !== null) {
       out.push(
         h("h3", {}, "Error"),
