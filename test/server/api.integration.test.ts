@@ -259,6 +259,7 @@ describe("runs", () => {
       "/v1/runs/{id}/feedback",
       "/v1/runs/{id}/program",
       "/v1/runs/{id}/replay",
+      "/v1/runs/{id}/signals/{name}",
       "/v1/schedules",
       "/v1/schedules/{id}",
       "/v1/schedules/{id}/pause",
