@@ -16,7 +16,8 @@ beforeAll(async () => {
     startServer(testConfig({}, { sseHeartbeatMs: 1000 })),
     startServer(testConfig({}, { runQueue: 2, concurrentRuns: 1 }))
   ])
-}, 30_000)
+  // Two servers (two PGlite stores) start at once: seconds on a quiet machine, far more on a loaded one.
+}, 120_000)
 afterAll(() => Promise.all([server.close(), small.close()]))
 
 const ECHO =
