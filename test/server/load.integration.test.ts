@@ -160,7 +160,7 @@ describe("load", () => {
     }
     const outputs = new Map(page.runs.map((r) => [r.runId, r.output.a]))
     expect(ids.map((id) => outputs.get(id))).toEqual(ids.map((_, n) => n))
-  }, 60_000)
+  }, 180_000)
 
   it("100 concurrent SSE clients of one run all receive every event", async () => {
     const source =
