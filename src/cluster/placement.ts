@@ -84,7 +84,8 @@ const make = Effect.gen(function*() {
         Effect.mapError((e) => new ClusterError({ message: `cannot wake run ${runId}: ${e._tag}` }))
       ),
     singleton: (name, run) => sharding.registerSingleton(name, run),
-    owns: (runId) => sharding.hasShardId(sharding.getShardId(EntityId.make(runId), RunEntity.getShardGroup(EntityId.make(runId)))),
+    owns: (runId) =>
+      sharding.hasShardId(sharding.getShardId(EntityId.make(runId), RunEntity.getShardGroup(EntityId.make(runId)))),
     cancel: (runId, workspace) =>
       clientOf(runId).Cancel({ workspace }).pipe(
         Effect.timeout(CANCEL_TIMEOUT),

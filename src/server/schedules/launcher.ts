@@ -49,7 +49,7 @@ export const makeLauncher = (config: ServerConfig) =>
             ? Effect.succeed(true)
             : runs.get(runId, workspace).pipe(
               Effect.map((r) => Option.isSome(r) && r.value.status === "running"),
-            // Unknown is treated as going: a fire is held back rather than overlapping by mistake.
+              // Unknown is treated as going: a fire is held back rather than overlapping by mistake.
               Effect.orElseSucceed(() => true)
             ))
     }

@@ -184,7 +184,9 @@ export const make = (
       tick: Effect.asVoid(step),
       stop: Effect.suspend(() => {
         stopped = true
-        return fiber === undefined ? Effect.asVoid(Queue.offer(wakeups, undefined)) : Effect.asVoid(Fiber.interrupt(fiber))
+        return fiber === undefined
+          ? Effect.asVoid(Queue.offer(wakeups, undefined))
+          : Effect.asVoid(Fiber.interrupt(fiber))
       })
     })
   })
