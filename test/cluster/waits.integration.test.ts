@@ -29,10 +29,12 @@ interface Call {
   readonly pid: number
 }
 
+/** Calls `fx.apply` before the wait (on the run's owner) and after it, with the signal's `n` (on whoever resumed it). */
 const WAITING = `program main(item: number) {
   a = tool fx.apply(item: item, ms: 0)
-  ok = wait "approve" { amount: a }
-  return ok
+  ok = wait "approve": { n: number } { amount: a }
+  b = tool fx.apply(item: ok.n + 50, ms: 0)
+  return b
 }`
 
 const SLEEPING = `program main(item: number) {
@@ -105,18 +107,22 @@ describe.skipIf(adminUrl === undefined)("waits and schedules on a cluster of thr
       const r = await fetch(`${via.url}/v1/runs/${runIds[i]}/signals/approve`, {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ payload: { approved: true, n: i }, signalId: `s${i}` })
+        body: JSON.stringify({ payload: { n: i }, signalId: `s${i}` })
       })
       expect(r.status).toBe(202)
     }
     const ended = await waitStatus(cluster, runIds, "completed", 15_000)
     expect([...ended.values()]).toEqual(runIds.map(() => "completed"))
-    const outputs = await query<{ run_id: string; output: { n: number } }>(
+    const outputs = await query<{ run_id: string; output: number }>(
       cluster.databaseUrl,
       `SELECT run_id, output FROM runs WHERE run_id = ANY($1)`,
       [runIds]
     )
-    expect(new Map(outputs.map((o) => [o.run_id, o.output.n]))).toEqual(new Map(runIds.map((id, i) => [id, i])))
+    expect(new Map(outputs.map((o) => [o.run_id, Number(o.output)]))).toEqual(
+      new Map(runIds.map((id, i) => [id, (i + 50) * 10]))
+    )
+    // The run went on where it was started (its owner), not on the replica the signal was sent to.
+    for (let i = 0; i < runIds.length; i++) expect(ownerOf(cluster, i + 50)).toBe(ownerOf(cluster, i))
     // Each run was woken once: started, then resumed by its signal.
     for (const id of runIds) expect(await startedCount(cluster, id)).toBe(2)
   }, 40_000)
@@ -134,6 +140,20 @@ describe.skipIf(adminUrl === undefined)("waits and schedules on a cluster of thr
     })
     expect(r.status).toBe(201)
     const { scheduleId } = (await r.json()) as { scheduleId: string }
+    // Creating a schedule on the other replicas too: every replica's server has now looked at the schedules.
+    for (const i of [0, 2]) {
+      const other = await fetch(`${cluster.replicas[i]!.url}/v1/schedules`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          cron: "0 0 1 1 *",
+          source: `program main(item: number) { a = tool fx.apply(item: item, ms: 0) return a }`,
+          inputs: { item: 600 },
+          paused: true
+        })
+      })
+      expect(other.status).toBe(201)
+    }
     await new Promise((res) => setTimeout(res, 5000))
     await fetch(`${cluster.replicas[0]!.url}/v1/schedules/${scheduleId}/pause`, { method: "POST" })
     await new Promise((res) => setTimeout(res, 1500))
