@@ -7,7 +7,8 @@
  *   owner receives it again and resumes the run from its durable log.
  * - `Wake` (persisted, one per signal or timer) resumes a parked run on its
  *   owner: a signal sent to any replica, a timer the owner armed. The
- *   resumed run is executed as `Execute` does, so a runner that dies while
+ *   resumed run is executed as `Execute` does (a run still executing is
+ *   awaited, then resumed again if it parked), so a runner that dies while
  *   it runs leaves the message for the shard's next owner.
  * - `Cancel` and `Peek` reach the owner of a run from any replica.
  * The owner's side is the `RunHost` service (the server's run manager).
@@ -52,8 +53,6 @@ export class RunHost extends Context.Tag("trellis/cluster/RunHost")<RunHost, {
   readonly execute: (placed: PlacedRun) => Effect.Effect<Outcome>
   /** A run this runner holds, if it belongs to `workspace`. */
   readonly peek: (runId: string, workspace: string) => HeldRun | undefined
-  /** Marks a run this runner holds as signalled: it is woken again when it parks. */
-  readonly wake: (runId: string) => Effect.Effect<void>
   /** Cancels a run this runner holds; false when it holds none. */
   readonly cancel: (runId: string, workspace: string) => Effect.Effect<boolean>
 }>() {}
@@ -135,10 +134,7 @@ export const layerHandlers = RunEntity.toLayer(
           if (Option.isNone(record)) return
           const r = record.value
           if (r.status !== "waiting" && r.status !== "running") return
-          // Executing here: it hears the signal when it parks (woken again then).
-          if (host.peek(runId, r.workspace) !== undefined) return yield* host.wake(runId)
-          // Parked (or left running by a previous owner): resume it here and hold the message until it stops.
-          const outcome = yield* host.execute({
+          const placed: PlacedRun = {
             run: {
               runId,
               workspace: r.workspace,
@@ -151,8 +147,15 @@ export const layerHandlers = RunEntity.toLayer(
             },
             kind: "resume",
             program: undefined
-          })
-          if (outcome === "left") return yield* Effect.never
+          }
+          if (host.peek(runId, r.workspace) !== undefined) {
+            // Executing here: wait until it stops; if it parked (maybe before it heard the signal), resume it again.
+            if ((yield* host.execute(placed)) === "left") return yield* Effect.never
+            const after = yield* Effect.orDie(store.get(runId))
+            if (Option.isNone(after) || after.value.status !== "waiting") return
+          }
+          // Parked (or left running by a previous owner): resume it here and hold the message until it stops.
+          if ((yield* host.execute(placed)) === "left") return yield* Effect.never
         }),
       Cancel: (request) => host.cancel(request.address.entityId, request.payload.workspace),
       Peek: (request) => Effect.sync(() => host.peek(request.address.entityId, request.payload.workspace) ?? null)

@@ -58,8 +58,7 @@ const layerHost: Layer.Layer<Cluster.RunHost, never, RunManager> = Layer.effect(
     Cluster.RunHost.of({
       execute: ({ kind, program, run }) => manager.execute(run, kind, program),
       peek: manager.peek,
-      cancel: manager.cancel,
-      wake: manager.wake
+      cancel: manager.cancel
     }))
 )
 
