@@ -5,6 +5,11 @@
  *   the run on the owner and answers when it has ended. A runner that stops
  *   or dies before that leaves the message unanswered, so the shard's next
  *   owner receives it again and resumes the run from its durable log.
+ * - `Wake` (persisted, one per signal or timer) resumes a parked run on its
+ *   owner: a signal sent to any replica, a timer the owner armed. The
+ *   resumed run is executed as `Execute` does (a run still executing is
+ *   awaited, then resumed again if it parked), so a runner that dies while
+ *   it runs leaves the message for the shard's next owner.
  * - `Cancel` and `Peek` reach the owner of a run from any replica.
  * The owner's side is the `RunHost` service (the server's run manager).
  */
@@ -69,6 +74,12 @@ export const Execute = Rpc.make("Execute", {
   primaryKey: () => "execute"
 }).annotate(ClusterSchema.Persisted, true)
 
+/** Wakes a parked run on its owner; `key` names the wake (`signal:<id>`, `timer:<ms>`): the same key is stored once. */
+export const Wake = Rpc.make("Wake", {
+  payload: { key: Schema.String },
+  primaryKey: (p) => p.key
+}).annotate(ClusterSchema.Persisted, true)
+
 /** Cancels a run on its owner: true once its ending is recorded, false when the owner does not hold it. */
 export const Cancel = Rpc.make("Cancel", { payload: { workspace: Schema.String }, success: Schema.Boolean })
 
@@ -76,7 +87,7 @@ export const Cancel = Rpc.make("Cancel", { payload: { workspace: Schema.String }
 export const Peek = Rpc.make("Peek", { payload: { workspace: Schema.String }, success: Schema.NullOr(HeldRun) })
 
 /** The run entity. */
-export const RunEntity = Entity.make("TrellisRun", [Execute, Cancel, Peek])
+export const RunEntity = Entity.make("TrellisRun", [Execute, Wake, Cancel, Peek])
 
 /** The owner's side of the run entity: executes placed runs on the `RunHost`, reading their record in the `RunStore`. */
 export const layerHandlers = RunEntity.toLayer(
@@ -115,6 +126,36 @@ export const layerHandlers = RunEntity.toLayer(
           })
           // Left running (this runner is stopping): no answer, so the shard's next owner gets the message again.
           if (outcome === "left") return yield* Effect.never
+        }),
+      Wake: (request) =>
+        Effect.gen(function*() {
+          const runId = request.address.entityId
+          const record = yield* Effect.orDie(store.get(runId))
+          if (Option.isNone(record)) return
+          const r = record.value
+          if (r.status !== "waiting" && r.status !== "running") return
+          const placed: PlacedRun = {
+            run: {
+              runId,
+              workspace: r.workspace,
+              programHash: r.programHash,
+              programName: r.programName,
+              inputs: r.inputs,
+              seed: r.seed,
+              createdAt: r.createdAt,
+              state: "queued"
+            },
+            kind: "resume",
+            program: undefined
+          }
+          if (host.peek(runId, r.workspace) !== undefined) {
+            // Executing here: wait until it stops; if it parked (maybe before it heard the signal), resume it again.
+            if ((yield* host.execute(placed)) === "left") return yield* Effect.never
+            const after = yield* Effect.orDie(store.get(runId))
+            if (Option.isNone(after) || after.value.status !== "waiting") return
+          }
+          // Parked (or left running by a previous owner): resume it here and hold the message until it stops.
+          if ((yield* host.execute(placed)) === "left") return yield* Effect.never
         }),
       Cancel: (request) => host.cancel(request.address.entityId, request.payload.workspace),
       Peek: (request) => Effect.sync(() => host.peek(request.address.entityId, request.payload.workspace) ?? null)

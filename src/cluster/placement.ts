@@ -6,9 +6,11 @@
  * runner (`sharding.ts`), the run entity's handlers (`entity.ts`) and this
  * service.
  */
-import type { Sharding } from "@effect/cluster/Sharding"
+import * as EntityId from "@effect/cluster/EntityId"
+import { Sharding } from "@effect/cluster/Sharding"
 import type { SqlClient } from "@effect/sql/SqlClient"
 import { Context, Duration, Effect, Layer, Schedule } from "effect"
+import type { Scope } from "effect"
 import { encodeProgram } from "../ir/json.js"
 import type { RunStore } from "../runtime/runStore.js"
 import type { ClusterSettings } from "./config.js"
@@ -30,12 +32,22 @@ export class ClusterRuns extends Context.Tag("trellis/cluster/ClusterRuns")<Clus
   readonly place: (placed: PlacedRun) => Effect.Effect<void, ClusterError>
   /** The run as its owner holds it (queued or executing); undefined when nobody does or the owner does not answer. */
   readonly peek: (runId: string, workspace: string) => Effect.Effect<HeldRun | undefined>
+  /**
+   * Wakes a parked run on its owner (a signal arrived, its timer fired); `key` names the wake, stored once
+   * (`signal:<signal id>`, `timer:<ms>`).
+   */
+  readonly wake: (runId: string, key: string) => Effect.Effect<void, ClusterError>
+  /** Runs `run` on one runner of the cluster at a time (an `@effect/cluster` singleton), moved with its shard. */
+  readonly singleton: (name: string, run: Effect.Effect<void>) => Effect.Effect<void, never, Scope.Scope>
+  /** Whether this runner owns the run's shard now. */
+  readonly owns: (runId: string) => boolean
   /** Cancels a run on its owner; false when the owner does not hold it or does not answer. */
   readonly cancel: (runId: string, workspace: string) => Effect.Effect<boolean>
 }>() {}
 
 const make = Effect.gen(function*() {
   const clientOf = yield* RunEntity.client
+  const sharding = yield* Sharding
   /** Waits (up to `HELD_TIMEOUT`) until the owner of a just placed run holds it. */
   const awaitHeld = (runId: string, workspace: string) =>
     clientOf(runId).Peek({ workspace }).pipe(
@@ -67,6 +79,13 @@ const make = Effect.gen(function*() {
         Effect.map((held) => (held === null ? undefined : (held as HeldRun))),
         Effect.catchAll(() => Effect.succeed(undefined))
       ),
+    wake: (runId, key) =>
+      clientOf(runId).Wake({ key }, { discard: true }).pipe(
+        Effect.mapError((e) => new ClusterError({ message: `cannot wake run ${runId}: ${e._tag}` }))
+      ),
+    singleton: (name, run) => sharding.registerSingleton(name, run),
+    owns: (runId) =>
+      sharding.hasShardId(sharding.getShardId(EntityId.make(runId), RunEntity.getShardGroup(EntityId.make(runId)))),
     cancel: (runId, workspace) =>
       clientOf(runId).Cancel({ workspace }).pipe(
         Effect.timeout(CANCEL_TIMEOUT),

@@ -4,10 +4,12 @@
  * `RunManager` queues and executes every run. `layerCluster` is cluster mode
  * (`trellis serve --cluster`, `src/cluster/`): the receiving replica admits
  * the run (quotas, Idempotency-Key) and places it on the owner of its shard,
- * whose `RunManager` executes it; peek and cancel go to the owner.
+ * whose `RunManager` executes it; peek, cancel and wakes (signals, timers
+ * of parked runs) go to the owner, and the scheduler runs on one replica.
  */
 import type { SqlClient } from "@effect/sql/SqlClient"
-import { Context, Effect, Layer } from "effect"
+import { Context, Duration, Effect, Layer, Schedule } from "effect"
+import type { Scope } from "effect"
 import * as Cluster from "../cluster/index.js"
 import type { ClusterSettings } from "../cluster/index.js"
 import type { RunStore } from "../runtime/runStore.js"
@@ -24,6 +26,15 @@ export class RunPlacement extends Context.Tag("trellis/RunPlacement")<RunPlaceme
   readonly peek: (runId: string, workspace: string) => Effect.Effect<ManagedRun | undefined>
   /** Cancels a queued or executing run and waits until its ending is recorded; false when nobody holds it. */
   readonly cancel: (runId: string, workspace: string) => Effect.Effect<boolean>
+  /** Wakes a run a signal was sent to (signal id `signalId`): resumed on its owner when parked. */
+  readonly wake: (runId: string, signalId: string) => Effect.Effect<void>
+  /**
+   * Runs `run` (which never ends) in the current scope on one process: this one (single-process mode), or one
+   * replica of the cluster at a time (a singleton, moved to a live replica when its owner stops or dies).
+   */
+  readonly single: (name: string, run: Effect.Effect<never>) => Effect.Effect<void, never, Scope.Scope>
+  /** Whether several replicas share the store (cluster mode): the scheduler polls for schedules others wrote. */
+  readonly clustered: boolean
 }>() {
   /** Single-process mode: every run on this process's `RunManager`. */
   static readonly layerLocal: Layer.Layer<RunPlacement, never, RunManager> = Layer.effect(
@@ -32,7 +43,10 @@ export class RunPlacement extends Context.Tag("trellis/RunPlacement")<RunPlaceme
       RunPlacement.of({
         submit: manager.submit,
         peek: (runId, workspace) => Effect.sync(() => manager.peek(runId, workspace)),
-        cancel: manager.cancel
+        cancel: manager.cancel,
+        wake: (runId) => manager.wake(runId),
+        single: (_name, run) => Effect.asVoid(Effect.forkScoped(run)),
+        clustered: false
       }))
   )
 }
@@ -64,7 +78,33 @@ const placementOf = (manager: RunManager["Type"], runs: Cluster.ClusterRuns["Typ
       return here === undefined ? runs.peek(runId, workspace) : Effect.succeed(here)
     },
     cancel: (runId, workspace) =>
-      manager.peek(runId, workspace) === undefined ? runs.cancel(runId, workspace) : manager.cancel(runId, workspace)
+      manager.peek(runId, workspace) === undefined ? runs.cancel(runId, workspace) : manager.cancel(runId, workspace),
+    wake: (runId, signalId) =>
+      runs.wake(runId, `signal:${signalId}`).pipe(
+        Effect.catchAll((e) => Effect.logWarning(`waking run ${runId} failed: ${e.message}`))
+      ),
+    single: (name, run) => runs.singleton(name, run),
+    clustered: true
+  })
+
+/**
+ * Timers of parked runs in cluster mode: armed by the owner of the run's shard only, and a fired timer wakes the
+ * run through the cluster (a `Wake` message, executed by its owner). Every `refreshMs` the timers the store holds
+ * are compared with the shards this runner owns now: taken-over runs get their timer, lost ones drop it.
+ */
+const routeTimers = (manager: RunManager["Type"], runs: Cluster.ClusterRuns["Type"], settings: ClusterSettings) =>
+  Effect.gen(function*() {
+    manager.routeTimers({
+      owns: runs.owns,
+      fire: (runId, fireAt) =>
+        runs.wake(runId, `timer:${fireAt}`).pipe(
+          Effect.catchAll((e) => Effect.logWarning(`firing the timer of run ${runId} failed: ${e.message}`))
+        )
+    })
+    yield* manager.rearm.pipe(
+      Effect.repeat(Schedule.spaced(Duration.millis(settings.refreshMs))),
+      Effect.forkScoped
+    )
   })
 
 /**
@@ -74,7 +114,12 @@ const placementOf = (manager: RunManager["Type"], runs: Cluster.ClusterRuns["Typ
 export const layerCluster = (
   settings: ClusterSettings
 ): Layer.Layer<RunPlacement, Cluster.ClusterError, RunManager | SqlClient | RunStore> =>
-  Layer.effect(
+  Layer.scoped(
     RunPlacement,
-    Effect.map(Effect.all([RunManager, Cluster.ClusterRuns]), ([manager, runs]) => placementOf(manager, runs))
+    Effect.gen(function*() {
+      const manager = yield* RunManager
+      const runs = yield* Cluster.ClusterRuns
+      yield* routeTimers(manager, runs, settings)
+      return placementOf(manager, runs)
+    })
   ).pipe(Layer.provide(Cluster.layer(settings)), Layer.provide(layerHost))

@@ -122,6 +122,16 @@ export interface RunManagerService {
   readonly stats: () => { readonly queued: number; readonly running: number; readonly closing: boolean }
   /** Resumes a `waiting` run (a signal arrived, or its timer fired); a run the manager holds is woken again when it parks. */
   readonly wake: (runId: string) => Effect.Effect<void>
+  /**
+   * Routes the timers of parked runs (cluster mode): only runs `owns` says are this process's get a timer, and a
+   * timer that fires calls `fire` (which reaches the run's owner) instead of waking the run here.
+   */
+  readonly routeTimers: (routing: TimerRouting) => void
+  /**
+   * Arms the timers the store holds for parked runs this process owns (all of them without routing), and drops the
+   * timers of runs it no longer owns; a timer already armed at the same time is kept.
+   */
+  readonly rearm: Effect.Effect<void>
   /** Resumes the runs the store holds as `running` (left by a previous process), through the queue. */
   readonly resumeLeftRunning: Effect.Effect<number>
   /**
@@ -138,6 +148,14 @@ export interface Admission {
   readonly repeated: boolean
   /** The run to place (undefined when `repeated`). */
   readonly run: ManagedRun | undefined
+}
+
+/** Where the timers of parked runs live (cluster mode: on the owner of the run's shard). */
+export interface TimerRouting {
+  /** Whether this process owns the run (arms its timer). */
+  readonly owns: (runId: string) => boolean
+  /** The timer of a run fired: wake it on its owner. */
+  readonly fire: (runId: string, fireAt: number) => Effect.Effect<void>
 }
 
 /** Options of the manager. */
@@ -178,8 +196,10 @@ const make = (limits: ResolvedLimits, options: RunManagerOptions) =>
     const keys = new Map<string, Map<string, { bodyHash: string; runId: string; expiresAt: number }>>()
     let idle: Deferred.Deferred<void> | undefined
     let resumer: Fiber.RuntimeFiber<number> | undefined
-    /** Timers of parked runs, by run id. */
+    /** Timers of parked runs, by run id, with the time each fires. */
     const timers = new Map<string, Fiber.RuntimeFiber<unknown, unknown>>()
+    const timerAt = new Map<string, number>()
+    let routing: TimerRouting | undefined
     /** Runs the manager holds that were signalled: woken again if they park. */
     const wakeAgain = new Set<string>()
 
@@ -212,21 +232,44 @@ const make = (limits: ResolvedLimits, options: RunManagerOptions) =>
     /** Arms the timer of a parked run (replacing its previous one). */
     const arm = (runId: string, fireAt: number): void => {
       if (stopped) return
-      timers.get(runId)?.unsafeInterruptAsFork(FiberId.none)
+      disarm(runId)
+      if (routing !== undefined && !routing.owns(runId)) return
+      const route = routing
       const fire = Effect.flatMap(Clock.currentTimeMillis, (now) =>
         Effect.zipRight(
           Effect.sleep(`${Math.max(0, fireAt - now)} millis`),
           Effect.suspend(() => {
             timers.delete(runId)
-            return wake(runId)
+            timerAt.delete(runId)
+            return route === undefined ? wake(runId) : route.fire(runId, fireAt)
           })
         ))
       timers.set(runId, Runtime.runFork(runtime)(fire) as Fiber.RuntimeFiber<unknown, unknown>)
+      timerAt.set(runId, fireAt)
     }
 
-    /** Re-arms the timers of the runs the store holds parked. */
+    const disarm = (runId: string): void => {
+      timers.get(runId)?.unsafeInterruptAsFork(FiberId.none)
+      timers.delete(runId)
+      timerAt.delete(runId)
+    }
+
+    /** Arms the timers of the parked runs the store holds (that this process owns), drops the ones it lost. */
     const rearm: Effect.Effect<void> = Effect.flatMap(RunStore, (store) => store.timers()).pipe(
-      Effect.flatMap((list) => Effect.sync(() => list.forEach((t) => arm(t.runId, t.fireAt)))),
+      Effect.flatMap((list) =>
+        Effect.sync(() => {
+          if (stopped) return
+          const listed = new Set<string>()
+          for (const t of list) {
+            listed.add(t.runId)
+            if (timerAt.get(t.runId) !== t.fireAt || (routing !== undefined && !routing.owns(t.runId))) {
+              arm(t.runId, t.fireAt)
+            }
+          }
+          // A timer the store no longer holds (the run was woken elsewhere, or ended) stops.
+          for (const runId of [...timers.keys()]) if (!listed.has(runId)) disarm(runId)
+        })
+      ),
       Effect.catchAll((e) => Effect.logWarning(`re-arming timers failed: ${e.message}`)),
       Effect.provide(runtime.context)
     )
@@ -477,8 +520,7 @@ const make = (limits: ResolvedLimits, options: RunManagerOptions) =>
       Effect.gen(function*() {
         const record = yield* Effect.flatMap(RunStore, (store) => store.get(runId, workspace))
         if (record._tag === "None" || record.value.status !== "waiting" || entries.has(runId)) return false
-        timers.get(runId)?.unsafeInterruptAsFork(FiberId.none)
-        timers.delete(runId)
+        disarm(runId)
         const e = newEntry(managedOf(record.value), "resume", undefined)
         e.cancelRequested = true
         entries.set(runId, e)
@@ -550,6 +592,7 @@ const make = (limits: ResolvedLimits, options: RunManagerOptions) =>
         stopped = true
         for (const t of timers.values()) t.unsafeInterruptAsFork(FiberId.none)
         timers.clear()
+        timerAt.clear()
         const fibers = [...entries.values()].flatMap((e) => (e.fiber === undefined ? [] : [e.fiber]))
         // Interrupted under `leaveRunning`: these runs stay `running` and resume at the next start.
         if (fibers.length > 0) yield* Fiber.interruptAll(fibers)
@@ -570,6 +613,10 @@ const make = (limits: ResolvedLimits, options: RunManagerOptions) =>
       queuedOf: (workspace) => queue.filter((e) => e.run.workspace === workspace).map((e) => ({ ...e.run })),
       cancel,
       wake,
+      routeTimers: (r) => {
+        routing = r
+      },
+      rearm,
       stats: () => ({ queued: queue.length, running, closing }),
       resumeLeftRunning,
       drain

@@ -2,7 +2,8 @@
  * Handler of `POST /v1/runs/:id/signals/:name` (SPEC §11): the signal is
  * stored through `Durable.signal` (checked against the run's program, in
  * the caller's workspace, deduplicated by `signalId`), then the run is
- * woken: a `waiting` run resumes through the run manager; a live one
+ * woken through `RunPlacement` (in cluster mode on the owner of its
+ * shard, from any replica): a `waiting` run resumes there; a live one
  * hears it at once (the inbox's doorbell), or is woken again if it parks.
  */
 import { HttpApiBuilder } from "@effect/platform"
@@ -12,7 +13,7 @@ import * as Durable from "../../runtime/durable.js"
 import { CurrentWorkspace } from "../api/auth.js"
 import { BadRequest, Conflict, NotFound, Unavailable } from "../api/errors.js"
 import { Api } from "../api/index.js"
-import { RunManager } from "../runManager.js"
+import { RunPlacement } from "../placement.js"
 
 const RUN_ID = /^[A-Za-z0-9_-]{1,128}$/
 
@@ -41,7 +42,7 @@ export const layerSignals = HttpApiBuilder.group(
             return new BadRequest({ message: e.message })
           })
         )
-        if (receipt.accepted) yield* Effect.flatMap(RunManager, (m) => m.wake(path.id))
+        if (receipt.accepted) yield* Effect.flatMap(RunPlacement, (p) => p.wake(path.id, receipt.signalId))
         return { runId: receipt.runId, name: receipt.name, signalId: receipt.signalId, accepted: receipt.accepted }
       }))
 )

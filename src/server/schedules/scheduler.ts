@@ -12,7 +12,11 @@
  *   while anything waits.
  * Creating, resuming or deleting a schedule wakes the fiber (`wake`); it also
  * wakes every `maxSleepMs` to see schedules written by another process.
- * Runs are started through a `Launcher` (the server's `RunManager`).
+ * Runs are started through a `Launcher` (the server's `RunPlacement`).
+ * In cluster mode the loop is an `@effect/cluster` singleton (`single`):
+ * one replica at a time fires, so each occurrence fires once per cluster;
+ * when that replica stops or dies, the singleton moves with its shard and
+ * the next owner finds the stored next times (missed-run policy applies).
  */
 import { Clock, Context, Duration, Effect, Either, Fiber, Queue } from "effect"
 import type { Scope } from "effect"
@@ -38,6 +42,11 @@ export interface SchedulerOptions {
   readonly pollMs?: number
   /** The longest sleep, so schedules another process wrote are seen. @default 30000 */
   readonly maxSleepMs?: number
+  /**
+   * Runs the scheduler's loop in the current scope: a fiber of this process by default; in cluster mode a
+   * singleton, so one replica at a time fires schedules.
+   */
+  readonly single?: (name: string, loop: Effect.Effect<never>) => Effect.Effect<void, never, Scope.Scope>
 }
 
 /** At most this many occurrences wait under the `queue` overlap policy; more are skipped. */
@@ -157,18 +166,27 @@ export const make = (
         if (next.pending) wait = Math.min(wait, pollMs)
         return wait
       })
-    const loop = Effect.gen(function*() {
+    let stopped = false
+    const loop: Effect.Effect<never> = Effect.gen(function*() {
       while (true) {
+        // Stopped (a shutdown): a singleton's loop stays idle until its replica releases it, firing nothing.
+        if (stopped) return yield* Effect.never
         // A step is not cut in the middle: its runs started and its fires recorded go together.
         const ok = yield* Effect.uninterruptible(step)
         const wait = yield* sleepMs(ok)
         yield* Effect.raceFirst(Effect.sleep(Duration.millis(wait)), Queue.take(wakeups))
       }
     })
-    const fiber = yield* Effect.forkScoped(loop)
+    const fiber = options.single === undefined ? yield* Effect.forkScoped(loop) : undefined
+    if (options.single !== undefined) yield* options.single("trellis-scheduler", loop)
     return Scheduler.of({
       wake: Queue.offer(wakeups, undefined).pipe(Effect.asVoid),
       tick: Effect.asVoid(step),
-      stop: Fiber.interrupt(fiber).pipe(Effect.asVoid)
+      stop: Effect.suspend(() => {
+        stopped = true
+        return fiber === undefined
+          ? Effect.asVoid(Queue.offer(wakeups, undefined))
+          : Effect.asVoid(Fiber.interrupt(fiber))
+      })
     })
   })
