@@ -2,6 +2,7 @@
 import type { ConfigError } from "effect"
 import { Effect, Either, Layer, Option } from "effect"
 import * as Cluster from "../cluster/index.js"
+import * as Runtime from "../runtime/runtime.js"
 import { isOpen, loadConfig } from "../server/config.js"
 import type { ServerConfig } from "../server/config.js"
 import { VERSION } from "../server/context.js"
@@ -84,11 +85,18 @@ export const serve = (
       Option.isSome(drainMs) ? { drainMs: Math.max(0, drainMs.value) } : {}
     ).pipe(Effect.mapError((e) => new CliError({ message: e.message })))
     const { registry } = yield* loadRegistry(Option.getOrUndefined(tools), extraTools)
-    const placement = yield* clusterPlacement(cluster || cfg.file.cluster?.enabled === true, cfg, port)
+    const clustered = cluster || cfg.file.cluster?.enabled === true
+    const placement = yield* clusterPlacement(clustered, cfg, port)
+    // Cluster mode: tool rates and workspace quotas on the shared store (Redis) every replica takes from.
+    const shared = clustered
+      ? yield* Effect.mapError(Cluster.sharedLimits(cfg.file.cluster ?? {}), (e) =>
+        typeof e === "string" ? new CliError({ message: e }) : settingError(e))
+      : undefined
     const server = Server.layer({
       config: cfg,
       port,
-      host: Option.getOrElse(host, () => "127.0.0.1"),
+      host: Option.getOrElse(host, () =>
+        "127.0.0.1"),
       ...(placement === undefined ? {} : { placement, resumeOnStart: false })
     }).pipe(
       Layer.mapError((e) => new CliError({ message: e.message }))
@@ -99,7 +107,11 @@ export const serve = (
         // http.get's allowlist comes from TRELLIS_HTTP_ALLOW (comma-separated hosts), as for `trellis run`.
         const services = Layer.provideMerge(
           observeEvents,
-          Layer.merge(servicesLayer(registry, { memory: false, config: false }), HttpAllowlist.layerFromEnv)
+          Layer.mergeAll(
+            servicesLayer(registry, { memory: false, config: false }),
+            HttpAllowlist.layerFromEnv,
+            shared === undefined ? Layer.empty : Layer.provideMerge(Runtime.ToolLimiter.layerShared, shared)
+          )
         )
         const tracing = Layer.mapError(layerTracing(), settingError)
         const ctx = yield* Layer.build(Layer.provide(server, services).pipe(Layer.provide(tracing)))

@@ -28,7 +28,9 @@ export const ClusterConfig = Schema.Struct({
   /** How often a runner re-reads the runner list and the shard assignments. @default 1000 */
   refreshMs: opt(Schema.Int.pipe(Schema.greaterThanOrEqualTo(100))),
   /** How often a runner looks for messages stored for its shards (a safety net; new messages are pushed). @default 1000 */
-  messagePollMs: opt(Schema.Int.pipe(Schema.greaterThanOrEqualTo(100)))
+  messagePollMs: opt(Schema.Int.pipe(Schema.greaterThanOrEqualTo(100))),
+  /** Redis of the cluster-wide limits (`redis://host:port[/db]`); `TRELLIS_REDIS_URL` wins. @default none: per replica */
+  redisUrl: opt(Schema.String.pipe(Schema.minLength(1)))
 })
 export type ClusterConfig = typeof ClusterConfig.Type
 

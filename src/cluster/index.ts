@@ -3,5 +3,10 @@ export { ClusterConfig, DEFAULTS, resolve, RUNNER_PORT_OFFSET } from "./config.j
 export type { ClusterSettings } from "./config.js"
 export { HeldRun, RunEntity, RunHost } from "./entity.js"
 export type { Outcome, PlacedRun } from "./entity.js"
+export {
+  fromSettings as sharedLimits,
+  layerMemory as layerLimitsMemory,
+  layerRedis as layerLimitsRedis
+} from "./limits.js"
 export { ClusterRuns, layer } from "./placement.js"
 export { ClusterError } from "./sharding.js"

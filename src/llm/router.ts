@@ -39,6 +39,7 @@ import {
   Scope,
   Stream
 } from "effect"
+import { SharedLimits } from "../runtime/policy/sharedLimits.js"
 import { assemble, cacheKey, chunksOf, ResponseCache } from "./cache.js"
 import type { ChatChunk, ChatCompletion, ChatRequest, ChatUsage } from "./chatCompletions.js"
 import { needsOf } from "./chatCompletions.js"
@@ -168,6 +169,11 @@ export const make = (config: LlmConfig) =>
     const served = config.providers.flatMap((p) => p.models.map((m) => `${p.name}/${m}`))
     const cache = new ResponseCache(config.cacheTtlMs, config.cacheCapacity)
     const windows = new Map<string, Array<{ readonly at: number; readonly tokens: number }>>()
+    // Cluster mode: tokens per minute is a shared token bucket per workspace (capacity and refill: the quota);
+    // `checkQuota` notes each workspace's quota so the answer's usage is charged to the right bucket.
+    const shared = Option.getOrUndefined(yield* Effect.serviceOption(SharedLimits))
+    const quotaOf = new Map<string, number>()
+    const tpmBucket = (limit: number) => ({ limit, windowMs: 60_000 })
 
     /** The routes to try for `model`, first choice first. */
     const plan = (
@@ -214,9 +220,9 @@ export const make = (config: LlmConfig) =>
 
     const record = (workspace: string, p: ResolvedProvider, model: string, usage: ChatUsage | undefined) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        Effect.sync(() => {
+        Effect.sync((): Effect.Effect<void> => {
           recordOutcome(p.name, model, workspace, "ok")
-          if (usage === undefined) return
+          if (usage === undefined) return Effect.void
           recordUsage(
             p.name,
             model,
@@ -226,13 +232,18 @@ export const make = (config: LlmConfig) =>
             costOf(p, usage)
           )
           const total = usage.total_tokens ?? (usage.prompt_tokens ?? 0) + (usage.completion_tokens ?? 0)
+          const quota = quotaOf.get(workspace)
+          if (total > 0 && shared !== undefined && quota !== undefined) {
+            return shared.charge(`tpm:${workspace}`, tpmBucket(quota), total)
+          }
           if (total > 0) {
             // Pruned on every write, so the window of a workspace without a quota stays one minute long too.
             const w = prune(windows, workspace, now)
             w.push({ at: now, tokens: total })
             windows.set(workspace, w)
           }
-        }))
+          return Effect.void
+        }).pipe(Effect.flatten))
 
     /** Tries routes in order; `attempt` runs one route (with its retries). */
     const overRoutes = <A, R>(
@@ -394,10 +405,24 @@ export const make = (config: LlmConfig) =>
       checkQuota: (workspace, tokensPerMinute) =>
         tokensPerMinute === undefined
           ? Effect.void
+          : shared !== undefined
+          ? Effect.suspend(() => {
+            quotaOf.set(workspace, tokensPerMinute)
+            return Effect.flatMap(shared.waitMs(`tpm:${workspace}`, tpmBucket(tokensPerMinute)), (retryAfterMs) =>
+              retryAfterMs === 0 ? Effect.void : Effect.fail(
+                new LlmError({
+                  reason: "QuotaExceeded",
+                  message: `workspace ${workspace} spent its ${tokensPerMinute} tokens per minute (cluster-wide)`,
+                  retryAfterMs
+                })
+              ))
+          })
           : Effect.flatMap(Clock.currentTimeMillis, (now) => {
             const w = prune(windows, workspace, now)
             const used = w.reduce((n, e) => n + e.tokens, 0)
-            if (used < tokensPerMinute) return Effect.void
+            if (used < tokensPerMinute) {
+              return Effect.void
+            }
             const retryAfterMs = Math.max(1, (w[0]?.at ?? now) + 60_000 - now)
             return Effect.fail(
               new LlmError({

@@ -24,7 +24,7 @@
  * fired) resumes it through the queue, and `cancel` of a waiting run
  * resumes it on its cancel path, so its cancellation is recorded.
  */
-import { Clock, Context, Deferred, Effect, Exit, Fiber, FiberId, Layer, Runtime } from "effect"
+import { Clock, Context, Deferred, Effect, Exit, Fiber, FiberId, Layer, Option, Runtime } from "effect"
 import { randomUUID } from "node:crypto"
 import type { Json } from "../ir/eval.js"
 import type { Program } from "../ir/schema.js"
@@ -33,6 +33,7 @@ import * as Durable from "../runtime/durable.js"
 import type { StopControl } from "../runtime/durable.js"
 import type { DurableRequirements } from "../runtime/durable.js"
 import { composeHooks, Hooks } from "../runtime/policy/hooks.js"
+import { SharedLimits } from "../runtime/policy/sharedLimits.js"
 import { RunStore } from "../runtime/runStore.js"
 import type { RunRecord } from "../runtime/runStore.js"
 import type { ResolvedLimits } from "./config.js"
@@ -99,6 +100,8 @@ const make = (limits: ResolvedLimits, options: RunManagerOptions) =>
     const executing = new Map<string, number>()
     const perWorkspace = workspaceRunsOf(limits)
     const windows = new Map<string, Array<number>>()
+    /** Cluster mode: runs-per-minute is a token bucket every replica takes from (burst and rate: the quota). */
+    const shared = Option.getOrUndefined(yield* Effect.serviceOption(SharedLimits))
     const keys = new Map<string, Map<string, { bodyHash: string; runId: string; expiresAt: number }>>()
     let idle: Deferred.Deferred<void> | undefined
     let resumer: Fiber.RuntimeFiber<number> | undefined
@@ -330,7 +333,7 @@ const make = (limits: ResolvedLimits, options: RunManagerOptions) =>
           })
         }
         let window = windows.get(s.workspace)
-        if (quotas.runsPerMinute !== undefined) {
+        if (quotas.runsPerMinute !== undefined && shared === undefined) {
           window = (window ?? []).filter((t) => t > now - WINDOW_MS)
           windows.set(s.workspace, window)
           if (window.length >= quotas.runsPerMinute) {
@@ -349,8 +352,22 @@ const make = (limits: ResolvedLimits, options: RunManagerOptions) =>
             retryAfter: 1
           })
         }
+        if (quotas.runsPerMinute !== undefined && shared !== undefined) {
+          const wait = yield* shared.tryAcquire(`runs:${s.workspace}`, {
+            limit: quotas.runsPerMinute,
+            windowMs: WINDOW_MS
+          })
+          if (Option.isSome(wait)) {
+            return yield* new ManagerError({
+              reason: "runs-per-minute",
+              message:
+                `workspace ${s.workspace} started ${quotas.runsPerMinute} runs in the last minute (its runsPerMinute quota, cluster-wide)`,
+              retryAfter: Math.max(1, Math.ceil(wait.value / 1000))
+            })
+          }
+        }
         const runId = randomUUID()
-        if (quotas.runsPerMinute !== undefined) window!.push(now)
+        if (quotas.runsPerMinute !== undefined && shared === undefined) window!.push(now)
         if (s.idempotency !== undefined) {
           if (wsKeys === undefined) {
             wsKeys = new Map()

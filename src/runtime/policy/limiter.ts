@@ -5,8 +5,10 @@
  * a concurrency permit, then a rate token, so every admitted call starts
  * the moment it is admitted. A tool without limits passes straight through.
  */
-import { Context, Effect, Layer, RateLimiter, Scope } from "effect"
+import { Context, Duration, Effect, Layer, Option, RateLimiter, Scope } from "effect"
 import type { AnyTool, ToolLimits } from "../../tools/tool.js"
+import { SharedLimits } from "./sharedLimits.js"
+import type { SharedLimitsService } from "./sharedLimits.js"
 
 /** Wraps an effect in a tool's limits. */
 export type Guard = <A, E, R>(eff: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
@@ -28,10 +30,28 @@ export const bucketOptions = (rate: NonNullable<ToolLimits["rate"]>): RateLimite
 /** Whether a tool declares a rate or concurrency limit. */
 export const hasLimits = (limits: ToolLimits): boolean => limits.rate !== undefined || limits.concurrency !== undefined
 
-/** Builds the guard of one tool's limits in `scope`. */
-export const makeGuard = (limits: ToolLimits): Effect.Effect<Guard, never, Scope.Scope> =>
+/** The rate guard of `limits.rate` on the shared bucket `tool:<name>` (every replica takes from it). */
+const sharedRate = (shared: SharedLimitsService, name: string, rate: NonNullable<ToolLimits["rate"]>): Guard => {
+  const o = bucketOptions(rate)
+  const bucket = { limit: o.limit, windowMs: Duration.toMillis(o.interval) }
+  const key = `tool:${name}`
+  return (eff) => Effect.zipRight(shared.acquire(key, bucket), eff)
+}
+
+/**
+ * Builds the guard of one tool's limits in `scope`; with `shared`, the rate is taken from the shared bucket of
+ * the tool's name (cluster-wide) and the concurrency stays per process.
+ */
+export const makeGuard = (
+  limits: ToolLimits,
+  shared?: { readonly limits: SharedLimitsService; readonly name: string }
+): Effect.Effect<Guard, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const rate = limits.rate === undefined ? undefined : yield* RateLimiter.make(bucketOptions(limits.rate))
+    const rate = limits.rate === undefined
+      ? undefined
+      : shared === undefined
+      ? yield* RateLimiter.make(bucketOptions(limits.rate))
+      : sharedRate(shared.limits, shared.name, limits.rate)
     const sem = limits.concurrency === undefined
       ? undefined
       : yield* Effect.makeSemaphore(Math.max(1, Math.floor(limits.concurrency)))
@@ -40,41 +60,57 @@ export const makeGuard = (limits: ToolLimits): Effect.Effect<Guard, never, Scope
     return (eff) => sem.withPermits(1)(rate(eff))
   })
 
+/** One bucket (or shared bucket) and semaphore per tool name, made on first use, released with the scope. */
+const makeLimiter = (shared: SharedLimitsService | undefined) =>
+  Effect.gen(function*() {
+    const scope = yield* Effect.scope
+    const guards = new Map<string, Guard>()
+    const creating = yield* Effect.makeSemaphore(1)
+    const guardOf = (tool: AnyTool): Effect.Effect<Guard> =>
+      Effect.suspend(() => {
+        const known = guards.get(tool.name)
+        if (known !== undefined) return Effect.succeed(known)
+        return creating.withPermits(1)(
+          Effect.suspend(() => {
+            const raced = guards.get(tool.name)
+            if (raced !== undefined) return Effect.succeed(raced)
+            return Effect.tap(
+              Scope.extend(
+                makeGuard(tool.limits, shared === undefined ? undefined : { limits: shared, name: tool.name }),
+                scope
+              ),
+              (g) => {
+                guards.set(tool.name, g)
+              }
+            )
+          })
+        )
+      })
+    return ToolLimiter.of({
+      guard: (tool) => {
+        if (!hasLimits(tool.limits)) return passThrough
+        const known = guards.get(tool.name)
+        if (known !== undefined) return known
+        return (eff) => Effect.flatMap(guardOf(tool), (g) => g(eff))
+      }
+    })
+  })
+
 /** Applies each tool's declared rate and concurrency limits to its calls. */
 export class ToolLimiter extends Context.Tag("trellis/ToolLimiter")<ToolLimiter, {
   /** The guard of `tool`: wrap each call (every attempt) of that tool in it. */
   readonly guard: (tool: AnyTool) => Guard
 }>() {
   /** One bucket and semaphore per tool name, made on first use and released with the layer's scope. */
-  static readonly layer: Layer.Layer<ToolLimiter> = Layer.scoped(
+  static readonly layer: Layer.Layer<ToolLimiter> = Layer.scoped(ToolLimiter, makeLimiter(undefined))
+
+  /**
+   * The same, with every rate taken from the `SharedLimits` in context when there is one (cluster mode: a tool's
+   * `limits.rate` holds across replicas); without one, `layer`.
+   */
+  static readonly layerShared: Layer.Layer<ToolLimiter> = Layer.scoped(
     ToolLimiter,
-    Effect.gen(function*() {
-      const scope = yield* Effect.scope
-      const guards = new Map<string, Guard>()
-      const creating = yield* Effect.makeSemaphore(1)
-      const guardOf = (tool: AnyTool): Effect.Effect<Guard> =>
-        Effect.suspend(() => {
-          const known = guards.get(tool.name)
-          if (known !== undefined) return Effect.succeed(known)
-          return creating.withPermits(1)(
-            Effect.suspend(() => {
-              const raced = guards.get(tool.name)
-              if (raced !== undefined) return Effect.succeed(raced)
-              return Effect.tap(Scope.extend(makeGuard(tool.limits), scope), (g) => {
-                guards.set(tool.name, g)
-              })
-            })
-          )
-        })
-      return ToolLimiter.of({
-        guard: (tool) => {
-          if (!hasLimits(tool.limits)) return passThrough
-          const known = guards.get(tool.name)
-          if (known !== undefined) return known
-          return (eff) => Effect.flatMap(guardOf(tool), (g) => g(eff))
-        }
-      })
-    })
+    Effect.flatMap(Effect.serviceOption(SharedLimits), (shared) => makeLimiter(Option.getOrUndefined(shared)))
   )
 
   /** No limits at all (every call passes straight through). */
