@@ -262,12 +262,13 @@ export const execute = (config: ExecuteConfig): Effect.Effect<RunResult, RunErro
       if (run.status === "running") run.start()
       while (true) {
         run.drain()
-        yield* flush
+        // An ended or parked run flushes once, in `finish`: a short run's events go in one batch, with its end.
         if (run.status !== "running") break
         if (run.allParked()) {
           run.status = "waiting"
           break
         }
+        yield* flush
         if (!run.hasWork()) yield* waitForWork(run)
       }
     })
