@@ -18,7 +18,9 @@
  * Ordering: a run's writes are submitted one after another (each awaits
  * its acknowledgement), so within a group no two writes depend on each
  * other (a run is created before its first events are submitted, and ends
- * after its last events committed).
+ * after its earlier events committed). A run's ending may carry its last
+ * events (`Finish` with `events`): both go in the same statement, so the
+ * terminal event and the run's status commit together or not at all.
  */
 import { SqlClient } from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
