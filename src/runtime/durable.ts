@@ -120,7 +120,10 @@ const endingOf = (
       if (result.status === "waiting") {
         // Parked: the earliest deadline of its waits is its timer.
         const deadlines = result.waits.flatMap((w) => (w.deadline === null ? [] : [w.deadline]))
-        return { _tag: "Park", parking: { at: endedAt, wakeAt: deadlines.length === 0 ? null : Math.min(...deadlines), state } }
+        return {
+          _tag: "Park",
+          parking: { at: endedAt, wakeAt: deadlines.length === 0 ? null : Math.min(...deadlines), state }
+        }
       }
       return finish({ status: "completed", endedAt, output: result.output, state })
     }

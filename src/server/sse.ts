@@ -22,7 +22,8 @@ export const STREAM_ERROR = "stream-error"
  * JSON, in wire order (test/store/encoding.test.ts checks every event type):
  * no Schema encoding per event.
  */
-const frameOf = (event: RunEvent): string => `id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`
+const frameOf = (event: RunEvent): string =>
+  `id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`
 
 /** The seq after which to resume, from a `Last-Event-ID` value; -1 (from the start) when absent or not a seq. */
 export const parseLastEventId = (value: string | undefined): number => {

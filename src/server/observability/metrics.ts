@@ -7,8 +7,8 @@
  * workspaces' series out. Rendering is in `prometheus.ts` (re-exported).
  */
 import { Effect, FiberRef, HashMap, Layer, Metric, MetricBoundaries, MetricLabel, Option } from "effect"
-import { EventSink } from "../../trace/events.js"
 import type { StoreError } from "../../trace/errors.js"
+import { EventSink } from "../../trace/events.js"
 import type { RunClosing, RunEvent } from "../../trace/events.js"
 
 export { CONTENT_TYPE, renderMetrics, renderMetricsFor, renderPairs } from "./prometheus.js"
@@ -177,8 +177,11 @@ export const observeEventsWith = (options: ObserveOptions = {}): Layer.Layer<Eve
       const observed = (events: ReadonlyArray<RunEvent>, write: Effect.Effect<void, StoreError>) =>
         events.length === 0 ? write : Effect.zipLeft(
           write,
-          Effect.flatMap(annotatedWorkspace, (annotated) =>
-            Effect.sync(() => recordEvents(events, annotated ?? options.workspaceOf?.(events[0]!.runId) ?? "default")))
+          Effect.flatMap(
+            annotatedWorkspace,
+            (annotated) =>
+              Effect.sync(() => recordEvents(events, annotated ?? options.workspaceOf?.(events[0]!.runId) ?? "default"))
+          )
         )
       const appendClosing = sink.appendClosing
       return EventSink.of({
