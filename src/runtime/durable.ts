@@ -23,7 +23,7 @@ import { decodeProgram, encodeProgram } from "../ir/json.js"
 import type { Program } from "../ir/schema.js"
 import type { ToolRegistry } from "../tools/registry.js"
 import type { StoreError } from "../trace/errors.js"
-import { EventLog, EventSink } from "../trace/events.js"
+import { EventLog, EventSink, isTerminal } from "../trace/events.js"
 import type { RunEvent } from "../trace/events.js"
 import { combine as combineSummaries, summarize } from "../trace/summary.js"
 import type { Summary } from "../trace/summary.js"
@@ -43,7 +43,7 @@ import { IdempotencyStore } from "./policy/idempotency.js"
 import { ToolLimiter } from "./policy/limiter.js"
 import { makeRecorded } from "./recorded.js"
 import { RunStore } from "./runStore.js"
-import type { RunRecord, RunRecordError } from "./runStore.js"
+import type { RunEnding, RunParking, RunRecord, RunRecordError } from "./runStore.js"
 
 /** Options of `start`: `RunOptions` plus the workspace the run belongs to. */
 export interface StartOptions extends RunOptions {
@@ -90,20 +90,25 @@ const optionsOf = (record: RunRecord): RunOptions => {
   return { ...base, runId: record.runId, ...(record.seed === null ? {} : { seed: record.seed }) }
 }
 
-/** Records how a run ended, with the summary of its events as its state; a run whose events could not be recorded stays `running`. */
-const recordEnding = (
-  runId: string,
+/** A run's ending as `finish` records it, or `undefined` when its record stays as it is. */
+type Ending =
+  | { readonly _tag: "Finish"; readonly ending: RunEnding }
+  | { readonly _tag: "Park"; readonly parking: RunParking }
+  | undefined
+
+/** How a run ended, with the summary of its events as its state. */
+const endingOf = (
   exit: Exit.Exit<RunResult, RunError>,
   summary: Summary,
-  refused: StoreError | undefined = undefined
-) =>
+  endedAt: number,
+  refused: StoreError | undefined
+): Effect.Effect<Ending> =>
   Effect.gen(function*() {
-    const store = yield* RunStore
-    const endedAt = yield* Clock.currentTimeMillis
     const state = summary as unknown as Json
+    const finish = (ending: RunEnding): Ending => ({ _tag: "Finish", ending })
     if (refused !== undefined) {
       // The store refused an event for good (issue 14): resuming would fail the same way, so the run fails, visibly.
-      return yield* store.finish(runId, {
+      return finish({
         status: "failed",
         endedAt,
         error: { kind: "StoreUnavailable", message: `an event of the run could not be recorded: ${refused.message}` },
@@ -115,18 +120,17 @@ const recordEnding = (
       if (result.status === "waiting") {
         // Parked: the earliest deadline of its waits is its timer.
         const deadlines = result.waits.flatMap((w) => (w.deadline === null ? [] : [w.deadline]))
-        return yield* store.park(runId, {
-          at: endedAt,
-          wakeAt: deadlines.length === 0 ? null : Math.min(...deadlines),
-          state
-        })
+        return {
+          _tag: "Park",
+          parking: { at: endedAt, wakeAt: deadlines.length === 0 ? null : Math.min(...deadlines), state }
+        }
       }
-      return yield* store.finish(runId, { status: "completed", endedAt, output: result.output, state })
+      return finish({ status: "completed", endedAt, output: result.output, state })
     }
     if (Cause.isInterruptedOnly(exit.cause)) {
       // Stopped by a shutdown (see `leaveRunning`): the run stays `running`, to be resumed.
-      if (yield* leavesRunning) return
-      return yield* store.finish(runId, {
+      if (yield* leavesRunning) return undefined
+      return finish({
         status: "cancelled",
         endedAt,
         error: { kind: "Cancelled", message: "the run was cancelled" },
@@ -134,7 +138,7 @@ const recordEnding = (
       })
     }
     const failure = Cause.failureOption(exit.cause)
-    if (Option.isSome(failure) && failure.value.kind === "StoreUnavailable") return
+    if (Option.isSome(failure) && failure.value.kind === "StoreUnavailable") return undefined
     const error: RunRecordError = Option.isSome(failure)
       ? {
         kind: failure.value.kind,
@@ -142,14 +146,41 @@ const recordEnding = (
         ...(failure.value.node === undefined ? {} : { node: failure.value.node })
       }
       : { kind: "Defect", message: Cause.pretty(exit.cause).split("\n")[0] ?? "the run died" }
-    return yield* store.finish(runId, { status: "failed", endedAt, error, state })
+    return finish({ status: "failed", endedAt, error, state })
+  })
+
+/** Records how a run ended, with the summary of its events as its state; a run whose events could not be recorded stays `running`. */
+const recordEnding = (
+  runId: string,
+  exit: Exit.Exit<RunResult, RunError>,
+  summary: Summary,
+  refused: StoreError | undefined = undefined
+) =>
+  Effect.gen(function*() {
+    const store = yield* RunStore
+    const ending = yield* endingOf(exit, summary, yield* Clock.currentTimeMillis, refused)
+    if (ending === undefined) return
+    if (ending._tag === "Park") return yield* store.park(runId, ending.parking)
+    return yield* store.finish(runId, ending.ending)
+  })
+
+/** The error of a run whose last events the store refused for good (it is recorded `failed`). */
+const refusedError = (runId: string, e: StoreError) =>
+  new RunError({
+    kind: "StoreUnavailable",
+    message:
+      `the run's events could not be recorded (${e.operation}: ${e.message}); the run was stopped and can be resumed`,
+    runId
   })
 
 /**
  * Runs `body` and records its ending, whatever it is (also when
  * interrupted), with the summary of the run's events — those of `before`
  * (a resumed run's record) and every batch `body` appends, summarized as
- * they pass, so nothing is read back at the end.
+ * they pass, so nothing is read back at the end. When the sink offers
+ * `appendClosing`, the run's last batch (its terminal event) is held back
+ * and committed with the run's ending, in one write; the run's result is
+ * returned only after that commit.
  */
 const recorded = (
   runId: string,
@@ -159,24 +190,50 @@ const recorded = (
   Effect.uninterruptibleMask((restore) =>
     Effect.gen(function*() {
       const sink = yield* EventSink
+      const closing = sink.appendClosing
       let summary = summarize(before)
       let refused: StoreError | undefined
+      let held: ReadonlyArray<RunEvent> | undefined
       const counting = EventSink.of({
         append: (events) =>
-          sink.append(events).pipe(
-            Effect.tap(() => {
-              summary = combineSummaries(summary, summarize(events))
-            }),
-            Effect.tapError((e) =>
-              Effect.sync(() => {
-                if (e.permanent === true) refused ??= e
-              })
+          closing !== undefined && held === undefined && events.length > 0 && isTerminal(events[events.length - 1]!)
+            ? Effect.sync(() => {
+              held = events
+            })
+            : sink.append(events).pipe(
+              Effect.tap(() => {
+                summary = combineSummaries(summary, summarize(events))
+              }),
+              Effect.tapError((e) =>
+                Effect.sync(() => {
+                  if (e.permanent === true) refused ??= e
+                })
+              )
             )
-          )
       })
       const exit = yield* Effect.exit(restore(Effect.provideService(body, EventSink, counting)))
-      yield* recordEnding(runId, exit, summary, refused).pipe(Effect.mapError(storeFailed(runId)))
-      return yield* exit
+      if (held === undefined || closing === undefined) {
+        yield* recordEnding(runId, exit, summary, refused).pipe(Effect.mapError(storeFailed(runId)))
+        return yield* exit
+      }
+      const last = held
+      const endedAt = yield* Clock.currentTimeMillis
+      const ending = yield* endingOf(exit, combineSummaries(summary, summarize(last)), endedAt, undefined)
+      if (ending?._tag !== "Finish") {
+        // Not a finished run after all: its last events go as any batch, then its ending.
+        yield* sink.append(last).pipe(Effect.mapError(storeFailed(runId)))
+        yield* recordEnding(runId, exit, combineSummaries(summary, summarize(last))).pipe(
+          Effect.mapError(storeFailed(runId))
+        )
+        return yield* exit
+      }
+      const written = yield* Effect.either(closing(last, { runId, ...ending.ending }))
+      if (Either.isRight(written)) return yield* exit
+      const e = written.left
+      if (e.permanent !== true) return yield* Effect.fail(storeFailed(runId)(e))
+      // Refused for good: the run fails visibly, without its last batch (as when any batch is refused).
+      yield* recordEnding(runId, exit, summary, e).pipe(Effect.mapError(storeFailed(runId)))
+      return yield* Effect.fail(refusedError(runId, e))
     })
   )
 

@@ -94,7 +94,7 @@ const waitForWork = (run: Run): Effect.Effect<void> =>
   Effect.async<void>((resume) => {
     if (run.hasWork() || run.allParked()) return resume(Effect.void)
     run.wake = () => resume(Effect.void)
-    // Events recorded while the driver was busy flushing are flushed soon.
+    // Pending events are flushed on the next macrotask, once per burst (work completing before then joins the batch).
     if (run.pendingEventCount > 0) run.scheduleFlush()
     return Effect.sync(() => {
       run.wake = undefined
@@ -262,13 +262,21 @@ export const execute = (config: ExecuteConfig): Effect.Effect<RunResult, RunErro
       if (run.status === "running") run.start()
       while (true) {
         run.drain()
-        yield* flush
+        // An ended or parked run flushes once, in `finish`: a short run's events go in one batch, with its end.
         if (run.status !== "running") break
         if (run.allParked()) {
           run.status = "waiting"
           break
         }
-        if (!run.hasWork()) yield* waitForWork(run)
+        if (run.hasWork()) {
+          // The drain stopped on a full buffer.
+          yield* flush
+          continue
+        }
+        // Events are flushed once per burst: on the next macrotask (`scheduleFlush`), so work in flight that
+        // completes before then joins the same batch (a short run's events all go with its end).
+        yield* waitForWork(run)
+        if (!run.hasWork()) yield* flush
       }
     })
 

@@ -11,15 +11,19 @@
  */
 import { Headers, HttpServerResponse } from "@effect/platform"
 import { Duration, Effect, Stream } from "effect"
-import { encodeEvent, EventLog } from "../trace/events.js"
+import { EventLog } from "../trace/events.js"
 import type { RunEvent } from "../trace/events.js"
 
 /** The event name of the frame sent when the event log fails mid-stream (the client reconnects to resume). */
 export const STREAM_ERROR = "stream-error"
 
-/** One SSE frame of a run event. */
+/**
+ * One SSE frame of a run event. `JSON.stringify` of an event IS its encoded
+ * JSON, in wire order (test/store/encoding.test.ts checks every event type):
+ * no Schema encoding per event.
+ */
 const frameOf = (event: RunEvent): string =>
-  `id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(encodeEvent(event))}\n\n`
+  `id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`
 
 /** The seq after which to resume, from a `Last-Event-ID` value; -1 (from the start) when absent or not a seq. */
 export const parseLastEventId = (value: string | undefined): number => {

@@ -16,7 +16,7 @@ import { Chunk, Context, Duration, Effect, Layer, Option, PubSub, Queue, Stream 
 import type { Scope } from "effect"
 import { StoreError } from "../trace/errors.js"
 import { decodeEvent, EventLog, EventSink, isTerminal } from "../trace/events.js"
-import type { RunEvent } from "../trace/events.js"
+import type { RunClosing, RunEvent } from "../trace/events.js"
 import { storeOp } from "./failure.js"
 import { GroupCommit } from "./groupCommit.js"
 import * as JsonText from "./jsonText.js"
@@ -74,6 +74,18 @@ export const make = (
       events.length === 0
         ? Effect.void
         : Effect.zipRight(writer.submit({ _tag: "Append", events }), route(events)).pipe(Effect.asVoid)
+
+    // A run's last events and its ending: one write, so one commit (atomic), then the events go live.
+    const appendClosing = (
+      events: ReadonlyArray<RunEvent>,
+      closing: RunClosing
+    ): Effect.Effect<void, StoreError> => {
+      const { runId, ...ending } = closing
+      return Effect.zipRight(
+        writer.submit({ _tag: "Finish", runId, ending, ...(events.length === 0 ? {} : { events }) }),
+        route(events)
+      )
+    }
 
     /** Stored events of `runId` with `seq > after`, in order, at most `limit`. */
     const after = (
@@ -172,7 +184,7 @@ export const make = (
       )
 
     return {
-      sink: EventSink.of({ append }),
+      sink: EventSink.of({ append, appendClosing }),
       log: EventLog.of({ events, stream, live: Stream.fromPubSub(hub) })
     }
   })

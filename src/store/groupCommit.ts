@@ -18,7 +18,9 @@
  * Ordering: a run's writes are submitted one after another (each awaits
  * its acknowledgement), so within a group no two writes depend on each
  * other (a run is created before its first events are submitted, and ends
- * after its last events committed).
+ * after its earlier events committed). A run's ending may carry its last
+ * events (`Finish` with `events`): both go in the same statement, so the
+ * terminal event and the run's status commit together or not at all.
  */
 import { SqlClient } from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
@@ -36,7 +38,13 @@ import * as Settings from "./settings.js"
 export type Write =
   | { readonly _tag: "Append"; readonly events: ReadonlyArray<RunEvent> }
   | { readonly _tag: "Create"; readonly run: RunRecord }
-  | { readonly _tag: "Finish"; readonly runId: string; readonly ending: RunEnding }
+  | {
+    readonly _tag: "Finish"
+    readonly runId: string
+    readonly ending: RunEnding
+    /** The run's last events, committed with its ending (the same statement: one commit, atomic). */
+    readonly events?: ReadonlyArray<RunEvent>
+  }
 
 /** Counters of the writer (the bench's breakdown reads them). */
 export interface CommitStats {
@@ -128,7 +136,8 @@ const errorOf = (write: Write, e: SqlError): StoreError => {
         ? new StoreError({ operation: "create run", message: `run ${write.run.runId} exists` })
         : toStoreError("create run")(e)
     case "Finish":
-      return toStoreError("finish run")(e)
+      if (write.events === undefined || write.events.length === 0) return toStoreError("finish run")(e)
+      return errorOf({ _tag: "Append", events: write.events }, e)
   }
 }
 
@@ -183,7 +192,10 @@ export const make = (options: GroupCommitOptions = {}) =>
         for (const w of writes) {
           if (w._tag === "Create") creates.push(recordJson(w.run))
           else if (w._tag === "Append") { for (const e of w.events) events.push(e) }
-          else endings.push(endingJson(w.runId, w.ending))
+          else {
+            if (w.events !== undefined) { for (const e of w.events) events.push(e) }
+            endings.push(endingJson(w.runId, w.ending))
+          }
         }
         const t0 = performance.now()
         // `JSON.stringify` of an event IS its encoded form (test/store/encoding.test.ts checks every event type).
@@ -203,7 +215,7 @@ export const make = (options: GroupCommitOptions = {}) =>
     /** Settles one write of a committed group. */
     const settle = (p: Pending, ended: ReadonlySet<string>) => {
       stats.writes++
-      if (p.write._tag === "Append") stats.events += p.write.events.length
+      if (p.write._tag !== "Create") stats.events += p.write.events?.length ?? 0
       if (p.write._tag === "Finish" && !ended.has(p.write.runId)) {
         return Deferred.fail(
           p.done,

@@ -10,6 +10,7 @@
  */
 import { Context, Effect, Layer, PubSub, Schema, Stream } from "effect"
 import { canonicalJson, compareCodeUnits } from "../ir/canonical.js"
+import type { Json } from "../ir/eval.js"
 import { ErrorKind, FiniteNumber } from "../ir/schema.js"
 import type { StoreError } from "./errors.js"
 
@@ -338,6 +339,16 @@ export const encodeEvent = (event: RunEvent): unknown => Schema.encodeSync(RunEv
 /** Reads an event from its JSON form, as an instance of its class; fails with a `ParseError`. */
 export const decodeEvent = Schema.decodeUnknown(RunEvent)
 
+/** How a run ended, as its record keeps it (committed with its last events by `EventSink.appendClosing`). */
+export interface RunClosing {
+  readonly runId: string
+  readonly status: "completed" | "failed" | "cancelled"
+  readonly endedAt: number
+  readonly output?: Json
+  readonly error?: { readonly kind: string; readonly message: string; readonly node?: string }
+  readonly state: Json
+}
+
 /**
  * Where the runtime writes events. Batches arrive in `seq` order; an append
  * is acknowledged when it succeeds (a durable sink has committed it by then);
@@ -345,7 +356,18 @@ export const decodeEvent = Schema.decodeUnknown(RunEvent)
  */
 export class EventSink extends Context.Tag("trellis/EventSink")<
   EventSink,
-  { readonly append: (events: ReadonlyArray<RunEvent>) => Effect.Effect<void, StoreError> }
+  {
+    readonly append: (events: ReadonlyArray<RunEvent>) => Effect.Effect<void, StoreError>
+    /**
+     * Appends a run's last batch (its terminal event) and records how the
+     * run ended in ONE commit — a durable store that also keeps run records
+     * offers it; absent, the caller appends, then records the ending.
+     */
+    readonly appendClosing?: (
+      events: ReadonlyArray<RunEvent>,
+      closing: RunClosing
+    ) => Effect.Effect<void, StoreError>
+  }
 >() {
   /** An in-memory sink that keeps every event and publishes it to `EventLog` subscribers. */
   static readonly layerMemory: Layer.Layer<EventSink | EventLog> = Layer.effectContext(

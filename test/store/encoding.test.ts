@@ -15,6 +15,12 @@ it.prop("JSON.stringify of an event is its encoded JSON form", [arbitraryEvent],
   expect(JSON.parse(JSON.stringify(event))).toEqual(JSON.parse(JSON.stringify(encodeEvent(event))))
 }, { fastCheck: { numRuns: 2000 } })
 
+it.prop("JSON.stringify of an event is its encoded JSON text, in wire order (the SSE frames send it)", [
+  arbitraryEvent
+], ([event]) => {
+  expect(JSON.stringify(event)).toBe(JSON.stringify(encodeEvent(event)))
+}, { fastCheck: { numRuns: 2000 } })
+
 it("every event type is generated", () => {
   const types = new Set(fc.sample(arbitraryEvent, 3000).map((e) => e.type))
   expect([...types].sort()).toEqual([...EVENT_TYPES].sort())

@@ -6,12 +6,31 @@
  * writes queued with it commit.
  */
 import { describe, expect, layer } from "@effect/vitest"
-import { Context, Effect, Either, Option } from "effect"
+import { Context, Effect, Either, Layer, Option } from "effect"
+import * as Durable from "../../src/runtime/durable.js"
+import { ResultCache } from "../../src/runtime/policy/cache.js"
+import { ToolLimiter } from "../../src/runtime/policy/limiter.js"
 import { RunStore } from "../../src/runtime/runStore.js"
 import type { RunRecord } from "../../src/runtime/runStore.js"
 import { GroupCommit } from "../../src/store/groupCommit.js"
+import { ToolRegistry } from "../../src/tools/registry.js"
 import { EventLog, EventSink } from "../../src/trace/events.js"
+import { compileProgram } from "../support/runtime.js"
 import { eventRange, seqs, storeBackends } from "../support/store.js"
+
+const FIVE = `
+program main(n: number) {
+  a = tool std.echo(value: n)
+  b = tool std.echo(value: [n, 1])
+  c = tool std.echo(value: [n, 2])
+  d = tool std.echo(value: [n, 3])
+  j = tool std.echo(value: { a: a, b: b, c: c, d: d })
+  return j
+}
+`
+
+/** The run services besides the store's. */
+const others = Layer.mergeAll(ResultCache.layerMemory, ToolLimiter.layer, ToolRegistry.layerBuiltins)
 
 const record = (runId: string): RunRecord => ({
   runId,
@@ -83,6 +102,61 @@ for (const backend of storeBackends()) {
           expect(Option.isSome(yield* store.get("gc-new"))).toBe(true)
           const again = yield* Effect.either(store.create(record("gc-new")))
           expect(Either.isLeft(again) && again.left.message).toBe("run gc-new exists")
+        }))
+
+      it.effect("a run's last events and its ending: one write, one commit, atomic", () =>
+        Effect.gen(function*() {
+          const store = yield* RunStore
+          const sink = yield* EventSink
+          const log = yield* EventLog
+          const ctx = (yield* Effect.context<never>()) as unknown as Context.Context<GroupCommit>
+          const stats = Context.unsafeGet(ctx, GroupCommit).stats
+          expect(sink.appendClosing).toBeDefined()
+          const closing = sink.appendClosing!
+          yield* store.create(record("gc-close"))
+          const before = stats.commits
+          yield* closing(eventRange("gc-close", 0, 4, true), {
+            runId: "gc-close",
+            status: "completed",
+            endedAt: 7,
+            output: { n: 1 },
+            state: { ok: true }
+          })
+          expect(stats.commits - before).toBe(1)
+          expect(seqs(yield* log.events("gc-close"))).toEqual([0, 1, 2, 3, 4])
+          const got = yield* store.get("gc-close")
+          expect(Option.map(got, (r) => [r.status, r.output, r.endedAt])).toEqual(
+            Option.some(["completed", { n: 1 }, 7])
+          )
+
+          // A batch the store rejects takes the ending with it: still running, no terminal event.
+          yield* store.create(record("gc-torn"))
+          yield* sink.append(eventRange("gc-torn", 0, 1))
+          const torn = yield* Effect.either(
+            closing(eventRange("gc-torn", 1, 3, true), { runId: "gc-torn", status: "completed", endedAt: 9, state: {} })
+          )
+          expect(Either.isLeft(torn) && torn.left.message).toMatch(/rejected whole, nothing from it stored/)
+          expect(seqs(yield* log.events("gc-torn"))).toEqual([0, 1])
+          expect(Option.map(yield* store.get("gc-torn"), (r) => r.status)).toEqual(Option.some("running"))
+        }))
+
+      it.effect("a durable 5-node run costs 2 commits: its record, then all its events with its ending", () =>
+        Effect.gen(function*() {
+          const store = yield* RunStore
+          const log = yield* EventLog
+          const ctx = (yield* Effect.context<never>()) as unknown as Context.Context<GroupCommit>
+          const stats = Context.unsafeGet(ctx, GroupCommit).stats
+          const program = compileProgram(FIVE)
+          // The program is stored once per hash (not through the writer): a first run stores it.
+          yield* Durable.start(program, { n: 1 }).pipe(Effect.provide(others))
+          const before = stats.commits
+          const result = yield* Durable.start(program, { n: 2 }).pipe(Effect.provide(others))
+          expect(stats.commits - before).toBe(2)
+          expect(result.status).toBe("completed")
+          const events = yield* log.events(result.runId)
+          expect(events[events.length - 1]!.type).toBe("RunCompleted")
+          expect(seqs(events)).toEqual(events.map((_, i) => i))
+          expect(Option.map(yield* store.get(result.runId), (r) => r.status)).toEqual(Option.some("completed"))
         }))
     })
   })

@@ -7,8 +7,9 @@
  * workspaces' series out. Rendering is in `prometheus.ts` (re-exported).
  */
 import { Effect, FiberRef, HashMap, Layer, Metric, MetricBoundaries, MetricLabel, Option } from "effect"
+import type { StoreError } from "../../trace/errors.js"
 import { EventSink } from "../../trace/events.js"
-import type { RunEvent } from "../../trace/events.js"
+import type { RunClosing, RunEvent } from "../../trace/events.js"
 
 export { CONTENT_TYPE, renderMetrics, renderMetricsFor, renderPairs } from "./prometheus.js"
 export type { RenderOptions } from "./prometheus.js"
@@ -172,18 +173,25 @@ const annotatedWorkspace: Effect.Effect<string | undefined> = Effect.map(
 export const observeEventsWith = (options: ObserveOptions = {}): Layer.Layer<EventSink, never, EventSink> =>
   Layer.effect(
     EventSink,
-    Effect.map(EventSink, (sink) => ({
-      append: (events: ReadonlyArray<RunEvent>) =>
-        events.length === 0
-          ? sink.append(events)
-          : Effect.zipLeft(
-            sink.append(events),
-            Effect.flatMap(annotatedWorkspace, (annotated) =>
-              Effect.sync(() =>
-                recordEvents(events, annotated ?? options.workspaceOf?.(events[0]!.runId) ?? "default")
-              ))
+    Effect.map(EventSink, (sink) => {
+      const observed = (events: ReadonlyArray<RunEvent>, write: Effect.Effect<void, StoreError>) =>
+        events.length === 0 ? write : Effect.zipLeft(
+          write,
+          Effect.flatMap(
+            annotatedWorkspace,
+            (annotated) =>
+              Effect.sync(() => recordEvents(events, annotated ?? options.workspaceOf?.(events[0]!.runId) ?? "default"))
           )
-    }))
+        )
+      const appendClosing = sink.appendClosing
+      return EventSink.of({
+        append: (events) => observed(events, sink.append(events)),
+        ...(appendClosing === undefined ? {} : {
+          appendClosing: (events: ReadonlyArray<RunEvent>, closing: RunClosing) =>
+            observed(events, appendClosing(events, closing))
+        })
+      })
+    })
   )
 
 /**
