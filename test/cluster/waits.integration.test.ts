@@ -157,16 +157,26 @@ describe.skipIf(adminUrl === undefined)("waits and schedules on a cluster of thr
     await new Promise((res) => setTimeout(res, 5000))
     await fetch(`${cluster.replicas[0]!.url}/v1/schedules/${scheduleId}/pause`, { method: "POST" })
     await new Promise((res) => setTimeout(res, 1500))
-    // Every run the schedule's program started, on any replica, and the fires recorded for it.
-    const runs = await query<{ run_id: string }>(
-      cluster.databaseUrl,
-      `SELECT run_id FROM runs WHERE inputs->>'item' = '500'`
-    )
-    const fires = await query<{ fire_at: string; run_id: string | null; outcome: string }>(
-      cluster.databaseUrl,
-      `SELECT fire_at, run_id, outcome FROM schedule_fires WHERE schedule_id = $1`,
-      [scheduleId]
-    )
+    // Every run the schedule's program started, on any replica, and the fires recorded for it. A fire is recorded
+    // once its run is placed (after the owner holds it), so a fire in flight at the pause may show its run first:
+    // read until the two agree (a duplicate run never gets a fire of its own, so it still fails), at most 10 s.
+    const read = async () => {
+      const runs = await query<{ run_id: string }>(
+        cluster.databaseUrl,
+        `SELECT run_id FROM runs WHERE inputs->>'item' = '500'`
+      )
+      const fires = await query<{ fire_at: string; run_id: string | null; outcome: string }>(
+        cluster.databaseUrl,
+        `SELECT fire_at, run_id, outcome FROM schedule_fires WHERE schedule_id = $1`,
+        [scheduleId]
+      )
+      return { runs, fires }
+    }
+    let { fires, runs } = await read()
+    for (let i = 0; i < 20 && runs.length !== fires.filter((f) => f.outcome === "started").length; i++) {
+      await new Promise((res) => setTimeout(res, 500))
+      ;({ fires, runs } = await read())
+    }
     const started = fires.filter((f) => f.outcome === "started")
     expect(started.length).toBeGreaterThanOrEqual(3)
     // One run per occurrence: no run without its fire, no fire twice.

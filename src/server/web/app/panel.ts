@@ -17,6 +17,8 @@ export class NodePanel {
   key: string | undefined
   path: string | undefined
   private eventsOpen = false
+  /** What became of the signal this page sent to a wait, by node path (kept when the answered node re-renders). */
+  private readonly sent = new Map<string, string>()
 
   constructor(
     private readonly model: RunModel,
@@ -161,22 +163,33 @@ export class NodePanel {
       h("pre", { class: "json", tabindex: 0, "aria-label": "Wait payload" }, json(w.payload))
     ]
     const name = w.name
-    if (name === null || w.signal !== null || w.firedAt !== null || this.model.state.status !== "running") return out
+    const path = n.path
+    const status = h(
+      "p",
+      { class: "note", role: "status", id: "signal-status", "data-path": path },
+      this.sent.get(path) ?? ""
+    )
+    const say = (text: string) => {
+      this.sent.set(path, text)
+      // The panel may have re-rendered since the click: the live line is the one in the page now.
+      const live = this.root.querySelector(`#signal-status[data-path="${CSS.escape(path)}"]`) ?? status
+      live.textContent = text
+    }
+    if (name === null || w.signal !== null || w.firedAt !== null || this.model.state.status !== "running") {
+      // The run may continue (and this panel re-render) before the signal's answer arrives: the line stays.
+      if (this.sent.has(path)) out.push(status)
+      return out
+    }
     const note = h("input", { type: "text", id: "signal-note", "aria-label": "Note" }) as HTMLInputElement
-    const status = h("p", { class: "note", role: "status", id: "signal-status" })
     const send = (approved: boolean) => {
-      status.textContent = "Sending…"
+      say("Sending…")
       const runId = this.model.state.runId
       call<{ readonly signalId: string }>(`/v1/runs/${encodeURIComponent(runId)}/signals/${encodeURIComponent(name)}`, {
         method: "POST",
         body: { payload: { approved, note: note.value } }
       }).then(
-        (r) => {
-          status.textContent = `${approved ? "Approved" : "Rejected"} (signal ${r.signalId}).`
-        },
-        (e: unknown) => {
-          status.textContent = e instanceof Error ? e.message : "the signal was not sent"
-        }
+        (r) => say(`${approved ? "Approved" : "Rejected"} (signal ${r.signalId}).`),
+        (e: unknown) => say(e instanceof Error ? e.message : "the signal was not sent")
       )
     }
     out.push(
