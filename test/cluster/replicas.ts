@@ -61,9 +61,12 @@ export const bundleReplica = async () => {
   })
 }
 
-/** Three HTTP ports whose runner ports (+10000) are below 65536, spread to avoid other tests. */
+/**
+ * HTTP ports and their runner ports (+10000), all below Linux's ephemeral range (32768 and up, where other tests'
+ * servers on port 0 and every outgoing connection take theirs), spread at random so two test files rarely meet.
+ */
 export const freePorts = (n: number): Array<number> => {
-  const base = 21000 + Math.floor(Math.random() * 2000) * 10
+  const base = 11000 + Math.floor(Math.random() * 1100) * 10
   return Array.from({ length: n }, (_, i) => base + i)
 }
 
