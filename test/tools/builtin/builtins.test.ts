@@ -28,7 +28,8 @@ describe("built-in list", () => {
       "http.get",
       "text.chunk",
       "text.hash",
-      "json.parse"
+      "json.parse",
+      "calibrate"
     ])
   })
 })
