@@ -22,6 +22,8 @@ import { layerDefault, Retrieval } from "../retrieval/service.js"
 import type { RetrievalSettings } from "../retrieval/service.js"
 import type { DocumentInput } from "../retrieval/textNormalize.js"
 import { layerFromEnv, layerPglite, MEMORY } from "../store/sql.js"
+import { evalCalibrateCommand } from "./evalCalibrate.js"
+import { evalPolicyCommand } from "./evalPolicy.js"
 import { CliError, err, out } from "./io.js"
 import { notWhileServed } from "./remote.js"
 
@@ -331,7 +333,7 @@ const evalRetrievalCommand = Command.make(
 /** `trellis eval …`: evaluations (`retrieval`). */
 export const evalCommand = Command.make("eval").pipe(
   Command.withDescription("Evaluate: retrieval quality against a gold set"),
-  Command.withSubcommands([evalRetrievalCommand])
+  Command.withSubcommands([evalRetrievalCommand, evalPolicyCommand, evalCalibrateCommand])
 )
 
 /**

@@ -14,6 +14,7 @@ import type { ToolRequirements, UnknownTool } from "../tools/tool.js"
 import type { StoreError } from "../trace/errors.js"
 import { EventLog, EventSink } from "../trace/events.js"
 import type { RunEvent } from "../trace/events.js"
+import { RewardLog } from "./bandit/rewards.js"
 import { PolicyStore } from "./bandit/store.js"
 import { RunError } from "./errors.js"
 import type { RunRequirements, RunResult } from "./interpret.js"
@@ -27,6 +28,8 @@ import { ToolLimiter } from "./policy/limiter.js"
 export { StoreError } from "../trace/errors.js"
 export { canonicalTrace, EventLog, EventSink } from "../trace/events.js"
 export type { RunEvent, RunEventType } from "../trace/events.js"
+export { RewardLog } from "./bandit/rewards.js"
+export type { RewardRecord } from "./bandit/rewards.js"
 export type { BanditStrategy } from "./bandit/state.js"
 export { PolicyStore } from "./bandit/store.js"
 export { RunError } from "./errors.js"
@@ -85,17 +88,20 @@ export const feedback = (
       )
     }
     for (const e of choices) if (e.type === "ChoiceMade") yield* policy.feedback(key, e.data.option, reward)
+    const rewards = yield* Effect.serviceOption(RewardLog)
+    if (rewards._tag === "Some") yield* rewards.value.record(runId, key, reward)
     return choices.length
   })
 
 /** Every run service in memory except the tool registry. */
 export const layerServices: Layer.Layer<
-  EventSink | EventLog | IdempotencyStore | ResultCache | PolicyStore | ToolLimiter
+  EventSink | EventLog | IdempotencyStore | ResultCache | PolicyStore | RewardLog | ToolLimiter
 > = Layer.mergeAll(
   EventSink.layerMemory,
   IdempotencyStore.layerMemory,
   ResultCache.layerMemory,
   PolicyStore.layerMemory,
+  RewardLog.layerMemory,
   ToolLimiter.layer
 )
 

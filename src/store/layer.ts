@@ -12,6 +12,7 @@ import type { SqlClient } from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Layer } from "effect"
 import type { Redacted } from "effect"
+import type { RewardLog } from "../runtime/bandit/rewards.js"
 import type { PolicyStore } from "../runtime/bandit/store.js"
 import type { IdempotencyStore } from "../runtime/policy/idempotency.js"
 import type { RunStore } from "../runtime/runStore.js"
@@ -24,13 +25,14 @@ import * as GroupCommit from "./groupCommit.js"
 import type { GroupCommitOptions } from "./groupCommit.js"
 import * as Idempotency from "./idempotency.js"
 import { migrate } from "./migrations.js"
+import * as Rewards from "./rewards.js"
 import * as Runs from "./runs.js"
 import * as Signals from "./signals.js"
 import * as Sql from "./sql.js"
 import type { Backend, Database } from "./sql.js"
 
 /** Every service the store provides. */
-export type StoreServices = EventSink | EventLog | RunStore | IdempotencyStore | PolicyStore
+export type StoreServices = EventSink | EventLog | RunStore | IdempotencyStore | PolicyStore | RewardLog
 
 /** The SQL client a backend layer provides alongside the store. */
 export type Client = PgClient.PgClient | SqlClient | Database
@@ -48,7 +50,14 @@ export const layerMigrations: Layer.Layer<never, StoreError, SqlClient> = Layer.
 
 /** Every store service on the `SqlClient` in context, after migrating its schema. */
 export const layerWith = (options: StoreOptions = {}): Layer.Layer<StoreServices, StoreError, SqlClient> =>
-  Layer.mergeAll(Events.layer(options.events), Runs.layer, Idempotency.layer, Bandit.layer, Signals.layer).pipe(
+  Layer.mergeAll(
+    Events.layer(options.events),
+    Runs.layer,
+    Idempotency.layer,
+    Bandit.layer,
+    Rewards.layer,
+    Signals.layer
+  ).pipe(
     // The writer stays in the output too (untyped there), so a bench can read its counters.
     Layer.provideMerge(GroupCommit.layer(options.commit)),
     Layer.provide(layerMigrations)

@@ -174,12 +174,29 @@ const schedules = statements(
   `CREATE INDEX schedule_fires_run_idx ON schedule_fires (run_id)`
 )
 
+/**
+ * Off-policy evaluation (issue 19): every reward posted for a run's choices under a key, in the bandit scope,
+ * so a key's `ChoiceMade` events can be joined with the rewards their runs earned.
+ */
+const banditRewards = statements(
+  `CREATE TABLE bandit_rewards (
+    arrival BIGSERIAL PRIMARY KEY,
+    scope TEXT NOT NULL,
+    key TEXT NOT NULL,
+    run_id TEXT COLLATE "C" NOT NULL,
+    reward DOUBLE PRECISION NOT NULL,
+    at BIGINT NOT NULL
+  )`,
+  `CREATE INDEX bandit_rewards_key_idx ON bandit_rewards (scope, key, at)`
+)
+
 /** Every migration, by `<number>_<name>`: append new ones, never edit applied ones. */
 export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient>> = {
   "0001_core": core,
   "0002_workspace_scoped_policy": scoped,
   "0004_waits": waits,
-  "0005_schedules": schedules
+  "0005_schedules": schedules,
+  "0006_bandit_rewards": banditRewards
 }
 
 const migrator = Migrator.make({})

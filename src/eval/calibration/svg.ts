@@ -13,6 +13,10 @@ export interface SvgOptions {
   readonly title?: string
   /** Width and height in pixels. @default 360 */
   readonly size?: number
+  /** A second table drawn over the first in another colour (e.g. the same forecasts after recalibration). */
+  readonly after?: ReadonlyArray<ReliabilityBin>
+  /** Legend labels of the two tables. @default ["before", "after"] */
+  readonly labels?: readonly [string, string]
 }
 
 const escapeXml = (text: string): string =>
@@ -35,13 +39,31 @@ export const reliabilitySvg = (bins: ReadonlyArray<ReliabilityBin>, options: Svg
       fmt(b.hi)
     })</title></rect>`
   )
-  const filled = bins.filter((b) => b.count > 0)
-  const line = filled.map((b) => `${x(b.meanPredicted!)},${y(b.observed!)}`).join(" ")
-  const points = filled.map((b) =>
-    `<circle class="bin" cx="${x(b.meanPredicted!)}" cy="${y(b.observed!)}" r="4" fill="#2563eb"><title>predicted ${
-      fmt(b.meanPredicted!)
-    }, observed ${fmt(b.observed!)}, n=${b.count}</title></circle>`
-  )
+  const series = (table: ReadonlyArray<ReliabilityBin>, colour: string, cls: string): ReadonlyArray<string> => {
+    const filled = table.filter((b) => b.count > 0)
+    const line = filled.map((b) => `${x(b.meanPredicted!)},${y(b.observed!)}`).join(" ")
+    return [
+      filled.length > 1
+        ? `<polyline class="${cls}" points="${line}" fill="none" stroke="${colour}" stroke-width="1.5"/>`
+        : "",
+      ...filled.map((b) =>
+        `<circle class="${cls}" cx="${x(b.meanPredicted!)}" cy="${
+          y(b.observed!)
+        }" r="4" fill="${colour}"><title>predicted ${fmt(b.meanPredicted!)}, observed ${
+          fmt(b.observed!)
+        }, n=${b.count}</title></circle>`
+      )
+    ]
+  }
+  const labels = options.labels ?? ["before", "after"]
+  const legend = options.after === undefined ? [] : [
+    `<circle cx="${margin + 10}" cy="${margin + 12}" r="4" fill="#2563eb"/><text x="${margin + 18}" y="${
+      margin + 16
+    }">${escapeXml(labels[0])}</text>`,
+    `<circle cx="${margin + 10}" cy="${margin + 28}" r="4" fill="#ea580c"/><text x="${margin + 18}" y="${
+      margin + 32
+    }">${escapeXml(labels[1])}</text>`
+  ]
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((t) =>
     `<text x="${x(t)}" y="${fmt(size - margin + 14)}" text-anchor="middle">${t}</text>` +
     `<text x="${fmt(margin - 6)}" y="${y(t)}" text-anchor="end" dominant-baseline="middle">${t}</text>`
@@ -56,8 +78,9 @@ export const reliabilitySvg = (bins: ReadonlyArray<ReliabilityBin>, options: Svg
     `<line class="diagonal" x1="${x(0)}" y1="${y(0)}" x2="${x(1)}" y2="${
       y(1)
     }" stroke="#94a3b8" stroke-dasharray="4 3"/>`,
-    filled.length > 1 ? `<polyline points="${line}" fill="none" stroke="#2563eb" stroke-width="1.5"/>` : "",
-    ...points,
+    ...series(bins, "#2563eb", "bin"),
+    ...(options.after === undefined ? [] : series(options.after, "#ea580c", "bin-after")),
+    ...legend,
     ...ticks,
     `<text x="${fmt(size / 2)}" y="${fmt(size - 6)}" text-anchor="middle">mean predicted probability</text>`,
     `<text x="12" y="${fmt(size / 2)}" text-anchor="middle" transform="rotate(-90 12 ${
