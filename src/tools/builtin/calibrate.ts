@@ -30,13 +30,16 @@ export const Calibrator = Schema.Union(
       x: Schema.NonEmptyArray(Schema.Finite),
       y: Schema.NonEmptyArray(Schema.Finite)
     }),
-    id: Schema.optional(Schema.String)
+    id: Schema.optional(Schema.String),
+    /** How it was fitted (written by the CLI; not used to apply it). */
+    fit: Schema.optional(Schema.Unknown)
   }),
   Schema.Struct({
     kind: Schema.Literal("platt"),
     version: Schema.Literal(CALIBRATOR_VERSION),
     params: Schema.Struct({ a: Schema.Finite, b: Schema.Finite }),
-    id: Schema.optional(Schema.String)
+    id: Schema.optional(Schema.String),
+    fit: Schema.optional(Schema.Unknown)
   })
 ).annotations({ identifier: "Calibrator" })
 export type Calibrator = typeof Calibrator.Type
