@@ -16,12 +16,16 @@ for (const backend of testBackends()) {
     layer(backend.layer, { timeout: "60 seconds" })((it) => {
       it.effect("migrates once; a second migration is a no-op", () =>
         Effect.gen(function*() {
-          expect(yield* migrate).toEqual([[1, "core"], [2, "workspace_scoped_policy"], [4, "waits"], [5, "schedules"]])
+          expect(yield* migrate).toEqual([[1, "core"], [2, "workspace_scoped_policy"], [4, "waits"], [5, "schedules"], [
+            6,
+            "bandit_rewards"
+          ]])
           expect(yield* migrate).toEqual([])
           const sql = yield* SqlClient
           const tables = yield* sql<{ readonly table_name: string }>`
             SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`
           expect(tables.map((t) => t.table_name)).toEqual([
+            "bandit_rewards",
             "bandit_state",
             "bandit_states",
             "idempotency",
