@@ -15,6 +15,7 @@ import type { Estimate } from "../eval/ope/estimators.js"
 import { loggedDecisions } from "../eval/ope/logged.js"
 import { parseTarget } from "../eval/ope/target.js"
 import { parseWaitDuration } from "../ir/duration.js"
+import { sharedPolicy } from "../runtime/bandit/store.js"
 import { currentWorkspace } from "../runtime/llm.js"
 import { CliError, out } from "./io.js"
 import { storeLayer } from "./services.js"
@@ -58,6 +59,9 @@ export const evalPolicyCommand = Command.make(
       Options.withDefault("default"),
       Options.withDescription("The workspace whose bandit rewards to read (the open server's is `default`)")
     ),
+    shared: Options.boolean("shared").pipe(
+      Options.withDescription("Read the shared bandit scope (servers with bandit.shared) instead of the workspace's")
+    ),
     json: Options.boolean("json").pipe(Options.withDescription("Print the report as JSON"))
   },
   (o) =>
@@ -79,6 +83,7 @@ export const evalPolicyCommand = Command.make(
         : []
       const log = yield* loggedDecisions(o.key, since).pipe(
         Effect.locally(currentWorkspace, o.workspace),
+        Effect.locally(sharedPolicy, o.shared),
         Effect.mapError((e) => new CliError({ message: `the store failed: ${e.message}` }))
       )
       const value = evaluatePolicy(log.decisions, target.right, {
@@ -89,7 +94,9 @@ export const evalPolicyCommand = Command.make(
       if (Either.isLeft(value)) {
         return yield* new CliError({
           message: log.decisions.length === 0
-            ? `choose "${o.key}": no rewarded decisions in workspace ${o.workspace}${
+            ? `choose "${o.key}": no rewarded decisions in ${
+              o.shared ? "the shared scope" : `workspace ${o.workspace}`
+            }${
               Option.isSome(o.since) ? ` since ${o.since.value}` : ""
             } (post feedback for runs that chose under this key)`
             : value.left.message
