@@ -11,8 +11,9 @@ export default defineConfig({
   resolve: { alias: [{ find: /^trellis$/, replacement: fileURLToPath(new URL("./src/index.ts", import.meta.url)) }] },
   test: {
     passWithNoTests: false,
-    // One pristine PGlite data directory per run, which every new PGlite store of the tests starts from.
-    globalSetup: ["test/support/pgliteTemplate.ts"],
+    // WebAssembly on V8's baseline compiler in every test process and every process the tests start (PGlite opens
+    // cheaper); then one pristine PGlite data directory per run, which every new PGlite store of the tests starts from.
+    globalSetup: ["test/support/wasmTier.ts", "test/support/pgliteTemplate.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Two test files at a time: vitest's default on a 2-core machine is one (cores - 1), yet most of the
