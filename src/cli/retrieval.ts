@@ -231,7 +231,7 @@ export const searchCommand = Command.make(
 const fmt = (x: number) => x.toFixed(4)
 
 /** `trellis eval retrieval --data <dir>`. */
-const evalRetrievalCommand = Command.make(
+export const evalRetrievalCommand = Command.make(
   "retrieval",
   {
     data: Options.text("data").pipe(
@@ -326,12 +326,6 @@ const evalRetrievalCommand = Command.make(
   Command.withDescription(
     "Evaluate retrieval on a test collection: Recall@K, MRR@K, nDCG@K per mode; exit 1 below the thresholds"
   )
-)
-
-/** `trellis eval …`: evaluations (`retrieval`). */
-export const evalCommand = Command.make("eval").pipe(
-  Command.withDescription("Evaluate: retrieval quality against a gold set"),
-  Command.withSubcommands([evalRetrievalCommand])
 )
 
 /**

@@ -79,6 +79,7 @@ export const datasetFromRuns = (
       }
     } else {
       let cursor: string | undefined
+      let older = false
       do {
         const page = yield* store.list({
           workspace,
@@ -89,13 +90,13 @@ export const datasetFromRuns = (
         }).pipe(Effect.mapError(storeError))
         for (const r of page.runs) {
           if (selection.since !== undefined && r.createdAt < selection.since) {
-            cursor = undefined
+            older = true
             break
           }
           if (inRange(r, selection)) out.push(exampleOfRun(r, r.runId))
           if (out.length >= limit) break
         }
-        cursor = out.length >= limit ? undefined : page.next
+        cursor = older || out.length >= limit ? undefined : page.next
       } while (cursor !== undefined)
       out.reverse()
     }
