@@ -135,7 +135,7 @@ describe("eval run, compare and from-runs end to end", () => {
     const c = JSON.parse(pass.stdout.trim()) as { pass: boolean; candidates: Array<Record<string, number>> }
     expect(c.pass).toBe(true)
     expect(c.candidates[0]!.delta).toBeCloseTo(0.4, 10)
-    expect(c.candidates[0]!.wins).toBeGreaterThan(c.candidates[0]!.losses)
+    expect(c.candidates[0]!.wins).toBeGreaterThan(c.candidates[0]!.losses ?? 0)
     const fail = await runTrellis(["eval", "compare", evalB, evalA, "--require", "delta>0"], { env })
     expect(fail.code).toBe(1)
     expect(fail.stdout).toContain("FAIL")
