@@ -75,11 +75,11 @@ export const scoreOf = (value: Json | undefined): number | undefined => {
 /** Metric programs run in memory: their events are discarded and their idempotency records kept apart. */
 const metricRunLayer = Layer.merge(EventSink.layerDiscard, IdempotencyStore.layerMemory)
 
-/** The inputs of a metric program: `output`, `expected`, `inputs`, or the example's input of that name. */
+/** The inputs of a metric program: `actual` (the output), `expected`, `inputs`, or the example's input of that name. */
 const programInputs = (params: ReadonlyArray<string>, o: Observation): Record<string, Json> => {
   const inputs: Record<string, Json> = {}
   for (const p of params) {
-    const v = p === "output"
+    const v = p === "actual"
       ? o.output
       : p === "expected"
       ? o.example.expected
