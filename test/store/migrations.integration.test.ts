@@ -16,7 +16,10 @@ for (const backend of testBackends()) {
     layer(backend.layer, { timeout: "60 seconds" })((it) => {
       it.effect("migrates once; a second migration is a no-op", () =>
         Effect.gen(function*() {
-          expect(yield* migrate).toEqual([[1, "core"], [2, "workspace_scoped_policy"], [4, "waits"], [5, "schedules"]])
+          expect(yield* migrate).toEqual([[1, "core"], [2, "workspace_scoped_policy"], [4, "waits"], [5, "schedules"], [
+            7,
+            "evals"
+          ]])
           expect(yield* migrate).toEqual([])
           const sql = yield* SqlClient
           const tables = yield* sql<{ readonly table_name: string }>`
@@ -24,6 +27,8 @@ for (const backend of testBackends()) {
           expect(tables.map((t) => t.table_name)).toEqual([
             "bandit_state",
             "bandit_states",
+            "eval_results",
+            "evals",
             "idempotency",
             "idempotency_records",
             "programs",
@@ -74,7 +79,8 @@ describe("concurrent start-up", () => {
           [
             5,
             "schedules"
-          ]
+          ],
+          [7, "evals"]
         ]])
         const counts = yield* Effect.scoped(Effect.flatMap(Layer.build(layerPostgres(Redacted.make(db.url))), (ctx) =>
           Effect.provide(
