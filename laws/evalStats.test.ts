@@ -14,7 +14,7 @@ import { pav } from "../src/eval/calibration/isotonic.js"
 import { brier, ece } from "../src/eval/calibration/metrics.js"
 import { evaluatePolicy } from "../src/eval/ope/estimators.js"
 import type { LoggedDecision } from "../src/eval/ope/estimators.js"
-import { seededUniform } from "../src/eval/ope/random.js"
+import { makeRng } from "../src/eval/stats/random.js"
 import type { TargetPolicy } from "../src/eval/ope/target.js"
 import { holm } from "../src/eval/stats/holm.js"
 import { LAW_CASES, numRuns } from "./settings.js"
@@ -28,7 +28,7 @@ const simulateLog = (
   n: number,
   seed: number
 ): ReadonlyArray<LoggedDecision> => {
-  const u = seededUniform(seed)
+  const u = makeRng(seed)
   const out: Array<LoggedDecision> = []
   for (let i = 0; i < n; i++) {
     const r = u()
@@ -215,7 +215,7 @@ describe("calibration metrics", () => {
   it("a perfectly calibrated simulated forecaster has a small ECE (< 0.05 on 20,000 forecasts)", () => {
     fc.assert(
       fc.property(fc.integer(), fc.integer({ min: 5, max: 20 }), (seed, bins) => {
-        const u = seededUniform(seed)
+        const u = makeRng(seed)
         const forecasts = Array.from({ length: 20_000 }, () => {
           const p = u()
           return { p, y: u() < p ? 1 : 0 }

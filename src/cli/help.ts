@@ -9,8 +9,9 @@ import * as Command from "@effect/cli/Command"
 import { HashMap } from "effect"
 import { checkCommand, compileCommand, fmtCommand, normalizeCommand, schemaCommand, tokensCommand } from "./commands.js"
 import { replayCommand, resumeCommand, runsCommand, traceCommand } from "./durable.js"
+import { evalCommand } from "./eval.js"
 import { planCommand } from "./plan.js"
-import { evalCommand, ingestCommand, searchCommand } from "./retrieval.js"
+import { ingestCommand, searchCommand } from "./retrieval.js"
 import { runCommand } from "./run.js"
 import { schedulesCommand } from "./schedules.js"
 import { serveCommand } from "./serve.js"
@@ -125,8 +126,9 @@ export const COMMANDS: ReadonlyArray<CommandHelp> = [
   },
   {
     name: "eval",
-    usage: "eval retrieval --data <dir> [--k n] [--split s] [--thresholds f]",
-    summary: "evaluate retrieval quality against a gold set"
+    usage:
+      "eval run <file> --data d.jsonl [--metric m]... [--concurrency n] [--config f] [--json] | eval compare <a> <b>... [--require \"delta>0\"] [--alpha 0.05] | eval dataset from-runs -o d.jsonl | eval retrieval --data <dir>",
+    summary: "evaluate a program on a dataset, compare evals (a gate), evaluate retrieval"
   }
 ]
 

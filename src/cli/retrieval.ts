@@ -22,8 +22,6 @@ import { layerDefault, Retrieval } from "../retrieval/service.js"
 import type { RetrievalSettings } from "../retrieval/service.js"
 import type { DocumentInput } from "../retrieval/textNormalize.js"
 import { layerFromEnv, layerPglite, MEMORY } from "../store/sql.js"
-import { evalCalibrateCommand } from "./evalCalibrate.js"
-import { evalPolicyCommand } from "./evalPolicy.js"
 import { CliError, err, out } from "./io.js"
 import { notWhileServed } from "./remote.js"
 
@@ -233,7 +231,7 @@ export const searchCommand = Command.make(
 const fmt = (x: number) => x.toFixed(4)
 
 /** `trellis eval retrieval --data <dir>`. */
-const evalRetrievalCommand = Command.make(
+export const evalRetrievalCommand = Command.make(
   "retrieval",
   {
     data: Options.text("data").pipe(
@@ -328,12 +326,6 @@ const evalRetrievalCommand = Command.make(
   Command.withDescription(
     "Evaluate retrieval on a test collection: Recall@K, MRR@K, nDCG@K per mode; exit 1 below the thresholds"
   )
-)
-
-/** `trellis eval …`: evaluations (`retrieval`). */
-export const evalCommand = Command.make("eval").pipe(
-  Command.withDescription("Evaluate: retrieval quality against a gold set"),
-  Command.withSubcommands([evalRetrievalCommand, evalPolicyCommand, evalCalibrateCommand])
 )
 
 /**

@@ -190,13 +190,49 @@ const banditRewards = statements(
   `CREATE INDEX bandit_rewards_key_idx ON bandit_rewards (scope, key, at)`
 )
 
+/** Evaluations (issue 19): one row per eval, one per example's result (its run, output, scores). */
+const evals = statements(
+  `CREATE TABLE evals (
+    eval_id TEXT COLLATE "C" PRIMARY KEY,
+    workspace TEXT NOT NULL,
+    program_hash TEXT NOT NULL,
+    program_name TEXT NOT NULL,
+    dataset TEXT NOT NULL,
+    metrics JSONB NOT NULL,
+    options JSONB NOT NULL,
+    total INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('running', 'completed')),
+    report JSONB,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+  )`,
+  `CREATE INDEX evals_workspace_created_idx ON evals (workspace, created_at DESC, eval_id DESC)`,
+  `CREATE TABLE eval_results (
+    eval_id TEXT COLLATE "C" NOT NULL,
+    example_id TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    run_id TEXT COLLATE "C" NOT NULL,
+    example JSONB NOT NULL,
+    status TEXT NOT NULL,
+    output JSONB,
+    error JSONB,
+    latency_ms DOUBLE PRECISION,
+    cost DOUBLE PRECISION,
+    scores JSONB NOT NULL,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (eval_id, example_id)
+  )`,
+  `CREATE INDEX eval_results_run_idx ON eval_results (run_id)`
+)
+
 /** Every migration, by `<number>_<name>`: append new ones, never edit applied ones. */
 export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient>> = {
   "0001_core": core,
   "0002_workspace_scoped_policy": scoped,
   "0004_waits": waits,
   "0005_schedules": schedules,
-  "0006_bandit_rewards": banditRewards
+  "0006_bandit_rewards": banditRewards,
+  "0007_evals": evals
 }
 
 const migrator = Migrator.make({})

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { applyCalibrator, Calibrator } from "../../src/eval/calibration/artifact.js"
-import { seededUniform } from "../../src/eval/ope/random.js"
+import { makeRng } from "../../src/eval/stats/random.js"
 import { ResultCache } from "../../src/runtime/policy/cache.js"
 import { ToolLimiter } from "../../src/runtime/policy/limiter.js"
 import * as Runtime from "../../src/runtime/runtime.js"
@@ -91,7 +91,7 @@ describe("trellis eval policy", () => {
 
 describe("trellis eval calibrate", () => {
   // An over-confident forecaster: true probability t, forecast t².
-  const u = seededUniform(4)
+  const u = makeRng(4)
   const lines = Array.from({ length: 1500 }, () => {
     const t = u()
     return JSON.stringify({ output: { confidence: Number((t * t).toFixed(4)) }, correct: u() < t })

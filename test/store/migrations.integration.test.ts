@@ -19,6 +19,9 @@ for (const backend of testBackends()) {
           expect(yield* migrate).toEqual([[1, "core"], [2, "workspace_scoped_policy"], [4, "waits"], [5, "schedules"], [
             6,
             "bandit_rewards"
+          ], [
+            7,
+            "evals"
           ]])
           expect(yield* migrate).toEqual([])
           const sql = yield* SqlClient
@@ -28,6 +31,8 @@ for (const backend of testBackends()) {
             "bandit_rewards",
             "bandit_state",
             "bandit_states",
+            "eval_results",
+            "evals",
             "idempotency",
             "idempotency_records",
             "programs",
@@ -78,7 +83,8 @@ describe("concurrent start-up", () => {
           [
             5,
             "schedules"
-          ]
+          ],
+          [7, "evals"]
         ]])
         const counts = yield* Effect.scoped(Effect.flatMap(Layer.build(layerPostgres(Redacted.make(db.url))), (ctx) =>
           Effect.provide(

@@ -6,7 +6,7 @@
  */
 import { applyCalibrator, CALIBRATOR_VERSION, calibratorId } from "../../tools/builtin/calibrate.js"
 import type { Calibrator } from "../../tools/builtin/calibrate.js"
-import { seededUniform } from "../ope/random.js"
+import { makeRng } from "../stats/random.js"
 import { fitIsotonic } from "./isotonic.js"
 import { brier, ece } from "./metrics.js"
 import type { Forecast } from "./metrics.js"
@@ -55,7 +55,7 @@ export const splitForecasts = (
   holdout: number,
   seed: number
 ): { readonly train: ReadonlyArray<Forecast>; readonly test: ReadonlyArray<Forecast> } => {
-  const u = seededUniform(seed)
+  const u = makeRng(seed)
   const order = forecasts.map((_, i) => i)
   for (let i = order.length - 1; i > 0; i--) {
     const j = Math.floor(u() * (i + 1))

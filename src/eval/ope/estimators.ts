@@ -7,7 +7,7 @@
  * bootstrap CI. Pure.
  */
 import { Data, Either } from "effect"
-import { seededUniform } from "./random.js"
+import { makeRng } from "../stats/random.js"
 import { targetName, targetProbabilities } from "./target.js"
 import type { TargetPolicy } from "./target.js"
 
@@ -172,7 +172,7 @@ export const evaluatePolicy = (
   const resamples = Math.max(1, Math.floor(options.resamples ?? 1000))
   const seed = options.seed ?? 0
   const confidence = options.confidence ?? 0.95
-  const u = seededUniform(seed)
+  const u = makeRng(seed)
   const boot = {
     logged: [] as Array<number>,
     ips: [] as Array<number>,

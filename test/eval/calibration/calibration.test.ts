@@ -12,7 +12,7 @@ import { applyIsotonic, fitIsotonic, pav } from "../../../src/eval/calibration/i
 import { brier, ece, reliability } from "../../../src/eval/calibration/metrics.js"
 import { applyPlatt, fitPlatt } from "../../../src/eval/calibration/platt.js"
 import { reliabilitySvg } from "../../../src/eval/calibration/svg.js"
-import { seededUniform } from "../../../src/eval/ope/random.js"
+import { makeRng } from "../../../src/eval/stats/random.js"
 
 const f = (p: number, y: number) => ({ p, y })
 
@@ -51,7 +51,7 @@ describe("isotonic", () => {
 
 describe("Platt", () => {
   it("recovers the slope and intercept of a logistic model from simulated data", () => {
-    const u = seededUniform(3)
+    const u = makeRng(3)
     const data = Array.from({ length: 20_000 }, () => {
       const s = u() * 4 - 2
       return f(s, u() < applyPlatt({ a: 2, b: -0.5 }, s) ? 1 : 0)
@@ -72,7 +72,7 @@ describe("Platt", () => {
 
 describe("artifacts", () => {
   // An over-confident forecaster: true probability t, forecast t².
-  const u = seededUniform(11)
+  const u = makeRng(11)
   const forecasts = Array.from({ length: 3000 }, () => {
     const t = u()
     return f(t * t, u() < t ? 1 : 0)
