@@ -42,6 +42,8 @@ export interface SseOptions {
   readonly heartbeatMs: number
   /** Counts open streams (incremented while the stream is consumed). */
   readonly gauge: { clients: number }
+  /** The run executes in this server: its events come from memory (the log polls the store rarely). */
+  readonly local?: boolean
 }
 
 /** The frame sent when the event log fails mid-stream. */
@@ -77,7 +79,7 @@ const sseBody = (runtime: Runtime.Runtime<EventLog>, runId: string, options: Sse
       const follow = Effect.flatMap(
         EventLog,
         (log) =>
-          Stream.runForEachChunk(log.stream(runId), (chunk) =>
+          Stream.runForEachChunk(log.stream(runId, { local: options.local === true }), (chunk) =>
             Effect.sync(() => {
               let text = ""
               for (const e of chunk) if (e.seq > options.after) text += frameOf(e)
