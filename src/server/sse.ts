@@ -61,6 +61,7 @@ const sseBody = (runtime: Runtime.Runtime<EventLog>, runId: string, options: Sse
   let fiber: Fiber.RuntimeFiber<void> | undefined
   let heartbeat: ReturnType<typeof setInterval> | undefined
   let counted = false
+  let started = false
   const stop = () => {
     if (heartbeat !== undefined) clearInterval(heartbeat)
     heartbeat = undefined
@@ -71,7 +72,8 @@ const sseBody = (runtime: Runtime.Runtime<EventLog>, runId: string, options: Sse
   }
   const body = new Readable({
     read() {
-      if (counted || body.destroyed) return
+      if (started || body.destroyed) return
+      started = true
       counted = true
       options.gauge.clients++
       body.push("retry: 2000\n\n")
