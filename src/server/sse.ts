@@ -7,10 +7,14 @@
  * `Last-Event-ID` is at or past it is answered 204 (an `EventSource` stops
  * there). A failing event log sends `event: stream-error`. A client that
  * disconnects interrupts the stream (its subscription is released); the run
- * goes on.
+ * goes on. The body is a Node `Readable` written by one fiber per subscriber
+ * (the frames of each piece the log hands over as one chunk), not a chain of
+ * stream combinators: per event, a string append.
  */
 import { Headers, HttpServerResponse } from "@effect/platform"
-import { Duration, Effect, Stream } from "effect"
+import { Effect, FiberId, Runtime, Stream } from "effect"
+import type { Fiber } from "effect"
+import { Readable } from "node:stream"
 import { EventLog } from "../trace/events.js"
 import type { RunEvent } from "../trace/events.js"
 
@@ -38,31 +42,68 @@ export interface SseOptions {
   readonly heartbeatMs: number
   /** Counts open streams (incremented while the stream is consumed). */
   readonly gauge: { clients: number }
+  /** The run executes in this server: its events come from memory (the log polls the store rarely). */
+  readonly local?: boolean
 }
 
-const encoder = new TextEncoder()
+/** The frame sent when the event log fails mid-stream. */
+const STREAM_ERROR_FRAME = `event: ${STREAM_ERROR}\ndata: {"message":"the event log failed; reconnect to resume"}\n\n`
 
-/** The byte stream of a run's events as SSE. */
-const sseStream = (runId: string, options: SseOptions): Stream.Stream<Uint8Array, never, EventLog> => {
-  const events = Stream.unwrap(Effect.map(EventLog, (log) => log.stream(runId))).pipe(
-    Stream.filter((e) => e.seq > options.after),
-    Stream.map(frameOf),
-    // Not `event: error`: that name is EventSource's own connection-error event.
-    Stream.catchAll(() =>
-      Stream.make(`event: ${STREAM_ERROR}\ndata: {"message":"the event log failed; reconnect to resume"}\n\n`)
-    )
-  )
-  const heartbeat = Stream.tick(Duration.millis(options.heartbeatMs)).pipe(Stream.drop(1), Stream.as(": heartbeat\n\n"))
-  const body = Stream.concat(Stream.make("retry: 2000\n\n"), Stream.merge(events, heartbeat, { haltStrategy: "left" }))
-  return Stream.unwrapScoped(
-    Effect.as(
-      Effect.acquireRelease(
-        Effect.sync(() => void options.gauge.clients++),
-        () => Effect.sync(() => void options.gauge.clients--)
-      ),
-      Stream.map(body, (s) => encoder.encode(s))
-    )
-  )
+/**
+ * The body of a run's SSE response: a Node `Readable` fed by one fiber that
+ * follows the run's events, writing each piece the log hands over (often
+ * all the events of one commit) as one chunk of frames, and a heartbeat
+ * timer. No stream combinators per subscriber or per event: the fiber
+ * starts when the response is first read, and a client that disconnects
+ * destroys the body, which interrupts the fiber and stops the timer.
+ */
+const sseBody = (runtime: Runtime.Runtime<EventLog>, runId: string, options: SseOptions): Readable => {
+  let fiber: Fiber.RuntimeFiber<void> | undefined
+  let heartbeat: ReturnType<typeof setInterval> | undefined
+  let counted = false
+  let started = false
+  const stop = () => {
+    if (heartbeat !== undefined) clearInterval(heartbeat)
+    heartbeat = undefined
+    if (fiber !== undefined) fiber.unsafeInterruptAsFork(FiberId.none)
+    fiber = undefined
+    if (counted) options.gauge.clients--
+    counted = false
+  }
+  const body = new Readable({
+    read() {
+      if (started || body.destroyed) return
+      started = true
+      counted = true
+      options.gauge.clients++
+      body.push("retry: 2000\n\n")
+      heartbeat = setInterval(() => body.push(": heartbeat\n\n"), options.heartbeatMs)
+      const follow = Effect.flatMap(
+        EventLog,
+        (log) =>
+          Stream.runForEachChunk(log.stream(runId, { local: options.local === true }), (chunk) =>
+            Effect.sync(() => {
+              let text = ""
+              for (const e of chunk) if (e.seq > options.after) text += frameOf(e)
+              if (text.length > 0) body.push(text)
+            }))
+      ).pipe(
+        // Not `event: error`: that name is EventSource's own connection-error event.
+        Effect.catchAll(() => Effect.sync(() => void body.push(STREAM_ERROR_FRAME))),
+        Effect.zipRight(Effect.sync(() => {
+          fiber = undefined
+          stop()
+          body.push(null)
+        }))
+      )
+      fiber = Runtime.runFork(runtime)(follow)
+    },
+    destroy(error, callback) {
+      stop()
+      callback(error)
+    }
+  })
+  return body
 }
 
 /** 204: nothing follows `after` in an ended run (an `EventSource` reconnecting past the end stops here). */
@@ -72,9 +113,9 @@ export const endedResponse = (): HttpServerResponse.HttpServerResponse =>
 /** The SSE response of a run. */
 export const sseResponse = (runId: string, options: SseOptions) =>
   Effect.map(
-    Effect.context<EventLog>(),
-    (context) =>
-      HttpServerResponse.stream(Stream.provideContext(sseStream(runId, options), context), {
+    Effect.runtime<EventLog>(),
+    (runtime) =>
+      HttpServerResponse.raw(sseBody(runtime, runId, options), {
         contentType: "text/event-stream",
         headers: Headers.fromInput({ "cache-control": "no-cache", "x-accel-buffering": "no" })
       })

@@ -7,7 +7,8 @@
  * and `stream` follows a live run: the table is read once for the past,
  * then events appended in this process come from memory as they commit
  * (routed to the subscribers of their run only), and events appended by
- * another process are found by polling the table when nothing arrives;
+ * another process are found by polling the table when nothing arrives
+ * (rarely for a stream marked `local`: the run executes in this process);
  * either way the stream is contiguous in `seq` (no gap, no duplicate, never
  * out of order) and ends after the run's terminal event.
  */
@@ -16,7 +17,7 @@ import { Chunk, Context, Duration, Effect, Layer, Option, PubSub, Queue, Stream 
 import type { Scope } from "effect"
 import { StoreError } from "../trace/errors.js"
 import { decodeEvent, EventLog, EventSink, isTerminal } from "../trace/events.js"
-import type { RunClosing, RunEvent } from "../trace/events.js"
+import type { RunClosing, RunEvent, StreamOptions } from "../trace/events.js"
 import { storeOp } from "./failure.js"
 import { GroupCommit } from "./groupCommit.js"
 import * as JsonText from "./jsonText.js"
@@ -31,6 +32,12 @@ export interface EventStoreOptions {
 
 /** The default polling interval of `stream`. */
 export const DEFAULT_POLL_INTERVAL: Duration.DurationInput = "200 millis"
+
+/**
+ * The polling interval of a `local` stream (the run executes in this process, its events come from memory):
+ * the poll only matters should the run move to another process, so it is rare.
+ */
+export const LOCAL_POLL_INTERVAL: Duration.DurationInput = "2 seconds"
 
 const decodeRow = (runId: string, body: unknown): Effect.Effect<RunEvent, StoreError> =>
   Effect.mapError(decodeEvent(body), (e) =>
@@ -54,6 +61,7 @@ export const make = (
     /** The live subscribers of each run: a committed event goes to its run's subscribers only. */
     const subscribers = new Map<string, Set<Queue.Queue<RunEvent>>>()
     const pollInterval = Duration.decode(options.pollInterval ?? DEFAULT_POLL_INTERVAL)
+    const localPoll = Duration.max(pollInterval, Duration.decode(LOCAL_POLL_INTERVAL))
     const readBatch = Math.max(1, Math.floor(options.readBatch ?? 5000))
 
     /** Hands committed events to their runs' live subscribers (and to `live`). */
@@ -110,7 +118,7 @@ export const make = (
         )
       ).pipe(Effect.flatMap((rows) => Effect.forEach(rows, (r) => decodeRow(runId, JsonText.decode(r.body)))))
 
-    const stream = (runId: string): Stream.Stream<RunEvent, StoreError> =>
+    const stream = (runId: string, streamOptions: StreamOptions = {}): Stream.Stream<RunEvent, StoreError> =>
       Stream.unwrapScoped(
         Effect.gen(function*() {
           // Subscribe before the first read so nothing falls between the two.
@@ -171,7 +179,10 @@ export const make = (
                   // (Should a received event be dropped by the race, the next poll reads it.)
                   const woke = yield* Effect.race(
                     Effect.map(Queue.take(sub), Option.some),
-                    Effect.as(Effect.sleep(pollInterval), Option.none<RunEvent>())
+                    Effect.as(
+                      Effect.sleep(streamOptions.local === true ? localPoll : pollInterval),
+                      Option.none<RunEvent>()
+                    )
                   )
                   if (Option.isSome(woke)) pending = [woke.value]
                   else needRead = true

@@ -381,14 +381,23 @@ export class EventSink extends Context.Tag("trellis/EventSink")<
   static readonly layerDiscard: Layer.Layer<EventSink> = Layer.succeed(EventSink, { append: () => Effect.void })
 }
 
+/** Options of `EventLog.stream`. */
+export interface StreamOptions {
+  readonly local?: boolean
+}
+
 /** Reads events back: a run's recorded events and a live stream of events as they are appended. */
 export class EventLog extends Context.Tag("trellis/EventLog")<
   EventLog,
   {
     /** The events recorded so far for a run, in `seq` order. */
     readonly events: (runId: string) => Effect.Effect<ReadonlyArray<RunEvent>, StoreError>
-    /** The events of a run: those recorded so far, then live ones, ending after the run's terminal event. */
-    readonly stream: (runId: string) => Stream.Stream<RunEvent, StoreError>
+    /**
+     * The events of a run: those recorded so far, then live ones, ending after the run's terminal event.
+     * `local`: the run executes in this process (its events arrive from memory), so a log that also polls
+     * for other processes' appends may poll rarely.
+     */
+    readonly stream: (runId: string, options?: StreamOptions) => Stream.Stream<RunEvent, StoreError>
     /** Every event appended from now on, of every run. */
     readonly live: Stream.Stream<RunEvent>
   }

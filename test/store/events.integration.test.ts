@@ -219,6 +219,30 @@ for (const backend of storeBackends({ events: { pollInterval: "25 millis" } })) 
           }).pipe(Effect.timeout("10 seconds"))
         ))
 
+      it.effect("a local stream takes this process's appends from memory and still polls for another's", () =>
+        Effect.scoped(
+          Effect.gen(function*() {
+            const sink = yield* EventSink
+            const log = yield* EventLog
+            const other = yield* Events.make().pipe(
+              Effect.provideServiceEffect(GroupCommit.GroupCommit, GroupCommit.make())
+            )
+            const first = yield* Deferred.make<void>()
+            const reader = yield* log.stream("local-moved", { local: true }).pipe(
+              Stream.tap(() => Deferred.succeed(first, undefined)),
+              Stream.runCollect,
+              Effect.fork
+            )
+            // Appended here: from memory. Then the run "moves": the rest is appended by another instance.
+            yield* sink.append(eventRange("local-moved", 0, 2))
+            yield* Deferred.await(first)
+            yield* other.sink.append(eventRange("local-moved", 3, 6, true))
+            const got = Chunk.toReadonlyArray(yield* Fiber.join(reader))
+            expect(seqs(got)).toEqual(range(0, 6))
+            expect(got[6]!.type).toBe("RunCompleted")
+          }).pipe(Effect.timeout("20 seconds"))
+        ))
+
       it.effect("a run's terminal event ends the stream even when more events follow it", () =>
         Effect.gen(function*() {
           const sink = yield* EventSink

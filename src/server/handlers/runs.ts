@@ -225,7 +225,8 @@ export const layerRuns = HttpApiBuilder.group(Api, "runs", (handlers) => {
         return yield* sseResponse(path.id, {
           after,
           heartbeatMs: ctx.config.limits.sseHeartbeatMs,
-          gauge: ctx.sse
+          gauge: ctx.sse,
+          local: held !== undefined
         })
       }))
     .handle("cancel", ({ path }) =>
