@@ -93,13 +93,14 @@ export const breakerState = Metric.gauge("trellis_breaker_state", {
 
 const STATE_VALUE: Record<BreakerStatus, number> = { closed: 0, "half-open": 1, open: 2 }
 
-/** Records transitions as metrics. */
+/** Records transitions as metrics and log lines. */
 const observe = (name: string, transitions: ReadonlyArray<Transition>): Effect.Effect<void> =>
   Effect.forEach(transitions, (t) =>
-    Effect.zipRight(
+    Effect.all([
       Metric.increment(Metric.tagged(Metric.tagged(breakerTransitionsTotal, "breaker", name), "to", t.to)),
-      Metric.set(Metric.tagged(breakerState, "breaker", name), STATE_VALUE[t.to])
-    ), { discard: true })
+      Metric.set(Metric.tagged(breakerState, "breaker", name), STATE_VALUE[t.to]),
+      Effect.logInfo(`circuit breaker ${name}: ${t.from} -> ${t.to}`)
+    ], { discard: true }), { discard: true })
 
 /** How `protect` treats a call. */
 export interface ProtectOptions<E> {
