@@ -1,8 +1,10 @@
 /** The circuit breaker: its state machine on the TestClock, `protect`, and a tool's `limits.breaker` in a run. */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Layer, Schema, TestClock } from "effect"
+import * as Durable from "../../../src/runtime/durable.js"
 import { CircuitBreaker, makeMemory, protect } from "../../../src/runtime/policy/breaker.js"
 import * as Machine from "../../../src/runtime/policy/breakerState.js"
+import { RunStore } from "../../../src/runtime/runStore.js"
 import * as Runtime from "../../../src/runtime/runtime.js"
 import { breakerProblems, resolveBreaker } from "../../../src/tools/breaker.js"
 import { CircuitOpen, configProblems, make, Permanent, Transient } from "../../../src/tools/index.js"
@@ -223,5 +225,35 @@ describe("a tool's limits.breaker in a run", () => {
       expect(events.filter((e) => e.type === "BreakerChanged").map((e) => e.type === "BreakerChanged" && e.data.to))
         .toEqual(["half-open", "closed"])
     }).pipe(Effect.provide(Layer.merge(testLayer([tool]), CircuitBreaker.layerMemory)))
+  })
+
+  it.effect("a run that met an open breaker and waited it out replays exactly, without asking the breaker", () => {
+    const state = { fail: true, calls: 0 }
+    const tool = flaky(state)
+    const plain = compileProgram(`program main(x: number) { y = tool flaky(i: x) return y }`, [tool])
+    const patient = compileProgram(
+      `program main(x: number) {
+        y = tool flaky(i: x) with { retry: { times: 1, backoff: "none", on: ["CircuitOpen"] } }
+        return y
+      }`,
+      [tool]
+    )
+    return Effect.gen(function*() {
+      yield* Effect.exit(Durable.start(plain, { x: 1 }, { seed: 1 }))
+      yield* Effect.exit(Durable.start(plain, { x: 2 }, { seed: 2 }))
+      state.fail = false
+      const fiber = yield* Effect.fork(Durable.start(patient, { x: 7 }, { seed: 3 }))
+      yield* TestClock.adjust("5 seconds")
+      const r = yield* Fiber.join(fiber)
+      const calls = state.calls
+      // the breaker is open again when the replay runs: a replay never asks it
+      state.fail = true
+      const replayed = yield* Effect.fork(Durable.replay({ _tag: "Stored", runId: r.runId }))
+      yield* TestClock.adjust("5 seconds")
+      const result = yield* Fiber.join(replayed)
+      expect(result.exact).toBe(true)
+      expect(result.output).toBe(7)
+      expect(state.calls).toBe(calls)
+    }).pipe(Effect.provide(Layer.mergeAll(testLayer([tool]), CircuitBreaker.layerMemory, RunStore.layerMemory)))
   })
 })
