@@ -1,4 +1,5 @@
 /** The cluster adapter's surface (see README.md). */
+export { layerRedis as layerBreakersRedis } from "./breakers.js"
 export { ClusterConfig, DEFAULTS, resolve, RUNNER_PORT_OFFSET } from "./config.js"
 export type { ClusterSettings } from "./config.js"
 export { HeldRun, RunEntity, RunHost } from "./entity.js"

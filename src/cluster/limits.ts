@@ -13,6 +13,7 @@ import * as RedisStore from "@effect/experimental/RateLimiter/Redis"
 import { Duration, Effect, Layer, Option, Redacted } from "effect"
 import { SharedLimits } from "../runtime/policy/sharedLimits.js"
 import type { Bucket } from "../runtime/policy/sharedLimits.js"
+import * as Breakers from "./breakers.js"
 import type { ClusterConfig } from "./config.js"
 import * as Settings from "./settings.js"
 
@@ -108,8 +109,9 @@ export const layerRedis = (
   )
 
 /**
- * The shared limits of a replica in cluster mode: Redis at `TRELLIS_REDIS_URL` (else the config's
- * `cluster.redisUrl`); `undefined` without either (every limit stays per replica, and a warning says so).
+ * The shared limits and circuit breakers of a replica in cluster mode: Redis at `TRELLIS_REDIS_URL` (else the
+ * config's `cluster.redisUrl`); `undefined` without either (every limit and breaker stays per replica, and a
+ * warning says so).
  */
 export const fromSettings = (config: ClusterConfig) =>
   Effect.gen(function*() {
@@ -117,7 +119,7 @@ export const fromSettings = (config: ClusterConfig) =>
     const url = Option.isSome(fromEnv) ? Redacted.value(fromEnv.value) : config.redisUrl
     if (url === undefined) {
       yield* Effect.logWarning(
-        "cluster mode without TRELLIS_REDIS_URL (or cluster.redisUrl): rate limits and quotas hold per replica"
+        "cluster mode without TRELLIS_REDIS_URL (or cluster.redisUrl): rate limits, quotas and circuit breakers hold per replica"
       )
       return undefined
     }
@@ -125,5 +127,5 @@ export const fromSettings = (config: ClusterConfig) =>
     if (Option.isNone(connection)) {
       return yield* Effect.fail(`the Redis URL of the cluster's limits is not redis://host[:port][/db]`)
     }
-    return layerRedis(connection.value)
+    return Layer.merge(layerRedis(connection.value), Breakers.layerRedis(connection.value))
   })

@@ -127,6 +127,7 @@ export const ErrorKind = Schema.Literal(
   "Cancelled",
   "BudgetExceeded",
   "ResourceExhausted",
+  "CircuitOpen",
   "Defect"
 )
 export type ErrorKind = typeof ErrorKind.Type

@@ -10,6 +10,8 @@
 import { Effect, Either, Option, Schema } from "effect"
 import type { Redacted } from "effect"
 import { parseDuration } from "../ir/duration.js"
+import { resolveBreaker } from "../tools/breaker.js"
+import type { ResolvedBreaker } from "../tools/breaker.js"
 import { Capability } from "./service.js"
 import { providerApiKey } from "./settings.js"
 
@@ -34,6 +36,24 @@ export const RateLimitConfig = Schema.Struct({
 export const PricingConfig = Schema.Struct({
   inputPer1M: Schema.Number.pipe(Schema.nonNegative()),
   outputPer1M: Schema.Number.pipe(Schema.nonNegative())
+})
+
+const positiveDuration = Schema.String.pipe(Schema.filter((s) => {
+  const ms = parseDuration(s)
+  return ms !== undefined && ms > 0 ? undefined : "a positive duration such as \"10s\" or \"500ms\""
+}))
+
+/**
+ * A provider's circuit breaker (docs/llm.md): the same settings as a tool's `limits.breaker`, every field
+ * defaulted. While it is open, requests to the provider fail at once (`CircuitOpen`) and routes fall through
+ * to their fallbacks.
+ */
+export const BreakerConfig = Schema.Struct({
+  failureRate: opt(Schema.Number.pipe(Schema.greaterThan(0), Schema.lessThanOrEqualTo(1))),
+  minCalls: opt(PositiveInt),
+  window: opt(positiveDuration),
+  openFor: opt(positiveDuration),
+  halfOpenProbes: opt(PositiveInt)
 })
 
 /** Retries on one route before the next fallback is tried. */
@@ -71,7 +91,9 @@ export const ProviderConfig = Schema.Struct({
   pricing: opt(PricingConfig),
   /** Time for a whole non-streamed answer, and for the first chunk and each gap between chunks of a stream. @default 60000 */
   timeoutMs: opt(PositiveInt),
-  retry: opt(RetryConfig)
+  retry: opt(RetryConfig),
+  /** @default none */
+  breaker: opt(BreakerConfig)
 })
 export type ProviderConfig = typeof ProviderConfig.Type
 
@@ -96,6 +118,8 @@ export interface ResolvedProvider {
   readonly pricing: typeof PricingConfig.Type | undefined
   readonly timeoutMs: number
   readonly retry: { readonly times: number; readonly baseMs: number; readonly maxRetryAfterMs: number }
+  /** The provider's circuit breaker, when it has one. */
+  readonly breaker?: ResolvedBreaker | undefined
 }
 
 /** The resolved LLM config. */
@@ -238,7 +262,8 @@ export const resolveLlmConfig = (
         times: p.retry?.times ?? 2,
         baseMs: p.retry?.baseMs ?? 200,
         maxRetryAfterMs: p.retry?.maxRetryAfterMs ?? 30_000
-      }
+      },
+      breaker: p.breaker === undefined ? undefined : resolveBreaker(p.breaker)
     })
   }
   if (!seen.has("local")) providers.push(LOCAL_ECHO)

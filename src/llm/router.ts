@@ -9,8 +9,10 @@
  *   5xx / timeouts / cut streams with a jittered exponential `Schedule`
  *   that waits at least the upstream's `Retry-After` (longer than
  *   `retry.maxRetryAfterMs`: not waited for, the next route is tried);
+ * - a provider's circuit breaker (`breaker`) around each route's attempt:
+ *   open, it fails the route at once with `CircuitOpen`;
  * - ordered fallbacks (`fallbacks["p/m"]`) on `RateLimited`, `Upstream`,
- *   `Timeout`; a stream falls back only until its first chunk arrived;
+ *   `Timeout`, `CircuitOpen`; a stream falls back only until its first chunk arrived;
  * - the response cache (model + request + workspace; TTL; `noCache` skips);
  * - cost: the USD cost of an answer by the provider's `pricing` (0 for a
  *   cache hit) is in `ChatResult.cost` / `ChatStreamResult.price`, and in
@@ -39,6 +41,7 @@ import {
   Scope,
   Stream
 } from "effect"
+import { CircuitBreaker, protect } from "../runtime/policy/breaker.js"
 import { SharedLimits } from "../runtime/policy/sharedLimits.js"
 import { assemble, cacheKey, chunksOf, ResponseCache } from "./cache.js"
 import type { ChatChunk, ChatCompletion, ChatRequest, ChatUsage } from "./chatCompletions.js"
@@ -109,7 +112,15 @@ interface Route {
 /** Streamed answers longer than this (characters of content) are not cached. */
 const MAX_CACHED_STREAM_CHARS = 1_000_000
 
-const FALLBACK_REASONS = new Set<LlmError["reason"]>(["RateLimited", "Upstream", "Timeout", "Unavailable"])
+const FALLBACK_REASONS = new Set<LlmError["reason"]>([
+  "RateLimited",
+  "Upstream",
+  "Timeout",
+  "Unavailable",
+  "CircuitOpen"
+])
+/** The failures that count against a provider's circuit breaker (the others are answers: bad requests and the like). */
+const BREAKER_REASONS = new Set<LlmError["reason"]>(["RateLimited", "Upstream", "Timeout"])
 const RETRY_REASONS = new Set<LlmError["reason"]>(["RateLimited", "Upstream", "Timeout"])
 
 /** Whether a failure on one route may be retried there. */
@@ -172,6 +183,8 @@ export const make = (config: LlmConfig) =>
     // Cluster mode: tokens per minute is a shared token bucket per workspace (capacity and refill: the quota);
     // `checkQuota` notes each workspace's quota so the answer's usage is charged to the right bucket.
     const shared = Option.getOrUndefined(yield* Effect.serviceOption(SharedLimits))
+    // Providers' circuit breakers: in this process's memory, or shared by the cluster's replicas.
+    const breakers = yield* CircuitBreaker
     const quotaOf = new Map<string, number>()
     const tpmBucket = (limit: number) => ({ limit, windowMs: 60_000 })
 
@@ -245,6 +258,22 @@ export const make = (config: LlmConfig) =>
           return Effect.void
         }).pipe(Effect.flatten))
 
+    /** One route's attempt (after its retries) through its provider's circuit breaker, when it has one. */
+    const guarded = <A, R>(c: { route: string; r: Route }, eff: Effect.Effect<A, LlmError, R>) => {
+      const p = c.r.provider
+      if (p.breaker === undefined) return eff
+      return protect<LlmError>(breakers, `llm:${p.name}`, p.breaker, {
+        counts: (e) => BREAKER_REASONS.has(e.reason),
+        rejected: (retryAfterMs) =>
+          new LlmError({
+            reason: "CircuitOpen",
+            provider: p.name,
+            message: `provider ${p.name}: circuit breaker open, retry after ${retryAfterMs} ms`,
+            retryAfterMs
+          })
+      })(eff)
+    }
+
     /** Tries routes in order; `attempt` runs one route (with its retries). */
     const overRoutes = <A, R>(
       model: string,
@@ -255,7 +284,7 @@ export const make = (config: LlmConfig) =>
       const failures: Array<LlmError> = []
       const loop = (i: number): Effect.Effect<A, LlmError, R> => {
         const c = candidates[i]!
-        return attempt(c).pipe(
+        return guarded(c, attempt(c)).pipe(
           Effect.tap(() => (i > 0 ? Effect.sync(() => recordFallback(model, c.route, workspace)) : Effect.void)),
           Effect.catchAll((e) => {
             recordOutcome(c.r.provider.name, c.model, workspace, e.reason)

@@ -23,6 +23,7 @@ export const LlmErrorReason = Schema.Literal(
   "QuotaExceeded", // the workspace's tokens-per-minute quota
   "Timeout", // the upstream did not answer in time
   "Upstream", // the upstream failed (5xx, cut stream, bad reply)
+  "CircuitOpen", // the provider's circuit breaker is open: not asked (retryAfterMs: when it lets a probe through)
   "Unavailable" // no route left (all fallbacks failed)
 )
 export type LlmErrorReason = typeof LlmErrorReason.Type

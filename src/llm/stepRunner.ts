@@ -18,7 +18,7 @@ import type { Json } from "../ir/eval.js"
 import { currentWorkspace, LlmRunner } from "../runtime/llm.js"
 import type { LlmDescription, LlmRequest, LlmRunnerService, LlmStep } from "../runtime/llm.js"
 import { charge } from "../runtime/meter.js"
-import { Permanent, RateLimited, Timeout, Transient } from "../tools/errors.js"
+import { CircuitOpen, Permanent, RateLimited, Timeout, Transient } from "../tools/errors.js"
 import type { ToolError } from "../tools/errors.js"
 import { LlmError, LlmRouter } from "./service.js"
 import type { Capability, LlmRouterService } from "./service.js"
@@ -78,6 +78,10 @@ export const toolErrorOfLlm = (e: LlmError): ToolError => {
         : new RateLimited({ message, retryAfterMs: e.retryAfterMs })
     case "Timeout":
       return new Timeout({ message })
+    case "CircuitOpen":
+      return e.retryAfterMs === undefined
+        ? new CircuitOpen({ message })
+        : new CircuitOpen({ message, retryAfterMs: e.retryAfterMs })
     case "Upstream":
     case "Unavailable":
       return new Transient({ message })

@@ -13,7 +13,8 @@
  * likewise, except `RunStarted`, whose mode differs by nature: only its
  * program hash, inputs hash and seed are compared. What a fan-in dropped
  * (the options of a `race` that lost, the items of a `take` not picked, as
- * its `FanInSettled` event lists them) is not replayed and not compared.
+ * its `FanInSettled` event lists them) is not replayed and not compared,
+ * nor are `BreakerChanged` events (a replay never consults a breaker).
  */
 import type { RunEvent } from "../trace/events.js"
 import { comparable } from "./recorded.js"
@@ -50,6 +51,7 @@ const group = (events: ReadonlyArray<RunEvent>, delays: boolean, dropped: Readon
   const groups = new Map<string, Array<{ readonly seq: number; readonly line: string }>>()
   let started = false
   for (const e of events) {
+    if (e.type === "BreakerChanged") continue
     if (dropped.length > 0 && e.node !== undefined && dropped.some((p) => e.node!.startsWith(p))) continue
     if (e.type === "RunStarted") {
       if (started) continue

@@ -26,6 +26,7 @@ import { Run } from "./nodes.js"
 import type { Plan } from "./plan.js"
 import { makeBatcher } from "./policy/batcher.js"
 import type { BatchedCall } from "./policy/batcher.js"
+import { CircuitBreaker } from "./policy/breaker.js"
 import type { Budgeter } from "./policy/budget.js"
 import { ResultCache } from "./policy/cache.js"
 import { Hooks } from "./policy/hooks.js"
@@ -217,6 +218,7 @@ export const execute = (config: ExecuteConfig): Effect.Effect<RunResult, RunErro
     const store = yield* IdempotencyStore
     const cache = yield* ResultCache
     const limiter = yield* ToolLimiter
+    const breakers = yield* CircuitBreaker
     const policy = yield* PolicyStore
     const hooks = yield* Hooks
     const llm = yield* LlmRunner
@@ -239,7 +241,7 @@ export const execute = (config: ExecuteConfig): Effect.Effect<RunResult, RunErro
         seed: config.seed,
         recorded: config.recorded?.record
       },
-      { registry, policy, hooks, llm, signals, clock, runtime, call: { store, cache, limiter, batchers } },
+      { registry, policy, hooks, llm, signals, clock, runtime, call: { store, cache, limiter, breakers, batchers } },
       config.recorded?.events
     )
     const inputs: Record<string, Json> = Object.fromEntries(config.params)

@@ -32,7 +32,13 @@ export type AttemptOutcome =
     /** The route that answered (llm steps). */
     readonly route?: string
   }
-  | { readonly _tag: "Failed"; readonly kind: ErrorKind; readonly message: string }
+  | {
+    readonly _tag: "Failed"
+    readonly kind: ErrorKind
+    readonly message: string
+    /** The failure's `retryAfterMs` (RateLimited, CircuitOpen), when a retry followed and it had one. */
+    readonly retryAfterMs?: number
+  }
 
 /** One recorded attempt of a tool call. */
 export interface RecordedAttempt {
@@ -176,7 +182,12 @@ export const makeRecorded = (mode: RecordedMode, events: ReadonlyArray<RunEvent>
       case "NodeRetrying": {
         if (path === undefined) break
         const a = attemptOf(path, e.data.attempt)
-        if (a !== undefined) a.outcome = { _tag: "Failed", kind: e.data.errorKind, message: e.data.message }
+        if (a !== undefined) {
+          const after = e.data.retryAfterMs
+          a.outcome = after === undefined
+            ? { _tag: "Failed", kind: e.data.errorKind, message: e.data.message }
+            : { _tag: "Failed", kind: e.data.errorKind, message: e.data.message, retryAfterMs: after }
+        }
         break
       }
       case "NodeFailed": {

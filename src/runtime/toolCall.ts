@@ -2,7 +2,7 @@
  * One tool call of a `tool` node, as an Effect, with every policy in
  * order: decode the args with the tool's Schema → idempotency key →
  * idempotency store → result cache → budgets → (per attempt) the tool's
- * rate/concurrency guard → per-attempt timeout → handler (or its batcher)
+ * rate/concurrency guard → circuit breaker → per-attempt timeout → handler (or its batcher)
  * → encode the output; retries by the node's retry policy around each
  * attempt; `ToolCalled` / `NodeRetrying` / `ToolReturned` / `Chunk`
  * events recorded as they happen. `inlineCall` serves the common case of
@@ -17,7 +17,9 @@
 import { Cause, Context, DefaultServices, Effect, Exit, Fiber, FiberRef, Option, Random, Tracer } from "effect"
 import type { Json, JsonRecord } from "../ir/eval.js"
 import type { Policy } from "../ir/schema.js"
-import { Defect, errorKind, fromKind, Permanent } from "../tools/errors.js"
+import { countsAgainstBreaker, resolveBreaker } from "../tools/breaker.js"
+import type { ResolvedBreaker } from "../tools/breaker.js"
+import { CircuitOpen, Defect, errorKind, fromKind, Permanent } from "../tools/errors.js"
 import type { ToolError } from "../tools/errors.js"
 import { decodeArgs, encodeOutput, thrownError } from "../tools/tool.js"
 import type { AnyTool, ToolContext } from "../tools/tool.js"
@@ -27,6 +29,8 @@ import { describe } from "./errors.js"
 import { charge, metered } from "./meter.js"
 import type { Usage } from "./meter.js"
 import type { BatchedCall } from "./policy/batcher.js"
+import { protect } from "./policy/breaker.js"
+import type { CircuitBreakerService } from "./policy/breaker.js"
 import type { Budgeter } from "./policy/budget.js"
 import { cacheKey } from "./policy/cache.js"
 import type { ResultCache } from "./policy/cache.js"
@@ -56,6 +60,8 @@ export interface CallEnv {
   readonly store: IdempotencyStore["Type"]
   readonly cache: ResultCache["Type"]
   readonly limiter: ToolLimiter["Type"]
+  /** The circuit breakers (a tool with `limits.breaker` calls through its own). */
+  readonly breakers: CircuitBreakerService
   /** The batched entry point of each tool that declares `batch`. */
   readonly batchers: ReadonlyMap<string, BatchedCall<unknown, unknown>>
   /** The run's seed: each call of a seeded run draws from its own Random, seeded by (seed, node path). */
@@ -122,6 +128,7 @@ export const isPlainCall = (site: CallSite): boolean =>
   site.policy?.cache === undefined &&
   site.budgets.length === 0 &&
   site.tool.batch === undefined &&
+  site.tool.limits.breaker === undefined &&
   !usesStore(site) &&
   !hasLimits(site.tool.limits)
 
@@ -203,6 +210,24 @@ const returned = (
   )
 }
 
+/** A failure's `retryAfterMs`, for the kinds that carry one. */
+const retryAfterOf = (e: ToolError): number | undefined =>
+  e._tag === "RateLimited" || e._tag === "CircuitOpen" ? e.retryAfterMs : undefined
+
+const resolvedBreakers = new WeakMap<AnyTool, ResolvedBreaker>()
+
+/** The resolved breaker settings of a tool that declares `limits.breaker` (resolved once per tool). */
+const breakerOf = (tool: AnyTool): ResolvedBreaker | undefined => {
+  const config = tool.limits.breaker
+  if (config === undefined) return undefined
+  let resolved = resolvedBreakers.get(tool)
+  if (resolved === undefined) {
+    resolved = resolveBreaker(config)
+    resolvedBreakers.set(tool, resolved)
+  }
+  return resolved
+}
+
 /** The whole tool call with every policy, as an Effect. */
 export const toolCall = (env: CallEnv, site: CallSite): Effect.Effect<Json, ToolError> =>
   seeded(env, site.path, policedCall(env, site)).pipe(
@@ -246,6 +271,7 @@ const policedCall = (env: CallEnv, site: CallSite): Effect.Effect<Json, ToolErro
     const batcher = env.batchers.get(tool.name)
     // A batched tool's guard wraps each batch (see makeBatcher), not each call.
     const guard = batcher === undefined ? env.limiter.guard(tool) : <A, E, R>(eff: Effect.Effect<A, E, R>) => eff
+    const breaker = breakerOf(tool)
     const timeoutText = site.policy?.timeout ?? tool.limits.timeout
     const timeoutMs = timeoutText === undefined ? undefined : durationMs(timeoutText, 0)
     let startedAt = 0
@@ -262,10 +288,13 @@ const policedCall = (env: CallEnv, site: CallSite): Effect.Effect<Json, ToolErro
         })
       }
       const ctx = new CallContext(env, site, attempt, key)
-      let eff: Effect.Effect<Json, ToolError> = Effect.suspend(() => {
+      const called = () => {
         lastAttempt = attempt
         env.emit("ToolCalled", site.path, attempt, calledData)
         startedAt = env.now()
+      }
+      let eff: Effect.Effect<Json, ToolError> = Effect.suspend(() => {
+        called()
         return Effect.flatMap(callHandler(batcher, tool, decoded, ctx), (out) => encodeOutput(tool, out))
       }).pipe(Effect.onInterrupt(() => Effect.sync(() => ctx.abort())))
       eff = Effect.withSpan(eff, `tool ${tool.name}`, {
@@ -275,6 +304,28 @@ const policedCall = (env: CallEnv, site: CallSite): Effect.Effect<Json, ToolErro
       if (timeoutMs !== undefined) {
         eff = withTimeout(timeoutMs, `tool "${tool.name}" (node ${site.path}, attempt ${attempt})`)(eff)
       }
+      if (breaker !== undefined) {
+        // A refused call is still an attempt (its ToolCalled and failure are recorded), so a replay answers it.
+        eff = protect<ToolError>(env.breakers, `tool:${tool.name}`, breaker, {
+          counts: countsAgainstBreaker,
+          rejected: (retryAfterMs) => {
+            called()
+            return new CircuitOpen({
+              message: `tool "${tool.name}": circuit breaker open, retry after ${retryAfterMs}ms`,
+              retryAfterMs
+            })
+          },
+          onTransition: (t) =>
+            env.emit("BreakerChanged", undefined, undefined, {
+              breaker: `tool:${tool.name}`,
+              from: t.from,
+              to: t.to,
+              node: site.path,
+              ...(t.calls === undefined ? {} : { calls: t.calls }),
+              ...(t.failures === undefined ? {} : { failures: t.failures })
+            })
+        })(eff)
+      }
       return guard(eff)
     }
     const retry = site.policy?.retry
@@ -282,16 +333,26 @@ const policedCall = (env: CallEnv, site: CallSite): Effect.Effect<Json, ToolErro
       ? attemptOnce(1)
       : retrying(retry, (attempt, delayMs, error) =>
         Effect.sync(() =>
-          env.emit("NodeRetrying", site.path, attempt, {
+          env.emit(
+            "NodeRetrying",
+            site.path,
             attempt,
-            delayMs,
-            errorKind: errorKind(error),
-            message: error.message
-          })
+            retryAfterOf(error) === undefined
+              ? { attempt, delayMs, errorKind: errorKind(error), message: error.message }
+              : {
+                attempt,
+                delayMs,
+                errorKind: errorKind(error),
+                message: error.message,
+                retryAfterMs: retryAfterOf(error)!
+              }
+          )
         ))(attemptOnce)
     const output = yield* metered(meter, attempts)
     const latency = env.now() - startedAt
-    for (const b of site.budgets) yield* b.charge(meter.cost, meter.tokens)
+    for (const b of site.budgets) {
+      yield* b.charge(meter.cost, meter.tokens)
+    }
     returned(env, site, lastAttempt, output, latency, meter.cost, "tool", meter.tokens)
     if (store) yield* env.store.put(idem, output)
     if (ck !== undefined && ttl !== undefined) yield* env.cache.set(ck, output, ttl)
@@ -314,7 +375,7 @@ const recordedAnswer = (
   const a = rec.attempts.get(path)?.get(attempt)
   if (a?.outcome !== undefined) {
     const o = a.outcome
-    if (o._tag === "Failed") return Effect.fail(fromKind(o.kind, o.message))
+    if (o._tag === "Failed") return Effect.fail(fromKind(o.kind, o.message, o.retryAfterMs))
     const tokens = o.tokens ?? 0
     return o.cost > 0 || tokens > 0 ? Effect.as(charge({ cost: o.cost, tokens }), o.output) : Effect.succeed(o.output)
   }

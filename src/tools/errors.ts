@@ -1,6 +1,6 @@
 /**
  * The error taxonomy of tools (SPEC §3). Every failure of a tool call is one
- * of these eight tagged errors; they are Schema classes so they can be
+ * of these nine tagged errors; they are Schema classes so they can be
  * recorded in a trace and sent over the wire.
  */
 import { Schema } from "effect"
@@ -45,6 +45,15 @@ export class ResourceExhausted extends Schema.TaggedError<ResourceExhausted>()("
   message: Schema.String
 }) {}
 
+/**
+ * The tool's (or LLM provider's) circuit breaker is open: the call was not made. `retryAfterMs` is when the
+ * breaker lets a probe through. Not retried by default (list it in a retry policy's `on` to wait it out).
+ */
+export class CircuitOpen extends Schema.TaggedError<CircuitOpen>()("CircuitOpen", {
+  message: Schema.String,
+  retryAfterMs: Schema.optional(Schema.Number)
+}) {}
+
 /** A bug: the tool threw, died, or broke its own contract (e.g. returned output its Schema rejects). */
 export class Defect extends Schema.TaggedError<Defect>()("Defect", {
   message: Schema.String
@@ -59,9 +68,10 @@ export type ToolError =
   | Cancelled
   | BudgetExceeded
   | ResourceExhausted
+  | CircuitOpen
   | Defect
 
-/** The Schema of any taxonomy error (a union of the eight classes). */
+/** The Schema of any taxonomy error (a union of the nine classes). */
 export const ToolError = Schema.Union(
   Timeout,
   RateLimited,
@@ -70,6 +80,7 @@ export const ToolError = Schema.Union(
   Cancelled,
   BudgetExceeded,
   ResourceExhausted,
+  CircuitOpen,
   Defect
 )
 
@@ -87,6 +98,7 @@ const TAGS: ReadonlySet<string> = new Set<ErrorKind>([
   "Cancelled",
   "BudgetExceeded",
   "ResourceExhausted",
+  "CircuitOpen",
   "Defect"
 ])
 
@@ -112,6 +124,8 @@ export const fromKind = (kind: ErrorKind, message: string, retryAfterMs?: number
       return new BudgetExceeded({ message })
     case "ResourceExhausted":
       return new ResourceExhausted({ message })
+    case "CircuitOpen":
+      return retryAfterMs === undefined ? new CircuitOpen({ message }) : new CircuitOpen({ message, retryAfterMs })
     case "Defect":
       return new Defect({ message })
   }

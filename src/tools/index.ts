@@ -24,6 +24,8 @@ export type {
   ToolCall,
   ToolDefinition
 } from "./adapters.js"
+export { BREAKER_DEFAULTS, breakerProblems, countsAgainstBreaker, resolveBreaker } from "./breaker.js"
+export type { BreakerConfig, ResolvedBreaker } from "./breaker.js"
 export { HttpGetConfig, parseRetryAfter } from "./builtin/httpGet.js"
 export type { HttpGetOptions } from "./builtin/httpGet.js"
 export {
@@ -41,6 +43,7 @@ export { chunkText } from "./builtin/textChunk.js"
 export {
   BudgetExceeded,
   Cancelled,
+  CircuitOpen,
   DEFAULT_RETRY_ON,
   Defect,
   errorKind,

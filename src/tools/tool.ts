@@ -9,6 +9,8 @@ import { parseDuration } from "../ir/duration.js"
 import type { Json } from "../ir/eval.js"
 import { toolSpecFromSchemas } from "../validate/context.js"
 import type { ToolSpec } from "../validate/context.js"
+import type { BreakerConfig } from "./breaker.js"
+import { breakerProblems } from "./breaker.js"
 import { Defect, isToolError, Permanent } from "./errors.js"
 import type { ToolError } from "./errors.js"
 import { plainGuard } from "./plainGuard.js"
@@ -35,6 +37,8 @@ export interface ToolLimits {
   readonly concurrency?: number
   /** Default timeout of one attempt, a duration string (`"5s"`). @default none */
   readonly timeout?: string
+  /** A circuit breaker on the tool's calls (`{}` for the defaults; see docs/tools.md). @default none */
+  readonly breaker?: BreakerConfig
 }
 
 /** Async batching: concurrent calls are grouped up to `size` or for `window` (a duration string). */
@@ -180,6 +184,9 @@ export const configProblems = (config: {
   }
   if (limits.timeout !== undefined && parseDuration(limits.timeout) === undefined) {
     problems.push(`limits.timeout: invalid duration "${limits.timeout}"`)
+  }
+  if (limits.breaker !== undefined) {
+    for (const p of breakerProblems(limits.breaker, "limits.breaker")) problems.push(p)
   }
   if (config.batch !== undefined) {
     if (!(Number.isInteger(config.batch.size) && config.batch.size > 0)) {

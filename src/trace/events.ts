@@ -23,6 +23,7 @@ const opt = <S extends Schema.Schema.All>(schema: S) => Schema.optionalWith(sche
 const Num = FiniteNumber
 const Seq = Schema.NonNegativeInt
 const Attempt = Schema.Int.pipe(Schema.positive())
+const BreakerStatus = Schema.Literal("closed", "open", "half-open")
 
 /**
  * The fields of the event class of type `type`, in wire order: the
@@ -101,9 +102,18 @@ export class ToolReturned extends Schema.Class<ToolReturned>("ToolReturned")(
   })
 ) {}
 
-/** An attempt failed and will be retried after `delayMs`. `attempt` is the attempt that failed. */
+/**
+ * An attempt failed and will be retried after `delayMs`. `attempt` is the attempt that failed; `retryAfterMs`
+ * is the failure's own (RateLimited, CircuitOpen), when it had one, so a replay waits the same.
+ */
 export class NodeRetrying extends Schema.Class<NodeRetrying>("NodeRetrying")(
-  eventFields("NodeRetrying", { attempt: Attempt, delayMs: Num, errorKind: ErrorKind, message: Schema.String })
+  eventFields("NodeRetrying", {
+    attempt: Attempt,
+    delayMs: Num,
+    errorKind: ErrorKind,
+    message: Schema.String,
+    retryAfterMs: opt(Num)
+  })
 ) {}
 
 /** A node failed for good. */
@@ -183,6 +193,23 @@ export class RunFailed extends Schema.Class<RunFailed>("RunFailed")(
   eventFields("RunFailed", { errorKind: ErrorKind, message: Schema.String, failedNode: opt(Schema.String) })
 ) {}
 
+/**
+ * A circuit breaker changed state while this run called through it (issue 17): `breaker` names it
+ * (`tool:<name>`, `llm:<provider>`), `node` the call that saw the change, `calls`/`failures` the window that
+ * opened it (closed → open). Run-level: it describes state shared with other runs, which a replay (answered from
+ * the record) does not consult, so replay comparison and the canonical trace leave it out.
+ */
+export class BreakerChanged extends Schema.Class<BreakerChanged>("BreakerChanged")(
+  eventFields("BreakerChanged", {
+    breaker: Schema.String,
+    from: BreakerStatus,
+    to: BreakerStatus,
+    node: opt(Schema.String),
+    calls: opt(Schema.NonNegativeInt),
+    failures: opt(Schema.NonNegativeInt)
+  })
+) {}
+
 /** The run was cancelled (interrupted); in-flight nodes were interrupted. */
 export class RunCancelled extends Schema.Class<RunCancelled>("RunCancelled")(
   eventFields("RunCancelled", { reason: Schema.String })
@@ -207,7 +234,8 @@ export const EVENT_CLASSES = {
   RunFailed,
   RunCancelled,
   FanInSettled,
-  FoldUpdated
+  FoldUpdated,
+  BreakerChanged
 } as const
 
 /** Any run event (decoding yields instances of the event classes). */
@@ -229,7 +257,8 @@ export const RunEvent = Schema.Union(
   RunFailed,
   RunCancelled,
   FanInSettled,
-  FoldUpdated
+  FoldUpdated,
+  BreakerChanged
 )
 /** Any run event. */
 export type RunEvent = typeof RunEvent.Type
@@ -314,11 +343,13 @@ const stable = (event: RunEvent): unknown => {
  * events grouped by node path (run-level events first), in each node's own
  * order, without `seq`, timestamps and latencies, one canonical JSON line
  * each. It is the same for the same program, inputs and seed, whatever the
- * completion order of tools.
+ * completion order of tools. `BreakerChanged` events are left out (they
+ * describe state shared with other runs).
  */
 export const canonicalTrace = (events: ReadonlyArray<RunEvent>): ReadonlyArray<string> => {
   const groups = new Map<string, Array<string>>()
   for (const e of events) {
+    if (e.type === "BreakerChanged") continue
     const key = e.node ?? ""
     const line = canonicalJson(stable(e))
     const group = groups.get(key)

@@ -204,6 +204,7 @@ export const summarize = (events: Iterable<RunEvent>): Summary => {
       case "ChoiceMade":
       case "FanInSettled":
       case "FoldUpdated":
+      case "BreakerChanged":
       case "Waiting":
       case "Signalled":
       case "TimerFired":

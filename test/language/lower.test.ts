@@ -401,7 +401,7 @@ describe("lower: violations", () => {
         "bad-policy",
         "/programs/p/nodes/0/policy/retry/on",
         "2:86",
-        "Retry \"on\" must be a list of error kinds (Timeout, RateLimited, Transient, Permanent, Cancelled, BudgetExceeded, ResourceExhausted, Defect)"
+        "Retry \"on\" must be a list of error kinds (Timeout, RateLimited, Transient, Permanent, Cancelled, BudgetExceeded, ResourceExhausted, CircuitOpen, Defect)"
       ],
       [
         "bad-policy",

@@ -97,7 +97,18 @@ export const arbData = (n: NumberArbs): { readonly [T in RunEventType]: fc.Arbit
     picked: fc.array(arbText, { maxLength: 3 }),
     dropped: fc.array(arbText, { maxLength: 3 })
   }),
-  FoldUpdated: fc.record({ step: fc.nat(1000), valueHash: arbText, value: arbJson })
+  FoldUpdated: fc.record({ step: fc.nat(1000), valueHash: arbText, value: arbJson }),
+  BreakerChanged: fc.record(
+    {
+      breaker: arbText,
+      from: fc.constantFrom("closed" as const, "open" as const, "half-open" as const),
+      to: fc.constantFrom("closed" as const, "open" as const, "half-open" as const),
+      node: arbText,
+      calls: fc.nat(1000),
+      failures: fc.nat(1000)
+    },
+    { requiredKeys: ["breaker", "from", "to"] }
+  )
 })
 
 const TYPES: ReadonlyArray<RunEventType> = [
@@ -115,7 +126,8 @@ const TYPES: ReadonlyArray<RunEventType> = [
   "RunFailed",
   "RunCancelled",
   "FanInSettled",
-  "FoldUpdated"
+  "FoldUpdated",
+  "BreakerChanged"
 ]
 
 /** One event without its `runId` and `seq` (given by `arbTrace`). */

@@ -71,7 +71,7 @@ describe("event classes", () => {
       expect(e).toBeInstanceOf(EVENT_CLASSES[type])
       expect(e.type).toBe(type)
     }
-    expect(EVENT_TYPES).toHaveLength(18)
+    expect(EVENT_TYPES).toHaveLength(19)
   })
 
   it("the constructor defaults `type` and validates", () => {

@@ -63,10 +63,10 @@ describe("JSONL", () => {
       line: 3,
       reason: "BadEvent",
       message:
-        "line 3: not a valid NodeRetrying event: data.errorKind: Expected \"Timeout\" | \"RateLimited\" | \"Transient\" | \"Permanent\" | \"Cancelled\" | \"BudgetExceeded\" | \"ResourceExhausted\" | \"Defect\", actual \"Oops\""
+        "line 3: not a valid NodeRetrying event: data.errorKind: Expected \"Timeout\" | \"RateLimited\" | \"Transient\" | \"Permanent\" | \"Cancelled\" | \"BudgetExceeded\" | \"ResourceExhausted\" | \"CircuitOpen\" | \"Defect\", actual \"Oops\""
     })
     expect(errorOf(line({ ...base, seq: 0, type: "Nope", data: {} })).message).toBe(
-      "line 1: not a run event: type: Expected \"RunStarted\" | \"NodeReady\" | \"NodeStarted\" | \"ToolCalled\" | \"ToolReturned\" | \"NodeRetrying\" | \"NodeFailed\" | \"NodeCompleted\" | \"ChoiceMade\" | \"Chunk\" | \"Waiting\" | \"Signalled\" | \"TimerFired\" | \"RunCompleted\" | \"RunFailed\" | \"RunCancelled\" | \"FanInSettled\" | \"FoldUpdated\", actual \"Nope\""
+      "line 1: not a run event: type: Expected \"RunStarted\" | \"NodeReady\" | \"NodeStarted\" | \"ToolCalled\" | \"ToolReturned\" | \"NodeRetrying\" | \"NodeFailed\" | \"NodeCompleted\" | \"ChoiceMade\" | \"Chunk\" | \"Waiting\" | \"Signalled\" | \"TimerFired\" | \"RunCompleted\" | \"RunFailed\" | \"RunCancelled\" | \"FanInSettled\" | \"FoldUpdated\" | \"BreakerChanged\", actual \"Nope\""
     )
     expect(errorOf("\n\n[1, 2]\n")).toEqual({
       line: 3,

@@ -74,7 +74,8 @@ describe("summary", () => {
           RunFailed: 2,
           RunCancelled: 1,
           FanInSettled: 0,
-          FoldUpdated: 0
+          FoldUpdated: 0,
+          BreakerChanged: 0
         },
         runs: { completed: 1, failed: 2, cancelled: 1 },
         nodes: { completed: 2, failed: 1, cancelled: 1 },
@@ -89,6 +90,7 @@ describe("summary", () => {
           Cancelled: 1,
           BudgetExceeded: 1,
           ResourceExhausted: 0,
+          CircuitOpen: 0,
           Defect: 0
         },
         latency: { count: 2, sum: 7030, min: 30, max: 7000, buckets },

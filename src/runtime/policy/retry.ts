@@ -75,12 +75,12 @@ const backoffSchedule = (p: ResolvedRetry): Schedule.Schedule<unknown> => {
   return maxMs === undefined ? curve : Schedule.modifyDelay(curve, (_, d) => Duration.min(d, Duration.millis(maxMs)))
 }
 
-/** Waits at least a `RateLimited` error's `retryAfterMs`; other errors add no delay. */
+/** Waits at least a `RateLimited` or `CircuitOpen` error's `retryAfterMs`; other errors add no delay. */
 const retryAfterFloor: Schedule.Schedule<ToolError, ToolError> = Schedule.addDelay(
   Schedule.identity<ToolError>(),
   (
     e
-  ) => (e._tag === "RateLimited" && e.retryAfterMs !== undefined
+  ) => ((e._tag === "RateLimited" || e._tag === "CircuitOpen") && e.retryAfterMs !== undefined
     ? Duration.millis(Math.max(0, e.retryAfterMs))
     : Duration.zero)
 )

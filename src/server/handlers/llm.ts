@@ -28,6 +28,7 @@ const STATUS: Record<LlmError["reason"], readonly [number, string, string]> = {
   QuotaExceeded: [429, "rate_limit_error", "quota_exceeded"],
   Timeout: [504, "server_error", "upstream_timeout"],
   Upstream: [502, "server_error", "upstream_error"],
+  CircuitOpen: [503, "server_error", "circuit_open"],
   Unavailable: [503, "server_error", "unavailable"]
 }
 
