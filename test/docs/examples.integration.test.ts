@@ -1,7 +1,8 @@
 /**
- * The documentation's examples, run: every ```ts block (and examples/*.ts) type-checked with tsc and run as
- * a program with tsx (`trellis` resolved to this package's sources through a tsconfig `paths` entry, whatever
- * package.json's `exports` says; a ```ts no-run block is type-checked only), and every `$ ` command of a
+ * The documentation's examples, run: every ```ts block type-checked with tsc and run as a program with tsx
+ * (`trellis` resolved to this package's built library, dist/lib — what an installed package gives — through a
+ * tsconfig `paths` entry; `npm test` builds it first; a ```ts no-run block is type-checked only; examples/*.ts are
+ * checked by `npm run typecheck` against the sources), and every `$ ` command of a
  * ```console / ```sh block
  * through the real CLI (`node bin/trellis.mjs`), its output compared with the block's (`…` matches anything).
  * Each block runs in its own scratch directory (its own `.trellis` store) under test-artifacts/docs/run/,
@@ -9,7 +10,7 @@
  * exactly as a user would, so this file is also the test that each example runs as documented.
  */
 import { execFile } from "node:child_process"
-import { mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { allBlocks, commandsOf, matchesOutput, root, slug } from "./blocks.js"
@@ -54,12 +55,16 @@ const scratch = (b: Block): string => {
   return dir
 }
 
-// `import … from "trellis"` in a block resolves to src/index.ts whatever package.json's `exports` says.
+// `import … from "trellis"` in a block resolves to the built library (dist/lib), as in an installed package: loading
+// compiled JavaScript instead of transpiling every source module in each block's process, and type-checking the
+// blocks against the declarations instead of re-checking all of src/ (which `npm run typecheck` does).
+const library = join(root, "dist", "lib", "index.js")
+if (!existsSync(library)) throw new Error(`${library} is missing: run \`npm run build\` first`)
 writeFileSync(
   join(runDir, "tsconfig.json"),
   JSON.stringify({
     extends: "../../../tsconfig.json",
-    compilerOptions: { paths: { trellis: ["../../../src/index.ts"] } }
+    compilerOptions: { paths: { trellis: ["../../../dist/lib/index.js"] } }
   })
 )
 
@@ -70,7 +75,7 @@ const runnable = (command: string): boolean =>
   /^(printf |echo |cat )?.*\bnpx trellis\b/.test(command) || /^node --import tsx examples\/\w+\.ts\b/.test(command)
 
 describe("the docs' ts blocks type-check", () => {
-  it("with examples/*.ts, against the package's sources", { timeout: 600_000 }, async () => {
+  it("against the built library's declarations", { timeout: 600_000 }, async () => {
     const dir = join(runDir, "typecheck")
     mkdirSync(dir, { recursive: true })
     const tsBlocks = allBlocks().filter((b) => b.lang === "ts")
@@ -80,8 +85,8 @@ describe("the docs' ts blocks type-check", () => {
       join(dir, "tsconfig.json"),
       JSON.stringify({
         extends: "../../../../tsconfig.json",
-        compilerOptions: { paths: { trellis: ["../../../../src/index.ts"] } },
-        include: ["*.ts", "../../../../examples/*.ts"]
+        compilerOptions: { paths: { trellis: ["../../../../dist/lib/index.d.ts"] } },
+        include: ["*.ts"]
       })
     )
     const tsc = join(root, "node_modules", "typescript", "bin", "tsc")
