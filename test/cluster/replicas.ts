@@ -113,8 +113,10 @@ export const startReplica = (cluster: Cluster, i: number): Promise<Replica> =>
     )
     const replica: Replica = { port, url: `http://127.0.0.1:${port}`, child, output: "" }
     const timer = setTimeout(() => reject(new Error(`replica ${i} did not start:\n${replica.output}`)), 45_000)
+    const log = process.env["TRELLIS_CLUSTER_LOGS"]
     const onData = (d: string) => {
       replica.output += d
+      if (log !== undefined && log !== "") fs.appendFileSync(path.join(log, `replica-${port}.log`), d)
       if (replica.output.includes("listening on")) {
         clearTimeout(timer)
         cluster.replicas[i] = replica
@@ -198,3 +200,31 @@ export const linesOf = <A>(fxDir: string, prefix: string): Array<A> =>
       }
     })
   )
+
+/**
+ * What the store and the cluster's message storage hold for the runs left `running` (empty when none is): their
+ * events and their stored messages, so a failing trial says why a run was not taken over.
+ */
+export const explainRunning = async (databaseUrl: string): Promise<string> => {
+  const running = await query<{ run_id: string }>(databaseUrl, `SELECT run_id FROM runs WHERE status = 'running'`)
+  const lines: Array<string> = []
+  for (const { run_id } of running) {
+    const events = await query<{ seq: number; type: string }>(
+      databaseUrl,
+      `SELECT seq, type FROM run_events WHERE run_id = $1 ORDER BY seq`,
+      [run_id]
+    )
+    const messages = await query<Record<string, unknown>>(
+      databaseUrl,
+      `SELECT m.id, m.tag, m.shard_id, m.processed, m.last_read, m.last_reply_id,
+              (SELECT string_agg(r.kind::text || ':' || coalesce(r.payload, ''), ' | ') FROM cluster_replies r
+                WHERE r.request_id = m.id) AS replies
+       FROM cluster_messages m WHERE m.entity_id = $1 ORDER BY m.id`,
+      [run_id]
+    ).catch((e: unknown) => [{ error: String(e) }])
+    lines.push(
+      `run ${run_id}: events ${events.map((e) => `${e.seq}:${e.type}`).join(" ")}; messages ${JSON.stringify(messages)}`
+    )
+  }
+  return lines.join("\n")
+}
