@@ -145,7 +145,9 @@ export const layerHandlers = RunEntity.toLayer(
           if (Option.isSome(record) && record.value.status !== "running") return
           if (Option.isSome(record)) {
             // Resumed here (its first owner died): the program is in the message, should the store lack it.
-            if (p.program !== "null" && Option.isNone(yield* Effect.orDie(store.getProgram(record.value.programHash)))) {
+            if (
+              p.program !== "null" && Option.isNone(yield* Effect.orDie(store.getProgram(record.value.programHash)))
+            ) {
               yield* Effect.orDie(store.putProgram(record.value.programHash, JSON.parse(p.program) as Json))
             }
             return yield* untilStopped(runId, resumeOf(record.value))

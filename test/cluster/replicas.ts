@@ -228,3 +228,27 @@ export const explainRunning = async (databaseUrl: string): Promise<string> => {
   }
   return lines.join("\n")
 }
+
+/**
+ * Waits until the live replicas hold all `shards` shards between them, each some (PostgreSQL advisory locks of the
+ * cluster's database, one connection per runner), twice in a row 300 ms apart: the shards have settled after a start
+ * or a kill, so a run placed now stays where it starts unless a replica dies. Throws past `timeoutMs`.
+ */
+export const settled = async (cluster: Cluster, timeoutMs = 60_000, shards = 300): Promise<void> => {
+  const live = cluster.replicas.filter((r) => r !== undefined).length
+  const until = Date.now() + timeoutMs
+  let seen = 0
+  let last = ""
+  for (;;) {
+    const rows = await query<{ n: string; pids: string }>(
+      cluster.databaseUrl,
+      `SELECT count(*) AS n, count(DISTINCT pid) AS pids FROM pg_locks
+       WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`
+    )
+    last = `${rows[0]!.n} shard locks over ${rows[0]!.pids} runners`
+    seen = Number(rows[0]!.n) === shards && Number(rows[0]!.pids) === live ? seen + 1 : 0
+    if (seen >= 2) return
+    if (Date.now() > until) throw new Error(`the cluster did not settle in ${timeoutMs} ms: ${last}, ${live} live`)
+    await new Promise((res) => setTimeout(res, 300))
+  }
+}
