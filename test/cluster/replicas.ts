@@ -30,8 +30,11 @@ export interface Replica {
   output: string
 }
 
-/** The cluster block the tests start replicas with: takeover within a few seconds. */
-export const FAST = { lockExpirationMs: 9000, healthCheckMs: 1000, refreshMs: 300, messagePollMs: 500 }
+/**
+ * The cluster block the tests start replicas with: takeover within a few seconds (a SIGKILLed runner is found by the
+ * health checks); long lock expiration, so a lock refresh slowed by a loaded machine (up to 10 s) keeps the shards.
+ */
+export const FAST = { lockExpirationMs: 30000, healthCheckMs: 1000, refreshMs: 300, messagePollMs: 500 }
 
 /** A test cluster's shared parts: database URL, side-effect directory, config file. */
 export interface Cluster {
