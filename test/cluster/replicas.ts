@@ -208,8 +208,8 @@ export const linesOf = <A>(fxDir: string, prefix: string): Array<A> =>
  * What the store and the cluster's message storage hold for the runs left `running` (empty when none is): their
  * events and their stored messages, so a failing trial says why a run was not taken over.
  */
-export const explainRunning = async (databaseUrl: string): Promise<string> => {
-  const running = await query<{ run_id: string }>(databaseUrl, `SELECT run_id FROM runs WHERE status = 'running'`)
+export const explainRunning = async (databaseUrl: string, status = "running"): Promise<string> => {
+  const running = await query<{ run_id: string }>(databaseUrl, `SELECT run_id FROM runs WHERE status = $1`, [status])
   const lines: Array<string> = []
   for (const { run_id } of running) {
     const events = await query<{ seq: number; type: string }>(
@@ -225,8 +225,13 @@ export const explainRunning = async (databaseUrl: string): Promise<string> => {
        FROM cluster_messages m WHERE m.entity_id = $1 ORDER BY m.id`,
       [run_id]
     ).catch((e: unknown) => [{ error: String(e) }])
+    const timers = await query<Record<string, unknown>>(databaseUrl, `SELECT * FROM run_timers WHERE run_id = $1`, [
+      run_id
+    ]).catch((e: unknown) => [{ error: String(e) }])
     lines.push(
-      `run ${run_id}: events ${events.map((e) => `${e.seq}:${e.type}`).join(" ")}; messages ${JSON.stringify(messages)}`
+      `run ${run_id} (now ${Date.now()}, timers ${JSON.stringify(timers)}): events ${
+        events.map((e) => `${e.seq}:${e.type}`).join(" ")
+      }; messages ${JSON.stringify(messages)}`
     )
   }
   return lines.join("\n")

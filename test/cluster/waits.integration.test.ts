@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { testDatabaseUrl } from "../support/db.js"
 import {
   bundleReplica,
+  explainRunning,
   freshDatabase,
   linesOf,
   makeCluster,
@@ -208,6 +209,7 @@ describe.skipIf(adminUrl === undefined)(
       const victim = owners[0]!
       await stopReplica(cluster, victim, "SIGKILL")
       const ended = await waitStatus(cluster, runIds, "completed", 25_000)
+      expect(await explainRunning(cluster.databaseUrl, "waiting")).toBe("")
       expect([...ended.values()]).toEqual(runIds.map(() => "completed"))
       for (const id of runIds) expect(await startedCount(cluster, id)).toBe(2)
       const outputs = await query<{ output: { a: number; p: null } }>(
