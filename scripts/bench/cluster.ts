@@ -114,7 +114,8 @@ const throughput = async (replicas: number) => {
 /** Takeover after a SIGKILL at three replicas. */
 const takeover = async () => {
   const db = await freshDatabase(adminUrl)
-  const cluster = makeCluster(db.url, { limits: LIMITS })
+  // Room for every run at once on each replica: all of them execute (none waits in a queue) when the kill comes.
+  const cluster = makeCluster(db.url, { limits: { ...LIMITS, concurrentRuns: 32, workspaceRuns: 32 } })
   try {
     await startReplica(cluster, 0)
     await Promise.all([startReplica(cluster, 1), startReplica(cluster, 2)])
