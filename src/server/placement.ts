@@ -8,7 +8,7 @@
  * of parked runs) go to the owner, and the scheduler runs on one replica.
  */
 import type { SqlClient } from "@effect/sql/SqlClient"
-import { Context, Duration, Effect, Layer, Schedule } from "effect"
+import { Clock, Context, Duration, Effect, Layer, Option, Schedule } from "effect"
 import type { Scope } from "effect"
 import * as Cluster from "../cluster/index.js"
 import type { ClusterSettings } from "../cluster/index.js"
@@ -115,7 +115,8 @@ export const sweepMs = (settings: ClusterSettings): number => 5 * settings.messa
  * The safety net of takeovers: every `sweepMs`, the runs recorded `running` whose shard this runner owns but that it
  * neither executes nor queues are listed; one listed by two sweeps in a row (no message brought it here meanwhile,
  * e.g. its `Execute` was answered by a failed execution or is stuck in the message storage) is resumed here from its
- * log. Shard ownership is the cluster's lock, so no other runner executes it.
+ * log. Shard ownership is the cluster's lock, so no other runner executes it. A parked run of its shards whose timer
+ * is overdue by two sweeps is resumed here too.
  */
 const sweepOrphans = (manager: RunManager["Type"], runs: Cluster.ClusterRuns["Type"], settings: ClusterSettings) =>
   Effect.gen(function*() {
@@ -142,6 +143,16 @@ const sweepOrphans = (manager: RunManager["Type"], runs: Cluster.ClusterRuns["Ty
         yield* Effect.forkIn(manager.execute(run, "resume", undefined), scope)
       }
       suspects = next
+      // A parked run whose timer is overdue by two sweeps (its Wake was lost on the way): resumed here.
+      const now = yield* Clock.currentTimeMillis
+      for (const t of yield* store.timers()) {
+        if (t.fireAt > now - 2 * sweepMs(settings) || !runs.owns(t.runId)) continue
+        const record = yield* store.get(t.runId)
+        if (Option.isNone(record) || record.value.status !== "waiting") continue
+        if (manager.peek(t.runId, record.value.workspace) !== undefined) continue
+        yield* Effect.logWarning(`the timer of run ${t.runId} is overdue; resuming it here`)
+        yield* Effect.forkIn(manager.execute(managedOf(record.value), "resume", undefined), scope)
+      }
     })
     yield* sweep.pipe(
       Effect.catchAll((e) => Effect.logWarning(`looking for orphaned runs failed: ${e.message}`)),
