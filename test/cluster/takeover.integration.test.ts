@@ -7,7 +7,7 @@
  * `running`; an SSE client on one replica follows runs another replica owns,
  * across that replica's death. Needs `TRELLIS_TEST_DATABASE_URL` (skipped
  * without it). By default 9 seeded kill trials of 40 runs (plus the SSE
- * trial: 10 kills, 370 runs); `TRELLIS_CLUSTER_TRIALS` and
+ * trial: 10 kills, 369 runs); `TRELLIS_CLUSTER_TRIALS` and
  * `TRELLIS_CLUSTER_RUNS` make the soak longer (docs/testing.md).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
