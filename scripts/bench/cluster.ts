@@ -3,9 +3,11 @@
  * replicas (the serve command bundled with the cluster tests' fixture tools)
  * on a fresh PostgreSQL database each.
  * - throughput at 1, 2 and 3 replicas: an I/O-bound program (two sequential
- *   keyed calls of 100 ms each) submitted round-robin, each replica capped at
- *   `limits.concurrentRuns` = 16 runs at once; runs/s and p50/p99 from the
- *   POST to the run's end (`ended_at` in the store, same machine's clock);
+ *   keyed calls of 250 ms each: a run waits on I/O, its CPU is small)
+ *   submitted round-robin, each replica capped at `limits.concurrentRuns` = 8
+ *   runs at once (a replica's capacity: 8 / 0.5 s = 16 runs/s), measured once
+ *   the shards have settled on the replicas; runs/s and p50/p99 from the POST
+ *   to the run's end (`ended_at` in the store, same machine's clock);
  * - takeover: three replicas; one replica SIGKILLed while its runs
  *   execute; the time from the kill to the last resumed
  *   `RunStarted` of its runs, and to the last of all runs ending.
@@ -21,9 +23,11 @@ import { performance } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
 import {
   bundleReplica,
+  FAST,
   freshDatabase,
   makeCluster,
   query,
+  settled,
   startReplica,
   stopAll,
   stopReplica,
@@ -51,8 +55,10 @@ const percentile = (xs: ReadonlyArray<number>, p: number): number => {
   return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.floor(p * s.length))]!
 }
 
-const LIMITS = { concurrentRuns: 16, workspaceRuns: 16, drainMs: 1000 }
-const RUNS = 240
+const LIMITS = { concurrentRuns: 8, workspaceRuns: 8, drainMs: 1000 }
+const RUNS = 160
+const CALLS = 2
+const CALL_MS = 250
 
 /** `RUNS` runs at `replicas` replicas: runs/s, p50/p99 submit-to-end. */
 const throughput = async (replicas: number) => {
@@ -61,6 +67,8 @@ const throughput = async (replicas: number) => {
   try {
     await startReplica(cluster, 0)
     await Promise.all(Array.from({ length: replicas - 1 }, (_, i) => startReplica(cluster, i + 1)))
+    // Measured once each replica holds its shards (before, the first replica owns them all and hands them over).
+    await settled(cluster, 120_000)
     // Warm-up: every replica executes a run or two.
     const warm = await Promise.all(
       Array.from({ length: 6 }, (_, i) => submit(cluster.replicas[i % replicas]!.url, source(1, 1)))
@@ -74,7 +82,7 @@ const throughput = async (replicas: number) => {
       while (next < RUNS) {
         const i = next++
         const at = Date.now()
-        const id = await submit(cluster.replicas[i % replicas]!.url, source(2, 100))
+        const id = await submit(cluster.replicas[i % replicas]!.url, source(CALLS, CALL_MS))
         if (id !== undefined) submittedAt.set(id, at)
       }
     }))
@@ -106,10 +114,12 @@ const throughput = async (replicas: number) => {
 /** Takeover after a SIGKILL at three replicas. */
 const takeover = async () => {
   const db = await freshDatabase(adminUrl)
-  const cluster = makeCluster(db.url, { limits: LIMITS })
+  // Room for every run at once on each replica: all of them execute (none waits in a queue) when the kill comes.
+  const cluster = makeCluster(db.url, { limits: { ...LIMITS, concurrentRuns: 32, workspaceRuns: 32 } })
   try {
     await startReplica(cluster, 0)
     await Promise.all([startReplica(cluster, 1), startReplica(cluster, 2)])
+    await settled(cluster, 120_000)
     const ids = (await Promise.all(Array.from({ length: 30 }, (_, i) =>
       submit(cluster.replicas[i % 3]!.url, source(1, 8000)))))
       .filter((x): x is string => x !== undefined)
@@ -142,7 +152,7 @@ const takeover = async () => {
       completed: ended.filter((r) => r.status === "completed").length,
       takeoverMs: resumed.length === 0 ? null : Math.max(...resumed.map((r) => Number(r.at))) - killedAt,
       allEndedMs: Math.max(...ended.map((r) => Number(r.ended_at))) - killedAt,
-      settings: "healthCheckMs 1000, refreshMs 300, messagePollMs 500, lockExpirationMs 9000"
+      settings: FAST
     }
   } finally {
     await stopAll(cluster)
@@ -165,7 +175,8 @@ export const runClusterBench = async () => {
     suite: "cluster",
     date: new Date().toISOString(),
     machine: { cpus: os.cpus().length, load: os.loadavg().map((l) => Number(l.toFixed(1))) },
-    workload: `${RUNS} runs of 2 sequential keyed calls x 100 ms; limits.concurrentRuns 16 per replica`,
+    workload:
+      `${RUNS} runs of ${CALLS} sequential keyed calls x ${CALL_MS} ms; limits.concurrentRuns ${LIMITS.concurrentRuns} per replica`,
     levels: levels.map((l) => ({ ...l, speedup: Number((l.runsPerSecond / base).toFixed(2)) })),
     takeover: kill
   }

@@ -16,11 +16,12 @@
 import * as ClusterSchema from "@effect/cluster/ClusterSchema"
 import * as Entity from "@effect/cluster/Entity"
 import * as Rpc from "@effect/rpc/Rpc"
-import { Context, Effect, Either, Option, Schema } from "effect"
+import { Context, Data, Duration, Effect, Either, Option, Schedule, Schema } from "effect"
 import type { Json } from "../ir/eval.js"
 import { decodeProgram } from "../ir/json.js"
 import type { Program } from "../ir/schema.js"
 import { RunStore } from "../runtime/runStore.js"
+import type { RunRecord } from "../runtime/runStore.js"
 
 /** A run held by its owner, as `Peek` answers it. */
 export const HeldRun = Schema.Struct({
@@ -89,28 +90,73 @@ export const Peek = Rpc.make("Peek", { payload: { workspace: Schema.String }, su
 /** The run entity. */
 export const RunEntity = Entity.make("TrellisRun", [Execute, Wake, Cancel, Peek])
 
+/** A run this runner executed stopped without recording its end (a store failure): it is resumed again. */
+class Unfinished extends Data.TaggedError("Unfinished")<{ readonly runId: string }> {}
+
+/** How long the owner waits before resuming again a run that stopped without recording its end: 0.5 s doubling, ≤ 30 s. */
+const AGAIN = Schedule.union(Schedule.exponential(Duration.millis(500)), Schedule.spaced(Duration.seconds(30)))
+
+/** A placed run as its record describes it, to resume. */
+const resumeOf = (r: RunRecord): PlacedRun => ({
+  run: {
+    runId: r.runId,
+    workspace: r.workspace,
+    programHash: r.programHash,
+    programName: r.programName,
+    inputs: r.inputs,
+    seed: r.seed,
+    createdAt: r.createdAt,
+    state: "queued"
+  },
+  kind: "resume",
+  program: undefined
+})
+
 /** The owner's side of the run entity: executes placed runs on the `RunHost`, reading their record in the `RunStore`. */
 export const layerHandlers = RunEntity.toLayer(
   Effect.gen(function*() {
     const host = yield* RunHost
     const store = yield* RunStore
+    // A store failure is a defect: the cluster restarts the entity and delivers the message again.
+    const recordOf = (runId: string) => Effect.orDie(store.get(runId))
+    /**
+     * Executes a placed run until it stops (ends or parks). A run that stopped while its record still says `running`
+     * (its execution failed to record its end) is resumed again, after a pause, for as long as this runner owns it;
+     * a run left `running` because this runner stops keeps its message unanswered (the shard's next owner gets it).
+     */
+    const untilStopped = (runId: string, placed: PlacedRun) =>
+      Effect.gen(function*() {
+        const outcome = yield* host.execute(placed)
+        if (outcome === "left") return yield* Effect.never
+        const after = yield* recordOf(runId)
+        if (Option.isSome(after) && after.value.status === "running") {
+          yield* Effect.logWarning(`run ${runId} stopped without recording its end; it is resumed again`)
+          return yield* new Unfinished({ runId })
+        }
+      })
+    const again = <A, R>(effect: Effect.Effect<A, Unfinished, R>) =>
+      Effect.retry(effect, AGAIN).pipe(Effect.catchTag("Unfinished", () => Effect.void))
     return RunEntity.of({
       Execute: (request) =>
-        Effect.gen(function*() {
+        again(Effect.gen(function*() {
           const runId = request.address.entityId
           const p = request.payload
-          // A store failure is a defect: the cluster restarts the entity and delivers the message again.
-          const record = yield* Effect.orDie(store.get(runId))
+          const record = yield* recordOf(runId)
           if (Option.isSome(record) && record.value.status !== "running") return
-          let program: Program | undefined
-          if (Option.isNone(record)) {
-            const decoded = decodeProgram(JSON.parse(p.program))
-            if (Either.isLeft(decoded)) {
-              return yield* Effect.logError(`run ${runId}: the placed program does not decode: ${decoded.left.message}`)
+          if (Option.isSome(record)) {
+            // Resumed here (its first owner died): the program is in the message, should the store lack it.
+            if (
+              p.program !== "null" && Option.isNone(yield* Effect.orDie(store.getProgram(record.value.programHash)))
+            ) {
+              yield* Effect.orDie(store.putProgram(record.value.programHash, JSON.parse(p.program) as Json))
             }
-            program = decoded.right
+            return yield* untilStopped(runId, resumeOf(record.value))
           }
-          const outcome = yield* host.execute({
+          const decoded = decodeProgram(JSON.parse(p.program))
+          if (Either.isLeft(decoded)) {
+            return yield* Effect.logError(`run ${runId}: the placed program does not decode: ${decoded.left.message}`)
+          }
+          yield* untilStopped(runId, {
             run: {
               runId,
               workspace: p.workspace,
@@ -121,42 +167,27 @@ export const layerHandlers = RunEntity.toLayer(
               createdAt: p.createdAt,
               state: "queued"
             },
-            kind: program === undefined ? "resume" : "start",
-            program
+            kind: "start",
+            program: decoded.right
           })
-          // Left running (this runner is stopping): no answer, so the shard's next owner gets the message again.
-          if (outcome === "left") return yield* Effect.never
-        }),
+        })),
       Wake: (request) =>
-        Effect.gen(function*() {
+        again(Effect.gen(function*() {
           const runId = request.address.entityId
-          const record = yield* Effect.orDie(store.get(runId))
+          const record = yield* recordOf(runId)
           if (Option.isNone(record)) return
           const r = record.value
           if (r.status !== "waiting" && r.status !== "running") return
-          const placed: PlacedRun = {
-            run: {
-              runId,
-              workspace: r.workspace,
-              programHash: r.programHash,
-              programName: r.programName,
-              inputs: r.inputs,
-              seed: r.seed,
-              createdAt: r.createdAt,
-              state: "queued"
-            },
-            kind: "resume",
-            program: undefined
-          }
+          const placed = resumeOf(r)
           if (host.peek(runId, r.workspace) !== undefined) {
             // Executing here: wait until it stops; if it parked (maybe before it heard the signal), resume it again.
-            if ((yield* host.execute(placed)) === "left") return yield* Effect.never
-            const after = yield* Effect.orDie(store.get(runId))
+            yield* untilStopped(runId, placed)
+            const after = yield* recordOf(runId)
             if (Option.isNone(after) || after.value.status !== "waiting") return
           }
           // Parked (or left running by a previous owner): resume it here and hold the message until it stops.
-          if ((yield* host.execute(placed)) === "left") return yield* Effect.never
-        }),
+          yield* untilStopped(runId, placed)
+        })),
       Cancel: (request) => host.cancel(request.address.entityId, request.payload.workspace),
       Peek: (request) => Effect.sync(() => host.peek(request.address.entityId, request.payload.workspace) ?? null)
     })

@@ -102,7 +102,7 @@ export class RunStore extends Context.Tag("trellis/RunStore")<RunStore, {
   readonly park: (runId: string, parking: RunParking) => Effect.Effect<void, StoreError>
   /** The timers of parked runs (run id and clock ms to wake it), earliest first. */
   readonly timers: () => Effect.Effect<ReadonlyArray<RunTimer>, StoreError>
-  /** Marks a run `running` again (a resume starts), updating `updatedAt`; its timer goes. */
+  /** Marks a `running` or `waiting` run `running` (a resume starts), updating `updatedAt`; its timer goes. Fails on an ended run. */
   readonly reopen: (runId: string, at: number) => Effect.Effect<void, StoreError>
   /** One run; with `workspace`, only when the run belongs to it. */
   readonly get: (runId: string, workspace?: string) => Effect.Effect<Option.Option<RunRecord>, StoreError>
@@ -184,10 +184,15 @@ const makeMemory = (): RunStore["Type"] => {
       ),
     reopen: (runId, at) =>
       Effect.zipLeft(
-        update(runId, (r) => {
+        Effect.suspend(() => {
+          const status = runs.get(runId)?.status
+          return status === undefined || status === "running" || status === "waiting"
+            ? Effect.void
+            : Effect.fail(new StoreError({ operation: "reopen run", message: `run ${runId} is ${status}` }))
+        }).pipe(Effect.zipRight(update(runId, (r) => {
           const { error: _e, output: _o, ...rest } = r
           return { ...rest, status: "running", updatedAt: at, endedAt: null }
-        }, "reopen run"),
+        }, "reopen run"))),
         Effect.sync(() => timers.delete(runId))
       ),
     get: (runId, workspace) =>

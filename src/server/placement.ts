@@ -8,11 +8,12 @@
  * of parked runs) go to the owner, and the scheduler runs on one replica.
  */
 import type { SqlClient } from "@effect/sql/SqlClient"
-import { Context, Duration, Effect, Layer, Schedule } from "effect"
+import { Clock, Context, Duration, Effect, Layer, Option, Schedule } from "effect"
 import type { Scope } from "effect"
 import * as Cluster from "../cluster/index.js"
 import type { ClusterSettings } from "../cluster/index.js"
-import type { RunStore } from "../runtime/runStore.js"
+import { RunStore } from "../runtime/runStore.js"
+import type { RunRecord } from "../runtime/runStore.js"
 import { ManagerError, RunManager } from "./runManager.js"
 import type { ManagedRun, Submission } from "./runManager.js"
 
@@ -107,6 +108,71 @@ const routeTimers = (manager: RunManager["Type"], runs: Cluster.ClusterRuns["Typ
     )
   })
 
+/** How often a runner looks for orphaned runs: every 5 message polls (5 s with the defaults). */
+export const sweepMs = (settings: ClusterSettings): number => 5 * settings.messagePollMs
+
+/**
+ * The safety net of takeovers: every `sweepMs`, the runs recorded `running` whose shard this runner owns but that it
+ * neither executes nor queues are listed; one listed by two sweeps in a row (no message brought it here meanwhile,
+ * e.g. its `Execute` was answered by a failed execution or is stuck in the message storage) is resumed here from its
+ * log. Shard ownership is the cluster's lock, so no other runner executes it. A parked run of its shards whose timer
+ * is overdue by two sweeps is resumed here too.
+ */
+const sweepOrphans = (manager: RunManager["Type"], runs: Cluster.ClusterRuns["Type"], settings: ClusterSettings) =>
+  Effect.gen(function*() {
+    const store = yield* RunStore
+    const scope = yield* Effect.scope
+    let suspects = new Set<string>()
+    const sweep = Effect.gen(function*() {
+      const orphans: Array<ManagedRun> = []
+      let cursor: string | undefined
+      do {
+        const page = yield* store.list({ status: "running", limit: 1000, ...(cursor === undefined ? {} : { cursor }) })
+        for (const r of page.runs) {
+          if (runs.owns(r.runId) && manager.peek(r.runId, r.workspace) === undefined) orphans.push(managedOf(r))
+        }
+        cursor = page.next
+      } while (cursor !== undefined)
+      const next = new Set<string>()
+      for (const run of orphans) {
+        if (!suspects.has(run.runId)) {
+          next.add(run.runId)
+          continue
+        }
+        yield* Effect.logWarning(`run ${run.runId} was left running with no message to resume it; resuming it here`)
+        yield* Effect.forkIn(manager.execute(run, "resume", undefined), scope)
+      }
+      suspects = next
+      // A parked run whose timer is overdue by two sweeps (its Wake was lost on the way): resumed here.
+      const now = yield* Clock.currentTimeMillis
+      for (const t of yield* store.timers()) {
+        if (t.fireAt > now - 2 * sweepMs(settings) || !runs.owns(t.runId)) continue
+        const record = yield* store.get(t.runId)
+        if (Option.isNone(record) || record.value.status !== "waiting") continue
+        if (manager.peek(t.runId, record.value.workspace) !== undefined) continue
+        yield* Effect.logWarning(`the timer of run ${t.runId} is overdue; resuming it here`)
+        yield* Effect.forkIn(manager.execute(managedOf(record.value), "resume", undefined), scope)
+      }
+    })
+    yield* sweep.pipe(
+      Effect.catchAll((e) => Effect.logWarning(`looking for orphaned runs failed: ${e.message}`)),
+      Effect.repeat(Schedule.spaced(Duration.millis(sweepMs(settings)))),
+      Effect.forkScoped
+    )
+  })
+
+/** A stored run record as a run to resume. */
+const managedOf = (r: RunRecord): ManagedRun => ({
+  runId: r.runId,
+  workspace: r.workspace,
+  programHash: r.programHash,
+  programName: r.programName,
+  inputs: r.inputs,
+  seed: r.seed,
+  createdAt: r.createdAt,
+  state: "queued"
+})
+
 /**
  * Cluster mode: a runner of `@effect/cluster` on the store's PostgreSQL
  * database; runs are placed on the owner of their shard.
@@ -120,6 +186,7 @@ export const layerCluster = (
       const manager = yield* RunManager
       const runs = yield* Cluster.ClusterRuns
       yield* routeTimers(manager, runs, settings)
+      yield* sweepOrphans(manager, runs, settings)
       return placementOf(manager, runs)
     })
   ).pipe(Layer.provide(Cluster.layer(settings)), Layer.provide(layerHost))

@@ -15,6 +15,11 @@
  * `(run_id, seq)`, a value JSONB refuses) fails alone, with its own
  * message, and the others commit.
  *
+ * Interruption: a submitted write is awaited until it is committed or
+ * failed, even when the submitting fiber is interrupted meanwhile, so a
+ * stopped run leaves no write behind that could land after another process
+ * resumed it (a cluster's takeover).
+ *
  * Ordering: a run's writes are submitted one after another (each awaits
  * its acknowledgement), so within a group no two writes depend on each
  * other (a run is created before its first events are submitted, and ends
@@ -245,15 +250,20 @@ export const make = (options: GroupCommitOptions = {}) =>
       )
 
     let lastSize = 0
+    const closed = () => new StoreError({ operation: "commit", message: "the store is closing" })
     const loop = Effect.gen(function*() {
-      const first = yield* Queue.take(queue)
-      if (lastSize > 1 && Duration.toMillis(linger) > 0 && (yield* Queue.size(queue)) < maxBatch - 1) {
-        yield* Effect.sleep(linger)
-      }
-      const rest = yield* Queue.takeUpTo(queue, maxBatch - 1)
-      const group = [first, ...rest]
-      lastSize = group.length
-      yield* commitGroup(group)
+      const group = [yield* Queue.take(queue)]
+      yield* Effect.gen(function*() {
+        if (lastSize > 1 && Duration.toMillis(linger) > 0 && (yield* Queue.size(queue)) < maxBatch - 1) {
+          yield* Effect.sleep(linger)
+        }
+        for (const p of yield* Queue.takeUpTo(queue, maxBatch - 1)) group.push(p)
+        lastSize = group.length
+        yield* commitGroup(group)
+      }).pipe(
+        // Stopped while lingering: the writes taken are failed, never left unanswered (their submitters wait).
+        Effect.onInterrupt(() => Effect.forEach(group, (p) => Deferred.fail(p.done, closed()), { discard: true }))
+      )
     }).pipe(Effect.forever)
 
     // Registered first, so it runs last: after the writer stopped (its commit in flight finished).
@@ -261,15 +271,17 @@ export const make = (options: GroupCommitOptions = {}) =>
       Effect.flatMap(Queue.takeAll(queue), (left) =>
         Effect.forEach(
           left,
-          (p) => Deferred.fail(p.done, new StoreError({ operation: "commit", message: "the store is closing" })),
+          (p) => Deferred.fail(p.done, closed()),
           { discard: true }
         ))
     )
     yield* Effect.forkScoped(loop)
 
+    // Once queued, a write is awaited even by an interrupted submitter: when a run's fiber has stopped, none of its
+    // writes is still to land (in cluster mode another runner may resume the run from its log at once).
     const submit = (write: Write): Effect.Effect<void, StoreError> =>
       Effect.flatMap(Deferred.make<void, StoreError>(), (done) =>
-        Effect.zipRight(Queue.offer(queue, { write, done }), Deferred.await(done)))
+        Effect.uninterruptible(Effect.zipRight(Queue.offer(queue, { write, done }), Deferred.await(done))))
 
     return GroupCommit.of({ submit, stats })
   })

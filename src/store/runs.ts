@@ -107,11 +107,24 @@ export const make: Effect.Effect<RunStore["Type"], never, SqlClient | GroupCommi
         "reopen run",
         sql.unsafe(
           `UPDATE runs SET status = 'running', updated_at = $2, ended_at = NULL, output = NULL, error = NULL
-           WHERE run_id = $1 RETURNING run_id`,
+           WHERE run_id = $1 AND status IN ('running', 'waiting') RETURNING run_id`,
           [runId, at]
         )
       ).pipe(
-        Effect.flatMap(updated("reopen run", runId)),
+        // An ended run stays ended: a resume that read the run before it ended (elsewhere) stops here.
+        Effect.flatMap((rows) =>
+          rows.length > 0 ? Effect.void : storeOp(
+            "reopen run",
+            sql.unsafe<{ readonly status: string }>(`SELECT status FROM runs WHERE run_id = $1`, [runId])
+          ).pipe(Effect.flatMap((found) =>
+            Effect.fail(
+              new StoreError({
+                operation: "reopen run",
+                message: found.length === 0 ? `no run ${runId}` : `run ${runId} is ${found[0]!.status}`
+              })
+            )
+          ))
+        ),
         Effect.zipRight(storeOp("reopen run", sql.unsafe(`DELETE FROM run_timers WHERE run_id = $1`, [runId])))
       ),
 

@@ -30,8 +30,11 @@ export interface Replica {
   output: string
 }
 
-/** The cluster block the tests start replicas with: takeover within a few seconds. */
-export const FAST = { lockExpirationMs: 9000, healthCheckMs: 1000, refreshMs: 300, messagePollMs: 500 }
+/**
+ * The cluster block the tests start replicas with: takeover within a few seconds (a SIGKILLed runner is found by the
+ * health checks); long lock expiration, so a lock refresh slowed by a loaded machine (up to 10 s) keeps the shards.
+ */
+export const FAST = { lockExpirationMs: 30000, healthCheckMs: 1000, refreshMs: 300, messagePollMs: 500 }
 
 /** A test cluster's shared parts: database URL, side-effect directory, config file. */
 export interface Cluster {
@@ -113,8 +116,10 @@ export const startReplica = (cluster: Cluster, i: number): Promise<Replica> =>
     )
     const replica: Replica = { port, url: `http://127.0.0.1:${port}`, child, output: "" }
     const timer = setTimeout(() => reject(new Error(`replica ${i} did not start:\n${replica.output}`)), 45_000)
+    const log = process.env["TRELLIS_CLUSTER_LOGS"]
     const onData = (d: string) => {
       replica.output += d
+      if (log !== undefined && log !== "") fs.appendFileSync(path.join(log, `replica-${port}.log`), d)
       if (replica.output.includes("listening on")) {
         clearTimeout(timer)
         cluster.replicas[i] = replica
@@ -198,3 +203,60 @@ export const linesOf = <A>(fxDir: string, prefix: string): Array<A> =>
       }
     })
   )
+
+/**
+ * What the store and the cluster's message storage hold for the runs left `running` (empty when none is): their
+ * events and their stored messages, so a failing trial says why a run was not taken over.
+ */
+export const explainRunning = async (databaseUrl: string, status = "running"): Promise<string> => {
+  const running = await query<{ run_id: string }>(databaseUrl, `SELECT run_id FROM runs WHERE status = $1`, [status])
+  const lines: Array<string> = []
+  for (const { run_id } of running) {
+    const events = await query<{ seq: number; type: string }>(
+      databaseUrl,
+      `SELECT seq, type FROM run_events WHERE run_id = $1 ORDER BY seq`,
+      [run_id]
+    )
+    const messages = await query<Record<string, unknown>>(
+      databaseUrl,
+      `SELECT m.id, m.tag, m.shard_id, m.processed, m.last_read, m.last_reply_id,
+              (SELECT string_agg(r.kind::text || ':' || coalesce(r.payload, ''), ' | ') FROM cluster_replies r
+                WHERE r.request_id = m.id) AS replies
+       FROM cluster_messages m WHERE m.entity_id = $1 ORDER BY m.id`,
+      [run_id]
+    ).catch((e: unknown) => [{ error: String(e) }])
+    const timers = await query<Record<string, unknown>>(databaseUrl, `SELECT * FROM run_timers WHERE run_id = $1`, [
+      run_id
+    ]).catch((e: unknown) => [{ error: String(e) }])
+    lines.push(
+      `run ${run_id} (now ${Date.now()}, timers ${JSON.stringify(timers)}): events ${
+        events.map((e) => `${e.seq}:${e.type}`).join(" ")
+      }; messages ${JSON.stringify(messages)}`
+    )
+  }
+  return lines.join("\n")
+}
+
+/**
+ * Waits until the live replicas hold all `shards` shards between them, each some (PostgreSQL advisory locks of the
+ * cluster's database, one connection per runner), twice in a row 300 ms apart: the shards have settled after a start
+ * or a kill, so a run placed now stays where it starts unless a replica dies. Throws past `timeoutMs`.
+ */
+export const settled = async (cluster: Cluster, timeoutMs = 60_000, shards = 300): Promise<void> => {
+  const live = cluster.replicas.filter((r) => r !== undefined).length
+  const until = Date.now() + timeoutMs
+  let seen = 0
+  let last = ""
+  for (;;) {
+    const rows = await query<{ n: string; pids: string }>(
+      cluster.databaseUrl,
+      `SELECT count(*) AS n, count(DISTINCT pid) AS pids FROM pg_locks
+       WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`
+    )
+    last = `${rows[0]!.n} shard locks over ${rows[0]!.pids} runners`
+    seen = Number(rows[0]!.n) === shards && Number(rows[0]!.pids) === live ? seen + 1 : 0
+    if (seen >= 2) return
+    if (Date.now() > until) throw new Error(`the cluster did not settle in ${timeoutMs} ms: ${last}, ${live} live`)
+    await new Promise((res) => setTimeout(res, 300))
+  }
+}

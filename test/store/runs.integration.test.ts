@@ -78,13 +78,19 @@ for (const backend of storeBackends()) {
               state: { nodes: 3 }
             })
           )
-          yield* store.reopen("life", 200)
-          expect(yield* store.get("life")).toEqual(
-            Option.some({ ...created, status: "running", endedAt: null, updatedAt: 200, state: { nodes: 3 } })
+          // An ended run stays ended (a resume that read it before it ended stops here); a parked one reopens.
+          const ended = yield* Effect.flip(store.reopen("life", 200))
+          expect([ended.operation, ended.message]).toEqual(["reopen run", "run life is completed"])
+          yield* store.create(run("park", 100, { seed: 7, workspace: "w1" }))
+          yield* store.park("park", { at: 120, wakeAt: null, state: { nodes: 3 } })
+          yield* store.reopen("park", 200)
+          expect(Option.map(yield* store.get("park"), (r) => [r.status, r.updatedAt, r.endedAt])).toEqual(
+            Option.some(["running", 200, null])
           )
+          yield* store.reopen("park", 210)
           const error = { kind: "Permanent", message: "boom", node: "n3" }
-          yield* store.finish("life", { status: "failed", endedAt: 250, error, state: {} })
-          const failed = Option.getOrThrow(yield* store.get("life"))
+          yield* store.finish("park", { status: "failed", endedAt: 250, error, state: {} })
+          const failed = Option.getOrThrow(yield* store.get("park"))
           expect(failed.error).toEqual(error)
           expect("output" in failed).toBe(false)
         }))
