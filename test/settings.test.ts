@@ -44,6 +44,8 @@ const documented = (name: string) => docs.includes(`\`${name}\``)
 describe("settings", () => {
   it("lists the variables of each area from its declarations", () => {
     expect(variablesOf(StoreSettings)).toEqual([
+      "TRELLIS_CACHE_FRONT_ENTRIES",
+      "TRELLIS_CACHE_MAX_ENTRIES",
       "TRELLIS_DATABASE_URL",
       "TRELLIS_HOME",
       "TRELLIS_PGLITE_TEMPLATE",

@@ -294,7 +294,7 @@ const policedCall = (env: CallEnv, site: CallSite): Effect.Effect<Json, ToolErro
     for (const b of site.budgets) yield* b.charge(meter.cost, meter.tokens)
     returned(env, site, lastAttempt, output, latency, meter.cost, "tool", meter.tokens)
     if (store) yield* env.store.put(idem, output)
-    if (ck !== undefined && ttl !== undefined) yield* env.cache.set(ck, output, ttl)
+    if (ck !== undefined && ttl !== undefined) yield* env.cache.set(ck, output, ttl, tool.name)
     return output
   })
 

@@ -174,12 +174,32 @@ const schedules = statements(
   `CREATE INDEX schedule_fires_run_idx ON schedule_fires (run_id)`
 )
 
+/**
+ * History that lasts (issue 21): the result cache kept in the store — one row per cache key (sha256 of
+ * workspace, tool, version and canonical args), with its workspace (for the per-workspace bound and `trellis gc`),
+ * its value as JSON text, its size and its expiry on the run's clock.
+ */
+const history = statements(
+  `CREATE TABLE result_cache (
+    key TEXT COLLATE "C" PRIMARY KEY,
+    workspace TEXT NOT NULL,
+    tool TEXT NOT NULL,
+    value JSONB NOT NULL,
+    bytes INTEGER NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+  )`,
+  `CREATE INDEX result_cache_workspace_idx ON result_cache (workspace, created_at DESC)`,
+  `CREATE INDEX result_cache_expiry_idx ON result_cache (expires_at)`
+)
+
 /** Every migration, by `<number>_<name>`: append new ones, never edit applied ones. */
 export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient>> = {
   "0001_core": core,
   "0002_workspace_scoped_policy": scoped,
   "0004_waits": waits,
-  "0005_schedules": schedules
+  "0005_schedules": schedules,
+  "0008_history": history
 }
 
 const migrator = Migrator.make({})
