@@ -202,6 +202,15 @@ export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient>>
   "0008_history": history
 }
 
+/** The store schema's version: the number of the newest migration this build knows. */
+export const STORE_SCHEMA_VERSION: number = Math.max(...Object.keys(migrations).map((id) => Number(id.split("_")[0])))
+
+/** Why this build cannot use a store migrated by a newer one (or undefined when it can). */
+export const newerStoreSchema = (applied: number, known: number = STORE_SCHEMA_VERSION): string | undefined =>
+  applied > known
+    ? `the store's schema is at migration ${applied}, newer than this build's ${known}: use the Trellis that migrated it (or a newer one)`
+    : undefined
+
 const migrator = Migrator.make({})
 
 /**
@@ -222,6 +231,12 @@ export const migrate: Effect.Effect<ReadonlyArray<readonly [number, string]>, St
         created_at timestamp with time zone not null default now(),
         name text not null
       )`)
+      // A store migrated by a newer build is refused: this build would misread what it does not know.
+      const applied = yield* sql.unsafe<{ readonly latest: number | string | null }>(
+        `SELECT max(migration_id) AS latest FROM ${MIGRATIONS_TABLE}`
+      )
+      const newer = newerStoreSchema(Number(applied[0]?.latest ?? 0))
+      if (newer !== undefined) return yield* new StoreError({ operation: "migrate", message: newer, permanent: true })
       return yield* migrator({ loader: Migrator.fromRecord(migrations), table: MIGRATIONS_TABLE })
     })
     return yield* sql.withTransaction(run)
