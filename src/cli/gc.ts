@@ -2,6 +2,8 @@
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import { Effect, Option } from "effect"
+import { loadConfig } from "../server/config.js"
+import { retentionOf } from "../server/gcJob.js"
 import { collect, describeReport } from "../store/gc.js"
 import { CliError, out } from "./io.js"
 import { storeLayer } from "./services.js"
@@ -15,12 +17,22 @@ export const gcCommand = Command.make(
       Options.optional,
       Options.withDescription("Only this workspace's data (default: every workspace)")
     ),
-    json: Options.boolean("json").pipe(Options.withDescription("Print the report as JSON"))
+    json: Options.boolean("json").pipe(Options.withDescription("Print the report as JSON")),
+    config: Options.text("config").pipe(
+      Options.optional,
+      Options.withDescription(
+        "The config file whose workspaces' `retention` selects runs to compact (else TRELLIS_CONFIG)"
+      )
+    )
   },
-  ({ dryRun, json, workspace }) =>
+  ({ config, dryRun, json, workspace }) =>
     Effect.gen(function*() {
+      const cfg = yield* loadConfig(Option.getOrUndefined(config)).pipe(
+        Effect.mapError((e) => new CliError({ message: e.message }))
+      )
       const report = yield* collect({
         dryRun,
+        retention: retentionOf(cfg.workspaces),
         ...(Option.isSome(workspace) ? { workspace: workspace.value } : {})
       }).pipe(Effect.mapError((e) => new CliError({ message: `gc: ${e.message}` })))
       yield* out(json ? JSON.stringify(report) : describeReport(report))

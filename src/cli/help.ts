@@ -98,7 +98,7 @@ export const COMMANDS: ReadonlyArray<CommandHelp> = [
   { name: "trace", usage: "trace export <run-id> [-o file]", summary: "export a run's trace as JSONL" },
   {
     name: "gc",
-    usage: "gc [--dry-run] [--workspace w] [--json]",
+    usage: "gc [--dry-run] [--workspace w] [--config f] [--json]",
     summary: "remove expired cache entries and old runs"
   },
   { name: "check", usage: "check <file> [--json]", summary: "check a program: syntax and every invariant" },

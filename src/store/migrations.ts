@@ -193,13 +193,29 @@ const history = statements(
   `CREATE INDEX result_cache_expiry_idx ON result_cache (expires_at)`
 )
 
+/**
+ * Retention (issue 21): one row per compacted run — when, the first seq kept, how many events and bytes were
+ * dropped. A compacted run keeps its record (status, output or error, final state and summary) and its last events.
+ */
+const compaction = statements(
+  `CREATE TABLE run_compactions (
+    run_id TEXT COLLATE "C" PRIMARY KEY,
+    workspace TEXT NOT NULL,
+    compacted_at BIGINT NOT NULL,
+    kept_from_seq INTEGER NOT NULL,
+    dropped_events INTEGER NOT NULL,
+    dropped_bytes BIGINT NOT NULL
+  )`
+)
+
 /** Every migration, by `<number>_<name>`: append new ones, never edit applied ones. */
 export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient>> = {
   "0001_core": core,
   "0002_workspace_scoped_policy": scoped,
   "0004_waits": waits,
   "0005_schedules": schedules,
-  "0008_history": history
+  "0008_history": history,
+  "0009_compaction": compaction
 }
 
 /** The store schema's version: the number of the newest migration this build knows. */

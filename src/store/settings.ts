@@ -79,6 +79,9 @@ export const cacheMaxEntries: Config.Config<number> = nonNegative("TRELLIS_CACHE
 /** `TRELLIS_CACHE_FRONT_ENTRIES`: the most result-cache entries a process keeps in memory in front of the store. @default 1000 */
 export const cacheFrontEntries: Config.Config<number> = nonNegative("TRELLIS_CACHE_FRONT_ENTRIES", 1_000, true)
 
+/** `TRELLIS_GC_INTERVAL_MS`: how often `trellis serve` collects the store's garbage (0: never). @default 3600000 */
+export const gcIntervalMs: Config.Config<number> = nonNegative("TRELLIS_GC_INTERVAL_MS", 3_600_000, true)
+
 /** Every store setting at once (what `docs/configuration.md` must list). */
 export const StoreSettings = Config.all({
   home,
@@ -88,5 +91,6 @@ export const StoreSettings = Config.all({
   commitLingerMs,
   commitMaxBatch,
   cacheMaxEntries,
-  cacheFrontEntries
+  cacheFrontEntries,
+  gcIntervalMs
 })

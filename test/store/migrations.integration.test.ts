@@ -16,10 +16,13 @@ for (const backend of testBackends()) {
     layer(backend.layer, { timeout: "60 seconds" })((it) => {
       it.effect("migrates once; a second migration is a no-op", () =>
         Effect.gen(function*() {
-          expect(yield* migrate).toEqual([[1, "core"], [2, "workspace_scoped_policy"], [4, "waits"], [5, "schedules"], [
-            8,
-            "history"
-          ]])
+          expect(yield* migrate).toEqual(
+            Object.keys(migrations).map((id) => {
+              const [n, ...name] = id.split("_")
+              return [Number(n), name.join("_")]
+            })
+          )
+          expect(Object.keys(migrations)).toContain("0009_compaction")
           expect(yield* migrate).toEqual([])
           const sql = yield* SqlClient
           const tables = yield* sql<{ readonly table_name: string }>`
@@ -31,6 +34,7 @@ for (const backend of testBackends()) {
             "idempotency_records",
             "programs",
             "result_cache",
+            "run_compactions",
             "run_events",
             "run_signals",
             "run_timers",
@@ -87,10 +91,9 @@ describe("concurrent start-up", () => {
           [1, "core"],
           [2, "workspace_scoped_policy"],
           [4, "waits"],
-          [
-            5,
-            "schedules"
-          ]
+          [5, "schedules"],
+          [8, "history"],
+          [9, "compaction"]
         ]])
         const counts = yield* Effect.scoped(Effect.flatMap(Layer.build(layerPostgres(Redacted.make(db.url))), (ctx) =>
           Effect.provide(
