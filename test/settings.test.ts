@@ -44,7 +44,10 @@ const documented = (name: string) => docs.includes(`\`${name}\``)
 describe("settings", () => {
   it("lists the variables of each area from its declarations", () => {
     expect(variablesOf(StoreSettings)).toEqual([
+      "TRELLIS_CACHE_FRONT_ENTRIES",
+      "TRELLIS_CACHE_MAX_ENTRIES",
       "TRELLIS_DATABASE_URL",
+      "TRELLIS_GC_INTERVAL_MS",
       "TRELLIS_HOME",
       "TRELLIS_PGLITE_TEMPLATE",
       "TRELLIS_PGLITE_THREAD",

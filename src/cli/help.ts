@@ -10,6 +10,7 @@ import { HashMap } from "effect"
 import { checkCommand, compileCommand, fmtCommand, normalizeCommand, schemaCommand, tokensCommand } from "./commands.js"
 import { replayCommand, resumeCommand, runsCommand, traceCommand } from "./durable.js"
 import { evalCommand } from "./eval.js"
+import { gcCommand } from "./gc.js"
 import { planCommand } from "./plan.js"
 import { ingestCommand, searchCommand } from "./retrieval.js"
 import { runCommand } from "./run.js"
@@ -30,6 +31,7 @@ export const subcommands = [
   signalCommand,
   replayCommand,
   traceCommand,
+  gcCommand,
   checkCommand,
   fmtCommand,
   normalizeCommand,
@@ -95,6 +97,11 @@ export const COMMANDS: ReadonlyArray<CommandHelp> = [
     summary: "re-execute a recorded run and report the first divergence"
   },
   { name: "trace", usage: "trace export <run-id> [-o file]", summary: "export a run's trace as JSONL" },
+  {
+    name: "gc",
+    usage: "gc [--dry-run] [--workspace w] [--config f] [--json]",
+    summary: "remove expired cache entries and old runs"
+  },
   { name: "check", usage: "check <file> [--json]", summary: "check a program: syntax and every invariant" },
   { name: "fmt", usage: "fmt <file> [--check | --write]", summary: "print a program as canonical DSL text" },
   {

@@ -6,6 +6,7 @@ import * as Runtime from "../runtime/runtime.js"
 import { isOpen, loadConfig } from "../server/config.js"
 import type { ServerConfig } from "../server/config.js"
 import { VERSION } from "../server/context.js"
+import * as GcJob from "../server/gcJob.js"
 import { layerJson } from "../server/observability/logging.js"
 import { observeEvents } from "../server/observability/metrics.js"
 import { layerTracing } from "../server/observability/tracing.js"
@@ -114,7 +115,11 @@ export const serve = (
           )
         )
         const tracing = Layer.mapError(layerTracing(), settingError)
-        const ctx = yield* Layer.build(Layer.provide(server, services).pipe(Layer.provide(tracing)))
+        // The store's collector (expired cache entries, retention) runs beside the server, on the same store.
+        const collector = Layer.provide(GcJob.layer(cfg.workspaces), storeLayer)
+        const ctx = yield* Layer.build(
+          Layer.merge(Layer.provide(server, services), collector).pipe(Layer.provide(tracing))
+        )
         const started = yield* Server.urlOf(ctx)
         const store = yield* Effect.mapError(storeName, settingError)
         // The CLI beside the server: its store commands in this home go through the API (removed at shutdown).

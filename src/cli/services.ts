@@ -20,6 +20,7 @@ import * as Runtime from "../runtime/runtime.js"
 import type { RunRequirements } from "../runtime/runtime.js"
 import { loadConfig } from "../server/config.js"
 import { Store } from "../store/index.js"
+import * as StoredCache from "../store/resultCache.js"
 import { layerPglite, MEMORY } from "../store/sql.js"
 import { builtinTools, loadToolsModule, makeRegistry, ToolRegistry } from "../tools/index.js"
 import type { AnyTool } from "../tools/index.js"
@@ -124,7 +125,8 @@ export const servicesLayer = (
 ): Layer.Layer<CliServices, CliError, FileSystem.FileSystem> => {
   const base = options.memory ? Layer.mergeAll(Runtime.layerServices, RunStore.layerMemory) : Layer.mergeAll(
     storeLayer,
-    Runtime.ResultCache.layerMemory,
+    // The result cache lives in the store (shared by every process on it), with an in-process front.
+    Layer.provide(StoredCache.layer(), storeLayer),
     Runtime.ToolLimiter.layer
   )
   // Provided after the base services, so the step runner overrides the runtime's default (no LLM layer).

@@ -7,6 +7,7 @@ import { Either, ParseResult, Schema } from "effect"
 import { pathToPointer, Span } from "./diagnostic.js"
 import type { Path, Position } from "./diagnostic.js"
 import { IR_VERSION, Program } from "./schema.js"
+import { upgradeProgramDocument } from "./versions.js"
 
 /** One problem found while decoding: where in the document, and what. */
 export const IrIssue = Schema.Struct({
@@ -109,7 +110,9 @@ const formatIssues = (error: ParseResult.ParseError): ReadonlyArray<IrIssue> => 
 }
 
 /** Decodes an unknown value (e.g. parsed JSON) into a Program; unknown fields are errors. */
-export const decodeProgram = (u: unknown): Either.Either<Program, IrDecodeError> => {
+export const decodeProgram = (input: unknown): Either.Either<Program, IrDecodeError> => {
+  // An older document is brought to trellis/1 first (ir/versions.ts); a newer or unknown one is refused below.
+  const u = upgradeProgramDocument(input).document
   const version = versionIssue(u)
   if (version !== undefined) return Either.left(new IrDecodeError({ issues: [version] }))
   const proto = protoKeyIssues(u)

@@ -454,6 +454,16 @@ export const replay = (
     const events = source._tag === "Stored" ? yield* eventsOf(source.runId) : source.events
     const first = events[0]
     const runId = source._tag === "Stored" ? source.runId : first?.runId ?? "(empty trace)"
+    if (first !== undefined && first.seq > 0) {
+      return yield* Effect.fail(
+        new RunError({
+          kind: "InvalidInput",
+          message: `run ${runId} was compacted: its events before seq ${first.seq} were dropped by retention ` +
+            `(its summary, output and last events are kept), so it cannot be replayed`,
+          runId
+        })
+      )
+    }
     if (first === undefined || first.type !== "RunStarted") {
       return yield* Effect.fail(
         new RunError({

@@ -355,7 +355,7 @@ const policedCall = (env: CallEnv, site: CallSite): Effect.Effect<Json, ToolErro
     }
     returned(env, site, lastAttempt, output, latency, meter.cost, "tool", meter.tokens)
     if (store) yield* env.store.put(idem, output)
-    if (ck !== undefined && ttl !== undefined) yield* env.cache.set(ck, output, ttl)
+    if (ck !== undefined && ttl !== undefined) yield* env.cache.set(ck, output, ttl, tool.name)
     return output
   })
 

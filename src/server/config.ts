@@ -13,6 +13,7 @@ import { createHash } from "node:crypto"
 import { ClusterConfig } from "../cluster/index.js"
 import { ProviderConfig } from "../llm/config.js"
 import { StepsConfig } from "../llm/stepRunner.js"
+import { RetentionPolicy } from "../store/retention.js"
 import * as Settings from "./settings.js"
 
 /** The configuration could not be read or is invalid. */
@@ -39,7 +40,9 @@ export const Workspace = Schema.Struct({
   keyHashes: Schema.Array(Schema.String.pipe(Schema.pattern(/^sha256:[0-9a-f]{64}$/, {
     message: () => "a key hash is \"sha256:\" followed by 64 lowercase hex digits"
   }))),
-  quotas: opt(Quotas)
+  quotas: opt(Quotas),
+  /** Which ended runs `trellis gc` and the server's collector compact (docs/operations.md). */
+  retention: opt(RetentionPolicy)
 })
 export type Workspace = typeof Workspace.Type
 

@@ -225,6 +225,40 @@ const evals = statements(
   `CREATE INDEX eval_results_run_idx ON eval_results (run_id)`
 )
 
+/**
+ * History that lasts (issue 21): the result cache kept in the store — one row per cache key (sha256 of
+ * workspace, tool, version and canonical args), with its workspace (for the per-workspace bound and `trellis gc`),
+ * its value as JSON text, its size and its expiry on the run's clock.
+ */
+const history = statements(
+  `CREATE TABLE result_cache (
+    key TEXT COLLATE "C" PRIMARY KEY,
+    workspace TEXT NOT NULL,
+    tool TEXT NOT NULL,
+    value JSONB NOT NULL,
+    bytes INTEGER NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+  )`,
+  `CREATE INDEX result_cache_workspace_idx ON result_cache (workspace, created_at DESC)`,
+  `CREATE INDEX result_cache_expiry_idx ON result_cache (expires_at)`
+)
+
+/**
+ * Retention (issue 21): one row per compacted run — when, the first seq kept, how many events and bytes were
+ * dropped. A compacted run keeps its record (status, output or error, final state and summary) and its last events.
+ */
+const compaction = statements(
+  `CREATE TABLE run_compactions (
+    run_id TEXT COLLATE "C" PRIMARY KEY,
+    workspace TEXT NOT NULL,
+    compacted_at BIGINT NOT NULL,
+    kept_from_seq INTEGER NOT NULL,
+    dropped_events INTEGER NOT NULL,
+    dropped_bytes BIGINT NOT NULL
+  )`
+)
+
 /** Every migration, by `<number>_<name>`: append new ones, never edit applied ones. */
 export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient>> = {
   "0001_core": core,
@@ -232,8 +266,19 @@ export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient>>
   "0004_waits": waits,
   "0005_schedules": schedules,
   "0006_bandit_rewards": banditRewards,
-  "0007_evals": evals
+  "0007_evals": evals,
+  "0008_history": history,
+  "0009_compaction": compaction
 }
+
+/** The store schema's version: the number of the newest migration this build knows. */
+export const STORE_SCHEMA_VERSION: number = Math.max(...Object.keys(migrations).map((id) => Number(id.split("_")[0])))
+
+/** Why this build cannot use a store migrated by a newer one (or undefined when it can). */
+export const newerStoreSchema = (applied: number, known: number = STORE_SCHEMA_VERSION): string | undefined =>
+  applied > known
+    ? `the store's schema is at migration ${applied}, newer than this build's ${known}: use the Trellis that migrated it (or a newer one)`
+    : undefined
 
 const migrator = Migrator.make({})
 
@@ -255,6 +300,12 @@ export const migrate: Effect.Effect<ReadonlyArray<readonly [number, string]>, St
         created_at timestamp with time zone not null default now(),
         name text not null
       )`)
+      // A store migrated by a newer build is refused: this build would misread what it does not know.
+      const applied = yield* sql.unsafe<{ readonly latest: number | string | null }>(
+        `SELECT max(migration_id) AS latest FROM ${MIGRATIONS_TABLE}`
+      )
+      const newer = newerStoreSchema(Number(applied[0]?.latest ?? 0))
+      if (newer !== undefined) return yield* new StoreError({ operation: "migrate", message: newer, permanent: true })
       return yield* migrator({ loader: Migrator.fromRecord(migrations), table: MIGRATIONS_TABLE })
     })
     return yield* sql.withTransaction(run)

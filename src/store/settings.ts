@@ -73,6 +73,15 @@ export const commitMaxBatch: Config.Config<number> = nonNegative("TRELLIS_STORE_
   Config.map((n) => Math.max(1, n))
 )
 
+/** `TRELLIS_CACHE_MAX_ENTRIES`: the most result-cache entries one workspace keeps in the store (oldest out). @default 10000 */
+export const cacheMaxEntries: Config.Config<number> = nonNegative("TRELLIS_CACHE_MAX_ENTRIES", 10_000, true)
+
+/** `TRELLIS_CACHE_FRONT_ENTRIES`: the most result-cache entries a process keeps in memory in front of the store. @default 1000 */
+export const cacheFrontEntries: Config.Config<number> = nonNegative("TRELLIS_CACHE_FRONT_ENTRIES", 1_000, true)
+
+/** `TRELLIS_GC_INTERVAL_MS`: how often `trellis serve` collects the store's garbage (0: never). @default 3600000 */
+export const gcIntervalMs: Config.Config<number> = nonNegative("TRELLIS_GC_INTERVAL_MS", 3_600_000, true)
+
 /** Every store setting at once (what `docs/configuration.md` must list). */
 export const StoreSettings = Config.all({
   home,
@@ -80,5 +89,8 @@ export const StoreSettings = Config.all({
   pgliteThread,
   pgliteTemplate,
   commitLingerMs,
-  commitMaxBatch
+  commitMaxBatch,
+  cacheMaxEntries,
+  cacheFrontEntries,
+  gcIntervalMs
 })

@@ -13,14 +13,15 @@
 import { Either, ParseResult, Schema } from "effect"
 import { canonicalJson } from "../ir/canonical.js"
 import { encodeEvent, EVENT_CLASSES, RunEvent } from "./events.js"
+import { EVENT_SCHEMA_VERSION, traceVersionOf, unsupportedTrace, upgradeEventJson } from "./versions.js"
 
 /** Why a trace file could not be read. */
-export type JsonlErrorReason = "BadJson" | "BadEvent" | "SeqGap" | "MixedRun"
+export type JsonlErrorReason = "BadJson" | "BadEvent" | "SeqGap" | "MixedRun" | "NewerSchema"
 
 /** A trace file could not be read: what is wrong (`message`) and where (`line`, 1-based). */
 export class JsonlError extends Schema.TaggedError<JsonlError>()("JsonlError", {
   line: Schema.Number,
-  reason: Schema.Literal("BadJson", "BadEvent", "SeqGap", "MixedRun"),
+  reason: Schema.Literal("BadJson", "BadEvent", "SeqGap", "MixedRun", "NewerSchema"),
   message: Schema.String
 }) {}
 
@@ -81,6 +82,7 @@ export const fromJsonl = (text: string): Either.Either<ReadonlyArray<RunEvent>, 
   const lines = text.split("\n")
   const events: Array<RunEvent> = []
   let runId: string | undefined
+  let version: number | undefined
   for (let i = 0; i < lines.length; i++) {
     const lineNo = i + 1
     const raw = lines[i]!
@@ -92,6 +94,13 @@ export const fromJsonl = (text: string): Either.Either<ReadonlyArray<RunEvent>, 
     } catch (e) {
       return fail(lineNo, "BadJson", `not valid JSON: ${describeJsonError(e)}`)
     }
+    // The first event says which event schema the trace was written with; older events are upgraded first.
+    if (version === undefined) {
+      version = traceVersionOf(json)
+      const newer = unsupportedTrace(version)
+      if (newer !== undefined) return fail(lineNo, "NewerSchema", newer)
+    }
+    if (version !== EVENT_SCHEMA_VERSION) json = upgradeEventJson(json, version)
     const decoded = decodeLine(json)
     if (Either.isLeft(decoded)) {
       return fail(lineNo, "BadEvent", `not ${what(json)}: ${formatParseError(decoded.left)}`)

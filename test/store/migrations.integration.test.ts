@@ -7,7 +7,7 @@ import { SqlClient } from "@effect/sql/SqlClient"
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Effect, Layer, Redacted } from "effect"
 import * as Store from "../../src/store/layer.js"
-import { migrate, migrations } from "../../src/store/migrations.js"
+import { migrate, migrations, STORE_SCHEMA_VERSION } from "../../src/store/migrations.js"
 import { layerPostgres } from "../../src/store/sql.js"
 import { freshPostgresDatabase, testBackends, testDatabaseUrl } from "../support/db.js"
 
@@ -16,13 +16,13 @@ for (const backend of testBackends()) {
     layer(backend.layer, { timeout: "60 seconds" })((it) => {
       it.effect("migrates once; a second migration is a no-op", () =>
         Effect.gen(function*() {
-          expect(yield* migrate).toEqual([[1, "core"], [2, "workspace_scoped_policy"], [4, "waits"], [5, "schedules"], [
-            6,
-            "bandit_rewards"
-          ], [
-            7,
-            "evals"
-          ]])
+          expect(yield* migrate).toEqual(
+            Object.keys(migrations).map((id) => {
+              const [n, ...name] = id.split("_")
+              return [Number(n), name.join("_")]
+            })
+          )
+          expect(Object.keys(migrations)).toContain("0009_compaction")
           expect(yield* migrate).toEqual([])
           const sql = yield* SqlClient
           const tables = yield* sql<{ readonly table_name: string }>`
@@ -36,6 +36,8 @@ for (const backend of testBackends()) {
             "idempotency",
             "idempotency_records",
             "programs",
+            "result_cache",
+            "run_compactions",
             "run_events",
             "run_signals",
             "run_timers",
@@ -46,6 +48,18 @@ for (const backend of testBackends()) {
           ])
           // Building the store layer on a migrated database migrates nothing and works.
           yield* Effect.provide(Effect.void, Store.layer)
+        }))
+
+      it.effect("a store migrated by a newer build is refused, naming both versions", () =>
+        Effect.gen(function*() {
+          const sql = yield* SqlClient
+          yield* sql.unsafe(`INSERT INTO trellis_migrations (migration_id, name) VALUES (9999, 'future')`)
+          const refused = yield* Effect.flip(migrate)
+          yield* sql.unsafe(`DELETE FROM trellis_migrations WHERE migration_id = 9999`)
+          expect(refused.message).toBe(
+            `the store's schema is at migration 9999, newer than this build's ${STORE_SCHEMA_VERSION}: use the Trellis that migrated it (or a newer one)`
+          )
+          expect(yield* migrate).toEqual([])
         }))
 
       it.effect("stored events cannot be updated", () =>
@@ -76,16 +90,12 @@ describe("concurrent start-up", () => {
             )
           ))
         const results = yield* Effect.all(starts, { concurrency: "unbounded" })
-        expect(results.filter((r) => r.length > 0)).toEqual([[
-          [1, "core"],
-          [2, "workspace_scoped_policy"],
-          [4, "waits"],
-          [
-            5,
-            "schedules"
-          ],
-          [7, "evals"]
-        ]])
+        expect(results.filter((r) => r.length > 0)).toEqual([
+          Object.keys(migrations).map((id) => {
+            const [n, ...name] = id.split("_")
+            return [Number(n), name.join("_")]
+          })
+        ])
         const counts = yield* Effect.scoped(Effect.flatMap(Layer.build(layerPostgres(Redacted.make(db.url))), (ctx) =>
           Effect.provide(
             Effect.flatMap(

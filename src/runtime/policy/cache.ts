@@ -12,8 +12,11 @@ import { sha256Hex } from "../../ir/hash.js"
 export class ResultCache extends Context.Tag("trellis/ResultCache")<ResultCache, {
   /** The cached value of `key`, unless absent or expired. */
   readonly get: (key: string) => Effect.Effect<Option.Option<Json>>
-  /** Caches `value` under `key` for `ttlMs` milliseconds of Clock time (nothing is kept when `ttlMs` ≤ 0). */
-  readonly set: (key: string, value: Json, ttlMs: number) => Effect.Effect<void>
+  /**
+   * Caches `value` under `key` for `ttlMs` milliseconds of Clock time (nothing is kept when `ttlMs` ≤ 0);
+   * `tool` names the tool whose output it is (kept by stores that list their entries).
+   */
+  readonly set: (key: string, value: Json, ttlMs: number, tool?: string) => Effect.Effect<void>
 }>() {
   /** A cache in memory; expired entries are dropped when read and swept as the cache grows. */
   static readonly layerMemory: Layer.Layer<ResultCache> = Layer.sync(ResultCache, () => {
