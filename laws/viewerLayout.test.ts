@@ -5,7 +5,8 @@
  * cases (× TRELLIS_LAWS_MULTIPLIER).
  */
 import { Either } from "effect"
-import ELK from "elkjs/lib/elk.bundled.js"
+import type { ElkNode } from "elkjs/lib/elk-api.js"
+import * as ElkModule from "elkjs/lib/elk.bundled.js"
 import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { boxesOf, defaultCollapsed, isGroup, layoutFaults, quickLayout, toElk } from "../src/server/web/app/layout.js"
@@ -14,6 +15,8 @@ import type { GraphNode, GraphView } from "../src/server/web/graph.js"
 import { arbProgram } from "./arbitrary.js"
 import { numRuns } from "./settings.js"
 
+/** elkjs is CommonJS: its constructor is the module's default export. */
+const ELK = (ElkModule as unknown as { default: new() => { layout: (g: ElkNode) => Promise<ElkNode> } }).default
 const elk = new ELK()
 
 const groups = (nodes: ReadonlyArray<GraphNode>): Array<string> =>

@@ -8,8 +8,8 @@
  * `n3`), which is how the viewer matches event paths to the picture.
  */
 import { Either, Schema } from "effect"
-import type { Expr, Program } from "../../ir/schema.js"
 import { evalPure } from "../../ir/eval.js"
+import type { Expr, Program } from "../../ir/schema.js"
 import { mapExpr } from "../../ir/visit.js"
 import { printExpr } from "../../language/printExpr.js"
 import { make as makePlan } from "../../runtime/plan.js"

@@ -132,8 +132,7 @@ export const boxesOf = (layout: ElkNode): Array<Box> => {
   return out
 }
 
-const intersect = (a: Box, b: Box): boolean =>
-  a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h
+const intersect = (a: Box, b: Box): boolean => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h
 
 /**
  * The faults of a layout: pairs of boxes that intersect though neither holds the other, and boxes that stick out
@@ -212,7 +211,9 @@ export const quickLayout = (graph: ElkNode): ElkNode => {
       keyed.forEach(([, i], k) => (pos[i] = k))
       row.splice(0, row.length, ...keyed.map(([, i]) => i))
     }
-    const rowW = layers.map((row) => (row ?? []).reduce((a, i) => a + (kids[i]!.width ?? 0), 0) + GAP_X * ((row?.length ?? 1) - 1))
+    const rowW = layers.map((row) =>
+      (row ?? []).reduce((a, i) => a + (kids[i]!.width ?? 0), 0) + GAP_X * ((row?.length ?? 1) - 1)
+    )
     const inner = Math.max(0, ...rowW)
     let y = pad.top
     layers.forEach((row, r) => {
@@ -276,8 +277,7 @@ const topo = (preds: ReadonlyArray<ReadonlyArray<number>>): Array<number> => {
 }
 
 /** How many boxes an ELK graph has (the size past which the viewer lays out with `quickLayout`). */
-export const boxCount = (graph: ElkNode): number =>
-  (graph.children ?? []).reduce((a, c) => a + 1 + boxCount(c), 0)
+export const boxCount = (graph: ElkNode): number => (graph.children ?? []).reduce((a, c) => a + 1 + boxCount(c), 0)
 
 /** Past this many boxes the viewer uses `quickLayout` instead of ELK. */
 export const QUICK_LAYOUT_BOXES = 150

@@ -11,8 +11,9 @@ import type { ReplayReport, RunPage, RunProgram, RunView } from "./api.js"
 import { DagView } from "./dag.js"
 import type { NodeLook } from "./dag.js"
 import { announce, fmtCost, fmtDuration, fmtTime, h, json, replace, short } from "./dom.js"
+import { findBar } from "./find.js"
 import { GanttView } from "./gantt.js"
-import { aggregate, indexGraph, keyOf, RunModel, STATES } from "./model.js"
+import { aggregate, armsOf, indexGraph, keyOf, RunModel, STATES } from "./model.js"
 import { NodePanel } from "./panel.js"
 import { follow } from "./sse.js"
 
@@ -112,9 +113,17 @@ const draw = (
   const dag = graph === undefined ? undefined : new DagView(graph, { onSelect: (key) => select(key, undefined) })
   const gantt = new GanttView({
     labelOf,
+    keyOf: (path) => (graph === undefined ? undefined : keyOf(graph, path)),
+    keyLabel: (key) => byKey.get(key)?.label ?? key,
     onSelect: (path) => select(graph === undefined ? undefined : keyOf(graph, path), path)
   })
 
+  const finder = findBar(byKey, model, (nodeMatch, runMatch, first) => {
+    const hits = dag?.filter(nodeMatch) ?? 0
+    gantt.filter(runMatch)
+    if (first !== undefined && nodeMatch !== undefined) dag?.reveal(first)
+    return hits
+  })
   const status = h("span", { class: "badge" })
   const facts = h("dl", { class: "facts run-facts" })
   const outcome = h("div", { class: "outcome" })
@@ -222,7 +231,13 @@ const draw = (
       } else if (nodes.length === 1 && nodes[0]!.attempts.length > 1) {
         note = `${agg.state}, attempt ${nodes[0]!.attempts.length}`
       }
-      out.set(key, { state: agg.state as NodeStatus, note })
+      const arms = armsOf(model, byKey.get(key)!)
+      out.set(
+        key,
+        arms === undefined || (arms.arms.size === 0 && !arms.settled)
+          ? { state: agg.state as NodeStatus, note }
+          : { state: agg.state as NodeStatus, note, arms: arms.arms, settled: arms.settled }
+      )
     }
     return out
   }
@@ -301,6 +316,7 @@ const draw = (
       ? null
       : h("p", { class: "error", role: "alert" }, `The program's graph is unavailable: ${programError}`),
     legend(),
+    finder.root,
     h("div", { class: "run-grid" }, h("div", { class: "run-main" }, dag?.root ?? null, gantt.root), panel.root)
   )
   header()
