@@ -239,7 +239,8 @@ export class DagView {
       })
       g.append(
         s("rect", { class: "scope", width: w, height: ht, rx: 6 }),
-        s("text", { class: "scope-title", x: 8, y: 17 }, title)
+        s("text", { class: "scope-title", x: 8, y: 17 }, title),
+        s("text", { class: "arm-note", x: 8, y: 17 + CHOICE_LINE }, "")
       )
       drawIn(g, c)
       parent.append(g)
@@ -275,7 +276,7 @@ export class DagView {
       header.append(
         s("rect", { class: "group-box", width: w, height: ht, rx: 8 }),
         s("rect", { class: "group-bar", width: w, height: HEADER, rx: 8 }),
-        s("text", { class: "label", x: 30, y: 18 }, clipText(`${n.label}  ${n.kind} ${n.detail}`, w - 140)),
+        s("text", { class: "label", x: 30, y: 18 }, clipText(`${n.label} · ${headline(n)}`, w - 100)),
         s("text", { class: "note", x: w - 8, y: 18, "text-anchor": "end" }, "")
       )
       g.append(header)
@@ -379,9 +380,14 @@ export class DagView {
     el.classList.toggle("arm-untaken", untaken)
     const title = el.querySelector<SVGTextElement>("text.scope-title")
     const base = el.dataset.title ?? ""
-    const text = taken ? `✓ ${base}${note === "" ? " (taken)" : ` · ${note}`}` : untaken ? `${base} (not taken)` : base
+    const isChoose = this.byKey.get(el.dataset.armOf!)?.kind === "choose"
+    const inline = !isChoose && note !== undefined && note !== "" ? ` · ${note}` : ""
+    const text = taken ? `✓ ${base} (taken${inline})` : untaken ? `${base} (not taken)` : base
     if (title !== null) title.textContent = text
-    el.setAttribute("aria-label", text)
+    // A choose's propensity and policy go on a second line (the layout leaves room for it).
+    const second = el.querySelector<SVGTextElement>("text.arm-note")
+    if (second !== null) second.textContent = isChoose ? note ?? "" : ""
+    el.setAttribute("aria-label", note === undefined || note === "" ? text : `${text}: ${note}`)
   }
 
   private key(e: KeyboardEvent, svg: SVGSVGElement): void {
@@ -411,6 +417,10 @@ export class DagView {
     }
   }
 }
+
+/** What a group's header says after its name: the kind when the detail does not (`map x in xs`, `run score`). */
+const headline = (n: GraphNode): string =>
+  n.kind === "map" ? `map ${n.detail}` : n.kind === "call" ? `run ${n.detail}` : n.detail
 
 /** `text` cut with `…` to about `room` pixels (at `charW` per character). */
 const clipText = (text: string, room: number, charW = 7.2): string => {

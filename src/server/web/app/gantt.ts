@@ -203,9 +203,10 @@ export class GanttView {
       width,
       height: shown.length * ROW,
       role: "group",
-      style: `top: ${first * ROW}px`,
       "aria-label": `Timeline rows ${first + 1} to ${first + shown.length} of ${this.lines.length}`
     })
+    // Through the CSSOM: the page's CSP refuses style attributes.
+    svg.style.top = `${first * ROW}px`
     shown.forEach((line, i) => svg.append(this.drawLine(line, i * ROW, first + i)))
     replace(
       this.host,

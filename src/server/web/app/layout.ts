@@ -36,6 +36,13 @@ export const exprText = (sc: GraphScope): string => {
   return `= ${r}`
 }
 
+/** The extra height of a choose's option title: its second line (propensity and policy). */
+export const CHOICE_LINE = 15
+/** The least width of a choose's option (its second line). */
+const CHOICE_W = 250
+/** The width of a scope's title as marked at run time (the longest: `… (not taken)`). */
+const exprTitleWidth = (title: string): number => (Math.min(title.length, 40) + 14) * 6.4 + 20
+
 const exprWidth = (sc: GraphScope): number => Math.max(90, exprText(sc).length * 6.8 + 18)
 
 /** The id of a scope's compound node (`scope:<owner key>/<segment>`). */
@@ -65,10 +72,18 @@ export const toElk = (graph: GraphView, collapsed: ReadonlySet<string>): ElkNode
   const scopeNode = (n: GraphNode, sc: GraphScope): ElkNode => {
     const id = scopeId(n, sc)
     const prefix = sc.segment === "" ? `${n.key}/` : `${n.key}/${sc.segment}/`
+    // Room for the title as marked at run time (`✓ then (taken)`, `else (not taken)`), and for a choose's
+    // second line (`p=0.50 · policy epsilon-greedy(0.1)`).
+    const top = n.kind === "choose" ? HEADER + CHOICE_LINE : HEADER
+    const minW = Math.max(exprTitleWidth(sc.title), n.kind === "choose" ? CHOICE_W : 0)
     return {
       id,
       labels: [{ text: sc.title }],
-      layoutOptions: { "elk.padding": `[top=${HEADER},left=10,bottom=10,right=10]` },
+      layoutOptions: {
+        "elk.padding": `[top=${top},left=10,bottom=10,right=10]`,
+        "elk.nodeSize.constraints": "MINIMUM_SIZE",
+        "elk.nodeSize.minimum": `(${minW}, ${top + EXPR_H + 10})`
+      },
       children: sc.nodes.length === 0
         ? [{ id: `expr:${id}`, width: exprWidth(sc), height: EXPR_H }]
         : sc.nodes.map(nodeOf),
@@ -186,7 +201,10 @@ export const quickLayout = (graph: ElkNode): ElkNode => {
   const place = (node: ElkNode): ElkNode => {
     const kids = (node.children ?? []).map((c) => ((c.children?.length ?? 0) > 0 ? place(c) : { ...c }))
     const pad = paddingOf(node)
-    if (kids.length === 0) return { ...node, width: node.width ?? 0, height: node.height ?? 0 }
+    const min = /\(([\d.]+), ([\d.]+)\)/.exec(node.layoutOptions?.["elk.nodeSize.minimum"] ?? "")
+    const minW = Math.max(node.width ?? 0, Number(min?.[1] ?? 0))
+    const minH = Math.max(node.height ?? 0, Number(min?.[2] ?? 0))
+    if (kids.length === 0) return { ...node, width: minW, height: minH }
     const index = new Map(kids.map((k, i) => [k.id, i]))
     const preds: Array<Array<number>> = kids.map(() => [])
     for (const e of node.edges ?? []) {
@@ -242,8 +260,8 @@ export const quickLayout = (graph: ElkNode): ElkNode => {
       ...node,
       children: kids,
       edges,
-      width: Math.max(node.width ?? 0, inner + pad.left + pad.right),
-      height: Math.max(node.height ?? 0, height)
+      width: Math.max(minW, inner + pad.left + pad.right),
+      height: Math.max(minH, height)
     }
   }
   const out = place(graph)

@@ -172,6 +172,8 @@ const draw = (
       h("dd", {}, fmtDuration(now - started) + (isEnded ? "" : " so far")),
       h("dt", {}, "Cost"),
       h("dd", {}, fmtCost(model.state.events > 0 ? model.state.cost : run.cost)),
+      h("dt", {}, "Events"),
+      h("dd", { class: "event-count" }, String(model.events.length)),
       h("dt", {}, "Seed"),
       h("dd", {}, run.seed === null ? "—" : String(run.seed)),
       h("dt", {}, "Run id"),
