@@ -16,6 +16,7 @@ import type { GraphNode, GraphView } from "../graph.js"
 import { h, replace, s } from "./dom.js"
 import {
   boxCount,
+  CHOICE_LINE,
   defaultCollapsed,
   exprText,
   HEADER,
