@@ -251,11 +251,13 @@ const draw = (
     requestAnimationFrame(() => {
       pending = false
       if (isDisposed()) return
-      header()
-      dag?.update(looks())
-      gantt.render(model.state, model.state.endedAt ?? Date.now())
-      gantt.select(selectedPath ?? (selectedKey === undefined ? undefined : model.instances.get(selectedKey)?.at(-1)))
-      panel.refresh()
+      timed("draw", () => {
+        header()
+        dag?.update(looks())
+        gantt.render(model.state, model.state.endedAt ?? Date.now())
+        gantt.select(selectedPath ?? (selectedKey === undefined ? undefined : model.instances.get(selectedKey)?.at(-1)))
+        panel.refresh()
+      })
     })
   }
 
@@ -322,7 +324,11 @@ const draw = (
     h("div", { class: "run-grid" }, h("div", { class: "run-main" }, dag?.root ?? null, gantt.root), panel.root)
   )
   header()
-  void dag?.render().then(() => dag.update(looks()))
+  const laidOut = performance.now()
+  void dag?.render().then(() => {
+    performance.measure("trellis:layout", { start: laidOut, end: performance.now() })
+    dag.update(looks())
+  })
 
   // Other runs of the program, for the compare picker.
   void call<RunPage>(`/v1/runs?programHash=${encodeURIComponent(run.programHash)}&limit=50`).then((page) => {
@@ -337,7 +343,7 @@ const draw = (
 
   const stop = follow(run.runId, {
     onEvents: (batch) => {
-      model.add(batch)
+      timed("fold", () => model.add(batch))
       refresh()
     },
     onEnd: () => {
@@ -357,6 +363,16 @@ const draw = (
     if (model.state.endedAt === null && !ended(run.status)) refresh()
   }, 1000)
   cleanups.push(() => clearInterval(timer))
+}
+
+/**
+ * Runs `f` and records its time as a `trellis:<name>` performance measure: the viewer's own work on a run page
+ * (folding events, drawing, laying out), which the browser test bounds apart from the network.
+ */
+const timed = (name: string, f: () => void): void => {
+  const start = performance.now()
+  f()
+  performance.measure(`trellis:${name}`, { start, end: performance.now() })
 }
 
 /** The replay report: exact, or the first divergence with expected and actual events. */
