@@ -8,11 +8,13 @@
  * `n3`), which is how the viewer matches event paths to the picture.
  */
 import { Either, Schema } from "effect"
+import { evalPure } from "../../ir/eval.js"
 import type { Expr, Program } from "../../ir/schema.js"
 import { mapExpr } from "../../ir/visit.js"
 import { printExpr } from "../../language/printExpr.js"
 import { make as makePlan } from "../../runtime/plan.js"
 import type { PlanNode, ProgramPlan, ScopePlan } from "../../runtime/plan.js"
+import { hashJson } from "../../trace/contentHash.js"
 
 /** One node of the picture. */
 export interface GraphNode {
@@ -40,6 +42,13 @@ export interface GraphScope {
   readonly segment: string
   readonly title: string
   readonly nodes: ReadonlyArray<GraphNode>
+  /** The scope's result as a DSL expression (what a body made only of expressions computes). */
+  readonly result: string
+  /**
+   * The hash (`hashJson`) of the result when it is a constant (needs no node, input or binder): how the viewer
+   * tells which arm of an `if` ran when neither arm has nodes (the branch's `NodeCompleted` carries the same hash).
+   */
+  readonly resultHash?: string
 }
 
 /** The picture of a program. */
@@ -66,7 +75,9 @@ const GraphNodeSchema: Schema.Schema<GraphNode> = Schema.Struct({
 const GraphScopeSchema: Schema.Schema<GraphScope> = Schema.Struct({
   segment: Schema.String,
   title: Schema.String,
-  nodes: Schema.Array(GraphNodeSchema)
+  nodes: Schema.Array(GraphNodeSchema),
+  result: Schema.String,
+  resultHash: Schema.optionalWith(Schema.String, { exact: true })
 }).annotations({ identifier: "GraphScope" })
 
 /** The Schema of `GraphView` (the wire shape of `GET /v1/runs/:id/program`'s `graph`). */
@@ -137,7 +148,7 @@ export const graphOf = (program: Program): Either.Either<GraphView, string> => {
       const nested = (i: number, segment: string, title: string): GraphScope => {
         const s = pn.scopes[i]
         const base = segment === "" ? `${key}/` : `${key}/${segment}/`
-        return { segment, title, nodes: s === undefined ? [] : scopeNodes(s, base, depth) }
+        return s === undefined ? { segment, title, nodes: [], result: "" } : scopeOf(s, segment, title, base, depth)
       }
       let detail = ""
       let args: Array<{ name: string; expr: string }> = []
@@ -156,11 +167,7 @@ export const graphOf = (program: Program): Either.Either<GraphView, string> => {
           args = Object.keys(node.args).map((name) => ({ name, expr: show(node.args[name]!) }))
           const callee: ProgramPlan | undefined = plan.programs.get(node.program)
           if (callee !== undefined && depth < MAX_CALL_DEPTH) {
-            scopes = [{
-              segment: "",
-              title: `program ${node.program}`,
-              nodes: scopeNodes(callee.scope, `${key}/`, depth + 1)
-            }]
+            scopes = [scopeOf(callee.scope, "", `program ${node.program}`, `${key}/`, depth + 1)]
           } else if (callee !== undefined) truncated = true
           break
         }
@@ -197,6 +204,14 @@ export const graphOf = (program: Program): Either.Either<GraphView, string> => {
       })
     }
     return out
+  }
+
+  function scopeOf(scope: ScopePlan, segment: string, title: string, prefix: string, depth: number): GraphScope {
+    const nodes = scopeNodes(scope, prefix, depth)
+    const constant = evalPure(scope.result, new Map())
+    return Either.isRight(constant)
+      ? { segment, title, nodes, result: show(scope.result), resultHash: hashJson(constant.right) }
+      : { segment, title, nodes, result: show(scope.result) }
   }
 
   const nodes = scopeNodes(plan.entry.scope, "", 0)

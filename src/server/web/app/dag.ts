@@ -1,15 +1,31 @@
 /**
- * The program's DAG as SVG, laid out by elkjs (layered, top to bottom, with
- * nested scopes as compound nodes). Map, branch, choose and call scopes are
- * groups with a header button that collapses them into one node. Nodes are
- * focusable buttons coloured by state (with the state in their text, not
- * colour alone); arrow keys move between nodes; Enter or Space opens one
- * (browser code). elkjs is loaded on first use (its own chunk).
+ * The program's DAG as SVG (layout in `layout.ts`: ELK, or the linear-time
+ * layout for big pictures), with nested scopes as boxes. Map, branch,
+ * choose and call nodes are groups with a button that collapses them into
+ * one node. An `if`'s taken arm and a `choose`'s chosen option (with its
+ * policy and propensity) are marked, the arms not taken dimmed; a body made
+ * only of expressions shows its expression. Nodes are focusable buttons
+ * coloured by state (with the state in their text, not colour alone);
+ * arrow keys move between nodes; Enter or Space opens one. The graph pans
+ * and zooms (wheel, drag, keyboard, buttons, fit to view) inside a panel
+ * sized to the layout (browser code). elkjs is loaded on first use.
  */
-import type { ElkExtendedEdge, ElkNode } from "elkjs/lib/elk-api.js"
+import type { ElkNode } from "elkjs/lib/elk-api.js"
 import type { NodeStatus } from "../../../trace/fold.js"
 import type { GraphNode, GraphView } from "../graph.js"
 import { h, replace, s } from "./dom.js"
+import {
+  boxCount,
+  CHOICE_LINE,
+  defaultCollapsed,
+  exprText,
+  HEADER,
+  isGroup,
+  QUICK_LAYOUT_BOXES,
+  quickLayout,
+  toElk
+} from "./layout.js"
+import { PanZoom } from "./panzoom.js"
 
 type Elk = { layout: (graph: ElkNode) => Promise<ElkNode> }
 let elk: Promise<Elk> | undefined
@@ -26,6 +42,13 @@ export interface NodeLook {
   readonly state: NodeStatus
   /** A short note (`3/5 done`, `attempt 2`). */
   readonly note: string
+  /**
+   * For an `if`, `choose` or `race`: the arms that ran, by scope segment, each with a note (`chosen · p=0.50 ·
+   * policy epsilon`). Absent while nothing is known.
+   */
+  readonly arms?: ReadonlyMap<string, string>
+  /** True once every arm that will run is known: the arms not in `arms` are dimmed as not taken. */
+  readonly settled?: boolean
 }
 
 /** Options of the DAG view. */
@@ -33,58 +56,68 @@ export interface DagOptions {
   readonly onSelect: (key: string) => void
 }
 
-const isGroup = (n: GraphNode): boolean => n.scopes.length > 0
-
-const LEAF_H = 46
-const HEADER = 28
-const CHAR_W = 7.2
-
-/** Room for the label and the state note (`3/5 done, running`) on the first line, the kind and detail on the second. */
-const width = (n: GraphNode): number =>
-  Math.min(
-    300,
-    Math.max(
-      150,
-      Math.min(n.label.length, 32) * CHAR_W + 30 + (isGroup(n) ? 20 : 0) + 110,
-      Math.min(`${n.kind} ${n.detail}`.length, 40) * 6.6 + 24
-    )
-  )
-
 /** The DAG view: `render` lays out and draws; `update` recolours without a new layout. */
 export class DagView {
   readonly root: HTMLElement
   private readonly svgHost: HTMLElement
-  private readonly collapsed = new Set<string>()
+  private readonly collapsed: Set<string>
+  private readonly byKey = new Map<string, GraphNode>()
   private looks = new Map<string, NodeLook>()
   private selected: string | undefined
+  private match: ((key: string) => boolean) | undefined
   private generation = 0
+  private readonly panZoom: PanZoom
+  private readonly zoomNote = h("span", { class: "zoom-note", "aria-live": "polite" })
 
   constructor(private readonly graph: GraphView, private readonly options: DagOptions) {
-    this.svgHost = h("div", { class: "dag-scroll" })
+    this.svgHost = h("div", {
+      class: "dag-view",
+      tabindex: 0,
+      role: "region",
+      "aria-label": "Program graph: drag or use the arrow keys to pan, the wheel or + and − to zoom, 0 to fit"
+    })
+    this.panZoom = new PanZoom(this.svgHost, (k) => (this.zoomNote.textContent = `${Math.round(k * 100)}%`))
+    const tool = (label: string, text: string, act: () => void) =>
+      h("button", { type: "button", class: "zoom-btn", "aria-label": label, title: label, onclick: act }, text)
     this.root = h(
       "section",
       { class: "card dag", "aria-labelledby": "dag-title" },
-      h("h2", { id: "dag-title" }, "Program graph"),
+      h(
+        "div",
+        { class: "dag-head" },
+        h("h2", { id: "dag-title" }, "Program graph"),
+        h(
+          "div",
+          { class: "zoom-bar", role: "toolbar", "aria-label": "Zoom" },
+          tool("Zoom out", "−", () => this.panZoom.zoomBy(1 / 1.25)),
+          this.zoomNote,
+          tool("Zoom in", "+", () => this.panZoom.zoomBy(1.25)),
+          tool("Fit to view", "Fit", () => this.panZoom.fit()),
+          tool("Actual size", "1:1", () => this.panZoom.actual())
+        )
+      ),
       graph.truncated ? h("p", { class: "note" }, "The program is large: the picture is cut.") : null,
       this.svgHost
     )
-    // Large groups start collapsed so the picture stays readable.
-    const walk = (nodes: ReadonlyArray<GraphNode>, depth: number) => {
+    const walk = (nodes: ReadonlyArray<GraphNode>) => {
       for (const n of nodes) {
-        if (!isGroup(n)) continue
-        const size = n.scopes.reduce((a, sc) => a + sc.nodes.length, 0)
-        if (depth >= 2 || size > 12) this.collapsed.add(n.key)
-        for (const sc of n.scopes) walk(sc.nodes, depth + 1)
+        this.byKey.set(n.key, n)
+        for (const sc of n.scopes) walk(sc.nodes)
       }
     }
-    walk(graph.nodes, 0)
+    walk(graph.nodes)
+    // Large groups start collapsed so the picture stays readable.
+    this.collapsed = defaultCollapsed(graph)
   }
 
   /** Lays the graph out and draws it. */
   async render(): Promise<void> {
     const gen = ++this.generation
-    replace(this.svgHost, h("p", { class: "note" }, "Laying out the graph…"))
-    const layout = await (await loadElk()).layout(this.toElk())
+    if (this.svgHost.querySelector("svg") === null) {
+      replace(this.svgHost, h("p", { class: "note" }, "Laying out the graph…"))
+    }
+    const input = toElk(this.graph, this.collapsed)
+    const layout = boxCount(input) > QUICK_LAYOUT_BOXES ? quickLayout(input) : await (await loadElk()).layout(input)
     if (gen !== this.generation) return
     this.draw(layout)
   }
@@ -93,6 +126,7 @@ export class DagView {
   update(looks: Map<string, NodeLook>): void {
     this.looks = looks
     for (const el of this.svgHost.querySelectorAll<SVGGElement>("[data-key]")) this.paint(el)
+    for (const el of this.svgHost.querySelectorAll<SVGGElement>("[data-arm-of]")) this.paintArm(el)
   }
 
   /** Marks the selected node. */
@@ -104,76 +138,35 @@ export class DagView {
     }
   }
 
-  private toElk(): ElkNode {
-    const nodeOf = (n: GraphNode): ElkNode => {
-      const w = width(n)
-      if (!isGroup(n) || this.collapsed.has(n.key)) return { id: n.key, width: w, height: LEAF_H }
-      const children: Array<ElkNode> = []
-      const edges: Array<ElkExtendedEdge> = []
-      if (n.scopes.length === 1) {
-        const sc = n.scopes[0]!
-        const prefix = sc.segment === "" ? `${n.key}/` : `${n.key}/${sc.segment}/`
-        for (const node of sc.nodes) children.push(nodeOf(node))
-        for (const edge of edgesOf(sc.nodes, prefix)) edges.push(edge)
-      } else {
-        for (const sc of n.scopes) {
-          const id = `${n.key}/${sc.segment}`
-          children.push({
-            id: `scope:${id}`,
-            labels: [{ text: sc.title }],
-            layoutOptions: { "elk.padding": `[top=${HEADER},left=10,bottom=10,right=10]` },
-            children: sc.nodes.length === 0 ? [{ id: `empty:${id}`, width: 90, height: 30 }] : sc.nodes.map(nodeOf),
-            edges: edgesOf(sc.nodes, `${id}/`)
-          })
-        }
-      }
-      return {
-        id: n.key,
-        labels: [{ text: n.label }],
-        layoutOptions: { "elk.padding": `[top=${HEADER + 6},left=12,bottom=12,right=12]` },
-        children,
-        edges
-      }
+  /** Dims the nodes `match` refuses (a search or filter); undefined shows all. Answers how many nodes match. */
+  filter(match: ((key: string) => boolean) | undefined): number {
+    this.match = match
+    let count = 0
+    for (const el of this.svgHost.querySelectorAll<SVGGElement>("[data-key]")) {
+      const hit = match === undefined || match(el.dataset.key!)
+      if (hit && match !== undefined) count++
+      el.classList.toggle("filtered-out", !hit)
+      el.classList.toggle("match", hit && match !== undefined)
     }
-    const edgesOf = (nodes: ReadonlyArray<GraphNode>, prefix: string): Array<ElkExtendedEdge> =>
-      nodes.flatMap((n) =>
-        n.deps.map((d) => ({ id: `e:${prefix}${d}->${n.key}`, sources: [`${prefix}${d}`], targets: [n.key] }))
-      )
-    return {
-      id: "root",
-      layoutOptions: {
-        "elk.algorithm": "layered",
-        "elk.direction": "DOWN",
-        "elk.hierarchyHandling": "INCLUDE_CHILDREN",
-        "elk.layered.spacing.nodeNodeBetweenLayers": "36",
-        "elk.spacing.nodeNode": "22",
-        "elk.edgeRouting": "ORTHOGONAL",
-        "elk.padding": "[top=10,left=10,bottom=10,right=10]"
-      },
-      children: this.graph.nodes.map(nodeOf),
-      edges: edgesOf(this.graph.nodes, "")
-    }
+    return count
+  }
+
+  /** Pans to a node and focuses it. */
+  reveal(key: string): void {
+    const el = this.svgHost.querySelector<SVGGElement>(`[data-key="${CSS.escape(key)}"]`)
+    if (el === null) return
+    this.panZoom.show(el)
+    el.focus({ preventScroll: true })
   }
 
   private draw(layout: ElkNode): void {
-    const byKey = new Map<string, GraphNode>()
-    const walk = (nodes: ReadonlyArray<GraphNode>) => {
-      for (const n of nodes) {
-        byKey.set(n.key, n)
-        for (const sc of n.scopes) walk(sc.nodes)
-      }
-    }
-    walk(this.graph.nodes)
     const W = Math.ceil(layout.width ?? 200)
     const H = Math.ceil(layout.height ?? 100)
     const svg = s("svg", {
       class: "dag-svg",
-      width: W,
-      height: H,
-      viewBox: `0 0 ${W} ${H}`,
       role: "group",
       "aria-label":
-        `Graph of program ${this.graph.program}: ${byKey.size} nodes. Use Tab or the arrow keys to move between nodes, Enter to open one.`
+        `Graph of program ${this.graph.program}: ${this.byKey.size} nodes. Use Tab or the arrow keys to move between nodes, Enter to open one.`
     })
     svg.append(
       s(
@@ -190,7 +183,9 @@ export class DagView {
         }, s("path", { d: "M 0 0 L 10 5 L 0 10 z", class: "arrowhead" }))
       )
     )
-    const drawIn = (parent: SVGGElement | SVGSVGElement, node: ElkNode): void => {
+    const content = s("g", { class: "viewport" })
+    svg.append(content)
+    const drawIn = (parent: SVGGElement, node: ElkNode): void => {
       for (const e of node.edges ?? []) {
         for (const sec of e.sections ?? []) {
           const pts = [sec.startPoint, ...(sec.bendPoints ?? []), sec.endPoint]
@@ -204,84 +199,110 @@ export class DagView {
           )
         }
       }
-      for (const c of node.children ?? []) {
-        const x = c.x ?? 0
-        const y = c.y ?? 0
-        const w = c.width ?? 0
-        const ht = c.height ?? 0
-        if (c.id.startsWith("scope:")) {
-          const g = s("g", {
-            transform: `translate(${x},${y})`,
-            role: "group",
-            "aria-label": c.labels?.[0]?.text ?? ""
-          })
-          g.append(
-            s("rect", { class: "scope", width: w, height: ht, rx: 6 }),
-            s("text", { class: "scope-title", x: 8, y: 17 }, c.labels?.[0]?.text ?? "")
-          )
-          drawIn(g, c)
-          parent.append(g)
-          continue
-        }
-        if (c.id.startsWith("empty:")) {
-          parent.append(s("text", { class: "scope-empty", x: x + 8, y: y + 20 }, "(nothing)"))
-          continue
-        }
-        const n = byKey.get(c.id)
-        if (n === undefined) continue
-        if (isGroup(n) && !this.collapsed.has(n.key)) {
-          const g = s("g", { transform: `translate(${x},${y})`, role: "group", "aria-label": `${n.kind} ${n.label}` })
-          const header = s("g", {
-            class: "node group-header",
-            "data-key": n.key,
-            tabindex: 0,
-            role: "button",
-            "aria-pressed": "false"
-          })
-          header.append(
-            s("rect", { class: "group-box", width: w, height: ht, rx: 8 }),
-            s("rect", { class: "group-bar", width: w, height: HEADER, rx: 8 }),
-            s("text", { class: "label", x: 30, y: 18 }, `${n.label}`),
-            s("text", { class: "note", x: w - 8, y: 18, "text-anchor": "end" }, "")
-          )
-          g.append(header)
-          g.append(this.toggle(n, true))
-          drawIn(g, c)
-          parent.append(g)
-          this.paint(header)
-          continue
-        }
-        const g = s("g", {
-          class: "node",
-          transform: `translate(${x},${y})`,
-          "data-key": n.key,
-          tabindex: 0,
-          role: "button",
-          "aria-pressed": "false"
-        })
-        g.append(
-          s("rect", { class: "box", width: w, height: ht, rx: 8 }),
-          s(
-            "text",
-            { class: "label", x: isGroup(n) ? 30 : 10, y: 18 },
-            n.label.length > 32 ? n.label.slice(0, 31) + "…" : n.label
-          ),
-          s("text", { class: "detail", x: 10, y: 36 }, `${n.kind} ${n.detail}`.slice(0, Math.floor((w - 16) / 6.4))),
-          s("text", { class: "note", x: w - 8, y: 18, "text-anchor": "end" }, "")
-        )
-        parent.append(g)
-        if (isGroup(n)) parent.append(this.toggle(n, false, x, y))
-        this.paint(g)
-      }
+      for (const c of node.children ?? []) this.drawChild(parent, c, drawIn)
     }
-    drawIn(svg, layout)
+    drawIn(content, layout)
     svg.addEventListener("click", (e) => {
+      if (this.panZoom.dragged) return
       const el = (e.target as Element).closest<SVGGElement>("[data-key]")
       if (el !== null) this.options.onSelect(el.dataset.key!)
     })
     svg.addEventListener("keydown", (e) => this.key(e, svg))
+    svg.addEventListener("focusin", (e) => {
+      const el = (e.target as Element).closest<SVGGElement>("[data-key], .toggle")
+      if (el !== null) this.panZoom.show(el)
+    })
+    const first = this.svgHost.querySelector("svg") === null
     replace(this.svgHost, svg)
+    this.panZoom.attach(svg, content, W, H, first)
     this.select(this.selected)
+    this.update(this.looks)
+    this.filter(this.match)
+  }
+
+  private drawChild(parent: SVGGElement, c: ElkNode, drawIn: (parent: SVGGElement, node: ElkNode) => void): void {
+    const x = c.x ?? 0
+    const y = c.y ?? 0
+    const w = c.width ?? 0
+    const ht = c.height ?? 0
+    if (c.id.startsWith("scope:")) {
+      const owner = c.id.slice("scope:".length, c.id.lastIndexOf("/"))
+      const segment = c.id.slice(c.id.lastIndexOf("/") + 1)
+      const title = c.labels?.[0]?.text ?? ""
+      const g = s("g", {
+        class: "arm",
+        transform: `translate(${x},${y})`,
+        role: "group",
+        "aria-label": title,
+        "data-arm-of": owner,
+        "data-segment": segment,
+        "data-title": title
+      })
+      g.append(
+        s("rect", { class: "scope", width: w, height: ht, rx: 6 }),
+        s("text", { class: "scope-title", x: 8, y: 17 }, title),
+        s("text", { class: "arm-note", x: 8, y: 17 + CHOICE_LINE }, "")
+      )
+      drawIn(g, c)
+      parent.append(g)
+      return
+    }
+    if (c.id.startsWith("expr:")) {
+      const scopeKey = c.id.slice("expr:scope:".length)
+      const owner = this.byKey.get(scopeKey.slice(0, scopeKey.lastIndexOf("/")))
+      const sc = owner?.scopes.find((x) => x.segment === scopeKey.slice(scopeKey.lastIndexOf("/") + 1))
+      const text = sc === undefined ? "" : exprText(sc)
+      parent.append(
+        s(
+          "g",
+          { class: "expr-box", transform: `translate(${x},${y})` },
+          s("rect", { width: w, height: ht, rx: 4 }),
+          s("text", { class: "expr", x: 8, y: 19 }, text),
+          s("title", {}, sc === undefined ? "" : `returns ${sc.result}`)
+        )
+      )
+      return
+    }
+    const n = this.byKey.get(c.id)
+    if (n === undefined) return
+    if (isGroup(n) && !this.collapsed.has(n.key)) {
+      const g = s("g", { transform: `translate(${x},${y})`, role: "group", "aria-label": `${n.kind} ${n.label}` })
+      const header = s("g", {
+        class: "node group-header",
+        "data-key": n.key,
+        tabindex: 0,
+        role: "button",
+        "aria-pressed": "false"
+      })
+      header.append(
+        s("rect", { class: "group-box", width: w, height: ht, rx: 8 }),
+        s("rect", { class: "group-bar", width: w, height: HEADER, rx: 8 }),
+        s("text", { class: "label", x: 30, y: 18 }, clipText(`${n.label} · ${headline(n)}`, w - 100)),
+        s("text", { class: "note", x: w - 8, y: 18, "text-anchor": "end" }, "")
+      )
+      g.append(header)
+      g.append(this.toggle(n, true))
+      drawIn(g, c)
+      parent.append(g)
+      return
+    }
+    const g = s("g", {
+      class: "node",
+      transform: `translate(${x},${y})`,
+      "data-key": n.key,
+      "data-w": w,
+      tabindex: 0,
+      role: "button",
+      "aria-pressed": "false"
+    })
+    g.append(
+      s("rect", { class: "box", width: w, height: ht, rx: 8 }),
+      s("text", { class: "label", x: isGroup(n) ? 30 : 10, y: 18 }, clipText(n.label, w - (isGroup(n) ? 150 : 130))),
+      s("text", { class: "detail", x: 10, y: 36 }, clipText(`${n.kind} ${n.detail}`, w - 16, 6.6)),
+      s("text", { class: "note", x: w - 8, y: 18, "text-anchor": "end" }, "")
+    )
+    parent.append(g)
+    if (isGroup(n)) parent.append(this.toggle(n, false, x, y))
   }
 
   /** The collapse/expand button of a group. */
@@ -321,14 +342,53 @@ export class DagView {
     const look = this.looks.get(key) ?? { state: "waiting" as const, note: "" }
     for (const c of [...el.classList]) if (c.startsWith("st-")) el.classList.remove(c)
     el.classList.add(`st-${look.state}`)
+    const taken = look.arms === undefined ? [] : [...look.arms.keys()]
+    const n = this.byKey.get(key)
+    const armNote = taken.length === 0 || n === undefined
+      ? ""
+      : ` → ${taken.map((seg) => n.scopes.find((sc) => sc.segment === seg)?.title ?? seg).join(", ")}`
     const note = el.querySelector<SVGTextElement>("text.note")
     if (note !== null) note.textContent = look.note === "" ? look.state : look.note
-    const label = el.querySelector("text.label")?.textContent ?? key
-    const detail = el.querySelector("text.detail")?.textContent ?? ""
+    // A collapsed group says on its second line which way it went.
+    const detailText = el.querySelector<SVGTextElement>("text.detail")
+    if (detailText !== null && n !== undefined) {
+      const w = Number(el.dataset.w ?? 200)
+      detailText.textContent = clipText(
+        `${armNote === "" ? "" : `${armNote.slice(3)} · `}${n.kind} ${n.detail}`,
+        w - 16,
+        6.6
+      )
+    }
+    el.classList.toggle("has-arm", taken.length > 0)
+    const label = n?.label ?? key
+    const detail = n === undefined ? "" : `${n.kind} ${n.detail}`
     el.setAttribute(
       "aria-label",
-      `${label}, ${detail === "" ? "group" : detail}: ${look.state}${look.note === "" ? "" : ` (${look.note})`}`
+      `${label}, ${detail === "" ? "group" : detail}: ${look.state}${
+        look.note === "" ? "" : ` (${look.note})`
+      }${armNote}`
     )
+  }
+
+  /** Marks an arm (scope) of an `if`/`choose`/`race` as taken (with its note) or dimmed as not taken. */
+  private paintArm(el: SVGGElement): void {
+    const look = this.looks.get(el.dataset.armOf!)
+    const segment = el.dataset.segment!
+    const note = look?.arms?.get(segment)
+    const taken = note !== undefined
+    const untaken = !taken && look?.settled === true
+    el.classList.toggle("arm-taken", taken)
+    el.classList.toggle("arm-untaken", untaken)
+    const title = el.querySelector<SVGTextElement>("text.scope-title")
+    const base = el.dataset.title ?? ""
+    const isChoose = this.byKey.get(el.dataset.armOf!)?.kind === "choose"
+    const inline = !isChoose && note !== undefined && note !== "" ? ` · ${note}` : ""
+    const text = taken ? `✓ ${base} (taken${inline})` : untaken ? `${base} (not taken)` : base
+    if (title !== null) title.textContent = text
+    // A choose's propensity and policy go on a second line (the layout leaves room for it).
+    const second = el.querySelector<SVGTextElement>("text.arm-note")
+    if (second !== null) second.textContent = isChoose ? note ?? "" : ""
+    el.setAttribute("aria-label", note === undefined || note === "" ? text : `${text}: ${note}`)
   }
 
   private key(e: KeyboardEvent, svg: SVGSVGElement): void {
@@ -353,7 +413,18 @@ export class DagView {
       : undefined
     if (next !== undefined) {
       e.preventDefault()
+      e.stopPropagation()
       next.focus()
     }
   }
+}
+
+/** What a group's header says after its name: the kind when the detail does not (`map x in xs`, `run score`). */
+const headline = (n: GraphNode): string =>
+  n.kind === "map" ? `map ${n.detail}` : n.kind === "call" ? `run ${n.detail}` : n.detail
+
+/** `text` cut with `…` to about `room` pixels (at `charW` per character). */
+const clipText = (text: string, room: number, charW = 7.2): string => {
+  const max = Math.max(4, Math.floor(room / charW))
+  return text.length > max ? text.slice(0, max - 1) + "…" : text
 }

@@ -11,8 +11,9 @@ import type { ReplayReport, RunPage, RunProgram, RunView } from "./api.js"
 import { DagView } from "./dag.js"
 import type { NodeLook } from "./dag.js"
 import { announce, fmtCost, fmtDuration, fmtTime, h, json, replace, short } from "./dom.js"
+import { findBar } from "./find.js"
 import { GanttView } from "./gantt.js"
-import { aggregate, indexGraph, keyOf, RunModel, STATES } from "./model.js"
+import { aggregate, armsOf, indexGraph, keyOf, RunModel, STATES } from "./model.js"
 import { NodePanel } from "./panel.js"
 import { follow } from "./sse.js"
 
@@ -112,9 +113,17 @@ const draw = (
   const dag = graph === undefined ? undefined : new DagView(graph, { onSelect: (key) => select(key, undefined) })
   const gantt = new GanttView({
     labelOf,
+    keyOf: (path) => (graph === undefined ? undefined : keyOf(graph, path)),
+    keyLabel: (key) => byKey.get(key)?.label ?? key,
     onSelect: (path) => select(graph === undefined ? undefined : keyOf(graph, path), path)
   })
 
+  const finder = findBar(byKey, model, (nodeMatch, runMatch, first) => {
+    const hits = dag?.filter(nodeMatch) ?? 0
+    gantt.filter(runMatch)
+    if (first !== undefined && nodeMatch !== undefined) dag?.reveal(first)
+    return hits
+  })
   const status = h("span", { class: "badge" })
   const facts = h("dl", { class: "facts run-facts" })
   const outcome = h("div", { class: "outcome" })
@@ -163,6 +172,8 @@ const draw = (
       h("dd", {}, fmtDuration(now - started) + (isEnded ? "" : " so far")),
       h("dt", {}, "Cost"),
       h("dd", {}, fmtCost(model.state.events > 0 ? model.state.cost : run.cost)),
+      h("dt", {}, "Events"),
+      h("dd", { class: "event-count" }, String(model.events.length)),
       h("dt", {}, "Seed"),
       h("dd", {}, run.seed === null ? "—" : String(run.seed)),
       h("dt", {}, "Run id"),
@@ -222,7 +233,13 @@ const draw = (
       } else if (nodes.length === 1 && nodes[0]!.attempts.length > 1) {
         note = `${agg.state}, attempt ${nodes[0]!.attempts.length}`
       }
-      out.set(key, { state: agg.state as NodeStatus, note })
+      const arms = armsOf(model, byKey.get(key)!)
+      out.set(
+        key,
+        arms === undefined || (arms.arms.size === 0 && !arms.settled)
+          ? { state: agg.state as NodeStatus, note }
+          : { state: agg.state as NodeStatus, note, arms: arms.arms, settled: arms.settled }
+      )
     }
     return out
   }
@@ -234,11 +251,13 @@ const draw = (
     requestAnimationFrame(() => {
       pending = false
       if (isDisposed()) return
-      header()
-      dag?.update(looks())
-      gantt.render(model.state, model.state.endedAt ?? Date.now())
-      gantt.select(selectedPath ?? (selectedKey === undefined ? undefined : model.instances.get(selectedKey)?.at(-1)))
-      panel.refresh()
+      timed("draw", () => {
+        header()
+        dag?.update(looks())
+        gantt.render(model.state, model.state.endedAt ?? Date.now())
+        gantt.select(selectedPath ?? (selectedKey === undefined ? undefined : model.instances.get(selectedKey)?.at(-1)))
+        panel.refresh()
+      })
     })
   }
 
@@ -301,10 +320,15 @@ const draw = (
       ? null
       : h("p", { class: "error", role: "alert" }, `The program's graph is unavailable: ${programError}`),
     legend(),
+    finder.root,
     h("div", { class: "run-grid" }, h("div", { class: "run-main" }, dag?.root ?? null, gantt.root), panel.root)
   )
   header()
-  void dag?.render().then(() => dag.update(looks()))
+  const laidOut = performance.now()
+  void dag?.render().then(() => {
+    performance.measure("trellis:layout", { start: laidOut, end: performance.now() })
+    dag.update(looks())
+  })
 
   // Other runs of the program, for the compare picker.
   void call<RunPage>(`/v1/runs?programHash=${encodeURIComponent(run.programHash)}&limit=50`).then((page) => {
@@ -319,7 +343,7 @@ const draw = (
 
   const stop = follow(run.runId, {
     onEvents: (batch) => {
-      model.add(batch)
+      timed("fold", () => model.add(batch))
       refresh()
     },
     onEnd: () => {
@@ -339,6 +363,16 @@ const draw = (
     if (model.state.endedAt === null && !ended(run.status)) refresh()
   }, 1000)
   cleanups.push(() => clearInterval(timer))
+}
+
+/**
+ * Runs `f` and records its time as a `trellis:<name>` performance measure: the viewer's own work on a run page
+ * (folding events, drawing, laying out), which the browser test bounds apart from the network.
+ */
+const timed = (name: string, f: () => void): void => {
+  const start = performance.now()
+  f()
+  performance.measure(`trellis:${name}`, { start, end: performance.now() })
 }
 
 /** The replay report: exact, or the first divergence with expected and actual events. */
