@@ -100,6 +100,56 @@ export const parseDataset = (name: string, text: string): Effect.Effect<Readonly
     return examples
   })
 
+/**
+ * Examples given as values (a JSON array, as `POST /v1/evals` takes them): the same checks as `parseDataset`,
+ * each error located as `name[index]` plus the field path (`dataset[3].inputs`).
+ */
+export const parseExamples = (
+  name: string,
+  items: ReadonlyArray<unknown>
+): Effect.Effect<ReadonlyArray<Example>, EvalError> =>
+  Effect.gen(function*() {
+    const examples: Array<Example> = []
+    const seen = new Map<string, number>()
+    for (let i = 0; i < items.length; i++) {
+      const location = `${name}[${i}]`
+      const decoded = decodeExample(items[i])
+      if (Either.isLeft(decoded)) {
+        const issue = ParseResult.ArrayFormatter.formatErrorSync(decoded.left)[0]
+        const path = issue === undefined
+          ? ""
+          : issue.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("")
+        return yield* new EvalError({
+          reason: "dataset",
+          message: `not an example {id, inputs, expected?, tags?}: ${issue?.message ?? "invalid"}`,
+          location: location + path
+        })
+      }
+      const e = decoded.right
+      const id = String(e.id)
+      const first = seen.get(id)
+      if (first !== undefined) {
+        return yield* new EvalError({
+          reason: "dataset",
+          message: `duplicate id "${id}" (first at ${name}[${first}])`,
+          location: `${location}.id`
+        })
+      }
+      seen.set(id, i)
+      examples.push({
+        id,
+        inputs: e.inputs,
+        ...(e.expected === undefined ? {} : { expected: e.expected }),
+        ...(e.tags === undefined ? {} : { tags: e.tags }),
+        ...(e.baseline === undefined ? {} : { baseline: e.baseline })
+      })
+    }
+    if (examples.length === 0) {
+      return yield* new EvalError({ reason: "dataset", message: "no examples", location: name })
+    }
+    return examples
+  })
+
 /** Examples as JSONL text (one object per line, newline-terminated). */
 export const toJsonl = (examples: ReadonlyArray<Example>): string =>
   examples.map((e) => JSON.stringify(e)).join("\n") + (examples.length === 0 ? "" : "\n")

@@ -113,3 +113,10 @@ export const parseMetric = (text: string): Either.Either<MetricSpec, EvalError> 
 /** Whether a metric is better when lower (latency and cost alone). */
 export const lowerIsBetter = (spec: MetricSpec): boolean =>
   spec.terms.length === 1 && (spec.terms[0]!.spec.kind === "latency" || spec.terms[0]!.spec.kind === "cost")
+
+/** The metric kinds that read a file or load code when loaded (refused where files are not the caller's: the server). */
+export const FILE_METRICS: ReadonlySet<SingleSpec["kind"]> = new Set(["json-schema", "judge", "program", "ts"])
+
+/** The first term of a metric that reads a file or loads code, if any. */
+export const fileTerm = (spec: MetricSpec): SingleSpec | undefined =>
+  spec.terms.find((t) => FILE_METRICS.has(t.spec.kind))?.spec

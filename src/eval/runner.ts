@@ -47,6 +47,19 @@ export interface EvalRequest {
   readonly onProgress?: (done: number, total: number) => Effect.Effect<void>
   /** Called with each example's result as it is recorded (or found already recorded). */
   readonly onResult?: (result: EvalResult) => Effect.Effect<void>
+  /**
+   * Executes (`start`) or continues (`resume`) the run of one example, waiting until it stops; its outcome is read
+   * from its record. @default `Durable.start` / `Durable.resume` in this fiber (a server passes its run manager's)
+   */
+  readonly execute?: (run: ExampleRun) => Effect.Effect<void, never, DurableRequirements>
+}
+
+/** The run of one example, as `EvalRequest.execute` receives it. */
+export interface ExampleRun {
+  readonly runId: string
+  readonly example: Example
+  readonly kind: "start" | "resume"
+  readonly workspace: string
 }
 
 /** What `evaluate` needs. */
@@ -87,15 +100,22 @@ const observe = (
   Effect.gen(function*() {
     const store = yield* RunStore
     const known = yield* store.get(runId).pipe(Effect.mapError(storeError))
-    const run = Option.isNone(known)
+    const kind = Option.isNone(known)
+      ? "start" as const
+      : known.value.status === "running" || known.value.status === "waiting"
+      ? "resume" as const
+      : undefined
+    const run = kind === undefined
+      ? undefined
+      : request.execute !== undefined
+      ? Effect.as(request.execute({ runId, example, kind, workspace }), undefined)
+      : kind === "start"
       ? Durable.start(request.program, example.inputs, {
         runId,
         workspace,
         ...(request.seed === undefined ? {} : { seed: request.seed })
       })
-      : known.value.status === "running" || known.value.status === "waiting"
-      ? Durable.resume(runId)
-      : undefined
+      : Durable.resume(runId)
     const early = run === undefined ? undefined : yield* Effect.either(run)
     const record = yield* store.get(runId).pipe(Effect.mapError(storeError))
     if (Option.isNone(record)) {

@@ -20,8 +20,10 @@ import { Api } from "./api/index.js"
 import { isOpen } from "./config.js"
 import type { ServerConfig } from "./config.js"
 import { ServerContext } from "./context.js"
+import { EvalJobs, layerEvalStore } from "./evalJobs.js"
 import { guard, setSecurityHeaders } from "./guard.js"
 import { layerAuthorization, layerLlmAuthorization } from "./handlers/auth.js"
+import { layerEvals } from "./handlers/evals.js"
 import { layerLlm } from "./handlers/llm.js"
 import { layerPrograms } from "./handlers/programs.js"
 import { layerRuns } from "./handlers/runs.js"
@@ -85,6 +87,7 @@ export const layerApi = (config: ServerConfig) =>
       layerRuns,
       layerSchedules,
       layerSignals,
+      layerEvals.pipe(Layer.provide([EvalJobs.layer, layerEvalStore])),
       layerLlm,
       layerViewerApi
     ]),

@@ -57,6 +57,8 @@ export class EvalStore extends Context.Tag("trellis/EvalStore")<EvalStore, {
   readonly ensure: (record: EvalRecord) => Effect.Effect<EvalRecord, StoreError>
   /** One eval; with `workspace`, only when it belongs to it. */
   readonly get: (evalId: string, workspace?: string) => Effect.Effect<Option.Option<EvalRecord>, StoreError>
+  /** A workspace's evals, newest first (at most `limit`). */
+  readonly list: (workspace: string, limit: number) => Effect.Effect<ReadonlyArray<EvalRecord>, StoreError>
   /** The results recorded so far, in dataset order. */
   readonly results: (evalId: string) => Effect.Effect<ReadonlyArray<EvalResult>, StoreError>
   /** Records (or replaces) one example's result. */
@@ -88,6 +90,12 @@ const makeMemory = (): EvalStore["Type"] => {
           ? Option.none()
           : Option.some(r)
       }),
+    list: (workspace, limit) =>
+      Effect.sync(() =>
+        [...evals.values()].filter((r) => r.workspace === workspace).sort((a, b) =>
+          b.createdAt - a.createdAt || (a.evalId < b.evalId ? 1 : -1)
+        ).slice(0, limit)
+      ),
     results: (evalId) =>
       Effect.sync(() => [...(results.get(evalId)?.values() ?? [])].sort((a, b) => a.index - b.index)),
     putResult: (evalId, result) =>
@@ -219,6 +227,17 @@ export const make: Effect.Effect<EvalStore["Type"], never, SqlClient> = Effect.g
           ? Option.none()
           : Option.some(toEval(row))
       }),
+    list: (workspace, limit) =>
+      Effect.map(
+        storeOp(
+          "list evals",
+          sql.unsafe<EvalRow>(
+            `SELECT ${EVAL_COLUMNS} FROM evals WHERE workspace = $1 ORDER BY created_at DESC, eval_id DESC LIMIT $2`,
+            [workspace, limit]
+          )
+        ),
+        (rows) => rows.map(toEval)
+      ),
     results: (evalId) =>
       Effect.map(
         storeOp(

@@ -1,6 +1,6 @@
 import { Effect, Either } from "effect"
 import { describe, expect, it } from "vitest"
-import { parseDataset, toJsonl } from "../../src/eval/dataset.js"
+import { parseDataset, parseExamples, toJsonl } from "../../src/eval/dataset.js"
 
 const parse = (text: string) => Effect.runSync(Effect.either(parseDataset("d.jsonl", text)))
 
@@ -32,5 +32,33 @@ describe("parseDataset", () => {
         expect(r.left.reason).toBe("dataset")
       }
     }
+  })
+})
+
+describe("parseExamples", () => {
+  const errorOf = (items: ReadonlyArray<unknown>) => {
+    const r = Effect.runSync(Effect.either(parseExamples("dataset", items)))
+    if (Either.isRight(r)) throw new Error("expected an error")
+    return r.left
+  }
+
+  it("reads examples given as values, ids as strings", () => {
+    const ok = Effect.runSync(parseExamples("dataset", [{ id: 1, inputs: { q: "a" }, expected: "b", tags: ["t"] }]))
+    expect(ok).toEqual([{ id: "1", inputs: { q: "a" }, expected: "b", tags: ["t"] }])
+  })
+
+  it("locates errors as name[index] plus the field path", () => {
+    expect(
+      errorOf([{ id: "a", inputs: {} }, { id: "b", inputs: {} }, { id: "c", inputs: {} }, { id: "d", inputs: 3 }])
+        .location
+    )
+      .toBe("dataset[3].inputs")
+    expect(errorOf([{ id: "a", inputs: {}, tags: ["x", 2] }]).location).toBe("dataset[0].tags[1]")
+    expect(errorOf([{ id: "a", inputs: {}, extra: 1 }]).location).toBe("dataset[0].extra")
+    expect(errorOf(["no"]).location).toBe("dataset[0]")
+    const duplicate = errorOf([{ id: "a", inputs: {} }, { id: "a", inputs: {} }])
+    expect(duplicate.location).toBe("dataset[1].id")
+    expect(duplicate.message).toContain("dataset[0]")
+    expect(errorOf([]).location).toBe("dataset")
   })
 })

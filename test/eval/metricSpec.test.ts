@@ -1,6 +1,6 @@
 import { Either } from "effect"
 import { describe, expect, it } from "vitest"
-import { lowerIsBetter, parseMetric } from "../../src/eval/metricSpec.js"
+import { fileTerm, lowerIsBetter, parseMetric } from "../../src/eval/metricSpec.js"
 
 const ok = (text: string) => Either.getOrThrow(parseMetric(text))
 
@@ -37,5 +37,22 @@ describe("--metric syntax", () => {
       expect(Either.isLeft(r)).toBe(true)
       if (Either.isLeft(r)) expect(r.left.location).toBe(`--metric ${JSON.stringify(bad)}`)
     }
+  })
+})
+
+describe("fileTerm", () => {
+  const termOf = (text: string) => {
+    const parsed = parseMetric(text)
+    if (Either.isLeft(parsed)) throw new Error(parsed.left.message)
+    return fileTerm(parsed.right)?.kind
+  }
+
+  it("finds the first term that reads a file or loads code", () => {
+    expect(termOf("0.5*f1 + 0.5*numeric:1%")).toBeUndefined()
+    expect(termOf("exact + latency + cost + normalized + contains")).toBeUndefined()
+    expect(termOf("0.5*exact + 0.5*json-schema:s.json")).toBe("json-schema")
+    expect(termOf("ts:m.ts#score")).toBe("ts")
+    expect(termOf("program:m.tr")).toBe("program")
+    expect(termOf("judge:j.tr#J@fake/m")).toBe("judge")
   })
 })

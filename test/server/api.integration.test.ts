@@ -249,6 +249,8 @@ describe("runs", () => {
       "/healthz",
       "/metrics",
       "/v1/chat/completions",
+      "/v1/evals",
+      "/v1/evals/{id}",
       "/v1/models",
       "/v1/programs/check",
       "/v1/programs/plan",

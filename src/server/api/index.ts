@@ -7,6 +7,7 @@
 import { HttpApi, OpenApi } from "@effect/platform"
 import { VERSION } from "../context.js"
 import { ViewerGroup } from "../web/api.js"
+import { EvalsGroup } from "./evals.js"
 import { LlmGroup } from "./llm.js"
 import { finishSpec } from "./openapi.js"
 import { ProgramsGroup } from "./programs.js"
@@ -23,6 +24,7 @@ export class Api extends HttpApi.make("trellis")
   .add(RunsGroup)
   .add(SchedulesGroup)
   .add(SignalsGroup)
+  .add(EvalsGroup)
   .add(LlmGroup)
   .add(ViewerGroup)
   .annotate(OpenApi.Title, "Trellis")
@@ -36,6 +38,7 @@ export class Api extends HttpApi.make("trellis")
 
 export * from "./auth.js"
 export * from "./errors.js"
+export { CreateEval, EvalListView, EvalStatus, EvalView } from "./evals.js"
 export { CheckResult, ProgramInput } from "./programs.js"
 export { CreateRun, ReplayView, RunPageView, RunStatus, RunView } from "./runs.js"
 export { CreateSchedule, SchedulePageView, ScheduleView } from "./schedules.js"
