@@ -10,8 +10,8 @@
  *   `limits.drainMs` for runs to finish, then interrupts the rest, which stay
  *   `running` in the store and resume at the next start.
  * Per-workspace quotas (runs per minute, concurrent runs) and
- * `Idempotency-Key` records (in memory, per workspace, for
- * `limits.idempotencyTtlMs`) are checked at submission.
+ * `Idempotency-Key` records (`SubmissionKeys`: in the store, shared by every
+ * replica on one database, for `limits.idempotencyTtlMs`) are checked at submission.
  * Fair scheduling (issue 14): one workspace executes at most
  * `workspaceRuns` runs at once, and a free slot goes to the queued run of
  * the workspace executing the fewest (oldest first among equals), so one
@@ -36,6 +36,9 @@ import { composeHooks, Hooks } from "../runtime/policy/hooks.js"
 import { SharedLimits } from "../runtime/policy/sharedLimits.js"
 import { RunStore } from "../runtime/runStore.js"
 import type { RunRecord } from "../runtime/runStore.js"
+import { SubmissionKeys } from "../runtime/submissionKeys.js"
+import type { SubmissionKey } from "../runtime/submissionKeys.js"
+import type { StoreError } from "../trace/errors.js"
 import type { ResolvedLimits } from "./config.js"
 
 import { ManagerError } from "./runManagerTypes.js"
@@ -86,6 +89,9 @@ export const workspaceRunsOf = (limits: ResolvedLimits): number =>
 
 const WINDOW_MS = 60_000
 
+const keysUnavailable = (e: StoreError) =>
+  new ManagerError({ reason: "unavailable", message: `idempotency keys unavailable: ${e.message}`, retryAfter: 1 })
+
 const make = (limits: ResolvedLimits, options: RunManagerOptions) =>
   Effect.gen(function*() {
     const runtime = yield* Effect.runtime<DurableRequirements>()
@@ -102,7 +108,8 @@ const make = (limits: ResolvedLimits, options: RunManagerOptions) =>
     const windows = new Map<string, Array<number>>()
     /** Cluster mode: runs-per-minute is a token bucket every replica takes from (burst and rate: the quota). */
     const shared = Option.getOrUndefined(yield* Effect.serviceOption(SharedLimits))
-    const keys = new Map<string, Map<string, { bodyHash: string; runId: string; expiresAt: number }>>()
+    /** Idempotency-Key records: the store's (the server provides it), else memory (tests without a store). */
+    const keys = Option.getOrElse(yield* Effect.serviceOption(SubmissionKeys), SubmissionKeys.makeMemory)
     let idle: Deferred.Deferred<void> | undefined
     let resumer: Fiber.RuntimeFiber<number> | undefined
     /** Timers of parked runs, by run id, with the time each fires. */
@@ -300,6 +307,17 @@ const make = (limits: ResolvedLimits, options: RunManagerOptions) =>
       done: Deferred.unsafeMake<void>(FiberId.none)
     })
 
+    /** A key already used: the same body names its run again; another body is a conflict. */
+    const repeatOf = (bodyHash: string, known: SubmissionKey) =>
+      known.bodyHash === bodyHash
+        ? Effect.succeed({ runId: known.runId, repeated: true, run: undefined } satisfies Admission)
+        : Effect.fail(
+          new ManagerError({
+            reason: "idempotency-conflict",
+            message: "this Idempotency-Key was used with a different request body"
+          })
+        )
+
     const admit = (s: Submission) =>
       Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
@@ -310,18 +328,9 @@ const make = (limits: ResolvedLimits, options: RunManagerOptions) =>
             retryAfter: 5
           })
         }
-        let wsKeys = keys.get(s.workspace)
-        if (s.idempotency !== undefined && wsKeys !== undefined) {
-          const known = wsKeys.get(s.idempotency.key)
-          if (known !== undefined && known.expiresAt > now) {
-            if (known.bodyHash === s.idempotency.bodyHash) {
-              return { runId: known.runId, repeated: true, run: undefined } satisfies Admission
-            }
-            return yield* new ManagerError({
-              reason: "idempotency-conflict",
-              message: "this Idempotency-Key was used with a different request body"
-            })
-          }
+        if (s.idempotency !== undefined) {
+          const known = yield* keys.get(s.workspace, s.idempotency.key, now).pipe(Effect.mapError(keysUnavailable))
+          if (Option.isSome(known)) return yield* repeatOf(s.idempotency.bodyHash, known.value)
         }
         const quotas = s.quotas
         if (quotas.concurrentRuns !== undefined && (active.get(s.workspace) ?? 0) >= quotas.concurrentRuns) {
@@ -369,18 +378,15 @@ const make = (limits: ResolvedLimits, options: RunManagerOptions) =>
         const runId = randomUUID()
         if (quotas.runsPerMinute !== undefined && shared === undefined) window!.push(now)
         if (s.idempotency !== undefined) {
-          if (wsKeys === undefined) {
-            wsKeys = new Map()
-            keys.set(s.workspace, wsKeys)
-          }
-          if (wsKeys.size > 0 && wsKeys.size % 256 === 0) {
-            for (const [k, v] of wsKeys) if (v.expiresAt <= now) wsKeys.delete(k)
-          }
-          wsKeys.set(s.idempotency.key, {
-            bodyHash: s.idempotency.bodyHash,
-            runId,
-            expiresAt: now + limits.idempotencyTtlMs
-          })
+          const claim = yield* keys.claim(
+            s.workspace,
+            s.idempotency.key,
+            { bodyHash: s.idempotency.bodyHash, runId },
+            now,
+            limits.idempotencyTtlMs
+          ).pipe(Effect.mapError(keysUnavailable))
+          // Another submission (here or on another replica) claimed the key since the check above.
+          if (claim._tag === "held") return yield* repeatOf(s.idempotency.bodyHash, claim.record)
         }
         const run: ManagedRun = {
           runId,

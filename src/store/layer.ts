@@ -16,6 +16,7 @@ import type { RewardLog } from "../runtime/bandit/rewards.js"
 import type { PolicyStore } from "../runtime/bandit/store.js"
 import type { IdempotencyStore } from "../runtime/policy/idempotency.js"
 import type { RunStore } from "../runtime/runStore.js"
+import type { SubmissionKeys } from "../runtime/submissionKeys.js"
 import { StoreError } from "../trace/errors.js"
 import type { EventLog, EventSink } from "../trace/events.js"
 import * as Bandit from "./bandit.js"
@@ -30,9 +31,17 @@ import * as Runs from "./runs.js"
 import * as Signals from "./signals.js"
 import * as Sql from "./sql.js"
 import type { Backend, Database } from "./sql.js"
+import * as SubmissionKeysSql from "./submissionKeys.js"
 
 /** Every service the store provides. */
-export type StoreServices = EventSink | EventLog | RunStore | IdempotencyStore | PolicyStore | RewardLog
+export type StoreServices =
+  | EventSink
+  | EventLog
+  | RunStore
+  | IdempotencyStore
+  | PolicyStore
+  | RewardLog
+  | SubmissionKeys
 
 /** The SQL client a backend layer provides alongside the store. */
 export type Client = PgClient.PgClient | SqlClient | Database
@@ -56,7 +65,8 @@ export const layerWith = (options: StoreOptions = {}): Layer.Layer<StoreServices
     Idempotency.layer,
     Bandit.layer,
     Rewards.layer,
-    Signals.layer
+    Signals.layer,
+    SubmissionKeysSql.layer
   ).pipe(
     // The writer stays in the output too (untyped there), so a bench can read its counters.
     Layer.provideMerge(GroupCommit.layer(options.commit)),

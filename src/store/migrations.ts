@@ -225,6 +225,23 @@ const evals = statements(
   `CREATE INDEX eval_results_run_idx ON eval_results (run_id)`
 )
 
+/**
+ * Run submissions' `Idempotency-Key`s (issue 17): one record per (workspace, key), bound to the hash of the
+ * request body and the run it started, until `expires_at` (ms), so every replica on one database sees them.
+ */
+const httpIdempotency = statements(
+  `CREATE TABLE http_idempotency (
+    workspace TEXT NOT NULL,
+    key TEXT NOT NULL,
+    body_hash TEXT NOT NULL,
+    run_id TEXT COLLATE "C" NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    PRIMARY KEY (workspace, key)
+  )`,
+  `CREATE INDEX http_idempotency_expires_idx ON http_idempotency (expires_at)`
+)
+
 /** Every migration, by `<number>_<name>`: append new ones, never edit applied ones. */
 export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient>> = {
   "0001_core": core,
@@ -232,7 +249,8 @@ export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient>>
   "0004_waits": waits,
   "0005_schedules": schedules,
   "0006_bandit_rewards": banditRewards,
-  "0007_evals": evals
+  "0007_evals": evals,
+  "0009_http_idempotency": httpIdempotency
 }
 
 const migrator = Migrator.make({})

@@ -22,7 +22,7 @@ for (const backend of testBackends()) {
           ], [
             7,
             "evals"
-          ]])
+          ], [9, "http_idempotency"]])
           expect(yield* migrate).toEqual([])
           const sql = yield* SqlClient
           const tables = yield* sql<{ readonly table_name: string }>`
@@ -33,6 +33,7 @@ for (const backend of testBackends()) {
             "bandit_states",
             "eval_results",
             "evals",
+            "http_idempotency",
             "idempotency",
             "idempotency_records",
             "programs",
@@ -84,7 +85,9 @@ describe("concurrent start-up", () => {
             5,
             "schedules"
           ],
-          [7, "evals"]
+          [6, "bandit_rewards"],
+          [7, "evals"],
+          [9, "http_idempotency"]
         ]])
         const counts = yield* Effect.scoped(Effect.flatMap(Layer.build(layerPostgres(Redacted.make(db.url))), (ctx) =>
           Effect.provide(
