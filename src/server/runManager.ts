@@ -9,7 +9,8 @@
  *   queued (so every accepted run has a record), waits up to
  *   `limits.drainMs` for runs to finish, then interrupts the rest, which stay
  *   `running` in the store and resume at the next start.
- * Per-workspace quotas (runs per minute, concurrent runs) and
+ * Per-workspace quotas (runs per minute, concurrent runs — counted in the
+ * store across replicas when `RunCounts` is in context) and
  * `Idempotency-Key` records (`SubmissionKeys`: in the store, shared by every
  * replica on one database, for `limits.idempotencyTtlMs`) are checked at submission.
  * Fair scheduling (issue 14): one workspace executes at most
@@ -34,6 +35,7 @@ import type { StopControl } from "../runtime/durable.js"
 import type { DurableRequirements } from "../runtime/durable.js"
 import { composeHooks, Hooks } from "../runtime/policy/hooks.js"
 import { SharedLimits } from "../runtime/policy/sharedLimits.js"
+import { RunCounts } from "../runtime/runCounts.js"
 import { RunStore } from "../runtime/runStore.js"
 import type { RunRecord } from "../runtime/runStore.js"
 import { SubmissionKeys } from "../runtime/submissionKeys.js"
@@ -108,6 +110,8 @@ const make = (limits: ResolvedLimits, options: RunManagerOptions) =>
     const windows = new Map<string, Array<number>>()
     /** Cluster mode: runs-per-minute is a token bucket every replica takes from (burst and rate: the quota). */
     const shared = Option.getOrUndefined(yield* Effect.serviceOption(SharedLimits))
+    /** The store's count of running runs (cluster-wide `concurrentRuns`); absent: this process's count. */
+    const counts = Option.getOrUndefined(yield* Effect.serviceOption(RunCounts))
     /** Idempotency-Key records: the store's (the server provides it), else memory (tests without a store). */
     const keys = Option.getOrElse(yield* Effect.serviceOption(SubmissionKeys), SubmissionKeys.makeMemory)
     let idle: Deferred.Deferred<void> | undefined
@@ -307,6 +311,23 @@ const make = (limits: ResolvedLimits, options: RunManagerOptions) =>
       done: Deferred.unsafeMake<void>(FiberId.none)
     })
 
+    /**
+     * The workspace's runs queued or running, for its `concurrentRuns` quota: with `RunCounts` (the store), the runs
+     * every replica has `running` plus the starts queued here (not yet recorded); never fewer than this process holds.
+     */
+    const activeOf = (workspace: string): Effect.Effect<number, ManagerError> => {
+      const local = active.get(workspace) ?? 0
+      if (counts === undefined) return Effect.succeed(local)
+      let queuedStarts = 0
+      for (const e of queue) if (e.kind === "start" && e.run.workspace === workspace) queuedStarts += 1
+      return counts.running(workspace).pipe(
+        Effect.map((n) => Math.max(local, n + queuedStarts)),
+        Effect.mapError((e) =>
+          new ManagerError({ reason: "unavailable", message: `run counts unavailable: ${e.message}`, retryAfter: 1 })
+        )
+      )
+    }
+
     /** A key already used: the same body names its run again; another body is a conflict. */
     const repeatOf = (bodyHash: string, known: SubmissionKey) =>
       known.bodyHash === bodyHash
@@ -333,7 +354,7 @@ const make = (limits: ResolvedLimits, options: RunManagerOptions) =>
           if (Option.isSome(known)) return yield* repeatOf(s.idempotency.bodyHash, known.value)
         }
         const quotas = s.quotas
-        if (quotas.concurrentRuns !== undefined && (active.get(s.workspace) ?? 0) >= quotas.concurrentRuns) {
+        if (quotas.concurrentRuns !== undefined && (yield* activeOf(s.workspace)) >= quotas.concurrentRuns) {
           return yield* new ManagerError({
             reason: "concurrent-runs",
             message:
