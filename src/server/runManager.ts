@@ -9,9 +9,10 @@
  *   queued (so every accepted run has a record), waits up to
  *   `limits.drainMs` for runs to finish, then interrupts the rest, which stay
  *   `running` in the store and resume at the next start.
- * Per-workspace quotas (runs per minute, concurrent runs) and
- * `Idempotency-Key` records (in memory, per workspace, for
- * `limits.idempotencyTtlMs`) are checked at submission.
+ * Per-workspace quotas (runs per minute, concurrent runs — counted in the
+ * store across replicas when `RunCounts` is in context) and
+ * `Idempotency-Key` records (`SubmissionKeys`: in the store, shared by every
+ * replica on one database, for `limits.idempotencyTtlMs`) are checked at submission.
  * Fair scheduling (issue 14): one workspace executes at most
  * `workspaceRuns` runs at once, and a free slot goes to the queued run of
  * the workspace executing the fewest (oldest first among equals), so one
@@ -34,8 +35,12 @@ import type { StopControl } from "../runtime/durable.js"
 import type { DurableRequirements } from "../runtime/durable.js"
 import { composeHooks, Hooks } from "../runtime/policy/hooks.js"
 import { SharedLimits } from "../runtime/policy/sharedLimits.js"
+import { RunCounts } from "../runtime/runCounts.js"
 import { RunStore } from "../runtime/runStore.js"
 import type { RunRecord } from "../runtime/runStore.js"
+import { SubmissionKeys } from "../runtime/submissionKeys.js"
+import type { SubmissionKey } from "../runtime/submissionKeys.js"
+import type { StoreError } from "../trace/errors.js"
 import type { ResolvedLimits } from "./config.js"
 
 import { ManagerError } from "./runManagerTypes.js"
@@ -86,6 +91,9 @@ export const workspaceRunsOf = (limits: ResolvedLimits): number =>
 
 const WINDOW_MS = 60_000
 
+const keysUnavailable = (e: StoreError) =>
+  new ManagerError({ reason: "unavailable", message: `idempotency keys unavailable: ${e.message}`, retryAfter: 1 })
+
 const make = (limits: ResolvedLimits, options: RunManagerOptions) =>
   Effect.gen(function*() {
     const runtime = yield* Effect.runtime<DurableRequirements>()
@@ -102,7 +110,10 @@ const make = (limits: ResolvedLimits, options: RunManagerOptions) =>
     const windows = new Map<string, Array<number>>()
     /** Cluster mode: runs-per-minute is a token bucket every replica takes from (burst and rate: the quota). */
     const shared = Option.getOrUndefined(yield* Effect.serviceOption(SharedLimits))
-    const keys = new Map<string, Map<string, { bodyHash: string; runId: string; expiresAt: number }>>()
+    /** The store's count of running runs (cluster-wide `concurrentRuns`); absent: this process's count. */
+    const counts = Option.getOrUndefined(yield* Effect.serviceOption(RunCounts))
+    /** Idempotency-Key records: the store's (the server provides it), else memory (tests without a store). */
+    const keys = Option.getOrElse(yield* Effect.serviceOption(SubmissionKeys), SubmissionKeys.makeMemory)
     let idle: Deferred.Deferred<void> | undefined
     let resumer: Fiber.RuntimeFiber<number> | undefined
     /** Timers of parked runs, by run id, with the time each fires. */
@@ -300,6 +311,34 @@ const make = (limits: ResolvedLimits, options: RunManagerOptions) =>
       done: Deferred.unsafeMake<void>(FiberId.none)
     })
 
+    /**
+     * The workspace's runs queued or running, for its `concurrentRuns` quota: with `RunCounts` (the store), the runs
+     * every replica has `running` plus the starts queued here (not yet recorded); never fewer than this process holds.
+     */
+    const activeOf = (workspace: string): Effect.Effect<number, ManagerError> => {
+      const local = active.get(workspace) ?? 0
+      if (counts === undefined) return Effect.succeed(local)
+      let queuedStarts = 0
+      for (const e of queue) if (e.kind === "start" && e.run.workspace === workspace) queuedStarts += 1
+      return counts.running(workspace).pipe(
+        Effect.map((n) => Math.max(local, n + queuedStarts)),
+        Effect.mapError((e) =>
+          new ManagerError({ reason: "unavailable", message: `run counts unavailable: ${e.message}`, retryAfter: 1 })
+        )
+      )
+    }
+
+    /** A key already used: the same body names its run again; another body is a conflict. */
+    const repeatOf = (bodyHash: string, known: SubmissionKey) =>
+      known.bodyHash === bodyHash
+        ? Effect.succeed({ runId: known.runId, repeated: true, run: undefined } satisfies Admission)
+        : Effect.fail(
+          new ManagerError({
+            reason: "idempotency-conflict",
+            message: "this Idempotency-Key was used with a different request body"
+          })
+        )
+
     const admit = (s: Submission) =>
       Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
@@ -310,21 +349,12 @@ const make = (limits: ResolvedLimits, options: RunManagerOptions) =>
             retryAfter: 5
           })
         }
-        let wsKeys = keys.get(s.workspace)
-        if (s.idempotency !== undefined && wsKeys !== undefined) {
-          const known = wsKeys.get(s.idempotency.key)
-          if (known !== undefined && known.expiresAt > now) {
-            if (known.bodyHash === s.idempotency.bodyHash) {
-              return { runId: known.runId, repeated: true, run: undefined } satisfies Admission
-            }
-            return yield* new ManagerError({
-              reason: "idempotency-conflict",
-              message: "this Idempotency-Key was used with a different request body"
-            })
-          }
+        if (s.idempotency !== undefined) {
+          const known = yield* keys.get(s.workspace, s.idempotency.key, now).pipe(Effect.mapError(keysUnavailable))
+          if (Option.isSome(known)) return yield* repeatOf(s.idempotency.bodyHash, known.value)
         }
         const quotas = s.quotas
-        if (quotas.concurrentRuns !== undefined && (active.get(s.workspace) ?? 0) >= quotas.concurrentRuns) {
+        if (quotas.concurrentRuns !== undefined && (yield* activeOf(s.workspace)) >= quotas.concurrentRuns) {
           return yield* new ManagerError({
             reason: "concurrent-runs",
             message:
@@ -369,18 +399,15 @@ const make = (limits: ResolvedLimits, options: RunManagerOptions) =>
         const runId = randomUUID()
         if (quotas.runsPerMinute !== undefined && shared === undefined) window!.push(now)
         if (s.idempotency !== undefined) {
-          if (wsKeys === undefined) {
-            wsKeys = new Map()
-            keys.set(s.workspace, wsKeys)
-          }
-          if (wsKeys.size > 0 && wsKeys.size % 256 === 0) {
-            for (const [k, v] of wsKeys) if (v.expiresAt <= now) wsKeys.delete(k)
-          }
-          wsKeys.set(s.idempotency.key, {
-            bodyHash: s.idempotency.bodyHash,
-            runId,
-            expiresAt: now + limits.idempotencyTtlMs
-          })
+          const claim = yield* keys.claim(
+            s.workspace,
+            s.idempotency.key,
+            { bodyHash: s.idempotency.bodyHash, runId },
+            now,
+            limits.idempotencyTtlMs
+          ).pipe(Effect.mapError(keysUnavailable))
+          // Another submission (here or on another replica) claimed the key since the check above.
+          if (claim._tag === "held") return yield* repeatOf(s.idempotency.bodyHash, claim.record)
         }
         const run: ManagedRun = {
           runId,

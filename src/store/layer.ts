@@ -15,7 +15,9 @@ import type { Redacted } from "effect"
 import type { RewardLog } from "../runtime/bandit/rewards.js"
 import type { PolicyStore } from "../runtime/bandit/store.js"
 import type { IdempotencyStore } from "../runtime/policy/idempotency.js"
+import type { RunCounts } from "../runtime/runCounts.js"
 import type { RunStore } from "../runtime/runStore.js"
+import type { SubmissionKeys } from "../runtime/submissionKeys.js"
 import { StoreError } from "../trace/errors.js"
 import type { EventLog, EventSink } from "../trace/events.js"
 import * as Bandit from "./bandit.js"
@@ -26,13 +28,23 @@ import type { GroupCommitOptions } from "./groupCommit.js"
 import * as Idempotency from "./idempotency.js"
 import { migrate } from "./migrations.js"
 import * as Rewards from "./rewards.js"
+import * as RunCountsSql from "./runCounts.js"
 import * as Runs from "./runs.js"
 import * as Signals from "./signals.js"
 import * as Sql from "./sql.js"
 import type { Backend, Database } from "./sql.js"
+import * as SubmissionKeysSql from "./submissionKeys.js"
 
 /** Every service the store provides. */
-export type StoreServices = EventSink | EventLog | RunStore | IdempotencyStore | PolicyStore | RewardLog
+export type StoreServices =
+  | EventSink
+  | EventLog
+  | RunStore
+  | IdempotencyStore
+  | PolicyStore
+  | RewardLog
+  | SubmissionKeys
+  | RunCounts
 
 /** The SQL client a backend layer provides alongside the store. */
 export type Client = PgClient.PgClient | SqlClient | Database
@@ -56,7 +68,9 @@ export const layerWith = (options: StoreOptions = {}): Layer.Layer<StoreServices
     Idempotency.layer,
     Bandit.layer,
     Rewards.layer,
-    Signals.layer
+    Signals.layer,
+    SubmissionKeysSql.layer,
+    RunCountsSql.layer
   ).pipe(
     // The writer stays in the output too (untyped there), so a bench can read its counters.
     Layer.provideMerge(GroupCommit.layer(options.commit)),

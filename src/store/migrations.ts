@@ -259,6 +259,23 @@ const compaction = statements(
   )`
 )
 
+/**
+ * Run submissions' `Idempotency-Key`s (issue 17): one record per (workspace, key), bound to the hash of the
+ * request body and the run it started, until `expires_at` (ms), so every replica on one database sees them.
+ */
+const httpIdempotency = statements(
+  `CREATE TABLE http_idempotency (
+    workspace TEXT NOT NULL,
+    key TEXT NOT NULL,
+    body_hash TEXT NOT NULL,
+    run_id TEXT COLLATE "C" NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    PRIMARY KEY (workspace, key)
+  )`,
+  `CREATE INDEX http_idempotency_expires_idx ON http_idempotency (expires_at)`
+)
+
 /** Every migration, by `<number>_<name>`: append new ones, never edit applied ones. */
 export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient>> = {
   "0001_core": core,
@@ -268,7 +285,8 @@ export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient>>
   "0006_bandit_rewards": banditRewards,
   "0007_evals": evals,
   "0008_history": history,
-  "0009_compaction": compaction
+  "0009_compaction": compaction,
+  "0010_http_idempotency": httpIdempotency
 }
 
 /** The store schema's version: the number of the newest migration this build knows. */

@@ -33,6 +33,7 @@ for (const backend of testBackends()) {
             "bandit_states",
             "eval_results",
             "evals",
+            "http_idempotency",
             "idempotency",
             "idempotency_records",
             "programs",
