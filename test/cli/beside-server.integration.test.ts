@@ -100,10 +100,12 @@ fs.writeFileSync(SLOW, sleeper(4000))
 const SLOWER = path.join(served, "slower.tr")
 fs.writeFileSync(SLOWER, sleeper(60_000))
 
-/** The same command in both homes; the served one goes through the server (its store is locked by it). */
+/**
+ * The same command in both homes, side by side (two homes, two stores: neither waits for the other); the served one
+ * goes through the server (its store is locked by it).
+ */
 const both = async (args: ReadonlyArray<string>) => {
-  const d = await trellis(direct, args)
-  const s = await trellis(served, args)
+  const [d, s] = await Promise.all([trellis(direct, args), trellis(served, args)])
   return { d, s }
 }
 

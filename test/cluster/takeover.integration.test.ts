@@ -129,7 +129,8 @@ describe.skipIf(adminUrl === undefined)(
     it("an SSE client on one replica follows runs another replica owns, across its SIGKILL", async () => {
       const runIds: Array<string> = []
       for (let i = 0; i < 9; i++) {
-        const id = await submit(cluster.replicas[i % 3]!.url, { source: sourceOf(1), inputs: { n: 10, ms: 150 } })
+        // 10 calls of 400 ms one at a time: each run lasts ≥ 4 s, so the kill below always meets runs mid-way.
+        const id = await submit(cluster.replicas[i % 3]!.url, { source: sourceOf(1), inputs: { n: 10, ms: 400 } })
         expect(id).toBeDefined()
         runIds.push(id!)
       }
