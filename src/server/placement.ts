@@ -13,9 +13,9 @@ import type { Scope } from "effect"
 import * as Cluster from "../cluster/index.js"
 import type { ClusterSettings } from "../cluster/index.js"
 import { RunStore } from "../runtime/runStore.js"
-import type { RunRecord } from "../runtime/runStore.js"
 import { ManagerError, RunManager } from "./runManager.js"
 import type { ManagedRun, Submission } from "./runManager.js"
+import { managedOf } from "./runManagerTypes.js"
 
 /** The placement of runs. */
 export class RunPlacement extends Context.Tag("trellis/RunPlacement")<RunPlacement, {
@@ -160,18 +160,6 @@ const sweepOrphans = (manager: RunManager["Type"], runs: Cluster.ClusterRuns["Ty
       Effect.forkScoped
     )
   })
-
-/** A stored run record as a run to resume. */
-const managedOf = (r: RunRecord): ManagedRun => ({
-  runId: r.runId,
-  workspace: r.workspace,
-  programHash: r.programHash,
-  programName: r.programName,
-  inputs: r.inputs,
-  seed: r.seed,
-  createdAt: r.createdAt,
-  state: "queued"
-})
 
 /**
  * Cluster mode: a runner of `@effect/cluster` on the store's PostgreSQL

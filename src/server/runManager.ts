@@ -37,13 +37,12 @@ import { composeHooks, Hooks } from "../runtime/policy/hooks.js"
 import { SharedLimits } from "../runtime/policy/sharedLimits.js"
 import { RunCounts } from "../runtime/runCounts.js"
 import { RunStore } from "../runtime/runStore.js"
-import type { RunRecord } from "../runtime/runStore.js"
 import { SubmissionKeys } from "../runtime/submissionKeys.js"
 import type { SubmissionKey } from "../runtime/submissionKeys.js"
 import type { StoreError } from "../trace/errors.js"
 import type { ResolvedLimits } from "./config.js"
 
-import { ManagerError } from "./runManagerTypes.js"
+import { managedOf, ManagerError } from "./runManagerTypes.js"
 import type {
   Admission,
   ManagedRun,
@@ -122,17 +121,6 @@ const make = (limits: ResolvedLimits, options: RunManagerOptions) =>
     let routing: TimerRouting | undefined
     /** Runs the manager holds that were signalled: woken again if they park. */
     const wakeAgain = new Set<string>()
-
-    const managedOf = (r: RunRecord): ManagedRun => ({
-      runId: r.runId,
-      workspace: r.workspace,
-      programHash: r.programHash,
-      programName: r.programName,
-      inputs: r.inputs,
-      seed: r.seed,
-      createdAt: r.createdAt,
-      state: "queued"
-    })
 
     const wake = (runId: string): Effect.Effect<void> =>
       Effect.gen(function*() {

@@ -7,6 +7,7 @@ import type { Effect } from "effect"
 import { Schema } from "effect"
 import type { Json } from "../ir/eval.js"
 import type { Program } from "../ir/schema.js"
+import type { RunRecord } from "../runtime/runStore.js"
 import type { Quotas } from "./config.js"
 
 /** Why a submission or a cancel was refused. */
@@ -48,6 +49,18 @@ export interface ManagedRun {
   readonly createdAt: number
   readonly state: "queued" | "running"
 }
+
+/** A stored run record as a queued run to resume. */
+export const managedOf = (r: RunRecord): ManagedRun => ({
+  runId: r.runId,
+  workspace: r.workspace,
+  programHash: r.programHash,
+  programName: r.programName,
+  inputs: r.inputs,
+  seed: r.seed,
+  createdAt: r.createdAt,
+  state: "queued"
+})
 
 /** The manager's interface. */
 export interface RunManagerService {
