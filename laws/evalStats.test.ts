@@ -14,9 +14,9 @@ import { pav } from "../src/eval/calibration/isotonic.js"
 import { brier, ece } from "../src/eval/calibration/metrics.js"
 import { evaluatePolicy } from "../src/eval/ope/estimators.js"
 import type { LoggedDecision } from "../src/eval/ope/estimators.js"
-import { makeRng } from "../src/eval/stats/random.js"
 import type { TargetPolicy } from "../src/eval/ope/target.js"
 import { holm } from "../src/eval/stats/holm.js"
+import { makeRng } from "../src/eval/stats/random.js"
 import { LAW_CASES, numRuns } from "./settings.js"
 
 const OPTIONS = ["a", "b", "c"] as const
