@@ -53,6 +53,9 @@ const make = Effect.gen(function*() {
     clientOf(runId).Peek({ workspace }).pipe(
       Effect.flatMap((held) => (held === null ? Effect.fail("not yet" as const) : Effect.void)),
       Effect.retry(Schedule.spaced(Duration.millis(20))),
+      // Interruptible, so the timeout holds inside an uninterruptible caller too (the scheduler's step): a run that
+      // ended before the first `Peek` is never seen held, and the wait must end at HELD_TIMEOUT, not never.
+      Effect.interruptible,
       Effect.timeout(HELD_TIMEOUT),
       Effect.ignore
     )
