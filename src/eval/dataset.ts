@@ -86,19 +86,25 @@ export const parseDataset = (name: string, text: string): Effect.Effect<Readonly
         })
       }
       seen.set(id, i + 1)
-      examples.push({
-        id,
-        inputs: e.inputs,
-        ...(e.expected === undefined ? {} : { expected: e.expected }),
-        ...(e.tags === undefined ? {} : { tags: e.tags }),
-        ...(e.baseline === undefined ? {} : { baseline: e.baseline })
-      })
+      examples.push(exampleOf(id, e))
     }
-    if (examples.length === 0) {
-      return yield* new EvalError({ reason: "dataset", message: "no examples", location: name })
-    }
-    return examples
+    return yield* nonEmpty(name, examples)
   })
+
+/** A decoded example as the dataset's `Example` (its optional fields only when given). */
+const exampleOf = (id: string, e: typeof ExampleSchema.Type): Example => ({
+  id,
+  inputs: e.inputs,
+  ...(e.expected === undefined ? {} : { expected: e.expected }),
+  ...(e.tags === undefined ? {} : { tags: e.tags }),
+  ...(e.baseline === undefined ? {} : { baseline: e.baseline })
+})
+
+/** The examples, or a located error when there are none. */
+const nonEmpty = (name: string, examples: ReadonlyArray<Example>): Effect.Effect<ReadonlyArray<Example>, EvalError> =>
+  examples.length === 0
+    ? Effect.fail(new EvalError({ reason: "dataset", message: "no examples", location: name }))
+    : Effect.succeed(examples)
 
 /**
  * Examples given as values (a JSON array, as `POST /v1/evals` takes them): the same checks as `parseDataset`,
@@ -136,18 +142,9 @@ export const parseExamples = (
         })
       }
       seen.set(id, i)
-      examples.push({
-        id,
-        inputs: e.inputs,
-        ...(e.expected === undefined ? {} : { expected: e.expected }),
-        ...(e.tags === undefined ? {} : { tags: e.tags }),
-        ...(e.baseline === undefined ? {} : { baseline: e.baseline })
-      })
+      examples.push(exampleOf(id, e))
     }
-    if (examples.length === 0) {
-      return yield* new EvalError({ reason: "dataset", message: "no examples", location: name })
-    }
-    return examples
+    return yield* nonEmpty(name, examples)
   })
 
 /** Examples as JSONL text (one object per line, newline-terminated). */
