@@ -15,21 +15,6 @@ import { TypesAgreeRule } from "./TypesAgreeRule.js"
 import { UniqueNamesRule } from "./UniqueNamesRule.js"
 import { WaitsRule } from "./WaitsRule.js"
 
-export {
-  FanInRule,
-  KnownProgramsRule,
-  KnownSignaturesRule,
-  KnownToolsRule,
-  LimitsRule,
-  NoCyclesRule,
-  NoRecursiveCallsRule,
-  NoUnboundRefsRule,
-  PoliciesRule,
-  TypesAgreeRule,
-  UniqueNamesRule,
-  WaitsRule
-}
-
 /** Every rule, in the order their events are dispatched. */
 export const specifiedRules: ReadonlyArray<ValidationRule> = [
   NoUnboundRefsRule,
