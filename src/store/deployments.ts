@@ -339,6 +339,7 @@ export const layer: Layer.Layer<DeploymentStore, never, SqlClient> = Layer.effec
 export const layerAuto: Layer.Layer<DeploymentStore> = Layer.unwrapEffect(
   Effect.map(
     Effect.serviceOption(SqlClient),
-    (sql) => Option.isSome(sql) ? Layer.provide(layer, Layer.succeed(SqlClient, sql.value)) : DeploymentStore.layerMemory
+    (sql) =>
+      Option.isSome(sql) ? Layer.provide(layer, Layer.succeed(SqlClient, sql.value)) : DeploymentStore.layerMemory
   )
 )

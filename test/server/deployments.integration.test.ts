@@ -102,7 +102,12 @@ describe("deployments", () => {
   it("promotes a better candidate automatically", async () => {
     const flaky = await json(await put("search", { source: FLAKY }))
     const started = await json(
-      await put("search", { candidate: { source: GOOD }, percent: 50, canary, sticky: { from: "input", field: "user" } })
+      await put("search", {
+        candidate: { source: GOOD },
+        percent: 50,
+        canary,
+        sticky: { from: "input", field: "user" }
+      })
     )
     const good = (started["candidate"] as { hash: string }).hash
     await driveUntilDecided("search", 160)
@@ -119,34 +124,38 @@ describe("deployments", () => {
     expect(evidence.metrics.find((m) => m["metric"] === "errors")).toMatchObject({ better: true, worse: false })
   }, 120_000)
 
-  it("routes by a sticky key: the same key always gets the same version, about the percentage of keys move", async () => {
-    await put("sticky", { source: GOOD, sticky: { from: "header", name: "X-User" } })
-    await put("sticky", { candidate: { source: FLAKY }, percent: 30 })
-    const roleOf = async (user: string) => {
-      const res = await call(server.url, "/v1/deployments/sticky/runs", {
-        method: "POST",
-        headers: { "x-user": user },
-        body: JSON.stringify({ inputs: { n: 1 } })
-      })
-      expect(res.status).toBe(202)
-      return (await json(res))["role"] as string
-    }
-    const first: Array<string> = []
-    for (let i = 0; i < 40; i++) first.push(await roleOf(`u${i}`))
-    for (let i = 0; i < 40; i += 8) expect(await roleOf(`u${i}`)).toBe(first[i])
-    const share = first.filter((r) => r === "candidate").length / first.length
-    expect(share).toBeGreaterThan(0.1)
-    expect(share).toBeLessThan(0.55)
-    // Raising the percentage only moves keys to the candidate.
-    await put("sticky", { percent: 80 })
-    for (let i = 0; i < 40; i += 4) if (first[i] === "candidate") expect(await roleOf(`u${i}`)).toBe("candidate")
-    const events = await historyOf("sticky")
-    expect(events[0]).toMatchObject({ kind: "route-changed", percent: 80 })
-  }, 120_000)
+  it(
+    "routes by a sticky key: the same key always gets the same version, about the percentage of keys move",
+    async () => {
+      await put("sticky", { source: GOOD, sticky: { from: "header", name: "X-User" } })
+      await put("sticky", { candidate: { source: FLAKY }, percent: 30 })
+      const roleOf = async (user: string) => {
+        const res = await call(server.url, "/v1/deployments/sticky/runs", {
+          method: "POST",
+          headers: { "x-user": user },
+          body: JSON.stringify({ inputs: { n: 1 } })
+        })
+        expect(res.status).toBe(202)
+        return (await json(res))["role"] as string
+      }
+      const first: Array<string> = []
+      for (let i = 0; i < 40; i++) first.push(await roleOf(`u${i}`))
+      for (let i = 0; i < 40; i += 8) expect(await roleOf(`u${i}`)).toBe(first[i])
+      const share = first.filter((r) => r === "candidate").length / first.length
+      expect(share).toBeGreaterThan(0.1)
+      expect(share).toBeLessThan(0.55)
+      // Raising the percentage only moves keys to the candidate.
+      await put("sticky", { percent: 80 })
+      for (let i = 0; i < 40; i += 4) if (first[i] === "candidate") expect(await roleOf(`u${i}`)).toBe("candidate")
+      const events = await historyOf("sticky")
+      expect(events[0]).toMatchObject({ kind: "route-changed", percent: 80 })
+    },
+    120_000
+  )
 
   it("flags: set, evaluated per key, passed to a program's flags parameter", async () => {
-    expect((await call(server.url, "/v1/flags/newUi", { method: "PUT", body: '{"enabled":true}' })).status).toBe(200)
-    await call(server.url, "/v1/flags/half", { method: "PUT", body: '{"percent":50}' })
+    expect((await call(server.url, "/v1/flags/newUi", { method: "PUT", body: "{\"enabled\":true}" })).status).toBe(200)
+    await call(server.url, "/v1/flags/half", { method: "PUT", body: "{\"percent\":50}" })
     const listed = await json(await call(server.url, "/v1/flags?key=user-7"))
     expect((listed["flags"] as Array<{ name: string }>).map((f) => f.name)).toEqual(["half", "newUi"])
     const evaluated = listed["evaluated"] as Record<string, boolean>
@@ -169,7 +178,7 @@ describe("deployments", () => {
     expect(run["output"]).toEqual(evaluated)
     expect((await call(server.url, "/v1/flags/half", { method: "DELETE" })).status).toBe(200)
     expect((await call(server.url, "/v1/flags/half", { method: "DELETE" })).status).toBe(404)
-    expect((await call(server.url, "/v1/flags/bad", { method: "PUT", body: '{"percent":120}' })).status).toBe(400)
+    expect((await call(server.url, "/v1/flags/bad", { method: "PUT", body: "{\"percent\":120}" })).status).toBe(400)
   }, 60_000)
 
   it("refuses bad requests with typed errors", async () => {
@@ -196,7 +205,7 @@ describe("deployments", () => {
     const check = await json(await call(server.url, "/v1/deployments/ruled/canary", { method: "POST" }))
     expect(check["message"]).toContain("no canary")
     const rolled = await json(
-      await call(server.url, "/v1/deployments/ruled/rollback", { method: "POST", body: '{"reason":"not today"}' })
+      await call(server.url, "/v1/deployments/ruled/rollback", { method: "POST", body: "{\"reason\":\"not today\"}" })
     )
     expect(rolled).toMatchObject({ candidate: null })
     const events = await historyOf("ruled")

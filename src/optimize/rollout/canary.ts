@@ -66,7 +66,8 @@ export const judge = (config: CanaryConfig, outcomes: ReadonlyArray<RunOutcome>)
   if (current.length < minRuns || candidate.length < minRuns) {
     return {
       action: "continue",
-      reason: `waiting for ${minRuns} ended runs of each version (current ${current.length}, candidate ${candidate.length})`,
+      reason:
+        `waiting for ${minRuns} ended runs of each version (current ${current.length}, candidate ${candidate.length})`,
       alpha,
       minRuns,
       runs,
@@ -104,8 +105,7 @@ export const judge = (config: CanaryConfig, outcomes: ReadonlyArray<RunOutcome>)
   })
   const worse = evidence.filter((e) => e.worse)
   const better = evidence.filter((e) => e.better)
-  const describe = (e: MetricEvidence) =>
-    `${e.metric} ${fmt(e.meanB)} vs ${fmt(e.meanA)} (p=${fmt(e.adjustedPValue)})`
+  const describe = (e: MetricEvidence) => `${e.metric} ${fmt(e.meanB)} vs ${fmt(e.meanA)} (p=${fmt(e.adjustedPValue)})`
   if (worse.length > 0) {
     return {
       action: "rollback",

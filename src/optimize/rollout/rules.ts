@@ -58,7 +58,9 @@ export const checkRule = (
       limit: rule.gate,
       detail: c === undefined
         ? "no paired comparison (the evals share no example)"
-        : `delta ${round(c.delta)} CI [${round(c.ci[0])}, ${round(c.ci[1])}] p=${round(c.adjustedPValue)} on ${comparison!.metric} (n=${c.n})`
+        : `delta ${round(c.delta)} CI [${round(c.ci[0])}, ${round(c.ci[1])}] p=${round(c.adjustedPValue)} on ${
+          comparison!.metric
+        } (n=${c.n})`
     })
   }
   if (rule.maxCostRatio !== undefined) {

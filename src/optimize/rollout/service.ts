@@ -266,7 +266,13 @@ export const routeRequest = (
   })
 
 /** Records that a deployment routed `runId` to `role` (the canary reads these). */
-export const recordRun = (workspace: string, name: string, runId: string, role: "current" | "candidate", hash: string) =>
+export const recordRun = (
+  workspace: string,
+  name: string,
+  runId: string,
+  role: "current" | "candidate",
+  hash: string
+) =>
   Effect.gen(function*() {
     const store = yield* DeploymentStore
     const at = yield* Clock.currentTimeMillis
@@ -408,8 +414,7 @@ const evalReport = (workspace: string, evalId: string, version: Version, field: 
     if (record.value.programHash !== version.hash) {
       return yield* new RolloutError({
         reason: "invalid",
-        message:
-          `${field}: eval ${evalId} evaluated ${record.value.programHash}, not the deployment's ${version.hash}`,
+        message: `${field}: eval ${evalId} evaluated ${record.value.programHash}, not the deployment's ${version.hash}`,
         location: field
       })
     }
@@ -481,9 +486,7 @@ export const promote = (
         workspace,
         ...(rule.metric === undefined ? {} : { metric: rule.metric })
       }).pipe(
-        Effect.catchAll((e) =>
-          e.reason === "compare" ? Effect.succeed(undefined) : Effect.fail(storeFailed(e))
-        )
+        Effect.catchAll((e) => e.reason === "compare" ? Effect.succeed(undefined) : Effect.fail(storeFailed(e)))
       )
     }
     const verdict = checkRule(rule, baseline, candidate, comparison)

@@ -39,8 +39,8 @@ export class Api extends HttpApi.make("trellis")
 {}
 
 export * from "./auth.js"
-export * from "./errors.js"
 export { DeploymentRunView, DeploymentView, PutDeployment } from "./deployments.js"
+export * from "./errors.js"
 export { CreateEval, EvalListView, EvalStatus, EvalView } from "./evals.js"
 export { CheckResult, ProgramInput } from "./programs.js"
 export { CreateRun, ReplayView, RunPageView, RunStatus, RunView } from "./runs.js"

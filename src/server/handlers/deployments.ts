@@ -104,7 +104,9 @@ export const layerDeployments = HttpApiBuilder.group(Api, "deployments", (handle
       if (Option.isNone(json)) return yield* new Unavailable({ message: `the store has no program ${hash}` })
       const decoded = decodeProgram(json.value)
       if (Either.isLeft(decoded)) {
-        return yield* new Unavailable({ message: `the stored program ${hash} does not decode: ${decoded.left.message}` })
+        return yield* new Unavailable({
+          message: `the stored program ${hash} does not decode: ${decoded.left.message}`
+        })
       }
       if (programs.size > 256) programs.clear()
       programs.set(hash, decoded.right)
