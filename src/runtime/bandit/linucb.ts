@@ -17,7 +17,7 @@ export interface FeatureSpec {
   /** Input fields hashed as categories (`field=value`) into `buckets` indicator features. */
   readonly categorical: ReadonlyArray<string>
   /** Hash buckets of the categorical features. @default 16 */
-  readonly buckets?: number
+  readonly buckets?: number | undefined
 }
 
 /** The per-option ridge regressions of a key. */
@@ -58,7 +58,7 @@ export const featuresOf = (spec: FeatureSpec, inputs: Readonly<Record<string, un
       if (v === undefined) continue
       hashed[fnv(`${f}=${typeof v === "string" ? v : JSON.stringify(v)}`) % buckets]! += 1
     }
-    x.push(...hashed)
+    for (const h of hashed) x.push(h)
   }
   return x
 }

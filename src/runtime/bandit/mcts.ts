@@ -41,7 +41,7 @@ export const treeOfBody = (body: Body): ChooseTree | null => treeOfSeq(choosesOf
 /** The choose tree of a program's entry (null when it has no `choose` at its top level). */
 export const treeOfProgram = (program: Program): ChooseTree | null => {
   const entry = program.programs[program.entry]
-  return entry === undefined ? null : treeOfBody(entry.body)
+  return entry === undefined ? null : treeOfSeq(choosesOf(entry.nodes))
 }
 
 /** Every full path of a tree (for small trees and tests). */
@@ -182,7 +182,7 @@ export const search = (
       const b = stats[best]!
       if (s.visits > b.visits || (s.visits === b.visits && s.mean > b.mean)) best = i
     }
-    const chosen = t.options[best]!
+    const chosen: { readonly label: string; readonly next: ChooseTree | null } = t.options[best]!
     steps.push({ key: t.key, option: chosen.label, options: stats })
     path[t.key] = chosen.label
     value = stats[best]!.mean
