@@ -1,18 +1,18 @@
 /**
  * LinUCB from the log, for `trellis eval policy --target linucb`: the
  * rewarded decisions of a `choose` key (`eval/ope/logged.ts`) joined with
- * the inputs of their runs (`RunStore`), turned into feature vectors; a
+ * the inputs of their runs (their `RunStarted` events), turned into feature vectors; a
  * model fitted on the earlier part of the log is evaluated off-policy on the
  * later part (never on its own training data), and the strategy that may go
  * live is fitted on the whole log.
  */
-import { Effect, Option } from "effect"
+import { Effect } from "effect"
 import type { LoggedDecision } from "../../eval/ope/estimators.js"
 import { loggedDecisions } from "../../eval/ope/logged.js"
 import { featuresOf, fit, probabilities } from "../../runtime/bandit/linucb.js"
 import type { FeatureSpec, LinUcbModel } from "../../runtime/bandit/linucb.js"
 import type { BanditStrategy } from "../../runtime/bandit/state.js"
-import { RunStore } from "../../runtime/runStore.js"
+import { EventLog } from "../../trace/events.js"
 import { evaluateContextual } from "./policyGate.js"
 
 /** A logged decision with the feature vector of its run's inputs. */
@@ -24,12 +24,13 @@ export interface ContextualRow extends LoggedDecision {
 export const contextualLog = (key: string, spec: FeatureSpec, since = 0) =>
   Effect.gen(function*() {
     const log = yield* loggedDecisions(key, since)
-    const runs = yield* RunStore
+    const events = yield* EventLog
     const rows: Array<ContextualRow> = []
     for (const d of log.decisions) {
-      const record = yield* runs.get(d.runId)
-      if (Option.isNone(record)) continue
-      const inputs = record.value.inputs
+      // The run's inputs as it recorded them (`RunStarted`), for durable and library runs alike.
+      const started = (yield* events.events(d.runId)).find((e) => e.type === "RunStarted")
+      if (started === undefined || started.type !== "RunStarted") continue
+      const inputs: unknown = started.data.inputs
       const x = featuresOf(spec, typeof inputs === "object" && inputs !== null ? inputs as Record<string, unknown> : {})
       rows.push({ ...d, x })
     }
