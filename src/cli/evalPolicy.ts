@@ -9,12 +9,15 @@
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
+import * as FileSystem from "@effect/platform/FileSystem"
 import { Clock, Effect, Either, Option } from "effect"
 import { evaluatePolicy } from "../eval/ope/estimators.js"
-import type { Estimate } from "../eval/ope/estimators.js"
+import type { Estimate, PolicyValue } from "../eval/ope/estimators.js"
 import { loggedDecisions } from "../eval/ope/logged.js"
 import { parseTarget } from "../eval/ope/target.js"
 import { parseWaitDuration } from "../ir/duration.js"
+import { contextualLog, evaluateLinUcb } from "../optimize/rollout/contextual.js"
+import { gatePolicy } from "../optimize/rollout/policyGate.js"
 import { sharedPolicy } from "../runtime/bandit/store.js"
 import { currentWorkspace } from "../runtime/llm.js"
 import { CliError, out } from "./io.js"
@@ -34,13 +37,122 @@ const line = (name: string, e: Estimate) => `${name.padEnd(8)} ${f4(e.estimate)}
 
 const usage = (message: string) => new CliError({ message, exitCode: 2 })
 
+/** Prints the gate's verdict; fails (exit 1) when it refuses the policy. */
+const gateOrFail = (v: PolicyValue, minEss: number) =>
+  Effect.gen(function*() {
+    const verdict = gatePolicy(v, { minEffectiveSampleSize: minEss })
+    yield* out(
+      verdict.pass
+        ? `gate: pass (DR lower bound ${verdict.drLower.toFixed(4)} ≥ logged mean ${verdict.loggedMean.toFixed(4)})`
+        : `gate: refused (${verdict.reasons.join("; ")})`
+    )
+    if (!verdict.pass) return yield* new CliError({ message: `the gate refused ${v.target}` })
+  })
+
+const fieldsOf = (text: string) => text.split(",").map((s) => s.trim()).filter((s) => s !== "")
+
+/** `--target linucb[:α]`: LinUCB fitted on the earlier half of the log, evaluated off-policy on the later half. */
+const linUcbReport = (
+  o: {
+    readonly key: string
+    readonly numeric: string
+    readonly categorical: string
+    readonly resamples: number
+    readonly seed: number
+    readonly workspace: string
+    readonly shared: boolean
+    readonly json: boolean
+    readonly gate: boolean
+    readonly minEss: number
+    readonly save: Option.Option<string>
+  },
+  alphaText: string | undefined,
+  since: number,
+  extra: ReadonlyArray<string>
+) =>
+  Effect.gen(function*() {
+    const alpha = alphaText === undefined || alphaText.trim() === "" ? 1 : Number(alphaText)
+    if (!(Number.isFinite(alpha) && alpha >= 0)) {
+      return yield* usage(`--target linucb:${alphaText}: α must be a number ≥ 0`)
+    }
+    const spec = { numeric: fieldsOf(o.numeric), categorical: fieldsOf(o.categorical) }
+    if (spec.numeric.length === 0 && spec.categorical.length === 0) {
+      return yield* usage("--target linucb needs features: --numeric a,b and/or --categorical c")
+    }
+    const log = yield* contextualLog(o.key, spec, since).pipe(
+      Effect.locally(currentWorkspace, o.workspace),
+      Effect.locally(sharedPolicy, o.shared),
+      Effect.mapError((e) => new CliError({ message: `the store failed: ${e.message}` }))
+    )
+    if (log.rows.length < 2) {
+      return yield* new CliError({
+        message:
+          `choose "${o.key}": ${log.rows.length} rewarded decisions; linucb needs at least 2 (to fit and to evaluate)`
+      })
+    }
+    const options = [...new Set([...log.rows.map((r) => r.option), ...extra])].sort()
+    const result = evaluateLinUcb(log.rows, options, spec, {
+      alpha,
+      epsilon: 0.05,
+      resamples: o.resamples,
+      seed: o.seed
+    })
+    if (Either.isLeft(result.value)) return yield* new CliError({ message: result.value.left.message })
+    const v = result.value.right
+    if (Option.isSome(o.save)) {
+      const fs = yield* FileSystem.FileSystem
+      yield* fs.writeFileString(o.save.value, JSON.stringify({ [o.key]: result.strategy }, null, 2) + "\n").pipe(
+        Effect.mapError((e) =>
+          new CliError({ message: `--save ${o.save.pipe(Option.getOrElse(() => ""))}: ${e.message}` })
+        )
+      )
+    }
+    if (o.json) {
+      yield* out(
+        JSON.stringify({
+          key: o.key,
+          trained: result.trained,
+          ...v,
+          ...(o.gate ? { gate: gatePolicy(v, { minEffectiveSampleSize: o.minEss }) } : {})
+        })
+      )
+    } else {
+      yield* out(
+        `choose "${o.key}": LinUCB (α ${alpha}) fitted on the first ${result.trained} of ${log.rows.length} rewarded decisions, evaluated on the last ${result.evaluated}`
+      )
+      yield* out(
+        `estimate value    ${Math.round(v.confidence * 100)}% CI (bootstrap, ${v.resamples} resamples, seed ${v.seed})`
+      )
+      yield* out(line("logged", v.logged))
+      yield* out(line("IPS", v.ips))
+      yield* out(line("SNIPS", v.snips))
+      yield* out(line("DR", v.dr))
+      yield* out(
+        `effective sample size ${v.effectiveSampleSize.toFixed(1)} of ${v.n}; max weight ${v.maxWeight.toFixed(2)}`
+      )
+    }
+    if (o.gate) {
+      const verdict = gatePolicy(v, { minEffectiveSampleSize: o.minEss })
+      if (!o.json) {
+        yield* out(
+          verdict.pass
+            ? `gate: pass (DR lower bound ${verdict.drLower.toFixed(4)} ≥ logged mean ${verdict.loggedMean.toFixed(4)})`
+            : `gate: refused (${verdict.reasons.join("; ")})`
+        )
+      }
+      if (!verdict.pass) return yield* new CliError({ message: `the gate refused ${v.target}` })
+    }
+  })
+
 /** `trellis eval policy`. */
 export const evalPolicyCommand = Command.make(
   "policy",
   {
     key: Args.text({ name: "choose-key" }).pipe(Args.withDescription("The key of the choose step")),
     target: Options.text("target").pipe(
-      Options.withDescription("The policy to evaluate: fixed:<option>, uniform, greedy or epsilon-greedy:<ε>")
+      Options.withDescription(
+        "The policy to evaluate: fixed:<option>, uniform, greedy, epsilon-greedy:<ε> or linucb[:α] (with --numeric/--categorical)"
+      )
     ),
     since: Options.text("since").pipe(
       Options.optional,
@@ -62,11 +174,31 @@ export const evalPolicyCommand = Command.make(
     shared: Options.boolean("shared").pipe(
       Options.withDescription("Read the shared bandit scope (servers with bandit.shared) instead of the workspace's")
     ),
-    json: Options.boolean("json").pipe(Options.withDescription("Print the report as JSON"))
+    json: Options.boolean("json").pipe(Options.withDescription("Print the report as JSON")),
+    numeric: Options.text("numeric").pipe(
+      Options.withDefault(""),
+      Options.withDescription("linucb: input fields read as numeric features, comma-separated")
+    ),
+    categorical: Options.text("categorical").pipe(
+      Options.withDefault(""),
+      Options.withDescription("linucb: input fields hashed as categorical features, comma-separated")
+    ),
+    gate: Options.boolean("gate").pipe(
+      Options.withDescription("Exit 1 unless the policy may go live (DR lower bound ≥ logged mean, enough samples)")
+    ),
+    minEss: Options.float("min-ess").pipe(
+      Options.withDefault(30),
+      Options.withDescription("--gate: the least effective sample size")
+    ),
+    save: Options.text("save").pipe(
+      Options.optional,
+      Options.withDescription("linucb: write the strategy fitted on the whole log (JSON for Runtime.run strategies)")
+    )
   },
   (o) =>
     Effect.gen(function*() {
-      const target = parseTarget(o.target)
+      const linucb = /^linucb(?::(.*))?$/.exec(o.target.trim())
+      const target = linucb === null ? parseTarget(o.target) : Either.right({ kind: "uniform" } as const)
       if (Either.isLeft(target)) return yield* usage(target.left.message)
       if (o.resamples < 1 || o.resamples > 100_000) {
         return yield* usage(`--resamples must be from 1 to 100000, got ${o.resamples}`)
@@ -81,6 +213,9 @@ export const evalPolicyCommand = Command.make(
       const extra = Option.isSome(o.options)
         ? o.options.value.split(",").map((s) => s.trim()).filter((s) => s !== "")
         : []
+      if (linucb !== null) {
+        return yield* linUcbReport(o, linucb[1], since, extra)
+      }
       const log = yield* loggedDecisions(o.key, since).pipe(
         Effect.locally(currentWorkspace, o.workspace),
         Effect.locally(sharedPolicy, o.shared),
@@ -110,9 +245,13 @@ export const evalPolicyCommand = Command.make(
             key: o.key,
             loggingPolicies: policies,
             ...v,
-            runsWithoutChoices: log.runsWithoutChoices.length
+            runsWithoutChoices: log.runsWithoutChoices.length,
+            ...(o.gate ? { gate: gatePolicy(v, { minEffectiveSampleSize: o.minEss }) } : {})
           })
         )
+        if (o.gate && !gatePolicy(v, { minEffectiveSampleSize: o.minEss }).pass) {
+          return yield* new CliError({ message: `the gate refused ${v.target}` })
+        }
         return
       }
       yield* out(
@@ -135,6 +274,7 @@ export const evalPolicyCommand = Command.make(
       if (log.runsWithoutChoices.length > 0) {
         yield* out(`${log.runsWithoutChoices.length} rewarded runs made no choice under "${o.key}" (left out)`)
       }
+      if (o.gate) yield* gateOrFail(v, o.minEss)
     }).pipe(Effect.provide(storeLayer))
 ).pipe(
   Command.withDescription(

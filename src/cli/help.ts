@@ -8,6 +8,7 @@
 import * as Command from "@effect/cli/Command"
 import { HashMap } from "effect"
 import { checkCommand, compileCommand, fmtCommand, normalizeCommand, schemaCommand, tokensCommand } from "./commands.js"
+import { deployCommand, deploymentsCommand } from "./deploy.js"
 import { replayCommand, resumeCommand, runsCommand, traceCommand } from "./durable.js"
 import { evalCommand } from "./eval.js"
 import { gcCommand } from "./gc.js"
@@ -41,7 +42,9 @@ export const subcommands = [
   planCommand,
   ingestCommand,
   searchCommand,
-  evalCommand
+  evalCommand,
+  deployCommand,
+  deploymentsCommand
 ] as const
 
 /** The root command: `trellis` with every subcommand. */
@@ -136,6 +139,17 @@ export const COMMANDS: ReadonlyArray<CommandHelp> = [
     usage:
       "eval run <file> --data d.jsonl [--metric m]... [--concurrency n] [--config f] [--json] | eval compare <a> <b>... [--require \"delta>0\"] [--alpha 0.05] | eval dataset from-runs -o d.jsonl | eval retrieval --data <dir>",
     summary: "evaluate a program on a dataset, compare evals (a gate), evaluate retrieval"
+  },
+  {
+    name: "deploy",
+    usage:
+      "deploy set <name> [--program f] [--candidate f|none] [--percent n] [--sticky-header h | --sticky-input f] [--canary json] [--rule json] | deploy promote|rollback|canary <name> | deploy flag <flag> on|off|N%|delete",
+    summary: "named deployments: versions, rollouts, canaries, promotion, flags"
+  },
+  {
+    name: "deployments",
+    usage: "deployments [<name>] [--history] [--flags] [--json]",
+    summary: "list deployments, show one with its decisions, list flags"
   }
 ]
 

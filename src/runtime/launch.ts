@@ -7,6 +7,7 @@ import { Effect, Either, Random } from "effect"
 import type { Json } from "../ir/eval.js"
 import type { Program } from "../ir/schema.js"
 import type { RunEvent } from "../trace/events.js"
+import { featuresOf } from "./bandit/linucb.js"
 import type { BanditStrategy } from "./bandit/state.js"
 import { RunError } from "./errors.js"
 import { bindParams } from "./inputs.js"
@@ -54,6 +55,12 @@ const DEFAULT_MAX_NODES = 1_000_000
 const DEFAULT_MAX_DEPTH = 64
 
 const DEFAULT_STRATEGY: BanditStrategy = { kind: "epsilon-greedy", epsilon: 0.1 }
+
+/** A contextual strategy (LinUCB) gets the run's context: its feature vector of the run's inputs. */
+const withContext = (strategy: BanditStrategy, params: ReadonlyMap<string, Json>): BanditStrategy =>
+  strategy.kind === "linucb" && strategy.context === undefined
+    ? { ...strategy, context: featuresOf(strategy.features, Object.fromEntries(params)) }
+    : strategy
 
 const plans = new WeakMap<Program, Plan.Plan>()
 
@@ -135,7 +142,8 @@ export const runWith = (
       maxDepth: limits.maxDepth !== undefined && limits.maxDepth >= 0 ? Math.floor(limits.maxDepth) : DEFAULT_MAX_DEPTH,
       maxRunTimeMs: maxRunTimeMs !== undefined && Number.isFinite(maxRunTimeMs) ? maxRunTimeMs : undefined,
       budget,
-      strategyFor: (key) => (Object.prototype.hasOwnProperty.call(strategies, key) ? strategies[key]! : fallback),
+      strategyFor: (key) =>
+        withContext(Object.prototype.hasOwnProperty.call(strategies, key) ? strategies[key]! : fallback, bound.right),
       recorded
     })
   }).pipe(Effect.scoped)

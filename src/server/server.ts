@@ -16,6 +16,7 @@ import * as LlmRouting from "../llm/router.js"
 import type { LlmRouter } from "../llm/service.js"
 import * as StepRunner from "../llm/stepRunner.js"
 import type { DurableRequirements } from "../runtime/durable.js"
+import * as DeploymentStoreSql from "../store/deployments.js"
 import { Api } from "./api/index.js"
 import { isOpen } from "./config.js"
 import type { ServerConfig } from "./config.js"
@@ -23,6 +24,7 @@ import { ServerContext } from "./context.js"
 import { EvalJobs, layerEvalStore } from "./evalJobs.js"
 import { guard, setSecurityHeaders } from "./guard.js"
 import { layerAuthorization, layerLlmAuthorization } from "./handlers/auth.js"
+import { layerDeployments } from "./handlers/deployments.js"
 import { layerEvals } from "./handlers/evals.js"
 import { layerLlm } from "./handlers/llm.js"
 import { layerPrograms } from "./handlers/programs.js"
@@ -89,7 +91,8 @@ export const layerApi = (config: ServerConfig) =>
       layerSignals,
       layerEvals.pipe(Layer.provide([EvalJobs.layer, layerEvalStore])),
       layerLlm,
-      layerViewerApi
+      layerViewerApi,
+      layerDeployments.pipe(Layer.provide([DeploymentStoreSql.layerAuto, layerEvalStore]))
     ]),
     Layer.provide([layerAuthorization(config), layerLlmAuthorization(config)]),
     // The LLM router of the config's providers (a missing API key variable fails the start, naming it).

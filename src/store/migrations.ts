@@ -276,6 +276,52 @@ const httpIdempotency = statements(
   `CREATE INDEX http_idempotency_expires_idx ON http_idempotency (expires_at)`
 )
 
+/**
+ * Deployments (issue 20): named deployments (a JSON body owned by `optimize/rollout/`, a compare-and-set
+ * version), every decision about them with its evidence, and the runs each one routed (version and role).
+ */
+const deployments = statements(
+  `CREATE TABLE deployments (
+    workspace TEXT NOT NULL,
+    name TEXT COLLATE "C" NOT NULL,
+    version BIGINT NOT NULL,
+    body JSONB NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    PRIMARY KEY (workspace, name)
+  )`,
+  `CREATE TABLE deployment_events (
+    workspace TEXT NOT NULL,
+    name TEXT COLLATE "C" NOT NULL,
+    seq BIGINT NOT NULL,
+    at BIGINT NOT NULL,
+    kind TEXT NOT NULL,
+    body JSONB NOT NULL,
+    PRIMARY KEY (workspace, name, seq)
+  )`,
+  `CREATE TABLE deployment_runs (
+    workspace TEXT NOT NULL,
+    name TEXT COLLATE "C" NOT NULL,
+    run_id TEXT COLLATE "C" NOT NULL,
+    role TEXT NOT NULL,
+    program_hash TEXT NOT NULL,
+    at BIGINT NOT NULL,
+    PRIMARY KEY (workspace, name, run_id)
+  )`,
+  `CREATE INDEX deployment_runs_at_idx ON deployment_runs (workspace, name, at)`
+)
+
+/** Feature flags per workspace (issue 20): on/off or a percentage, as a JSON body owned by `optimize/rollout/`. */
+const featureFlags = statements(
+  `CREATE TABLE feature_flags (
+    workspace TEXT NOT NULL,
+    name TEXT COLLATE "C" NOT NULL,
+    body JSONB NOT NULL,
+    updated_at BIGINT NOT NULL,
+    PRIMARY KEY (workspace, name)
+  )`
+)
+
 /** Every migration, by `<number>_<name>`: append new ones, never edit applied ones. */
 export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient>> = {
   "0001_core": core,
@@ -286,7 +332,9 @@ export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient>>
   "0007_evals": evals,
   "0008_history": history,
   "0009_compaction": compaction,
-  "0010_http_idempotency": httpIdempotency
+  "0010_http_idempotency": httpIdempotency,
+  "0013_deployments": deployments,
+  "0014_feature_flags": featureFlags
 }
 
 /** The store schema's version: the number of the newest migration this build knows. */

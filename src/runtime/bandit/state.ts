@@ -13,16 +13,43 @@ export const BanditStrategy = Schema.Union(
     epsilon: Schema.optional(Schema.Number)
   }),
   Schema.Struct({ kind: Schema.Literal("ucb1") }),
-  Schema.Struct({ kind: Schema.Literal("thompson") })
+  Schema.Struct({ kind: Schema.Literal("thompson") }),
+  Schema.Struct({
+    kind: Schema.Literal("linucb"),
+    /** Which run inputs become the context (`linucb.ts`). */
+    features: Schema.Struct({
+      numeric: Schema.Array(Schema.String),
+      categorical: Schema.Array(Schema.String),
+      buckets: Schema.optional(Schema.Int.pipe(Schema.between(1, 4096)))
+    }),
+    /** The exploration width α. @default 1 */
+    alpha: Schema.optional(Schema.Number.pipe(Schema.nonNegative())),
+    /** The uniform share mixed in (keeps every propensity positive for off-policy evaluation). @default 0.05 */
+    epsilon: Schema.optional(Schema.Number.pipe(Schema.between(0, 1))),
+    /** The per-option ridge regressions, fitted from logged decisions (`fitLinUcb`); none: every option unseen. */
+    model: Schema.optional(Schema.Struct({
+      d: Schema.Int,
+      arms: Schema.Record({
+        key: Schema.String,
+        value: Schema.Struct({ a: Schema.Array(Schema.Number), b: Schema.Array(Schema.Number) })
+      })
+    })),
+    /** The context vector of this run (set by the runtime from the run's inputs; not written by users). */
+    context: Schema.optional(Schema.Array(Schema.Number))
+  })
 ).annotations({ identifier: "BanditStrategy" })
 export type BanditStrategy = typeof BanditStrategy.Type
 
 /** The default epsilon of epsilon-greedy. */
 const DEFAULT_EPSILON = 0.1
 
-/** The strategy's name as recorded with each choice (`"epsilon-greedy(0.1)"`, `"ucb1"`, `"thompson"`). */
+/** The strategy's name as recorded with each choice (`"epsilon-greedy(0.1)"`, `"ucb1"`, `"thompson"`, `"linucb(1)"`). */
 export const policyName = (strategy: BanditStrategy): string =>
-  strategy.kind === "epsilon-greedy" ? `epsilon-greedy(${epsilonOf(strategy)})` : strategy.kind
+  strategy.kind === "epsilon-greedy"
+    ? `epsilon-greedy(${epsilonOf(strategy)})`
+    : strategy.kind === "linucb"
+    ? `linucb(${strategy.alpha ?? 1})`
+    : strategy.kind
 
 /** The epsilon of an epsilon-greedy strategy, clamped to [0, 1]. */
 export const epsilonOf = (strategy: { readonly epsilon?: number | undefined }): number => {

@@ -6,6 +6,7 @@
  * Randomness comes from Effect's `Random` (one draw per choice).
  */
 import { Effect, Random } from "effect"
+import { choose as linUcbChoose, DEFAULT_ALPHA, dimensionOf, emptyModel, featuresOf } from "./linucb.js"
 import { beta, makeUniform } from "./sample.js"
 import type { Uniform } from "./sample.js"
 import { armOf, epsilonOf, meanOf, policyName } from "./state.js"
@@ -96,6 +97,16 @@ const thompson = (state: BanditState, options: ReadonlyArray<string>, u: Uniform
   return { option, propensity: (1 + wins) / (1 + THOMPSON_PROPENSITY_DRAWS) }
 }
 
+/** LinUCB on the strategy's fitted model and the run's context (`linucb.ts`); ε-mixed for a positive propensity. */
+const linUcb = (strategy: BanditStrategy & { readonly kind: "linucb" }, options: ReadonlyArray<string>, u: Uniform) => {
+  const d = strategy.model?.d ?? dimensionOf(strategy.features)
+  const model = strategy.model ?? emptyModel(d)
+  const x = strategy.context !== undefined && strategy.context.length === model.d
+    ? strategy.context
+    : featuresOf(strategy.features, {})
+  return linUcbChoose(model, options, x, u(), strategy.alpha ?? DEFAULT_ALPHA, strategy.epsilon ?? 0.05)
+}
+
 /** Chooses one of `options` (non-empty, distinct) by `strategy` given the key's state. */
 export const chooseArm = (
   state: BanditState,
@@ -109,6 +120,8 @@ export const chooseArm = (
       ? epsilonGreedy(state, options, epsilonOf(strategy), u)
       : strategy.kind === "ucb1"
       ? ucb1(state, options, u)
+      : strategy.kind === "linucb"
+      ? linUcb(strategy, options, u)
       : thompson(state, options, u)
     return { ...picked, policy: policyName(strategy), version: state.version }
   })

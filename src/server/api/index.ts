@@ -7,6 +7,7 @@
 import { HttpApi, OpenApi } from "@effect/platform"
 import { VERSION } from "../context.js"
 import { ViewerGroup } from "../web/api.js"
+import { DeploymentsGroup } from "./deployments.js"
 import { EvalsGroup } from "./evals.js"
 import { LlmGroup } from "./llm.js"
 import { finishSpec } from "./openapi.js"
@@ -27,6 +28,7 @@ export class Api extends HttpApi.make("trellis")
   .add(EvalsGroup)
   .add(LlmGroup)
   .add(ViewerGroup)
+  .add(DeploymentsGroup)
   .annotate(OpenApi.Title, "Trellis")
   .annotate(OpenApi.Version, VERSION)
   .annotate(OpenApi.Transform, finishSpec)
@@ -37,6 +39,7 @@ export class Api extends HttpApi.make("trellis")
 {}
 
 export * from "./auth.js"
+export { DeploymentRunView, DeploymentView, PutDeployment } from "./deployments.js"
 export * from "./errors.js"
 export { CreateEval, EvalListView, EvalStatus, EvalView } from "./evals.js"
 export { CheckResult, ProgramInput } from "./programs.js"
