@@ -66,10 +66,16 @@ export const makeOnnx = (
   Effect.gen(function*() {
     const batchSize = options.batchSize ?? 32
     if (!Number.isInteger(batchSize) || batchSize < 1) {
-      return yield* new RetrievalError({ reason: "bad-config", message: `the batch size must be a positive integer, got ${batchSize}` })
+      return yield* new RetrievalError({
+        reason: "bad-config",
+        message: `the batch size must be a positive integer, got ${batchSize}`
+      })
     }
     const dir = yield* readModelDir(options.dir, "embedding")
-    const model = yield* loadOnnxModel(dir, { feature: FEATURE, ...(options.threads === undefined ? {} : { threads: options.threads }) })
+    const model = yield* loadOnnxModel(dir, {
+      feature: FEATURE,
+      ...(options.threads === undefined ? {} : { threads: options.threads })
+    })
     const probe = yield* embedBatch(model, ["dimension probe"])
     const dimension = probe[0]!.length
     const embed = (texts: ReadonlyArray<string>) =>
@@ -97,5 +103,4 @@ export const makeOnnx = (
 /** The ONNX embedder as the `Embedder` service. */
 export const layerOnnx = (
   options: OnnxEmbedderOptions
-): Layer.Layer<Embedder, RetrievalError, FileSystem.FileSystem> =>
-  Layer.effect(Embedder, makeOnnx(options))
+): Layer.Layer<Embedder, RetrievalError, FileSystem.FileSystem> => Layer.effect(Embedder, makeOnnx(options))

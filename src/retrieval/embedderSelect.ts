@@ -20,7 +20,7 @@ import type { SqlClient } from "@effect/sql/SqlClient"
 import { Config, Effect, Either, Layer, Option } from "effect"
 import * as Path from "node:path"
 import { home } from "../store/settings.js"
-import { Embedder } from "./embedder.js"
+import type { Embedder } from "./embedder.js"
 import { layerLocal } from "./embedderLocal.js"
 import { layerOnnx } from "./embedderOnnx.js"
 import { layerOpenAi, openAiOptionsFromEnv } from "./embedderOpenAi.js"
@@ -48,7 +48,9 @@ const SYNTAX = "hashing, hashing:<dimension>, use, onnx:<model directory or owne
 export const parseEmbedderSpec = (text: string): Either.Either<EmbedderSpec, RetrievalError> => {
   const value = text.trim()
   const bad = (why: string) =>
-    Either.left(new RetrievalError({ reason: "bad-config", message: `${why}; expected ${SYNTAX}`, location: "TRELLIS_EMBEDDER" }))
+    Either.left(
+      new RetrievalError({ reason: "bad-config", message: `${why}; expected ${SYNTAX}`, location: "TRELLIS_EMBEDDER" })
+    )
   if (value === "hashing" || value === "local-hash") return Either.right({ kind: "hashing" })
   if (value === "use") return Either.right({ kind: "use" })
   if (value === "openai") return Either.right({ kind: "openai" })
@@ -60,7 +62,9 @@ export const parseEmbedderSpec = (text: string): Either.Either<EmbedderSpec, Ret
       : bad(`the hashing dimension must be an integer from 1 to 16000, got ${JSON.stringify(m[2])}`)
   }
   if (m !== null && m[1] === "onnx") {
-    return m[2]!.trim() === "" ? bad("onnx: needs a model directory or a hub name") : Either.right({ kind: "onnx", model: m[2]!.trim() })
+    return m[2]!.trim() === ""
+      ? bad("onnx: needs a model directory or a hub name")
+      : Either.right({ kind: "onnx", model: m[2]!.trim() })
   }
   return bad(`unknown embedder ${JSON.stringify(value)}`)
 }
@@ -71,10 +75,15 @@ export const resolveOnnxModel = (
 ): Effect.Effect<string, RetrievalError, FileSystem.FileSystem | HttpClient.HttpClient> =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
-    const isDir = (p: string) => fs.stat(p).pipe(Effect.map((s) => s.type === "Directory"), Effect.orElseSucceed(() => false))
+    const isDir = (p: string) =>
+      fs.stat(p).pipe(Effect.map((s) => s.type === "Directory"), Effect.orElseSucceed(() => false))
     if (yield* isDir(model)) return Path.resolve(model)
     if (!HUB_NAME.test(model) || model.startsWith(".")) {
-      return yield* new RetrievalError({ reason: "bad-config", message: "no such model directory", location: Path.resolve(model) })
+      return yield* new RetrievalError({
+        reason: "bad-config",
+        message: "no such model directory",
+        location: Path.resolve(model)
+      })
     }
     const settings = yield* Config.all([home, Settings.modelHub]).pipe(
       Effect.mapError((e) => new RetrievalError({ reason: "bad-config", message: `invalid setting: ${String(e)}` }))
@@ -115,7 +124,8 @@ export const layerEmbedderOf = (spec: EmbedderSpec, dimension?: number): Layer.L
           : Effect.fail(
             new RetrievalError({
               reason: "bad-config",
-              message: "TRELLIS_EMBEDDER=openai needs TRELLIS_EMBEDDINGS_URL (or OPENAI_BASE_URL) and TRELLIS_EMBEDDINGS_MODEL",
+              message:
+                "TRELLIS_EMBEDDER=openai needs TRELLIS_EMBEDDINGS_URL (or OPENAI_BASE_URL) and TRELLIS_EMBEDDINGS_MODEL",
               location: "TRELLIS_EMBEDDER"
             })
           )))

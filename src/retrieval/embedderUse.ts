@@ -9,8 +9,8 @@ import { Effect, Layer } from "effect"
 import { Embedder } from "./embedder.js"
 import type { EmbedderShape } from "./embedder.js"
 import { RetrievalError } from "./errors.js"
-import { l2Normalize } from "./models/pooling.js"
 import { loadOptional, useEmbeddings, useModelEn } from "./models/optional.js"
+import { l2Normalize } from "./models/pooling.js"
 
 /** Options of the USE lite embedder. */
 export interface UseEmbedderOptions {
@@ -25,14 +25,20 @@ export const makeUse = (options: UseEmbedderOptions = {}): Effect.Effect<Embedde
   Effect.gen(function*() {
     const batchSize = options.batchSize ?? 32
     if (!Number.isInteger(batchSize) || batchSize < 1) {
-      return yield* new RetrievalError({ reason: "bad-config", message: `the batch size must be a positive integer, got ${batchSize}` })
+      return yield* new RetrievalError({
+        reason: "bad-config",
+        message: `the batch size must be a positive integer, got ${batchSize}`
+      })
     }
     const lib = yield* loadOptional(useEmbeddings, FEATURE)
     const weights = yield* loadOptional(useModelEn, FEATURE)
     const model = yield* Effect.tryPromise({
       try: () => lib.initModel(weights.modelSource),
       catch: (cause) =>
-        new RetrievalError({ reason: "embedder", message: `cannot load Universal Sentence Encoder lite: ${String(cause)}` })
+        new RetrievalError({
+          reason: "embedder",
+          message: `cannot load Universal Sentence Encoder lite: ${String(cause)}`
+        })
     })
     return {
       name: "use-lite",
@@ -45,7 +51,11 @@ export const makeUse = (options: UseEmbedderOptions = {}): Effect.Effect<Embedde
           : Effect.tryPromise({
             // An empty string has no tokens; embed a space instead (the model's own "nothing").
             try: () => model.embed(texts.map((t) => (t.trim() === "" ? " " : t))),
-            catch: (cause) => new RetrievalError({ reason: "embedder", message: `Universal Sentence Encoder lite failed: ${String(cause)}` })
+            catch: (cause) =>
+              new RetrievalError({
+                reason: "embedder",
+                message: `Universal Sentence Encoder lite failed: ${String(cause)}`
+              })
           }).pipe(
             Effect.map((vectors) => vectors.map((v) => l2Normalize(Float64Array.from(v)))),
             Effect.withSpan("retrieval.embed.use", { attributes: { "retrieval.texts": texts.length } })

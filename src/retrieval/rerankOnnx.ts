@@ -33,10 +33,16 @@ export const makeOnnxReranker = (
   Effect.gen(function*() {
     const batchSize = options.batchSize ?? 16
     if (!Number.isInteger(batchSize) || batchSize < 1) {
-      return yield* new RetrievalError({ reason: "bad-config", message: `the batch size must be a positive integer, got ${batchSize}` })
+      return yield* new RetrievalError({
+        reason: "bad-config",
+        message: `the batch size must be a positive integer, got ${batchSize}`
+      })
     }
     const dir = yield* readModelDir(options.dir, "cross-encoder")
-    const model = yield* loadOnnxModel(dir, { feature: FEATURE, ...(options.threads === undefined ? {} : { threads: options.threads }) })
+    const model = yield* loadOnnxModel(dir, {
+      feature: FEATURE,
+      ...(options.threads === undefined ? {} : { threads: options.threads })
+    })
     return {
       name: `onnx-cross-encoder/${dir.name}@${dir.fingerprint.slice(0, 12)}`,
       rerank: (query, candidates) =>
@@ -51,7 +57,9 @@ export const makeOnnxReranker = (
             if (out.dims[0] !== batch.length || out.data.length !== batch.length * cols) {
               return yield* new RetrievalError({
                 reason: "bad-config",
-                message: `the cross-encoder's output has shape [${out.dims.join(", ")}], not [batch] or [batch, classes]`,
+                message: `the cross-encoder's output has shape [${
+                  out.dims.join(", ")
+                }], not [batch] or [batch, classes]`,
                 location: dir.modelFile
               })
             }

@@ -31,7 +31,6 @@ export const embeddingsApiKey: Config.Config<Option.Option<Redacted.Redacted<str
   nonEmptySecret("OPENAI_API_KEY")
 ]).pipe(Config.map(([own, openAi]) => Option.orElse(own, () => openAi)))
 
-
 /**
  * `TRELLIS_EMBEDDER`: which embedder — `hashing` (or `hashing:<dimension>`),
  * `use` (Universal Sentence Encoder lite), `onnx:<model directory or hub

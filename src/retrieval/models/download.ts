@@ -98,7 +98,12 @@ export const downloadModel = (
             })
           ),
           Stream.run(fs.sink(target))
-        )).pipe(Effect.scoped, Effect.mapError((e) => fail(`cannot fetch ${from} (${e.message})`)))
+        )).pipe(
+          Effect.scoped,
+          Effect.mapError((e) =>
+            fail(`cannot fetch ${from} (${e.message})`)
+          )
+        )
       const got256 = sha256.digest("hex")
       const ok = entry.lfs !== undefined ? got256 === entry.lfs.oid : sha1.digest("hex") === entry.oid
       if (!ok) {
@@ -111,5 +116,7 @@ export const downloadModel = (
       Effect.mapError((e) => fail(e.message))
     )
     yield* fs.makeDirectory(Path.dirname(dir), { recursive: true }).pipe(Effect.mapError((e) => fail(e.message)))
-    yield* fs.rename(partial, dir).pipe(Effect.mapError((e) => fail(`cannot move the download into place (${e.message})`)))
+    yield* fs.rename(partial, dir).pipe(
+      Effect.mapError((e) => fail(`cannot move the download into place (${e.message})`))
+    )
   }).pipe(Effect.withSpan("retrieval.model.download", { attributes: { "model.name": name } }))

@@ -52,12 +52,16 @@ export interface ModelDir {
 }
 
 const isFile = (file: string) =>
-  Effect.flatMap(FileSystem.FileSystem, (fs) =>
-    fs.stat(file).pipe(Effect.map((s) => s.type === "File"), Effect.orElseSucceed(() => false)))
+  Effect.flatMap(
+    FileSystem.FileSystem,
+    (fs) => fs.stat(file).pipe(Effect.map((s) => s.type === "File"), Effect.orElseSucceed(() => false))
+  )
 
 const readJson = (file: string): Effect.Effect<unknown, RetrievalError, FileSystem.FileSystem> =>
   Effect.flatMap(FileSystem.FileSystem, (fs) => fs.readFileString(file, "utf8")).pipe(
-    Effect.mapError(() => new RetrievalError({ reason: "bad-config", message: "cannot read the file", location: file })),
+    Effect.mapError(() =>
+      new RetrievalError({ reason: "bad-config", message: "cannot read the file", location: file })
+    ),
     Effect.flatMap((text) =>
       Effect.try({
         try: () => JSON.parse(text) as unknown,
@@ -76,11 +80,13 @@ const readOptionalJson = (file: string): Effect.Effect<unknown, RetrievalError, 
 
 /** sha256 of a file (hex), streamed. */
 export const sha256File = (file: string): Effect.Effect<string, RetrievalError, FileSystem.FileSystem> =>
-  Effect.flatMap(FileSystem.FileSystem, (fs) =>
-    Stream.runFold(fs.stream(file), createHash("sha256"), (hash, chunk) => hash.update(chunk))).pipe(
-      Effect.map((hash) => hash.digest("hex")),
-      Effect.mapError(() => new RetrievalError({ reason: "bad-config", message: "cannot read the file", location: file }))
-    )
+  Effect.flatMap(
+    FileSystem.FileSystem,
+    (fs) => Stream.runFold(fs.stream(file), createHash("sha256"), (hash, chunk) => hash.update(chunk))
+  ).pipe(
+    Effect.map((hash) => hash.digest("hex")),
+    Effect.mapError(() => new RetrievalError({ reason: "bad-config", message: "cannot read the file", location: file }))
+  )
 
 const field = (u: unknown, key: string): unknown =>
   typeof u === "object" && u !== null && key in u ? (u as Record<string, unknown>)[key] : undefined
@@ -93,7 +99,10 @@ export const readModelDir = (
   Effect.gen(function*() {
     const root = Path.resolve(dir)
     const fs = yield* FileSystem.FileSystem
-    const isDir = yield* fs.stat(root).pipe(Effect.map((s) => s.type === "Directory"), Effect.orElseSucceed(() => false))
+    const isDir = yield* fs.stat(root).pipe(
+      Effect.map((s) => s.type === "Directory"),
+      Effect.orElseSucceed(() => false)
+    )
     if (!isDir) {
       return yield* new RetrievalError({
         reason: "bad-config",
@@ -122,14 +131,18 @@ export const readModelDir = (
       ? {}
       : yield* Either.match(Schema.decodeUnknownEither(ModelConfigFile, { onExcessProperty: "error" })(rawConfig), {
         onLeft: (e) =>
-          Effect.fail(new RetrievalError({ reason: "bad-config", message: e.message.replace(/\n/g, " "), location: configFile })),
+          Effect.fail(
+            new RetrievalError({ reason: "bad-config", message: e.message.replace(/\n/g, " "), location: configFile })
+          ),
         onRight: Effect.succeed
       })
     const kind = config.kind ?? "embedding"
     if (kind !== expect) {
       return yield* new RetrievalError({
         reason: "bad-config",
-        message: `the model is a${kind === "embedding" ? "n embedding model" : " cross-encoder"}, not a${expect === "embedding" ? "n embedding model" : " cross-encoder"}`,
+        message: `the model is a${kind === "embedding" ? "n embedding model" : " cross-encoder"}, not a${
+          expect === "embedding" ? "n embedding model" : " cross-encoder"
+        }`,
         location: configFile
       })
     }
@@ -148,24 +161,34 @@ export const readModelDir = (
     const tokenizerConfig = (yield* readOptionalJson(Path.join(root, "tokenizer_config.json"))) ?? {}
     const sums = new Map<string, string>()
     const sumOf = (file: string) =>
-      sums.has(file) ? Effect.succeed(sums.get(file)!) : Effect.tap(sha256File(file), (h) => Effect.sync(() => sums.set(file, h)))
+      sums.has(file)
+        ? Effect.succeed(sums.get(file)!)
+        : Effect.tap(sha256File(file), (h) => Effect.sync(() => sums.set(file, h)))
     const checksumsFile = Path.join(root, CHECKSUMS_FILE)
     if (yield* isFile(checksumsFile)) {
       const text = yield* fs.readFileString(checksumsFile, "utf8").pipe(
-        Effect.mapError(() => new RetrievalError({ reason: "bad-config", message: "cannot read the file", location: checksumsFile }))
+        Effect.mapError(() =>
+          new RetrievalError({ reason: "bad-config", message: "cannot read the file", location: checksumsFile })
+        )
       )
       for (const [i, line] of text.split("\n").entries()) {
         if (line.trim() === "") continue
         const m = /^([0-9a-f]{64}) [ *](.+)$/.exec(line.trim())
         if (m === null) {
-          return yield* new RetrievalError({ reason: "bad-config", message: "not a sha256sum line", location: `${checksumsFile}:${i + 1}` })
+          return yield* new RetrievalError({
+            reason: "bad-config",
+            message: "not a sha256sum line",
+            location: `${checksumsFile}:${i + 1}`
+          })
         }
         const file = Path.join(root, m[2]!)
         const actual = (yield* isFile(file)) ? yield* sumOf(file) : "missing"
         if (actual !== m[1]) {
           return yield* new RetrievalError({
             reason: "bad-config",
-            message: `${m[2]} ${actual === "missing" ? "is missing" : "does not match its sha256"} (changed since it was downloaded: delete the directory to download it again)`,
+            message: `${m[2]} ${
+              actual === "missing" ? "is missing" : "does not match its sha256"
+            } (changed since it was downloaded: delete the directory to download it again)`,
             location: root
           })
         }

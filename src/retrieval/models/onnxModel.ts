@@ -67,6 +67,8 @@ export const loadOnnxModel = (
         ort.InferenceSession.create(dir.modelFile, {
           executionProviders: ["cpu"],
           graphOptimizationLevel: "all",
+          // Warnings about the graph (unused initializers…) are the model author's business, not the user's.
+          logSeverityLevel: 3,
           ...(options.threads !== undefined && options.threads > 0 ? { intraOpNumThreads: options.threads } : {})
         }),
       catch: (cause) =>

