@@ -11,7 +11,8 @@ export const RetrievalErrorReason = Schema.Literal(
   "vector-unavailable",
   "embedder",
   "database",
-  "data"
+  "data",
+  "missing-package"
 )
 /** The reason of a `RetrievalError`. */
 export type RetrievalErrorReason = typeof RetrievalErrorReason.Type

@@ -4,18 +4,17 @@
  * retrieval tables when it is built; `layerDefault` wires the usual stack
  * (local or OpenAI-compatible embedder, lexical reranker) over a SQL layer.
  */
-import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import type { PgClient } from "@effect/sql-pg"
 import { SqlClient } from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Context, Effect, Layer, Option, Stream } from "effect"
+import { Context, Effect, Layer, Stream } from "effect"
 import { Database } from "../store/sql.js"
 import { DEFAULT_CHUNKING, strategyProblems } from "./chunk.js"
 import type { ChunkStrategy } from "./chunk.js"
 import { Embedder } from "./embedder.js"
 import type { EmbedderShape } from "./embedder.js"
 import { layerLocal } from "./embedderLocal.js"
-import { layerOpenAi, openAiOptionsFromEnv } from "./embedderOpenAi.js"
+import { layerEmbedderFromEnv as embedderFromEnv, layerRerankerFromEnv } from "./embedderSelect.js"
 import { databaseError, RetrievalError } from "./errors.js"
 import { DEFAULT_FUSION, fusionProblems } from "./fusion.js"
 import type { Fusion } from "./fusion.js"
@@ -143,16 +142,12 @@ export interface DefaultStackOptions {
   readonly dimension?: number
   /** Use the OpenAI-compatible embedder configured in the environment (see `openAiOptionsFromEnv`) when there is one. @default true */
   readonly embedderFromEnv?: boolean
-  /** The lexical reranker's options, or false for no rerank stage. @default {} */
+  /** The lexical reranker's options, or false for no rerank stage. @default the reranker of `TRELLIS_RERANKER` (lexical when unset) */
   readonly reranker?: LexicalOptions | false
 }
 
-/** The embedder the environment asks for: OpenAI-compatible when configured, else the local hashing embedder. */
-export const layerEmbedderFromEnv = (dimension?: number): Layer.Layer<Embedder, RetrievalError> =>
-  Layer.unwrapEffect(Effect.map(openAiOptionsFromEnv, (o) =>
-    Option.isSome(o)
-      ? Layer.provide(layerOpenAi(o.value), FetchHttpClient.layer)
-      : layerLocal(dimension === undefined ? {} : { dimension })))
+/** The embedder the environment asks for (`TRELLIS_EMBEDDER`, else OpenAI-compatible when configured, else the offline default); see `embedderSelect.ts`. */
+export const layerEmbedderFromEnv: (dimension?: number) => Layer.Layer<Embedder, RetrievalError> = embedderFromEnv
 
 /**
  * The whole stack over a SQL layer (e.g. `layerFromEnv` or `layerPglite(MEMORY)`):
@@ -166,7 +161,11 @@ export const layerDefault = <E>(
   const embedder = options.embedderFromEnv === false
     ? layerLocal(options.dimension === undefined ? {} : { dimension: options.dimension })
     : layerEmbedderFromEnv(options.dimension)
-  const reranker = options.reranker === false ? Layer.empty : layerLexical(options.reranker ?? {})
+  const reranker = options.reranker === false
+    ? Layer.empty
+    : options.reranker === undefined
+    ? layerRerankerFromEnv()
+    : layerLexical(options.reranker)
   const service = layer(options.settings ?? {}).pipe(Layer.provide(Layer.merge(embedder, reranker)))
   return Layer.provideMerge(service, sqlLayer)
 }

@@ -31,10 +31,43 @@ export const embeddingsApiKey: Config.Config<Option.Option<Redacted.Redacted<str
   nonEmptySecret("OPENAI_API_KEY")
 ]).pipe(Config.map(([own, openAi]) => Option.orElse(own, () => openAi)))
 
+/**
+ * `TRELLIS_EMBEDDER`: which embedder — `hashing` (or `hashing:<dimension>`),
+ * `use` (Universal Sentence Encoder lite), `onnx:<model directory or hub
+ * name>`, `openai` (the endpoint above); unset: the endpoint above when
+ * configured, else the offline default.
+ */
+export const embedderChoice: Config.Config<Option.Option<string>> = nonEmpty(Config.string("TRELLIS_EMBEDDER"))
+
+/** `TRELLIS_EMBEDDER_BATCH`: texts per forward pass of a local model. @default 32 */
+export const embedderBatch: Config.Config<number> = Config.integer("TRELLIS_EMBEDDER_BATCH").pipe(
+  Config.validate({ message: "must be a positive integer", validation: (n) => n >= 1 }),
+  Config.withDefault(32)
+)
+
+/** `TRELLIS_ONNX_THREADS`: onnxruntime intra-op threads (0: the runtime's choice). @default 0 */
+export const onnxThreads: Config.Config<number> = Config.integer("TRELLIS_ONNX_THREADS").pipe(
+  Config.validate({ message: "must be a non-negative integer", validation: (n) => n >= 0 }),
+  Config.withDefault(0)
+)
+
+/** `TRELLIS_MODEL_HUB`: where named models are downloaded from. @default https://huggingface.co */
+export const modelHub: Config.Config<string> = Config.string("TRELLIS_MODEL_HUB").pipe(
+  Config.withDefault("https://huggingface.co")
+)
+
+/** `TRELLIS_RERANKER`: the rerank stage — `lexical` (BM25, the default), `onnx:<cross-encoder directory>`, or `none`. */
+export const rerankerChoice: Config.Config<Option.Option<string>> = nonEmpty(Config.string("TRELLIS_RERANKER"))
+
 /** Every retrieval setting at once (what `docs/configuration.md` must list). */
 export const RetrievalSettings = Config.all({
   embeddingsUrl,
   embeddingsModel,
   embeddingsDimension: Config.option(embeddingsDimension),
-  embeddingsApiKey
+  embeddingsApiKey,
+  embedderChoice,
+  embedderBatch,
+  onnxThreads,
+  modelHub,
+  rerankerChoice
 })
