@@ -13,10 +13,21 @@ import * as Options from "@effect/cli/Options"
 import * as FileSystem from "@effect/platform/FileSystem"
 import { Effect, Option } from "effect"
 import * as Path from "node:path"
+import { DEFAULT_ANALYZER, DEFAULT_BM25 } from "../retrieval/bm25.js"
 import { loadCollection, parseDocuments } from "../retrieval/collection.js"
 import { RetrievalError } from "../retrieval/errors.js"
-import { defaultThresholdsFile, loadThresholds, round4, runEval, shortfalls, thresholdsFor } from "../retrieval/eval.js"
+import {
+  defaultThresholdsFile,
+  EVAL_DEPTH,
+  loadThresholds,
+  round4,
+  runEval,
+  shortfalls,
+  thresholdsFor
+} from "../retrieval/eval.js"
+import type { EvalMetrics } from "../retrieval/eval.js"
 import type { IngestProgress } from "../retrieval/ingest.js"
+import { DEFAULT_RM3 } from "../retrieval/rm3.js"
 import type { Hit, SearchMode } from "../retrieval/search.js"
 import { layerDefault, Retrieval } from "../retrieval/service.js"
 import type { RetrievalSettings } from "../retrieval/service.js"
@@ -52,14 +63,56 @@ const chunkingOptions = {
   )
 }
 
+/** The sparse stage's options (analyzer, ranking, BM25 parameters, RM3). */
+const sparseOptions = {
+  analyzer: Options.text("analyzer").pipe(
+    Options.withDefault(DEFAULT_ANALYZER),
+    Options.withDescription("BM25 analyzer: a PostgreSQL text search configuration (english, simple, …)")
+  ),
+  sparse: Options.choice("sparse", ["bm25", "ts_rank"]).pipe(
+    Options.withDefault("bm25" as const),
+    Options.withDescription("Sparse ranking: exact BM25 over the postings, or ts_rank_cd")
+  ),
+  k1: Options.float("k1").pipe(Options.withDefault(DEFAULT_BM25.k1), Options.withDescription("BM25 k1")),
+  b: Options.float("b").pipe(Options.withDefault(DEFAULT_BM25.b), Options.withDescription("BM25 b")),
+  rm3: Options.boolean("rm3").pipe(
+    Options.withDescription("RM3 pseudo-relevance feedback on the sparse stage (10 feedback chunks, 10 terms, 0.5)")
+  )
+}
+
+/** The settings of the sparse options given. */
+const sparseSettingsOf = (
+  o: {
+    readonly analyzer?: string
+    readonly sparse?: "bm25" | "ts_rank"
+    readonly k1?: number
+    readonly b?: number
+    readonly rm3?: boolean
+  }
+): Partial<RetrievalSettings> => ({
+  ...(o.analyzer === undefined ? {} : { analyzer: o.analyzer }),
+  ...(o.sparse === undefined ? {} : {
+    sparse: o.sparse === "ts_rank"
+      ? { kind: "ts_rank" }
+      : { kind: "bm25", k1: o.k1 ?? DEFAULT_BM25.k1, b: o.b ?? DEFAULT_BM25.b }
+  }),
+  ...(o.rm3 === true ? { rm3: DEFAULT_RM3 } : {})
+})
+
 const settingsOf = (
   o: {
     readonly chunking: "recursive" | "sentence" | "fixed"
     readonly chunkSize: number
     readonly chunkOverlap: number
+    readonly analyzer?: string
+    readonly sparse?: "bm25" | "ts_rank"
+    readonly k1?: number
+    readonly b?: number
+    readonly rm3?: boolean
   }
 ): Partial<RetrievalSettings> => ({
-  chunking: { kind: o.chunking, size: o.chunkSize, overlap: o.chunkOverlap }
+  chunking: { kind: o.chunking, size: o.chunkSize, overlap: o.chunkOverlap },
+  ...sparseSettingsOf(o)
 })
 
 /** Reads documents from a `.jsonl` file, or every `.jsonl`, `.md` and `.txt` file under a directory. */
@@ -135,6 +188,7 @@ export const ingestCommand = Command.make(
     ),
     sparseOnly: sparseOnlyOption,
     json: jsonOption,
+    analyzer: sparseOptions.analyzer,
     ...chunkingOptions
   },
   (o) =>
@@ -202,7 +256,8 @@ export const searchCommand = Command.make(
     noRerank: Options.boolean("no-rerank").pipe(Options.withDescription("Skip the lexical rerank stage")),
     documents: Options.boolean("documents").pipe(Options.withDescription("At most one hit per document")),
     sparseOnly: sparseOnlyOption,
-    json: jsonOption
+    json: jsonOption,
+    ...sparseOptions
   },
   (o) =>
     Effect.zipRight(
@@ -222,13 +277,20 @@ export const searchCommand = Command.make(
         if (result.hits.length === 0) return yield* out("no hits")
         yield* out(result.hits.map(formatHit).join("\n"))
       }).pipe(
-        Effect.provide(layerDefault(layerFromEnv)),
+        Effect.provide(layerDefault(layerFromEnv, { settings: sparseSettingsOf(o) })),
         Effect.mapError(toCli)
       )
     )
 ).pipe(Command.withDescription("Search the ingested documents (sparse, dense or hybrid)"))
 
 const fmt = (x: number) => x.toFixed(4)
+
+const rounded = (r: EvalMetrics) => ({
+  recall: round4(r.recall),
+  mrr: round4(r.mrr),
+  ndcg: round4(r.ndcg),
+  recall100: round4(r.recall100)
+})
 
 /** `trellis eval retrieval --data <dir>`. */
 export const evalRetrievalCommand = Command.make(
@@ -252,6 +314,7 @@ export const evalRetrievalCommand = Command.make(
     noRerank: Options.boolean("no-rerank").pipe(Options.withDescription("Skip the lexical rerank stage")),
     sparseOnly: sparseOnlyOption,
     json: jsonOption,
+    ...sparseOptions,
     ...chunkingOptions
   },
   (o) =>
@@ -277,20 +340,21 @@ export const evalRetrievalCommand = Command.make(
         if (o.json) {
           const json = Object.fromEntries(modes.map((m) => {
             const r = run.results[m]!
-            return [m, { recall: round4(r.recall), mrr: round4(r.mrr), ndcg: round4(r.ndcg) }]
+            return [m, rounded(r)]
           }))
-          yield* out(JSON.stringify(json))
+          yield* out(JSON.stringify({ ...json, bm25: rounded(run.reference) }))
         } else {
           yield* out(
             `${collection.name}: ${collection.documents.length} documents, ${collection.queries.length} queries, k = ${o.k}; ingest ${
               (run.ingestMs / 1000).toFixed(1)
             } s (${run.ingested.chunks} chunks), queries ${(run.searchMs / 1000).toFixed(1)} s`
           )
-          yield* out(`mode     recall@${o.k}  mrr@${o.k}    ndcg@${o.k}`)
-          for (const m of modes) {
-            const r = run.results[m]!
-            yield* out(`${m.padEnd(8)} ${fmt(r.recall)}     ${fmt(r.mrr)}    ${fmt(r.ndcg)}`)
-          }
+          yield* out(`mode      recall@${o.k}  mrr@${o.k}    ndcg@${o.k}   recall@${EVAL_DEPTH}`)
+          const line = (name: string, r: EvalMetrics) =>
+            out(`${name.padEnd(9)} ${fmt(r.recall)}     ${fmt(r.mrr)}    ${fmt(r.ndcg)}    ${fmt(r.recall100)}`)
+          for (const m of modes) yield* line(m, run.results[m]!)
+          yield* line("bm25 ref", run.reference)
+          yield* out("(bm25 ref: in-memory Okapi BM25 per document, k1 0.9, b 0.4, Lucene English analysis)")
         }
         if (floors === undefined) {
           yield* err(
@@ -301,7 +365,9 @@ export const evalRetrievalCommand = Command.make(
         const below = shortfalls(run.results, floors)
         for (const s of below) {
           yield* err(
-            `below threshold: ${collection.name} ${s.mode} ${s.metric}@${o.k} = ${fmt(s.value)} < ${fmt(s.threshold)}`
+            `below threshold: ${collection.name} ${s.mode} ${
+              s.metric === "recall100" ? `recall@${EVAL_DEPTH}` : `${s.metric}@${o.k}`
+            } = ${fmt(s.value)} < ${fmt(s.threshold)}`
           )
         }
         if (below.length > 0) {

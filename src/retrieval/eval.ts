@@ -1,12 +1,15 @@
 /**
  * The eval gate: ingest a collection, run every query in every mode, and
- * compare Recall@K, MRR@K and nDCG@K with committed thresholds
- * (`thresholds.json`: collection name → K → mode → metric → minimum).
+ * compare Recall@K, MRR@K, nDCG@K and Recall@100 with committed thresholds
+ * (`thresholds.json`: collection name → K → mode → metric → minimum). Each
+ * query retrieves max(K, 100) documents; the metrics at K look at the first
+ * K. Beside the modes, the in-memory BM25 reference (`bm25Reference.ts`).
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import { Effect, Schema } from "effect"
 import * as Path from "node:path"
 import { fileURLToPath } from "node:url"
+import { referenceMetrics } from "./bm25Reference.js"
 import type { Collection } from "./collection.js"
 import { RetrievalError } from "./errors.js"
 import type { IngestProgress, IngestReport } from "./ingest.js"
@@ -15,8 +18,16 @@ import type { Metrics } from "./metrics.js"
 import type { SearchMode, SearchOptions } from "./search.js"
 import { Retrieval } from "./service.js"
 
+/** The metrics at K and Recall@100. */
+export interface EvalMetrics extends Metrics {
+  readonly recall100: number
+}
+
 /** Metrics per mode (only the modes that ran). */
-export type EvalResults = Partial<Record<SearchMode, Metrics>>
+export type EvalResults = Partial<Record<SearchMode, EvalMetrics>>
+
+/** How deep each eval query retrieves (for Recall@100). */
+export const EVAL_DEPTH = 100
 
 /** Options of `runEval`. */
 export interface EvalOptions {
@@ -45,7 +56,7 @@ export const runEval = (collection: Collection, options: EvalOptions) =>
     for (const q of collection.queries) {
       const byMode = yield* retrieval.searchModes(q.text, options.modes, {
         ...options.search,
-        k: options.k,
+        k: Math.max(options.k, EVAL_DEPTH),
         distinct: "document"
       })
       for (const m of options.modes) runs.get(m)!.set(q.id, (byMode[m]?.hits ?? []).map((h) => h.documentId))
@@ -54,16 +65,24 @@ export const runEval = (collection: Collection, options: EvalOptions) =>
     const results: EvalResults = {}
     for (const m of options.modes) {
       const r = evaluate(runs.get(m)!, collection.qrels, options.k)
-      results[m] = { recall: r.recall, mrr: r.mrr, ndcg: r.ndcg }
+      const deep = evaluate(runs.get(m)!, collection.qrels, EVAL_DEPTH)
+      results[m] = { recall: r.recall, mrr: r.mrr, ndcg: r.ndcg, recall100: deep.recall }
     }
-    return { results, ingested, ingestMs, searchMs }
+    const ref = referenceMetrics(collection, options.k, EVAL_DEPTH)
+    const reference: EvalMetrics = { recall: ref.recall, mrr: ref.mrr, ndcg: ref.ndcg, recall100: ref.recallDeep }
+    return { results, reference, ingested, ingestMs, searchMs }
   }).pipe(
     Effect.withSpan("retrieval.eval", {
       attributes: { "retrieval.collection": collection.name, "retrieval.k": options.k }
     })
   )
 
-const Floor = Schema.Struct({ recall: Schema.Number, mrr: Schema.Number, ndcg: Schema.Number })
+const Floor = Schema.Struct({
+  recall: Schema.Number,
+  mrr: Schema.Number,
+  ndcg: Schema.Number,
+  recall100: Schema.optional(Schema.Number)
+})
 /** The thresholds file: collection → K (as a string, `"10"` or `"10:no-rerank"`) → mode → metric minimums. */
 export const Thresholds = Schema.Record({
   key: Schema.String,
@@ -128,7 +147,7 @@ export const loadThresholds = (file: string): Effect.Effect<Thresholds, Retrieva
 /** One metric below its threshold. */
 export interface Shortfall {
   readonly mode: SearchMode
-  readonly metric: keyof Metrics
+  readonly metric: keyof EvalMetrics
   readonly value: number
   readonly threshold: number
 }
@@ -139,7 +158,7 @@ export const thresholdsFor = (thresholds: Thresholds, collection: string, k: num
 
 /** The metrics below their thresholds (compared at 4 decimals, as printed). */
 export const shortfalls = (
-  results: EvalResults,
+  results: Partial<Record<SearchMode, Metrics & { readonly recall100?: number }>>,
   floors: NonNullable<ReturnType<typeof thresholdsFor>>
 ): ReadonlyArray<Shortfall> => {
   const out: Array<Shortfall> = []
@@ -149,6 +168,10 @@ export const shortfalls = (
     if (floor === undefined || got === undefined) continue
     for (const metric of METRIC_NAMES) {
       if (round4(got[metric]) < floor[metric]) out.push({ mode, metric, value: got[metric], threshold: floor[metric] })
+    }
+    const deep = floor.recall100
+    if (deep !== undefined && got.recall100 !== undefined && round4(got.recall100) < deep) {
+      out.push({ mode, metric: "recall100", value: got.recall100, threshold: deep })
     }
   }
   return out

@@ -6,7 +6,8 @@
  * transaction that deletes the document's old chunks and inserts the new
  * ones, so a reader sees either the old or the new version, never a mix.
  * Documents flow through a bounded buffer and `Stream.groupedWithin`: a fast
- * reader waits for a slow embedder or database.
+ * reader waits for a slow embedder or database. The BM25 postings, chunk
+ * lengths and collection statistics (`bm25.ts`) change in the same transaction.
  */
 import * as PgClient from "@effect/sql-pg/PgClient"
 import type { SqlClient } from "@effect/sql/SqlClient"
@@ -14,6 +15,7 @@ import { Chunk as EChunk, Clock, Effect, Random, Ref, Stream } from "effect"
 import { canonicalJson } from "../ir/canonical.js"
 import { sha256Hex } from "../ir/hash.js"
 import type { Database } from "../store/sql.js"
+import { indexDocuments, unindexDocuments } from "./bm25.js"
 import { chunkText } from "./chunk.js"
 import type { Chunk, ChunkStrategy } from "./chunk.js"
 import { embedAll, embedderId } from "./embedder.js"
@@ -131,6 +133,7 @@ export const ingest = <E, R>(
         if (changed.length > 0) {
           yield* sql.withTransaction(Effect.gen(function*() {
             const changedIds = changed.map((p) => p.doc.id)
+            yield* unindexDocuments(changedIds)
             yield* sql`DELETE FROM retrieval_chunks WHERE document_id IN ${sql.in(changedIds)}`
             yield* sql`INSERT INTO retrieval_documents ${
               sql.insert(changed.map((p) => ({
@@ -172,6 +175,7 @@ export const ingest = <E, R>(
             }
             yield* sql`UPDATE retrieval_chunks SET token_count = (SELECT coalesce(sum(cardinality(positions)), 0) FROM unnest(tsv))
               WHERE document_id IN ${sql.in(changedIds)}`
+            yield* indexDocuments(changedIds)
           }))
         }
         const replaced = changed.filter((p) => known.has(p.doc.id)).length

@@ -70,9 +70,41 @@ const core = Effect.gen(function*() {
   )`
 })
 
+/**
+ * Exact BM25: one posting per (term, chunk) with the term frequency under
+ * the collection's analyzer (a PostgreSQL text search configuration), each
+ * chunk's analyzed length, and the collection statistics (chunks, total
+ * length) in one row. Existing chunks are indexed with the default analyzer
+ * (`english`).
+ */
+const bm25 = Effect.gen(function*() {
+  const sql = yield* SqlClient
+  yield* sql`ALTER TABLE retrieval_chunks ADD COLUMN bm25_length integer NOT NULL DEFAULT 0`
+  yield* sql`CREATE TABLE retrieval_postings (
+    term text NOT NULL,
+    chunk_id text NOT NULL REFERENCES retrieval_chunks (id) ON DELETE CASCADE,
+    tf integer NOT NULL,
+    PRIMARY KEY (term, chunk_id)
+  )`
+  yield* sql`CREATE INDEX retrieval_postings_chunk ON retrieval_postings (chunk_id)`
+  yield* sql`CREATE TABLE retrieval_bm25_stats (
+    id smallint PRIMARY KEY CHECK (id = 1),
+    analyzer text NOT NULL,
+    chunks bigint NOT NULL,
+    total_length bigint NOT NULL
+  )`
+  yield* sql`INSERT INTO retrieval_postings (term, chunk_id, tf)
+    SELECT t.lexeme, c.id, cardinality(t.positions)
+    FROM retrieval_chunks c, unnest(to_tsvector('english'::regconfig, c.heading || ' ' || c.text)) t`
+  yield* sql`UPDATE retrieval_chunks c SET bm25_length = s.len
+    FROM (SELECT chunk_id, sum(tf)::int AS len FROM retrieval_postings GROUP BY chunk_id) s WHERE s.chunk_id = c.id`
+  yield* sql`INSERT INTO retrieval_bm25_stats (id, analyzer, chunks, total_length)
+    SELECT 1, 'english', count(*), coalesce(sum(bm25_length), 0) FROM retrieval_chunks`
+})
+
 /** Runs the retrieval migrations (forward only, numbered). */
 export const migrate: Effect.Effect<void, RetrievalError, SqlClient> = Migrator.make({})({
-  loader: Migrator.fromRecord({ "1_retrieval_core": core }),
+  loader: Migrator.fromRecord({ "1_retrieval_core": core, "2_retrieval_bm25": bm25 }),
   table: MIGRATIONS_TABLE
 }).pipe(Effect.asVoid, Effect.mapError(databaseError("cannot migrate the retrieval tables")))
 

@@ -1,6 +1,7 @@
 /**
- * Search: the sparse stage (`ts_rank_cd` over the GIN-indexed `tsvector`,
- * the query's lexemes OR-ed), the dense stage (cosine distance over the HNSW
+ * Search: the sparse stage (exact BM25 over the postings, `bm25.ts`, with
+ * optional RM3 expansion, `rm3.ts`; or `ts_rank_cd` over the GIN-indexed
+ * `tsvector`, the query's lexemes OR-ed), the dense stage (cosine distance over the HNSW
  * index, `SET LOCAL hnsw.ef_search` inside the query's transaction), fusion
  * (RRF or alpha blend), the optional rerank stage, and the evidence package:
  * each hit with its document, offsets, section, the score and rank of every
@@ -11,12 +12,16 @@ import * as PgClient from "@effect/sql-pg/PgClient"
 import type { SqlClient } from "@effect/sql/SqlClient"
 import { Effect, Option } from "effect"
 import { Database } from "../store/sql.js"
+import { analyzeQuery, bm25Rank, sparseProblems } from "./bm25.js"
+import type { Sparse } from "./bm25.js"
 import { embedderId } from "./embedder.js"
 import type { EmbedderShape } from "./embedder.js"
 import { databaseError, RetrievalError, vectorUnavailable } from "./errors.js"
 import { fuse, fusionProblems } from "./fusion.js"
 import type { Fusion, Ranked } from "./fusion.js"
 import type { RerankerShape } from "./rerank.js"
+import { expandQuery, rm3Problems } from "./rm3.js"
+import type { Rm3 } from "./rm3.js"
 import { hasVectorSpace, vectorTable } from "./schema.js"
 
 /** Which stages a search runs. */
@@ -41,6 +46,10 @@ export interface SearchOptions {
   readonly rerank?: boolean
   /** `"document"` keeps only the best chunk of each document. @default "chunk" */
   readonly distinct?: "chunk" | "document"
+  /** The sparse ranking. @default the service's (BM25 with its k1 and b) */
+  readonly sparse?: Sparse
+  /** RM3 query expansion for BM25, or false. @default the service's (off) */
+  readonly rm3?: Rm3 | false
 }
 
 /** The score and 1-based rank a hit had in one stage. */
@@ -91,6 +100,8 @@ export interface SearchContext {
   readonly embedder: EmbedderShape
   readonly reranker: Option.Option<RerankerShape>
   readonly fusion: Fusion
+  readonly sparse: Sparse
+  readonly rm3: Rm3 | false
 }
 
 const badConfig = (message: string) => new RetrievalError({ reason: "bad-config", message })
@@ -98,7 +109,10 @@ const badConfig = (message: string) => new RetrievalError({ reason: "bad-config"
 const isInt = (n: number, lo: number, hi: number) => Number.isInteger(n) && n >= lo && n <= hi
 
 /** Resolves and checks the options of a search. */
-export const resolveOptions = (options: SearchOptions, defaults: { readonly fusion: Fusion }) =>
+export const resolveOptions = (
+  options: SearchOptions,
+  defaults: { readonly fusion: Fusion; readonly sparse: Sparse; readonly rm3: Rm3 | false }
+) =>
   Effect.gen(function*() {
     const mode = options.mode ?? "hybrid"
     if (!SEARCH_MODES.includes(mode)) {
@@ -124,7 +138,13 @@ export const resolveOptions = (options: SearchOptions, defaults: { readonly fusi
     const fusion = options.fusion ?? defaults.fusion
     const problems = fusionProblems(fusion)
     if (problems.length > 0) return yield* badConfig(problems.join("; "))
+    const sparse = options.sparse ?? defaults.sparse
+    const rm3 = options.rm3 ?? defaults.rm3
+    const more = [...sparseProblems(sparse), ...(rm3 === false ? [] : rm3Problems(rm3))]
+    if (more.length > 0) return yield* badConfig(more.join("; "))
     return {
+      sparse,
+      rm3,
       mode,
       k,
       candidates,
@@ -158,14 +178,36 @@ export const denseSql = (dimension: number): string =>
 )
 SELECT chunk_id AS id, (1 - distance)::float8 AS score FROM nn WHERE embedder = $3 ORDER BY distance, chunk_id`
 
-/** The sparse stage: chunks matching any query lexeme, by `ts_rank_cd` (length-normalized), best first. */
-export const sparseStage = (query: string, limit: number) =>
+/** `ts_rank_cd` ranking: chunks matching any query lexeme, length-normalized, best first. */
+const tsRankStage = (query: string, limit: number) =>
   Effect.flatMap(PgClient.PgClient, (sql) => sql.unsafe<{ id: string; score: number }>(SPARSE_SQL, [query, limit]))
     .pipe(
       Effect.map((rows): ReadonlyArray<Ranked> => rows.map((r) => ({ id: r.id, score: Number(r.score) }))),
-      Effect.mapError(databaseError("sparse search failed")),
-      Effect.withSpan("retrieval.sparse", { attributes: { "retrieval.limit": limit } })
+      Effect.mapError(databaseError("sparse search failed"))
     )
+
+/** The sparse stage: BM25 over the postings (the query analyzed, optionally RM3-expanded), or `ts_rank_cd`; best first. */
+export const sparseStage = (
+  query: string,
+  limit: number,
+  sparse: Sparse = { kind: "ts_rank" },
+  rm3: Rm3 | false = false
+): Effect.Effect<ReadonlyArray<Ranked>, RetrievalError, PgClient.PgClient | SqlClient> =>
+  (sparse.kind === "ts_rank" ? tsRankStage(query, limit) : Effect.gen(function*() {
+    const terms = yield* analyzeQuery(query)
+    const expanded = rm3 === false ? terms : yield* expandQuery(terms, sparse, rm3)
+    return yield* bm25Rank(expanded, sparse, limit)
+  })).pipe(
+    Effect.withSpan("retrieval.sparse", { attributes: { "retrieval.limit": limit, "retrieval.sparse": sparse.kind } })
+  )
+
+/** How a sparse setting is shown in the stages of a result. */
+const sparseDetail = (sparse: Sparse, rm3: Rm3 | false): string =>
+  sparse.kind === "ts_rank"
+    ? "ts_rank_cd(tsv, any query lexeme, 1) over GIN"
+    : `bm25 k1 ${sparse.k1} b ${sparse.b} over postings${
+      rm3 === false ? "" : `, rm3 fbDocs ${rm3.fbDocs} fbTerms ${rm3.fbTerms} originalWeight ${rm3.originalWeight}`
+    }`
 
 /** The dense stage: nearest chunks by cosine distance through the HNSW index (score = 1 − distance), `SET LOCAL hnsw.ef_search` in the query's transaction. */
 const denseStage = (embedder: EmbedderShape, query: string, limit: number, efSearch: number) =>
@@ -255,7 +297,7 @@ const assemble = (
       stages.push({
         stage: "sparse",
         candidates: sparse.length,
-        detail: "ts_rank_cd(tsv, any query lexeme, 1) over GIN"
+        detail: sparseDetail(o.sparse, o.rm3)
       })
     }
     if (mode !== "sparse") {
@@ -354,14 +396,14 @@ export const searchModes = (
     if (typeof query !== "string" || query.trim() === "") {
       return yield* new RetrievalError({ reason: "bad-input", message: "the query is empty" })
     }
-    for (const m of modes) yield* resolveOptions({ ...options, mode: m }, { fusion: ctx.fusion })
-    const o = yield* resolveOptions(options, { fusion: ctx.fusion })
+    for (const m of modes) yield* resolveOptions({ ...options, mode: m }, ctx)
+    const o = yield* resolveOptions(options, ctx)
     const needSparse = modes.some((m) => m !== "dense")
     const needDense = modes.some((m) => m !== "sparse")
     const db = yield* Database
     if (needDense && !db.vectorAvailable) return yield* vectorUnavailable()
     const [sparse, dense] = yield* Effect.all([
-      needSparse ? sparseStage(query, o.candidates) : Effect.succeed([]),
+      needSparse ? sparseStage(query, o.candidates, o.sparse, o.rm3) : Effect.succeed([]),
       needDense ? denseStage(ctx.embedder, query, o.candidates, o.efSearch) : Effect.succeed([])
     ], { concurrency: 2 })
     const shared: Shared = { rows: new Map(), rerank: new Map() }

@@ -9,6 +9,8 @@ import { SqlClient } from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import { Context, Effect, Layer, Stream } from "effect"
 import { Database } from "../store/sql.js"
+import { analyzerProblems, DEFAULT_ANALYZER, DEFAULT_SPARSE, ensureAnalyzer, sparseProblems } from "./bm25.js"
+import type { Sparse } from "./bm25.js"
 import { DEFAULT_CHUNKING, strategyProblems } from "./chunk.js"
 import type { ChunkStrategy } from "./chunk.js"
 import { Embedder } from "./embedder.js"
@@ -22,6 +24,8 @@ import { ingest } from "./ingest.js"
 import type { IngestOptions, IngestReport } from "./ingest.js"
 import { layerLexical, Reranker } from "./rerank.js"
 import type { LexicalOptions } from "./rerank.js"
+import { rm3Problems } from "./rm3.js"
+import type { Rm3 } from "./rm3.js"
 import { DEFAULT_HNSW, hnswProblems, migrate } from "./schema.js"
 import type { HnswParams } from "./schema.js"
 import { search, searchModes } from "./search.js"
@@ -42,6 +46,12 @@ export interface RetrievalSettings {
   readonly groupSize: number
   /** @default RRF, k0 = 60 */
   readonly fusion: Fusion
+  /** The BM25 analyzer: a PostgreSQL text search configuration (`english`, `simple`, …); changing it re-indexes. @default "english" */
+  readonly analyzer: string
+  /** The sparse ranking. @default BM25, k1 0.9, b 0.4 */
+  readonly sparse: Sparse
+  /** RM3 query expansion of the sparse stage, or false. @default false */
+  readonly rm3: Rm3 | false
 }
 
 /** The default settings. */
@@ -49,7 +59,10 @@ export const DEFAULT_SETTINGS: RetrievalSettings = {
   chunking: DEFAULT_CHUNKING,
   hnsw: DEFAULT_HNSW,
   groupSize: 64,
-  fusion: DEFAULT_FUSION
+  fusion: DEFAULT_FUSION,
+  analyzer: DEFAULT_ANALYZER,
+  sparse: DEFAULT_SPARSE,
+  rm3: false
 }
 
 /** The retrieval service. */
@@ -83,6 +96,9 @@ const settingsProblems = (s: RetrievalSettings, dimension: number): ReadonlyArra
   ...strategyProblems(s.chunking),
   ...hnswProblems(dimension, s.hnsw),
   ...fusionProblems(s.fusion),
+  ...analyzerProblems(s.analyzer),
+  ...sparseProblems(s.sparse),
+  ...(s.rm3 === false ? [] : rm3Problems(s.rm3)),
   ...(Number.isInteger(s.groupSize) && s.groupSize >= 1
     ? []
     : [`groupSize must be a positive integer, got ${s.groupSize}`])
@@ -104,10 +120,11 @@ export const layer = (
       const problems = settingsProblems(s, embedder.dimension)
       if (problems.length > 0) return yield* new RetrievalError({ reason: "bad-config", message: problems.join("; ") })
       yield* migrate
+      yield* ensureAnalyzer(s.analyzer)
       const context = yield* Effect.context<SqlClient | PgClient.PgClient | Database>()
       const db = yield* Database
       const reranker = yield* Effect.serviceOption(Reranker)
-      const searchContext = { embedder, reranker, fusion: s.fusion }
+      const searchContext = { embedder, reranker, fusion: s.fusion, sparse: s.sparse, rm3: s.rm3 }
       const stats = Effect.flatMap(SqlClient, (sql) =>
         sql<{ documents: number; chunks: number }>`SELECT (SELECT count(*) FROM retrieval_documents)::int AS documents,
           (SELECT count(*) FROM retrieval_chunks)::int AS chunks`).pipe(

@@ -104,7 +104,10 @@ describe("trellis eval retrieval", () => {
   it("prints the JSON object and exits 1 naming the metric below its threshold", async () => {
     const data = tmpCollection(tiny)
     const thresholds = Path.join(Path.dirname(data), "thresholds.json")
-    Fs.writeFileSync(thresholds, JSON.stringify({ tiny: { "2": { hybrid: { recall: 0, mrr: 0, ndcg: 1.5 } } } }))
+    Fs.writeFileSync(
+      thresholds,
+      JSON.stringify({ tiny: { "2": { hybrid: { recall: 0, mrr: 0, ndcg: 1.5, recall100: 0.5 } } } })
+    )
     const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
       execFile(process.execPath, [
         Path.join(root, "bin", "trellis.mjs"),
@@ -123,9 +126,11 @@ describe("trellis eval retrieval", () => {
       }, (error, stdout, stderr) => resolve({ code: error === null ? 0 : (error.code as number), stdout, stderr }))
     })
     const json = JSON.parse(result.stdout) as Record<string, Record<string, number>>
-    expect(Object.keys(json)).toEqual(["sparse", "dense", "hybrid"])
-    for (const m of Object.values(json)) expect(Object.keys(m)).toEqual(["recall", "mrr", "ndcg"])
-    expect(json.hybrid).toEqual({ recall: 1, mrr: 1, ndcg: 1 })
+    expect(Object.keys(json)).toEqual(["sparse", "dense", "hybrid", "bm25"])
+    for (const m of Object.values(json)) expect(Object.keys(m)).toEqual(["recall", "mrr", "ndcg", "recall100"])
+    expect(json.hybrid).toEqual({ recall: 1, mrr: 1, ndcg: 1, recall100: 1 })
+    // The in-memory BM25 reference finds both relevant documents of this tiny collection first.
+    expect(json.bm25).toEqual({ recall: 1, mrr: 1, ndcg: 1, recall100: 1 })
     expect(result.stderr).toBe(
       "below threshold: tiny hybrid ndcg@2 = 1.0000 < 1.5000\nerror: 1 metric below threshold on tiny\n"
     )

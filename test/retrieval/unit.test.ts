@@ -139,7 +139,11 @@ describe("metrics", () => {
 
 describe("search options", () => {
   const run = (o: Parameters<typeof resolveOptions>[0]) =>
-    Effect.runSync(Effect.either(resolveOptions(o, { fusion: { kind: "rrf", k0: 60 } })))
+    Effect.runSync(
+      Effect.either(
+        resolveOptions(o, { fusion: { kind: "rrf", k0: 60 }, sparse: { kind: "bm25", k1: 0.9, b: 0.4 }, rm3: false })
+      )
+    )
   it("refuses ef_search < k", () => {
     const r = run({ k: 20, efSearch: 10 })
     expect(Either.isLeft(r) && r.left.message).toBe(

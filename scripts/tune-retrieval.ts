@@ -1,0 +1,209 @@
+/**
+ * Tunes the retrieval defaults on training data only: cranfield and the
+ * SciFact train split (`--data <dir>` holding `cranfield/` and `scifact/`,
+ * or TRELLIS_IR_DATA). Each collection is ingested once (in-memory PGlite,
+ * default chunking, the configured embedder); the script then reads the
+ * store's BM25 postings (exactly what the SQL ranks, see
+ * test/retrieval/bm25.integration.test.ts) and each query's analyzed terms
+ * and dense candidates, and replays the sparse stage (BM25 k1 × b, RM3),
+ * fusion (RRF k0, alpha blend) and the document-level cutoff in memory.
+ * It prints every grid point's nDCG@10 per collection and their mean, and
+ * the chosen values (best mean nDCG@10), which are committed as the
+ * defaults in src/retrieval/bm25.ts, fusion.ts and rm3.ts.
+ *
+ *   node --import tsx scripts/tune-retrieval.ts --data <dir> [--json]
+ */
+import { NodeFileSystem } from "@effect/platform-node"
+import * as PgClient from "@effect/sql-pg/PgClient"
+import { Effect, Layer } from "effect"
+import { join, resolve } from "node:path"
+import { analyzeQuery } from "../src/retrieval/bm25.js"
+import type { QueryTerm } from "../src/retrieval/bm25.js"
+import { loadCollection } from "../src/retrieval/collection.js"
+import type { Collection } from "../src/retrieval/collection.js"
+import { fuse } from "../src/retrieval/fusion.js"
+import type { Fusion, Ranked } from "../src/retrieval/fusion.js"
+import { evaluate } from "../src/retrieval/metrics.js"
+import { expandTerms } from "../src/retrieval/rm3.js"
+import type { Rm3 } from "../src/retrieval/rm3.js"
+import { layerDefault, Retrieval } from "../src/retrieval/service.js"
+import { layerPglite, MEMORY } from "../src/store/sql.js"
+
+const K = 10
+const CANDIDATES = 200
+const K1 = [0.6, 0.9, 1.2, 1.5, 2.0]
+const B = [0.2, 0.3, 0.4, 0.5, 0.6, 0.75]
+const K0 = [1, 5, 10, 20, 40, 60, 100]
+const ALPHA = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]
+const RM3: ReadonlyArray<Rm3 | false> = [
+  false,
+  { fbDocs: 10, fbTerms: 10, originalWeight: 0.5 },
+  { fbDocs: 5, fbTerms: 10, originalWeight: 0.7 },
+  { fbDocs: 10, fbTerms: 20, originalWeight: 0.7 },
+  { fbDocs: 3, fbTerms: 5, originalWeight: 0.8 }
+]
+
+/** What one collection gives the replay: postings, lengths, chunk → document, per query its terms and dense list. */
+interface Loaded {
+  readonly collection: Collection
+  readonly postings: Map<string, Array<{ chunk: string; tf: number }>>
+  readonly tf: Map<string, Map<string, number>>
+  readonly length: Map<string, number>
+  readonly documentOf: Map<string, string>
+  readonly queries: Array<{ id: string; terms: ReadonlyArray<QueryTerm>; dense: ReadonlyArray<Ranked> }>
+}
+
+const load = (dir: string, database = layerPglite(MEMORY)) =>
+  Effect.gen(function*() {
+    const collection = yield* loadCollection(dir)
+    const r = yield* Retrieval
+    const t0 = Date.now()
+    yield* r.ingest(collection.documents)
+    process.stderr.write(`${collection.name}: ingested in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`)
+    const sql = yield* PgClient.PgClient
+    const rows = yield* sql<
+      { term: string; chunk_id: string; tf: number }
+    >`SELECT term, chunk_id, tf FROM retrieval_postings`
+    const chunks = yield* sql<{ id: string; document_id: string; bm25_length: number }>`
+      SELECT id, document_id, bm25_length FROM retrieval_chunks`
+    const postings = new Map<string, Array<{ chunk: string; tf: number }>>()
+    const tf = new Map<string, Map<string, number>>()
+    for (const p of rows) {
+      const list = postings.get(p.term) ?? []
+      list.push({ chunk: p.chunk_id, tf: p.tf })
+      postings.set(p.term, list)
+      const m = tf.get(p.chunk_id) ?? new Map<string, number>()
+      m.set(p.term, p.tf)
+      tf.set(p.chunk_id, m)
+    }
+    const queries = []
+    for (const q of collection.queries) {
+      const terms = yield* analyzeQuery(q.text)
+      const dense = yield* r.search(q.text, { mode: "dense", k: CANDIDATES, candidates: CANDIDATES, rerank: false })
+      queries.push({ id: q.id, terms, dense: dense.hits.map((h) => ({ id: h.chunkId, score: h.scores.dense!.score })) })
+    }
+    return {
+      collection,
+      postings,
+      tf,
+      length: new Map(chunks.map((c) => [c.id, c.bm25_length])),
+      documentOf: new Map(chunks.map((c) => [c.id, c.document_id])),
+      queries
+    } satisfies Loaded
+  }).pipe(
+    // One database: the SQL layer is shared (layers are memoized within one provide).
+    Effect.provide(Layer.merge(layerDefault(database, { reranker: false }), database)),
+    Effect.provide(NodeFileSystem.layer)
+  )
+
+/** Chunk-level BM25 in memory (the same formula as the SQL), best first, ties by chunk id. */
+const bm25 = (data: Loaded, terms: ReadonlyArray<QueryTerm>, k1: number, b: number, limit: number): Array<Ranked> => {
+  const n = data.length.size
+  let total = 0
+  for (const l of data.length.values()) total += l
+  const avgdl = total / n
+  const scores = new Map<string, number>()
+  for (const { term, weight } of terms) {
+    const list = data.postings.get(term)
+    if (list === undefined) continue
+    const idf = weight * Math.log(1 + (n - list.length + 0.5) / (list.length + 0.5))
+    for (const p of list) {
+      const dl = data.length.get(p.chunk)!
+      scores.set(p.chunk, (scores.get(p.chunk) ?? 0) + idf * p.tf * (k1 + 1) / (p.tf + k1 * (1 - b + b * dl / avgdl)))
+    }
+  }
+  return [...scores].map(([id, score]) => ({ id, score }))
+    .sort((x, y) => y.score - x.score || (x.id < y.id ? -1 : 1))
+    .slice(0, limit)
+}
+
+const sparseList = (data: Loaded, terms: ReadonlyArray<QueryTerm>, k1: number, b: number, rm3: Rm3 | false) => {
+  if (rm3 === false) return bm25(data, terms, k1, b, CANDIDATES)
+  const first = bm25(data, terms, k1, b, rm3.fbDocs)
+  const feedback = first.map((r) => ({ score: r.score, tf: data.tf.get(r.id)!, length: data.length.get(r.id)! }))
+  return bm25(data, expandTerms(terms, feedback, rm3), k1, b, CANDIDATES)
+}
+
+/** nDCG@10 (and the rest) of per-query chunk lists, cut to distinct documents. */
+const score = (data: Loaded, lists: ReadonlyMap<string, ReadonlyArray<Ranked>>) => {
+  const runs = new Map<string, Array<string>>()
+  for (const [q, list] of lists) {
+    const docs: Array<string> = []
+    for (const r of list) {
+      const d = data.documentOf.get(r.id)!
+      if (!docs.includes(d)) docs.push(d)
+      if (docs.length >= 100) break
+    }
+    runs.set(q, docs)
+  }
+  const m = evaluate(runs, data.collection.qrels, K)
+  return { ndcg: m.ndcg, mrr: m.mrr, recall100: evaluate(runs, data.collection.qrels, 100).recall }
+}
+
+const f4 = (x: number) => x.toFixed(4)
+
+const main = Effect.gen(function*() {
+  const flag = process.argv.indexOf("--data")
+  const root = resolve(flag > 0 ? process.argv[flag + 1]! : process.env.TRELLIS_IR_DATA ?? "")
+  const sets: Array<Loaded> = []
+  for (const name of ["cranfield", "scifact"]) sets.push(yield* load(join(root, name)))
+  const names = sets.map((s) => s.collection.name)
+  const mean = (xs: ReadonlyArray<number>) => xs.reduce((a, b) => a + b, 0) / xs.length
+  const row = (label: string, xs: ReadonlyArray<number>) =>
+    console.log(`${label.padEnd(34)} ${xs.map(f4).join("   ")}   ${f4(mean(xs))}`)
+  const header = (title: string) => console.log(`\n${title}\n${"".padEnd(34)} ${names.join("  ")}   mean (nDCG@10)`)
+
+  header("sparse: BM25 k1 × b")
+  let best = { k1: 0, b: 0, mean: -1 }
+  for (const k1 of K1) {
+    for (const b of B) {
+      const xs = sets.map((d) =>
+        score(d, new Map(d.queries.map((q) => [q.id, bm25(d, q.terms, k1, b, CANDIDATES)]))).ndcg
+      )
+      row(`k1 ${k1} b ${b}`, xs)
+      if (mean(xs) > best.mean) best = { k1, b, mean: mean(xs) }
+    }
+  }
+  console.log(`chosen: k1 ${best.k1} b ${best.b}`)
+  const { b, k1 } = best
+
+  header(`sparse: RM3 (BM25 k1 ${k1} b ${b})`)
+  let bestRm3: { rm3: Rm3 | false; mean: number } = { rm3: false, mean: -1 }
+  const sparseBy = new Map<Rm3 | false, Array<Map<string, Array<Ranked>>>>()
+  for (const rm3 of RM3) {
+    const lists = sets.map((d) => new Map(d.queries.map((q) => [q.id, sparseList(d, q.terms, k1, b, rm3)])))
+    sparseBy.set(rm3, lists)
+    const xs = sets.map((d, i) => score(d, lists[i]!).ndcg)
+    row(rm3 === false ? "off" : `fbDocs ${rm3.fbDocs} fbTerms ${rm3.fbTerms} w ${rm3.originalWeight}`, xs)
+    if (mean(xs) > bestRm3.mean + 0.002) bestRm3 = { rm3, mean: mean(xs) }
+  }
+  console.log(
+    `chosen: ${bestRm3.rm3 === false ? "off (no setting gains 0.002 over off)" : JSON.stringify(bestRm3.rm3)}`
+  )
+
+  const sparse = sparseBy.get(bestRm3.rm3)!
+  header("dense alone")
+  row("dense", sets.map((d) => score(d, new Map(d.queries.map((q) => [q.id, q.dense]))).ndcg))
+  header("hybrid: fusion of the sparse and dense lists")
+  const fusions: Array<Fusion> = [
+    ...K0.map((k0): Fusion => ({ kind: "rrf", k0 })),
+    ...ALPHA.map((alpha): Fusion => ({ kind: "alpha", alpha }))
+  ]
+  let bestFusion: { fusion: Fusion; mean: number } = { fusion: fusions[0]!, mean: -1 }
+  for (const fusion of fusions) {
+    const xs = sets.map((d, i) =>
+      score(d, new Map(d.queries.map((q) => [q.id, fuse(fusion, sparse[i]!.get(q.id)!, q.dense)]))).ndcg
+    )
+    row(fusion.kind === "rrf" ? `rrf k0 ${fusion.k0}` : `alpha ${fusion.alpha}`, xs)
+    if (mean(xs) > bestFusion.mean) bestFusion = { fusion, mean: mean(xs) }
+  }
+  console.log(`chosen: ${JSON.stringify(bestFusion.fusion)}`)
+  if (process.argv.includes("--json")) {
+    console.log(JSON.stringify({ bm25: { k1, b }, rm3: bestRm3.rm3, fusion: bestFusion.fusion }))
+  }
+})
+
+Effect.runPromise(main).catch((e) => {
+  console.error(e)
+  process.exit(1)
+})
