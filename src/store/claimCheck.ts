@@ -85,10 +85,12 @@ const withData = (event: RunEvent, data: unknown): RunEvent =>
 /**
  * The events as they are stored: payloads over `threshold` bytes (and any that looks like a reference)
  * replaced by references, and the payloads to store. Events without such payloads are returned as they are.
+ * `stored`: the events are already in their stored form (a data migration), so a reference stays as it is.
  */
 export const offload = (
   events: ReadonlyArray<RunEvent>,
-  threshold: number
+  threshold: number,
+  stored = false
 ): { readonly events: ReadonlyArray<RunEvent>; readonly blobs: ReadonlyArray<Offloaded> } => {
   let out: Array<RunEvent> | undefined
   const blobs: Array<Offloaded> = []
@@ -99,7 +101,7 @@ export const offload = (
     let data: Record<string, unknown> | undefined
     for (const field of fields) {
       const value = (e.data as Record<string, unknown>)[field]
-      if (!mayExceed(value, threshold)) continue
+      if (!mayExceed(value, threshold) || (stored && isBlobRef(value))) continue
       const text = JSON.stringify(value)
       if (text === undefined) continue
       const bytes = Buffer.byteLength(text, "utf8")
