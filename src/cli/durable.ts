@@ -17,7 +17,11 @@ import * as Durable from "../runtime/durable.js"
 import type { RunError } from "../runtime/errors.js"
 import { RunStore } from "../runtime/runStore.js"
 import type { RunRecordStatus } from "../runtime/runStore.js"
+import { BlobStore } from "../store/blobs.js"
+import { referencesOf, resolve } from "../store/claimCheck.js"
+import { storedEvents } from "../store/events.js"
 import { HttpAllowlist } from "../tools/index.js"
+import type { RunEvent } from "../trace/events.js"
 import { fromJsonl, toJsonl } from "../trace/jsonl.js"
 import * as Served from "./durableRemote.js"
 import { CliError, err, out, writeText } from "./io.js"
@@ -198,6 +202,24 @@ const reportReplay = (report: Served.ReplayShown, json: boolean) =>
     if (!report.exact) return yield* new CliError({ message: "the replay diverged from the record" })
   })
 
+/**
+ * A trace's events with their blob references (large payloads, exported without `--inline`) replaced by the
+ * payloads from the environment's store; a trace without references is returned as it is.
+ */
+const withBlobs = (file: string, events: ReadonlyArray<RunEvent>) =>
+  referencesOf(events).length === 0 ? Effect.succeed(events) : Effect.gen(function*() {
+    const hint = "(export the trace with --inline to carry its payloads)"
+    if (Option.isSome(yield* serverOfStore)) {
+      return yield* new CliError({
+        message: `${file}: the trace refers to payloads in the blob store, which a running server holds ${hint}`
+      })
+    }
+    return yield* Effect.flatMap(BlobStore, (blobs) => resolve(events, blobs)).pipe(
+      Effect.provide(storeLayer),
+      Effect.mapError((e) => new CliError({ message: `${file}: ${e.message} ${hint}` }))
+    )
+  })
+
 /** The trace of a file, with the program of `--program` when given. */
 const traceSource = (file: string, program: Option.Option<string>, tools: Option.Option<string>) =>
   Effect.gen(function*() {
@@ -205,15 +227,16 @@ const traceSource = (file: string, program: Option.Option<string>, tools: Option
     const text = yield* fs.readFileString(file, "utf8").pipe(
       Effect.mapError((e) => new CliError({ message: `${file}: cannot read (${e.message})` }))
     )
-    const events = fromJsonl(text)
-    if (Either.isLeft(events)) return yield* new CliError({ message: `${file}: ${events.left.message}` })
+    const read = fromJsonl(text)
+    if (Either.isLeft(read)) return yield* new CliError({ message: `${file}: ${read.left.message}` })
+    const events = yield* withBlobs(file, read.right)
     let p: Program | undefined
     if (Option.isSome(program)) {
       const { registry } = yield* loadRegistry(Option.getOrUndefined(tools))
       const loaded = yield* loadValid(program.value, { tools: registry.table })
       p = loaded.checked.normalized ?? loaded.checked.program
     }
-    return { _tag: "Trace", events: events.right, program: p } satisfies Durable.ReplaySource
+    return { _tag: "Trace", events, program: p } satisfies Durable.ReplaySource
   })
 
 /**
@@ -286,23 +309,31 @@ const traceExport = Command.make(
       Options.withAlias("o"),
       Options.optional,
       Options.withDescription("Write to this file (default: stdout)")
+    ),
+    inline: Options.boolean("inline").pipe(
+      Options.withDescription("Embed large payloads kept in the blob store (default: their references)")
     )
   },
-  ({ output, runId }) =>
+  ({ inline, output, runId }) =>
     Effect.gen(function*() {
       const remote = yield* serverOfStore
+      // Through a server the payloads come embedded (its run API follows the references).
       const events = Option.isSome(remote)
         ? yield* Effect.flatMap(Served.getRun(remote.value, runId), (run) => Served.eventsOf(remote.value, run))
         : yield* Effect.gen(function*() {
           yield* Durable.getRun(runId).pipe(Effect.mapError(runFailed))
-          return yield* Durable.eventsOf(runId).pipe(Effect.mapError(runFailed))
+          return inline
+            ? yield* Durable.eventsOf(runId).pipe(Effect.mapError(runFailed))
+            : yield* storedEvents(runId).pipe(Effect.mapError((e) => new CliError({ message: e.message })))
         }).pipe(Effect.provide(storeLayer))
       const text = toJsonl(events)
       if (Option.isNone(output)) return yield* Effect.sync(() => void process.stdout.write(text))
       yield* writeText(output.value, text)
       yield* err(`wrote ${events.length} events of run ${runId} to ${output.value}`)
     })
-).pipe(Command.withDescription("Write a run's events as JSONL (one event per line)"))
+).pipe(Command.withDescription(
+  "Write a run's events as JSONL (one event per line); large payloads as blob references unless --inline"
+))
 
 /** `trellis trace export <run-id> [-o file]`. */
 export const traceCommand = Command.make("trace").pipe(

@@ -12,6 +12,7 @@ import { deployCommand, deploymentsCommand } from "./deploy.js"
 import { replayCommand, resumeCommand, runsCommand, traceCommand } from "./durable.js"
 import { evalCommand } from "./eval.js"
 import { gcCommand } from "./gc.js"
+import { migrateDataCommand } from "./migrateData.js"
 import { planCommand } from "./plan.js"
 import { ingestCommand, searchCommand } from "./retrieval.js"
 import { runCommand } from "./run.js"
@@ -33,6 +34,7 @@ export const subcommands = [
   replayCommand,
   traceCommand,
   gcCommand,
+  migrateDataCommand,
   checkCommand,
   fmtCommand,
   normalizeCommand,
@@ -99,11 +101,16 @@ export const COMMANDS: ReadonlyArray<CommandHelp> = [
     usage: "replay <run-id | trace.jsonl> [--live] [--program f] [--tools m] [--json]",
     summary: "re-execute a recorded run and report the first divergence"
   },
-  { name: "trace", usage: "trace export <run-id> [-o file]", summary: "export a run's trace as JSONL" },
+  { name: "trace", usage: "trace export <run-id> [-o file] [--inline]", summary: "export a run's trace as JSONL" },
   {
     name: "gc",
     usage: "gc [--dry-run] [--workspace w] [--config f] [--json]",
     summary: "remove expired cache entries and old runs"
+  },
+  {
+    name: "migrate-data",
+    usage: "migrate-data <name> [--dry-run] [--batch n] [--json]",
+    summary: "migrate stored runs' data (batched, resumable, verified)"
   },
   { name: "check", usage: "check <file> [--json]", summary: "check a program: syntax and every invariant" },
   { name: "fmt", usage: "fmt <file> [--check | --write]", summary: "print a program as canonical DSL text" },

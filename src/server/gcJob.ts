@@ -6,6 +6,7 @@
  */
 import type { SqlClient } from "@effect/sql/SqlClient"
 import { Duration, Effect, Layer, Metric, Schedule } from "effect"
+import type { BlobStore } from "../store/blobs.js"
 import { collect, describeReport } from "../store/gc.js"
 import { gcIntervalMs } from "../store/settings.js"
 import type { Workspace } from "./config.js"
@@ -31,6 +32,7 @@ export const gcPass = (workspaces: ReadonlyArray<Workspace>) =>
       Effect.all([
         Metric.incrementBy(Metric.tagged(gcReclaimedBytes, "what", "cache"), r.cache.bytes),
         Metric.incrementBy(Metric.tagged(gcReclaimedBytes, "what", "events"), r.runs.bytes),
+        Metric.incrementBy(Metric.tagged(gcReclaimedBytes, "what", "blobs"), r.blobs.bytes),
         Metric.incrementBy(gcCompactedRuns, r.runs.runs),
         r.bytes > 0 ? Effect.logInfo(`gc: ${describeReport(r)}`) : Effect.void
       ])
@@ -39,7 +41,7 @@ export const gcPass = (workspaces: ReadonlyArray<Workspace>) =>
   )
 
 /** The collector as a layer: a fiber in the layer's scope (nothing when the interval is 0). */
-export const layer = (workspaces: ReadonlyArray<Workspace>): Layer.Layer<never, never, SqlClient> =>
+export const layer = (workspaces: ReadonlyArray<Workspace>): Layer.Layer<never, never, SqlClient | BlobStore> =>
   Layer.scopedDiscard(Effect.gen(function*() {
     const interval = yield* Effect.orDie(gcIntervalMs)
     if (interval <= 0) return

@@ -13,14 +13,17 @@
  * out of order) and ends after the run's terminal event.
  */
 import { SqlClient } from "@effect/sql/SqlClient"
-import { Chunk, Context, Duration, Effect, Layer, Option, PubSub, Queue, Stream } from "effect"
+import { Chunk, Clock, Context, Duration, Effect, Layer, Option, PubSub, Queue, Stream } from "effect"
 import type { Scope } from "effect"
 import { StoreError } from "../trace/errors.js"
 import { decodeEvent, EventLog, EventSink, isTerminal } from "../trace/events.js"
 import type { RunClosing, RunEvent, StreamOptions } from "../trace/events.js"
+import { BlobStore } from "./blobs.js"
+import { offload, resolve, storeBlobs } from "./claimCheck.js"
 import { storeOp } from "./failure.js"
 import { GroupCommit } from "./groupCommit.js"
 import * as JsonText from "./jsonText.js"
+import * as Settings from "./settings.js"
 
 /** Options of the SQL event log. */
 export interface EventStoreOptions {
@@ -28,6 +31,11 @@ export interface EventStoreOptions {
   readonly pollInterval?: Duration.DurationInput
   /** Most events read per query while a stream catches up. @default 5000 */
   readonly readBatch?: number
+  /**
+   * Payloads larger than this (bytes of JSON text) are stored in the blob store, the event keeping a
+   * reference (`claimCheck.ts`). @default `TRELLIS_BLOB_THRESHOLD_BYTES` (65536)
+   */
+  readonly blobThreshold?: number
 }
 
 /** The default polling interval of `stream`. */
@@ -46,17 +54,43 @@ const decodeRow = (runId: string, body: unknown): Effect.Effect<RunEvent, StoreE
       message: `a stored event of run ${runId} cannot be decoded: ${e.message}`
     }))
 
+/** A run's events as stored: payloads in the blob store appear as references (`claimCheck.ts`). */
+export const storedEvents = (runId: string): Effect.Effect<ReadonlyArray<RunEvent>, StoreError, SqlClient> =>
+  Effect.flatMap(SqlClient, (sql) =>
+    storeOp(
+      "read events",
+      sql.unsafe<{ readonly body: string }>(
+        `SELECT body::text AS body FROM run_events WHERE run_id = $1 ORDER BY seq`,
+        [runId]
+      )
+    ).pipe(Effect.flatMap((rows) => Effect.forEach(rows, (r) => decodeRow(runId, JsonText.decode(r.body))))))
+
 /** The SQL `EventSink` and `EventLog`: appends through the store's writer (`groupCommit.ts`), live events from memory. */
 export const make = (
   options: EventStoreOptions = {}
 ): Effect.Effect<
   { readonly sink: EventSink["Type"]; readonly log: EventLog["Type"] },
   never,
-  SqlClient | GroupCommit | Scope.Scope
+  SqlClient | GroupCommit | BlobStore | Scope.Scope
 > =>
   Effect.gen(function*() {
     const sql = yield* SqlClient
     const writer = yield* GroupCommit
+    const blobs = yield* BlobStore
+    const threshold = options.blobThreshold ?? (yield* Effect.orDie(Settings.blobThresholdBytes))
+    /** The events as stored: large payloads in the blob store (written first), references in their place. */
+    const stored = (events: ReadonlyArray<RunEvent>) => {
+      const out = offload(events, threshold)
+      return out.blobs.length === 0 ? Effect.succeed(out.events) : Effect.as(
+        Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          storeBlobs(out.blobs, now).pipe(
+            Effect.provideService(SqlClient, sql),
+            Effect.provideService(BlobStore, blobs)
+          )),
+        out.events
+      )
+    }
+    const readable = (events: ReadonlyArray<RunEvent>) => resolve(events, blobs)
     const hub = yield* Effect.acquireRelease(PubSub.unbounded<RunEvent>(), PubSub.shutdown)
     /** The live subscribers of each run: a committed event goes to its run's subscribers only. */
     const subscribers = new Map<string, Set<Queue.Queue<RunEvent>>>()
@@ -70,7 +104,9 @@ export const make = (
         if (subscribers.size > 0) {
           for (const e of events) {
             const subs = subscribers.get(e.runId)
-            if (subs !== undefined) { for (const q of subs) Queue.unsafeOffer(q, e) }
+            if (subs !== undefined) {
+              for (const q of subs) Queue.unsafeOffer(q, e)
+            }
           }
         }
         return PubSub.publishAll(hub, events)
@@ -81,7 +117,10 @@ export const make = (
     const append = (events: ReadonlyArray<RunEvent>): Effect.Effect<void, StoreError> =>
       events.length === 0
         ? Effect.void
-        : Effect.zipRight(writer.submit({ _tag: "Append", events }), route(events)).pipe(Effect.asVoid)
+        : Effect.flatMap(stored(events), (kept) => writer.submit({ _tag: "Append", events: kept })).pipe(
+          Effect.zipRight(route(events)),
+          Effect.asVoid
+        )
 
     // A run's last events and its ending: one write, so one commit (atomic), then the events go live.
     const appendClosing = (
@@ -90,7 +129,10 @@ export const make = (
     ): Effect.Effect<void, StoreError> => {
       const { runId, ...ending } = closing
       return Effect.zipRight(
-        writer.submit({ _tag: "Finish", runId, ending, ...(events.length === 0 ? {} : { events }) }),
+        Effect.flatMap(
+          stored(events),
+          (kept) => writer.submit({ _tag: "Finish", runId, ending, ...(kept.length === 0 ? {} : { events: kept }) })
+        ),
         route(events)
       )
     }
@@ -107,16 +149,13 @@ export const make = (
           `SELECT body::text AS body FROM run_events WHERE run_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
           [runId, afterSeq, limit]
         )
-      ).pipe(Effect.flatMap((rows) => Effect.forEach(rows, (r) => decodeRow(runId, JsonText.decode(r.body)))))
+      ).pipe(
+        Effect.flatMap((rows) => Effect.forEach(rows, (r) => decodeRow(runId, JsonText.decode(r.body)))),
+        Effect.flatMap(readable)
+      )
 
     const events = (runId: string): Effect.Effect<ReadonlyArray<RunEvent>, StoreError> =>
-      storeOp(
-        "read events",
-        sql.unsafe<{ readonly body: string }>(
-          `SELECT body::text AS body FROM run_events WHERE run_id = $1 ORDER BY seq`,
-          [runId]
-        )
-      ).pipe(Effect.flatMap((rows) => Effect.forEach(rows, (r) => decodeRow(runId, JsonText.decode(r.body)))))
+      Effect.flatMap(Effect.provideService(storedEvents(runId), SqlClient, sql), readable)
 
     const stream = (runId: string, streamOptions: StreamOptions = {}): Stream.Stream<RunEvent, StoreError> =>
       Stream.unwrapScoped(
@@ -203,7 +242,7 @@ export const make = (
 /** `EventSink` + `EventLog` on the `SqlClient` in context (schema from `migrations.ts`). */
 export const layer = (
   options: EventStoreOptions = {}
-): Layer.Layer<EventSink | EventLog, never, SqlClient | GroupCommit> =>
+): Layer.Layer<EventSink | EventLog, never, SqlClient | GroupCommit | BlobStore> =>
   Layer.scopedContext(
     Effect.map(make(options), ({ log, sink }) => Context.make(EventSink, sink).pipe(Context.add(EventLog, log)))
   )

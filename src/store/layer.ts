@@ -21,6 +21,8 @@ import type { SubmissionKeys } from "../runtime/submissionKeys.js"
 import { StoreError } from "../trace/errors.js"
 import type { EventLog, EventSink } from "../trace/events.js"
 import * as Bandit from "./bandit.js"
+import * as Blobs from "./blobs.js"
+import type { BlobStore, BlobStoreError } from "./blobs.js"
 import * as Events from "./events.js"
 import type { EventStoreOptions } from "./events.js"
 import * as GroupCommit from "./groupCommit.js"
@@ -45,6 +47,7 @@ export type StoreServices =
   | RewardLog
   | SubmissionKeys
   | RunCounts
+  | BlobStore
 
 /** The SQL client a backend layer provides alongside the store. */
 export type Client = PgClient.PgClient | SqlClient | Database
@@ -55,6 +58,8 @@ export interface StoreOptions {
   readonly events?: EventStoreOptions
   /** Options of the group-commit writer (`TRELLIS_STORE_COMMIT_*` when not given). @default {} */
   readonly commit?: GroupCommitOptions
+  /** Where large payloads go (`TRELLIS_BLOB_STORE` when not given). @default `Blobs.layerFromEnv` */
+  readonly blobs?: Layer.Layer<BlobStore, BlobStoreError, SqlClient>
 }
 
 /** Migrates the schema of the `SqlClient` in context (when the layer is built). */
@@ -74,6 +79,13 @@ export const layerWith = (options: StoreOptions = {}): Layer.Layer<StoreServices
   ).pipe(
     // The writer stays in the output too (untyped there), so a bench can read its counters.
     Layer.provideMerge(GroupCommit.layer(options.commit)),
+    // The blob store of large payloads stays in the output too (`trellis gc` and data migrations use it).
+    Layer.provideMerge(
+      Layer.mapError(
+        options.blobs ?? Blobs.layerFromEnv,
+        (e) => new StoreError({ operation: "open blob store", message: e.message })
+      )
+    ),
     Layer.provide(layerMigrations)
   )
 

@@ -322,6 +322,59 @@ const featureFlags = statements(
   )`
 )
 
+/**
+ * Claim-check payloads (issue 21): `blobs` indexes every stored payload (content hash, size, when it was first
+ * stored and last referenced), whatever backend keeps its content; `blob_contents` is the content when the
+ * backend is the database (the default); `blob_refs` says which event (`run_id`, `seq`) refers to which blob —
+ * the reference counts `trellis gc` reads (a ref whose event is gone, after compaction, no longer counts).
+ */
+const blobs = statements(
+  `CREATE TABLE blobs (
+    hash TEXT COLLATE "C" PRIMARY KEY,
+    bytes BIGINT NOT NULL,
+    created_at BIGINT NOT NULL,
+    used_at BIGINT NOT NULL
+  )`,
+  `CREATE TABLE blob_contents (
+    hash TEXT COLLATE "C" PRIMARY KEY,
+    content TEXT NOT NULL
+  )`,
+  `CREATE TABLE blob_refs (
+    run_id TEXT COLLATE "C" NOT NULL,
+    seq INTEGER NOT NULL,
+    hash TEXT COLLATE "C" NOT NULL,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (run_id, seq, hash)
+  )`,
+  `CREATE INDEX blob_refs_hash_idx ON blob_refs (hash)`
+)
+
+/**
+ * Data migrations of stored runs (issue 21): one row per named migration — its state, where it got to (the
+ * last run id done, in byte order), its counters, and the verification it ended with — so a killed one resumes.
+ */
+const dataMigrations = statements(
+  `CREATE TABLE data_migrations (
+    name TEXT PRIMARY KEY,
+    status TEXT NOT NULL CHECK (status IN ('running', 'verifying', 'done', 'failed')),
+    cursor TEXT COLLATE "C",
+    runs INTEGER NOT NULL DEFAULT 0,
+    events INTEGER NOT NULL DEFAULT 0,
+    bytes_before BIGINT NOT NULL DEFAULT 0,
+    bytes_after BIGINT NOT NULL DEFAULT 0,
+    started_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    message TEXT
+  )`,
+  `CREATE TABLE data_migration_checks (
+    name TEXT NOT NULL,
+    run_id TEXT COLLATE "C" NOT NULL,
+    events INTEGER NOT NULL,
+    fold_hash TEXT NOT NULL,
+    PRIMARY KEY (name, run_id)
+  )`
+)
+
 /** Every migration, by `<number>_<name>`: append new ones, never edit applied ones. */
 export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient>> = {
   "0001_core": core,
@@ -334,7 +387,9 @@ export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient>>
   "0009_compaction": compaction,
   "0010_http_idempotency": httpIdempotency,
   "0013_deployments": deployments,
-  "0014_feature_flags": featureFlags
+  "0014_feature_flags": featureFlags,
+  "0016_blobs": blobs,
+  "0017_data_migrations": dataMigrations
 }
 
 /** The store schema's version: the number of the newest migration this build knows. */

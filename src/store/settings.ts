@@ -82,6 +82,30 @@ export const cacheFrontEntries: Config.Config<number> = nonNegative("TRELLIS_CAC
 /** `TRELLIS_GC_INTERVAL_MS`: how often `trellis serve` collects the store's garbage (0: never). @default 3600000 */
 export const gcIntervalMs: Config.Config<number> = nonNegative("TRELLIS_GC_INTERVAL_MS", 3_600_000, true)
 
+/**
+ * `TRELLIS_BLOB_THRESHOLD_BYTES`: event payloads (tool outputs, llm answers, run inputs and outputs, wait and
+ * signal payloads, fold values) larger than this, as JSON text, go to the blob store; the event keeps a
+ * reference. @default 65536
+ */
+export const blobThresholdBytes: Config.Config<number> = nonNegative("TRELLIS_BLOB_THRESHOLD_BYTES", 65_536, true)
+
+/** `TRELLIS_BLOB_STORE`: where blob contents live — `sql` (the store's database), `fs` or `s3`. @default sql */
+export const blobStore: Config.Config<"sql" | "fs" | "s3"> = Config.literal("sql", "fs", "s3")("TRELLIS_BLOB_STORE")
+  .pipe(Config.withDefault("sql" as const))
+
+/** `TRELLIS_BLOB_DIR`: the directory of the `fs` blob store. @default `$TRELLIS_HOME/blobs` */
+export const blobDir: Config.Config<Option.Option<string>> = Config.option(Config.string("TRELLIS_BLOB_DIR")).pipe(
+  Config.map(Option.filter((dir) => dir !== ""))
+)
+
+/** The `s3` blob store: bucket (required), key prefix, region and endpoint (an S3-compatible server). */
+export const blobS3 = Config.all({
+  bucket: Config.option(Config.string("TRELLIS_BLOB_S3_BUCKET")),
+  prefix: Config.string("TRELLIS_BLOB_S3_PREFIX").pipe(Config.withDefault("trellis/blobs/")),
+  region: Config.string("TRELLIS_BLOB_S3_REGION").pipe(Config.withDefault("us-east-1")),
+  endpoint: Config.option(Config.string("TRELLIS_BLOB_S3_ENDPOINT"))
+})
+
 /** Every store setting at once (what `docs/configuration.md` must list). */
 export const StoreSettings = Config.all({
   home,
@@ -92,5 +116,9 @@ export const StoreSettings = Config.all({
   commitMaxBatch,
   cacheMaxEntries,
   cacheFrontEntries,
-  gcIntervalMs
+  gcIntervalMs,
+  blobThresholdBytes,
+  blobStore,
+  blobDir,
+  blobS3
 })

@@ -5,8 +5,11 @@
  *
  * `fromJsonl` checks a file completely and reports the first problem with
  * its 1-based line number: a line that is not JSON, a line that is not a run
- * event (with the Schema's own message), a `seq` that is not contiguous from
- * 0, or an event of another run than the first line's. Blank lines are
+ * event (with the Schema's own message), a `seq` that is not contiguous, or
+ * an event of another run than the first line's. A trace starts at seq 0,
+ * unless it is the export of a run compacted by retention: its first event
+ * is then the first one kept (the events before it were dropped), and a
+ * replay of it says so. Blank lines are
  * skipped (they still count for line numbers) and a `\r` before `\n` is
  * ignored, so files edited on Windows read back too.
  */
@@ -83,6 +86,7 @@ export const fromJsonl = (text: string): Either.Either<ReadonlyArray<RunEvent>, 
   const events: Array<RunEvent> = []
   let runId: string | undefined
   let version: number | undefined
+  let first: number | undefined
   for (let i = 0; i < lines.length; i++) {
     const lineNo = i + 1
     const raw = lines[i]!
@@ -114,8 +118,14 @@ export const fromJsonl = (text: string): Either.Either<ReadonlyArray<RunEvent>, 
         `event of run ${JSON.stringify(event.runId)} in a trace of run ${JSON.stringify(runId)}`
       )
     }
-    if (event.seq !== events.length) {
-      return fail(lineNo, "SeqGap", `seq ${event.seq} where ${events.length} was expected (seq is contiguous from 0)`)
+    // The first seq is 0, or a compacted run's first kept one; each next seq follows.
+    first ??= event.seq
+    if (event.seq !== first + events.length) {
+      return fail(
+        lineNo,
+        "SeqGap",
+        `seq ${event.seq} where ${first + events.length} was expected (seq is contiguous)`
+      )
     }
     events.push(event)
   }
