@@ -83,6 +83,33 @@ export interface Hit {
     readonly ingestedAt: string
     readonly embedder: { readonly name: string; readonly version: string } | null
   }
+  /**
+   * Where the chunk is on the pages of its source (present only for documents
+   * whose `metadata.regions` maps text ranges to pages, as `doc.pdf` makes
+   * them): every region the chunk overlaps, in text order.
+   */
+  readonly regions?: ReadonlyArray<PageRegion>
+}
+
+/** A page (1-based) and a box `[x0, y0, x1, y1]` on it (PDF units, top-left origin). */
+export interface PageRegion {
+  readonly page: number
+  readonly box: readonly [number, number, number, number]
+}
+
+/**
+ * The regions of a document (`metadata.regions`: `[start, end, page, x0, y0, x1, y1]`
+ * entries over its normalized text) that the range `[start, end)` overlaps.
+ */
+export const regionsOf = (regions: unknown, start: number, end: number): ReadonlyArray<PageRegion> => {
+  if (!Array.isArray(regions)) return []
+  const out: Array<PageRegion> = []
+  for (const r of regions) {
+    if (!Array.isArray(r) || r.length !== 7 || !r.every((n) => typeof n === "number" && Number.isFinite(n))) continue
+    const [s, e, page, x0, y0, x1, y1] = r as [number, number, number, number, number, number, number]
+    if (s < end && start < e) out.push({ page, box: [x0, y0, x1, y1] })
+  }
+  return out
 }
 
 /** What a search returns. */
@@ -243,6 +270,7 @@ interface ChunkRow {
   readonly embedder: string | null
   readonly title: string
   readonly started_at: Date | string
+  readonly regions: unknown
 }
 
 const hydrate = (ids: ReadonlyArray<string>) =>
@@ -251,7 +279,7 @@ const hydrate = (ids: ReadonlyArray<string>) =>
       ? Effect.succeed([] as ReadonlyArray<ChunkRow>)
       : sql<ChunkRow>`
         SELECT c.id, c.document_id, c.start_offset, c.end_offset, c.section, c.heading, c.text, c.ingestion_id, c.embedder,
-               d.title, i.started_at
+               d.title, i.started_at, d.metadata -> 'regions' AS regions
         FROM retrieval_chunks c
         JOIN retrieval_documents d ON d.id = c.document_id
         JOIN retrieval_ingestions i ON i.id = c.ingestion_id
@@ -266,6 +294,8 @@ const parseEmbedder = (id: string | null) => {
   const at = id.lastIndexOf("@")
   return at < 0 ? { name: id, version: "" } : { name: id.slice(0, at), version: id.slice(at + 1) }
 }
+
+const withRegions = (regions: ReadonlyArray<PageRegion>) => (regions.length === 0 ? {} : { regions })
 
 type Resolved = Effect.Effect.Success<ReturnType<typeof resolveOptions>>
 
@@ -375,7 +405,8 @@ const assemble = (
           ingestionId: row.ingestion_id,
           ingestedAt: row.started_at instanceof Date ? row.started_at.toISOString() : String(row.started_at),
           embedder: parseEmbedder(row.embedder)
-        }
+        },
+        ...withRegions(regionsOf(row.regions, row.start_offset, row.end_offset))
       })
     }
     return { query, mode, k: o.k, hits, stages } satisfies SearchResult

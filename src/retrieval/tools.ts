@@ -64,7 +64,14 @@ const HitSchema = Schema.Struct({
     ingestionId: Schema.String,
     ingestedAt: Schema.String,
     embedder: Schema.NullOr(Schema.Struct({ name: Schema.String, version: Schema.String }))
-  })
+  }),
+  regions: Schema.optionalWith(
+    Schema.Array(Schema.Struct({
+      page: Schema.Number,
+      box: Schema.Tuple(Schema.Number, Schema.Number, Schema.Number, Schema.Number)
+    })),
+    { exact: true }
+  )
 })
 
 /** The two retrieval tools over a `Retrieval` service. */

@@ -96,9 +96,17 @@ export const HttpResponse = Schema.Struct({
   body: Schema.String
 })
 
+/** A response whose body is kept as bytes. */
+export interface BytesResponse {
+  readonly url: string
+  readonly status: number
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: Uint8Array
+}
+
 type Hop =
   | { readonly _tag: "Redirect"; readonly location: string }
-  | { readonly _tag: "Done"; readonly value: typeof HttpResponse.Type }
+  | { readonly _tag: "Done"; readonly value: BytesResponse }
 
 const readCapped = (url: string, stream: Stream.Stream<Uint8Array, HttpClientError.ResponseError>, maxBytes: number) =>
   Stream.runFoldEffect(
@@ -118,7 +126,7 @@ const readCapped = (url: string, stream: Stream.Stream<Uint8Array, HttpClientErr
         bytes.set(part, offset)
         offset += part.length
       }
-      return new TextDecoder().decode(bytes)
+      return bytes
     })
   )
 
@@ -142,7 +150,7 @@ const hop = (url: URL, headers: Readonly<Record<string, string>>, addresses: Rea
         return yield* Effect.fail(new Permanent({ message: `GET ${href}: response body exceeds ${maxBytes} bytes` }))
       }
       const body = yield* readCapped(href, response.stream, maxBytes)
-      const value = { url: href, status: response.status, headers: { ...response.headers }, body }
+      const value: BytesResponse = { url: href, status: response.status, headers: { ...response.headers }, body }
       return { _tag: "Done", value } satisfies Hop
     })
   )
@@ -162,15 +170,16 @@ const parseUrl = (text: string, base?: URL): Effect.Effect<URL, Permanent> => {
     )
 }
 
-/** GETs a URL (following redirects, each re-checked) and returns status, headers and the body as text. */
-export const get = (
+/** GETs a URL (following redirects, each re-checked) and returns status, headers and the body as bytes. */
+export const getBytes = (
   target: string,
-  headers: Readonly<Record<string, string>> = {}
-): Effect.Effect<typeof HttpResponse.Type, ToolError> =>
+  headers: Readonly<Record<string, string>> = {},
+  limits: Partial<HttpGetOptions> = {}
+): Effect.Effect<BytesResponse, ToolError> =>
   Effect.gen(function*() {
     const allowlist = yield* HttpAllowlist
     const resolver = yield* HttpResolver
-    const config = yield* HttpGetConfig
+    const config = { ...yield* HttpGetConfig, ...limits }
     const requestHeaders = { "user-agent": "trellis", ...headers }
     let url = yield* parseUrl(target)
     for (let redirects = 0;; redirects++) {
@@ -185,6 +194,13 @@ export const get = (
       url = yield* parseUrl(result.location, url)
     }
   })
+
+/** GETs a URL (following redirects, each re-checked) and returns status, headers and the body as text. */
+export const get = (
+  target: string,
+  headers: Readonly<Record<string, string>> = {}
+): Effect.Effect<typeof HttpResponse.Type, ToolError> =>
+  Effect.map(getBytes(target, headers), (r) => ({ ...r, body: new TextDecoder().decode(r.body) }))
 
 /** `http.get(url, headers?)`: GET behind the SSRF guard; 5xx/network → Transient, 429 → RateLimited, 4xx → Permanent. */
 export const httpGet = make({
