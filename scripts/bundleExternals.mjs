@@ -1,7 +1,8 @@
 // Packages every esbuild bundle of Trellis's Node code leaves to node_modules (the CLI in scripts/build.mjs,
 // the crash test's child): PGlite finds its WASM and data files next to its own module; pg has optional native
 // parts; tsx loads --tools modules; tiktoken (under @effect/ai-anthropic's tokenizer) finds its WASM through
-// __dirname.
+// __dirname. The optional document packages stay outside too: mupdf loads its WASM next to itself, tesseract.js
+// starts its worker script from its own folder, and the language data is found as an installed package.
 export const NODE_EXTERNALS = [
   "@electric-sql/pglite",
   "@electric-sql/pglite-pgvector",
@@ -10,5 +11,9 @@ export const NODE_EXTERNALS = [
   "tsx/*",
   "@anthropic-ai/tokenizer",
   "tiktoken",
-  "tiktoken/*"
+  "tiktoken/*",
+  "mupdf",
+  "tesseract.js",
+  "tesseract.js/*",
+  "@tesseract.js-data/*"
 ]
