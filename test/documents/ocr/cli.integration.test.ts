@@ -30,8 +30,8 @@ beforeAll(async () => {
 })
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-const trellis = (scan: string) =>
-  runTrellis(["run", join(dir, "ocr.tr"), "--input", `scan=${join(dir, scan)}`], {
+const trellis = (scan: string, ...flags: ReadonlyArray<string>) =>
+  runTrellis(["run", join(dir, "ocr.tr"), "--input", `scan=${join(dir, scan)}`, ...flags], {
     env: { ...process.env, TRELLIS_HOME: join(dir, "home"), TRELLIS_DATABASE_URL: "" },
     timeoutMs: 240_000
   })
@@ -51,10 +51,10 @@ describe("trellis run with doc.ocr", () => {
   }, 300_000)
 
   it("a missing file or a corrupt PDF fails the run with the tool's message", async () => {
-    const missing = await trellis("nope.pdf")
+    const missing = await trellis("nope.pdf", "--memory")
     expect(missing.code).not.toBe(0)
     expect(missing.stderr + missing.stdout).toMatch(/path: cannot read .*nope\.pdf/)
-    const broken = await trellis("broken.pdf")
+    const broken = await trellis("broken.pdf", "--memory")
     expect(broken.code).not.toBe(0)
     expect(broken.stderr + broken.stdout).toMatch(/the PDF cannot be read/)
   }, 300_000)
