@@ -85,7 +85,7 @@ export const serve = (
       Option.getOrUndefined(config),
       Option.isSome(drainMs) ? { drainMs: Math.max(0, drainMs.value) } : {}
     ).pipe(Effect.mapError((e) => new CliError({ message: e.message })))
-    const { registry } = yield* loadRegistry(Option.getOrUndefined(tools), extraTools)
+    const { registry } = yield* loadRegistry(Option.getOrUndefined(tools), extraTools, { localFiles: false })
     const clustered = cluster || cfg.file.cluster?.enabled === true
     const placement = yield* clusterPlacement(clustered, cfg, port)
     // Cluster mode: tool rates and workspace quotas on the shared store (Redis) every replica takes from.

@@ -6,8 +6,10 @@
  * (`retrieval.ingest`, `retrieval.search`, on the store's own database
  * connection, set up only when a program uses them) and `--tools`.
  */
-import type * as FileSystem from "@effect/platform/FileSystem"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as FileSystem from "@effect/platform/FileSystem"
 import { Effect, Either, Layer } from "effect"
+import * as Ocr from "../documents/ocr/index.js"
 import * as Router from "../llm/router.js"
 import * as StepRunner from "../llm/stepRunner.js"
 import { RetrievalError } from "../retrieval/errors.js"
@@ -49,8 +51,24 @@ const retrievalSpecs: ReadonlyArray<AnyTool> = toolsOf({
   stats: Effect.die("retrieval is not connected")
 } as RetrievalShape)
 
-/** The built-in tools of the CLI: the standard ones and the retrieval tools. */
-const cliBuiltins: ReadonlyArray<AnyTool> = [...builtinTools, ...retrievalSpecs]
+/**
+ * `doc.ocr` on the Tesseract backend (loaded on its first call); under the CLI it also reads local files (`path`),
+ * under the server (`localFiles: false`) only `base64`.
+ */
+const ocrTools = (localFiles: boolean): ReadonlyArray<AnyTool> => [
+  Ocr.makeOcrTool(
+    Ocr.make(),
+    localFiles
+      ? {
+        readFile: (path) =>
+          Effect.flatMap(FileSystem.FileSystem, (fs) => fs.readFile(path)).pipe(Effect.provide(NodeFileSystem.layer))
+      }
+      : {}
+  ) as AnyTool
+]
+
+/** The built-in tools of the CLI: the standard ones, the retrieval tools and the document tools. */
+const cliBuiltins: ReadonlyArray<AnyTool> = [...builtinTools, ...retrievalSpecs, ...ocrTools(true)]
 
 /** Whether a program (by the tools it names) uses retrieval. */
 export const usesRetrieval = (tools: Iterable<string>): boolean => {
@@ -58,16 +76,26 @@ export const usesRetrieval = (tools: Iterable<string>): boolean => {
   return false
 }
 
-/** Loads `--tools` (when given) and builds the registry of built-ins plus those tools. */
-export const loadRegistry = (toolsModule: string | undefined, extraTools: ReadonlyArray<AnyTool> = []) =>
+/**
+ * Loads `--tools` (when given) and builds the registry of built-ins plus those tools; `localFiles: false` (the
+ * server) gives tools no access to local files.
+ */
+export const loadRegistry = (
+  toolsModule: string | undefined,
+  extraTools: ReadonlyArray<AnyTool> = [],
+  options: { readonly localFiles?: boolean } = {}
+) =>
   Effect.gen(function*() {
+    const builtins = options.localFiles === false
+      ? [...builtinTools, ...retrievalSpecs, ...ocrTools(false)]
+      : cliBuiltins
     const userTools: ReadonlyArray<AnyTool> = toolsModule === undefined
       ? extraTools
       : [
         ...extraTools,
         ...yield* loadToolsModule(toolsModule).pipe(Effect.mapError((e) => new CliError({ message: e.message })))
       ]
-    const registry = makeRegistry([...cliBuiltins, ...userTools], new Set(cliBuiltins.map((t) => t.name)))
+    const registry = makeRegistry([...builtins, ...userTools], new Set(builtins.map((t) => t.name)))
     if (Either.isLeft(registry)) return yield* new CliError({ message: registry.left.message })
     return { userTools, registry: registry.right }
   })
@@ -96,7 +124,7 @@ const registryWithRetrieval = (userTools: ReadonlyArray<AnyTool>) =>
     ToolRegistry,
     Effect.gen(function*() {
       const retrieval = yield* Retrieval
-      const made = makeRegistry([...builtinTools, ...toolsOf(retrieval), ...userTools])
+      const made = makeRegistry([...builtinTools, ...toolsOf(retrieval), ...ocrTools(true), ...userTools])
       if (Either.isLeft(made)) return yield* new CliError({ message: made.left.message })
       return made.right
     })
