@@ -36,12 +36,13 @@ export const ciBar = (
   const lo = Math.min(0, ci[0], mean)
   const hi = Math.max(1, ci[1], mean)
   const height = 44
-  const x = (v: number) => PAD + ((v - lo) / (hi - lo || 1)) * (W - 2 * PAD)
+  const width = 320
+  const x = (v: number) => 14 + ((v - lo) / (hi - lo || 1)) * (width - 28)
   return s(
     "svg",
     {
       class: "ci-bar",
-      viewBox: `0 0 ${W} ${height}`,
+      viewBox: `0 0 ${width} ${height}`,
       role: "img",
       "aria-label": `${label}: mean ${fmt(mean)}, 95% CI ${fmt(ci[0])} to ${fmt(ci[1])}`
     },
