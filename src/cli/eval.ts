@@ -241,12 +241,38 @@ const fromRunsCommand = Command.make(
       Options.optional,
       Options.withDescription("Runs of this eval (a run's tag is its eval id)")
     ),
+    feedback: Options.choice("feedback", ["positive"]).pipe(
+      Options.optional,
+      Options.withDescription("Only runs whose mean posted reward is above 0")
+    ),
+    minReward: Options.float("min-reward").pipe(
+      Options.optional,
+      Options.withDescription("Only runs whose mean posted reward is at least this")
+    ),
+    feedbackKey: Options.text("feedback-key").pipe(
+      Options.optional,
+      Options.withDescription("Count only rewards posted under this choose key")
+    ),
     limit: Options.integer("limit").pipe(Options.withDefault(1000)),
     output: Options.text("output").pipe(Options.withAlias("o"), Options.withDescription("The JSONL file to write"))
   },
   (o) =>
     Effect.gen(function*() {
       yield* notWhileServed(NOT_WHILE_SERVED)
+      if (Option.isSome(o.feedback) && Option.isSome(o.minReward)) {
+        return yield* new CliError({ message: "give --feedback positive or --min-reward x, not both" })
+      }
+      if (Option.isSome(o.minReward) && !Number.isFinite(o.minReward.value)) {
+        return yield* new CliError({ message: `--min-reward must be a finite number, got ${o.minReward.value}` })
+      }
+      if (Option.isSome(o.feedbackKey) && Option.isNone(o.feedback) && Option.isNone(o.minReward)) {
+        return yield* new CliError({ message: "--feedback-key needs --feedback positive or --min-reward x" })
+      }
+      const feedback = Option.isSome(o.feedback)
+        ? { min: 0, strict: true }
+        : Option.isSome(o.minReward)
+        ? { min: o.minReward.value, strict: false }
+        : undefined
       const since = Option.isSome(o.since) ? yield* parseTime("since", o.since.value) : undefined
       const until = Option.isSome(o.until) ? yield* parseTime("until", o.until.value) : undefined
       const examples = yield* datasetFromRuns({
@@ -254,7 +280,10 @@ const fromRunsCommand = Command.make(
         ...(Option.isSome(o.programHash) ? { programHash: o.programHash.value } : {}),
         ...(Option.isSome(o.tag) ? { tag: o.tag.value } : {}),
         ...(since === undefined ? {} : { since }),
-        ...(until === undefined ? {} : { until })
+        ...(until === undefined ? {} : { until }),
+        ...(feedback === undefined ? {} : {
+          feedback: { ...feedback, ...(Option.isSome(o.feedbackKey) ? { key: o.feedbackKey.value } : {}) }
+        })
       }).pipe(Effect.provide(Layer.merge(storeLayer, evalStoreLayer(false))))
       yield* writeText(o.output, toJsonl(examples))
       yield* err(`${o.output}: ${examples.length} examples from recorded runs`)

@@ -14,6 +14,9 @@ import { policyScope } from "../runtime/bandit/store.js"
 import { orDieAfterRetries, storeOp } from "./failure.js"
 import * as JsonText from "./jsonText.js"
 
+/** Run ids per statement of `ofRuns`. */
+const RUN_BATCH = 500
+
 /** The SQL `RewardLog` on the `SqlClient` in context. */
 export const make: Effect.Effect<RewardLog["Type"], never, SqlClient> = Effect.gen(function*() {
   const sql = yield* SqlClient
@@ -49,6 +52,38 @@ export const make: Effect.Effect<RewardLog["Type"], never, SqlClient> = Effect.g
           )
         )
         return rows.map((r) => ({ runId: r.run_id, key, reward: Number(r.reward), at: Number(r.at) }))
+      }),
+    ofRuns: (runIds) =>
+      Effect.gen(function*() {
+        const scope = yield* policyScope
+        const out: Array<{ runId: string; key: string; reward: number; at: number }> = []
+        // Batches of run ids (one placeholder each) keep every statement's parameter list small.
+        for (let i = 0; i < runIds.length; i += RUN_BATCH) {
+          const batch = runIds.slice(i, i + RUN_BATCH)
+          const rows = yield* orDieAfterRetries(
+            `reading the rewards of ${batch.length} run(s)`,
+            storeOp(
+              "read run rewards",
+              sql.unsafe<
+                { readonly run_id: string; readonly key: string; readonly reward: number; readonly at: number | string }
+              >(
+                `SELECT run_id, key, reward, at FROM bandit_rewards WHERE scope = $1 AND run_id IN (${
+                  batch.map((_, j) => `$${j + 2}`).join(", ")
+                }) ORDER BY arrival`,
+                [scope, ...batch]
+              )
+            )
+          )
+          for (const r of rows) {
+            out.push({
+              runId: r.run_id,
+              key: String(JsonText.decode(r.key)),
+              reward: Number(r.reward),
+              at: Number(r.at)
+            })
+          }
+        }
+        return out
       })
   })
 })

@@ -3,7 +3,8 @@
  * a fake model: an eval of a DSL program runs in the server, its examples
  * are ordinary runs of the workspace, its report is the CLI's; bad datasets
  * and metrics are 400s with locations, file metrics are refused, another
- * workspace gets 404; a server stopped mid-eval, restarted on the same
+ * workspace gets 404; the eval page's reads (results, a paired comparison,
+ * calibration) answer what `eval compare` computes, and bad parameters are 400s; a server stopped mid-eval, restarted on the same
  * store, continues the eval when the same body is posted again.
  */
 import { mkdtempSync, rmSync } from "node:fs"
@@ -144,6 +145,84 @@ describe("evals over HTTP", () => {
     await bad({ source: "program main( {", dataset: good }, "problem")
     const extra = await post(server, { source: SOURCE, dataset: good, surprise: 1 })
     expect(extra.status).toBe(400)
+  })
+
+  it("the eval page's reads: results with the report, a paired comparison, calibration; 404s and 400s", async () => {
+    // Same example ids, different expectations: the model is right on even questions (A), on all of them for B.
+    const dataA = dataset(6, "v").map((e, i) => ({ ...e, tags: [i % 2 === 0 ? "even" : "odd"] }))
+    const dataB = dataA.map((e, i) => (i % 2 === 0 ? e : { ...e, expected: `wrong ${i}` }))
+    const start = async (data: unknown) =>
+      ((await (await post(server, { source: SOURCE, dataset: data, metrics: ["exact", "latency"] })).json()) as {
+        evalId: string
+      }).evalId
+    const a = await start(dataA)
+    const b = await start(dataB)
+    await waitCompleted(server, a)
+    await waitCompleted(server, b)
+    const get = async (path: string, key = A) => {
+      const res = await call(server.url, path, { key })
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> }
+    }
+    const results = await get(`/v1/evals/${a}/results`)
+    expect(results.status).toBe(200)
+    expect(results.body).toMatchObject({ evalId: a, status: "completed", metrics: ["exact", "latency"], n: 6 })
+    expect(results.body["report"]).toMatchObject({ n: 6, mean: 0.5 })
+    const rows = results.body["results"] as Array<Record<string, unknown>>
+    expect(rows.map((r) => r["exampleId"])).toEqual(dataA.map((e) => e.id))
+    expect(rows[1]).toMatchObject({
+      exampleId: "q1v",
+      status: "completed",
+      tags: ["odd"],
+      inputs: { question: "q1v?" },
+      expected: "answer 1",
+      output: "wrong 1"
+    })
+    expect((rows[1]!["scores"] as Array<number>)[0]).toBe(0)
+    expect((rows[0]!["scores"] as Array<number>)[0]).toBe(1)
+    expect(rows[0]!["runId"]).toBe(`${a}-00000`)
+
+    const c = await get(`/v1/evals/${a}/compare/${b}?alpha=0.1`)
+    expect(c.status).toBe(200)
+    expect(c.body).toMatchObject({
+      baseline: a,
+      candidate: b,
+      metric: "exact",
+      alpha: 0.1,
+      require: "delta>0",
+      n: 6,
+      meanA: 0.5,
+      meanB: 1,
+      delta: 0.5,
+      wins: 3,
+      losses: 0,
+      ties: 3,
+      unpaired: 0
+    })
+    const pairs = c.body["pairs"] as Array<{ exampleId: string; diff: number }>
+    expect(pairs.map((p) => p.diff)).toEqual([0, 1, 0, 1, 0, 1])
+    const ci = c.body["ci"] as [number, number]
+    expect(ci[0]).toBeLessThanOrEqual(0.5)
+    expect(ci[1]).toBeGreaterThanOrEqual(0.5)
+    const reverse = await get(`/v1/evals/${b}/compare/${a}?metric=exact`)
+    expect(reverse.body).toMatchObject({ delta: -0.5, pass: false, wins: 0, losses: 3 })
+
+    const bad = async (path: string, status: number, text: string, key = A) => {
+      const r = await get(path, key)
+      expect(r.status).toBe(status)
+      expect(String(r.body["message"])).toContain(text)
+    }
+    await bad(`/v1/evals/${a}/compare/${b}?alpha=2`, 400, "alpha")
+    await bad(`/v1/evals/${a}/compare/${b}?require=delta%3Dbig`, 400, "require")
+    await bad(`/v1/evals/${a}/compare/${b}?metric=f1`, 400, "no metric \"f1\"")
+    await bad(`/v1/evals/${a}/compare/ev-0000000000000000`, 404, "no eval ev-0000000000000000")
+    await bad(`/v1/evals/${a}/results`, 404, "no eval", B)
+    await bad(`/v1/evals/${a}/compare/${b}`, 404, "no eval", B)
+    // These outputs are strings: no confidence to calibrate.
+    await bad(`/v1/evals/${a}/calibration`, 400, "no example's output has a number in [0, 1] at \"confidence\"")
+    await bad(`/v1/evals/${a}/calibration?field=a..b`, 400, "field")
+    await bad(`/v1/evals/${a}/calibration?metric=f1`, 400, "no metric")
+    await bad(`/v1/evals/${a}/calibration?bins=1`, 400, "bins")
+    await bad(`/v1/evals/${a}/calibration`, 404, "no eval", B)
   })
 
   it("programHash names a program this workspace ran (not another workspace's)", async () => {

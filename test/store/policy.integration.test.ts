@@ -3,11 +3,14 @@
  * record of a key wins (JSON null included); bandit choices are
  * reproducible under a seed and equal the in-memory store's; concurrent
  * feedbacks — through one service and through two instances (two
- * processes) — never lose an update.
+ * processes) — never lose an update; the rewards of given runs read back
+ * as the in-memory log reads them.
  */
 import { describe, expect, it, layer } from "@effect/vitest"
 import { Cause, Context, Effect, Exit, Layer, Option, Random } from "effect"
+import { RewardLog } from "../../src/runtime/bandit/rewards.js"
 import { PolicyStore } from "../../src/runtime/bandit/store.js"
+import { currentWorkspace } from "../../src/runtime/llm.js"
 import { IdempotencyStore } from "../../src/runtime/policy/idempotency.js"
 import * as Bandit from "../../src/store/bandit.js"
 import * as Store from "../../src/store/layer.js"
@@ -57,6 +60,33 @@ for (const backend of storeBackends()) {
             expect(fromSql).toEqual(yield* choices(memory))
             expect(fromSql.every((c) => c.version === 5)).toBe(true)
           }
+        }))
+
+      it.effect("rewards by run: every key of the scope's runs, as the memory log reads them", () =>
+        Effect.gen(function*() {
+          const sql = yield* RewardLog
+          const memory = yield* Effect.provide(RewardLog, RewardLog.layerMemory)
+          const posts: ReadonlyArray<readonly [string, string, number, string]> = [
+            ["rr-1", "k \"quoted\"", 1, "default"],
+            ["rr-1", "other", -0.5, "default"],
+            ["rr-2", "k", 0.25, "default"],
+            ["rr-3", "k", 1, "ws-b"]
+          ]
+          for (const [runId, key, reward, ws] of posts) {
+            yield* sql.record(runId, key, reward).pipe(Effect.locally(currentWorkspace, ws))
+            yield* memory.record(runId, key, reward).pipe(Effect.locally(currentWorkspace, ws))
+          }
+          const ids = ["rr-1", "rr-2", "rr-3", "rr-none", ...Array.from({ length: 600 }, (_, i) => `rr-x${i}`)]
+          const shape = (rs: ReadonlyArray<{ runId: string; key: string; reward: number }>) =>
+            rs.map((r) => [r.runId, r.key, r.reward])
+          const fromSql = shape(yield* sql.ofRuns(ids).pipe(Effect.locally(currentWorkspace, "default")))
+          expect(fromSql).toEqual([["rr-1", "k \"quoted\"", 1], ["rr-1", "other", -0.5], ["rr-2", "k", 0.25]])
+          expect(fromSql).toEqual(shape(yield* memory.ofRuns(ids).pipe(Effect.locally(currentWorkspace, "default"))))
+          expect(shape(yield* sql.ofRuns(["rr-3"]).pipe(Effect.locally(currentWorkspace, "ws-b")))).toEqual([[
+            "rr-3",
+            "k",
+            1
+          ]])
         }))
 
       it.effect("bandit: non-finite rewards change nothing", () =>

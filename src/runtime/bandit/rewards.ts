@@ -24,6 +24,8 @@ export class RewardLog extends Context.Tag("trellis/RewardLog")<RewardLog, {
   readonly record: (runId: string, key: string, reward: number) => Effect.Effect<void>
   /** The rewards of `key` in the current scope posted at or after `since` (ms), oldest first. */
   readonly rewards: (key: string, since: number) => Effect.Effect<ReadonlyArray<RewardRecord>>
+  /** The rewards posted for any of `runIds` (under any key) in the current scope, oldest first. */
+  readonly ofRuns: (runIds: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<RewardRecord>>
 }>() {
   /** A reward log in memory; a fresh one per layer build. */
   static readonly layerMemory: Layer.Layer<RewardLog> = Layer.sync(RewardLog, () => {
@@ -40,7 +42,12 @@ export class RewardLog extends Context.Tag("trellis/RewardLog")<RewardLog, {
           policyScope,
           (scope) =>
             log.filter((r) => r.scope === scope && r.key === key && r.at >= since).map(({ scope: _, ...r }) => r)
-        )
+        ),
+      ofRuns: (runIds) =>
+        Effect.map(policyScope, (scope) => {
+          const wanted = new Set(runIds)
+          return log.filter((r) => r.scope === scope && wanted.has(r.runId)).map(({ scope: _, ...r }) => r)
+        })
     })
   })
 }

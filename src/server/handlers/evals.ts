@@ -35,10 +35,9 @@ import type { CreateEval, EvalStatus, EvalView } from "../api/evals.js"
 import { Api } from "../api/index.js"
 import { EvalJobs } from "../evalJobs.js"
 import { RunManager } from "../runManager.js"
+import { calibrationView, comparisonView, EVAL_ID, loadEval, reportOf, resultView } from "./evalViews.js"
 import { checkInput, violationsOf } from "./program.js"
 
-/** Eval ids the server makes; anything else is simply not found. */
-const EVAL_ID = /^ev-[0-9a-f]{16}$/
 const PROGRAM_HASH = /^[A-Za-z0-9:_-]{1,128}$/
 /** Where an eval started over HTTP says its examples came from. */
 const DATASET = "POST /v1/evals"
@@ -269,4 +268,19 @@ export const layerEvals = HttpApiBuilder.group(Api, "evals", (handlers) =>
         if (Option.isNone(record)) return yield* new NotFound({ message: `no eval ${shown}` })
         const results = yield* evals.results(path.id).pipe(Effect.mapError(unavailable))
         return yield* viewOf(record.value, results.length, yield* EvalJobs, true)
-      })))
+      }))
+    .handle("results", ({ path }) =>
+      Effect.gen(function*() {
+        const { record, results } = yield* loadEval(path.id)
+        const view = yield* viewOf(record, results.length, yield* EvalJobs, false)
+        return {
+          evalId: record.evalId,
+          status: view.status,
+          metrics: record.metrics,
+          n: record.total,
+          report: reportOf(record, results),
+          results: results.map(resultView)
+        }
+      }))
+    .handle("compare", ({ path, urlParams }) => comparisonView(path.id, path.candidate, urlParams))
+    .handle("calibration", ({ path, urlParams }) => calibrationView(path.id, urlParams)))

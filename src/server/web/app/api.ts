@@ -112,3 +112,112 @@ export interface ReplayReport {
 /** Whether a run has ended. */
 export const ended = (status: RunView["status"]): boolean =>
   status === "completed" || status === "failed" || status === "cancelled"
+
+/** A metric's summary in an eval report. */
+export interface MetricSummary {
+  readonly metric: string
+  readonly n: number
+  readonly mean: number
+  readonly stddev: number
+  readonly ci: readonly [number, number]
+  readonly failures: number
+}
+
+/** An eval report (as `trellis eval run --json` prints it last). */
+export interface EvalReport {
+  readonly evalId: string
+  readonly n: number
+  readonly metric: string
+  readonly mean: number
+  readonly stddev: number
+  readonly ci: readonly [number, number]
+  readonly errors: number
+  readonly metricErrors: number
+  readonly metrics: ReadonlyArray<MetricSummary>
+  readonly latencyMs: { readonly mean: number | null; readonly max: number | null }
+  readonly cost: { readonly total: number; readonly mean: number | null }
+  readonly regression?: {
+    readonly compared: number
+    readonly changed: number
+    readonly newFailures: number
+    readonly fixed: number
+  }
+}
+
+/** An eval as `GET /v1/evals/:id` shows it. */
+export interface EvalView {
+  readonly evalId: string
+  readonly status: "running" | "completed" | "stopped" | "failed"
+  readonly programHash: string
+  readonly programName: string
+  readonly metrics: ReadonlyArray<string>
+  readonly n: number
+  readonly done: number
+  readonly createdAt: number
+  readonly updatedAt: number
+  readonly error?: string
+  readonly report?: EvalReport
+}
+
+/** One example's result (`GET /v1/evals/:id/results`). */
+export interface EvalResultView {
+  readonly exampleId: string
+  readonly index: number
+  readonly runId: string
+  readonly status: string
+  readonly tags: ReadonlyArray<string>
+  readonly inputs: unknown
+  readonly expected?: unknown
+  readonly output: unknown
+  readonly error?: { readonly kind: string; readonly message: string }
+  readonly latencyMs: number | null
+  readonly cost: number | null
+  readonly scores: ReadonlyArray<number | null>
+}
+
+/** `GET /v1/evals/:id/results`. */
+export interface EvalResults {
+  readonly evalId: string
+  readonly status: EvalView["status"]
+  readonly metrics: ReadonlyArray<string>
+  readonly n: number
+  readonly report: EvalReport | null
+  readonly results: ReadonlyArray<EvalResultView>
+}
+
+/** `GET /v1/evals/:id/compare/:candidate`. */
+export interface EvalComparison {
+  readonly baseline: string
+  readonly candidate: string
+  readonly metric: string
+  readonly alpha: number
+  readonly require: string
+  readonly n: number
+  readonly meanA: number
+  readonly meanB: number
+  readonly delta: number
+  readonly ci: readonly [number, number]
+  readonly pValue: number
+  readonly signPValue: number
+  readonly effectSize: number | null
+  readonly wins: number
+  readonly losses: number
+  readonly ties: number
+  readonly unpaired: number
+  readonly pass: boolean
+  readonly pairs: ReadonlyArray<
+    { readonly exampleId: string; readonly baseline: number; readonly candidate: number; readonly diff: number }
+  >
+}
+
+/** `GET /v1/evals/:id/calibration`. */
+export interface EvalCalibration {
+  readonly evalId: string
+  readonly field: string
+  readonly metric: string
+  readonly n: number
+  readonly skipped: number
+  readonly brier: number
+  readonly ece: number
+  readonly svg: string
+}

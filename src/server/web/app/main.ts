@@ -2,11 +2,14 @@
  * The trace viewer's entry point (browser code): the API-key field (kept in
  * session storage, sent as a bearer token), and hash routing so every view
  * is linkable — `#/runs` (list, with `?status=` and `?program=`),
- * `#/runs/<id>` (a run), `#/compare/<a>/<b>` (two runs).
+ * `#/runs/<id>` (a run), `#/compare/<a>/<b>` (two runs), `#/evals` (the
+ * evals) and `#/evals/<id>` (an eval, `?vs=<candidate>` to compare).
  */
 import { getKey, setKey } from "./api.js"
 import { comparePage } from "./compare.js"
 import { announce, h, replace } from "./dom.js"
+import { evalPage } from "./evalPage.js"
+import { evalsPage } from "./evals.js"
 import { runPage } from "./run.js"
 import { runsPage } from "./runs.js"
 
@@ -28,6 +31,12 @@ const route = (): void => {
   } else if (parts[0] === "compare" && parts[1] !== undefined && parts[2] !== undefined) {
     document.title = "Compare runs · Trellis"
     dispose = comparePage(main, parts[1], parts[2])
+  } else if (parts[0] === "evals" && parts[1] !== undefined) {
+    document.title = `Eval ${parts[1]} · Trellis`
+    dispose = evalPage(main, parts[1], new URLSearchParams(query))
+  } else if (parts[0] === "evals") {
+    document.title = "Evals · Trellis"
+    dispose = evalsPage(main)
   } else if (parts[0] === "runs" || parts.length === 0) {
     document.title = "Runs · Trellis"
     dispose = runsPage(main, new URLSearchParams(query))
@@ -86,7 +95,13 @@ const start = (): void => {
   replace(
     header,
     h("a", { href: "#/runs", class: "brand" }, "Trellis"),
-    h("nav", { class: "top", "aria-label": "Views" }, h("a", { href: "#/runs" }, "Runs")),
+    h(
+      "nav",
+      { class: "top", "aria-label": "Views" },
+      h("a", { href: "#/runs" }, "Runs"),
+      " ",
+      h("a", { href: "#/evals" }, "Evals")
+    ),
     keyForm()
   )
   window.addEventListener("hashchange", route)
