@@ -44,7 +44,7 @@ export const spanOf = (sourceMap: SourceMap | undefined, path: Path): Span | und
   return undefined
 }
 
-/** The codes of the invariants V1–V9 (SPEC §2). */
+/** The codes of the invariants V1–V9 (SPEC §2), and `bad-demo` (a signature's demos match its fields). */
 export const ViolationCode = Schema.Literal(
   "unbound-ref",
   "cycle",
@@ -60,7 +60,8 @@ export const ViolationCode = Schema.Literal(
   "limits",
   "unknown-program",
   "bad-entry",
-  "bad-fan-in"
+  "bad-fan-in",
+  "bad-demo"
 )
 export type ViolationCode = typeof ViolationCode.Type
 

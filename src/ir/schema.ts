@@ -429,11 +429,39 @@ export const SignatureField = Schema.Struct({
 }).annotations({ identifier: "SignatureField" })
 export type SignatureField = typeof SignatureField.Type
 
-/** An LLM signature: instructions, typed inputs and outputs. */
+/** A JSON value (numbers finite): the values of a demo. */
+export type JsonValue = null | boolean | number | string | ReadonlyArray<JsonValue> | {
+  readonly [key: string]: JsonValue
+}
+
+export const JsonValue: Schema.Schema<JsonValue> = Schema.Union(
+  Schema.Null,
+  Schema.Boolean,
+  FiniteNumber,
+  Schema.String,
+  Schema.Array(Schema.suspend((): Schema.Schema<JsonValue> => JsonValue)),
+  Schema.Record({ key: Schema.String, value: Schema.suspend((): Schema.Schema<JsonValue> => JsonValue) })
+).annotations({ identifier: "JsonValue", description: "A JSON value." })
+
+/**
+ * A demo of a signature (a few-shot example): a value for each input and each output field, by field name.
+ * The prompt shows demos, in order, before the call's own inputs.
+ */
+export const Demo = Schema.Struct({
+  inputs: Schema.Record({ key: Schema.String, value: JsonValue }),
+  outputs: Schema.Record({ key: Schema.String, value: JsonValue })
+}).annotations({ identifier: "Demo" })
+export type Demo = typeof Demo.Type
+
+/**
+ * An LLM signature: instructions (`doc`), typed inputs and outputs, and demos. Instructions and demos are
+ * what optimizers change; both are part of the normal form and the hash.
+ */
 export const Signature = Schema.Struct({
   doc: opt(Schema.String),
   inputs: Schema.Array(SignatureField),
-  outputs: Schema.Array(SignatureField)
+  outputs: Schema.Array(SignatureField),
+  demos: opt(Schema.Array(Demo))
 }).annotations({ identifier: "Signature" })
 export type Signature = typeof Signature.Type
 

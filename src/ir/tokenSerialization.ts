@@ -53,6 +53,15 @@ const BINARY_OPS: ReadonlySet<string> = new Set([
 ])
 const BUILTIN_SET: ReadonlySet<string> = new Set(BUILTINS)
 
+/** The JSON value a `json` leaf's string holds, or `NONE` when it is not JSON. */
+const parseJsonLeaf = (text: string): unknown => {
+  try {
+    return JSON.parse(text) as unknown
+  } catch {
+    return NONE
+  }
+}
+
 /** A name as written in `<ref:…>` and `<key:…>`: bare when identifier-like, else a JSON string. */
 const spellName = (name: string): string => (BARE_NAME.test(name) ? name : JSON.stringify(name))
 
@@ -125,6 +134,8 @@ const expand = (value: unknown, shape: FieldShape): ReadonlyArray<Work> => {
     case "number":
     case "scalar":
       return [scalarToken(value)]
+    case "json":
+      return [scalarToken(JSON.stringify(value))]
     case "name":
       return [`<ref:${spellName(value as string)}>`]
     case "op":
@@ -365,6 +376,11 @@ class Decoder {
       case "scalar": {
         const v = readScalar(t)
         return leaf(v !== NONE, v, "a literal token")
+      }
+      case "json": {
+        const v = readScalar(t)
+        const parsed = typeof v === "string" ? parseJsonLeaf(v) : NONE
+        return leaf(parsed !== NONE, parsed, "<str:…> holding JSON")
       }
       case "name":
       case "op":

@@ -29,6 +29,7 @@ import type { Body, Expr, Node, Param, Program, ProgramDef } from "./schema.js"
  *   expr, programDef, signature, string.
  * - `entries` (`{ key, value: expr }[]`), `options` (`{ label, body }[]`),
  *   `typeFields` (`{ name, type }[]`): ordered key/value pairs.
+ * - `json`: a JSON value taken as one leaf (a signature's demos).
  */
 export type FieldShape =
   | "string"
@@ -62,6 +63,7 @@ export type FieldShape =
   | "entries"
   | "options"
   | "typeFields"
+  | "json"
 
 /** A field spec: its name, shape, and whether it may be absent or null. */
 export type FieldSpec = readonly [name: string, shape: `${FieldShape}` | `${FieldShape}?` | `${FieldShape}|null`]
@@ -130,7 +132,7 @@ export const STRUCT_FIELDS = {
   ],
   programDef: [["params", "param[]"], ["nodes", "node[]"], ["result", "expr"]],
   param: [["name", "string"], ["type", "type"], ["default", "expr?"]],
-  signature: [["doc", "string?"], ["inputs", "sigField[]"], ["outputs", "sigField[]"]],
+  signature: [["doc", "string?"], ["inputs", "sigField[]"], ["outputs", "sigField[]"], ["demos", "json?"]],
   sigField: [["name", "string"], ["type", "type"], ["doc", "string?"]],
   body: [["nodes", "node[]"], ["result", "expr"]],
   policy: [

@@ -12,6 +12,7 @@ export const AstKind = {
   SignatureDecl: "SignatureDecl",
   Param: "Param",
   SignatureField: "SignatureField",
+  Demo: "Demo",
   NamedType: "NamedType",
   ListType: "ListType",
   RecordType: "RecordType",
@@ -98,12 +99,21 @@ export interface ParamNode {
   readonly loc: Span
 }
 
-/** `signature NAME { "doc" fields }` */
+/** `signature NAME { "doc" fields demos }` */
 export interface SignatureDeclNode {
   readonly kind: "SignatureDecl"
   readonly name: NameNode
   readonly doc: StringLiteralNode | undefined
   readonly fields: ReadonlyArray<SignatureFieldNode>
+  readonly demos: ReadonlyArray<DemoNode>
+  readonly loc: Span
+}
+
+/** `demo input { … } output { … }`: a few-shot example of a signature (literal values). */
+export interface DemoNode {
+  readonly kind: "Demo"
+  readonly inputs: RecordExprNode
+  readonly outputs: RecordExprNode
   readonly loc: Span
 }
 
@@ -439,6 +449,7 @@ export type AstNode =
   | DeclarationNode
   | ParamNode
   | SignatureFieldNode
+  | DemoNode
   | TypeNode
   | TypeFieldNode
   | BlockNode
@@ -454,9 +465,10 @@ export type AstNode =
 export const CHILD_KEYS: { readonly [K in AstKind]: ReadonlyArray<string> } = {
   File: ["decls"],
   ProgramDecl: ["name", "params", "body"],
-  SignatureDecl: ["name", "doc", "fields"],
+  SignatureDecl: ["name", "doc", "fields", "demos"],
   Param: ["name", "type", "default"],
   SignatureField: ["name", "type", "doc"],
+  Demo: ["inputs", "outputs"],
   NamedType: [],
   ListType: ["of"],
   RecordType: ["fields"],

@@ -10,12 +10,16 @@
  * `else: null`; `else <step>` is an else body holding that one step. The
  * entry is the program named `main`, else the first program.
  */
+import { Either } from "effect"
 import type { SourceMap, Violation } from "../ir/diagnostic.js"
+import { evalPure } from "../ir/eval.js"
 import {
   type Args,
   type Body,
+  type Demo,
   type Expr,
   IR_VERSION,
+  type JsonValue,
   type Node,
   type Param,
   type Program,
@@ -23,9 +27,18 @@ import {
   type Signature,
   type SignatureField
 } from "../ir/schema.js"
-import type { ArgumentNode, BlockNode, FileAst, ProgramDeclNode, SignatureDeclNode, StepNode } from "./ast.js"
+import type {
+  ArgumentNode,
+  BlockNode,
+  DemoNode,
+  FileAst,
+  ProgramDeclNode,
+  RecordExprNode,
+  SignatureDeclNode,
+  StepNode
+} from "./ast.js"
 import { hasOwn, IrPath, LowerContext, setOwn } from "./lowerContext.js"
-import { lowerExpr, lowerType } from "./lowerExpr.js"
+import { keyText, lowerExpr, lowerType } from "./lowerExpr.js"
 import { lowerPolicy } from "./lowerPolicy.js"
 
 /** What `lower` produced. */
@@ -99,7 +112,35 @@ const lowerSignature = (ctx: LowerContext, decl: SignatureDeclNode, path: IrPath
     )
   }
   if (decl.doc !== undefined) ctx.mark(path.child("doc"), decl.doc.loc)
-  return decl.doc === undefined ? { inputs, outputs } : { doc: decl.doc.value, inputs, outputs }
+  const demos = decl.demos.map((demo, i) => lowerDemo(ctx, demo, path.child("demos").child(i)))
+  const base: Signature = decl.doc === undefined ? { inputs, outputs } : { doc: decl.doc.value, inputs, outputs }
+  return demos.length === 0 ? base : { ...base, demos }
+}
+
+/** A demo's two records as JSON values: every value must be constant (no references), else `bad-demo`. */
+const lowerDemo = (ctx: LowerContext, demo: DemoNode, path: IrPath): Demo => {
+  ctx.mark(path, demo.loc)
+  const side = (record: RecordExprNode, key: "inputs" | "outputs"): { [name: string]: JsonValue } => {
+    const out: { [name: string]: JsonValue } = {}
+    record.entries.forEach((entry) => {
+      const name = keyText(entry.key)
+      const valuePath = path.child(key).child(name)
+      ctx.mark(valuePath, entry.loc)
+      const value = evalPure(lowerExpr(ctx, entry.value, valuePath), new Map())
+      if (Either.isLeft(value)) {
+        ctx.report(
+          "bad-demo",
+          `The demo value of ${JSON.stringify(name)} must be a constant (${value.left.message})`,
+          valuePath,
+          entry.value.loc
+        )
+        return
+      }
+      setOwn(out, name, value.right)
+    })
+    return out
+  }
+  return { inputs: side(demo.inputs, "inputs"), outputs: side(demo.outputs, "outputs") }
 }
 
 /** Lowers a block whose IR body lives at `path` (`path/nodes`, `path/result`). */

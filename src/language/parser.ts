@@ -13,6 +13,7 @@ import type {
   ChooseOptionNode,
   ChooseStepNode,
   DeclarationNode,
+  DemoNode,
   ExprNode,
   FileAst,
   IfStepNode,
@@ -191,24 +192,36 @@ const parseTypeField = (s: TokenStream): TypeFieldNode => {
   return { kind: "TypeField", name, type, loc: s.spanFrom(start) }
 }
 
-/** signature = "signature" IDENT "{" [ STRING ] { ("input"|"output") IDENT ":" type [ STRING ] } "}" */
+/** signature = "signature" IDENT "{" [ STRING ] { field | demo } "}" */
 const parseSignature = (s: TokenStream): SignatureDeclNode => {
   const start = s.expectKeyword("signature")
   const name = parseName(s, "signature name")
   s.expect(TokenKind.LBrace)
   const doc = parseOptionalString(s)
   const fields: Array<SignatureFieldNode> = []
+  const demos: Array<DemoNode> = []
   while (!s.at(TokenKind.RBrace) && !s.at(TokenKind.EOF) && !s.atKeyword("program") && !s.atKeyword("signature")) {
     const from = s.mark()
     try {
-      fields.push(parseSignatureField(s))
+      if (s.at(TokenKind.Ident, "demo")) demos.push(parseDemo(s))
+      else fields.push(parseSignatureField(s))
     } catch (e) {
       if (!(e instanceof SyntaxFailure) || e.fatal) throw e
       s.synchronizeTo(from, ["input", "output", "}"])
     }
   }
   s.expect(TokenKind.RBrace)
-  return { kind: "SignatureDecl", name, doc, fields, loc: s.spanFrom(start) }
+  return { kind: "SignatureDecl", name, doc, fields, demos, loc: s.spanFrom(start) }
+}
+
+/** demo = "demo" "input" record "output" record   (`demo` is a word only here, not a keyword) */
+const parseDemo = (s: TokenStream): DemoNode => {
+  const start = s.expect(TokenKind.Ident, "demo")
+  s.expectKeyword("input")
+  const inputs = parseRecord(s)
+  s.expectKeyword("output")
+  const outputs = parseRecord(s)
+  return { kind: "Demo", inputs, outputs, loc: s.spanFrom(start) }
 }
 
 /** field = ("input" | "output") IDENT ":" type [ STRING ] */

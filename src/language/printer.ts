@@ -13,7 +13,7 @@
  * `lower(parse(print(p)))` is `p` again (without `labels`), and printing is
  * idempotent.
  */
-import type { Args, Body, Node, Policy, Program, ProgramDef, Signature } from "../ir/schema.js"
+import type { Args, Body, Expr, JsonValue, Node, Policy, Program, ProgramDef, Signature } from "../ir/schema.js"
 import { type CommentMap, type CommentSlot, EMPTY_SLOT, type PrintedComment } from "./comments.js"
 import { isIdentifier } from "./lexToken.js"
 import { IrPath } from "./lowerContext.js"
@@ -118,8 +118,28 @@ const printSignature = (cm: CommentMap, name: string, signature: Signature, path
       pushElement(lines, slotOf(cm, path.child(key).child(i)), `${direction} ${f.name}: ${printType(f.type)}${doc}`)
     })
   }
+  ;(signature.demos ?? []).forEach((demo, i) => {
+    pushElement(
+      lines,
+      slotOf(cm, path.child("demos").child(i)),
+      `demo input ${printExpr(jsonExpr(demo.inputs))} output ${printExpr(jsonExpr(demo.outputs))}`
+    )
+  })
   pushComments(lines, slotOf(cm, path).end)
   return lines.length === 0 ? `signature ${name} {\n}` : `signature ${name} {\n${indentLines(lines, INDENT)}\n}`
+}
+
+/** A JSON value as the literal expression that lowers back to it. */
+const jsonExpr = (value: JsonValue): Expr => {
+  if (value === null || typeof value !== "object") return { kind: "lit", value }
+  if (Array.isArray(value)) return { kind: "list", items: value.map(jsonExpr) }
+  return {
+    kind: "record",
+    entries: Object.entries(value as { readonly [key: string]: JsonValue }).map(([key, v]) => ({
+      key,
+      value: jsonExpr(v)
+    }))
+  }
 }
 
 /** `program NAME(params) { … }`; the params go one per line when comments are among them. */

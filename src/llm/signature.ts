@@ -1,8 +1,10 @@
 /**
  * Signatures compiled for a model (SPEC §6): a `Signature` (instructions,
- * typed inputs and outputs) and the arguments of one llm step become a
- * prompt — a system message with the instructions and the output fields, a
- * user message with the inputs as labelled values — plus an `effect/Schema`
+ * typed inputs and outputs, demos) and the arguments of one llm step become a
+ * prompt — a system message with the instructions and the output fields,
+ * then per demo a user message with its inputs and an assistant message with
+ * its outputs as JSON, then a user message with the inputs as labelled
+ * values — plus an `effect/Schema`
  * of the outputs (from the field types) and its JSON Schema for structured
  * output. The prompt hash (`sha256` of the prompt's canonical JSON) is what
  * a trace records and a replay compares.
@@ -24,7 +26,7 @@ export interface PromptMessage {
 export interface CompiledSignature {
   /** The signature's name. */
   readonly name: string
-  /** System message, then user message. */
+  /** System message, a user/assistant pair per demo, then the user message. */
   readonly messages: ReadonlyArray<PromptMessage>
   /** `sha256:` + hex sha256 of the canonical JSON of `messages`. */
   readonly promptHash: string
@@ -100,6 +102,13 @@ const valueText = (v: Json | undefined): string =>
 const userMessage = (signature: Signature, args: JsonRecord): string =>
   signature.inputs.map((f) => `${f.name} (${formatType(f.type)}): ${valueText(args[f.name])}`).join("\n")
 
+/** A demo's reply: its outputs as one JSON object, fields in the signature's order. */
+const demoReply = (signature: Signature, outputs: JsonRecord): string => {
+  const ordered: { [name: string]: Json } = {}
+  for (const f of signature.outputs) ordered[f.name] = outputs[f.name] ?? null
+  return JSON.stringify(ordered)
+}
+
 /** The prompt hash of messages. */
 export const promptHash = (messages: ReadonlyArray<PromptMessage>): string =>
   `sha256:${sha256Hex(canonicalJson(messages))}`
@@ -108,6 +117,10 @@ export const promptHash = (messages: ReadonlyArray<PromptMessage>): string =>
 export const compileSignature = (name: string, signature: Signature, args: JsonRecord): CompiledSignature => {
   const messages: ReadonlyArray<PromptMessage> = [
     { role: "system", content: systemMessage(signature) },
+    ...(signature.demos ?? []).flatMap((demo): ReadonlyArray<PromptMessage> => [
+      { role: "user", content: userMessage(signature, demo.inputs) },
+      { role: "assistant", content: demoReply(signature, demo.outputs) }
+    ]),
     { role: "user", content: userMessage(signature, args) }
   ]
   return {

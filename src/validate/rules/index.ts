@@ -1,7 +1,8 @@
 /**
- * The rules `validate` runs, in order (V1–V10). Each lives in its own file.
+ * The rules `validate` runs, in order (V1–V10, and the demos check). Each lives in its own file.
  */
 import type { ValidationRule } from "../ruleContext.js"
+import { DemosRule } from "./DemosRule.js"
 import { FanInRule } from "./FanInRule.js"
 import { KnownProgramsRule } from "./KnownProgramsRule.js"
 import { KnownSignaturesRule } from "./KnownSignaturesRule.js"
@@ -28,5 +29,6 @@ export const specifiedRules: ReadonlyArray<ValidationRule> = [
   WaitsRule,
   NoRecursiveCallsRule,
   LimitsRule,
-  FanInRule
+  FanInRule,
+  DemosRule
 ]
