@@ -6,7 +6,50 @@
  * `mupdf` not installed — never a crash.
  */
 import { Effect, Schema } from "effect"
-import type * as MuPdf from "mupdf"
+
+/**
+ * The part of mupdf's API used here. Declared here rather than imported from mupdf's types, so that the library
+ * type-checks and builds on a lean install without mupdf.
+ */
+declare namespace MuPdf {
+  interface Pixmap {
+    getWidth(): number
+    getHeight(): number
+    asPNG(): Uint8Array
+    destroy(): void
+  }
+  interface StructuredText {
+    asText(): string
+    destroy(): void
+  }
+  interface Page {
+    getBounds(): [number, number, number, number]
+    toPixmap(matrix: Matrix, colorspace: ColorSpace, alpha?: boolean, showExtras?: boolean): Pixmap
+    toStructuredText(options?: string): StructuredText
+    destroy(): void
+  }
+  interface Document {
+    needsPassword(): boolean
+    authenticatePassword(password: string): number
+    countPages(): number
+    loadPage(index: number): Page
+    asPDF(): { wasRepaired(): boolean } | null
+    destroy(): void
+  }
+  type Matrix = [number, number, number, number, number, number]
+  interface ColorSpace {
+    getName(): string
+  }
+  interface Module {
+    readonly Document: { openDocument(data: Uint8Array, magic: string): Document }
+    readonly Matrix: { scale(sx: number, sy: number): Matrix }
+    readonly ColorSpace: { readonly DeviceRGB: ColorSpace }
+    setLog(log: { warning?: (message: string) => void; error?: (message: string) => void }): void
+  }
+}
+
+/** The package name, in a variable so the compiler does not look for its types. */
+const MUPDF_PACKAGE: string = "mupdf"
 
 /** Why rendering failed. */
 export const RenderErrorReason = Schema.Literal(
@@ -63,7 +106,7 @@ export const DEFAULT_DPI = 200
 export const MIN_DPI = 36
 export const MAX_DPI = 600
 
-let loaded: Promise<typeof MuPdf> | undefined
+let loaded: Promise<MuPdf.Module> | undefined
 
 /** Whether an import failure means the package itself is absent (not a broken package). */
 export const isMissingModule = (cause: unknown, name: string): boolean => {
@@ -73,9 +116,9 @@ export const isMissingModule = (cause: unknown, name: string): boolean => {
 }
 
 /** `mupdf`, imported once per process (its WASM module is large). */
-const mupdf: Effect.Effect<typeof MuPdf, RenderError> = Effect.tryPromise({
+const mupdf: Effect.Effect<MuPdf.Module, RenderError> = Effect.tryPromise({
   try: () => {
-    loaded ??= import("mupdf").catch((cause: unknown) => {
+    loaded ??= (import(MUPDF_PACKAGE) as Promise<MuPdf.Module>).catch((cause: unknown) => {
       loaded = undefined
       throw cause
     })
@@ -89,7 +132,7 @@ const mupdf: Effect.Effect<typeof MuPdf, RenderError> = Effect.tryPromise({
 })
 
 /** Runs `f` with MuPDF's warnings collected (they would go to stderr); they end a failure's message. */
-const collectingWarnings = <A>(lib: typeof MuPdf, f: (warnings: Array<string>) => A): A => {
+const collectingWarnings = <A>(lib: MuPdf.Module, f: (warnings: Array<string>) => A): A => {
   const warnings: Array<string> = []
   lib.setLog({ warning: (m) => warnings.push(m), error: (m) => warnings.push(m) })
   try {
@@ -109,7 +152,7 @@ const corrupt = (what: string, cause: unknown, warnings: ReadonlyArray<string>, 
   })
 
 /** Opens a PDF: a corrupt file, an encrypted one without the right password and an empty document are refused. */
-const open = (lib: typeof MuPdf, pdf: Uint8Array, password: string | undefined): Either<MuPdf.Document> =>
+const open = (lib: MuPdf.Module, pdf: Uint8Array, password: string | undefined): Either<MuPdf.Document> =>
   collectingWarnings(lib, (warnings) => {
     if (!isPdf(pdf)) {
       return {
@@ -161,7 +204,7 @@ export const isPdf = (bytes: Uint8Array): boolean => {
 const withDocument = <A>(
   pdf: Uint8Array,
   password: string | undefined,
-  f: (lib: typeof MuPdf, doc: MuPdf.Document) => A | RenderError
+  f: (lib: MuPdf.Module, doc: MuPdf.Document) => A | RenderError
 ): Effect.Effect<A, RenderError> =>
   Effect.flatMap(mupdf, (lib) =>
     Effect.suspend(() => {

@@ -11,16 +11,17 @@ const pngSize = (png: Uint8Array) => {
 describe("renderPage", () => {
   it.effect("renders a page to a PNG of the page's size at the given dpi", () =>
     Effect.gen(function*() {
-      const pdf = yield* Effect.promise(() => makeTextPdf([["Hello"], ["Second page"]]))
+      const small = { size: 12, width: 144, height: 108, margin: 8 }
+      const pdf = yield* Effect.promise(() => makeTextPdf([["Hello"], ["Second page"]], small))
       expect(yield* pageCount(pdf.bytes)).toBe(2)
       const page = yield* renderPage(pdf.bytes, 1, { dpi: 100 })
       expect([...page.png.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])
-      // 612 × 792 points at 100/72 pixels per point.
-      expect(pngSize(page.png)).toEqual({ width: 850, height: 1100 })
-      expect(page).toMatchObject({ width: 850, height: 1100, dpi: 100, pageIndex: 1, pageCount: 2 })
-      expect([page.pageWidth, page.pageHeight]).toEqual([612, 792])
+      // 144 × 108 points at 100/72 pixels per point.
+      expect(pngSize(page.png)).toEqual({ width: 200, height: 150 })
+      expect(page).toMatchObject({ width: 200, height: 150, dpi: 100, pageIndex: 1, pageCount: 2 })
+      expect([page.pageWidth, page.pageHeight]).toEqual([144, 108])
       // The default is 200 dpi.
-      expect((yield* renderPage(pdf.bytes, 0)).width).toBe(1700)
+      expect((yield* renderPage(pdf.bytes, 0)).width).toBe(400)
     }))
 
   it.effect("draws the text: dark pixels where the text is, none on a blank page", () =>
@@ -77,7 +78,9 @@ describe("renderPage", () => {
 
   it.effect("refuses an encrypted PDF without its password and renders it with the password", () =>
     Effect.gen(function*() {
-      const pdf = yield* Effect.promise(() => makeTextPdf([["Secret"]]))
+      const pdf = yield* Effect.promise(() =>
+        makeTextPdf([["Secret"]], { size: 12, width: 144, height: 72, margin: 8 })
+      )
       const locked = encrypt(pdf.bytes, "s3cret")
       expect(yield* Effect.flip(renderPage(locked, 0))).toMatchObject({
         reason: "encrypted",
@@ -86,7 +89,7 @@ describe("renderPage", () => {
       expect((yield* Effect.flip(renderPage(locked, 0, { password: "wrong" }))).message).toBe(
         "the PDF is encrypted and the password is wrong"
       )
-      expect((yield* renderPage(locked, 0, { password: "s3cret", dpi: 72 })).width).toBe(612)
+      expect((yield* renderPage(locked, 0, { password: "s3cret", dpi: 72 })).width).toBe(144)
     }))
 
   it.effect("refuses a dpi out of range", () =>

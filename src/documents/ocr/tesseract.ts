@@ -9,6 +9,7 @@
 import { Effect } from "effect"
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
+import { isMissingModule } from "../render.js"
 import type { BackendSettings, OcrBackend, OcrMode, RawBlock, RawWord } from "./backend.js"
 import { OcrError } from "./errors.js"
 import type { OcrImage } from "./image.js"
@@ -62,12 +63,6 @@ const missing = (pkg: string, version: string, what: string) =>
     message: `${what} needs the optional package ${pkg}: npm install --save-exact ${pkg}@${version}`
   })
 
-const isMissing = (cause: unknown, name: string): boolean => {
-  const e = cause as { code?: unknown; message?: unknown }
-  return (e?.code === "ERR_MODULE_NOT_FOUND" || e?.code === "MODULE_NOT_FOUND") &&
-    typeof e.message === "string" && e.message.includes(name)
-}
-
 /** The directory of a language's traineddata, from its installed package. */
 const langDir = (lang: string): Effect.Effect<{ readonly dir: string; readonly version: string }, OcrError> =>
   Effect.try({
@@ -77,7 +72,7 @@ const langDir = (lang: string): Effect.Effect<{ readonly dir: string; readonly v
       return { dir: join(dirname(pkg), DATA_DIR), version }
     },
     catch: (cause) =>
-      isMissing(cause, `@tesseract.js-data/${lang}`)
+      isMissingModule(cause, `@tesseract.js-data/${lang}`)
         ? missing(`@tesseract.js-data/${lang}`, LANG_DATA_VERSION, `OCR in language "${lang}"`)
         : new OcrError({
           reason: "backend",
@@ -85,11 +80,14 @@ const langDir = (lang: string): Effect.Effect<{ readonly dir: string; readonly v
         })
   })
 
+/** The package name, in a variable so the compiler does not look for its types (a lean install has none). */
+const TESSERACT_PACKAGE: string = "tesseract.js"
+
 let module: Promise<TesseractModule> | undefined
 
 const tesseractModule: Effect.Effect<TesseractModule, OcrError> = Effect.tryPromise({
   try: () => {
-    module ??= import("tesseract.js").then(
+    module ??= (import(TESSERACT_PACKAGE) as Promise<unknown>).then(
       (m) => ((m as { default?: TesseractModule }).default ?? m) as TesseractModule,
       (cause: unknown) => {
         module = undefined
@@ -99,7 +97,7 @@ const tesseractModule: Effect.Effect<TesseractModule, OcrError> = Effect.tryProm
     return module
   },
   catch: (cause) =>
-    isMissing(cause, "tesseract.js")
+    isMissingModule(cause, "tesseract.js")
       ? missing("tesseract.js", TESSERACT_VERSION, "OCR with Tesseract")
       : new OcrError({ reason: "backend", message: `tesseract.js could not be loaded: ${String(cause)}` })
 })
@@ -179,7 +177,7 @@ export const tesseractBackend: OcrBackend = {
     Effect.try({
       try: () => (require("tesseract.js/package.json") as { version: string }).version,
       catch: (cause) =>
-        isMissing(cause, "tesseract.js")
+        isMissingModule(cause, "tesseract.js")
           ? missing("tesseract.js", TESSERACT_VERSION, "OCR with Tesseract")
           : new OcrError({ reason: "backend", message: `tesseract.js cannot be read: ${String(cause)}` })
     }),

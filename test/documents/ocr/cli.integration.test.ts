@@ -1,7 +1,7 @@
 /**
  * `doc.ocr` from the CLI: `trellis run` reads a scanned PDF (a page that is only a picture) from a local path,
  * renders and OCRs it; a second run in another process is answered by the store's result cache; a missing file
- * and a corrupt PDF fail the run with the tool's message.
+ * fails the run with the tool's message (corrupt input is covered without a process in service.test.ts).
  */
 import { Effect } from "effect"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
@@ -25,7 +25,6 @@ beforeAll(async () => {
   const text = await makeTextPdf([["Invoice 2291 paid"]], { size: 20, width: 300, height: 60, margin: 16 })
   const page = await Effect.runPromise(renderPage(text.bytes, 0, { dpi: 150 }))
   writeFileSync(join(dir, "scan.pdf"), await scannedPdf(page.png, 300, 60))
-  writeFileSync(join(dir, "broken.pdf"), "%PDF-1.7\nnot really")
   writeFileSync(join(dir, "ocr.tr"), PROGRAM)
 })
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -50,12 +49,9 @@ describe("trellis run with doc.ocr", () => {
     expect(JSON.parse(second.stdout)).toEqual({ ...out, cached: true })
   }, 300_000)
 
-  it("a missing file or a corrupt PDF fails the run with the tool's message", async () => {
+  it("a missing file fails the run with the tool's message", async () => {
     const missing = await trellis("nope.pdf", "--memory")
     expect(missing.code).not.toBe(0)
     expect(missing.stderr + missing.stdout).toMatch(/path: cannot read .*nope\.pdf/)
-    const broken = await trellis("broken.pdf", "--memory")
-    expect(broken.code).not.toBe(0)
-    expect(broken.stderr + broken.stdout).toMatch(/the PDF cannot be read/)
   }, 300_000)
 })
