@@ -8,6 +8,7 @@
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
 import { Effect, Either, Layer } from "effect"
+import { documentTools } from "../documents/tool.js"
 import * as Router from "../llm/router.js"
 import * as StepRunner from "../llm/stepRunner.js"
 import { RetrievalError } from "../retrieval/errors.js"
@@ -49,8 +50,8 @@ const retrievalSpecs: ReadonlyArray<AnyTool> = toolsOf({
   stats: Effect.die("retrieval is not connected")
 } as RetrievalShape)
 
-/** The built-in tools of the CLI: the standard ones and the retrieval tools. */
-const cliBuiltins: ReadonlyArray<AnyTool> = [...builtinTools, ...retrievalSpecs]
+/** The built-in tools of the CLI: the standard ones, the retrieval tools and `doc.pdf`. */
+const cliBuiltins: ReadonlyArray<AnyTool> = [...builtinTools, ...retrievalSpecs, ...documentTools]
 
 /** Whether a program (by the tools it names) uses retrieval. */
 export const usesRetrieval = (tools: Iterable<string>): boolean => {
@@ -96,7 +97,7 @@ const registryWithRetrieval = (userTools: ReadonlyArray<AnyTool>) =>
     ToolRegistry,
     Effect.gen(function*() {
       const retrieval = yield* Retrieval
-      const made = makeRegistry([...builtinTools, ...toolsOf(retrieval), ...userTools])
+      const made = makeRegistry([...builtinTools, ...toolsOf(retrieval), ...documentTools, ...userTools])
       if (Either.isLeft(made)) return yield* new CliError({ message: made.left.message })
       return made.right
     })
