@@ -3,6 +3,7 @@
  * modules are internal.
  */
 export type { Checked, Compiled, CompileOptions, Diagnostic, SourceFormat } from "./compile.js"
+export * as Documents from "./documents/index.js"
 export * as Ocr from "./documents/ocr/index.js"
 export type { Path, Position, SourceMap, Span, SyntaxDiagnostic, Violation, ViolationCode } from "./ir/diagnostic.js"
 export type {

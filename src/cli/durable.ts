@@ -11,6 +11,7 @@ import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as FileSystem from "@effect/platform/FileSystem"
 import { Cause, Effect, Either, Exit, Layer, Option } from "effect"
+import { DocumentFileAccess } from "../documents/source.js"
 import type { Json } from "../ir/eval.js"
 import type { Program } from "../ir/schema.js"
 import * as Durable from "../runtime/durable.js"
@@ -50,7 +51,8 @@ const withServices = <A, E, R>(tools: Option.Option<string>, body: Effect.Effect
   Effect.gen(function*() {
     const { registry } = yield* loadRegistry(Option.getOrUndefined(tools))
     return yield* body.pipe(
-      Effect.provide(Layer.merge(servicesLayer(registry, { memory: false }), HttpAllowlist.layerFromEnv))
+      Effect.provide(Layer.merge(servicesLayer(registry, { memory: false }), HttpAllowlist.layerFromEnv)),
+      Effect.provideService(DocumentFileAccess, { allowed: true })
     )
   })
 
@@ -259,7 +261,8 @@ const replayTraceBeside = (
       }
       return yield* Durable.replay(source, { live: options.live }).pipe(Effect.mapError(runFailed))
     }).pipe(
-      Effect.provide(Layer.merge(servicesLayer(registry, { memory: true }), HttpAllowlist.layerFromEnv))
+      Effect.provide(Layer.merge(servicesLayer(registry, { memory: true }), HttpAllowlist.layerFromEnv)),
+      Effect.provideService(DocumentFileAccess, { allowed: true })
     )
   })
 

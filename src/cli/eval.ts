@@ -25,6 +25,7 @@ import * as EvalStoreSql from "../store/evals.js"
 import { EvalStore } from "../store/evals.js"
 import type { EvalResult } from "../store/evals.js"
 import { HttpAllowlist } from "../tools/index.js"
+import { evalDocumentsCommand } from "./documents.js"
 import { evalCalibrateCommand } from "./evalCalibrate.js"
 import { evalPolicyCommand } from "./evalPolicy.js"
 import { CliError, err, out, readInput, writeText } from "./io.js"
@@ -304,6 +305,7 @@ export const evalCommand = Command.make("eval").pipe(
     datasetCommand,
     evalPolicyCommand,
     evalCalibrateCommand,
-    evalRetrievalCommand
+    evalRetrievalCommand,
+    evalDocumentsCommand
   ])
 )

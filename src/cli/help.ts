@@ -144,7 +144,7 @@ export const COMMANDS: ReadonlyArray<CommandHelp> = [
   {
     name: "eval",
     usage:
-      "eval run <file> --data d.jsonl [--metric m]... [--concurrency n] [--config f] [--json] | eval compare <a> <b>... [--require \"delta>0\"] [--alpha 0.05] | eval dataset from-runs [--feedback positive | --min-reward x] -o d.jsonl | eval retrieval --data <dir>",
+      "eval run <file> --data d.jsonl [--metric m]... [--concurrency n] [--config f] [--json] | eval compare <a> <b>... [--require \"delta>0\"] [--alpha 0.05] | eval dataset from-runs [--feedback positive | --min-reward x] -o d.jsonl | eval retrieval --data <dir> | eval documents --data <dir> [--iou 0.5] [--json]",
     summary: "evaluate a program on a dataset, compare evals (a gate), evaluate retrieval"
   },
   {

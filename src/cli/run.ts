@@ -13,6 +13,7 @@ import * as Options from "@effect/cli/Options"
 import * as FileSystem from "@effect/platform/FileSystem"
 import { Cause, Effect, Either, Exit, Layer, Option, Random } from "effect"
 import type { Scope } from "effect"
+import { DocumentFileAccess } from "../documents/source.js"
 import type { Json } from "../ir/eval.js"
 import type { Program } from "../ir/schema.js"
 import * as Durable from "../runtime/durable.js"
@@ -300,6 +301,8 @@ export const runCommand = Command.make(
         Effect.provide(layer),
         // http.get's allowlist comes from TRELLIS_HTTP_ALLOW (comma-separated hosts).
         Effect.provide(HttpAllowlist.layerFromEnv),
+        // doc.pdf may read local files under the CLI (never over HTTP).
+        Effect.provideService(DocumentFileAccess, { allowed: true }),
         Effect.exit,
         // The events file is closed with the command's scope.
         Effect.onInterrupt(() => report(json, { runId, status: "cancelled" }))

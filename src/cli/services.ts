@@ -9,6 +9,7 @@
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as FileSystem from "@effect/platform/FileSystem"
 import { Effect, Either, Layer } from "effect"
+import { documentTools } from "../documents/tool.js"
 import * as Ocr from "../documents/ocr/index.js"
 import * as Router from "../llm/router.js"
 import * as StepRunner from "../llm/stepRunner.js"
@@ -67,8 +68,8 @@ const ocrTools = (localFiles: boolean): ReadonlyArray<AnyTool> => [
   ) as AnyTool
 ]
 
-/** The built-in tools of the CLI: the standard ones, the retrieval tools and the document tools. */
-const cliBuiltins: ReadonlyArray<AnyTool> = [...builtinTools, ...retrievalSpecs, ...ocrTools(true)]
+/** The built-in tools of the CLI: the standard ones, the retrieval tools, `doc.pdf` and `doc.ocr`. */
+const cliBuiltins: ReadonlyArray<AnyTool> = [...builtinTools, ...retrievalSpecs, ...documentTools, ...ocrTools(true)]
 
 /** Whether a program (by the tools it names) uses retrieval. */
 export const usesRetrieval = (tools: Iterable<string>): boolean => {
@@ -87,7 +88,7 @@ export const loadRegistry = (
 ) =>
   Effect.gen(function*() {
     const builtins = options.localFiles === false
-      ? [...builtinTools, ...retrievalSpecs, ...ocrTools(false)]
+      ? [...builtinTools, ...retrievalSpecs, ...documentTools, ...ocrTools(false)]
       : cliBuiltins
     const userTools: ReadonlyArray<AnyTool> = toolsModule === undefined
       ? extraTools
@@ -124,7 +125,7 @@ const registryWithRetrieval = (userTools: ReadonlyArray<AnyTool>) =>
     ToolRegistry,
     Effect.gen(function*() {
       const retrieval = yield* Retrieval
-      const made = makeRegistry([...builtinTools, ...toolsOf(retrieval), ...ocrTools(true), ...userTools])
+      const made = makeRegistry([...builtinTools, ...toolsOf(retrieval), ...documentTools, ...ocrTools(true), ...userTools])
       if (Either.isLeft(made)) return yield* new CliError({ message: made.left.message })
       return made.right
     })

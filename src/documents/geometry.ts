@@ -7,9 +7,9 @@
 export type Box = readonly [number, number, number, number]
 
 /** The width of a box. */
-export const width = (b: Box): number => b[2] - b[0]
+const width = (b: Box): number => b[2] - b[0]
 /** The height of a box. */
-export const height = (b: Box): number => b[3] - b[1]
+const height = (b: Box): number => b[3] - b[1]
 /** The area of a box (0 for a degenerate one). */
 export const area = (b: Box): number => Math.max(0, width(b)) * Math.max(0, height(b))
 
@@ -43,4 +43,4 @@ export const overlap1 = (a0: number, a1: number, b0: number, b1: number): number
 export const round = (b: Box): Box => [r2(b[0]), r2(b[1]), r2(b[2]), r2(b[3])]
 
 /** A number rounded to 2 decimals. */
-export const r2 = (n: number): number => Math.round(n * 100) / 100
+const r2 = (n: number): number => Math.round(n * 100) / 100

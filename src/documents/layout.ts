@@ -37,7 +37,7 @@ export interface PageLayout {
 }
 
 /** The fraction of the page height where headers and footers are looked for. @default 0.1 */
-export const MARGIN = 0.1
+const MARGIN = 0.1
 
 const marginKey = (page: PageContent, s: Segment): string | undefined => {
   const where = s.box[3] <= MARGIN * page.height ? "top" : s.box[1] >= (1 - MARGIN) * page.height ? "bottom" : undefined

@@ -27,7 +27,7 @@ export interface Segment {
 }
 
 /** A gap wider than this many font sizes splits a line into segments. @default 0.9 */
-export const SEGMENT_GAP = 0.9
+const SEGMENT_GAP = 0.9
 
 /** Joins the texts of items left to right, with a space where there is a visible gap. */
 const joinItems = (items: ReadonlyArray<Item>, order: ReadonlyArray<number>): string => {

@@ -16,7 +16,7 @@ export interface Unit {
 }
 
 /** The narrowest gap read as a column gutter, in PDF units. @default 8 */
-export const MIN_GUTTER = 8
+const MIN_GUTTER = 8
 
 const bounds = (units: ReadonlyArray<Unit>): Box => {
   let x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity

@@ -66,20 +66,36 @@ interface PdfJs {
   readonly OPS: Record<string, number>
 }
 
+/**
+ * Imports an optional package at run time; when it cannot be loaded, one
+ * `missing-package` error naming the package, its pinned version and what
+ * needs it (followed by the import's own message).
+ */
+export const importOptional = <A>(
+  load: () => Promise<A>,
+  pkg: string,
+  version: string,
+  what: string
+): Effect.Effect<A, DocumentError> =>
+  Effect.tryPromise({
+    try: load,
+    catch: (e) =>
+      new DocumentError({
+        reason: "missing-package",
+        message: `${missingPackageMessage(pkg, version, what)} (${describe(e)})`
+      })
+  })
+
 const MODULE = "pdfjs-dist/legacy/build/pdf.mjs"
 let loaded: Promise<PdfJs> | undefined
 
 /** Loads pdf.js once; a missing package is a `missing-package` error naming what to install. */
-export const loadPdfJs: Effect.Effect<PdfJs, DocumentError> = Effect.tryPromise({
-  try: () => (loaded ??= import(/* @vite-ignore */ MODULE).then((m) => m as PdfJs)),
-  catch: (e) => {
-    loaded = undefined
-    return new DocumentError({
-      reason: "missing-package",
-      message: `${missingPackageMessage("pdfjs-dist", PDFJS_VERSION, "reading PDFs")} (${describe(e)})`
-    })
-  }
-})
+export const loadPdfJs: Effect.Effect<PdfJs, DocumentError> = importOptional(
+  () => (loaded ??= import(/* @vite-ignore */ MODULE).then((m) => m as PdfJs)),
+  "pdfjs-dist",
+  PDFJS_VERSION,
+  "reading PDFs"
+).pipe(Effect.tapError(() => Effect.sync(() => (loaded = undefined))))
 
 const describe = (e: unknown): string => (e instanceof Error ? e.message : String(e))
 

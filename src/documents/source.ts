@@ -23,7 +23,7 @@ export interface PdfInput {
 }
 
 /** The bytes of a PDF and a name for where they came from. */
-export interface PdfBytes {
+interface PdfBytes {
   readonly bytes: Uint8Array
   readonly source: string
 }
@@ -31,7 +31,7 @@ export interface PdfBytes {
 const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/
 
 /** Reads a local file (when allowed). */
-export const fromPath = (path: string): Effect.Effect<PdfBytes, DocumentError> =>
+const fromPath = (path: string): Effect.Effect<PdfBytes, DocumentError> =>
   Effect.gen(function*() {
     const access = yield* DocumentFileAccess
     if (!access.allowed) {
@@ -61,7 +61,7 @@ export const fromPath = (path: string): Effect.Effect<PdfBytes, DocumentError> =
   })
 
 /** Decodes base64 (standard or URL alphabet; whitespace ignored). */
-export const fromBase64 = (text: string): Effect.Effect<PdfBytes, DocumentError> => {
+const fromBase64 = (text: string): Effect.Effect<PdfBytes, DocumentError> => {
   const clean = text.replace(/\s+/g, "")
   if (clean === "" || !BASE64.test(clean)) {
     return Effect.fail(new DocumentError({ reason: "bad-input", message: "not base64 text", location: "base64" }))
@@ -73,7 +73,7 @@ export const fromBase64 = (text: string): Effect.Effect<PdfBytes, DocumentError>
 }
 
 /** Fetches a URL through the SSRF guard of `http.get` (its tool errors pass through). */
-export const fromUrl = (url: string): Effect.Effect<PdfBytes, ToolError> =>
+const fromUrl = (url: string): Effect.Effect<PdfBytes, ToolError> =>
   Effect.map(
     getBytes(url, { accept: "application/pdf" }, { maxBytes: MAX_PDF_BYTES }),
     (r) => ({ bytes: r.body, source: r.url })

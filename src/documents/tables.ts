@@ -19,10 +19,10 @@ import type { Cell, Table } from "./model.js"
 import { parseNumber } from "./numbers.js"
 
 /** The longest average cell text (characters) of a table row. @default 24 */
-export const MAX_CELL_CHARS = 24
+const MAX_CELL_CHARS = 24
 
 /** A table found on a page with the segments it is made of. */
-export interface FoundTable {
+interface FoundTable {
   readonly table: Table
   readonly segments: ReadonlyArray<Segment>
 }

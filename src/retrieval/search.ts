@@ -101,7 +101,7 @@ export interface PageRegion {
  * The regions of a document (`metadata.regions`: `[start, end, page, x0, y0, x1, y1]`
  * entries over its normalized text) that the range `[start, end)` overlaps.
  */
-export const regionsOf = (regions: unknown, start: number, end: number): ReadonlyArray<PageRegion> => {
+const regionsOf = (regions: unknown, start: number, end: number): ReadonlyArray<PageRegion> => {
   if (!Array.isArray(regions)) return []
   const out: Array<PageRegion> = []
   for (const r of regions) {

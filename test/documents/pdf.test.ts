@@ -11,6 +11,7 @@ import { columnNames, tableToCsv, tableToJson } from "../../src/documents/csv.js
 import { DocumentError } from "../../src/documents/errors.js"
 import { extractPdf, extractPdfBytes } from "../../src/documents/extract.js"
 import { cellAccuracy, detectionScore, iou } from "../../src/documents/metrics.js"
+import { importOptional } from "../../src/documents/pdfjs.js"
 import { DocumentFileAccess } from "../../src/documents/source.js"
 import { docPdf } from "../../src/documents/tool.js"
 import { normalizeText } from "../../src/retrieval/textNormalize.js"
@@ -244,5 +245,20 @@ describe("doc.pdf", () => {
         )
       )
       expect(Either.isLeft(missing) && missing.left.message).toMatch(/nope\.pdf: cannot read the file/)
+    }))
+})
+
+describe("optional packages", () => {
+  it.effect("a package that cannot be imported is one missing-package error naming what to install", () =>
+    Effect.gen(function*() {
+      const missing = "trellis-no-such-package-for-tests"
+      const e = yield* Effect.flip(
+        importOptional(() => import(/* @vite-ignore */ missing), "pdfjs-dist", "5.6.205", "reading PDFs")
+      )
+      expect(e).toBeInstanceOf(DocumentError)
+      expect(e.reason).toBe("missing-package")
+      expect(e.message).toMatch(
+        /^reading PDFs needs the optional package pdfjs-dist: install it with `npm install pdfjs-dist@5\.6\.205` \(or the full install, see docs\/documents\.md\) \(.*trellis-no-such-package-for-tests/
+      )
     }))
 })
