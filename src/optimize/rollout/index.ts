@@ -11,6 +11,8 @@ export type { CanaryVerdict, MetricEvidence, RunOutcome } from "./canary.js"
 export { contextualLog, evaluateLinUcb } from "./contextual.js"
 export type { ContextualRow } from "./contextual.js"
 export { RolloutError } from "./errors.js"
+export { deleteFlag, evaluateFlags, listFlags, putFlag } from "./flags.js"
+export type { Flag } from "./flags.js"
 export { CanaryConfig, Deployment, FlagValue, PromotionRule, StickyKey, Version } from "./model.js"
 export { evaluateContextual, gatePolicy } from "./policyGate.js"
 export type { ContextualDecision, GateOptions, GateVerdict } from "./policyGate.js"
@@ -19,19 +21,15 @@ export { checkRule } from "./rules.js"
 export type { RuleCheck, RuleVerdict } from "./rules.js"
 export {
   checkCanary,
-  deleteFlag,
-  evaluateFlags,
   getDeployment,
   history,
   listDeployments,
-  listFlags,
   promote,
   putDeployment,
-  putFlag,
   recordRun,
   rollback,
   routeRequest,
   stickyKeyOf
 } from "./service.js"
-export type { CanaryCheck, DecisionEvent, DeploymentChange, Flag, PromotionResult } from "./service.js"
+export type { CanaryCheck, DecisionEvent, DeploymentChange, PromotionResult } from "./service.js"
 export { compareUnpaired } from "./unpaired.js"
