@@ -14,6 +14,7 @@ import { Effect, Either, Layer, Option, Schema } from "effect"
 import type { Json } from "../ir/eval.js"
 import { encodeProgram } from "../ir/json.js"
 import type { RolloutError } from "../optimize/rollout/errors.js"
+import * as Flags from "../optimize/rollout/flags.js"
 import { CanaryConfig, FlagValue, PromotionRule, StickyKey as StickyKeySchema } from "../optimize/rollout/model.js"
 import type { Deployment, StickyKey, Version } from "../optimize/rollout/model.js"
 import * as Rollout from "../optimize/rollout/service.js"
@@ -226,7 +227,7 @@ const flagCommand = Command.make(
   (o) =>
     Effect.gen(function*() {
       if (o.value === "delete") {
-        const deleted = yield* Rollout.deleteFlag(o.workspace, o.name).pipe(Effect.mapError(failed))
+        const deleted = yield* Flags.deleteFlag(o.workspace, o.name).pipe(Effect.mapError(failed))
         if (!deleted) return yield* new CliError({ message: `no flag ${o.name} in workspace ${o.workspace}` })
         return yield* out(`deleted flag ${o.name}`)
       }
@@ -242,7 +243,7 @@ const flagCommand = Command.make(
       if (decoded === undefined || Either.isLeft(decoded)) {
         return yield* usage(`flag value "${o.value}": use on, off, N% (0-100) or delete`)
       }
-      const flag = yield* Rollout.putFlag(o.workspace, o.name, decoded.right).pipe(Effect.mapError(failed))
+      const flag = yield* Flags.putFlag(o.workspace, o.name, decoded.right).pipe(Effect.mapError(failed))
       yield* out(o.json ? JSON.stringify(flag) : `${flag.name} = ${o.value}`)
     }).pipe(Effect.provide(deployLayer))
 ).pipe(Command.withDescription("Set (on, off, N%) or delete a feature flag of the workspace"))
@@ -268,7 +269,7 @@ export const deploymentsCommand = Command.make(
     Effect.gen(function*() {
       if (o.limit < 1 || o.limit > 1000) return yield* usage("--limit: 1 to 1000")
       if (o.flags) {
-        const flags = yield* Rollout.listFlags(o.workspace).pipe(Effect.mapError(failed))
+        const flags = yield* Flags.listFlags(o.workspace).pipe(Effect.mapError(failed))
         if (o.json) return yield* out(JSON.stringify({ flags }))
         if (flags.length === 0) yield* out(`no flags in workspace ${o.workspace}`)
         for (const f of flags) {

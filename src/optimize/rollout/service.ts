@@ -6,7 +6,7 @@
  * Every change is saved with its event (kind, actor, evidence) in one
  * transaction, under compare-and-set on the deployment's version, so two
  * concurrent decisions never both apply. Used by the server's handlers and
- * the CLI alike.
+ * the CLI alike. Flags are in `flags.ts`.
  */
 import { Clock, Effect, Either, Option, Random, Schema } from "effect"
 import { compareEvals, parseRequirement } from "../../eval/compare.js"
@@ -22,9 +22,9 @@ import { EvalStore } from "../../store/evals.js"
 import { judge } from "./canary.js"
 import type { CanaryVerdict, RunOutcome } from "./canary.js"
 import { RolloutError } from "./errors.js"
-import { Deployment, FlagValue } from "./model.js"
+import { Deployment } from "./model.js"
 import type { Actor, CanaryConfig, DecisionKind, PromotionRule, StickyKey, Version } from "./model.js"
-import { flagOn, routeOf } from "./routing.js"
+import { routeOf } from "./routing.js"
 import { checkRule } from "./rules.js"
 import type { RuleVerdict } from "./rules.js"
 
@@ -62,15 +62,16 @@ export interface DecisionEvent {
 
 const decodeDeployment = Schema.decodeUnknownEither(Deployment)
 const encodeDeployment = Schema.encodeSync(Deployment)
-const decodeFlag = Schema.decodeUnknownEither(FlagValue)
 
-const storeFailed = (e: { readonly message: string }) =>
+/** A store failure as a rollout error. */
+export const storeFailed = (e: { readonly message: string }) =>
   new RolloutError({ reason: "store", message: `the store failed: ${e.message}` })
 
 const notFound = (name: string) =>
   new RolloutError({ reason: "not-found", message: `no deployment ${name}`, location: name })
 
-const checkName = (name: string, what: string) =>
+/** Refuses a deployment or flag name outside `NAME`. */
+export const checkName = (name: string, what: string) =>
   NAME.test(name)
     ? Effect.void
     : Effect.fail(
@@ -561,50 +562,4 @@ export const history = (workspace: string, name: string, limit: number, beforeSe
     const store = yield* DeploymentStore
     const rows = yield* store.history(workspace, name, limit, beforeSeq).pipe(Effect.mapError(storeFailed))
     return rows.map(toDecision)
-  })
-
-/** A flag as stored and shown. */
-export interface Flag {
-  readonly name: string
-  readonly value: FlagValue
-  readonly updatedAt: number
-}
-
-/** Sets a workspace's flag. */
-export const putFlag = (workspace: string, name: string, value: FlagValue) =>
-  Effect.gen(function*() {
-    yield* checkName(name, "flag")
-    const store = yield* DeploymentStore
-    const updatedAt = yield* Clock.currentTimeMillis
-    yield* store.putFlag({ workspace, name, body: value as unknown as Json, updatedAt }).pipe(
-      Effect.mapError(storeFailed)
-    )
-    return { name, value, updatedAt } satisfies Flag
-  })
-
-/** A workspace's flags, by name. */
-export const listFlags = (workspace: string) =>
-  Effect.gen(function*() {
-    const store = yield* DeploymentStore
-    const rows = yield* store.listFlags(workspace).pipe(Effect.mapError(storeFailed))
-    return rows.flatMap((r): Array<Flag> => {
-      const v = decodeFlag(r.body)
-      return Either.isRight(v) ? [{ name: r.name, value: v.right, updatedAt: r.updatedAt }] : []
-    })
-  })
-
-/** Removes a flag; false when it did not exist. */
-export const deleteFlag = (workspace: string, name: string) =>
-  Effect.gen(function*() {
-    const store = yield* DeploymentStore
-    return yield* store.deleteFlag(workspace, name).pipe(Effect.mapError(storeFailed))
-  })
-
-/** Every flag of a workspace evaluated for `key` (sticky per key; a uniform draw per flag without one). */
-export const evaluateFlags = (workspace: string, key: string | undefined) =>
-  Effect.gen(function*() {
-    const flags = yield* listFlags(workspace)
-    const out: Record<string, boolean> = {}
-    for (const f of flags) out[f.name] = flagOn(f.name, f.value, key, yield* Random.next)
-    return out
   })

@@ -16,6 +16,7 @@ import type { Json } from "../../ir/eval.js"
 import { decodeProgram, encodeProgram } from "../../ir/json.js"
 import type { Program } from "../../ir/schema.js"
 import type { RolloutError } from "../../optimize/rollout/errors.js"
+import * as Flags from "../../optimize/rollout/flags.js"
 import type { Deployment, Version } from "../../optimize/rollout/model.js"
 import * as Rollout from "../../optimize/rollout/service.js"
 import { sharedPolicy } from "../../runtime/bandit/store.js"
@@ -179,7 +180,7 @@ export const layerDeployments = HttpApiBuilder.group(Api, "deployments", (handle
         const entry = planned.right.entry
         // A program with a `flags` parameter reads the workspace's flags, evaluated for this request's key.
         if (entry.params.some((p) => p.name === "flags") && !Object.prototype.hasOwnProperty.call(inputs, "flags")) {
-          inputs["flags"] = yield* Rollout.evaluateFlags(ws.name, key).pipe(Effect.mapError(toHttp))
+          inputs["flags"] = yield* Flags.evaluateFlags(ws.name, key).pipe(Effect.mapError(toHttp))
         }
         const bound = bindParams(entry.params, inputs, `program "${entry.name}"`)
         if (Either.isLeft(bound)) return yield* new BadRequest({ message: bound.left })
@@ -245,20 +246,20 @@ export const layerDeployments = HttpApiBuilder.group(Api, "deployments", (handle
     .handle("putFlag", ({ path, payload }) =>
       Effect.gen(function*() {
         const ws = yield* CurrentWorkspace
-        return yield* Rollout.putFlag(ws.name, path.name, payload).pipe(Effect.mapError(toHttp))
+        return yield* Flags.putFlag(ws.name, path.name, payload).pipe(Effect.mapError(toHttp))
       }))
     .handle("listFlags", ({ urlParams }) =>
       Effect.gen(function*() {
         const ws = yield* CurrentWorkspace
-        const flags = yield* Rollout.listFlags(ws.name).pipe(Effect.mapError(toHttp))
+        const flags = yield* Flags.listFlags(ws.name).pipe(Effect.mapError(toHttp))
         if (urlParams.key === undefined) return { flags }
-        const evaluated = yield* Rollout.evaluateFlags(ws.name, urlParams.key).pipe(Effect.mapError(toHttp))
+        const evaluated = yield* Flags.evaluateFlags(ws.name, urlParams.key).pipe(Effect.mapError(toHttp))
         return { flags, evaluated }
       }))
     .handle("deleteFlag", ({ path }) =>
       Effect.gen(function*() {
         const ws = yield* CurrentWorkspace
-        const deleted = yield* Rollout.deleteFlag(ws.name, path.name).pipe(Effect.mapError(toHttp))
+        const deleted = yield* Flags.deleteFlag(ws.name, path.name).pipe(Effect.mapError(toHttp))
         if (!deleted) return yield* new NotFound({ message: `no flag ${path.name.slice(0, 128)}` })
         return { deleted }
       }))
