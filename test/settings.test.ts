@@ -44,6 +44,13 @@ const documented = (name: string) => docs.includes(`\`${name}\``)
 describe("settings", () => {
   it("lists the variables of each area from its declarations", () => {
     expect(variablesOf(StoreSettings)).toEqual([
+      "TRELLIS_BLOB_DIR",
+      "TRELLIS_BLOB_S3_BUCKET",
+      "TRELLIS_BLOB_S3_ENDPOINT",
+      "TRELLIS_BLOB_S3_PREFIX",
+      "TRELLIS_BLOB_S3_REGION",
+      "TRELLIS_BLOB_STORE",
+      "TRELLIS_BLOB_THRESHOLD_BYTES",
       "TRELLIS_CACHE_FRONT_ENTRIES",
       "TRELLIS_CACHE_MAX_ENTRIES",
       "TRELLIS_DATABASE_URL",

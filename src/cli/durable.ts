@@ -37,6 +37,9 @@ const toolsOption = Options.text("tools").pipe(
   Options.withDescription("A module exporting `tools` (TypeScript or JavaScript)")
 )
 const jsonOption = Options.boolean("json").pipe(Options.withDescription("Print JSON"))
+const allowOption = Options.boolean("allow-version-change").pipe(
+  Options.withDescription("Go on although a tool's version changed incompatibly since the run was recorded")
+)
 
 /** A RunError as a CLI failure. */
 const runFailed = (e: RunError): CliError =>
@@ -63,9 +66,10 @@ export const resumeCommand = Command.make(
     runId: Args.text({ name: "run-id" }).pipe(Args.optional, Args.withDescription("The run to resume")),
     all: Options.boolean("all").pipe(Options.withDescription("Resume every run left running")),
     tools: toolsOption,
-    json: jsonOption
+    json: jsonOption,
+    allowVersionChange: allowOption
   },
-  ({ all, json, runId, tools }) =>
+  ({ all, allowVersionChange, json, runId, tools }) =>
     Effect.zipRight(
       notWhileServed(", which resumes the runs left running when it starts: stop it to resume runs here"),
       withServices(
@@ -75,7 +79,7 @@ export const resumeCommand = Command.make(
             return yield* new CliError({ message: "give a run id or --all (not both)" })
           }
           const results = Option.isSome(runId)
-            ? [{ runId: runId.value, exit: yield* Effect.exit(Durable.resume(runId.value)) }]
+            ? [{ runId: runId.value, exit: yield* Effect.exit(Durable.resume(runId.value, { allowVersionChange })) }]
             : yield* Durable.resumeAll().pipe(Effect.mapError(runFailed))
           let failed = 0
           const lines: Array<unknown> = []
@@ -277,9 +281,10 @@ export const replayCommand = Command.make(
       Options.withDescription("The program of a trace file (.tr or .json), when the store does not have it")
     ),
     tools: toolsOption,
-    json: jsonOption
+    json: jsonOption,
+    allowVersionChange: allowOption
   },
-  ({ json, live, program, target, tools }) =>
+  ({ allowVersionChange, json, live, program, target, tools }) =>
     Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem
       const isFile = target.endsWith(".jsonl") || (yield* Effect.orElseSucceed(fs.exists(target), () => false))
@@ -295,7 +300,10 @@ export const replayCommand = Command.make(
       }
       const report = Option.isSome(remote) && source._tag === "Trace"
         ? yield* replayTraceBeside(remote.value, source, { live, tools })
-        : yield* withServices(tools, Durable.replay(source, { live }).pipe(Effect.mapError(runFailed)))
+        : yield* withServices(
+          tools,
+          Durable.replay(source, { live, allowVersionChange }).pipe(Effect.mapError(runFailed))
+        )
       yield* reportReplay(report, json)
     })
 ).pipe(

@@ -21,7 +21,7 @@ import { Cause, Clock, Effect, Either, Exit, FiberId, Layer, Option, Random } fr
 import type { Json } from "../ir/eval.js"
 import { decodeProgram, encodeProgram } from "../ir/json.js"
 import type { Program } from "../ir/schema.js"
-import type { ToolRegistry } from "../tools/registry.js"
+import { ToolRegistry } from "../tools/registry.js"
 import type { StoreError } from "../trace/errors.js"
 import { EventLog, EventSink, isTerminal } from "../trace/events.js"
 import type { RunEvent } from "../trace/events.js"
@@ -44,6 +44,7 @@ import { ToolLimiter } from "./policy/limiter.js"
 import { makeRecorded } from "./recorded.js"
 import { RunStore } from "./runStore.js"
 import type { RunEnding, RunParking, RunRecord, RunRecordError } from "./runStore.js"
+import { versionChanges, versionRefusal } from "./toolVersions.js"
 
 /** Options of `start`: `RunOptions` plus the workspace the run belongs to. */
 export interface StartOptions extends RunOptions {
@@ -315,6 +316,15 @@ const programOf = (record: RunRecord) =>
     return decoded.right
   })
 
+/** Fails (`InvalidProgram`, naming tool and versions) when a tool the run was recorded with changed incompatibly. */
+const pinnedTools = (runId: string, events: ReadonlyArray<RunEvent>) =>
+  Effect.flatMap(ToolRegistry, (registry) => {
+    const refusal = versionRefusal(runId, versionChanges(events, registry))
+    return refusal === undefined
+      ? Effect.void
+      : Effect.fail(new RunError({ kind: "InvalidProgram", message: refusal, runId }))
+  })
+
 /** A run's record, or `NotFound`. */
 export const getRun = (runId: string, workspace?: string) =>
   Effect.flatMap(RunStore, (store) => store.get(runId, workspace)).pipe(
@@ -335,7 +345,10 @@ export const eventsOf = (runId: string) =>
  * calls run again with the same idempotency keys. A run whose terminal
  * event was recorded but whose record was not updated is just closed.
  */
-export const resume = (runId: string): Effect.Effect<RunResult, RunError, DurableRequirements> =>
+export const resume = (
+  runId: string,
+  options: { readonly allowVersionChange?: boolean } = {}
+): Effect.Effect<RunResult, RunError, DurableRequirements> =>
   Effect.gen(function*() {
     const record = yield* getRun(runId)
     if (record.status !== "running" && record.status !== "waiting") {
@@ -368,6 +381,7 @@ export const resume = (runId: string): Effect.Effect<RunResult, RunError, Durabl
       yield* recordEnding(runId, exit, summarize(events)).pipe(Effect.mapError(storeFailed(runId)))
       return yield* exit
     }
+    if (options.allowVersionChange !== true) yield* pinnedTools(runId, events)
     const store = yield* RunStore
     yield* store.reopen(runId, yield* Clock.currentTimeMillis).pipe(Effect.mapError(storeFailed(runId)))
     const inputs = (record.inputs ?? {}) as { readonly [name: string]: Json }
@@ -448,7 +462,7 @@ export type ReplaySource =
  */
 export const replay = (
   source: ReplaySource,
-  options: { readonly live?: boolean } = {}
+  options: { readonly live?: boolean; readonly allowVersionChange?: boolean } = {}
 ): Effect.Effect<ReplayReport, RunError, ToolRegistry | RunStore | EventLog> =>
   Effect.gen(function*() {
     const events = source._tag === "Stored" ? yield* eventsOf(source.runId) : source.events
@@ -474,6 +488,7 @@ export const replay = (
       )
     }
     const started = first.data
+    if (options.allowVersionChange !== true) yield* pinnedTools(runId, events)
     const integrity = recordIntegrity(events)
     const base = { runId, recordedEvents: events.length }
     if (integrity !== undefined) {

@@ -34,6 +34,7 @@ import { IdempotencyStore } from "./policy/idempotency.js"
 import { ToolLimiter } from "./policy/limiter.js"
 import type { Recorded } from "./recorded.js"
 import { SignalInbox } from "./signals.js"
+import { versionsOf } from "./toolVersions.js"
 
 /** The services every run needs. */
 export type RunRequirements = ToolRegistry | EventSink | IdempotencyStore | ResultCache | PolicyStore | ToolLimiter
@@ -250,7 +251,8 @@ export const execute = (config: ExecuteConfig): Effect.Effect<RunResult, RunErro
       inputsHash: hashJson(inputs),
       seed: config.seed ?? null,
       mode: config.recorded === undefined ? "live" : config.recorded.record.mode === "resume" ? "resume" : "replay",
-      inputs
+      inputs,
+      ...(config.plan.tools.size === 0 ? {} : { toolVersions: versionsOf(config.plan.tools, registry) })
     })
     const flush = Effect.suspend(() => (run.pendingEventCount === 0 ? Effect.void : sink.append(run.takeEvents())))
 

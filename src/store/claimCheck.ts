@@ -29,9 +29,6 @@ export interface BlobRef {
   readonly bytes: number
 }
 
-/** The default threshold, bytes of JSON text. */
-export const DEFAULT_BLOB_THRESHOLD = 65_536
-
 /** The payload fields of each event type that may be offloaded. */
 export const PAYLOAD_FIELDS: Partial<Record<RunEventType, ReadonlyArray<string>>> = {
   RunStarted: ["inputs"],

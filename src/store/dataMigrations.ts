@@ -295,17 +295,6 @@ export const verify = (name: string): Effect.Effect<number, DataMigrationError, 
     return checks.length
   })
 
-/** The progress of a migration, as stored (undefined when it never ran). */
-export const progressOf = (name: string) =>
-  Effect.flatMap(SqlClient, (sql) =>
-    storeOp(
-      "read data migration",
-      sql.unsafe<Progress & { readonly message: string | null }>(
-        `SELECT status, cursor, runs, events, bytes_before, bytes_after, message FROM data_migrations WHERE name = $1`,
-        [name]
-      )
-    )).pipe(Effect.map((rows) => rows[0]))
-
 /** Fails with `Unknown` for a name not among `known`. */
 export const find = (
   known: ReadonlyArray<DataMigration>,

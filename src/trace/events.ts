@@ -48,7 +48,9 @@ export class RunStarted extends Schema.Class<RunStarted>("RunStarted")(
     inputsHash: Schema.String,
     seed: Schema.NullOr(Num),
     mode: Schema.Literal("live", "replay", "resume"),
-    inputs: opt(JsonValue)
+    inputs: opt(JsonValue),
+    /** The version of each tool the program calls, as the run began (resume and replay check them). */
+    toolVersions: opt(Schema.Record({ key: Schema.String, value: Schema.String }))
   })
 ) {}
 
