@@ -299,7 +299,9 @@ export const evalRetrievalCommand = Command.make(
           yield* out(
             `${collection.name}: ${collection.documents.length} documents, ${collection.queries.length} queries, k = ${o.k}; ingest ${
               (run.ingestMs / 1000).toFixed(1)
-            } s (${run.ingested.chunks} chunks), queries ${(run.searchMs / 1000).toFixed(1)} s`
+            } s (${run.ingested.chunks} chunks), queries ${(run.searchMs / 1000).toFixed(1)} s; embedder ${
+              run.ingested.embedder ?? "none (sparse only)"
+            }`
           )
           yield* out(`mode     recall@${o.k}  mrr@${o.k}    ndcg@${o.k}`)
           for (const m of modes) {
