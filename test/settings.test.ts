@@ -73,10 +73,15 @@ describe("settings", () => {
     expect(variablesOf(RetrievalSettings)).toEqual([
       "OPENAI_API_KEY",
       "OPENAI_BASE_URL",
+      "TRELLIS_EMBEDDER",
+      "TRELLIS_EMBEDDER_BATCH",
       "TRELLIS_EMBEDDINGS_API_KEY",
       "TRELLIS_EMBEDDINGS_DIMENSION",
       "TRELLIS_EMBEDDINGS_MODEL",
-      "TRELLIS_EMBEDDINGS_URL"
+      "TRELLIS_EMBEDDINGS_URL",
+      "TRELLIS_MODEL_HUB",
+      "TRELLIS_ONNX_THREADS",
+      "TRELLIS_RERANKER"
     ])
   })
 

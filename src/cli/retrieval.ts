@@ -3,9 +3,9 @@
  * "<query>"` and `trellis eval retrieval --data <dir>`. `ingest` and
  * `search` use the store's default backend (PGlite under TRELLIS_HOME or
  * ./.trellis, or TRELLIS_DATABASE_URL); `eval retrieval` ingests into a
- * throwaway in-memory PGlite unless `--use-store`. The embedder is the
- * OpenAI-compatible one when TRELLIS_EMBEDDINGS_URL/_MODEL/_DIMENSION are
- * set, else the local hashing embedder.
+ * throwaway in-memory PGlite unless `--use-store`. The embedder and the
+ * reranker are the environment's (`TRELLIS_EMBEDDER`, `TRELLIS_RERANKER`,
+ * the OpenAI-compatible TRELLIS_EMBEDDINGS_*; see `embedderSelect.ts`).
  */
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
@@ -160,21 +160,36 @@ const readDocuments = (
     return docs
   })
 
-/** A progress bar on stderr (only when it is a TTY). */
-const progressBar = (total: number) => {
-  const tty = process.stderr.isTTY === true
+/**
+ * Ingestion progress on stderr: a bar redrawn in place on a terminal; when
+ * stderr is piped, a plain line at each further tenth of the documents.
+ */
+export const progressBar = (
+  total: number,
+  tty: boolean = process.stderr.isTTY === true,
+  write: (text: string) => void = (text) => process.stderr.write(text)
+) => {
+  let lastTenth = 0
   return {
     update: (p: IngestProgress) =>
       Effect.sync(() => {
-        if (!tty) return
+        const share = p.documents / Math.max(1, total)
+        if (!tty) {
+          const tenth = Math.floor(share * 10)
+          if (tenth > lastTenth) {
+            lastTenth = tenth
+            write(`ingested ${p.documents}/${total} documents (${Math.round(share * 100)}%), ${p.chunks} chunks\n`)
+          }
+          return
+        }
         const width = 30
-        const filled = Math.round((p.documents / Math.max(1, total)) * width)
-        process.stderr.write(
+        const filled = Math.round(share * width)
+        write(
           `\r[${"#".repeat(filled)}${".".repeat(width - filled)}] ${p.documents}/${total} documents, ${p.chunks} chunks`
         )
       }),
     done: Effect.sync(() => {
-      if (tty) process.stderr.write("\n")
+      if (tty) write("\n")
     })
   }
 }
@@ -347,7 +362,9 @@ export const evalRetrievalCommand = Command.make(
           yield* out(
             `${collection.name}: ${collection.documents.length} documents, ${collection.queries.length} queries, k = ${o.k}; ingest ${
               (run.ingestMs / 1000).toFixed(1)
-            } s (${run.ingested.chunks} chunks), queries ${(run.searchMs / 1000).toFixed(1)} s`
+            } s (${run.ingested.chunks} chunks), queries ${(run.searchMs / 1000).toFixed(1)} s; embedder ${
+              run.ingested.embedder ?? "none (sparse only)"
+            }`
           )
           yield* out(`mode      recall@${o.k}  mrr@${o.k}    ndcg@${o.k}   recall@${EVAL_DEPTH}`)
           const line = (name: string, r: EvalMetrics) =>

@@ -1,8 +1,10 @@
 /**
  * The `Embedder` service: turns texts into unit vectors of a fixed
  * dimension, in batches. Implementations: `embedderLocal.ts` (feature
- * hashing, offline, the default) and `embedderOpenAi.ts` (any
- * OpenAI-compatible `/embeddings` endpoint). `embedAll` embeds an array in
+ * hashing, offline, the default), `embedderUse.ts` (Universal Sentence
+ * Encoder lite), `embedderOnnx.ts` (ONNX models) and `embedderOpenAi.ts`
+ * (any OpenAI-compatible `/embeddings` endpoint); `embedderSelect.ts`
+ * picks one from the environment. `embedAll` embeds an array in
  * batches; the ingestion pipeline (`ingest.ts`) streams documents through a
  * bounded buffer to it.
  */
