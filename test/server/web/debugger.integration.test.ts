@@ -152,7 +152,7 @@ describe.skipIf(!hasChromium)("the trace viewer as a debugger (issue 24)", () =>
   const openRun = async (
     runId: string,
     ready: (p: Page) => Promise<unknown>
-  ): Promise<{ readonly total: number; readonly viewer: number }> => {
+  ): Promise<{ readonly total: number; readonly viewer: number; readonly parts: Record<string, number> }> => {
     await page.goto(`${server.url}/#/runs/${runId}`)
     await page.reload()
     await ready(page)
@@ -169,7 +169,13 @@ describe.skipIf(!hasChromium)("the trace viewer as a debugger (issue 24)", () =>
         viewer += b - Math.max(a, end)
         end = b
       }
-      return { total: performance.now(), viewer }
+      const parts: Record<string, number> = {}
+      for (const m of performance.getEntriesByType("measure")) {
+        if (m.name.startsWith("trellis:")) {
+          parts[m.name.slice(8)] = Math.round((parts[m.name.slice(8)] ?? 0) + m.duration)
+        }
+      }
+      return { total: performance.now(), viewer, parts }
     })
   }
 
@@ -409,16 +415,18 @@ describe.skipIf(!hasChromium)("the trace viewer as a debugger (issue 24)", () =>
       }
       const ms = await openRun(runId, ready)
       console.log(
-        `30×30 layered program opened in ${Math.round(ms.total)} ms, ${Math.round(ms.viewer)} ms of it the viewer's`
+        `30×30 layered program opened in ${Math.round(ms.total)} ms, ${Math.round(ms.viewer)} ms of it the viewer's`,
+        ms.parts
       )
-      expect(ms.viewer).toBeLessThan(VIEWER_BOUND_MS)
-      expect(ms.total).toBeLessThan(OPEN_BOUND_MS)
       expect(await page.locator(".dag-svg [data-key]").count()).toBe(900)
       // Find by tool: every node is std.echo.
       await page.locator("#find-tool").selectOption("std.echo")
       await expect.poll(() => page.locator(".find-bar [role=status]").textContent()).toBe("900 nodes match.")
       await page.locator("#find-tool").selectOption("")
       await atBothSizes("layered-30x30", runId, ready)
+      // The bounds last, so a slow opening still leaves the picture checks and screenshots above behind.
+      expect(ms.viewer).toBeLessThan(VIEWER_BOUND_MS)
+      expect(ms.total).toBeLessThan(OPEN_BOUND_MS)
     },
     120_000
   )
