@@ -157,7 +157,7 @@ const main = Effect.gen(function*() {
   const sets: Array<Loaded> = []
   const cacheAt = process.argv.indexOf("--cache")
   const cache = cacheAt > 0 ? process.argv[cacheAt + 1]! : undefined
-  if (cache !== undefined && existsSync(cache)) sets.push(...revive(readFileSync(cache, "utf8")))
+  if (cache !== undefined && existsSync(cache)) { for (const d of revive(readFileSync(cache, "utf8"))) sets.push(d) }
   else {
     for (const name of ["cranfield", "scifact"]) sets.push(yield* load(join(root, name)))
     if (cache !== undefined) writeFileSync(cache, JSON.stringify(sets, replacer))
