@@ -11,7 +11,7 @@
  * the chosen values (best mean nDCG@10), which are committed as the
  * defaults in src/retrieval/bm25.ts, fusion.ts and rm3.ts.
  *
- *   node --import tsx scripts/tune-retrieval.ts --data <dir> [--cache file] [--json]
+ *   node --import tsx scripts/tune-retrieval.ts --data <dir> [--cache file] [--bm25 k1,b] [--json]
  */
 import { NodeFileSystem } from "@effect/platform-node"
 import * as PgClient from "@effect/sql-pg/PgClient"
@@ -32,8 +32,13 @@ import { layerPglite, MEMORY } from "../src/store/sql.js"
 
 const K = 10
 const CANDIDATES = 200
-const K1 = [0.6, 0.9, 1.2, 1.5]
-const B = [0.3, 0.4, 0.5, 0.6, 0.75]
+/** `--bm25 k1,b` fixes BM25's parameters (the RM3 and fusion grids only). */
+const fixed = (() => {
+  const at = process.argv.indexOf("--bm25")
+  return at > 0 ? process.argv[at + 1]!.split(",").map(Number) : undefined
+})()
+const K1 = fixed === undefined ? [0.6, 0.9, 1.2, 1.5] : [fixed[0]!]
+const B = fixed === undefined ? [0.3, 0.4, 0.5, 0.6, 0.75] : [fixed[1]!]
 const K0 = [5, 10, 20, 60]
 const ALPHA = [0.2, 0.3, 0.5]
 const RM3: ReadonlyArray<Rm3 | false> = [
