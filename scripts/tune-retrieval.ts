@@ -11,7 +11,7 @@
  * the chosen values (best mean nDCG@10), which are committed as the
  * defaults in src/retrieval/bm25.ts, fusion.ts and rm3.ts.
  *
- *   node --import tsx scripts/tune-retrieval.ts --data <dir> [--cache file] [--bm25 k1,b] [--json]
+ *   node --import tsx scripts/tune-retrieval.ts --data <dir> [--cache file] [--bm25 k1,b] [--no-rm3] [--json]
  */
 import { NodeFileSystem } from "@effect/platform-node"
 import * as PgClient from "@effect/sql-pg/PgClient"
@@ -41,7 +41,7 @@ const K1 = fixed === undefined ? [0.6, 0.9, 1.2, 1.5] : [fixed[0]!]
 const B = fixed === undefined ? [0.3, 0.4, 0.5, 0.6, 0.75] : [fixed[1]!]
 const K0 = [5, 10, 20, 60]
 const ALPHA = [0.2, 0.3, 0.5]
-const RM3: ReadonlyArray<Rm3 | false> = [
+const RM3: ReadonlyArray<Rm3 | false> = process.argv.includes("--no-rm3") ? [false] : [
   false,
   { fbDocs: 10, fbTerms: 10, originalWeight: 0.5 },
   { fbDocs: 5, fbTerms: 10, originalWeight: 0.7 },
