@@ -11,11 +11,12 @@
  * the chosen values (best mean nDCG@10), which are committed as the
  * defaults in src/retrieval/bm25.ts, fusion.ts and rm3.ts.
  *
- *   node --import tsx scripts/tune-retrieval.ts --data <dir> [--json]
+ *   node --import tsx scripts/tune-retrieval.ts --data <dir> [--cache file] [--bm25 k1,b] [--no-rm3] [--json]
  */
 import { NodeFileSystem } from "@effect/platform-node"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import { Effect, Layer } from "effect"
+import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { analyzeQuery } from "../src/retrieval/bm25.js"
 import type { QueryTerm } from "../src/retrieval/bm25.js"
@@ -31,15 +32,19 @@ import { layerPglite, MEMORY } from "../src/store/sql.js"
 
 const K = 10
 const CANDIDATES = 200
-const K1 = [0.6, 0.9, 1.2, 1.5, 2.0]
-const B = [0.2, 0.3, 0.4, 0.5, 0.6, 0.75]
-const K0 = [1, 5, 10, 20, 40, 60, 100]
-const ALPHA = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]
-const RM3: ReadonlyArray<Rm3 | false> = [
+/** `--bm25 k1,b` fixes BM25's parameters (the RM3 and fusion grids only). */
+const fixed = (() => {
+  const at = process.argv.indexOf("--bm25")
+  return at > 0 ? process.argv[at + 1]!.split(",").map(Number) : undefined
+})()
+const K1 = fixed === undefined ? [0.6, 0.9, 1.2, 1.5] : [fixed[0]!]
+const B = fixed === undefined ? [0.3, 0.4, 0.5, 0.6, 0.75] : [fixed[1]!]
+const K0 = [5, 10, 20, 60]
+const ALPHA = [0.2, 0.3, 0.5]
+const RM3: ReadonlyArray<Rm3 | false> = process.argv.includes("--no-rm3") ? [false] : [
   false,
   { fbDocs: 10, fbTerms: 10, originalWeight: 0.5 },
   { fbDocs: 5, fbTerms: 10, originalWeight: 0.7 },
-  { fbDocs: 10, fbTerms: 20, originalWeight: 0.7 },
   { fbDocs: 3, fbTerms: 5, originalWeight: 0.8 }
 ]
 
@@ -51,6 +56,7 @@ interface Loaded {
   readonly length: Map<string, number>
   readonly documentOf: Map<string, string>
   readonly queries: Array<{ id: string; terms: ReadonlyArray<QueryTerm>; dense: ReadonlyArray<Ranked> }>
+  readonly avgdl: number
 }
 
 const load = (dir: string, database = layerPglite(MEMORY)) =>
@@ -86,6 +92,7 @@ const load = (dir: string, database = layerPglite(MEMORY)) =>
       collection,
       postings,
       tf,
+      avgdl: chunks.reduce((a, c) => a + c.bm25_length, 0) / chunks.length,
       length: new Map(chunks.map((c) => [c.id, c.bm25_length])),
       documentOf: new Map(chunks.map((c) => [c.id, c.document_id])),
       queries
@@ -99,9 +106,7 @@ const load = (dir: string, database = layerPglite(MEMORY)) =>
 /** Chunk-level BM25 in memory (the same formula as the SQL), best first, ties by chunk id. */
 const bm25 = (data: Loaded, terms: ReadonlyArray<QueryTerm>, k1: number, b: number, limit: number): Array<Ranked> => {
   const n = data.length.size
-  let total = 0
-  for (const l of data.length.values()) total += l
-  const avgdl = total / n
+  const avgdl = data.avgdl
   const scores = new Map<string, number>()
   for (const { term, weight } of terms) {
     const list = data.postings.get(term)
@@ -142,11 +147,26 @@ const score = (data: Loaded, lists: ReadonlyMap<string, ReadonlyArray<Ranked>>) 
 
 const f4 = (x: number) => x.toFixed(4)
 
+/** `--cache <file>`: the loaded collections as JSON (maps as tagged entry lists), so a rerun skips ingestion. */
+const replacer = (_: string, v: unknown) => v instanceof Map ? { $map: [...v] } : v
+const revive = (text: string): Array<Loaded> =>
+  JSON.parse(
+    text,
+    (_, v) =>
+      typeof v === "object" && v !== null && "$map" in v ? new Map((v as { $map: Array<[unknown, unknown]> }).$map) : v
+  )
+
 const main = Effect.gen(function*() {
   const flag = process.argv.indexOf("--data")
   const root = resolve(flag > 0 ? process.argv[flag + 1]! : process.env.TRELLIS_IR_DATA ?? "")
   const sets: Array<Loaded> = []
-  for (const name of ["cranfield", "scifact"]) sets.push(yield* load(join(root, name)))
+  const cacheAt = process.argv.indexOf("--cache")
+  const cache = cacheAt > 0 ? process.argv[cacheAt + 1]! : undefined
+  if (cache !== undefined && existsSync(cache)) { for (const d of revive(readFileSync(cache, "utf8"))) sets.push(d) }
+  else {
+    for (const name of ["cranfield", "scifact"]) sets.push(yield* load(join(root, name)))
+    if (cache !== undefined) writeFileSync(cache, JSON.stringify(sets, replacer))
+  }
   const names = sets.map((s) => s.collection.name)
   const mean = (xs: ReadonlyArray<number>) => xs.reduce((a, b) => a + b, 0) / xs.length
   const row = (label: string, xs: ReadonlyArray<number>) =>

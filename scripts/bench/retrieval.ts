@@ -7,11 +7,16 @@
  * JS) and the query latency (p50, p95) over 100 queries; plus ingestion
  * throughput (documents/s) of the whole pipeline (normalize, chunk, local
  * embedder, write, HNSW) on SciFact's corpus (TRELLIS_IR_DATA, default
- * ../shared/data/ir). The suite runs in its own process; it writes
- * scripts/bench/results/retrieval.json.
+ * ../shared/data/ir); and the retrieval quality of each mode (sparse,
+ * dense, hybrid) on the collections there (cranfield; SciFact's train
+ * split), nDCG@10, MRR@10, Recall@10 and Recall@100, with and without the
+ * rerank stage, beside the in-memory BM25 reference (k1 0.9, b 0.4).
+ * `--retrieval-part=quality` (or `vectors`) runs one part only. The suite
+ * runs in its own process; it writes scripts/bench/results/retrieval.json
+ * (a part run alone keeps the other part's last results).
  */
 import { execFileSync } from "node:child_process"
-import { existsSync, mkdirSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import * as os from "node:os"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -200,6 +205,57 @@ const ingestWorker = async () => {
   )
 }
 
+/** Retrieval quality per mode (with and without the rerank stage) and the BM25 reference, on each collection present. */
+const qualityWorker = async () => {
+  const dataDir = resolve(process.env.TRELLIS_IR_DATA ?? join(here, "..", "..", "..", "shared", "data", "ir"))
+  const { Effect } = await import("effect")
+  const { loadCollection } = await import("../../src/retrieval/collection.js")
+  const { runEval } = await import("../../src/retrieval/eval.js")
+  const { layerDefault } = await import("../../src/retrieval/service.js")
+  const { layerPglite, MEMORY } = await import("../../src/store/sql.js")
+  const { NodeFileSystem } = await import("@effect/platform-node")
+  const out: Record<string, unknown> = {}
+  for (const name of ["cranfield", "scifact"]) {
+    if (!existsSync(join(dataDir, name, "corpus.jsonl"))) continue
+    process.stderr.write(`retrieval bench: quality on ${name}…\n`)
+    const r4 = (x: number) => Math.round(x * 10000) / 10000
+    const metrics = (m: { recall: number; mrr: number; ndcg: number; recall100: number }) => ({
+      ndcg10: r4(m.ndcg),
+      mrr10: r4(m.mrr),
+      recall10: r4(m.recall),
+      recall100: r4(m.recall100)
+    })
+    out[name] = await Effect.runPromise(
+      Effect.gen(function*() {
+        const c = yield* loadCollection(join(dataDir, name))
+        const modes = ["sparse", "dense", "hybrid"] as const
+        const plain = yield* runEval(c, { k: K, modes, search: { rerank: false } })
+        const reranked = yield* runEval(c, { k: K, modes, search: { rerank: true } })
+        return {
+          documents: c.documents.length,
+          queries: c.queries.length,
+          bm25Reference: metrics(plain.reference),
+          modes: Object.fromEntries(modes.map((m) => [m, metrics(plain.results[m]!)])),
+          withLexicalRerank: Object.fromEntries(modes.map((m) => [m, metrics(reranked.results[m]!)]))
+        }
+      }).pipe(
+        Effect.provide(layerDefault(layerPglite(MEMORY), { embedderFromEnv: false })),
+        Effect.provide(NodeFileSystem.layer)
+      )
+    )
+  }
+  return out
+}
+
+const partFromArgs = (argv: ReadonlyArray<string>): "all" | "quality" | "vectors" => {
+  const flag = argv.find((a) => a.startsWith("--retrieval-part="))
+  const part = flag?.slice("--retrieval-part=".length) ?? "all"
+  if (part !== "all" && part !== "quality" && part !== "vectors") {
+    throw new Error(`--retrieval-part must be all, quality or vectors, got ${part}`)
+  }
+  return part
+}
+
 /** Runs the suite in a child process, prints a summary, writes the JSON report. */
 export const runRetrievalBench = (): Record<string, unknown> => {
   const size = sizeFromArgs(process.argv)
@@ -209,32 +265,41 @@ export const runRetrievalBench = (): Record<string, unknown> => {
     "tsx",
     fileURLToPath(import.meta.url),
     "--worker",
-    String(size)
+    String(size),
+    partFromArgs(process.argv)
   ], {
     encoding: "utf8",
     maxBuffer: 64 * 1024 * 1024,
     stdio: ["ignore", "pipe", "inherit"]
   })
   const result = JSON.parse(output.trim().split("\n").pop() ?? "{}") as Record<string, unknown>
+  const file = join(here, "results", "retrieval.json")
+  const previous = existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown> : {}
   const report = {
+    ...previous,
     bench: "retrieval",
     node: process.version,
     cpus: os.cpus().length,
     loadAverage: os.loadavg(),
     note:
-      "PGlite in memory (WASM, single connection); vectors are unit-length, clustered (100 centres); exact neighbours by brute force; latency = one SET LOCAL + query transaction; ingestion = normalize + chunk + local embedder + write + HNSW build",
+      "PGlite in memory (WASM, single connection); vectors are unit-length, clustered (100 centres); exact neighbours by brute force; latency = one SET LOCAL + query transaction; ingestion = normalize + chunk + local embedder + write + HNSW build; quality = trellis eval retrieval per mode (documents, k 10, 100 deep) with the local feature-hashing embedder, beside an in-memory document-level BM25 (k1 0.9, b 0.4)",
     ...result
   }
   mkdirSync(join(here, "results"), { recursive: true })
-  writeFileSync(join(here, "results", "retrieval.json"), JSON.stringify(report, null, 2) + "\n")
+  writeFileSync(file, JSON.stringify(report, null, 2) + "\n")
   console.log(`retrieval: wrote scripts/bench/results/retrieval.json`)
   return report
 }
 
 if (process.argv[2] === "--worker") {
   const size = Number(process.argv[3])
-  const vectors = await worker(size)
-  process.stderr.write("retrieval bench: ingesting SciFact…\n")
-  const ingestion = await ingestWorker()
-  process.stdout.write(JSON.stringify({ vectors, ingestion }) + "\n")
+  const part = process.argv[4] ?? "all"
+  const result: Record<string, unknown> = {}
+  if (part !== "quality") {
+    result.vectors = await worker(size)
+    process.stderr.write("retrieval bench: ingesting SciFact…\n")
+    result.ingestion = await ingestWorker()
+  }
+  if (part !== "vectors") result.quality = await qualityWorker()
+  process.stdout.write(JSON.stringify(result) + "\n")
 }

@@ -29,6 +29,9 @@ export type EvalResults = Partial<Record<SearchMode, EvalMetrics>>
 /** How deep each eval query retrieves (for Recall@100). */
 export const EVAL_DEPTH = 100
 
+/** Chunks each stage retrieves in the eval (at least 5 × K): enough for 100 distinct documents on collections of short documents. */
+export const EVAL_CANDIDATES = 150
+
 /** Options of `runEval`. */
 export interface EvalOptions {
   readonly k: number
@@ -55,6 +58,7 @@ export const runEval = (collection: Collection, options: EvalOptions) =>
     const runs = new Map(options.modes.map((m) => [m, new Map<string, ReadonlyArray<string>>()] as const))
     for (const q of collection.queries) {
       const byMode = yield* retrieval.searchModes(q.text, options.modes, {
+        candidates: Math.max(EVAL_CANDIDATES, 5 * options.k),
         ...options.search,
         k: Math.max(options.k, EVAL_DEPTH),
         distinct: "document"
