@@ -11,6 +11,7 @@ import { checkCommand, compileCommand, fmtCommand, normalizeCommand, schemaComma
 import { replayCommand, resumeCommand, runsCommand, traceCommand } from "./durable.js"
 import { evalCommand } from "./eval.js"
 import { gcCommand } from "./gc.js"
+import { optimizeCommand } from "./optimize.js"
 import { planCommand } from "./plan.js"
 import { ingestCommand, searchCommand } from "./retrieval.js"
 import { runCommand } from "./run.js"
@@ -41,7 +42,8 @@ export const subcommands = [
   planCommand,
   ingestCommand,
   searchCommand,
-  evalCommand
+  evalCommand,
+  optimizeCommand
 ] as const
 
 /** The root command: `trellis` with every subcommand. */
@@ -136,6 +138,12 @@ export const COMMANDS: ReadonlyArray<CommandHelp> = [
     usage:
       "eval run <file> --data d.jsonl [--metric m]... [--concurrency n] [--config f] [--json] | eval compare <a> <b>... [--require \"delta>0\"] [--alpha 0.05] | eval dataset from-runs -o d.jsonl | eval retrieval --data <dir>",
     summary: "evaluate a program on a dataset, compare evals (a gate), evaluate retrieval"
+  },
+  {
+    name: "optimize",
+    usage:
+      "optimize <file> --train t.jsonl --dev d.jsonl [--test x.jsonl] [--metric m]... [--model m] --budget <calls|calls=N,tokens=N,cost=X> [--optimizer bootstrap|random|copro|mipro] [--seed n] [--config f] [-o file] [--json]",
+    summary: "optimize a program's instructions and demos under a hard budget"
   }
 ]
 

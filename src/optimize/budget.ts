@@ -9,9 +9,10 @@
  */
 import { AiError } from "@effect/ai"
 import type { LanguageModel, Response } from "@effect/ai"
-import { Effect, Layer, Ref, Stream } from "effect"
+import { Effect, Either, Layer, Ref, Stream } from "effect"
 import { LlmError, LlmRouter } from "../llm/service.js"
 import type { LlmRouterService } from "../llm/service.js"
+import { OptimizeError } from "./errors.js"
 
 /** Limits of an optimization; an absent limit is unlimited. */
 export interface Budget {
@@ -163,3 +164,22 @@ export const meterRouter = (meter: Meter, inner: LlmRouterService): LlmRouterSer
 /** Wraps the `LlmRouter` below it so every model it resolves is metered. */
 export const meteredRouter = (meter: Meter): Layer.Layer<LlmRouter, never, LlmRouter> =>
   Layer.effect(LlmRouter, Effect.map(LlmRouter, (inner) => meterRouter(meter, inner)))
+
+/**
+ * Parses a budget: `200` (calls), or comma-separated `calls=200`, `tokens=50000`, `cost=1.5`.
+ * Every limit is a finite number ≥ 0.
+ */
+export const parseBudget = (text: string): Either.Either<Budget, OptimizeError> => {
+  const bad = (message: string) => Either.left(new OptimizeError({ reason: "options", message, location: "--budget" }))
+  const out: { calls?: number; tokens?: number; cost?: number } = {}
+  const parts = text.split(",").map((p) => p.trim()).filter((p) => p !== "")
+  if (parts.length === 0) return bad("an empty budget: give calls=N, tokens=N or cost=X")
+  for (const part of parts) {
+    const m = /^(?:(calls|tokens|cost)\s*=\s*)?([0-9]+(?:\.[0-9]+)?)$/.exec(part)
+    if (m === null) return bad(`cannot read budget "${part}": expected calls=N, tokens=N or cost=X`)
+    const key = (m[1] ?? "calls") as "calls" | "tokens" | "cost"
+    if (out[key] !== undefined) return bad(`budget "${key}" is given twice`)
+    out[key] = Number(m[2])
+  }
+  return Either.right(out)
+}
