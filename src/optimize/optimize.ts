@@ -7,11 +7,13 @@
  * eval recorded in the store; the same request continues an interrupted
  * optimization without redoing finished trials.
  */
-import { Effect } from "effect"
+import type * as FileSystem from "@effect/platform/FileSystem"
+import { Effect, Either } from "effect"
 import { compareEvals, parseRequirement } from "../eval/compare.js"
 import type { Comparison } from "../eval/compare.js"
 import type { Example } from "../eval/dataset.js"
-import type { Scorer } from "../eval/metric.js"
+import { loadScorers, type Scorer } from "../eval/metric.js"
+import { parseMetric } from "../eval/metricSpec.js"
 import type { EvalReport } from "../eval/report.js"
 import { reportOf } from "../eval/runner.js"
 import { canonicalJson } from "../ir/canonical.js"
@@ -238,3 +240,22 @@ const withCandidateRaw = (program: Program, candidate: Candidate): Program => {
   }
   return { ...program, signatures }
 }
+
+/** Reads `--metric` texts (docs/evaluation.md) into scorers; the first is the one optimized. */
+export const loadMetrics = (
+  texts: ReadonlyArray<string>
+): Effect.Effect<ReadonlyArray<Scorer>, OptimizeError, FileSystem.FileSystem> =>
+  Effect.gen(function*() {
+    const specs = []
+    for (const t of texts) {
+      const spec = parseMetric(t)
+      if (Either.isLeft(spec)) {
+        return yield* new OptimizeError({ reason: "options", message: spec.left.message, location: t })
+      }
+      specs.push(spec.right)
+    }
+    return yield* Effect.mapError(
+      loadScorers(specs),
+      (e) => new OptimizeError({ reason: "options", message: e.message })
+    )
+  })

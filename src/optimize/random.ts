@@ -1,25 +1,19 @@
-/** A small seeded random number generator (mulberry32), so an optimization's choices depend only on its seed. */
+/** The seeded generator of an optimization (the eval statistics' `makeRng`), with the draws the search uses. */
+import { makeRng as makeBase, nextInt } from "../eval/stats/random.js"
 
 /** A generator of floats in [0, 1). */
 export interface Rng {
   readonly next: () => number
   /** An integer in [0, n). */
   readonly int: (n: number) => number
-  /** A shuffled copy. */
+  /** A shuffled copy (Fisher–Yates). */
   readonly shuffle: <A>(xs: ReadonlyArray<A>) => Array<A>
 }
 
-/** A generator seeded with `seed` (any integer). */
+/** A generator seeded with `seed`. */
 export const makeRng = (seed: number): Rng => {
-  let a = (seed >>> 0) ^ 0x9e3779b9
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-  const int = (n: number): number => Math.floor(next() * n)
+  const next = makeBase(seed)
+  const int = (n: number): number => nextInt(next, n)
   const shuffle = <A>(xs: ReadonlyArray<A>): Array<A> => {
     const out = [...xs]
     for (let i = out.length - 1; i > 0; i--) {
