@@ -26,6 +26,7 @@ export type {
   Type
 } from "./ir/schema.js"
 export * as Llm from "./llm/index.js"
+export * as Optimize from "./optimize/index.js"
 export * as Rollout from "./optimize/rollout/index.js"
 export * as Program from "./program.js"
 export * as Durable from "./runtime/durable.js"

@@ -13,6 +13,7 @@ import { replayCommand, resumeCommand, runsCommand, traceCommand } from "./durab
 import { evalCommand } from "./eval.js"
 import { gcCommand } from "./gc.js"
 import { migrateDataCommand } from "./migrateData.js"
+import { optimizeCommand } from "./optimize.js"
 import { planCommand } from "./plan.js"
 import { ingestCommand, searchCommand } from "./retrieval.js"
 import { runCommand } from "./run.js"
@@ -46,7 +47,8 @@ export const subcommands = [
   searchCommand,
   evalCommand,
   deployCommand,
-  deploymentsCommand
+  deploymentsCommand,
+  optimizeCommand
 ] as const
 
 /** The root command: `trellis` with every subcommand. */
@@ -157,6 +159,12 @@ export const COMMANDS: ReadonlyArray<CommandHelp> = [
     name: "deployments",
     usage: "deployments [<name>] [--history] [--flags] [--json]",
     summary: "list deployments, show one with its decisions, list flags"
+  },
+  {
+    name: "optimize",
+    usage:
+      "optimize <file> --train t.jsonl --dev d.jsonl [--test x.jsonl] [--metric m]... [--model m] --budget <calls|calls=N,tokens=N,cost=X> [--optimizer bootstrap|random|copro|mipro] [--seed n] [--config f] [-o file] [--json]",
+    summary: "optimize a program's instructions and demos under a hard budget"
   }
 ]
 

@@ -1,0 +1,16 @@
+/** The optimization surface of the library: `optimize`, budgets, candidates and the optimizers' names. */
+export { EvalStore } from "../store/evals.js"
+export { type Budget, parseBudget, type Usage } from "./budget.js"
+export { applyCandidate, type Candidate, type SignatureSetting } from "./candidate.js"
+export { OptimizeError } from "./errors.js"
+export {
+  loadMetrics,
+  optimize,
+  type Optimized,
+  type OptimizeReport,
+  type OptimizeRequest,
+  type OptimizeRequirements,
+  type SplitReport
+} from "./optimize.js"
+export { type OptimizerName, OPTIMIZERS, type SearchSettings } from "./search.js"
+export type { Trial } from "./trials.js"
