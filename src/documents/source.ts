@@ -3,8 +3,9 @@
  * `DocumentFileAccess` allows it — the CLI does, the HTTP server does not),
  * a URL fetched through `http.get`'s SSRF guard, or base64 text.
  */
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as FileSystem from "@effect/platform/FileSystem"
 import { Context, Effect } from "effect"
-import { readFile, stat } from "node:fs/promises"
 import { getBytes } from "../tools/builtin/httpGet.js"
 import type { ToolError } from "../tools/errors.js"
 import { DocumentError } from "./errors.js"
@@ -41,22 +42,20 @@ const fromPath = (path: string): Effect.Effect<PdfBytes, DocumentError> =>
         location: "path"
       })
     }
-    const bytes = yield* Effect.tryPromise({
-      try: async () => {
-        const info = await stat(path)
-        if (!info.isFile()) throw new Error("not a file")
-        if (info.size > MAX_PDF_BYTES) {
-          throw new Error(`the file has ${info.size} bytes; the most read is ${MAX_PDF_BYTES}`)
-        }
-        return new Uint8Array(await readFile(path))
-      },
-      catch: (e) =>
-        new DocumentError({
-          reason: "bad-input",
-          message: `cannot read the file: ${e instanceof Error ? e.message : String(e)}`,
-          location: path
-        })
-    })
+    const cannotRead = (why: string) =>
+      new DocumentError({ reason: "bad-input", message: `cannot read the file: ${why}`, location: path })
+    const bytes = yield* Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const info = yield* fs.stat(path)
+      if (info.type !== "File") return yield* cannotRead("not a file")
+      if (Number(info.size) > MAX_PDF_BYTES) {
+        return yield* cannotRead(`the file has ${info.size} bytes; the most read is ${MAX_PDF_BYTES}`)
+      }
+      return yield* fs.readFile(path)
+    }).pipe(
+      Effect.catchTag("SystemError", "BadArgument", (e) => Effect.fail(cannotRead(e.message))),
+      Effect.provide(NodeFileSystem.layer)
+    )
     return { bytes, source: path }
   })
 
