@@ -26,6 +26,7 @@ import {
   thresholdsFor
 } from "../retrieval/eval.js"
 import type { EvalMetrics } from "../retrieval/eval.js"
+import { DEFAULT_FUSION } from "../retrieval/fusion.js"
 import type { IngestProgress } from "../retrieval/ingest.js"
 import { DEFAULT_RM3 } from "../retrieval/rm3.js"
 import type { Hit, SearchMode } from "../retrieval/search.js"
@@ -262,10 +263,10 @@ export const searchCommand = Command.make(
       Options.optional,
       Options.withDescription("HNSW ef_search (at least k)")
     ),
-    fusion: Options.choice("fusion", ["rrf", "alpha"]).pipe(Options.withDefault("rrf" as const)),
+    fusion: Options.choice("fusion", ["rrf", "alpha"]).pipe(Options.withDefault(DEFAULT_FUSION.kind)),
     k0: Options.integer("k0").pipe(Options.withDefault(60), Options.withDescription("RRF k0")),
     alpha: Options.float("alpha").pipe(
-      Options.withDefault(0.5),
+      Options.withDefault(0.2),
       Options.withDescription("Dense weight of the alpha blend")
     ),
     noRerank: Options.boolean("no-rerank").pipe(Options.withDescription("Skip the lexical rerank stage")),

@@ -40,7 +40,7 @@ export interface SearchOptions {
   readonly candidates?: number
   /** HNSW `ef_search`; refused when less than `k`. The dense stage retrieves at most this many. @default max(40, candidates) */
   readonly efSearch?: number
-  /** @default the service's fusion (RRF, k0 = 60) */
+  /** @default the service's fusion (alpha 0.2) */
   readonly fusion?: Fusion
   /** Run the rerank stage when a `Reranker` is present. @default true */
   readonly rerank?: boolean

@@ -44,7 +44,7 @@ export interface RetrievalSettings {
   readonly hnsw: HnswParams
   /** Documents per ingestion group (one transaction each). @default 64 */
   readonly groupSize: number
-  /** @default RRF, k0 = 60 */
+  /** @default alpha blend, dense weight 0.2 (tuned on the training data) */
   readonly fusion: Fusion
   /** The BM25 analyzer: a PostgreSQL text search configuration (`english`, `simple`, …); changing it re-indexes. @default "english" */
   readonly analyzer: string
