@@ -8,7 +8,7 @@
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
 import { Effect, Either } from "effect"
-import { check } from "../compile.js"
+import { check, type CompileOptions } from "../compile.js"
 import { parseDataset } from "../eval/dataset.js"
 import { loadScorers } from "../eval/metric.js"
 import { parseMetric } from "../eval/metricSpec.js"
@@ -56,10 +56,13 @@ export const readJobSpec = (file: string): Effect.Effect<JobSpec, JobError, File
     return yield* Either.match(parseJobSpec(file, text), { onLeft: Effect.fail, onRight: Effect.succeed })
   })
 
-/** Runs a job spec read from `file` (`defaults.steps`: the model routes of the config file, if any). */
+/**
+ * Runs a job spec read from `file`. `defaults.steps`: the model routes of the config file, if any;
+ * `defaults.tools`: the tool table the program is checked against.
+ */
 export const runJob = (
   file: string,
-  defaults: { readonly steps?: StepRunnerConfig } = {}
+  defaults: { readonly steps?: StepRunnerConfig; readonly tools?: CompileOptions["tools"] } = {}
 ): Effect.Effect<JobResult, JobError, JobRequirements> =>
   Effect.gen(function*() {
     const spec = yield* readJobSpec(file)
@@ -75,7 +78,7 @@ export const runJob = (
         Effect.sync(() => stored.push(a)))
 
     const source = yield* read(spec.program)
-    const checked = check(source)
+    const checked = check(source, defaults.tools === undefined ? {} : { tools: defaults.tools })
     if (checked.program === undefined || checked.normalized === undefined || checked.hash === undefined) {
       const d = checked.diagnostics[0]
       return yield* new JobError({
