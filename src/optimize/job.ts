@@ -82,8 +82,12 @@ export const runJob = (
     if (checked.program === undefined || checked.normalized === undefined || checked.hash === undefined) {
       const d = checked.diagnostics[0]
       return yield* new JobError({
-        message: `${checked.diagnostics.length} problem(s) in the program${d === undefined ? "" : `: ${d.message}`}`,
-        location: spec.program
+        message: `${checked.diagnostics.length} problem(s) in the program${
+          d === undefined ? "" : `: ${d.code} ${d.message}`
+        }`,
+        location: d?.span === undefined
+          ? spec.program
+          : `${spec.program}:${d.span.start.line}:${d.span.start.column}`
       })
     }
     yield* store("program", spec.program, source)

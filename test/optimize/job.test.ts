@@ -150,6 +150,16 @@ describe("runJob", () => {
     60_000
   )
 
+  it("a program with a problem is a JobError at its line and column", async () => {
+    const dir = workdir()
+    writeFileSync(join(dir, "route.tr"), "program main(text: string) {\n  return nope\n}\n")
+    writeFileSync(join(dir, "job.yaml"), EVAL_JOB)
+    const r = await Effect.runPromise(
+      Effect.either(runJob(join(dir, "job.yaml"))).pipe(Effect.provide(Layer.merge(layers(), makeFakeRouter().layer)))
+    )
+    expect(Either.isLeft(r) && r.left.location).toMatch(/^route\.tr:2:\d+$/)
+  })
+
   it("a bad dataset path is a JobError naming it", async () => {
     const dir = workdir()
     writeFileSync(join(dir, "job.yaml"), EVAL_JOB.replace("test.jsonl", "missing.jsonl"))
