@@ -7,11 +7,13 @@
  */
 import * as Command from "@effect/cli/Command"
 import { HashMap } from "effect"
+import { artifactsCommand } from "./artifacts.js"
 import { checkCommand, compileCommand, fmtCommand, normalizeCommand, schemaCommand, tokensCommand } from "./commands.js"
 import { deployCommand, deploymentsCommand } from "./deploy.js"
 import { replayCommand, resumeCommand, runsCommand, traceCommand } from "./durable.js"
 import { evalCommand } from "./eval.js"
 import { gcCommand } from "./gc.js"
+import { jobCommand } from "./job.js"
 import { migrateDataCommand } from "./migrateData.js"
 import { optimizeCommand } from "./optimize.js"
 import { planCommand } from "./plan.js"
@@ -48,7 +50,9 @@ export const subcommands = [
   evalCommand,
   deployCommand,
   deploymentsCommand,
-  optimizeCommand
+  optimizeCommand,
+  jobCommand,
+  artifactsCommand
 ] as const
 
 /** The root command: `trellis` with every subcommand. */
@@ -165,6 +169,16 @@ export const COMMANDS: ReadonlyArray<CommandHelp> = [
     usage:
       "optimize <file> --train t.jsonl --dev d.jsonl [--test x.jsonl] [--metric m]... [--model m] --budget <calls|calls=N,tokens=N,cost=X> [--optimizer bootstrap|random|copro|mipro] [--seed n] [--config f] [-o file] [--json]",
     summary: "optimize a program's instructions and demos under a hard budget"
+  },
+  {
+    name: "job",
+    usage: "job run <job.yaml> [--config f] [--memory] [--json]",
+    summary: "run the eval or optimization a YAML JobSpec describes (a rerun resumes)"
+  },
+  {
+    name: "artifacts",
+    usage: "artifacts [--kind program|report|calibrator|dataset] [--json] | artifacts show <hash> [-o file]",
+    summary: "list or show content-addressed artifacts stored by jobs"
   }
 ]
 

@@ -375,6 +375,19 @@ const dataMigrations = statements(
   )`
 )
 
+/** Content-addressed artifacts (issue 20): programs, reports, calibrators and datasets by the sha256 of their content. */
+const artifacts = statements(
+  `CREATE TABLE artifacts (
+    hash TEXT COLLATE "C" PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('program', 'report', 'calibrator', 'dataset')),
+    name TEXT NOT NULL,
+    size BIGINT NOT NULL,
+    content TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+  )`,
+  `CREATE INDEX artifacts_kind_idx ON artifacts (kind, created_at)`
+)
+
 /** Every migration, by `<number>_<name>`: append new ones, never edit applied ones. */
 export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient>> = {
   "0001_core": core,
@@ -386,6 +399,7 @@ export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient>>
   "0008_history": history,
   "0009_compaction": compaction,
   "0010_http_idempotency": httpIdempotency,
+  "0011_artifacts": artifacts,
   "0013_deployments": deployments,
   "0014_feature_flags": featureFlags,
   "0016_blobs": blobs,

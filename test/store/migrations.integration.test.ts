@@ -28,6 +28,7 @@ for (const backend of testBackends()) {
           const tables = yield* sql<{ readonly table_name: string }>`
             SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name`
           expect(tables.map((t) => t.table_name)).toEqual([
+            "artifacts",
             "bandit_rewards",
             "bandit_state",
             "bandit_states",
