@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either, Layer, Schema } from "effect"
+import { check } from "../../src/compile.js"
 import { builtin, lit } from "../../src/ir/builder.js"
 import { evalPure } from "../../src/ir/eval.js"
 import * as Durable from "../../src/runtime/durable.js"
@@ -108,6 +109,9 @@ describe("patched", () => {
     }).pipe(Effect.provide(services)))
 
   it("a bad patch id is a typed, located diagnostic", () => {
+    const source = `program main() {\n  return if patched("no spaces") { return 1 } else { return 0 }\n}`
+    const [diagnostic] = check(source).diagnostics
+    expect(diagnostic).toMatchObject({ code: "type-mismatch", span: { start: { line: 2, column: 21 } } })
     expect(() => compileProgram(`program main() { return if patched("no spaces") { return 1 } else { return 0 } }`))
       .toThrow(/Argument 1 of "patched" is not a patch id: "no spaces"/)
     expect(() => compileProgram(`program main(x: string) { return if patched(x) { return 1 } else { return 0 } }`))
