@@ -23,7 +23,6 @@ import { RunFiberScheduler } from "./fiberScheduler.js"
 import { interruptAll } from "./inflight.js"
 import { LlmRunner } from "./llm.js"
 import { Run } from "./nodes.js"
-import { patchesOf } from "./patches.js"
 import type { Plan } from "./plan.js"
 import { makeBatcher } from "./policy/batcher.js"
 import type { BatchedCall } from "./policy/batcher.js"
@@ -229,7 +228,7 @@ export const execute = (config: ExecuteConfig): Effect.Effect<RunResult, RunErro
     // The run's fibers share one task queue (fiberScheduler.ts).
     const runtime = yield* Effect.withScheduler(Effect.runtime<never>(), new RunFiberScheduler())
     const batchers = yield* makeBatchers(config.plan)
-    const patches = config.recorded?.record.patches ?? new Set(patchesOf(config.plan.program))
+    const patches = config.recorded?.record.patches ?? new Set(config.plan.patches)
     const run = new Run(
       {
         runId: config.runId,

@@ -42,7 +42,7 @@ export const withPatches = (
   env: (name: string) => Json | undefined
 ): (name: string) => Json | undefined =>
 (name) => {
-  if (name.startsWith(PREFIX)) return patches.has(name.slice(PREFIX.length))
+  if (name.charCodeAt(0) === 35 && name.startsWith(PREFIX)) return patches.has(name.slice(PREFIX.length))
   return env(name)
 }
 
