@@ -111,7 +111,8 @@ const BUILTIN_ARITY: { readonly [K in BuiltinName]: readonly [number, number] } 
   round: [1, 2],
   str: [1, 1],
   num: [1, 1],
-  range: [1, 2]
+  range: [1, 2],
+  patched: [1, 1]
 }
 
 // ---------------------------------------------------------------------------

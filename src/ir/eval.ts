@@ -436,11 +436,28 @@ const builtin = (fn: BuiltinName, args: ReadonlyArray<Json>): Out => {
       for (let i = 0; i < length; i++) out[i] = num(from + i)
       return out
     }
+    case "patched":
+      return fail(`patched(${JSON.stringify(a0)}) is known only while a run executes`)
   }
   return fail(`Unknown builtin "${String(fn)}"`)
 }
 
 const lookup = (env: Env, name: string): Json | undefined => (typeof env === "function" ? env(name) : env.get(name))
+
+/**
+ * The name under which a run's environment answers `patched(id)`: no ref can have it (a ref is an
+ * identifier). Outside a run nothing answers it, so `patched` is never a constant (normalize keeps it).
+ */
+export const patchName = (id: string): string => `#patched:${id}`
+
+const patchedValue = (args: ReadonlyArray<Expr>, env: Env): Out => {
+  const [arg] = args
+  if (args.length !== 1 || arg === undefined || arg.kind !== "lit" || typeof arg.value !== "string") {
+    return fail(`Builtin "patched" expects one string literal`)
+  }
+  const v = lookup(env, patchName(arg.value))
+  return typeof v === "boolean" ? v : fail(`patched("${arg.value}") is known only while a run executes`)
+}
 
 const evaluate = (expr: Expr, env: Env): Out => {
   switch (expr.kind) {
@@ -507,6 +524,7 @@ const evaluate = (expr: Expr, env: Env): Out => {
       return makeRecord(entries)
     }
     case "call": {
+      if (expr.fn === "patched") return patchedValue(expr.args, env)
       const values: Array<Json> = []
       for (const arg of expr.args) {
         const v = evaluate(arg, env)

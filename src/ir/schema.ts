@@ -66,7 +66,8 @@ export const BUILTINS = [
   "round",
   "str",
   "num",
-  "range"
+  "range",
+  "patched"
 ] as const
 export const BuiltinName = Schema.Literal(...BUILTINS)
 export type BuiltinName = typeof BuiltinName.Type

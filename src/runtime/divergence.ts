@@ -31,11 +31,16 @@ export interface Divergence {
   readonly actual: string | undefined
 }
 
-const lineOf = (e: RunEvent, delays: boolean): string => {
+const lineOf = (e: RunEvent, delays: boolean, programHash: boolean): string => {
   if (e.type !== "RunStarted") return comparable(e, delays)
   return comparable({
     ...e,
-    data: { programHash: e.data.programHash, inputsHash: e.data.inputsHash, seed: e.data.seed, mode: "live" }
+    data: {
+      programHash: programHash ? e.data.programHash : "",
+      inputsHash: e.data.inputsHash,
+      seed: e.data.seed,
+      mode: "live"
+    }
   }, delays)
 }
 
@@ -47,7 +52,12 @@ const droppedPrefixes = (events: ReadonlyArray<RunEvent>): ReadonlyArray<string>
   return out
 }
 
-const group = (events: ReadonlyArray<RunEvent>, delays: boolean, dropped: ReadonlyArray<string>) => {
+const group = (
+  events: ReadonlyArray<RunEvent>,
+  delays: boolean,
+  dropped: ReadonlyArray<string>,
+  programHash: boolean
+) => {
   const groups = new Map<string, Array<{ readonly seq: number; readonly line: string }>>()
   let started = false
   for (const e of events) {
@@ -58,7 +68,7 @@ const group = (events: ReadonlyArray<RunEvent>, delays: boolean, dropped: Readon
       started = true
     }
     const key = e.node ?? ""
-    const entry = { seq: e.seq, line: lineOf(e, delays) }
+    const entry = { seq: e.seq, line: lineOf(e, delays, programHash) }
     const list = groups.get(key)
     if (list === undefined) groups.set(key, [entry])
     else list.push(entry)
@@ -69,17 +79,19 @@ const group = (events: ReadonlyArray<RunEvent>, delays: boolean, dropped: Readon
 /**
  * The first divergence of `replayed` from `recorded`, or undefined when the
  * replay is exact. `delays: false` ignores retry delays (for runs that were
- * not seeded, whose jitter is not reproducible).
+ * not seeded, whose jitter is not reproducible). `programHash: false` ignores
+ * the program hash (a replay with a changed program, `allowProgramChange`).
  */
 export const firstDivergence = (
   recorded: ReadonlyArray<RunEvent>,
   replayed: ReadonlyArray<RunEvent>,
-  options: { readonly delays?: boolean } = {}
+  options: { readonly delays?: boolean; readonly programHash?: boolean } = {}
 ): Divergence | undefined => {
   const delays = options.delays ?? true
+  const programHash = options.programHash ?? true
   const dropped = droppedPrefixes(recorded)
-  const want = group(recorded, delays, dropped)
-  const got = group(replayed, delays, dropped)
+  const want = group(recorded, delays, dropped, programHash)
+  const got = group(replayed, delays, dropped, programHash)
   let best: { readonly order: number; readonly divergence: Divergence } | undefined
   const consider = (order: number, divergence: Divergence) => {
     if (best === undefined || order < best.order) best = { order, divergence }
@@ -131,7 +143,7 @@ export const recordIntegrity = (events: ReadonlyArray<RunEvent>): Divergence | u
         node: e.node,
         seq: e.seq,
         expected: e.runId !== events[0]!.runId ? `an event of run ${events[0]!.runId}` : `the event with seq ${i}`,
-        actual: lineOf(e, true)
+        actual: lineOf(e, true, true)
       }
     }
   }

@@ -462,7 +462,16 @@ export type ReplaySource =
  */
 export const replay = (
   source: ReplaySource,
-  options: { readonly live?: boolean; readonly allowVersionChange?: boolean } = {}
+  options: {
+    readonly live?: boolean
+    readonly allowVersionChange?: boolean
+    /**
+     * Replays a trace with the program given beside it even when that program changed since the run was
+     * recorded (its hash differs): the changed program must replay the record exactly, which `patched`
+     * markers make possible (docs/history.md).
+     */
+    readonly allowProgramChange?: boolean
+  } = {}
 ): Effect.Effect<ReplayReport, RunError, ToolRegistry | RunStore | EventLog> =>
   Effect.gen(function*() {
     const events = source._tag === "Stored" ? yield* eventsOf(source.runId) : source.events
@@ -523,7 +532,8 @@ export const replay = (
     }
     const planned = plan(program)
     if (Either.isLeft(planned)) return yield* Effect.fail(planned.left)
-    if (planned.right.hash !== started.programHash) {
+    const changed = planned.right.hash !== started.programHash
+    if (changed && !(options.allowProgramChange === true && source._tag === "Trace")) {
       return yield* Effect.fail(
         new RunError({
           kind: "InvalidProgram",
@@ -559,7 +569,7 @@ export const replay = (
       return { exit, replayed }
     }).pipe(Effect.provide(fresh))
     const replayed = outcome.replayed
-    const divergence = firstDivergence(events, replayed, { delays: started.seed !== null })
+    const divergence = firstDivergence(events, replayed, { delays: started.seed !== null, programHash: !changed })
     const exit = outcome.exit
     const ending = Exit.isSuccess(exit)
       ? { status: "completed" as const, output: exit.value.output }

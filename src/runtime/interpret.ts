@@ -228,11 +228,13 @@ export const execute = (config: ExecuteConfig): Effect.Effect<RunResult, RunErro
     // The run's fibers share one task queue (fiberScheduler.ts).
     const runtime = yield* Effect.withScheduler(Effect.runtime<never>(), new RunFiberScheduler())
     const batchers = yield* makeBatchers(config.plan)
+    const patches = config.recorded?.record.patches ?? new Set(config.plan.patches)
     const run = new Run(
       {
         runId: config.runId,
         plan: config.plan,
         params: config.params,
+        patches,
         concurrency: config.concurrency,
         maxNodes: config.maxNodes,
         maxDepth: config.maxDepth,
@@ -252,7 +254,8 @@ export const execute = (config: ExecuteConfig): Effect.Effect<RunResult, RunErro
       seed: config.seed ?? null,
       mode: config.recorded === undefined ? "live" : config.recorded.record.mode === "resume" ? "resume" : "replay",
       inputs,
-      ...(config.plan.tools.size === 0 ? {} : { toolVersions: versionsOf(config.plan.tools, registry) })
+      ...(config.plan.tools.size === 0 ? {} : { toolVersions: versionsOf(config.plan.tools, registry) }),
+      ...(patches.size === 0 ? {} : { patches: [...patches].sort() })
     })
     const flush = Effect.suspend(() => (run.pendingEventCount === 0 ? Effect.void : sink.append(run.takeEvents())))
 

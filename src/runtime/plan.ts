@@ -12,6 +12,7 @@ import { Either, Schema } from "effect"
 import type { Body, Expr, Node, Param, Program } from "../ir/schema.js"
 import { forEachSubExpr } from "../ir/visit.js"
 import { hashProgram } from "../normalize/index.js"
+import { patchesOf } from "./patches.js"
 
 /** A program the runtime cannot run: it has a cycle or names a program or node that does not exist. */
 export class PlanError extends Schema.TaggedError<PlanError>()("PlanError", {
@@ -74,6 +75,8 @@ export interface Plan {
   readonly programs: ReadonlyMap<string, ProgramPlan>
   /** Every tool name used anywhere. */
   readonly tools: ReadonlySet<string>
+  /** The patch ids of its `patched("id")` calls, sorted (patches.ts). */
+  readonly patches: ReadonlyArray<string>
   /** Total nodes of all programs (each body counted once). */
   readonly nodeCount: number
 }
@@ -263,6 +266,7 @@ export const make = (program: Program): Either.Either<Plan, PlanError> => {
     entry,
     programs,
     tools: planner.tools,
+    patches: patchesOf(program),
     nodeCount: planner.nodeCount
   })
 }

@@ -103,6 +103,8 @@ export interface Recorded {
   readonly fanIn: ReadonlyMap<string, RecordedFanIn>
   /** Recorded waits by node path (a resumed run keeps their deadlines; replay answers them). */
   readonly waits: ReadonlyMap<string, RecordedWait>
+  /** The patch ids the run was started with (its first `RunStarted.patches`; none when absent). */
+  readonly patches: ReadonlySet<string>
 }
 
 /** Indexes a run's events (in seq order). */
@@ -128,6 +130,7 @@ export const makeRecorded = (mode: RecordedMode, events: ReadonlyArray<RunEvent>
   >()
   const lastAttempt = new Map<string, number>()
   let seed: number | null = null
+  let patches: Set<string> | undefined
   let runId = ""
   let lastSeq = -1
   const attemptOf = (path: string, n: number) => attempts.get(path)?.get(n)
@@ -138,6 +141,7 @@ export const makeRecorded = (mode: RecordedMode, events: ReadonlyArray<RunEvent>
     switch (e.type) {
       case "RunStarted":
         if (e.data.mode !== "resume") seed = e.data.seed
+        if (patches === undefined) patches = new Set(e.data.patches ?? [])
         break
       case "ToolCalled": {
         if (path === undefined) break
@@ -234,7 +238,7 @@ export const makeRecorded = (mode: RecordedMode, events: ReadonlyArray<RunEvent>
         break
     }
   }
-  return { mode, runId, seed, lastSeq, attempts, served, choices, fanIn, waits }
+  return { mode, runId, seed, lastSeq, attempts, served, choices, fanIn, waits, patches: patches ?? new Set() }
 }
 
 /** The canonical line of an event for comparison: no seq, time or latency (and no retry delay when `delays` is false). */

@@ -18,6 +18,8 @@ export interface RunConfig {
   readonly runId: string
   readonly plan: Plan
   readonly params: ReadonlyMap<string, Json>
+  /** The patch ids in force: what `patched(id)` answers true for (patches.ts). */
+  readonly patches: ReadonlySet<string>
   /** Most tool/llm calls in flight at once (calls that complete synchronously never wait). */
   readonly concurrency: number
   /** Most node executions in the whole run. */

@@ -28,6 +28,7 @@ import type { Completion } from "./driver.js"
 import { toToolError } from "./errors.js"
 import { EventBuffer } from "./eventBuffer.js"
 import { PromiseCall } from "./inflight.js"
+import { withPatches } from "./patches.js"
 import type { ScopePlan } from "./plan.js"
 import { makeBudgeter } from "./policy/budget.js"
 import type { Budgeter } from "./policy/budget.js"
@@ -213,14 +214,14 @@ export abstract class Scheduler extends Driver {
       onDone,
       onFail,
       group,
-      env: (name) => {
+      env: withPatches(this.config.patches, (name) => {
         const i = plan.indexOf.get(name)
         if (i !== undefined) {
           const v = values[i]
           if (v !== undefined) return v
         }
         return env(name)
-      }
+      })
     }
     if (n === 0) return this.finishScope(scope)
     for (const i of plan.roots) this.makeReady(scope, i)

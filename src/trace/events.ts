@@ -50,7 +50,9 @@ export class RunStarted extends Schema.Class<RunStarted>("RunStarted")(
     mode: Schema.Literal("live", "replay", "resume"),
     inputs: opt(JsonValue),
     /** The version of each tool the program calls, as the run began (resume and replay check them). */
-    toolVersions: opt(Schema.Record({ key: Schema.String, value: Schema.String }))
+    toolVersions: opt(Schema.Record({ key: Schema.String, value: Schema.String })),
+    /** The patch ids (`patched("id")`) in force for the run: its program's when it began (see docs/history.md). */
+    patches: opt(Schema.Array(Schema.String))
   })
 ) {}
 

@@ -2,9 +2,9 @@
  * Typing rules of the builtin functions (V6): arity, argument types and
  * result types, following the expression semantics of the common brief.
  */
-import type { BuiltinName, Type } from "../ir/schema.js"
+import type { BuiltinName, Expr, Type } from "../ir/schema.js"
 import type { Typed } from "./operators.js"
-import { anyType, formatType, joinAll, listOf, numberType, stringType } from "./types.js"
+import { anyType, booleanType, formatType, joinAll, listOf, numberType, stringType } from "./types.js"
 
 /** Minimum and maximum argument counts of each builtin (`Infinity` when variadic). */
 export const BUILTIN_ARITY: { readonly [fn in BuiltinName]: readonly [number, number] } = {
@@ -22,7 +22,8 @@ export const BUILTIN_ARITY: { readonly [fn in BuiltinName]: readonly [number, nu
   round: [1, 2],
   str: [1, 1],
   num: [1, 1],
-  range: [1, 2]
+  range: [1, 2],
+  patched: [1, 1]
 }
 
 const plural = (n: number) => (n === 1 ? "argument" : "arguments")
@@ -71,6 +72,8 @@ const resultOf = (fn: BuiltinName, args: ReadonlyArray<Type>): Type => {
       return stringType
     case "range":
       return listOf(numberType)
+    case "patched":
+      return booleanType
   }
 }
 
@@ -112,7 +115,25 @@ const CHECKS: { readonly [fn in BuiltinName]: ReadonlyArray<ArgCheck> | ArgCheck
   round: [kinds("a number", "number"), kinds("a number", "number")],
   str: [() => undefined],
   num: [kinds("a number, boolean or string", "number", "boolean", "string")],
-  range: [kinds("a number", "number"), kinds("a number", "number")]
+  range: [kinds("a number", "number"), kinds("a number", "number")],
+  patched: [kinds("a string", "string")]
+}
+
+/** A patch id: what `patched(id)` names (letters, digits, `_`, `-`, `.`; 1 to 64 characters). */
+export const PATCH_ID = /^[A-Za-z0-9_.-]{1,64}$/
+
+/** Why the arguments of a `patched` call are not one patch id literal (undefined: they are). */
+export const patchIdProblem = (args: ReadonlyArray<Expr>): string | undefined => {
+  const [arg] = args
+  if (args.length !== 1 || arg === undefined) return undefined
+  if (arg.kind !== "lit" || typeof arg.value !== "string") {
+    return `Argument 1 of "patched" expects a patch id written as a string literal`
+  }
+  return PATCH_ID.test(arg.value)
+    ? undefined
+    : `Argument 1 of "patched" is not a patch id: ${
+      JSON.stringify(arg.value)
+    } (letters, digits, "_", "-" or ".", 1 to 64 characters)`
 }
 
 /** The type of a builtin call with the given argument types. */

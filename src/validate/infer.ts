@@ -8,7 +8,7 @@
  * violation, so these fallbacks can hide errors but never invent them.
  */
 import type { Expr, Program, Type } from "../ir/schema.js"
-import { BUILTIN_ARITY, typeOfBuiltin } from "./builtins.js"
+import { BUILTIN_ARITY, patchIdProblem, typeOfBuiltin } from "./builtins.js"
 import type { ToolTable } from "./context.js"
 import type { Typed } from "./operators.js"
 import { typeOfBinary, typeOfGet, typeOfIndex, typeOfSlice, typeOfUnary } from "./operators.js"
@@ -202,8 +202,12 @@ export class TypeInfo {
         })
         return { type: recordOf([...fields].map(([name, type]) => ({ name, type }))) }
       }
-      case "call":
-        return Object.hasOwn(BUILTIN_ARITY, expr.fn) ? typeOfBuiltin(expr.fn, kids) : { type: anyType }
+      case "call": {
+        if (!Object.hasOwn(BUILTIN_ARITY, expr.fn)) return { type: anyType }
+        const typed = typeOfBuiltin(expr.fn, kids)
+        const problem = expr.fn === "patched" && typed.error === undefined ? patchIdProblem(expr.args) : undefined
+        return problem === undefined ? typed : { type: typed.type, error: problem, arg: 0 }
+      }
     }
   }
 

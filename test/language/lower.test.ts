@@ -462,7 +462,7 @@ describe("lower: violations", () => {
       {
         code: "unbound-ref",
         message:
-          "Unknown function \"lenn\"; the builtins are len, keys, values, concat, join, split, lower, upper, min, max, sum, round, str, num, range",
+          "Unknown function \"lenn\"; the builtins are len, keys, values, concat, join, split, lower, upper, min, max, sum, round, str, num, range, patched",
         pointer: "/programs/p/nodes/0/expr",
         at: "1:19"
       }
