@@ -33,7 +33,10 @@ beforeAll(async () => {
     format: "esm",
     outfile: child,
     external: NODE_EXTERNALS,
-    banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
+    banner: {
+      js:
+        "import { createRequire as __trellisCreateRequire } from 'module'; const require = __trellisCreateRequire(import.meta.url);"
+    },
     logLevel: "warning"
   })
   // The store runs PGlite on a worker thread whose script sits next to the module that starts it.
