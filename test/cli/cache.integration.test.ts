@@ -54,7 +54,7 @@ describe("the result cache in the store", () => {
     const real = await trellis(["gc"])
     expect(real.stderr).toBe("")
     expect(real.stdout).toBe(
-      `removed: 1 expired cache entry, 0 events of 0 compacted runs; ${dry.bytes} bytes reclaimed\n`
+      `removed: 1 expired cache entry, 0 events of 0 compacted runs, 0 unreferenced blobs; ${dry.bytes} bytes reclaimed\n`
     )
   }, 300_000)
 })
