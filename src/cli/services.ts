@@ -9,8 +9,8 @@
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as FileSystem from "@effect/platform/FileSystem"
 import { Effect, Either, Layer } from "effect"
-import { documentTools } from "../documents/tool.js"
 import * as Ocr from "../documents/ocr/index.js"
+import { documentTools } from "../documents/tool.js"
 import * as Router from "../llm/router.js"
 import * as StepRunner from "../llm/stepRunner.js"
 import { RetrievalError } from "../retrieval/errors.js"
@@ -125,7 +125,13 @@ const registryWithRetrieval = (userTools: ReadonlyArray<AnyTool>) =>
     ToolRegistry,
     Effect.gen(function*() {
       const retrieval = yield* Retrieval
-      const made = makeRegistry([...builtinTools, ...toolsOf(retrieval), ...documentTools, ...ocrTools(true), ...userTools])
+      const made = makeRegistry([
+        ...builtinTools,
+        ...toolsOf(retrieval),
+        ...documentTools,
+        ...ocrTools(true),
+        ...userTools
+      ])
       if (Either.isLeft(made)) return yield* new CliError({ message: made.left.message })
       return made.right
     })
