@@ -64,7 +64,7 @@ export const sha256 = (text: string): string => createHash("sha256").update(text
 /** Whether a value's JSON text may exceed `threshold` bytes (cheap for primitives and short strings). */
 const mayExceed = (value: unknown, threshold: number): boolean => {
   if (value === null || typeof value === "number" || typeof value === "boolean" || value === undefined) return false
-  // A UTF-16 unit takes at most 6 bytes of JSON text (`\uXXXX`).
+  // A UTF-16 unit takes at most 6 bytes of JSON text (a `\u` escape with four hex digits).
   if (typeof value === "string") return value.length * 6 + 2 > threshold
   return true
 }
