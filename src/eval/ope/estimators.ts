@@ -122,8 +122,61 @@ const quantile = (sorted: ReadonlyArray<number>, q: number): number => {
   return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo)
 }
 
+/** The four estimates on one (re)sample of the decisions. */
+interface Estimates {
+  readonly logged: number
+  readonly ips: number
+  readonly snips: number
+  readonly dr: number
+}
+
+/**
+ * The estimates on all `n` decisions with percentile bootstrap CIs: `estimatesAt` computes them on the decisions
+ * at the given indices (all of them, then each resample drawn with replacement from the seeded generator).
+ */
+export const bootstrapEstimates = (
+  n: number,
+  estimatesAt: (idx: ArrayLike<number>) => Estimates,
+  options: { readonly resamples?: number; readonly seed?: number; readonly confidence?: number }
+) => {
+  const point = estimatesAt(Int32Array.from({ length: n }, (_, i) => i))
+  const resamples = Math.max(1, Math.floor(options.resamples ?? 1000))
+  const seed = options.seed ?? 0
+  const confidence = options.confidence ?? 0.95
+  const u = makeRng(seed)
+  const boot = {
+    logged: [] as Array<number>,
+    ips: [] as Array<number>,
+    snips: [] as Array<number>,
+    dr: [] as Array<number>
+  }
+  const idx = new Int32Array(n)
+  for (let b = 0; b < resamples; b++) {
+    for (let j = 0; j < n; j++) idx[j] = Math.floor(u() * n)
+    const e = estimatesAt(idx)
+    boot.logged.push(e.logged)
+    boot.ips.push(e.ips)
+    boot.snips.push(e.snips)
+    boot.dr.push(e.dr)
+  }
+  const alpha = (1 - confidence) / 2
+  const estimate = (value: number, draws: Array<number>): Estimate => {
+    draws.sort((a, b) => a - b)
+    return { estimate: value, ci: [quantile(draws, alpha), quantile(draws, 1 - alpha)] }
+  }
+  return {
+    logged: estimate(point.logged, boot.logged),
+    ips: estimate(point.ips, boot.ips),
+    snips: estimate(point.snips, boot.snips),
+    dr: estimate(point.dr, boot.dr),
+    resamples,
+    seed,
+    confidence
+  }
+}
+
 /** Checks one decision: a finite reward and a propensity in (0, 1]. */
-const checkDecision = (d: LoggedDecision): LogError | undefined =>
+export const checkDecision = (d: LoggedDecision): LogError | undefined =>
   !(Number.isFinite(d.propensity) && d.propensity > 0 && d.propensity <= 1)
     ? new LogError({ runId: d.runId, message: `run ${d.runId}: propensity ${d.propensity} is not in (0, 1]` })
     : !Number.isFinite(d.reward)
@@ -167,32 +220,11 @@ export const evaluatePolicy = (
     reward: Float64Array.from(decisions, (d) => d.reward),
     pi: Float64Array.from(names, (o) => probs.get(o)!)
   }
-  const all = Int32Array.from({ length: n }, (_, i) => i)
-  const point = estimatesOn(sample, all)
-  const resamples = Math.max(1, Math.floor(options.resamples ?? 1000))
-  const seed = options.seed ?? 0
-  const confidence = options.confidence ?? 0.95
-  const u = makeRng(seed)
-  const boot = {
-    logged: [] as Array<number>,
-    ips: [] as Array<number>,
-    snips: [] as Array<number>,
-    dr: [] as Array<number>
-  }
-  const idx = new Int32Array(n)
-  for (let b = 0; b < resamples; b++) {
-    for (let j = 0; j < n; j++) idx[j] = Math.floor(u() * n)
-    const e = estimatesOn(sample, idx)
-    boot.logged.push(e.logged)
-    boot.ips.push(e.ips)
-    boot.snips.push(e.snips)
-    boot.dr.push(e.dr)
-  }
-  const alpha = (1 - confidence) / 2
-  const estimate = (value: number, draws: Array<number>): Estimate => {
-    draws.sort((a, b) => a - b)
-    return { estimate: value, ci: [quantile(draws, alpha), quantile(draws, 1 - alpha)] }
-  }
+  const { confidence, dr, ips, logged, resamples, seed, snips } = bootstrapEstimates(
+    n,
+    (idx) => estimatesOn(sample, idx),
+    options
+  )
   let sw = 0
   let sw2 = 0
   let maxWeight = 0
@@ -208,10 +240,10 @@ export const evaluatePolicy = (
     n,
     options: names,
     targetProbabilities: Object.fromEntries(probs),
-    logged: estimate(point.logged, boot.logged),
-    ips: estimate(point.ips, boot.ips),
-    snips: estimate(point.snips, boot.snips),
-    dr: estimate(point.dr, boot.dr),
+    logged,
+    ips,
+    snips,
+    dr,
     effectiveSampleSize: sw2 > 0 ? (sw * sw) / sw2 : 0,
     maxWeight,
     matched,

@@ -12,9 +12,8 @@
  * margin. Pure.
  */
 import { Either } from "effect"
-import { LogError } from "../../eval/ope/estimators.js"
-import type { Estimate, LoggedDecision, PolicyValue } from "../../eval/ope/estimators.js"
-import { makeRng } from "../../eval/stats/random.js"
+import { bootstrapEstimates, LogError } from "../../eval/ope/estimators.js"
+import type { LoggedDecision, PolicyValue } from "../../eval/ope/estimators.js"
 
 /** A logged decision with the target's probability of every option in that decision's context. */
 export interface ContextualDecision extends LoggedDecision {
@@ -60,13 +59,6 @@ const estimatesOn = (ds: ReadonlyArray<ContextualDecision>, idx: ArrayLike<numbe
   return { logged: globalMean, ips: ips / n, snips: weights > 0 ? ips / weights : 0, dr: dr / n }
 }
 
-const quantile = (sorted: ReadonlyArray<number>, q: number): number => {
-  const pos = (sorted.length - 1) * q
-  const lo = Math.floor(pos)
-  const hi = Math.ceil(pos)
-  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo)
-}
-
 /** Estimates a contextual target's value from decisions carrying its per-decision probabilities. */
 export const evaluateContextual = (
   decisions: ReadonlyArray<ContextualDecision>,
@@ -87,32 +79,11 @@ export const evaluateContextual = (
     }
   }
   const n = decisions.length
-  const all = Int32Array.from({ length: n }, (_, i) => i)
-  const point = estimatesOn(decisions, all)
-  const resamples = Math.max(1, Math.floor(options.resamples ?? 1000))
-  const seed = options.seed ?? 0
-  const confidence = options.confidence ?? 0.95
-  const u = makeRng(seed)
-  const boot = {
-    logged: [] as Array<number>,
-    ips: [] as Array<number>,
-    snips: [] as Array<number>,
-    dr: [] as Array<number>
-  }
-  const idx = new Int32Array(n)
-  for (let b = 0; b < resamples; b++) {
-    for (let j = 0; j < n; j++) idx[j] = Math.floor(u() * n)
-    const e = estimatesOn(decisions, idx)
-    boot.logged.push(e.logged)
-    boot.ips.push(e.ips)
-    boot.snips.push(e.snips)
-    boot.dr.push(e.dr)
-  }
-  const alpha = (1 - confidence) / 2
-  const estimate = (value: number, draws: Array<number>): Estimate => {
-    draws.sort((a, b) => a - b)
-    return { estimate: value, ci: [quantile(draws, alpha), quantile(draws, 1 - alpha)] }
-  }
+  const { confidence, dr, ips, logged, resamples, seed, snips } = bootstrapEstimates(
+    n,
+    (idx) => estimatesOn(decisions, idx),
+    options
+  )
   let sw = 0
   let sw2 = 0
   let maxWeight = 0
@@ -137,10 +108,10 @@ export const evaluateContextual = (
     n,
     options: sorted,
     targetProbabilities: Object.fromEntries(sorted.map((o) => [o, meanProbs.get(o) ?? 0])),
-    logged: estimate(point.logged, boot.logged),
-    ips: estimate(point.ips, boot.ips),
-    snips: estimate(point.snips, boot.snips),
-    dr: estimate(point.dr, boot.dr),
+    logged,
+    ips,
+    snips,
+    dr,
     effectiveSampleSize: sw2 > 0 ? (sw * sw) / sw2 : 0,
     maxWeight,
     matched,
