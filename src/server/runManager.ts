@@ -510,8 +510,15 @@ const make = (limits: ResolvedLimits, options: RunManagerOptions) =>
         cursor = page.next
       } while (cursor !== undefined)
       found.reverse()
-      for (const run of found) if (!closing) yield* enqueue(newEntry(run, "resume", undefined))
-      return found.length
+      // Checked again at enqueue time: while the store was read, another caller (an eval resuming its example's run,
+      // a signal) may have placed the same run here; a second entry would execute it twice.
+      let resumed = 0
+      for (const run of found) {
+        if (closing || entries.has(run.runId)) continue
+        yield* enqueue(newEntry(run, "resume", undefined))
+        resumed++
+      }
+      return resumed
     }).pipe(
       Effect.catchAll((e) => Effect.as(Effect.logWarning(`resuming runs left running failed: ${e.message}`), 0)),
       Effect.provide(runtime.context)

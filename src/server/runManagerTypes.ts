@@ -102,7 +102,7 @@ export interface RunManagerService {
    * timers of runs it no longer owns; a timer already armed at the same time is kept.
    */
   readonly rearm: Effect.Effect<void>
-  /** Resumes the runs the store holds as `running` (left by a previous process), through the queue. */
+  /** Resumes the runs the store holds as `running` (left by a previous process) and nobody placed here; how many. */
   readonly resumeLeftRunning: Effect.Effect<number>
   /**
    * Stops accepting, starts what is queued, waits up to `limits.drainMs` for

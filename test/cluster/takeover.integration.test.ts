@@ -97,7 +97,17 @@ const checkStore = async (cluster: Cluster, runIds: ReadonlyArray<string>, items
       .map((r) => r.run_id),
     45_000
   )
-  expect(await explainRunning(cluster.databaseUrl)).toBe("")
+  const running = await explainRunning(cluster.databaseUrl)
+  if (running !== "") {
+    // The whole story in the message (an assertion's diff would cut it): the runs, and what the live replicas said.
+    const ids = [...running.matchAll(/^run (\S+)/gm)].map((m) => m[1]!)
+    const said = cluster.replicas.flatMap((r, i) =>
+      r === undefined ?
+        [] :
+        r.output.split("\n").filter((l) => ids.some((id) => l.includes(id))).map((l) => `replica ${i}: ${l}`)
+    )
+    throw new Error(`runs left running:\n${running}\n${said.join("\n")}`)
+  }
   // Every keyed side effect once: one effect line per key, and as many keys as calls the runs made.
   const effects = linesOf<Fx>(cluster.fxDir, "effects")
   const keys = new Set(effects.map((e) => e.key))
