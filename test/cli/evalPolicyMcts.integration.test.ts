@@ -119,7 +119,7 @@ describe("trellis eval policy --target mcts", () => {
       expect(report["dr"].ci[0]).toBeGreaterThan(report["logged"].estimate)
 
       const text = await trellis(["eval", "policy", "plan", "--target", "mcts:400", "--program", "tree.tr"])
-    expect(text.code).toBe(0)
+      expect(text.code).toBe(0)
       expect(text.stdout).toContain("plan (all runs)   plan=a > depth=y > tone=q")
       expect(text.stdout).toMatch(/^DR\s+0\.\d{4} {2}\[0\.\d{4}, [01]\.\d{4}\]$/m)
 
