@@ -3,11 +3,14 @@
  * [--apply cal.json] [--svg diag.svg]`: the Brier score, ECE and reliability
  * diagram of forecasts; with `--fit`, a calibrator fitted on one split and
  * scored on the held-out one, written as a versioned, content-addressed
- * artifact that the `calibrate` built-in tool applies at run time; with
- * `--apply`, an existing calibrator scored on new forecasts.
+ * artifact that the `calibrate` built-in tool applies at run time, and stored
+ * in the store's content-addressed artifacts (kind `calibrator`, listed by
+ * `trellis artifacts`) unless `--memory`; with `--apply`, an existing
+ * calibrator scored on new forecasts.
  */
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
+import * as Path from "@effect/platform/Path"
 import { Effect, Either, Option, Schema } from "effect"
 import { applyCalibrator, Calibrator, calibratorProblem, fitCalibrator } from "../eval/calibration/artifact.js"
 import type { CalibratorArtifact, SplitScores } from "../eval/calibration/artifact.js"
@@ -15,7 +18,11 @@ import { parseForecasts } from "../eval/calibration/data.js"
 import { brier, ece, reliability } from "../eval/calibration/metrics.js"
 import type { Forecast } from "../eval/calibration/metrics.js"
 import { reliabilitySvg } from "../eval/calibration/svg.js"
+import type { Artifact } from "../optimize/artifacts.js"
+import { ArtifactStore } from "../optimize/artifacts.js"
 import { CliError, out, readInput, writeText } from "./io.js"
+import { artifactStoreLayer } from "./job.js"
+import { notWhileServed } from "./remote.js"
 
 const f4 = (x: number) => x.toFixed(4)
 const usage = (message: string) => new CliError({ message, exitCode: 2 })
@@ -69,6 +76,9 @@ export const evalCalibrateCommand = Command.make(
       Options.withDescription("Fraction held out to score the fitted calibrator")
     ),
     seed: Options.integer("seed").pipe(Options.withDefault(0), Options.withDescription("Seed of the split")),
+    memory: Options.boolean("memory").pipe(
+      Options.withDescription("--fit: do not store the calibrator in the store's artifacts")
+    ),
     json: Options.boolean("json").pipe(Options.withDescription("Print the report as JSON"))
   },
   (o) =>
@@ -88,12 +98,23 @@ export const evalCalibrateCommand = Command.make(
       const forecasts = parsed.right
       const base = { n: forecasts.length, brier: brier(forecasts), ece: ece(forecasts, o.bins), bins: o.bins }
       let artifact: CalibratorArtifact | undefined
+      let stored: Artifact | undefined
       let applied: { readonly id: string | undefined; readonly brier: number; readonly ece: number } | undefined
       let after: ReadonlyArray<Forecast> | undefined
       if (Option.isSome(o.fit)) {
         artifact = fitCalibrator(o.fit.value, forecasts, { holdout: o.holdout, seed: o.seed, bins: o.bins })
         after = forecasts.map((f) => ({ p: applyCalibrator(artifact!, f.p), y: f.y }))
-        if (Option.isSome(o.output)) yield* writeText(o.output.value, JSON.stringify(artifact, null, 2) + "\n")
+        const content = JSON.stringify(artifact, null, 2) + "\n"
+        if (Option.isSome(o.output)) yield* writeText(o.output.value, content)
+        if (!o.memory) {
+          yield* notWhileServed(": stop it, use PostgreSQL (TRELLIS_DATABASE_URL), or give --memory")
+          const path = yield* Path.Path
+          const name = Option.isSome(o.output) ? path.basename(o.output.value) : `${artifact.kind}-calibrator.json`
+          stored = yield* Effect.flatMap(ArtifactStore, (store) => store.put("calibrator", name, content)).pipe(
+            Effect.provide(artifactStoreLayer(false)),
+            Effect.mapError((e) => new CliError({ message: `storing the calibrator failed: ${e.message}` }))
+          )
+        }
       }
       if (Option.isSome(o.apply)) {
         const c = yield* readCalibrator(o.apply.value)
@@ -113,6 +134,7 @@ export const evalCalibrateCommand = Command.make(
           ...(artifact === undefined
             ? {}
             : { calibrator: { kind: artifact.kind, id: artifact.id }, fit: artifact.fit }),
+          ...(stored === undefined ? {} : { artifact: stored }),
           ...(applied === undefined ? {} : { applied })
         }))
         return
@@ -123,6 +145,7 @@ export const evalCalibrateCommand = Command.make(
         yield* out(scoresLine("train", artifact.fit.train))
         if (artifact.fit.test !== undefined) yield* out(scoresLine("test", artifact.fit.test))
         if (Option.isSome(o.output)) yield* out(`wrote ${o.output.value}`)
+        if (stored !== undefined) yield* out(`stored artifact ${stored.hash.slice(0, 19)} (trellis artifacts show)`)
       }
       if (applied !== undefined) yield* out(`calibrated: Brier ${f4(applied.brier)}  ECE ${f4(applied.ece)}`)
       if (Option.isSome(o.svg)) yield* out(`wrote ${o.svg.value}`)

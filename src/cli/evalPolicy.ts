@@ -4,7 +4,10 @@
  * `./.trellis`, or `TRELLIS_DATABASE_URL`): the key's rewarded decisions
  * (`ChoiceMade` events joined with the rewards posted through feedback)
  * estimate the value of a target policy with IPS, SNIPS and doubly robust
- * estimators, each with a seeded bootstrap CI (`src/eval/ope/`).
+ * estimators, each with a seeded bootstrap CI (`src/eval/ope/`). Learned
+ * targets are fitted on the earlier half of the log and evaluated on the
+ * later half: `linucb[:α]` (contextual, from the runs' inputs) and
+ * `mcts[:iterations]` (a plan over the choose tree of `--program`).
  */
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
@@ -17,10 +20,13 @@ import { loggedDecisions } from "../eval/ope/logged.js"
 import { parseTarget } from "../eval/ope/target.js"
 import { parseWaitDuration } from "../ir/duration.js"
 import { contextualLog, evaluateLinUcb } from "../optimize/rollout/contextual.js"
+import { evaluateMcts, keysOf, pathLabel, treeLog } from "../optimize/rollout/mctsPolicy.js"
 import { gatePolicy } from "../optimize/rollout/policyGate.js"
+import { treeOfProgram } from "../runtime/bandit/mcts.js"
 import { sharedPolicy } from "../runtime/bandit/store.js"
 import { currentWorkspace } from "../runtime/llm.js"
 import { CliError, out } from "./io.js"
+import { loadValid } from "./load.js"
 import { storeLayer } from "./services.js"
 
 /** `--since`: an ISO date/time, or a duration back from now (`24h`, `7d`); undefined when it is neither. */
@@ -144,6 +150,129 @@ const linUcbReport = (
     }
   })
 
+/** The value report's lines shared by the learned targets. */
+const valueLines = (v: PolicyValue) =>
+  Effect.gen(function*() {
+    yield* out(
+      `estimate value    ${Math.round(v.confidence * 100)}% CI (bootstrap, ${v.resamples} resamples, seed ${v.seed})`
+    )
+    yield* out(line("logged", v.logged))
+    yield* out(line("IPS", v.ips))
+    yield* out(line("SNIPS", v.snips))
+    yield* out(line("DR", v.dr))
+    yield* out(
+      `effective sample size ${v.effectiveSampleSize.toFixed(1)} of ${v.n}; max weight ${v.maxWeight.toFixed(2)}`
+    )
+  })
+
+/**
+ * `--target mcts[:iterations] --program p.tr`: a plan over the program's choose tree (rooted at the key), searched
+ * by MCTS on the earlier half of the rewarded runs, evaluated off-policy (ε-mixed) on the later half.
+ */
+const mctsReport = (
+  o: {
+    readonly key: string
+    readonly program: Option.Option<string>
+    readonly epsilon: number
+    readonly resamples: number
+    readonly seed: number
+    readonly workspace: string
+    readonly shared: boolean
+    readonly json: boolean
+    readonly gate: boolean
+    readonly minEss: number
+    readonly save: Option.Option<string>
+  },
+  iterationsText: string | undefined,
+  since: number
+) =>
+  Effect.gen(function*() {
+    const iterations = iterationsText === undefined || iterationsText.trim() === "" ? 1000 : Number(iterationsText)
+    if (!(Number.isInteger(iterations) && iterations >= 1 && iterations <= 1_000_000)) {
+      return yield* usage(`--target mcts:${iterationsText}: iterations must be an integer from 1 to 1000000`)
+    }
+    if (!(o.epsilon >= 0 && o.epsilon <= 1)) return yield* usage(`--epsilon must be in [0, 1], got ${o.epsilon}`)
+    if (Option.isNone(o.program)) {
+      return yield* usage("--target mcts needs --program p.tr: the program whose choose tree is planned")
+    }
+    const loaded = yield* loadValid(o.program.value)
+    const tree = treeOfProgram(loaded.checked.program!)
+    if (tree === null) {
+      return yield* new CliError({
+        message: `${o.program.value}: the entry program has no top-level choose to plan`,
+        exitCode: 2
+      })
+    }
+    if (tree.key !== o.key) {
+      return yield* new CliError({
+        message: `${o.program.value}: the choose tree starts at "${tree.key}", not "${o.key}" (its keys: ${
+          [...keysOf(tree).keys()].join(", ")
+        }); name the root key, whose rewards are the runs' rewards`,
+        exitCode: 2
+      })
+    }
+    const log = yield* treeLog(tree, since).pipe(
+      Effect.locally(currentWorkspace, o.workspace),
+      Effect.locally(sharedPolicy, o.shared),
+      Effect.mapError((e) => new CliError({ message: `the store failed: ${e.message}` }))
+    )
+    if (log.rows.length < 2) {
+      return yield* new CliError({
+        message:
+          `choose "${o.key}": ${log.rows.length} rewarded runs on the tree; mcts needs at least 2 (to plan and to evaluate)`
+      })
+    }
+    const result = evaluateMcts(tree, log.rows, {
+      iterations,
+      epsilon: o.epsilon,
+      resamples: o.resamples,
+      seed: o.seed
+    })
+    if (Either.isLeft(result.value)) return yield* new CliError({ message: result.value.left.message })
+    const v = result.value.right
+    if (Option.isSome(o.save)) {
+      const fs = yield* FileSystem.FileSystem
+      yield* fs.writeFileString(o.save.value, JSON.stringify(result.strategies, null, 2) + "\n").pipe(
+        Effect.mapError((e) =>
+          new CliError({ message: `--save ${o.save.pipe(Option.getOrElse(() => ""))}: ${e.message}` })
+        )
+      )
+    }
+    const verdict = o.gate ? gatePolicy(v, { minEffectiveSampleSize: o.minEss }) : undefined
+    if (o.json) {
+      yield* out(
+        JSON.stringify({
+          key: o.key,
+          plan: result.plan.path,
+          evaluatedPlan: result.evaluatedPlan.path,
+          steps: result.plan.steps,
+          trained: result.trained,
+          offTree: log.offTree.length,
+          ...v,
+          ...(verdict === undefined ? {} : { gate: verdict })
+        })
+      )
+    } else {
+      yield* out(
+        `choose "${o.key}": MCTS (${iterations} iterations) planned on the first ${result.trained} of ${log.rows.length} rewarded runs, evaluated on the last ${result.evaluated} (ε ${o.epsilon})`
+      )
+      yield* out(`plan (evaluated)  ${pathLabel(result.evaluatedPlan.path)}`)
+      yield* out(`plan (all runs)   ${pathLabel(result.plan.path)}`)
+      yield* valueLines(v)
+      if (log.offTree.length > 0) {
+        yield* out(`${log.offTree.length} rewarded runs made choices off the tree (left out)`)
+      }
+      if (verdict !== undefined) {
+        yield* out(
+          verdict.pass
+            ? `gate: pass (DR lower bound ${verdict.drLower.toFixed(4)} ≥ logged mean ${verdict.loggedMean.toFixed(4)})`
+            : `gate: refused (${verdict.reasons.join("; ")})`
+        )
+      }
+    }
+    if (verdict !== undefined && !verdict.pass) return yield* new CliError({ message: `the gate refused ${v.target}` })
+  })
+
 /** `trellis eval policy`. */
 export const evalPolicyCommand = Command.make(
   "policy",
@@ -151,7 +280,7 @@ export const evalPolicyCommand = Command.make(
     key: Args.text({ name: "choose-key" }).pipe(Args.withDescription("The key of the choose step")),
     target: Options.text("target").pipe(
       Options.withDescription(
-        "The policy to evaluate: fixed:<option>, uniform, greedy, epsilon-greedy:<ε> or linucb[:α] (with --numeric/--categorical)"
+        "The policy to evaluate: fixed:<option>, uniform, greedy, epsilon-greedy:<ε>, linucb[:α] (with --numeric/--categorical) or mcts[:iterations] (with --program)"
       )
     ),
     since: Options.text("since").pipe(
@@ -192,13 +321,26 @@ export const evalPolicyCommand = Command.make(
     ),
     save: Options.text("save").pipe(
       Options.optional,
-      Options.withDescription("linucb: write the strategy fitted on the whole log (JSON for Runtime.run strategies)")
+      Options.withDescription(
+        "linucb, mcts: write the strategies fitted on the whole log (JSON for Runtime.run strategies)"
+      )
+    ),
+    program: Options.text("program").pipe(
+      Options.optional,
+      Options.withDescription("mcts: the program (.tr or .json) whose choose tree is planned, rooted at the key")
+    ),
+    epsilon: Options.float("epsilon").pipe(
+      Options.withDefault(0.05),
+      Options.withDescription("mcts: the uniform share mixed into each planned step")
     )
   },
   (o) =>
     Effect.gen(function*() {
       const linucb = /^linucb(?::(.*))?$/.exec(o.target.trim())
-      const target = linucb === null ? parseTarget(o.target) : Either.right({ kind: "uniform" } as const)
+      const mcts = /^mcts(?::(.*))?$/.exec(o.target.trim())
+      const target = linucb === null && mcts === null
+        ? parseTarget(o.target)
+        : Either.right({ kind: "uniform" } as const)
       if (Either.isLeft(target)) return yield* usage(target.left.message)
       if (o.resamples < 1 || o.resamples > 100_000) {
         return yield* usage(`--resamples must be from 1 to 100000, got ${o.resamples}`)
@@ -216,6 +358,7 @@ export const evalPolicyCommand = Command.make(
       if (linucb !== null) {
         return yield* linUcbReport(o, linucb[1], since, extra)
       }
+      if (mcts !== null) return yield* mctsReport(o, mcts[1], since)
       const log = yield* loggedDecisions(o.key, since).pipe(
         Effect.locally(currentWorkspace, o.workspace),
         Effect.locally(sharedPolicy, o.shared),

@@ -27,8 +27,23 @@ import { loadValid } from "./load.js"
 import { notWhileServed } from "./remote.js"
 import { loadRegistry, servicesLayer, storeLayer } from "./services.js"
 
+/** Bad flags (a budget, a metric, a setting) exit 2, like the parser's own usage errors; the rest exit 1. */
 const toCli = (e: EvalError | OptimizeError | CliError): CliError =>
-  e._tag === "CliError" ? e : new CliError({ message: e.display })
+  e._tag === "CliError"
+    ? e
+    : new CliError({
+      message: e.display,
+      ...((e._tag === "OptimizeError" && e.reason === "options") || (e._tag === "EvalError" && e.reason === "metric")
+        ? { exitCode: 2 }
+        : {})
+    })
+
+/** `--max-demos` (≥ 0), `--candidates`, `--trials`, `--minibatch` (≥ 1): a usage error naming the flag. */
+const checkCounts = (counts: ReadonlyArray<readonly [string, Option.Option<number>, number]>) =>
+  Effect.forEach(counts, ([flag, value, least]) =>
+    Option.isSome(value) && value.value < least
+      ? Effect.fail(new CliError({ message: `${flag} must be ≥ ${least}, got ${value.value}`, exitCode: 2 }))
+      : Effect.void, { discard: true })
 
 const fmt = (x: number): string => String(Math.round(x * 1e4) / 1e4)
 
@@ -108,6 +123,12 @@ export const optimizeCommand = Command.make(
     Effect.gen(function*() {
       if (!o.memory) yield* notWhileServed(": stop it, or use PostgreSQL (TRELLIS_DATABASE_URL)")
       const budget = yield* Either.match(parseBudget(o.budget), { onLeft: Effect.fail, onRight: Effect.succeed })
+      yield* checkCounts([
+        ["--max-demos", o.maxDemos, 0],
+        ["--candidates", o.candidates, 1],
+        ["--trials", o.trials, 1],
+        ["--minibatch", o.minibatch, 1]
+      ])
       const specs = []
       for (const t of o.metric.length === 0 ? ["exact"] : o.metric) {
         specs.push(yield* Either.match(parseMetric(t), { onLeft: Effect.fail, onRight: Effect.succeed }))

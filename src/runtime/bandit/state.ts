@@ -13,6 +13,13 @@ export const BanditStrategy = Schema.Union(
     epsilon: Schema.optional(Schema.Number)
   }),
   Schema.Struct({ kind: Schema.Literal("ucb1") }),
+  Schema.Struct({
+    kind: Schema.Literal("fixed"),
+    /** The option to take (a plan's step, e.g. from `eval policy --target mcts --save`). */
+    option: Schema.String,
+    /** The uniform share mixed in (keeps every propensity positive for off-policy evaluation). @default 0.05 */
+    epsilon: Schema.optional(Schema.Number.pipe(Schema.between(0, 1)))
+  }),
   Schema.Struct({ kind: Schema.Literal("thompson") }),
   Schema.Struct({
     kind: Schema.Literal("linucb"),
@@ -43,10 +50,18 @@ export type BanditStrategy = typeof BanditStrategy.Type
 /** The default epsilon of epsilon-greedy. */
 const DEFAULT_EPSILON = 0.1
 
-/** The strategy's name as recorded with each choice (`"epsilon-greedy(0.1)"`, `"ucb1"`, `"thompson"`, `"linucb(1)"`). */
+/** The default uniform share of a `fixed` strategy. */
+export const DEFAULT_FIXED_EPSILON = 0.05
+
+/**
+ * The strategy's name as recorded with each choice (`"epsilon-greedy(0.1)"`, `"ucb1"`, `"thompson"`, `"linucb(1)"`,
+ * `"fixed(b,0.05)"`).
+ */
 export const policyName = (strategy: BanditStrategy): string =>
   strategy.kind === "epsilon-greedy"
     ? `epsilon-greedy(${epsilonOf(strategy)})`
+    : strategy.kind === "fixed"
+    ? `fixed(${strategy.option},${strategy.epsilon ?? DEFAULT_FIXED_EPSILON})`
     : strategy.kind === "linucb"
     ? `linucb(${strategy.alpha ?? 1})`
     : strategy.kind

@@ -1,6 +1,7 @@
 /**
  * The three bandit strategies (SPEC §4 `choose`): epsilon-greedy, UCB1 and
- * Thompson sampling over Beta posteriors. Each choice reports its
+ * Thompson sampling over Beta posteriors; and the learned ones: LinUCB
+ * (`linucb.ts`) and `fixed`, an ε-mixed pinned option (an MCTS plan's step). Each choice reports its
  * propensity — the probability the strategy gave the chosen option at that
  * moment — and the state version it was made with, for off-policy evaluation.
  * Randomness comes from Effect's `Random` (one draw per choice).
@@ -9,7 +10,7 @@ import { Effect, Random } from "effect"
 import { choose as linUcbChoose, DEFAULT_ALPHA, dimensionOf, emptyModel, featuresOf } from "./linucb.js"
 import { beta, makeUniform } from "./sample.js"
 import type { Uniform } from "./sample.js"
-import { armOf, epsilonOf, meanOf, policyName } from "./state.js"
+import { armOf, DEFAULT_FIXED_EPSILON, epsilonOf, meanOf, policyName } from "./state.js"
 import type { BanditState, BanditStrategy } from "./state.js"
 
 /** A choice: the option, its propensity in (0, 1], the policy's name and the state version. */
@@ -107,6 +108,27 @@ const linUcb = (strategy: BanditStrategy & { readonly kind: "linucb" }, options:
   return linUcbChoose(model, options, x, u(), strategy.alpha ?? DEFAULT_ALPHA, strategy.epsilon ?? 0.05)
 }
 
+/**
+ * `fixed`: the strategy's option with probability 1 − ε + ε/k, every other ε/k; an option the key does not offer
+ * leaves the choice uniform.
+ */
+export const fixedPropensities = (
+  options: ReadonlyArray<string>,
+  option: string,
+  epsilon: number
+): ReadonlyMap<string, number> => {
+  const k = options.length
+  if (!options.includes(option)) return new Map(options.map((o) => [o, 1 / k] as const))
+  return new Map(options.map((o) => [o, epsilon / k + (o === option ? 1 - epsilon : 0)] as const))
+}
+
+const fixed = (strategy: BanditStrategy & { readonly kind: "fixed" }, options: ReadonlyArray<string>, u: Uniform) => {
+  const epsilon = epsilonOf({ epsilon: strategy.epsilon ?? DEFAULT_FIXED_EPSILON })
+  const probs = fixedPropensities(options, strategy.option, epsilon)
+  const option = options.includes(strategy.option) && u() >= epsilon ? strategy.option : pick(u, options)
+  return { option, propensity: probs.get(option)! }
+}
+
 /** Chooses one of `options` (non-empty, distinct) by `strategy` given the key's state. */
 export const chooseArm = (
   state: BanditState,
@@ -122,6 +144,8 @@ export const chooseArm = (
       ? ucb1(state, options, u)
       : strategy.kind === "linucb"
       ? linUcb(strategy, options, u)
+      : strategy.kind === "fixed"
+      ? fixed(strategy, options, u)
       : thompson(state, options, u)
     return { ...picked, policy: policyName(strategy), version: state.version }
   })
