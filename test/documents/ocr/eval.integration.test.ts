@@ -1,9 +1,10 @@
 /**
  * `trellis eval documents` on a folder with a text PDF and a scanned one (an image-only page): the scanned page is
  * rendered and read by OCR inside the command and scored from the OCR text, reported per page with its source and
- * in the aggregate; a second run is answered by the store's result cache. Without the OCR packages (mupdf and
- * tesseract.js hidden by the lean tests' module hook), the text page is still scored and the scanned one is
- * reported as skipped, in one line naming what to install.
+ * in the aggregate; a second run is answered by the store's result cache (when the store cannot be opened, OCR
+ * runs uncached, with a note). Without the OCR packages (mupdf and tesseract.js hidden by the lean tests' module
+ * hook), the text page is still scored and the scanned one is reported as skipped, in one line naming what to
+ * install.
  */
 import { Effect } from "effect"
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
@@ -85,6 +86,18 @@ describe("trellis eval documents with scanned pages", () => {
     expect(second.stdout).toMatch(/^ {2}OCR: CER \d\.\d{4} {2}WER \d\.\d{4} {2}\(1 page\)$/m)
     expect(second.stdout).toMatch(/^ {2}scan\.pdf page 1 \(OCR, cached\): CER /m)
     expect(second.stdout).toContain("  typed.pdf page 1 (text layer): CER 0.0000  WER 0.0000\n")
+  }, 300_000)
+
+  it("a store that cannot be opened: OCR runs uncached, with a note", async () => {
+    const ran = await runTrellis(["eval", "documents", "--data", data, "--json"], {
+      env: envOf("unused-home", { TRELLIS_DATABASE_URL: "postgres://postgres@127.0.0.1:1/none" }),
+      timeoutMs: 240_000
+    })
+    expect(ran.code).toBe(0)
+    expect(ran.stderr).toMatch(/^note: OCR results are not cached \(cannot open the store: .*127\.0\.0\.1:1.*\)\n$/)
+    const scores = JSON.parse(ran.stdout) as Scores
+    expect(scores.text.perPage[0]).toMatchObject({ document: "scan.pdf", source: "ocr", cached: false })
+    expect(scores.text.perPage[0]!.cer).toBeLessThanOrEqual(0.05)
   }, 300_000)
 
   it("without the OCR packages: the text page is scored, the scanned one skipped with what to install", async () => {
