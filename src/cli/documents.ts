@@ -12,7 +12,7 @@ import * as Options from "@effect/cli/Options"
 import { Effect, Either, Layer } from "effect"
 import type { DocumentError } from "../documents/errors.js"
 import { readDataset, scoreDataset } from "../documents/evaluate.js"
-import type { DocumentScores, PageTextScore, SkippedPage, TextMeans } from "../documents/evaluate.js"
+import type { Dataset, DocumentScores, PageTextScore, SkippedPage, TextMeans } from "../documents/evaluate.js"
 import * as Ocr from "../documents/ocr/index.js"
 import { ResultCache } from "../runtime/policy/cache.js"
 import * as StoredCache from "../store/resultCache.js"
@@ -26,14 +26,14 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`
 
 /** The Tesseract `Ocr` service (its packages load on first use), a bad `TRELLIS_OCR_CACHE_TTL` an exit-2 error. */
 const ocrLayer = Ocr.layerTesseract.pipe(
-  Layer.mapError((e) => new CliError({ message: `TRELLIS_OCR_CACHE_TTL: ${String(e)}`, exitCode: 2 }))
+  Layer.mapError((e) => new CliError({ message: `bad setting: ${String(e)}`, exitCode: 2 }))
 )
 
 /**
  * Scores the dataset with OCR for its scanned pages, cached in the store; when the store cannot be opened (a
  * server holding it, say), uncached, with a note.
  */
-const scoreWithOcr = (dataset: Parameters<typeof scoreDataset>[0]) => {
+const scoreWithOcr = (dataset: Dataset) => {
   const score = scoreDataset(dataset)
   return score.pipe(
     Effect.provide(Layer.provide(StoredCache.layer(), storeLayer)),
