@@ -1,8 +1,18 @@
 /** The documents surface, exported from the package as `Documents`. */
 export { columnNames, csvField, tableToCsv, tableToJson, toCsvRows } from "./csv.js"
 export { DocumentError, DocumentErrorReason } from "./errors.js"
-export { evaluateDocuments, scoreDocument, TruthSchema } from "./evaluate.js"
-export type { DocumentScores, Truth } from "./evaluate.js"
+export { evaluateDocuments, readDataset, scoreDataset, scoreDocument, TruthSchema } from "./evaluate.js"
+export type {
+  Dataset,
+  DocumentScores,
+  OcrScoreOptions,
+  PageTextScore,
+  ScannedPage,
+  SkippedPage,
+  TextMeans,
+  TextSource,
+  Truth
+} from "./evaluate.js"
 export { evidenceOf, factsOf } from "./evidence.js"
 export type { EvidenceSource } from "./evidence.js"
 export { extractPdf, extractPdfBytes } from "./extract.js"

@@ -170,6 +170,13 @@ const toBlocks = (blocks: ReadonlyArray<TesseractBlock>): ReadonlyArray<RawBlock
     )
   })).filter((b) => b.lines.length > 0)
 
+/**
+ * Succeeds when the Tesseract backend can run in `lang`: tesseract.js imports and the language data is installed
+ * (no worker is started). Fails with the `missing-package` error naming what to install otherwise.
+ */
+export const tesseractReady = (lang = "eng"): Effect.Effect<void, OcrError> =>
+  Effect.asVoid(Effect.zipRight(tesseractModule, langDir(lang)))
+
 /** The Tesseract backend (`name: "tesseract"`); settings `{ lang, psm }`. */
 export const tesseractBackend: OcrBackend = {
   name: "tesseract",
