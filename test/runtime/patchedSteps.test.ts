@@ -101,6 +101,13 @@ describe("patched around a recorded step", () => {
     )
     expect(hashProgram(specialize(m2, new Set()))).toBe(hashProgram(m1))
     expect(hashProgram(specialize(m2, new Set(["q"])))).toBe(hashProgram(m3))
+    // A guarded change of pure computation does not specialize to the old program (`p * 1` is not `p`).
+    const before = compileProgram(`program main() { p = tool t.price(item: "apple") return p }`, tools)
+    const guarded = compileProgram(
+      `program main() { p = tool t.price(item: "apple") return p * (1 + num(patched("v2"))) }`,
+      tools
+    )
+    expect(hashProgram(specialize(guarded, new Set()))).not.toBe(hashProgram(before))
     // A program without markers specializes to itself.
     expect(specialize(v1, new Set(["price2"]))).toEqual(v1)
   })
