@@ -131,6 +131,12 @@ describe("patched around a recorded step", () => {
         expect(trace).toMatchObject({ exact: true, output: 51 })
       }
 
+      // A trace of it replays under v2 even where the store does not have v1 (v2 specializes to v1's hash).
+      const elsewhere = yield* Durable.replay({ _tag: "Trace", events: old, program: v2 }).pipe(
+        Effect.provide(Layer.mergeAll(testLayer(tools), RunStore.layerMemory))
+      )
+      expect(elsewhere).toMatchObject({ exact: true, output: 51 })
+
       calls.length = 0
       yield* waitingRun(v2, "new")
       const fresh = yield* Durable.resume("new", { program: v3 })
