@@ -1,6 +1,7 @@
 /** `npm run bench [-- suite…]`: runs the named benchmark suites (all when none is named). */
 import { runClusterBench } from "./cluster.js"
 import { runGatewayBench } from "./gateway.js"
+import { runHistoryBench } from "./history.js"
 import { runLanguageBench } from "./language.js"
 import { runRetrievalBench } from "./retrieval.js"
 import { runRuntimeBench } from "./runtime.js"
@@ -11,6 +12,7 @@ const suites: Record<string, () => unknown> = {
   language: runLanguageBench,
   runtime: runRuntimeBench,
   trace: runTraceBench,
+  history: runHistoryBench,
   retrieval: runRetrievalBench,
   server: runServerBench,
   gateway: runGatewayBench,

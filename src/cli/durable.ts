@@ -252,7 +252,7 @@ const traceSource = (file: string, program: Option.Option<string>, tools: Option
 const replayTraceBeside = (
   remote: Remote,
   source: Extract<Durable.ReplaySource, { _tag: "Trace" }>,
-  options: { readonly live: boolean; readonly tools: Option.Option<string> }
+  options: { readonly live: boolean; readonly tools: Option.Option<string>; readonly allowVersionChange: boolean }
 ) =>
   Effect.gen(function*() {
     const stored = source.program === undefined ? yield* Served.programOfTrace(remote, source.events) : undefined
@@ -263,7 +263,9 @@ const replayTraceBeside = (
           Effect.mapError((e) => new CliError({ message: e.message }))
         )
       }
-      return yield* Durable.replay(source, { live: options.live }).pipe(Effect.mapError(runFailed))
+      return yield* Durable.replay(source, { live: options.live, allowVersionChange: options.allowVersionChange }).pipe(
+        Effect.mapError(runFailed)
+      )
     }).pipe(
       Effect.provide(Layer.merge(servicesLayer(registry, { memory: true }), HttpAllowlist.layerFromEnv)),
       Effect.provideService(DocumentFileAccess, { allowed: true })
@@ -296,10 +298,10 @@ export const replayCommand = Command.make(
         if (Option.isSome(tools)) {
           yield* err(`note: the replay runs in ${holderOf(remote.value)} with its own tools; --tools is not used`)
         }
-        return yield* reportReplay(yield* Served.replayRun(remote.value, target, live), json)
+        return yield* reportReplay(yield* Served.replayRun(remote.value, target, live, allowVersionChange), json)
       }
       const report = Option.isSome(remote) && source._tag === "Trace"
-        ? yield* replayTraceBeside(remote.value, source, { live, tools })
+        ? yield* replayTraceBeside(remote.value, source, { live, tools, allowVersionChange })
         : yield* withServices(
           tools,
           Durable.replay(source, { live, allowVersionChange }).pipe(Effect.mapError(runFailed))

@@ -137,8 +137,16 @@ const divergenceOf = (d: unknown): Divergence | undefined => {
 }
 
 /** `POST /v1/runs/:id/replay`: the server replays one of its runs (with its tools), as `trellis replay <id>` does. */
-export const replayRun = (remote: Remote, runId: string, live: boolean): Effect.Effect<ReplayShown, CliError> =>
-  remote.api.runs.replay({ path: { id: runId }, payload: live ? { live } : {} }).pipe(
+export const replayRun = (
+  remote: Remote,
+  runId: string,
+  live: boolean,
+  allowVersionChange = false
+): Effect.Effect<ReplayShown, CliError> =>
+  remote.api.runs.replay({
+    path: { id: runId },
+    payload: { ...(live ? { live } : {}), ...(allowVersionChange ? { allowVersionChange } : {}) }
+  }).pipe(
     Effect.map((r): ReplayShown => ({ ...r, divergence: divergenceOf(r.divergence) })),
     Effect.catchAll((e) =>
       Effect.fail(

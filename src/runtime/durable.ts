@@ -19,7 +19,7 @@
  */
 import { Cause, Clock, Effect, Either, Exit, FiberId, Layer, Option, Random } from "effect"
 import type { Json } from "../ir/eval.js"
-import { decodeProgram, encodeProgram } from "../ir/json.js"
+import { encodeProgram } from "../ir/json.js"
 import type { Program } from "../ir/schema.js"
 import { ToolRegistry } from "../tools/registry.js"
 import type { StoreError } from "../trace/errors.js"
@@ -41,6 +41,7 @@ import { currentWorkspace } from "./llm.js"
 import { ResultCache } from "./policy/cache.js"
 import { IdempotencyStore } from "./policy/idempotency.js"
 import { ToolLimiter } from "./policy/limiter.js"
+import { checkProgramChange, recordedPatches, requireProgram } from "./programChange.js"
 import { makeRecorded } from "./recorded.js"
 import { RunStore } from "./runStore.js"
 import type { RunEnding, RunParking, RunRecord, RunRecordError } from "./runStore.js"
@@ -291,30 +292,7 @@ export const start = (
 
 /** The program a run ran, from the store. */
 const programOf = (record: RunRecord) =>
-  Effect.gen(function*() {
-    const store = yield* RunStore
-    const json = yield* store.getProgram(record.programHash).pipe(Effect.mapError(storeFailed(record.runId)))
-    if (Option.isNone(json)) {
-      return yield* Effect.fail(
-        new RunError({
-          kind: "InvalidProgram",
-          message: `the store has no program ${record.programHash}`,
-          runId: record.runId
-        })
-      )
-    }
-    const decoded = decodeProgram(json.value)
-    if (Either.isLeft(decoded)) {
-      return yield* Effect.fail(
-        new RunError({
-          kind: "InvalidProgram",
-          message: `stored program ${record.programHash}: ${decoded.left.message}`,
-          runId: record.runId
-        })
-      )
-    }
-    return decoded.right
-  })
+  requireProgram(record.runId, record.programHash, `the store has no program ${record.programHash}`)
 
 /** Fails (`InvalidProgram`, naming tool and versions) when a tool the run was recorded with changed incompatibly. */
 const pinnedTools = (runId: string, events: ReadonlyArray<RunEvent>) =>
@@ -347,7 +325,15 @@ export const eventsOf = (runId: string) =>
  */
 export const resume = (
   runId: string,
-  options: { readonly allowVersionChange?: boolean } = {}
+  options: {
+    readonly allowVersionChange?: boolean
+    /**
+     * Goes on with this program instead of the run's own: it must specialize to the program the run
+     * executed (a change guarded by `patched` markers, docs/history.md) unless `allowProgramChange`.
+     */
+    readonly program?: Program
+    readonly allowProgramChange?: boolean
+  } = {}
 ): Effect.Effect<RunResult, RunError, DurableRequirements> =>
   Effect.gen(function*() {
     const record = yield* getRun(runId)
@@ -360,7 +346,7 @@ export const resume = (
         })
       )
     }
-    const program = yield* programOf(record)
+    const program = options.program ?? (yield* programOf(record))
     const events = yield* eventsOf(runId)
     const last = events[events.length - 1]
     if (
@@ -382,6 +368,10 @@ export const resume = (
       return yield* exit
     }
     if (options.allowVersionChange !== true) yield* pinnedTools(runId, events)
+    const allow = options.allowProgramChange === true
+    if (options.program !== undefined) {
+      yield* checkProgramChange(runId, program, record.programHash, recordedPatches(events), allow)
+    }
     const store = yield* RunStore
     yield* store.reopen(runId, yield* Clock.currentTimeMillis).pipe(Effect.mapError(storeFailed(runId)))
     const inputs = (record.inputs ?? {}) as { readonly [name: string]: Json }
@@ -465,10 +455,11 @@ export const replay = (
   options: {
     readonly live?: boolean
     readonly allowVersionChange?: boolean
+    /** Replays a stored run with this program instead of its own (a trace: give the program beside it). */
+    readonly program?: Program
     /**
-     * Replays a trace with the program given beside it even when that program changed since the run was
-     * recorded (its hash differs): the changed program must replay the record exactly, which `patched`
-     * markers make possible (docs/history.md).
+     * Replays with a program given in place of the recorded one even when it does not specialize to the
+     * program the run executed (`patched` markers, docs/history.md): the events are compared all the same.
      */
     readonly allowProgramChange?: boolean
   } = {}
@@ -509,38 +500,19 @@ export const replay = (
         replayedEvents: 0
       } satisfies ReplayReport
     }
-    let program: Program
-    if (source._tag === "Trace" && source.program !== undefined) {
-      program = source.program
-    } else {
-      const store = yield* RunStore
-      const json = yield* store.getProgram(started.programHash).pipe(Effect.mapError(storeFailed(runId)))
-      if (Option.isNone(json)) {
-        return yield* Effect.fail(
-          new RunError({
-            kind: "InvalidProgram",
-            message: `no program ${started.programHash} in the store; give the program file`,
-            runId
-          })
-        )
-      }
-      const decoded = decodeProgram(json.value)
-      if (Either.isLeft(decoded)) {
-        return yield* Effect.fail(new RunError({ kind: "InvalidProgram", message: decoded.left.message, runId }))
-      }
-      program = decoded.right
-    }
+    const given = source._tag === "Trace" ? source.program : options.program
+    const program = given ??
+      (yield* requireProgram(
+        runId,
+        started.programHash,
+        `no program ${started.programHash} in the store; give the program file`
+      ))
     const planned = plan(program)
     if (Either.isLeft(planned)) return yield* Effect.fail(planned.left)
     const changed = planned.right.hash !== started.programHash
-    if (changed && !(options.allowProgramChange === true && source._tag === "Trace")) {
-      return yield* Effect.fail(
-        new RunError({
-          kind: "InvalidProgram",
-          message: `the program's hash ${planned.right.hash} is not the recorded ${started.programHash}`,
-          runId
-        })
-      )
+    if (changed) {
+      const patches = new Set(started.patches ?? [])
+      yield* checkProgramChange(runId, program, started.programHash, patches, options.allowProgramChange === true)
     }
     if (started.inputs === undefined) {
       return yield* Effect.fail(

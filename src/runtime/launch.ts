@@ -17,6 +17,7 @@ import * as Plan from "./plan.js"
 import { makeBudgeter } from "./policy/budget.js"
 import { durationMs } from "./policy/duration.js"
 import type { Recorded } from "./recorded.js"
+import { planFor } from "./specialize.js"
 
 /** Run-time resource limits (SPEC §4). */
 export interface RunLimits {
@@ -112,7 +113,11 @@ export const runWith = (
   options: RunOptions,
   recorded: { readonly record: Recorded; readonly events: ReadonlyArray<RunEvent> } | undefined
 ): Effect.Effect<RunResult, RunError, RunRequirements> => {
-  const planned = "ir" in program ? plan(program) : Either.right(program)
+  const planned = Either.flatMap(
+    "ir" in program ? plan(program) : Either.right(program),
+    // A program with patch markers runs specialized to the run's patches (specialize.ts).
+    (p) => planFor(p, recorded?.record.patches ?? new Set(p.patches))
+  )
   if (Either.isLeft(planned)) return Effect.fail(planned.left)
   const p = planned.right
   const bound = bindParams(p.entry.params, inputs, `program "${p.entry.name}"`)

@@ -3,7 +3,8 @@
  * still replay. A run records the patch ids its program carries when it begins (`RunStarted.patches`); while
  * it runs — live, resumed or replayed — `patched(id)` is true exactly when `id` is among the ids its first
  * `RunStarted` recorded. A fresh run of the new program therefore takes the new branch; a run recorded by a
- * program without the marker replays (and resumes) through the old one. Pure.
+ * program without the marker replays (and resumes) through the old one. A run executes its program
+ * specialized to those ids (specialize.ts), so steps moved under `if patched(…)` keep their node paths. Pure.
  */
 import { patchName } from "../ir/eval.js"
 import type { Json } from "../ir/eval.js"

@@ -84,8 +84,14 @@ export const FeedbackRequest = strict(
   Schema.Struct({ key: Schema.String, reward: Schema.Number.pipe(Schema.finite()) })
 )
 
-/** `POST /v1/runs/:id/replay`: `live` re-runs tools instead of using recorded results. */
-export const ReplayRequest = strict(Schema.Struct({ live: Schema.optionalWith(Schema.Boolean, { exact: true }) }))
+/**
+ * `POST /v1/runs/:id/replay`: `live` re-runs tools instead of using recorded results; `allowVersionChange`
+ * goes on although a tool's version changed incompatibly since the run was recorded (else 409).
+ */
+export const ReplayRequest = strict(Schema.Struct({
+  live: Schema.optionalWith(Schema.Boolean, { exact: true }),
+  allowVersionChange: Schema.optionalWith(Schema.Boolean, { exact: true })
+}))
 
 /** The replay body as sent: the request, or nothing at all (an empty body, read as `null`, is `{}`). */
 const ReplayBody = Schema.transform(Schema.NullOr(ReplayRequest), Schema.typeSchema(ReplayRequest), {

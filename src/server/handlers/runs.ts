@@ -267,12 +267,20 @@ export const layerRuns = HttpApiBuilder.group(Api, "runs", (handlers) => {
         if (run.status === "queued" || run.status === "running") {
           return yield* new Conflict({ message: `run ${run.runId} is ${run.status}; only ended runs replay` })
         }
-        const report = yield* Durable.replay({ _tag: "Stored", runId: run.runId }, { live: payload.live === true })
-          .pipe(
-            Effect.mapError((e): BadRequest | Unavailable =>
-              e.kind === "StoreUnavailable" ? unavailable(e) : new BadRequest({ message: e.message })
-            )
+        const report = yield* Durable.replay({ _tag: "Stored", runId: run.runId }, {
+          live: payload.live === true,
+          allowVersionChange: payload.allowVersionChange === true
+        }).pipe(
+          // InvalidProgram: the record no longer fits what the server has (a tool's version changed
+          // incompatibly, the program is missing): a conflict, with the refusal's own message.
+          Effect.mapError((e): BadRequest | Conflict | Unavailable =>
+            e.kind === "StoreUnavailable"
+              ? unavailable(e)
+              : e.kind === "InvalidProgram"
+              ? new Conflict({ message: e.message })
+              : new BadRequest({ message: e.message })
           )
+        )
         return {
           runId: report.runId,
           exact: report.exact,
