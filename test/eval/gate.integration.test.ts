@@ -18,7 +18,7 @@ import type { FakeUpstream } from "../support/fakeUpstream.js"
 
 const scratch = mkdtempSync(join(tmpdir(), "ea-eval-"))
 const home = join(scratch, "home")
-const env = { ...process.env, TRELLIS_HOME: home, TRELLIS_DATABASE_URL: "", TRELLIS_FROM_SOURCE: "1" }
+const env = { ...process.env, TRELLIS_HOME: home, TRELLIS_DATABASE_URL: "" }
 const write = (name: string, text: string) => {
   const path = join(scratch, name)
   writeFileSync(path, text)

@@ -122,7 +122,7 @@ describe("trellis eval retrieval", () => {
         thresholds
       ], {
         cwd: root,
-        env: { ...process.env, TRELLIS_FROM_SOURCE: "1", TRELLIS_EMBEDDINGS_URL: "" }
+        env: { ...process.env, TRELLIS_EMBEDDINGS_URL: "" }
       }, (error, stdout, stderr) => resolve({ code: error === null ? 0 : (error.code as number), stdout, stderr }))
     })
     const json = JSON.parse(result.stdout) as Record<string, Record<string, number>>
