@@ -246,16 +246,15 @@ const traceSource = (file: string, program: Option.Option<string>, tools: Option
   })
 
 /**
- * A trace replayed here while a server holds the store: in memory, with the
- * program of `--program`, else the one the server has for the trace's run.
+ * A trace replayed in memory: with the program of `--program`, else `stored` (the one a server holding the store
+ * has for the trace's run). No store is opened: a trace file and its program are all a replay needs.
  */
-const replayTraceBeside = (
-  remote: Remote,
+const replayTraceInMemory = (
   source: Extract<Durable.ReplaySource, { _tag: "Trace" }>,
+  stored: { readonly hash: string; readonly json: unknown } | undefined,
   options: { readonly live: boolean; readonly tools: Option.Option<string>; readonly allowVersionChange: boolean }
 ) =>
   Effect.gen(function*() {
-    const stored = source.program === undefined ? yield* Served.programOfTrace(remote, source.events) : undefined
     const { registry } = yield* loadRegistry(Option.getOrUndefined(options.tools))
     return yield* Effect.gen(function*() {
       if (stored !== undefined) {
@@ -270,6 +269,17 @@ const replayTraceBeside = (
       Effect.provide(Layer.merge(servicesLayer(registry, { memory: true }), HttpAllowlist.layerFromEnv)),
       Effect.provideService(DocumentFileAccess, { allowed: true })
     )
+  })
+
+/** A trace replayed while a server holds the store: in memory, with the server's program when `--program` is absent. */
+const replayTraceBeside = (
+  remote: Remote,
+  source: Extract<Durable.ReplaySource, { _tag: "Trace" }>,
+  options: { readonly live: boolean; readonly tools: Option.Option<string>; readonly allowVersionChange: boolean }
+) =>
+  Effect.gen(function*() {
+    const stored = source.program === undefined ? yield* Served.programOfTrace(remote, source.events) : undefined
+    return yield* replayTraceInMemory(source, stored, options)
   })
 
 /** `trellis replay <run-id | trace.jsonl> [--live] [--program file]`. */
@@ -302,6 +312,8 @@ export const replayCommand = Command.make(
       }
       const report = Option.isSome(remote) && source._tag === "Trace"
         ? yield* replayTraceBeside(remote.value, source, { live, tools, allowVersionChange })
+        : source._tag === "Trace" && source.program !== undefined
+        ? yield* replayTraceInMemory(source, undefined, { live, tools, allowVersionChange })
         : yield* withServices(
           tools,
           Durable.replay(source, { live, allowVersionChange }).pipe(Effect.mapError(runFailed))
