@@ -1,14 +1,16 @@
 /**
- * The documentation's examples, run: every ```ts block type-checked with tsc and run as a program with tsx
- * (`trellis` resolved to this package's built library, dist/lib — what an installed package gives — through a
- * tsconfig `paths` entry; `npm test` builds it first; a ```ts no-run block is type-checked only; examples/*.ts are
- * checked by `npm run typecheck` against the sources), and every `$ ` command of a
- * ```console / ```sh block
- * through the real CLI (`node bin/trellis.mjs`), its output compared with the block's (`…` matches anything).
+ * The documentation's examples, run: every ```ts block type-checked with tsc against the built library's
+ * declarations and run as a program (compiled by esbuild, its own relative imports bundled in, packages left as
+ * imports, then `node block.mjs`), with `trellis` resolved as an installed package resolves it: through a
+ * `node_modules/trellis` link to this package, whose `exports` name the built library (dist/lib; `npm test` builds
+ * it first). A ```ts no-run block is type-checked only; examples/*.ts are checked by `npm run typecheck` against the
+ * sources. Every `$ ` command of a ```console / ```sh block runs through the real CLI (`node bin/trellis.mjs`), its
+ * output compared with the block's (`…` matches anything).
  * Each block runs in its own scratch directory (its own `.trellis` store) under test-artifacts/docs/run/,
  * where `examples/` and `docs/` are links to the repository's. docs/examples.md runs every program in examples/
  * exactly as a user would, so this file is also the test that each example runs as documented.
  */
+import { build } from "esbuild"
 import { execFile } from "node:child_process"
 import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
@@ -55,11 +57,14 @@ const scratch = (b: Block): string => {
   return dir
 }
 
-// `import … from "trellis"` in a block resolves to the built library (dist/lib), as in an installed package: loading
-// compiled JavaScript instead of transpiling every source module in each block's process, and type-checking the
-// blocks against the declarations instead of re-checking all of src/ (which `npm run typecheck` does).
+// `import … from "trellis"` in a block resolves to the built library (dist/lib), as in an installed package: through
+// `node_modules/trellis`, a link to this package, whose `exports` name dist/lib. Blocks load compiled JavaScript with
+// no loader hooks (a TypeScript loader in each block's process cost more than the block), and are type-checked
+// against the declarations instead of re-checking all of src/ (which `npm run typecheck` does).
 const library = join(root, "dist", "lib", "index.js")
 if (!existsSync(library)) throw new Error(`${library} is missing: run \`npm run build\` first`)
+mkdirSync(join(runDir, "node_modules"), { recursive: true })
+symlinkSync(root, join(runDir, "node_modules", "trellis"))
 writeFileSync(
   join(runDir, "tsconfig.json"),
   JSON.stringify({
@@ -103,7 +108,17 @@ describe("the docs' ts blocks run", () => {
   it.concurrent.each(tsBlocks.map((b) => [where(b), b] as const))("%s", { timeout: 300_000 }, async (_, b) => {
     const dir = scratch(b)
     writeFileSync(join(dir, "block.ts"), b.code)
-    const r = await sh(`node --import tsx block.ts`, dir)
+    await build({
+      entryPoints: [join(dir, "block.ts")],
+      outfile: join(dir, "block.mjs"),
+      bundle: true,
+      packages: "external",
+      format: "esm",
+      platform: "node",
+      target: "node20",
+      logLevel: "silent"
+    })
+    const r = await sh(`node block.mjs`, dir)
     expect(r.code, r.output).toBe(0)
   })
 })
