@@ -55,7 +55,12 @@ export const make: Effect.Effect<PolicyStore["Type"], never, SqlClient> = Effect
       (scope) => orDieAfterRetries(`reading the bandit state of "${key}"`, read(scope, key, false))
     )
 
-  const feedback = (key: string, option: string, reward: number): Effect.Effect<void> => {
+  const feedback = (
+    key: string,
+    option: string,
+    reward: number,
+    context?: ReadonlyArray<number>
+  ): Effect.Effect<void> => {
     if (!Number.isFinite(reward)) return Effect.void
     const update = Effect.gen(function*() {
       const scope = yield* policyScope
@@ -68,7 +73,7 @@ export const make: Effect.Effect<PolicyStore["Type"], never, SqlClient> = Effect
         )
       )
       const before = yield* read(scope, key, true)
-      const after = applyFeedback(before, option, reward)
+      const after = applyFeedback(before, option, reward, context)
       yield* storeOp(
         "record bandit feedback",
         sql.unsafe(`UPDATE bandit_states SET state = $3::jsonb, version = $4 WHERE scope = $1 AND key = $2`, [
