@@ -5,7 +5,7 @@
  * with a fitted model as a prior, online statistics add to it as if its log continued.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Random, Schema } from "effect"
+import { Effect, Layer, Random, Schema } from "effect"
 import { combine, dimensionOf, featuresOf, fit, scoresOf } from "../../../src/runtime/bandit/linucb.js"
 import type { FeatureSpec, LinUcbModel } from "../../../src/runtime/bandit/linucb.js"
 import { makeUniform } from "../../../src/runtime/bandit/sample.js"
@@ -13,6 +13,8 @@ import { applyFeedback, BanditState, emptyState, linearOf } from "../../../src/r
 import type { BanditStrategy } from "../../../src/runtime/bandit/state.js"
 import { PolicyStore } from "../../../src/runtime/bandit/store.js"
 import { chooseArm } from "../../../src/runtime/bandit/strategy.js"
+import * as Durable from "../../../src/runtime/durable.js"
+import { RunStore } from "../../../src/runtime/runStore.js"
 import * as Runtime from "../../../src/runtime/runtime.js"
 import { compileProgram, eventsOf, testLayer } from "../../support/runtime.js"
 
@@ -130,4 +132,32 @@ describe("LinUCB online", () => {
       const plainMade = (yield* eventsOf(plain.runId)).find((e) => e.type === "ChoiceMade")
       expect(plainMade?.type === "ChoiceMade" && plainMade.data.context).toBe(undefined)
     }).pipe(Effect.provide(testLayer())))
+
+  it.live("a LinUCB run replays exactly, its context taken from the record, after the policy learned", () =>
+    Effect.gen(function*() {
+      const program = compileProgram(`program main(length: number, segment: string) {
+  c = choose "style" {
+    short: { return "s" }
+    long: { return "l" }
+  }
+  return c
+}`)
+      const strategy: BanditStrategy = { kind: "linucb", features: SPEC, alpha: 1, epsilon: 0.05 }
+      const r = yield* Durable.start(program, { length: 2, segment: "free" }, {
+        seed: 5,
+        strategies: { style: strategy }
+      })
+      yield* Runtime.feedback(r.runId, "style", 1)
+      const replayed = yield* Durable.replay({ _tag: "Stored", runId: r.runId })
+      expect(replayed.exact).toBe(true)
+      expect(replayed.output).toEqual(r.output)
+      // A trace whose ChoiceMade has no context (recorded before contexts were) replays exactly too.
+      const events = (yield* Durable.eventsOf(r.runId)).map((e) => {
+        if (e.type !== "ChoiceMade") return e
+        const { context: _, ...data } = e.data
+        return { ...e, data }
+      })
+      const old = yield* Durable.replay({ _tag: "Trace", events: events as typeof events, program })
+      expect(old.exact).toBe(true)
+    }).pipe(Effect.provide(Layer.merge(testLayer(), RunStore.layerMemory))))
 })
