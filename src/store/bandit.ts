@@ -6,7 +6,9 @@
  * Effect's `Random`: seeded runs choose reproducibly); `feedback` is a
  * read-modify-write in one transaction that locks the key's row
  * (`SELECT … FOR UPDATE`), so concurrent feedbacks — from this process or
- * another — never lose an update. The service's signature cannot fail: a
+ * another — never lose an update. The state is one JSONB value, LinUCB's
+ * online statistics (`BanditState.linear`) included, so they change in the
+ * same transaction as the rest of the key's state. The service's signature cannot fail: a
  * SQL failure is retried briefly, then becomes a defect with a clear message.
  */
 import { SqlClient } from "@effect/sql/SqlClient"

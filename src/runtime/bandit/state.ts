@@ -1,6 +1,7 @@
 /**
  * Bandit state as data (persisted by the store): per choose key, each
- * option's reward statistics and a version that grows with every feedback.
+ * option's reward statistics, LinUCB's statistics learned online (per
+ * context dimension) and a version that grows with every feedback.
  * Strategies read it; only feedback changes it.
  */
 import { Schema } from "effect"
@@ -44,7 +45,11 @@ export const BanditStrategy = Schema.Union(
     alpha: Schema.optional(Schema.Number.pipe(Schema.nonNegative())),
     /** The uniform share mixed in (keeps every propensity positive for off-policy evaluation). @default 0.05 */
     epsilon: Schema.optional(Schema.Number.pipe(Schema.between(0, 1))),
-    /** The per-option ridge regressions, fitted from logged decisions (`fitLinUcb`); none: every option unseen. */
+    /**
+     * The per-option ridge regressions fitted offline from logged decisions (`eval policy --target linucb
+     * --save`); the key's statistics learned online add to them. None: only the online ones (at first, every
+     * option unseen).
+     */
     model: Schema.optional(LinearModel),
     /** The context vector of this run (set by the runtime from the run's inputs; not written by users). */
     context: Schema.optional(Schema.Array(Schema.Number))
