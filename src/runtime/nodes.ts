@@ -337,7 +337,8 @@ export class Run extends FanInScheduler {
         option: choice.option,
         policy: choice.policy,
         version: choice.version,
-        propensity: choice.propensity
+        propensity: choice.propensity,
+        ...(choice.context === undefined ? {} : { context: choice.context })
       })
       this.startChild(nr, nr.pn.scopes[index]!, `${nr.path}/${choice.option}/`, nr.scope.env)
     })

@@ -62,6 +62,8 @@ export interface RecordedChoice {
   readonly policy: string
   readonly version: number
   readonly propensity: number
+  /** The context of a contextual choice (LinUCB), as recorded. */
+  readonly context?: ReadonlyArray<number> | undefined
 }
 
 /** What a fan-in (race, map with take) picked and dropped, as recorded. */
@@ -210,7 +212,8 @@ export const makeRecorded = (mode: RecordedMode, events: ReadonlyArray<RunEvent>
             option: e.data.option,
             policy: e.data.policy,
             version: e.data.version,
-            propensity: e.data.propensity
+            propensity: e.data.propensity,
+            ...(e.data.context === undefined ? {} : { context: e.data.context })
           })
         }
         break

@@ -69,7 +69,8 @@ export const events = (runId: string): Stream.Stream<RunEvent, StoreError, Event
 
 /**
  * Posts a reward for the choices a run made under a choose key: every
- * option the run chose for `key` gets the reward. Fails with `InvalidInput`
+ * option the run chose for `key` gets the reward (with the context a
+ * LinUCB choice recorded, so the key's LinUCB statistics learn online). Fails with `InvalidInput`
  * when the run made no such choice. Returns how many choices were rewarded.
  */
 export const feedback = (
@@ -87,7 +88,10 @@ export const feedback = (
         new RunError({ kind: "InvalidInput", message: `run ${runId} made no choice under key "${key}"`, runId })
       )
     }
-    for (const e of choices) if (e.type === "ChoiceMade") yield* policy.feedback(key, e.data.option, reward)
+    for (const e of choices) {
+      // A contextual choice (LinUCB) recorded its context: the reward teaches the policy in that context.
+      if (e.type === "ChoiceMade") yield* policy.feedback(key, e.data.option, reward, e.data.context)
+    }
     const rewards = yield* Effect.serviceOption(RewardLog)
     if (rewards._tag === "Some") yield* rewards.value.record(runId, key, reward)
     return choices.length

@@ -13,6 +13,7 @@ import { createHash } from "node:crypto"
 import { ClusterConfig } from "../cluster/index.js"
 import { ProviderConfig } from "../llm/config.js"
 import { StepsConfig } from "../llm/stepRunner.js"
+import { BanditStrategy } from "../runtime/bandit/state.js"
 import { RetentionPolicy } from "../store/retention.js"
 import * as Settings from "./settings.js"
 
@@ -86,7 +87,12 @@ export const ConfigFile = Schema.Struct({
   /** Bandit state of `choose` steps: per workspace, unless `shared` (every workspace learns from every other). */
   bandit: opt(Schema.Struct({
     /** Share one bandit policy per choose key across workspaces (deliberate; isolation is lost). @default false */
-    shared: opt(Schema.Boolean)
+    shared: opt(Schema.Boolean),
+    /**
+     * The strategy of choose keys, by key (e.g. `{ "tone": { "kind": "linucb", "features": { … } } }`); keys not
+     * listed use epsilon-greedy (ε 0.1). @default {}
+     */
+    strategies: opt(Schema.Record({ key: Schema.String, value: BanditStrategy }))
   })),
   /** Cluster mode (`--cluster`): runner address, shards, takeover timings (`src/cluster/config.ts`, docs/cluster.md). */
   cluster: opt(ClusterConfig)

@@ -218,6 +218,7 @@ const make = (limits: ResolvedLimits, options: RunManagerOptions) =>
           runId: entry.run.runId,
           workspace: entry.run.workspace,
           limits: { maxRunTime: limits.maxRunMs, maxNodes: limits.maxRunNodes },
+          ...(options.strategies === undefined ? {} : { strategies: options.strategies }),
           ...(entry.run.seed === null ? {} : { seed: entry.run.seed })
         })
         : Durable.resume(entry.run.runId)

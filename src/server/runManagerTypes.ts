@@ -7,6 +7,7 @@ import type { Effect } from "effect"
 import { Schema } from "effect"
 import type { Json } from "../ir/eval.js"
 import type { Program } from "../ir/schema.js"
+import type { BanditStrategy } from "../runtime/bandit/state.js"
 import type { RunRecord } from "../runtime/runStore.js"
 import type { Quotas } from "./config.js"
 
@@ -134,4 +135,6 @@ export interface RunManagerOptions {
   readonly resumeOnStart?: boolean
   /** Runs share one bandit policy per choose key across workspaces (config `bandit.shared`). @default false */
   readonly sharedPolicy?: boolean
+  /** The bandit strategy of choose keys, by key (config `bandit.strategies`); recorded with each run started. @default {} */
+  readonly strategies?: { readonly [key: string]: BanditStrategy }
 }

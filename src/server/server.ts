@@ -192,7 +192,13 @@ export const layer = (
       isOpen(options.config)
         ? { ...options.config.limits, workspaceRuns: options.config.limits.concurrentRuns }
         : options.config.limits,
-      { resumeOnStart: options.resumeOnStart ?? true, sharedPolicy: options.config.file.bandit?.shared === true }
+      {
+        resumeOnStart: options.resumeOnStart ?? true,
+        sharedPolicy: options.config.file.bandit?.shared === true,
+        ...(options.config.file.bandit?.strategies === undefined
+          ? {}
+          : { strategies: options.config.file.bandit.strategies })
+      }
     ).pipe(Layer.provide(steps)),
     Layer.succeed(ServerContext, { config: options.config, sse: { clients: 0 } })
   )

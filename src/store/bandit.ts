@@ -6,7 +6,9 @@
  * Effect's `Random`: seeded runs choose reproducibly); `feedback` is a
  * read-modify-write in one transaction that locks the key's row
  * (`SELECT … FOR UPDATE`), so concurrent feedbacks — from this process or
- * another — never lose an update. The service's signature cannot fail: a
+ * another — never lose an update. The state is one JSONB value, LinUCB's
+ * online statistics (`BanditState.linear`) included, so they change in the
+ * same transaction as the rest of the key's state. The service's signature cannot fail: a
  * SQL failure is retried briefly, then becomes a defect with a clear message.
  */
 import { SqlClient } from "@effect/sql/SqlClient"
@@ -55,7 +57,12 @@ export const make: Effect.Effect<PolicyStore["Type"], never, SqlClient> = Effect
       (scope) => orDieAfterRetries(`reading the bandit state of "${key}"`, read(scope, key, false))
     )
 
-  const feedback = (key: string, option: string, reward: number): Effect.Effect<void> => {
+  const feedback = (
+    key: string,
+    option: string,
+    reward: number,
+    context?: ReadonlyArray<number>
+  ): Effect.Effect<void> => {
     if (!Number.isFinite(reward)) return Effect.void
     const update = Effect.gen(function*() {
       const scope = yield* policyScope
@@ -68,7 +75,7 @@ export const make: Effect.Effect<PolicyStore["Type"], never, SqlClient> = Effect
         )
       )
       const before = yield* read(scope, key, true)
-      const after = applyFeedback(before, option, reward)
+      const after = applyFeedback(before, option, reward, context)
       yield* storeOp(
         "record bandit feedback",
         sql.unsafe(`UPDATE bandit_states SET state = $3::jsonb, version = $4 WHERE scope = $1 AND key = $2`, [

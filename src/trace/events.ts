@@ -130,14 +130,18 @@ export class NodeCompleted extends Schema.Class<NodeCompleted>("NodeCompleted")(
   eventFields("NodeCompleted", { outputHash: Schema.String })
 ) {}
 
-/** A `choose` node picked an option: key, option, policy, its version and the option's propensity. */
+/**
+ * A `choose` node picked an option: key, option, policy, its version and the option's propensity; a contextual
+ * policy (LinUCB) also records the context (feature vector) it chose in, so feedback can teach the policy online.
+ */
 export class ChoiceMade extends Schema.Class<ChoiceMade>("ChoiceMade")(
   eventFields("ChoiceMade", {
     key: Schema.String,
     option: Schema.String,
     policy: Schema.String,
     version: Num,
-    propensity: Num
+    propensity: Num,
+    context: opt(Schema.Array(Num))
   })
 ) {}
 

@@ -63,6 +63,13 @@ export const featuresOf = (spec: FeatureSpec, inputs: Readonly<Record<string, un
   return x
 }
 
+/** The statistics of `option` in `model`, when it has its own (never an inherited property). */
+export const armOfModel = (
+  model: LinUcbModel,
+  option: string
+): { readonly a: ReadonlyArray<number>; readonly b: ReadonlyArray<number> } | undefined =>
+  Object.prototype.hasOwnProperty.call(model.arms, option) ? model.arms[option] : undefined
+
 /** An empty model of dimension `d`. */
 export const emptyModel = (d: number): LinUcbModel => ({ d, arms: {} })
 
@@ -75,7 +82,7 @@ const identity = (d: number): Array<number> => {
 /** The model after `option` earned `reward` in context `x` (A += x xᵀ, b += r x). */
 export const update = (model: LinUcbModel, option: string, x: ReadonlyArray<number>, reward: number): LinUcbModel => {
   const d = model.d
-  const arm = model.arms[option] ?? { a: identity(d), b: new Array<number>(d).fill(0) }
+  const arm = armOfModel(model, option) ?? { a: identity(d), b: new Array<number>(d).fill(0) }
   const a = [...arm.a]
   const b = [...arm.b]
   for (let i = 0; i < d; i++) {
@@ -118,7 +125,7 @@ export const scoresOf = (
   alpha = DEFAULT_ALPHA
 ): ReadonlyArray<{ readonly option: string; readonly mean: number; readonly ucb: number }> =>
   options.map((option) => {
-    const arm = model.arms[option]
+    const arm = armOfModel(model, option)
     const a = arm?.a ?? identity(model.d)
     const b = arm?.b ?? new Array<number>(model.d).fill(0)
     const theta = solve(a, b, model.d)
@@ -176,3 +183,31 @@ export const fit = (
   d: number,
   log: ReadonlyArray<{ readonly x: ReadonlyArray<number>; readonly option: string; readonly reward: number }>
 ): LinUcbModel => log.reduce((m, e) => update(m, e.option, e.x, e.reward), emptyModel(d))
+
+/**
+ * A fitted `prior` (offline, `fit`) with the statistics learned online on top: per option A = A_prior + A_online − I,
+ * b = b_prior + b_online — the model `fit` gives on the prior's log followed by the online one. No prior: `online`.
+ * Models of different dimensions do not combine: the prior is kept.
+ */
+export const combine = (prior: LinUcbModel | undefined, online: LinUcbModel | undefined): LinUcbModel | undefined => {
+  if (online === undefined) return prior
+  if (prior === undefined) return online
+  if (prior.d !== online.d) return prior
+  const d = prior.d
+  const id = identity(d)
+  const arms = new Map(Object.entries(prior.arms))
+  for (const [option, arm] of Object.entries(online.arms)) {
+    const base = armOfModel(prior, option)
+    arms.set(
+      option,
+      base === undefined
+        ? arm
+        : { a: base.a.map((v, i) => v + arm.a[i]! - id[i]!), b: base.b.map((v, i) => v + arm.b[i]!) }
+    )
+  }
+  return { d, arms: Object.fromEntries(arms) }
+}
+
+/** Whether every number of an option's statistics is finite (JSON, and so the stores, can hold it). */
+export const isFiniteArm = (arm: { readonly a: ReadonlyArray<number>; readonly b: ReadonlyArray<number> }): boolean =>
+  arm.a.every(Number.isFinite) && arm.b.every(Number.isFinite)

@@ -1,9 +1,21 @@
 /**
  * Bandit state as data (persisted by the store): per choose key, each
- * option's reward statistics and a version that grows with every feedback.
+ * option's reward statistics, LinUCB's statistics learned online (per
+ * context dimension) and a version that grows with every feedback.
  * Strategies read it; only feedback changes it.
  */
 import { Schema } from "effect"
+import { armOfModel, emptyModel, isFiniteArm, update } from "./linucb.js"
+import type { LinUcbModel } from "./linucb.js"
+
+/** LinUCB's per-option ridge regressions (`linucb.ts`): A (d×d, row-major) = I + Σ x xᵀ, b = Σ r x. */
+export const LinearModel = Schema.Struct({
+  d: Schema.Int,
+  arms: Schema.Record({
+    key: Schema.String,
+    value: Schema.Struct({ a: Schema.Array(Schema.Number), b: Schema.Array(Schema.Number) })
+  })
+}).annotations({ identifier: "LinearModel" })
 
 /** How a choose key picks among its options. */
 export const BanditStrategy = Schema.Union(
@@ -33,14 +45,12 @@ export const BanditStrategy = Schema.Union(
     alpha: Schema.optional(Schema.Number.pipe(Schema.nonNegative())),
     /** The uniform share mixed in (keeps every propensity positive for off-policy evaluation). @default 0.05 */
     epsilon: Schema.optional(Schema.Number.pipe(Schema.between(0, 1))),
-    /** The per-option ridge regressions, fitted from logged decisions (`fitLinUcb`); none: every option unseen. */
-    model: Schema.optional(Schema.Struct({
-      d: Schema.Int,
-      arms: Schema.Record({
-        key: Schema.String,
-        value: Schema.Struct({ a: Schema.Array(Schema.Number), b: Schema.Array(Schema.Number) })
-      })
-    })),
+    /**
+     * The per-option ridge regressions fitted offline from logged decisions (`eval policy --target linucb
+     * --save`); the key's statistics learned online add to them. None: only the online ones (at first, every
+     * option unseen).
+     */
+    model: Schema.optional(LinearModel),
     /** The context vector of this run (set by the runtime from the run's inputs; not written by users). */
     context: Schema.optional(Schema.Array(Schema.Number))
   })
@@ -88,7 +98,12 @@ export const BanditState = Schema.Struct({
   key: Schema.String,
   /** Number of feedbacks applied; recorded with each choice as the policy version. */
   version: Schema.Number,
-  arms: Schema.Record({ key: Schema.String, value: ArmStats })
+  arms: Schema.Record({ key: Schema.String, value: ArmStats }),
+  /**
+   * LinUCB's statistics learned online: per context dimension (as text), the model of the feedbacks whose choice
+   * recorded a context of that dimension (from empty: A = I + Σ x xᵀ, b = Σ r x). Absent: none yet.
+   */
+  linear: Schema.optionalWith(Schema.Record({ key: Schema.String, value: LinearModel }), { exact: true })
 }).annotations({ identifier: "BanditState" })
 export type BanditState = typeof BanditState.Type
 
@@ -104,10 +119,26 @@ export const armOf = (state: BanditState, option: string): ArmStats =>
 /** The mean reward of an arm, or undefined when it has none. */
 export const meanOf = (arm: ArmStats): number | undefined => (arm.pulls === 0 ? undefined : arm.rewardSum / arm.pulls)
 
-/** The state after `option` received `reward` (non-finite rewards are ignored). */
-export const applyFeedback = (state: BanditState, option: string, reward: number): BanditState => {
+/** The online LinUCB statistics of `state` for contexts of dimension `d` (undefined: none yet). */
+export const linearOf = (state: BanditState, d: number): LinUcbModel | undefined =>
+  state.linear !== undefined && Object.prototype.hasOwnProperty.call(state.linear, String(d))
+    ? state.linear[String(d)]
+    : undefined
+
+/**
+ * The state after `option` received `reward` (non-finite rewards are ignored). With the `context` the choice was
+ * made in (a LinUCB choice records it), the online LinUCB statistics of that dimension learn it too (A += x xᵀ,
+ * b += r x); a context with a non-finite number, or one whose statistics would overflow, teaches them nothing.
+ */
+export const applyFeedback = (
+  state: BanditState,
+  option: string,
+  reward: number,
+  context?: ReadonlyArray<number>
+): BanditState => {
   if (!Number.isFinite(reward)) return state
   const arm = armOf(state, option)
+  const linear = context === undefined ? undefined : learnLinear(state, option, reward, context)
   return {
     key: state.key,
     version: state.version + 1,
@@ -118,6 +149,22 @@ export const applyFeedback = (state: BanditState, option: string, reward: number
         rewardSum: arm.rewardSum + reward,
         successes: arm.successes + Math.min(1, Math.max(0, reward))
       }
-    }
+    },
+    ...(linear ?? state.linear) === undefined ? {} : { linear: linear ?? state.linear! }
   }
+}
+
+/** The online LinUCB statistics after `option` earned `reward` in `context`; undefined when they do not change. */
+const learnLinear = (
+  state: BanditState,
+  option: string,
+  reward: number,
+  context: ReadonlyArray<number>
+): BanditState["linear"] => {
+  const d = context.length
+  if (d === 0 || !context.every(Number.isFinite)) return undefined
+  const next = update(linearOf(state, d) ?? emptyModel(d), option, context, reward)
+  const arm = armOfModel(next, option)
+  if (arm === undefined || !isFiniteArm(arm)) return undefined
+  return { ...state.linear, [String(d)]: next }
 }

@@ -19,8 +19,16 @@ import type { Choice } from "./strategy.js"
 export class PolicyStore extends Context.Tag("trellis/PolicyStore")<PolicyStore, {
   /** Chooses among `options` for `key` by `strategy` (uses Effect's `Random`: seeded runs choose reproducibly). */
   readonly choose: (key: string, options: ReadonlyArray<string>, strategy: BanditStrategy) => Effect.Effect<Choice>
-  /** Records `reward` for `option` of `key` (the version grows by one; non-finite rewards are ignored). */
-  readonly feedback: (key: string, option: string, reward: number) => Effect.Effect<void>
+  /**
+   * Records `reward` for `option` of `key` (the version grows by one; non-finite rewards are ignored). With the
+   * `context` of the choice (LinUCB records it in `ChoiceMade`), the key's online LinUCB statistics learn it too.
+   */
+  readonly feedback: (
+    key: string,
+    option: string,
+    reward: number,
+    context?: ReadonlyArray<number>
+  ) => Effect.Effect<void>
   /** The current state of `key` (empty, version 0, when it has none). */
   readonly snapshot: (key: string) => Effect.Effect<BanditState>
 }>() {
@@ -32,10 +40,10 @@ export class PolicyStore extends Context.Tag("trellis/PolicyStore")<PolicyStore,
     return PolicyStore.of({
       choose: (key, options, strategy) =>
         Effect.flatMap(policyScope, (scope) => chooseArm(stateOf(scope, key), options, strategy)),
-      feedback: (key, option, reward) =>
+      feedback: (key, option, reward, context) =>
         Effect.map(policyScope, (scope) => {
           const before = stateOf(scope, key)
-          const after = applyFeedback(before, option, reward)
+          const after = applyFeedback(before, option, reward, context)
           if (after !== before) states.set(JSON.stringify([scope, key]), after)
         }),
       snapshot: (key) => Effect.map(policyScope, (scope) => stateOf(scope, key))

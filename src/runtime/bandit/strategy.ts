@@ -7,10 +7,10 @@
  * Randomness comes from Effect's `Random` (one draw per choice).
  */
 import { Effect, Random } from "effect"
-import { choose as linUcbChoose, DEFAULT_ALPHA, dimensionOf, emptyModel, featuresOf } from "./linucb.js"
+import { choose as linUcbChoose, combine, DEFAULT_ALPHA, dimensionOf, emptyModel, featuresOf } from "./linucb.js"
 import { beta, makeUniform } from "./sample.js"
 import type { Uniform } from "./sample.js"
-import { armOf, DEFAULT_FIXED_EPSILON, epsilonOf, meanOf, policyName } from "./state.js"
+import { armOf, DEFAULT_FIXED_EPSILON, epsilonOf, linearOf, meanOf, policyName } from "./state.js"
 import type { BanditState, BanditStrategy } from "./state.js"
 
 /** A choice: the option, its propensity in (0, 1], the policy's name and the state version. */
@@ -19,6 +19,8 @@ export interface Choice {
   readonly propensity: number
   readonly policy: string
   readonly version: number
+  /** The context the choice was made in (LinUCB): recorded with it, so its reward can teach the model. */
+  readonly context?: ReadonlyArray<number> | undefined
 }
 
 /** Extra posterior draws used to estimate a Thompson choice's propensity. */
@@ -98,14 +100,23 @@ const thompson = (state: BanditState, options: ReadonlyArray<string>, u: Uniform
   return { option, propensity: (1 + wins) / (1 + THOMPSON_PROPENSITY_DRAWS) }
 }
 
-/** LinUCB on the strategy's fitted model and the run's context (`linucb.ts`); ε-mixed for a positive propensity. */
-const linUcb = (strategy: BanditStrategy & { readonly kind: "linucb" }, options: ReadonlyArray<string>, u: Uniform) => {
+/**
+ * LinUCB on the run's context (`linucb.ts`): the model is the strategy's fitted one (if any) with the statistics
+ * the key learned online on top (`combine`); ε-mixed for a positive propensity. Reports the context it used.
+ */
+const linUcb = (
+  state: BanditState,
+  strategy: BanditStrategy & { readonly kind: "linucb" },
+  options: ReadonlyArray<string>,
+  u: Uniform
+) => {
   const d = strategy.model?.d ?? dimensionOf(strategy.features)
-  const model = strategy.model ?? emptyModel(d)
+  const model = combine(strategy.model, linearOf(state, d)) ?? emptyModel(d)
   const x = strategy.context !== undefined && strategy.context.length === model.d
     ? strategy.context
     : featuresOf(strategy.features, {})
-  return linUcbChoose(model, options, x, u(), strategy.alpha ?? DEFAULT_ALPHA, strategy.epsilon ?? 0.05)
+  const picked = linUcbChoose(model, options, x, u(), strategy.alpha ?? DEFAULT_ALPHA, strategy.epsilon ?? 0.05)
+  return { ...picked, context: x }
 }
 
 /**
@@ -143,7 +154,7 @@ export const chooseArm = (
       : strategy.kind === "ucb1"
       ? ucb1(state, options, u)
       : strategy.kind === "linucb"
-      ? linUcb(strategy, options, u)
+      ? linUcb(state, strategy, options, u)
       : strategy.kind === "fixed"
       ? fixed(strategy, options, u)
       : thompson(state, options, u)
