@@ -6,12 +6,18 @@
  * store's BM25 postings (exactly what the SQL ranks, see
  * test/retrieval/bm25.integration.test.ts) and each query's analyzed terms
  * and dense candidates, and replays the sparse stage (BM25 k1 × b, RM3),
- * fusion (RRF k0, alpha blend) and the document-level cutoff in memory.
+ * fusion (RRF k0, alpha blend) and the document-level cutoff in memory,
+ * then the default pipeline as the eval runs it: each leg 150 chunks deep,
+ * fusion (min-max or z-score), and the lexical rerank stage (replayed from
+ * each chunk's postings, heading lexemes and token count) blended with the
+ * first stage's score (weight `keep`).
  * It prints every grid point's nDCG@10 per collection and their mean, and
- * the chosen values (best mean nDCG@10), which are committed as the
- * defaults in src/retrieval/bm25.ts, fusion.ts and rm3.ts.
+ * the chosen values of the first-stage grids (best mean nDCG@10), and the
+ * best pipeline settings; the committed defaults are in
+ * src/retrieval/bm25.ts, fusion.ts, rerank.ts and rm3.ts.
  *
- *   node --import tsx scripts/tune-retrieval.ts --data <dir> [--cache file] [--bm25 k1,b] [--no-rm3] [--json]
+ *   node --import tsx scripts/tune-retrieval.ts --data <dir> [--cache file] [--bm25 k1,b] [--no-rm3]
+ *     [--minmax] [--keep a,b,…] [--alpha a,b,…] [--json]
  */
 import { NodeFileSystem } from "@effect/platform-node"
 import * as PgClient from "@effect/sql-pg/PgClient"
