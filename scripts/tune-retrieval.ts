@@ -6,12 +6,18 @@
  * store's BM25 postings (exactly what the SQL ranks, see
  * test/retrieval/bm25.integration.test.ts) and each query's analyzed terms
  * and dense candidates, and replays the sparse stage (BM25 k1 × b, RM3),
- * fusion (RRF k0, alpha blend) and the document-level cutoff in memory.
+ * fusion (RRF k0, alpha blend) and the document-level cutoff in memory,
+ * then the default pipeline as the eval runs it: each leg 150 chunks deep,
+ * fusion (min-max or z-score), and the lexical rerank stage (replayed from
+ * each chunk's postings, heading lexemes and token count) blended with the
+ * first stage's score (weight `keep`).
  * It prints every grid point's nDCG@10 per collection and their mean, and
- * the chosen values (best mean nDCG@10), which are committed as the
- * defaults in src/retrieval/bm25.ts, fusion.ts and rm3.ts.
+ * the chosen values of the first-stage grids (best mean nDCG@10), and the
+ * best pipeline settings; the committed defaults are in
+ * src/retrieval/bm25.ts, fusion.ts, rerank.ts and rm3.ts.
  *
- *   node --import tsx scripts/tune-retrieval.ts --data <dir> [--cache file] [--bm25 k1,b] [--no-rm3] [--json]
+ *   node --import tsx scripts/tune-retrieval.ts --data <dir> [--cache file] [--bm25 k1,b] [--no-rm3]
+ *     [--minmax] [--keep a,b,…] [--alpha a,b,…] [--json]
  */
 import { NodeFileSystem } from "@effect/platform-node"
 import * as PgClient from "@effect/sql-pg/PgClient"
@@ -37,6 +43,11 @@ const fixed = (() => {
   const at = process.argv.indexOf("--bm25")
   return at > 0 ? process.argv[at + 1]!.split(",").map(Number) : undefined
 })()
+/** `--keep 0.3,0.4` or `--alpha 0.05,0.1`: the pipeline grid's rerank blend weights or alphas. */
+const list = (flag: string) => {
+  const at = process.argv.indexOf(flag)
+  return at > 0 ? process.argv[at + 1]!.split(",").map(Number) : undefined
+}
 const K1 = fixed === undefined ? [0.6, 0.9, 1.2, 1.5] : [fixed[0]!]
 const B = fixed === undefined ? [0.3, 0.4, 0.5, 0.6, 0.75] : [fixed[1]!]
 const K0 = [5, 10, 20, 60]
@@ -57,6 +68,9 @@ interface Loaded {
   readonly documentOf: Map<string, string>
   readonly queries: Array<{ id: string; terms: ReadonlyArray<QueryTerm>; dense: ReadonlyArray<Ranked> }>
   readonly avgdl: number
+  /** For the lexical reranker: per chunk, the lexemes of its heading (weight A) with their counts, and its token count. */
+  readonly heading: Map<string, Map<string, number>>
+  readonly tokens: Map<string, number>
 }
 
 const load = (dir: string, database = layerPglite(MEMORY)) =>
@@ -70,8 +84,17 @@ const load = (dir: string, database = layerPglite(MEMORY)) =>
     const rows = yield* sql<
       { term: string; chunk_id: string; tf: number }
     >`SELECT term, chunk_id, tf FROM retrieval_postings`
-    const chunks = yield* sql<{ id: string; document_id: string; bm25_length: number }>`
-      SELECT id, document_id, bm25_length FROM retrieval_chunks`
+    const chunks = yield* sql<{ id: string; document_id: string; bm25_length: number; token_count: number }>`
+      SELECT id, document_id, bm25_length, token_count FROM retrieval_chunks`
+    const headings = yield* sql<{ id: string; lexeme: string; n: number }>`
+      SELECT c.id, t.lexeme, cardinality(array_positions(t.weights, 'A')) AS n
+      FROM retrieval_chunks c, unnest(c.tsv) t WHERE 'A' = ANY(t.weights)`
+    const heading = new Map<string, Map<string, number>>()
+    for (const h of headings) {
+      const m = heading.get(h.id) ?? new Map<string, number>()
+      m.set(h.lexeme, Number(h.n))
+      heading.set(h.id, m)
+    }
     const postings = new Map<string, Array<{ chunk: string; tf: number }>>()
     const tf = new Map<string, Map<string, number>>()
     for (const p of rows) {
@@ -95,7 +118,9 @@ const load = (dir: string, database = layerPglite(MEMORY)) =>
       avgdl: chunks.reduce((a, c) => a + c.bm25_length, 0) / chunks.length,
       length: new Map(chunks.map((c) => [c.id, c.bm25_length])),
       documentOf: new Map(chunks.map((c) => [c.id, c.document_id])),
-      queries
+      queries,
+      heading,
+      tokens: new Map(chunks.map((c) => [c.id, Number(c.token_count)]))
     } satisfies Loaded
   }).pipe(
     // One database: the SQL layer is shared (layers are memoized within one provide).
@@ -143,6 +168,94 @@ const score = (data: Loaded, lists: ReadonlyMap<string, ReadonlyArray<Ranked>>) 
   }
   const m = evaluate(runs, data.collection.qrels, K)
   return { ndcg: m.ndcg, mrr: m.mrr, recall100: evaluate(runs, data.collection.qrels, 100).recall }
+}
+
+/** The eval's depth: chunks each stage hands on, and the rerank stage sees (`EVAL_CANDIDATES`). */
+const STAGE = 150
+
+/**
+ * The lexical reranker (`rerank.ts`) in memory: BM25 k1 1.2, b 0.75 over each
+ * candidate's `tsvector` (heading lexemes counted twice), the query's
+ * distinct lexemes, document frequencies over all chunks, lengths in tokens.
+ */
+const lexicalRerank = (data: Loaded, terms: ReadonlyArray<QueryTerm>, ids: ReadonlyArray<string>) => {
+  const k1 = 1.2
+  const b = 0.75
+  const n = data.tokens.size
+  let total = 0
+  for (const t of data.tokens.values()) total += t
+  const avgdl = Math.max(total / n, 1)
+  const distinct = [...new Set(terms.map((t) => t.term))]
+  const idf = distinct.map((t) => {
+    const df = data.postings.get(t)?.length ?? 0
+    return Math.log(1 + (n - df + 0.5) / (df + 0.5))
+  })
+  return ids.map((id) => {
+    const tf = data.tf.get(id)
+    const head = data.heading.get(id)
+    const dl = data.tokens.get(id)!
+    let s = 0
+    distinct.forEach((t, i) => {
+      const f = (tf?.get(t) ?? 0) + (head?.get(t) ?? 0)
+      if (f > 0) s += idf[i]! * f * (k1 + 1) / (f + k1 * (1 - b + b * dl / avgdl))
+    })
+    return s
+  })
+}
+
+/** How a score list is scaled before blending. */
+type Norm = "minmax" | "z"
+const normalize = (xs: ReadonlyArray<number>, norm: Norm): Array<number> => {
+  if (xs.length === 0) return []
+  if (norm === "minmax") {
+    const lo = Math.min(...xs)
+    const span = Math.max(...xs) - lo
+    return xs.map((x) => (span > 0 ? (x - lo) / span : 1))
+  }
+  const m = xs.reduce((a, x) => a + x, 0) / xs.length
+  const sd = Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / xs.length)
+  return xs.map((x) => (sd > 0 ? (x - m) / sd : 0))
+}
+
+/** Alpha fusion with a choice of normalization (z-score: an absent candidate gets the list's lowest value). */
+const fuseNorm = (
+  alpha: number,
+  norm: Norm,
+  sparse: ReadonlyArray<Ranked>,
+  dense: ReadonlyArray<Ranked>
+): Array<Ranked> => {
+  if (norm === "minmax") return [...fuse({ kind: "alpha", alpha }, sparse, dense)]
+  const order = new Map<string, number>()
+  for (const r of [...sparse, ...dense]) if (!order.has(r.id)) order.set(r.id, order.size)
+  const side = (list: ReadonlyArray<Ranked>) => {
+    const z = normalize(list.map((r) => r.score), "z")
+    return { map: new Map(list.map((r, i) => [r.id, z[i]!])), floor: z.length === 0 ? 0 : Math.min(...z) }
+  }
+  const s = side(sparse)
+  const d = side(dense)
+  return [...order.keys()].map((id) => ({
+    id,
+    score: (1 - alpha) * (s.map.get(id) ?? s.floor) + alpha * (d.map.get(id) ?? d.floor)
+  })).sort((a, b) => b.score - a.score || order.get(a.id)! - order.get(b.id)!)
+}
+
+/**
+ * The rerank stage over the first `STAGE` of a list: the lexical score,
+ * blended with weight `keep` with the list's own (first-stage) score, both
+ * normalized by `norm`; ties keep the list's order.
+ */
+const rerankBlend = (
+  data: Loaded,
+  terms: ReadonlyArray<QueryTerm>,
+  list: ReadonlyArray<Ranked>,
+  keep: number,
+  norm: Norm
+): Array<Ranked> => {
+  const top = list.slice(0, STAGE)
+  const rr = normalize(lexicalRerank(data, terms, top.map((r) => r.id)), norm)
+  const first = normalize(top.map((r) => r.score), norm)
+  return top.map((r, i) => ({ id: r.id, score: (1 - keep) * rr[i]! + keep * first[i]!, at: i }))
+    .sort((a, b) => b.score - a.score || a.at - b.at)
 }
 
 const f4 = (x: number) => x.toFixed(4)
@@ -218,6 +331,72 @@ const main = Effect.gen(function*() {
     if (mean(xs) > bestFusion.mean) bestFusion = { fusion, mean: mean(xs) }
   }
   console.log(`chosen: ${JSON.stringify(bestFusion.fusion)}`)
+
+  // The default pipeline: each leg STAGE deep, fusion, the lexical rerank stage blended with the first stage.
+  const KEEP = list("--keep") ?? [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]
+  const NORMS: ReadonlyArray<Norm> = process.argv.includes("--minmax") ? ["minmax"] : ["minmax", "z"]
+  const FINE = list("--alpha") ?? [0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5]
+  const RRF = process.argv.includes("--minmax") ? [] : K0
+  const hybridBy = (d: Loaded, i: number, f: { alpha: number; norm: Norm } | { k0: number }, depth: number) =>
+    new Map(d.queries.map((q) => {
+      const s = sparse[i]!.get(q.id)!.slice(0, depth)
+      const v = q.dense.slice(0, depth)
+      return [q.id, "k0" in f ? [...fuse({ kind: "rrf", k0: f.k0 }, s, v)] : fuseNorm(f.alpha, f.norm, s, v)]
+    }))
+  const reranked = (d: Loaded, lists: ReadonlyMap<string, ReadonlyArray<Ranked>>, keep: number | false, norm: Norm) =>
+    keep === false
+      ? lists
+      : new Map(d.queries.map((q) => [q.id, rerankBlend(d, q.terms, lists.get(q.id)!, keep, norm)]))
+  header("pipeline: first stage only (no rerank), legs 150 deep")
+  row(
+    "sparse",
+    sets.map((d, i) => score(d, new Map(d.queries.map((q) => [q.id, sparse[i]!.get(q.id)!.slice(0, STAGE)]))).ndcg)
+  )
+  for (const norm of NORMS) {
+    for (const alpha of FINE) {
+      row(`hybrid ${norm} alpha ${alpha}`, sets.map((d, i) => score(d, hybridBy(d, i, { alpha, norm }, STAGE)).ndcg))
+    }
+  }
+  for (const depth of [50, 100, 200]) {
+    row(
+      `hybrid minmax alpha 0.2 depth ${depth}`,
+      sets.map((d, i) => score(d, hybridBy(d, i, { alpha: 0.2, norm: "minmax" }, depth)).ndcg)
+    )
+  }
+  header("pipeline: rerank stage (lexical BM25) blended with the first stage, weight keep")
+  for (const norm of NORMS) {
+    for (const keep of KEEP) {
+      row(
+        `sparse ${norm} keep ${keep}`,
+        sets.map((d, i) =>
+          score(
+            d,
+            reranked(d, new Map(d.queries.map((q) => [q.id, sparse[i]!.get(q.id)!.slice(0, STAGE)])), keep, norm)
+          ).ndcg
+        )
+      )
+      row(
+        `dense ${norm} keep ${keep}`,
+        sets.map((d) =>
+          score(d, reranked(d, new Map(d.queries.map((q) => [q.id, q.dense.slice(0, STAGE)])), keep, norm)).ndcg
+        )
+      )
+    }
+  }
+  const hybridRows: Array<{ label: string; xs: Array<number> }> = []
+  for (const norm of NORMS) {
+    for (const keep of KEEP) {
+      for (const f of [...FINE.map((alpha) => ({ alpha, norm })), ...RRF.map((k0) => ({ k0 }))]) {
+        const xs = sets.map((d, i) => score(d, reranked(d, hybridBy(d, i, f, STAGE), keep, norm)).ndcg)
+        const label = `hybrid ${"k0" in f ? `rrf ${f.k0}` : `${f.norm} a ${f.alpha}`} rerank ${norm} keep ${keep}`
+        row(label, xs)
+        hybridRows.push({ label, xs })
+      }
+    }
+  }
+  hybridRows.sort((a, b) => mean(b.xs) - mean(a.xs))
+  header("pipeline: best 10 hybrid settings")
+  for (const r of hybridRows.slice(0, 10)) row(r.label, r.xs)
   if (process.argv.includes("--json")) {
     console.log(JSON.stringify({ bm25: { k1, b }, rm3: bestRm3.rm3, fusion: bestFusion.fusion }))
   }

@@ -35,7 +35,7 @@ export interface Bm25Params {
  * training data (cranfield and the SciFact train split), chunk-level BM25
  * with the `english` analyzer; see docs/retrieval.md for the grid.
  */
-export const DEFAULT_BM25: Bm25Params = { k1: 0.9, b: 0.4 }
+export const DEFAULT_BM25: Bm25Params = { k1: 1.5, b: 0.5 }
 
 /** The default analyzer: PostgreSQL's `english` configuration (Snowball stemmer, stop words). */
 export const DEFAULT_ANALYZER = "english"

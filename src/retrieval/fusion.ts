@@ -14,12 +14,14 @@ export type Fusion =
   | { readonly kind: "alpha"; readonly alpha: number }
 
 /**
- * The default fusion: the alpha blend with dense weight 0.2, tuned by
+ * The default fusion: the alpha blend with dense weight 0.04, tuned by
  * `scripts/tune-retrieval.ts` on the training data (cranfield, SciFact
- * train; BM25 k1 0.9, b 0.4, feature-hashing embedder): mean nDCG@10 0.5274
- * against 0.4629 for RRF k0 60 and 0.5197 for BM25 alone.
+ * train; BM25 k1 1.5, b 0.5, feature-hashing embedder) together with the
+ * lexical reranker's blend (`DEFAULT_LEXICAL_BLEND`): the best mean nDCG@10
+ * of the whole pipeline with hybrid at or above sparse on both collections
+ * (grid in docs/retrieval.md).
  */
-export const DEFAULT_FUSION: Fusion = { kind: "alpha", alpha: 0.2 }
+export const DEFAULT_FUSION: Fusion = { kind: "alpha", alpha: 0.04 }
 
 /** What is wrong with a fusion setting (empty when valid). */
 export const fusionProblems = (f: Fusion): ReadonlyArray<string> =>
@@ -73,3 +75,36 @@ export const fuse = (
     .map((id) => ({ id, score: score.get(id) ?? 0 }))
     .sort((a, b) => b.score - a.score || order.get(a.id)! - order.get(b.id)!)
 }
+
+/** Min-max scales scores to [0, 1] (all equal: all 1). */
+const scale = (xs: ReadonlyArray<number>): Array<number> => {
+  let lo = Infinity
+  let hi = -Infinity
+  for (const x of xs) {
+    lo = Math.min(lo, x)
+    hi = Math.max(hi, x)
+  }
+  const span = hi - lo
+  return xs.map((x) => (span > 0 ? (x - lo) / span : 1))
+}
+
+/**
+ * The rerank stage's final scores: `(1 − keep) × rerank + keep × first`,
+ * each min-max-normalized over the candidates (same order, same length);
+ * `keep` is the weight the first stage's score keeps. With `keep` 0 the
+ * reranker's scores are returned as they are.
+ */
+export const blendRerank = (
+  rerank: ReadonlyArray<number>,
+  first: ReadonlyArray<number>,
+  keep: number
+): ReadonlyArray<number> => {
+  if (keep === 0) return rerank
+  const r = scale(rerank)
+  const f = scale(first)
+  return r.map((x, i) => (1 - keep) * x + keep * f[i]!)
+}
+
+/** What is wrong with a rerank blend weight (empty when valid). */
+export const blendProblems = (keep: number): ReadonlyArray<string> =>
+  Number.isFinite(keep) && keep >= 0 && keep <= 1 ? [] : [`rerank blend must be between 0 and 1, got ${keep}`]

@@ -22,6 +22,8 @@ export interface RerankCandidate {
 /** A reranker: scores candidates for a query (one score per candidate, same order; higher is better). */
 export interface RerankerShape {
   readonly name: string
+  /** The weight the first stage's score keeps beside this reranker's by default (`SearchOptions.rerankBlend`). @default 0 */
+  readonly blend?: number
   readonly rerank: (
     query: string,
     candidates: ReadonlyArray<RerankCandidate>
@@ -39,7 +41,16 @@ export interface LexicalOptions {
   readonly b?: number
   /** How many times a heading (title/section) occurrence counts. @default 2 */
   readonly headingBoost?: number
+  /** The weight the first stage's score keeps beside the BM25 score. @default DEFAULT_LEXICAL_BLEND */
+  readonly blend?: number
 }
+
+/**
+ * The lexical reranker's default blend: its BM25 score (min-max-normalized
+ * over the candidates) weighs 1 − this, the first stage's score this; tuned
+ * by `scripts/tune-retrieval.ts` on the training data (docs/retrieval.md).
+ */
+export const DEFAULT_LEXICAL_BLEND = 0.35
 
 /** The lexical (BM25) reranker over the retrieval tables. */
 const makeLexical = (options: LexicalOptions = {}): Effect.Effect<RerankerShape, never, SqlClient> =>
@@ -49,6 +60,7 @@ const makeLexical = (options: LexicalOptions = {}): Effect.Effect<RerankerShape,
     const boost = options.headingBoost ?? 2
     return {
       name: `lexical-bm25(k1=${k1},b=${b},heading=${boost})`,
+      blend: options.blend ?? DEFAULT_LEXICAL_BLEND,
       rerank: (query, candidates) => {
         if (candidates.length === 0) return Effect.succeed([])
         const ids = candidates.map((c) => c.chunkId)

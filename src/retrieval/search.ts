@@ -17,7 +17,7 @@ import type { Sparse } from "./bm25.js"
 import { embedderId } from "./embedder.js"
 import type { EmbedderShape } from "./embedder.js"
 import { databaseError, RetrievalError, vectorUnavailable } from "./errors.js"
-import { fuse, fusionProblems } from "./fusion.js"
+import { blendProblems, blendRerank, fuse, fusionProblems } from "./fusion.js"
 import type { Fusion, Ranked } from "./fusion.js"
 import type { RerankerShape } from "./rerank.js"
 import { expandQuery, rm3Problems } from "./rm3.js"
@@ -40,10 +40,16 @@ export interface SearchOptions {
   readonly candidates?: number
   /** HNSW `ef_search`; refused when less than `k`. The dense stage retrieves at most this many. @default max(40, candidates) */
   readonly efSearch?: number
-  /** @default the service's fusion (alpha 0.2) */
+  /** @default the service's fusion (alpha 0.04) */
   readonly fusion?: Fusion
   /** Run the rerank stage when a `Reranker` is present. @default true */
   readonly rerank?: boolean
+  /**
+   * The weight the first stage's score keeps beside the reranker's, in [0, 1]
+   * (both min-max-normalized over the candidates; 0: the reranker's order alone).
+   * @default the reranker's own (`blend`; the lexical reranker's is tuned, a cross-encoder's 0)
+   */
+  readonly rerankBlend?: number
   /** `"document"` keeps only the best chunk of each document. @default "chunk" */
   readonly distinct?: "chunk" | "document"
   /** The sparse ranking. @default the service's (BM25 with its k1 and b) */
@@ -167,7 +173,11 @@ export const resolveOptions = (
     if (problems.length > 0) return yield* badConfig(problems.join("; "))
     const sparse = options.sparse ?? defaults.sparse
     const rm3 = options.rm3 ?? defaults.rm3
-    const more = [...sparseProblems(sparse), ...(rm3 === false ? [] : rm3Problems(rm3))]
+    const more = [
+      ...sparseProblems(sparse),
+      ...(rm3 === false ? [] : rm3Problems(rm3)),
+      ...(options.rerankBlend === undefined ? [] : blendProblems(options.rerankBlend))
+    ]
     if (more.length > 0) return yield* badConfig(more.join("; "))
     return {
       sparse,
@@ -178,6 +188,7 @@ export const resolveOptions = (
       efSearch,
       fusion,
       rerank: options.rerank ?? true,
+      rerankBlend: options.rerankBlend,
       distinct: options.distinct ?? "chunk"
     }
   })
@@ -366,11 +377,16 @@ const assemble = (
         )
         missing.forEach((c, i) => shared.rerank.set(c.chunkId, scores[i] ?? 0))
       }
-      const position = new Map(ordered.map((r, i) => [r.id, i]))
-      ordered = [...ordered].sort((a, b) =>
-        shared.rerank.get(b.id)! - shared.rerank.get(a.id)! || position.get(a.id)! - position.get(b.id)!
-      )
-      stages.push({ stage: "rerank", candidates: ordered.length, detail: reranker.name })
+      const keep = o.rerankBlend ?? reranker.blend ?? 0
+      const blended = blendRerank(ordered.map((r) => shared.rerank.get(r.id)!), ordered.map((r) => r.score), keep)
+      ordered = ordered.map((r, i) => ({ id: r.id, score: blended[i]!, at: i }))
+        .sort((a, b) => b.score - a.score || a.at - b.at)
+        .map((r) => ({ id: r.id, score: r.score }))
+      stages.push({
+        stage: "rerank",
+        candidates: ordered.length,
+        detail: keep === 0 ? reranker.name : `${reranker.name}, blended with the first stage (weight ${keep})`
+      })
       reranked = true
     }
     const fusedScore = new Map((fused ?? []).map((r) => [r.id, r.score]))
@@ -399,7 +415,7 @@ const assemble = (
           dense: denseRank.get(r.id) ?? null,
           fused: fusedS,
           rerank,
-          final: rerank ?? fusedS ?? r.score
+          final: r.score
         },
         lineage: {
           ingestionId: row.ingestion_id,

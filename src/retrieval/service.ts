@@ -48,7 +48,7 @@ export interface RetrievalSettings {
   readonly fusion: Fusion
   /** The BM25 analyzer: a PostgreSQL text search configuration (`english`, `simple`, …); changing it re-indexes. @default "english" */
   readonly analyzer: string
-  /** The sparse ranking. @default BM25, k1 0.9, b 0.4 */
+  /** The sparse ranking. @default BM25, k1 1.5, b 0.5 */
   readonly sparse: Sparse
   /** RM3 query expansion of the sparse stage, or false. @default false */
   readonly rm3: Rm3 | false

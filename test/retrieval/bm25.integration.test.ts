@@ -11,7 +11,7 @@
 import { SqlClient } from "@effect/sql/SqlClient"
 import { describe, expect, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
-import { analyzeQuery, bm25Rank, ensureAnalyzer } from "../../src/retrieval/bm25.js"
+import { analyzeQuery, bm25Rank, DEFAULT_BM25, ensureAnalyzer } from "../../src/retrieval/bm25.js"
 import { layerLocal } from "../../src/retrieval/embedderLocal.js"
 import { layer as retrievalLayer, Retrieval } from "../../src/retrieval/service.js"
 import { testBackends } from "../support/db.js"
@@ -102,9 +102,11 @@ for (const backend of testBackends()) {
             FROM retrieval_bm25_stats`
           const words = changed.reduce((s, d) => s + `${d.title} ${d.text}`.split(" ").length, 0)
           expect(stats[0]).toEqual({ chunks: "6", total_length: String(words) })
-          // The sparse stage of search is the same ranking.
+          // The sparse stage of search (default k1 and b) is the same ranking.
           const hits = (yield* r.search("wing slipstream", { mode: "sparse", k: 3 })).hits
-          const want = [...referenceBm25(changed, "wing slipstream", 0.9, 0.4)].sort((a, b) => b[1] - a[1]).slice(0, 3)
+          const want = [...referenceBm25(changed, "wing slipstream", DEFAULT_BM25.k1, DEFAULT_BM25.b)].sort((a, b) =>
+            b[1] - a[1]
+          ).slice(0, 3)
           expect(hits.map((h) => h.chunkId)).toEqual(want.map(([id]) => id))
           for (const [i, h] of hits.entries()) expect(Math.abs(h.scores.sparse!.score - want[i]![1])).toBeLessThan(1e-9)
           expect(hits[0]!.scores.final).toBe(hits[0]!.scores.sparse!.score)

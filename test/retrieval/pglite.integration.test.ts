@@ -104,7 +104,15 @@ describe("retrieval on PGlite", () => {
         expect(top.scores.sparse).not.toBeNull()
         expect(top.scores.dense).not.toBeNull()
         expect(top.scores.fused).toBeGreaterThan(0)
-        expect(top.scores.rerank).toBe(top.scores.final)
+        // The lexical reranker's score blended with the fused score (both min-max-normalized over the candidates).
+        expect(result.stages.at(-1)!.detail).toMatch(/blended with the first stage \(weight 0\.35\)$/)
+        expect(top.scores.rerank).toBeGreaterThan(0)
+        expect(top.scores.final).toBeGreaterThan(0)
+        expect(top.scores.final).toBeLessThanOrEqual(1)
+        const finals = result.hits.map((h) => h.scores.final)
+        expect(finals).toEqual([...finals].sort((x, y) => y - x))
+        const plain = yield* r.search("wing slipstream lift", { k: 3, rerankBlend: 0 })
+        expect(plain.hits[0]!.scores.rerank).toBe(plain.hits[0]!.scores.final)
         expect(top.lineage.embedder).toEqual({ name: "local-hash", version: "1-d384" })
         expect(top.lineage.ingestionId).toMatch(/^ing_/)
         for (const hit of result.hits) {

@@ -3,7 +3,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Either } from "effect"
 import { chunkText, strategyProblems } from "../../src/retrieval/chunk.js"
 import { hashEmbed, makeLocal, words } from "../../src/retrieval/embedderLocal.js"
-import { fuse } from "../../src/retrieval/fusion.js"
+import { blendProblems, blendRerank, fuse } from "../../src/retrieval/fusion.js"
 import { evaluate, mrrAt, ndcgAt, recallAt } from "../../src/retrieval/metrics.js"
 import { resolveOptions } from "../../src/retrieval/search.js"
 import { normalizeDocument, normalizeText } from "../../src/retrieval/textNormalize.js"
@@ -111,6 +111,17 @@ describe("fusion", () => {
     const fused = fuse({ kind: "alpha", alpha: 0.5 }, sparse, dense)
     expect(fused.map((f) => [f.id, f.score])).toEqual([["a", 0.5], ["c", 0.5], ["b", 0.25], ["d", 0]])
   })
+  it("the rerank blend keeps the first stage's min-max-normalized score with weight keep", () => {
+    // rerank 10, 30, 20 -> 0, 1, 0.5; first 4, 2, 0 -> 1, 0.5, 0
+    const blended = blendRerank([10, 30, 20], [4, 2, 0], 0.25)
+    expect(blended[0]).toBeCloseTo(0.25, 12)
+    expect(blended[1]).toBeCloseTo(0.75 + 0.125, 12)
+    expect(blended[2]).toBeCloseTo(0.375, 12)
+    expect(blendRerank([10, 30, 20], [4, 2, 0], 0)).toEqual([10, 30, 20])
+    expect(blendRerank([1, 5], [1, 5], 1)).toEqual([0, 1])
+    expect(blendProblems(0.35)).toEqual([])
+    expect(blendProblems(1.5)).toEqual(["rerank blend must be between 0 and 1, got 1.5"])
+  })
 })
 
 describe("metrics", () => {
@@ -149,6 +160,10 @@ describe("search options", () => {
     expect(Either.isLeft(r) && r.left.message).toBe(
       "ef_search (10) must be at least k (20): HNSW returns at most ef_search neighbours"
     )
+  })
+  it("refuses a rerank blend outside [0, 1]", () => {
+    const r = run({ rerankBlend: -0.1 })
+    expect(Either.isLeft(r) && r.left.message).toBe("rerank blend must be between 0 and 1, got -0.1")
   })
   it("defaults", () => {
     const r = run({})
