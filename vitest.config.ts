@@ -36,20 +36,9 @@ export default defineConfig({
           isolate: false
         }
       },
-      {
-        extends: true,
-        test: {
-          name: "integration",
-          include: ["test/**/*.integration.test.ts"],
-          // Each file's tests start their own processes, stores and servers, and undo what they change in this
-          // process (environment variables): one module graph per worker instead of one per file (importing effect
-          // and the sources again for each of ~90 files was a third of the suite's CPU, on a CPU-bound machine).
-          isolate: false
-        }
-      },
+      { extends: true, test: { name: "integration", include: ["test/**/*.integration.test.ts"] } },
       // A law runs hundreds of generated cases in one test: more time than a unit test, on a loaded machine too.
-      // Laws are pure: one module graph per worker, as for the unit tests.
-      { extends: true, test: { name: "laws", include: ["laws/**/*.test.ts"], testTimeout: 300_000, isolate: false } }
+      { extends: true, test: { name: "laws", include: ["laws/**/*.test.ts"], testTimeout: 300_000 } }
     ]
   }
 })
