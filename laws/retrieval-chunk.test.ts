@@ -65,4 +65,12 @@ describe("chunk offsets", () => {
       if (!covered[j] && t[j]!.trim() !== "") expect.fail(`character ${j} (${JSON.stringify(t[j])}) is in no chunk`)
     }
   }, { fastCheck: { numRuns: numRuns(2 * LAW_CASES) } })
+
+  // Found by the law at seed 863649724: U+2028 (a line separator) made a chunk of its own.
+  it("every ECMAScript whitespace is trimmed away, line separators too", () => {
+    const spaces = "\u1680\u2028\u2029\u202f\u205f\ufeff"
+    for (const kind of ["fixed", "sentence", "recursive"] as const) {
+      expect(chunkText(`${spaces}a${spaces}`, { kind, size: 1, overlap: 0 }).map((c) => c.text)).toEqual(["a"])
+    }
+  })
 })

@@ -55,9 +55,10 @@ const safeCut = (text: string, at: number, min: number): number => {
   return at
 }
 
+/** Whitespace as `String.prototype.trim` and `\s` see it (ECMAScript WhiteSpace and LineTerminator). */
 const isSpace = (c: number) =>
-  c === 32 || c === 10 || c === 9 || c === 13 || c === 12 || c === 11 || c === 0xa0 || (c >= 0x2000 && c <= 0x200a) ||
-  c === 0x3000
+  c === 32 || (c >= 9 && c <= 13) || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 ||
+  c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff
 
 /** Windows of at most `size` over `[start, end)` stepping `size - overlap`. */
 const windows = (text: string, span: Span, size: number, overlap: number): Array<Span> => {
