@@ -42,7 +42,7 @@ const WAITING = `program main(item: number) {
 /** Sleeps long enough to be seen parked (and its owner killed) on a loaded machine before its timer fires. */
 const SLEEPING = `program main(item: number) {
   a = tool fx.apply(item: item, ms: 0)
-  p = wait for "8s"
+  p = wait for "20s"
   return { a: a, p: p }
 }`
 
@@ -204,14 +204,16 @@ describe.skipIf(adminUrl === undefined)(
       expect(new Set(started.map((f) => f.fire_at)).size).toBe(started.length)
     }, 40_000)
 
-    it("a run sleeping 8 s wakes once, on the next owner when its owner is SIGKILLed while it sleeps", async () => {
+    it("a run sleeping 20 s wakes once, on the next owner when its owner is SIGKILLed while it sleeps", async () => {
       const runIds: Array<string> = []
       for (let i = 0; i < 3; i++) {
         const id = await submit(cluster.replicas[i]!.url, { source: SLEEPING, inputs: { item: 100 + i } })
         expect(id).toBeDefined()
         runIds.push(id!)
       }
-      const parked = await waitStatus(cluster, runIds, "waiting", 10_000)
+      // The sleep (20 s) outlasts placing the three runs, even while a replica restarted by an earlier test takes
+      // its shards back (placements then wait for their owner): all three are seen parked before any wakes.
+      const parked = await waitStatus(cluster, runIds, "waiting", 15_000)
       expect([...parked.values()]).toEqual(runIds.map(() => "waiting"))
       const owners = runIds.map((_, i) => ownerOf(cluster, 100 + i))
       // Kill the owner of the first run: its timer is armed again by the shard's next owner.
@@ -230,6 +232,6 @@ describe.skipIf(adminUrl === undefined)(
         [runIds]
       )
       expect(outputs.map((o) => o.output.a).sort()).toEqual([1000, 1010, 1020])
-    }, 75_000)
+    }, 100_000)
   }
 )
