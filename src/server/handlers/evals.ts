@@ -137,10 +137,24 @@ const checkInputs = (params: Parameters<typeof bindParams>[0], examples: Readonl
 /** No file is read over HTTP: the metrics allowed here never touch one (and a file metric fails rather than read). */
 const noFiles = FileSystem.layerNoop({})
 
-/** An eval as the API shows it. */
-const viewOf = (record: EvalRecord, done: number, jobs: EvalJobs["Type"], withReport: boolean) =>
+/**
+ * Whether the eval's job runs here, with its record as of that answer. A record read before the job ended can be
+ * stale (the job writes `completed`, then ends): when the job is not running and the record is not completed, it is
+ * read again, so a finished eval never shows as `stopped` in between.
+ */
+export const settled = (record: EvalRecord, jobs: EvalJobs["Type"]) =>
   Effect.gen(function*() {
     const running = yield* jobs.running(record.evalId)
+    if (running || record.status === "completed") return { running, record }
+    const evals = yield* EvalStore
+    const fresh = yield* evals.get(record.evalId, record.workspace).pipe(Effect.mapError(unavailable))
+    return { running, record: Option.getOrElse(fresh, () => record) }
+  })
+
+/** An eval as the API shows it. */
+const viewOf = (read: EvalRecord, done: number, jobs: EvalJobs["Type"], withReport: boolean) =>
+  Effect.gen(function*() {
+    const { record, running } = yield* settled(read, jobs)
     const failure = running ? undefined : jobs.failure(record.evalId)
     const status: EvalStatus = running
       ? "running"
@@ -156,7 +170,7 @@ const viewOf = (record: EvalRecord, done: number, jobs: EvalJobs["Type"], withRe
       programName: record.programName,
       metrics: record.metrics,
       n: record.total,
-      done,
+      done: record.status === "completed" ? record.total : done,
       createdAt: record.createdAt,
       updatedAt: record.updatedAt,
       ...(failure === undefined ? {} : { error: failure }),
@@ -271,8 +285,14 @@ export const layerEvals = HttpApiBuilder.group(Api, "evals", (handlers) =>
       }))
     .handle("results", ({ path }) =>
       Effect.gen(function*() {
-        const { record, results } = yield* loadEval(path.id)
-        const view = yield* viewOf(record, results.length, yield* EvalJobs, false)
+        const loaded = yield* loadEval(path.id)
+        const jobs = yield* EvalJobs
+        const { record } = yield* settled(loaded.record, jobs)
+        // The job ended since the first read: its results as of the record read after it.
+        const results = record === loaded.record
+          ? loaded.results
+          : yield* Effect.flatMap(EvalStore, (evals) => evals.results(record.evalId)).pipe(Effect.mapError(unavailable))
+        const view = yield* viewOf(record, results.length, jobs, false)
         return {
           evalId: record.evalId,
           status: view.status,
