@@ -190,6 +190,12 @@ describe.skipIf(adminUrl === undefined)(
         await (killed ?? stopReplica(cluster, victim, "SIGKILL"))
         expect(runIds.length).toBe(RUNS)
         try {
+          // The two live replicas hold all shards well before the dead runner's heartbeat (30 s) expires: every
+          // replica checks the others, also when the dead one held the library's own health-check singleton.
+          const killedAt = Date.now()
+          await settled(cluster, 15_000).catch((e) => {
+            throw new Error(`its shards did not move within ${Date.now() - killedAt} ms of the kill: ${e}`)
+          })
           await checkStore(cluster, runIds, 3)
         } catch (e) {
           throw new Error(`trial ${trial} (seed ${SEED + trial}, victim ${victim} after ${killAfter} runs): ${e}`)
