@@ -19,6 +19,7 @@ import { hashJson } from "../trace/contentHash.js"
 import type { LlmRunnerService, LlmStep } from "./llm.js"
 import { charge, metered } from "./meter.js"
 import type { Usage } from "./meter.js"
+import { TransitionListener } from "./policy/breaker.js"
 import type { Budgeter } from "./policy/budget.js"
 import { durationMs } from "./policy/duration.js"
 import { retrying } from "./policy/retry.js"
@@ -97,15 +98,28 @@ export const llmCall = (env: LlmCallEnv, runner: LlmRunnerService, site: LlmSite
       }
       const eff = Effect.suspend(() => {
         start()
-        return runner.run({
-          ...step,
-          attempt,
-          emit: (text) => Effect.sync(() => emitChunk(text)),
-          answeredBy: (r) =>
-            Effect.sync(() => {
-              route = r
+        return Effect.locally(
+          runner.run({
+            ...step,
+            attempt,
+            emit: (text) => Effect.sync(() => emitChunk(text)),
+            answeredBy: (r) =>
+              Effect.sync(() => {
+                route = r
+              })
+          }),
+          // A provider breaker that changes state on this call is recorded in this run (like a tool's breaker).
+          TransitionListener,
+          (breaker, t) =>
+            env.emit("BreakerChanged", undefined, undefined, {
+              breaker,
+              from: t.from,
+              to: t.to,
+              node: site.path,
+              ...(t.calls === undefined ? {} : { calls: t.calls }),
+              ...(t.failures === undefined ? {} : { failures: t.failures })
             })
-        })
+        )
       })
       return timeout === undefined
         ? eff

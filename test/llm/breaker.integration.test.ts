@@ -5,16 +5,20 @@
  * fallback the request fails at once with `CircuitOpen` (and `Retry-After`
  * time); a bad breaker setting is refused with its location.
  */
-import { Effect, Either, Metric, ParseResult, Schema } from "effect"
+import { Effect, Either, Exit, Layer, Metric, ParseResult, Schema } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { ChatRequest } from "../../src/llm/chatCompletions.js"
 import { ProviderConfig } from "../../src/llm/config.js"
 import { layer, LlmGateway } from "../../src/llm/router.js"
 import { LlmError } from "../../src/llm/service.js"
+import * as StepRunner from "../../src/llm/stepRunner.js"
 import { toolErrorOfLlm } from "../../src/llm/stepRunner.js"
+import * as Runtime from "../../src/runtime/runtime.js"
 import { breakerRejectedTotal, CircuitBreaker } from "../../src/runtime/policy/breaker.js"
 import type { FakeUpstream } from "../support/fakeUpstream.js"
 import { startFakeUpstream } from "../support/fakeUpstream.js"
+import { ANSWER_SIGNATURE } from "../support/llmSteps.js"
+import { compileProgram, eventsOf, testLayer } from "../support/runtime.js"
 
 let down: FakeUpstream
 let good: FakeUpstream
@@ -83,6 +87,37 @@ describe("a provider's circuit breaker", () => {
     const open = errors[2]!
     expect(open instanceof LlmError && open.retryAfterMs).toBeGreaterThan(50_000)
     expect(open instanceof LlmError && toolErrorOfLlm(open)._tag).toBe("CircuitOpen")
+  })
+
+  it("records the provider breaker's transition in the run whose llm call caused it", async () => {
+    const program = compileProgram(`${ANSWER_SIGNATURE}program main(q: string = "q") {
+  a = llm Answer(question: q) with { model: "down/m" }
+  return a
+}`)
+    const runs = await Effect.runPromise(
+      Effect.forEach(["b1", "b2", "b3"], (runId) =>
+        Effect.gen(function*() {
+          const exit = yield* Effect.exit(Runtime.run(program, {}, { runId }))
+          return { exit, events: yield* eventsOf(runId) }
+        })).pipe(
+          Effect.provide(Layer.merge(
+            testLayer(),
+            StepRunner.layer({}).pipe(
+              Layer.provide(layer({ providers: [provider("down", down.baseUrl, { breaker })] })),
+              Layer.provide(CircuitBreaker.layerMemory)
+            )
+          ))
+        )
+    )
+    expect(runs.map((r) => Exit.isFailure(r.exit))).toEqual([true, true, true])
+    const changes = runs.map((r) => r.events.filter((e) => e.type === "BreakerChanged").map((e) => e.data))
+    // The second failure opened it: recorded in the second run, at its llm node; the third run was refused.
+    expect(changes[0]).toEqual([])
+    expect(changes[1]).toEqual([expect.objectContaining({ breaker: "llm:down", from: "closed", to: "open" })])
+    expect((changes[1]![0] as { node?: string }).node).toBeDefined()
+    expect(changes[2]).toEqual([])
+    const refused = runs[2]!.events.find((e) => e.type === "NodeFailed")
+    expect(JSON.stringify(refused?.data)).toContain("CircuitOpen")
   })
 
   it("refuses a bad breaker setting, naming where it is", () => {

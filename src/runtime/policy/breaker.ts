@@ -8,7 +8,7 @@
  * A store that fails (Redis down) admits the call and logs a warning: a
  * breaker must not stop the service it protects.
  */
-import { Clock, Context, Effect, Layer, Metric } from "effect"
+import { Clock, Context, Effect, FiberRef, Layer, Metric } from "effect"
 import type { ResolvedBreaker } from "../../tools/breaker.js"
 import * as Machine from "./breakerState.js"
 import type { Admission, BreakerStatus, Transition } from "./breakerState.js"
@@ -102,6 +102,14 @@ const observe = (name: string, transitions: ReadonlyArray<Transition>): Effect.E
       Effect.logInfo(`circuit breaker ${name}: ${t.from} -> ${t.to}`)
     ], { discard: true }), { discard: true })
 
+/**
+ * Who records the transitions of breakers met inside the current fiber when the call site does not record them
+ * itself (no `onTransition`): an llm step sets it around its call, so a provider breaker's transitions become
+ * `BreakerChanged` events of the run whose call caused them.
+ */
+export const TransitionListener: FiberRef.FiberRef<((breaker: string, t: Transition) => void) | undefined> = FiberRef
+  .unsafeMake<((breaker: string, t: Transition) => void) | undefined>(undefined)
+
 /** How `protect` treats a call. */
 export interface ProtectOptions<E> {
   /** Whether a failure counts against the breaker (the others count as answered calls). */
@@ -126,9 +134,13 @@ export const protect = <E>(
   Effect.flatMap(service.admit(name, settings), ({ admission, transitions }) => {
     const seen = (ts: ReadonlyArray<Transition>) =>
       ts.length === 0 ? Effect.void : Effect.zipRight(
-        Effect.sync(() => {
-          for (const t of ts) options.onTransition?.(t)
-        }),
+        FiberRef.getWith(TransitionListener, (listener) =>
+          Effect.sync(() => {
+            for (const t of ts) {
+              if (options.onTransition !== undefined) options.onTransition(t)
+              else listener?.(name, t)
+            }
+          })),
         observe(name, ts)
       )
     if (admission._tag === "Rejected") {
