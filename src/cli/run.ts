@@ -18,6 +18,7 @@ import type { Json } from "../ir/eval.js"
 import type { Program } from "../ir/schema.js"
 import * as Durable from "../runtime/durable.js"
 import * as Runtime from "../runtime/runtime.js"
+import { loadConfig } from "../server/config.js"
 import { HttpAllowlist } from "../tools/index.js"
 import { EventSink } from "../trace/events.js"
 import type { RunEvent } from "../trace/events.js"
@@ -296,7 +297,16 @@ export const runCommand = Command.make(
       const runId = yield* Option.isSome(seed)
         ? Effect.withRandom(Runtime.makeRunId, Random.make(seed.value))
         : Runtime.makeRunId
-      const options: Runtime.RunOptions = Option.isSome(seed) ? { runId, seed: seed.value } : { runId }
+      // The config file's `bandit.strategies`, as `trellis serve` applies them: each choose key's strategy.
+      const strategies = yield* loadConfig(Option.getOrUndefined(config)).pipe(
+        Effect.map((c) => c.file.bandit?.strategies),
+        Effect.catchAll((e) => failEarly(json, "InvalidConfig", e.message))
+      )
+      const options: Runtime.RunOptions = {
+        runId,
+        ...(Option.isSome(seed) ? { seed: seed.value } : {}),
+        ...(strategies === undefined ? {} : { strategies })
+      }
       const exit = yield* Durable.start(program, inputs, options).pipe(
         Effect.provide(layer),
         // http.get's allowlist comes from TRELLIS_HTTP_ALLOW (comma-separated hosts).

@@ -61,6 +61,37 @@ describe("trellis run", () => {
     expect(recorded.every((e) => e.runId === report.runId)).toBe(true)
   }, 60_000)
 
+  it("applies the config file's bandit.strategies to choose keys; a bad config file is InvalidConfig", async () => {
+    const config = write(
+      "bandit.json",
+      JSON.stringify({ bandit: { strategies: { "reply-style": { kind: "fixed", option: "canned", epsilon: 0 } } } })
+    )
+    const program = write(
+      "choose.tr",
+      `program main() {
+  v = choose "reply-style" {
+    brief: { return "brief" }
+    canned: { return "I don't know yet." }
+    long: { return "long" }
+  }
+  return v
+}
+`
+    )
+    const events = join(scratch, "choose-events.jsonl")
+    const r = await trellis([program, "--memory", "--json", "--config", config, "--events", events])
+    expect(r.code).toBe(0)
+    expect(JSON.parse(r.stdout).output).toBe("I don't know yet.")
+    const made = readFileSync(events, "utf8").trim().split("\n").map((l) => JSON.parse(l)).find((e) =>
+      e.type === "ChoiceMade"
+    )
+    expect(made.data).toMatchObject({ key: "reply-style", option: "canned" })
+    expect(String(made.data.policy)).toContain("fixed")
+    const bad = await trellis(["examples/echo.tr", "--json", "--config", write("bad.json", "{ nope")])
+    expect(bad.code).toBe(1)
+    expect(JSON.parse(bad.stdout).error.kind).toBe("InvalidConfig")
+  }, 60_000)
+
   it("a failing run prints a typed error and exits 1 (and --json reports it)", async () => {
     const plain = await trellis([failing, "--input", "x=1"])
     expect(plain.code).toBe(1)
