@@ -14,6 +14,7 @@ import type { EvalError } from "../eval/errors.js"
 import { loadScorers } from "../eval/metric.js"
 import { parseMetric } from "../eval/metricSpec.js"
 import * as Router from "../llm/router.js"
+import { LlmRouter } from "../llm/service.js"
 import { parseBudget } from "../optimize/budget.js"
 import type { OptimizeError } from "../optimize/errors.js"
 import { optimize, type OptimizeReport, type SplitReport } from "../optimize/optimize.js"
@@ -145,6 +146,21 @@ export const optimizeCommand = Command.make(
         (e) => new CliError({ message: e.message })
       )
       const router = Router.layer(cfg.file).pipe(Layer.mapError((e) => new CliError({ message: e.message })))
+      // A model the config does not serve is a usage error now, not a failure of every call the optimizer makes.
+      const served = yield* Effect.map(LlmRouter, (r) => r.models()).pipe(Effect.provide(router))
+      for (
+        const [flag, model] of [["--model", o.model], ["--teacher-model", o.teacherModel], [
+          "--proposer-model",
+          o.proposerModel
+        ]] as const
+      ) {
+        if (Option.isSome(model) && !served.includes(model.value)) {
+          return yield* new CliError({
+            message: `${flag} ${model.value}: no configured provider serves it (served: ${served.join(", ")})`,
+            exitCode: 2
+          })
+        }
+      }
       const evals = o.memory ? EvalStore.layerMemory : EvalStoreSql.layer.pipe(Layer.provide(storeLayer))
       const settings = {
         ...(Option.isSome(o.teacherModel) ? { teacherModel: o.teacherModel.value } : {}),

@@ -188,6 +188,11 @@ describe("trellis optimize", () => {
     const badSetting = await runTrellis([...base(), "--budget", "20", "--minibatch", "0"], { env })
     expect(badSetting.code).toBe(2)
     expect(badSetting.stderr).toContain("--minibatch must be ≥ 1, got 0")
+
+    const badModel = await runTrellis([...base(), "--budget", "20", "--teacher-model", "fake/nope"], { env })
+    expect(badModel.code).toBe(2)
+    expect(badModel.stderr).toContain("--teacher-model fake/nope: no configured provider serves it")
+    expect(badModel.stderr).toContain("fake/student, fake/teacher")
     expect(upstream.requests.length).toBe(before)
   }, 60_000)
 })
