@@ -355,70 +355,75 @@ export const evalPolicyCommand = Command.make(
       const extra = Option.isSome(o.options)
         ? o.options.value.split(",").map((s) => s.trim()).filter((s) => s !== "")
         : []
-      if (linucb !== null) {
-        return yield* linUcbReport(o, linucb[1], since, extra)
-      }
-      if (mcts !== null) return yield* mctsReport(o, mcts[1], since)
-      const log = yield* loggedDecisions(o.key, since).pipe(
-        Effect.locally(currentWorkspace, o.workspace),
-        Effect.locally(sharedPolicy, o.shared),
-        Effect.mapError((e) => new CliError({ message: `the store failed: ${e.message}` }))
-      )
-      const value = evaluatePolicy(log.decisions, target.right, {
-        options: extra,
-        resamples: o.resamples,
-        seed: o.seed
-      })
-      if (Either.isLeft(value)) {
-        return yield* new CliError({
-          message: log.decisions.length === 0
-            ? `choose "${o.key}": no rewarded decisions in ${
-              o.shared ? "the shared scope" : `workspace ${o.workspace}`
-            }${
-              Option.isSome(o.since) ? ` since ${o.since.value}` : ""
-            } (post feedback for runs that chose under this key)`
-            : value.left.message
-        })
-      }
-      const v = value.right
-      const policies = [...new Set(log.decisions.map((d) => d.policy))].sort()
-      if (o.json) {
-        yield* out(
-          JSON.stringify({
-            key: o.key,
-            loggingPolicies: policies,
-            ...v,
-            runsWithoutChoices: log.runsWithoutChoices.length,
-            ...(o.gate ? { gate: gatePolicy(v, { minEffectiveSampleSize: o.minEss }) } : {})
-          })
-        )
-        if (o.gate && !gatePolicy(v, { minEffectiveSampleSize: o.minEss }).pass) {
-          return yield* new CliError({ message: `the gate refused ${v.target}` })
+      // The flags are checked: now the store is opened (a usage error never waits for it).
+      return yield* Effect.gen(function*() {
+        if (linucb !== null) {
+          return yield* linUcbReport(o, linucb[1], since, extra)
         }
-        return
-      }
-      yield* out(
-        `choose "${o.key}": ${v.n} rewarded decisions, logged by ${policies.join(", ")}; target ${v.target} (${
-          Object.entries(v.targetProbabilities).map(([k, p]) => `${k} ${Number(p.toFixed(4))}`).join(", ")
-        })`
-      )
-      yield* out(
-        `estimate value    ${Math.round(v.confidence * 100)}% CI (bootstrap, ${v.resamples} resamples, seed ${v.seed})`
-      )
-      yield* out(line("logged", v.logged))
-      yield* out(line("IPS", v.ips))
-      yield* out(line("SNIPS", v.snips))
-      yield* out(line("DR", v.dr))
-      yield* out(
-        `effective sample size ${v.effectiveSampleSize.toFixed(1)} of ${v.n}; max weight ${
-          v.maxWeight.toFixed(2)
-        }; ${v.matched} decisions the target may choose`
-      )
-      if (log.runsWithoutChoices.length > 0) {
-        yield* out(`${log.runsWithoutChoices.length} rewarded runs made no choice under "${o.key}" (left out)`)
-      }
-      if (o.gate) yield* gateOrFail(v, o.minEss)
-    }).pipe(Effect.provide(storeLayer))
+        if (mcts !== null) return yield* mctsReport(o, mcts[1], since)
+        const log = yield* loggedDecisions(o.key, since).pipe(
+          Effect.locally(currentWorkspace, o.workspace),
+          Effect.locally(sharedPolicy, o.shared),
+          Effect.mapError((e) => new CliError({ message: `the store failed: ${e.message}` }))
+        )
+        const value = evaluatePolicy(log.decisions, target.right, {
+          options: extra,
+          resamples: o.resamples,
+          seed: o.seed
+        })
+        if (Either.isLeft(value)) {
+          return yield* new CliError({
+            message: log.decisions.length === 0
+              ? `choose "${o.key}": no rewarded decisions in ${
+                o.shared ? "the shared scope" : `workspace ${o.workspace}`
+              }${
+                Option.isSome(o.since) ? ` since ${o.since.value}` : ""
+              } (post feedback for runs that chose under this key)`
+              : value.left.message
+          })
+        }
+        const v = value.right
+        const policies = [...new Set(log.decisions.map((d) => d.policy))].sort()
+        if (o.json) {
+          yield* out(
+            JSON.stringify({
+              key: o.key,
+              loggingPolicies: policies,
+              ...v,
+              runsWithoutChoices: log.runsWithoutChoices.length,
+              ...(o.gate ? { gate: gatePolicy(v, { minEffectiveSampleSize: o.minEss }) } : {})
+            })
+          )
+          if (o.gate && !gatePolicy(v, { minEffectiveSampleSize: o.minEss }).pass) {
+            return yield* new CliError({ message: `the gate refused ${v.target}` })
+          }
+          return
+        }
+        yield* out(
+          `choose "${o.key}": ${v.n} rewarded decisions, logged by ${policies.join(", ")}; target ${v.target} (${
+            Object.entries(v.targetProbabilities).map(([k, p]) => `${k} ${Number(p.toFixed(4))}`).join(", ")
+          })`
+        )
+        yield* out(
+          `estimate value    ${
+            Math.round(v.confidence * 100)
+          }% CI (bootstrap, ${v.resamples} resamples, seed ${v.seed})`
+        )
+        yield* out(line("logged", v.logged))
+        yield* out(line("IPS", v.ips))
+        yield* out(line("SNIPS", v.snips))
+        yield* out(line("DR", v.dr))
+        yield* out(
+          `effective sample size ${v.effectiveSampleSize.toFixed(1)} of ${v.n}; max weight ${
+            v.maxWeight.toFixed(2)
+          }; ${v.matched} decisions the target may choose`
+        )
+        if (log.runsWithoutChoices.length > 0) {
+          yield* out(`${log.runsWithoutChoices.length} rewarded runs made no choice under "${o.key}" (left out)`)
+        }
+        if (o.gate) yield* gateOrFail(v, o.minEss)
+      }).pipe(Effect.provide(storeLayer))
+    })
 ).pipe(
   Command.withDescription(
     "Off-policy evaluation of a choose key: IPS, SNIPS and doubly robust estimates of a target policy"
