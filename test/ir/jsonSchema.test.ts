@@ -50,7 +50,13 @@ const check = (root: JsonSchema, schema: JsonSchema, value: unknown, at = ""): A
   }
   if (Array.isArray(schema["anyOf"])) {
     const branches = schema["anyOf"] as Array<JsonSchema>
-    return branches.some((b) => check(root, b, value, at).length === 0) ? [] : [at]
+    // A branch whose `kind` is an enum without the value's kind fails anyway: not checked (node kinds nest deeply).
+    const kind = typeof value === "object" && value !== null ? (value as { readonly kind?: unknown }).kind : undefined
+    const may = (b: JsonSchema) => {
+      const kinds = kindsOf(root, b)
+      return kinds === undefined || kind === undefined || kinds.includes(kind)
+    }
+    return branches.some((b) => may(b) && check(root, b, value, at).length === 0) ? [] : [at]
   }
   let errors: Array<string> = []
   const type = schema["type"]
@@ -79,6 +85,15 @@ const check = (root: JsonSchema, schema: JsonSchema, value: unknown, at = ""): A
     )
   }
   return errors
+}
+
+/** The `kind` values a schema (through its `$ref`) allows, when it says them with an enum. */
+const kindsOf = (root: JsonSchema, schema: JsonSchema): ReadonlyArray<unknown> | undefined => {
+  const target = typeof schema["$ref"] === "string"
+    ? (root["$defs"] as Record<string, JsonSchema>)[(schema["$ref"] as string).replace(/^#\/\$defs\//, "")]
+    : schema
+  const kind = (target?.["properties"] as Record<string, JsonSchema> | undefined)?.["kind"]
+  return Array.isArray(kind?.["enum"]) ? kind["enum"] as ReadonlyArray<unknown> : undefined
 }
 
 const schema = programJsonSchema() as unknown as JsonSchema
