@@ -87,8 +87,11 @@ export const Cancel = Rpc.make("Cancel", { payload: { workspace: Schema.String }
 /** The run as its owner holds it (queued or executing), or null. */
 export const Peek = Rpc.make("Peek", { payload: { workspace: Schema.String }, success: Schema.NullOr(HeldRun) })
 
+/** The entity type of runs in the cluster's message storage. */
+export const RUN_ENTITY_TYPE = "TrellisRun"
+
 /** The run entity. */
-export const RunEntity = Entity.make("TrellisRun", [Execute, Wake, Cancel, Peek])
+export const RunEntity = Entity.make(RUN_ENTITY_TYPE, [Execute, Wake, Cancel, Peek])
 
 /** A run this runner executed stopped without recording its end (a store failure): it is resumed again. */
 class Unfinished extends Data.TaggedError("Unfinished")<{ readonly runId: string }> {}

@@ -9,5 +9,7 @@ export {
   layerMemory as layerLimitsMemory,
   layerRedis as layerLimitsRedis
 } from "./limits.js"
+export { collectMessages, startMessageGc } from "./messageGc.js"
+export type { MessageGcReport } from "./messageGc.js"
 export { ClusterRuns, layer } from "./placement.js"
 export { ClusterError } from "./sharding.js"

@@ -13,6 +13,7 @@ import type { Scope } from "effect"
 import * as Cluster from "../cluster/index.js"
 import type { ClusterSettings } from "../cluster/index.js"
 import { RunStore } from "../runtime/runStore.js"
+import { gcIntervalMs } from "../store/settings.js"
 import { ManagerError, RunManager } from "./runManager.js"
 import type { ManagedRun, Submission } from "./runManager.js"
 import { managedOf } from "./runManagerTypes.js"
@@ -175,6 +176,8 @@ export const layerCluster = (
       const runs = yield* Cluster.ClusterRuns
       yield* routeTimers(manager, runs, settings)
       yield* sweepOrphans(manager, runs, settings)
+      // The cluster's processed messages of runs ended 10 min ago or more, with the store's collector's interval.
+      yield* Cluster.startMessageGc(runs, { intervalMs: yield* Effect.orDie(gcIntervalMs), graceMs: 600_000 })
       return placementOf(manager, runs)
     })
   ).pipe(Layer.provide(Cluster.layer(settings)), Layer.provide(layerHost))
