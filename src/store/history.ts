@@ -22,6 +22,9 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Effect } from "effect"
 import * as JsonText from "./jsonText.js"
 
+/** No limit (of events read). */
+export const ALL = 2_147_483_647
+
 /** Most events in one record. */
 export const MAX_RECORD_EVENTS = 1_000
 
@@ -150,11 +153,33 @@ export const insertRecords = (
     (sql) => Effect.asVoid(sql.unsafe(insertRecordsSql("$1"), [recordsJson(records)]))
   )
 
-/** A row of `readSql`: a record (`rec` 1, `body` a JSON array) or a legacy row (`rec` 0, `body` one event). */
-interface Row {
+/** A row read back: a record (`rec` 1, `body` the JSON array of its events) or a legacy row (`rec` 0, one event). */
+export interface StoredRow {
   readonly first: number
-  readonly rec: number
+  readonly rec: number | string
   readonly body: string
+}
+
+/**
+ * The events (parsed JSON) of rows in `first` order with `seq > afterSeq`, at most `limit`: each record expanded,
+ * the one overlapping `afterSeq` sliced.
+ */
+export const expandRows = (rows: ReadonlyArray<StoredRow>, afterSeq = -1, limit = ALL): Array<unknown> => {
+  const out: Array<unknown> = []
+  for (const row of rows) {
+    if (out.length >= limit) break
+    const body = JsonText.decode(row.body)
+    if (Number(row.rec) === 0) {
+      if ((body as { readonly seq: number }).seq > afterSeq) out.push(body)
+      continue
+    }
+    for (const e of body as ReadonlyArray<{ readonly seq: number }>) {
+      if (e.seq <= afterSeq) continue
+      if (out.length >= limit) break
+      out.push(e)
+    }
+  }
+  return out
 }
 
 /**
@@ -176,9 +201,6 @@ const READ = `SELECT first, rec, body FROM (
     FROM (SELECT seq, body FROM run_event_rows WHERE run_id = $1 AND seq > $2 ORDER BY seq LIMIT $3) l
   ) x ORDER BY first`
 
-/** No limit. */
-export const ALL = 2_147_483_647
-
 /**
  * The stored events (their JSON, parsed; payloads as stored) of `runId` with `seq > afterSeq`, in seq order,
  * at most `limit`: records expanded and sliced, legacy rows merged in.
@@ -189,23 +211,7 @@ export const readStored = (
   limit = ALL
 ): Effect.Effect<ReadonlyArray<unknown>, SqlError, SqlClient> =>
   Effect.flatMap(SqlClient, (sql) =>
-    Effect.map(sql.unsafe<Row>(READ, [runId, afterSeq, limit]), (rows) => {
-      const out: Array<unknown> = []
-      for (const row of rows) {
-        if (out.length >= limit) break
-        const body = JsonText.decode(row.body)
-        if (Number(row.rec) === 0) {
-          out.push(body)
-          continue
-        }
-        for (const e of body as ReadonlyArray<{ readonly seq: number }>) {
-          if (e.seq <= afterSeq) continue
-          if (out.length >= limit) break
-          out.push(e)
-        }
-      }
-      return out
-    }))
+    Effect.map(sql.unsafe<StoredRow>(READ, [runId, afterSeq, limit]), (rows) => expandRows(rows, afterSeq, limit)))
 
 /** The greatest stored seq of a run (`null` when it has no event), as an SQL expression over `$1`. */
 export const LAST_SEQ_SQL = `greatest(
