@@ -31,10 +31,13 @@ const ev = (runId: string, seq: number, text: string): Ev => ({
 
 /** A run's events 0..n-1 (texts of varied sizes, some needing the JSONB escapes), cut into batches. */
 const runBatches = fc.record({
-  texts: fc.array(fc.oneof(fc.string({ maxLength: 8 }), fc.string({ maxLength: 200 }), fc.constant("\u0000\u0001!\ud800")), {
-    minLength: 0,
-    maxLength: 60
-  }),
+  texts: fc.array(
+    fc.oneof(fc.string({ maxLength: 8 }), fc.string({ maxLength: 200 }), fc.constant("\u0000\u0001!\ud800")),
+    {
+      minLength: 0,
+      maxLength: 60
+    }
+  ),
   cuts: fc.array(fc.integer({ min: 0, max: 60 }), { maxLength: 10 }),
   maxEvents: fc.integer({ min: 1, max: 12 }),
   maxBytes: fc.integer({ min: 1, max: 2_000 }),
@@ -49,7 +52,7 @@ const runBatches = fc.record({
     from = Math.max(from, p)
   }
   // A batch in any order is stored in seq order.
-  if (shuffle) for (const b of batches) b.reverse()
+  if (shuffle) { for (const b of batches) b.reverse() }
   return { events, batches, limits: { maxEvents, maxBytes } }
 })
 

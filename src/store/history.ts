@@ -210,8 +210,11 @@ export const readStored = (
   afterSeq = -1,
   limit = ALL
 ): Effect.Effect<ReadonlyArray<unknown>, SqlError, SqlClient> =>
-  Effect.flatMap(SqlClient, (sql) =>
-    Effect.map(sql.unsafe<StoredRow>(READ, [runId, afterSeq, limit]), (rows) => expandRows(rows, afterSeq, limit)))
+  Effect.flatMap(
+    SqlClient,
+    (sql) =>
+      Effect.map(sql.unsafe<StoredRow>(READ, [runId, afterSeq, limit]), (rows) => expandRows(rows, afterSeq, limit))
+  )
 
 /** The greatest stored seq of a run (`null` when it has no event), as an SQL expression over `$1`. */
 export const LAST_SEQ_SQL = `greatest(
@@ -225,8 +228,10 @@ export const eventStoredSql = (run: string, seq: string): string =>
 
 /** Holds the per-run lock the store's writers take (the overlap trigger takes it too), until the transaction ends. */
 export const lockRun = (runId: string): Effect.Effect<void, SqlError, SqlClient> =>
-  Effect.flatMap(SqlClient, (sql) =>
-    Effect.asVoid(sql.unsafe(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [runId])))
+  Effect.flatMap(
+    SqlClient,
+    (sql) => Effect.asVoid(sql.unsafe(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [runId]))
+  )
 
 /**
  * Replaces stored events of a run by those given, seq for seq (a data migration's rewrite), inside the caller's

@@ -65,10 +65,12 @@ for (const backend of storeBackends({ events: { readBatch: 300 } })) {
             2_508
           ]])
           expect(json(yield* log.events("big"))).toEqual(json(all))
-          for (const [after, limit] of [[-1, 5], [998, 3], [999, 1_000], [1_500, 1_200], [2_498, 4], [2_506, 10], [
-            2_508,
-            10
-          ], [0, 1]] as const) {
+          for (
+            const [after, limit] of [[-1, 5], [998, 3], [999, 1_000], [1_500, 1_200], [2_498, 4], [2_506, 10], [
+              2_508,
+              10
+            ], [0, 1]] as const
+          ) {
             const got = yield* storedEvents("big", after, limit)
             expect(seqs(got)).toEqual(seqs(all.filter((e) => e.seq > after).slice(0, limit)))
           }
@@ -101,7 +103,8 @@ for (const backend of storeBackends({ events: { readBatch: 300 } })) {
             const runId = `race-${round}`
             const tries = Array.from(
               { length: 6 },
-              (_, i) => Effect.exit(insertRecords(pack(eventRange(runId, i % 2, 3 + (i % 3))))).pipe(Effect.map(Exit.isSuccess))
+              (_, i) =>
+                Effect.exit(insertRecords(pack(eventRange(runId, i % 2, 3 + (i % 3))))).pipe(Effect.map(Exit.isSuccess))
             )
             const won = (yield* Effect.all(tries, { concurrency: "unbounded" })).filter(Boolean).length
             // Every range holds seqs 1..3: exactly one insert can be stored.
@@ -122,9 +125,11 @@ for (const backend of storeBackends({ events: { readBatch: 300 } })) {
           yield* insertLegacy(all.slice(0, 100))
           yield* sink.append(all.slice(100))
           const sql = yield* SqlClient
-          const legacyBytes = Number((yield* sql.unsafe<{ readonly b: number | string }>(
-            `SELECT sum(octet_length(body::text)) AS b FROM run_event_rows WHERE run_id = 'cut'`
-          ))[0]!.b)
+          const legacyBytes = Number(
+            (yield* sql.unsafe<{ readonly b: number | string }>(
+              `SELECT sum(octet_length(body::text)) AS b FROM run_event_rows WHERE run_id = 'cut'`
+            ))[0]!.b
+          )
           const report = yield* compactRun("cut", { keepEvents: 250, now: 5 })
           expect(report.events).toBe(1_350)
           // Bytes of JSON: the records' events as stored, and the legacy rows' text.
