@@ -4,19 +4,24 @@
  * record sharing a seq with a stored one is refused whole (also when many inserts of one run race, on
  * PostgreSQL: exactly one wins); compaction re-stores the record it cuts; and the data migration `pack-history`
  * moves events stored one row each (by a build before records) into records — dry run, a migration stopped after
- * its first batch (every run still reads whole meanwhile), resumed, verified.
+ * its first batch (every run still reads whole meanwhile), resumed, verified. A store migrated by the build before
+ * history records (its events in `run_events`, one row each) reads whole once migrated, takes appends, and packs.
  */
+import * as Migrator from "@effect/sql/Migrator"
 import { SqlClient } from "@effect/sql/SqlClient"
 import { describe, expect, layer } from "@effect/vitest"
 import { Chunk, Effect, Exit, Layer, Stream } from "effect"
 import { migrateData } from "../../src/store/dataMigrations.js"
 import { storedEvents } from "../../src/store/events.js"
 import { insertRecords, pack } from "../../src/store/history.js"
+import * as Store from "../../src/store/layer.js"
+import { migrations, MIGRATIONS_TABLE } from "../../src/store/migrations.js"
 import { packHistory } from "../../src/store/packHistory.js"
 import { compactRun } from "../../src/store/retention.js"
 import { ToolRegistry } from "../../src/tools/index.js"
 import { EventLog, EventSink } from "../../src/trace/events.js"
 import type { RunEvent } from "../../src/trace/events.js"
+import { testBackends } from "../support/db.js"
 import { eventRange, json, seqs, storeBackends } from "../support/store.js"
 
 const records = (runId: string) =>
@@ -180,6 +185,45 @@ for (const backend of storeBackends({ events: { readBatch: 300 } })) {
           }
           // Run again: only verifies.
           expect(yield* migrateData(packHistory)).toMatchObject({ runs: 5, verified: 5, resumed: false })
+        }))
+    })
+  })
+}
+
+for (const backend of testBackends()) {
+  describe(`${backend.name}: a store of the build before history records`, () => {
+    layer(Layer.merge(backend.layer, ToolRegistry.layerBuiltins), { timeout: "120 seconds" })((it) => {
+      it.effect("migrates: its events read whole, new ones go to records, pack-history moves the old ones", () =>
+        Effect.gen(function*() {
+          // The schema as the previous build left it (migrations up to 0017), with a run and its events.
+          const before = Object.fromEntries(Object.entries(migrations).filter(([id]) => Number(id.split("_")[0]) < 18))
+          yield* Migrator.make({})({ loader: Migrator.fromRecord(before), table: MIGRATIONS_TABLE })
+          yield* insertRun("old")
+          const all = eventRange("old", 0, 1_239, true)
+          const sql = yield* SqlClient
+          yield* sql.unsafe(
+            `INSERT INTO run_events (run_id, seq, at, type, node, attempt, body)
+             SELECT e->>'runId', (e->>'seq')::int, (e->>'at')::float8::bigint, e->>'type', e->>'node',
+               (e->>'attempt')::int, e
+             FROM jsonb_array_elements($1::jsonb) AS e`,
+            [JSON.stringify(all.slice(0, 1_230))]
+          )
+          yield* Effect.gen(function*() {
+            const sink = yield* EventSink
+            const log = yield* EventLog
+            expect(json(yield* log.events("old"))).toEqual(json(all.slice(0, 1_230)))
+            // A stored seq is still refused, across the two tables.
+            expect((yield* Effect.flip(sink.append(eventRange("old", 1_229, 1_231)))).message).toContain(
+              "(Key (run_id, seq)=(old, 1229) already exists.)"
+            )
+            yield* sink.append(all.slice(1_230))
+            expect(json(yield* log.events("old"))).toEqual(json(all))
+            expect(yield* count("run_event_rows")).toBe(1_230)
+            expect(yield* migrateData(packHistory)).toMatchObject({ runs: 1, events: 1_230, verified: 1 })
+            expect(yield* count("run_event_rows")).toBe(0)
+            expect(yield* records("old")).toEqual([[0, 999], [1_000, 1_229], [1_230, 1_239]])
+            expect(json(yield* log.events("old"))).toEqual(json(all))
+          }).pipe(Effect.provide(Store.layer))
         }))
     })
   })
