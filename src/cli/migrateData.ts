@@ -10,6 +10,7 @@ import { Effect } from "effect"
 import { find, migrateData } from "../store/dataMigrations.js"
 import type { DataMigration, MigrationReport } from "../store/dataMigrations.js"
 import { offloadPayloads } from "../store/offloadPayloads.js"
+import { packHistory } from "../store/packHistory.js"
 import { blobThresholdBytes } from "../store/settings.js"
 import { CliError, err, out } from "./io.js"
 import { notWhileServed } from "./remote.js"
@@ -18,7 +19,7 @@ import { storeLayer } from "./services.js"
 /** The data migrations this build knows. */
 export const knownMigrations: Effect.Effect<ReadonlyArray<DataMigration>, CliError> = Effect.map(
   Effect.mapError(blobThresholdBytes, (e) => new CliError({ message: `TRELLIS_BLOB_THRESHOLD_BYTES: ${e.message}` })),
-  (threshold) => [offloadPayloads(threshold)]
+  (threshold) => [offloadPayloads(threshold), packHistory]
 )
 
 /** A report in one line. */
@@ -33,7 +34,7 @@ export const describeMigration = (r: MigrationReport): string =>
 export const migrateDataCommand = Command.make(
   "migrate-data",
   {
-    name: Args.text({ name: "name" }).pipe(Args.withDescription("The migration (offload-payloads)")),
+    name: Args.text({ name: "name" }).pipe(Args.withDescription("The migration (offload-payloads, pack-history)")),
     dryRun: Options.boolean("dry-run").pipe(
       Options.withDescription("Report the runs, events and bytes it would change; change nothing")
     ),

@@ -22,6 +22,7 @@ import type { RunEvent, RunEventType } from "../trace/events.js"
 import type { BlobStoreError } from "./blobs.js"
 import { BlobStore } from "./blobs.js"
 import { storeOp } from "./failure.js"
+import { eventStoredSql } from "./history.js"
 
 /** A reference to a payload in the blob store. */
 export interface BlobRef {
@@ -232,7 +233,7 @@ export const collectBlobs = (
     const store = yield* BlobStore
     const cutoff = options.now - (options.graceMs ?? BLOB_GRACE_MS)
     const staleRefs = `FROM blob_refs r WHERE r.created_at < $1
-      AND NOT EXISTS (SELECT 1 FROM run_events e WHERE e.run_id = r.run_id AND e.seq = r.seq)`
+      AND NOT ${eventStoredSql("r.run_id", "r.seq")}`
     const refs = Number(
       (yield* storeOp(
         "collect blobs",
@@ -248,7 +249,7 @@ export const collectBlobs = (
     // In a dry run the stale references still count; a blob whose only references are stale is garbage too.
     const unreferenced = `FROM blobs b WHERE b.used_at < $1 AND NOT EXISTS (
         SELECT 1 FROM blob_refs r WHERE r.hash = b.hash
-          AND (r.created_at >= $1 OR EXISTS (SELECT 1 FROM run_events e WHERE e.run_id = r.run_id AND e.seq = r.seq)))`
+          AND (r.created_at >= $1 OR ${eventStoredSql("r.run_id", "r.seq")}))`
     const candidates = yield* storeOp(
       "collect blobs",
       sql.unsafe<{ readonly hash: string; readonly bytes: number | string }>(

@@ -6,8 +6,9 @@
  *
  * How one runs: runs are visited in `run_id` order (byte order), `batch` at a time. Before a run is changed,
  * its check is recorded (`data_migration_checks`: its event count and the sha256 of the canonical JSON of the
- * fold of its events, payloads resolved); then each batch's changed events are rewritten (deleted and
- * inserted again: the table refuses updates) and the migration's cursor and counters move, in ONE transaction,
+ * fold of its events, payloads resolved); then each batch's changed events are rewritten (the history records
+ * holding them are stored again with the new events in place: records are immutable, `history.ts`
+ * `replaceEvents`) and the migration's cursor and counters move, in ONE transaction,
  * so a killed migration resumes after the last batch that committed and redoes nothing twice. When every run
  * is done, the verification pass folds each checked run again and compares count and hash: any mismatch
  * marks the migration `failed` and fails loudly, naming the runs.
@@ -22,7 +23,7 @@ import { BlobStore } from "./blobs.js"
 import { resolve, sha256 } from "./claimCheck.js"
 import { storedEvents } from "./events.js"
 import { storeOp } from "./failure.js"
-import * as JsonText from "./jsonText.js"
+import { replaceEvents } from "./history.js"
 
 /** What a migration does to one run's stored events. */
 export interface RunChange {
@@ -200,20 +201,9 @@ export const migrateData = (
         const at = yield* Clock.currentTimeMillis
         const next = cursor
         yield* sql.withTransaction(Effect.gen(function*() {
-          if (rewrites.length > 0) {
-            const body = JsonText.encode(rewrites)
-            yield* sql.unsafe(
-              `DELETE FROM run_events e USING jsonb_array_elements($1::jsonb) AS x
-               WHERE e.run_id = x->>'runId' AND e.seq = (x->>'seq')::int`,
-              [body]
-            )
-            yield* sql.unsafe(
-              `INSERT INTO run_events (run_id, seq, at, type, node, attempt, body)
-               SELECT e->>'runId', (e->>'seq')::int, (e->>'at')::float8::bigint, e->>'type', e->>'node',
-                 (e->>'attempt')::int, e
-               FROM jsonb_array_elements($1::jsonb) AS e`,
-              [body]
-            )
+          // Each changed run's events replaced seq for seq, in run id order (the order of the runs' locks).
+          for (const runId of changedRuns) {
+            yield* replaceEvents(runId, rewrites.filter((e) => e.runId === runId))
           }
           yield* sql.unsafe(
             `UPDATE data_migrations SET cursor = $2, runs = $3, events = $4, bytes_before = $5, bytes_after = $6,

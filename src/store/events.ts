@@ -1,5 +1,5 @@
 /**
- * `EventSink` + `EventLog` over SQL (table `run_events`). An append goes to
+ * `EventSink` + `EventLog` over SQL (history records, `history.ts`). An append goes to
  * the store's writer (`groupCommit.ts`), which commits it with the other
  * runs' writes queued at the same time, in one statement, and acknowledges
  * it once committed; a batch that repeats a stored `(run_id, seq)` is
@@ -22,7 +22,7 @@ import { BlobStore } from "./blobs.js"
 import { offload, resolve, storeBlobs } from "./claimCheck.js"
 import { storeOp } from "./failure.js"
 import { GroupCommit } from "./groupCommit.js"
-import * as JsonText from "./jsonText.js"
+import { ALL, readStored } from "./history.js"
 import * as Settings from "./settings.js"
 
 /** Options of the SQL event log. */
@@ -54,16 +54,18 @@ const decodeRow = (runId: string, body: unknown): Effect.Effect<RunEvent, StoreE
       message: `a stored event of run ${runId} cannot be decoded: ${e.message}`
     }))
 
-/** A run's events as stored: payloads in the blob store appear as references (`claimCheck.ts`). */
-export const storedEvents = (runId: string): Effect.Effect<ReadonlyArray<RunEvent>, StoreError, SqlClient> =>
-  Effect.flatMap(SqlClient, (sql) =>
-    storeOp(
-      "read events",
-      sql.unsafe<{ readonly body: string }>(
-        `SELECT body::text AS body FROM run_events WHERE run_id = $1 ORDER BY seq`,
-        [runId]
-      )
-    ).pipe(Effect.flatMap((rows) => Effect.forEach(rows, (r) => decodeRow(runId, JsonText.decode(r.body))))))
+/**
+ * A run's events as stored (`seq > afterSeq`, at most `limit`, in seq order), expanded from its history records
+ * (`history.ts`): payloads in the blob store appear as references (`claimCheck.ts`).
+ */
+export const storedEvents = (
+  runId: string,
+  afterSeq = -1,
+  limit = ALL
+): Effect.Effect<ReadonlyArray<RunEvent>, StoreError, SqlClient> =>
+  storeOp("read events", readStored(runId, afterSeq, limit)).pipe(
+    Effect.flatMap((bodies) => Effect.forEach(bodies, (body) => decodeRow(runId, body)))
+  )
 
 /** The SQL `EventSink` and `EventLog`: appends through the store's writer (`groupCommit.ts`), live events from memory. */
 export const make = (
@@ -143,16 +145,7 @@ export const make = (
       afterSeq: number,
       limit: number
     ): Effect.Effect<ReadonlyArray<RunEvent>, StoreError> =>
-      storeOp(
-        "read events",
-        sql.unsafe<{ readonly body: string }>(
-          `SELECT body::text AS body FROM run_events WHERE run_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
-          [runId, afterSeq, limit]
-        )
-      ).pipe(
-        Effect.flatMap((rows) => Effect.forEach(rows, (r) => decodeRow(runId, JsonText.decode(r.body)))),
-        Effect.flatMap(readable)
-      )
+      Effect.provideService(storedEvents(runId, afterSeq, limit), SqlClient, sql).pipe(Effect.flatMap(readable))
 
     const events = (runId: string): Effect.Effect<ReadonlyArray<RunEvent>, StoreError> =>
       Effect.flatMap(Effect.provideService(storedEvents(runId), SqlClient, sql), readable)

@@ -3,7 +3,8 @@
  * run endings of every run in this process go to a queue; one writer fiber
  * takes what has queued up (at most `maxBatch` writes) and commits it as
  * ONE statement — three data-modifying CTEs over three JSON-array
- * parameters (runs to create, events to append, runs that ended), so one
+ * parameters (runs to create, events to append as history records
+ * (`history.ts`), runs that ended), so one
  * round trip and one transaction whatever the number of runs. Each write
  * is acknowledged (its `submit` succeeds) only after that commit.
  *
@@ -36,6 +37,8 @@ import type { RunEnding, RunRecord } from "../runtime/runStore.js"
 import { StoreError } from "../trace/errors.js"
 import type { RunEvent } from "../trace/events.js"
 import { describe, isUniqueViolation, toStoreError } from "./failure.js"
+import { insertRecordsSql, pack, recordsJson } from "./history.js"
+import type { RecordLimits } from "./history.js"
 import * as JsonText from "./jsonText.js"
 import * as Settings from "./settings.js"
 
@@ -78,6 +81,8 @@ export interface GroupCommitOptions {
   readonly lingerMs?: number
   /** Most writes per commit. */
   readonly maxBatch?: number
+  /** Bounds of a history record (`history.ts`). @default 1,000 events, 256 KiB */
+  readonly records?: RecordLimits
 }
 
 interface Pending {
@@ -94,9 +99,7 @@ const STATEMENT = `WITH created AS (
     FROM jsonb_array_elements($1::jsonb) AS r
     RETURNING 1
   ), appended AS (
-    INSERT INTO run_events (run_id, seq, at, type, node, attempt, body)
-    SELECT e->>'runId', (e->>'seq')::int, (e->>'at')::float8::bigint, e->>'type', e->>'node', (e->>'attempt')::int, e
-    FROM jsonb_array_elements($2::jsonb) AS e
+    ${insertRecordsSql("$2")}
     RETURNING 1
   ), ended AS (
     UPDATE runs SET status = x->>'status', ended_at = (x->>'endedAt')::float8::bigint,
@@ -185,6 +188,7 @@ export const make = (options: GroupCommitOptions = {}) =>
     const lingerMs = yield* setting(options.lingerMs, Settings.commitLingerMs)
     const maxBatch = Math.max(1, yield* setting(options.maxBatch, Settings.commitMaxBatch))
     const linger = Duration.millis(Math.max(0, lingerMs))
+    const limits = options.records ?? {}
     const queue = yield* Queue.unbounded<Pending>()
     const stats: CommitStats = { commits: 0, writes: 0, events: 0, commitMs: 0, splitGroups: 0 }
 
@@ -203,10 +207,11 @@ export const make = (options: GroupCommitOptions = {}) =>
           }
         }
         const t0 = performance.now()
-        // `JSON.stringify` of an event IS its encoded form (test/store/encoding.test.ts checks every event type).
+        // The events as history records (`history.ts`), one or more per run. `JSON.stringify` of an event IS its
+        // encoded form (test/store/encoding.test.ts checks every event type).
         return sql.unsafe<{ readonly ended: string }>(STATEMENT, [
           JsonText.encode(creates),
-          JsonText.encode(events),
+          recordsJson(pack(events, limits)),
           JsonText.encode(endings)
         ]).pipe(
           Effect.map((rows) => new Set(JSON.parse(rows[0]?.ended ?? "[]") as ReadonlyArray<string>)),

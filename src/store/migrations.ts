@@ -3,7 +3,7 @@
  * `Migrator`, table `trellis_migrations`), one schema for PGlite and
  * PostgreSQL: programs (by hash), runs (indexed status, workspace and time
  * columns; JSONB inputs, options, output, error and state), run events
- * (append-only, keyed by `(run_id, seq)`), idempotency records and bandit
+ * (append-only history records of contiguous events, `history.ts`), idempotency records and bandit
  * state. A new migration is a new numbered entry; an applied one is never
  * edited. Retrieval keeps its own tables and migrations table.
  */
@@ -388,6 +388,66 @@ const artifacts = statements(
   `CREATE INDEX artifacts_kind_idx ON artifacts (kind, created_at)`
 )
 
+/**
+ * History records (issue 21, `history.ts`): a run's events kept as records of contiguous events (one row per
+ * committed batch, cut at 1,000 events / 256 KiB), the body a JSON array PostgreSQL compresses. The table of one
+ * row per event is renamed `run_event_rows` (read with the records until `pack-history` moves its rows), and
+ * `run_events` becomes a view of both, one row per event, for ad-hoc SQL. Records are append-only and never
+ * overlap each other or a legacy row (the trigger holds a per-run transaction lock while it looks).
+ */
+const historyRecords = statements(
+  `ALTER TABLE run_events RENAME TO run_event_rows`,
+  `CREATE TABLE run_history (
+    run_id TEXT COLLATE "C" NOT NULL,
+    first_seq INTEGER NOT NULL,
+    last_seq INTEGER NOT NULL,
+    at BIGINT NOT NULL,
+    body JSON NOT NULL,
+    PRIMARY KEY (run_id, first_seq),
+    CHECK (first_seq >= 0 AND last_seq >= first_seq),
+    CHECK (json_array_length(body) = last_seq - first_seq + 1)
+  )`,
+  `CREATE FUNCTION run_history_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    RAISE EXCEPTION 'run_history is append-only: the record of events %..% of run % cannot be updated',
+      OLD.first_seq, OLD.last_seq, OLD.run_id;
+  END
+  $$`,
+  `CREATE TRIGGER run_history_no_update BEFORE UPDATE ON run_history
+    FOR EACH ROW EXECUTE FUNCTION run_history_append_only()`,
+  // No two records share a seq, nor a record and a legacy row: (run_id, seq) stays unique. Records of a run never
+  // overlap, so only the one starting last at or before NEW.last_seq can overlap NEW. The lock (per run, until the
+  // transaction ends) makes concurrent inserts of one run look one after the other, each seeing the other's rows.
+  `CREATE FUNCTION run_history_no_overlap() RETURNS trigger LANGUAGE plpgsql AS $$
+  DECLARE
+    clash INTEGER;
+  BEGIN
+    PERFORM pg_advisory_xact_lock(hashtextextended(NEW.run_id, 0));
+    SELECT greatest(h.first_seq, NEW.first_seq) INTO clash FROM (
+      SELECT first_seq, last_seq FROM run_history
+      WHERE run_id = NEW.run_id AND first_seq <= NEW.last_seq ORDER BY first_seq DESC LIMIT 1
+    ) h WHERE h.last_seq >= NEW.first_seq;
+    IF clash IS NULL THEN
+      SELECT min(seq) INTO clash FROM run_event_rows
+      WHERE run_id = NEW.run_id AND seq BETWEEN NEW.first_seq AND NEW.last_seq;
+    END IF;
+    IF clash IS NOT NULL THEN
+      RAISE EXCEPTION 'duplicate key value violates unique constraint "run_history_seq"'
+        USING ERRCODE = 'unique_violation', DETAIL = format('Key (run_id, seq)=(%s, %s) already exists.', NEW.run_id, clash);
+    END IF;
+    RETURN NEW;
+  END
+  $$`,
+  `CREATE TRIGGER run_history_unique_seq BEFORE INSERT ON run_history
+    FOR EACH ROW EXECUTE FUNCTION run_history_no_overlap()`,
+  `CREATE VIEW run_events AS
+    SELECT h.run_id, (e.value->>'seq')::int AS seq, (e.value->>'at')::float8::bigint AS at, e.value->>'type' AS type,
+      e.value->>'node' AS node, (e.value->>'attempt')::int AS attempt, e.value::jsonb AS body
+    FROM run_history h CROSS JOIN LATERAL json_array_elements(h.body) AS e(value)
+    UNION ALL
+    SELECT run_id, seq, at, type, node, attempt, body FROM run_event_rows`
+)
+
 /** Every migration, by `<number>_<name>`: append new ones, never edit applied ones. */
 export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient>> = {
   "0001_core": core,
@@ -403,7 +463,8 @@ export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient>>
   "0013_deployments": deployments,
   "0014_feature_flags": featureFlags,
   "0016_blobs": blobs,
-  "0017_data_migrations": dataMigrations
+  "0017_data_migrations": dataMigrations,
+  "0018_history_records": historyRecords
 }
 
 /** The store schema's version: the number of the newest migration this build knows. */

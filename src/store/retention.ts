@@ -10,6 +10,9 @@ import { SqlClient } from "@effect/sql/SqlClient"
 import { Effect, Schema } from "effect"
 import { StoreError } from "../trace/errors.js"
 import { storeOp } from "./failure.js"
+import { insertRecords, LAST_SEQ_SQL, lockRun, pack } from "./history.js"
+import type { Packable } from "./history.js"
+import * as JsonText from "./jsonText.js"
 
 const NonNegativeInt = Schema.Int.pipe(Schema.nonNegative())
 
@@ -81,8 +84,7 @@ export const compactRun = (
     const run = yield* storeOp(
       "compact run",
       sql.unsafe<{ readonly status: string; readonly workspace: string; readonly last: number | string | null }>(
-        `SELECT status, workspace, (SELECT max(seq) FROM run_events e WHERE e.run_id = r.run_id) AS last
-         FROM runs r WHERE run_id = $1`,
+        `SELECT status, workspace, ${LAST_SEQ_SQL} AS last FROM runs r WHERE run_id = $1`,
         [runId]
       )
     )
@@ -96,19 +98,43 @@ export const compactRun = (
       })
     }
     const keptFrom = Math.max(0, Number(row.last ?? -1) + 1 - keep)
+    // The run's lock first (its records are read, then replaced), held until the transaction ends.
+    if (options.dryRun !== true) yield* storeOp("compact run", lockRun(runId))
+    // The events before `keptFrom`, and their bytes of JSON: whole records, the front of the record that straddles
+    // `keptFrom`, and legacy rows.
     const counted = yield* storeOp(
       "compact run",
       sql.unsafe<{ readonly events: number | string; readonly bytes: number | string | null }>(
-        options.dryRun === true
-          ? `SELECT count(*) AS events, sum(octet_length(body::text)) AS bytes FROM run_events
-             WHERE run_id = $1 AND seq < $2`
-          : `WITH gone AS (DELETE FROM run_events WHERE run_id = $1 AND seq < $2 RETURNING body)
-             SELECT count(*) AS events, sum(octet_length(body::text)) AS bytes FROM gone`,
+        `SELECT count(*) AS events, sum(bytes) AS bytes FROM (
+           SELECT octet_length(e.value::text) AS bytes
+           FROM run_history h CROSS JOIN LATERAL json_array_elements(h.body) AS e(value)
+           WHERE h.run_id = $1 AND h.first_seq < $2 AND (e.value->>'seq')::int < $2
+           UNION ALL
+           SELECT octet_length(body::text) FROM run_event_rows WHERE run_id = $1 AND seq < $2
+         ) dropped`,
         [runId, keptFrom]
       )
     )
     const events = Number(counted[0]?.events ?? 0)
     const bytes = Number(counted[0]?.bytes ?? 0)
+    if (options.dryRun !== true && events > 0) {
+      // Records are immutable: the one straddling `keptFrom` is stored again with its kept events only.
+      yield* storeOp(
+        "compact run",
+        Effect.gen(function*() {
+          yield* sql.unsafe(`DELETE FROM run_event_rows WHERE run_id = $1 AND seq < $2`, [runId, keptFrom])
+          const removed = yield* sql.unsafe<{ readonly body: string }>(
+            `DELETE FROM run_history WHERE run_id = $1 AND first_seq < $2 RETURNING body::text AS body`,
+            [runId, keptFrom]
+          )
+          const kept: Array<Packable> = []
+          for (const r of removed) {
+            for (const e of JsonText.decode(r.body) as ReadonlyArray<Packable>) if (e.seq >= keptFrom) kept.push(e)
+          }
+          yield* insertRecords(pack(kept))
+        })
+      )
+    }
     if (options.dryRun !== true && events > 0) {
       yield* storeOp(
         "compact run",

@@ -79,7 +79,7 @@ for (const backend of storeBackends({ events: { pollInterval: "25 millis" } })) 
           expect(error).toBeInstanceOf(StoreError)
           expect(error.operation).toBe("append events")
           expect(error.message).toBe(
-            "the batch of 3 event(s) of run dup (seq 2..4) was rejected whole, nothing from it stored: an event with the same (run_id, seq) is already stored or repeated in the batch — duplicate key value violates unique constraint \"run_events_pkey\" (Key (run_id, seq)=(dup, 2) already exists.)"
+            "the batch of 3 event(s) of run dup (seq 2..4) was rejected whole, nothing from it stored: an event with the same (run_id, seq) is already stored or repeated in the batch — duplicate key value violates unique constraint \"run_history_seq\" (Key (run_id, seq)=(dup, 2) already exists.)"
           )
           expect(seqs(yield* log.events("dup"))).toEqual([0, 1, 2])
         }))

@@ -1,6 +1,6 @@
 /**
  * The schema: migrating creates every table once, a second migration is a
- * no-op, events cannot be updated in place, and processes starting together
+ * no-op, events cannot be updated in place (history records, rows of earlier builds), and processes starting together
  * on one PostgreSQL database migrate it once without failing.
  */
 import { SqlClient } from "@effect/sql/SqlClient"
@@ -49,7 +49,9 @@ for (const backend of testBackends()) {
             "programs",
             "result_cache",
             "run_compactions",
+            "run_event_rows",
             "run_events",
+            "run_history",
             "run_signals",
             "run_timers",
             "runs",
@@ -73,14 +75,29 @@ for (const backend of testBackends()) {
           expect(yield* migrate).toEqual([])
         }))
 
-      it.effect("stored events cannot be updated", () =>
+      it.effect("stored events cannot be updated: history records nor the rows of earlier builds", () =>
         Effect.gen(function*() {
           const sql = yield* SqlClient
-          yield* sql`INSERT INTO run_events (run_id, seq, at, type, body) VALUES ('r', 0, 1, 'NodeReady', '{}'::jsonb)`
-          const error = yield* Effect.flip(sql`UPDATE run_events SET at = 2 WHERE run_id = 'r'`)
+          const body = JSON.stringify([{ runId: "r", seq: 0, at: 1, type: "NodeReady", node: "n", data: {} }])
+          yield* sql`INSERT INTO run_history (run_id, first_seq, last_seq, at, body) VALUES ('r', 0, 0, 1, ${body}::json)`
+          const error = yield* Effect.flip(sql`UPDATE run_history SET at = 2 WHERE run_id = 'r'`)
           expect(String((error.cause as Error).message)).toBe(
-            "run_events is append-only: event 0 of run r cannot be updated"
+            "run_history is append-only: the record of events 0..0 of run r cannot be updated"
           )
+          yield* sql`INSERT INTO run_event_rows (run_id, seq, at, type, body) VALUES ('r', 1, 1, 'NodeReady', '{}'::jsonb)`
+          const legacy = yield* Effect.flip(sql`UPDATE run_event_rows SET at = 2 WHERE run_id = 'r'`)
+          expect(String((legacy.cause as Error).message)).toBe(
+            "run_events is append-only: event 1 of run r cannot be updated"
+          )
+          // A record must hold exactly its events first_seq..last_seq.
+          const short = yield* Effect.flip(
+            sql`INSERT INTO run_history (run_id, first_seq, last_seq, at, body) VALUES ('r', 5, 6, 1, ${body}::json)`
+          )
+          expect(String((short.cause as Error).message)).toContain("run_history_check")
+          // The view shows every event, one row each.
+          const rows = yield* sql<{ readonly seq: number; readonly type: string }>`
+            SELECT seq, type FROM run_events WHERE run_id = 'r' ORDER BY seq`
+          expect(rows.map((r) => [r.seq, r.type])).toEqual([[0, "NodeReady"], [1, "NodeReady"]])
         }))
     })
   })
