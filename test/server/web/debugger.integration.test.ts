@@ -2,12 +2,11 @@
  * The trace viewer as a debugger (issue 24), in Debian's chromium against a real server on 127.0.0.1: which way
  * a run went (the taken `if` arm and the chosen option with its propensity and policy marked, the others dimmed,
  * expression bodies shown), a layout whose boxes never overlap, pan and zoom, and scale: a fan-out of 1,000 and
- * a 30×30 layered program open fast, with a virtualized
- * timeline, fan-out lanes and the find bar (the viewer's own work bounded at 2 s, the whole opening, network
- * and test server included, generously); a live 1,000-node run ends with every event shown. Each case is
- * screenshotted at 1280×800 and at 390 px wide into test-results/viewer/ and checked there: no two node boxes
- * intersect, and after "Fit" every node is inside the graph panel. Without chromium the suite is skipped.
- */
+ * a 30×30 layered program are fully drawn within 2 s of navigation (the browser's clock), with a virtualized
+ * timeline, fan-out lanes and the find bar; a live 1,000-node run ends with every event shown. Each case is
+ * screenshotted (the whole page) at 1280×800 and at 390 px wide into test-results/viewer/ and checked there: no
+ * two node boxes intersect, no label runs out of its box, and after "Fit" every node is inside the graph panel.
+ * Without chromium the suite is skipped. */
 import { Layer } from "effect"
 import { createHash } from "node:crypto"
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs"
@@ -32,15 +31,11 @@ if (!hasChromium) console.log(`viewer debugger tests skipped: ${CHROMIUM} is mis
 const SHOTS = join(root, "test-results", "viewer")
 const KEY = "viewer-debugger-key"
 /**
- * The bound on the viewer's own work opening a 1,000-node run (the issue's 2 s): folding its events, laying out
- * and drawing, summed from the page's `trellis:*` performance measures.
+ * The issue's 2 s: from navigation start to the page's `trellis:drawn` mark — the run's stream ended (every event
+ * folded), the graph laid out, and the frame showing both painted — in the browser's own clock
+ * (`performance.now()` counts from navigation start). The network and the test server are inside it.
  */
-const VIEWER_BOUND_MS = 2000
-/**
- * The bound on the whole opening, from navigation start, network and server included: generous, since the test
- * server (an in-memory PGlite) and a loaded machine stream ten thousand events slower than a deployment does.
- */
-const OPEN_BOUND_MS = 15_000
+const OPEN_BOUND_MS = 2000
 
 /** The kitchen-sink example's shape, runnable with the built-in tools: a map, a nested map, an llm step, if, choose. */
 const SINK = `signature Summarize {
@@ -120,9 +115,12 @@ interface Rect {
 }
 interface El {
   readonly parentElement: El | null
+  readonly textContent: string | null
   getBoundingClientRect(): Rect
   contains(other: El): boolean
   closest(selector: string): El | null
+  querySelector(selector: string): El | null
+  querySelectorAll(selector: string): ArrayLike<El>
 }
 interface Doc {
   querySelector(selector: string): El | null
@@ -148,20 +146,23 @@ describe.skipIf(!hasChromium)("the trace viewer as a debugger (issue 24)", () =>
     return ((await r.json()) as { runId: string }).runId
   }
 
-  /** Opens a run page; answers the ms from navigation start until `ready` held, and the viewer's share of them. */
+  /**
+   * Opens a run page afresh (the app's files cached, as when a reader opens another run) and waits until `ready`
+   * holds. Answers `drawn`, the page's `trellis:drawn` mark (ms from navigation start: the run fully drawn), and
+   * the viewer's own share of it (the union of its `trellis:*` measures: folding, layout, drawing), with its parts.
+   */
   const openRun = async (
     runId: string,
     ready: (p: Page) => Promise<unknown>
-  ): Promise<{ readonly total: number; readonly viewer: number; readonly parts: Record<string, number> }> => {
+  ): Promise<{ readonly drawn: number; readonly viewer: number; readonly parts: Record<string, number> }> => {
     await page.goto(`${server.url}/#/runs/${runId}`)
     await page.reload()
     await ready(page)
+    await page.waitForFunction(() => performance.getEntriesByName("trellis:drawn").length > 0)
     return page.evaluate(() => {
-      // The union of the `trellis:*` intervals: the asynchronous layout's interval overlaps the folds and draws done
-      // meanwhile, and a sum would count that time twice.
-      const spans = performance.getEntriesByType("measure").filter((m) => m.name.startsWith("trellis:")).map((
-        m
-      ) => [m.startTime, m.startTime + m.duration] as const).sort((a, b) => a[0] - b[0])
+      const measures = performance.getEntriesByType("measure").filter((m) => m.name.startsWith("trellis:"))
+      // The union of the intervals: the asynchronous layout's interval overlaps the folds and draws done meanwhile.
+      const spans = measures.map((m) => [m.startTime, m.startTime + m.duration] as const).sort((a, b) => a[0] - b[0])
       let viewer = 0
       let end = -Infinity
       for (const [a, b] of spans) {
@@ -170,12 +171,8 @@ describe.skipIf(!hasChromium)("the trace viewer as a debugger (issue 24)", () =>
         end = b
       }
       const parts: Record<string, number> = {}
-      for (const m of performance.getEntriesByType("measure")) {
-        if (m.name.startsWith("trellis:")) {
-          parts[m.name.slice(8)] = Math.round((parts[m.name.slice(8)] ?? 0) + m.duration)
-        }
-      }
-      return { total: performance.now(), viewer, parts }
+      for (const m of measures) parts[m.name.slice(8)] = Math.round((parts[m.name.slice(8)] ?? 0) + m.duration)
+      return { drawn: performance.getEntriesByName("trellis:drawn")[0]!.startTime, viewer, parts }
     })
   }
 
@@ -206,6 +203,36 @@ describe.skipIf(!hasChromium)("the trace viewer as a debugger (issue 24)", () =>
       return { boxes: boxes.length, overlaps: out.length }
     })
 
+  /**
+   * Texts of the graph (names, state notes, details, arm titles, a choice's second line, expressions) that run out
+   * of the box they label, or into another text of that box: what a reader would see cut or overprinted.
+   */
+  const textFaults = () =>
+    page.evaluate(() => {
+      const doc = (globalThis as unknown as { document: Doc }).document
+      const out: Array<string> = []
+      let texts = 0
+      const inside = (a: Rect, b: Rect) =>
+        a.left >= b.left - 1 && a.right <= b.right + 1 && a.top >= b.top - 1 && a.bottom <= b.bottom + 1
+      const meet = (a: Rect, b: Rect) =>
+        a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1
+      for (const owner of Array.from(doc.querySelectorAll(".dag-svg [data-key], .dag-svg .arm, .dag-svg .expr-box"))) {
+        const rect = owner.querySelector(":scope > rect.group-bar") ?? owner.querySelector(":scope > rect")
+        if (rect === null) continue
+        const box = rect.getBoundingClientRect()
+        const own = Array.from(owner.querySelectorAll(":scope > text")).filter((t) => (t.textContent ?? "") !== "")
+        texts += own.length
+        own.forEach((t, i) => {
+          const r = t.getBoundingClientRect()
+          if (!inside(r, box)) out.push(`"${t.textContent}" runs out of its box`)
+          for (const u of own.slice(i + 1)) {
+            if (meet(r, u.getBoundingClientRect())) out.push(`"${t.textContent}" meets "${u.textContent}"`)
+          }
+        })
+      }
+      return { texts, faults: out }
+    })
+
   /** After "Fit to view": how many nodes lie outside the graph panel (0: every node is reachable). */
   const outsideAfterFit = async () => {
     await page.getByRole("button", { name: "Fit to view" }).click()
@@ -223,16 +250,26 @@ describe.skipIf(!hasChromium)("the trace viewer as a debugger (issue 24)", () =>
     })
   }
 
-  /** Both sizes: the checks at each, and a screenshot of each. */
+  /** The checks of a drawn page: no overlapping boxes, no cut or overprinted text, nothing wider than the window. */
+  const checkPicture = async (w: number) => {
+    const boxes = await overlaps()
+    expect(boxes.boxes).toBeGreaterThan(0)
+    expect(boxes.overlaps).toBe(0)
+    const texts = await textFaults()
+    expect(texts.texts).toBeGreaterThan(0)
+    expect(texts.faults).toEqual([])
+    expect(
+      await page.evaluate(() => (globalThis as unknown as { document: Doc }).document.documentElement.scrollWidth)
+    ).toBeLessThanOrEqual(w + 1)
+  }
+
+  /** Both sizes: the checks at each, and a screenshot of each (the whole page, and the graph after "Fit"). */
   const atBothSizes = async (name: string, runId: string, ready: (p: Page) => Promise<unknown>) => {
     for (const [w, h] of [[1280, 800], [390, 844]] as const) {
       await page.setViewportSize({ width: w, height: h })
       await openRun(runId, ready)
-      expect((await overlaps()).overlaps).toBe(0)
-      expect(
-        await page.evaluate(() => (globalThis as unknown as { document: Doc }).document.documentElement.scrollWidth)
-      ).toBeLessThanOrEqual(w + 1)
-      await page.screenshot({ path: join(SHOTS, `${name}-${w}.png`) })
+      await checkPicture(w)
+      await page.screenshot({ path: join(SHOTS, `${name}-${w}.png`), fullPage: true })
       const fit = await outsideAfterFit()
       expect(fit.nodes).toBeGreaterThan(0)
       expect(fit.outside).toBe(0)
@@ -374,9 +411,13 @@ describe.skipIf(!hasChromium)("the trace viewer as a debugger (issue 24)", () =>
     const ready = (p: Page) =>
       p.locator(".dag-svg [data-key]").filter({ hasText: "1000/1000 done" }).first().waitFor({ timeout: 30_000 })
     const ms = await openRun(runId, ready)
-    console.log(`fan-out of 1,000 opened in ${Math.round(ms.total)} ms, ${Math.round(ms.viewer)} ms of it the viewer's`)
-    expect(ms.viewer).toBeLessThan(VIEWER_BOUND_MS)
-    expect(ms.total).toBeLessThan(OPEN_BOUND_MS)
+    console.log(
+      `fan-out of 1,000 drawn ${Math.round(ms.drawn)} ms after navigation, ${
+        Math.round(ms.viewer)
+      } ms of it the viewer's`,
+      ms.parts
+    )
+    expect(ms.drawn).toBeLessThan(OPEN_BOUND_MS)
     const lane = page.locator(".gantt-svg .lane").filter({ hasText: "v ×1000" })
     await lane.waitFor()
     expect(await page.locator(".gantt-count").textContent()).toContain("2001 node runs")
@@ -415,7 +456,9 @@ describe.skipIf(!hasChromium)("the trace viewer as a debugger (issue 24)", () =>
       }
       const ms = await openRun(runId, ready)
       console.log(
-        `30×30 layered program opened in ${Math.round(ms.total)} ms, ${Math.round(ms.viewer)} ms of it the viewer's`,
+        `30×30 layered program drawn ${Math.round(ms.drawn)} ms after navigation, ${
+          Math.round(ms.viewer)
+        } ms of it the viewer's`,
         ms.parts
       )
       expect(await page.locator(".dag-svg [data-key]").count()).toBe(900)
@@ -424,9 +467,8 @@ describe.skipIf(!hasChromium)("the trace viewer as a debugger (issue 24)", () =>
       await expect.poll(() => page.locator(".find-bar [role=status]").textContent()).toBe("900 nodes match.")
       await page.locator("#find-tool").selectOption("")
       await atBothSizes("layered-30x30", runId, ready)
-      // The bounds last, so a slow opening still leaves the picture checks and screenshots above behind.
-      expect(ms.viewer).toBeLessThan(VIEWER_BOUND_MS)
-      expect(ms.total).toBeLessThan(OPEN_BOUND_MS)
+      // The bound last, so a slow opening still leaves the picture checks and screenshots above behind.
+      expect(ms.drawn).toBeLessThan(OPEN_BOUND_MS)
     },
     120_000
   )
@@ -441,8 +483,8 @@ describe.skipIf(!hasChromium)("the trace viewer as a debugger (issue 24)", () =>
     await expect.poll(() => held.length, { timeout: 30_000 }).toBe(1)
     release()
     await expect.poll(() => v.textContent(), { timeout: 30_000 }).toMatch(/\d+\/1000 done/)
-    await page.screenshot({ path: join(SHOTS, "live-1000-1280.png") })
-    expect((await overlaps()).overlaps).toBe(0)
+    await page.screenshot({ path: join(SHOTS, "live-1000-1280.png"), fullPage: true })
+    await checkPicture(1280)
     expect((await waitEnded(server.url, runId, KEY, 120_000)).status).toBe("completed")
     await expect.poll(() => page.locator(".run-head .badge").textContent(), { timeout: 30_000 }).toBe("completed")
     await expect.poll(() => v.textContent(), { timeout: 30_000 }).toContain("1000/1000 done")
@@ -455,11 +497,12 @@ describe.skipIf(!hasChromium)("the trace viewer as a debugger (issue 24)", () =>
     const recorded = stream.split("\n").filter((l) => l.startsWith("data:")).length
     expect(recorded).toBeGreaterThan(5000)
     await expect.poll(() => page.locator(".event-count").textContent()).toBe(String(recorded))
-    await page.screenshot({ path: join(SHOTS, "live-1000-done-1280.png") })
+    await checkPicture(1280)
+    await page.screenshot({ path: join(SHOTS, "live-1000-done-1280.png"), fullPage: true })
     // The ended live view at phone width: still no overlaps, and every node reachable after Fit.
     await page.setViewportSize({ width: 390, height: 844 })
-    expect((await overlaps()).overlaps).toBe(0)
-    await page.screenshot({ path: join(SHOTS, "live-1000-done-390.png") })
+    await checkPicture(390)
+    await page.screenshot({ path: join(SHOTS, "live-1000-done-390.png"), fullPage: true })
     const fit = await outsideAfterFit()
     expect(fit.outside).toBe(0)
     await page.setViewportSize({ width: 1280, height: 800 })

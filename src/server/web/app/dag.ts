@@ -15,10 +15,12 @@ import type { NodeStatus } from "../../../trace/fold.js"
 import type { GraphNode, GraphView } from "../graph.js"
 import { h, replace, s } from "./dom.js"
 import {
+  ARM_CHAR_W,
   boxCount,
   CHOICE_LINE,
   defaultCollapsed,
   exprText,
+  groupTitle,
   HEADER,
   isGroup,
   QUICK_LAYOUT_BOXES,
@@ -232,6 +234,7 @@ export class DagView {
       const g = s("g", {
         class: "arm",
         transform: `translate(${x},${y})`,
+        "data-w": w,
         role: "group",
         "aria-label": title,
         "data-arm-of": owner,
@@ -270,6 +273,7 @@ export class DagView {
       const header = s("g", {
         class: "node group-header",
         "data-key": n.key,
+        "data-w": w,
         tabindex: 0,
         role: "button",
         "aria-pressed": "false"
@@ -277,7 +281,7 @@ export class DagView {
       header.append(
         s("rect", { class: "group-box", width: w, height: ht, rx: 8 }),
         s("rect", { class: "group-bar", width: w, height: HEADER, rx: 8 }),
-        s("text", { class: "label", x: 30, y: 18 }, clipText(`${n.label} · ${headline(n)}`, w - 100)),
+        s("text", { class: "label", x: 30, y: 18 }, clipText(groupTitle(n), w - 100)),
         s("text", { class: "note", x: w - 8, y: 18, "text-anchor": "end" }, "")
       )
       g.append(header)
@@ -347,12 +351,23 @@ export class DagView {
     const armNote = taken.length === 0 || n === undefined
       ? ""
       : ` → ${taken.map((seg) => n.scopes.find((sc) => sc.segment === seg)?.title ?? seg).join(", ")}`
+    const w = Number(el.dataset.w ?? 200)
+    const noteText = look.note === "" ? look.state : look.note
     const note = el.querySelector<SVGTextElement>("text.note")
-    if (note !== null) note.textContent = look.note === "" ? look.state : look.note
+    if (note !== null) note.textContent = noteText
+    // The name gets what the state note (right-aligned on the same line) leaves.
+    const labelText = el.querySelector<SVGTextElement>("text.label")
+    if (labelText !== null && n !== undefined) {
+      const header = el.classList.contains("group-header")
+      labelText.textContent = clipText(
+        header ? groupTitle(n) : n.label,
+        w - (header || isGroup(n) ? 30 : 10) - noteText.length * NOTE_CHAR_W - 12,
+        LABEL_CHAR_W
+      )
+    }
     // A collapsed group says on its second line which way it went.
     const detailText = el.querySelector<SVGTextElement>("text.detail")
     if (detailText !== null && n !== undefined) {
-      const w = Number(el.dataset.w ?? 200)
       detailText.textContent = clipText(
         `${armNote === "" ? "" : `${armNote.slice(3)} · `}${n.kind} ${n.detail}`,
         w - 16,
@@ -384,10 +399,13 @@ export class DagView {
     const isChoose = this.byKey.get(el.dataset.armOf!)?.kind === "choose"
     const inline = !isChoose && note !== undefined && note !== "" ? ` · ${note}` : ""
     const text = taken ? `✓ ${base} (taken${inline})` : untaken ? `${base} (not taken)` : base
-    if (title !== null) title.textContent = text
+    // Cut to the arm's width (the layout makes room for the usual marks; a long policy name is cut, and read whole
+    // in the arm's label and the node panel).
+    const room = Number(el.dataset.w ?? 200) - 16
+    if (title !== null) title.textContent = clipText(text, room, ARM_CHAR_W)
     // A choose's propensity and policy go on a second line (the layout leaves room for it).
     const second = el.querySelector<SVGTextElement>("text.arm-note")
-    if (second !== null) second.textContent = isChoose ? note ?? "" : ""
+    if (second !== null) second.textContent = isChoose ? clipText(note ?? "", room, ARM_CHAR_W) : ""
     el.setAttribute("aria-label", note === undefined || note === "" ? text : `${text}: ${note}`)
   }
 
@@ -419,12 +437,12 @@ export class DagView {
   }
 }
 
-/** What a group's header says after its name: the kind when the detail does not (`map x in xs`, `run score`). */
-const headline = (n: GraphNode): string =>
-  n.kind === "map" ? `map ${n.detail}` : n.kind === "call" ? `run ${n.detail}` : n.detail
+/** Width of a character of a node's name (12.5 px, semi-bold) and of a state note (11 px). */
+const LABEL_CHAR_W = 7.6
+const NOTE_CHAR_W = 6.4
 
 /** `text` cut with `…` to about `room` pixels (at `charW` per character). */
-const clipText = (text: string, room: number, charW = 7.2): string => {
+const clipText = (text: string, room: number, charW = LABEL_CHAR_W): string => {
   const max = Math.max(4, Math.floor(room / charW))
   return text.length > max ? text.slice(0, max - 1) + "…" : text
 }
