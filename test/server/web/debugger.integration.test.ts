@@ -74,11 +74,14 @@ const FANOUT = `program main(n: number = 1000, ms: number = 0) {
   return len(items)
 }`
 
-/** FANOUT started only once `gate` answers: the page opens on a running run and every node event arrives live. */
+/**
+ * FANOUT started only once `gate` answers: the page opens on a running run and every node event arrives live
+ * (each item naps 20 ms, so the run lasts long enough to be seen running).
+ */
 const GATED_FANOUT = `program main(gate: string, n: number = 1000) {
   opened = tool http.get(url: gate)
   items = map i in range(n) with { concurrency: 50, after: [opened] } {
-    nap = tool std.sleep(ms: 0)
+    nap = tool std.sleep(ms: 20)
     v = tool std.echo(value: i) with { after: [nap] }
     return v
   }
@@ -233,6 +236,19 @@ describe.skipIf(!hasChromium)("the trace viewer as a debugger (issue 24)", () =>
       return { texts, faults: out }
     })
 
+  /** How many nodes lie wholly inside the graph panel, and how many there are, as the view is now. */
+  const inView = () =>
+    page.evaluate(() => {
+      const doc = (globalThis as unknown as { document: Doc }).document
+      const host = doc.querySelector(".dag-view")!.getBoundingClientRect()
+      const nodes = Array.from(doc.querySelectorAll(".dag-svg [data-key] > rect:first-child"))
+      const shown = nodes.filter((n) => {
+        const r = n.getBoundingClientRect()
+        return r.left >= host.left && r.top >= host.top && r.right <= host.right && r.bottom <= host.bottom
+      })
+      return { nodes: nodes.length, shown: shown.length }
+    })
+
   /** After "Fit to view": how many nodes lie outside the graph panel (0: every node is reachable). */
   const outsideAfterFit = async () => {
     await page.getByRole("button", { name: "Fit to view" }).click()
@@ -250,8 +266,13 @@ describe.skipIf(!hasChromium)("the trace viewer as a debugger (issue 24)", () =>
     })
   }
 
-  /** The checks of a drawn page: no overlapping boxes, no cut or overprinted text, nothing wider than the window. */
+  /**
+   * The checks of a drawn page: nodes in view in the graph panel as it starts (or after the window changed), no
+   * overlapping boxes, no cut or overprinted text, nothing wider than the window.
+   */
   const checkPicture = async (w: number) => {
+    // Polled: a resized panel takes its view again on the next frame.
+    await expect.poll(async () => (await inView()).shown).toBeGreaterThan(0)
     const boxes = await overlaps()
     expect(boxes.boxes).toBeGreaterThan(0)
     expect(boxes.overlaps).toBe(0)

@@ -65,6 +65,10 @@ export class DagView {
   private readonly collapsed: Set<string>
   private readonly byKey = new Map<string, GraphNode>()
   private looks = new Map<string, NodeLook>()
+  /** What each drawn node and arm shows now (by key, and by arm), so `update` touches only what changed. */
+  private painted = new Map<string, NodeLook>()
+  private nodeEls: ReadonlyArray<SVGGElement> = []
+  private armEls: ReadonlyArray<SVGGElement> = []
   private selected: string | undefined
   private match: ((key: string) => boolean) | undefined
   private generation = 0
@@ -124,11 +128,19 @@ export class DagView {
     this.draw(layout)
   }
 
-  /** Recolours nodes (states changed). */
+  /** Recolours nodes (states changed): only the nodes and arms whose look changed since they were last painted. */
   update(looks: Map<string, NodeLook>): void {
     this.looks = looks
-    for (const el of this.svgHost.querySelectorAll<SVGGElement>("[data-key]")) this.paint(el)
-    for (const el of this.svgHost.querySelectorAll<SVGGElement>("[data-arm-of]")) this.paintArm(el)
+    const changed = new Set<string>()
+    for (const el of this.nodeEls) {
+      const key = el.dataset.key!
+      const look = looks.get(key)
+      if (this.painted.has(key) && sameLook(this.painted.get(key), look)) continue
+      changed.add(key)
+      this.paint(el)
+    }
+    for (const el of this.armEls) if (changed.has(el.dataset.armOf!)) this.paintArm(el)
+    for (const key of changed) this.painted.set(key, looks.get(key) ?? WAITING)
   }
 
   /** Marks the selected node. */
@@ -215,9 +227,14 @@ export class DagView {
       if (el !== null) this.panZoom.show(el)
     })
     const first = this.svgHost.querySelector("svg") === null
+    // The panel's size read before the picture is in it (the page is then cheap to lay out).
+    if (first) this.panZoom.measure()
     replace(this.svgHost, svg)
     this.panZoom.attach(svg, content, W, H, first)
     this.select(this.selected)
+    this.nodeEls = [...svg.querySelectorAll<SVGGElement>("[data-key]")]
+    this.armEls = [...svg.querySelectorAll<SVGGElement>("[data-arm-of]")]
+    this.painted.clear()
     this.update(this.looks)
     this.filter(this.match)
   }
@@ -435,6 +452,20 @@ export class DagView {
       next.focus()
     }
   }
+}
+
+/** The look of a node no event has reached. */
+const WAITING: NodeLook = { state: "waiting", note: "" }
+
+/** Whether two looks show the same (state, note, arms and their notes). */
+const sameLook = (a: NodeLook | undefined, b: NodeLook | undefined): boolean => {
+  const x = a ?? WAITING
+  const y = b ?? WAITING
+  if (x.state !== y.state || x.note !== y.note || x.settled !== y.settled) return false
+  if (x.arms === y.arms) return true
+  if (x.arms === undefined || y.arms === undefined || x.arms.size !== y.arms.size) return false
+  for (const [k, v] of x.arms) if (y.arms.get(k) !== v) return false
+  return true
 }
 
 /** Width of a character of a node's name (12.5 px, semi-bold) and of a state note (11 px). */

@@ -257,26 +257,43 @@ const draw = (
   let streamEnded = false
   let laidOutDone = dag === undefined
   let drawnMarked = false
-  let pending = false
-  const refresh = () => {
-    if (pending || isDisposed()) return
-    pending = true
-    requestAnimationFrame(() => {
-      pending = false
-      if (isDisposed()) return
-      timed("draw", () => {
-        header()
-        dag?.update(looks())
-        gantt.render(model.state, model.state.endedAt ?? Date.now())
-        gantt.select(selectedPath ?? (selectedKey === undefined ? undefined : model.instances.get(selectedKey)?.at(-1)))
-        panel.refresh()
-      })
-      if (!drawnMarked && streamEnded && laidOutDone) {
-        drawnMarked = true
-        // The next frame's callback runs after this frame was painted.
-        requestAnimationFrame(() => performance.mark("trellis:drawn"))
-      }
+  // Catching up on a run that had ended before the page opened, the page is drawn at most every CATCH_UP_MS
+  // until the stream ends: each picture of a big run costs time the folding needs, and shows nothing new.
+  const catchingUp = () => !streamEnded && ended(initial.status)
+  let lastDraw = -Infinity
+  let pending: "frame" | ReturnType<typeof setTimeout> | undefined
+  const drawNow = () => {
+    pending = undefined
+    if (isDisposed()) return
+    lastDraw = performance.now()
+    timed("draw", () => {
+      header()
+      gantt.render(model.state, model.state.endedAt ?? Date.now())
+      gantt.select(selectedPath ?? (selectedKey === undefined ? undefined : model.instances.get(selectedKey)?.at(-1)))
+      dag?.update(looks())
+      panel.refresh()
     })
+    if (!drawnMarked && streamEnded && laidOutDone) {
+      drawnMarked = true
+      // The next frame's callback runs after this frame was painted.
+      requestAnimationFrame(() => performance.mark("trellis:drawn"))
+    }
+  }
+  const refresh = () => {
+    if (isDisposed()) return
+    if (pending !== undefined) {
+      // A throttled draw waits, and the stream has ended meanwhile: draw at the next frame.
+      if (pending === "frame" || catchingUp()) return
+      clearTimeout(pending)
+    }
+    const wait = catchingUp() ? lastDraw + CATCH_UP_MS - performance.now() : 0
+    pending = wait > 0 ?
+      setTimeout(() => {
+        pending = "frame"
+        requestAnimationFrame(drawNow)
+      }, wait) :
+      "frame"
+    if (pending === "frame") requestAnimationFrame(drawNow)
   }
 
   const cancel = async () => {
@@ -342,6 +359,7 @@ const draw = (
     h("div", { class: "run-grid" }, h("div", { class: "run-main" }, dag?.root ?? null, gantt.root), panel.root)
   )
   header()
+  gantt.measure()
 
   // Other runs of the program, for the compare picker.
   void call<RunPage>(`/v1/runs?programHash=${encodeURIComponent(run.programHash)}&limit=50`).then((page) => {
@@ -386,6 +404,9 @@ const draw = (
     refresh()
   })
 }
+
+/** While the page catches up on an ended run's events, it is drawn at most this often (ms). */
+const CATCH_UP_MS = 400
 
 /**
  * Runs `f` and records its time as a `trellis:<name>` performance measure: the viewer's own work on a run page
