@@ -18,6 +18,8 @@ const OVERSCAN = 12
 /** A lane of up to this many runs starts open. */
 const OPEN_LANE = 20
 const AXIS_H = 22
+/** The right-hand column of a lane's count (`998/1000`), kept clear of the bars. */
+const COUNT_W = 74
 
 /** Options of the timeline. */
 export interface GanttOptions {
@@ -181,7 +183,7 @@ export class GanttView {
 
   private x(t: number): number {
     const { t0, span, width, labelW } = this.scale
-    return labelW + ((t - t0) / span) * (width - labelW - 10)
+    return labelW + ((t - t0) / span) * (width - labelW - COUNT_W)
   }
 
   private drawAxis(): void {
