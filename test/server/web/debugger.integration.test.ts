@@ -520,7 +520,7 @@ describe.skipIf(!hasChromium)("the trace viewer as a debugger (issue 24)", () =>
     await expect.poll(() => held.length, { timeout: 30_000 }).toBe(1)
     release()
     // As soon as the first items are seen (the picture of a run under way, most times).
-    await expect.poll(() => v.textContent(), { timeout: 30_000, intervals: [25] }).toMatch(/\d+\/\d+ done/)
+    await expect.poll(() => v.textContent(), { timeout: 30_000, interval: 25 }).toMatch(/\d+\/\d+ done/)
     await page.screenshot({ path: join(SHOTS, "live-1000-1280.png"), fullPage: true })
     await checkPicture(1280)
     expect((await waitEnded(server.url, runId, KEY, 120_000)).status).toBe("completed")
