@@ -410,7 +410,7 @@ const CATCH_UP_MS = 400
 
 /**
  * Runs `f` and records its time as a `trellis:<name>` performance measure: the viewer's own work on a run page
- * (folding events, drawing, laying out), which the browser test bounds apart from the network.
+ * (folding events, drawing, laying out), which the browser test reports beside the whole opening.
  */
 const timed = (name: string, f: () => void): void => {
   const start = performance.now()
