@@ -300,11 +300,17 @@ describe.skipIf(!hasChromium)("the trace viewer as a debugger (issue 24)", () =>
   }
 
   /** Both sizes: the checks at each, and a screenshot of each (the whole page, and the graph after "Fit"). */
-  const atBothSizes = async (name: string, runId: string, ready: (p: Page) => Promise<unknown>) => {
+  const atBothSizes = async (
+    name: string,
+    runId: string,
+    ready: (p: Page) => Promise<unknown>,
+    more: () => Promise<void> = async () => {}
+  ) => {
     for (const [w, h] of [[1280, 800], [390, 844]] as const) {
       await page.setViewportSize({ width: w, height: h })
       await openRun(runId, ready)
       await checkPicture(w)
+      await more()
       await page.screenshot({ path: join(SHOTS, `${name}-${w}.png`), fullPage: true })
       const fit = await outsideAfterFit()
       expect(fit.nodes).toBeGreaterThan(0)
@@ -405,7 +411,38 @@ describe.skipIf(!hasChromium)("the trace viewer as a debugger (issue 24)", () =>
     expect(chosen).toHaveLength(1)
     expect(chosen[0]!.text).toMatch(/p=\d\.\d\d · policy \S+/)
     expect(tone.filter((a) => a.cls.includes("arm-untaken"))).toHaveLength(1)
-    await atBothSizes("kitchen-sink", runId, ready)
+    // At each size the marks are seen, not only set: a taken arm's outline is solid and thick, an untaken arm faded.
+    const armLooks = () =>
+      page.evaluate(() =>
+        Array.from((globalThis as unknown as { document: Doc }).document.querySelectorAll(".dag-svg .arm")).map(
+          (a) => {
+            const cs = (globalThis as unknown as {
+              getComputedStyle(e: El): { opacity: string; strokeWidth: string; strokeDasharray: string }
+            }).getComputedStyle
+            const rect = a.querySelector(":scope > rect.scope")!
+            const cls = (a as unknown as { getAttribute(n: string): string }).getAttribute("class")
+            return {
+              taken: cls.includes("arm-taken"),
+              untaken: cls.includes("arm-untaken"),
+              opacity: Number(cs(a).opacity),
+              stroke: parseFloat(cs(rect).strokeWidth),
+              dashed: cs(rect).strokeDasharray !== "none"
+            }
+          }
+        )
+      )
+    const marksSeen = async () => {
+      const arms = await armLooks()
+      const taken = arms.filter((a) => a.taken)
+      const untaken = arms.filter((a) => a.untaken)
+      // tier's else, verdict's then, the chosen tone; and the three arms that did not run.
+      expect(taken).toHaveLength(3)
+      expect(untaken).toHaveLength(3)
+      for (const a of taken) expect(a).toMatchObject({ opacity: 1, dashed: false })
+      for (const a of taken) expect(a.stroke).toBeGreaterThanOrEqual(2)
+      for (const a of untaken) expect(a.opacity).toBeLessThan(0.5)
+    }
+    await atBothSizes("kitchen-sink", runId, ready, marksSeen)
   })
 
   it("pans and zooms: wheel, drag, keyboard and the buttons", async () => {
