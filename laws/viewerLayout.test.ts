@@ -1,7 +1,7 @@
 /**
  * Law of the trace viewer's layout (issue 24): on generated programs of every node kind, with every group
  * expanded, every group collapsed and the viewer's default, no two node boxes that are not nested in one another
- * intersect, and every box sits inside its group, in both layouts (ELK's and the linear-time one). Each case runs the real layout (elkjs), up to a few hundred milliseconds: 30
+ * intersect, every box sits inside its group and is as big as it asks (room for its title as marked at run time), in both layouts (ELK's and the linear-time one). Each case runs the real layout (elkjs), up to a few hundred milliseconds: 30
  * cases (× TRELLIS_LAWS_MULTIPLIER).
  */
 import { Either } from "effect"
@@ -9,7 +9,15 @@ import type { ElkNode } from "elkjs/lib/elk-api.js"
 import * as ElkModule from "elkjs/lib/elk.bundled.js"
 import * as fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { boxesOf, defaultCollapsed, isGroup, layoutFaults, quickLayout, toElk } from "../src/server/web/app/layout.js"
+import {
+  boxesOf,
+  defaultCollapsed,
+  isGroup,
+  layoutFaults,
+  quickLayout,
+  sizeFaults,
+  toElk
+} from "../src/server/web/app/layout.js"
 import { graphOf } from "../src/server/web/graph.js"
 import type { GraphNode, GraphView } from "../src/server/web/graph.js"
 import { arbProgram } from "./arbitrary.js"
@@ -22,11 +30,15 @@ const elk = new ELK()
 const groups = (nodes: ReadonlyArray<GraphNode>): Array<string> =>
   nodes.flatMap((n) => (isGroup(n) ? [n.key, ...n.scopes.flatMap((s) => groups(s.nodes))] : []))
 
-/** The faults of both layouts the viewer uses: ELK's, and the linear-time one for big pictures. */
-const faultsOf = async (graph: GraphView, collapsed: ReadonlySet<string>): Promise<Array<string>> => [
-  ...layoutFaults(boxesOf(await elk.layout(toElk(graph, collapsed)))).map((f) => `elk: ${f}`),
-  ...layoutFaults(boxesOf(quickLayout(toElk(graph, collapsed)))).map((f) => `quick: ${f}`)
-]
+/** The faults (overlaps, boxes out of their group, boxes smaller than asked) of both layouts the viewer uses. */
+const faultsOf = async (graph: GraphView, collapsed: ReadonlySet<string>): Promise<Array<string>> => {
+  const faults = (name: string, input: ElkNode, layout: ElkNode) =>
+    [...layoutFaults(boxesOf(layout)), ...sizeFaults(input, layout)].map((f) => `${name}: ${f}`)
+  return [
+    ...faults("elk", toElk(graph, collapsed), await elk.layout(toElk(graph, collapsed))),
+    ...faults("quick", toElk(graph, collapsed), quickLayout(toElk(graph, collapsed)))
+  ]
+}
 
 describe("viewer layout", () => {
   it("never overlaps node boxes, with groups expanded, collapsed or as the viewer starts", async () => {

@@ -8,13 +8,20 @@ import { NotFound, Unavailable } from "../api/errors.js"
 import { Api } from "../api/index.js"
 import { RunManager } from "../runManager.js"
 import { graphOf } from "./graph.js"
+import type { GraphView } from "./graph.js"
 
 const RUN_ID = /^[A-Za-z0-9_-]{1,128}$/
 
 const unavailable = (e: { readonly message: string }) => new Unavailable({ message: `the store failed: ${e.message}` })
 
-/** `GET /v1/runs/:id/program`: the run's program and its DAG. */
-const runProgram = (id: string) =>
+/** How many programs' graphs a server keeps drawn (a program's hash names its content, so they never go stale). */
+const GRAPH_CACHE = 64
+
+/** Graphs by program hash, the least recently asked dropped first. */
+type GraphCache = Map<string, GraphView>
+
+/** `GET /v1/runs/:id/program`: the run's program and its DAG (drawn once per program, then kept in `cache`). */
+const runProgram = (id: string, cache: GraphCache) =>
   Effect.gen(function*() {
     const shown = id.length > 128 ? id.slice(0, 128) + "…" : id
     if (!RUN_ID.test(id)) return yield* new NotFound({ message: `no run ${shown}` })
@@ -34,24 +41,30 @@ const runProgram = (id: string) =>
     if (Option.isNone(stored)) {
       return yield* new NotFound({ message: `the program ${run.programHash} of run ${id} is not in the store` })
     }
-    const program = decodeProgram(stored.value)
-    if (Either.isLeft(program)) {
-      return yield* new Unavailable({
-        message: `the stored program ${run.programHash} does not decode: ${program.left.message}`
-      })
-    }
-    const graph = graphOf(program.right)
-    if (Either.isLeft(graph)) {
-      return yield* new Unavailable({
-        message: `the stored program ${run.programHash} cannot be planned: ${graph.left}`
-      })
-    }
+    let graph = cache.get(run.programHash)
+    if (graph === undefined) {
+      const program = decodeProgram(stored.value)
+      if (Either.isLeft(program)) {
+        return yield* new Unavailable({
+          message: `the stored program ${run.programHash} does not decode: ${program.left.message}`
+        })
+      }
+      const drawn = graphOf(program.right)
+      if (Either.isLeft(drawn)) {
+        return yield* new Unavailable({
+          message: `the stored program ${run.programHash} cannot be planned: ${drawn.left}`
+        })
+      }
+      graph = drawn.right
+      if (cache.size >= GRAPH_CACHE) cache.delete(cache.keys().next().value!)
+    } else cache.delete(run.programHash)
+    cache.set(run.programHash, graph)
     return {
       runId: run.runId,
       programHash: run.programHash,
       programName: run.programName,
       program: stored.value,
-      graph: graph.right
+      graph
     }
   })
 
@@ -59,5 +72,8 @@ const runProgram = (id: string) =>
 export const layerViewerApi = HttpApiBuilder.group(
   Api,
   "viewer",
-  (handlers) => handlers.handle("runProgram", ({ path }) => runProgram(path.id))
+  (handlers) => {
+    const cache: GraphCache = new Map()
+    return handlers.handle("runProgram", ({ path }) => runProgram(path.id, cache))
+  }
 )

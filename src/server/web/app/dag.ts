@@ -15,10 +15,12 @@ import type { NodeStatus } from "../../../trace/fold.js"
 import type { GraphNode, GraphView } from "../graph.js"
 import { h, replace, s } from "./dom.js"
 import {
+  ARM_CHAR_W,
   boxCount,
   CHOICE_LINE,
   defaultCollapsed,
   exprText,
+  groupTitle,
   HEADER,
   isGroup,
   QUICK_LAYOUT_BOXES,
@@ -63,6 +65,10 @@ export class DagView {
   private readonly collapsed: Set<string>
   private readonly byKey = new Map<string, GraphNode>()
   private looks = new Map<string, NodeLook>()
+  /** What each drawn node and arm shows now (by key, and by arm), so `update` touches only what changed. */
+  private painted = new Map<string, NodeLook>()
+  private nodeEls: ReadonlyArray<SVGGElement> = []
+  private armEls: ReadonlyArray<SVGGElement> = []
   private selected: string | undefined
   private match: ((key: string) => boolean) | undefined
   private generation = 0
@@ -122,11 +128,19 @@ export class DagView {
     this.draw(layout)
   }
 
-  /** Recolours nodes (states changed). */
+  /** Recolours nodes (states changed): only the nodes and arms whose look changed since they were last painted. */
   update(looks: Map<string, NodeLook>): void {
     this.looks = looks
-    for (const el of this.svgHost.querySelectorAll<SVGGElement>("[data-key]")) this.paint(el)
-    for (const el of this.svgHost.querySelectorAll<SVGGElement>("[data-arm-of]")) this.paintArm(el)
+    const changed = new Set<string>()
+    for (const el of this.nodeEls) {
+      const key = el.dataset.key!
+      const look = looks.get(key)
+      if (this.painted.has(key) && sameLook(this.painted.get(key), look)) continue
+      changed.add(key)
+      this.paint(el)
+    }
+    for (const el of this.armEls) if (changed.has(el.dataset.armOf!)) this.paintArm(el)
+    for (const key of changed) this.painted.set(key, looks.get(key) ?? WAITING)
   }
 
   /** Marks the selected node. */
@@ -168,36 +182,25 @@ export class DagView {
       "aria-label":
         `Graph of program ${this.graph.program}: ${this.byKey.size} nodes. Use Tab or the arrow keys to move between nodes, Enter to open one.`
     })
-    svg.append(
-      s(
-        "defs",
-        {},
-        s("marker", {
-          id: "arrow",
-          viewBox: "0 0 10 10",
-          refX: 10,
-          refY: 5,
-          markerWidth: 7,
-          markerHeight: 7,
-          orient: "auto-start-reverse"
-        }, s("path", { d: "M 0 0 L 10 5 L 0 10 z", class: "arrowhead" }))
-      )
-    )
     const content = s("g", { class: "viewport" })
     svg.append(content)
     const drawIn = (parent: SVGGElement, node: ElkNode): void => {
+      // All the edges of a scope are one path, and their arrowheads another: a 30×30 program has 1,740 edges,
+      // and an element each made the browser's style, layout and paint passes several times slower.
+      const lines: Array<string> = []
+      const heads: Array<string> = []
       for (const e of node.edges ?? []) {
         for (const sec of e.sections ?? []) {
           const pts = [sec.startPoint, ...(sec.bendPoints ?? []), sec.endPoint]
-          parent.append(
-            s("path", {
-              class: "edge",
-              d: "M " + pts.map((p) => `${p.x} ${p.y}`).join(" L "),
-              "marker-end": "url(#arrow)",
-              "aria-hidden": "true"
-            })
-          )
+          lines.push("M" + pts.map((p) => `${r1(p.x)} ${r1(p.y)}`).join("L"))
+          heads.push(arrowhead(pts[pts.length - 2]!, sec.endPoint))
         }
+      }
+      if (lines.length > 0) {
+        parent.append(
+          s("path", { class: "edge", d: lines.join(""), "aria-hidden": "true" }),
+          s("path", { class: "arrowhead", d: heads.join(""), "aria-hidden": "true" })
+        )
       }
       for (const c of node.children ?? []) this.drawChild(parent, c, drawIn)
     }
@@ -213,9 +216,14 @@ export class DagView {
       if (el !== null) this.panZoom.show(el)
     })
     const first = this.svgHost.querySelector("svg") === null
+    // The panel's size read before the picture is in it (the page is then cheap to lay out).
+    if (first) this.panZoom.measure()
     replace(this.svgHost, svg)
     this.panZoom.attach(svg, content, W, H, first)
     this.select(this.selected)
+    this.nodeEls = [...svg.querySelectorAll<SVGGElement>("[data-key]")]
+    this.armEls = [...svg.querySelectorAll<SVGGElement>("[data-arm-of]")]
+    this.painted.clear()
     this.update(this.looks)
     this.filter(this.match)
   }
@@ -232,6 +240,7 @@ export class DagView {
       const g = s("g", {
         class: "arm",
         transform: `translate(${x},${y})`,
+        "data-w": w,
         role: "group",
         "aria-label": title,
         "data-arm-of": owner,
@@ -270,6 +279,7 @@ export class DagView {
       const header = s("g", {
         class: "node group-header",
         "data-key": n.key,
+        "data-w": w,
         tabindex: 0,
         role: "button",
         "aria-pressed": "false"
@@ -277,7 +287,7 @@ export class DagView {
       header.append(
         s("rect", { class: "group-box", width: w, height: ht, rx: 8 }),
         s("rect", { class: "group-bar", width: w, height: HEADER, rx: 8 }),
-        s("text", { class: "label", x: 30, y: 18 }, clipText(`${n.label} · ${headline(n)}`, w - 100)),
+        s("text", { class: "label", x: 30, y: 18 }, clipText(groupTitle(n), w - 100)),
         s("text", { class: "note", x: w - 8, y: 18, "text-anchor": "end" }, "")
       )
       g.append(header)
@@ -347,12 +357,23 @@ export class DagView {
     const armNote = taken.length === 0 || n === undefined
       ? ""
       : ` → ${taken.map((seg) => n.scopes.find((sc) => sc.segment === seg)?.title ?? seg).join(", ")}`
+    const w = Number(el.dataset.w ?? 200)
+    const noteText = look.note === "" ? look.state : look.note
     const note = el.querySelector<SVGTextElement>("text.note")
-    if (note !== null) note.textContent = look.note === "" ? look.state : look.note
+    if (note !== null) note.textContent = noteText
+    // The name gets what the state note (right-aligned on the same line) leaves.
+    const labelText = el.querySelector<SVGTextElement>("text.label")
+    if (labelText !== null && n !== undefined) {
+      const header = el.classList.contains("group-header")
+      labelText.textContent = clipText(
+        header ? groupTitle(n) : n.label,
+        w - (header || isGroup(n) ? 30 : 10) - noteText.length * NOTE_CHAR_W - 12,
+        LABEL_CHAR_W
+      )
+    }
     // A collapsed group says on its second line which way it went.
     const detailText = el.querySelector<SVGTextElement>("text.detail")
     if (detailText !== null && n !== undefined) {
-      const w = Number(el.dataset.w ?? 200)
       detailText.textContent = clipText(
         `${armNote === "" ? "" : `${armNote.slice(3)} · `}${n.kind} ${n.detail}`,
         w - 16,
@@ -384,10 +405,13 @@ export class DagView {
     const isChoose = this.byKey.get(el.dataset.armOf!)?.kind === "choose"
     const inline = !isChoose && note !== undefined && note !== "" ? ` · ${note}` : ""
     const text = taken ? `✓ ${base} (taken${inline})` : untaken ? `${base} (not taken)` : base
-    if (title !== null) title.textContent = text
+    // Cut to the arm's width (the layout makes room for the usual marks; a long policy name is cut, and read whole
+    // in the arm's label and the node panel).
+    const room = Number(el.dataset.w ?? 200) - 16
+    if (title !== null) title.textContent = clipText(text, room, ARM_CHAR_W)
     // A choose's propensity and policy go on a second line (the layout leaves room for it).
     const second = el.querySelector<SVGTextElement>("text.arm-note")
-    if (second !== null) second.textContent = isChoose ? note ?? "" : ""
+    if (second !== null) second.textContent = isChoose ? clipText(note ?? "", room, ARM_CHAR_W) : ""
     el.setAttribute("aria-label", note === undefined || note === "" ? text : `${text}: ${note}`)
   }
 
@@ -419,12 +443,43 @@ export class DagView {
   }
 }
 
-/** What a group's header says after its name: the kind when the detail does not (`map x in xs`, `run score`). */
-const headline = (n: GraphNode): string =>
-  n.kind === "map" ? `map ${n.detail}` : n.kind === "call" ? `run ${n.detail}` : n.detail
+/** `n` to one decimal. */
+const r1 = (n: number): number => Math.round(n * 10) / 10
+
+/** An arrowhead (a closed triangle subpath) at `to`, pointing along the segment from `from`. */
+const arrowhead = (from: { x: number; y: number }, to: { x: number; y: number }): string => {
+  const len = Math.hypot(to.x - from.x, to.y - from.y) || 1
+  const ux = (to.x - from.x) / len
+  const uy = (to.y - from.y) / len
+  const bx = to.x - ux * ARROW_L
+  const by = to.y - uy * ARROW_L
+  return `M${r1(to.x)} ${r1(to.y)}L${r1(bx - uy * ARROW_W)} ${r1(by + ux * ARROW_W)}L${r1(bx + uy * ARROW_W)} ${
+    r1(by - ux * ARROW_W)
+  }Z`
+}
+const ARROW_L = 9
+const ARROW_W = 4.5
+
+/** The look of a node no event has reached. */
+const WAITING: NodeLook = { state: "waiting", note: "" }
+
+/** Whether two looks show the same (state, note, arms and their notes). */
+const sameLook = (a: NodeLook | undefined, b: NodeLook | undefined): boolean => {
+  const x = a ?? WAITING
+  const y = b ?? WAITING
+  if (x.state !== y.state || x.note !== y.note || x.settled !== y.settled) return false
+  if (x.arms === y.arms) return true
+  if (x.arms === undefined || y.arms === undefined || x.arms.size !== y.arms.size) return false
+  for (const [k, v] of x.arms) if (y.arms.get(k) !== v) return false
+  return true
+}
+
+/** Width of a character of a node's name (12.5 px, semi-bold) and of a state note (11 px). */
+const LABEL_CHAR_W = 7.6
+const NOTE_CHAR_W = 6.4
 
 /** `text` cut with `…` to about `room` pixels (at `charW` per character). */
-const clipText = (text: string, room: number, charW = 7.2): string => {
+const clipText = (text: string, room: number, charW = LABEL_CHAR_W): string => {
   const max = Math.max(4, Math.floor(room / charW))
   return text.length > max ? text.slice(0, max - 1) + "…" : text
 }

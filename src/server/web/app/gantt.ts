@@ -18,6 +18,8 @@ const OVERSCAN = 12
 /** A lane of up to this many runs starts open. */
 const OPEN_LANE = 20
 const AXIS_H = 22
+/** The right-hand column of a lane's count (`998/1000`), kept clear of the bars. */
+const COUNT_W = 74
 
 /** Options of the timeline. */
 export interface GanttOptions {
@@ -56,16 +58,26 @@ export class GanttView {
   private readonly laneOpen = new Map<string, boolean>()
   private drawnWidth = 0
   private frame = false
+  /**
+   * The scroll box's size and scroll offset as last seen by its observers (reading them after drawing would make
+   * the browser lay out the page before its time); undefined until first seen.
+   */
+  private size: { readonly w: number; readonly h: number } | undefined
+  private scrollY = 0
 
   constructor(private readonly options: GanttOptions) {
     this.axis = h("div", { class: "gantt-axis", "aria-hidden": "true" })
     this.spacer = h("div", { class: "gantt-spacer" })
     this.host = h("div", { class: "gantt-scroll" }, this.spacer)
     this.summary = h("p", { class: "note gantt-count", role: "status" })
-    this.host.addEventListener("scroll", () => this.schedule())
+    this.host.addEventListener("scroll", () => {
+      this.scrollY = this.host.scrollTop
+      this.schedule()
+    })
     // Redraw when the space changes (the node panel opens, the window turns).
     new ResizeObserver(() => {
-      if (this.last !== undefined && Math.abs(this.host.clientWidth - this.drawnWidth) > 4) {
+      this.size = { w: this.host.clientWidth, h: this.host.clientHeight }
+      if (this.last !== undefined && Math.abs(this.size.w - this.drawnWidth) > 4) {
         this.render(this.last.state, this.last.now)
       }
     }).observe(this.host)
@@ -105,7 +117,8 @@ export class GanttView {
   /** Lays out the lines of `state` (`now` closes bars still open) and draws the ones in view. */
   render(state: RunState, now: number): void {
     this.last = { state, now }
-    this.drawnWidth = this.host.clientWidth
+    this.size ??= { w: this.host.clientWidth, h: this.host.clientHeight }
+    this.drawnWidth = this.size.w
     const all = Object.values(state.nodes).filter((n) => n.startedAt !== null || n.readyAt !== null)
     const nodes = this.match === undefined ? all : all.filter(this.match)
     const start = (n: NodeState) => n.startedAt ?? n.readyAt ?? 0
@@ -136,7 +149,7 @@ export class GanttView {
     this.lines = lines
     const t0 = state.startedAt ?? nodes[0]?.readyAt ?? now
     const t1 = Math.max(state.endedAt ?? now, t0 + 1)
-    const width = Math.max(300, Math.min(1100, this.host.clientWidth || 700))
+    const width = Math.max(300, Math.min(1100, this.drawnWidth || 700))
     this.scale = { t0, span: t1 - t0, width, labelW: Math.min(190, Math.round(width * 0.32)) }
     this.summary.textContent = `${nodes.length} node run${nodes.length === 1 ? "" : "s"}${
       this.match === undefined ? "" : ` match (of ${all.length})`
@@ -144,6 +157,11 @@ export class GanttView {
     this.spacer.style.height = `${lines.length * ROW + 4}px`
     this.drawAxis()
     this.drawRows()
+  }
+
+  /** Reads the scroll box's size now (the page calls it once the box is in the page, before drawing the graph). */
+  measure(): void {
+    this.size = { w: this.host.clientWidth, h: this.host.clientHeight }
   }
 
   /** Marks the selected row. */
@@ -165,7 +183,7 @@ export class GanttView {
 
   private x(t: number): number {
     const { t0, span, width, labelW } = this.scale
-    return labelW + ((t - t0) / span) * (width - labelW - 10)
+    return labelW + ((t - t0) / span) * (width - labelW - COUNT_W)
   }
 
   private drawAxis(): void {
@@ -192,8 +210,9 @@ export class GanttView {
   private drawRows(): void {
     if (this.last === undefined) return
     const { width } = this.scale
-    const first = Math.max(0, Math.floor(this.host.scrollTop / ROW) - OVERSCAN)
-    const count = Math.ceil((this.host.clientHeight || 400) / ROW) + 2 * OVERSCAN
+    const first = Math.max(0, Math.floor(this.scrollY / ROW) - OVERSCAN)
+    // The box's height may be that of fewer rows than it will hold (it grows with them): a window's worth at least.
+    const count = Math.ceil(Math.max(this.size?.h ?? 0, window.innerHeight * 0.7) / ROW) + 2 * OVERSCAN
     const shown = this.lines.slice(first, first + count)
     const focused = document.activeElement instanceof SVGGElement && this.host.contains(document.activeElement)
       ? document.activeElement.dataset.path ?? document.activeElement.dataset.lane
@@ -367,6 +386,7 @@ export class GanttView {
       else if (top + ROW > this.host.scrollTop + this.host.clientHeight) {
         this.host.scrollTop = top + ROW - this.host.clientHeight
       }
+      this.scrollY = this.host.scrollTop
       this.drawRows()
       this.host.querySelector<SVGGElement>(`[data-index="${next}"]`)?.focus({ preventScroll: true })
     }

@@ -30,6 +30,28 @@ export const width = (n: GraphNode): number =>
     )
   )
 
+/** The header of an expanded group: its name, then what it does (`items · map x in xs`). */
+export const groupTitle = (n: GraphNode): string =>
+  `${n.label} · ${n.kind === "map" ? `map ${n.detail}` : n.kind === "call" ? `run ${n.detail}` : n.detail}`
+
+/** The least width of an expanded group: its header (after the −/+ button, before the state note), up to 420. */
+export const groupWidth = (n: GraphNode): number =>
+  Math.max(width(n), Math.min(420, 30 + Math.min(groupTitle(n).length, 40) * CHAR_W + 110))
+
+/**
+ * The `elk.nodeSize.minimum` option of a compound node at least `w` wide and `h` tall. elkjs's layered layout,
+ * laid out downwards with `INCLUDE_CHILDREN`, applies a compound node's minimum size turned a quarter (asked
+ * `(250, 83)`, it drew a box 110 wide and 250 tall), so the pair is written height first; `minimumOf` reads it
+ * back, and the layout law checks every box against it in both layouts.
+ */
+const minimumOption = (w: number, h: number): string => `(${h}, ${w})`
+
+/** The least width and height a node of an ELK graph asks for (zero when it asks none). */
+export const minimumOf = (node: ElkNode): { readonly w: number; readonly h: number } => {
+  const m = /\(([\d.]+), ([\d.]+)\)/.exec(node.layoutOptions?.["elk.nodeSize.minimum"] ?? "")
+  return { w: Number(m?.[2] ?? 0), h: Number(m?.[1] ?? 0) }
+}
+
 /** The text of the box standing for a body made only of expressions. */
 export const exprText = (sc: GraphScope): string => {
   const r = sc.result.length > 44 ? sc.result.slice(0, 43) + "…" : sc.result
@@ -38,10 +60,12 @@ export const exprText = (sc: GraphScope): string => {
 
 /** The extra height of a choose's option title: its second line (propensity and policy). */
 export const CHOICE_LINE = 15
-/** The least width of a choose's option (its second line). */
-const CHOICE_W = 250
-/** The width of a scope's title as marked at run time (the longest: `… (not taken)`). */
-const exprTitleWidth = (title: string): number => (Math.min(title.length, 40) + 14) * 6.4 + 20
+/** Width of a character of an arm's title and a choice's second line (11 px). */
+export const ARM_CHAR_W = 6.9
+/** The least width of a choose's option: its second line (`p=0.50 · policy epsilon-greedy(0.1)`). */
+const CHOICE_W = 38 * ARM_CHAR_W + 16
+/** The width of a scope's title as marked at run time (the longest: `✓ … (taken)`, `… (not taken)`). */
+const exprTitleWidth = (title: string): number => (Math.min(title.length, 40) + 14) * ARM_CHAR_W + 16
 
 const exprWidth = (sc: GraphScope): number => Math.max(90, exprText(sc).length * 6.8 + 18)
 
@@ -82,7 +106,7 @@ export const toElk = (graph: GraphView, collapsed: ReadonlySet<string>): ElkNode
       layoutOptions: {
         "elk.padding": `[top=${top},left=10,bottom=10,right=10]`,
         "elk.nodeSize.constraints": "MINIMUM_SIZE",
-        "elk.nodeSize.minimum": `(${minW}, ${top + EXPR_H + 10})`
+        "elk.nodeSize.minimum": minimumOption(minW, top + EXPR_H + 10)
       },
       children: sc.nodes.length === 0
         ? [{ id: `expr:${id}`, width: exprWidth(sc), height: EXPR_H }]
@@ -91,15 +115,14 @@ export const toElk = (graph: GraphView, collapsed: ReadonlySet<string>): ElkNode
     }
   }
   const nodeOf = (n: GraphNode): ElkNode => {
-    const w = width(n)
-    if (!isGroup(n) || collapsed.has(n.key)) return { id: n.key, width: w, height: LEAF_H }
+    if (!isGroup(n) || collapsed.has(n.key)) return { id: n.key, width: width(n), height: LEAF_H }
     return {
       id: n.key,
       labels: [{ text: n.label }],
       layoutOptions: {
         "elk.padding": `[top=${HEADER + 8},left=12,bottom=12,right=12]`,
         "elk.nodeSize.constraints": "MINIMUM_SIZE",
-        "elk.nodeSize.minimum": `(${w}, ${LEAF_H})`
+        "elk.nodeSize.minimum": minimumOption(groupWidth(n), LEAF_H)
       },
       // Every scope is a compound node of its own (titled, and marked taken or not), even a map's one body.
       children: n.scopes.map((sc) => scopeNode(n, sc)),
@@ -182,6 +205,29 @@ export const layoutFaults = (boxes: ReadonlyArray<Box>): Array<string> => {
   return faults
 }
 
+/**
+ * The boxes of `layout` smaller than `input` (the ELK graph it was computed from) asks: a leaf narrower or lower
+ * than its size, a compound node than its `minimumOf` (room for a title as marked at run time, or a choice's
+ * second line). Empty for a good layout.
+ */
+export const sizeFaults = (input: ElkNode, layout: ElkNode): Array<string> => {
+  const asked = new Map<string, { readonly w: number; readonly h: number }>()
+  const walk = (node: ElkNode) => {
+    for (const c of node.children ?? []) {
+      const min = minimumOf(c)
+      asked.set(c.id, { w: Math.max(c.width ?? 0, min.w), h: Math.max(c.height ?? 0, min.h) })
+      walk(c)
+    }
+  }
+  walk(input)
+  return boxesOf(layout).flatMap((b) => {
+    const a = asked.get(b.id)
+    return a !== undefined && (b.w < a.w - 0.5 || b.h < a.h - 0.5)
+      ? [`${b.id} is ${Math.round(b.w)}×${Math.round(b.h)}, smaller than ${Math.round(a.w)}×${Math.round(a.h)}`]
+      : []
+  })
+}
+
 const GAP_X = 22
 const GAP_Y = 40
 
@@ -201,9 +247,9 @@ export const quickLayout = (graph: ElkNode): ElkNode => {
   const place = (node: ElkNode): ElkNode => {
     const kids = (node.children ?? []).map((c) => ((c.children?.length ?? 0) > 0 ? place(c) : { ...c }))
     const pad = paddingOf(node)
-    const min = /\(([\d.]+), ([\d.]+)\)/.exec(node.layoutOptions?.["elk.nodeSize.minimum"] ?? "")
-    const minW = Math.max(node.width ?? 0, Number(min?.[1] ?? 0))
-    const minH = Math.max(node.height ?? 0, Number(min?.[2] ?? 0))
+    const min = minimumOf(node)
+    const minW = Math.max(node.width ?? 0, min.w)
+    const minH = Math.max(node.height ?? 0, min.h)
     if (kids.length === 0) return { ...node, width: minW, height: minH }
     const index = new Map(kids.map((k, i) => [k.id, i]))
     const preds: Array<Array<number>> = kids.map(() => [])

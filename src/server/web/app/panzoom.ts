@@ -24,6 +24,14 @@ export class PanZoom {
   private drag: { readonly x: number; readonly y: number; readonly tx: number; readonly ty: number } | undefined
   /** True when the last pointer press moved the picture (so its click does not open a node). */
   dragged = false
+  /**
+   * How the view was last set: the starting view or "Fit" are taken again when the panel is resized; a view the
+   * reader moved keeps its centre.
+   */
+  private mode: "start" | "fit" | "moved" = "start"
+  private hostW = 0
+  private hostH = 0
+  private border = 0
 
   constructor(private readonly host: HTMLElement, private readonly onZoom: (k: number) => void) {
     host.addEventListener("wheel", (e) => {
@@ -45,6 +53,7 @@ export class PanZoom {
       if (!this.dragged && Math.hypot(dx, dy) < 4) return
       if (!this.dragged) host.setPointerCapture(e.pointerId)
       this.dragged = true
+      this.mode = "moved"
       this.tx = d.tx + dx
       this.ty = d.ty + dy
       this.apply()
@@ -56,6 +65,28 @@ export class PanZoom {
     host.addEventListener("pointerup", end)
     host.addEventListener("pointercancel", end)
     host.addEventListener("keydown", (e) => this.key(e))
+    // A narrower or wider panel (the window resized or turned, the node panel opened): the starting view is taken
+    // again while the reader has not moved it; a moved view keeps its centre.
+    // (Read here, where the layout is fresh, and kept: reading sizes right after drawing a big picture would make
+    // the browser lay the page out before its time.)
+    new ResizeObserver(() => {
+      const before = this.hostW
+      this.measure()
+      if (this.content === undefined || this.hostW === before || this.hostW === 0) return
+      if (this.mode === "start") this.start()
+      else if (this.mode === "fit") this.fit()
+      else {
+        this.tx += (this.hostW - before) / 2
+        this.apply()
+      }
+    }).observe(host)
+  }
+
+  /** Reads the panel's inner size and its borders. */
+  measure(): void {
+    this.hostW = this.host.clientWidth
+    this.hostH = this.host.clientHeight
+    this.border = this.host.offsetHeight - this.host.clientHeight
   }
 
   /** Takes over a newly drawn picture of `w`×`h`; `first` sizes the panel and picks the starting view. */
@@ -65,26 +96,35 @@ export class PanZoom {
     this.h = h
     svg.setAttribute("width", "100%")
     svg.setAttribute("height", "100%")
-    if (first) {
-      const hostW = Math.max(100, this.host.clientWidth)
-      const fitW = Math.min(1, hostW / w)
-      const maxH = Math.max(220, Math.round(window.innerHeight * 0.7))
-      this.host.style.height = `${Math.round(Math.min(maxH, Math.max(160, h * Math.max(fitW, START_MIN) + 4)))}px`
-      const hostH = this.host.clientHeight
-      this.k = Math.max(START_MIN, Math.min(1, hostW / w, hostH / h))
-      this.tx = Math.max(0, (hostW - w * this.k) / 2)
-      this.ty = Math.max(0, (hostH - h * this.k) / 2)
-    }
+    if (first) this.start()
+    else this.apply()
+  }
+
+  /** The starting view: the panel as tall as the picture (at most 70% of the window), fitted, or its top-left part. */
+  private start(): void {
+    if (this.hostW === 0) this.measure()
+    const hostW = Math.max(100, this.hostW)
+    const fitW = Math.min(1, hostW / this.w)
+    const maxH = Math.max(220, Math.round(window.innerHeight * 0.7))
+    const height = Math.round(Math.min(maxH, Math.max(160, this.h * Math.max(fitW, START_MIN) + 4)))
+    this.host.style.height = `${height}px`
+    const hostH = height - this.border
+    this.hostH = hostH
+    this.k = Math.max(START_MIN, Math.min(1, hostW / this.w, hostH / this.h))
+    this.tx = Math.max(0, (hostW - this.w * this.k) / 2)
+    this.ty = Math.max(0, (hostH - this.h * this.k) / 2)
+    this.mode = "start"
     this.apply()
   }
 
   /** Fits the whole picture in the panel. */
   fit(): void {
-    const hw = this.host.clientWidth
-    const hh = this.host.clientHeight
+    const hw = this.hostW
+    const hh = this.hostH
     this.k = Math.min(MAX, Math.max(MIN, Math.min(hw / this.w, hh / this.h)))
     this.tx = (hw - this.w * this.k) / 2
     this.ty = (hh - this.h * this.k) / 2
+    this.mode = "fit"
     this.apply()
   }
 
@@ -95,7 +135,7 @@ export class PanZoom {
 
   /** Zooms by `factor` around the panel's centre. */
   zoomBy(factor: number): void {
-    this.zoomAt(factor, this.host.clientWidth / 2, this.host.clientHeight / 2)
+    this.zoomAt(factor, this.hostW / 2, this.hostH / 2)
   }
 
   /** Pans so that `el` (a node) is in view, when it is not. */
@@ -110,12 +150,14 @@ export class PanZoom {
     if (r.height > host.height - 2 * margin || r.top < host.top + margin) dy = host.top + margin - r.top
     else if (r.bottom > host.bottom - margin) dy = host.bottom - margin - r.bottom
     if (dx === 0 && dy === 0) return
+    this.mode = "moved"
     this.tx += dx
     this.ty += dy
     this.apply()
   }
 
   private zoomAt(factor: number, px: number, py: number): void {
+    this.mode = "moved"
     const k = Math.min(MAX, Math.max(MIN, this.k * factor))
     // The point under (px, py) stays put.
     this.tx = px - ((px - this.tx) / this.k) * k
@@ -127,8 +169,8 @@ export class PanZoom {
   private apply(): void {
     if (this.content === undefined) return
     // Keep at least a corner of the picture in the panel.
-    const hw = this.host.clientWidth
-    const hh = this.host.clientHeight
+    const hw = this.hostW
+    const hh = this.hostH
     this.tx = Math.min(hw - 40, Math.max(40 - this.w * this.k, this.tx))
     this.ty = Math.min(hh - 40, Math.max(40 - this.h * this.k, this.ty))
     this.content.setAttribute("transform", `translate(${this.tx.toFixed(1)},${this.ty.toFixed(1)}) scale(${this.k})`)
@@ -159,6 +201,7 @@ export class PanZoom {
       case "ArrowDown":
         // On a node the arrow keys move between nodes (dag.ts); on the panel itself they pan.
         if (!onPanel) return
+        this.mode = "moved"
         this.tx += e.key === "ArrowLeft" ? PAN_STEP : e.key === "ArrowRight" ? -PAN_STEP : 0
         this.ty += e.key === "ArrowUp" ? PAN_STEP : e.key === "ArrowDown" ? -PAN_STEP : 0
         this.apply()

@@ -36,6 +36,13 @@ export const runPage = (main: HTMLElement, runId: string): () => void => {
   replace(main, h("h1", {}, `Run ${short(runId)}`), h("p", { class: "note", role: "status" }, "Loading…"))
   void (async () => {
     let run: RunView
+    // The program is asked for alongside the run (asked again if the run was still queued, when it is a 404).
+    const askProgram = () => {
+      const asked = call<RunProgram>(`/v1/runs/${encodeURIComponent(runId)}/program`)
+      asked.catch(() => undefined)
+      return asked
+    }
+    let programCall = askProgram()
     try {
       run = await call<RunView>(`/v1/runs/${encodeURIComponent(runId)}`)
       while (run.status === "queued" && !disposed) {
@@ -46,6 +53,7 @@ export const runPage = (main: HTMLElement, runId: string): () => void => {
         )
         await new Promise((r) => setTimeout(r, 1000))
         run = await call<RunView>(`/v1/runs/${encodeURIComponent(runId)}`)
+        if (run.status !== "queued") programCall = askProgram()
       }
     } catch (e) {
       replace(main, h("h1", {}, `Run ${short(runId)}`), errorBox(e))
@@ -55,7 +63,7 @@ export const runPage = (main: HTMLElement, runId: string): () => void => {
     let program: RunProgram | undefined
     let programError: string | undefined
     try {
-      program = await call<RunProgram>(`/v1/runs/${encodeURIComponent(runId)}/program`)
+      program = await programCall
     } catch (e) {
       programError = e instanceof Error ? e.message : String(e)
     }
@@ -244,21 +252,48 @@ const draw = (
     return out
   }
 
-  let pending = false
-  const refresh = () => {
-    if (pending || isDisposed()) return
-    pending = true
-    requestAnimationFrame(() => {
-      pending = false
-      if (isDisposed()) return
-      timed("draw", () => {
-        header()
-        dag?.update(looks())
-        gantt.render(model.state, model.state.endedAt ?? Date.now())
-        gantt.select(selectedPath ?? (selectedKey === undefined ? undefined : model.instances.get(selectedKey)?.at(-1)))
-        panel.refresh()
-      })
+  // The page shows the whole run once its stream ended (every event folded), the graph is laid out and both are
+  // drawn: then the `trellis:drawn` mark, whose time is from navigation start (the browser test bounds it).
+  let streamEnded = false
+  let laidOutDone = dag === undefined
+  let drawnMarked = false
+  // Catching up on a run that had ended before the page opened, the page is drawn at most every CATCH_UP_MS
+  // until the stream ends: each picture of a big run costs time the folding needs, and shows nothing new.
+  const catchingUp = () => !streamEnded && ended(initial.status)
+  let lastDraw = -Infinity
+  let pending: "frame" | ReturnType<typeof setTimeout> | undefined
+  const drawNow = () => {
+    pending = undefined
+    if (isDisposed()) return
+    lastDraw = performance.now()
+    timed("draw", () => {
+      header()
+      gantt.render(model.state, model.state.endedAt ?? Date.now())
+      gantt.select(selectedPath ?? (selectedKey === undefined ? undefined : model.instances.get(selectedKey)?.at(-1)))
+      dag?.update(looks())
+      panel.refresh()
     })
+    if (!drawnMarked && streamEnded && laidOutDone) {
+      drawnMarked = true
+      // The next frame's callback runs after this frame was painted.
+      requestAnimationFrame(() => performance.mark("trellis:drawn"))
+    }
+  }
+  const refresh = () => {
+    if (isDisposed()) return
+    if (pending !== undefined) {
+      // A throttled draw waits, and the stream has ended meanwhile: draw at the next frame.
+      if (pending === "frame" || catchingUp()) return
+      clearTimeout(pending)
+    }
+    const wait = catchingUp() ? lastDraw + CATCH_UP_MS - performance.now() : 0
+    pending = wait > 0 ?
+      setTimeout(() => {
+        pending = "frame"
+        requestAnimationFrame(drawNow)
+      }, wait) :
+      "frame"
+    if (pending === "frame") requestAnimationFrame(drawNow)
   }
 
   const cancel = async () => {
@@ -324,11 +359,7 @@ const draw = (
     h("div", { class: "run-grid" }, h("div", { class: "run-main" }, dag?.root ?? null, gantt.root), panel.root)
   )
   header()
-  const laidOut = performance.now()
-  void dag?.render().then(() => {
-    performance.measure("trellis:layout", { start: laidOut, end: performance.now() })
-    dag.update(looks())
-  })
+  gantt.measure()
 
   // Other runs of the program, for the compare picker.
   void call<RunPage>(`/v1/runs?programHash=${encodeURIComponent(run.programHash)}&limit=50`).then((page) => {
@@ -347,6 +378,8 @@ const draw = (
       refresh()
     },
     onEnd: () => {
+      streamEnded = true
+      refresh()
       streamNote.textContent = ""
       announce(`The run ${model.state.status}.`)
       void call<RunView>(`/v1/runs/${encodeURIComponent(run.runId)}`).then((r) => {
@@ -363,11 +396,21 @@ const draw = (
     if (model.state.endedAt === null && !ended(run.status)) refresh()
   }, 1000)
   cleanups.push(() => clearInterval(timer))
+  // Laid out after the stream was asked for, so the events come over the network while the layout runs.
+  const laidOut = performance.now()
+  void dag?.render().then(() => {
+    performance.measure("trellis:layout", { start: laidOut, end: performance.now() })
+    laidOutDone = true
+    refresh()
+  })
 }
+
+/** While the page catches up on an ended run's events, it is drawn at most this often (ms). */
+const CATCH_UP_MS = 400
 
 /**
  * Runs `f` and records its time as a `trellis:<name>` performance measure: the viewer's own work on a run page
- * (folding events, drawing, laying out), which the browser test bounds apart from the network.
+ * (folding events, drawing, laying out), which the browser test reports beside the whole opening.
  */
 const timed = (name: string, f: () => void): void => {
   const start = performance.now()
