@@ -18,6 +18,7 @@ import * as Server from "../../src/server/server.js"
 import { GroupCommit } from "../../src/store/groupCommit.js"
 import type { CommitStats } from "../../src/store/groupCommit.js"
 import { Store } from "../../src/store/index.js"
+import * as Sql from "../../src/store/sql.js"
 import { ToolRegistry } from "../../src/tools/registry.js"
 import { EventSink } from "../../src/trace/events.js"
 import type { RunClosing, RunEvent } from "../../src/trace/events.js"
@@ -116,7 +117,12 @@ const instrument = <R>(ctx: Context.Context<R>, marks: Marks): Context.Context<R
 }
 
 /** The store layer of a backend. */
-export type Backend = { readonly kind: "pglite"; readonly dir: string } | {
+export type Backend = {
+  readonly kind: "pglite"
+  readonly dir: string
+  /** Prepared statements (`pgliteProtocol.ts`); default on. */
+  readonly prepare?: boolean
+} | {
   readonly kind: "postgres"
   readonly url: string
 }
@@ -135,7 +141,7 @@ export const startServer = async (backend: Backend): Promise<BenchServer> => {
   if (r._tag === "Left") throw new Error(r.left.message)
   const scope = Effect.runSync(Scope.make())
   const store = backend.kind === "pglite"
-    ? Store.layerPglite(backend.dir)
+    ? Store.layerOn(Sql.layerPglite(backend.dir, { prepare: backend.prepare !== false }))
     : Store.layerPostgres(Redacted.make(backend.url))
   const services = Layer.mergeAll(store, ResultCache.layerMemory, ToolLimiter.layer, ToolRegistry.layerBuiltins)
   const marks: Marks = new Map()
