@@ -113,7 +113,6 @@ export const drive = async (url: string, concurrency: number, count: number, cap
   return { runs, failures, seconds: (performance.now() - t0) / 1000, timeOrigin: performance.timeOrigin }
 }
 
-
 if (process.argv[1] === fileURLToPath(import.meta.url) && process.send !== undefined) {
   process.on("message", (m: { url: string; concurrency: number; count: number; capMs: number }) => {
     const cpu0 = process.cpuUsage()
