@@ -18,6 +18,7 @@ import { RunStore } from "../../src/runtime/runStore.js"
 import { resolveConfig } from "../../src/server/config.js"
 import * as Server from "../../src/server/server.js"
 import { GroupCommit } from "../../src/store/groupCommit.js"
+import { threadsUtilization } from "../../src/store/pgliteThread.js"
 import type { CommitStats } from "../../src/store/groupCommit.js"
 import { Store } from "../../src/store/index.js"
 import * as Sql from "../../src/store/sql.js"
@@ -200,11 +201,15 @@ export const load = async (
   client?: ClientProcess
 ) => {
   const before = { ...commits }
+  const elu0 = performance.eventLoopUtilization()
+  const db0 = threadsUtilization()
   const cpu0 = process.cpuUsage()
   const driven = client === undefined
     ? await drive(url, concurrency, count, capMs)
     : await client.drive(url, concurrency, count, capMs)
   const cpu = process.cpuUsage(cpu0)
+  const elu = performance.eventLoopUtilization(elu0)
+  const db1 = threadsUtilization()
   const shift = driven.timeOrigin - performance.timeOrigin
   const runs = shift === 0 ? driven.runs : driven.runs.map((r) => ({
     ...r,
@@ -230,6 +235,14 @@ export const load = async (
       p99Ms: round(pct(latencies, 99), 2),
       cpuMsPerRun: round((cpu.user + cpu.system) / 1000 / n, 2),
       ...(driven.clientCpuMs === undefined ? {} : { clientCpuMsPerRun: round(driven.clientCpuMs / n, 2) }),
+      // Busy time of the server's main thread and of PGlite's thread (event-loop utilization; wall time, so it
+      // includes time the thread waited for a core on a loaded machine).
+      mainBusyMsPerRun: round(elu.active / n, 2),
+      mainUtilization: round(elu.utilization, 2),
+      ...(db1.active === db0.active ? {} : {
+        dbThreadBusyMsPerRun: round((db1.active - db0.active) / n, 2),
+        dbThreadUtilization: round((db1.active - db0.active) / (s * 1000), 2)
+      }),
       commits: groups,
       writesPerCommit: round(writes / Math.max(1, groups), 1),
       commitsPerRun: round(groups / n, 2),

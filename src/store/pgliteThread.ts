@@ -68,6 +68,25 @@ export interface ThreadStart {
   /** Called with the database's pristine data directory once it is open. */
   readonly onPristine?: (dir: Uint8Array) => void
 }
+/** The worker threads of the PGlite databases open in this process (for `threadsUtilization`). */
+const openThreads = new Set<Worker>()
+
+/**
+ * The event-loop utilization of every PGlite thread open in this process, summed (`idle`/`active` ms since each
+ * started, as `performance.eventLoopUtilization`): a diagnostic of how busy the databases' threads are (the server
+ * bench reads it; differences of two readings give a period's share).
+ */
+export const threadsUtilization = (): { readonly idle: number; readonly active: number } => {
+  let idle = 0
+  let active = 0
+  for (const w of openThreads) {
+    const u = w.performance.eventLoopUtilization()
+    idle += u.idle
+    active += u.active
+  }
+  return { idle, active }
+}
+
 /** Opens PGlite in `dataDir` (undefined: in memory) on a new worker thread. */
 export const openPGliteThread = (dataDir: string | undefined, start: ThreadStart = {}): PGliteThread => {
   const worker = new Worker(WORKER_URL, {
@@ -78,6 +97,8 @@ export const openPGliteThread = (dataDir: string | undefined, start: ThreadStart
       dump: start.onPristine !== undefined
     }
   })
+  openThreads.add(worker)
+  worker.once("exit", () => openThreads.delete(worker))
   const pending = new Map<
     number,
     { readonly resolve: (r: ReadonlyArray<unknown>) => void; readonly reject: (e: Error) => void }
