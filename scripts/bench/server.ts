@@ -95,10 +95,15 @@ const print = (label: string, row: Record<string, unknown>) =>
       String(row.p99Ms).padStart(7)
     } ms  cpu ${String(row.cpuMsPerRun).padStart(5)} ms/run${
       row.clientCpuMsPerRun === undefined ? "" : ` (+ client ${row.clientCpuMsPerRun})`
+    }  busy: main ${row.mainBusyMsPerRun} ms/run (${row.mainUtilization})${
+      row.dbThreadBusyMsPerRun === undefined ? "" : `, PGlite ${row.dbThreadBusyMsPerRun} (${row.dbThreadUtilization})`
     }  ${row.writesPerCommit} writes/commit, ${row.commitsPerRun} commits/run, commit ${row.commitMsMean} ms  load ${
       round(os.loadavg()[0] ?? 0, 2)
     }${Object.keys(row.failed as object).length > 0 ? `  failed: ${JSON.stringify(row.failed)}` : ""}`
   )
+
+/** Runs of the warm-up before the measured levels. */
+const WARM_UP = 600
 
 /**
  * One backend: warm-up, concurrency 1 and 32 with the load generator in `modes[0]` (breakdowns, the PGlite one
@@ -112,7 +117,8 @@ const onBackend = async (label: string, backend: Backend, profile: boolean, mode
   try {
     const [main, ...others] = modes
     const client = clients.get(main!)
-    await load(server.url, 4, 40, 20_000, server.commits, client)
+    // Warm-up to a steady state (JIT of the server's code and of PGlite's, prepared statements, pools).
+    await load(server.url, 8, WARM_UP, 30_000, server.commits, client)
     const c1 = await load(server.url, 1, 300, 25_000, server.commits, client)
     print(label, c1.row)
     const run32 = () => load(server.url, 32, 3000, 25_000, server.commits, client)
@@ -121,7 +127,7 @@ const onBackend = async (label: string, backend: Backend, profile: boolean, mode
     const rows = [c1.row, c32p.result.row]
     for (const mode of others) {
       const other = clients.get(mode)
-      await load(server.url, 4, 40, 20_000, server.commits, other)
+      await load(server.url, 8, WARM_UP / 4, 30_000, server.commits, other)
       for (const c of [1, 32]) {
         const r = await load(server.url, c, c === 1 ? 300 : 3000, 25_000, server.commits, other)
         print(label, r.row)
