@@ -30,8 +30,8 @@ import { plan } from "../../src/runtime/runtime.js"
 import { ProgramCache } from "../../src/server/programCache.js"
 import { makeRegistry } from "../../src/tools/registry.js"
 import { profiled } from "./cpuProfile.js"
-import { breakdown, FIVE, load, oneRun, pct, round, startServer } from "./serverLoad.js"
-import type { Backend, BenchServer } from "./serverLoad.js"
+import { breakdown, clientProcess, FIVE, load, oneRun, pct, round, startServer } from "./serverLoad.js"
+import type { Backend, BenchServer, ClientMode, ClientProcess } from "./serverLoad.js"
 
 const here = dirname(fileURLToPath(import.meta.url))
 
@@ -89,34 +89,60 @@ const sseDelivery = async (url: string, runs: number) => {
 
 const print = (label: string, row: Record<string, unknown>) =>
   console.log(
-    `${label.padEnd(10)} c=${String(row.concurrency).padStart(2)} ${String(row.runs).padStart(6)} runs ${
-      String(row.runsPerSecond).padStart(7)
-    } runs/s  p50 ${String(row.p50Ms).padStart(7)} ms  p99 ${String(row.p99Ms).padStart(7)} ms  cpu ${
-      String(row.cpuMsPerRun).padStart(6)
-    } ms/run  ${row.writesPerCommit} writes/commit, ${row.commitsPerRun} commits/run, commit ${row.commitMsMean} ms${
-      Object.keys(row.failed as object).length > 0 ? `  failed: ${JSON.stringify(row.failed)}` : ""
-    }`
+    `${label.padEnd(10)} ${String(row.client).padEnd(7)} c=${String(row.concurrency).padStart(2)} ${
+      String(row.runs).padStart(5)
+    } runs ${String(row.runsPerSecond).padStart(6)} runs/s  p50 ${String(row.p50Ms).padStart(7)} ms  p99 ${
+      String(row.p99Ms).padStart(7)
+    } ms  cpu ${String(row.cpuMsPerRun).padStart(5)} ms/run${
+      row.clientCpuMsPerRun === undefined ? "" : ` (+ client ${row.clientCpuMsPerRun})`
+    }  busy: main ${row.mainBusyMsPerRun} ms/run (${row.mainUtilization})${
+      row.dbThreadBusyMsPerRun === undefined ? "" : `, PGlite ${row.dbThreadBusyMsPerRun} (${row.dbThreadUtilization})`
+    }  ${row.writesPerCommit} writes/commit, ${row.commitsPerRun} commits/run, commit ${row.commitMsMean} ms  load ${
+      round(os.loadavg()[0] ?? 0, 2)
+    }${Object.keys(row.failed as object).length > 0 ? `  failed: ${JSON.stringify(row.failed)}` : ""}`
   )
 
-/** One backend: warm-up, concurrency 1 and 32, breakdowns; the PGlite one also profiled. */
-const onBackend = async (label: string, backend: Backend, profile: boolean) => {
+/** Runs of the warm-up before the measured levels. */
+const WARM_UP = 600
+
+/**
+ * One backend: warm-up, concurrency 1 and 32 with the load generator in `modes[0]` (breakdowns, the PGlite one
+ * profiled), then the same two levels in each other mode (rows only).
+ */
+const onBackend = async (label: string, backend: Backend, profile: boolean, modes: ReadonlyArray<ClientMode>) => {
   const server: BenchServer = await startServer(backend)
+  const clients = new Map<ClientMode, ClientProcess | undefined>(
+    modes.map((m) => [m, m === "process" ? clientProcess() : undefined])
+  )
   try {
-    await load(server.url, 4, 40, 20_000, server.commits)
-    const c1 = await load(server.url, 1, 300, 25_000, server.commits)
+    const [main, ...others] = modes
+    const client = clients.get(main!)
+    // Warm-up to a steady state (JIT of the server's code and of PGlite's, prepared statements, pools).
+    await load(server.url, 8, WARM_UP, 30_000, server.commits, client)
+    const c1 = await load(server.url, 1, 300, 25_000, server.commits, client)
     print(label, c1.row)
-    const run32 = () => load(server.url, 32, 3000, 25_000, server.commits)
+    const run32 = () => load(server.url, 32, 3000, 25_000, server.commits, client)
     const c32p = profile ? await profiled(run32) : { result: await run32(), areas: undefined, busyMs: 0, idleMs: 0 }
     print(label, c32p.result.row)
+    const rows = [c1.row, c32p.result.row]
+    for (const mode of others) {
+      const other = clients.get(mode)
+      await load(server.url, 8, WARM_UP / 4, 30_000, server.commits, other)
+      for (const c of [1, 32]) {
+        const r = await load(server.url, c, c === 1 ? 300 : 3000, 25_000, server.commits, other)
+        print(label, r.row)
+        rows.push(r.row)
+      }
+    }
     const phases1 = breakdown(c1.runs, server.marks)
     const phases32 = breakdown(c32p.result.runs, server.marks)
-    console.log(`\n${label}: per-phase breakdown, median ms (concurrency 1 | 32)`)
+    console.log(`\n${label}: per-phase breakdown (load generator: ${main}), median ms (concurrency 1 | 32)`)
     for (const k of Object.keys(phases1)) {
       console.log(`  ${k.padEnd(60)} ${String(phases1[k]).padStart(8)} | ${String(phases32[k]).padStart(8)}`)
     }
     if (c32p.areas !== undefined) {
       console.log(
-        `\n${label} c=32: CPU profile of the main thread (busy ${Math.round(c32p.busyMs)} ms, idle ${
+        `\n${label} c=32: CPU profile of the server's main thread (busy ${Math.round(c32p.busyMs)} ms, idle ${
           Math.round(c32p.idleMs)
         } ms), self time by area`
       )
@@ -127,14 +153,15 @@ const onBackend = async (label: string, backend: Backend, profile: boolean) => {
     const sse = profile ? await sseDelivery(server.url, 20) : undefined
     return {
       backend: label,
-      submitToComplete: [c1.row, c32p.result.row],
-      breakdown: { concurrency1: phases1, concurrency32: phases32 },
+      submitToComplete: rows,
+      breakdown: { client: main, concurrency1: phases1, concurrency32: phases32 },
       ...(c32p.areas === undefined
         ? {}
         : { cpuProfileC32: { busyMs: Math.round(c32p.busyMs), areas: c32p.areas.slice(0, 20) } }),
       ...(sse === undefined ? {} : { sse })
     }
   } finally {
+    for (const c of clients.values()) c?.close()
     await server.close()
   }
 }
@@ -143,11 +170,12 @@ const onBackend = async (label: string, backend: Backend, profile: boolean) => {
 const soak = async (total: number) => {
   const dir = fs.mkdtempSync(join(os.tmpdir(), "trellis-bench-soak-"))
   const server = await startServer({ kind: "pglite", dir })
+  const client = clientModes()[0] === "process" ? clientProcess() : undefined
   const samples: Array<{ runs: number; heapMb: number; rssMb: number }> = []
   try {
     const step = Math.max(1, Math.floor(total / 10))
     for (let done = 0; done < total; done += step) {
-      await load(server.url, 32, step, 3_600_000, server.commits)
+      await load(server.url, 32, step, 3_600_000, server.commits, client)
       server.marks.clear()
       globalThis.gc?.()
       const m = process.memoryUsage()
@@ -155,10 +183,23 @@ const soak = async (total: number) => {
       console.log(`soak: ${done + step} runs, heap ${samples.at(-1)!.heapMb} MB, rss ${samples.at(-1)!.rssMb} MB`)
     }
   } finally {
+    client?.close()
     await server.close()
     fs.rmSync(dir, { recursive: true, force: true })
   }
   return { runs: total, samples }
+}
+
+/**
+ * Where the load generator runs (`TRELLIS_BENCH_CLIENT`): `process` (the default: a process of its own, as the
+ * issue measured, "from outside"), `inline` (the server's process and event loop, as before), or `both` (process
+ * first, with breakdowns and the profile; then inline rows).
+ */
+const clientModes = (): ReadonlyArray<ClientMode> => {
+  const v = process.env.TRELLIS_BENCH_CLIENT ?? "process"
+  if (v === "both") return ["process", "inline"]
+  if (v === "inline" || v === "process") return [v]
+  throw new Error(`TRELLIS_BENCH_CLIENT: expected process, inline or both, got "${v}"`)
 }
 
 /** Runs the whole suite, prints tables, writes the JSON report. */
@@ -169,6 +210,7 @@ export const runServerBench = async (): Promise<Record<string, unknown>> => {
     console.error("server bench: over its time cap, stopping")
     process.exit(1)
   }, soakRuns > 0 ? 4 * 3_600_000 : 300_000)
+  const modes = clientModes()
   const loadAtStart = round(os.loadavg()[0] ?? 0, 2)
   console.log(`load average (1 min) at start: ${loadAtStart}`)
   const cost = checkCost()
@@ -178,7 +220,7 @@ export const runServerBench = async (): Promise<Record<string, unknown>> => {
   const backends = []
   const dir = fs.mkdtempSync(join(os.tmpdir(), "trellis-bench-server-"))
   try {
-    backends.push(await onBackend("PGlite", { kind: "pglite", dir }, true))
+    backends.push(await onBackend("PGlite", { kind: "pglite", dir }, true, modes))
   } finally {
     fs.rmSync(dir, { recursive: true, force: true })
   }
@@ -189,7 +231,7 @@ export const runServerBench = async (): Promise<Record<string, unknown>> => {
     console.log("")
     const db = await freshPg(pgBase)
     try {
-      backends.push(await onBackend("PostgreSQL", { kind: "postgres", url: db.url }, false))
+      backends.push(await onBackend("PostgreSQL", { kind: "postgres", url: db.url }, false, modes))
     } finally {
       await db.drop()
     }
@@ -207,7 +249,9 @@ export const runServerBench = async (): Promise<Record<string, unknown>> => {
     },
     setup: {
       limits: { concurrentRuns: 64, runQueue: 100_000 },
-      note: "server and load generator share one process and event loop (loopback); cpuMsPerRun counts both",
+      client: modes,
+      note:
+        "client \"process\": the load generator runs in a child process (loopback), cpuMsPerRun is the server process's (main thread + PGlite's thread), clientCpuMsPerRun the generator's; \"inline\": one process and event loop, cpuMsPerRun counts both",
       program: FIVE
     },
     programCheck: cost,

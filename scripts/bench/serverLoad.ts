@@ -9,7 +9,9 @@
  * event at the client → ending committed.
  */
 import { Context, Effect, Exit, Layer, Redacted, Scope } from "effect"
+import { fork } from "node:child_process"
 import { performance } from "node:perf_hooks"
+import { fileURLToPath } from "node:url"
 import { ResultCache } from "../../src/runtime/policy/cache.js"
 import { ToolLimiter } from "../../src/runtime/policy/limiter.js"
 import { RunStore } from "../../src/runtime/runStore.js"
@@ -18,28 +20,16 @@ import * as Server from "../../src/server/server.js"
 import { GroupCommit } from "../../src/store/groupCommit.js"
 import type { CommitStats } from "../../src/store/groupCommit.js"
 import { Store } from "../../src/store/index.js"
+import { threadsUtilization } from "../../src/store/pgliteThread.js"
+import * as Sql from "../../src/store/sql.js"
 import { ToolRegistry } from "../../src/tools/registry.js"
 import { EventSink } from "../../src/trace/events.js"
 import type { RunClosing, RunEvent } from "../../src/trace/events.js"
+import { drive, pct, round } from "./serverClient.js"
+import type { ClientRun, Driven } from "./serverClient.js"
 
-/** The 5-node program: four echoes fanned out from the input, one join. */
-export const FIVE = [
-  "program main(n: number) {",
-  "  a = tool std.echo(value: n)",
-  "  b = tool std.echo(value: [n, 1])",
-  "  c = tool std.echo(value: [n, 2])",
-  "  d = tool std.echo(value: [n, 3])",
-  "  j = tool std.echo(value: { a: a, b: b, c: c, d: d })",
-  "  return j",
-  "}"
-].join("\n")
-
-export const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d
-export const pct = (xs: ReadonlyArray<number>, p: number): number => {
-  if (xs.length === 0) return NaN
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!
-}
+export { FIVE, oneRun, pct, round } from "./serverClient.js"
+export type { ClientRun } from "./serverClient.js"
 
 /** Server-side marks of one run (performance.now() ms). */
 interface RunMarks {
@@ -116,7 +106,12 @@ const instrument = <R>(ctx: Context.Context<R>, marks: Marks): Context.Context<R
 }
 
 /** The store layer of a backend. */
-export type Backend = { readonly kind: "pglite"; readonly dir: string } | {
+export type Backend = {
+  readonly kind: "pglite"
+  readonly dir: string
+  /** Prepared statements (`pgliteProtocol.ts`); default on. */
+  readonly prepare?: boolean
+} | {
   readonly kind: "postgres"
   readonly url: string
 }
@@ -135,7 +130,7 @@ export const startServer = async (backend: Backend): Promise<BenchServer> => {
   if (r._tag === "Left") throw new Error(r.left.message)
   const scope = Effect.runSync(Scope.make())
   const store = backend.kind === "pglite"
-    ? Store.layerPglite(backend.dir)
+    ? Store.layerOn(Sql.layerPglite(backend.dir, { prepare: backend.prepare !== false }))
     : Store.layerPostgres(Redacted.make(backend.url))
   const services = Layer.mergeAll(store, ResultCache.layerMemory, ToolLimiter.layer, ToolRegistry.layerBuiltins)
   const marks: Marks = new Map()
@@ -160,95 +155,97 @@ export const startServer = async (backend: Backend): Promise<BenchServer> => {
   }
 }
 
-/** Client-side marks of one run. */
-export interface ClientRun {
-  readonly runId: string
-  readonly t0: number
-  readonly accepted: number
-  readonly sseOpen: number
-  readonly terminal: number
-  readonly terminalType: string
-  readonly events: number
+/** Where the load generator runs: in the server's process (one event loop) or in a process of its own. */
+export type ClientMode = "inline" | "process"
+
+/** A load generator in a child process (`serverClient.ts`), reused for every level; `close` ends it. */
+export interface ClientProcess {
+  readonly drive: (url: string, concurrency: number, count: number, capMs: number) => Promise<Driven>
+  readonly close: () => void
 }
 
-/** One run as a client does it: POST, then the SSE stream to its end. */
-export const oneRun = async (url: string, n: number): Promise<ClientRun> => {
-  const t0 = performance.now()
-  const res = await fetch(`${url}/v1/runs`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ source: FIVE, inputs: { n } })
+/** Starts the child process of the load generator. */
+export const clientProcess = (): ClientProcess => {
+  const child = fork(fileURLToPath(new URL("./serverClient.ts", import.meta.url)), [], {
+    execArgv: ["--import", "tsx"],
+    stdio: ["ignore", "inherit", "inherit", "ipc"]
   })
-  const body = (await res.json()) as { runId?: string }
-  if (res.status !== 202 || body.runId === undefined) {
-    throw new Error(`POST /v1/runs: HTTP ${res.status} ${JSON.stringify(body).slice(0, 100)}`)
+  let waiting: { resolve: (d: Driven) => void; reject: (e: Error) => void } | undefined
+  child.on("message", (m: Driven) => {
+    const w = waiting
+    waiting = undefined
+    w?.resolve(m)
+  })
+  child.on("exit", (code) => waiting?.reject(new Error(`the load generator exited (${code})`)))
+  return {
+    drive: (url, concurrency, count, capMs) =>
+      new Promise<Driven>((resolve, reject) => {
+        waiting = { resolve, reject }
+        child.send({ url, concurrency, count, capMs })
+      }),
+    close: () => void child.kill()
   }
-  const accepted = performance.now()
-  const sse = await fetch(`${url}/v1/runs/${body.runId}/events`)
-  const sseOpen = performance.now()
-  if (sse.status !== 200 || sse.body === null) throw new Error(`SSE of ${body.runId}: HTTP ${sse.status}`)
-  const decoder = new TextDecoder()
-  let buf = ""
-  let last = "none"
-  let events = 0
-  let terminal = 0
-  for await (const chunk of sse.body as unknown as AsyncIterable<Uint8Array>) {
-    buf += decoder.decode(chunk, { stream: true })
-    let i: number
-    while ((i = buf.indexOf("\n\n")) >= 0) {
-      const frame = buf.slice(0, i)
-      buf = buf.slice(i + 2)
-      const type = frame.split("\n").find((l) => l.startsWith("event: "))
-      if (type === undefined) continue
-      last = type.slice(7)
-      events++
-      terminal = performance.now()
-    }
-  }
-  return { runId: body.runId, t0, accepted, sseOpen, terminal, terminalType: last, events }
 }
 
-/** A closed-loop load: `concurrency` clients until `count` runs are done or `capMs` passes. */
-export const load = async (url: string, concurrency: number, count: number, capMs: number, commits: CommitStats) => {
-  const runs: Array<ClientRun> = []
-  const failures: Record<string, number> = {}
-  let started = 0
+/**
+ * One level of load against the server: `concurrency` clients, `count` runs or `capMs`; the load generator in
+ * this process, or in `client` (its marks moved onto this process's clock). `cpuMsPerRun` is this process's CPU
+ * (server, PGlite's thread, and the generator when inline); `clientCpuMsPerRun` the child's.
+ */
+export const load = async (
+  url: string,
+  concurrency: number,
+  count: number,
+  capMs: number,
+  commits: CommitStats,
+  client?: ClientProcess
+) => {
   const before = { ...commits }
+  const elu0 = performance.eventLoopUtilization()
+  const db0 = threadsUtilization()
   const cpu0 = process.cpuUsage()
-  const t0 = performance.now()
-  const deadline = t0 + capMs
-  const worker = async () => {
-    while (started < count && performance.now() < deadline) {
-      const n = started++
-      try {
-        const r = await oneRun(url, n)
-        if (r.terminalType === "RunCompleted") runs.push(r)
-        else failures[r.terminalType] = (failures[r.terminalType] ?? 0) + 1
-      } catch (e) {
-        const k = e instanceof Error ? e.message.slice(0, 80) : String(e)
-        failures[k] = (failures[k] ?? 0) + 1
-      }
-    }
-  }
-  await Promise.all(Array.from({ length: concurrency }, worker))
-  const s = (performance.now() - t0) / 1000
+  const driven = client === undefined
+    ? await drive(url, concurrency, count, capMs)
+    : await client.drive(url, concurrency, count, capMs)
   const cpu = process.cpuUsage(cpu0)
+  const elu = performance.eventLoopUtilization(elu0)
+  const db1 = threadsUtilization()
+  const shift = driven.timeOrigin - performance.timeOrigin
+  const runs = shift === 0 ? driven.runs : driven.runs.map((r) => ({
+    ...r,
+    t0: r.t0 + shift,
+    accepted: r.accepted + shift,
+    sseOpen: r.sseOpen + shift,
+    terminal: r.terminal + shift
+  }))
+  const s = driven.seconds
   const latencies = runs.map((r) => r.terminal - r.t0)
   const groups = commits.commits - before.commits
   const writes = commits.writes - before.writes
+  const n = Math.max(1, runs.length)
   return {
     row: {
       concurrency,
+      client: client === undefined ? "inline" : "process",
       runs: runs.length,
-      failed: failures,
+      failed: driven.failures,
       seconds: round(s, 2),
       runsPerSecond: round(runs.length / s),
       p50Ms: round(pct(latencies, 50), 2),
       p99Ms: round(pct(latencies, 99), 2),
-      cpuMsPerRun: round((cpu.user + cpu.system) / 1000 / Math.max(1, runs.length), 2),
+      cpuMsPerRun: round((cpu.user + cpu.system) / 1000 / n, 2),
+      ...(driven.clientCpuMs === undefined ? {} : { clientCpuMsPerRun: round(driven.clientCpuMs / n, 2) }),
+      // Busy time of the server's main thread and of PGlite's thread (event-loop utilization; wall time, so it
+      // includes time the thread waited for a core on a loaded machine).
+      mainBusyMsPerRun: round(elu.active / n, 2),
+      mainUtilization: round(elu.utilization, 2),
+      ...(db1.active === db0.active ? {} : {
+        dbThreadBusyMsPerRun: round((db1.active - db0.active) / n, 2),
+        dbThreadUtilization: round((db1.active - db0.active) / (s * 1000), 2)
+      }),
       commits: groups,
       writesPerCommit: round(writes / Math.max(1, groups), 1),
-      commitsPerRun: round(groups / Math.max(1, runs.length), 2),
+      commitsPerRun: round(groups / n, 2),
       commitMsMean: round((commits.commitMs - before.commitMs) / Math.max(1, groups), 2)
     },
     runs

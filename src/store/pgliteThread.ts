@@ -68,8 +68,24 @@ export interface ThreadStart {
   /** Called with the database's pristine data directory once it is open. */
   readonly onPristine?: (dir: Uint8Array) => void
 }
-/** Frontend messages held until the next sync point: Parse, Bind, Describe, Execute, Close (`P B D E C`). */
-const HELD = new Set([0x50, 0x42, 0x44, 0x45, 0x43])
+/** The worker threads of the PGlite databases open in this process (for `threadsUtilization`). */
+const openThreads = new Set<Worker>()
+
+/**
+ * The event-loop utilization of every PGlite thread open in this process, summed (`idle`/`active` ms since each
+ * started, as `performance.eventLoopUtilization`): a diagnostic of how busy the databases' threads are (the server
+ * bench reads it; differences of two readings give a period's share).
+ */
+export const threadsUtilization = (): { readonly idle: number; readonly active: number } => {
+  let idle = 0
+  let active = 0
+  for (const w of openThreads) {
+    const u = w.performance.eventLoopUtilization()
+    idle += u.idle
+    active += u.active
+  }
+  return { idle, active }
+}
 
 /** Opens PGlite in `dataDir` (undefined: in memory) on a new worker thread. */
 export const openPGliteThread = (dataDir: string | undefined, start: ThreadStart = {}): PGliteThread => {
@@ -81,6 +97,8 @@ export const openPGliteThread = (dataDir: string | undefined, start: ThreadStart
       dump: start.onPristine !== undefined
     }
   })
+  openThreads.add(worker)
+  worker.once("exit", () => openThreads.delete(worker))
   const pending = new Map<
     number,
     { readonly resolve: (r: ReadonlyArray<unknown>) => void; readonly reject: (e: Error) => void }
@@ -134,41 +152,16 @@ export const openPGliteThread = (dataDir: string | undefined, start: ThreadStart
   worker.on("exit", () => failAll(new Error("the PGlite thread exited")))
   waitReady.catch(() => undefined)
 
-  // The `pg` client sends an extended-protocol query as five messages (Parse, Bind, Describe, Execute,
-  // Sync) and the adapter hands them over one at a time: five thread round trips per statement. Messages
-  // before a Sync/Flush/Query are held and sent with it as one buffer (PGlite executes every message of a
-  // buffer in order); their replies come back with the Sync's, which is all `pg` needs (it reads replies
-  // in order and waits for ReadyForQuery).
-  let held: Array<Uint8Array> = []
-  let heldBytes = 0
-  const send = (bytes: Uint8Array): Promise<ReadonlyArray<unknown>> =>
-    new Promise((resolve, reject) => {
-      const id = nextId++
-      pending.set(id, { resolve, reject })
-      worker.ref()
-      worker.postMessage({ type: "exec", id, bytes })
-    })
+  // Messages are held until a sync point and repeated statements prepared by `pgliteProtocol.ts` (in `sql.ts`).
   return {
     waitReady,
-    execProtocolStream: (bytes) => {
-      const kind = bytes[0]
-      if (bytes.length > 0 && HELD.has(kind!)) {
-        held.push(bytes)
-        heldBytes += bytes.length
-        return Promise.resolve([])
-      }
-      if (held.length === 0) return send(bytes)
-      const all = new Uint8Array(heldBytes + bytes.length)
-      let at = 0
-      for (const b of held) {
-        all.set(b, at)
-        at += b.length
-      }
-      all.set(bytes, at)
-      held = []
-      heldBytes = 0
-      return send(all)
-    },
+    execProtocolStream: (bytes) =>
+      new Promise((resolve, reject) => {
+        const id = nextId++
+        pending.set(id, { resolve, reject })
+        worker.ref()
+        worker.postMessage({ type: "exec", id, bytes })
+      }),
     close: () =>
       new Promise<void>((resolve) => {
         if (dead) return resolve()

@@ -17,6 +17,8 @@ import { Config, Context, Effect, Layer, Option, Redacted } from "effect"
 import * as Path from "node:path"
 import Pg from "pg"
 import { lockDir } from "./lock.js"
+import { pipeline } from "./pgliteProtocol.js"
+import type { ProtocolTarget } from "./pgliteProtocol.js"
 import { openPGliteThread, pgliteThreadAvailable, templateFor } from "./pgliteThread.js"
 import type { PGliteThread } from "./pgliteThread.js"
 import * as Settings from "./settings.js"
@@ -70,6 +72,12 @@ export interface PgliteOptions {
    * @default true, unless `TRELLIS_PGLITE_THREAD=0`
    */
   readonly thread?: boolean
+  /**
+   * Prepare statements the client repeats (named statements: PostgreSQL parses and plans them once; see
+   * `pgliteProtocol.ts`).
+   * @default true
+   */
+  readonly prepare?: boolean
 }
 
 /** Whether PGlite runs on a worker thread when not said otherwise (`TRELLIS_PGLITE_THREAD=0` turns it off). */
@@ -154,8 +162,12 @@ export const layerPglite = (
       Layer.merge(
         PgClient.layerFromPool({
           acquire: Effect.acquireRelease(
-            // The adapter uses only `waitReady` and `execProtocolStream`, which a PGlite thread has too.
-            Effect.sync(() => new Pg.Pool(createPgConfig(db as PGlite) as unknown as Pg.PoolConfig)),
+            // The adapter uses only `waitReady` and `execProtocolStream`: given the pipelined ones (held messages sent
+            // together, repeated statements prepared), over PGlite in this thread or on its own.
+            Effect.sync(() => {
+              const target = pipeline(db as ProtocolTarget, { prepare: options.prepare !== false })
+              return new Pg.Pool(createPgConfig(target as unknown as PGlite) as unknown as Pg.PoolConfig)
+            }),
             (pool) => Effect.promise(() => pool.end().catch(() => undefined))
           )
         }),
