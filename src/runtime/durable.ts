@@ -51,6 +51,11 @@ import { versionChanges, versionRefusal } from "./toolVersions.js"
 export interface StartOptions extends RunOptions {
   /** @default "default" */
   readonly workspace?: string
+  /**
+   * The run's program and record are already in the store (`record`, when it was accepted): start it without
+   * writing them again. Needs `runId`.
+   */
+  readonly recorded?: boolean
 }
 
 /**
@@ -243,35 +248,38 @@ const recorded = (
  * Runs a program durably: keeps the program, records the run, runs it,
  * records how it ended. Inputs are checked before anything is recorded.
  */
-export const start = (
-  program: Program,
-  inputs: { readonly [name: string]: Json } = {},
-  options: StartOptions = {}
-): Effect.Effect<RunResult, RunError, DurableRequirements> =>
+/** The plan of `program` with `inputs` bound to its parameters, or the run's error. */
+const planRun = (program: Program, inputs: { readonly [name: string]: Json }) =>
   Effect.gen(function*() {
     const planned = plan(program)
     if (Either.isLeft(planned)) return yield* Effect.fail(planned.left)
     const p = planned.right
     const bound = bindParams(p.entry.params, inputs, `program "${p.entry.name}"`)
     if (Either.isLeft(bound)) return yield* Effect.fail(new RunError({ kind: "InvalidInput", message: bound.left }))
-    const runId = options.runId ??
-      (options.seed === undefined ? yield* makeRunId : yield* Effect.withRandom(makeRunId, Random.make(options.seed)))
+    return p
+  })
+
+/**
+ * Writes a run's program and its record (status `running`, no events yet) without starting it: a run accepted now
+ * and started later (`start` with `recorded: true`) is in the store from the moment it was accepted, so a crash in
+ * between leaves it `running` and the next start resumes it (from its first step) instead of losing it.
+ */
+export const record = (
+  program: Program,
+  inputs: { readonly [name: string]: Json },
+  options: StartOptions & { readonly runId: string }
+): Effect.Effect<void, RunError, RunStore> =>
+  Effect.gen(function*() {
+    const p = yield* planRun(program, inputs)
     const store = yield* RunStore
     const now = yield* Clock.currentTimeMillis
-    const { workspace, ...runOptions } = options
-    const ws = workspace ?? "default"
-    yield* Effect.annotateCurrentSpan({
-      "trellis.run_id": runId,
-      "trellis.program": p.entry.name,
-      "trellis.program_hash": p.hash,
-      "trellis.workspace": ws
-    })
+    const { recorded: _recorded, workspace, ...runOptions } = options
     // The program and the run record, in parallel where the backend has several connections.
     yield* Effect.all([
       store.putProgram(p.hash, JSON.parse(encodeProgram(p.program)) as Json),
       store.create({
-        runId,
-        workspace: ws,
+        runId: options.runId,
+        workspace: workspace ?? "default",
         programHash: p.hash,
         programName: p.entry.name,
         status: "running",
@@ -283,7 +291,27 @@ export const start = (
         endedAt: null,
         state: {}
       })
-    ], { concurrency: 2, discard: true }).pipe(Effect.mapError(storeFailed(runId)))
+    ], { concurrency: 2, discard: true }).pipe(Effect.mapError(storeFailed(options.runId)))
+  })
+
+export const start = (
+  program: Program,
+  inputs: { readonly [name: string]: Json } = {},
+  options: StartOptions = {}
+): Effect.Effect<RunResult, RunError, DurableRequirements> =>
+  Effect.gen(function*() {
+    const p = yield* planRun(program, inputs)
+    const runId = options.runId ??
+      (options.seed === undefined ? yield* makeRunId : yield* Effect.withRandom(makeRunId, Random.make(options.seed)))
+    const { recorded: alreadyRecorded, workspace, ...runOptions } = options
+    const ws = workspace ?? "default"
+    yield* Effect.annotateCurrentSpan({
+      "trellis.run_id": runId,
+      "trellis.program": p.entry.name,
+      "trellis.program_hash": p.hash,
+      "trellis.workspace": ws
+    })
+    if (alreadyRecorded !== true) yield* record(program, inputs, { ...options, runId })
     return yield* recorded(runId, runWith(p, inputs, { ...runOptions, runId }, undefined)).pipe(
       Effect.annotateLogs({ runId, workspace: ws }),
       Effect.locally(currentWorkspace, ws)

@@ -66,6 +66,8 @@ interface Entry {
   readonly run: ManagedRun & { state: "queued" | "running" }
   readonly kind: "start" | "resume"
   readonly program: Program | undefined
+  /** A start whose program and record were written when it was accepted (`Durable.record`). */
+  readonly recorded: boolean
   cancelRequested: boolean
   /** Whether interrupting the run leaves it running (shutdown) or cancels it (explicit cancel). */
   readonly control: StopControl
@@ -97,6 +99,7 @@ const make = (limits: ResolvedLimits, options: RunManagerOptions) =>
   Effect.gen(function*() {
     const runtime = yield* Effect.runtime<DurableRequirements>()
     const baseHooks = yield* Hooks
+    const runStore = Context.get(runtime.context, RunStore)
     const queue: Array<Entry> = []
     const entries = new Map<string, Entry>()
     let running = 0
@@ -209,17 +212,23 @@ const make = (limits: ResolvedLimits, options: RunManagerOptions) =>
         return Effect.zipRight(Deferred.done(entry.done, Exit.void), Effect.zipRight(pump, again))
       })
 
+    /** What a run of this server starts with (and is recorded with). */
+    const startOptionsOf = (run: ManagedRun) => ({
+      runId: run.runId,
+      workspace: run.workspace,
+      limits: { maxRunTime: limits.maxRunMs, maxNodes: limits.maxRunNodes },
+      ...(options.strategies === undefined ? {} : { strategies: options.strategies }),
+      ...(run.seed === null ? {} : { seed: run.seed })
+    })
+
     const launch = (entry: Entry): void => {
       entry.run.state = "running"
       running++
       executing.set(entry.run.workspace, (executing.get(entry.run.workspace) ?? 0) + 1)
       const body = entry.kind === "start" && entry.program !== undefined
         ? Durable.start(entry.program, entry.run.inputs as { readonly [name: string]: Json }, {
-          runId: entry.run.runId,
-          workspace: entry.run.workspace,
-          limits: { maxRunTime: limits.maxRunMs, maxNodes: limits.maxRunNodes },
-          ...(options.strategies === undefined ? {} : { strategies: options.strategies }),
-          ...(entry.run.seed === null ? {} : { seed: entry.run.seed })
+          ...startOptionsOf(entry.run),
+          ...(entry.recorded ? { recorded: true } : {})
         })
         : Durable.resume(entry.run.runId)
       const effect = body.pipe(
@@ -288,10 +297,11 @@ const make = (limits: ResolvedLimits, options: RunManagerOptions) =>
         return pump
       })
 
-    const newEntry = (run: ManagedRun, kind: Entry["kind"], program: Program | undefined): Entry => ({
+    const newEntry = (run: ManagedRun, kind: Entry["kind"], program: Program | undefined, recorded = false): Entry => ({
       run: { ...run },
       kind,
       program,
+      recorded,
       cancelRequested: false,
       control: { leave: true },
       started: false,
@@ -308,7 +318,7 @@ const make = (limits: ResolvedLimits, options: RunManagerOptions) =>
       const local = active.get(workspace) ?? 0
       if (counts === undefined) return Effect.succeed(local)
       let queuedStarts = 0
-      for (const e of queue) if (e.kind === "start" && e.run.workspace === workspace) queuedStarts += 1
+      for (const e of queue) if (e.kind === "start" && !e.recorded && e.run.workspace === workspace) queuedStarts += 1
       return counts.running(workspace).pipe(
         Effect.map((n) => Math.max(local, n + queuedStarts)),
         Effect.mapError((e) =>
@@ -411,11 +421,28 @@ const make = (limits: ResolvedLimits, options: RunManagerOptions) =>
         return { runId, repeated: false, run } satisfies Admission
       })
 
+    /**
+     * Admits a run and records it (program and record, one group commit) before it is acknowledged: a run accepted
+     * while every slot is busy waits in memory, and a crash before it starts leaves its record `running`, so the next
+     * start resumes it instead of losing a run a client was given the id of (and whose Idempotency-Key is taken).
+     */
     const submit = (s: Submission) =>
-      Effect.flatMap(admit(s), (a) =>
-        a.run === undefined
-          ? Effect.succeed({ runId: a.runId, repeated: true })
-          : Effect.as(enqueue(newEntry(a.run, "start", s.program)), { runId: a.runId, repeated: false }))
+      Effect.flatMap(admit(s), (a) => {
+        const run = a.run
+        if (run === undefined) return Effect.succeed({ runId: a.runId, repeated: true })
+        return Durable.record(s.program, run.inputs as { readonly [name: string]: Json }, startOptionsOf(run)).pipe(
+          Effect.provideService(RunStore, runStore),
+          Effect.mapError((e) =>
+            new ManagerError({
+              reason: "unavailable",
+              message: `the run could not be recorded: ${e.message}`,
+              retryAfter: 1
+            })
+          ),
+          Effect.zipRight(enqueue(newEntry(run, "start", s.program, true))),
+          Effect.as({ runId: a.runId, repeated: false })
+        )
+      })
 
     /** Stops waiting for a placed run: a queued one is dropped, an executing one interrupted (left `running`). */
     const release = (entry: Entry): Effect.Effect<void> =>

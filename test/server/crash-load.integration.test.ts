@@ -9,7 +9,7 @@
 import { Effect, Option } from "effect"
 import { spawn } from "node:child_process"
 import type { ChildProcess } from "node:child_process"
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
@@ -32,10 +32,16 @@ const PROGRAM = [
   "}"
 ].join("\n")
 
-const serve = () =>
+const serve = (config = "") =>
   new Promise<{ child: ChildProcess; url: string }>((resolve, reject) => {
     const child = spawn(process.execPath, ["bin/trellis.mjs", "serve", "--port", "0"], {
-      env: { ...process.env, TRELLIS_HOME: home, TRELLIS_DATABASE_URL: "", TRELLIS_API_KEYS: "", TRELLIS_CONFIG: "" },
+      env: {
+        ...process.env,
+        TRELLIS_HOME: home,
+        TRELLIS_DATABASE_URL: "",
+        TRELLIS_API_KEYS: "",
+        TRELLIS_CONFIG: config
+      },
       stdio: ["ignore", "pipe", "pipe"]
     })
     let out = ""
@@ -140,4 +146,50 @@ describe("kill -9 under load", () => {
     // The killed process's lock is taken over.
     await Effect.runPromise(Effect.provide(check, Store.layerPglite(join(home, "pglite"))))
   }, 240_000)
+
+  it(
+    "a run accepted while every slot is busy is recorded before its 202: after kill -9 it resumes and completes",
+    async () => {
+      // One slot, runs of 400 ms: most accepted runs wait in the queue when the process dies.
+      const config = join(home, "one-slot.json")
+      writeFileSync(config, JSON.stringify({ limits: { concurrentRuns: 1 } }))
+      const slow = "program main(n: number) {\n  s = tool std.sleep(ms: 400)\n  return n\n}"
+      const first = await serve(config)
+      const accepted: Array<string> = []
+      for (let n = 0; n < 8; n++) {
+        const res = await fetch(`${first.url}/v1/runs`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ source: slow, inputs: { n } })
+        })
+        expect(res.status).toBe(202)
+        accepted.push(((await res.json()) as { runId: string }).runId)
+      }
+      const queued = (await (await fetch(`${first.url}/v1/runs?status=queued`)).json()) as { runs: Array<unknown> }
+      expect(queued.runs.length).toBeGreaterThan(0)
+      const exited = new Promise<void>((resolve) => first.child.on("exit", () => resolve()))
+      first.child.kill("SIGKILL")
+      await exited
+      // The next server resumes every run left running: all eight end completed, with their own outputs.
+      const second = await serve(config)
+      try {
+        const deadline = Date.now() + 60_000
+        const outputs = new Map<string, unknown>()
+        while (outputs.size < accepted.length && Date.now() < deadline) {
+          for (const id of accepted) {
+            if (outputs.has(id)) continue
+            const r = await fetch(`${second.url}/v1/runs/${id}`)
+            expect(r.status, `run ${id}`).toBe(200)
+            const run = (await r.json()) as { status: string; output?: unknown }
+            if (run.status === "completed") outputs.set(id, run.output)
+          }
+          await new Promise((r) => setTimeout(r, 200))
+        }
+        expect(accepted.map((id) => outputs.get(id))).toEqual(accepted.map((_, n) => n))
+      } finally {
+        second.child.kill("SIGKILL")
+      }
+    },
+    180_000
+  )
 })

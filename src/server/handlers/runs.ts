@@ -88,10 +88,14 @@ const findRun = (id: string) =>
   Effect.gen(function*() {
     if (!RUN_ID.test(id)) return yield* notFound(id)
     const ws = yield* CurrentWorkspace
+    const placement = yield* RunPlacement
+    // A queued run is recorded when accepted (status `running` in the store): the manager says it is still queued.
+    const local = (yield* RunManager).peek(id, ws.name)
+    if (local !== undefined && local.state === "queued") return viewOfManaged(local)
     const store = yield* RunStore
     const record = yield* store.get(id, ws.name).pipe(Effect.mapError(unavailable))
     if (Option.isSome(record)) return viewOfRecord(record.value)
-    const managed = yield* (yield* RunPlacement).peek(id, ws.name)
+    const managed = yield* placement.peek(id, ws.name)
     if (managed !== undefined) return viewOfManaged(managed)
     return yield* notFound(id)
   })
@@ -198,8 +202,11 @@ export const layerRuns = HttpApiBuilder.group(Api, "runs", (handlers) => {
           ...(program === undefined ? {} : { programHash: program })
         }).pipe(Effect.mapError(unavailable))
         const queued = urlParams.status === undefined && urlParams.cursor === undefined ? [...queuedOf()].reverse() : []
+        // Queued runs are recorded as `running` when accepted: listed as queued (first page), never as running.
+        const waiting = new Set(queuedOf().map((m) => m.runId))
+        const recorded = page.runs.filter((r) => !waiting.has(r.runId))
         return {
-          runs: yield* withSchedules([...queued.map(viewOfManaged), ...page.runs.map(viewOfRecord)]),
+          runs: yield* withSchedules([...queued.map(viewOfManaged), ...recorded.map(viewOfRecord)]),
           ...(page.next === undefined ? {} : { next: page.next })
         }
       }))
