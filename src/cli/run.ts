@@ -17,6 +17,7 @@ import { DocumentFileAccess } from "../documents/source.js"
 import type { Json } from "../ir/eval.js"
 import type { Program } from "../ir/schema.js"
 import * as Durable from "../runtime/durable.js"
+import { bindParams } from "../runtime/inputs.js"
 import * as Runtime from "../runtime/runtime.js"
 import { loadConfig } from "../server/config.js"
 import { HttpAllowlist } from "../tools/index.js"
@@ -258,6 +259,21 @@ export const runCommand = Command.make(
       const eventsFile = Option.isSome(events) ? yield* openEvents(events.value) : undefined
       const labels = program.labels ?? {}
       const progress = process.stderr.isTTY === true
+      // Inputs the program refuses fail here, as the run would (no run id, nothing recorded), before the store
+      // opens or a server is asked: a mistyped input costs no store start.
+      const planned = Runtime.plan(program)
+      if (Either.isRight(planned)) {
+        const entry = planned.right.entry
+        const bound = bindParams(entry.params, inputs, `program "${entry.name}"`)
+        if (Either.isLeft(bound)) {
+          return yield* finish(json, labels, {
+            _tag: "Failed",
+            runId: undefined,
+            kind: "InvalidInput",
+            message: bound.left
+          })
+        }
+      }
       const remote = memory
         ? Option.none()
         : yield* serverOfStore.pipe(Effect.catchAll((e) => failEarly(json, "StoreUnavailable", e.message)))
@@ -283,7 +299,6 @@ export const runCommand = Command.make(
         return yield* finish(json, labels, outcome)
       }
       const sink = cliSink(showEvents({ events: eventsFile, progress, labels }))
-      const planned = Runtime.plan(program)
       const retrieval = Either.isRight(planned) && usesRetrieval(planned.right.tools) ? { userTools } : undefined
       const layer = Layer.provideMerge(
         sink,

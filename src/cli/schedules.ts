@@ -131,9 +131,13 @@ const createCommand = Command.make(
           : made.left.path[0]
         return yield* new CliError({ message: `--${flag}: ${made.left.message}`, exitCode: 2 })
       }
-      yield* (yield* ScheduleStore).create(made.right).pipe(Effect.mapError(storeFailed))
+      // The store opens only for a schedule that passed every check above: a refused flag costs no store start.
+      yield* Effect.flatMap(ScheduleStore, (store) => store.create(made.right)).pipe(
+        Effect.mapError(storeFailed),
+        Effect.provide(schedulesLayer)
+      )
       yield* out(o.json ? JSON.stringify(viewOf(made.right)) : `created ${lineOf(made.right)}`)
-    }).pipe(Effect.provide(schedulesLayer))
+    })
 ).pipe(Command.withDescription("Create a schedule: each fire runs the program with the inputs"))
 
 const deleteCommand = Command.make(

@@ -7,6 +7,10 @@
  * mode), with the same exit codes. `resume` says why it cannot run. A clean
  * shutdown removes the address; a stale one (dead pid, or a live process
  * that is not a server) is ignored; a keyed server takes TRELLIS_API_KEY.
+ *
+ * The direct home's commands are also the test of the recorded-runs CLI on a store of its own (what `run` records,
+ * `runs` filters and pages, `runs show`, `trace export`, `replay`): each command is a process that opens PGlite, so
+ * the same processes serve both checks (durable.integration.test.ts has the commands this file does not run).
  */
 import { spawn } from "node:child_process"
 import type { ChildProcess } from "node:child_process"
@@ -118,6 +122,7 @@ let okRun = ""
 let failedRun = ""
 let dFailed = ""
 let dOk = ""
+const runIdOf = (stdout: string) => (JSON.parse(stdout) as { runId: string }).runId
 
 describe("the CLI beside a running trellis serve", () => {
   it("runs programs through the server as on its own store", async () => {
@@ -130,14 +135,16 @@ describe("the CLI beside a running trellis serve", () => {
     expect(ok.s.code, ok.s.stderr).toBe(0)
     // Equal JSON: an object's keys may come back in the store's order (JSONB) when the events are read from it.
     expect(parsed(ok.s.stdout)).toEqual(parsed(ok.d.stdout))
-    okRun = (JSON.parse(ok.s.stdout) as { runId: string }).runId
+    okRun = runIdOf(ok.s.stdout)
+    dOk = runIdOf(ok.d.stdout)
 
     const failed = await both(["run", "test/fixtures/traces/failing.tr", "--seed", "12", "--json"])
     expect([failed.d.code, failed.s.code]).toEqual([1, 1])
     expect(parsed(failed.s.stdout)).toEqual(parsed(failed.d.stdout))
     expect(failed.s.stderr.replace(UUID, "<run>")).toBe(failed.d.stderr.replace(UUID, "<run>"))
     expect(failed.s.stderr).toMatch(/^error: run \S+ failed: Transient at node bad \(n1\): upstream is down\n$/)
-    failedRun = (JSON.parse(failed.s.stdout) as { runId: string }).runId
+    failedRun = runIdOf(failed.s.stdout)
+    dFailed = runIdOf(failed.d.stdout)
 
     const plain = await both(["run", "examples/echo.tr", "--input", "name=Bo"])
     expect([plain.d.code, plain.s.code]).toEqual([0, 0])
@@ -152,7 +159,8 @@ describe("the CLI beside a running trellis serve", () => {
     // --events follows the run live: the same events, in the same order.
     const dEvents = path.join(direct, "events.jsonl")
     const sEvents = path.join(served, "events.jsonl")
-    expect((await trellis(direct, ["run", "examples/echo.tr", "--input", "name=Cy", "--events", dEvents])).code).toBe(0)
+    const dFollowed = await trellis(direct, ["run", "examples/echo.tr", "--input", "name=Cy", "--events", dEvents])
+    expect(dFollowed.code, dFollowed.stderr).toBe(0)
     expect((await trellis(served, ["run", "examples/echo.tr", "--input", "name=Cy", "--events", sEvents])).code).toBe(0)
     expect(eventShapes(fs.readFileSync(sEvents, "utf8"))).toEqual(eventShapes(fs.readFileSync(dEvents, "utf8")))
   }, 600_000)
@@ -166,22 +174,50 @@ describe("the CLI beside a running trellis serve", () => {
     expect(sRuns.runs.map((r) => Object.keys(r))).toEqual(dRuns.runs.map((r) => Object.keys(r)))
     expect(sRuns.runs.map((r) => r["status"])).toEqual(["completed", "completed", "failed", "completed"])
     expect(sRuns.next).toBeNull()
+    // Newest first (the --events run, the plain one, the failed one, the first); a bad input records no run.
+    const dIds = dRuns.runs.map((r) => r["runId"])
+    expect(dIds.slice(2)).toEqual([dFailed, dOk])
+    expect(dRuns.runs.slice(0, 2).map((r) => (r["output"] as { greeting: string }).greeting)).toEqual([
+      "hello, Cy",
+      "hello, Bo"
+    ])
+    expect(dRuns.next).toBeNull()
+    const dFailedOnly = JSON.parse((await trellis(direct, ["runs", "--status", "failed", "--json"])).stdout) as {
+      runs: Array<{ runId: string }>
+    }
+    expect(dFailedOnly.runs.map((r) => r.runId)).toEqual([dFailed])
+    // Pages: a cursor continues where the last page ended; the last page has no next cursor.
+    const page1 = JSON.parse((await trellis(direct, ["runs", "--limit", "3", "--json"])).stdout) as {
+      runs: Array<{ runId: string }>
+      next: string
+    }
+    expect(page1.runs.map((r) => r.runId)).toEqual(dIds.slice(0, 3))
+    const page2 = JSON.parse(
+      (await trellis(direct, ["runs", "--limit", "3", "--cursor", page1.next, "--json"])).stdout
+    ) as {
+      runs: Array<{ runId: string }>
+      next: string | null
+    }
+    expect(page2.runs.map((r) => r.runId)).toEqual([dOk])
+    expect(page2.next).toBeNull()
 
     const page = await trellis(served, ["runs", "--limit", "1", "--status", "failed"])
     expect(page.code, page.stderr).toBe(0)
     expect(page.stdout).toContain(failedRun)
     const table = await both(["runs"])
+    expect(table.d.stdout.split("\n")[0]).toMatch(/^RUN\s+STATUS\s+PROGRAM\s+HASH\s+STARTED\s+TOOK$/)
     expect(blank(table.s.stdout)).toBe(blank(table.d.stdout))
     const badLimit = await both(["runs", "--limit", "0"])
     expect([badLimit.d.code, badLimit.s.code]).toEqual([1, 1])
+    expect(badLimit.d.stderr).toBe("error: --limit must be between 1 and 1000, got 0\n")
     expect(badLimit.s.stderr).toBe(badLimit.d.stderr)
 
-    dFailed = (dRuns.runs.find((r) => r["status"] === "failed")!)["runId"] as string
-    dOk = (dRuns.runs.at(-1)!)["runId"] as string
     const dShow = await trellis(direct, ["runs", "show", dFailed])
     const sShow = await trellis(served, ["runs", "show", failedRun])
     expect([dShow.code, sShow.code]).toEqual([0, 0])
     expect(blank(sShow.stdout)).toBe(blank(dShow.stdout))
+    expect(dShow.stdout).toContain(`run ${dFailed}  failed`)
+    expect(dShow.stdout).toContain("error Transient at n1: upstream is down")
     expect(sShow.stdout).toMatch(/n1\s+tool std\.fail\s+\+\d+ms\s+\d+ms\s+failed \(Transient\)\s+3/)
     const dShowJson = JSON.parse((await trellis(direct, ["runs", "show", dFailed, "--json"])).stdout) as {
       events: number
@@ -208,7 +244,10 @@ describe("the CLI beside a running trellis serve", () => {
     const sExport = await trellis(served, ["trace", "export", okRun, "-o", sTrace])
     expect([dExport.code, sExport.code]).toEqual([0, 0])
     expect(blank(sExport.stderr).replace(served, "<home>")).toBe(blank(dExport.stderr).replace(direct, "<home>"))
-    expect(eventShapes(fs.readFileSync(sTrace, "utf8"))).toEqual(eventShapes(fs.readFileSync(dTrace, "utf8")))
+    const dShapes = eventShapes(fs.readFileSync(dTrace, "utf8"))
+    expect(dShapes.map(([seq]) => seq)).toEqual(dShapes.map((_, i) => i))
+    expect(dShapes.at(-1)?.[1]).toBe("RunCompleted")
+    expect(eventShapes(fs.readFileSync(sTrace, "utf8"))).toEqual(dShapes)
     const stdoutExport = await trellis(served, ["trace", "export", okRun])
     expect(stdoutExport.stdout).toBe(fs.readFileSync(sTrace, "utf8"))
 
@@ -217,8 +256,15 @@ describe("the CLI beside a running trellis serve", () => {
     expect([dReplay.code, sReplay.code]).toEqual([0, 0])
     expect(sReplay.stdout.replace(UUID, "<run>")).toBe(dReplay.stdout.replace(UUID, "<run>"))
     expect(sReplay.stdout).toContain(`replay of run ${okRun}: exact`)
+    // The exported trace file replays on the direct store too, with the program from the store.
+    const dFromFile = await trellis(direct, ["replay", dTrace])
+    expect(dFromFile.code, dFromFile.stderr).toBe(0)
+    expect(dFromFile.stdout).toBe(dReplay.stdout)
     const dReplayJson = await trellis(direct, ["replay", dFailed, "--json"])
     const sReplayJson = await trellis(served, ["replay", failedRun, "--json"])
+    // A failed run replays exactly too (same retries, same failure).
+    expect(dReplayJson.code, dReplayJson.stderr).toBe(0)
+    expect(JSON.parse(dReplayJson.stdout)).toMatchObject({ runId: dFailed, exact: true, status: "failed" })
     expect(sReplayJson.stdout.replace(UUID, "<run>")).toBe(dReplayJson.stdout.replace(UUID, "<run>"))
     // A trace file replays here, with the program the server has for its run, or the one given.
     const fromFile = await trellis(served, ["replay", sTrace])

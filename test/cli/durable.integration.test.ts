@@ -1,9 +1,12 @@
 /**
  * The CLI of recorded runs, as a user runs it (real processes, a real PGlite
- * store under TRELLIS_HOME): `trellis run` records by default; `runs`
- * lists (filter, pagination, --json); `runs show` prints the node timeline;
- * `trace export` writes JSONL that `replay` replays exactly; a `trellis run`
- * killed with SIGKILL is left `running` and `trellis resume --all` finishes it.
+ * store under TRELLIS_HOME): a `trellis run` killed with SIGKILL is left
+ * `running` and `trellis resume --all` finishes it; the retrieval tools use the
+ * store's own database. What `run` records, `runs` (filter, pagination,
+ * --json), `runs show`, `trace export` and `replay` on a store of their own
+ * are checked on the direct home of beside-server.integration.test.ts, which
+ * runs those very commands to compare them with a server's answers (each
+ * command is a process opening PGlite: one set of them serves both checks).
  */
 import { execFile, spawn } from "node:child_process"
 import * as fs from "node:fs"
@@ -42,65 +45,6 @@ fs.writeFileSync(
 )
 
 describe("trellis runs / show / trace export / replay / resume", () => {
-  it("records runs and shows them", async () => {
-    const a = await trellis(["run", "examples/echo.tr", "--seed", "11", "--input", "name=Ada", "--json"])
-    expect(a.code, a.stderr).toBe(0)
-    const runA = (JSON.parse(a.stdout) as { runId: string }).runId
-    const b = await trellis(["run", "test/fixtures/traces/failing.tr", "--seed", "12", "--json"])
-    expect(b.code).toBe(1)
-    const runB = (JSON.parse(b.stdout) as { runId: string }).runId
-
-    const all = JSON.parse((await trellis(["runs", "--json"])).stdout) as {
-      runs: Array<{ runId: string; status: string }>
-      next: string | null
-    }
-    expect(all.runs.map((r) => [r.runId, r.status])).toEqual([[runB, "failed"], [runA, "completed"]])
-    const failed = JSON.parse((await trellis(["runs", "--status", "failed", "--json"])).stdout) as {
-      runs: Array<{ runId: string }>
-    }
-    expect(failed.runs.map((r) => r.runId)).toEqual([runB])
-    const page1 = JSON.parse((await trellis(["runs", "--limit", "1", "--json"])).stdout) as {
-      runs: Array<{ runId: string }>
-      next: string
-    }
-    expect(page1.runs.map((r) => r.runId)).toEqual([runB])
-    const page2 = JSON.parse((await trellis(["runs", "--limit", "1", "--cursor", page1.next, "--json"])).stdout) as {
-      runs: Array<{ runId: string }>
-      next: string | null
-    }
-    expect(page2.runs.map((r) => r.runId)).toEqual([runA])
-    expect(page2.next).toBeNull()
-    const table = await trellis(["runs"])
-    expect(table.stdout.split("\n")[0]).toMatch(/^RUN\s+STATUS\s+PROGRAM\s+HASH\s+STARTED\s+TOOK$/)
-    expect((await trellis(["runs", "--limit", "0"])).stderr).toBe("error: --limit must be between 1 and 1000, got 0\n")
-
-    const show = await trellis(["runs", "show", runB])
-    expect(show.code).toBe(0)
-    expect(show.stdout).toContain(`run ${runB}  failed`)
-    expect(show.stdout).toContain("error Transient at n1: upstream is down")
-    expect(show.stdout).toMatch(/n1\s+tool std\.fail\s+\+\d+ms\s+\d+ms\s+failed \(Transient\)\s+3/)
-    const missing = await trellis(["runs", "show", "nope"])
-    expect(missing.code).toBe(1)
-    expect(missing.stderr).toBe("error: run nope: NotFound: no run nope\n")
-
-    const file = path.join(home, "a.jsonl")
-    const exported = await trellis(["trace", "export", runA, "-o", file])
-    expect(exported.code, exported.stderr).toBe(0)
-    const lines = fs.readFileSync(file, "utf8").trim().split("\n").map((l) =>
-      JSON.parse(l) as { seq: number; type: string }
-    )
-    expect(lines.map((e) => e.seq)).toEqual(lines.map((_, i) => i))
-    expect(lines.at(-1)?.type).toBe("RunCompleted")
-
-    const byId = await trellis(["replay", runA])
-    expect(byId.code, byId.stderr).toBe(0)
-    expect(byId.stdout).toContain(`replay of run ${runA}: exact`)
-    // The trace file replays with the program from the store.
-    expect((await trellis(["replay", file])).code).toBe(0)
-    // A failed run replays exactly too (same retries, same failure).
-    expect((await trellis(["replay", runB])).stdout).toContain(`replay of run ${runB}: exact`)
-  }, 240_000)
-
   it("a trellis run killed with SIGKILL is resumed by trellis resume --all", async () => {
     const events = path.join(home, "slow.jsonl")
     const child = spawn(process.execPath, [bin, "run", SLOW, "--json", "--events", events], {

@@ -1,6 +1,6 @@
 /** `trellis run` as a user runs it: a real child process, real files. */
 import { Either } from "effect"
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
@@ -119,9 +119,16 @@ describe("trellis run", () => {
       status: "failed",
       error: { kind: "InvalidInput", message: `missing input "x" of program "main"` }
     })
-    const typed = await trellis([failing, "--input", "x=\"one\""])
+    // Refused before the store opens: a home that has no store yet gets none.
+    const untouched = mkdtempSync(join(tmpdir(), "trellis-home-"))
+    const typed = await runTrellis(["run", failing, "--input", "x=\"one\""], {
+      env: { ...process.env, TRELLIS_HOME: untouched, TRELLIS_DATABASE_URL: "" }
+    })
     expect(typed.code).toBe(1)
-    expect(typed.stderr).toContain(`input "x" of program "main" must be a number, got string`)
+    expect(typed.stderr).toBe(
+      `error: run failed: InvalidInput: input "x" of program "main" must be a number, got string\n`
+    )
+    expect(existsSync(join(untouched, "pglite"))).toBe(false)
   }, 60_000)
 
   it("--tools loads user tools from a TypeScript module; unknown tools are reported before running", async () => {

@@ -19,12 +19,12 @@ const env = { ...process.env, TRELLIS_HOME: home, TRELLIS_DATABASE_URL: "" }
 const PROGRAM = path.join(home, "echo.tr")
 fs.writeFileSync(PROGRAM, "program main(name: string) { g = tool std.echo(value: name) return g }\n")
 
-const trellis = (args: ReadonlyArray<string>) =>
+const trellis = (args: ReadonlyArray<string>, inHome = home) =>
   new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
     execFile(
       process.execPath,
       [bin, ...args],
-      { cwd: root, encoding: "utf8", timeout: 120_000, env },
+      { cwd: root, encoding: "utf8", timeout: 120_000, env: { ...env, TRELLIS_HOME: inHome } },
       (error, stdout, stderr) =>
         resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : null, stdout, stderr })
     )
@@ -73,9 +73,13 @@ describe("trellis schedules", () => {
 
   it("refuses bad input, naming the flag", async () => {
     const base = ["schedules", "create", "--program", PROGRAM]
-    const cron = await trellis([...base, "--cron", "61 * * * *", "--inputs", "{\"name\":\"x\"}"])
+    // Refused before the store opens: a home that has no store yet gets none.
+    const untouched = fs.mkdtempSync(path.join(os.tmpdir(), "trellis-cli-schedules-"))
+    const cron = await trellis([...base, "--cron", "61 * * * *", "--inputs", "{\"name\":\"x\"}"], untouched)
     expect(cron.code).toBe(2)
     expect(cron.stderr).toMatch(/--cron: bad cron expression "61 \* \* \* \*": .*minute: 61/)
+    expect(fs.existsSync(path.join(untouched, "pglite"))).toBe(false)
+    fs.rmSync(untouched, { recursive: true, force: true })
     const inputs = await trellis([...base, "--cron", "@daily"])
     expect(inputs.code).toBe(2)
     expect(inputs.stderr).toMatch(/--inputs: missing input "name"/)
