@@ -12,10 +12,10 @@
  * stream combinators: per event, a string append.
  */
 import { Headers, HttpServerResponse } from "@effect/platform"
-import { Effect, FiberId, Runtime, Stream } from "effect"
+import { Effect, FiberId, Runtime } from "effect"
 import type { Fiber } from "effect"
 import { Readable } from "node:stream"
-import { EventLog } from "../trace/events.js"
+import { EventLog, followLog } from "../trace/events.js"
 import type { RunEvent } from "../trace/events.js"
 
 /** The event name of the frame sent when the event log fails mid-stream (the client reconnects to resume). */
@@ -81,12 +81,11 @@ const sseBody = (runtime: Runtime.Runtime<EventLog>, runId: string, options: Sse
       const follow = Effect.flatMap(
         EventLog,
         (log) =>
-          Stream.runForEachChunk(log.stream(runId, { local: options.local === true }), (chunk) =>
-            Effect.sync(() => {
-              let text = ""
-              for (const e of chunk) if (e.seq > options.after) text += frameOf(e)
-              if (text.length > 0) body.push(text)
-            }))
+          followLog(log, runId, (piece) => {
+            let text = ""
+            for (const e of piece) if (e.seq > options.after) text += frameOf(e)
+            if (text.length > 0) body.push(text)
+          }, { local: options.local === true })
       ).pipe(
         // Not `event: error`: that name is EventSource's own connection-error event.
         Effect.catchAll(() => Effect.sync(() => void body.push(STREAM_ERROR_FRAME))),
