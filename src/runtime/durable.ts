@@ -239,6 +239,17 @@ const recorded = (
     })
   )
 
+/** The JSON of each program a run started with (programs are immutable values: encoded once, not per run). */
+const programJsons = new WeakMap<Program, Json>()
+const programJson = (program: Program): Json => {
+  let json = programJsons.get(program)
+  if (json === undefined) {
+    json = JSON.parse(encodeProgram(program)) as Json
+    programJsons.set(program, json)
+  }
+  return json
+}
+
 /**
  * Runs a program durably: keeps the program, records the run, runs it,
  * records how it ended. Inputs are checked before anything is recorded.
@@ -266,10 +277,10 @@ export const start = (
       "trellis.program_hash": p.hash,
       "trellis.workspace": ws
     })
-    // The program and the run record, in parallel where the backend has several connections.
-    yield* Effect.all([
-      store.putProgram(p.hash, JSON.parse(encodeProgram(p.program)) as Json),
-      store.create({
+    // The program, then the run record: a store skips a program it already holds (no round trip), so running
+    // the two in parallel would cost two fibers per run to save one round trip on a program's first run.
+    yield* store.putProgram(p.hash, programJson(p.program)).pipe(
+      Effect.zipRight(store.create({
         runId,
         workspace: ws,
         programHash: p.hash,
@@ -282,8 +293,9 @@ export const start = (
         updatedAt: now,
         endedAt: null,
         state: {}
-      })
-    ], { concurrency: 2, discard: true }).pipe(Effect.mapError(storeFailed(runId)))
+      })),
+      Effect.mapError(storeFailed(runId))
+    )
     return yield* recorded(runId, runWith(p, inputs, { ...runOptions, runId }, undefined)).pipe(
       Effect.annotateLogs({ runId, workspace: ws }),
       Effect.locally(currentWorkspace, ws)
