@@ -300,7 +300,7 @@ export const start = (
       Effect.annotateLogs({ runId, workspace: ws }),
       Effect.locally(currentWorkspace, ws)
     )
-  }).pipe(Effect.withSpan("run", { attributes: { "trellis.mode": "live" } }))
+  }).pipe(Effect.withSpan("run", { attributes: { "trellis.mode": "live" }, captureStackTrace: false }))
 
 /** The program a run ran, from the store. */
 const programOf = (record: RunRecord) =>
@@ -402,7 +402,7 @@ export const resume = (
         Effect.annotateLogs({ runId, workspace: record.workspace }),
         Effect.locally(currentWorkspace, record.workspace)
       )
-  }).pipe(Effect.withSpan("run", { attributes: { "trellis.mode": "resume" } }))
+  }).pipe(Effect.withSpan("run", { attributes: { "trellis.mode": "resume" }, captureStackTrace: false }))
 
 /** What `resumeAll` did for one run. */
 export interface Resumed {
