@@ -8,8 +8,9 @@
  * there). A failing event log sends `event: stream-error`. A client that
  * disconnects interrupts the stream (its subscription is released); the run
  * goes on. The body is a Node `Readable` written by one fiber per subscriber
- * (the frames of each piece the log hands over as one chunk), not a chain of
- * stream combinators: per event, a string append.
+ * (the frames of each piece the log hands over as one chunk, through the
+ * log's `follow` callback), not a chain of stream combinators: per event, a
+ * string append.
  */
 import { Headers, HttpServerResponse } from "@effect/platform"
 import { Effect, FiberId, Runtime } from "effect"

@@ -6,9 +6,11 @@
  * rejected whole (and alone). Readers get a run's events in `seq` order,
  * and `stream` follows a live run: the table is read once for the past,
  * then events appended in this process come from memory as they commit
- * (routed to the subscribers of their run only), and events appended by
- * another process are found by polling the table when nothing arrives
- * (rarely for a stream marked `local`: the run executes in this process);
+ * (routed to the subscribers of their run only: a subscriber is a buffer
+ * and a wake-up callback), and events appended by another process are found
+ * by polling the table when a poll interval passes without news (one ticker
+ * per stream; rarely for a stream marked `local`: the run executes in this
+ * process); `follow` is `stream` without a `Stream` (pieces to a callback);
  * either way the stream is contiguous in `seq` (no gap, no duplicate, never
  * out of order) and ends after the run's terminal event.
  */
