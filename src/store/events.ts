@@ -137,7 +137,7 @@ export const make = (
             }
           }
           // Woken once the whole batch is in their buffers (a batch is one commit: one piece of the stream).
-          if (woken !== undefined) for (const sub of woken) wakeUp(sub)
+          if (woken !== undefined) { for (const sub of woken) wakeUp(sub) }
         }
         return PubSub.publishAll(hub, events)
       })
@@ -187,91 +187,91 @@ export const make = (
       runId: string,
       streamOptions: StreamOptions
     ): Effect.Effect<Effect.Effect<Option.Option<ReadonlyArray<RunEvent>>, StoreError>, never, Scope.Scope> =>
-        Effect.gen(function*() {
-          // Subscribe before the first read so nothing falls between the two.
-          const sub: Subscriber = { received: [], wake: undefined, news: false, pollDue: false }
-          yield* Effect.acquireRelease(
+      Effect.gen(function*() {
+        // Subscribe before the first read so nothing falls between the two.
+        const sub: Subscriber = { received: [], wake: undefined, news: false, pollDue: false }
+        yield* Effect.acquireRelease(
+          Effect.sync(() => {
+            const subs = subscribers.get(runId) ?? new Set()
+            subs.add(sub)
+            subscribers.set(runId, subs)
+          }),
+          () =>
             Effect.sync(() => {
-              const subs = subscribers.get(runId) ?? new Set()
-              subs.add(sub)
-              subscribers.set(runId, subs)
-            }),
-            () =>
-              Effect.sync(() => {
-                const subs = subscribers.get(runId)
-                subs?.delete(sub)
-                if (subs?.size === 0) subscribers.delete(runId)
-              })
-          )
-          // One poll ticker per stream (not a timer per wait): a tick that finds no news since the previous one
-          // asks for a read of the table (at most two intervals of silence go by before it is read).
-          const interval = streamOptions.local === true ? localPoll : pollInterval
-          yield* Effect.forkScoped(Effect.forever(Effect.zipRight(
-            Effect.sleep(interval),
-            Effect.sync(() => {
-              if (sub.news) sub.news = false
-              else {
-                sub.pollDue = true
-                wakeUp(sub)
-              }
+              const subs = subscribers.get(runId)
+              subs?.delete(sub)
+              if (subs?.size === 0) subscribers.delete(runId)
             })
-          )))
-          let last = -1
-          let done = false
-          /** The contiguous run of `xs` (sorted by seq) after `last`; updates `last` and `done`. */
-          const take = (xs: ReadonlyArray<RunEvent>): Array<RunEvent> => {
-            const out: Array<RunEvent> = []
-            for (const e of xs) {
-              if (done) break
-              if (e.seq <= last) continue
-              if (e.seq !== last + 1) break
-              out.push(e)
-              last = e.seq
-              if (isTerminal(e)) done = true
+        )
+        // One poll ticker per stream (not a timer per wait): a tick that finds no news since the previous one
+        // asks for a read of the table (at most two intervals of silence go by before it is read).
+        const interval = streamOptions.local === true ? localPoll : pollInterval
+        yield* Effect.forkScoped(Effect.forever(Effect.zipRight(
+          Effect.sleep(interval),
+          Effect.sync(() => {
+            if (sub.news) sub.news = false
+            else {
+              sub.pollDue = true
+              wakeUp(sub)
             }
-            return out
-          }
-          /** Until an append in this process or the poll ticker wakes the stream (at once when either already did). */
-          const woken = Effect.async<void>((resume) => {
-            if (sub.received.length > 0 || sub.pollDue) return resume(Effect.void)
-            sub.wake = () => resume(Effect.void)
-            return Effect.sync(() => {
-              sub.wake = undefined
-            })
           })
-          // The table is read first (the backlog), after a gap in what was received live,
-          // and whenever the poll ticker finds no news.
-          let needRead = true
-          /** The next non-empty piece of the stream, or `None` once the terminal event went out. */
-          const next: Effect.Effect<Option.Option<ReadonlyArray<RunEvent>>, StoreError> = Effect
-            .gen(
-              function*() {
-                while (!done) {
-                  // Events received live, by seq.
-                  const live = sub.received.length === 0 ? [] : sub.received.splice(0).sort((a, b) => a.seq - b.seq)
-                  if (sub.pollDue) {
-                    sub.pollDue = false
-                    needRead = true
-                  }
-                  const out = take(live)
-                  if (!done && live.some((e) => e.seq > last)) needRead = true
-                  if (needRead && !done) {
-                    const stored = yield* after(runId, last, readBatch)
-                    const taken = take(stored)
-                    for (const e of taken) out.push(e)
-                    // Read again next time when the page was full, or when stored events lie beyond a gap
-                    // (the gap may be filled by this process's appends, which do not republish them).
-                    needRead = stored.length === readBatch || (taken.length < stored.length && !done)
-                  }
-                  if (out.length > 0) return Option.some(out)
-                  // Nothing new: wait for an append in this process, or for the poll ticker.
-                  yield* woken
-                }
-                return Option.none()
-              }
-            )
-          return next
+        )))
+        let last = -1
+        let done = false
+        /** The contiguous run of `xs` (sorted by seq) after `last`; updates `last` and `done`. */
+        const take = (xs: ReadonlyArray<RunEvent>): Array<RunEvent> => {
+          const out: Array<RunEvent> = []
+          for (const e of xs) {
+            if (done) break
+            if (e.seq <= last) continue
+            if (e.seq !== last + 1) break
+            out.push(e)
+            last = e.seq
+            if (isTerminal(e)) done = true
+          }
+          return out
+        }
+        /** Until an append in this process or the poll ticker wakes the stream (at once when either already did). */
+        const woken = Effect.async<void>((resume) => {
+          if (sub.received.length > 0 || sub.pollDue) return resume(Effect.void)
+          sub.wake = () => resume(Effect.void)
+          return Effect.sync(() => {
+            sub.wake = undefined
+          })
         })
+        // The table is read first (the backlog), after a gap in what was received live,
+        // and whenever the poll ticker finds no news.
+        let needRead = true
+        /** The next non-empty piece of the stream, or `None` once the terminal event went out. */
+        const next: Effect.Effect<Option.Option<ReadonlyArray<RunEvent>>, StoreError> = Effect
+          .gen(
+            function*() {
+              while (!done) {
+                // Events received live, by seq.
+                const live = sub.received.length === 0 ? [] : sub.received.splice(0).sort((a, b) => a.seq - b.seq)
+                if (sub.pollDue) {
+                  sub.pollDue = false
+                  needRead = true
+                }
+                const out = take(live)
+                if (!done && live.some((e) => e.seq > last)) needRead = true
+                if (needRead && !done) {
+                  const stored = yield* after(runId, last, readBatch)
+                  const taken = take(stored)
+                  for (const e of taken) out.push(e)
+                  // Read again next time when the page was full, or when stored events lie beyond a gap
+                  // (the gap may be filled by this process's appends, which do not republish them).
+                  needRead = stored.length === readBatch || (taken.length < stored.length && !done)
+                }
+                if (out.length > 0) return Option.some(out)
+                // Nothing new: wait for an append in this process, or for the poll ticker.
+                yield* woken
+              }
+              return Option.none()
+            }
+          )
+        return next
+      })
 
     const stream = (runId: string, streamOptions: StreamOptions = {}): Stream.Stream<RunEvent, StoreError> =>
       Stream.unwrapScoped(

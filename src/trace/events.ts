@@ -461,8 +461,7 @@ export const followLog = (
 ): Effect.Effect<void, StoreError> =>
   log.follow !== undefined
     ? log.follow(runId, onPiece, options)
-    : Stream.runForEachChunk(log.stream(runId, options), (chunk) =>
-      Effect.sync(() => onPiece(Array.from(chunk))))
+    : Stream.runForEachChunk(log.stream(runId, options), (chunk) => Effect.sync(() => onPiece(Array.from(chunk))))
 
 /** The in-memory log behind `EventSink.layerMemory`. */
 const makeMemoryLog = Effect.gen(function*() {
