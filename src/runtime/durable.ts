@@ -248,6 +248,17 @@ const recorded = (
  * Runs a program durably: keeps the program, records the run, runs it,
  * records how it ended. Inputs are checked before anything is recorded.
  */
+/** The JSON of each program a run started with (programs are immutable values: encoded once, not per run). */
+const programJsons = new WeakMap<Program, Json>()
+const programJson = (program: Program): Json => {
+  let json = programJsons.get(program)
+  if (json === undefined) {
+    json = JSON.parse(encodeProgram(program)) as Json
+    programJsons.set(program, json)
+  }
+  return json
+}
+
 /** The plan of `program` with `inputs` bound to its parameters, or the run's error. */
 const planRun = (program: Program, inputs: { readonly [name: string]: Json }) =>
   Effect.gen(function*() {
@@ -274,10 +285,10 @@ export const record = (
     const store = yield* RunStore
     const now = yield* Clock.currentTimeMillis
     const { recorded: _recorded, workspace, ...runOptions } = options
-    // The program and the run record, in parallel where the backend has several connections.
-    yield* Effect.all([
-      store.putProgram(p.hash, JSON.parse(encodeProgram(p.program)) as Json),
-      store.create({
+    // The program, then the run record: a store skips a program it already holds (no round trip), so running
+    // the two in parallel would cost two fibers per run to save one round trip on a program's first run.
+    yield* store.putProgram(p.hash, programJson(p.program)).pipe(
+      Effect.zipRight(store.create({
         runId: options.runId,
         workspace: workspace ?? "default",
         programHash: p.hash,
@@ -290,8 +301,9 @@ export const record = (
         updatedAt: now,
         endedAt: null,
         state: {}
-      })
-    ], { concurrency: 2, discard: true }).pipe(Effect.mapError(storeFailed(options.runId)))
+      })),
+      Effect.mapError(storeFailed(options.runId))
+    )
   })
 
 export const start = (
@@ -316,7 +328,7 @@ export const start = (
       Effect.annotateLogs({ runId, workspace: ws }),
       Effect.locally(currentWorkspace, ws)
     )
-  }).pipe(Effect.withSpan("run", { attributes: { "trellis.mode": "live" } }))
+  }).pipe(Effect.withSpan("run", { attributes: { "trellis.mode": "live" }, captureStackTrace: false }))
 
 /** The program a run ran, from the store. */
 const programOf = (record: RunRecord) =>
@@ -418,7 +430,7 @@ export const resume = (
         Effect.annotateLogs({ runId, workspace: record.workspace }),
         Effect.locally(currentWorkspace, record.workspace)
       )
-  }).pipe(Effect.withSpan("run", { attributes: { "trellis.mode": "resume" } }))
+  }).pipe(Effect.withSpan("run", { attributes: { "trellis.mode": "resume" }, captureStackTrace: false }))
 
 /** What `resumeAll` did for one run. */
 export interface Resumed {

@@ -8,14 +8,15 @@
  * there). A failing event log sends `event: stream-error`. A client that
  * disconnects interrupts the stream (its subscription is released); the run
  * goes on. The body is a Node `Readable` written by one fiber per subscriber
- * (the frames of each piece the log hands over as one chunk), not a chain of
- * stream combinators: per event, a string append.
+ * (the frames of each piece the log hands over as one chunk, through the
+ * log's `follow` callback), not a chain of stream combinators: per event, a
+ * string append.
  */
 import { Headers, HttpServerResponse } from "@effect/platform"
-import { Effect, FiberId, Runtime, Stream } from "effect"
+import { Effect, FiberId, Runtime } from "effect"
 import type { Fiber } from "effect"
 import { Readable } from "node:stream"
-import { EventLog } from "../trace/events.js"
+import { EventLog, followLog } from "../trace/events.js"
 import type { RunEvent } from "../trace/events.js"
 
 /** The event name of the frame sent when the event log fails mid-stream (the client reconnects to resume). */
@@ -81,12 +82,11 @@ const sseBody = (runtime: Runtime.Runtime<EventLog>, runId: string, options: Sse
       const follow = Effect.flatMap(
         EventLog,
         (log) =>
-          Stream.runForEachChunk(log.stream(runId, { local: options.local === true }), (chunk) =>
-            Effect.sync(() => {
-              let text = ""
-              for (const e of chunk) if (e.seq > options.after) text += frameOf(e)
-              if (text.length > 0) body.push(text)
-            }))
+          followLog(log, runId, (piece) => {
+            let text = ""
+            for (const e of piece) if (e.seq > options.after) text += frameOf(e)
+            if (text.length > 0) body.push(text)
+          }, { local: options.local === true })
       ).pipe(
         // Not `event: error`: that name is EventSource's own connection-error event.
         Effect.catchAll(() => Effect.sync(() => void body.push(STREAM_ERROR_FRAME))),

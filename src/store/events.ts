@@ -6,14 +6,16 @@
  * rejected whole (and alone). Readers get a run's events in `seq` order,
  * and `stream` follows a live run: the table is read once for the past,
  * then events appended in this process come from memory as they commit
- * (routed to the subscribers of their run only), and events appended by
- * another process are found by polling the table when nothing arrives
- * (rarely for a stream marked `local`: the run executes in this process);
+ * (routed to the subscribers of their run only: a subscriber is a buffer
+ * and a wake-up callback), and events appended by another process are found
+ * by polling the table when a poll interval passes without news (one ticker
+ * per stream; rarely for a stream marked `local`: the run executes in this
+ * process); `follow` is `stream` without a `Stream` (pieces to a callback);
  * either way the stream is contiguous in `seq` (no gap, no duplicate, never
  * out of order) and ends after the run's terminal event.
  */
 import { SqlClient } from "@effect/sql/SqlClient"
-import { Chunk, Clock, Context, Duration, Effect, Layer, Option, PubSub, Queue, Stream } from "effect"
+import { Chunk, Clock, Context, Duration, Effect, Layer, Option, PubSub, Stream } from "effect"
 import type { Scope } from "effect"
 import { StoreError } from "../trace/errors.js"
 import { decodeEvent, EventLog, EventSink, isTerminal } from "../trace/events.js"
@@ -67,6 +69,25 @@ export const storedEvents = (
     Effect.flatMap((bodies) => Effect.forEach(bodies, (body) => decodeRow(runId, body)))
   )
 
+/** A live subscriber of one run's stream: what `route` handed it since it last looked, and how to wake it. */
+interface Subscriber {
+  /** Events committed in this process, not yet taken by the stream. */
+  readonly received: Array<RunEvent>
+  /** Resumes the stream waiting for news (set while it waits). */
+  wake: (() => void) | undefined
+  /** Something was received since the poll ticker last looked. */
+  news: boolean
+  /** The poll ticker asks for a read of the table. */
+  pollDue: boolean
+}
+
+/** Wakes a subscriber waiting for news (no-op when it is busy: it looks at its buffer before waiting again). */
+const wakeUp = (sub: Subscriber): void => {
+  const wake = sub.wake
+  sub.wake = undefined
+  wake?.()
+}
+
 /** The SQL `EventSink` and `EventLog`: appends through the store's writer (`groupCommit.ts`), live events from memory. */
 export const make = (
   options: EventStoreOptions = {}
@@ -95,7 +116,7 @@ export const make = (
     const readable = (events: ReadonlyArray<RunEvent>) => resolve(events, blobs)
     const hub = yield* Effect.acquireRelease(PubSub.unbounded<RunEvent>(), PubSub.shutdown)
     /** The live subscribers of each run: a committed event goes to its run's subscribers only. */
-    const subscribers = new Map<string, Set<Queue.Queue<RunEvent>>>()
+    const subscribers = new Map<string, Set<Subscriber>>()
     const pollInterval = Duration.decode(options.pollInterval ?? DEFAULT_POLL_INTERVAL)
     const localPoll = Duration.max(pollInterval, Duration.decode(LOCAL_POLL_INTERVAL))
     const readBatch = Math.max(1, Math.floor(options.readBatch ?? 5000))
@@ -104,12 +125,19 @@ export const make = (
     const route = (events: ReadonlyArray<RunEvent>) =>
       Effect.suspend(() => {
         if (subscribers.size > 0) {
+          let woken: Set<Subscriber> | undefined
           for (const e of events) {
             const subs = subscribers.get(e.runId)
             if (subs !== undefined) {
-              for (const q of subs) Queue.unsafeOffer(q, e)
+              for (const sub of subs) {
+                sub.received.push(e)
+                sub.news = true
+                ;(woken ??= new Set()).add(sub)
+              }
             }
           }
+          // Woken once the whole batch is in their buffers (a batch is one commit: one piece of the stream).
+          if (woken !== undefined) { for (const sub of woken) wakeUp(sub) }
         }
         return PubSub.publishAll(hub, events)
       })
@@ -150,85 +178,128 @@ export const make = (
     const events = (runId: string): Effect.Effect<ReadonlyArray<RunEvent>, StoreError> =>
       Effect.flatMap(Effect.provideService(storedEvents(runId), SqlClient, sql), readable)
 
+    /**
+     * Follows a run's events: gives the effect that yields the next non-empty piece of them (contiguous in seq after
+     * the previous piece), or `None` once the terminal event went out; the subscription and the poll ticker live
+     * in the scope.
+     */
+    const cursor = (
+      runId: string,
+      streamOptions: StreamOptions
+    ): Effect.Effect<Effect.Effect<Option.Option<ReadonlyArray<RunEvent>>, StoreError>, never, Scope.Scope> =>
+      Effect.gen(function*() {
+        // Subscribe before the first read so nothing falls between the two.
+        const sub: Subscriber = { received: [], wake: undefined, news: false, pollDue: false }
+        yield* Effect.acquireRelease(
+          Effect.sync(() => {
+            const subs = subscribers.get(runId) ?? new Set()
+            subs.add(sub)
+            subscribers.set(runId, subs)
+          }),
+          () =>
+            Effect.sync(() => {
+              const subs = subscribers.get(runId)
+              subs?.delete(sub)
+              if (subs?.size === 0) subscribers.delete(runId)
+            })
+        )
+        // One poll ticker per stream (not a timer per wait): a tick that finds no news since the previous one
+        // asks for a read of the table (at most two intervals of silence go by before it is read).
+        const interval = streamOptions.local === true ? localPoll : pollInterval
+        yield* Effect.forkScoped(Effect.forever(Effect.zipRight(
+          Effect.sleep(interval),
+          Effect.sync(() => {
+            if (sub.news) sub.news = false
+            else {
+              sub.pollDue = true
+              wakeUp(sub)
+            }
+          })
+        )))
+        let last = -1
+        let done = false
+        /** The contiguous run of `xs` (sorted by seq) after `last`; updates `last` and `done`. */
+        const take = (xs: ReadonlyArray<RunEvent>): Array<RunEvent> => {
+          const out: Array<RunEvent> = []
+          for (const e of xs) {
+            if (done) break
+            if (e.seq <= last) continue
+            if (e.seq !== last + 1) break
+            out.push(e)
+            last = e.seq
+            if (isTerminal(e)) done = true
+          }
+          return out
+        }
+        /** Until an append in this process or the poll ticker wakes the stream (at once when either already did). */
+        const woken = Effect.async<void>((resume) => {
+          if (sub.received.length > 0 || sub.pollDue) return resume(Effect.void)
+          sub.wake = () => resume(Effect.void)
+          return Effect.sync(() => {
+            sub.wake = undefined
+          })
+        })
+        // The table is read first (the backlog), after a gap in what was received live,
+        // and whenever the poll ticker finds no news.
+        let needRead = true
+        /** The next non-empty piece of the stream, or `None` once the terminal event went out. */
+        const next: Effect.Effect<Option.Option<ReadonlyArray<RunEvent>>, StoreError> = Effect
+          .gen(
+            function*() {
+              while (!done) {
+                // Events received live, by seq.
+                const live = sub.received.length === 0 ? [] : sub.received.splice(0).sort((a, b) => a.seq - b.seq)
+                if (sub.pollDue) {
+                  sub.pollDue = false
+                  needRead = true
+                }
+                const out = take(live)
+                if (!done && live.some((e) => e.seq > last)) needRead = true
+                if (needRead && !done) {
+                  const stored = yield* after(runId, last, readBatch)
+                  const taken = take(stored)
+                  for (const e of taken) out.push(e)
+                  // Read again next time when the page was full, or when stored events lie beyond a gap
+                  // (the gap may be filled by this process's appends, which do not republish them).
+                  needRead = stored.length === readBatch || (taken.length < stored.length && !done)
+                }
+                if (out.length > 0) return Option.some(out)
+                // Nothing new: wait for an append in this process, or for the poll ticker.
+                yield* woken
+              }
+              return Option.none()
+            }
+          )
+        return next
+      })
+
     const stream = (runId: string, streamOptions: StreamOptions = {}): Stream.Stream<RunEvent, StoreError> =>
       Stream.unwrapScoped(
-        Effect.gen(function*() {
-          // Subscribe before the first read so nothing falls between the two.
-          const sub = yield* Queue.unbounded<RunEvent>()
-          yield* Effect.acquireRelease(
-            Effect.sync(() => {
-              const subs = subscribers.get(runId) ?? new Set()
-              subs.add(sub)
-              subscribers.set(runId, subs)
-            }),
-            () =>
-              Effect.sync(() => {
-                const subs = subscribers.get(runId)
-                subs?.delete(sub)
-                if (subs?.size === 0) subscribers.delete(runId)
-              })
-          )
-          let last = -1
-          let done = false
-          /** The contiguous run of `xs` (sorted by seq) after `last`; updates `last` and `done`. */
-          const take = (xs: ReadonlyArray<RunEvent>): Array<RunEvent> => {
-            const out: Array<RunEvent> = []
-            for (const e of xs) {
-              if (done) break
-              if (e.seq <= last) continue
-              if (e.seq !== last + 1) break
-              out.push(e)
-              last = e.seq
-              if (isTerminal(e)) done = true
-            }
-            return out
-          }
-          /** Events received live, by seq. */
-          const mine = (xs: Iterable<RunEvent>): Array<RunEvent> => [...xs].sort((a, b) => a.seq - b.seq)
-          // The table is read first (the backlog), after a gap in what the PubSub brought,
-          // and whenever the poll interval passes without news.
-          let needRead = true
-          let pending: ReadonlyArray<RunEvent> = []
-          /** The next non-empty piece of the stream, or `None` once the terminal event went out. */
-          const next: Effect.Effect<Option.Option<readonly [Chunk.Chunk<RunEvent>, undefined]>, StoreError> = Effect
-            .gen(
-              function*() {
-                while (!done) {
-                  const live = mine(pending.concat(Chunk.toReadonlyArray(yield* Queue.takeAll(sub))))
-                  pending = []
-                  const out = take(live)
-                  if (!done && live.some((e) => e.seq > last)) needRead = true
-                  if (needRead && !done) {
-                    const stored = yield* after(runId, last, readBatch)
-                    const taken = take(stored)
-                    for (const e of taken) out.push(e)
-                    // Read again next time when the page was full, or when stored events lie beyond a gap
-                    // (the gap may be filled by this process's appends, which do not republish them).
-                    needRead = stored.length === readBatch || (taken.length < stored.length && !done)
-                  }
-                  if (out.length > 0) return Option.some([Chunk.unsafeFromArray(out), undefined] as const)
-                  // Nothing new: wait for an append in this process, or for the next poll.
-                  // (Should a received event be dropped by the race, the next poll reads it.)
-                  const woke = yield* Effect.race(
-                    Effect.map(Queue.take(sub), Option.some),
-                    Effect.as(
-                      Effect.sleep(streamOptions.local === true ? localPoll : pollInterval),
-                      Option.none<RunEvent>()
-                    )
-                  )
-                  if (Option.isSome(woke)) pending = [woke.value]
-                  else needRead = true
-                }
-                return Option.none()
-              }
-            )
-          return Stream.unfoldChunkEffect(undefined, () => next)
-        })
+        Effect.map(cursor(runId, streamOptions), (next) =>
+          Stream.unfoldChunkEffect(undefined, () =>
+            Effect.map(
+              next,
+              Option.map((piece) => [Chunk.unsafeFromArray(piece as Array<RunEvent>), undefined] as const)
+            )))
       )
+
+    const follow = (
+      runId: string,
+      onPiece: (events: ReadonlyArray<RunEvent>) => void,
+      streamOptions: StreamOptions = {}
+    ): Effect.Effect<void, StoreError> =>
+      Effect.scoped(Effect.flatMap(cursor(runId, streamOptions), (next) => {
+        const loop: Effect.Effect<void, StoreError> = Effect.flatMap(next, (piece) => {
+          if (Option.isNone(piece)) return Effect.void
+          onPiece(piece.value)
+          return loop
+        })
+        return loop
+      }))
 
     return {
       sink: EventSink.of({ append, appendClosing }),
-      log: EventLog.of({ events, stream, live: Stream.fromPubSub(hub) })
+      log: EventLog.of({ events, stream, follow, live: Stream.fromPubSub(hub) })
     }
   })
 

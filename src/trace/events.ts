@@ -437,10 +437,31 @@ export class EventLog extends Context.Tag("trellis/EventLog")<
      * for other processes' appends may poll rarely.
      */
     readonly stream: (runId: string, options?: StreamOptions) => Stream.Stream<RunEvent, StoreError>
+    /**
+     * What `stream` gives, without a `Stream` (for a server following many runs): each piece (the events of
+     * one commit, contiguous and in `seq` order) is handed to `onPiece`; ends after the terminal event. A log
+     * without it is followed through `stream` (`followLog`).
+     */
+    readonly follow?: (
+      runId: string,
+      onPiece: (events: ReadonlyArray<RunEvent>) => void,
+      options?: StreamOptions
+    ) => Effect.Effect<void, StoreError>
     /** Every event appended from now on, of every run. */
     readonly live: Stream.Stream<RunEvent>
   }
 >() {}
+
+/** Follows a run's events with the log's `follow` when it has one, else through its `stream` (piece by piece). */
+export const followLog = (
+  log: EventLog["Type"],
+  runId: string,
+  onPiece: (events: ReadonlyArray<RunEvent>) => void,
+  options: StreamOptions = {}
+): Effect.Effect<void, StoreError> =>
+  log.follow !== undefined
+    ? log.follow(runId, onPiece, options)
+    : Stream.runForEachChunk(log.stream(runId, options), (chunk) => Effect.sync(() => onPiece(Array.from(chunk))))
 
 /** The in-memory log behind `EventSink.layerMemory`. */
 const makeMemoryLog = Effect.gen(function*() {
