@@ -26,13 +26,12 @@ import type { StoreError } from "../trace/errors.js"
 import { EventLog, EventSink, isTerminal } from "../trace/events.js"
 import type { RunEvent } from "../trace/events.js"
 import { combine as combineSummaries, summarize } from "../trace/summary.js"
-import type { Summary } from "../trace/summary.js"
 import { PolicyStore } from "./bandit/store.js"
 import { firstDivergence, recordIntegrity } from "./divergence.js"
 import type { Divergence } from "./divergence.js"
 import { RunError } from "./errors.js"
 import { bindParams } from "./inputs.js"
-import { leaveRunningOnInterrupt, leavesRunning } from "./interpret.js"
+import { leaveRunningOnInterrupt } from "./interpret.js"
 import type { StopControl } from "./interpret.js"
 import type { RunRequirements, RunResult } from "./interpret.js"
 import { makeRunId, plan, runWith } from "./launch.js"
@@ -43,8 +42,9 @@ import { IdempotencyStore } from "./policy/idempotency.js"
 import { ToolLimiter } from "./policy/limiter.js"
 import { checkProgramChange, recordedPatches, requireProgram } from "./programChange.js"
 import { makeRecorded } from "./recorded.js"
+import { endingOf, recordEnding } from "./runEnding.js"
 import { RunStore } from "./runStore.js"
-import type { RunEnding, RunParking, RunRecord, RunRecordError } from "./runStore.js"
+import type { RunRecord, RunRecordError } from "./runStore.js"
 import { versionChanges, versionRefusal } from "./toolVersions.js"
 
 /** Options of `start`: `RunOptions` plus the workspace the run belongs to. */
@@ -96,80 +96,6 @@ const optionsOf = (record: RunRecord): RunOptions => {
   const base = typeof o === "object" && o !== null && !Array.isArray(o) ? (o as RunOptions) : {}
   return { ...base, runId: record.runId, ...(record.seed === null ? {} : { seed: record.seed }) }
 }
-
-/** A run's ending as `finish` records it, or `undefined` when its record stays as it is. */
-type Ending =
-  | { readonly _tag: "Finish"; readonly ending: RunEnding }
-  | { readonly _tag: "Park"; readonly parking: RunParking }
-  | undefined
-
-/** How a run ended, with the summary of its events as its state. */
-const endingOf = (
-  exit: Exit.Exit<RunResult, RunError>,
-  summary: Summary,
-  endedAt: number,
-  refused: StoreError | undefined
-): Effect.Effect<Ending> =>
-  Effect.gen(function*() {
-    const state = summary as unknown as Json
-    const finish = (ending: RunEnding): Ending => ({ _tag: "Finish", ending })
-    if (refused !== undefined) {
-      // The store refused an event for good (issue 14): resuming would fail the same way, so the run fails, visibly.
-      return finish({
-        status: "failed",
-        endedAt,
-        error: { kind: "StoreUnavailable", message: `an event of the run could not be recorded: ${refused.message}` },
-        state
-      })
-    }
-    if (Exit.isSuccess(exit)) {
-      const result = exit.value
-      if (result.status === "waiting") {
-        // Parked: the earliest deadline of its waits is its timer.
-        const deadlines = result.waits.flatMap((w) => (w.deadline === null ? [] : [w.deadline]))
-        return {
-          _tag: "Park",
-          parking: { at: endedAt, wakeAt: deadlines.length === 0 ? null : Math.min(...deadlines), state }
-        }
-      }
-      return finish({ status: "completed", endedAt, output: result.output, state })
-    }
-    if (Cause.isInterruptedOnly(exit.cause)) {
-      // Stopped by a shutdown (see `leaveRunning`): the run stays `running`, to be resumed.
-      if (yield* leavesRunning) return undefined
-      return finish({
-        status: "cancelled",
-        endedAt,
-        error: { kind: "Cancelled", message: "the run was cancelled" },
-        state
-      })
-    }
-    const failure = Cause.failureOption(exit.cause)
-    if (Option.isSome(failure) && failure.value.kind === "StoreUnavailable") return undefined
-    const error: RunRecordError = Option.isSome(failure)
-      ? {
-        kind: failure.value.kind,
-        message: failure.value.message,
-        ...(failure.value.node === undefined ? {} : { node: failure.value.node })
-      }
-      : { kind: "Defect", message: Cause.pretty(exit.cause).split("\n")[0] ?? "the run died" }
-    return finish({ status: "failed", endedAt, error, state })
-  })
-
-/** Records how a run ended, with the summary of its events as its state; a run whose events could not be recorded stays `running`. */
-const recordEnding = (
-  runId: string,
-  exit: Exit.Exit<RunResult, RunError>,
-  summary: Summary,
-  refused: StoreError | undefined = undefined
-) =>
-  Effect.gen(function*() {
-    const store = yield* RunStore
-    const ending = yield* endingOf(exit, summary, yield* Clock.currentTimeMillis, refused)
-    if (ending === undefined) return
-    if (ending._tag === "Park") return yield* store.park(runId, ending.parking)
-    return yield* store.finish(runId, ending.ending)
-  })
 
 /** The error of a run whose last events the store refused for good (it is recorded `failed`). */
 const refusedError = (runId: string, e: StoreError) =>
