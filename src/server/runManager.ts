@@ -422,9 +422,10 @@ const make = (limits: ResolvedLimits, options: RunManagerOptions) =>
       })
 
     /**
-     * Admits a run and records it (program and record, one group commit) before it is acknowledged: a run accepted
-     * while every slot is busy waits in memory, and a crash before it starts leaves its record `running`, so the next
-     * start resumes it instead of losing a run a client was given the id of (and whose Idempotency-Key is taken).
+     * Admits a run and records it (its program, once per program, then its record) before it is acknowledged: a
+     * run accepted while every slot is busy waits in memory, and a crash before it starts leaves its record
+     * `running`, so the next start resumes it instead of losing a run a client was given the id of (and whose
+     * Idempotency-Key is taken).
      */
     const submit = (s: Submission) =>
       Effect.flatMap(admit(s), (a) => {
